@@ -1,0 +1,66 @@
+# The README's contract: `make run` and `make test`. Everything else here is for developers.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+RELEASE_DIR := build/release
+TEST_DIR := build/asan
+FUZZ_DIR := build/fuzz
+NODE_DIR := tests/node
+
+.PHONY: run test deps test-deps build-release build-test build-fuzz node-deps fuzz bench format check-format clean
+
+run: deps build-release
+	exec $(RELEASE_DIR)/daemon/keybridged $(ARGS)
+
+test: test-deps build-test build-fuzz node-deps
+	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+deps:
+	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-deps.sh --test
+
+build-release:
+	cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DKEYBRIDGE_TESTS=OFF -DKEYBRIDGE_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target keybridged
+
+# g++ with AddressSanitizer + UndefinedBehaviorSanitizer; the whole suite runs from here.
+build-test:
+	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc \
+	  -DKEYBRIDGE_SANITIZE=ON -DKEYBRIDGE_BENCH=OFF -DKEYBRIDGE_LIBFUZZER_DIR=$(CURDIR)/$(FUZZ_DIR)/tests/fuzz $(CMAKE_FLAGS)
+	cmake --build $(TEST_DIR) -j $(JOBS)
+
+# clang + libFuzzer; ctest in the test build runs each target for a few seconds.
+build-fuzz:
+	cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DCMAKE_C_COMPILER=clang-14 -DKEYBRIDGE_FUZZ=ON -DKEYBRIDGE_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target keybridge_fuzzers
+
+node-deps:
+	@if [ ! -d $(NODE_DIR)/node_modules ] || [ $(NODE_DIR)/package-lock.json -nt $(NODE_DIR)/node_modules/.package-lock.json ]; then \
+	  cd $(NODE_DIR) && npm ci --no-audit --no-fund; fi
+
+# Long fuzzing runs: make fuzz FUZZ_SECONDS=3600
+FUZZ_SECONDS ?= 600
+fuzz: test-deps build-fuzz
+	@for t in $(FUZZ_DIR)/tests/fuzz/fuzz_*; do \
+	  name=$$(basename $$t); mkdir -p build/fuzz-corpus/$$name; \
+	  echo "== $$name for $(FUZZ_SECONDS)s"; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus/$$name tests/fuzz/corpus/$${name#fuzz_} || exit 1; \
+	done
+
+bench: test-deps
+	cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DKEYBRIDGE_TESTS=OFF -DKEYBRIDGE_BENCH=ON $(CMAKE_FLAGS)
+	cmake --build build/bench -j $(JOBS)
+	build/bench/bench/keybridge_core_bench --benchmark_min_time=0.5
+
+format:
+	git ls-files '*.cpp' '*.h' | xargs clang-format -i
+
+check-format:
+	git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf build

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+
+#include <boost/json.hpp>
+
+namespace keybridge::test {
+
+// Absolute path of a file under tests/data.
+std::string data_path(const std::string& relative);
+
+// Reads and parses a JSON file under tests/data; fails the calling test (via ADD_FAILURE and an
+// empty object) when it cannot.
+boost::json::value load_json(const std::string& relative);
+
+// Reads a whole file under tests/data as text.
+std::string load_text(const std::string& relative);
+
+}  // namespace keybridge::test
