@@ -10,7 +10,7 @@ packages=(
 )
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev
-  nodejs npm
+  nodejs npm clang-format
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")
