@@ -17,13 +17,15 @@ PrivateKey bench_key() {
 
 void BM_Keccak256_32B(benchmark::State& state) {
     Bytes data(32, 0xab);
-    for (auto _ : state) benchmark::DoNotOptimize(keccak256(data));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(keccak256(data));
 }
 BENCHMARK(BM_Keccak256_32B);
 
 void BM_Keccak256_1KiB(benchmark::State& state) {
     Bytes data(1024, 0xab);
-    for (auto _ : state) benchmark::DoNotOptimize(keccak256(data));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(keccak256(data));
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 1024);
 }
 BENCHMARK(BM_Keccak256_1KiB);
@@ -48,7 +50,8 @@ BENCHMARK(BM_RawSecp256k1SignRecoverable);
 void BM_CoreSignDigest(benchmark::State& state) {
     PrivateKey key = bench_key();
     Hash32 digest = keccak256(as_bytes("benchmark"));
-    for (auto _ : state) benchmark::DoNotOptimize(sign_digest(key, digest));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(sign_digest(key, digest));
 }
 BENCHMARK(BM_CoreSignDigest);
 
@@ -70,7 +73,8 @@ void BM_CoreRecoverAddress(benchmark::State& state) {
     PrivateKey key = bench_key();
     Hash32 digest = keccak256(as_bytes("benchmark"));
     RecoverableSignature sig = sign_digest(key, digest);
-    for (auto _ : state) benchmark::DoNotOptimize(recover_public_key(digest, sig)->address());
+    for (auto _ : state)
+        benchmark::DoNotOptimize(recover_public_key(digest, sig)->address());
 }
 BENCHMARK(BM_CoreRecoverAddress);
 

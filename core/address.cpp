@@ -13,7 +13,8 @@ std::string checksum_case(std::string_view lower_hex40) {
     std::string out(lower_hex40);
     for (std::size_t i = 0; i < out.size(); ++i) {
         const std::uint8_t nibble = (i % 2 == 0) ? (digest[i / 2] >> 4) : (digest[i / 2] & 0x0f);
-        if (nibble >= 8) out[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[i])));
+        if (nibble >= 8)
+            out[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[i])));
     }
     return out;
 }
@@ -55,7 +56,9 @@ std::string Address::to_checksum_string() const {
     return "0x" + checksum_case(hex_encode(raw_, false));
 }
 
-std::string Address::to_lower_string() const { return hex_encode(raw_, true); }
+std::string Address::to_lower_string() const {
+    return hex_encode(raw_, true);
+}
 
 bool is_eip55_checksummed(std::string_view text) {
     auto parsed = Address::parse(text);

@@ -11,7 +11,7 @@ namespace keybridge::core {
 
 // A 20-byte Ethereum account address.
 class Address {
-public:
+  public:
     using Raw = std::array<std::uint8_t, 20>;
 
     Address() = default;
@@ -34,7 +34,7 @@ public:
     friend bool operator==(const Address&, const Address&) = default;
     friend auto operator<=>(const Address&, const Address&) = default;
 
-private:
+  private:
     Raw raw_{};
 };
 

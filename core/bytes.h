@@ -21,7 +21,8 @@ enum class HexPrefix { Required, Optional, Forbidden };
 
 // Strict hex decoding: an even number of digits [0-9a-fA-F], prefix as requested. Errors
 // (InvalidFormat) name the offending position: odd length, bad digit, missing or unexpected 0x.
-[[nodiscard]] Result<Bytes> hex_decode(std::string_view text, HexPrefix prefix = HexPrefix::Optional);
+[[nodiscard]] Result<Bytes> hex_decode(std::string_view text,
+                                       HexPrefix prefix = HexPrefix::Optional);
 
 // Like hex_decode, but the result must be exactly N bytes (InvalidFormat otherwise).
 template <std::size_t N>
@@ -38,9 +39,11 @@ inline ByteView as_bytes(std::string_view text) {
 inline Bytes concat(std::initializer_list<ByteView> parts) {
     Bytes out;
     std::size_t total = 0;
-    for (auto p : parts) total += p.size();
+    for (auto p : parts)
+        total += p.size();
     out.reserve(total);
-    for (auto p : parts) out.insert(out.end(), p.begin(), p.end());
+    for (auto p : parts)
+        out.insert(out.end(), p.begin(), p.end());
     return out;
 }
 

@@ -4,22 +4,38 @@ namespace keybridge::core {
 
 std::string_view to_string(ErrorCode code) {
     switch (code) {
-        case ErrorCode::InvalidArgument: return "invalid_argument";
-        case ErrorCode::InvalidFormat: return "invalid_format";
-        case ErrorCode::InvalidChecksum: return "invalid_checksum";
-        case ErrorCode::OutOfRange: return "out_of_range";
-        case ErrorCode::NotSupported: return "not_supported";
-        case ErrorCode::CryptoFailure: return "crypto_failure";
-        case ErrorCode::WrongPassword: return "wrong_password";
-        case ErrorCode::IoError: return "io_error";
-        case ErrorCode::DeviceNotFound: return "device_not_found";
-        case ErrorCode::DeviceBusy: return "device_busy";
-        case ErrorCode::Disconnected: return "disconnected";
-        case ErrorCode::Timeout: return "timeout";
-        case ErrorCode::UserCancelled: return "user_cancelled";
-        case ErrorCode::PinRequired: return "pin_required";
-        case ErrorCode::ProtocolError: return "protocol_error";
-        case ErrorCode::Internal: return "internal";
+        case ErrorCode::InvalidArgument:
+            return "invalid_argument";
+        case ErrorCode::InvalidFormat:
+            return "invalid_format";
+        case ErrorCode::InvalidChecksum:
+            return "invalid_checksum";
+        case ErrorCode::OutOfRange:
+            return "out_of_range";
+        case ErrorCode::NotSupported:
+            return "not_supported";
+        case ErrorCode::CryptoFailure:
+            return "crypto_failure";
+        case ErrorCode::WrongPassword:
+            return "wrong_password";
+        case ErrorCode::IoError:
+            return "io_error";
+        case ErrorCode::DeviceNotFound:
+            return "device_not_found";
+        case ErrorCode::DeviceBusy:
+            return "device_busy";
+        case ErrorCode::Disconnected:
+            return "disconnected";
+        case ErrorCode::Timeout:
+            return "timeout";
+        case ErrorCode::UserCancelled:
+            return "user_cancelled";
+        case ErrorCode::PinRequired:
+            return "pin_required";
+        case ErrorCode::ProtocolError:
+            return "protocol_error";
+        case ErrorCode::Internal:
+            return "internal";
     }
     return "unknown";
 }

@@ -8,14 +8,14 @@ namespace keybridge::core {
 // One small, stable set of failure kinds shared by every module. The daemon maps each code to a
 // JSON-RPC error number in exactly one table; a released code never changes meaning.
 enum class ErrorCode {
-    InvalidArgument,   // a caller passed a value outside the function's contract
-    InvalidFormat,     // input bytes/text could not be parsed (hex, RLP, JSON, paths, ...)
-    InvalidChecksum,   // parsed, but a checksum (EIP-55, BIP39, base58check) did not match
-    OutOfRange,        // a number does not fit the declared width or bounds
-    NotSupported,      // recognised but deliberately not handled (e.g. EIP-4844 transactions)
-    CryptoFailure,     // a crypto library call failed on valid-looking input
-    WrongPassword,     // decryption MAC mismatch
-    IoError,           // a file or OS call failed
+    InvalidArgument,  // a caller passed a value outside the function's contract
+    InvalidFormat,    // input bytes/text could not be parsed (hex, RLP, JSON, paths, ...)
+    InvalidChecksum,  // parsed, but a checksum (EIP-55, BIP39, base58check) did not match
+    OutOfRange,       // a number does not fit the declared width or bounds
+    NotSupported,     // recognised but deliberately not handled (e.g. EIP-4844 transactions)
+    CryptoFailure,    // a crypto library call failed on valid-looking input
+    WrongPassword,    // decryption MAC mismatch
+    IoError,          // a file or OS call failed
     DeviceNotFound,
     DeviceBusy,
     Disconnected,

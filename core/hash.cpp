@@ -66,9 +66,15 @@ Result<SecretBuffer> pbkdf2(const EVP_MD* md, ByteView password, ByteView salt,
 
 }  // namespace
 
-Hash32 sha256(ByteView data) { return evp_digest<32>(EVP_sha256(), data); }
-Hash64 sha512(ByteView data) { return evp_digest<64>(EVP_sha512(), data); }
-Hash20 ripemd160(ByteView data) { return evp_digest<20>(EVP_ripemd160(), data); }
+Hash32 sha256(ByteView data) {
+    return evp_digest<32>(EVP_sha256(), data);
+}
+Hash64 sha512(ByteView data) {
+    return evp_digest<64>(EVP_sha512(), data);
+}
+Hash20 ripemd160(ByteView data) {
+    return evp_digest<20>(EVP_ripemd160(), data);
+}
 
 Hash64 hmac_sha512(ByteView key, ByteView data) {
     Hash64 out{};

@@ -18,7 +18,7 @@ Hash32 keccak256(ByteView data);
 
 // Incremental Keccak-256 for data that arrives in pieces (EIP-712 encoders, prefixes).
 class Keccak256 {
-public:
+  public:
     Keccak256();
     ~Keccak256();
     Keccak256(const Keccak256&) = delete;
@@ -27,7 +27,7 @@ public:
     Keccak256& update(ByteView data);
     Hash32 finish();  // resets the state for reuse
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> state_;
 };
@@ -38,11 +38,14 @@ Hash64 sha512(ByteView data);
 Hash20 ripemd160(ByteView data);
 Hash64 hmac_sha512(ByteView key, ByteView data);
 
-// PBKDF2-HMAC-SHA512 / -SHA256 into a secret buffer of out_len bytes. Fails only if the library does.
+// PBKDF2-HMAC-SHA512 / -SHA256 into a secret buffer of out_len bytes. Fails only if the library
+// does.
 [[nodiscard]] Result<SecretBuffer> pbkdf2_hmac_sha512(ByteView password, ByteView salt,
-                                                      std::uint32_t iterations, std::size_t out_len);
+                                                      std::uint32_t iterations,
+                                                      std::size_t out_len);
 [[nodiscard]] Result<SecretBuffer> pbkdf2_hmac_sha256(ByteView password, ByteView salt,
-                                                      std::uint32_t iterations, std::size_t out_len);
+                                                      std::uint32_t iterations,
+                                                      std::size_t out_len);
 
 // Fills out with bytes from the OS CSPRNG (getrandom via OpenSSL's RAND_priv_bytes).
 [[nodiscard]] Status random_bytes(std::span<std::uint8_t> out);

@@ -27,8 +27,8 @@ using Status = Result<void>;
 }  // namespace keybridge::core
 
 // Evaluates a Result expression; on failure returns its error from the enclosing function.
-#define KEYBRIDGE_TRY_STATUS(expr)                                                \
-    do {                                                                          \
-        auto keybridge_try_result_ = (expr);                                      \
+#define KEYBRIDGE_TRY_STATUS(expr)                                                          \
+    do {                                                                                    \
+        auto keybridge_try_result_ = (expr);                                                \
         if (!keybridge_try_result_) return ::tl::unexpected(keybridge_try_result_.error()); \
     } while (0)

@@ -12,7 +12,8 @@ namespace keybridge::core {
 namespace {
 
 secp256k1_context* make_context() {
-    secp256k1_context* ctx = secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
+    secp256k1_context* ctx =
+        secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
     KEYBRIDGE_ASSERT(ctx != nullptr);
     std::array<std::uint8_t, 32> seed{};
     ScopedWipe wipe(seed);
@@ -138,8 +139,8 @@ RecoverableSignature sign_digest(const PrivateKey& key, const Hash32& digest) {
                                                       key.data(), nullptr, nullptr) == 1);
     std::array<std::uint8_t, 64> compact{};
     int recid = 0;
-    secp256k1_ecdsa_recoverable_signature_serialize_compact(secp256k1_ctx(), compact.data(),
-                                                            &recid, &lib_sig);
+    secp256k1_ecdsa_recoverable_signature_serialize_compact(secp256k1_ctx(), compact.data(), &recid,
+                                                            &lib_sig);
     RecoverableSignature out;
     std::memcpy(out.r.data(), compact.data(), 32);
     std::memcpy(out.s.data(), compact.data() + 32, 32);
@@ -147,7 +148,9 @@ RecoverableSignature sign_digest(const PrivateKey& key, const Hash32& digest) {
     return out;
 }
 
-bool is_low_s(const Hash32& s) { return std::memcmp(s.data(), kHalfOrder.data(), 32) <= 0; }
+bool is_low_s(const Hash32& s) {
+    return std::memcmp(s.data(), kHalfOrder.data(), 32) <= 0;
+}
 
 Result<PublicKey> recover_public_key(const Hash32& digest, const RecoverableSignature& signature,
                                      bool require_low_s) {
@@ -161,9 +164,8 @@ Result<PublicKey> recover_public_key(const Hash32& digest, const RecoverableSign
     std::memcpy(compact.data(), signature.r.data(), 32);
     std::memcpy(compact.data() + 32, signature.s.data(), 32);
     secp256k1_ecdsa_recoverable_signature lib_sig;
-    if (secp256k1_ecdsa_recoverable_signature_parse_compact(secp256k1_ctx(), &lib_sig,
-                                                            compact.data(),
-                                                            signature.recovery_id) != 1) {
+    if (secp256k1_ecdsa_recoverable_signature_parse_compact(
+            secp256k1_ctx(), &lib_sig, compact.data(), signature.recovery_id) != 1) {
         return fail(ErrorCode::InvalidArgument, "signature r or s is out of range");
     }
     secp256k1_pubkey pub;

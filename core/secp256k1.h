@@ -17,7 +17,7 @@ const secp256k1_context_struct* secp256k1_ctx();
 
 // A valid secp256k1 secret key (0 < k < n), held in locked, wiped memory.
 class PrivateKey {
-public:
+  public:
     // InvalidArgument when bytes is not 32 bytes or not a valid scalar.
     [[nodiscard]] static Result<PrivateKey> from_bytes(ByteView bytes);
     [[nodiscard]] static Result<PrivateKey> generate();
@@ -25,14 +25,14 @@ public:
     ByteView view() const { return secret_.view(); }
     const std::uint8_t* data() const { return secret_.data(); }
 
-private:
+  private:
     explicit PrivateKey(SecretBuffer secret) : secret_(std::move(secret)) {}
     SecretBuffer secret_;
 };
 
 // A point on the curve, kept as the 64 bytes x || y.
 class PublicKey {
-public:
+  public:
     // Accepts 33-byte compressed or 65-byte uncompressed SEC1 encodings.
     [[nodiscard]] static Result<PublicKey> parse(ByteView sec1);
     static PublicKey from_private(const PrivateKey& key);
@@ -44,7 +44,7 @@ public:
 
     friend bool operator==(const PublicKey&, const PublicKey&) = default;
 
-private:
+  private:
     std::array<std::uint8_t, 64> xy_{};
 };
 

@@ -44,7 +44,9 @@ SecretBuffer::SecretBuffer(std::size_t size) : size_(size), capacity_(size) {
     if (!locked_) warn_mlock_once();
 }
 
-SecretBuffer::~SecretBuffer() { release(); }
+SecretBuffer::~SecretBuffer() {
+    release();
+}
 
 SecretBuffer::SecretBuffer(SecretBuffer&& other) noexcept
     : data_(other.data_), size_(other.size_), capacity_(other.capacity_), locked_(other.locked_) {

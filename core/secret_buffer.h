@@ -21,7 +21,7 @@ bool constant_time_equal(ByteView a, ByteView b);
 // and wiped on destruction. There is deliberately no stream operator; to_string() of a secret is
 // "<secret N bytes>".
 class SecretBuffer {
-public:
+  public:
     SecretBuffer() = default;
     explicit SecretBuffer(std::size_t size);  // zero-filled
     ~SecretBuffer();
@@ -52,7 +52,7 @@ public:
         return constant_time_equal(a.view(), b.view());
     }
 
-private:
+  private:
     void release();
 
     std::uint8_t* data_ = nullptr;
@@ -63,7 +63,7 @@ private:
 
 // Wipes a trivially copyable local on scope exit: `ScopedWipe wipe(tmp);`
 class ScopedWipe {
-public:
+  public:
     ScopedWipe(void* data, std::size_t size) : data_(data), size_(size) {}
     template <typename T>
     explicit ScopedWipe(T& object) : ScopedWipe(&object, sizeof(T)) {}
@@ -71,7 +71,7 @@ public:
     ScopedWipe(const ScopedWipe&) = delete;
     ScopedWipe& operator=(const ScopedWipe&) = delete;
 
-private:
+  private:
     void* data_;
     std::size_t size_;
 };

@@ -13,7 +13,8 @@ constexpr std::string_view kMaxDecimal =
 
 std::string_view strip_leading_zeros(std::string_view digits) {
     std::size_t i = 0;
-    while (i + 1 < digits.size() && digits[i] == '0') ++i;
+    while (i + 1 < digits.size() && digits[i] == '0')
+        ++i;
     return digits.substr(i);
 }
 
@@ -24,7 +25,8 @@ Result<U256> u256_from_be(ByteView bytes) {
         return fail(ErrorCode::OutOfRange, "integer longer than 32 bytes");
     }
     U256 value = 0;
-    for (std::uint8_t b : bytes) value = (value << 8) | b;
+    for (std::uint8_t b : bytes)
+        value = (value << 8) | b;
     return value;
 }
 
@@ -58,7 +60,8 @@ Result<U256> parse_u256_decimal(std::string_view text) {
         return fail(ErrorCode::OutOfRange, "decimal number exceeds 2^256-1");
     }
     U256 value = 0;
-    for (char c : digits) value = value * 10 + static_cast<unsigned>(c - '0');
+    for (char c : digits)
+        value = value * 10 + static_cast<unsigned>(c - '0');
     return value;
 }
 
@@ -105,7 +108,9 @@ Result<U256> parse_quantity(std::string_view text) {
     return parse_u256_hex(text);
 }
 
-std::string u256_to_decimal(const U256& value) { return value.str(); }
+std::string u256_to_decimal(const U256& value) {
+    return value.str();
+}
 
 std::string u256_to_quantity(const U256& value) {
     if (value == 0) return "0x0";

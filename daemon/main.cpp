@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
             listen = argv[++i];
             continue;
         }
-        std::fprintf(stderr, "keybridged: unknown or incomplete option '%s' (see --help)\n", argv[i]);
+        std::fprintf(stderr, "keybridged: unknown or incomplete option '%s' (see --help)\n",
+                     argv[i]);
         return 2;
     }
 
@@ -50,10 +51,11 @@ int main(int argc, char** argv) {
     sigaddset(&signals, SIGTERM);
     sigprocmask(SIG_BLOCK, &signals, nullptr);
 
-    std::fprintf(stderr,
-                 "keybridged %.*s: configured to listen on %s. The JSON-RPC server is not built yet "
-                 "(issue 4), so nothing is served; press Ctrl-C to stop.\n",
-                 static_cast<int>(kVersion.size()), kVersion.data(), listen.c_str());
+    std::fprintf(
+        stderr,
+        "keybridged %.*s: configured to listen on %s. The JSON-RPC server is not built yet "
+        "(issue 4), so nothing is served; press Ctrl-C to stop.\n",
+        static_cast<int>(kVersion.size()), kVersion.data(), listen.c_str());
     int received = 0;
     sigwait(&signals, &received);
     std::fprintf(stderr, "keybridged: received %s, stopping\n", strsignal(received));

@@ -47,7 +47,8 @@ TEST(Hex, FixedLengthChecksSize) {
 
 TEST(Hex, EncodeRoundTripsEveryByte) {
     Bytes all(256);
-    for (int i = 0; i < 256; ++i) all[i] = static_cast<std::uint8_t>(i);
+    for (int i = 0; i < 256; ++i)
+        all[i] = static_cast<std::uint8_t>(i);
     std::string text = hex_encode(all);
     EXPECT_EQ(text.substr(0, 8), "0x000102");
     EXPECT_EQ(*hex_decode(text), all);

@@ -27,8 +27,7 @@ TEST(Sha2, MatchesFips180Examples) {
               "0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     EXPECT_EQ(hex_encode(sha512(as_bytes("abc"))).substr(0, 34),
               "0xddaf35a193617abacc417349ae204131");
-    EXPECT_EQ(hex_encode(ripemd160(as_bytes("abc"))),
-              "0x8eb208f7e05d987a9b044a8e98c6b087f15a0bfc");
+    EXPECT_EQ(hex_encode(ripemd160(as_bytes("abc"))), "0x8eb208f7e05d987a9b044a8e98c6b087f15a0bfc");
 }
 
 TEST(Hmac, Rfc4231Case2) {

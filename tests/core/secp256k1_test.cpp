@@ -104,7 +104,8 @@ TEST(PublicKey, ParsesCompressedAndUncompressed) {
     auto key = key_from_hex("0x0000000000000000000000000000000000000000000000000000000000000001");
     PublicKey pub = PublicKey::from_private(key);
     auto c = pub.compressed();
-    EXPECT_EQ(hex_encode(c), "0x0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
+    EXPECT_EQ(hex_encode(c),
+              "0x0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
     EXPECT_EQ(*PublicKey::parse(c), pub);
     EXPECT_EQ(*PublicKey::parse(pub.uncompressed()), pub);
     EXPECT_FALSE(PublicKey::parse(Bytes(33, 0x05)));

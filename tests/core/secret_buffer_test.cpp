@@ -42,7 +42,8 @@ TEST(SecureWipe, ZeroesMemory) {
     std::array<std::uint8_t, 16> key;
     key.fill(0xaa);
     secure_wipe(key.data(), key.size());
-    for (auto b : key) EXPECT_EQ(b, 0);
+    for (auto b : key)
+        EXPECT_EQ(b, 0);
 }
 
 }  // namespace

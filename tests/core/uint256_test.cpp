@@ -5,7 +5,8 @@
 namespace keybridge::core {
 namespace {
 
-const std::string kMax = "115792089237316195423570985008687907853269984665640564039457584007913129639935";
+const std::string kMax =
+    "115792089237316195423570985008687907853269984665640564039457584007913129639935";
 
 TEST(U256, ParsesDecimalUpToTheMaximum) {
     EXPECT_EQ(*parse_u256_decimal("0"), 0);
@@ -13,7 +14,8 @@ TEST(U256, ParsesDecimalUpToTheMaximum) {
     auto max = parse_u256_decimal(kMax);
     ASSERT_TRUE(max);
     EXPECT_EQ(u256_to_decimal(*max), kMax);
-    auto over = parse_u256_decimal("115792089237316195423570985008687907853269984665640564039457584007913129639936");
+    auto over = parse_u256_decimal(
+        "115792089237316195423570985008687907853269984665640564039457584007913129639936");
     ASSERT_FALSE(over);
     EXPECT_EQ(over.error().code, ErrorCode::OutOfRange);
     EXPECT_FALSE(parse_u256_decimal(""));

@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (auto q = parse_quantity(text)) {
         // Quantities are canonical up to letter case.
         std::string lower(text);
-        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (char& c : lower)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         if (u256_to_quantity(*q) != lower) std::abort();
     }
     if (auto n = parse_u256(text)) {
