@@ -1,0 +1,39 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "cli/options.h"
+#include "core/result.h"
+
+namespace keybridge::cli {
+
+// What every command sees: the global options and its own parsed arguments.
+struct Context {
+    std::string datadir;
+    bool json = false;  // machine-readable output
+    bool yes = false;   // answer confirmations with yes; skip quizzes
+    ParsedArgs args;
+};
+
+// A command's result: text for people, an object for --json.
+struct Report {
+    std::string text;
+    boost::json::object data;
+};
+
+struct Command {
+    std::string name;     // "account derive"
+    std::string usage;    // "keybridge account derive [--count N] ..."
+    std::string summary;  // one line
+    std::vector<OptionSpec> options;
+    std::function<core::Result<Report>(Context&)> run;
+};
+
+// The commands of each area, registered in one function each.
+std::vector<Command> vault_commands();
+
+}  // namespace keybridge::cli

@@ -1,0 +1,138 @@
+// keybridge: the command-line tool for the vault (and, later, devices, permissions, approvals).
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "cli/exit_codes.h"
+#include "daemon/vault/vault.h"
+
+namespace {
+
+using namespace keybridge;
+using namespace keybridge::cli;
+
+const std::vector<OptionSpec>& global_options() {
+    static const std::vector<OptionSpec> specs = {
+        {"datadir", "DIR", "data folder (default $XDG_DATA_HOME/keybridge or ~/.local/share/keybridge)"},
+        {"json", "", "print machine-readable JSON on stdout"},
+        {"yes", "", "assume yes for confirmations (unattended use)"},
+        {"help", "", "show help for the tool or a command"},
+    };
+    return specs;
+}
+
+constexpr const char* kExitCodesHelp =
+    "Exit codes: 0 ok, 1 failure (I/O, vault already exists), 2 usage error, 3 wrong password,\n"
+    "            4 not found (no vault, unknown account), 5 declined by the user,\n"
+    "            6 invalid input (phrase, key, keystore or backup file).\n";
+
+void print_tool_help(const std::vector<Command>& commands) {
+    std::printf("Usage: keybridge [global options] COMMAND [options]\n\nCommands:\n");
+    std::size_t width = 0;
+    for (const auto& c : commands) width = std::max(width, c.name.size());
+    for (const auto& c : commands) {
+        std::printf("  %-*s  %s\n", static_cast<int>(width), c.name.c_str(), c.summary.c_str());
+    }
+    std::printf("\nGlobal options:\n%s\n%s", format_options(global_options()).c_str(), kExitCodesHelp);
+    std::printf("\nPasswords and phrases are read from the terminal without echo, or from files given\n"
+                "with --password-file and similar options; never from the command line.\n"
+                "Run 'keybridge COMMAND --help' for a command's options.\n");
+}
+
+void print_command_help(const Command& c) {
+    std::printf("Usage: %s\n\n%s\n\nOptions:\n%s\nGlobal options:\n%s\n%s", c.usage.c_str(),
+                c.summary.c_str(), format_options(c.options).c_str(),
+                format_options(global_options()).c_str(), kExitCodesHelp);
+}
+
+int report_error(const core::Error& error, bool json, int code) {
+    std::fprintf(stderr, "keybridge: error: %s\n", error.detail.c_str());
+    if (json) {
+        boost::json::object out;
+        out["ok"] = false;
+        out["error"] = {{"code", std::string(core::to_string(error.code))},
+                        {"message", error.detail}};
+        std::cout << boost::json::serialize(out) << "\n";
+    }
+    return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Secrets pass through this process: no core dumps, private files.
+    ::prctl(PR_SET_DUMPABLE, 0);
+    ::umask(077);
+
+    std::vector<std::string> args(argv + 1, argv + argc);
+    const std::vector<Command> commands = vault_commands();
+
+    // The command is the longest run of leading non-option words that names one.
+    std::vector<std::string> words;
+    std::vector<std::string> rest;
+    for (const auto& a : args) (a.rfind("--", 0) == 0 || !rest.empty() ? rest : words).push_back(a);
+    const Command* command = nullptr;
+    std::size_t used_words = 0;
+    for (const auto& c : commands) {
+        std::string joined;
+        for (std::size_t n = 1; n <= words.size(); ++n) {
+            joined += (n > 1 ? " " : "") + words[n - 1];
+            if (joined == c.name && n > used_words) {
+                command = &c;
+                used_words = n;
+            }
+        }
+    }
+    const bool json = std::find(args.begin(), args.end(), "--json") != args.end();
+    const bool help = std::find(args.begin(), args.end(), "--help") != args.end() ||
+                      std::find(args.begin(), args.end(), "-h") != args.end();
+    if (command == nullptr) {
+        if (help || args.empty()) {
+            print_tool_help(commands);
+            return args.empty() ? kExitUsage : kExitOk;
+        }
+        if (args.size() == 1 && args[0] == "--version") {
+            std::printf("keybridge 0.1.0\n");
+            return kExitOk;
+        }
+        std::string given;
+        for (const auto& w : words) given += (given.empty() ? "" : " ") + w;
+        return report_error({core::ErrorCode::InvalidArgument,
+                             given.empty() ? "no command given (see --help)"
+                                           : "unknown command '" + given + "' (see --help)"},
+                            json, kExitUsage);
+    }
+    if (help) {
+        print_command_help(*command);
+        return kExitOk;
+    }
+
+    std::vector<std::string> command_args(words.begin() + static_cast<long>(used_words), words.end());
+    command_args.insert(command_args.end(), rest.begin(), rest.end());
+    std::vector<OptionSpec> specs = command->options;
+    specs.insert(specs.end(), global_options().begin(), global_options().end());
+    auto parsed = parse_args(command_args, specs);
+    if (!parsed) return report_error(parsed.error(), json, kExitUsage);
+
+    Context ctx;
+    ctx.json = parsed->flag("json");
+    ctx.yes = parsed->flag("yes");
+    ctx.datadir = parsed->value("datadir").value_or(daemon::vault::Vault::default_datadir());
+    ctx.args = std::move(*parsed);
+
+    auto report = command->run(ctx);
+    if (!report) return report_error(report.error(), ctx.json, exit_code_for(report.error().code));
+    if (ctx.json) {
+        report->data["ok"] = true;
+        std::cout << boost::json::serialize(report->data) << "\n";
+    } else if (!report->text.empty()) {
+        std::cout << report->text;
+        if (report->text.back() != '\n') std::cout << "\n";
+    }
+    return kExitOk;
+}

@@ -1,0 +1,121 @@
+#include "cli/prompt.h"
+
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace keybridge::cli {
+namespace {
+
+using core::ErrorCode;
+using core::fail;
+using core::SecretBuffer;
+
+constexpr std::size_t kMaxSecret = 64 * 1024;
+
+// Reads up to a newline (or EOF) from fd into a secret buffer, without any std::string copy.
+core::Result<SecretBuffer> read_line_secret(int fd, const std::string& what) {
+    SecretBuffer buffer(kMaxSecret);
+    std::size_t used = 0;
+    while (used < buffer.size()) {
+        char c = 0;
+        ssize_t n = ::read(fd, &c, 1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail(ErrorCode::IoError, "cannot read " + what + ": " + std::strerror(errno));
+        }
+        if (n == 0 || c == '\n') break;
+        buffer.data()[used++] = static_cast<std::uint8_t>(c);
+    }
+    if (used == buffer.size()) return fail(ErrorCode::InvalidArgument, what + " is too long");
+    if (used > 0 && buffer.data()[used - 1] == '\r') --used;
+    buffer.truncate(used);
+    return buffer;
+}
+
+class Tty {
+public:
+    Tty() : fd_(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) {}
+    ~Tty() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    Tty(const Tty&) = delete;
+    Tty& operator=(const Tty&) = delete;
+    int fd() const { return fd_; }
+    void write(const std::string& text) const {
+        if (::write(fd_, text.data(), text.size()) < 0) {
+            // Nothing sensible to do: the read that follows reports a dead terminal.
+        }
+    }
+
+private:
+    int fd_;
+};
+
+}  // namespace
+
+core::Result<SecretBuffer> read_secret_file(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail(ErrorCode::IoError, "cannot open " + path + ": " + std::strerror(errno));
+    SecretBuffer buffer(kMaxSecret + 1);
+    std::size_t used = 0;
+    while (used < buffer.size()) {
+        ssize_t n = ::read(fd, buffer.data() + used, buffer.size() - used);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int err = errno;
+            ::close(fd);
+            return fail(ErrorCode::IoError, "cannot read " + path + ": " + std::strerror(err));
+        }
+        if (n == 0) break;
+        used += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    if (used > kMaxSecret) return fail(ErrorCode::InvalidArgument, path + " is larger than 64 KiB");
+    if (used > 0 && buffer.data()[used - 1] == '\n') --used;
+    if (used > 0 && buffer.data()[used - 1] == '\r') --used;
+    buffer.truncate(used);
+    return buffer;
+}
+
+core::Result<SecretBuffer> prompt_secret(const std::string& prompt, const std::string& file_option) {
+    Tty tty;
+    if (tty.fd() < 0) {
+        return fail(ErrorCode::IoError,
+                    "no terminal to ask on; pass --" + file_option + " FILE instead");
+    }
+    termios saved{};
+    const bool is_terminal = ::tcgetattr(tty.fd(), &saved) == 0;
+    if (is_terminal) {
+        termios silent = saved;
+        silent.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        silent.c_lflag |= ECHONL;
+        ::tcsetattr(tty.fd(), TCSAFLUSH, &silent);
+    }
+    tty.write(prompt);
+    auto secret = read_line_secret(tty.fd(), "the answer");
+    if (is_terminal) ::tcsetattr(tty.fd(), TCSAFLUSH, &saved);
+    return secret;
+}
+
+core::Result<std::string> prompt_line(const std::string& prompt) {
+    Tty tty;
+    if (tty.fd() < 0) {
+        return fail(ErrorCode::IoError, "no terminal to ask on; pass --yes to skip questions");
+    }
+    tty.write(prompt);
+    auto line = read_line_secret(tty.fd(), "the answer");
+    if (!line) return fail(line.error());
+    return std::string(line->text());
+}
+
+core::Result<bool> confirm(const std::string& question) {
+    auto answer = prompt_line(question + " [y/N] ");
+    if (!answer) return fail(answer.error());
+    return *answer == "y" || *answer == "Y" || *answer == "yes";
+}
+
+}  // namespace keybridge::cli

@@ -1,0 +1,152 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/address.h"
+#include "core/kdf.h"
+#include "core/result.h"
+#include "core/secp256k1.h"
+#include "core/secret_buffer.h"
+
+namespace keybridge::daemon::vault {
+
+// The software keystore on disk. Layout under the data folder (0700 folders, 0600 files):
+//
+//   <datadir>/vault/LOCK              flock: one writer at a time, readers share
+//   <datadir>/vault/CURRENT           names the live snapshot, e.g. "gen-00000007"
+//   <datadir>/vault/gen-00000007/     an immutable snapshot:
+//       vault.json                    metadata without secrets (accounts, names, paths)
+//       seed.json                     the recovery phrase (+ BIP39 passphrase), encrypted
+//       keys/<address>.json           imported keys, Web3 Secret Storage v3 (geth-compatible)
+//
+// Every change writes a complete new snapshot (unchanged files are hard-linked, new ones written
+// and fsync'ed), then replaces CURRENT atomically (temp file, fsync, rename, fsync of the folder),
+// then deletes the old snapshot. A crash at any instant therefore leaves CURRENT naming either
+// the old or the new snapshot, both complete. All secrets are encrypted under one vault password
+// with the keystore v3 construction (scrypt, aes-128-ctr, keccak MAC).
+//
+// Errors: IoError (files, with the path), InvalidFormat (a damaged file, naming it),
+// WrongPassword (nothing changed), InvalidArgument (bad requests: unknown address, duplicate
+// account, vault already exists), plus what core reports for bad phrases or keys.
+// A Vault object is a view of one snapshot; mutating calls refresh it. Not thread-safe: callers
+// serialise access (the daemon keeps one Vault behind its own lock); different processes are
+// serialised by the LOCK file.
+
+enum class AccountSource { Seed, Imported };
+
+struct Account {
+    core::Address address;
+    std::string name;
+    AccountSource source = AccountSource::Seed;
+    std::string path;  // derivation path (seed accounts)
+    std::string file;  // keystore file inside the snapshot (imported accounts)
+};
+
+// How much scrypt work protects the files. Standard is geth's default (N=2^18); Light (N=2^12) is
+// geth's --lightkdf, for tests and very slow machines: much easier to brute-force.
+enum class KdfStrength { Standard, Light };
+
+// Derivation path families for `derive`: "m/44'/60'/0'/0/{i}" (BIP44, MetaMask, Trezor) or
+// "m/44'/60'/{i}'/0/0" (Ledger Live); any template with one "{i}" is accepted.
+inline constexpr std::string_view kBip44Template = "m/44'/60'/0'/0/{i}";
+inline constexpr std::string_view kLedgerLiveTemplate = "m/44'/60'/{i}'/0/0";
+
+struct UnlockedAccount {
+    core::Address address;
+    core::PrivateKey key;
+};
+
+class Vault {
+public:
+    // $XDG_DATA_HOME/keybridge, else $HOME/.local/share/keybridge.
+    static std::string default_datadir();
+    static bool exists(const std::string& datadir);
+
+    // Creates a vault holding this recovery phrase (validated and normalised first) and its
+    // optional BIP39 passphrase, encrypted under password. InvalidArgument if one exists already.
+    [[nodiscard]] static core::Result<Vault> create(const std::string& datadir,
+                                                    std::string_view mnemonic,
+                                                    std::string_view bip39_passphrase,
+                                                    const core::SecretBuffer& password,
+                                                    KdfStrength strength = KdfStrength::Standard);
+
+    // Opens the live snapshot (metadata only: no password needed).
+    [[nodiscard]] static core::Result<Vault> open(const std::string& datadir);
+
+    const std::string& datadir() const { return datadir_; }
+    const std::vector<Account>& accounts() const { return accounts_; }
+    const Account* find(const core::Address& address) const;
+    KdfStrength strength() const { return strength_; }
+    // The snapshot this view shows ("gen-00000007"); changes on every write.
+    const std::string& generation() const { return generation_; }
+
+    // WrongPassword when the password does not open the vault.
+    [[nodiscard]] core::Status check_password(const core::SecretBuffer& password) const;
+
+    // Adds `count` accounts from the phrase at the next unused indices of the template.
+    [[nodiscard]] core::Result<std::vector<Account>> derive(const core::SecretBuffer& password,
+                                                            std::size_t count,
+                                                            std::string_view path_template =
+                                                                kBip44Template);
+
+    // Imports a raw 32-byte private key / a v3 keystore (decrypted with its own password, then
+    // re-encrypted under the vault password). InvalidArgument if the address is already present.
+    [[nodiscard]] core::Result<Account> import_private_key(const core::SecretBuffer& key,
+                                                           const core::SecretBuffer& password,
+                                                           std::string name = {});
+    [[nodiscard]] core::Result<Account> import_keystore(std::string_view keystore_json,
+                                                        const core::SecretBuffer& keystore_password,
+                                                        const core::SecretBuffer& password,
+                                                        std::string name = {});
+
+    // A geth-compatible v3 keystore (standard scrypt) of one account under export_password.
+    [[nodiscard]] core::Result<std::string> export_keystore(
+        const core::Address& address, const core::SecretBuffer& password,
+        const core::SecretBuffer& export_password) const;
+
+    [[nodiscard]] core::Status rename(const core::Address& address, std::string name);
+    [[nodiscard]] core::Status remove(const core::Address& address);
+
+    // Re-encrypts every secret under new_password in one new snapshot.
+    [[nodiscard]] core::Status change_password(const core::SecretBuffer& old_password,
+                                               const core::SecretBuffer& new_password);
+
+    // One encrypted file (text) holding the whole snapshot, under the vault password.
+    [[nodiscard]] core::Result<std::string> backup(const core::SecretBuffer& password) const;
+
+    // Verifies a backup completely (outer MAC, every file parses, every secret decrypts with
+    // password, every address matches) before writing anything; then installs it as a new
+    // snapshot. An existing vault is only replaced when replace_existing is set.
+    [[nodiscard]] static core::Result<Vault> restore_backup(const std::string& datadir,
+                                                            std::string_view backup_text,
+                                                            const core::SecretBuffer& password,
+                                                            bool replace_existing);
+
+    // Every account's private key, for the daemon's software signer.
+    [[nodiscard]] core::Result<std::vector<UnlockedAccount>> unlock(
+        const core::SecretBuffer& password) const;
+
+    // The recovery phrase and BIP39 passphrase (for `keybridge init` confirmation and tests).
+    struct Phrase {
+        core::SecretBuffer mnemonic;
+        core::SecretBuffer passphrase;
+    };
+    [[nodiscard]] core::Result<Phrase> reveal_phrase(const core::SecretBuffer& password) const;
+
+private:
+    Vault() = default;
+    [[nodiscard]] static core::Result<Vault> load(const std::string& datadir);
+
+    std::string datadir_;
+    std::string generation_;
+    KdfStrength strength_ = KdfStrength::Standard;
+    std::vector<Account> accounts_;
+};
+
+// Checks an account name: 1..64 bytes of UTF-8 text without control characters.
+[[nodiscard]] core::Status validate_account_name(std::string_view name);
+
+}  // namespace keybridge::daemon::vault
