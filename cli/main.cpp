@@ -2,6 +2,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -72,10 +73,30 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     const std::vector<Command> commands = vault_commands();
 
-    // The command is the longest run of leading non-option words that names one.
+    // Command words are the leading non-option tokens (option values are skipped), so global
+    // options may stand before or after the command: "keybridge --datadir D account list".
+    auto takes_value = [&](const std::string& arg) {
+        std::string name = arg.substr(2);
+        if (name.find('=') != std::string::npos) return false;
+        auto has = [&](const std::vector<OptionSpec>& specs) {
+            return std::any_of(specs.begin(), specs.end(), [&](const OptionSpec& o) {
+                return o.name == name && !o.value_name.empty();
+            });
+        };
+        if (has(global_options())) return true;
+        return std::any_of(commands.begin(), commands.end(),
+                           [&](const Command& c) { return has(c.options); });
+    };
+    std::vector<std::size_t> word_positions;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (args[i].rfind("--", 0) == 0) {
+            if (takes_value(args[i])) ++i;
+            continue;
+        }
+        word_positions.push_back(i);
+    }
     std::vector<std::string> words;
-    std::vector<std::string> rest;
-    for (const auto& a : args) (a.rfind("--", 0) == 0 || !rest.empty() ? rest : words).push_back(a);
+    for (std::size_t pos : word_positions) words.push_back(args[pos]);
     const Command* command = nullptr;
     std::size_t used_words = 0;
     for (const auto& c : commands) {
@@ -112,8 +133,13 @@ int main(int argc, char** argv) {
         return kExitOk;
     }
 
-    std::vector<std::string> command_args(words.begin() + static_cast<long>(used_words), words.end());
-    command_args.insert(command_args.end(), rest.begin(), rest.end());
+    std::vector<std::string> command_args;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const bool is_command_word =
+            std::find(word_positions.begin(), word_positions.begin() + static_cast<long>(used_words),
+                      i) != word_positions.begin() + static_cast<long>(used_words);
+        if (!is_command_word) command_args.push_back(args[i]);
+    }
     std::vector<OptionSpec> specs = command->options;
     specs.insert(specs.end(), global_options().begin(), global_options().end());
     auto parsed = parse_args(command_args, specs);

@@ -20,6 +20,10 @@ std::string_view to_string(ErrorCode code) {
             return "wrong_password";
         case ErrorCode::IoError:
             return "io_error";
+        case ErrorCode::NotFound:
+            return "not_found";
+        case ErrorCode::AlreadyExists:
+            return "already_exists";
         case ErrorCode::DeviceNotFound:
             return "device_not_found";
         case ErrorCode::DeviceBusy:

@@ -16,6 +16,8 @@ enum class ErrorCode {
     CryptoFailure,    // a crypto library call failed on valid-looking input
     WrongPassword,    // decryption MAC mismatch
     IoError,          // a file or OS call failed
+    NotFound,         // the named item (vault, account, file) does not exist
+    AlreadyExists,    // creating something that is already there
     DeviceNotFound,
     DeviceBusy,
     Disconnected,
