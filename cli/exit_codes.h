@@ -17,15 +17,21 @@ enum ExitCode : int {
 
 inline int exit_code_for(core::ErrorCode code) {
     switch (code) {
-        case core::ErrorCode::WrongPassword: return kExitWrongPassword;
+        case core::ErrorCode::WrongPassword:
+            return kExitWrongPassword;
         case core::ErrorCode::InvalidFormat:
         case core::ErrorCode::InvalidChecksum:
         case core::ErrorCode::OutOfRange:
-        case core::ErrorCode::NotSupported: return kExitInvalidInput;
-        case core::ErrorCode::UserCancelled: return kExitDeclined;
-        case core::ErrorCode::NotFound: return kExitNotFound;
-        case core::ErrorCode::InvalidArgument: return kExitInvalidInput;
-        default: return kExitFailure;
+        case core::ErrorCode::NotSupported:
+            return kExitInvalidInput;
+        case core::ErrorCode::UserCancelled:
+            return kExitDeclined;
+        case core::ErrorCode::NotFound:
+            return kExitNotFound;
+        case core::ErrorCode::InvalidArgument:
+            return kExitInvalidInput;
+        default:
+            return kExitFailure;
     }
 }
 

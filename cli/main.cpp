@@ -19,7 +19,8 @@ using namespace keybridge::cli;
 
 const std::vector<OptionSpec>& global_options() {
     static const std::vector<OptionSpec> specs = {
-        {"datadir", "DIR", "data folder (default $XDG_DATA_HOME/keybridge or ~/.local/share/keybridge)"},
+        {"datadir", "DIR",
+         "data folder (default $XDG_DATA_HOME/keybridge or ~/.local/share/keybridge)"},
         {"json", "", "print machine-readable JSON on stdout"},
         {"yes", "", "assume yes for confirmations (unattended use)"},
         {"help", "", "show help for the tool or a command"},
@@ -35,14 +36,17 @@ constexpr const char* kExitCodesHelp =
 void print_tool_help(const std::vector<Command>& commands) {
     std::printf("Usage: keybridge [global options] COMMAND [options]\n\nCommands:\n");
     std::size_t width = 0;
-    for (const auto& c : commands) width = std::max(width, c.name.size());
+    for (const auto& c : commands)
+        width = std::max(width, c.name.size());
     for (const auto& c : commands) {
         std::printf("  %-*s  %s\n", static_cast<int>(width), c.name.c_str(), c.summary.c_str());
     }
-    std::printf("\nGlobal options:\n%s\n%s", format_options(global_options()).c_str(), kExitCodesHelp);
-    std::printf("\nPasswords and phrases are read from the terminal without echo, or from files given\n"
-                "with --password-file and similar options; never from the command line.\n"
-                "Run 'keybridge COMMAND --help' for a command's options.\n");
+    std::printf("\nGlobal options:\n%s\n%s", format_options(global_options()).c_str(),
+                kExitCodesHelp);
+    std::printf(
+        "\nPasswords and phrases are read from the terminal without echo, or from files given\n"
+        "with --password-file and similar options; never from the command line.\n"
+        "Run 'keybridge COMMAND --help' for a command's options.\n");
 }
 
 void print_command_help(const Command& c) {
@@ -96,7 +100,8 @@ int main(int argc, char** argv) {
         word_positions.push_back(i);
     }
     std::vector<std::string> words;
-    for (std::size_t pos : word_positions) words.push_back(args[pos]);
+    for (std::size_t pos : word_positions)
+        words.push_back(args[pos]);
     const Command* command = nullptr;
     std::size_t used_words = 0;
     for (const auto& c : commands) {
@@ -122,7 +127,8 @@ int main(int argc, char** argv) {
             return kExitOk;
         }
         std::string given;
-        for (const auto& w : words) given += (given.empty() ? "" : " ") + w;
+        for (const auto& w : words)
+            given += (given.empty() ? "" : " ") + w;
         return report_error({core::ErrorCode::InvalidArgument,
                              given.empty() ? "no command given (see --help)"
                                            : "unknown command '" + given + "' (see --help)"},
@@ -136,7 +142,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> command_args;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const bool is_command_word =
-            std::find(word_positions.begin(), word_positions.begin() + static_cast<long>(used_words),
+            std::find(word_positions.begin(),
+                      word_positions.begin() + static_cast<long>(used_words),
                       i) != word_positions.begin() + static_cast<long>(used_words);
         if (!is_command_word) command_args.push_back(args[i]);
     }

@@ -70,7 +70,8 @@ std::string format_options(std::span<const OptionSpec> specs) {
     }
     std::string out;
     for (std::size_t i = 0; i < specs.size(); ++i) {
-        out += "  " + heads[i] + std::string(width - heads[i].size() + 2, ' ') + specs[i].help + "\n";
+        out +=
+            "  " + heads[i] + std::string(width - heads[i].size() + 2, ' ') + specs[i].help + "\n";
     }
     return out;
 }

@@ -37,7 +37,7 @@ core::Result<SecretBuffer> read_line_secret(int fd, const std::string& what) {
 }
 
 class Tty {
-public:
+  public:
     Tty() : fd_(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) {}
     ~Tty() {
         if (fd_ >= 0) ::close(fd_);
@@ -51,7 +51,7 @@ public:
         }
     }
 
-private:
+  private:
     int fd_;
 };
 
@@ -59,7 +59,8 @@ private:
 
 core::Result<SecretBuffer> read_secret_file(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fail(ErrorCode::IoError, "cannot open " + path + ": " + std::strerror(errno));
+    if (fd < 0)
+        return fail(ErrorCode::IoError, "cannot open " + path + ": " + std::strerror(errno));
     SecretBuffer buffer(kMaxSecret + 1);
     std::size_t used = 0;
     while (used < buffer.size()) {
@@ -81,7 +82,8 @@ core::Result<SecretBuffer> read_secret_file(const std::string& path) {
     return buffer;
 }
 
-core::Result<SecretBuffer> prompt_secret(const std::string& prompt, const std::string& file_option) {
+core::Result<SecretBuffer> prompt_secret(const std::string& prompt,
+                                         const std::string& file_option) {
     Tty tty;
     if (tty.fd() < 0) {
         return fail(ErrorCode::IoError,

@@ -66,7 +66,9 @@ Result<bool> confirmed(const Context& ctx, const std::string& question) {
 
 // ---------------------------------------------------------------- output helpers
 
-const char* source_name(AccountSource s) { return s == AccountSource::Seed ? "seed" : "imported"; }
+const char* source_name(AccountSource s) {
+    return s == AccountSource::Seed ? "seed" : "imported";
+}
 
 json::object account_json(const Account& a) {
     json::object o;
@@ -148,13 +150,15 @@ std::vector<std::string> split_words(std::string_view phrase) {
 // Shows the phrase once on the terminal and asks for three of its words back.
 core::Status show_and_quiz(const SecretBuffer& phrase) {
     auto words = split_words(phrase.text());
-    std::string shown = "\nYour recovery phrase. Write it down on paper, in order, and keep it safe:\n\n";
+    std::string shown =
+        "\nYour recovery phrase. Write it down on paper, in order, and keep it safe:\n\n";
     for (std::size_t i = 0; i < words.size(); ++i) {
         shown += "  " + std::to_string(i + 1) + ". " + words[i] + (i % 4 == 3 ? "\n" : "\t");
     }
     shown += "\nAnyone with these words can take your funds. keybridge will not show them again.\n";
     auto ack = prompt_line(shown + "Press Enter when you have written them down.");
-    for (auto& w : words) core::secure_wipe(w.data(), w.size());
+    for (auto& w : words)
+        core::secure_wipe(w.data(), w.size());
     if (!ack) return fail(ack.error());
     // Scroll the phrase away before asking.
     auto cleared = prompt_line(std::string(60, '\n') + "Now confirm three words.\n(Press Enter)");
@@ -187,20 +191,24 @@ core::Status show_and_quiz(const SecretBuffer& phrase) {
             break;
         }
     }
-    for (auto& w : words) core::secure_wipe(w.data(), w.size());
+    for (auto& w : words)
+        core::secure_wipe(w.data(), w.size());
     return result;
 }
 
-Result<Report> finish_new_vault(Context& ctx, std::string_view phrase, std::string_view passphrase) {
+Result<Report> finish_new_vault(Context& ctx, std::string_view phrase,
+                                std::string_view passphrase) {
     auto password = new_password_from(ctx, "password-file", "vault password");
     if (!password) return fail(password.error());
-    const KdfStrength strength = ctx.args.flag("light-kdf") ? KdfStrength::Light : KdfStrength::Standard;
+    const KdfStrength strength =
+        ctx.args.flag("light-kdf") ? KdfStrength::Light : KdfStrength::Standard;
     auto vault = Vault::create(ctx.datadir, phrase, passphrase, *password, strength);
     if (!vault) return fail(vault.error());
     auto first = vault->derive(*password, 1);
     if (!first) return fail(first.error());
     Report report;
-    report.text = "Vault created in " + ctx.datadir + "\nFirst account: " + account_line(first->front());
+    report.text =
+        "Vault created in " + ctx.datadir + "\nFirst account: " + account_line(first->front());
     report.data["datadir"] = ctx.datadir;
     report.data["accounts"] = json::array{account_json(first->front())};
     return report;
@@ -219,9 +227,12 @@ Result<Report> run_init(Context& ctx) {
         return fail(ErrorCode::AlreadyExists, "a vault already exists in " + ctx.datadir);
     }
     const std::string words_text = ctx.args.value("words").value_or("12");
-    const std::size_t words = words_text == "12" ? 12 : words_text == "15" ? 15
-                              : words_text == "18" ? 18 : words_text == "21" ? 21
-                              : words_text == "24" ? 24 : 0;
+    const std::size_t words = words_text == "12"   ? 12
+                              : words_text == "15" ? 15
+                              : words_text == "18" ? 18
+                              : words_text == "21" ? 21
+                              : words_text == "24" ? 24
+                                                   : 0;
     if (words == 0) return fail(ErrorCode::InvalidArgument, "--words must be 12, 15, 18, 21 or 24");
     auto lang = language_arg(ctx);
     if (!lang) return fail(lang.error());
@@ -262,7 +273,8 @@ std::string typo_hints(std::string_view phrase) {
             hints += "?";
         }
     }
-    for (auto& w : words) core::secure_wipe(w.data(), w.size());
+    for (auto& w : words)
+        core::secure_wipe(w.data(), w.size());
     return hints;
 }
 
@@ -327,8 +339,10 @@ Result<SecretBuffer> private_key_from_file(const std::string& path) {
     auto text = read_secret_file(path);
     if (!text) return fail(text.error());
     std::string_view view = text->text();
-    while (!view.empty() && std::isspace(static_cast<unsigned char>(view.front()))) view.remove_prefix(1);
-    while (!view.empty() && std::isspace(static_cast<unsigned char>(view.back()))) view.remove_suffix(1);
+    while (!view.empty() && std::isspace(static_cast<unsigned char>(view.front())))
+        view.remove_prefix(1);
+    while (!view.empty() && std::isspace(static_cast<unsigned char>(view.back())))
+        view.remove_suffix(1);
     auto bytes = core::hex_decode(view);
     if (!bytes) return fail(ErrorCode::InvalidFormat, path + ": " + bytes.error().detail);
     SecretBuffer key = SecretBuffer::copy_of(*bytes);
@@ -343,7 +357,8 @@ Result<Report> run_account_import(Context& ctx) {
     auto key_file = ctx.args.value("private-key-file");
     auto keystore_file = ctx.args.value("keystore");
     if (key_file.has_value() == keystore_file.has_value()) {
-        return fail(ErrorCode::InvalidArgument, "give exactly one of --private-key-file or --keystore");
+        return fail(ErrorCode::InvalidArgument,
+                    "give exactly one of --private-key-file or --keystore");
     }
     auto vault = Vault::open(ctx.datadir);
     if (!vault) return fail(vault.error());
@@ -358,7 +373,8 @@ Result<Report> run_account_import(Context& ctx) {
     } else {
         auto text = daemon::vault::read_file(*keystore_file, 1024 * 1024);
         if (!text) return fail(text.error());
-        auto ks_password = secret_from(ctx, "keystore-password-file", "Password of the keystore file: ");
+        auto ks_password =
+            secret_from(ctx, "keystore-password-file", "Password of the keystore file: ");
         if (!ks_password) return fail(ks_password.error());
         auto password = vault_password(ctx);
         if (!password) return fail(password.error());
@@ -394,7 +410,8 @@ Result<Report> run_account_export(Context& ctx) {
     if (!keystore) return fail(keystore.error());
     KEYBRIDGE_TRY_STATUS(write_output(ctx, *out, *keystore + "\n"));
     Report report;
-    report.text = "Wrote " + *out + " (Web3 Secret Storage v3; MetaMask: Import account > JSON File)";
+    report.text =
+        "Wrote " + *out + " (Web3 Secret Storage v3; MetaMask: Import account > JSON File)";
     report.data["file"] = *out;
     report.data["address"] = address->to_checksum_string();
     return report;
@@ -468,7 +485,8 @@ Result<Report> run_restore_backup(Context& ctx) {
     if (!text) return fail(text.error());
     bool replace = false;
     if (Vault::exists(ctx.datadir)) {
-        auto ok = confirmed(ctx, "A vault exists in " + ctx.datadir + ". Replace it with the backup?");
+        auto ok =
+            confirmed(ctx, "A vault exists in " + ctx.datadir + ". Replace it with the backup?");
         if (!ok) return fail(ok.error());
         if (!*ok) return fail(ErrorCode::UserCancelled, "nothing restored");
         replace = true;
@@ -478,9 +496,11 @@ Result<Report> run_restore_backup(Context& ctx) {
     auto vault = Vault::restore_backup(ctx.datadir, *text, *password, replace);
     if (!vault) return fail(vault.error());
     Report report;
-    report.text = "Restored " + std::to_string(vault->accounts().size()) + " accounts into " + ctx.datadir;
+    report.text =
+        "Restored " + std::to_string(vault->accounts().size()) + " accounts into " + ctx.datadir;
     json::array list;
-    for (const Account& a : vault->accounts()) list.push_back(account_json(a));
+    for (const Account& a : vault->accounts())
+        list.push_back(account_json(a));
     report.data["accounts"] = std::move(list);
     return report;
 }
@@ -501,30 +521,45 @@ Result<Report> run_passwd(Context& ctx) {
 }
 
 const OptionSpec kPasswordFile{"password-file", "FILE", "read the vault password from FILE"};
-const OptionSpec kLightKdf{"light-kdf", "",
-                           "weaker scrypt (N=2^12) for tests or slow machines; easier to brute-force"};
+const OptionSpec kLightKdf{
+    "light-kdf", "", "weaker scrypt (N=2^12) for tests or slow machines; easier to brute-force"};
 const OptionSpec kPassphraseFile{"passphrase-file", "FILE",
                                  "read an optional BIP39 passphrase (\"25th word\") from FILE"};
-const OptionSpec kWithPassphrase{"with-passphrase", "", "ask for a BIP39 passphrase on the terminal"};
+const OptionSpec kWithPassphrase{"with-passphrase", "",
+                                 "ask for a BIP39 passphrase on the terminal"};
 
 }  // namespace
 
 std::vector<Command> vault_commands() {
     return {
-        {"init", "keybridge init [--words 12|24] [--lang en|ja] [--password-file F]",
+        {"init",
+         "keybridge init [--words 12|24] [--lang en|ja] [--password-file F]",
          "create a vault with a new recovery phrase (shown once, then checked)",
          {{"words", "N", "phrase length: 12 (default), 15, 18, 21 or 24 words"},
           {"lang", "LANG", "word list: en (default) or ja"},
-          {"mnemonic-out", "FILE", "unattended: write the phrase to FILE (0600) instead of showing it"},
-          kPasswordFile, kPassphraseFile, kWithPassphrase, kLightKdf},
+          {"mnemonic-out", "FILE",
+           "unattended: write the phrase to FILE (0600) instead of showing it"},
+          kPasswordFile,
+          kPassphraseFile,
+          kWithPassphrase,
+          kLightKdf},
          run_init},
-        {"restore", "keybridge restore [--mnemonic-file F] [--password-file F]",
+        {"restore",
+         "keybridge restore [--mnemonic-file F] [--password-file F]",
          "create a vault from an existing recovery phrase (checksum checked)",
          {{"mnemonic-file", "FILE", "read the phrase from FILE instead of the terminal"},
-          kPasswordFile, kPassphraseFile, kWithPassphrase, kLightKdf},
+          kPasswordFile,
+          kPassphraseFile,
+          kWithPassphrase,
+          kLightKdf},
          run_restore},
-        {"account list", "keybridge account list", "list the vault's accounts", {}, run_account_list},
-        {"account derive", "keybridge account derive [--count N] [--path-template T | --ledger-live]",
+        {"account list",
+         "keybridge account list",
+         "list the vault's accounts",
+         {},
+         run_account_list},
+        {"account derive",
+         "keybridge account derive [--count N] [--path-template T | --ledger-live]",
          "add accounts from the recovery phrase at the next unused indices",
          {{"count", "N", "how many accounts (default 1)"},
           {"path-template", "T", "derivation path with {i}, default m/44'/60'/0'/0/{i}"},
@@ -540,29 +575,37 @@ std::vector<Command> vault_commands() {
           {"name", "NAME", "account name"},
           kPasswordFile},
          run_account_import},
-        {"account export", "keybridge account export --address A --out FILE",
+        {"account export",
+         "keybridge account export --address A --out FILE",
          "write one account as a v3 keystore under a new export password",
          {{"address", "A", "the account"},
           {"out", "FILE", "where to write the keystore (0600)"},
           {"export-password-file", "FILE", "read the export password from FILE"},
           kPasswordFile},
          run_account_export},
-        {"account rename", "keybridge account rename --address A --name NAME", "rename an account",
+        {"account rename",
+         "keybridge account rename --address A --name NAME",
+         "rename an account",
          {{"address", "A", "the account"}, {"name", "NAME", "the new name"}},
          run_account_rename},
-        {"account remove", "keybridge account remove --address A [--yes]",
+        {"account remove",
+         "keybridge account remove --address A [--yes]",
          "remove an account (asks for confirmation)",
          {{"address", "A", "the account"}},
          run_account_remove},
-        {"backup", "keybridge backup --out FILE",
+        {"backup",
+         "keybridge backup --out FILE",
          "write one encrypted file holding the whole vault (under the vault password)",
          {{"out", "FILE", "where to write the backup (0600)"}, kPasswordFile},
          run_backup},
-        {"restore-backup", "keybridge restore-backup FILE",
+        {"restore-backup",
+         "keybridge restore-backup FILE",
          "verify a backup completely, then install it as the vault",
          {{"file", "FILE", "the backup file (or give it as the argument)"}, kPasswordFile},
          run_restore_backup},
-        {"passwd", "keybridge passwd", "re-encrypt the vault under a new password, atomically",
+        {"passwd",
+         "keybridge passwd",
+         "re-encrypt the vault under a new password, atomically",
          {kPasswordFile, {"new-password-file", "FILE", "read the new password from FILE"}},
          run_passwd},
     };

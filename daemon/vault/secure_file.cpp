@@ -22,7 +22,7 @@ core::Error os_error(const std::string& what, const std::string& path, int err) 
 
 // Closes a descriptor on scope exit.
 class FdGuard {
-public:
+  public:
     explicit FdGuard(int fd) : fd_(fd) {}
     ~FdGuard() {
         if (fd_ >= 0) ::close(fd_);
@@ -36,7 +36,7 @@ public:
         return fd;
     }
 
-private:
+  private:
     int fd_;
 };
 

@@ -19,11 +19,13 @@ namespace keybridge::daemon::vault {
 // rename over the target, fsync of the folder. A crash at any instant leaves either the old or
 // the new content under `path`, never a mix.
 [[nodiscard]] core::Status write_file_atomic(const std::string& path, core::ByteView content);
-[[nodiscard]] inline core::Status write_file_atomic(const std::string& path, std::string_view text) {
+[[nodiscard]] inline core::Status write_file_atomic(const std::string& path,
+                                                    std::string_view text) {
     return write_file_atomic(path, core::as_bytes(text));
 }
 
-// Reads a whole file (refusing files larger than max_size, so a hostile file cannot exhaust memory).
+// Reads a whole file (refusing files larger than max_size, so a hostile file cannot exhaust
+// memory).
 [[nodiscard]] core::Result<std::string> read_file(const std::string& path,
                                                   std::size_t max_size = 16 * 1024 * 1024);
 

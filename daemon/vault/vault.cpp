@@ -36,7 +36,9 @@ constexpr std::string_view kBackupFormat = "keybridge-backup";
 
 // ---------------------------------------------------------------- paths and locking
 
-std::string vault_dir(const std::string& datadir) { return datadir + "/vault"; }
+std::string vault_dir(const std::string& datadir) {
+    return datadir + "/vault";
+}
 std::string gen_path(const std::string& datadir, const std::string& gen) {
     return vault_dir(datadir) + "/" + gen;
 }
@@ -59,7 +61,7 @@ std::optional<unsigned> gen_number(std::string_view name) {
 
 // flock() on vault/LOCK: exclusive for writers, shared for readers. Released on destruction.
 class VaultLock {
-public:
+  public:
     static Result<VaultLock> acquire(const std::string& datadir, bool exclusive) {
         const std::string path = vault_dir(datadir) + "/LOCK";
         int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -81,7 +83,7 @@ public:
         if (fd_ >= 0) ::close(fd_);  // closing releases the flock
     }
 
-private:
+  private:
     explicit VaultLock(int fd) : fd_(fd) {}
     int fd_;
 };
@@ -93,11 +95,13 @@ private:
 struct Snapshot {
     KdfStrength strength = KdfStrength::Standard;
     std::vector<Account> accounts;
-    std::map<std::string, std::string> new_files;   // written fresh
-    std::vector<std::string> carried_files;          // linked from the previous snapshot
+    std::map<std::string, std::string> new_files;  // written fresh
+    std::vector<std::string> carried_files;        // linked from the previous snapshot
 };
 
-const char* strength_name(KdfStrength s) { return s == KdfStrength::Light ? "light" : "standard"; }
+const char* strength_name(KdfStrength s) {
+    return s == KdfStrength::Light ? "light" : "standard";
+}
 
 core::ScryptParams scrypt_for(KdfStrength s) {
     return s == KdfStrength::Light ? core::kScryptLight : core::kScryptStandard;
@@ -262,7 +266,8 @@ Result<std::string> read_current(const std::string& datadir) {
     auto text = read_file(vault_dir(datadir) + "/CURRENT", 256);
     if (!text) return fail(text.error());
     std::string name = *text;
-    while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
+    while (!name.empty() && (name.back() == '\n' || name.back() == '\r'))
+        name.pop_back();
     if (!gen_number(name)) {
         return fail(ErrorCode::InvalidFormat, vault_dir(datadir) + "/CURRENT is damaged");
     }
@@ -287,7 +292,8 @@ void collect_garbage(const std::string& datadir, const std::string& keep) {
         }
     }
     ::closedir(d);
-    for (const auto& name : stale) (void)remove_tree(dir + "/" + name);
+    for (const auto& name : stale)
+        (void)remove_tree(dir + "/" + name);
     (void)fsync_dir(dir);
 }
 
@@ -303,13 +309,14 @@ Result<std::string> commit(const std::string& datadir, const std::string& previo
     KEYBRIDGE_TRY_STATUS(ensure_private_dir(path + "/" + std::string(kKeysDir)));
 
     for (const auto& name : snap.carried_files) {
-        KEYBRIDGE_TRY_STATUS(hard_link(gen_path(datadir, previous) + "/" + name, path + "/" + name));
+        KEYBRIDGE_TRY_STATUS(
+            hard_link(gen_path(datadir, previous) + "/" + name, path + "/" + name));
     }
     for (const auto& [name, content] : snap.new_files) {
         KEYBRIDGE_TRY_STATUS(write_file_atomic(path + "/" + name, content));
     }
-    KEYBRIDGE_TRY_STATUS(write_file_atomic(path + "/" + std::string(kMetadataFile),
-                                           metadata_json(snap)));
+    KEYBRIDGE_TRY_STATUS(
+        write_file_atomic(path + "/" + std::string(kMetadataFile), metadata_json(snap)));
     KEYBRIDGE_TRY_STATUS(fsync_dir(path + "/" + std::string(kKeysDir)));
     KEYBRIDGE_TRY_STATUS(fsync_dir(path));
     KEYBRIDGE_TRY_STATUS(fsync_dir(dir));
@@ -328,7 +335,8 @@ Result<SecretBuffer> decrypt_file_secret(const std::string& datadir, const std::
     auto secret = core::decrypt_secret(*crypto, password.view());
     if (!secret) {
         auto e = secret.error();
-        if (e.code == ErrorCode::WrongPassword) return fail(ErrorCode::WrongPassword, "wrong password");
+        if (e.code == ErrorCode::WrongPassword)
+            return fail(ErrorCode::WrongPassword, "wrong password");
         return fail(e.code, std::string(name) + ": " + e.detail);
     }
     return secret;
@@ -355,7 +363,8 @@ Result<core::PrivateKey> key_of_imported(const std::string& datadir, const std::
     auto decrypted = core::decrypt_keystore(*text, password.view());
     if (!decrypted) {
         auto e = decrypted.error();
-        if (e.code == ErrorCode::WrongPassword) return fail(ErrorCode::WrongPassword, "wrong password");
+        if (e.code == ErrorCode::WrongPassword)
+            return fail(ErrorCode::WrongPassword, "wrong password");
         return fail(e.code, account.file + ": " + e.detail);
     }
     auto key = core::PrivateKey::from_bytes(decrypted->private_key.view());
@@ -388,7 +397,8 @@ Result<std::vector<std::string>> expand_template(std::string_view tmpl) {
     std::string sample = std::string(tmpl.substr(0, at)) + "0" + std::string(tmpl.substr(at + 3));
     auto parsed = core::bip32::parse_path(sample);
     if (!parsed) return fail(ErrorCode::InvalidArgument, "path template: " + parsed.error().detail);
-    return std::vector<std::string>{std::string(tmpl.substr(0, at)), std::string(tmpl.substr(at + 3))};
+    return std::vector<std::string>{std::string(tmpl.substr(0, at)),
+                                    std::string(tmpl.substr(at + 3))};
 }
 
 }  // namespace
@@ -399,7 +409,8 @@ Status validate_account_name(std::string_view name) {
     }
     for (unsigned char c : name) {
         if (c < 0x20 || c == 0x7f) {
-            return fail(ErrorCode::InvalidArgument, "account name must not contain control characters");
+            return fail(ErrorCode::InvalidArgument,
+                        "account name must not contain control characters");
         }
     }
     return {};
@@ -420,7 +431,8 @@ bool Vault::exists(const std::string& datadir) {
 Result<Vault> Vault::open(const std::string& datadir) {
     if (!exists(datadir)) {
         return fail(ErrorCode::NotFound,
-                    "no vault in " + datadir + " (create one with 'keybridge init' or 'keybridge restore')");
+                    "no vault in " + datadir +
+                        " (create one with 'keybridge init' or 'keybridge restore')");
     }
     auto lock = VaultLock::acquire(datadir, /*exclusive=*/false);
     if (!lock) return fail(lock.error());
@@ -653,14 +665,16 @@ Status Vault::change_password(const SecretBuffer& old_password, const SecretBuff
     Snapshot snap;
     snap.strength = strength_;
     snap.accounts = accounts_;
-    auto seed_crypto = core::encrypt_secret(packed->view(), new_password.view(), scrypt_for(strength_));
+    auto seed_crypto =
+        core::encrypt_secret(packed->view(), new_password.view(), scrypt_for(strength_));
     if (!seed_crypto) return fail(seed_crypto.error());
     snap.new_files[std::string(kSeedFile)] = seed_file_json(*seed_crypto);
     for (const Account& a : accounts_) {
         if (a.source != AccountSource::Imported) continue;
         auto key = key_of_imported(datadir_, generation_, a, old_password);
         if (!key) return fail(key.error());
-        auto keystore = core::encrypt_keystore(key->view(), new_password.view(), scrypt_for(strength_));
+        auto keystore =
+            core::encrypt_keystore(key->view(), new_password.view(), scrypt_for(strength_));
         if (!keystore) return fail(keystore.error());
         snap.new_files[a.file] = *keystore + "\n";
     }
@@ -687,10 +701,11 @@ Result<std::string> Vault::backup(const SecretBuffer& password) const {
     json::object payload;
     payload["files"] = std::move(files);
     const std::string plain = json::serialize(payload);
-    auto crypto = core::encrypt_secret(core::as_bytes(plain), password.view(), scrypt_for(strength_));
+    auto crypto =
+        core::encrypt_secret(core::as_bytes(plain), password.view(), scrypt_for(strength_));
     if (!crypto) return fail(crypto.error());
-    return "{\"format\":\"" + std::string(kBackupFormat) + "\",\"version\":1,\"crypto\":" + *crypto +
-           "}\n";
+    return "{\"format\":\"" + std::string(kBackupFormat) +
+           "\",\"version\":1,\"crypto\":" + *crypto + "}\n";
 }
 
 Result<Vault> Vault::restore_backup(const std::string& datadir, std::string_view backup_text,
@@ -698,7 +713,8 @@ Result<Vault> Vault::restore_backup(const std::string& datadir, std::string_view
     // 1. Open the outer layer.
     json::error_code ec;
     json::value outer = json::parse(backup_text, ec);
-    if (ec || !outer.is_object()) return fail(ErrorCode::InvalidFormat, "the backup file is not JSON");
+    if (ec || !outer.is_object())
+        return fail(ErrorCode::InvalidFormat, "the backup file is not JSON");
     const json::object& o = outer.as_object();
     const json::value* format = o.if_contains("format");
     if (!format || !format->is_string() || format->as_string() != kBackupFormat ||
@@ -708,7 +724,8 @@ Result<Vault> Vault::restore_backup(const std::string& datadir, std::string_view
     auto plain = core::decrypt_secret(json::serialize(o.at("crypto")), password.view());
     if (!plain) {
         if (plain.error().code == ErrorCode::WrongPassword) {
-            return fail(ErrorCode::WrongPassword, "wrong password or damaged backup (MAC mismatch)");
+            return fail(ErrorCode::WrongPassword,
+                        "wrong password or damaged backup (MAC mismatch)");
         }
         return fail(plain.error().code, "backup: " + plain.error().detail);
     }
@@ -763,8 +780,9 @@ Result<Vault> Vault::restore_backup(const std::string& datadir, std::string_view
             restored.new_files[a.file] = *text;
         }
         if (actual != a.address) {
-            return fail(ErrorCode::InvalidFormat, "backup: account " + a.address.to_checksum_string() +
-                                                      " does not match its key");
+            return fail(
+                ErrorCode::InvalidFormat,
+                "backup: account " + a.address.to_checksum_string() + " does not match its key");
         }
     }
 

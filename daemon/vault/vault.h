@@ -60,7 +60,7 @@ struct UnlockedAccount {
 };
 
 class Vault {
-public:
+  public:
     // $XDG_DATA_HOME/keybridge, else $HOME/.local/share/keybridge.
     static std::string default_datadir();
     static bool exists(const std::string& datadir);
@@ -87,10 +87,9 @@ public:
     [[nodiscard]] core::Status check_password(const core::SecretBuffer& password) const;
 
     // Adds `count` accounts from the phrase at the next unused indices of the template.
-    [[nodiscard]] core::Result<std::vector<Account>> derive(const core::SecretBuffer& password,
-                                                            std::size_t count,
-                                                            std::string_view path_template =
-                                                                kBip44Template);
+    [[nodiscard]] core::Result<std::vector<Account>> derive(
+        const core::SecretBuffer& password, std::size_t count,
+        std::string_view path_template = kBip44Template);
 
     // Imports a raw 32-byte private key / a v3 keystore (decrypted with its own password, then
     // re-encrypted under the vault password). InvalidArgument if the address is already present.
@@ -136,7 +135,7 @@ public:
     };
     [[nodiscard]] core::Result<Phrase> reveal_phrase(const core::SecretBuffer& password) const;
 
-private:
+  private:
     Vault() = default;
     [[nodiscard]] static core::Result<Vault> load(const std::string& datadir);
 
