@@ -1,0 +1,1022 @@
+#include "core/eip712.h"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "core/hash.h"
+#include "core/uint256.h"
+
+namespace keybridge::core::eip712 {
+namespace json = boost::json;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+// User text echoed in an error is shortened (a hostile name may be a megabyte long) and limited
+// to printable ASCII, so that the detail is always safe to log and to put into a JSON reply.
+std::string quote(std::string_view text) {
+    constexpr std::size_t kMaxEcho = 64;
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out = "'";
+    for (const char c : text.substr(0, kMaxEcho)) {
+        const auto b = static_cast<unsigned char>(c);
+        if (b >= 0x20 && b < 0x7f && c != '\\') {
+            out += c;
+        } else {
+            out += "\\x";
+            out += kDigits[b >> 4];
+            out += kDigits[b & 0x0f];
+        }
+    }
+    if (text.size() > kMaxEcho) out += "...";
+    return out + "'";
+}
+
+const char* kind_name(const json::value& value) {
+    switch (value.kind()) {
+        case json::kind::object:
+            return "an object";
+        case json::kind::array:
+            return "an array";
+        case json::kind::string:
+            return "a string";
+        case json::kind::int64:
+        case json::kind::uint64:
+        case json::kind::double_:
+            return "a number";
+        case json::kind::bool_:
+            return "a boolean";
+        case json::kind::null:
+            return "null";
+    }
+    return "an unknown JSON value";
+}
+
+tl::unexpected<Error> fail_at(ErrorCode code, std::string_view path, std::string_view what) {
+    return fail(code, std::string(path) + ": " + std::string(what));
+}
+
+// Prefixes a helper's error with the place it happened.
+tl::unexpected<Error> fail_at(const Error& error, std::string_view path) {
+    return fail(error.code, std::string(path) + ": " + error.detail);
+}
+
+// Appends a segment to an error path for the lifetime of the guard.
+class PathGuard {
+  public:
+    PathGuard(std::string& path, std::string_view segment) : path_(path), size_(path.size()) {
+        path_ += segment;
+    }
+    ~PathGuard() { path_.resize(size_); }
+    PathGuard(const PathGuard&) = delete;
+    PathGuard& operator=(const PathGuard&) = delete;
+
+  private:
+    std::string& path_;
+    std::size_t size_;
+};
+
+std::string index_segment(std::size_t i) {
+    return "[" + std::to_string(i) + "]";
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON input and limits
+
+// A lower bound of the value's compact serialised size, and its nesting depth, checked without
+// recursion so that a caller-built value of any depth cannot exhaust the stack. Being a lower
+// bound, every document accepted by parse_json_text also passes here.
+Status check_json_limits(const json::value& root) {
+    struct Pending {
+        const json::value* value;
+        std::size_t depth;  // containers enclosing this value
+    };
+    std::vector<Pending> stack{{&root, 0}};
+    std::size_t size = 0;
+    const auto too_large = [] {
+        return fail(ErrorCode::InvalidArgument,
+                    "typed data is larger than " + std::to_string(kMaxInputBytes) + " bytes");
+    };
+    while (!stack.empty()) {
+        const Pending item = stack.back();
+        stack.pop_back();
+        const json::value& value = *item.value;
+        if (value.is_object() || value.is_array()) {
+            const std::size_t depth = item.depth + 1;
+            if (depth > kMaxDepth) {
+                return fail(ErrorCode::InvalidArgument,
+                            "JSON nesting is deeper than " + std::to_string(kMaxDepth) + " levels");
+            }
+            size += 2;
+            if (value.is_object()) {
+                for (const auto& member : value.get_object()) {
+                    size += member.key().size() + 3;
+                    if (size > kMaxInputBytes) return too_large();
+                    stack.push_back({&member.value(), depth});
+                }
+            } else {
+                for (const auto& element : value.get_array()) {
+                    if (++size > kMaxInputBytes) return too_large();
+                    stack.push_back({&element, depth});
+                }
+            }
+        } else if (value.is_string()) {
+            size += value.get_string().size() + 2;
+        } else {
+            size += 1;
+        }
+        if (size > kMaxInputBytes) return too_large();
+    }
+    return {};
+}
+
+Result<json::value> parse_json_text(std::string_view text) {
+    if (text.size() > kMaxInputBytes) {
+        return fail(ErrorCode::InvalidArgument, "typed data is larger than " +
+                                                    std::to_string(kMaxInputBytes) + " bytes (" +
+                                                    std::to_string(text.size()) + ")");
+    }
+    json::parse_options options;
+    options.max_depth = kMaxDepth;  // the parser stops early instead of building a deep tree
+    json::stream_parser parser(json::storage_ptr(), options);
+    boost::system::error_code ec;
+    const std::size_t used = parser.write(text.data(), text.size(), ec);
+    if (!ec) parser.finish(ec);
+    if (ec == json::error::too_deep) {
+        return fail(ErrorCode::InvalidArgument, "JSON nesting is deeper than " +
+                                                    std::to_string(kMaxDepth) + " levels (byte " +
+                                                    std::to_string(used) + ")");
+    }
+    if (ec) {
+        return fail(ErrorCode::InvalidFormat,
+                    "invalid JSON at byte " + std::to_string(used) + ": " + ec.message());
+    }
+    return parser.release();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Type grammar
+
+enum class Kind { Address, Bool, String, Bytes, FixedBytes, Int, Uint, Struct };
+
+struct TypeSpec {
+    Kind kind = Kind::Struct;
+    unsigned size = 0;              // bytes for FixedBytes, bits for Int and Uint
+    std::string base;               // the type without array suffixes
+    std::vector<std::size_t> dims;  // array dimensions as written, outermost last; 0 = T[]
+};
+
+// Decimal digits without sign or leading zeros, at most max.
+std::optional<std::size_t> parse_canonical_count(std::string_view digits, std::size_t max) {
+    if (digits.empty() || digits.size() > 9 || (digits.size() > 1 && digits[0] == '0')) {
+        return std::nullopt;
+    }
+    std::size_t value = 0;
+    for (char c : digits) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + static_cast<std::size_t>(c - '0');
+    }
+    if (value > max) return std::nullopt;
+    return value;
+}
+
+std::optional<std::pair<Kind, unsigned>> atomic_kind(std::string_view base) {
+    if (base == "address") return std::pair{Kind::Address, 0u};
+    if (base == "bool") return std::pair{Kind::Bool, 0u};
+    if (base == "string") return std::pair{Kind::String, 0u};
+    if (base == "bytes") return std::pair{Kind::Bytes, 0u};
+    if (base.starts_with("bytes")) {
+        auto n = parse_canonical_count(base.substr(5), 32);
+        if (n && *n >= 1) return std::pair{Kind::FixedBytes, static_cast<unsigned>(*n)};
+        return std::nullopt;
+    }
+    const bool is_unsigned = base.starts_with("uint");
+    if (is_unsigned || base.starts_with("int")) {
+        auto n = parse_canonical_count(base.substr(is_unsigned ? 4 : 3), 256);
+        if (n && *n >= 8 && *n % 8 == 0) {
+            return std::pair{is_unsigned ? Kind::Uint : Kind::Int, static_cast<unsigned>(*n)};
+        }
+    }
+    return std::nullopt;
+}
+
+// Names that are, or look like, Solidity elementary types; a struct may not take them, so that a
+// definition can never shadow an atomic type.
+bool looks_atomic(std::string_view name) {
+    for (std::string_view exact :
+         {"address", "bool", "string", "bytes", "function", "int", "uint", "fixed", "ufixed"}) {
+        if (name == exact) return true;
+    }
+    for (std::string_view prefix : {"bytes", "uint", "int", "ufixed", "fixed"}) {
+        if (name.size() > prefix.size() && name.starts_with(prefix) && name[prefix.size()] >= '0' &&
+            name[prefix.size()] <= '9') {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool is_identifier(std::string_view name, bool allow_dollar) {
+    if (name.empty()) return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                            (allow_dollar && c == '$');
+        const bool digit = c >= '0' && c <= '9';
+        if (!letter && !(digit && i > 0)) return false;
+    }
+    return true;
+}
+
+// Struct names exclude '$': eth-sig-util finds dependencies with the regex ^\w*, which would
+// cut such a name short and produce a different encodeType.
+bool is_struct_name(std::string_view name) {
+    return is_identifier(name, false);
+}
+bool is_member_name(std::string_view name) {
+    return is_identifier(name, true);
+}
+
+// Parses a member type string. Whether a struct base is defined is the caller's business.
+Result<TypeSpec> parse_type(std::string_view text) {
+    if (text.empty()) return fail(ErrorCode::InvalidFormat, "empty type");
+    if (text.size() > kMaxNameLength) {
+        return fail(ErrorCode::InvalidArgument,
+                    "type is longer than " + std::to_string(kMaxNameLength) + " characters");
+    }
+    TypeSpec spec;
+    std::string_view rest = text;
+    while (!rest.empty() && rest.back() == ']') {
+        const std::size_t open = rest.rfind('[');
+        if (open == std::string_view::npos) {
+            return fail(ErrorCode::InvalidFormat, "unbalanced ']' in type " + quote(text));
+        }
+        const std::string_view inner = rest.substr(open + 1, rest.size() - open - 2);
+        if (inner.empty()) {
+            spec.dims.push_back(0);
+        } else {
+            auto length = parse_canonical_count(inner, kMaxInputBytes);
+            if (!length || *length == 0) {
+                return fail(ErrorCode::InvalidFormat, "array length in type " + quote(text) +
+                                                          " must be a decimal number from 1 to " +
+                                                          std::to_string(kMaxInputBytes) +
+                                                          " without leading zeros");
+            }
+            spec.dims.push_back(*length);
+        }
+        rest = rest.substr(0, open);
+    }
+    std::reverse(spec.dims.begin(), spec.dims.end());
+    if (rest.empty() || rest.find_first_of("[]") != std::string_view::npos) {
+        return fail(ErrorCode::InvalidFormat, "malformed type " + quote(text));
+    }
+    spec.base = std::string(rest);
+    if (auto atomic = atomic_kind(rest)) {
+        spec.kind = atomic->first;
+        spec.size = atomic->second;
+    } else if (looks_atomic(rest)) {
+        return fail(ErrorCode::InvalidFormat,
+                    quote(rest) +
+                        " is not a valid EIP-712 type (intN/uintN need N in 8..256 in "
+                        "steps of 8, bytesN needs N in 1..32)");
+    } else if (!is_struct_name(rest)) {
+        return fail(ErrorCode::InvalidFormat, quote(rest) + " is not a valid type name");
+    } else {
+        spec.kind = Kind::Struct;
+    }
+    return spec;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Atomic values
+
+constexpr std::int64_t kMaxSafeInteger = (std::int64_t{1} << 53) - 1;  // JavaScript's limit
+
+struct Integer {
+    bool negative = false;
+    U256 magnitude = 0;
+};
+
+Result<Integer> integer_from_int64(std::int64_t value) {
+    if (value > kMaxSafeInteger || value < -kMaxSafeInteger) {
+        return fail(ErrorCode::OutOfRange,
+                    "JSON number beyond 2^53-1 cannot be exact in a JavaScript dApp; pass it as a "
+                    "decimal string");
+    }
+    const auto magnitude = static_cast<std::uint64_t>(value < 0 ? -value : value);
+    return Integer{value < 0, U256(magnitude)};
+}
+
+Result<Integer> parse_integer(const json::value& value) {
+    switch (value.kind()) {
+        case json::kind::int64:
+            return integer_from_int64(value.get_int64());
+        case json::kind::uint64: {
+            if (value.get_uint64() > static_cast<std::uint64_t>(kMaxSafeInteger)) {
+                return integer_from_int64(kMaxSafeInteger + 1);  // the same OutOfRange error
+            }
+            return integer_from_int64(static_cast<std::int64_t>(value.get_uint64()));
+        }
+        case json::kind::double_: {
+            // The parser yields doubles for 1.5, 1.0, 1e3 and for integers beyond 64 bits.
+            const double d = value.get_double();
+            if (!std::isfinite(d) || std::trunc(d) != d) {
+                return fail(ErrorCode::InvalidFormat, "expected an integer, got a fraction");
+            }
+            if (std::fabs(d) > static_cast<double>(kMaxSafeInteger)) {
+                return integer_from_int64(kMaxSafeInteger + 1);
+            }
+            return integer_from_int64(static_cast<std::int64_t>(d));
+        }
+        case json::kind::string: {
+            std::string_view text = value.get_string();
+            const bool negative = !text.empty() && text.front() == '-';
+            const std::string_view digits = text.substr(negative ? 1 : 0);
+            Result<U256> magnitude = fail(ErrorCode::Internal, "unset");
+            if (digits.size() >= 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+                // BigInt("-0x1") throws in JavaScript, so MetaMask refuses it as well.
+                if (negative) {
+                    return fail(ErrorCode::InvalidFormat, "negative hex integers are not accepted");
+                }
+                magnitude = parse_u256_hex(digits);
+            } else {
+                // Checked here so that the reported position counts the sign.
+                if (digits.empty()) {
+                    return fail(ErrorCode::InvalidFormat, "empty integer string");
+                }
+                for (std::size_t i = 0; i < digits.size(); ++i) {
+                    if (digits[i] < '0' || digits[i] > '9') {
+                        return fail(ErrorCode::InvalidFormat,
+                                    "invalid decimal digit at position " +
+                                        std::to_string(i + (negative ? 1 : 0)));
+                    }
+                }
+                magnitude = parse_u256_decimal(digits);
+            }
+            if (!magnitude) return fail(magnitude.error());
+            return Integer{negative && *magnitude != 0, *magnitude};
+        }
+        default:
+            return fail(
+                ErrorCode::InvalidFormat,
+                std::string("expected an integer (number or string), got ") + kind_name(value));
+    }
+}
+
+// 32-byte big-endian two's complement of an integer that fits intN / uintN.
+Result<Hash32> integer_word(const json::value& value, unsigned bits, bool is_signed) {
+    auto n = parse_integer(value);
+    if (!n) return fail(n.error());
+    const std::string type = (is_signed ? "int" : "uint") + std::to_string(bits);
+    const auto out_of_range = [&] {
+        return fail(ErrorCode::OutOfRange, (n->negative ? "-" : "") +
+                                               u256_to_decimal(n->magnitude) +
+                                               " is out of range for " + type);
+    };
+    if (!is_signed) {
+        if (n->negative) return out_of_range();
+        if (bits < 256 && (n->magnitude >> bits) != 0) return out_of_range();
+    } else {
+        const U256 limit = U256(1) << (bits - 1);  // |min|; max is limit - 1
+        if (n->negative ? n->magnitude > limit : n->magnitude >= limit) return out_of_range();
+    }
+    Hash32 word = u256_to_be32(n->magnitude);
+    if (n->negative) {
+        // -m = ~m + 1 in 256 bits.
+        for (auto& b : word)
+            b = static_cast<std::uint8_t>(~b);
+        for (std::size_t i = word.size(); i-- > 0;) {
+            if (++word[i] != 0) break;
+        }
+    }
+    return word;
+}
+
+Result<Bytes> hex_value(const json::value& value) {
+    if (!value.is_string()) {
+        return fail(ErrorCode::InvalidFormat,
+                    std::string("expected a 0x hex string, got ") + kind_name(value));
+    }
+    auto bytes = hex_decode(value.get_string(), HexPrefix::Required);
+    if (!bytes) return fail(bytes.error());
+    return bytes;
+}
+
+Result<Address::Raw> address_value(const json::value& value) {
+    if (!value.is_string()) {
+        return fail(ErrorCode::InvalidFormat,
+                    std::string("expected an address string, got ") + kind_name(value));
+    }
+    auto raw = hex_decode_fixed<20>(value.get_string(), HexPrefix::Required);
+    if (!raw) {
+        return fail(ErrorCode::InvalidFormat,
+                    "address must be 0x followed by 40 hex digits (" + raw.error().detail + ")");
+    }
+    return *raw;
+}
+
+Result<bool> bool_value(const json::value& value) {
+    if (!value.is_bool()) {
+        return fail(ErrorCode::InvalidFormat,
+                    std::string("expected true or false, got ") + kind_name(value));
+    }
+    return value.get_bool();
+}
+
+Result<Bytes> fixed_bytes_value(const json::value& value, unsigned size) {
+    auto bytes = hex_value(value);
+    if (!bytes) return fail(bytes.error());
+    if (bytes->size() != size) {
+        return fail(ErrorCode::InvalidArgument, "bytes" + std::to_string(size) + " needs exactly " +
+                                                    std::to_string(size) + " bytes, got " +
+                                                    std::to_string(bytes->size()));
+    }
+    return bytes;
+}
+
+Result<std::string_view> string_value(const json::value& value) {
+    if (!value.is_string()) {
+        return fail(ErrorCode::InvalidFormat,
+                    std::string("expected a string, got ") + kind_name(value));
+    }
+    return std::string_view(value.get_string());
+}
+
+// The 32-byte EIP-712 encoding of an atomic or dynamic value.
+Result<Hash32> atomic_word(const TypeSpec& spec, const json::value& value) {
+    Hash32 word{};
+    switch (spec.kind) {
+        case Kind::Address: {
+            auto raw = address_value(value);
+            if (!raw) return fail(raw.error());
+            std::copy(raw->begin(), raw->end(), word.begin() + 12);
+            return word;
+        }
+        case Kind::Bool: {
+            auto b = bool_value(value);
+            if (!b) return fail(b.error());
+            word[31] = *b ? 1 : 0;
+            return word;
+        }
+        case Kind::String: {
+            auto text = string_value(value);
+            if (!text) return fail(text.error());
+            return keccak256(as_bytes(*text));
+        }
+        case Kind::Bytes: {
+            auto bytes = hex_value(value);
+            if (!bytes) return fail(bytes.error());
+            return keccak256(*bytes);
+        }
+        case Kind::FixedBytes: {
+            auto bytes = fixed_bytes_value(value, spec.size);
+            if (!bytes) return fail(bytes.error());
+            std::copy(bytes->begin(), bytes->end(), word.begin());
+            return word;
+        }
+        case Kind::Int:
+        case Kind::Uint:
+            return integer_word(value, spec.size, spec.kind == Kind::Int);
+        case Kind::Struct:
+            break;
+    }
+    return fail(ErrorCode::Internal, "atomic_word called for a struct type");
+}
+
+// solidityPack form of an atomic value (legacy v1 hashing).
+Status append_packed(const TypeSpec& spec, const json::value& value, Bytes& out) {
+    switch (spec.kind) {
+        case Kind::Address: {
+            auto raw = address_value(value);
+            if (!raw) return fail(raw.error());
+            out.insert(out.end(), raw->begin(), raw->end());
+            return {};
+        }
+        case Kind::Bool: {
+            auto b = bool_value(value);
+            if (!b) return fail(b.error());
+            out.push_back(*b ? 1 : 0);
+            return {};
+        }
+        case Kind::String: {
+            auto text = string_value(value);
+            if (!text) return fail(text.error());
+            const ByteView bytes = as_bytes(*text);
+            out.insert(out.end(), bytes.begin(), bytes.end());
+            return {};
+        }
+        case Kind::Bytes:
+        case Kind::FixedBytes: {
+            auto bytes =
+                spec.kind == Kind::Bytes ? hex_value(value) : fixed_bytes_value(value, spec.size);
+            if (!bytes) return fail(bytes.error());
+            out.insert(out.end(), bytes->begin(), bytes->end());
+            return {};
+        }
+        case Kind::Int:
+        case Kind::Uint: {
+            auto word = integer_word(value, spec.size, spec.kind == Kind::Int);
+            if (!word) return fail(word.error());
+            out.insert(out.end(), word->end() - spec.size / 8, word->end());
+            return {};
+        }
+        case Kind::Struct:
+            break;
+    }
+    return fail(ErrorCode::Internal, "append_packed called for a struct type");
+}
+
+void append(Bytes& out, const Hash32& word) {
+    out.insert(out.end(), word.begin(), word.end());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+// One hashing run over a TypedData: holds the version and caches type hashes, so that an array
+// of a thousand structs builds its encodeType once.
+class Encoder {
+  public:
+    Encoder(const TypedData& typed, Version version) : typed_(typed), version_(version) {}
+
+    Result<Hash32> type_hash(std::string_view name) {
+        if (auto it = type_hashes_.find(name); it != type_hashes_.end()) return it->second;
+        auto text = encode_type(typed_, name);
+        if (!text) return fail(text.error());
+        const Hash32 hash = keccak256(as_bytes(*text));
+        type_hashes_.emplace(std::string(name), hash);
+        return hash;
+    }
+
+    // Appends encodeData(type, data). depth counts the structs and arrays around data.
+    Status encode_struct(std::string_view type, const json::value& data, std::string& path,
+                         std::size_t depth, Bytes& out) {
+        if (depth > kMaxDepth) {
+            return fail_at(ErrorCode::InvalidArgument, path,
+                           "nesting is deeper than " + std::to_string(kMaxDepth) + " levels");
+        }
+        const std::vector<Field>* fields = typed_.find_type(type);
+        if (fields == nullptr) {
+            return fail_at(ErrorCode::InvalidArgument, path,
+                           quote(type) + " is not a defined struct type");
+        }
+        if (!data.is_object()) {
+            return fail_at(
+                ErrorCode::InvalidFormat, path,
+                "expected an object for struct " + quote(type) + ", got " + kind_name(data));
+        }
+        auto hash = type_hash(type);
+        if (!hash) return fail(hash.error());
+        append(out, *hash);
+        const json::object& object = data.get_object();
+        for (const Field& field : *fields) {
+            const json::value* value = object.if_contains(field.name);
+            // eth-sig-util V3 leaves absent members out of the encoding altogether.
+            if (version_ == Version::V3 && value == nullptr) continue;
+            PathGuard guard(path, "." + field.name);
+            auto spec = parse_type(field.type);
+            if (!spec) return fail_at(spec.error(), path);
+            KEYBRIDGE_TRY_STATUS(encode_value(*spec, spec->dims.size(), value, path, depth, out));
+        }
+        return {};
+    }
+
+    Result<Hash32> hash_struct(std::string_view type, const json::value& data, std::string& path,
+                               std::size_t depth) {
+        Bytes encoded;
+        KEYBRIDGE_TRY_STATUS(encode_struct(type, data, path, depth, encoded));
+        return keccak256(encoded);
+    }
+
+  private:
+    // Appends the 32-byte encoding of a member value of type spec with its first `dims`
+    // dimensions; value is nullptr when the member is absent.
+    Status encode_value(const TypeSpec& spec, std::size_t dims, const json::value* value,
+                        std::string& path, std::size_t depth, Bytes& out) {
+        if (dims > 0) return encode_array(spec, dims, value, path, depth, out);
+        if (spec.kind == Kind::Struct) {
+            if (value == nullptr || value->is_null()) {
+                if (version_ == Version::V4) {
+                    append(out, Hash32{});  // eth-sig-util V4: absent struct = zero word
+                    return {};
+                }
+                return fail_at(
+                    ErrorCode::InvalidArgument, path,
+                    "null value for struct " + quote(spec.base) + " cannot be encoded in V3");
+            }
+            auto hash = hash_struct(spec.base, *value, path, depth + 1);
+            if (!hash) return fail(hash.error());
+            append(out, *hash);
+            return {};
+        }
+        if (value == nullptr) {
+            return fail_at(ErrorCode::InvalidArgument, path,
+                           "missing value of type " + quote(spec.base));
+        }
+        if (value->is_null()) {
+            return fail_at(ErrorCode::InvalidArgument, path,
+                           "null value for type " + quote(spec.base));
+        }
+        auto word = atomic_word(spec, *value);
+        if (!word) return fail_at(word.error(), path);
+        append(out, *word);
+        return {};
+    }
+
+    Status encode_array(const TypeSpec& spec, std::size_t dims, const json::value* value,
+                        std::string& path, std::size_t depth, Bytes& out) {
+        if (version_ == Version::V3) {
+            return fail_at(ErrorCode::NotSupported, path,
+                           "arrays are not supported by eth_signTypedData_v3; use v4");
+        }
+        if (value == nullptr || value->is_null()) {
+            return fail_at(ErrorCode::InvalidArgument, path, "missing array value");
+        }
+        if (!value->is_array()) {
+            return fail_at(ErrorCode::InvalidFormat, path,
+                           std::string("expected an array, got ") + kind_name(*value));
+        }
+        if (depth + 1 > kMaxDepth) {
+            return fail_at(ErrorCode::InvalidArgument, path,
+                           "nesting is deeper than " + std::to_string(kMaxDepth) + " levels");
+        }
+        const json::array& elements = value->get_array();
+        const std::size_t fixed = spec.dims[dims - 1];
+        if (fixed != 0 && elements.size() != fixed) {
+            return fail_at(ErrorCode::InvalidArgument, path,
+                           "fixed-size array needs exactly " + std::to_string(fixed) +
+                               " elements, got " + std::to_string(elements.size()));
+        }
+        Keccak256 hasher;
+        Bytes word;
+        for (std::size_t i = 0; i < elements.size(); ++i) {
+            PathGuard guard(path, index_segment(i));
+            word.clear();
+            KEYBRIDGE_TRY_STATUS(encode_value(spec, dims - 1, &elements[i], path, depth + 1, word));
+            hasher.update(word);
+        }
+        append(out, hasher.finish());
+        return {};
+    }
+
+    const TypedData& typed_;
+    Version version_;
+    std::map<std::string, Hash32, std::less<>> type_hashes_;
+};
+
+void append_definition(std::string& out, std::string_view name, const std::vector<Field>& fields) {
+    out += name;
+    out += '(';
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (i > 0) out += ',';
+        out += fields[i].type;
+        out += ' ';
+        out += fields[i].name;
+    }
+    out += ')';
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// TypedData
+
+const std::vector<Field>* TypedData::find_type(std::string_view name) const {
+    auto it = types_.find(name);
+    return it == types_.end() ? nullptr : &it->second;
+}
+
+Result<TypedData> parse(std::string_view json_text) {
+    auto value = parse_json_text(json_text);
+    if (!value) return fail(value.error());
+    return parse(*value);
+}
+
+Result<TypedData> parse(const json::value& json) {
+    KEYBRIDGE_TRY_STATUS(check_json_limits(json));
+    if (!json.is_object()) {
+        return fail(ErrorCode::InvalidFormat,
+                    std::string("typed data must be a JSON object, got ") + kind_name(json));
+    }
+    const json::object& root = json.get_object();
+    TypedData out;
+
+    const json::value* types = root.if_contains("types");
+    if (types == nullptr) return fail(ErrorCode::InvalidFormat, "missing \"types\"");
+    if (!types->is_object()) {
+        return fail_at(ErrorCode::InvalidFormat, "types",
+                       std::string("expected an object, got ") + kind_name(*types));
+    }
+    if (types->get_object().size() > kMaxStructTypes) {
+        return fail_at(ErrorCode::InvalidArgument, "types",
+                       "more than " + std::to_string(kMaxStructTypes) + " struct types");
+    }
+    std::size_t total_fields = 0;
+    for (const auto& definition : types->get_object()) {
+        const std::string_view name = definition.key();
+        if (name.size() > kMaxNameLength) {
+            return fail_at(ErrorCode::InvalidArgument, "types",
+                           "type name " + quote(name) + " is longer than " +
+                               std::to_string(kMaxNameLength) + " characters");
+        }
+        if (!is_struct_name(name)) {
+            return fail_at(ErrorCode::InvalidFormat, "types",
+                           "struct name " + quote(name) +
+                               " must use letters, digits and _ and not start with a digit");
+        }
+        std::string path = "types." + std::string(name);  // a validated identifier from here on
+        if (looks_atomic(name)) {
+            return fail_at(ErrorCode::InvalidFormat, path,
+                           "a struct may not take the name of an atomic type");
+        }
+        if (!definition.value().is_array()) {
+            return fail_at(ErrorCode::InvalidFormat, path,
+                           std::string("expected an array of {name, type}, got ") +
+                               kind_name(definition.value()));
+        }
+        std::vector<Field>& fields = out.types_[std::string(name)];
+        std::set<std::string_view> seen;
+        const json::array& members = definition.value().get_array();
+        for (std::size_t i = 0; i < members.size(); ++i) {
+            PathGuard guard(path, index_segment(i));
+            if (++total_fields > kMaxFields) {
+                return fail_at(ErrorCode::InvalidArgument, "types",
+                               "more than " + std::to_string(kMaxFields) + " members in all");
+            }
+            if (!members[i].is_object()) {
+                return fail_at(
+                    ErrorCode::InvalidFormat, path,
+                    std::string("expected an object {name, type}, got ") + kind_name(members[i]));
+            }
+            const json::object& member = members[i].get_object();
+            const json::value* member_name = member.if_contains("name");
+            const json::value* member_type = member.if_contains("type");
+            if (member_name == nullptr || member_type == nullptr) {
+                return fail_at(ErrorCode::InvalidFormat, path,
+                               member_name == nullptr ? "missing \"name\"" : "missing \"type\"");
+            }
+            if (!member_name->is_string() || !member_type->is_string()) {
+                return fail_at(ErrorCode::InvalidFormat, path,
+                               "\"name\" and \"type\" must be strings");
+            }
+            const std::string_view field_name = member_name->get_string();
+            if (field_name.size() > kMaxNameLength) {
+                return fail_at(
+                    ErrorCode::InvalidArgument, path,
+                    "member name is longer than " + std::to_string(kMaxNameLength) + " characters");
+            }
+            if (!is_member_name(field_name)) {
+                return fail_at(ErrorCode::InvalidFormat, path,
+                               "member name " + quote(field_name) + " is not an identifier");
+            }
+            if (!seen.insert(field_name).second) {
+                return fail_at(
+                    ErrorCode::InvalidArgument, path,
+                    "duplicate member " + quote(field_name) + " in struct " + quote(name));
+            }
+            auto spec = parse_type(member_type->get_string());
+            if (!spec) return fail_at(spec.error(), path + ".type");
+            fields.push_back(
+                Field{std::string(field_name), std::string(member_type->get_string())});
+        }
+    }
+    // eth-sig-util supplies an empty domain type when the document has none.
+    out.types_.try_emplace(std::string(kDomainTypeName));
+
+    // Second pass, now that every name is known.
+    for (const auto& [name, fields] : out.types_) {
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+            auto spec = parse_type(fields[i].type);
+            if (!spec) return fail(spec.error());  // checked in the first pass
+            if (spec->kind != Kind::Struct) continue;
+            const std::string path = "types." + name + index_segment(i) + ".type";
+            if (!out.types_.contains(spec->base)) {
+                return fail_at(ErrorCode::InvalidArgument, path,
+                               "unknown type " + quote(spec->base) + " (not defined in types)");
+            }
+            if (name == kDomainTypeName) {
+                return fail_at(ErrorCode::NotSupported, path,
+                               "EIP712Domain members may not be structs");
+            }
+        }
+    }
+
+    const json::value* primary = root.if_contains("primaryType");
+    if (primary == nullptr) return fail(ErrorCode::InvalidFormat, "missing \"primaryType\"");
+    if (!primary->is_string()) {
+        return fail_at(ErrorCode::InvalidFormat, "primaryType",
+                       std::string("expected a string, got ") + kind_name(*primary));
+    }
+    out.primary_type_ = std::string(primary->get_string());
+    if (out.find_type(out.primary_type_) == nullptr) {
+        return fail_at(ErrorCode::InvalidArgument, "primaryType",
+                       quote(out.primary_type_) + " is not defined in types");
+    }
+
+    const json::value* domain = root.if_contains("domain");
+    if (domain == nullptr) return fail(ErrorCode::InvalidFormat, "missing \"domain\"");
+    if (!domain->is_object()) {
+        return fail_at(ErrorCode::InvalidFormat, "domain",
+                       std::string("expected an object, got ") + kind_name(*domain));
+    }
+    const std::vector<Field>& domain_fields = *out.find_type(kDomainTypeName);
+    for (const auto& entry : domain->get_object()) {
+        const bool declared =
+            std::any_of(domain_fields.begin(), domain_fields.end(),
+                        [&](const Field& f) { return f.name == std::string_view(entry.key()); });
+        if (!declared) {
+            return fail_at(ErrorCode::InvalidArgument, "domain",
+                           "key " + quote(entry.key()) +
+                               " is not a member of EIP712Domain, so it would not be signed");
+        }
+    }
+
+    const json::value* message = root.if_contains("message");
+    if (message == nullptr) return fail(ErrorCode::InvalidFormat, "missing \"message\"");
+    if (!message->is_object()) {
+        return fail_at(ErrorCode::InvalidFormat, "message",
+                       std::string("expected an object, got ") + kind_name(*message));
+    }
+    out.domain_ = *domain;
+    out.message_ = *message;
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hashing
+
+Result<std::string> encode_type(const TypedData& typed, std::string_view type_name) {
+    const std::vector<Field>* fields = typed.find_type(type_name);
+    if (fields == nullptr) {
+        return fail(ErrorCode::InvalidArgument, quote(type_name) + " is not a defined struct type");
+    }
+    // Depth-first walk with a visited set: cycles (Mail.replyTo: Mail) end here.
+    std::set<std::string, std::less<>> deps;
+    std::vector<const std::vector<Field>*> pending{fields};
+    while (!pending.empty()) {
+        const std::vector<Field>* current = pending.back();
+        pending.pop_back();
+        for (const Field& field : *current) {
+            auto spec = parse_type(field.type);
+            if (!spec) return fail(spec.error());
+            if (spec->kind != Kind::Struct || spec->base == type_name) continue;
+            if (!deps.insert(spec->base).second) continue;
+            const std::vector<Field>* dep = typed.find_type(spec->base);
+            if (dep == nullptr) {
+                return fail(ErrorCode::Internal, "undefined type survived parsing");
+            }
+            pending.push_back(dep);
+        }
+    }
+    std::string out;
+    append_definition(out, type_name, *fields);
+    for (const std::string& dep : deps)
+        append_definition(out, dep, *typed.find_type(dep));
+    return out;
+}
+
+Result<Hash32> type_hash(const TypedData& typed, std::string_view type_name) {
+    auto text = encode_type(typed, type_name);
+    if (!text) return fail(text.error());
+    return keccak256(as_bytes(*text));
+}
+
+Result<Bytes> encode_data(const TypedData& typed, std::string_view type_name,
+                          const json::value& data, Version version) {
+    Encoder encoder(typed, version);
+    std::string path(type_name);
+    Bytes out;
+    KEYBRIDGE_TRY_STATUS(encoder.encode_struct(type_name, data, path, 1, out));
+    return out;
+}
+
+Result<Hash32> hash_struct(const TypedData& typed, std::string_view type_name,
+                           const json::value& data, Version version) {
+    Encoder encoder(typed, version);
+    std::string path(type_name);
+    return encoder.hash_struct(type_name, data, path, 1);
+}
+
+Result<Hash32> domain_separator(const TypedData& typed, Version version) {
+    Encoder encoder(typed, version);
+    std::string path = "domain";
+    return encoder.hash_struct(kDomainTypeName, typed.domain_, path, 1);
+}
+
+Result<Hash32> signing_hash(const TypedData& typed, Version version) {
+    Encoder encoder(typed, version);
+    std::string path = "domain";
+    auto separator = encoder.hash_struct(kDomainTypeName, typed.domain_, path, 1);
+    if (!separator) return fail(separator.error());
+    Keccak256 hasher;
+    const std::uint8_t prefix[2] = {0x19, 0x01};
+    hasher.update(prefix).update(*separator);
+    if (typed.primary_type() != kDomainTypeName) {
+        path = "message";
+        auto message_hash = encoder.hash_struct(typed.primary_type(), typed.message_, path, 1);
+        if (!message_hash) return fail(message_hash.error());
+        hasher.update(*message_hash);
+    }
+    return hasher.finish();
+}
+
+Result<Signature> sign(const PrivateKey& key, const TypedData& typed, Version version) {
+    auto digest = signing_hash(typed, version);
+    if (!digest) return fail(digest.error());
+    return sign_digest(key, *digest).to_rsv();
+}
+
+Result<Address> recover_signer(const TypedData& typed, Version version, ByteView signature) {
+    auto sig = RecoverableSignature::from_rsv(signature);
+    if (!sig) return fail(sig.error());
+    auto digest = signing_hash(typed, version);
+    if (!digest) return fail(digest.error());
+    auto pub = recover_public_key(*digest, *sig, /*require_low_s=*/false);
+    if (!pub) return fail(pub.error());
+    return pub->address();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Legacy v1
+
+Result<Hash32> legacy_v1_hash(std::string_view json_text) {
+    auto value = parse_json_text(json_text);
+    if (!value) return fail(value.error());
+    return legacy_v1_hash(*value);
+}
+
+Result<Hash32> legacy_v1_hash(const json::value& json) {
+    KEYBRIDGE_TRY_STATUS(check_json_limits(json));
+    if (!json.is_array() || json.get_array().empty()) {
+        return fail(ErrorCode::InvalidFormat, "legacy typed data must be a non-empty JSON array");
+    }
+    const json::array& entries = json.get_array();
+    if (entries.size() > kMaxFields) {
+        return fail(ErrorCode::InvalidArgument,
+                    "legacy typed data has more than " + std::to_string(kMaxFields) + " entries");
+    }
+    Keccak256 schema;
+    Bytes packed;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const std::string path = index_segment(i);
+        if (!entries[i].is_object()) {
+            return fail_at(ErrorCode::InvalidFormat, path,
+                           std::string("expected an object {type, name, value}, got ") +
+                               kind_name(entries[i]));
+        }
+        const json::object& entry = entries[i].get_object();
+        const json::value* type = entry.if_contains("type");
+        const json::value* name = entry.if_contains("name");
+        const json::value* value = entry.if_contains("value");
+        if (type == nullptr || !type->is_string()) {
+            return fail_at(ErrorCode::InvalidFormat, path, "\"type\" must be a string");
+        }
+        if (name == nullptr || !name->is_string() || name->get_string().empty()) {
+            return fail_at(ErrorCode::InvalidFormat, path, "\"name\" must be a non-empty string");
+        }
+        if (name->get_string().size() > kMaxNameLength) {
+            return fail_at(ErrorCode::InvalidArgument, path,
+                           "name is longer than " + std::to_string(kMaxNameLength) + " characters");
+        }
+        const std::string_view type_text = type->get_string();
+        // solidityPack reads the bare "int"/"uint" as 256 bits; the schema keeps the text.
+        const std::string_view canonical = type_text == "uint"  ? "uint256"
+                                           : type_text == "int" ? "int256"
+                                                                : type_text;
+        auto spec = parse_type(canonical);
+        if (!spec) return fail_at(spec.error(), path + ".type");
+        if (!spec->dims.empty()) {
+            return fail_at(ErrorCode::NotSupported, path + ".type",
+                           "array types are not supported in legacy typed data");
+        }
+        if (spec->kind == Kind::Struct) {
+            return fail_at(
+                ErrorCode::InvalidArgument, path + ".type",
+                "unknown type " + quote(type_text) + " (legacy typed data has no struct types)");
+        }
+        if (value == nullptr || value->is_null()) {
+            return fail_at(ErrorCode::InvalidArgument, path + ".value", "missing value");
+        }
+        auto status = append_packed(*spec, *value, packed);
+        if (!status) return fail_at(status.error(), path + ".value");
+        schema.update(as_bytes(type_text))
+            .update(as_bytes(" "))
+            .update(as_bytes(std::string_view(name->get_string())));
+    }
+    Keccak256 outer;
+    outer.update(schema.finish()).update(keccak256(packed));
+    return outer.finish();
+}
+
+Result<Signature> sign_legacy_v1(const PrivateKey& key, const json::value& json) {
+    auto digest = legacy_v1_hash(json);
+    if (!digest) return fail(digest.error());
+    return sign_digest(key, *digest).to_rsv();
+}
+
+}  // namespace keybridge::core::eip712
