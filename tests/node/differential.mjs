@@ -38,7 +38,7 @@ function randUint(bits) {
   switch (randInt(5)) {
     case 0: return 0n;
     case 1: return max;
-    case 2: return BigInt(randInt(1000));
+    case 2: return BigInt(randInt(1000)) % (max + 1n);
     default: return randBigBits(1 + randInt(bits));
   }
 }
@@ -47,7 +47,7 @@ function randInt2c(bits) {
   switch (randInt(5)) {
     case 0: return -half;
     case 1: return half - 1n;
-    case 2: return BigInt(randInt(2000) - 1000);
+    case 2: return ((BigInt(randInt(2000) - 1000) % (2n * half) + 3n * half) % (2n * half)) - half;
     default: return (randBigBits(bits) % (2n * half)) - half;
   }
 }
@@ -156,8 +156,8 @@ function randTx() {
   tx.chainId = type === 0 && rand() < 0.2 ? 0n : BigInt(pick([1, 5, 137, 31337, 11155111, 2 ** 40]));
   if (type === 0 || type === 1) tx.gasPrice = randUint(pick([32, 64, 128]));
   if (type === 2) {
-    tx.maxPriorityFeePerGas = randUint(64);
-    tx.maxFeePerGas = randUint(pick([64, 128]));
+    const fees = [randUint(64), randUint(pick([64, 128]))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    [tx.maxPriorityFeePerGas, tx.maxFeePerGas] = fees;  // ethers refuses a tip above the cap
   }
   if (type !== 0) {
     tx.accessList = Array.from({ length: randInt(3) }, () => ({
