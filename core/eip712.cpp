@@ -378,12 +378,16 @@ Result<Hash32> integer_word(const json::value& value, unsigned bits, bool is_sig
                                                u256_to_decimal(n->magnitude) +
                                                " is out of range for " + type);
     };
+    // Range checks by bit position rather than shifts: GCC 12 misreads shifts of U256 by a
+    // variable amount as unbounded loops at -O3 (-Waggressive-loop-optimizations).
+    const unsigned width = n->magnitude == 0 ? 0 : boost::multiprecision::msb(n->magnitude) + 1;
     if (!is_signed) {
-        if (n->negative) return out_of_range();
-        if (bits < 256 && (n->magnitude >> bits) != 0) return out_of_range();
+        if (n->negative || width > bits) return out_of_range();
     } else {
-        const U256 limit = U256(1) << (bits - 1);  // |min|; max is limit - 1
-        if (n->negative ? n->magnitude > limit : n->magnitude >= limit) return out_of_range();
+        // |min| is 2^(bits-1), max is 2^(bits-1) - 1.
+        const bool is_min = n->negative && width == bits &&
+                            boost::multiprecision::lsb(n->magnitude) == bits - 1;
+        if (width > bits || (width == bits && !is_min)) return out_of_range();
     }
     Hash32 word = u256_to_be32(n->magnitude);
     if (n->negative) {
