@@ -33,13 +33,15 @@ BENCHMARK(BM_Eip712ParseAndDigestMail);
 
 void BM_Eip712DigestMailParsed(benchmark::State& state) {
     auto typed = eip712::parse(kMail);
-    for (auto _ : state) benchmark::DoNotOptimize(eip712::signing_hash(*typed, eip712::Version::V4));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(eip712::signing_hash(*typed, eip712::Version::V4));
 }
 BENCHMARK(BM_Eip712DigestMailParsed);
 
 void BM_PersonalMessageHash64B(benchmark::State& state) {
     Bytes message(64, 'a');
-    for (auto _ : state) benchmark::DoNotOptimize(personal_message_hash(message));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(personal_message_hash(message));
 }
 BENCHMARK(BM_PersonalMessageHash64B);
 

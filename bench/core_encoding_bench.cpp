@@ -25,7 +25,8 @@ Transaction sample_transaction() {
 
 void BM_RlpEncodeTransaction(benchmark::State& state) {
     Transaction tx = sample_transaction();
-    for (auto _ : state) benchmark::DoNotOptimize(encode_unsigned(tx));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(encode_unsigned(tx));
 }
 BENCHMARK(BM_RlpEncodeTransaction);
 
@@ -33,21 +34,24 @@ void BM_RlpDecodeSignedTransaction(benchmark::State& state) {
     auto key = PrivateKey::from_bytes(Bytes(32, 0x46));
     auto signed_tx = sign(sample_transaction(), *key);
     const Bytes& raw = signed_tx->raw;
-    for (auto _ : state) benchmark::DoNotOptimize(rlp::decode(ByteView(raw).subspan(1)));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(rlp::decode(ByteView(raw).subspan(1)));
 }
 BENCHMARK(BM_RlpDecodeSignedTransaction);
 
 void BM_DecodeSignedTransactionWithSender(benchmark::State& state) {
     auto key = PrivateKey::from_bytes(Bytes(32, 0x46));
     auto signed_tx = sign(sample_transaction(), *key);
-    for (auto _ : state) benchmark::DoNotOptimize(decode_signed(signed_tx->raw));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(decode_signed(signed_tx->raw));
 }
 BENCHMARK(BM_DecodeSignedTransactionWithSender);
 
 void BM_SignTransaction(benchmark::State& state) {
     auto key = PrivateKey::from_bytes(Bytes(32, 0x46));
     Transaction tx = sample_transaction();
-    for (auto _ : state) benchmark::DoNotOptimize(sign(tx, *key));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(sign(tx, *key));
 }
 BENCHMARK(BM_SignTransaction);
 
@@ -56,14 +60,16 @@ void BM_Bip32DeriveBip44Account(benchmark::State& state) {
     auto seed = bip39::seed_from_mnemonic("all all all all all all all all all all all all");
     auto master = bip32::ExtendedKey::from_seed(seed->view());
     auto path = bip32::parse_path("m/44'/60'/0'/0/0");
-    for (auto _ : state) benchmark::DoNotOptimize(master->derive_path(*path));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(master->derive_path(*path));
 }
 BENCHMARK(BM_Bip32DeriveBip44Account);
 
 void BM_Bip32DeriveOneHardenedChild(benchmark::State& state) {
     auto seed = bip39::seed_from_mnemonic("all all all all all all all all all all all all");
     auto master = bip32::ExtendedKey::from_seed(seed->view());
-    for (auto _ : state) benchmark::DoNotOptimize(master->derive_child(bip32::kHardened + 44));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(master->derive_child(bip32::kHardened + 44));
 }
 BENCHMARK(BM_Bip32DeriveOneHardenedChild);
 

@@ -27,14 +27,16 @@ BENCHMARK(BM_RawOpenSslScryptStandard)->Unit(benchmark::kMillisecond)->Iteration
 void BM_DecryptKeystoreStandard(benchmark::State& state) {
     Bytes key(32, 0x46);
     auto json = encrypt_keystore(key, as_bytes(kPassword), kScryptStandard);
-    for (auto _ : state) benchmark::DoNotOptimize(decrypt_keystore(*json, as_bytes(kPassword)));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(decrypt_keystore(*json, as_bytes(kPassword)));
 }
 BENCHMARK(BM_DecryptKeystoreStandard)->Unit(benchmark::kMillisecond)->Iterations(6);
 
 void BM_DecryptKeystoreLight(benchmark::State& state) {
     Bytes key(32, 0x46);
     auto json = encrypt_keystore(key, as_bytes(kPassword), kScryptLight);
-    for (auto _ : state) benchmark::DoNotOptimize(decrypt_keystore(*json, as_bytes(kPassword)));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(decrypt_keystore(*json, as_bytes(kPassword)));
 }
 BENCHMARK(BM_DecryptKeystoreLight)->Unit(benchmark::kMillisecond);
 

@@ -385,8 +385,8 @@ Result<Hash32> integer_word(const json::value& value, unsigned bits, bool is_sig
         if (n->negative || width > bits) return out_of_range();
     } else {
         // |min| is 2^(bits-1), max is 2^(bits-1) - 1.
-        const bool is_min = n->negative && width == bits &&
-                            boost::multiprecision::lsb(n->magnitude) == bits - 1;
+        const bool is_min =
+            n->negative && width == bits && boost::multiprecision::lsb(n->magnitude) == bits - 1;
         if (width > bits || (width == bits && !is_min)) return out_of_range();
     }
     Hash32 word = u256_to_be32(n->magnitude);

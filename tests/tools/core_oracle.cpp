@@ -1,6 +1,7 @@
 // core_oracle: lets tests in other languages drive keybridge's core. Reads one JSON request per
 // line on stdin, writes one JSON answer per line on stdout:
-//   {"id":1,"op":"personal_sign","key":"0x…","message":"0x…"}  → {"id":1,"ok":true,"signature":"0x…"}
+//   {"id":1,"op":"personal_sign","key":"0x…","message":"0x…"}  →
+//   {"id":1,"ok":true,"signature":"0x…"}
 //   {"op":"typed_v4","key":…,"typedData":{…}}                 → {"digest","signature"}
 //   {"op":"sign_tx","key":…,"tx":{type,chainId,nonce,gasPrice,maxPriorityFeePerGas,
 //        maxFeePerGas,gasLimit,to,value,data,accessList}}       → {"unsigned","raw","hash"}
@@ -24,7 +25,8 @@ using namespace keybridge::core;
 
 Result<std::string> str(const json::object& o, std::string_view key) {
     const json::value* v = o.if_contains(key);
-    if (!v || !v->is_string()) return fail(ErrorCode::InvalidArgument, std::string(key) + " missing");
+    if (!v || !v->is_string())
+        return fail(ErrorCode::InvalidArgument, std::string(key) + " missing");
     return std::string(v->as_string());
 }
 
@@ -40,7 +42,8 @@ Result<PrivateKey> key_of(const json::object& request) {
 Result<U256> quantity(const json::object& o, std::string_view key) {
     const json::value* v = o.if_contains(key);
     if (!v || v->is_null()) return U256(0);
-    if (!v->is_string()) return fail(ErrorCode::InvalidArgument, std::string(key) + " not a string");
+    if (!v->is_string())
+        return fail(ErrorCode::InvalidArgument, std::string(key) + " not a string");
     return parse_quantity(v->as_string());
 }
 
