@@ -1,0 +1,65 @@
+#include "daemon/approvals/audit_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include <boost/json.hpp>
+
+#include "daemon/log.h"
+
+namespace keybridge::daemon::approvals {
+
+core::Result<AuditLog> AuditLog::open(const std::string& datadir) {
+    AuditLog log;
+    log.path_ = datadir + "/audit.log";
+    log.fd_ = ::open(log.path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (log.fd_ < 0) {
+        return core::fail(core::ErrorCode::IoError,
+                          "cannot open " + log.path_ + ": " + std::strerror(errno));
+    }
+    return log;
+}
+
+AuditLog::AuditLog(AuditLog&& other) noexcept : path_(std::move(other.path_)), fd_(other.fd_) {
+    other.fd_ = -1;
+}
+
+AuditLog::~AuditLog() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void AuditLog::record(const ApprovalRequest& r, std::string_view decision, std::string_view decided_by,
+                      const std::optional<core::Hash32>& digest) {
+    boost::json::object line;
+    char stamp[32];
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    line["time"] = stamp;
+    line["id"] = r.id;
+    line["origin"] = r.origin;
+    line["method"] = r.method;
+    if (r.account) line["account"] = r.account->to_checksum_string();
+    line["chainId"] = r.chain_id;
+    line["decision"] = decision;
+    line["decidedBy"] = decided_by;
+    if (digest) line["digest"] = core::hex_encode(*digest);
+    const std::string text = boost::json::serialize(line) + "\n";
+    std::lock_guard lock(mutex_);
+    if (fd_ < 0) return;
+    if (::write(fd_, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+        log::error("approvals", "cannot write the audit log " + path_ + ": " + std::strerror(errno));
+    }
+}
+
+void AuditLog::sync() {
+    std::lock_guard lock(mutex_);
+    if (fd_ >= 0) ::fdatasync(fd_);
+}
+
+}  // namespace keybridge::daemon::approvals

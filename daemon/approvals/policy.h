@@ -1,0 +1,43 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "daemon/approvals/approval.h"
+
+namespace keybridge::daemon::approvals {
+
+enum class PolicyAction { Approve, Deny, Ask };
+
+// Rules for unattended use, loaded from the --policy file (format in docs/POLICY.md). The first
+// matching rule decides; no match means Ask. Rules apply only to authenticated callers: a bare
+// Origin header proves nothing, so such requests always go to an interactive approver.
+class Policy {
+public:
+    struct Rule {
+        std::size_t line = 0;           // in the file, for messages
+        PolicyAction action = PolicyAction::Ask;
+        std::vector<std::string> origins;  // empty = any; "*" = any
+        std::vector<std::string> methods;  // empty = any
+        std::vector<core::Address> accounts;  // empty = any
+        std::vector<std::uint64_t> chains;    // empty = any
+        std::optional<core::U256> max_value;  // transactions moving more do not match
+    };
+
+    Policy() = default;
+    explicit Policy(std::vector<Rule> rules) : rules_(std::move(rules)) {}
+
+    // Parses the file's text; InvalidArgument naming "FILE:LINE" for a bad rule.
+    [[nodiscard]] static core::Result<Policy> parse(std::string_view text, const std::string& name);
+    [[nodiscard]] static core::Result<Policy> load(const std::string& path);
+
+    // The action for this request, and the line of the rule that decided (0 = default).
+    std::pair<PolicyAction, std::size_t> evaluate(const ApprovalRequest& request) const;
+    std::size_t size() const { return rules_.size(); }
+
+private:
+    std::vector<Rule> rules_;
+};
+
+}  // namespace keybridge::daemon::approvals

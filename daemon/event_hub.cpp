@@ -1,0 +1,63 @@
+#include "daemon/event_hub.h"
+
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/hash.h"
+#include "daemon/rpc/jsonrpc.h"
+
+namespace keybridge::daemon {
+
+bool EventHub::parse_topic(std::string_view name, Topic& out) {
+    if (name == "accountsChanged") out = Topic::AccountsChanged;
+    else if (name == "chainChanged") out = Topic::ChainChanged;
+    else if (name == "keybridge_approvals") out = Topic::Approvals;
+    else return false;
+    return true;
+}
+
+std::string EventHub::subscribe(std::weak_ptr<net::EventSink> sink, std::uint64_t connection_id,
+                                std::string origin, Topic topic) {
+    // Unguessable ids: one connection cannot cancel another's subscriptions by counting.
+    std::array<std::uint8_t, 8> random{};
+    (void)core::random_bytes(random);
+    std::lock_guard lock(mutex_);
+    std::string id = core::hex_encode(random);
+    ++counter_;
+    subscriptions_[id] = Subscription{std::move(sink), connection_id, std::move(origin), topic};
+    return id;
+}
+
+bool EventHub::unsubscribe(std::uint64_t connection_id, const std::string& id) {
+    std::lock_guard lock(mutex_);
+    auto it = subscriptions_.find(id);
+    if (it == subscriptions_.end() || it->second.connection_id != connection_id) return false;
+    subscriptions_.erase(it);
+    return true;
+}
+
+void EventHub::publish(Topic topic, const std::string& origin, const boost::json::value& result) {
+    std::vector<std::pair<std::shared_ptr<net::EventSink>, std::string>> targets;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto it = subscriptions_.begin(); it != subscriptions_.end();) {
+            auto sink = it->second.sink.lock();
+            if (!sink) {
+                it = subscriptions_.erase(it);
+                continue;
+            }
+            if (it->second.topic == topic && (topic == Topic::Approvals || it->second.origin == origin)) {
+                targets.emplace_back(std::move(sink), it->first);
+            }
+            ++it;
+        }
+    }
+    for (auto& [sink, id] : targets) {
+        boost::json::object params;
+        params["subscription"] = id;
+        params["result"] = result;
+        sink->push(boost::json::serialize(rpc::make_notification("eth_subscription", std::move(params))));
+    }
+}
+
+}  // namespace keybridge::daemon

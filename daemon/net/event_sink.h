@@ -1,0 +1,17 @@
+#pragma once
+
+#include <string>
+
+namespace keybridge::daemon::net {
+
+// Something that can receive server-pushed JSON text (a WebSocket connection). Implementations
+// accept calls from any thread and drop messages once closed.
+class EventSink {
+public:
+    virtual ~EventSink() = default;
+    virtual void push(std::string text) = 0;
+    // Closes with a WebSocket close code and reason (1001 "going away" at shutdown).
+    virtual void close(int code, std::string reason) = 0;
+};
+
+}  // namespace keybridge::daemon::net

@@ -1,0 +1,231 @@
+#include "daemon/net/http_session.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "daemon/log.h"
+#include "daemon/net/request_guard.h"
+#include "daemon/net/ws_session.h"
+
+namespace keybridge::daemon::net {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t kHeaderLimit = 16 * 1024;
+constexpr const char* kServerName = "keybridged";
+
+// CORS: answers name the requesting origin, never "*", and only for well-formed origins.
+void add_cors(http::response<http::string_body>& res, const std::string& origin) {
+    if (origin.empty() || !origin_valid(origin)) return;
+    res.set(http::field::access_control_allow_origin, origin);
+    res.set(http::field::vary, "Origin");
+}
+
+std::string rpc_error_body(int code, std::string_view message) {
+    return json::serialize(rpc::make_error(nullptr, rpc::RpcError{code, std::string(message), {}}));
+}
+
+}  // namespace
+
+HttpSession::HttpSession(boost::asio::ip::tcp::socket socket, ServerContext& ctx, std::uint16_t port,
+                         ConnectionSlot slot)
+    : stream_(std::move(socket)), ctx_(ctx), port_(port), slot_(std::move(slot)) {}
+
+void HttpSession::run() {
+    boost::asio::dispatch(stream_.get_executor(),
+                          beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
+}
+
+void HttpSession::do_read() {
+    parser_.emplace();
+    parser_->body_limit(ctx_.config.max_request_bytes);
+    parser_->header_limit(kHeaderLimit);
+    // The first request must arrive quickly (slowloris); later ones may idle longer.
+    stream_.expires_after(std::chrono::seconds(first_request_ ? ctx_.config.handshake_timeout_s
+                                                              : ctx_.config.idle_timeout_s));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+}
+
+void HttpSession::on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == boost::asio::error::connection_reset || ec == boost::asio::error::operation_aborted) {
+        return do_close();
+    }
+    if (ec == http::error::body_limit) {
+        return send_error(http::status::payload_too_large,
+                          rpc_error_body(rpc::kLimitExceeded, "request body larger than " +
+                                                                  std::to_string(ctx_.config.max_request_bytes) +
+                                                                  " bytes"),
+                          true);
+    }
+    if (ec == http::error::header_limit) {
+        return send_error(http::status::request_header_fields_too_large, "headers too large", true);
+    }
+    if (ec) {
+        log::debug("net", "bad HTTP request: " + ec.message());
+        return send_error(http::status::bad_request, "malformed HTTP request", true);
+    }
+    first_request_ = false;
+    handle(parser_->release());
+}
+
+void HttpSession::handle(Request req) {
+    // 1. DNS rebinding: refuse any Host that is not our loopback address, before anything else.
+    if (!host_allowed(req[http::field::host], port_)) {
+        return send_error(http::status::forbidden, "Host not allowed: keybridged answers only to "
+                                                   "127.0.0.1, localhost or [::1] with its port",
+                          true);
+    }
+    const std::string origin(req[http::field::origin]);
+    if (!origin.empty() && !origin_valid(origin)) {
+        return send_error(http::status::forbidden, "Origin not allowed", true);
+    }
+    const std::string_view path = target_path(req.target());
+
+    // 2. CORS and Private Network Access preflights.
+    if (req.method() == http::verb::options) {
+        Response res{http::status::no_content, req.version()};
+        res.set(http::field::server, kServerName);
+        add_cors(res, origin);
+        if (!origin.empty()) {
+            res.set(http::field::access_control_allow_methods, "POST, GET, OPTIONS");
+            res.set(http::field::access_control_allow_headers, "Content-Type, Authorization");
+            res.set(http::field::access_control_max_age, "600");
+            // Private Network Access: a public page may reach us on purpose (that is what a
+            // wallet provider is for); every sensitive call still needs the user's approval.
+            if (req["Access-Control-Request-Private-Network"] == "true") {
+                res.set("Access-Control-Allow-Private-Network", "true");
+            }
+        }
+        res.keep_alive(req.keep_alive());
+        return send(std::move(res));
+    }
+
+    if (req.method() == http::verb::get && path == "/health") {
+        Response res{http::status::ok, req.version()};
+        res.set(http::field::server, kServerName);
+        res.set(http::field::content_type, "application/json");
+        add_cors(res, origin);
+        res.body() = json::serialize(ctx_.health ? ctx_.health() : json::object{{"status", "ok"}});
+        res.keep_alive(req.keep_alive());
+        return send(std::move(res));
+    }
+
+    // 3. Who is calling: a browser page (Origin) or a local client with the cookie token.
+    auto client = std::make_shared<rpc::Client>();
+    client->origin = origin;
+    client->connection_id = ctx_.next_connection_id.fetch_add(1);
+    auto token = presented_token(req[http::field::authorization], req.target());
+    client->token_authenticated = token && token_matches(*token, ctx_.cookie_token);
+    if (origin.empty() && !client->token_authenticated) {
+        return send_error(http::status::unauthorized,
+                          rpc_error_body(rpc::kUnauthorized,
+                                         "clients without an Origin must present the token from "
+                                         "the .cookie file (Authorization: Bearer or ?token=)"),
+                          false);
+    }
+
+    if (beast::websocket::is_upgrade(req)) {
+        if (path != "/") return send_error(http::status::not_found, "no such path", true);
+        parser_.reset();
+        auto ws = std::make_shared<WsSession>(std::move(stream_), ctx_, std::move(slot_),
+                                              std::move(*client));
+        return ws->run(std::move(req));
+    }
+    if (path != "/") return send_error(http::status::not_found, "no such path", false, origin);
+    if (req.method() != http::verb::post) {
+        return send_error(http::status::method_not_allowed, "use POST for JSON-RPC", false, origin);
+    }
+    // A JSON content type makes browsers preflight, so a page cannot post here blindly.
+    if (!content_type_is_json(req[http::field::content_type])) {
+        return send_error(http::status::unsupported_media_type,
+                          "Content-Type must be application/json", false, origin);
+    }
+    handle_rpc(std::move(req), std::move(client));
+}
+
+void HttpSession::handle_rpc(Request req, std::shared_ptr<const rpc::Client> client) {
+    const unsigned version = req.version();
+    const bool keep_alive = req.keep_alive();
+    const std::string origin = client->origin;
+    auto parsed = rpc::parse_payload(req.body(), ctx_.parse_limits());
+    if (auto* error = std::get_if<rpc::RpcError>(&parsed)) {
+        Response res{http::status::ok, version};
+        res.set(http::field::server, kServerName);
+        res.set(http::field::content_type, "application/json");
+        add_cors(res, origin);
+        res.body() = json::serialize(rpc::make_error(nullptr, *error));
+        res.keep_alive(keep_alive);
+        return send(std::move(res));
+    }
+    auto& payload = std::get<rpc::Payload>(parsed);
+    if (!ctx_.limiter.allow(client->principal(), static_cast<double>(payload.entries.size()))) {
+        Response res{http::status::too_many_requests, version};
+        res.set(http::field::server, kServerName);
+        res.set(http::field::content_type, "application/json");
+        res.set(http::field::retry_after, "1");
+        add_cors(res, origin);
+        res.body() = rpc_error_body(rpc::kLimitExceeded, "request rate limit exceeded");
+        res.keep_alive(keep_alive);
+        return send(std::move(res));
+    }
+    ctx_.dispatcher.dispatch(
+        client, std::move(payload),
+        [self = shared_from_this(), version, keep_alive, origin](std::optional<std::string> body) {
+            boost::asio::post(self->stream_.get_executor(), [self, version, keep_alive, origin,
+                                                             body = std::move(body)]() mutable {
+                Response res{body ? http::status::ok : http::status::no_content, version};
+                res.set(http::field::server, kServerName);
+                if (body) {
+                    res.set(http::field::content_type, "application/json");
+                    res.body() = std::move(*body);
+                }
+                add_cors(res, origin);
+                res.keep_alive(keep_alive);
+                self->send(std::move(res));
+            });
+        });
+}
+
+void HttpSession::send(Response res) {
+    res.prepare_payload();
+    const bool close = !res.keep_alive() || ctx_.stopping.load();
+    if (close) res.keep_alive(false);
+    auto shared = std::make_shared<Response>(std::move(res));
+    stream_.expires_after(std::chrono::seconds(ctx_.config.idle_timeout_s));
+    http::async_write(stream_, *shared,
+                      [self = shared_from_this(), shared, close](beast::error_code ec, std::size_t n) {
+                          self->on_write(close, ec, n);
+                      });
+}
+
+void HttpSession::on_write(bool close, beast::error_code ec, std::size_t) {
+    if (ec) return do_close();
+    if (close) return do_close();
+    do_read();
+}
+
+void HttpSession::send_error(http::status status, std::string_view message, bool close,
+                             const std::string& origin) {
+    Response res{status, 11};
+    res.set(http::field::server, kServerName);
+    const bool is_json = !message.empty() && message.front() == '{';
+    res.set(http::field::content_type, is_json ? "application/json" : "text/plain");
+    res.body() = std::string(message) + (is_json ? "" : "\n");
+    add_cors(res, origin);
+    res.keep_alive(!close);
+    send(std::move(res));
+}
+
+void HttpSession::do_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+}
+
+}  // namespace keybridge::daemon::net

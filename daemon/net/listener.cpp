@@ -1,0 +1,70 @@
+#include "daemon/net/listener.h"
+
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+
+#include "daemon/log.h"
+#include "daemon/net/http_session.h"
+
+namespace keybridge::daemon::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+Listener::Listener(asio::io_context& ioc, ServerContext& ctx)
+    : ioc_(ioc), acceptor_(asio::make_strand(ioc)), ctx_(ctx) {}
+
+core::Status Listener::open(const tcp::endpoint& endpoint) {
+    boost::system::error_code ec;
+    auto fail_with = [&](const char* what) {
+        return core::fail(core::ErrorCode::IoError, std::string("cannot ") + what + " " +
+                                                        endpoint.address().to_string() + ":" +
+                                                        std::to_string(endpoint.port()) + ": " +
+                                                        ec.message());
+    };
+    acceptor_.open(endpoint.protocol(), ec);
+    if (ec) return fail_with("open");
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (endpoint.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(true), ec);
+    acceptor_.bind(endpoint, ec);
+    if (ec) return fail_with("bind");
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fail_with("listen on");
+    port_ = acceptor_.local_endpoint(ec).port();
+    return {};
+}
+
+void Listener::start() { do_accept(); }
+
+void Listener::stop() {
+    asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+        boost::system::error_code ignored;
+        self->acceptor_.close(ignored);
+    });
+}
+
+void Listener::do_accept() {
+    acceptor_.async_accept(asio::make_strand(ioc_),
+                           boost::beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+}
+
+void Listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+        // EMFILE and friends: keep serving the connections we have, try again.
+        log::warn("net", "accept failed: " + ec.message());
+        return do_accept();
+    }
+    if (ctx_.stopping.load()) return;
+    if (ctx_.connections.fetch_add(1) >= ctx_.config.max_connections) {
+        ctx_.connections.fetch_sub(1);
+        log::warn("net", "connection refused: --max-connections reached");
+        boost::system::error_code ignored;
+        socket.close(ignored);
+    } else {
+        std::make_shared<HttpSession>(std::move(socket), ctx_, port_, ConnectionSlot(ctx_))->run();
+    }
+    do_accept();
+}
+
+}  // namespace keybridge::daemon::net

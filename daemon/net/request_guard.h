@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace keybridge::daemon::net {
+
+// Checks applied to every HTTP request (and WebSocket upgrade) before any JSON is read. Pure
+// functions over header values, so they are unit-tested without sockets.
+
+// The Host header must name a loopback address with our port: 127.0.0.1:P, localhost:P, [::1]:P
+// (DNS rebinding sends a foreign name that resolves to 127.0.0.1; we refuse it).
+bool host_allowed(std::string_view host_header, std::uint16_t port);
+
+// An Origin header value that identifies a web page: "scheme://host[:port]" with scheme http,
+// https or an extension scheme (chrome-extension://, moz-extension://). "null" (sandboxed frames,
+// file://) is refused: such a page cannot be told apart from any other.
+bool origin_valid(std::string_view origin);
+
+// The bearer token from "Authorization: Bearer T", else from the query "?token=T".
+std::optional<std::string> presented_token(std::string_view authorization_header,
+                                           std::string_view target);
+
+// Constant-time comparison of the presented token with the cookie token.
+bool token_matches(std::string_view presented, std::string_view expected);
+
+// "application/json" with optional parameters ("; charset=utf-8"), case-insensitive.
+bool content_type_is_json(std::string_view content_type);
+
+// The path part of a request target ("/?token=x" → "/").
+std::string_view target_path(std::string_view target);
+
+}  // namespace keybridge::daemon::net

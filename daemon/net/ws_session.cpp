@@ -1,0 +1,164 @@
+#include "daemon/net/ws_session.h"
+
+#include <boost/asio/post.hpp>
+
+#include "daemon/log.h"
+
+namespace keybridge::daemon::net {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+
+WsSession::WsSession(beast::tcp_stream stream, ServerContext& ctx, ConnectionSlot slot,
+                     rpc::Client client)
+    : ws_(std::move(stream)),
+      ctx_(ctx),
+      slot_(std::move(slot)),
+      client_(std::make_shared<rpc::Client>(std::move(client))) {}
+
+WsSession::~WsSession() {
+    std::lock_guard lock(ctx_.sinks_mutex);
+    ctx_.sinks.erase(client_->connection_id);
+}
+
+void WsSession::run(Request upgrade) {
+    client_->sink = weak_from_this();
+    // The tcp_stream's own timer would fight the WebSocket timeouts; hand timing to the latter.
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = std::chrono::seconds(ctx_.config.handshake_timeout_s);
+    timeouts.idle_timeout = std::chrono::seconds(ctx_.config.idle_timeout_s);
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.read_message_max(ctx_.config.max_request_bytes);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(beast::http::field::server, "keybridged"); }));
+    ws_.async_accept(upgrade, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+}
+
+void WsSession::on_accept(beast::error_code ec) {
+    if (ec) {
+        log::debug("net", "WebSocket handshake failed: " + ec.message());
+        return;
+    }
+    open_ = true;
+    {
+        std::lock_guard lock(ctx_.sinks_mutex);
+        ctx_.sinks[client_->connection_id] = weak_from_this();
+    }
+    if (ctx_.stopping.load()) {
+        return do_close(websocket::close_reason(websocket::close_code::going_away, "shutting down"));
+    }
+    do_read();
+}
+
+void WsSession::do_read() {
+    ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+}
+
+void WsSession::on_read(beast::error_code ec, std::size_t) {
+    if (ec == websocket::error::closed || ec == beast::error::timeout ||
+        ec == boost::asio::error::operation_aborted || ec == boost::asio::error::eof ||
+        ec == boost::asio::error::connection_reset) {
+        open_ = false;
+        return;
+    }
+    if (ec == websocket::error::message_too_big) {
+        return do_close(websocket::close_reason(websocket::close_code::too_big,
+                                                "message larger than the limit"));
+    }
+    if (ec) {
+        log::debug("net", "WebSocket read failed: " + ec.message());
+        open_ = false;
+        return;
+    }
+    if (!ws_.got_text()) {
+        buffer_.consume(buffer_.size());
+        return do_close(websocket::close_reason(websocket::close_code::bad_payload,
+                                                "JSON-RPC needs text frames"));
+    }
+    std::string text = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+
+    auto parsed = rpc::parse_payload(text, ctx_.parse_limits());
+    if (auto* error = std::get_if<rpc::RpcError>(&parsed)) {
+        send(json::serialize(rpc::make_error(nullptr, *error)));
+        return do_read();
+    }
+    auto& payload = std::get<rpc::Payload>(parsed);
+    if (!ctx_.limiter.allow(client_->principal(), static_cast<double>(payload.entries.size()))) {
+        send(json::serialize(rpc::make_error(
+            nullptr, rpc::RpcError{rpc::kLimitExceeded, "request rate limit exceeded", {}})));
+        return do_read();
+    }
+    ctx_.dispatcher.dispatch(client_, std::move(payload),
+                             [self = shared_from_this()](std::optional<std::string> body) {
+                                 if (body) self->push(std::move(*body));
+                             });
+    do_read();  // requests are answered as they complete, possibly out of order (ids match them)
+}
+
+void WsSession::push(std::string text) {
+    boost::asio::post(ws_.get_executor(), [self = shared_from_this(), text = std::move(text)]() mutable {
+        self->send(std::move(text));
+    });
+}
+
+void WsSession::send(std::string text) {
+    if (!open_ || closing_) return;  // nothing new once a close was decided
+    if (outbox_.size() >= ctx_.config.max_outbound_queue) {
+        // A client that does not read can leave our write pending forever, so a polite close
+        // frame might never go out: drop the connection instead.
+        log::warn("net", "dropping a WebSocket client that does not read its replies");
+        open_ = false;
+        outbox_.clear();
+        beast::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+        return;
+    }
+    outbox_.push_back(std::move(text));
+    if (!writing_) do_write();
+}
+
+void WsSession::do_write() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(boost::asio::buffer(outbox_.front()),
+                    beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
+}
+
+void WsSession::on_write(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) {
+        open_ = false;
+        outbox_.clear();
+        return;
+    }
+    outbox_.pop_front();
+    if (!outbox_.empty()) return do_write();
+    if (pending_close_) start_close();
+}
+
+void WsSession::close(int code, std::string reason) {
+    boost::asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
+        self->do_close(websocket::close_reason(static_cast<std::uint16_t>(code), reason));
+    });
+}
+
+void WsSession::do_close(websocket::close_reason reason) {
+    if (!open_ || closing_) return;
+    closing_ = true;
+    // The close frame follows the replies already queued (e.g. the 4900 answers at shutdown):
+    // if a write is in flight, on_write sends it once the queue is empty.
+    pending_close_ = reason;
+    if (!writing_) start_close();
+}
+
+void WsSession::start_close() {
+    auto reason = *pending_close_;
+    pending_close_.reset();
+    ws_.async_close(reason, [self = shared_from_this()](beast::error_code) { self->open_ = false; });
+}
+
+}  // namespace keybridge::daemon::net

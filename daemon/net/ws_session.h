@@ -1,0 +1,56 @@
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "daemon/net/event_sink.h"
+#include "daemon/net/server_context.h"
+
+namespace keybridge::daemon::net {
+
+// A WebSocket connection: JSON-RPC over text frames, server-pushed events, at most one write in
+// flight with a bounded queue behind it (a client that stops reading is disconnected rather than
+// allowed to grow our memory). Runs on the strand of the HTTP session it came from.
+class WsSession : public EventSink, public std::enable_shared_from_this<WsSession> {
+public:
+    using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+    WsSession(boost::beast::tcp_stream stream, ServerContext& ctx, ConnectionSlot slot,
+              rpc::Client client);
+    ~WsSession() override;
+
+    void run(Request upgrade);
+
+    // EventSink: thread-safe.
+    void push(std::string text) override;
+    void close(int code, std::string reason) override;
+
+private:
+    void on_accept(boost::beast::error_code ec);
+    void do_read();
+    void on_read(boost::beast::error_code ec, std::size_t bytes);
+    void send(std::string text);
+    void do_write();
+    void on_write(boost::beast::error_code ec, std::size_t bytes);
+    void do_close(boost::beast::websocket::close_reason reason);
+    void start_close();
+
+    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    boost::beast::flat_buffer buffer_;
+    ServerContext& ctx_;
+    ConnectionSlot slot_;
+    std::shared_ptr<rpc::Client> client_;
+    std::deque<std::string> outbox_;
+    bool writing_ = false;
+    bool closing_ = false;
+    bool open_ = false;
+    std::optional<boost::beast::websocket::close_reason> pending_close_;
+};
+
+}  // namespace keybridge::daemon::net

@@ -1,0 +1,314 @@
+#include "daemon/options.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "daemon/vault/vault.h"
+
+namespace keybridge::daemon {
+namespace {
+
+using core::ErrorCode;
+using core::fail;
+
+const std::string kDefaultListen = "127.0.0.1:" + std::to_string(kDefaultPort);
+
+std::string trim(std::string s) {
+    auto not_space = [](unsigned char c) { return !std::isspace(c); };
+    s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
+    s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+    return s;
+}
+
+core::Result<std::uint64_t> parse_uint(const std::string& name, const std::string& text,
+                                       std::uint64_t min, std::uint64_t max) {
+    if (text.empty() || text.size() > 19 ||
+        !std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
+        return fail(ErrorCode::InvalidArgument, "--" + name + " must be a whole number");
+    }
+    const std::uint64_t v = std::stoull(text);
+    if (v < min || v > max) {
+        return fail(ErrorCode::InvalidArgument, "--" + name + " must be between " +
+                                                    std::to_string(min) + " and " + std::to_string(max));
+    }
+    return v;
+}
+
+// "1=https://rpc.example/ Ethereum" → chain 1 with that URL and name.
+core::Result<ChainConfig> parse_chain(const std::string& text) {
+    const auto eq = text.find('=');
+    if (eq == std::string::npos) {
+        return fail(ErrorCode::InvalidArgument, "--chain must look like ID=URL [NAME]");
+    }
+    auto id = parse_uint("chain", trim(text.substr(0, eq)), 1, (std::uint64_t{1} << 53) - 1);
+    if (!id) return fail(id.error());
+    std::string rest = trim(text.substr(eq + 1));
+    ChainConfig chain;
+    chain.chain_id = *id;
+    const auto space = rest.find(' ');
+    chain.rpc_url = rest.substr(0, space);
+    chain.name = space == std::string::npos ? "" : trim(rest.substr(space + 1));
+    if (!chain.rpc_url.empty() && chain.rpc_url.rfind("http://", 0) != 0 &&
+        chain.rpc_url.rfind("https://", 0) != 0) {
+        return fail(ErrorCode::InvalidArgument, "--chain URL must start with http:// or https://");
+    }
+    if (chain.name.empty()) chain.name = "Chain " + std::to_string(chain.chain_id);
+    return chain;
+}
+
+// Applies one option's value to the config.
+core::Status apply(Config& c, const std::string& name, const std::string& value) {
+    auto set_size = [&](std::size_t& field, std::uint64_t min, std::uint64_t max) -> core::Status {
+        auto v = parse_uint(name, value, min, max);
+        if (!v) return fail(v.error());
+        field = static_cast<std::size_t>(*v);
+        return {};
+    };
+    auto set_unsigned = [&](unsigned& field, std::uint64_t min, std::uint64_t max) -> core::Status {
+        auto v = parse_uint(name, value, min, max);
+        if (!v) return fail(v.error());
+        field = static_cast<unsigned>(*v);
+        return {};
+    };
+    if (name == "datadir") c.datadir = value;
+    else if (name == "listen") {
+        auto endpoint = parse_listen(value);
+        if (!endpoint) return fail(endpoint.error());
+        c.listen.push_back(value);
+    } else if (name == "password-file") c.password_file = value;
+    else if (name == "policy") c.policy_file = value;
+    else if (name == "threads") return set_unsigned(c.threads, 1, 64);
+    else if (name == "max-request-bytes") return set_size(c.max_request_bytes, 1024, 64 << 20);
+    else if (name == "max-batch") return set_size(c.max_batch, 1, 10000);
+    else if (name == "max-depth") return set_size(c.max_depth, 4, 1000);
+    else if (name == "max-connections") return set_size(c.max_connections, 1, 1 << 20);
+    else if (name == "rate-limit" || name == "rate-burst") {
+        auto v = parse_uint(name, value, 1, 1000000);
+        if (!v) return fail(v.error());
+        (name == "rate-limit" ? c.rate_limit : c.rate_burst) = static_cast<double>(*v);
+    } else if (name == "max-pending-approvals") return set_size(c.max_pending_approvals, 1, 100000);
+    else if (name == "approval-timeout") return set_unsigned(c.approval_timeout_s, 1, 86400);
+    else if (name == "idle-timeout") return set_unsigned(c.idle_timeout_s, 1, 86400);
+    else if (name == "handshake-timeout") return set_unsigned(c.handshake_timeout_s, 1, 3600);
+    else if (name == "max-outbound-queue") return set_size(c.max_outbound_queue, 1, 1 << 20);
+    else if (name == "chain-id") {
+        auto v = parse_uint(name, value, 1, (std::uint64_t{1} << 53) - 1);
+        if (!v) return fail(v.error());
+        c.default_chain_id = *v;
+    } else if (name == "chain") {
+        auto chain = parse_chain(value);
+        if (!chain) return fail(chain.error());
+        auto same = std::find_if(c.chains.begin(), c.chains.end(),
+                                 [&](const ChainConfig& x) { return x.chain_id == chain->chain_id; });
+        if (same != c.chains.end()) *same = *chain;
+        else c.chains.push_back(*chain);
+    } else if (name == "enable-eth-sign") c.enable_eth_sign = true;
+    else if (name == "log-level") {
+        if (value != "debug" && value != "info" && value != "warn" && value != "error") {
+            return fail(ErrorCode::InvalidArgument, "--log-level must be debug, info, warn or error");
+        }
+        c.log_level = value;
+    } else return fail(ErrorCode::InvalidArgument, "unknown option --" + name);
+    return {};
+}
+
+const OptionDecl* find_decl(const std::string& name) {
+    for (const auto& d : option_table()) {
+        if (d.name == name) return &d;
+    }
+    return nullptr;
+}
+
+// Config file: "key = value" per line (keys are the long option names), '#' starts a comment,
+// flags are written "key = true".
+core::Status load_config_file(const std::string& path, Config& c,
+                              std::vector<std::pair<std::string, std::string>>& out) {
+    std::ifstream in(path);
+    if (!in) return fail(ErrorCode::IoError, "cannot read config file " + path);
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+        const std::string where = path + ":" + std::to_string(number);
+        if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+        line = trim(line);
+        if (line.empty()) continue;
+        const auto eq = line.find('=');
+        if (eq == std::string::npos) {
+            return fail(ErrorCode::InvalidArgument, where + ": expected 'key = value'");
+        }
+        std::string key = trim(line.substr(0, eq));
+        std::string value = trim(line.substr(eq + 1));
+        const OptionDecl* decl = find_decl(key);
+        if (decl == nullptr || key == "config" || key == "help" || key == "version") {
+            return fail(ErrorCode::InvalidArgument, where + ": unknown setting '" + key + "'");
+        }
+        if (decl->value_name.empty()) {
+            if (value != "true" && value != "false") {
+                return fail(ErrorCode::InvalidArgument, where + ": " + key + " must be true or false");
+            }
+            if (value == "false") continue;
+        }
+        out.emplace_back(key, value);
+    }
+    (void)c;
+    return {};
+}
+
+}  // namespace
+
+const std::vector<OptionDecl>& option_table() {
+    static const std::vector<OptionDecl> table = {
+        {"datadir", "DIR", "$XDG_DATA_HOME/keybridge", "data folder: vault, permissions, cookie, audit log"},
+        {"config", "FILE", "<datadir>/keybridged.conf", "read settings from FILE (key = value lines)"},
+        {"listen", "HOST:PORT", "127.0.0.1:8645 and [::1]:8645",
+         "loopback address to serve on; repeat for several", true},
+        {"password-file", "FILE", "", "unlock the vault at start with the password in FILE"},
+        {"policy", "FILE", "", "approval policy rules (see docs/POLICY.md)"},
+        {"threads", "N", "2", "network threads"},
+        {"chain-id", "ID", "1", "chain selected for new origins"},
+        {"chain", "ID=URL [NAME]", "", "a chain and its upstream RPC URL (http or https); repeatable",
+         true},
+        {"enable-eth-sign", "", "off", "allow eth_sign (signs opaque hashes: dangerous)"},
+        {"max-request-bytes", "N", "1048576", "largest HTTP body or WebSocket message"},
+        {"max-batch", "N", "100", "longest JSON-RPC batch"},
+        {"max-depth", "N", "64", "deepest JSON nesting"},
+        {"max-connections", "N", "4096", "open connections at once"},
+        {"rate-limit", "N", "200", "requests per second per origin (token bucket rate)"},
+        {"rate-burst", "N", "400", "token bucket size per origin"},
+        {"max-pending-approvals", "N", "64", "approval requests waiting at once"},
+        {"approval-timeout", "SECONDS", "300", "how long a request waits for a decision"},
+        {"idle-timeout", "SECONDS", "300", "close connections idle this long"},
+        {"handshake-timeout", "SECONDS", "10", "time allowed to send the HTTP request headers"},
+        {"max-outbound-queue", "N", "256", "messages queued to one slow WebSocket client"},
+        {"log-level", "LEVEL", "info", "debug, info, warn or error"},
+        {"version", "", "", "print the version and exit"},
+        {"help", "", "", "print this help and exit"},
+    };
+    return table;
+}
+
+std::string help_text() {
+    std::ostringstream out;
+    out << "Usage: keybridged [options]\n\n"
+           "keybridged serves JSON-RPC 2.0 (EIP-1193/1474) over WebSocket and HTTP on loopback,\n"
+           "asks for approval before anything is exposed or signed, and signs with the vault.\n\n"
+           "Options (config-file keys have the same names):\n";
+    std::size_t width = 0;
+    for (const auto& d : option_table()) {
+        width = std::max(width, d.name.size() + (d.value_name.empty() ? 0 : d.value_name.size() + 1));
+    }
+    for (const auto& d : option_table()) {
+        std::string head = "--" + d.name + (d.value_name.empty() ? "" : " " + d.value_name);
+        out << "  " << head << std::string(width + 4 - head.size(), ' ') << d.help;
+        if (!d.default_value.empty()) out << " [default: " << d.default_value << "]";
+        out << "\n";
+    }
+    return out.str();
+}
+
+core::Result<Endpoint> parse_listen(const std::string& text) {
+    std::string host;
+    std::string port;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+            return fail(ErrorCode::InvalidArgument, "--listen must look like [::1]:PORT");
+        }
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string::npos) {
+            return fail(ErrorCode::InvalidArgument, "--listen must look like 127.0.0.1:PORT");
+        }
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    if (host == "localhost") host = "127.0.0.1";
+    boost::system::error_code ec;
+    auto address = boost::asio::ip::make_address(host, ec);
+    if (ec || !address.is_loopback()) {
+        return fail(ErrorCode::InvalidArgument,
+                    "--listen " + text + ": keybridged listens on loopback addresses only");
+    }
+    auto number = parse_uint("listen", port, 0, 65535);
+    if (!number) return fail(number.error());
+    return Endpoint{host, static_cast<std::uint16_t>(*number)};
+}
+
+core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string>& args) {
+    ParsedCommandLine out;
+    std::vector<std::pair<std::string, std::string>> given;
+    std::string config_file;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string arg = args[i];
+        if (arg == "-h") arg = "--help";
+        if (arg.rfind("--", 0) != 0) {
+            return fail(ErrorCode::InvalidArgument, "unexpected argument '" + arg + "' (see --help)");
+        }
+        std::string name = arg.substr(2);
+        std::optional<std::string> value;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name.resize(eq);
+        }
+        const OptionDecl* decl = find_decl(name);
+        if (decl == nullptr) return fail(ErrorCode::InvalidArgument, "unknown option --" + name);
+        if (name == "help") out.show_help = true;
+        if (name == "version") out.show_version = true;
+        if (decl->value_name.empty()) {
+            if (value) return fail(ErrorCode::InvalidArgument, "--" + name + " takes no value");
+            given.emplace_back(name, "true");
+            continue;
+        }
+        if (!value) {
+            if (i + 1 >= args.size()) {
+                return fail(ErrorCode::InvalidArgument, "--" + name + " needs " + decl->value_name);
+            }
+            value = args[++i];
+        }
+        if (name == "config") config_file = *value;
+        else given.emplace_back(name, *value);
+    }
+    if (out.show_help || out.show_version) return out;
+
+    Config& c = out.config;
+    for (const auto& [k, v] : given) {
+        if (k == "datadir") c.datadir = v;
+    }
+    if (c.datadir.empty()) c.datadir = vault::Vault::default_datadir();
+    if (config_file.empty()) {
+        const std::string candidate = c.datadir + "/keybridged.conf";
+        if (std::ifstream(candidate)) config_file = candidate;
+    }
+    std::vector<std::pair<std::string, std::string>> settings;
+    if (!config_file.empty()) KEYBRIDGE_TRY_STATUS(load_config_file(config_file, c, settings));
+    // Command-line values override the file's: a repeatable option given on the command line
+    // replaces the file's list rather than extending it.
+    std::vector<std::string> cli_names;
+    for (const auto& [k, v] : given) cli_names.push_back(k);
+    for (const auto& [k, v] : settings) {
+        if (std::find(cli_names.begin(), cli_names.end(), k) != cli_names.end()) continue;
+        KEYBRIDGE_TRY_STATUS(apply(c, k, v));
+    }
+    for (const auto& [k, v] : given) {
+        if (k == "help" || k == "version") continue;
+        KEYBRIDGE_TRY_STATUS(apply(c, k, v));
+    }
+    if (c.listen.empty()) {
+        c.listen = {kDefaultListen, "[::1]:" + std::to_string(kDefaultPort)};
+    }
+    if (std::none_of(c.chains.begin(), c.chains.end(),
+                     [&](const ChainConfig& x) { return x.chain_id == c.default_chain_id; })) {
+        c.chains.push_back(ChainConfig{c.default_chain_id,
+                                       c.default_chain_id == 1 ? "Ethereum"
+                                                               : "Chain " + std::to_string(c.default_chain_id),
+                                       ""});
+    }
+    return out;
+}
+
+}  // namespace keybridge::daemon

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace keybridge::daemon {
+
+// Every setting of keybridged, declared once: `--help`, the config file reader and the docs are
+// generated from or checked against this table.
+struct OptionDecl {
+    std::string name;        // long option and config-file key
+    std::string value_name;  // empty for a flag
+    std::string default_value;
+    std::string help;
+    bool repeatable = false;
+    bool sensitive = false;  // never echoed (none hold a secret value today: secrets come from files)
+};
+
+const std::vector<OptionDecl>& option_table();
+std::string help_text();
+
+struct ChainConfig {
+    std::uint64_t chain_id = 1;
+    std::string name;
+    std::string rpc_url;  // http:// or https://; empty = no upstream
+};
+
+struct Config {
+    std::string datadir;
+    std::vector<std::string> listen;  // "127.0.0.1:8645", "[::1]:8645"
+    std::string password_file;
+    std::string policy_file;
+    unsigned threads = 2;
+
+    std::size_t max_request_bytes = 1024 * 1024;
+    std::size_t max_batch = 100;
+    std::size_t max_depth = 64;
+    std::size_t max_connections = 4096;
+    double rate_limit = 200;  // requests per second per origin
+    double rate_burst = 400;
+    std::size_t max_pending_approvals = 64;
+    unsigned approval_timeout_s = 300;
+    unsigned idle_timeout_s = 300;
+    unsigned handshake_timeout_s = 10;
+    std::size_t max_outbound_queue = 256;  // messages queued to one WebSocket client
+
+    std::uint64_t default_chain_id = 1;
+    std::vector<ChainConfig> chains;
+    bool enable_eth_sign = false;
+    std::string log_level = "info";
+};
+
+// Parses argv (after the program name). Options come from, in increasing priority: defaults, the
+// config file (--config FILE, else <datadir>/keybridged.conf when present), the command line.
+// InvalidArgument naming the option (or "FILE:LINE") for anything malformed; a listen address that
+// is not loopback is refused.
+struct ParsedCommandLine {
+    bool show_help = false;
+    bool show_version = false;
+    Config config;
+};
+[[nodiscard]] core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string>& args);
+
+// "127.0.0.1:8645" → host, port; hosts must be loopback (127.0.0.0/8, ::1, localhost).
+struct Endpoint {
+    std::string host;
+    std::uint16_t port = 0;
+};
+[[nodiscard]] core::Result<Endpoint> parse_listen(const std::string& text);
+
+inline constexpr std::uint16_t kDefaultPort = 8645;
+inline constexpr const char* kVersion = "0.1.0";
+
+}  // namespace keybridge::daemon

@@ -1,0 +1,110 @@
+#include "daemon/rpc/dispatcher.h"
+
+#include <atomic>
+#include <mutex>
+
+#include "daemon/log.h"
+
+namespace keybridge::daemon::rpc {
+
+namespace json = boost::json;
+
+void Dispatcher::add(MethodSpec spec) {
+    std::string name = spec.name;
+    methods_.insert_or_assign(std::move(name), std::move(spec));
+}
+
+const MethodSpec* Dispatcher::find(std::string_view name) const {
+    auto it = methods_.find(name);
+    return it == methods_.end() ? nullptr : &it->second;
+}
+
+std::vector<const MethodSpec*> Dispatcher::methods() const {
+    std::vector<const MethodSpec*> out;
+    for (const auto& [name, spec] : methods_) out.push_back(&spec);
+    return out;
+}
+
+void Dispatcher::run_call(const std::shared_ptr<const Client>& client, const Call& call,
+                          Reply reply) const {
+    const MethodSpec* spec = find(call.method);
+    if (spec == nullptr) {
+        reply(tl::unexpected(RpcError{kMethodNotFound, "the method " + call.method +
+                                                           " does not exist / is not available",
+                                      std::nullopt}));
+        return;
+    }
+    if (spec->access == Access::TokenOnly && !client->token_authenticated) {
+        reply(tl::unexpected(RpcError{kUnauthorized,
+                                      call.method + " requires the cookie token of keybridged",
+                                      std::nullopt}));
+        return;
+    }
+    // The single catch-all: an exception here is a bug, answered as an internal error.
+    // Replies are idempotent (see dispatch), so the copy kept here can answer if it throws.
+    try {
+        spec->handler(client, call.params, reply);
+    } catch (const std::exception& e) {
+        log::error("rpc", "handler of " + call.method + " threw: " + e.what());
+        reply(tl::unexpected(RpcError{kInternalError, "internal error", std::nullopt}));
+    }
+}
+
+void Dispatcher::dispatch(const std::shared_ptr<const Client>& client, Payload payload,
+                          std::function<void(std::optional<std::string>)> done) const {
+    struct Batch {
+        std::mutex mutex;
+        std::vector<std::optional<json::object>> responses;
+        std::size_t remaining = 0;
+        bool is_batch = false;
+        std::function<void(std::optional<std::string>)> done;
+    };
+    auto batch = std::make_shared<Batch>();
+    batch->responses.resize(payload.entries.size());
+    batch->remaining = payload.entries.size();
+    batch->is_batch = payload.is_batch;
+    batch->done = std::move(done);
+
+    auto finish_one = [batch](std::size_t index, std::optional<json::object> response) {
+        std::unique_lock lock(batch->mutex);
+        batch->responses[index] = std::move(response);
+        if (--batch->remaining != 0) return;
+        lock.unlock();
+        json::array out;
+        for (auto& r : batch->responses) {
+            if (r) out.push_back(std::move(*r));
+        }
+        if (out.empty()) {
+            batch->done(std::nullopt);
+        } else if (!batch->is_batch) {
+            batch->done(json::serialize(out.front()));
+        } else {
+            batch->done(json::serialize(out));
+        }
+    };
+
+    for (std::size_t i = 0; i < payload.entries.size(); ++i) {
+        auto& entry = payload.entries[i];
+        if (entry.error) {
+            finish_one(i, make_error(entry.error_id, *entry.error));
+            continue;
+        }
+        Call call = std::move(*entry.call);
+        const bool notification = call.is_notification();
+        json::value id = call.id.value_or(nullptr);
+        // Replies may come from any thread, once; a second call is a bug and is ignored.
+        auto replied = std::make_shared<std::atomic<bool>>(false);
+        run_call(client, call, [finish_one, i, id, notification, replied](Outcome outcome) {
+            if (replied->exchange(true)) return;
+            if (notification) {
+                finish_one(i, std::nullopt);
+            } else if (outcome) {
+                finish_one(i, make_result(id, std::move(*outcome)));
+            } else {
+                finish_one(i, make_error(id, outcome.error()));
+            }
+        });
+    }
+}
+
+}  // namespace keybridge::daemon::rpc

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <tl/expected.hpp>
+
+#include "daemon/net/event_sink.h"
+#include "daemon/rpc/jsonrpc.h"
+
+namespace keybridge::daemon::rpc {
+
+// Who is calling. Set by the connection from its HTTP headers; never changes afterwards.
+struct Client {
+    std::string origin;           // the browser page's Origin, empty for non-browser clients
+    bool token_authenticated = false;  // presented the cookie token
+    std::uint64_t connection_id = 0;
+    std::weak_ptr<net::EventSink> sink;  // set for WebSocket clients (server-pushed events)
+
+    bool is_browser() const { return !origin.empty(); }
+    // The key that permissions and rate limits are kept under.
+    std::string principal() const { return is_browser() ? origin : std::string("local-client"); }
+};
+
+using Outcome = tl::expected<boost::json::value, RpcError>;
+using Reply = std::function<void(Outcome)>;
+
+// A method handler: validates params, does its work (possibly asynchronously), then calls reply
+// exactly once, from any thread.
+using Handler =
+    std::function<void(const std::shared_ptr<const Client>& client, const boost::json::value& params,
+                        Reply reply)>;
+
+enum class Access {
+    Anyone,         // any client that passed the connection checks
+    TokenOnly,      // clients that proved who they are with the cookie token (scripts, approvers)
+};
+
+struct MethodSpec {
+    std::string name;
+    std::string summary;  // shown by rpc_methods (discovery), generated from the table
+    Access access = Access::Anyone;
+    Handler handler;
+};
+
+// The method table. Each area registers its rows in one function; discovery is generated from it.
+class Dispatcher {
+public:
+    void add(MethodSpec spec);
+    const MethodSpec* find(std::string_view name) const;
+    std::vector<const MethodSpec*> methods() const;
+
+    // Runs every call of the payload; `done` receives the response text, or nothing when the
+    // payload held only notifications. Exceptions from handlers become -32603 and are logged.
+    void dispatch(const std::shared_ptr<const Client>& client, Payload payload,
+                  std::function<void(std::optional<std::string>)> done) const;
+
+private:
+    void run_call(const std::shared_ptr<const Client>& client, const Call& call, Reply reply) const;
+    std::map<std::string, MethodSpec, std::less<>> methods_;
+};
+
+
+}  // namespace keybridge::daemon::rpc

@@ -1,0 +1,153 @@
+#include "daemon/rpc/jsonrpc.h"
+
+namespace keybridge::daemon::rpc {
+namespace {
+
+namespace json = boost::json;
+using core::ErrorCode;
+
+RpcError invalid_request(std::string message) {
+    return RpcError{kInvalidRequest, std::move(message), std::nullopt};
+}
+
+// Validates one element of a payload (EIP-1474 and the JSON-RPC 2.0 specification).
+Payload::Entry parse_call(const json::value& v) {
+    Payload::Entry entry;
+    entry.error_id = nullptr;
+    if (!v.is_object()) {
+        entry.error = invalid_request("a request must be a JSON object");
+        return entry;
+    }
+    const json::object& o = v.as_object();
+    // The id is echoed even in an error about other fields, when it is of a valid type.
+    const json::value* id = o.if_contains("id");
+    if (id != nullptr) {
+        if (id->is_string() || id->is_number() || id->is_null()) {
+            entry.error_id = *id;
+        } else {
+            entry.error = invalid_request("id must be a string, a number or null");
+            return entry;
+        }
+    }
+    const json::value* version = o.if_contains("jsonrpc");
+    if (version == nullptr || !version->is_string() || version->as_string() != "2.0") {
+        entry.error = invalid_request("jsonrpc must be \"2.0\"");
+        return entry;
+    }
+    const json::value* method = o.if_contains("method");
+    if (method == nullptr || !method->is_string() || method->as_string().empty()) {
+        entry.error = invalid_request("method must be a non-empty string");
+        return entry;
+    }
+    const json::value* params = o.if_contains("params");
+    if (params != nullptr && !params->is_array() && !params->is_object()) {
+        entry.error = invalid_request("params must be an array or an object");
+        return entry;
+    }
+    Call call;
+    if (id != nullptr) call.id = *id;
+    call.method = std::string(method->as_string());
+    call.params = params != nullptr ? *params : json::value(nullptr);
+    entry.call = std::move(call);
+    return entry;
+}
+
+}  // namespace
+
+RpcError to_rpc_error(const core::Error& error) {
+    switch (error.code) {
+        case ErrorCode::InvalidArgument:
+        case ErrorCode::InvalidFormat:
+        case ErrorCode::InvalidChecksum:
+        case ErrorCode::OutOfRange:
+            return {kInvalidParams, error.detail, std::nullopt};
+        case ErrorCode::NotSupported:
+            return {kUnsupportedMethod, error.detail, std::nullopt};
+        case ErrorCode::UserCancelled:
+            return {kUserRejected, error.detail.empty() ? "User rejected the request." : error.detail,
+                    std::nullopt};
+        case ErrorCode::NotFound:
+            return {kUnauthorized, error.detail, std::nullopt};
+        case ErrorCode::Disconnected:
+        case ErrorCode::DeviceNotFound:
+            return {kDisconnected, error.detail, std::nullopt};
+        case ErrorCode::ProtocolError:
+        case ErrorCode::Timeout:
+        case ErrorCode::DeviceBusy:
+        case ErrorCode::PinRequired:
+        case ErrorCode::CryptoFailure:
+        case ErrorCode::WrongPassword:
+        case ErrorCode::IoError:
+        case ErrorCode::AlreadyExists:
+            return {kInternalError, error.detail, std::nullopt};
+        case ErrorCode::Internal:
+            return {kInternalError, "internal error", std::nullopt};
+    }
+    return {kInternalError, "internal error", std::nullopt};
+}
+
+std::variant<Payload, RpcError> parse_payload(std::string_view text, const ParseLimits& limits) {
+    if (text.size() > limits.max_bytes) {
+        return RpcError{kLimitExceeded,
+                        "request larger than " + std::to_string(limits.max_bytes) + " bytes",
+                        std::nullopt};
+    }
+    json::parse_options options;
+    options.max_depth = limits.max_depth;
+    json::error_code ec;
+    json::value root = json::parse(text, ec, {}, options);
+    if (ec) {
+        if (ec == json::error::too_deep) {
+            return RpcError{kParseError,
+                            "JSON nested deeper than " + std::to_string(limits.max_depth) + " levels",
+                            std::nullopt};
+        }
+        return RpcError{kParseError, "invalid JSON: " + ec.message(), std::nullopt};
+    }
+    Payload payload;
+    if (root.is_array()) {
+        const json::array& batch = root.as_array();
+        if (batch.empty()) return invalid_request("empty batch");
+        if (batch.size() > limits.max_batch) {
+            return RpcError{kLimitExceeded,
+                            "batch longer than " + std::to_string(limits.max_batch) + " calls",
+                            std::nullopt};
+        }
+        payload.is_batch = true;
+        for (const json::value& v : batch) payload.entries.push_back(parse_call(v));
+        return payload;
+    }
+    if (!root.is_object()) return invalid_request("a request must be a JSON object or array");
+    payload.entries.push_back(parse_call(root));
+    return payload;
+}
+
+json::object make_result(const json::value& id, json::value result) {
+    json::object o;
+    o["jsonrpc"] = "2.0";
+    o["id"] = id;
+    o["result"] = std::move(result);
+    return o;
+}
+
+json::object make_error(const json::value& id, const RpcError& error) {
+    json::object e;
+    e["code"] = error.code;
+    e["message"] = error.message;
+    if (error.data) e["data"] = *error.data;
+    json::object o;
+    o["jsonrpc"] = "2.0";
+    o["id"] = id;
+    o["error"] = std::move(e);
+    return o;
+}
+
+json::object make_notification(std::string_view method, json::value params) {
+    json::object o;
+    o["jsonrpc"] = "2.0";
+    o["method"] = method;
+    o["params"] = std::move(params);
+    return o;
+}
+
+}  // namespace keybridge::daemon::rpc

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "daemon/approvals/approval_queue.h"
+#include "daemon/event_hub.h"
+#include "daemon/options.h"
+#include "daemon/permissions/permission_store.h"
+#include "daemon/rpc/dispatcher.h"
+#include "daemon/upstream/upstream_client.h"
+#include "drivers/software/software_signer.h"
+
+namespace keybridge::daemon {
+
+// The chains the daemon knows: from the configuration, plus those added with
+// wallet_addEthereumChain (for this run). Thread-safe.
+class ChainRegistry {
+public:
+    explicit ChainRegistry(std::vector<ChainConfig> chains, std::uint64_t default_chain)
+        : chains_(std::move(chains)), default_chain_(default_chain) {}
+    std::optional<ChainConfig> find(std::uint64_t chain_id) const;
+    void add(ChainConfig chain);
+    std::uint64_t default_chain() const { return default_chain_; }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<ChainConfig> chains_;
+    std::uint64_t default_chain_;
+};
+
+// Everything the RPC methods use, wired once by the Server. The members outlive every request.
+struct Services {
+    const Config& config;
+    boost::asio::any_io_executor executor;
+    boost::asio::thread_pool& blocking;  // KDF work and other CPU-heavy or blocking calls
+    permissions::PermissionStore& permissions;
+    approvals::ApprovalQueue& approvals;
+    drivers::software::SoftwareSigner& software;
+    EventHub& events;
+    upstream::UpstreamClient& upstream;
+    ChainRegistry& chains;
+
+    // The vault's account list (known even while locked), refreshed at unlock.
+    std::mutex accounts_mutex;
+    std::vector<core::Address> vault_accounts;
+
+    std::uint64_t chain_for(const rpc::Client& client) const;
+    // Accounts the client may see: the granted ones that still exist.
+    std::vector<core::Address> visible_accounts(const rpc::Client& client);
+    std::vector<core::Address> all_accounts();
+    // Sends accountsChanged to the origin's subscribers.
+    void notify_accounts(const std::string& principal_origin);
+};
+
+// Each area registers its rows in one function (daemon/methods/*.cpp).
+void register_chain_methods(rpc::Dispatcher& dispatcher, Services& services);
+void register_account_methods(rpc::Dispatcher& dispatcher, Services& services);
+void register_signing_methods(rpc::Dispatcher& dispatcher, Services& services);
+void register_admin_methods(rpc::Dispatcher& dispatcher, Services& services);
+
+}  // namespace keybridge::daemon

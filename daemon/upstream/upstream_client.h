@@ -1,0 +1,46 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/json.hpp>
+
+#include "daemon/rpc/dispatcher.h"
+
+namespace keybridge::daemon::upstream {
+
+// Forwards JSON-RPC calls to a chain's node over HTTP or HTTPS (certificate and host name
+// verified against the system's trust store). Each call is one short-lived connection with a
+// deadline, so a dead or slow node costs that request a timeout and nobody else anything.
+// Results: the node's "result", the node's own JSON-RPC error passed through unchanged, or
+// 4901 (chain disconnected) with a clear message when the node cannot be reached or answers
+// garbage. Thread-safe; callbacks run on the executor.
+class UpstreamClient {
+public:
+    explicit UpstreamClient(boost::asio::any_io_executor executor,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+    void call(const std::string& url, std::string method, boost::json::value params,
+              std::function<void(rpc::Outcome)> done);
+
+private:
+    boost::asio::any_io_executor executor_;
+    std::chrono::milliseconds timeout_;
+    std::shared_ptr<boost::asio::ssl::context> tls_;
+    std::shared_ptr<std::atomic<std::uint64_t>> next_id_;
+};
+
+// Splits "https://host:port/path" (port defaults by scheme). InvalidArgument otherwise.
+struct Url {
+    bool tls = false;
+    std::string host;
+    std::string port;
+    std::string target;
+};
+[[nodiscard]] core::Result<Url> parse_url(const std::string& url);
+
+}  // namespace keybridge::daemon::upstream
