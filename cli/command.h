@@ -31,6 +31,9 @@ struct Command {
     std::string summary;  // one line
     std::vector<OptionSpec> options;
     std::function<core::Result<Report>(Context&)> run;
+    // The one positional argument the command accepts ("ADDRESS", "FILE"); empty when it takes
+    // none. Any other non-option word on the command line is a usage error.
+    std::string argument = {};
 };
 
 // The commands of each area, registered in one function each.

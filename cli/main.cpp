@@ -151,6 +151,19 @@ int main(int argc, char** argv) {
     specs.insert(specs.end(), global_options().begin(), global_options().end());
     auto parsed = parse_args(command_args, specs);
     if (!parsed) return report_error(parsed.error(), json, kExitUsage);
+    // Stray words (a typo'd option, "account derive 5" meant as --count 5) must not be ignored.
+    // They are not quoted back: someone may have typed a phrase or password there.
+    const std::size_t allowed_positionals = command->argument.empty() ? 0 : 1;
+    if (parsed->positionals.size() > allowed_positionals) {
+        const std::string expected = command->argument.empty()
+                                         ? "takes no arguments"
+                                         : "takes at most one " + command->argument + " argument";
+        return report_error(
+            {core::ErrorCode::InvalidArgument, "'" + command->name + "' " + expected + ", got " +
+                                                   std::to_string(parsed->positionals.size()) +
+                                                   " (options start with --; see --help)"},
+            json, kExitUsage);
+    }
 
     Context ctx;
     ctx.json = parsed->flag("json");

@@ -4,8 +4,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <optional>
 
 namespace keybridge::cli {
 namespace {
@@ -55,6 +58,47 @@ class Tty {
     int fd_;
 };
 
+// While echo is off, a Ctrl-C (or a hang-up or kill) would end the process and leave the user's
+// terminal silent. These handlers put the saved terminal state back, then let the signal do what
+// it would have done. Only async-signal-safe calls (tcsetattr, sigaction, raise) are used.
+volatile std::sig_atomic_t g_echo_off_fd = -1;
+termios g_saved_termios{};  // written before g_echo_off_fd is set
+constexpr std::array<int, 4> kFatalSignals = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+void restore_terminal_and_reraise(int sig) {
+    if (g_echo_off_fd >= 0) ::tcsetattr(g_echo_off_fd, TCSANOW, &g_saved_termios);
+    // SA_RESETHAND made the disposition the default again; the signal is blocked until this
+    // handler returns, then delivered with its default effect.
+    ::raise(sig);
+}
+
+// Installs the handlers for the lifetime of the object; signals that were ignored stay ignored.
+class EchoOffGuard {
+  public:
+    EchoOffGuard(int fd, const termios& saved) {
+        g_saved_termios = saved;
+        g_echo_off_fd = fd;
+        struct sigaction action {};
+        action.sa_handler = restore_terminal_and_reraise;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESETHAND;
+        for (std::size_t i = 0; i < kFatalSignals.size(); ++i) {
+            ::sigaction(kFatalSignals[i], nullptr, &previous_[i]);
+            if (previous_[i].sa_handler != SIG_IGN) ::sigaction(kFatalSignals[i], &action, nullptr);
+        }
+    }
+    ~EchoOffGuard() {
+        for (std::size_t i = 0; i < kFatalSignals.size(); ++i)
+            ::sigaction(kFatalSignals[i], &previous_[i], nullptr);
+        g_echo_off_fd = -1;
+    }
+    EchoOffGuard(const EchoOffGuard&) = delete;
+    EchoOffGuard& operator=(const EchoOffGuard&) = delete;
+
+  private:
+    std::array<struct sigaction, kFatalSignals.size()> previous_{};
+};
+
 }  // namespace
 
 core::Result<SecretBuffer> read_secret_file(const std::string& path) {
@@ -91,7 +135,9 @@ core::Result<SecretBuffer> prompt_secret(const std::string& prompt,
     }
     termios saved{};
     const bool is_terminal = ::tcgetattr(tty.fd(), &saved) == 0;
+    std::optional<EchoOffGuard> guard;
     if (is_terminal) {
+        guard.emplace(tty.fd(), saved);  // before echo goes off
         termios silent = saved;
         silent.c_lflag &= ~static_cast<tcflag_t>(ECHO);
         silent.c_lflag |= ECHONL;

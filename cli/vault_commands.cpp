@@ -9,6 +9,7 @@
 #include "cli/prompt.h"
 #include "core/bip39.h"
 #include "core/hash.h"
+#include "core/unicode.h"
 #include "daemon/vault/secure_file.h"
 #include "daemon/vault/vault.h"
 
@@ -147,6 +148,16 @@ std::vector<std::string> split_words(std::string_view phrase) {
     return words;
 }
 
+// True when a typed quiz answer is the (NFKD) list word, after trimming blanks and normalising.
+bool answer_matches(std::string_view answer, std::string_view word) {
+    while (!answer.empty() && std::isspace(static_cast<unsigned char>(answer.front())))
+        answer.remove_prefix(1);
+    while (!answer.empty() && std::isspace(static_cast<unsigned char>(answer.back())))
+        answer.remove_suffix(1);
+    auto normalised = core::normalize_nfkd(answer);
+    return normalised && normalised->text() == word;
+}
+
 // Shows the phrase once on the terminal and asks for three of its words back.
 core::Status show_and_quiz(const SecretBuffer& phrase) {
     auto words = split_words(phrase.text());
@@ -155,8 +166,11 @@ core::Status show_and_quiz(const SecretBuffer& phrase) {
     for (std::size_t i = 0; i < words.size(); ++i) {
         shown += "  " + std::to_string(i + 1) + ". " + words[i] + (i % 4 == 3 ? "\n" : "\t");
     }
-    shown += "\nAnyone with these words can take your funds. keybridge will not show them again.\n";
-    auto ack = prompt_line(shown + "Press Enter when you have written them down.");
+    shown +=
+        "\nAnyone with these words can take your funds. keybridge will not show them again.\n"
+        "Press Enter when you have written them down.";
+    auto ack = prompt_line(shown);
+    core::secure_wipe(shown.data(), shown.size());
     for (auto& w : words)
         core::secure_wipe(w.data(), w.size());
     if (!ack) return fail(ack.error());
@@ -183,7 +197,10 @@ core::Status show_and_quiz(const SecretBuffer& phrase) {
             result = fail(answer.error());
             break;
         }
-        const bool ok = *answer == words[pos];
+        // The list's words are NFKD, but keyboards and input methods type composed text (a
+        // Japanese "じ" arrives as U+3058, the list holds U+3057 U+3099): compare normalised forms,
+        // ignoring blanks around the word.
+        const bool ok = answer_matches(*answer, words[pos]);
         core::secure_wipe(answer->data(), answer->size());
         if (!ok) {
             result = fail(ErrorCode::UserCancelled,
@@ -214,12 +231,20 @@ Result<Report> finish_new_vault(Context& ctx, std::string_view phrase,
     return report;
 }
 
-Result<SecretBuffer> optional_passphrase(const Context& ctx) {
+// The BIP39 passphrase, if one was asked for. A new wallet's passphrase is typed twice: a typo
+// there would silently make every account unrecoverable from the written-down words.
+Result<SecretBuffer> optional_passphrase(const Context& ctx, bool is_new) {
     if (auto file = ctx.args.value("passphrase-file")) return read_secret_file(*file);
-    if (ctx.args.flag("with-passphrase")) {
-        return prompt_secret("BIP39 passphrase (the \"25th word\"): ", "passphrase-file");
+    if (!ctx.args.flag("with-passphrase")) return SecretBuffer();
+    const std::string prompt = "BIP39 passphrase (the \"25th word\"): ";
+    auto first = prompt_secret(prompt, "passphrase-file");
+    if (!first || !is_new) return first;
+    auto second = prompt_secret("Repeat the BIP39 passphrase: ", "passphrase-file");
+    if (!second) return fail(second.error());
+    if (!(*first == *second)) {
+        return fail(ErrorCode::InvalidArgument, "the two BIP39 passphrases differ");
     }
-    return SecretBuffer();
+    return first;
 }
 
 Result<Report> run_init(Context& ctx) {
@@ -241,14 +266,17 @@ Result<Report> run_init(Context& ctx) {
 
     if (auto out = ctx.args.value("mnemonic-out")) {
         // Unattended: the phrase goes to a private file the caller chose, never to a log.
-        KEYBRIDGE_TRY_STATUS(write_output(ctx, *out, std::string(phrase->text()) + "\n"));
+        SecretBuffer content(phrase->size() + 1);
+        std::copy(phrase->data(), phrase->data() + phrase->size(), content.data());
+        content.data()[phrase->size()] = '\n';
+        KEYBRIDGE_TRY_STATUS(write_output(ctx, *out, content.text()));
     } else if (ctx.yes) {
         return fail(ErrorCode::InvalidArgument,
                     "--yes skips the phrase check; give --mnemonic-out FILE to receive the phrase");
     } else {
         KEYBRIDGE_TRY_STATUS(show_and_quiz(*phrase));
     }
-    auto passphrase = optional_passphrase(ctx);
+    auto passphrase = optional_passphrase(ctx, /*is_new=*/true);
     if (!passphrase) return fail(passphrase.error());
     return finish_new_vault(ctx, phrase->text(), passphrase->text());
 }
@@ -291,7 +319,7 @@ Result<Report> run_restore(Context& ctx) {
         e.detail += typo_hints(phrase->text());
         return fail(e);
     }
-    auto passphrase = optional_passphrase(ctx);
+    auto passphrase = optional_passphrase(ctx, /*is_new=*/false);
     if (!passphrase) return fail(passphrase.error());
     return finish_new_vault(ctx, canonical->text(), passphrase->text());
 }
@@ -582,17 +610,20 @@ std::vector<Command> vault_commands() {
           {"out", "FILE", "where to write the keystore (0600)"},
           {"export-password-file", "FILE", "read the export password from FILE"},
           kPasswordFile},
-         run_account_export},
+         run_account_export,
+         "ADDRESS"},
         {"account rename",
          "keybridge account rename --address A --name NAME",
          "rename an account",
          {{"address", "A", "the account"}, {"name", "NAME", "the new name"}},
-         run_account_rename},
+         run_account_rename,
+         "ADDRESS"},
         {"account remove",
          "keybridge account remove --address A [--yes]",
          "remove an account (asks for confirmation)",
          {{"address", "A", "the account"}},
-         run_account_remove},
+         run_account_remove,
+         "ADDRESS"},
         {"backup",
          "keybridge backup --out FILE",
          "write one encrypted file holding the whole vault (under the vault password)",
@@ -602,7 +633,8 @@ std::vector<Command> vault_commands() {
          "keybridge restore-backup FILE",
          "verify a backup completely, then install it as the vault",
          {{"file", "FILE", "the backup file (or give it as the argument)"}, kPasswordFile},
-         run_restore_backup},
+         run_restore_backup,
+         "FILE"},
         {"passwd",
          "keybridge passwd",
          "re-encrypt the vault under a new password, atomically",
