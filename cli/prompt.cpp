@@ -101,31 +101,6 @@ class EchoOffGuard {
 
 }  // namespace
 
-core::Result<SecretBuffer> read_secret_file(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fail(ErrorCode::IoError, "cannot open " + path + ": " + std::strerror(errno));
-    SecretBuffer buffer(kMaxSecret + 1);
-    std::size_t used = 0;
-    while (used < buffer.size()) {
-        ssize_t n = ::read(fd, buffer.data() + used, buffer.size() - used);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            const int err = errno;
-            ::close(fd);
-            return fail(ErrorCode::IoError, "cannot read " + path + ": " + std::strerror(err));
-        }
-        if (n == 0) break;
-        used += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    if (used > kMaxSecret) return fail(ErrorCode::InvalidArgument, path + " is larger than 64 KiB");
-    if (used > 0 && buffer.data()[used - 1] == '\n') --used;
-    if (used > 0 && buffer.data()[used - 1] == '\r') --used;
-    buffer.truncate(used);
-    return buffer;
-}
-
 core::Result<SecretBuffer> prompt_secret(const std::string& prompt,
                                          const std::string& file_option) {
     Tty tty;

@@ -4,12 +4,12 @@
 
 #include "core/result.h"
 #include "core/secret_buffer.h"
+#include "daemon/vault/secure_file.h"
 
 namespace keybridge::cli {
 
-// Reads a secret (password, phrase, key) from a file: at most 64 KiB, one trailing newline (LF or
-// CRLF) removed, straight into locked memory. IoError naming the file.
-[[nodiscard]] core::Result<core::SecretBuffer> read_secret_file(const std::string& path);
+// Secrets from files: see vault::read_secret_file (shared with keybridged's --password-file).
+using daemon::vault::read_secret_file;
 
 // Asks on the controlling terminal (/dev/tty) with echo off. IoError when there is no terminal,
 // telling the user which --...-file option to use instead.

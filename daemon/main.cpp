@@ -1,63 +1,41 @@
-// keybridged: the local JSON-RPC daemon. Until the server lands (issue 4) this binary only parses
-// its options, reports where it will listen and waits for a signal; it never claims to serve.
-#include <signal.h>
+// keybridged: the local JSON-RPC daemon.
+#include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include <cstdio>
-#include <cstring>
-#include <string>
-#include <string_view>
 
-namespace {
-
-constexpr std::string_view kVersion = "0.1.0";
-constexpr std::string_view kDefaultListen = "127.0.0.1:8645";
-
-void print_help() {
-    std::printf(
-        "Usage: keybridged [--listen HOST:PORT] [--version] [--help]\n"
-        "\n"
-        "  --listen HOST:PORT  loopback address to serve JSON-RPC on (default %.*s)\n"
-        "  --version           print the version and exit\n"
-        "  --help              print this help and exit\n",
-        static_cast<int>(kDefaultListen.size()), kDefaultListen.data());
-}
-
-}  // namespace
+#include "daemon/log.h"
+#include "daemon/options.h"
+#include "daemon/server.h"
 
 int main(int argc, char** argv) {
-    std::string listen(kDefaultListen);
-    for (int i = 1; i < argc; ++i) {
-        std::string_view arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            print_help();
-            return 0;
-        }
-        if (arg == "--version") {
-            std::printf("keybridged %.*s\n", static_cast<int>(kVersion.size()), kVersion.data());
-            return 0;
-        }
-        if (arg == "--listen" && i + 1 < argc) {
-            listen = argv[++i];
-            continue;
-        }
-        std::fprintf(stderr, "keybridged: unknown or incomplete option '%s' (see --help)\n",
-                     argv[i]);
+    using namespace keybridge::daemon;
+    // Keys live in this process: no core dumps, no ptrace by other users, private files.
+    ::prctl(PR_SET_DUMPABLE, 0);
+    ::umask(077);
+
+    auto parsed = parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
+    if (!parsed) {
+        std::fprintf(stderr, "keybridged: %s\n", parsed.error().detail.c_str());
         return 2;
     }
+    if (parsed->show_help) {
+        std::fputs(help_text().c_str(), stdout);
+        return 0;
+    }
+    if (parsed->show_version) {
+        std::printf("keybridged %s\n", kVersion);
+        return 0;
+    }
+    log::Level level = log::Level::Info;
+    log::parse_level(parsed->config.log_level, level);
+    log::set_level(level);
 
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigprocmask(SIG_BLOCK, &signals, nullptr);
-
-    std::fprintf(
-        stderr,
-        "keybridged %.*s: configured to listen on %s. The JSON-RPC server is not built yet "
-        "(issue 4), so nothing is served; press Ctrl-C to stop.\n",
-        static_cast<int>(kVersion.size()), kVersion.data(), listen.c_str());
-    int received = 0;
-    sigwait(&signals, &received);
-    std::fprintf(stderr, "keybridged: received %s, stopping\n", strsignal(received));
+    Server server(std::move(parsed->config));
+    if (auto started = server.start(); !started) {
+        std::fprintf(stderr, "keybridged: %s\n", started.error().detail.c_str());
+        return 1;
+    }
+    server.run();
     return 0;
 }

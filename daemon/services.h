@@ -37,6 +37,12 @@ private:
 
 // Everything the RPC methods use, wired once by the Server. The members outlive every request.
 struct Services {
+    Services(const Config& c, boost::asio::any_io_executor e, boost::asio::thread_pool& b,
+             permissions::PermissionStore& p, approvals::ApprovalQueue& a,
+             drivers::software::SoftwareSigner& sw, EventHub& ev, upstream::UpstreamClient& u, ChainRegistry& ch)
+        : config(c), executor(std::move(e)), blocking(b), permissions(p), approvals(a), software(sw), events(ev),
+          upstream(u), chains(ch) {}
+
     const Config& config;
     boost::asio::any_io_executor executor;
     boost::asio::thread_pool& blocking;  // KDF work and other CPU-heavy or blocking calls
@@ -64,5 +70,8 @@ void register_chain_methods(rpc::Dispatcher& dispatcher, Services& services);
 void register_account_methods(rpc::Dispatcher& dispatcher, Services& services);
 void register_signing_methods(rpc::Dispatcher& dispatcher, Services& services);
 void register_admin_methods(rpc::Dispatcher& dispatcher, Services& services);
+
+// Decrypts the vault off the network threads and hands the keys to the software signer.
+void unlock_vault(Services& services, core::SecretBuffer password, std::function<void(core::Status)> done);
 
 }  // namespace keybridge::daemon

@@ -49,10 +49,7 @@ void ApprovalQueue::submit(ApprovalRequest request, Callback callback) {
     if (action != PolicyAction::Ask) {
         const bool approve = action == PolicyAction::Approve;
         const std::string by = "policy line " + std::to_string(line);
-        {
-            std::lock_guard lock(mutex_);
-            request.id = next_id_++;
-        }
+        if (request.id == 0) request.id = reserve_id();
         if (audit_ != nullptr) audit_->record(request, approve ? "approved" : "denied", by);
         core::Status status;
         if (!approve) status = fail(ErrorCode::UserCancelled, "denied by the approval policy (" + by + ")");
@@ -67,7 +64,7 @@ void ApprovalQueue::submit(ApprovalRequest request, Callback callback) {
                       "too many requests are waiting for approval; try again later"));
         return;
     }
-    request.id = next_id_++;
+    if (request.id == 0) request.id = next_id_++;
     const std::uint64_t id = request.id;
     auto timer = std::make_unique<boost::asio::steady_timer>(executor_, timeout_);
     timer->async_wait([this, id](boost::system::error_code ec) {
@@ -84,6 +81,11 @@ void ApprovalQueue::submit(ApprovalRequest request, Callback callback) {
     log::info("approvals", "request " + std::to_string(id) + " (" + copy.method + " from " +
                                copy.origin + ") waits for a decision");
     if (listener) listener(copy, true);
+}
+
+std::uint64_t ApprovalQueue::reserve_id() {
+    std::lock_guard lock(mutex_);
+    return next_id_++;
 }
 
 core::Status ApprovalQueue::decide(std::uint64_t id, Decision decision) {

@@ -33,7 +33,10 @@ public:
     ApprovalQueue(boost::asio::any_io_executor executor, std::size_t max_pending,
                   std::chrono::seconds timeout, Policy policy, AuditLog* audit);
 
+    // request.id may be preassigned with reserve_id() (so the caller's copy for record_signed
+    // carries it); otherwise submit assigns one.
     void submit(ApprovalRequest request, Callback callback);
+    std::uint64_t reserve_id();
 
     // NotFound for an unknown (or already decided) id.
     [[nodiscard]] core::Status decide(std::uint64_t id, Decision decision);

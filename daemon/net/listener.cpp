@@ -1,5 +1,7 @@
 #include "daemon/net/listener.h"
 
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 

@@ -142,7 +142,7 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
 
 void WsSession::close(int code, std::string reason) {
     boost::asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
-        self->do_close(websocket::close_reason(static_cast<std::uint16_t>(code), reason));
+        self->do_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason));
     });
 }
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -9,6 +10,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/json.hpp>
 
+#include "core/result.h"
 #include "daemon/rpc/dispatcher.h"
 
 namespace keybridge::daemon::upstream {

@@ -156,6 +156,33 @@ core::Status remove_tree(const std::string& path) {
     return {};
 }
 
+constexpr std::size_t kMaxSecretFile = 64 * 1024;
+
+core::Result<core::SecretBuffer> read_secret_file(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return core::fail(core::ErrorCode::IoError, "cannot open " + path + ": " + std::strerror(errno));
+    core::SecretBuffer buffer(kMaxSecretFile + 1);
+    std::size_t used = 0;
+    while (used < buffer.size()) {
+        ssize_t n = ::read(fd, buffer.data() + used, buffer.size() - used);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int err = errno;
+            ::close(fd);
+            return core::fail(core::ErrorCode::IoError, "cannot read " + path + ": " + std::strerror(err));
+        }
+        if (n == 0) break;
+        used += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    if (used > kMaxSecretFile) return core::fail(core::ErrorCode::InvalidArgument, path + " is larger than 64 KiB");
+    if (used > 0 && buffer.data()[used - 1] == '\n') --used;
+    if (used > 0 && buffer.data()[used - 1] == '\r') --used;
+    buffer.truncate(used);
+    return buffer;
+}
+
 bool path_exists(const std::string& path) {
     struct stat st {};
     return ::lstat(path.c_str(), &st) == 0;

@@ -5,6 +5,7 @@
 
 #include "core/bytes.h"
 #include "core/result.h"
+#include "core/secret_buffer.h"
 
 namespace keybridge::daemon::vault {
 
@@ -39,5 +40,9 @@ namespace keybridge::daemon::vault {
 [[nodiscard]] core::Status remove_tree(const std::string& path);
 
 bool path_exists(const std::string& path);
+
+// Reads a secret (password, phrase, key) from a file: at most 64 KiB, one trailing newline (LF or
+// CRLF) removed, straight into locked memory. IoError naming the file.
+[[nodiscard]] core::Result<core::SecretBuffer> read_secret_file(const std::string& path);
 
 }  // namespace keybridge::daemon::vault

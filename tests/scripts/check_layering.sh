@@ -15,6 +15,7 @@ check() {  # folder, forbidden include prefixes...
 }
 check core drivers daemon proto
 check proto drivers daemon core
-check drivers daemon
+check drivers daemon cli
+check daemon cli
 [ $status -eq 0 ] && echo "layering: ok"
 exit $status

@@ -1,0 +1,182 @@
+#include "daemon/server.h"
+
+#include <sys/resource.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+
+#include "core/hash.h"
+#include "daemon/log.h"
+#include "daemon/vault/secure_file.h"
+#include "daemon/vault/vault.h"
+
+namespace keybridge::daemon {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+// Many connections need many descriptors: raise the soft limit to the hard one.
+void raise_fd_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+}  // namespace
+
+Server::Server(Config config) : config_(std::move(config)), ioc_(static_cast<int>(config_.threads)) {}
+
+Server::~Server() {
+    if (!cookie_path_.empty()) ::unlink(cookie_path_.c_str());
+}
+
+core::Status Server::start() {
+    raise_fd_limit();
+    KEYBRIDGE_TRY_STATUS(vault::ensure_private_dir(config_.datadir));
+
+    // The cookie token: fresh at every start, readable only by this user.
+    std::array<std::uint8_t, 32> token_bytes{};
+    KEYBRIDGE_TRY_STATUS(core::random_bytes(token_bytes));
+    const std::string token = core::hex_encode(token_bytes, false);
+    core::secure_wipe(token_bytes.data(), token_bytes.size());
+    cookie_path_ = config_.datadir + "/.cookie";
+    KEYBRIDGE_TRY_STATUS(vault::write_file_atomic(cookie_path_, token));
+
+    auto permissions = permissions::PermissionStore::open(config_.datadir);
+    if (!permissions) return core::fail(permissions.error());
+    permissions_.emplace(std::move(*permissions));
+    auto audit = approvals::AuditLog::open(config_.datadir);
+    if (!audit) return core::fail(audit.error());
+    audit_.emplace(std::move(*audit));
+    approvals::Policy policy;
+    if (!config_.policy_file.empty()) {
+        auto loaded = approvals::Policy::load(config_.policy_file);
+        if (!loaded) return core::fail(loaded.error());
+        policy = std::move(*loaded);
+        log::info("approvals", "policy " + config_.policy_file + ": " + std::to_string(policy.size()) + " rules");
+    }
+    approvals_.emplace(ioc_.get_executor(), config_.max_pending_approvals,
+                       std::chrono::seconds(config_.approval_timeout_s), std::move(policy), &*audit_);
+    upstream_.emplace(ioc_.get_executor());
+    chains_.emplace(config_.chains, config_.default_chain_id);
+    services_.emplace(config_, ioc_.get_executor(), blocking_, *permissions_, *approvals_, software_, events_,
+                      *upstream_, *chains_);
+    // The account list is known from the vault's metadata without a password.
+    if (vault::Vault::exists(config_.datadir)) {
+        auto vault = vault::Vault::open(config_.datadir);
+        if (!vault) return core::fail(vault.error());
+        for (const auto& a : vault->accounts()) services_->vault_accounts.push_back(a.address);
+    }
+    approvals_->set_listener([this](const approvals::ApprovalRequest& request, bool added) {
+        json::object event{{"type", added ? "added" : "removed"}, {"request", request.to_json()}};
+        events_.publish(EventHub::Topic::Approvals, "", event);
+    });
+
+    register_chain_methods(dispatcher_, *services_);
+    register_account_methods(dispatcher_, *services_);
+    register_signing_methods(dispatcher_, *services_);
+    register_admin_methods(dispatcher_, *services_);
+
+    context_ = std::make_unique<net::ServerContext>(config_, dispatcher_, token);
+    context_->health = [this] {
+        return json::object{{"status", "ok"}, {"version", kVersion}, {"unlocked", software_.unlocked()}};
+    };
+    for (const auto& text : config_.listen) {
+        auto endpoint = parse_listen(text);
+        if (!endpoint) return core::fail(endpoint.error());
+        boost::system::error_code ec;
+        auto address = asio::ip::make_address(endpoint->host, ec);
+        auto listener = std::make_shared<net::Listener>(ioc_, *context_);
+        auto opened = listener->open({address, endpoint->port});
+        if (!opened) {
+            // ::1 may be missing (IPv6 disabled); the IPv4 loopback is enough then.
+            if (address.is_v6() && config_.listen.size() > 1) {
+                log::warn("net", opened.error().detail + " (continuing without it)");
+                continue;
+            }
+            return core::fail(opened.error());
+        }
+        ports_.push_back(listener->port());
+        log::info("net", "listening on " + (address.is_v6() ? "[" + endpoint->host + "]" : endpoint->host) + ":" +
+                             std::to_string(listener->port()));
+        listeners_.push_back(std::move(listener));
+    }
+
+    signals_.emplace(ioc_, SIGINT, SIGTERM);
+    signals_->async_wait([this](boost::system::error_code ec, int signal) {
+        if (ec) return;
+        log::info("server", std::string("received ") + strsignal(signal) + ", shutting down");
+        shutdown();
+    });
+    audit_timer_.emplace(ioc_);
+    schedule_audit_sync();
+    for (auto& l : listeners_) l->start();
+
+    if (!config_.password_file.empty()) {
+        auto password = vault::read_secret_file(config_.password_file);
+        if (!password) return core::fail(password.error());
+        unlock_vault(*services_, std::move(*password), [](core::Status status) {
+            if (!status) log::error("vault", "unlock at start failed: " + status.error().detail);
+        });
+    }
+    return {};
+}
+
+void Server::schedule_audit_sync() {
+    audit_timer_->expires_after(std::chrono::seconds(1));
+    audit_timer_->async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        audit_->sync();
+        schedule_audit_sync();
+    });
+}
+
+void Server::run() {
+    sd_notify(0, "READY=1");
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < config_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (auto& t : threads) t.join();
+    blocking_.join();
+    if (audit_) audit_->sync();
+    log::info("server", "stopped");
+}
+
+void Server::stop() {
+    asio::post(ioc_, [this] { shutdown(); });
+}
+
+void Server::shutdown() {
+    if (stopped_) return;
+    stopped_ = true;
+    sd_notify(0, "STOPPING=1");
+    context_->stopping = true;
+    for (auto& l : listeners_) l->stop();
+    signals_->cancel();
+    audit_timer_->cancel();
+    // Pending approvals are answered with 4900 (their replies are queued to the connections
+    // before the close frames below, on the same strands).
+    approvals_->cancel_all();
+    std::vector<std::shared_ptr<net::EventSink>> sinks;
+    {
+        std::lock_guard lock(context_->sinks_mutex);
+        for (auto& [id, weak] : context_->sinks) {
+            if (auto sink = weak.lock()) sinks.push_back(std::move(sink));
+        }
+    }
+    for (auto& sink : sinks) {
+        sink->push(json::serialize(rpc::make_notification(
+            "keybridge_disconnect", json::object{{"code", rpc::kDisconnected}, {"message", "keybridged is shutting down"}})));
+        sink->close(1001, "keybridged is shutting down");
+    }
+    // Give close handshakes and in-flight HTTP replies a moment, then stop.
+    auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(500));
+    timer->async_wait([this, timer](boost::system::error_code) { ioc_.stop(); });
+}
+
+}  // namespace keybridge::daemon

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "core/result.h"
+#include "daemon/approvals/approval_queue.h"
+#include "daemon/approvals/audit_log.h"
+#include "daemon/event_hub.h"
+#include "daemon/net/listener.h"
+#include "daemon/net/server_context.h"
+#include "daemon/options.h"
+#include "daemon/permissions/permission_store.h"
+#include "daemon/rpc/dispatcher.h"
+#include "daemon/services.h"
+#include "daemon/upstream/upstream_client.h"
+#include "drivers/software/software_signer.h"
+
+namespace keybridge::daemon {
+
+// keybridged as one object: opens the data folder, writes the cookie, binds the listeners,
+// serves until SIGINT/SIGTERM, then shuts down gracefully: stop accepting, answer pending
+// approvals with 4900, close WebSockets with 1001 after their queued replies, join the threads.
+class Server {
+public:
+    explicit Server(Config config);
+    ~Server();
+
+    // Everything that can fail at start-up, with a message naming what (a bad policy line, a
+    // port in use, a damaged permissions file).
+    [[nodiscard]] core::Status start();
+    // Serves until a signal arrives (or stop() is called). Returns after shutdown completes.
+    void run();
+    void stop();
+
+    const std::vector<std::uint16_t>& ports() const { return ports_; }
+
+private:
+    void shutdown();
+    void schedule_audit_sync();
+
+    Config config_;
+    boost::asio::io_context ioc_;
+    boost::asio::thread_pool blocking_{1};
+    std::optional<boost::asio::signal_set> signals_;
+    std::optional<boost::asio::steady_timer> audit_timer_;
+    std::optional<permissions::PermissionStore> permissions_;
+    std::optional<approvals::AuditLog> audit_;
+    std::optional<approvals::ApprovalQueue> approvals_;
+    drivers::software::SoftwareSigner software_;
+    EventHub events_;
+    std::optional<upstream::UpstreamClient> upstream_;
+    std::optional<ChainRegistry> chains_;
+    std::optional<Services> services_;
+    rpc::Dispatcher dispatcher_;
+    std::unique_ptr<net::ServerContext> context_;
+    std::vector<std::shared_ptr<net::Listener>> listeners_;
+    std::vector<std::uint16_t> ports_;
+    std::string cookie_path_;
+    bool stopped_ = false;
+};
+
+}  // namespace keybridge::daemon
