@@ -14,7 +14,7 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 Listener::Listener(asio::io_context& ioc, ServerContext& ctx)
-    : ioc_(ioc), acceptor_(asio::make_strand(ioc)), ctx_(ctx) {}
+    : ioc_(ioc), acceptor_(asio::make_strand(ioc)), retry_timer_(acceptor_.get_executor()), ctx_(ctx) {}
 
 core::Status Listener::open(const tcp::endpoint& endpoint) {
     boost::system::error_code ec;
@@ -42,6 +42,7 @@ void Listener::stop() {
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
         boost::system::error_code ignored;
         self->acceptor_.close(ignored);
+        self->retry_timer_.cancel();
     });
 }
 
@@ -53,9 +54,14 @@ void Listener::do_accept() {
 void Listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
-        // EMFILE and friends: keep serving the connections we have, try again.
+        // EMFILE and friends: keep serving the connections we have and try again shortly,
+        // rather than spinning on an error that repeats until a descriptor is freed.
         log::warn("net", "accept failed: " + ec.message());
-        return do_accept();
+        retry_timer_.expires_after(std::chrono::milliseconds(100));
+        retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
+            if (!wait_ec) self->do_accept();
+        });
+        return;
     }
     if (ctx_.stopping.load()) return;
     if (ctx_.connections.fetch_add(1) >= ctx_.config.max_connections) {
