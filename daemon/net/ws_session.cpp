@@ -22,6 +22,14 @@ WsSession::~WsSession() {
     ctx_.sinks.erase(client_->connection_id);
 }
 
+void WsSession::on_gone() {
+    open_ = false;
+    if (!gone_reported_ && ctx_.on_disconnect) {
+        gone_reported_ = true;
+        ctx_.on_disconnect(client_->connection_id);
+    }
+}
+
 void WsSession::run(Request upgrade) {
     client_->sink = weak_from_this();
     // The tcp_stream's own timer would fight the WebSocket timeouts; hand timing to the latter.
@@ -61,8 +69,7 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     if (ec == websocket::error::closed || ec == beast::error::timeout ||
         ec == boost::asio::error::operation_aborted || ec == boost::asio::error::eof ||
         ec == boost::asio::error::connection_reset) {
-        open_ = false;
-        return;
+        return on_gone();
     }
     if (ec == websocket::error::message_too_big) {
         return do_close(websocket::close_reason(websocket::close_code::too_big,
@@ -70,8 +77,7 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     }
     if (ec) {
         log::debug("net", "WebSocket read failed: " + ec.message());
-        open_ = false;
-        return;
+        return on_gone();
     }
     if (!ws_.got_text()) {
         buffer_.consume(buffer_.size());
