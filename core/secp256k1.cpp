@@ -27,6 +27,15 @@ constexpr Hash32 kHalfOrder = {0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0
                                0xff, 0xff, 0xff, 0xff, 0xff, 0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4,
                                0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0};
 
+// 0x04 || x || y of a point the library holds.
+std::array<std::uint8_t, 65> serialize_uncompressed(const secp256k1_pubkey& pub) {
+    std::array<std::uint8_t, 65> full{};
+    std::size_t len = full.size();
+    KEYBRIDGE_ASSERT(secp256k1_ec_pubkey_serialize(secp256k1_ctx(), full.data(), &len, &pub,
+                                                   SECP256K1_EC_UNCOMPRESSED) == 1);
+    return full;
+}
+
 secp256k1_pubkey to_lib_pubkey(const PublicKey& key) {
     secp256k1_pubkey out;
     const auto sec = key.uncompressed();
@@ -70,10 +79,7 @@ Result<PublicKey> PublicKey::parse(ByteView sec1) {
     if (secp256k1_ec_pubkey_parse(secp256k1_ctx(), &pub, sec1.data(), sec1.size()) != 1) {
         return fail(ErrorCode::InvalidArgument, "not a valid secp256k1 public key");
     }
-    std::array<std::uint8_t, 65> full{};
-    std::size_t len = full.size();
-    KEYBRIDGE_ASSERT(secp256k1_ec_pubkey_serialize(secp256k1_ctx(), full.data(), &len, &pub,
-                                                   SECP256K1_EC_UNCOMPRESSED) == 1);
+    const auto full = serialize_uncompressed(pub);
     PublicKey out;
     std::memcpy(out.xy_.data(), full.data() + 1, 64);
     return out;
@@ -83,10 +89,7 @@ PublicKey PublicKey::from_private(const PrivateKey& key) {
     secp256k1_pubkey pub;
     // The key was validated at construction, so this cannot fail.
     KEYBRIDGE_ASSERT(secp256k1_ec_pubkey_create(secp256k1_ctx(), &pub, key.data()) == 1);
-    std::array<std::uint8_t, 65> full{};
-    std::size_t len = full.size();
-    KEYBRIDGE_ASSERT(secp256k1_ec_pubkey_serialize(secp256k1_ctx(), full.data(), &len, &pub,
-                                                   SECP256K1_EC_UNCOMPRESSED) == 1);
+    const auto full = serialize_uncompressed(pub);
     PublicKey out;
     std::memcpy(out.xy_.data(), full.data() + 1, 64);
     return out;
@@ -172,11 +175,7 @@ Result<PublicKey> recover_public_key(const Hash32& digest, const RecoverableSign
     if (secp256k1_ecdsa_recover(secp256k1_ctx(), &pub, &lib_sig, digest.data()) != 1) {
         return fail(ErrorCode::InvalidArgument, "no public key recovers from this signature");
     }
-    std::array<std::uint8_t, 65> full{};
-    std::size_t len = full.size();
-    KEYBRIDGE_ASSERT(secp256k1_ec_pubkey_serialize(secp256k1_ctx(), full.data(), &len, &pub,
-                                                   SECP256K1_EC_UNCOMPRESSED) == 1);
-    auto parsed = PublicKey::parse(full);
+    auto parsed = PublicKey::parse(serialize_uncompressed(pub));
     KEYBRIDGE_ASSERT(parsed.has_value());
     return *parsed;
 }

@@ -28,7 +28,7 @@ using Signature65 = std::array<std::uint8_t, 65>;  // r || s || v, v = 27 + reco
 // DeviceBusy, PinRequired; never a fake success. Implementations are thread-compatible: the
 // queue makes one call at a time.
 class Signer {
-public:
+  public:
     virtual ~Signer() = default;
 
     // Opaque and stable for the life of the process ("software", "ledger:3f2a…").
@@ -44,8 +44,8 @@ public:
                                                               const eip712::TypedData& typed,
                                                               eip712::Version version) = 0;
     // Legacy eth_signTypedData (v1 array form).
-    [[nodiscard]] virtual Result<Signature65> sign_typed_data_v1(const Address& account,
-                                                                 const boost::json::value& typed) = 0;
+    [[nodiscard]] virtual Result<Signature65> sign_typed_data_v1(
+        const Address& account, const boost::json::value& typed) = 0;
     // A raw 32-byte digest (eth_sign). Dangerous: the caller has already warned the user.
     [[nodiscard]] virtual Result<Signature65> sign_digest(const Address& account,
                                                           const Hash32& digest) = 0;

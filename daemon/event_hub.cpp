@@ -9,10 +9,14 @@
 namespace keybridge::daemon {
 
 bool EventHub::parse_topic(std::string_view name, Topic& out) {
-    if (name == "accountsChanged") out = Topic::AccountsChanged;
-    else if (name == "chainChanged") out = Topic::ChainChanged;
-    else if (name == "keybridge_approvals") out = Topic::Approvals;
-    else return false;
+    if (name == "accountsChanged")
+        out = Topic::AccountsChanged;
+    else if (name == "chainChanged")
+        out = Topic::ChainChanged;
+    else if (name == "keybridge_approvals")
+        out = Topic::Approvals;
+    else
+        return false;
     return true;
 }
 
@@ -46,7 +50,8 @@ void EventHub::publish(Topic topic, const std::string& origin, const boost::json
                 it = subscriptions_.erase(it);
                 continue;
             }
-            if (it->second.topic == topic && (topic == Topic::Approvals || it->second.origin == origin)) {
+            if (it->second.topic == topic &&
+                (topic == Topic::Approvals || it->second.origin == origin)) {
                 targets.emplace_back(std::move(sink), it->first);
             }
             ++it;
@@ -56,7 +61,8 @@ void EventHub::publish(Topic topic, const std::string& origin, const boost::json
         boost::json::object params;
         params["subscription"] = id;
         params["result"] = result;
-        sink->push(boost::json::serialize(rpc::make_notification("eth_subscription", std::move(params))));
+        sink->push(
+            boost::json::serialize(rpc::make_notification("eth_subscription", std::move(params))));
     }
 }
 

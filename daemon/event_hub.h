@@ -17,7 +17,7 @@ namespace keybridge::daemon {
 //   {"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x…","result":…}}
 // Thread-safe; subscriptions of closed connections are dropped lazily.
 class EventHub {
-public:
+  public:
     enum class Topic { AccountsChanged, ChainChanged, Approvals };
 
     // Returns the subscription id ("0x" + 16 hex digits).
@@ -31,7 +31,7 @@ public:
 
     static bool parse_topic(std::string_view name, Topic& out);
 
-private:
+  private:
     struct Subscription {
         std::weak_ptr<net::EventSink> sink;
         std::uint64_t connection_id;

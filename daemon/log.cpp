@@ -17,31 +17,41 @@ constexpr std::size_t kRecentLines = 256;
 
 const char* level_name(Level level) {
     switch (level) {
-        case Level::Debug: return "debug";
-        case Level::Info: return "info";
-        case Level::Warn: return "warn";
-        case Level::Error: return "error";
+        case Level::Debug:
+            return "debug";
+        case Level::Info:
+            return "info";
+        case Level::Warn:
+            return "warn";
+        case Level::Error:
+            return "error";
     }
     return "?";
 }
 
 }  // namespace
 
-void set_level(Level level) { g_level.store(static_cast<int>(level)); }
-bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+void set_level(Level level) {
+    g_level.store(static_cast<int>(level));
+}
+bool enabled(Level level) {
+    return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 void write(Level level, std::string_view category, std::string_view message) {
     if (!enabled(level)) return;
     const auto now = std::chrono::system_clock::now();
     const std::time_t secs = std::chrono::system_clock::to_time_t(now);
     const auto millis =
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
     std::string line = std::string(stamp) + "." + std::to_string(1000 + millis).substr(1) + "Z " +
-                       level_name(level) + " " + std::string(category) + ": " + std::string(message);
+                       level_name(level) + " " + std::string(category) + ": " +
+                       std::string(message);
     std::lock_guard lock(g_mutex);
     std::fprintf(stderr, "%s\n", line.c_str());
     g_recent.push_back(std::move(line));
@@ -54,11 +64,16 @@ std::vector<std::string> recent_lines() {
 }
 
 bool parse_level(std::string_view text, Level& out) {
-    if (text == "debug") out = Level::Debug;
-    else if (text == "info") out = Level::Info;
-    else if (text == "warn") out = Level::Warn;
-    else if (text == "error") out = Level::Error;
-    else return false;
+    if (text == "debug")
+        out = Level::Debug;
+    else if (text == "info")
+        out = Level::Info;
+    else if (text == "warn")
+        out = Level::Warn;
+    else if (text == "error")
+        out = Level::Error;
+    else
+        return false;
     return true;
 }
 

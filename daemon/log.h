@@ -18,9 +18,15 @@ void write(Level level, std::string_view category, std::string_view message);
 inline void debug(std::string_view c, std::string_view m) {
     if (enabled(Level::Debug)) write(Level::Debug, c, m);
 }
-inline void info(std::string_view c, std::string_view m) { write(Level::Info, c, m); }
-inline void warn(std::string_view c, std::string_view m) { write(Level::Warn, c, m); }
-inline void error(std::string_view c, std::string_view m) { write(Level::Error, c, m); }
+inline void info(std::string_view c, std::string_view m) {
+    write(Level::Info, c, m);
+}
+inline void warn(std::string_view c, std::string_view m) {
+    write(Level::Warn, c, m);
+}
+inline void error(std::string_view c, std::string_view m) {
+    write(Level::Error, c, m);
+}
 
 // The most recent lines (for bug reports), oldest first.
 std::vector<std::string> recent_lines();

@@ -33,7 +33,8 @@ core::Result<std::uint64_t> parse_uint(const std::string& name, const std::strin
     const std::uint64_t v = std::stoull(text);
     if (v < min || v > max) {
         return fail(ErrorCode::InvalidArgument, "--" + name + " must be between " +
-                                                    std::to_string(min) + " and " + std::to_string(max));
+                                                    std::to_string(min) + " and " +
+                                                    std::to_string(max));
     }
     return v;
 }
@@ -74,27 +75,40 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         field = static_cast<unsigned>(*v);
         return {};
     };
-    if (name == "datadir") c.datadir = value;
+    if (name == "datadir")
+        c.datadir = value;
     else if (name == "listen") {
         auto endpoint = parse_listen(value);
         if (!endpoint) return fail(endpoint.error());
         c.listen.push_back(value);
-    } else if (name == "password-file") c.password_file = value;
-    else if (name == "policy") c.policy_file = value;
-    else if (name == "threads") return set_unsigned(c.threads, 1, 64);
-    else if (name == "max-request-bytes") return set_size(c.max_request_bytes, 1024, 64 << 20);
-    else if (name == "max-batch") return set_size(c.max_batch, 1, 10000);
-    else if (name == "max-depth") return set_size(c.max_depth, 4, 1000);
-    else if (name == "max-connections") return set_size(c.max_connections, 1, 1 << 20);
+    } else if (name == "password-file")
+        c.password_file = value;
+    else if (name == "policy")
+        c.policy_file = value;
+    else if (name == "threads")
+        return set_unsigned(c.threads, 1, 64);
+    else if (name == "max-request-bytes")
+        return set_size(c.max_request_bytes, 1024, 64 << 20);
+    else if (name == "max-batch")
+        return set_size(c.max_batch, 1, 10000);
+    else if (name == "max-depth")
+        return set_size(c.max_depth, 4, 1000);
+    else if (name == "max-connections")
+        return set_size(c.max_connections, 1, 1 << 20);
     else if (name == "rate-limit" || name == "rate-burst") {
         auto v = parse_uint(name, value, 1, 1000000);
         if (!v) return fail(v.error());
         (name == "rate-limit" ? c.rate_limit : c.rate_burst) = static_cast<double>(*v);
-    } else if (name == "max-pending-approvals") return set_size(c.max_pending_approvals, 1, 100000);
-    else if (name == "approval-timeout") return set_unsigned(c.approval_timeout_s, 1, 86400);
-    else if (name == "idle-timeout") return set_unsigned(c.idle_timeout_s, 1, 86400);
-    else if (name == "handshake-timeout") return set_unsigned(c.handshake_timeout_s, 1, 3600);
-    else if (name == "max-outbound-queue") return set_size(c.max_outbound_queue, 1, 1 << 20);
+    } else if (name == "max-pending-approvals")
+        return set_size(c.max_pending_approvals, 1, 100000);
+    else if (name == "approval-timeout")
+        return set_unsigned(c.approval_timeout_s, 1, 86400);
+    else if (name == "idle-timeout")
+        return set_unsigned(c.idle_timeout_s, 1, 86400);
+    else if (name == "handshake-timeout")
+        return set_unsigned(c.handshake_timeout_s, 1, 3600);
+    else if (name == "max-outbound-queue")
+        return set_size(c.max_outbound_queue, 1, 1 << 20);
     else if (name == "chain-id") {
         auto v = parse_uint(name, value, 1, (std::uint64_t{1} << 53) - 1);
         if (!v) return fail(v.error());
@@ -102,17 +116,23 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     } else if (name == "chain") {
         auto chain = parse_chain(value);
         if (!chain) return fail(chain.error());
-        auto same = std::find_if(c.chains.begin(), c.chains.end(),
-                                 [&](const ChainConfig& x) { return x.chain_id == chain->chain_id; });
-        if (same != c.chains.end()) *same = *chain;
-        else c.chains.push_back(*chain);
-    } else if (name == "enable-eth-sign") c.enable_eth_sign = true;
+        auto same = std::find_if(c.chains.begin(), c.chains.end(), [&](const ChainConfig& x) {
+            return x.chain_id == chain->chain_id;
+        });
+        if (same != c.chains.end())
+            *same = *chain;
+        else
+            c.chains.push_back(*chain);
+    } else if (name == "enable-eth-sign")
+        c.enable_eth_sign = true;
     else if (name == "log-level") {
         if (value != "debug" && value != "info" && value != "warn" && value != "error") {
-            return fail(ErrorCode::InvalidArgument, "--log-level must be debug, info, warn or error");
+            return fail(ErrorCode::InvalidArgument,
+                        "--log-level must be debug, info, warn or error");
         }
         c.log_level = value;
-    } else return fail(ErrorCode::InvalidArgument, "unknown option --" + name);
+    } else
+        return fail(ErrorCode::InvalidArgument, "unknown option --" + name);
     return {};
 }
 
@@ -147,7 +167,8 @@ core::Status load_config_file(const std::string& path, Config& c,
         }
         if (decl->value_name.empty()) {
             if (value != "true" && value != "false") {
-                return fail(ErrorCode::InvalidArgument, where + ": " + key + " must be true or false");
+                return fail(ErrorCode::InvalidArgument,
+                            where + ": " + key + " must be true or false");
             }
             if (value == "false") continue;
         }
@@ -161,16 +182,18 @@ core::Status load_config_file(const std::string& path, Config& c,
 
 const std::vector<OptionDecl>& option_table() {
     static const std::vector<OptionDecl> table = {
-        {"datadir", "DIR", "$XDG_DATA_HOME/keybridge", "data folder: vault, permissions, cookie, audit log"},
-        {"config", "FILE", "<datadir>/keybridged.conf", "read settings from FILE (key = value lines)"},
+        {"datadir", "DIR", "$XDG_DATA_HOME/keybridge",
+         "data folder: vault, permissions, cookie, audit log"},
+        {"config", "FILE", "<datadir>/keybridged.conf",
+         "read settings from FILE (key = value lines)"},
         {"listen", "HOST:PORT", "127.0.0.1:8645 and [::1]:8645",
          "loopback address to serve on; repeat for several", true},
         {"password-file", "FILE", "", "unlock the vault at start with the password in FILE"},
         {"policy", "FILE", "", "approval policy rules (see docs/POLICY.md)"},
         {"threads", "N", "2", "network threads"},
         {"chain-id", "ID", "1", "chain selected for new origins"},
-        {"chain", "ID=URL [NAME]", "", "a chain and its upstream RPC URL (http or https); repeatable",
-         true},
+        {"chain", "ID=URL [NAME]", "",
+         "a chain and its upstream RPC URL (http or https); repeatable", true},
         {"enable-eth-sign", "", "off", "allow eth_sign (signs opaque hashes: dangerous)"},
         {"max-request-bytes", "N", "1048576", "largest HTTP body or WebSocket message"},
         {"max-batch", "N", "100", "longest JSON-RPC batch"},
@@ -198,7 +221,8 @@ std::string help_text() {
            "Options (config-file keys have the same names):\n";
     std::size_t width = 0;
     for (const auto& d : option_table()) {
-        width = std::max(width, d.name.size() + (d.value_name.empty() ? 0 : d.value_name.size() + 1));
+        width =
+            std::max(width, d.name.size() + (d.value_name.empty() ? 0 : d.value_name.size() + 1));
     }
     for (const auto& d : option_table()) {
         std::string head = "--" + d.name + (d.value_name.empty() ? "" : " " + d.value_name);
@@ -247,7 +271,8 @@ core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string
         std::string arg = args[i];
         if (arg == "-h") arg = "--help";
         if (arg.rfind("--", 0) != 0) {
-            return fail(ErrorCode::InvalidArgument, "unexpected argument '" + arg + "' (see --help)");
+            return fail(ErrorCode::InvalidArgument,
+                        "unexpected argument '" + arg + "' (see --help)");
         }
         std::string name = arg.substr(2);
         std::optional<std::string> value;
@@ -270,8 +295,10 @@ core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string
             }
             value = args[++i];
         }
-        if (name == "config") config_file = *value;
-        else given.emplace_back(name, *value);
+        if (name == "config")
+            config_file = *value;
+        else
+            given.emplace_back(name, *value);
     }
     if (out.show_help || out.show_version) return out;
 
@@ -289,7 +316,8 @@ core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string
     // Command-line values override the file's: a repeatable option given on the command line
     // replaces the file's list rather than extending it.
     std::vector<std::string> cli_names;
-    for (const auto& [k, v] : given) cli_names.push_back(k);
+    for (const auto& [k, v] : given)
+        cli_names.push_back(k);
     for (const auto& [k, v] : settings) {
         if (std::find(cli_names.begin(), cli_names.end(), k) != cli_names.end()) continue;
         KEYBRIDGE_TRY_STATUS(apply(c, k, v));
@@ -303,10 +331,10 @@ core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string
     }
     if (std::none_of(c.chains.begin(), c.chains.end(),
                      [&](const ChainConfig& x) { return x.chain_id == c.default_chain_id; })) {
-        c.chains.push_back(ChainConfig{c.default_chain_id,
-                                       c.default_chain_id == 1 ? "Ethereum"
-                                                               : "Chain " + std::to_string(c.default_chain_id),
-                                       ""});
+        c.chains.push_back(ChainConfig{
+            c.default_chain_id,
+            c.default_chain_id == 1 ? "Ethereum" : "Chain " + std::to_string(c.default_chain_id),
+            ""});
     }
     return out;
 }

@@ -18,7 +18,8 @@ struct OptionDecl {
     std::string default_value;
     std::string help;
     bool repeatable = false;
-    bool sensitive = false;  // never echoed (none hold a secret value today: secrets come from files)
+    bool sensitive =
+        false;  // never echoed (none hold a secret value today: secrets come from files)
 };
 
 const std::vector<OptionDecl>& option_table();
@@ -64,7 +65,8 @@ struct ParsedCommandLine {
     bool show_version = false;
     Config config;
 };
-[[nodiscard]] core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string>& args);
+[[nodiscard]] core::Result<ParsedCommandLine> parse_command_line(
+    const std::vector<std::string>& args);
 
 // "127.0.0.1:8645" → host, port; hosts must be loopback (127.0.0.0/8, ::1, localhost).
 struct Endpoint {

@@ -29,7 +29,8 @@ void raise_fd_limit() {
 
 }  // namespace
 
-Server::Server(Config config) : config_(std::move(config)), ioc_(static_cast<int>(config_.threads)) {}
+Server::Server(Config config)
+    : config_(std::move(config)), ioc_(static_cast<int>(config_.threads)) {}
 
 Server::~Server() {
     if (!cookie_path_.empty()) ::unlink(cookie_path_.c_str());
@@ -58,19 +59,22 @@ core::Status Server::start() {
         auto loaded = approvals::Policy::load(config_.policy_file);
         if (!loaded) return core::fail(loaded.error());
         policy = std::move(*loaded);
-        log::info("approvals", "policy " + config_.policy_file + ": " + std::to_string(policy.size()) + " rules");
+        log::info("approvals", "policy " + config_.policy_file + ": " +
+                                   std::to_string(policy.size()) + " rules");
     }
     approvals_.emplace(ioc_.get_executor(), config_.max_pending_approvals,
-                       std::chrono::seconds(config_.approval_timeout_s), std::move(policy), &*audit_);
+                       std::chrono::seconds(config_.approval_timeout_s), std::move(policy),
+                       &*audit_);
     upstream_.emplace(ioc_.get_executor());
     chains_.emplace(config_.chains, config_.default_chain_id);
-    services_.emplace(config_, ioc_.get_executor(), blocking_, *permissions_, *approvals_, software_, events_,
-                      *upstream_, *chains_);
+    services_.emplace(config_, ioc_.get_executor(), blocking_, *permissions_, *approvals_,
+                      software_, events_, *upstream_, *chains_);
     // The account list is known from the vault's metadata without a password.
     if (vault::Vault::exists(config_.datadir)) {
         auto vault = vault::Vault::open(config_.datadir);
         if (!vault) return core::fail(vault.error());
-        for (const auto& a : vault->accounts()) services_->vault_accounts.push_back(a.address);
+        for (const auto& a : vault->accounts())
+            services_->vault_accounts.push_back(a.address);
     }
     approvals_->set_listener([this](const approvals::ApprovalRequest& request, bool added) {
         json::object event{{"type", added ? "added" : "removed"}, {"request", request.to_json()}};
@@ -84,7 +88,8 @@ core::Status Server::start() {
 
     context_ = std::make_unique<net::ServerContext>(config_, dispatcher_, token);
     context_->health = [this] {
-        return json::object{{"status", "ok"}, {"version", kVersion}, {"unlocked", software_.unlocked()}};
+        return json::object{
+            {"status", "ok"}, {"version", kVersion}, {"unlocked", software_.unlocked()}};
     };
     context_->on_disconnect = [this](std::uint64_t connection_id) {
         approvals_->cancel_connection(connection_id);
@@ -105,7 +110,8 @@ core::Status Server::start() {
             return core::fail(opened.error());
         }
         ports_.push_back(listener->port());
-        log::info("net", "listening on " + (address.is_v6() ? "[" + endpoint->host + "]" : endpoint->host) + ":" +
+        log::info("net", "listening on " +
+                             (address.is_v6() ? "[" + endpoint->host + "]" : endpoint->host) + ":" +
                              std::to_string(listener->port()));
         listeners_.push_back(std::move(listener));
     }
@@ -118,7 +124,8 @@ core::Status Server::start() {
     });
     audit_timer_.emplace(ioc_);
     schedule_audit_sync();
-    for (auto& l : listeners_) l->start();
+    for (auto& l : listeners_)
+        l->start();
 
     if (!config_.password_file.empty()) {
         auto password = vault::read_secret_file(config_.password_file);
@@ -142,9 +149,11 @@ void Server::schedule_audit_sync() {
 void Server::run() {
     sd_notify(0, "READY=1");
     std::vector<std::thread> threads;
-    for (unsigned i = 1; i < config_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+    for (unsigned i = 1; i < config_.threads; ++i)
+        threads.emplace_back([this] { ioc_.run(); });
     ioc_.run();
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+        t.join();
     blocking_.join();
     if (audit_) audit_->sync();
     log::info("server", "stopped");
@@ -159,7 +168,8 @@ void Server::shutdown() {
     stopped_ = true;
     sd_notify(0, "STOPPING=1");
     context_->stopping = true;
-    for (auto& l : listeners_) l->stop();
+    for (auto& l : listeners_)
+        l->stop();
     signals_->cancel();
     audit_timer_->cancel();
     // Pending approvals are answered with 4900 (their replies are queued to the connections
@@ -174,7 +184,8 @@ void Server::shutdown() {
     }
     for (auto& sink : sinks) {
         sink->push(json::serialize(rpc::make_notification(
-            "keybridge_disconnect", json::object{{"code", rpc::kDisconnected}, {"message", "keybridged is shutting down"}})));
+            "keybridge_disconnect", json::object{{"code", rpc::kDisconnected},
+                                                 {"message", "keybridged is shutting down"}})));
         sink->close(1001, "keybridged is shutting down");
     }
     // Give close handshakes and in-flight HTTP replies a moment, then stop.

@@ -29,7 +29,7 @@ namespace keybridge::daemon {
 // serves until SIGINT/SIGTERM, then shuts down gracefully: stop accepting, answer pending
 // approvals with 4900, close WebSockets with 1001 after their queued replies, join the threads.
 class Server {
-public:
+  public:
     explicit Server(Config config);
     ~Server();
 
@@ -42,7 +42,7 @@ public:
 
     const std::vector<std::uint16_t>& ports() const { return ports_; }
 
-private:
+  private:
     void shutdown();
     void schedule_audit_sync();
 

@@ -22,14 +22,14 @@ namespace keybridge::daemon {
 // The chains the daemon knows: from the configuration, plus those added with
 // wallet_addEthereumChain (for this run). Thread-safe.
 class ChainRegistry {
-public:
+  public:
     explicit ChainRegistry(std::vector<ChainConfig> chains, std::uint64_t default_chain)
         : chains_(std::move(chains)), default_chain_(default_chain) {}
     std::optional<ChainConfig> find(std::uint64_t chain_id) const;
     void add(ChainConfig chain);
     std::uint64_t default_chain() const { return default_chain_; }
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::vector<ChainConfig> chains_;
     std::uint64_t default_chain_;
@@ -39,9 +39,17 @@ private:
 struct Services {
     Services(const Config& c, boost::asio::any_io_executor e, boost::asio::thread_pool& b,
              permissions::PermissionStore& p, approvals::ApprovalQueue& a,
-             drivers::software::SoftwareSigner& sw, EventHub& ev, upstream::UpstreamClient& u, ChainRegistry& ch)
-        : config(c), executor(std::move(e)), blocking(b), permissions(p), approvals(a), software(sw), events(ev),
-          upstream(u), chains(ch) {}
+             drivers::software::SoftwareSigner& sw, EventHub& ev, upstream::UpstreamClient& u,
+             ChainRegistry& ch)
+        : config(c),
+          executor(std::move(e)),
+          blocking(b),
+          permissions(p),
+          approvals(a),
+          software(sw),
+          events(ev),
+          upstream(u),
+          chains(ch) {}
 
     const Config& config;
     boost::asio::any_io_executor executor;
@@ -72,6 +80,7 @@ void register_signing_methods(rpc::Dispatcher& dispatcher, Services& services);
 void register_admin_methods(rpc::Dispatcher& dispatcher, Services& services);
 
 // Decrypts the vault off the network threads and hands the keys to the software signer.
-void unlock_vault(Services& services, core::SecretBuffer password, std::function<void(core::Status)> done);
+void unlock_vault(Services& services, core::SecretBuffer password,
+                  std::function<void(core::Status)> done);
 
 }  // namespace keybridge::daemon

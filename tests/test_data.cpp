@@ -32,4 +32,13 @@ boost::json::value load_json(const std::string& relative) {
     return value;
 }
 
+core::PrivateKey private_key_from_hex(std::string_view hex) {
+    auto bytes = core::hex_decode(hex);
+    EXPECT_TRUE(bytes) << "bad hex in a test key";
+    auto key = core::PrivateKey::from_bytes(bytes ? *bytes : core::Bytes(32, 1));
+    EXPECT_TRUE(key) << "invalid test key";
+    if (!key) return std::move(*core::PrivateKey::from_bytes(core::Bytes(32, 1)));
+    return std::move(*key);
+}
+
 }  // namespace keybridge::test

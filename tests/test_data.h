@@ -1,8 +1,11 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <boost/json.hpp>
+
+#include "core/secp256k1.h"
 
 namespace keybridge::test {
 
@@ -15,5 +18,8 @@ boost::json::value load_json(const std::string& relative);
 
 // Reads a whole file under tests/data as text.
 std::string load_text(const std::string& relative);
+
+// A private key from hex; fails the calling test when the text is not a valid key.
+core::PrivateKey private_key_from_hex(std::string_view hex);
 
 }  // namespace keybridge::test

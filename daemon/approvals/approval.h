@@ -17,7 +17,7 @@ namespace keybridge::daemon::approvals {
 // warnings. Never holds a secret.
 struct ApprovalRequest {
     std::uint64_t id = 0;
-    std::string origin;  // the page's origin, or "local client (token)"
+    std::string origin;          // the page's origin, or "local client (token)"
     bool authenticated = false;  // the caller proved itself (cookie token): policy may decide
     std::uint64_t connection_id = 0;
     std::string method;  // eth_requestAccounts, personal_sign, eth_sendTransaction, ...

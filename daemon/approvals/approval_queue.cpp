@@ -24,7 +24,8 @@ json::object ApprovalRequest::to_json() const {
     if (value != 0) o["value"] = core::u256_to_decimal(value);
     o["details"] = details;
     json::array w;
-    for (const auto& text : warnings) w.push_back(json::string(text));
+    for (const auto& text : warnings)
+        w.push_back(json::string(text));
     o["warnings"] = std::move(w);
     o["created"] = created;
     return o;
@@ -52,7 +53,8 @@ void ApprovalQueue::submit(ApprovalRequest request, Callback callback) {
         if (request.id == 0) request.id = reserve_id();
         if (audit_ != nullptr) audit_->record(request, approve ? "approved" : "denied", by);
         core::Status status;
-        if (!approve) status = fail(ErrorCode::UserCancelled, "denied by the approval policy (" + by + ")");
+        if (!approve)
+            status = fail(ErrorCode::UserCancelled, "denied by the approval policy (" + by + ")");
         callback(std::move(status));
         return;
     }
@@ -68,8 +70,9 @@ void ApprovalQueue::submit(ApprovalRequest request, Callback callback) {
     const std::uint64_t id = request.id;
     auto timer = std::make_unique<boost::asio::steady_timer>(executor_, timeout_);
     timer->async_wait([this, id](boost::system::error_code ec) {
-        if (!ec) finish(id, fail(ErrorCode::UserCancelled, "no decision before the approval timeout"),
-                        "rejected", "timeout");
+        if (!ec)
+            finish(id, fail(ErrorCode::UserCancelled, "no decision before the approval timeout"),
+                   "rejected", "timeout");
     });
     Entry& e = entries_[id];
     e.request = std::move(request);
@@ -98,7 +101,8 @@ core::Status ApprovalQueue::decide(std::uint64_t id, Decision decision) {
     if (decision == Decision::Approve) {
         finish(id, {}, "approved", "user");
     } else {
-        finish(id, fail(ErrorCode::UserCancelled, "User rejected the request."), "rejected", "user");
+        finish(id, fail(ErrorCode::UserCancelled, "User rejected the request."), "rejected",
+               "user");
     }
     return {};
 }
@@ -115,15 +119,15 @@ void ApprovalQueue::finish(std::uint64_t id, core::Status status, std::string_vi
     entry.timer->cancel();
     if (audit_ != nullptr) audit_->record(entry.request, decision, decided_by);
     if (listener) listener(entry.request, false);
-    boost::asio::post(executor_, [callback = std::move(entry.callback), status = std::move(status)] {
-        callback(status);
-    });
+    boost::asio::post(executor_, [callback = std::move(entry.callback),
+                                  status = std::move(status)] { callback(status); });
 }
 
 std::vector<ApprovalRequest> ApprovalQueue::pending() const {
     std::lock_guard lock(mutex_);
     std::vector<ApprovalRequest> out;
-    for (const auto& [id, e] : entries_) out.push_back(e.request);
+    for (const auto& [id, e] : entries_)
+        out.push_back(e.request);
     return out;
 }
 
@@ -136,7 +140,8 @@ void ApprovalQueue::cancel_connection(std::uint64_t connection_id) {
         }
     }
     for (auto id : ids) {
-        finish(id, fail(ErrorCode::Disconnected, "the client disconnected"), "dropped", "disconnect");
+        finish(id, fail(ErrorCode::Disconnected, "the client disconnected"), "dropped",
+               "disconnect");
     }
 }
 
@@ -144,10 +149,12 @@ void ApprovalQueue::cancel_all() {
     std::vector<std::uint64_t> ids;
     {
         std::lock_guard lock(mutex_);
-        for (const auto& [id, e] : entries_) ids.push_back(id);
+        for (const auto& [id, e] : entries_)
+            ids.push_back(id);
     }
     for (auto id : ids) {
-        finish(id, fail(ErrorCode::Disconnected, "keybridged is shutting down"), "dropped", "shutdown");
+        finish(id, fail(ErrorCode::Disconnected, "keybridged is shutting down"), "dropped",
+               "shutdown");
     }
 }
 

@@ -26,7 +26,7 @@ namespace keybridge::daemon::approvals {
 //   InvalidArgument   → the queue is full (the caller answers with a limit error)
 // Thread-safe.
 class ApprovalQueue {
-public:
+  public:
     using Callback = std::function<void(core::Status)>;
     using Listener = std::function<void(const ApprovalRequest&, bool added)>;
 
@@ -55,7 +55,7 @@ public:
     // Records the digest of what an approved request signed (audit).
     void record_signed(const ApprovalRequest& request, const core::Hash32& digest);
 
-private:
+  private:
     struct Entry {
         ApprovalRequest request;
         Callback callback;

@@ -16,7 +16,8 @@ namespace keybridge::daemon::approvals {
 core::Result<AuditLog> AuditLog::open(const std::string& datadir) {
     AuditLog log;
     log.path_ = datadir + "/audit.log";
-    log.fd_ = ::open(log.path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    log.fd_ =
+        ::open(log.path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (log.fd_ < 0) {
         return core::fail(core::ErrorCode::IoError,
                           "cannot open " + log.path_ + ": " + std::strerror(errno));
@@ -32,8 +33,8 @@ AuditLog::~AuditLog() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-void AuditLog::record(const ApprovalRequest& r, std::string_view decision, std::string_view decided_by,
-                      const std::optional<core::Hash32>& digest) {
+void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
+                      std::string_view decided_by, const std::optional<core::Hash32>& digest) {
     boost::json::object line;
     char stamp[32];
     const std::time_t now = std::time(nullptr);
@@ -53,7 +54,8 @@ void AuditLog::record(const ApprovalRequest& r, std::string_view decision, std::
     std::lock_guard lock(mutex_);
     if (fd_ < 0) return;
     if (::write(fd_, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-        log::error("approvals", "cannot write the audit log " + path_ + ": " + std::strerror(errno));
+        log::error("approvals",
+                   "cannot write the audit log " + path_ + ": " + std::strerror(errno));
     }
 }
 

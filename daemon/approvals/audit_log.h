@@ -17,20 +17,21 @@ namespace keybridge::daemon::approvals {
 // from sync(), which the server calls every second and at shutdown: one per request would cost a
 // disk flush per signature. Thread-safe.
 class AuditLog {
-public:
+  public:
     [[nodiscard]] static core::Result<AuditLog> open(const std::string& datadir);
     AuditLog(AuditLog&& other) noexcept;
     AuditLog& operator=(AuditLog&&) = delete;
     AuditLog(const AuditLog&) = delete;
     ~AuditLog();
 
-    void record(const ApprovalRequest& request, std::string_view decision, std::string_view decided_by,
+    void record(const ApprovalRequest& request, std::string_view decision,
+                std::string_view decided_by,
                 const std::optional<core::Hash32>& signed_digest = std::nullopt);
 
     void sync();
     const std::string& path() const { return path_; }
 
-private:
+  private:
     AuditLog() = default;
     std::string path_;
     int fd_ = -1;

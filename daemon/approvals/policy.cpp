@@ -44,7 +44,9 @@ core::Result<core::U256> parse_wei(const std::string& text) {
         digits.resize(digits.size() - 3);
     }
     auto value = core::parse_u256_decimal(digits + std::string(zeros, '0'));
-    if (!value) return fail(ErrorCode::InvalidArgument, "max-value must be a whole number of wei, gwei or eth");
+    if (!value)
+        return fail(ErrorCode::InvalidArgument,
+                    "max-value must be a whole number of wei, gwei or eth");
     return value;
 }
 
@@ -68,20 +70,28 @@ core::Result<Policy> Policy::parse(std::string_view text, const std::string& nam
         if (!(words >> action)) continue;
         Rule rule;
         rule.line = number;
-        if (action == "approve") rule.action = PolicyAction::Approve;
-        else if (action == "deny") rule.action = PolicyAction::Deny;
-        else if (action == "ask") rule.action = PolicyAction::Ask;
-        else return fail(ErrorCode::InvalidArgument, where + "a rule starts with approve, deny or ask, not '" + action + "'");
+        if (action == "approve")
+            rule.action = PolicyAction::Approve;
+        else if (action == "deny")
+            rule.action = PolicyAction::Deny;
+        else if (action == "ask")
+            rule.action = PolicyAction::Ask;
+        else
+            return fail(ErrorCode::InvalidArgument,
+                        where + "a rule starts with approve, deny or ask, not '" + action + "'");
         std::string condition;
         while (words >> condition) {
             const auto eq = condition.find('=');
             if (eq == std::string::npos || eq == 0 || eq + 1 == condition.size()) {
-                return fail(ErrorCode::InvalidArgument, where + "expected key=value, got '" + condition + "'");
+                return fail(ErrorCode::InvalidArgument,
+                            where + "expected key=value, got '" + condition + "'");
             }
             const std::string key = condition.substr(0, eq);
             const auto values = split(condition.substr(eq + 1), ',');
-            if (std::any_of(values.begin(), values.end(), [](const std::string& v) { return v.empty(); })) {
-                return fail(ErrorCode::InvalidArgument, where + "empty value in '" + condition + "'");
+            if (std::any_of(values.begin(), values.end(),
+                            [](const std::string& v) { return v.empty(); })) {
+                return fail(ErrorCode::InvalidArgument,
+                            where + "empty value in '" + condition + "'");
             }
             if (key == "origin") {
                 rule.origins.insert(rule.origins.end(), values.begin(), values.end());
@@ -90,25 +100,30 @@ core::Result<Policy> Policy::parse(std::string_view text, const std::string& nam
             } else if (key == "account") {
                 for (const auto& v : values) {
                     auto address = core::Address::parse(v);
-                    if (!address) return fail(ErrorCode::InvalidArgument, where + "account: " + address.error().detail);
+                    if (!address)
+                        return fail(ErrorCode::InvalidArgument,
+                                    where + "account: " + address.error().detail);
                     rule.accounts.push_back(*address);
                 }
             } else if (key == "chain") {
                 for (const auto& v : values) {
                     auto id = core::parse_u256_decimal(v);
                     if (!id || *id == 0 || *id > core::U256((std::uint64_t{1} << 53) - 1)) {
-                        return fail(ErrorCode::InvalidArgument, where + "chain must be a chain id such as 1");
+                        return fail(ErrorCode::InvalidArgument,
+                                    where + "chain must be a chain id such as 1");
                     }
                     rule.chains.push_back(static_cast<std::uint64_t>(*id));
                 }
             } else if (key == "max-value") {
-                if (values.size() != 1) return fail(ErrorCode::InvalidArgument, where + "max-value takes one value");
+                if (values.size() != 1)
+                    return fail(ErrorCode::InvalidArgument, where + "max-value takes one value");
                 auto wei = parse_wei(values[0]);
                 if (!wei) return fail(ErrorCode::InvalidArgument, where + wei.error().detail);
                 rule.max_value = *wei;
             } else {
                 return fail(ErrorCode::InvalidArgument,
-                            where + "unknown condition '" + key + "' (origin, method, account, chain, max-value)");
+                            where + "unknown condition '" + key +
+                                "' (origin, method, account, chain, max-value)");
             }
         }
         rules.push_back(std::move(rule));

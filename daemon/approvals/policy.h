@@ -14,12 +14,12 @@ enum class PolicyAction { Approve, Deny, Ask };
 // matching rule decides; no match means Ask. Rules apply only to authenticated callers: a bare
 // Origin header proves nothing, so such requests always go to an interactive approver.
 class Policy {
-public:
+  public:
     struct Rule {
-        std::size_t line = 0;           // in the file, for messages
+        std::size_t line = 0;  // in the file, for messages
         PolicyAction action = PolicyAction::Ask;
-        std::vector<std::string> origins;  // empty = any; "*" = any
-        std::vector<std::string> methods;  // empty = any
+        std::vector<std::string> origins;     // empty = any; "*" = any
+        std::vector<std::string> methods;     // empty = any
         std::vector<core::Address> accounts;  // empty = any
         std::vector<std::uint64_t> chains;    // empty = any
         std::optional<core::U256> max_value;  // transactions moving more do not match
@@ -36,7 +36,7 @@ public:
     std::pair<PolicyAction, std::size_t> evaluate(const ApprovalRequest& request) const;
     std::size_t size() const { return rules_.size(); }
 
-private:
+  private:
     std::vector<Rule> rules_;
 };
 

@@ -13,7 +13,8 @@ using rpc::RpcError;
 
 json::array address_array(const std::vector<core::Address>& accounts) {
     json::array out;
-    for (const auto& a : accounts) out.push_back(json::string(a.to_lower_string()));
+    for (const auto& a : accounts)
+        out.push_back(json::string(a.to_lower_string()));
     return out;
 }
 
@@ -51,15 +52,16 @@ bool asks_eth_accounts(const json::value& params, std::string& error) {
 }
 
 // Asks the user to expose accounts to this client; replies with the granted accounts.
-void request_accounts(Services& s, const std::shared_ptr<const rpc::Client>& client,
-                      std::function<void(tl::expected<std::vector<core::Address>, RpcError>)> done) {
+void request_accounts(
+    Services& s, const std::shared_ptr<const rpc::Client>& client,
+    std::function<void(tl::expected<std::vector<core::Address>, RpcError>)> done) {
     auto existing = s.visible_accounts(*client);
     if (!existing.empty()) return done(existing);
     auto available = s.all_accounts();
     if (available.empty()) {
-        return done(tl::unexpected(RpcError{rpc::kUnauthorized,
-                                            "the vault has no accounts yet (keybridge account derive)",
-                                            std::nullopt}));
+        return done(tl::unexpected(
+            RpcError{rpc::kUnauthorized, "the vault has no accounts yet (keybridge account derive)",
+                     std::nullopt}));
     }
     approvals::ApprovalRequest request;
     request.origin = client->is_browser() ? client->origin : "local client";
@@ -68,7 +70,8 @@ void request_accounts(Services& s, const std::shared_ptr<const rpc::Client>& cli
     request.method = "eth_requestAccounts";
     request.chain_id = s.chain_for(*client);
     request.details = json::object{{"accounts", address_array(available)}};
-    request.warnings.push_back("Only connect to sites you trust: the site will see these addresses and their balances.");
+    request.warnings.push_back(
+        "Only connect to sites you trust: the site will see these addresses and their balances.");
     s.approvals.submit(std::move(request), [&s, client, available, done](core::Status status) {
         if (!status) return done(tl::unexpected(rpc::to_rpc_error(status.error())));
         if (auto ok = s.permissions.set_accounts(client->principal(), available); !ok) {
@@ -101,19 +104,22 @@ void Services::notify_accounts(const std::string& principal) {
     auto known = all_accounts();
     json::array out;
     for (const auto& a : granted) {
-        if (std::find(known.begin(), known.end(), a) != known.end()) out.push_back(json::string(a.to_lower_string()));
+        if (std::find(known.begin(), known.end(), a) != known.end())
+            out.push_back(json::string(a.to_lower_string()));
     }
     events.publish(EventHub::Topic::AccountsChanged, principal, out);
 }
 
 void register_account_methods(rpc::Dispatcher& d, Services& s) {
-    d.add({"eth_accounts", "accounts this origin may see (empty until approved)", rpc::Access::Anyone,
+    d.add({"eth_accounts", "accounts this origin may see (empty until approved)",
+           rpc::Access::Anyone,
            [&s](const auto& client, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 0, 0);
                if (!p) return reply(tl::unexpected(p.error()));
                reply(json::value(address_array(s.visible_accounts(*client))));
            }});
-    d.add({"eth_requestAccounts", "ask the user to expose accounts to this origin", rpc::Access::Anyone,
+    d.add({"eth_requestAccounts", "ask the user to expose accounts to this origin",
+           rpc::Access::Anyone,
            [&s](const auto& client, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 0, 0);
                if (!p) return reply(tl::unexpected(p.error()));
@@ -125,11 +131,13 @@ void register_account_methods(rpc::Dispatcher& d, Services& s) {
     d.add({"wallet_requestPermissions", "EIP-2255: request eth_accounts", rpc::Access::Anyone,
            [&s](const auto& client, const json::value& params, rpc::Reply reply) {
                std::string error;
-               if (!asks_eth_accounts(params, error)) return reply(tl::unexpected(rpc::invalid_params_error(error)));
+               if (!asks_eth_accounts(params, error))
+                   return reply(tl::unexpected(rpc::invalid_params_error(error)));
                request_accounts(s, client, [&s, client, reply](auto result) {
                    if (!result) return reply(tl::unexpected(result.error()));
                    auto grant = s.permissions.grant(client->principal());
-                   reply(json::value(permissions_json(*client, *result, grant ? grant->granted_at : 0)));
+                   reply(json::value(
+                       permissions_json(*client, *result, grant ? grant->granted_at : 0)));
                });
            }});
     d.add({"wallet_getPermissions", "EIP-2255: the permissions of this origin", rpc::Access::Anyone,
@@ -137,39 +145,48 @@ void register_account_methods(rpc::Dispatcher& d, Services& s) {
                auto p = rpc::positional(params, 0, 0);
                if (!p) return reply(tl::unexpected(p.error()));
                auto grant = s.permissions.grant(client->principal());
-               reply(json::value(permissions_json(*client, s.visible_accounts(*client), grant ? grant->granted_at : 0)));
+               reply(json::value(permissions_json(*client, s.visible_accounts(*client),
+                                                  grant ? grant->granted_at : 0)));
            }});
-    d.add({"wallet_revokePermissions", "EIP-2255: revoke eth_accounts for this origin", rpc::Access::Anyone,
+    d.add({"wallet_revokePermissions", "EIP-2255: revoke eth_accounts for this origin",
+           rpc::Access::Anyone,
            [&s](const auto& client, const json::value& params, rpc::Reply reply) {
                std::string error;
-               if (!asks_eth_accounts(params, error)) return reply(tl::unexpected(rpc::invalid_params_error(error)));
+               if (!asks_eth_accounts(params, error))
+                   return reply(tl::unexpected(rpc::invalid_params_error(error)));
                auto revoked = s.permissions.revoke(client->principal());
                if (!revoked) return reply(tl::unexpected(rpc::to_rpc_error(revoked.error())));
                if (*revoked) s.notify_accounts(client->principal());
                reply(json::value(nullptr));
            }});
-    d.add({"eth_subscribe", "WebSocket events: accountsChanged, chainChanged (keybridge_approvals for approvers)",
-           rpc::Access::Anyone, [&s](const auto& client, const json::value& params, rpc::Reply reply) {
-               auto p = rpc::positional(params, 1, 1);
-               if (!p) return reply(tl::unexpected(p.error()));
-               auto name = rpc::string_at(**p, 0, "event");
-               if (!name) return reply(tl::unexpected(name.error()));
-               EventHub::Topic topic;
-               if (!EventHub::parse_topic(*name, topic)) {
-                   return reply(tl::unexpected(RpcError{rpc::kUnsupportedMethod,
-                                                        "unknown subscription '" + *name +
-                                                            "' (accountsChanged, chainChanged)",
-                                                        std::nullopt}));
-               }
-               if (topic == EventHub::Topic::Approvals && !client->token_authenticated) {
-                   return reply(tl::unexpected(RpcError{rpc::kUnauthorized, "approvers must present the cookie token", std::nullopt}));
-               }
-               if (client->sink.expired()) {
-                   return reply(tl::unexpected(RpcError{rpc::kUnsupportedMethod,
-                                                        "subscriptions need a WebSocket connection", std::nullopt}));
-               }
-               reply(json::value(s.events.subscribe(client->sink, client->connection_id, client->principal(), topic)));
-           }});
+    d.add(
+        {"eth_subscribe",
+         "WebSocket events: accountsChanged, chainChanged (keybridge_approvals for approvers)",
+         rpc::Access::Anyone,
+         [&s](const auto& client, const json::value& params, rpc::Reply reply) {
+             auto p = rpc::positional(params, 1, 1);
+             if (!p) return reply(tl::unexpected(p.error()));
+             auto name = rpc::string_at(**p, 0, "event");
+             if (!name) return reply(tl::unexpected(name.error()));
+             EventHub::Topic topic;
+             if (!EventHub::parse_topic(*name, topic)) {
+                 return reply(tl::unexpected(RpcError{
+                     rpc::kUnsupportedMethod,
+                     "unknown subscription '" + *name + "' (accountsChanged, chainChanged)",
+                     std::nullopt}));
+             }
+             if (topic == EventHub::Topic::Approvals && !client->token_authenticated) {
+                 return reply(tl::unexpected(RpcError{
+                     rpc::kUnauthorized, "approvers must present the cookie token", std::nullopt}));
+             }
+             if (client->sink.expired()) {
+                 return reply(tl::unexpected(RpcError{rpc::kUnsupportedMethod,
+                                                      "subscriptions need a WebSocket connection",
+                                                      std::nullopt}));
+             }
+             reply(json::value(s.events.subscribe(client->sink, client->connection_id,
+                                                  client->principal(), topic)));
+         }});
     d.add({"eth_unsubscribe", "cancel a subscription of this connection", rpc::Access::Anyone,
            [&s](const auto& client, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 1, 1);

@@ -15,7 +15,8 @@ using rpc::RpcError;
 }  // namespace
 
 // Decrypts the vault's keys off the network threads and hands them to the software signer.
-void unlock_vault(Services& s, core::SecretBuffer password, std::function<void(core::Status)> done) {
+void unlock_vault(Services& s, core::SecretBuffer password,
+                  std::function<void(core::Status)> done) {
     auto shared_password = std::make_shared<core::SecretBuffer>(std::move(password));
     boost::asio::post(s.blocking, [&s, shared_password, done = std::move(done)] {
         auto vault = vault::Vault::open(s.config.datadir);
@@ -39,8 +40,8 @@ void unlock_vault(Services& s, core::SecretBuffer password, std::function<void(c
 }
 
 void register_admin_methods(rpc::Dispatcher& d, Services& s) {
-    d.add({"keybridge_status", "daemon state: version, vault lock, pending approvals", rpc::Access::TokenOnly,
-           [&s](const auto&, const json::value&, rpc::Reply reply) {
+    d.add({"keybridge_status", "daemon state: version, vault lock, pending approvals",
+           rpc::Access::TokenOnly, [&s](const auto&, const json::value&, rpc::Reply reply) {
                json::object o;
                o["version"] = kVersion;
                o["unlocked"] = s.software.unlocked();
@@ -53,14 +54,18 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
            [&s](const auto&, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 1, 1);
                if (!p) return reply(tl::unexpected(p.error()));
-               if (!(**p)[0].is_string()) return reply(tl::unexpected(rpc::invalid_params_error("params[0] (password) must be a string")));
+               if (!(**p)[0].is_string())
+                   return reply(tl::unexpected(
+                       rpc::invalid_params_error("params[0] (password) must be a string")));
                auto password = core::SecretBuffer::copy_of(std::string_view((**p)[0].as_string()));
                unlock_vault(s, std::move(password), [reply](core::Status status) {
                    if (!status) {
                        auto e = status.error();
-                       return reply(tl::unexpected(RpcError{e.code == core::ErrorCode::WrongPassword ? rpc::kUnauthorized : rpc::kInternalError,
-                                                            e.code == core::ErrorCode::WrongPassword ? "wrong password" : e.detail,
-                                                            std::nullopt}));
+                       return reply(tl::unexpected(RpcError{
+                           e.code == core::ErrorCode::WrongPassword ? rpc::kUnauthorized
+                                                                    : rpc::kInternalError,
+                           e.code == core::ErrorCode::WrongPassword ? "wrong password" : e.detail,
+                           std::nullopt}));
                    }
                    reply(json::value(true));
                });
@@ -74,24 +79,30 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
     d.add({"keybridge_pendingApprovals", "requests waiting for a decision", rpc::Access::TokenOnly,
            [&s](const auto&, const json::value&, rpc::Reply reply) {
                json::array out;
-               for (const auto& r : s.approvals.pending()) out.push_back(r.to_json());
+               for (const auto& r : s.approvals.pending())
+                   out.push_back(r.to_json());
                reply(json::value(std::move(out)));
            }});
-    d.add({"keybridge_decide", "decide a request: params [id, \"approve\"|\"reject\"]", rpc::Access::TokenOnly,
-           [&s](const auto&, const json::value& params, rpc::Reply reply) {
+    d.add({"keybridge_decide", "decide a request: params [id, \"approve\"|\"reject\"]",
+           rpc::Access::TokenOnly, [&s](const auto&, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 2, 2);
                if (!p) return reply(tl::unexpected(p.error()));
                const json::value& id = (**p)[0];
                if (!id.is_number() || !id.is_int64() || id.as_int64() <= 0) {
-                   return reply(tl::unexpected(rpc::invalid_params_error("params[0] (id) must be a positive integer")));
+                   return reply(tl::unexpected(
+                       rpc::invalid_params_error("params[0] (id) must be a positive integer")));
                }
                auto verdict = rpc::string_at(**p, 1, "decision");
                if (!verdict || (*verdict != "approve" && *verdict != "reject")) {
-                   return reply(tl::unexpected(rpc::invalid_params_error("params[1] must be \"approve\" or \"reject\"")));
+                   return reply(tl::unexpected(
+                       rpc::invalid_params_error("params[1] must be \"approve\" or \"reject\"")));
                }
                auto ok = s.approvals.decide(static_cast<std::uint64_t>(id.as_int64()),
-                                            *verdict == "approve" ? approvals::Decision::Approve : approvals::Decision::Reject);
-               if (!ok) return reply(tl::unexpected(RpcError{rpc::kInvalidParams, ok.error().detail, std::nullopt}));
+                                            *verdict == "approve" ? approvals::Decision::Approve
+                                                                  : approvals::Decision::Reject);
+               if (!ok)
+                   return reply(tl::unexpected(
+                       RpcError{rpc::kInvalidParams, ok.error().detail, std::nullopt}));
                reply(json::value(true));
            }});
     d.add({"keybridge_permissions", "every origin's grant", rpc::Access::TokenOnly,
@@ -99,13 +110,15 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                json::object out;
                for (const auto& [origin, grant] : s.permissions.all()) {
                    json::array accounts;
-                   for (const auto& a : grant.accounts) accounts.push_back(json::string(a.to_checksum_string()));
-                   out[origin] = json::object{{"accounts", accounts}, {"grantedAt", grant.granted_at}};
+                   for (const auto& a : grant.accounts)
+                       accounts.push_back(json::string(a.to_checksum_string()));
+                   out[origin] =
+                       json::object{{"accounts", accounts}, {"grantedAt", grant.granted_at}};
                }
                reply(json::value(std::move(out)));
            }});
-    d.add({"keybridge_revokeOrigin", "revoke an origin's grant: params [origin]", rpc::Access::TokenOnly,
-           [&s](const auto&, const json::value& params, rpc::Reply reply) {
+    d.add({"keybridge_revokeOrigin", "revoke an origin's grant: params [origin]",
+           rpc::Access::TokenOnly, [&s](const auto&, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 1, 1);
                if (!p) return reply(tl::unexpected(p.error()));
                auto origin = rpc::string_at(**p, 0, "origin");
@@ -115,11 +128,12 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                if (*revoked) s.notify_accounts(*origin);
                reply(json::value(*revoked));
            }});
-    d.add({"rpc_methods", "the methods this daemon serves, from its method table", rpc::Access::Anyone,
-           [&d](const auto& client, const json::value&, rpc::Reply reply) {
+    d.add({"rpc_methods", "the methods this daemon serves, from its method table",
+           rpc::Access::Anyone, [&d](const auto& client, const json::value&, rpc::Reply reply) {
                json::array out;
                for (const rpc::MethodSpec* m : d.methods()) {
-                   if (m->access == rpc::Access::TokenOnly && !client->token_authenticated) continue;
+                   if (m->access == rpc::Access::TokenOnly && !client->token_authenticated)
+                       continue;
                    out.push_back(json::object{{"name", m->name}, {"summary", m->summary}});
                }
                reply(json::value(std::move(out)));

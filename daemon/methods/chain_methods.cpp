@@ -14,12 +14,24 @@ using rpc::RpcError;
 
 // Read-only methods a dApp may call; they carry no secret and change nothing we own.
 constexpr std::string_view kForwarded[] = {
-    "eth_blockNumber",        "eth_getBalance",           "eth_call",
-    "eth_estimateGas",        "eth_gasPrice",             "eth_feeHistory",
-    "eth_maxPriorityFeePerGas", "eth_getTransactionCount", "eth_getTransactionReceipt",
-    "eth_getTransactionByHash", "eth_getBlockByNumber",    "eth_getBlockByHash",
-    "eth_getCode",            "eth_getStorageAt",         "eth_getLogs",
-    "eth_syncing",            "web3_clientVersion",       "eth_getBlockTransactionCountByNumber",
+    "eth_blockNumber",
+    "eth_getBalance",
+    "eth_call",
+    "eth_estimateGas",
+    "eth_gasPrice",
+    "eth_feeHistory",
+    "eth_maxPriorityFeePerGas",
+    "eth_getTransactionCount",
+    "eth_getTransactionReceipt",
+    "eth_getTransactionByHash",
+    "eth_getBlockByNumber",
+    "eth_getBlockByHash",
+    "eth_getCode",
+    "eth_getStorageAt",
+    "eth_getLogs",
+    "eth_syncing",
+    "web3_clientVersion",
+    "eth_getBlockTransactionCountByNumber",
     "eth_getProof",
 };
 
@@ -71,20 +83,23 @@ void register_chain_methods(rpc::Dispatcher& d, Services& s) {
                reply(json::value(std::to_string(s.chain_for(*client))));
            }});
     d.add({"wallet_switchEthereumChain", "select a known chain for this origin (4902 if unknown)",
-           rpc::Access::Anyone, [&s](const auto& client, const json::value& params, rpc::Reply reply) {
+           rpc::Access::Anyone,
+           [&s](const auto& client, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 1, 1);
                if (!p) return reply(tl::unexpected(p.error()));
                const json::value& arg = (**p)[0];
                if (!arg.is_object() || !arg.as_object().contains("chainId")) {
-                   return reply(tl::unexpected(rpc::invalid_params_error("params[0] must be {\"chainId\": \"0x…\"}")));
+                   return reply(tl::unexpected(
+                       rpc::invalid_params_error("params[0] must be {\"chainId\": \"0x…\"}")));
                }
                auto chain = rpc::chain_id_of(arg.as_object().at("chainId"), "params[0].chainId");
                if (!chain) return reply(tl::unexpected(chain.error()));
                if (!s.chains.find(*chain)) {
-                   return reply(tl::unexpected(RpcError{rpc::kUnrecognizedChain,
-                                                        "Unrecognized chain ID " + rpc::quantity(*chain) +
-                                                            ". Try adding the chain using wallet_addEthereumChain first.",
-                                                        std::nullopt}));
+                   return reply(tl::unexpected(
+                       RpcError{rpc::kUnrecognizedChain,
+                                "Unrecognized chain ID " + rpc::quantity(*chain) +
+                                    ". Try adding the chain using wallet_addEthereumChain first.",
+                                std::nullopt}));
                }
                const bool changed = s.chain_for(*client) != *chain;
                if (auto ok = s.permissions.select_chain(client->principal(), *chain); !ok) {
@@ -97,44 +112,60 @@ void register_chain_methods(rpc::Dispatcher& d, Services& s) {
                reply(json::value(nullptr));
            }});
     d.add({"wallet_addEthereumChain", "propose a chain (needs approval); selects it when approved",
-           rpc::Access::Anyone, [&s](const auto& client, const json::value& params, rpc::Reply reply) {
+           rpc::Access::Anyone,
+           [&s](const auto& client, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 1, 1);
                if (!p) return reply(tl::unexpected(p.error()));
                const json::value& arg = (**p)[0];
-               if (!arg.is_object()) return reply(tl::unexpected(rpc::invalid_params_error("params[0] must be an object")));
+               if (!arg.is_object())
+                   return reply(
+                       tl::unexpected(rpc::invalid_params_error("params[0] must be an object")));
                const json::object& o = arg.as_object();
-               if (!o.contains("chainId")) return reply(tl::unexpected(rpc::invalid_params_error("chainId is required")));
+               if (!o.contains("chainId"))
+                   return reply(tl::unexpected(rpc::invalid_params_error("chainId is required")));
                auto chain = rpc::chain_id_of(o.at("chainId"), "params[0].chainId");
                if (!chain) return reply(tl::unexpected(chain.error()));
                const json::value* urls = o.if_contains("rpcUrls");
                if (urls == nullptr || !urls->is_array() || urls->as_array().empty() ||
                    !urls->as_array()[0].is_string()) {
-                   return reply(tl::unexpected(rpc::invalid_params_error("rpcUrls must be a non-empty array of URLs")));
+                   return reply(tl::unexpected(
+                       rpc::invalid_params_error("rpcUrls must be a non-empty array of URLs")));
                }
                const std::string url(urls->as_array()[0].as_string());
                if (!upstream::parse_url(url)) {
-                   return reply(tl::unexpected(rpc::invalid_params_error("rpcUrls[0] must be an http(s) URL")));
+                   return reply(tl::unexpected(
+                       rpc::invalid_params_error("rpcUrls[0] must be an http(s) URL")));
                }
                const json::value* name = o.if_contains("chainName");
-               ChainConfig config{*chain, name && name->is_string() ? std::string(name->as_string()) : "Chain " + std::to_string(*chain), url};
+               ChainConfig config{*chain,
+                                  name && name->is_string() ? std::string(name->as_string())
+                                                            : "Chain " + std::to_string(*chain),
+                                  url};
                approvals::ApprovalRequest request;
                request.origin = client->is_browser() ? client->origin : "local client";
                request.authenticated = client->token_authenticated;
                request.connection_id = client->connection_id;
                request.method = "wallet_addEthereumChain";
                request.chain_id = *chain;
-               request.details = json::object{{"chainId", rpc::quantity(*chain)}, {"chainName", config.name}, {"rpcUrl", url}};
+               request.details = json::object{
+                   {"chainId", rpc::quantity(*chain)}, {"chainName", config.name}, {"rpcUrl", url}};
                if (url.rfind("http://", 0) == 0) {
-                   request.warnings.push_back("The RPC URL is not encrypted (http://): the node operator and the network can read and alter what it returns.");
+                   request.warnings.push_back(
+                       "The RPC URL is not encrypted (http://): the node operator and the network "
+                       "can read and alter what it returns.");
                }
                if (auto existing = s.chains.find(*chain); existing && existing->rpc_url != url) {
-                   request.warnings.push_back("This replaces the RPC URL of a chain you already have (" + existing->rpc_url + ").");
+                   request.warnings.push_back(
+                       "This replaces the RPC URL of a chain you already have (" +
+                       existing->rpc_url + ").");
                }
-               s.approvals.submit(std::move(request), [&s, client, config, reply](core::Status status) {
+               s.approvals.submit(std::move(request), [&s, client, config,
+                                                       reply](core::Status status) {
                    if (!status) return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
                    s.chains.add(config);
                    const bool changed = s.chain_for(*client) != config.chain_id;
-                   if (auto ok = s.permissions.select_chain(client->principal(), config.chain_id); !ok) {
+                   if (auto ok = s.permissions.select_chain(client->principal(), config.chain_id);
+                       !ok) {
                        return reply(tl::unexpected(rpc::to_rpc_error(ok.error())));
                    }
                    if (changed) {
@@ -146,13 +177,17 @@ void register_chain_methods(rpc::Dispatcher& d, Services& s) {
            }});
 
     for (std::string_view method : kForwarded) {
-        d.add({std::string(method), "forwarded to the selected chain's RPC node", rpc::Access::Anyone,
-               [&s, name = std::string(method)](const auto& client, const json::value& params, rpc::Reply reply) {
+        d.add({std::string(method), "forwarded to the selected chain's RPC node",
+               rpc::Access::Anyone,
+               [&s, name = std::string(method)](const auto& client, const json::value& params,
+                                                rpc::Reply reply) {
                    const std::uint64_t chain = s.chain_for(*client);
                    auto config = s.chains.find(chain);
-                   if (!config || config->rpc_url.empty()) return reply(tl::unexpected(no_upstream(chain)));
+                   if (!config || config->rpc_url.empty())
+                       return reply(tl::unexpected(no_upstream(chain)));
                    if (!params.is_null() && !params.is_array()) {
-                       return reply(tl::unexpected(rpc::invalid_params_error("params must be an array")));
+                       return reply(
+                           tl::unexpected(rpc::invalid_params_error("params must be an array")));
                    }
                    s.upstream.call(config->rpc_url, name, params, std::move(reply));
                }});

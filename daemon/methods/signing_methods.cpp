@@ -41,41 +41,52 @@ approvals::ApprovalRequest base_request(const Services& s, const rpc::Client& cl
 }
 
 // The account must be connected to this caller, and a signer must hold its key.
-tl::expected<void, RpcError> check_account(Services& s, const rpc::Client& client, const core::Address& account) {
+tl::expected<void, RpcError> check_account(Services& s, const rpc::Client& client,
+                                           const core::Address& account) {
     auto visible = s.visible_accounts(client);
     if (std::find(visible.begin(), visible.end(), account) == visible.end()) {
-        return tl::unexpected(RpcError{rpc::kUnauthorized,
-                                       "the account " + account.to_checksum_string() +
-                                           " is not connected to this origin (call eth_requestAccounts)",
-                                       std::nullopt});
+        return tl::unexpected(
+            RpcError{rpc::kUnauthorized,
+                     "the account " + account.to_checksum_string() +
+                         " is not connected to this origin (call eth_requestAccounts)",
+                     std::nullopt});
     }
     if (!s.software.unlocked()) {
-        return tl::unexpected(RpcError{rpc::kUnauthorized, "the vault is locked: run 'keybridge unlock'", std::nullopt});
+        return tl::unexpected(RpcError{
+            rpc::kUnauthorized, "the vault is locked: run 'keybridge unlock'", std::nullopt});
     }
     return {};
 }
 
-json::value signature_hex(const core::Signature65& sig) { return json::value(core::hex_encode(sig)); }
+json::value signature_hex(const core::Signature65& sig) {
+    return json::value(core::hex_encode(sig));
+}
 
 // Asks for approval, then runs `sign` (which returns the RPC result and the digest to audit).
 using SignStep = std::function<tl::expected<std::pair<json::value, core::Hash32>, RpcError>()>;
-void approve_and_sign(Services& s, approvals::ApprovalRequest request, SignStep sign, rpc::Reply reply) {
+void approve_and_sign(Services& s, approvals::ApprovalRequest request, SignStep sign,
+                      rpc::Reply reply) {
     request.id = s.approvals.reserve_id();
     auto audited = std::make_shared<approvals::ApprovalRequest>(request);
-    s.approvals.submit(std::move(request), [&s, audited, sign = std::move(sign), reply](core::Status status) {
-        if (!status) return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
-        auto result = sign();
-        if (!result) return reply(tl::unexpected(result.error()));
-        s.approvals.record_signed(*audited, result->second);
-        reply(std::move(result->first));
-    });
+    s.approvals.submit(std::move(request),
+                       [&s, audited, sign = std::move(sign), reply](core::Status status) {
+                           if (!status)
+                               return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
+                           auto result = sign();
+                           if (!result) return reply(tl::unexpected(result.error()));
+                           s.approvals.record_signed(*audited, result->second);
+                           reply(std::move(result->first));
+                       });
 }
 
-RpcError signer_error(const core::Error& e) { return rpc::to_rpc_error(e); }
+RpcError signer_error(const core::Error& e) {
+    return rpc::to_rpc_error(e);
+}
 
-void personal_sign(Services& s, const std::shared_ptr<const rpc::Client>& client, const json::value& params,
-                   rpc::Reply reply) {
-    auto p = rpc::positional(params, 2, 3);  // a third (password) argument is ignored, as MetaMask does
+void personal_sign(Services& s, const std::shared_ptr<const rpc::Client>& client,
+                   const json::value& params, rpc::Reply reply) {
+    auto p =
+        rpc::positional(params, 2, 3);  // a third (password) argument is ignored, as MetaMask does
     if (!p) return reply(tl::unexpected(p.error()));
     auto text = rpc::string_at(**p, 0, "message");
     if (!text) return reply(tl::unexpected(text.error()));
@@ -84,36 +95,46 @@ void personal_sign(Services& s, const std::shared_ptr<const rpc::Client>& client
     core::Bytes message;
     if (text->rfind("0x", 0) == 0) {
         auto bytes = core::hex_decode(*text, core::HexPrefix::Required);
-        if (!bytes) return reply(tl::unexpected(rpc::invalid_params_error("params[0] (message): " + bytes.error().detail)));
+        if (!bytes)
+            return reply(tl::unexpected(
+                rpc::invalid_params_error("params[0] (message): " + bytes.error().detail)));
         message = std::move(*bytes);
     } else {
         message.assign(text->begin(), text->end());  // plain text, as MetaMask accepts it
     }
-    if (auto ok = check_account(s, *client, *account); !ok) return reply(tl::unexpected(ok.error()));
+    if (auto ok = check_account(s, *client, *account); !ok)
+        return reply(tl::unexpected(ok.error()));
 
     auto request = base_request(s, *client, "personal_sign", *account);
     const bool utf8 = is_utf8_text(message);
     request.details["length"] = message.size();
     request.details["messageHex"] = core::hex_encode(message);
-    request.details["message"] = utf8 ? json::value(std::string(message.begin(), message.end())) : json::value(nullptr);
+    request.details["message"] =
+        utf8 ? json::value(std::string(message.begin(), message.end())) : json::value(nullptr);
     if (!utf8 && message.size() == 32) {
-        request.warnings.push_back("The message is 32 bytes of binary data: it may be a hash standing for something you cannot see.");
+        request.warnings.push_back(
+            "The message is 32 bytes of binary data: it may be a hash standing for something you "
+            "cannot see.");
     }
-    approve_and_sign(s, std::move(request), [&s, account = *account, message] ()
-        -> tl::expected<std::pair<json::value, core::Hash32>, RpcError> {
-        auto sig = s.software.sign_personal_message(account, message);
-        if (!sig) return tl::unexpected(signer_error(sig.error()));
-        return std::pair{signature_hex(*sig), core::personal_message_hash(message)};
-    }, std::move(reply));
+    approve_and_sign(
+        s, std::move(request),
+        [&s, account = *account,
+         message]() -> tl::expected<std::pair<json::value, core::Hash32>, RpcError> {
+            auto sig = s.software.sign_personal_message(account, message);
+            if (!sig) return tl::unexpected(signer_error(sig.error()));
+            return std::pair{signature_hex(*sig), core::personal_message_hash(message)};
+        },
+        std::move(reply));
 }
 
-void eth_sign(Services& s, const std::shared_ptr<const rpc::Client>& client, const json::value& params,
-              rpc::Reply reply) {
+void eth_sign(Services& s, const std::shared_ptr<const rpc::Client>& client,
+              const json::value& params, rpc::Reply reply) {
     if (!s.config.enable_eth_sign) {
-        return reply(tl::unexpected(RpcError{rpc::kUnsupportedMethod,
-                                             "eth_sign is disabled: it signs an opaque hash that can authorize "
-                                             "anything (start keybridged with --enable-eth-sign to allow it)",
-                                             std::nullopt}));
+        return reply(tl::unexpected(
+            RpcError{rpc::kUnsupportedMethod,
+                     "eth_sign is disabled: it signs an opaque hash that can authorize "
+                     "anything (start keybridged with --enable-eth-sign to allow it)",
+                     std::nullopt}));
     }
     auto p = rpc::positional(params, 2, 2);
     if (!p) return reply(tl::unexpected(p.error()));
@@ -122,22 +143,28 @@ void eth_sign(Services& s, const std::shared_ptr<const rpc::Client>& client, con
     auto data = rpc::hex_at(**p, 1, "hash");
     if (!data) return reply(tl::unexpected(data.error()));
     if (data->size() != 32) {
-        return reply(tl::unexpected(rpc::invalid_params_error("params[1] (hash) must be 32 bytes")));
+        return reply(
+            tl::unexpected(rpc::invalid_params_error("params[1] (hash) must be 32 bytes")));
     }
-    if (auto ok = check_account(s, *client, *account); !ok) return reply(tl::unexpected(ok.error()));
+    if (auto ok = check_account(s, *client, *account); !ok)
+        return reply(tl::unexpected(ok.error()));
     core::Hash32 digest{};
     std::copy(data->begin(), data->end(), digest.begin());
     auto request = base_request(s, *client, "eth_sign", *account);
     request.details["hash"] = core::hex_encode(digest);
     request.warnings.push_back(
-        "DANGER: eth_sign signs an opaque hash. It can stand for a transaction that empties your account "
+        "DANGER: eth_sign signs an opaque hash. It can stand for a transaction that empties your "
+        "account "
         "or any other authorization. Approve only if you computed this hash yourself.");
-    approve_and_sign(s, std::move(request), [&s, account = *account, digest]()
-        -> tl::expected<std::pair<json::value, core::Hash32>, RpcError> {
-        auto sig = s.software.sign_digest(account, digest);
-        if (!sig) return tl::unexpected(signer_error(sig.error()));
-        return std::pair{signature_hex(*sig), digest};
-    }, std::move(reply));
+    approve_and_sign(
+        s, std::move(request),
+        [&s, account = *account,
+         digest]() -> tl::expected<std::pair<json::value, core::Hash32>, RpcError> {
+            auto sig = s.software.sign_digest(account, digest);
+            if (!sig) return tl::unexpected(signer_error(sig.error()));
+            return std::pair{signature_hex(*sig), digest};
+        },
+        std::move(reply));
 }
 
 // Renders typed data for the approver: domain, primary type and message as a JSON tree.
@@ -149,21 +176,30 @@ json::object typed_details(const core::eip712::TypedData& typed) {
     return d;
 }
 
-void sign_typed(Services& s, const std::shared_ptr<const rpc::Client>& client, const json::value& params,
-                core::eip712::Version version, std::string method, rpc::Reply reply) {
+void sign_typed(Services& s, const std::shared_ptr<const rpc::Client>& client,
+                const json::value& params, core::eip712::Version version, std::string method,
+                rpc::Reply reply) {
     auto p = rpc::positional(params, 2, 2);
     if (!p) return reply(tl::unexpected(p.error()));
     auto account = rpc::address_at(**p, 0, "address");
     if (!account) return reply(tl::unexpected(account.error()));
     const json::value& raw = (**p)[1];
-    core::Result<core::eip712::TypedData> typed = core::fail(core::ErrorCode::InvalidFormat, "unset");
-    if (raw.is_string()) typed = core::eip712::parse(std::string_view(raw.as_string()));
-    else if (raw.is_object()) typed = core::eip712::parse(raw);
-    else return reply(tl::unexpected(rpc::invalid_params_error("params[1] (typed data) must be a JSON string or object")));
-    if (!typed) return reply(tl::unexpected(rpc::invalid_params_error("params[1] (typed data): " + typed.error().detail)));
+    core::Result<core::eip712::TypedData> typed =
+        core::fail(core::ErrorCode::InvalidFormat, "unset");
+    if (raw.is_string())
+        typed = core::eip712::parse(std::string_view(raw.as_string()));
+    else if (raw.is_object())
+        typed = core::eip712::parse(raw);
+    else
+        return reply(tl::unexpected(
+            rpc::invalid_params_error("params[1] (typed data) must be a JSON string or object")));
+    if (!typed)
+        return reply(tl::unexpected(
+            rpc::invalid_params_error("params[1] (typed data): " + typed.error().detail)));
     auto digest = core::eip712::signing_hash(*typed, version);
     if (!digest) return reply(tl::unexpected(rpc::to_rpc_error(digest.error())));
-    if (auto ok = check_account(s, *client, *account); !ok) return reply(tl::unexpected(ok.error()));
+    if (auto ok = check_account(s, *client, *account); !ok)
+        return reply(tl::unexpected(ok.error()));
 
     auto request = base_request(s, *client, method, *account);
     request.details = typed_details(*typed);
@@ -172,73 +208,86 @@ void sign_typed(Services& s, const std::shared_ptr<const rpc::Client>& client, c
                                                       : json::serialize(*chain));
         if (id && *id != core::U256(request.chain_id)) {
             request.warnings.push_back("The typed data names chain " + core::u256_to_decimal(*id) +
-                                       ", not the selected chain " + std::to_string(request.chain_id) + ".");
+                                       ", not the selected chain " +
+                                       std::to_string(request.chain_id) + ".");
         }
     }
     auto shared = std::make_shared<core::eip712::TypedData>(std::move(*typed));
-    approve_and_sign(s, std::move(request), [&s, account = *account, shared, version, digest = *digest]()
-        -> tl::expected<std::pair<json::value, core::Hash32>, RpcError> {
-        auto sig = s.software.sign_typed_data(account, *shared, version);
-        if (!sig) return tl::unexpected(signer_error(sig.error()));
-        return std::pair{signature_hex(*sig), digest};
-    }, std::move(reply));
+    approve_and_sign(
+        s, std::move(request),
+        [&s, account = *account, shared, version,
+         digest = *digest]() -> tl::expected<std::pair<json::value, core::Hash32>, RpcError> {
+            auto sig = s.software.sign_typed_data(account, *shared, version);
+            if (!sig) return tl::unexpected(signer_error(sig.error()));
+            return std::pair{signature_hex(*sig), digest};
+        },
+        std::move(reply));
 }
 
-void sign_typed_v1(Services& s, const std::shared_ptr<const rpc::Client>& client, const json::value& params,
-                   rpc::Reply reply) {
+void sign_typed_v1(Services& s, const std::shared_ptr<const rpc::Client>& client,
+                   const json::value& params, rpc::Reply reply) {
     auto p = rpc::positional(params, 2, 2);
     if (!p) return reply(tl::unexpected(p.error()));
     const json::value& typed = (**p)[0];
     auto account = rpc::address_at(**p, 1, "address");
     if (!account) return reply(tl::unexpected(account.error()));
     auto digest = core::eip712::legacy_v1_hash(typed);
-    if (!digest) return reply(tl::unexpected(rpc::invalid_params_error("params[0] (typed data v1): " + digest.error().detail)));
-    if (auto ok = check_account(s, *client, *account); !ok) return reply(tl::unexpected(ok.error()));
+    if (!digest)
+        return reply(tl::unexpected(
+            rpc::invalid_params_error("params[0] (typed data v1): " + digest.error().detail)));
+    if (auto ok = check_account(s, *client, *account); !ok)
+        return reply(tl::unexpected(ok.error()));
     auto request = base_request(s, *client, "eth_signTypedData", *account);
     request.details["fields"] = typed;
-    approve_and_sign(s, std::move(request), [&s, account = *account, typed, digest = *digest]()
-        -> tl::expected<std::pair<json::value, core::Hash32>, RpcError> {
-        auto sig = s.software.sign_typed_data_v1(account, typed);
-        if (!sig) return tl::unexpected(signer_error(sig.error()));
-        return std::pair{signature_hex(*sig), digest};
-    }, std::move(reply));
+    approve_and_sign(
+        s, std::move(request),
+        [&s, account = *account, typed,
+         digest = *digest]() -> tl::expected<std::pair<json::value, core::Hash32>, RpcError> {
+            auto sig = s.software.sign_typed_data_v1(account, typed);
+            if (!sig) return tl::unexpected(signer_error(sig.error()));
+            return std::pair{signature_hex(*sig), digest};
+        },
+        std::move(reply));
 }
 
 // eth_signTransaction (broadcast = false) and eth_sendTransaction (broadcast = true).
-void sign_transaction(Services& s, const std::shared_ptr<const rpc::Client>& client, const json::value& params,
-                      bool broadcast, rpc::Reply reply) {
+void sign_transaction(Services& s, const std::shared_ptr<const rpc::Client>& client,
+                      const json::value& params, bool broadcast, rpc::Reply reply) {
     auto p = rpc::positional(params, 1, 1);
     if (!p) return reply(tl::unexpected(p.error()));
     auto request = rpc::transaction_request((**p)[0]);
     if (!request) return reply(tl::unexpected(request.error()));
-    if (!request->from) return reply(tl::unexpected(rpc::invalid_params_error("transaction.from is required")));
+    if (!request->from)
+        return reply(tl::unexpected(rpc::invalid_params_error("transaction.from is required")));
     const core::Address from = *request->from;
     if (auto ok = check_account(s, *client, from); !ok) return reply(tl::unexpected(ok.error()));
     const std::uint64_t chain = s.chain_for(*client);
     if (request->chain_id && *request->chain_id != chain) {
-        return reply(tl::unexpected(rpc::invalid_params_error(
-            "transaction.chainId " + rpc::quantity(*request->chain_id) + " is not the selected chain " +
-            rpc::quantity(chain))));
+        return reply(tl::unexpected(
+            rpc::invalid_params_error("transaction.chainId " + rpc::quantity(*request->chain_id) +
+                                      " is not the selected chain " + rpc::quantity(chain))));
     }
     auto config = s.chains.find(chain);
     const std::string url = config ? config->rpc_url : "";
     if (broadcast && url.empty()) {
-        return reply(tl::unexpected(RpcError{rpc::kChainDisconnected,
-                                             "no RPC node is configured for chain " + std::to_string(chain) +
-                                                 " to broadcast to",
-                                             std::nullopt}));
+        return reply(tl::unexpected(RpcError{
+            rpc::kChainDisconnected,
+            "no RPC node is configured for chain " + std::to_string(chain) + " to broadcast to",
+            std::nullopt}));
     }
     const std::string method = broadcast ? "eth_sendTransaction" : "eth_signTransaction";
     auto filler = std::make_shared<TransactionFiller>(
         s.upstream, url, std::move(*request), from, chain,
-        [&s, client, from, broadcast, method, url, reply](tl::expected<core::Transaction, RpcError> tx) {
+        [&s, client, from, broadcast, method, url,
+         reply](tl::expected<core::Transaction, RpcError> tx) {
             if (!tx) return reply(tl::unexpected(tx.error()));
             auto approval = base_request(s, *client, method, from);
             approval.details = rpc::transaction_json(*tx, from);
             approval.value = tx->value;
             if (!tx->to) approval.warnings.push_back("This transaction creates a contract.");
-            const core::U256 max_cost = core::U256(tx->gas_limit) *
-                                        (tx->type == core::TxType::Eip1559 ? tx->max_fee_per_gas : tx->gas_price);
+            const core::U256 max_cost =
+                core::U256(tx->gas_limit) *
+                (tx->type == core::TxType::Eip1559 ? tx->max_fee_per_gas : tx->gas_price);
             approval.details["maxFeeWei"] = core::u256_to_decimal(max_cost);
             approval.id = s.approvals.reserve_id();
             s.approvals.submit(approval, [&s, from, broadcast, url, tx = *tx, reply,
@@ -249,7 +298,8 @@ void sign_transaction(Services& s, const std::shared_ptr<const rpc::Client>& cli
                 s.approvals.record_signed(audited, result->hash);
                 if (!broadcast) return reply(json::value(core::hex_encode(result->raw)));
                 const std::string hash = core::hex_encode(result->hash);
-                s.upstream.call(url, "eth_sendRawTransaction", json::array{json::string(core::hex_encode(result->raw))},
+                s.upstream.call(url, "eth_sendRawTransaction",
+                                json::array{json::string(core::hex_encode(result->raw))},
                                 [reply, hash](rpc::Outcome out) {
                                     if (!out) return reply(tl::unexpected(out.error()));
                                     reply(json::value(hash));
@@ -259,8 +309,8 @@ void sign_transaction(Services& s, const std::shared_ptr<const rpc::Client>& cli
     filler->start();
 }
 
-void send_raw_transaction(Services& s, const std::shared_ptr<const rpc::Client>& client, const json::value& params,
-                          rpc::Reply reply) {
+void send_raw_transaction(Services& s, const std::shared_ptr<const rpc::Client>& client,
+                          const json::value& params, rpc::Reply reply) {
     auto p = rpc::positional(params, 1, 1);
     if (!p) return reply(tl::unexpected(p.error()));
     auto raw = rpc::hex_at(**p, 0, "signed transaction");
@@ -270,15 +320,15 @@ void send_raw_transaction(Services& s, const std::shared_ptr<const rpc::Client>&
     if (!decoded) return reply(tl::unexpected(rpc::to_rpc_error(decoded.error())));
     const std::uint64_t chain = s.chain_for(*client);
     if (decoded->tx.eip155 && decoded->tx.chain_id != core::U256(chain)) {
-        return reply(tl::unexpected(rpc::invalid_params_error("the transaction is for chain " +
-                                                              core::u256_to_decimal(decoded->tx.chain_id) +
-                                                              ", not the selected chain " + std::to_string(chain))));
+        return reply(tl::unexpected(rpc::invalid_params_error(
+            "the transaction is for chain " + core::u256_to_decimal(decoded->tx.chain_id) +
+            ", not the selected chain " + std::to_string(chain))));
     }
     auto config = s.chains.find(chain);
     if (!config || config->rpc_url.empty()) {
-        return reply(tl::unexpected(RpcError{rpc::kChainDisconnected,
-                                             "no RPC node is configured for chain " + std::to_string(chain),
-                                             std::nullopt}));
+        return reply(tl::unexpected(RpcError{
+            rpc::kChainDisconnected, "no RPC node is configured for chain " + std::to_string(chain),
+            std::nullopt}));
     }
     s.upstream.call(config->rpc_url, "eth_sendRawTransaction", params, std::move(reply));
 }

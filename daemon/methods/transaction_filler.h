@@ -17,14 +17,15 @@ namespace keybridge::daemon {
 //            gasPrice from eth_gasPrice when the chain has no base fee
 // Fields the caller gave are kept. Without an upstream, missing fields are an error naming them.
 class TransactionFiller : public std::enable_shared_from_this<TransactionFiller> {
-public:
+  public:
     using Done = std::function<void(tl::expected<core::Transaction, rpc::RpcError>)>;
 
-    TransactionFiller(upstream::UpstreamClient& upstream, std::string rpc_url, rpc::TransactionRequest request,
-                      core::Address from, std::uint64_t chain_id, Done done);
+    TransactionFiller(upstream::UpstreamClient& upstream, std::string rpc_url,
+                      rpc::TransactionRequest request, core::Address from, std::uint64_t chain_id,
+                      Done done);
     void start();
 
-private:
+  private:
     void fill_nonce();
     void fill_gas();
     void fill_fees();

@@ -7,7 +7,7 @@ namespace keybridge::daemon::net {
 // Something that can receive server-pushed JSON text (a WebSocket connection). Implementations
 // accept calls from any thread and drop messages once closed.
 class EventSink {
-public:
+  public:
     virtual ~EventSink() = default;
     virtual void push(std::string text) = 0;
     // Closes with a WebSocket close code and reason (1001 "going away" at shutdown).

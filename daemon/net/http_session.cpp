@@ -32,8 +32,8 @@ std::string rpc_error_body(int code, std::string_view message) {
 
 }  // namespace
 
-HttpSession::HttpSession(boost::asio::ip::tcp::socket socket, ServerContext& ctx, std::uint16_t port,
-                         ConnectionSlot slot)
+HttpSession::HttpSession(boost::asio::ip::tcp::socket socket, ServerContext& ctx,
+                         std::uint16_t port, ConnectionSlot slot)
     : stream_(std::move(socket)), ctx_(ctx), port_(port), slot_(std::move(slot)) {}
 
 void HttpSession::run() {
@@ -58,11 +58,12 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
         return do_close();
     }
     if (ec == http::error::body_limit) {
-        return send_error(http::status::payload_too_large,
-                          rpc_error_body(rpc::kLimitExceeded, "request body larger than " +
-                                                                  std::to_string(ctx_.config.max_request_bytes) +
-                                                                  " bytes"),
-                          true);
+        return send_error(
+            http::status::payload_too_large,
+            rpc_error_body(rpc::kLimitExceeded, "request body larger than " +
+                                                    std::to_string(ctx_.config.max_request_bytes) +
+                                                    " bytes"),
+            true);
     }
     if (ec == http::error::header_limit) {
         return send_error(http::status::request_header_fields_too_large, "headers too large", true);
@@ -78,8 +79,9 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
 void HttpSession::handle(Request req) {
     // 1. DNS rebinding: refuse any Host that is not our loopback address, before anything else.
     if (!host_allowed(req[http::field::host], port_)) {
-        return send_error(http::status::forbidden, "Host not allowed: keybridged answers only to "
-                                                   "127.0.0.1, localhost or [::1] with its port",
+        return send_error(http::status::forbidden,
+                          "Host not allowed: keybridged answers only to "
+                          "127.0.0.1, localhost or [::1] with its port",
                           true);
     }
     const std::string origin(req[http::field::origin]);
@@ -200,9 +202,8 @@ void HttpSession::send(Response res) {
     auto shared = std::make_shared<Response>(std::move(res));
     stream_.expires_after(std::chrono::seconds(ctx_.config.idle_timeout_s));
     http::async_write(stream_, *shared,
-                      [self = shared_from_this(), shared, close](beast::error_code ec, std::size_t n) {
-                          self->on_write(close, ec, n);
-                      });
+                      [self = shared_from_this(), shared, close](
+                          beast::error_code ec, std::size_t n) { self->on_write(close, ec, n); });
 }
 
 void HttpSession::on_write(bool close, beast::error_code ec, std::size_t) {

@@ -15,12 +15,12 @@ namespace keybridge::daemon::net {
 // the upgrade to a WebSocket (handed to WsSession). Runs on its own strand. Every request passes
 // the Host check first, then the Origin / token rule, before any JSON is read.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
-public:
+  public:
     HttpSession(boost::asio::ip::tcp::socket socket, ServerContext& ctx, std::uint16_t port,
                 ConnectionSlot slot);
     void run();
 
-private:
+  private:
     using Request = boost::beast::http::request<boost::beast::http::string_body>;
     using Response = boost::beast::http::response<boost::beast::http::string_body>;
 

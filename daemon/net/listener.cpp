@@ -14,15 +14,17 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 Listener::Listener(asio::io_context& ioc, ServerContext& ctx)
-    : ioc_(ioc), acceptor_(asio::make_strand(ioc)), retry_timer_(acceptor_.get_executor()), ctx_(ctx) {}
+    : ioc_(ioc),
+      acceptor_(asio::make_strand(ioc)),
+      retry_timer_(acceptor_.get_executor()),
+      ctx_(ctx) {}
 
 core::Status Listener::open(const tcp::endpoint& endpoint) {
     boost::system::error_code ec;
     auto fail_with = [&](const char* what) {
-        return core::fail(core::ErrorCode::IoError, std::string("cannot ") + what + " " +
-                                                        endpoint.address().to_string() + ":" +
-                                                        std::to_string(endpoint.port()) + ": " +
-                                                        ec.message());
+        return core::fail(core::ErrorCode::IoError,
+                          std::string("cannot ") + what + " " + endpoint.address().to_string() +
+                              ":" + std::to_string(endpoint.port()) + ": " + ec.message());
     };
     acceptor_.open(endpoint.protocol(), ec);
     if (ec) return fail_with("open");
@@ -36,7 +38,9 @@ core::Status Listener::open(const tcp::endpoint& endpoint) {
     return {};
 }
 
-void Listener::start() { do_accept(); }
+void Listener::start() {
+    do_accept();
+}
 
 void Listener::stop() {
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
@@ -47,8 +51,8 @@ void Listener::stop() {
 }
 
 void Listener::do_accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_),
-                           boost::beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+    acceptor_.async_accept(asio::make_strand(ioc_), boost::beast::bind_front_handler(
+                                                        &Listener::on_accept, shared_from_this()));
 }
 
 void Listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {

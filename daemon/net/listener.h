@@ -15,7 +15,7 @@ namespace keybridge::daemon::net {
 // Accepts connections on one loopback endpoint and starts an HttpSession for each, refusing
 // (closing at once) connections beyond --max-connections.
 class Listener : public std::enable_shared_from_this<Listener> {
-public:
+  public:
     Listener(boost::asio::io_context& ioc, ServerContext& ctx);
 
     // Binds and listens; port 0 picks a free port (see port()).
@@ -24,7 +24,7 @@ public:
     void start();
     void stop();
 
-private:
+  private:
     void do_accept();
     void on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
 

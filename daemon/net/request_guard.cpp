@@ -9,16 +9,17 @@ namespace keybridge::daemon::net {
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) ==
                       std::tolower(static_cast<unsigned char>(y));
            });
 }
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -50,7 +51,8 @@ bool origin_valid(std::string_view origin) {
     return false;
 }
 
-std::optional<std::string> presented_token(std::string_view authorization, std::string_view target) {
+std::optional<std::string> presented_token(std::string_view authorization,
+                                           std::string_view target) {
     authorization = trim(authorization);
     if (authorization.size() > 7 && iequals(authorization.substr(0, 7), "Bearer ")) {
         return std::string(trim(authorization.substr(7)));
@@ -69,7 +71,8 @@ std::optional<std::string> presented_token(std::string_view authorization, std::
 }
 
 bool token_matches(std::string_view presented, std::string_view expected) {
-    return !expected.empty() && core::constant_time_equal(core::as_bytes(presented), core::as_bytes(expected));
+    return !expected.empty() &&
+           core::constant_time_equal(core::as_bytes(presented), core::as_bytes(expected));
 }
 
 bool content_type_is_json(std::string_view content_type) {
@@ -77,6 +80,8 @@ bool content_type_is_json(std::string_view content_type) {
     return iequals(media, "application/json");
 }
 
-std::string_view target_path(std::string_view target) { return target.substr(0, target.find('?')); }
+std::string_view target_path(std::string_view target) {
+    return target.substr(0, target.find('?'));
+}
 
 }  // namespace keybridge::daemon::net

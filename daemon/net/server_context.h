@@ -34,7 +34,10 @@ struct ServerContext {
     std::unordered_map<std::uint64_t, std::weak_ptr<EventSink>> sinks;
 
     ServerContext(const Config& c, const rpc::Dispatcher& d, std::string token)
-        : config(c), dispatcher(d), cookie_token(std::move(token)), limiter(c.rate_limit, c.rate_burst) {}
+        : config(c),
+          dispatcher(d),
+          cookie_token(std::move(token)),
+          limiter(c.rate_limit, c.rate_burst) {}
 
     rpc::ParseLimits parse_limits() const {
         return rpc::ParseLimits{config.max_request_bytes, config.max_depth, config.max_batch};
@@ -43,7 +46,7 @@ struct ServerContext {
 
 // Decrements the connection count when a session ends.
 class ConnectionSlot {
-public:
+  public:
     explicit ConnectionSlot(ServerContext& ctx) : ctx_(&ctx) {}
     ConnectionSlot(ConnectionSlot&& o) noexcept : ctx_(o.ctx_) { o.ctx_ = nullptr; }
     ConnectionSlot& operator=(ConnectionSlot&&) = delete;
@@ -52,7 +55,7 @@ public:
         if (ctx_ != nullptr) ctx_->connections.fetch_sub(1);
     }
 
-private:
+  private:
     ServerContext* ctx_;
 };
 

@@ -56,7 +56,8 @@ void WsSession::on_accept(beast::error_code ec) {
         ctx_.sinks[client_->connection_id] = weak_from_this();
     }
     if (ctx_.stopping.load()) {
-        return do_close(websocket::close_reason(websocket::close_code::going_away, "shutting down"));
+        return do_close(
+            websocket::close_reason(websocket::close_code::going_away, "shutting down"));
     }
     do_read();
 }
@@ -106,9 +107,10 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
 }
 
 void WsSession::push(std::string text) {
-    boost::asio::post(ws_.get_executor(), [self = shared_from_this(), text = std::move(text)]() mutable {
-        self->send(std::move(text));
-    });
+    boost::asio::post(ws_.get_executor(),
+                      [self = shared_from_this(), text = std::move(text)]() mutable {
+                          self->send(std::move(text));
+                      });
 }
 
 void WsSession::send(std::string text) {
@@ -147,7 +149,8 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
 }
 
 void WsSession::close(int code, std::string reason) {
-    boost::asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
+    boost::asio::post(ws_.get_executor(), [self = shared_from_this(), code,
+                                           reason = std::move(reason)] {
         self->do_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason));
     });
 }
@@ -164,7 +167,8 @@ void WsSession::do_close(websocket::close_reason reason) {
 void WsSession::start_close() {
     auto reason = *pending_close_;
     pending_close_.reset();
-    ws_.async_close(reason, [self = shared_from_this()](beast::error_code) { self->open_ = false; });
+    ws_.async_close(reason,
+                    [self = shared_from_this()](beast::error_code) { self->open_ = false; });
 }
 
 }  // namespace keybridge::daemon::net

@@ -18,7 +18,7 @@ namespace keybridge::daemon::net {
 // flight with a bounded queue behind it (a client that stops reading is disconnected rather than
 // allowed to grow our memory). Runs on the strand of the HTTP session it came from.
 class WsSession : public EventSink, public std::enable_shared_from_this<WsSession> {
-public:
+  public:
     using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
     WsSession(boost::beast::tcp_stream stream, ServerContext& ctx, ConnectionSlot slot,
@@ -31,7 +31,7 @@ public:
     void push(std::string text) override;
     void close(int code, std::string reason) override;
 
-private:
+  private:
     void on_accept(boost::beast::error_code ec);
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t bytes);

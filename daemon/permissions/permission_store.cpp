@@ -34,7 +34,8 @@ core::Result<PermissionStore> PermissionStore::open(const std::string& datadir) 
     const json::value* origins = root.as_object().if_contains("origins");
     if (origins == nullptr || !origins->is_object()) return damaged("no 'origins' object");
     for (const auto& [origin, entry] : origins->as_object()) {
-        if (!entry.is_object()) return damaged("entry of " + std::string(origin) + " is not an object");
+        if (!entry.is_object())
+            return damaged("entry of " + std::string(origin) + " is not an object");
         const json::object& o = entry.as_object();
         if (const json::value* accounts = o.if_contains("accounts")) {
             if (!accounts->is_array()) return damaged("accounts of " + std::string(origin));
@@ -51,7 +52,8 @@ core::Result<PermissionStore> PermissionStore::open(const std::string& datadir) 
             store.grants_[std::string(origin)] = std::move(grant);
         }
         if (const json::value* chain = o.if_contains("chainId")) {
-            if (!chain->is_int64() || chain->as_int64() <= 0) return damaged("chainId of " + std::string(origin));
+            if (!chain->is_int64() || chain->as_int64() <= 0)
+                return damaged("chainId of " + std::string(origin));
             store.chains_[std::string(origin)] = static_cast<std::uint64_t>(chain->as_int64());
         }
     }
@@ -113,7 +115,8 @@ core::Status PermissionStore::save_locked() const {
     };
     for (const auto& [origin, grant] : grants_) {
         json::array accounts;
-        for (const auto& a : grant.accounts) accounts.push_back(json::string(a.to_checksum_string()));
+        for (const auto& a : grant.accounts)
+            accounts.push_back(json::string(a.to_checksum_string()));
         json::object& e = entry_for(origin);
         e["accounts"] = std::move(accounts);
         e["grantedAt"] = grant.granted_at;

@@ -16,12 +16,12 @@ namespace keybridge::daemon::permissions {
 // origin has selected (per origin, as MetaMask does).
 struct Grant {
     std::vector<core::Address> accounts;  // empty: no account exposed
-    std::int64_t granted_at = 0;           // unix seconds
+    std::int64_t granted_at = 0;          // unix seconds
 };
 
 // Persistent grants in <datadir>/permissions.json (0600, atomic writes). Thread-safe.
 class PermissionStore {
-public:
+  public:
     // Loads the file if present. InvalidFormat naming the file when it is damaged.
     [[nodiscard]] static core::Result<PermissionStore> open(const std::string& datadir);
     PermissionStore(PermissionStore&& other) noexcept;
@@ -38,7 +38,7 @@ public:
     std::optional<std::uint64_t> selected_chain(const std::string& origin) const;
     [[nodiscard]] core::Status select_chain(const std::string& origin, std::uint64_t chain_id);
 
-private:
+  private:
     PermissionStore() = default;
     [[nodiscard]] core::Status save_locked() const;
 

@@ -21,7 +21,8 @@ const MethodSpec* Dispatcher::find(std::string_view name) const {
 
 std::vector<const MethodSpec*> Dispatcher::methods() const {
     std::vector<const MethodSpec*> out;
-    for (const auto& [name, spec] : methods_) out.push_back(&spec);
+    for (const auto& [name, spec] : methods_)
+        out.push_back(&spec);
     return out;
 }
 
@@ -29,9 +30,9 @@ void Dispatcher::run_call(const std::shared_ptr<const Client>& client, const Cal
                           Reply reply) const {
     const MethodSpec* spec = find(call.method);
     if (spec == nullptr) {
-        reply(tl::unexpected(RpcError{kMethodNotFound, "the method " + call.method +
-                                                           " does not exist / is not available",
-                                      std::nullopt}));
+        reply(tl::unexpected(RpcError{
+            kMethodNotFound, "the method " + call.method + " does not exist / is not available",
+            std::nullopt}));
         return;
     }
     if (spec->access == Access::TokenOnly && !client->token_authenticated) {

@@ -16,7 +16,7 @@ namespace keybridge::daemon::rpc {
 
 // Who is calling. Set by the connection from its HTTP headers; never changes afterwards.
 struct Client {
-    std::string origin;           // the browser page's Origin, empty for non-browser clients
+    std::string origin;                // the browser page's Origin, empty for non-browser clients
     bool token_authenticated = false;  // presented the cookie token
     std::uint64_t connection_id = 0;
     std::weak_ptr<net::EventSink> sink;  // set for WebSocket clients (server-pushed events)
@@ -31,13 +31,12 @@ using Reply = std::function<void(Outcome)>;
 
 // A method handler: validates params, does its work (possibly asynchronously), then calls reply
 // exactly once, from any thread.
-using Handler =
-    std::function<void(const std::shared_ptr<const Client>& client, const boost::json::value& params,
-                        Reply reply)>;
+using Handler = std::function<void(const std::shared_ptr<const Client>& client,
+                                   const boost::json::value& params, Reply reply)>;
 
 enum class Access {
-    Anyone,         // any client that passed the connection checks
-    TokenOnly,      // clients that proved who they are with the cookie token (scripts, approvers)
+    Anyone,     // any client that passed the connection checks
+    TokenOnly,  // clients that proved who they are with the cookie token (scripts, approvers)
 };
 
 struct MethodSpec {
@@ -49,7 +48,7 @@ struct MethodSpec {
 
 // The method table. Each area registers its rows in one function; discovery is generated from it.
 class Dispatcher {
-public:
+  public:
     void add(MethodSpec spec);
     const MethodSpec* find(std::string_view name) const;
     std::vector<const MethodSpec*> methods() const;
@@ -59,10 +58,9 @@ public:
     void dispatch(const std::shared_ptr<const Client>& client, Payload payload,
                   std::function<void(std::optional<std::string>)> done) const;
 
-private:
+  private:
     void run_call(const std::shared_ptr<const Client>& client, const Call& call, Reply reply) const;
     std::map<std::string, MethodSpec, std::less<>> methods_;
 };
-
 
 }  // namespace keybridge::daemon::rpc

@@ -64,7 +64,8 @@ RpcError to_rpc_error(const core::Error& error) {
         case ErrorCode::NotSupported:
             return {kUnsupportedMethod, error.detail, std::nullopt};
         case ErrorCode::UserCancelled:
-            return {kUserRejected, error.detail.empty() ? "User rejected the request." : error.detail,
+            return {kUserRejected,
+                    error.detail.empty() ? "User rejected the request." : error.detail,
                     std::nullopt};
         case ErrorCode::NotFound:
             return {kUnauthorized, error.detail, std::nullopt};
@@ -98,9 +99,10 @@ std::variant<Payload, RpcError> parse_payload(std::string_view text, const Parse
     json::value root = json::parse(text, ec, {}, options);
     if (ec) {
         if (ec == json::error::too_deep) {
-            return RpcError{kParseError,
-                            "JSON nested deeper than " + std::to_string(limits.max_depth) + " levels",
-                            std::nullopt};
+            return RpcError{
+                kParseError,
+                "JSON nested deeper than " + std::to_string(limits.max_depth) + " levels",
+                std::nullopt};
         }
         return RpcError{kParseError, "invalid JSON: " + ec.message(), std::nullopt};
     }
@@ -114,7 +116,8 @@ std::variant<Payload, RpcError> parse_payload(std::string_view text, const Parse
                             std::nullopt};
         }
         payload.is_batch = true;
-        for (const json::value& v : batch) payload.entries.push_back(parse_call(v));
+        for (const json::value& v : batch)
+            payload.entries.push_back(parse_call(v));
         return payload;
     }
     if (!root.is_object()) return invalid_request("a request must be a JSON object or array");

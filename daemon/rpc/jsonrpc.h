@@ -19,13 +19,13 @@ enum RpcErrorCode : int {
     kMethodNotFound = -32601,
     kInvalidParams = -32602,
     kInternalError = -32603,
-    kLimitExceeded = -32005,       // EIP-1474: request rate or size limit
-    kUserRejected = 4001,          // EIP-1193
+    kLimitExceeded = -32005,  // EIP-1474: request rate or size limit
+    kUserRejected = 4001,     // EIP-1193
     kUnauthorized = 4100,
     kUnsupportedMethod = 4200,
     kDisconnected = 4900,
     kChainDisconnected = 4901,
-    kUnrecognizedChain = 4902,     // wallet_switchEthereumChain: add the chain first
+    kUnrecognizedChain = 4902,  // wallet_switchEthereumChain: add the chain first
 };
 
 struct RpcError {

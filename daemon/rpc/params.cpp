@@ -16,7 +16,8 @@ std::string where(std::size_t i, std::string_view what) {
 
 ParamResult<core::U256> quantity_field(const json::object& o, std::string_view key) {
     const json::value* v = o.if_contains(key);
-    if (!v->is_string()) return tl::unexpected(bad(key, "must be a hex quantity string such as \"0x1\""));
+    if (!v->is_string())
+        return tl::unexpected(bad(key, "must be a hex quantity string such as \"0x1\""));
     auto q = core::parse_u256_hex(v->as_string());
     if (!q) return tl::unexpected(bad(key, q.error().detail));
     return *q;
@@ -35,9 +36,12 @@ RpcError invalid_params_error(std::string message) {
     return RpcError{kInvalidParams, std::move(message), std::nullopt};
 }
 
-std::string quantity(std::uint64_t v) { return core::u256_to_quantity(core::U256(v)); }
+std::string quantity(std::uint64_t v) {
+    return core::u256_to_quantity(core::U256(v));
+}
 
-ParamResult<const json::array*> positional(const json::value& params, std::size_t min, std::size_t max) {
+ParamResult<const json::array*> positional(const json::value& params, std::size_t min,
+                                           std::size_t max) {
     static const json::array kEmpty;
     const json::array* a = &kEmpty;
     if (params.is_array()) {
@@ -46,7 +50,8 @@ ParamResult<const json::array*> positional(const json::value& params, std::size_
         return tl::unexpected(invalid_params_error("params must be an array"));
     }
     if (a->size() < min || a->size() > max) {
-        std::string expected = min == max ? std::to_string(min) : std::to_string(min) + " to " + std::to_string(max);
+        std::string expected =
+            min == max ? std::to_string(min) : std::to_string(min) + " to " + std::to_string(max);
         return tl::unexpected(invalid_params_error("expected " + expected + " parameters, got " +
                                                    std::to_string(a->size())));
     }
@@ -54,14 +59,16 @@ ParamResult<const json::array*> positional(const json::value& params, std::size_
 }
 
 ParamResult<core::Address> address_at(const json::array& a, std::size_t i, std::string_view what) {
-    if (i >= a.size() || !a[i].is_string()) return tl::unexpected(bad(where(i, what), "must be an address string"));
+    if (i >= a.size() || !a[i].is_string())
+        return tl::unexpected(bad(where(i, what), "must be an address string"));
     auto address = core::Address::parse(a[i].as_string());
     if (!address) return tl::unexpected(bad(where(i, what), address.error().detail));
     return *address;
 }
 
 ParamResult<std::string> string_at(const json::array& a, std::size_t i, std::string_view what) {
-    if (i >= a.size() || !a[i].is_string()) return tl::unexpected(bad(where(i, what), "must be a string"));
+    if (i >= a.size() || !a[i].is_string())
+        return tl::unexpected(bad(where(i, what), "must be a string"));
     return std::string(a[i].as_string());
 }
 
@@ -74,7 +81,8 @@ ParamResult<core::Bytes> hex_at(const json::array& a, std::size_t i, std::string
 }
 
 ParamResult<std::uint64_t> chain_id_of(const json::value& v, std::string_view what) {
-    if (!v.is_string()) return tl::unexpected(bad(what, "chainId must be a hex string such as \"0x1\""));
+    if (!v.is_string())
+        return tl::unexpected(bad(what, "chainId must be a hex string such as \"0x1\""));
     auto q = core::parse_quantity(v.as_string());
     if (!q) return tl::unexpected(bad(what, "chainId: " + q.error().detail));
     if (*q == 0 || *q > core::U256((std::uint64_t{1} << 53) - 1)) {
@@ -84,11 +92,12 @@ ParamResult<std::uint64_t> chain_id_of(const json::value& v, std::string_view wh
 }
 
 ParamResult<TransactionRequest> transaction_request(const json::value& v) {
-    if (!v.is_object()) return tl::unexpected(invalid_params_error("params[0] (transaction) must be an object"));
+    if (!v.is_object())
+        return tl::unexpected(invalid_params_error("params[0] (transaction) must be an object"));
     const json::object& o = v.as_object();
     static const std::vector<std::string_view> kKnown = {
-        "from", "to", "gas", "gasLimit", "gasPrice", "maxFeePerGas", "maxPriorityFeePerGas", "value",
-        "data", "input", "nonce", "chainId", "type", "accessList"};
+        "from",  "to",   "gas",   "gasLimit", "gasPrice", "maxFeePerGas", "maxPriorityFeePerGas",
+        "value", "data", "input", "nonce",    "chainId",  "type",         "accessList"};
     for (const auto& [key, value] : o) {
         if (std::find(kKnown.begin(), kKnown.end(), std::string_view(key)) == kKnown.end()) {
             return tl::unexpected(bad("transaction", "unknown field '" + std::string(key) + "'"));
@@ -123,8 +132,9 @@ ParamResult<TransactionRequest> transaction_request(const json::value& v) {
         out = *q;
         return true;
     };
-    for (auto [key, field] : {std::pair{"gasPrice", &r.gas_price}, std::pair{"maxFeePerGas", &r.max_fee_per_gas},
-                              std::pair{"maxPriorityFeePerGas", &r.max_priority_fee_per_gas}}) {
+    for (auto [key, field] :
+         {std::pair{"gasPrice", &r.gas_price}, std::pair{"maxFeePerGas", &r.max_fee_per_gas},
+          std::pair{"maxPriorityFeePerGas", &r.max_priority_fee_per_gas}}) {
         auto ok = opt_u256(key, *field);
         if (!ok) return tl::unexpected(ok.error());
     }
@@ -157,8 +167,9 @@ ParamResult<TransactionRequest> transaction_request(const json::value& v) {
         if (!t) return tl::unexpected(t.error());
         if (*t == 3 || *t == 4) {
             return tl::unexpected(RpcError{kUnsupportedMethod,
-                                           *t == 3 ? "EIP-4844 blob transactions are not supported"
-                                                   : "EIP-7702 set-code transactions are not supported",
+                                           *t == 3
+                                               ? "EIP-4844 blob transactions are not supported"
+                                               : "EIP-7702 set-code transactions are not supported",
                                            std::nullopt});
         }
         if (*t > 2) return tl::unexpected(bad("type", "must be 0x0, 0x1 or 0x2"));
@@ -173,14 +184,17 @@ ParamResult<TransactionRequest> transaction_request(const json::value& v) {
             if (!e.is_object()) return tl::unexpected(bad(at, "must be an object"));
             const json::value* address = e.as_object().if_contains("address");
             const json::value* keys = e.as_object().if_contains("storageKeys");
-            if (!address || !address->is_string()) return tl::unexpected(bad(at, "address missing"));
+            if (!address || !address->is_string())
+                return tl::unexpected(bad(at, "address missing"));
             auto a = core::Address::parse(address->as_string());
             if (!a) return tl::unexpected(bad(at + ".address", a.error().detail));
             core::AccessListEntry entry{*a, {}};
             if (keys && !keys->is_null()) {
-                if (!keys->is_array()) return tl::unexpected(bad(at + ".storageKeys", "must be an array"));
+                if (!keys->is_array())
+                    return tl::unexpected(bad(at + ".storageKeys", "must be an array"));
                 for (const json::value& k : keys->as_array()) {
-                    if (!k.is_string()) return tl::unexpected(bad(at + ".storageKeys", "must hold hex strings"));
+                    if (!k.is_string())
+                        return tl::unexpected(bad(at + ".storageKeys", "must hold hex strings"));
                     auto key = core::hex_decode_fixed<32>(k.as_string(), core::HexPrefix::Required);
                     if (!key) return tl::unexpected(bad(at + ".storageKeys", key.error().detail));
                     entry.storage_keys.push_back(*key);
@@ -214,8 +228,10 @@ json::object transaction_json(const core::Transaction& tx, const core::Address& 
         json::array list;
         for (const auto& e : tx.access_list) {
             json::array keys;
-            for (const auto& k : e.storage_keys) keys.push_back(json::string(core::hex_encode(k)));
-            list.push_back(json::object{{"address", e.address.to_checksum_string()}, {"storageKeys", keys}});
+            for (const auto& k : e.storage_keys)
+                keys.push_back(json::string(core::hex_encode(k)));
+            list.push_back(
+                json::object{{"address", e.address.to_checksum_string()}, {"storageKeys", keys}});
         }
         o["accessList"] = std::move(list);
     }

@@ -26,8 +26,10 @@ RpcError invalid_params_error(std::string message);
 ParamResult<const boost::json::array*> positional(const boost::json::value& params, std::size_t min,
                                                   std::size_t max);
 
-ParamResult<core::Address> address_at(const boost::json::array& a, std::size_t i, std::string_view what);
-ParamResult<std::string> string_at(const boost::json::array& a, std::size_t i, std::string_view what);
+ParamResult<core::Address> address_at(const boost::json::array& a, std::size_t i,
+                                      std::string_view what);
+ParamResult<std::string> string_at(const boost::json::array& a, std::size_t i,
+                                   std::string_view what);
 // 0x-prefixed hex of any length.
 ParamResult<core::Bytes> hex_at(const boost::json::array& a, std::size_t i, std::string_view what);
 ParamResult<std::uint64_t> chain_id_of(const boost::json::value& v, std::string_view what);

@@ -40,8 +40,9 @@ rpc::Outcome interpret(const http::response<http::string_body>& res) {
     if (const json::value* error = o.if_contains("error"); error && error->is_object()) {
         const json::object& e = error->as_object();
         rpc::RpcError out;
-        out.code = e.contains("code") && e.at("code").is_int64() ? static_cast<int>(e.at("code").as_int64())
-                                                                   : rpc::kInternalError;
+        out.code = e.contains("code") && e.at("code").is_int64()
+                       ? static_cast<int>(e.at("code").as_int64())
+                       : rpc::kInternalError;
         out.message = e.contains("message") && e.at("message").is_string()
                           ? std::string(e.at("message").as_string())
                           : "upstream error";
@@ -55,9 +56,9 @@ rpc::Outcome interpret(const http::response<http::string_body>& res) {
 // One request/response exchange; Stream is a tcp_stream or an ssl_stream over one.
 template <typename Stream>
 class Exchange : public std::enable_shared_from_this<Exchange<Stream>> {
-public:
-    Exchange(std::unique_ptr<Stream> stream, Url url, std::string body, std::chrono::milliseconds timeout,
-             std::function<void(rpc::Outcome)> done)
+  public:
+    Exchange(std::unique_ptr<Stream> stream, Url url, std::string body,
+             std::chrono::milliseconds timeout, std::function<void(rpc::Outcome)> done)
         : stream_(std::move(stream)),
           resolver_(beast::get_lowest_layer(*stream_).get_executor()),
           url_(std::move(url)),
@@ -75,11 +76,12 @@ public:
     }
 
     void start() {
-        resolver_.async_resolve(url_.host, url_.port,
-                                beast::bind_front_handler(&Exchange::on_resolve, this->shared_from_this()));
+        resolver_.async_resolve(
+            url_.host, url_.port,
+            beast::bind_front_handler(&Exchange::on_resolve, this->shared_from_this()));
     }
 
-private:
+  private:
     void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
         if (ec) return finish(tl::unexpected(disconnected("cannot resolve " + url_.host)));
         beast::get_lowest_layer(*stream_).expires_after(timeout_);
@@ -88,17 +90,21 @@ private:
     }
 
     void on_connect(beast::error_code ec, const tcp::endpoint&) {
-        if (ec) return finish(tl::unexpected(disconnected(ec == beast::error::timeout ? "timed out" : ec.message())));
+        if (ec)
+            return finish(tl::unexpected(
+                disconnected(ec == beast::error::timeout ? "timed out" : ec.message())));
         if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
-            stream_->async_handshake(asio::ssl::stream_base::client,
-                                     beast::bind_front_handler(&Exchange::on_handshake, this->shared_from_this()));
+            stream_->async_handshake(
+                asio::ssl::stream_base::client,
+                beast::bind_front_handler(&Exchange::on_handshake, this->shared_from_this()));
         } else {
             on_handshake({});
         }
     }
 
     void on_handshake(beast::error_code ec) {
-        if (ec) return finish(tl::unexpected(disconnected("TLS handshake failed: " + ec.message())));
+        if (ec)
+            return finish(tl::unexpected(disconnected("TLS handshake failed: " + ec.message())));
         http::async_write(*stream_, request_,
                           beast::bind_front_handler(&Exchange::on_write, this->shared_from_this()));
     }
@@ -110,7 +116,9 @@ private:
     }
 
     void on_read(beast::error_code ec, std::size_t) {
-        if (ec) return finish(tl::unexpected(disconnected(ec == beast::error::timeout ? "timed out" : ec.message())));
+        if (ec)
+            return finish(tl::unexpected(
+                disconnected(ec == beast::error::timeout ? "timed out" : ec.message())));
         finish(interpret(parser_.get()));
         beast::error_code ignored;
         beast::get_lowest_layer(*stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -144,7 +152,8 @@ core::Result<Url> parse_url(const std::string& url) {
     } else if (url.rfind("http://", 0) == 0) {
         rest = url.substr(7);
     } else {
-        return core::fail(core::ErrorCode::InvalidArgument, "URL must start with http:// or https://");
+        return core::fail(core::ErrorCode::InvalidArgument,
+                          "URL must start with http:// or https://");
     }
     const auto slash = rest.find('/');
     std::string authority = rest.substr(0, slash);
@@ -156,10 +165,12 @@ core::Result<Url> parse_url(const std::string& url) {
     std::string port = out.tls ? "443" : "80";
     if (authority.front() == '[') {
         const auto close = authority.find(']');
-        if (close == std::string::npos) return core::fail(core::ErrorCode::InvalidArgument, "bad IPv6 host in URL");
+        if (close == std::string::npos)
+            return core::fail(core::ErrorCode::InvalidArgument, "bad IPv6 host in URL");
         host = authority.substr(1, close - 1);
         if (close + 1 < authority.size()) {
-            if (authority[close + 1] != ':') return core::fail(core::ErrorCode::InvalidArgument, "bad port in URL");
+            if (authority[close + 1] != ':')
+                return core::fail(core::ErrorCode::InvalidArgument, "bad port in URL");
             port = authority.substr(close + 2);
         }
     } else if (const auto colon = authority.rfind(':'); colon != std::string::npos) {
@@ -204,13 +215,13 @@ void UpstreamClient::call(const std::string& url_text, std::string method, json:
             return done(tl::unexpected(disconnected("cannot set TLS server name")));
         }
         stream->set_verify_callback(asio::ssl::host_name_verification(url->host));
-        std::make_shared<Exchange<beast::ssl_stream<beast::tcp_stream>>>(std::move(stream), *url, std::move(body),
-                                                                         timeout_, std::move(done))
+        std::make_shared<Exchange<beast::ssl_stream<beast::tcp_stream>>>(
+            std::move(stream), *url, std::move(body), timeout_, std::move(done))
             ->start();
     } else {
         auto stream = std::make_unique<beast::tcp_stream>(strand);
-        std::make_shared<Exchange<beast::tcp_stream>>(std::move(stream), *url, std::move(body), timeout_,
-                                                      std::move(done))
+        std::make_shared<Exchange<beast::tcp_stream>>(std::move(stream), *url, std::move(body),
+                                                      timeout_, std::move(done))
             ->start();
     }
 }

@@ -22,14 +22,14 @@ namespace keybridge::daemon::upstream {
 // 4901 (chain disconnected) with a clear message when the node cannot be reached or answers
 // garbage. Thread-safe; callbacks run on the executor.
 class UpstreamClient {
-public:
+  public:
     explicit UpstreamClient(boost::asio::any_io_executor executor,
                             std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
     void call(const std::string& url, std::string method, boost::json::value params,
               std::function<void(rpc::Outcome)> done);
 
-private:
+  private:
     boost::asio::any_io_executor executor_;
     std::chrono::milliseconds timeout_;
     std::shared_ptr<boost::asio::ssl::context> tls_;

@@ -161,7 +161,8 @@ constexpr std::size_t kMaxSecretFile = 64 * 1024;
 core::Result<core::SecretBuffer> read_secret_file(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return core::fail(core::ErrorCode::IoError, "cannot open " + path + ": " + std::strerror(errno));
+        return core::fail(core::ErrorCode::IoError,
+                          "cannot open " + path + ": " + std::strerror(errno));
     core::SecretBuffer buffer(kMaxSecretFile + 1);
     std::size_t used = 0;
     while (used < buffer.size()) {
@@ -170,13 +171,15 @@ core::Result<core::SecretBuffer> read_secret_file(const std::string& path) {
             if (errno == EINTR) continue;
             const int err = errno;
             ::close(fd);
-            return core::fail(core::ErrorCode::IoError, "cannot read " + path + ": " + std::strerror(err));
+            return core::fail(core::ErrorCode::IoError,
+                              "cannot read " + path + ": " + std::strerror(err));
         }
         if (n == 0) break;
         used += static_cast<std::size_t>(n);
     }
     ::close(fd);
-    if (used > kMaxSecretFile) return core::fail(core::ErrorCode::InvalidArgument, path + " is larger than 64 KiB");
+    if (used > kMaxSecretFile)
+        return core::fail(core::ErrorCode::InvalidArgument, path + " is larger than 64 KiB");
     if (used > 0 && buffer.data()[used - 1] == '\n') --used;
     if (used > 0 && buffer.data()[used - 1] == '\r') --used;
     buffer.truncate(used);

@@ -10,7 +10,8 @@ using core::fail;
 void SoftwareSigner::set_keys(std::vector<Key> keys) {
     std::lock_guard lock(mutex_);
     keys_.clear();
-    for (auto& k : keys) keys_.emplace(k.address, std::move(k.key));
+    for (auto& k : keys)
+        keys_.emplace(k.address, std::move(k.key));
     unlocked_ = true;
 }
 
@@ -28,7 +29,8 @@ bool SoftwareSigner::unlocked() const {
 std::vector<core::Address> SoftwareSigner::accounts() const {
     std::lock_guard lock(mutex_);
     std::vector<core::Address> out;
-    for (const auto& [address, key] : keys_) out.push_back(address);
+    for (const auto& [address, key] : keys_)
+        out.push_back(address);
     return out;
 }
 
@@ -63,8 +65,8 @@ core::Result<core::Signature65> SoftwareSigner::sign_typed_data(
     return core::eip712::sign(**key, typed, version);
 }
 
-core::Result<core::Signature65> SoftwareSigner::sign_typed_data_v1(const core::Address& account,
-                                                                   const boost::json::value& typed) {
+core::Result<core::Signature65> SoftwareSigner::sign_typed_data_v1(
+    const core::Address& account, const boost::json::value& typed) {
     std::lock_guard lock(mutex_);
     auto key = key_for(account);
     if (!key) return fail(key.error());
@@ -79,8 +81,8 @@ core::Result<core::Signature65> SoftwareSigner::sign_digest(const core::Address&
     return core::sign_digest(**key, digest).to_rsv();
 }
 
-core::Result<core::SignedTransaction> SoftwareSigner::sign_transaction(const core::Address& account,
-                                                                       const core::Transaction& tx) {
+core::Result<core::SignedTransaction> SoftwareSigner::sign_transaction(
+    const core::Address& account, const core::Transaction& tx) {
     std::lock_guard lock(mutex_);
     auto key = key_for(account);
     if (!key) return fail(key.error());

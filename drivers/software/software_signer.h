@@ -12,7 +12,7 @@ namespace keybridge::drivers::software {
 // wiped memory until lock() or destruction. Signing is pure computation (~25 µs), so calls do not
 // block on I/O. Thread-safe.
 class SoftwareSigner final : public core::Signer {
-public:
+  public:
     struct Key {
         core::Address address;
         core::PrivateKey key;
@@ -41,7 +41,7 @@ public:
     core::Result<core::SignedTransaction> sign_transaction(const core::Address& account,
                                                            const core::Transaction& tx) override;
 
-private:
+  private:
     // The key for account, or NotFound / Disconnected (locked).
     core::Result<const core::PrivateKey*> key_for(const core::Address& account) const;
 

@@ -18,11 +18,7 @@ std::string lower(std::string_view text) {
 }
 
 PrivateKey key_from_hex(std::string_view hex) {
-    auto bytes = hex_decode(hex);
-    EXPECT_TRUE(bytes);
-    auto key = PrivateKey::from_bytes(*bytes);
-    EXPECT_TRUE(key);
-    return std::move(*key);
+    return test::private_key_from_hex(hex);
 }
 
 TEST(Eip191, PersonalSignVectorsHashSignAndRecover) {

@@ -16,11 +16,7 @@ namespace {
 namespace json = boost::json;
 
 PrivateKey key_from_hex(std::string_view hex) {
-    auto bytes = hex_decode(hex);
-    EXPECT_TRUE(bytes);
-    auto key = PrivateKey::from_bytes(*bytes);
-    EXPECT_TRUE(key);
-    return std::move(*key);
+    return test::private_key_from_hex(hex);
 }
 
 Hash32 word_of(std::string_view hex) {

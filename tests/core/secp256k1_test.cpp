@@ -9,11 +9,7 @@ namespace keybridge::core {
 namespace {
 
 PrivateKey key_from_hex(std::string_view hex) {
-    auto bytes = hex_decode(hex);
-    EXPECT_TRUE(bytes);
-    auto key = PrivateKey::from_bytes(*bytes);
-    EXPECT_TRUE(key);
-    return std::move(*key);
+    return test::private_key_from_hex(hex);
 }
 
 TEST(PrivateKey, RejectsZeroOrderAndWrongLength) {
