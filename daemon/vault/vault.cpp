@@ -401,14 +401,62 @@ Result<std::vector<std::string>> expand_template(std::string_view tmpl) {
                                     std::string(tmpl.substr(at + 3))};
 }
 
+// Decodes the UTF-8 sequence at text[i] and advances i past it; -1 (i unchanged) when the
+// sequence is ill-formed: the ranges of Unicode's table 3-7 exclude overlong forms, surrogates
+// and code points above U+10FFFF.
+long next_code_point(std::string_view text, std::size_t& i) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char b0 = byte(i);
+    if (b0 < 0x80) {
+        ++i;
+        return b0;
+    }
+    std::size_t length = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    long c = 0;
+    if (b0 >= 0xc2 && b0 <= 0xdf) {
+        length = 2;
+        c = b0 & 0x1f;
+    } else if (b0 >= 0xe0 && b0 <= 0xef) {
+        length = 3;
+        c = b0 & 0x0f;
+        if (b0 == 0xe0) lo = 0xa0;
+        if (b0 == 0xed) hi = 0x9f;
+    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+        length = 4;
+        c = b0 & 0x07;
+        if (b0 == 0xf0) lo = 0x90;
+        if (b0 == 0xf4) hi = 0x8f;
+    } else {
+        return -1;
+    }
+    if (text.size() - i < length) return -1;
+    for (std::size_t k = 1; k < length; ++k) {
+        const unsigned char b = byte(i + k);
+        if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xbf)) return -1;
+        c = (c << 6) | (b & 0x3f);
+    }
+    i += length;
+    return c;
+}
+
 }  // namespace
 
 Status validate_account_name(std::string_view name) {
     if (name.empty() || name.size() > 64) {
         return fail(ErrorCode::InvalidArgument, "account name must be 1 to 64 bytes long");
     }
-    for (unsigned char c : name) {
-        if (c < 0x20 || c == 0x7f) {
+    // The name goes into vault.json verbatim, and the JSON parser rejects ill-formed UTF-8 when
+    // the file is read back: one bad byte here would make the whole vault unreadable.
+    for (std::size_t i = 0; i < name.size();) {
+        const std::size_t at = i;
+        const long c = next_code_point(name, i);
+        if (c < 0) {
+            return fail(ErrorCode::InvalidArgument,
+                        "account name is not valid UTF-8 (bad sequence at byte " +
+                            std::to_string(at) + ")");
+        }
+        if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {  // C0, DEL and C1 controls
             return fail(ErrorCode::InvalidArgument,
                         "account name must not contain control characters");
         }
