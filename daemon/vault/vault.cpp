@@ -656,7 +656,7 @@ Result<std::string> Vault::export_keystore(const core::Address& address,
     return core::encrypt_keystore(key->view(), export_password.view(), core::kScryptStandard);
 }
 
-Status Vault::rename(const core::Address& address, std::string name) {
+Status Vault::rename(core::Address address, std::string name) {
     KEYBRIDGE_TRY_STATUS(validate_account_name(name));
     auto lock = VaultLock::acquire(datadir_, /*exclusive=*/true);
     if (!lock) return fail(lock.error());
@@ -677,7 +677,7 @@ Status Vault::rename(const core::Address& address, std::string name) {
     return {};
 }
 
-Status Vault::remove(const core::Address& address) {
+Status Vault::remove(core::Address address) {
     auto lock = VaultLock::acquire(datadir_, /*exclusive=*/true);
     if (!lock) return fail(lock.error());
     auto fresh = load(datadir_);

@@ -106,8 +106,11 @@ class Vault {
         const core::Address& address, const core::SecretBuffer& password,
         const core::SecretBuffer& export_password) const;
 
-    [[nodiscard]] core::Status rename(const core::Address& address, std::string name);
-    [[nodiscard]] core::Status remove(const core::Address& address);
+    // NotFound for an address not in the vault. The address is taken by value: these calls
+    // replace accounts(), so a reference into it (`v.remove(v.accounts()[0].address)`) would
+    // dangle.
+    [[nodiscard]] core::Status rename(core::Address address, std::string name);
+    [[nodiscard]] core::Status remove(core::Address address);
 
     // Re-encrypts every secret under new_password in one new snapshot.
     [[nodiscard]] core::Status change_password(const core::SecretBuffer& old_password,
