@@ -508,6 +508,12 @@ Result<Vault> Vault::load(const std::string& datadir) {
 Result<Vault> Vault::create(const std::string& datadir, std::string_view mnemonic,
                             std::string_view bip39_passphrase, const SecretBuffer& password,
                             KdfStrength strength) {
+    // Check the phrase before touching the disk: a typo must not leave folders behind.
+    auto canonical = core::bip39::canonical_mnemonic(mnemonic);
+    if (!canonical) return fail(canonical.error());
+    auto packed = pack_phrase(canonical->text(), bip39_passphrase);
+    if (!packed) return fail(packed.error());
+
     KEYBRIDGE_TRY_STATUS(ensure_private_dir(datadir));
     KEYBRIDGE_TRY_STATUS(ensure_private_dir(vault_dir(datadir)));
     auto lock = VaultLock::acquire(datadir, /*exclusive=*/true);
@@ -515,10 +521,6 @@ Result<Vault> Vault::create(const std::string& datadir, std::string_view mnemoni
     if (exists(datadir)) {
         return fail(ErrorCode::AlreadyExists, "a vault already exists in " + datadir);
     }
-    auto canonical = core::bip39::canonical_mnemonic(mnemonic);
-    if (!canonical) return fail(canonical.error());
-    auto packed = pack_phrase(canonical->text(), bip39_passphrase);
-    if (!packed) return fail(packed.error());
     auto crypto = core::encrypt_secret(packed->view(), password.view(), scrypt_for(strength));
     if (!crypto) return fail(crypto.error());
 
