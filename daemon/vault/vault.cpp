@@ -33,6 +33,7 @@ constexpr std::string_view kSeedFile = "seed.json";
 constexpr std::string_view kKeysDir = "keys";
 constexpr int kFormatVersion = 1;
 constexpr std::string_view kBackupFormat = "keybridge-backup";
+constexpr unsigned kMaxGeneration = 99'999'999;  // gen-NNNNNNNN
 
 // ---------------------------------------------------------------- paths and locking
 
@@ -301,7 +302,10 @@ void collect_garbage(const std::string& datadir, const std::string& keep) {
 Result<std::string> commit(const std::string& datadir, const std::string& previous,
                            const Snapshot& snap) {
     const std::string dir = vault_dir(datadir);
-    const unsigned next = previous.empty() ? 1 : *gen_number(previous) + 1;
+    unsigned next = previous.empty() ? 1 : *gen_number(previous) + 1;
+    // Names have eight digits: gen-100000000 would not read back as a generation and the vault
+    // would be unreadable. Wrap instead; only the live snapshot matters, the rest is garbage.
+    if (next > kMaxGeneration) next = 1;
     const std::string gen = gen_name(next);
     const std::string path = gen_path(datadir, gen);
     KEYBRIDGE_TRY_STATUS(remove_tree(path));  // a crashed earlier attempt may have left it
