@@ -496,6 +496,12 @@ Result<Vault> Vault::open(const std::string& datadir) {
 Result<Vault> Vault::load(const std::string& datadir) {
     auto gen = read_current(datadir);
     if (!gen) return fail(gen.error());
+    if (!path_exists(gen_path(datadir, *gen))) {
+        // Say what is wrong rather than "cannot open .../vault.json".
+        return fail(ErrorCode::InvalidFormat, vault_dir(datadir) +
+                                                  "/CURRENT is damaged: it names " + *gen +
+                                                  ", which does not exist");
+    }
     const std::string meta_path = gen_path(datadir, *gen) + "/" + std::string(kMetadataFile);
     auto text = read_file(meta_path);
     if (!text) return fail(text.error());
