@@ -33,6 +33,7 @@ constexpr std::string_view kSeedFile = "seed.json";
 constexpr std::string_view kKeysDir = "keys";
 constexpr int kFormatVersion = 1;
 constexpr std::string_view kBackupFormat = "keybridge-backup";
+constexpr unsigned kMaxGeneration = 99'999'999;  // gen-NNNNNNNN
 
 // ---------------------------------------------------------------- paths and locking
 
@@ -301,7 +302,10 @@ void collect_garbage(const std::string& datadir, const std::string& keep) {
 Result<std::string> commit(const std::string& datadir, const std::string& previous,
                            const Snapshot& snap) {
     const std::string dir = vault_dir(datadir);
-    const unsigned next = previous.empty() ? 1 : *gen_number(previous) + 1;
+    unsigned next = previous.empty() ? 1 : *gen_number(previous) + 1;
+    // Names have eight digits: gen-100000000 would not read back as a generation and the vault
+    // would be unreadable. Wrap instead; only the live snapshot matters, the rest is garbage.
+    if (next > kMaxGeneration) next = 1;
     const std::string gen = gen_name(next);
     const std::string path = gen_path(datadir, gen);
     KEYBRIDGE_TRY_STATUS(remove_tree(path));  // a crashed earlier attempt may have left it
@@ -401,14 +405,62 @@ Result<std::vector<std::string>> expand_template(std::string_view tmpl) {
                                     std::string(tmpl.substr(at + 3))};
 }
 
+// Decodes the UTF-8 sequence at text[i] and advances i past it; -1 (i unchanged) when the
+// sequence is ill-formed: the ranges of Unicode's table 3-7 exclude overlong forms, surrogates
+// and code points above U+10FFFF.
+long next_code_point(std::string_view text, std::size_t& i) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char b0 = byte(i);
+    if (b0 < 0x80) {
+        ++i;
+        return b0;
+    }
+    std::size_t length = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    long c = 0;
+    if (b0 >= 0xc2 && b0 <= 0xdf) {
+        length = 2;
+        c = b0 & 0x1f;
+    } else if (b0 >= 0xe0 && b0 <= 0xef) {
+        length = 3;
+        c = b0 & 0x0f;
+        if (b0 == 0xe0) lo = 0xa0;
+        if (b0 == 0xed) hi = 0x9f;
+    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+        length = 4;
+        c = b0 & 0x07;
+        if (b0 == 0xf0) lo = 0x90;
+        if (b0 == 0xf4) hi = 0x8f;
+    } else {
+        return -1;
+    }
+    if (text.size() - i < length) return -1;
+    for (std::size_t k = 1; k < length; ++k) {
+        const unsigned char b = byte(i + k);
+        if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xbf)) return -1;
+        c = (c << 6) | (b & 0x3f);
+    }
+    i += length;
+    return c;
+}
+
 }  // namespace
 
 Status validate_account_name(std::string_view name) {
     if (name.empty() || name.size() > 64) {
         return fail(ErrorCode::InvalidArgument, "account name must be 1 to 64 bytes long");
     }
-    for (unsigned char c : name) {
-        if (c < 0x20 || c == 0x7f) {
+    // The name goes into vault.json verbatim, and the JSON parser rejects ill-formed UTF-8 when
+    // the file is read back: one bad byte here would make the whole vault unreadable.
+    for (std::size_t i = 0; i < name.size();) {
+        const std::size_t at = i;
+        const long c = next_code_point(name, i);
+        if (c < 0) {
+            return fail(ErrorCode::InvalidArgument,
+                        "account name is not valid UTF-8 (bad sequence at byte " +
+                            std::to_string(at) + ")");
+        }
+        if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {  // C0, DEL and C1 controls
             return fail(ErrorCode::InvalidArgument,
                         "account name must not contain control characters");
         }
@@ -444,6 +496,12 @@ Result<Vault> Vault::open(const std::string& datadir) {
 Result<Vault> Vault::load(const std::string& datadir) {
     auto gen = read_current(datadir);
     if (!gen) return fail(gen.error());
+    if (!path_exists(gen_path(datadir, *gen))) {
+        // Say what is wrong rather than "cannot open .../vault.json".
+        return fail(ErrorCode::InvalidFormat, vault_dir(datadir) +
+                                                  "/CURRENT is damaged: it names " + *gen +
+                                                  ", which does not exist");
+    }
     const std::string meta_path = gen_path(datadir, *gen) + "/" + std::string(kMetadataFile);
     auto text = read_file(meta_path);
     if (!text) return fail(text.error());
@@ -460,6 +518,12 @@ Result<Vault> Vault::load(const std::string& datadir) {
 Result<Vault> Vault::create(const std::string& datadir, std::string_view mnemonic,
                             std::string_view bip39_passphrase, const SecretBuffer& password,
                             KdfStrength strength) {
+    // Check the phrase before touching the disk: a typo must not leave folders behind.
+    auto canonical = core::bip39::canonical_mnemonic(mnemonic);
+    if (!canonical) return fail(canonical.error());
+    auto packed = pack_phrase(canonical->text(), bip39_passphrase);
+    if (!packed) return fail(packed.error());
+
     KEYBRIDGE_TRY_STATUS(ensure_private_dir(datadir));
     KEYBRIDGE_TRY_STATUS(ensure_private_dir(vault_dir(datadir)));
     auto lock = VaultLock::acquire(datadir, /*exclusive=*/true);
@@ -467,10 +531,6 @@ Result<Vault> Vault::create(const std::string& datadir, std::string_view mnemoni
     if (exists(datadir)) {
         return fail(ErrorCode::AlreadyExists, "a vault already exists in " + datadir);
     }
-    auto canonical = core::bip39::canonical_mnemonic(mnemonic);
-    if (!canonical) return fail(canonical.error());
-    auto packed = pack_phrase(canonical->text(), bip39_passphrase);
-    if (!packed) return fail(packed.error());
     auto crypto = core::encrypt_secret(packed->view(), password.view(), scrypt_for(strength));
     if (!crypto) return fail(crypto.error());
 
@@ -608,7 +668,7 @@ Result<std::string> Vault::export_keystore(const core::Address& address,
     return core::encrypt_keystore(key->view(), export_password.view(), core::kScryptStandard);
 }
 
-Status Vault::rename(const core::Address& address, std::string name) {
+Status Vault::rename(core::Address address, std::string name) {
     KEYBRIDGE_TRY_STATUS(validate_account_name(name));
     auto lock = VaultLock::acquire(datadir_, /*exclusive=*/true);
     if (!lock) return fail(lock.error());
@@ -629,7 +689,7 @@ Status Vault::rename(const core::Address& address, std::string name) {
     return {};
 }
 
-Status Vault::remove(const core::Address& address) {
+Status Vault::remove(core::Address address) {
     auto lock = VaultLock::acquire(datadir_, /*exclusive=*/true);
     if (!lock) return fail(lock.error());
     auto fresh = load(datadir_);

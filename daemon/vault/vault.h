@@ -29,8 +29,9 @@ namespace keybridge::daemon::vault {
 // with the keystore v3 construction (scrypt, aes-128-ctr, keccak MAC).
 //
 // Errors: IoError (files, with the path), InvalidFormat (a damaged file, naming it),
-// WrongPassword (nothing changed), InvalidArgument (bad requests: unknown address, duplicate
-// account, vault already exists), plus what core reports for bad phrases or keys.
+// WrongPassword (nothing changed), NotFound (no vault, unknown address), AlreadyExists (a vault
+// is already there, the account is already in it), InvalidArgument (bad names, templates,
+// counts), plus what core reports for bad phrases or keys.
 // A Vault object is a view of one snapshot; mutating calls refresh it. Not thread-safe: callers
 // serialise access (the daemon keeps one Vault behind its own lock); different processes are
 // serialised by the LOCK file.
@@ -66,7 +67,7 @@ class Vault {
     static bool exists(const std::string& datadir);
 
     // Creates a vault holding this recovery phrase (validated and normalised first) and its
-    // optional BIP39 passphrase, encrypted under password. InvalidArgument if one exists already.
+    // optional BIP39 passphrase, encrypted under password. AlreadyExists if one exists already.
     [[nodiscard]] static core::Result<Vault> create(const std::string& datadir,
                                                     std::string_view mnemonic,
                                                     std::string_view bip39_passphrase,
@@ -92,7 +93,7 @@ class Vault {
         std::string_view path_template = kBip44Template);
 
     // Imports a raw 32-byte private key / a v3 keystore (decrypted with its own password, then
-    // re-encrypted under the vault password). InvalidArgument if the address is already present.
+    // re-encrypted under the vault password). AlreadyExists if the address is already present.
     [[nodiscard]] core::Result<Account> import_private_key(const core::SecretBuffer& key,
                                                            const core::SecretBuffer& password,
                                                            std::string name = {});
@@ -106,8 +107,11 @@ class Vault {
         const core::Address& address, const core::SecretBuffer& password,
         const core::SecretBuffer& export_password) const;
 
-    [[nodiscard]] core::Status rename(const core::Address& address, std::string name);
-    [[nodiscard]] core::Status remove(const core::Address& address);
+    // NotFound for an address not in the vault. The address is taken by value: these calls
+    // replace accounts(), so a reference into it (`v.remove(v.accounts()[0].address)`) would
+    // dangle.
+    [[nodiscard]] core::Status rename(core::Address address, std::string name);
+    [[nodiscard]] core::Status remove(core::Address address);
 
     // Re-encrypts every secret under new_password in one new snapshot.
     [[nodiscard]] core::Status change_password(const core::SecretBuffer& old_password,
