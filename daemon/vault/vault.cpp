@@ -549,7 +549,7 @@ const Account* Vault::find(const core::Address& address) const {
     return nullptr;
 }
 
-Status Vault::check_password(const SecretBuffer& password) const {
+Status Vault::check_password_locked(const SecretBuffer& password) const {
     auto packed = decrypt_file_secret(datadir_, generation_, kSeedFile, password);
     if (!packed) return fail(packed.error());
     return {};
@@ -607,7 +607,7 @@ Result<Account> Vault::import_private_key(const SecretBuffer& key, const SecretB
     auto fresh = load(datadir_);
     if (!fresh) return fail(fresh.error());
     *this = std::move(*fresh);
-    KEYBRIDGE_TRY_STATUS(check_password(password));
+    KEYBRIDGE_TRY_STATUS(check_password_locked(password));
 
     Account account;
     account.address = core::PublicKey::from_private(*parsed).address();
@@ -647,15 +647,13 @@ Result<Account> Vault::import_keystore(std::string_view keystore_json,
     return import_private_key(decrypted->private_key, password, std::move(name));
 }
 
-Result<std::string> Vault::export_keystore(const core::Address& address,
-                                           const SecretBuffer& password,
-                                           const SecretBuffer& export_password) const {
+Result<std::string> Vault::export_keystore_locked(const core::Address& address,
+                                                  const SecretBuffer& password,
+                                                  const SecretBuffer& export_password) const {
     const Account* account = find(address);
     if (account == nullptr) {
         return fail(ErrorCode::NotFound, address.to_checksum_string() + " is not in the vault");
     }
-    auto lock = VaultLock::acquire(datadir_, /*exclusive=*/false);
-    if (!lock) return fail(lock.error());
     Result<core::PrivateKey> key = fail(ErrorCode::Internal, "unreachable");
     if (account->source == AccountSource::Seed) {
         auto seed = unlock_seed(datadir_, generation_, password);
@@ -744,10 +742,8 @@ Status Vault::change_password(const SecretBuffer& old_password, const SecretBuff
     return {};
 }
 
-Result<std::string> Vault::backup(const SecretBuffer& password) const {
-    auto lock = VaultLock::acquire(datadir_, /*exclusive=*/false);
-    if (!lock) return fail(lock.error());
-    KEYBRIDGE_TRY_STATUS(check_password(password));
+Result<std::string> Vault::backup_locked(const SecretBuffer& password) const {
+    KEYBRIDGE_TRY_STATUS(check_password_locked(password));
     json::object files;
     std::vector<std::string> names{std::string(kMetadataFile), std::string(kSeedFile)};
     for (const Account& a : accounts_) {
@@ -866,9 +862,7 @@ Result<Vault> Vault::restore_backup(const std::string& datadir, std::string_view
     return load(datadir);
 }
 
-Result<std::vector<UnlockedAccount>> Vault::unlock(const SecretBuffer& password) const {
-    auto lock = VaultLock::acquire(datadir_, /*exclusive=*/false);
-    if (!lock) return fail(lock.error());
+Result<std::vector<UnlockedAccount>> Vault::unlock_locked(const SecretBuffer& password) const {
     auto seed = unlock_seed(datadir_, generation_, password);
     if (!seed) return fail(seed.error());
     std::vector<UnlockedAccount> out;
@@ -888,10 +882,58 @@ Result<std::vector<UnlockedAccount>> Vault::unlock(const SecretBuffer& password)
     return out;
 }
 
-Result<Vault::Phrase> Vault::reveal_phrase(const SecretBuffer& password) const {
+Result<Vault::Phrase> Vault::reveal_phrase_locked(const SecretBuffer& password) const {
     auto packed = decrypt_file_secret(datadir_, generation_, kSeedFile, password);
     if (!packed) return fail(packed.error());
     return unpack_phrase(*packed);
+}
+
+// Read-only calls work on the live snapshot, under the shared lock: the snapshot this object
+// was opened on may have been replaced (and deleted) by another process since.
+Result<Vault> Vault::live_view() const {
+    return load(datadir_);
+}
+
+Status Vault::check_password(const SecretBuffer& password) const {
+    auto lock = VaultLock::acquire(datadir_, /*exclusive=*/false);
+    if (!lock) return fail(lock.error());
+    auto live = live_view();
+    if (!live) return fail(live.error());
+    return live->check_password_locked(password);
+}
+
+Result<std::string> Vault::export_keystore(const core::Address& address,
+                                           const SecretBuffer& password,
+                                           const SecretBuffer& export_password) const {
+    auto lock = VaultLock::acquire(datadir_, /*exclusive=*/false);
+    if (!lock) return fail(lock.error());
+    auto live = live_view();
+    if (!live) return fail(live.error());
+    return live->export_keystore_locked(address, password, export_password);
+}
+
+Result<std::string> Vault::backup(const SecretBuffer& password) const {
+    auto lock = VaultLock::acquire(datadir_, /*exclusive=*/false);
+    if (!lock) return fail(lock.error());
+    auto live = live_view();
+    if (!live) return fail(live.error());
+    return live->backup_locked(password);
+}
+
+Result<std::vector<UnlockedAccount>> Vault::unlock(const SecretBuffer& password) const {
+    auto lock = VaultLock::acquire(datadir_, /*exclusive=*/false);
+    if (!lock) return fail(lock.error());
+    auto live = live_view();
+    if (!live) return fail(live.error());
+    return live->unlock_locked(password);
+}
+
+Result<Vault::Phrase> Vault::reveal_phrase(const SecretBuffer& password) const {
+    auto lock = VaultLock::acquire(datadir_, /*exclusive=*/false);
+    if (!lock) return fail(lock.error());
+    auto live = live_view();
+    if (!live) return fail(live.error());
+    return live->reveal_phrase_locked(password);
 }
 
 }  // namespace keybridge::daemon::vault

@@ -32,7 +32,9 @@ namespace keybridge::daemon::vault {
 // WrongPassword (nothing changed), NotFound (no vault, unknown address), AlreadyExists (a vault
 // is already there, the account is already in it), InvalidArgument (bad names, templates,
 // counts), plus what core reports for bad phrases or keys.
-// A Vault object is a view of one snapshot; mutating calls refresh it. Not thread-safe: callers
+// Every call works on the live snapshot (read-only calls re-read it under the shared lock,
+// mutating ones under the exclusive lock), so a Vault object stays usable while other
+// processes write. accounts() is the list as of the last call. Not thread-safe: callers
 // serialise access (the daemon keeps one Vault behind its own lock); different processes are
 // serialised by the LOCK file.
 
@@ -142,6 +144,17 @@ class Vault {
   private:
     Vault() = default;
     [[nodiscard]] static core::Result<Vault> load(const std::string& datadir);
+    [[nodiscard]] core::Result<Vault> live_view() const;
+    // The *_locked variants expect the caller to hold the vault lock.
+    [[nodiscard]] core::Status check_password_locked(const core::SecretBuffer& password) const;
+    [[nodiscard]] core::Result<std::string> export_keystore_locked(
+        const core::Address& address, const core::SecretBuffer& password,
+        const core::SecretBuffer& export_password) const;
+    [[nodiscard]] core::Result<std::string> backup_locked(const core::SecretBuffer& password) const;
+    [[nodiscard]] core::Result<std::vector<UnlockedAccount>> unlock_locked(
+        const core::SecretBuffer& password) const;
+    [[nodiscard]] core::Result<Phrase> reveal_phrase_locked(
+        const core::SecretBuffer& password) const;
 
     std::string datadir_;
     std::string generation_;

@@ -1322,3 +1322,40 @@ TEST_F(VaultTest, UnlockReturnsEveryAccountsKeyInOrder) {
 
 }  // namespace
 }  // namespace keybridge::daemon::vault
+
+namespace keybridge::daemon::vault {
+namespace {
+
+using test::kAllPhrase;
+using test::secret;
+
+// A second writer replaces (and deletes) the snapshot an older Vault object was opened on: the
+// older object's read-only calls must still work, on the live snapshot.
+TEST(VaultLiveView, ReadOnlyCallsOfAnOlderObjectSeeTheLiveSnapshot) {
+    test::TempDir tmp;
+    const std::string datadir = tmp.path() + "/data";
+    auto password = secret("pw");
+    auto created = Vault::create(datadir, kAllPhrase, "", password, KdfStrength::Light);
+    ASSERT_TRUE(created);
+    ASSERT_TRUE(created->derive(password, 1));
+    auto older = Vault::open(datadir);
+    ASSERT_TRUE(older);
+    const std::string old_generation = older->generation();
+
+    auto writer = Vault::open(datadir);
+    ASSERT_TRUE(writer);
+    ASSERT_TRUE(writer->rename(writer->accounts()[0].address, "renamed"));
+    ASSERT_TRUE(writer->derive(password, 1));
+    ASSERT_NE(writer->generation(), old_generation);
+
+    EXPECT_TRUE(older->check_password(password));
+    auto keys = older->unlock(password);
+    ASSERT_TRUE(keys) << keys.error().to_string();
+    EXPECT_EQ(keys->size(), 2u);  // the live snapshot's accounts, not the old view's one
+    EXPECT_TRUE(older->backup(password));
+    EXPECT_TRUE(older->reveal_phrase(password));
+    EXPECT_TRUE(older->export_keystore(keys->front().address, password, secret("export")));
+}
+
+}  // namespace
+}  // namespace keybridge::daemon::vault
