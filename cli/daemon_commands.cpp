@@ -291,8 +291,8 @@ class Approver {
                     emit(json::object{{"event", "withdrawn"}, {"id", id}});
                 } else {
                     std::printf(
-                        "\nRequest %llu was withdrawn (it timed out, another approver decided it, "
-                        "or its client went away).\n",
+                        "\nRequest %llu was withdrawn (it timed out, or another approver decided "
+                        "it).\n",
                         static_cast<unsigned long long>(id));
                 }
                 return true;

@@ -111,6 +111,24 @@ class Daemon:
         self.address = "127.0.0.1:%d" % self.port
         with open(os.path.join(datadir, ".cookie")) as f:
             self.token = f.read().strip()
+        self.wait_until_serving()
+
+    def wait_until_serving(self):
+        """Waits for GET /health: keybridged logs "listening" before it handles SIGTERM."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
+            try:
+                conn.request("GET", "/health")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            finally:
+                conn.close()
+            if time.monotonic() > deadline:
+                raise AssertionError("keybridged does not answer GET /health")
+            time.sleep(0.05)
 
     def _read_log(self):
         for raw in self.proc.stderr:
