@@ -233,9 +233,9 @@ void render_details(Writer& w, const std::string& method, const json::object& d)
     }
     if (method == "wallet_addEthereumChain") {
         w.field(
-            1, "Chain",
+            1, "Chain to add",
             str(at(d, "chainName")) + " (id " + decimal_of(at(d, "chainId")).value_or("?") + ")");
-        w.field(1, "RPC URL", str(at(d, "rpcUrl")));
+        w.field(1, "Its RPC node", str(at(d, "rpcUrl")));
         return;
     }
     if (!d.empty()) tree(w, 1, "Details", d);
