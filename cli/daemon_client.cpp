@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "cli/approval_view.h"
 #include "daemon/vault/secure_file.h"
 
 namespace keybridge::cli {
@@ -225,7 +226,9 @@ core::Error error_from_rpc(const RpcErrorAnswer& answer) {
         default:
             break;
     }
-    return {code, "keybridged: " + answer.message + " (error " + std::to_string(answer.code) + ")"};
+    // Printed on the user's terminal: whatever answered on that port cannot send escapes there.
+    return {code, "keybridged: " + terminal_safe(answer.message) + " (error " +
+                      std::to_string(answer.code) + ")"};
 }
 
 // ---------------------------------------------------------------- HTTP calls
@@ -295,7 +298,7 @@ core::Result<RpcAnswer> DaemonClient::post(std::string_view body, std::chrono::s
             text.pop_back();
         return fail(ErrorCode::ProtocolError,
                     "keybridged at " + address_.authority() + " answered HTTP " +
-                        std::to_string(response.result_int()) + ": " + text);
+                        std::to_string(response.result_int()) + ": " + terminal_safe(text));
     }
     json::error_code jec;
     json::value value = json::parse(response.body(), jec);

@@ -42,6 +42,7 @@ TEST(ErrorFromRpc, MapsCodesToExitRelevantErrors) {
     const auto e = error_from_rpc({4100, "the vault is locked"});
     EXPECT_EQ(e.code, core::ErrorCode::ProtocolError);
     EXPECT_EQ(e.detail, "keybridged: the vault is locked (error 4100)");
+    EXPECT_EQ(error_from_rpc({1, "a\x1b[2Jb"}).detail, "keybridged: a\\x1b[2Jb (error 1)");
 }
 
 }  // namespace
