@@ -24,7 +24,7 @@ test-deps:
 
 build-release:
 	cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DKEYBRIDGE_TESTS=OFF -DKEYBRIDGE_BENCH=OFF $(CMAKE_FLAGS)
-	cmake --build $(RELEASE_DIR) -j $(JOBS) --target keybridged
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target keybridged keybridge
 
 # g++ with AddressSanitizer + UndefinedBehaviorSanitizer; the whole suite runs from here.
 build-test:

@@ -38,5 +38,6 @@ struct Command {
 
 // The commands of each area, registered in one function each.
 std::vector<Command> vault_commands();
+std::vector<Command> daemon_commands();  // status, unlock, lock, approve, permissions ...
 
 }  // namespace keybridge::cli

@@ -7,7 +7,7 @@ namespace keybridge::cli {
 // The tool's exit codes (documented in `keybridge --help` and docs/CLI.md); stable for scripts.
 enum ExitCode : int {
     kExitOk = 0,
-    kExitFailure = 1,        // I/O or other failure, or the vault already exists
+    kExitFailure = 1,        // I/O or other failure, the vault already exists, no keybridged
     kExitUsage = 2,          // bad command line
     kExitWrongPassword = 3,  // a password did not open the vault, keystore or backup
     kExitNotFound = 4,       // no vault, unknown account

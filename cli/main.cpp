@@ -1,4 +1,5 @@
-// keybridge: the command-line tool for the vault (and, later, devices, permissions, approvals).
+// keybridge: the command-line tool for the vault and for the running daemon (unlock, approvals,
+// permissions).
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
@@ -29,7 +30,8 @@ const std::vector<OptionSpec>& global_options() {
 }
 
 constexpr const char* kExitCodesHelp =
-    "Exit codes: 0 ok, 1 failure (I/O, vault already exists), 2 usage error, 3 wrong password,\n"
+    "Exit codes: 0 ok, 1 failure (I/O, vault already exists, keybridged not running),\n"
+    "            2 usage error, 3 wrong password,\n"
     "            4 not found (no vault, unknown account), 5 declined by the user,\n"
     "            6 invalid input (phrase, key, keystore or backup file).\n";
 
@@ -75,7 +77,9 @@ int main(int argc, char** argv) {
     ::umask(077);
 
     std::vector<std::string> args(argv + 1, argv + argc);
-    const std::vector<Command> commands = vault_commands();
+    std::vector<Command> commands = vault_commands();
+    for (auto& c : daemon_commands())
+        commands.push_back(std::move(c));
 
     // Command words are the leading non-option tokens (option values are skipped), so global
     // options may stand before or after the command: "keybridge --datadir D account list".

@@ -8,9 +8,10 @@ packages=(
   libssl-dev libcrypto++-dev libsecp256k1-dev libboost1.81-dev libexpected-dev libfmt-dev
   libicu-dev libsystemd-dev
 )
+# systemd: systemd-analyze verifies packaging/systemd/keybridged.service (ctest systemd_unit).
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev
-  nodejs npm clang-format
+  nodejs npm clang-format systemd
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")

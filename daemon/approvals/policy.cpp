@@ -140,7 +140,9 @@ core::Result<Policy> Policy::load(const std::string& path) {
 std::pair<PolicyAction, std::size_t> Policy::evaluate(const ApprovalRequest& r) const {
     // An Origin header proves nothing: only callers that presented the token are decided here.
     if (!r.authenticated) return {PolicyAction::Ask, 0};
-    const std::string origin = r.origin.empty() ? "local" : r.origin;
+    // Token clients without an Origin are shown as "local client"; rules call them "local". (A
+    // page's Origin always has a scheme, so no page can be taken for the local client.)
+    const std::string origin = r.origin.empty() || r.origin == "local client" ? "local" : r.origin;
     for (const Rule& rule : rules_) {
         if (!matches_any(rule.origins, origin)) continue;
         if (!matches_any(rule.methods, r.method)) continue;

@@ -1219,6 +1219,13 @@ class UsageTest(CliTestCase):
         "backup": ["--out", "--password-file"],
         "restore-backup": ["--file", "--password-file"],
         "passwd": ["--password-file", "--new-password-file"],
+        # The daemon commands (tests/cli/daemon_cli_test.py runs them against keybridged).
+        "status": ["--daemon"],
+        "unlock": ["--password-file", "--daemon"],
+        "lock": ["--daemon"],
+        "approve": ["--once", "--daemon"],
+        "permissions list": ["--daemon"],
+        "permissions revoke": ["--daemon"],
     }
     GLOBAL_OPTIONS = ["--datadir", "--json", "--yes", "--help"]
 
@@ -1227,7 +1234,7 @@ class UsageTest(CliTestCase):
         self.assertIn("Usage: keybridge", run.stdout)
         block = run.stdout.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
         commands = [re.split(r"\s{2,}", line.strip())[0] for line in block.splitlines()]
-        self.assertGreaterEqual(len(commands), 11)
+        self.assertGreaterEqual(len(commands), 17)
         return commands, run.stdout
 
     def test_tool_help_lists_commands_options_and_exit_codes(self):

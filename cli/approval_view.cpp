@@ -1,0 +1,316 @@
+#include "cli/approval_view.h"
+
+#include <cstdint>
+#include <optional>
+
+#include "core/bytes.h"
+#include "core/uint256.h"
+
+namespace keybridge::cli {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::size_t kHexLineChars = 64;  // 32 bytes per line of a hex dump
+
+// One UTF-8 sequence at text[i]: its code point and length, or nullopt when malformed.
+std::optional<std::pair<std::uint32_t, std::size_t>> decode_utf8(std::string_view text,
+                                                                 std::size_t i) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char c = byte(i);
+    if (c < 0x80) return std::pair<std::uint32_t, std::size_t>{c, 1};
+    std::size_t extra = 0;
+    std::uint32_t cp = 0;
+    std::uint32_t min = 0;
+    if ((c & 0xe0) == 0xc0) {
+        extra = 1, cp = c & 0x1f, min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+        extra = 2, cp = c & 0x0f, min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+        extra = 3, cp = c & 0x07, min = 0x10000;
+    } else {
+        return std::nullopt;
+    }
+    if (extra > text.size() - i - 1) return std::nullopt;
+    for (std::size_t k = 1; k <= extra; ++k) {
+        if ((byte(i + k) & 0xc0) != 0x80) return std::nullopt;
+        cp = (cp << 6) | (byte(i + k) & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return std::nullopt;
+    return std::pair<std::uint32_t, std::size_t>{cp, extra + 1};
+}
+
+std::string hex_digits(std::uint32_t value, int width) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out(static_cast<std::size_t>(width), '0');
+    for (int i = width - 1; i >= 0; --i, value >>= 4)
+        out[static_cast<std::size_t>(i)] = kHex[value & 0xf];
+    return out;
+}
+
+// Characters that change how the rest of a line is displayed without being visible themselves.
+bool is_invisible_format(std::uint32_t cp) {
+    return (cp >= 0x200b && cp <= 0x200f) ||  // zero-width space/joiners, LRM, RLM
+           (cp >= 0x202a && cp <= 0x202e) ||  // bidi embeddings and overrides
+           (cp >= 0x2066 && cp <= 0x2069) ||  // bidi isolates
+           cp == 0x061c || cp == 0xfeff;      // Arabic letter mark, BOM / zero-width no-break
+}
+
+std::string str(const json::value* v) {
+    if (v == nullptr || v->is_null()) return "";
+    if (v->is_string()) return terminal_safe(v->as_string());
+    return terminal_safe(json::serialize(*v));
+}
+
+const json::value* at(const json::object& o, std::string_view key) {
+    return o.if_contains(key);
+}
+
+// "0x1a" or "26" → the integer's decimal digits, or nullopt.
+std::optional<std::string> decimal_of(const json::value* v) {
+    if (v == nullptr) return std::nullopt;
+    if (v->is_uint64()) return std::to_string(v->as_uint64());
+    if (v->is_int64() && v->as_int64() >= 0) return std::to_string(v->as_int64());
+    if (!v->is_string()) return std::nullopt;
+    auto parsed = core::parse_u256(v->as_string());
+    if (!parsed) return std::nullopt;
+    return core::u256_to_decimal(*parsed);
+}
+
+std::string eth_amount(const std::string& wei) {
+    return format_units(wei, 18) + " ETH (" + wei + " wei)";
+}
+std::string gwei_amount(const std::string& wei) {
+    return format_units(wei, 9) + " gwei (" + wei + " wei)";
+}
+
+class Writer {
+  public:
+    void line(int indent, const std::string& text) {
+        out_ += std::string(static_cast<std::size_t>(indent) * 2, ' ') + text + "\n";
+    }
+    // "Label:      value" with labels padded to one column.
+    void field(int indent, const std::string& label, const std::string& value,
+               std::size_t width = 17) {
+        std::string head = label + ":";
+        if (head.size() < width)
+            head += std::string(width - head.size(), ' ');
+        else
+            head += " ";
+        line(indent, head + value);
+    }
+    std::string& text() { return out_; }
+
+  private:
+    std::string out_;
+};
+
+// A JSON value as an indented tree: objects as "key: value" lines, arrays as "[i]: value".
+void tree(Writer& w, int indent, const std::string& label, const json::value& v) {
+    const std::string head = label.empty() ? "" : label + ":";
+    if (v.is_object()) {
+        const auto& o = v.as_object();
+        if (o.empty()) return w.line(indent, head + " {}");
+        if (!head.empty()) w.line(indent, head);
+        for (const auto& [key, value] : o)
+            tree(w, indent + (head.empty() ? 0 : 1), terminal_safe(key), value);
+    } else if (v.is_array()) {
+        const auto& a = v.as_array();
+        if (a.empty()) return w.line(indent, head + " []");
+        if (!head.empty()) w.line(indent, head);
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            tree(w, indent + (head.empty() ? 0 : 1), "[" + std::to_string(i) + "]", a[i]);
+        }
+    } else {
+        w.line(indent, (head.empty() ? "" : head + " ") + str(&v));
+    }
+}
+
+void hex_dump(Writer& w, int indent, std::string_view hex) {
+    if (hex.substr(0, 2) == "0x") hex.remove_prefix(2);
+    if (hex.empty()) return w.line(indent, "(empty)");
+    for (std::size_t i = 0; i < hex.size(); i += kHexLineChars) {
+        w.line(indent,
+               std::string(i == 0 ? "0x" : "  ") + terminal_safe(hex.substr(i, kHexLineChars)));
+    }
+}
+
+void render_message(Writer& w, const json::object& d) {
+    const std::string length = str(at(d, "length"));
+    const json::value* text = at(d, "message");
+    if (text != nullptr && text->is_string()) {
+        w.line(1, "Message (text, " + length + " bytes):");
+        const std::string safe = terminal_safe(text->as_string(), true);
+        std::size_t start = 0;
+        while (true) {
+            const auto end = safe.find('\n', start);
+            w.line(2, "| " + safe.substr(start, end == std::string::npos ? end : end - start));
+            if (end == std::string::npos) break;
+            start = end + 1;
+        }
+    } else {
+        w.line(1, "Message (not text, " + length + " bytes, shown in hex):");
+        const json::value* hex = at(d, "messageHex");
+        hex_dump(w, 2,
+                 hex != nullptr && hex->is_string() ? std::string_view(hex->as_string()) : "");
+    }
+}
+
+void render_typed(Writer& w, const json::object& d) {
+    w.line(1, "Typed data (EIP-712):");
+    if (const json::value* domain = at(d, "domain")) tree(w, 2, "Domain", *domain);
+    w.field(2, "Primary type", str(at(d, "primaryType")), 0);
+    if (const json::value* message = at(d, "message")) tree(w, 2, "Message", *message);
+}
+
+void render_typed_v1(Writer& w, const json::object& d) {
+    w.line(1, "Typed data (legacy eth_signTypedData):");
+    const json::value* fields = at(d, "fields");
+    if (fields == nullptr || !fields->is_array()) return;
+    for (const auto& f : fields->as_array()) {
+        if (!f.is_object()) continue;
+        const auto& o = f.as_object();
+        tree(w, 2, str(at(o, "name")) + " (" + str(at(o, "type")) + ")",
+             o.contains("value") ? o.at("value") : json::value(nullptr));
+    }
+}
+
+const char* tx_type_name(const std::string& type) {
+    if (type == "0") return "legacy";
+    if (type == "1") return "EIP-2930";
+    if (type == "2") return "EIP-1559";
+    return "unknown type";
+}
+
+void render_transaction(Writer& w, const json::object& d) {
+    const std::string type = decimal_of(at(d, "type")).value_or("?");
+    w.line(1, std::string("Transaction (") + tx_type_name(type) + ", type " + type + "):");
+    w.field(2, "From", str(at(d, "from")));
+    const json::value* to = at(d, "to");
+    w.field(2, "To", to != nullptr && to->is_string() ? str(to) : "(none: creates a contract)");
+    if (auto wei = decimal_of(at(d, "value"))) w.field(2, "Value", eth_amount(*wei));
+    if (auto n = decimal_of(at(d, "nonce"))) w.field(2, "Nonce", *n);
+    if (auto g = decimal_of(at(d, "gas"))) w.field(2, "Gas limit", *g);
+    if (auto p = decimal_of(at(d, "gasPrice"))) w.field(2, "Gas price", gwei_amount(*p));
+    if (auto p = decimal_of(at(d, "maxFeePerGas"))) w.field(2, "Max fee per gas", gwei_amount(*p));
+    if (auto p = decimal_of(at(d, "maxPriorityFeePerGas")))
+        w.field(2, "Priority fee", gwei_amount(*p));
+    if (auto m = decimal_of(at(d, "maxFeeWei"))) w.field(2, "Max network fee", eth_amount(*m));
+    if (auto c = decimal_of(at(d, "chainId"))) w.field(2, "Chain id", *c);
+    const json::value* data = at(d, "data");
+    std::string_view hex =
+        data != nullptr && data->is_string() ? std::string_view(data->as_string()) : "";
+    if (hex.substr(0, 2) == "0x") hex.remove_prefix(2);
+    if (hex.empty()) {
+        w.field(2, "Data", "none");
+    } else {
+        std::string summary = std::to_string(hex.size() / 2) + " bytes";
+        if (hex.size() >= 8) summary += ", function selector 0x" + terminal_safe(hex.substr(0, 8));
+        w.field(2, "Data", summary);
+        hex_dump(w, 3, hex);
+    }
+    if (const json::value* list = at(d, "accessList"); list != nullptr && list->is_array()) {
+        tree(w, 2, "Access list", *list);
+    }
+}
+
+void render_details(Writer& w, const std::string& method, const json::object& d) {
+    if (method == "personal_sign") return render_message(w, d);
+    if (method == "eth_signTypedData_v3" || method == "eth_signTypedData_v4")
+        return render_typed(w, d);
+    if (method == "eth_signTypedData") return render_typed_v1(w, d);
+    if (method == "eth_signTransaction" || method == "eth_sendTransaction") {
+        return render_transaction(w, d);
+    }
+    if (method == "eth_sign") return w.field(1, "Hash to sign", str(at(d, "hash")));
+    if (method == "eth_requestAccounts") {
+        w.line(1, "Accounts the requester will see:");
+        if (const json::value* a = at(d, "accounts"); a != nullptr && a->is_array()) {
+            for (const auto& address : a->as_array())
+                w.line(2, str(&address));
+        }
+        return;
+    }
+    if (method == "wallet_addEthereumChain") {
+        w.field(
+            1, "Chain to add",
+            str(at(d, "chainName")) + " (id " + decimal_of(at(d, "chainId")).value_or("?") + ")");
+        w.field(1, "Its RPC node", str(at(d, "rpcUrl")));
+        return;
+    }
+    if (!d.empty()) tree(w, 1, "Details", d);
+}
+
+}  // namespace
+
+std::string terminal_safe(std::string_view text, bool keep_newlines) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        auto decoded = decode_utf8(text, i);
+        if (!decoded) {
+            out += "\\x" + hex_digits(static_cast<unsigned char>(text[i]), 2);
+            ++i;
+            continue;
+        }
+        const auto [cp, length] = *decoded;
+        if (cp == '\n') {
+            out += keep_newlines ? "\n" : "\\n";
+        } else if (cp == '\r') {
+            out += "\\r";
+        } else if (cp == '\t') {
+            out += "\\t";
+        } else if (cp < 0x20 || cp == 0x7f) {
+            out += "\\x" + hex_digits(cp, 2);
+        } else if ((cp >= 0x80 && cp <= 0x9f) || is_invisible_format(cp)) {
+            out += "\\u{" + hex_digits(cp, 4) + "}";
+        } else {
+            out.append(text.substr(i, length));
+        }
+        i += length;
+    }
+    return out;
+}
+
+std::string format_units(std::string_view digits, unsigned decimals) {
+    std::string d(digits);
+    while (d.size() > 1 && d.front() == '0')
+        d.erase(d.begin());
+    if (d.empty()) d = "0";
+    if (d.size() <= decimals) d.insert(0, decimals + 1 - d.size(), '0');
+    std::string whole = d.substr(0, d.size() - decimals);
+    std::string fraction = d.substr(d.size() - decimals);
+    while (!fraction.empty() && fraction.back() == '0')
+        fraction.pop_back();
+    return fraction.empty() ? whole : whole + "." + fraction;
+}
+
+std::string render_approval(const json::object& request, bool color) {
+    Writer w;
+    const std::string method = str(at(request, "method"));
+    w.line(0, std::string(64, '='));
+    w.line(0, "Request " + str(at(request, "id")) + ": " + method);
+    const json::value* authenticated = at(request, "authenticated");
+    const bool token =
+        authenticated != nullptr && authenticated->is_bool() && authenticated->as_bool();
+    w.field(1, "Origin",
+            str(at(request, "origin")) + (token ? " (authenticated with the cookie token)" : ""),
+            10);
+    if (const json::value* account = at(request, "account"))
+        w.field(1, "Account", str(account), 10);
+    if (auto chain = decimal_of(at(request, "chainId"))) w.field(1, "Chain", *chain, 10);
+    if (const json::value* details = at(request, "details");
+        details != nullptr && details->is_object()) {
+        render_details(w, method, details->as_object());
+    }
+    if (const json::value* warnings = at(request, "warnings");
+        warnings != nullptr && warnings->is_array()) {
+        for (const auto& warning : warnings->as_array()) {
+            const std::string text = "!! WARNING: " + str(&warning);
+            w.line(1, color ? "\x1b[1;31m" + text + "\x1b[0m" : text);
+        }
+    }
+    return w.text();
+}
+
+}  // namespace keybridge::cli

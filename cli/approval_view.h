@@ -1,0 +1,29 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <boost/json.hpp>
+
+namespace keybridge::cli {
+
+// Renders one approval request, in the daemon's wire form (keybridge_pendingApprovals and the
+// keybridge_approvals events: id, origin, authenticated, method, account, chainId, details,
+// warnings), as text for a person to decide on: who asks, what for, and the payload decoded
+// (message text or hex, typed data as an indented tree, a transaction's fields with amounts in
+// ETH and wei), warnings last and marked. `color` wraps warnings in ANSI bold red.
+//
+// Every string that came from the requester is escaped first (control characters, bidi and
+// zero-width marks), so a dApp cannot move the cursor or reorder what the user reads.
+std::string render_approval(const boost::json::object& request, bool color);
+
+// Decimal digits of an integer amount in base units as a decimal number with `decimals`
+// fractional digits, trailing zeros dropped: ("1500000000000000000", 18) → "1.5".
+std::string format_units(std::string_view digits, unsigned decimals);
+
+// Text safe to print on a terminal: C0/C1 controls and DEL as \n, \r, \t, \xNN or \u{…};
+// bidi overrides and zero-width characters as \u{…}; invalid UTF-8 bytes as \xNN. With
+// keep_newlines, "\n" stays a line break (multi-line messages).
+std::string terminal_safe(std::string_view text, bool keep_newlines = false);
+
+}  // namespace keybridge::cli

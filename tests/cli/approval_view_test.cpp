@@ -1,0 +1,133 @@
+#include "cli/approval_view.h"
+
+#include <gtest/gtest.h>
+
+namespace keybridge::cli {
+namespace {
+
+namespace json = boost::json;
+
+TEST(FormatUnits, PlacesTheDecimalPointAndDropsTrailingZeros) {
+    EXPECT_EQ(format_units("1500000000000000000", 18), "1.5");
+    EXPECT_EQ(format_units("1000000000000000000", 18), "1");
+    EXPECT_EQ(format_units("1", 18), "0.000000000000000001");
+    EXPECT_EQ(format_units("0", 18), "0");
+    EXPECT_EQ(format_units("000120", 9), "0.00000012");
+    EXPECT_EQ(format_units("30000000000", 9), "30");
+    EXPECT_EQ(format_units("123456789012345678901234567890", 18), "123456789012.34567890123456789");
+    EXPECT_EQ(format_units("42", 0), "42");
+}
+
+TEST(TerminalSafe, EscapesControlCharacters) {
+    EXPECT_EQ(terminal_safe("plain text"), "plain text");
+    EXPECT_EQ(terminal_safe("a\x1b[2Jb"), "a\\x1b[2Jb");
+    EXPECT_EQ(terminal_safe("Pay 1 ETH\rHello"), "Pay 1 ETH\\rHello");
+    EXPECT_EQ(terminal_safe("tab\there"), "tab\\there");
+    EXPECT_EQ(terminal_safe(std::string("nul\0x", 5)), "nul\\x00x");
+    EXPECT_EQ(terminal_safe("del\x7f"), "del\\x7f");
+    EXPECT_EQ(terminal_safe("two\nlines"), "two\\nlines");
+    EXPECT_EQ(terminal_safe("two\nlines", true), "two\nlines");
+}
+
+TEST(TerminalSafe, EscapesC1ControlsBidiAndZeroWidthCharacters) {
+    EXPECT_EQ(terminal_safe("csi\xc2\x9b"
+                            "31m"),
+              "csi\\u{009b}31m");  // U+009B
+    EXPECT_EQ(terminal_safe("abc\xe2\x80\xae"
+                            "def"),
+              "abc\\u{202e}def");                                             // RLO
+    EXPECT_EQ(terminal_safe("x\xe2\x81\xa6y"), "x\\u{2066}y");                // LRI
+    EXPECT_EQ(terminal_safe("zero\xe2\x80\x8bwidth"), "zero\\u{200b}width");  // ZWSP
+    EXPECT_EQ(terminal_safe("\xef\xbb\xbf"
+                            "bom"),
+              "\\u{feff}bom");
+}
+
+TEST(TerminalSafe, KeepsPrintableUnicodeAndEscapesInvalidUtf8) {
+    EXPECT_EQ(terminal_safe("H\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x98\x80"),
+              "H\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x98\x80");
+    EXPECT_EQ(terminal_safe("\xff\xfe"), "\\xff\\xfe");
+    EXPECT_EQ(terminal_safe("cut \xe2\x9c"), "cut \\xe2\\x9c");   // truncated sequence
+    EXPECT_EQ(terminal_safe("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
+    EXPECT_EQ(terminal_safe("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a UTF-16 surrogate
+}
+
+json::object request(std::string method, json::object details) {
+    return json::object{{"id", 9},
+                        {"origin", "https://app.example"},
+                        {"authenticated", false},
+                        {"method", std::move(method)},
+                        {"account", "0x73d0385F4d8E00C5e6504C6030F47BF6212736A8"},
+                        {"chainId", 1},
+                        {"details", std::move(details)},
+                        {"warnings", json::array{"Look out\x1b[0m"}},
+                        {"created", 0}};
+}
+
+TEST(RenderApproval, ShowsWhoAsksAndEscapedWarnings) {
+    const std::string text = render_approval(
+        request("personal_sign", {{"message", "hi"}, {"messageHex", "0x6869"}, {"length", 2}}),
+        false);
+    EXPECT_NE(text.find("Request 9: personal_sign\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("  Origin:   https://app.example\n"), std::string::npos) << text;
+    EXPECT_EQ(text.find("authenticated with"), std::string::npos) << text;
+    EXPECT_NE(text.find("  Account:  0x73d0385F4d8E00C5e6504C6030F47BF6212736A8\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("  Chain:    1\n"), std::string::npos);
+    EXPECT_NE(text.find("    | hi\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("  !! WARNING: Look out\\x1b[0m\n"), std::string::npos) << text;
+    EXPECT_EQ(text.find('\x1b'), std::string::npos);
+    const std::string colored = render_approval(request("personal_sign", {}), true);
+    EXPECT_NE(colored.find("\x1b[1;31m!! WARNING: Look out\\x1b[0m\x1b[0m"), std::string::npos);
+}
+
+TEST(RenderApproval, BinaryMessageAsHex) {
+    const std::string text = render_approval(
+        request(
+            "personal_sign",
+            {{"message", nullptr}, {"messageHex", "0x" + std::string(80, 'a')}, {"length", 40}}),
+        false);
+    EXPECT_NE(text.find("Message (not text, 40 bytes, shown in hex):\n"), std::string::npos);
+    EXPECT_NE(text.find("    0x" + std::string(64, 'a') + "\n      " + std::string(16, 'a') + "\n"),
+              std::string::npos)
+        << text;
+}
+
+TEST(RenderApproval, LegacyTypedDataAndChainProposal) {
+    json::array fields{json::object{{"type", "string"}, {"name", "Message"}, {"value", "Hi"}},
+                       json::object{{"type", "uint32"}, {"name", "A number"}, {"value", "1337"}}};
+    std::string text = render_approval(request("eth_signTypedData", {{"fields", fields}}), false);
+    EXPECT_NE(text.find("    Message (string): Hi\n    A number (uint32): 1337\n"),
+              std::string::npos)
+        << text;
+    text = render_approval(request("wallet_addEthereumChain", {{"chainId", "0x89"},
+                                                               {"chainName", "Polygon"},
+                                                               {"rpcUrl", "https://rpc.example/"}}),
+                           false);
+    EXPECT_NE(text.find("  Chain to add:    Polygon (id 137)\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("  Its RPC node:    https://rpc.example/\n"), std::string::npos) << text;
+}
+
+TEST(RenderApproval, ContractCreationAndLegacyGasPrice) {
+    const std::string text = render_approval(
+        request("eth_sendTransaction", {{"type", "0x0"},
+                                        {"from", "0x73d0385F4d8E00C5e6504C6030F47BF6212736A8"},
+                                        {"to", nullptr},
+                                        {"value", "0x0"},
+                                        {"gas", "0x5208"},
+                                        {"gasPrice", "0x3b9aca00"},
+                                        {"nonce", "0x0"},
+                                        {"chainId", "0x1"},
+                                        {"data", "0x6000"},
+                                        {"maxFeeWei", "21000000000000"}}),
+        false);
+    EXPECT_NE(text.find("Transaction (legacy, type 0):"), std::string::npos) << text;
+    EXPECT_NE(text.find("To:              (none: creates a contract)"), std::string::npos);
+    EXPECT_NE(text.find("Value:           0 ETH (0 wei)"), std::string::npos);
+    EXPECT_NE(text.find("Gas price:       1 gwei (1000000000 wei)"), std::string::npos);
+    EXPECT_NE(text.find("Max network fee: 0.000021 ETH (21000000000000 wei)"), std::string::npos);
+    EXPECT_NE(text.find("Data:            2 bytes\n"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace keybridge::cli
