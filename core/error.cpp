@@ -24,6 +24,8 @@ std::string_view to_string(ErrorCode code) {
             return "not_found";
         case ErrorCode::AlreadyExists:
             return "already_exists";
+        case ErrorCode::LimitExceeded:
+            return "limit_exceeded";
         case ErrorCode::DeviceNotFound:
             return "device_not_found";
         case ErrorCode::DeviceBusy:

@@ -18,6 +18,7 @@ enum class ErrorCode {
     IoError,          // a file or OS call failed
     NotFound,         // the named item (vault, account, file) does not exist
     AlreadyExists,    // creating something that is already there
+    LimitExceeded,    // a configured limit (queue length, rate) was reached: retry later
     DeviceNotFound,
     DeviceBusy,
     Disconnected,

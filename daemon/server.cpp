@@ -91,6 +91,13 @@ core::Status Server::start() {
         return json::object{
             {"status", "ok"}, {"version", kVersion}, {"unlocked", software_.unlocked()}};
     };
+    // Signals first: a SIGTERM that arrives once we announce the port must shut down cleanly.
+    signals_.emplace(ioc_, SIGINT, SIGTERM);
+    signals_->async_wait([this](boost::system::error_code ec, int signal) {
+        if (ec) return;
+        log::info("server", std::string("received ") + strsignal(signal) + ", shutting down");
+        shutdown();
+    });
     context_->on_disconnect = [this](std::uint64_t connection_id) {
         approvals_->cancel_connection(connection_id);
     };
@@ -116,12 +123,6 @@ core::Status Server::start() {
         listeners_.push_back(std::move(listener));
     }
 
-    signals_.emplace(ioc_, SIGINT, SIGTERM);
-    signals_->async_wait([this](boost::system::error_code ec, int signal) {
-        if (ec) return;
-        log::info("server", std::string("received ") + strsignal(signal) + ", shutting down");
-        shutdown();
-    });
     audit_timer_.emplace(ioc_);
     schedule_audit_sync();
     for (auto& l : listeners_)

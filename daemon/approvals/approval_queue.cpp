@@ -62,7 +62,7 @@ void ApprovalQueue::submit(ApprovalRequest request, Callback callback) {
     std::unique_lock lock(mutex_);
     if (entries_.size() >= max_pending_) {
         lock.unlock();
-        callback(fail(ErrorCode::InvalidArgument,
+        callback(fail(ErrorCode::LimitExceeded,
                       "too many requests are waiting for approval; try again later"));
         return;
     }

@@ -23,7 +23,7 @@ namespace keybridge::daemon::approvals {
 //   ok                → approved
 //   UserCancelled     → rejected (by the user, a policy rule, or the timeout: the detail says)
 //   Disconnected      → the daemon is shutting down
-//   InvalidArgument   → the queue is full (the caller answers with a limit error)
+//   LimitExceeded     → the queue is full (-32005 to the caller)
 // Thread-safe.
 class ApprovalQueue {
   public:

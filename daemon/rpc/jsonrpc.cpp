@@ -61,6 +61,8 @@ RpcError to_rpc_error(const core::Error& error) {
         case ErrorCode::InvalidChecksum:
         case ErrorCode::OutOfRange:
             return {kInvalidParams, error.detail, std::nullopt};
+        case ErrorCode::LimitExceeded:
+            return {kLimitExceeded, error.detail, std::nullopt};
         case ErrorCode::NotSupported:
             return {kUnsupportedMethod, error.detail, std::nullopt};
         case ErrorCode::UserCancelled:
