@@ -62,7 +62,7 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
         ec == boost::asio::error::operation_aborted || ec == boost::asio::error::eof ||
         ec == boost::asio::error::connection_reset) {
         open_ = false;
-        return;
+        return ended();
     }
     if (ec == websocket::error::message_too_big) {
         return do_close(websocket::close_reason(websocket::close_code::too_big,
@@ -71,7 +71,7 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     if (ec) {
         log::debug("net", "WebSocket read failed: " + ec.message());
         open_ = false;
-        return;
+        return ended();
     }
     if (!ws_.got_text()) {
         buffer_.consume(buffer_.size());
@@ -158,7 +158,17 @@ void WsSession::do_close(websocket::close_reason reason) {
 void WsSession::start_close() {
     auto reason = *pending_close_;
     pending_close_.reset();
-    ws_.async_close(reason, [self = shared_from_this()](beast::error_code) { self->open_ = false; });
+    ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {
+        self->open_ = false;
+        self->ended();
+    });
+}
+
+void WsSession::ended() {
+    if (ended_) return;
+    ended_ = true;
+    // The session itself may live on (pending replies hold it), so this is the moment to act.
+    if (ctx_.on_disconnect) ctx_.on_disconnect(client_->connection_id);
 }
 
 }  // namespace keybridge::daemon::net

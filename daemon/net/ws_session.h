@@ -40,6 +40,7 @@ private:
     void on_write(boost::beast::error_code ec, std::size_t bytes);
     void do_close(boost::beast::websocket::close_reason reason);
     void start_close();
+    void ended();  // the connection is over: tell the server once (on_disconnect)
 
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
     boost::beast::flat_buffer buffer_;
@@ -50,6 +51,7 @@ private:
     bool writing_ = false;
     bool closing_ = false;
     bool open_ = false;
+    bool ended_ = false;
     std::optional<boost::beast::websocket::close_reason> pending_close_;
 };
 
