@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
+import http from "node:http";
 import { createRequire } from "node:module";
 import net from "node:net";
 import os from "node:os";
@@ -446,6 +447,51 @@ e2e("eth_chainId is 31337 over JSON-RPC HTTP and WebSocket", async () => {
   assert.equal(await dapp.send("net_version", []), "31337");
 });
 
+e2e("what a browser sees: CORS naming the page's origin, preflight, foreign Host refused", async () => {
+  const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] });
+  const res = await fetch(daemonUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json", Origin: kDapp },
+    body,
+  });
+  assert.equal(res.headers.get("access-control-allow-origin"), kDapp);
+  assert.equal((await res.json()).result, "0x7a69");
+  const preflight = await fetch(daemonUrl, {
+    method: "OPTIONS",
+    headers: {
+      Origin: kDapp,
+      "Access-Control-Request-Method": "POST",
+      "Access-Control-Request-Headers": "content-type",
+    },
+  });
+  assert.equal(preflight.status, 204);
+  assert.equal(preflight.headers.get("access-control-allow-origin"), kDapp);
+  assert.match(preflight.headers.get("access-control-allow-methods"), /POST/);
+  assert.match(preflight.headers.get("access-control-allow-headers"), /content-type/i);
+  // DNS rebinding: a page on a name that resolves to 127.0.0.1 still sends its own Host.
+  const rebound = await new Promise((resolve, reject) => {
+    const req = http.request(daemonUrl, {
+      method: "POST",
+      headers: {
+        Host: `evil.example:${daemon.port}`,
+        Origin: "http://evil.example",
+        "content-type": "application/json",
+      },
+    });
+    req.on("response", (r) => {
+      r.resume();
+      resolve(r.statusCode);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+  assert.equal(rebound, 403);
+  // No Origin and no token: refused.
+  const headers = { "content-type": "application/json" };
+  const anonymous = await fetch(daemonUrl, { method: "POST", headers, body });
+  assert.equal(anonymous.status, 401);
+});
+
 e2e("eth_accounts is empty before approval; getSigner refuses", async () => {
   assert.deepEqual(await dapp.send("eth_accounts", []), []);
   assert.deepEqual(await dappWs.provider.send("eth_accounts", []), []);
@@ -595,6 +641,16 @@ for (const [what, domain, types, value] of kTypedCases) {
   });
 }
 
+e2e("signTypedData for another chain than the selected one: signed, with a warning to the user", async () => {
+  const [, domain, types, value] = kTypedCases[0];
+  const foreign = { ...domain, chainId: 1 };
+  const seen = approver.expect("eth_signTypedData_v4", "approve");
+  const signature = await signer.signTypedData(foreign, types, value);
+  const request = await seen;
+  assert.equal(ethers.verifyTypedData(foreign, types, value, signature), accounts[0]);
+  assert.ok(request.warnings.some((w) => /chain 1\b/.test(w)), JSON.stringify(request.warnings));
+});
+
 e2e("signTypedData over WebSocket", async () => {
   const [, domain, types, value] = kTypedCases[0];
   const wsSigner = await dappWs.provider.getSigner(accounts[0]);
@@ -674,6 +730,18 @@ e2e("EIP-1559 transaction with explicit fees is mined with those fees", async ()
   assert.equal(mined.type, 2);
   assert.equal(mined.maxFeePerGas, maxFeePerGas);
   assert.equal(mined.maxPriorityFeePerGas, maxPriorityFeePerGas);
+});
+
+e2e("EIP-2930 transaction (type 1, access list): mined as type 1 with the list", async () => {
+  const to = ethers.Wallet.createRandom().address;
+  const accessList = [{ address: to, storageKeys: [ethers.ZeroHash, ethers.toBeHex(1, 32)] }];
+  const { mined, request } = await sendAndCheck({ to, value: 11n, type: 1, accessList });
+  assert.equal(mined.type, 1);
+  assert.deepEqual(
+    mined.accessList.map((e) => [e.address, [...e.storageKeys]]),
+    accessList.map((e) => [e.address, e.storageKeys]),
+  );
+  assert.equal(request.details.type, "0x1");
 });
 
 e2e("sendTransaction to the second account, then from it over WebSocket", async () => {
