@@ -47,6 +47,10 @@ class Server {
     void schedule_audit_sync();
 
     Config config_;
+    // Declared before ioc_ so that it outlives it: handlers still queued when run() returns are
+    // destroyed with ioc_, and the sessions they own touch the context as they go (connection
+    // count, WebSocket registry).
+    std::unique_ptr<net::ServerContext> context_;
     boost::asio::io_context ioc_;
     boost::asio::thread_pool blocking_{1};
     std::optional<boost::asio::signal_set> signals_;
@@ -60,7 +64,6 @@ class Server {
     std::optional<ChainRegistry> chains_;
     std::optional<Services> services_;
     rpc::Dispatcher dispatcher_;
-    std::unique_ptr<net::ServerContext> context_;
     std::vector<std::shared_ptr<net::Listener>> listeners_;
     std::vector<std::uint16_t> ports_;
     std::string cookie_path_;

@@ -14,6 +14,7 @@
 #include "daemon/options.h"
 #include "daemon/permissions/permission_store.h"
 #include "daemon/rpc/dispatcher.h"
+#include "daemon/serial_queue.h"
 #include "daemon/upstream/upstream_client.h"
 #include "drivers/software/software_signer.h"
 
@@ -64,6 +65,10 @@ struct Services {
     // The vault's account list (known even while locked), refreshed at unlock.
     std::mutex accounts_mutex;
     std::vector<core::Address> vault_accounts;
+
+    // eth_sendTransaction: from approval to broadcast, one transaction at a time per chain and
+    // account (see SerialQueue).
+    SerialQueue send_queue;
 
     std::uint64_t chain_for(const rpc::Client& client) const;
     // Accounts the client may see: the granted ones that still exist.

@@ -101,8 +101,7 @@ core::Status ApprovalQueue::decide(std::uint64_t id, Decision decision) {
     if (decision == Decision::Approve) {
         finish(id, {}, "approved", "user");
     } else {
-        finish(id, fail(ErrorCode::UserCancelled, "User rejected the request."), "rejected",
-               "user");
+        finish(id, fail(ErrorCode::UserCancelled, ""), "rejected", "user");
     }
     return {};
 }

@@ -250,6 +250,51 @@ void sign_typed_v1(Services& s, const std::shared_ptr<const rpc::Client>& client
         std::move(reply));
 }
 
+// eth_sendTransaction after approval: signs and broadcasts one transaction of this account at a
+// time. The nonce filled before the approval may since have been taken by another transaction
+// approved meanwhile (a dApp's "approve, then swap"): unless the dApp chose it, it is read again
+// from the node once the previous transaction has reached it, and only ever moves forward.
+void send_in_turn(Services& s, std::uint64_t chain, const core::Address& from,
+                  const std::string& url, bool nonce_given, const core::Transaction& tx,
+                  const approvals::ApprovalRequest& audited, rpc::Reply reply) {
+    const std::string key = std::to_string(chain) + ":" + from.to_lower_string();
+    s.send_queue.run(
+        key, [&s, from, url, nonce_given, tx, audited, reply](std::function<void()> done) {
+            auto send = [&s, from, url, audited, reply, done](const core::Transaction& final_tx) {
+                auto result = s.software.sign_transaction(from, final_tx);
+                if (!result) {
+                    done();
+                    return reply(tl::unexpected(signer_error(result.error())));
+                }
+                s.approvals.record_signed(audited, result->hash);
+                const std::string hash = core::hex_encode(result->hash);
+                const json::array params{json::string(core::hex_encode(result->raw))};
+                s.upstream.call(url, "eth_sendRawTransaction", params,
+                                [reply, hash, done](rpc::Outcome out) {
+                                    done();
+                                    if (!out) return reply(tl::unexpected(out.error()));
+                                    reply(json::value(hash));
+                                });
+            };
+            if (nonce_given) return send(tx);
+            const json::array params{json::string(from.to_lower_string()), "pending"};
+            s.upstream.call(url, "eth_getTransactionCount", params, [send, tx](rpc::Outcome out) {
+                core::Transaction final_tx = tx;
+                // Without an answer keep the approved nonce: the node will say if it is stale.
+                if (out && out->is_string()) {
+                    auto n = core::parse_u256_hex(out->as_string());
+                    if (n && *n > core::U256(tx.nonce) && *n <= core::U256(UINT64_MAX)) {
+                        final_tx.nonce = static_cast<std::uint64_t>(*n);
+                        log::info("rpc", "nonce " + std::to_string(tx.nonce) +
+                                             " was taken meanwhile; sending with " +
+                                             std::to_string(final_tx.nonce));
+                    }
+                }
+                send(final_tx);
+            });
+        });
+}
+
 // eth_signTransaction (broadcast = false) and eth_sendTransaction (broadcast = true).
 void sign_transaction(Services& s, const std::shared_ptr<const rpc::Client>& client,
                       const json::value& params, bool broadcast, rpc::Reply reply) {
@@ -276,9 +321,10 @@ void sign_transaction(Services& s, const std::shared_ptr<const rpc::Client>& cli
             std::nullopt}));
     }
     const std::string method = broadcast ? "eth_sendTransaction" : "eth_signTransaction";
+    const bool nonce_given = request->nonce.has_value();
     auto filler = std::make_shared<TransactionFiller>(
         s.upstream, url, std::move(*request), from, chain,
-        [&s, client, from, broadcast, method, url,
+        [&s, client, from, broadcast, method, url, nonce_given, chain,
          reply](tl::expected<core::Transaction, RpcError> tx) {
             if (!tx) return reply(tl::unexpected(tx.error()));
             auto approval = base_request(s, *client, method, from);
@@ -290,20 +336,16 @@ void sign_transaction(Services& s, const std::shared_ptr<const rpc::Client>& cli
                 (tx->type == core::TxType::Eip1559 ? tx->max_fee_per_gas : tx->gas_price);
             approval.details["maxFeeWei"] = core::u256_to_decimal(max_cost);
             approval.id = s.approvals.reserve_id();
-            s.approvals.submit(approval, [&s, from, broadcast, url, tx = *tx, reply,
-                                          audited = approval](core::Status status) {
+            s.approvals.submit(approval, [&s, from, broadcast, url, nonce_given, chain, tx = *tx,
+                                          reply, audited = approval](core::Status status) {
                 if (!status) return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
-                auto result = s.software.sign_transaction(from, tx);
-                if (!result) return reply(tl::unexpected(signer_error(result.error())));
-                s.approvals.record_signed(audited, result->hash);
-                if (!broadcast) return reply(json::value(core::hex_encode(result->raw)));
-                const std::string hash = core::hex_encode(result->hash);
-                s.upstream.call(url, "eth_sendRawTransaction",
-                                json::array{json::string(core::hex_encode(result->raw))},
-                                [reply, hash](rpc::Outcome out) {
-                                    if (!out) return reply(tl::unexpected(out.error()));
-                                    reply(json::value(hash));
-                                });
+                if (!broadcast) {
+                    auto result = s.software.sign_transaction(from, tx);
+                    if (!result) return reply(tl::unexpected(signer_error(result.error())));
+                    s.approvals.record_signed(audited, result->hash);
+                    return reply(json::value(core::hex_encode(result->raw)));
+                }
+                send_in_turn(s, chain, from, url, nonce_given, tx, audited, reply);
             });
         });
     filler->start();

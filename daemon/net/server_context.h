@@ -26,7 +26,8 @@ struct ServerContext {
     std::atomic<std::uint64_t> next_connection_id{1};
     std::atomic<bool> stopping{false};
     std::function<boost::json::object()> health;  // body of GET /health
-    // Called once when a WebSocket client goes away: its queued approvals are dropped.
+    // Called once when a WebSocket connection ends: its callers can no longer be answered, so
+    // the requests it left waiting for approval are dropped.
     std::function<void(std::uint64_t connection_id)> on_disconnect;
 
     // Live WebSocket sessions, closed with 1001 at shutdown.

@@ -22,14 +22,6 @@ WsSession::~WsSession() {
     ctx_.sinks.erase(client_->connection_id);
 }
 
-void WsSession::on_gone() {
-    open_ = false;
-    if (!gone_reported_ && ctx_.on_disconnect) {
-        gone_reported_ = true;
-        ctx_.on_disconnect(client_->connection_id);
-    }
-}
-
 void WsSession::run(Request upgrade) {
     client_->sink = weak_from_this();
     // The tcp_stream's own timer would fight the WebSocket timeouts; hand timing to the latter.
@@ -70,7 +62,8 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     if (ec == websocket::error::closed || ec == beast::error::timeout ||
         ec == boost::asio::error::operation_aborted || ec == boost::asio::error::eof ||
         ec == boost::asio::error::connection_reset) {
-        return on_gone();
+        open_ = false;
+        return ended();
     }
     if (ec == websocket::error::message_too_big) {
         return do_close(websocket::close_reason(websocket::close_code::too_big,
@@ -78,7 +71,8 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     }
     if (ec) {
         log::debug("net", "WebSocket read failed: " + ec.message());
-        return on_gone();
+        open_ = false;
+        return ended();
     }
     if (!ws_.got_text()) {
         buffer_.consume(buffer_.size());
@@ -167,8 +161,17 @@ void WsSession::do_close(websocket::close_reason reason) {
 void WsSession::start_close() {
     auto reason = *pending_close_;
     pending_close_.reset();
-    ws_.async_close(reason,
-                    [self = shared_from_this()](beast::error_code) { self->open_ = false; });
+    ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {
+        self->open_ = false;
+        self->ended();
+    });
+}
+
+void WsSession::ended() {
+    if (ended_) return;
+    ended_ = true;
+    // The session itself may live on (pending replies hold it), so this is the moment to act.
+    if (ctx_.on_disconnect) ctx_.on_disconnect(client_->connection_id);
 }
 
 }  // namespace keybridge::daemon::net

@@ -40,7 +40,7 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     void on_write(boost::beast::error_code ec, std::size_t bytes);
     void do_close(boost::beast::websocket::close_reason reason);
     void start_close();
-    void on_gone();  // the peer went away: report it once (its pending approvals are dropped)
+    void ended();  // the connection is over: tell the server once (on_disconnect)
 
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
     boost::beast::flat_buffer buffer_;
@@ -51,7 +51,7 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     bool writing_ = false;
     bool closing_ = false;
     bool open_ = false;
-    bool gone_reported_ = false;
+    bool ended_ = false;
     std::optional<boost::beast::websocket::close_reason> pending_close_;
 };
 

@@ -66,8 +66,11 @@ RpcError to_rpc_error(const core::Error& error) {
         case ErrorCode::NotSupported:
             return {kUnsupportedMethod, error.detail, std::nullopt};
         case ErrorCode::UserCancelled:
+            // "User denied" is what ethers' JsonRpcProvider (and MetaMask's wording) look for to
+            // report ACTION_REJECTED: plain JSON-RPC clients read the message, not the code.
             return {kUserRejected,
-                    error.detail.empty() ? "User rejected the request." : error.detail,
+                    error.detail.empty() ? std::string("User denied the request.")
+                                         : "User denied the request: " + error.detail,
                     std::nullopt};
         case ErrorCode::NotFound:
             return {kUnauthorized, error.detail, std::nullopt};
