@@ -62,7 +62,7 @@ void request_accounts(Services& s, const std::shared_ptr<const rpc::Client>& cli
                                             std::nullopt}));
     }
     approvals::ApprovalRequest request;
-    request.origin = client->is_browser() ? client->origin : "local client";
+    request.origin = client->is_browser() ? client->origin : std::string(approvals::kLocalClientOrigin);
     request.authenticated = client->token_authenticated;
     request.connection_id = client->connection_id;
     request.method = "eth_requestAccounts";

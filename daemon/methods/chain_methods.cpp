@@ -118,7 +118,7 @@ void register_chain_methods(rpc::Dispatcher& d, Services& s) {
                const json::value* name = o.if_contains("chainName");
                ChainConfig config{*chain, name && name->is_string() ? std::string(name->as_string()) : "Chain " + std::to_string(*chain), url};
                approvals::ApprovalRequest request;
-               request.origin = client->is_browser() ? client->origin : "local client";
+               request.origin = client->is_browser() ? client->origin : std::string(approvals::kLocalClientOrigin);
                request.authenticated = client->token_authenticated;
                request.connection_id = client->connection_id;
                request.method = "wallet_addEthereumChain";

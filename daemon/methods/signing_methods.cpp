@@ -31,7 +31,7 @@ bool is_utf8_text(core::ByteView bytes) {
 approvals::ApprovalRequest base_request(const Services& s, const rpc::Client& client,
                                         std::string method, const core::Address& account) {
     approvals::ApprovalRequest r;
-    r.origin = client.is_browser() ? client.origin : "local client";
+    r.origin = client.is_browser() ? client.origin : std::string(approvals::kLocalClientOrigin);
     r.authenticated = client.token_authenticated;
     r.connection_id = client.connection_id;
     r.method = std::move(method);
