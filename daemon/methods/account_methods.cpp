@@ -70,7 +70,7 @@ void request_accounts(Services& s, const std::shared_ptr<const rpc::Client>& cli
     request.details = json::object{{"accounts", address_array(available)}};
     request.warnings.push_back("Only connect to sites you trust: the site will see these addresses and their balances.");
     s.approvals.submit(std::move(request), [&s, client, available, done](core::Status status) {
-        if (!status) return done(tl::unexpected(rpc::to_rpc_error(status.error())));
+        if (!status) return done(tl::unexpected(approval_error(status.error())));
         if (auto ok = s.permissions.set_accounts(client->principal(), available); !ok) {
             return done(tl::unexpected(rpc::to_rpc_error(ok.error())));
         }
