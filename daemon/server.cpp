@@ -159,8 +159,9 @@ void Server::shutdown() {
     for (auto& l : listeners_) l->stop();
     signals_->cancel();
     audit_timer_->cancel();
-    // Pending approvals are answered with 4900 (their replies are queued to the connections
-    // before the close frames below, on the same strands).
+    // Pending approvals are answered with 4900. Those answers reach the connections after the
+    // close requests below (they hop through the executor), so a WebSocket with requests in
+    // flight defers its close frame until they are answered (WsSession::close).
     approvals_->cancel_all();
     std::vector<std::shared_ptr<net::EventSink>> sinks;
     {

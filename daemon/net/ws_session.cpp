@@ -92,11 +92,24 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
             nullptr, rpc::RpcError{rpc::kLimitExceeded, "request rate limit exceeded", {}})));
         return do_read();
     }
+    ++in_flight_;
     ctx_.dispatcher.dispatch(client_, std::move(payload),
                              [self = shared_from_this()](std::optional<std::string> body) {
-                                 if (body) self->push(std::move(*body));
+                                 boost::asio::post(self->ws_.get_executor(), [self, body = std::move(body)]() mutable {
+                                     self->on_reply(std::move(body));
+                                 });
                              });
     do_read();  // requests are answered as they complete, possibly out of order (ids match them)
+}
+
+void WsSession::on_reply(std::optional<std::string> body) {
+    --in_flight_;
+    if (body) send(std::move(*body));
+    if (in_flight_ == 0 && close_when_answered_) {
+        auto reason = *close_when_answered_;
+        close_when_answered_.reset();
+        do_close(reason);
+    }
 }
 
 void WsSession::push(std::string text) {
@@ -142,7 +155,14 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
 
 void WsSession::close(int code, std::string reason) {
     boost::asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
-        self->do_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason));
+        websocket::close_reason why(static_cast<websocket::close_code>(code), reason);
+        // Requests still being answered (at shutdown: the 4900 answers of pending approvals, which
+        // reach this strand after this close) go out before the close frame.
+        if (self->in_flight_ > 0) {
+            self->close_when_answered_ = why;
+            return;
+        }
+        self->do_close(why);
     });
 }
 

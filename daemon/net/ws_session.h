@@ -35,6 +35,8 @@ private:
     void on_accept(boost::beast::error_code ec);
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t bytes);
+    // The dispatcher's answer to one payload (nothing for notifications), on the strand.
+    void on_reply(std::optional<std::string> body);
     void send(std::string text);
     void do_write();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
@@ -51,6 +53,8 @@ private:
     bool closing_ = false;
     bool open_ = false;
     std::optional<boost::beast::websocket::close_reason> pending_close_;
+    std::size_t in_flight_ = 0;  // payloads dispatched and not yet answered
+    std::optional<boost::beast::websocket::close_reason> close_when_answered_;
 };
 
 }  // namespace keybridge::daemon::net
