@@ -86,6 +86,9 @@ core::Status Server::start() {
     context_->health = [this] {
         return json::object{{"status", "ok"}, {"version", kVersion}, {"unlocked", software_.unlocked()}};
     };
+    context_->connection_closed = [this](std::uint64_t connection_id) {
+        approvals_->cancel_connection(connection_id);
+    };
     for (const auto& text : config_.listen) {
         auto endpoint = parse_listen(text);
         if (!endpoint) return core::fail(endpoint.error());

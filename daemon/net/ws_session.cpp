@@ -58,6 +58,7 @@ void WsSession::do_read() {
 }
 
 void WsSession::on_read(beast::error_code ec, std::size_t) {
+    if (ec) connection_ended();  // every error below ends the read loop
     if (ec == websocket::error::closed || ec == beast::error::timeout ||
         ec == boost::asio::error::operation_aborted || ec == boost::asio::error::eof ||
         ec == boost::asio::error::connection_reset) {
@@ -74,6 +75,7 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
         return;
     }
     if (!ws_.got_text()) {
+        connection_ended();
         buffer_.consume(buffer_.size());
         return do_close(websocket::close_reason(websocket::close_code::bad_payload,
                                                 "JSON-RPC needs text frames"));
@@ -100,6 +102,12 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
                                  });
                              });
     do_read();  // requests are answered as they complete, possibly out of order (ids match them)
+}
+
+void WsSession::connection_ended() {
+    if (ended_) return;
+    ended_ = true;
+    if (ctx_.connection_closed) ctx_.connection_closed(client_->connection_id);
 }
 
 void WsSession::on_reply(std::optional<std::string> body) {

@@ -37,6 +37,8 @@ private:
     void on_read(boost::beast::error_code ec, std::size_t bytes);
     // The dispatcher's answer to one payload (nothing for notifications), on the strand.
     void on_reply(std::optional<std::string> body);
+    // The read loop stopped for good: reports the connection as closed (once).
+    void connection_ended();
     void send(std::string text);
     void do_write();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
@@ -53,6 +55,7 @@ private:
     bool closing_ = false;
     bool open_ = false;
     std::optional<boost::beast::websocket::close_reason> pending_close_;
+    bool ended_ = false;
     std::size_t in_flight_ = 0;  // payloads dispatched and not yet answered
     std::optional<boost::beast::websocket::close_reason> close_when_answered_;
 };
