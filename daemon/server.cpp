@@ -1,8 +1,13 @@
 #include "daemon/server.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <boost/asio/post.hpp>
 
@@ -33,11 +38,30 @@ Server::Server(Config config) : config_(std::move(config)), ioc_(static_cast<int
 
 Server::~Server() {
     if (!cookie_path_.empty()) ::unlink(cookie_path_.c_str());
+    if (instance_lock_ >= 0) ::close(instance_lock_);  // releases the flock
 }
 
 core::Status Server::start() {
     raise_fd_limit();
     KEYBRIDGE_TRY_STATUS(vault::ensure_private_dir(config_.datadir));
+
+    // One daemon per data folder: a second one would replace the first one's cookie (and
+    // remove it on exit) and write the same permissions file.
+    const std::string lock_path = config_.datadir + "/keybridged.lock";
+    instance_lock_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (instance_lock_ < 0) {
+        return core::fail(core::ErrorCode::IoError, "cannot open " + lock_path + ": " + std::strerror(errno));
+    }
+    if (::flock(instance_lock_, LOCK_EX | LOCK_NB) != 0) {
+        const int error = errno;
+        ::close(instance_lock_);
+        instance_lock_ = -1;
+        if (error == EWOULDBLOCK) {
+            return core::fail(core::ErrorCode::AlreadyExists,
+                              "another keybridged is running with the data folder " + config_.datadir);
+        }
+        return core::fail(core::ErrorCode::IoError, "cannot lock " + lock_path + ": " + std::strerror(error));
+    }
 
     // The cookie token: fresh at every start, readable only by this user.
     std::array<std::uint8_t, 32> token_bytes{};

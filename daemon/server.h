@@ -64,6 +64,7 @@ private:
     std::vector<std::shared_ptr<net::Listener>> listeners_;
     std::vector<std::uint16_t> ports_;
     std::string cookie_path_;
+    int instance_lock_ = -1;  // flock on <datadir>/keybridged.lock while we run
     bool stopped_ = false;
 };
 
