@@ -47,6 +47,9 @@ private:
     void schedule_audit_sync();
 
     Config config_;
+    // Declared before ioc_ so it outlives it: destroying ioc_ destroys the handlers still
+    // queued at exit (reads of idle connections), and with them sessions that use the context.
+    std::unique_ptr<net::ServerContext> context_;
     boost::asio::io_context ioc_;
     boost::asio::thread_pool blocking_{1};
     std::optional<boost::asio::signal_set> signals_;
@@ -60,7 +63,6 @@ private:
     std::optional<ChainRegistry> chains_;
     std::optional<Services> services_;
     rpc::Dispatcher dispatcher_;
-    std::unique_ptr<net::ServerContext> context_;
     std::vector<std::shared_ptr<net::Listener>> listeners_;
     std::vector<std::uint16_t> ports_;
     std::string cookie_path_;
