@@ -143,10 +143,16 @@ const OptionDecl* find_decl(const std::string& name) {
     return nullptr;
 }
 
+// One setting read from the config file, with "FILE:LINE" for error messages.
+struct FileSetting {
+    std::string key;
+    std::string value;
+    std::string where;
+};
+
 // Config file: "key = value" per line (keys are the long option names), '#' starts a comment,
 // flags are written "key = true".
-core::Status load_config_file(const std::string& path, Config& c,
-                              std::vector<std::pair<std::string, std::string>>& out) {
+core::Status load_config_file(const std::string& path, Config& c, std::vector<FileSetting>& out) {
     std::ifstream in(path);
     if (!in) return fail(ErrorCode::IoError, "cannot read config file " + path);
     std::string line;
@@ -172,7 +178,7 @@ core::Status load_config_file(const std::string& path, Config& c,
             }
             if (value == "false") continue;
         }
-        out.emplace_back(key, value);
+        out.push_back(FileSetting{key, value, where});
     }
     (void)c;
     return {};
@@ -311,16 +317,19 @@ core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string
         const std::string candidate = c.datadir + "/keybridged.conf";
         if (std::ifstream(candidate)) config_file = candidate;
     }
-    std::vector<std::pair<std::string, std::string>> settings;
+    std::vector<FileSetting> settings;
     if (!config_file.empty()) KEYBRIDGE_TRY_STATUS(load_config_file(config_file, c, settings));
     // Command-line values override the file's: a repeatable option given on the command line
     // replaces the file's list rather than extending it.
     std::vector<std::string> cli_names;
     for (const auto& [k, v] : given)
         cli_names.push_back(k);
-    for (const auto& [k, v] : settings) {
-        if (std::find(cli_names.begin(), cli_names.end(), k) != cli_names.end()) continue;
-        KEYBRIDGE_TRY_STATUS(apply(c, k, v));
+    for (const auto& s : settings) {
+        if (std::find(cli_names.begin(), cli_names.end(), s.key) != cli_names.end()) continue;
+        // A bad value in the file names the file and line, not only the option.
+        if (auto applied = apply(c, s.key, s.value); !applied) {
+            return fail(applied.error().code, s.where + ": " + applied.error().detail);
+        }
     }
     for (const auto& [k, v] : given) {
         if (k == "help" || k == "version") continue;

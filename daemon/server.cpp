@@ -1,8 +1,13 @@
 #include "daemon/server.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <boost/asio/post.hpp>
 
@@ -34,11 +39,33 @@ Server::Server(Config config)
 
 Server::~Server() {
     if (!cookie_path_.empty()) ::unlink(cookie_path_.c_str());
+    if (instance_lock_ >= 0) ::close(instance_lock_);  // releases the flock
 }
 
 core::Status Server::start() {
     raise_fd_limit();
     KEYBRIDGE_TRY_STATUS(vault::ensure_private_dir(config_.datadir));
+
+    // One daemon per data folder: a second one would replace the first one's cookie (and
+    // remove it on exit) and write the same permissions file.
+    const std::string lock_path = config_.datadir + "/keybridged.lock";
+    instance_lock_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (instance_lock_ < 0) {
+        return core::fail(core::ErrorCode::IoError,
+                          "cannot open " + lock_path + ": " + std::strerror(errno));
+    }
+    if (::flock(instance_lock_, LOCK_EX | LOCK_NB) != 0) {
+        const int error = errno;
+        ::close(instance_lock_);
+        instance_lock_ = -1;
+        if (error == EWOULDBLOCK) {
+            return core::fail(
+                core::ErrorCode::AlreadyExists,
+                "another keybridged is running with the data folder " + config_.datadir);
+        }
+        return core::fail(core::ErrorCode::IoError,
+                          "cannot lock " + lock_path + ": " + std::strerror(error));
+    }
 
     // The cookie token: fresh at every start, readable only by this user.
     std::array<std::uint8_t, 32> token_bytes{};
@@ -98,7 +125,7 @@ core::Status Server::start() {
         log::info("server", std::string("received ") + strsignal(signal) + ", shutting down");
         shutdown();
     });
-    context_->on_disconnect = [this](std::uint64_t connection_id) {
+    context_->connection_closed = [this](std::uint64_t connection_id) {
         approvals_->cancel_connection(connection_id);
     };
     for (const auto& text : config_.listen) {
@@ -173,8 +200,9 @@ void Server::shutdown() {
         l->stop();
     signals_->cancel();
     audit_timer_->cancel();
-    // Pending approvals are answered with 4900 (their replies are queued to the connections
-    // before the close frames below, on the same strands).
+    // Pending approvals are answered with 4900. Those answers reach the connections after the
+    // close requests below (they hop through the executor), so a WebSocket with requests in
+    // flight defers its close frame until they are answered (WsSession::close).
     approvals_->cancel_all();
     std::vector<std::shared_ptr<net::EventSink>> sinks;
     {

@@ -47,9 +47,8 @@ class Server {
     void schedule_audit_sync();
 
     Config config_;
-    // Declared before ioc_ so that it outlives it: handlers still queued when run() returns are
-    // destroyed with ioc_, and the sessions they own touch the context as they go (connection
-    // count, WebSocket registry).
+    // Declared before ioc_ so it outlives it: destroying ioc_ destroys the handlers still
+    // queued at exit (reads of idle connections), and with them sessions that use the context.
     std::unique_ptr<net::ServerContext> context_;
     boost::asio::io_context ioc_;
     boost::asio::thread_pool blocking_{1};
@@ -67,6 +66,7 @@ class Server {
     std::vector<std::shared_ptr<net::Listener>> listeners_;
     std::vector<std::uint16_t> ports_;
     std::string cookie_path_;
+    int instance_lock_ = -1;  // flock on <datadir>/keybridged.lock while we run
     bool stopped_ = false;
 };
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -12,12 +13,16 @@
 
 namespace keybridge::daemon::approvals {
 
+// ApprovalRequest::origin of a caller without an Origin header (it presented the cookie token).
+// Policy rules name such callers origin=local.
+inline constexpr std::string_view kLocalClientOrigin = "local client";
+
 // One request waiting for the user's decision, as the approver shows it: who asks, what for, and
 // the request decoded (message text or hex, typed data as a tree, transaction fields), with
 // warnings. Never holds a secret.
 struct ApprovalRequest {
     std::uint64_t id = 0;
-    std::string origin;          // the page's origin, or "local client (token)"
+    std::string origin;          // the page's origin, or kLocalClientOrigin
     bool authenticated = false;  // the caller proved itself (cookie token): policy may decide
     std::uint64_t connection_id = 0;
     std::string method;  // eth_requestAccounts, personal_sign, eth_sendTransaction, ...

@@ -140,9 +140,9 @@ core::Result<Policy> Policy::load(const std::string& path) {
 std::pair<PolicyAction, std::size_t> Policy::evaluate(const ApprovalRequest& r) const {
     // An Origin header proves nothing: only callers that presented the token are decided here.
     if (!r.authenticated) return {PolicyAction::Ask, 0};
-    // Token clients without an Origin are shown as "local client"; rules call them "local". (A
-    // page's Origin always has a scheme, so no page can be taken for the local client.)
-    const std::string origin = r.origin.empty() || r.origin == "local client" ? "local" : r.origin;
+    // Token clients without an Origin are "local" in the rules.
+    const bool local = r.origin.empty() || r.origin == kLocalClientOrigin;
+    const std::string origin = local ? "local" : r.origin;
     for (const Rule& rule : rules_) {
         if (!matches_any(rule.origins, origin)) continue;
         if (!matches_any(rule.methods, r.method)) continue;

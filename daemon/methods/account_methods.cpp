@@ -64,7 +64,8 @@ void request_accounts(
                      std::nullopt}));
     }
     approvals::ApprovalRequest request;
-    request.origin = client->is_browser() ? client->origin : "local client";
+    request.origin =
+        client->is_browser() ? client->origin : std::string(approvals::kLocalClientOrigin);
     request.authenticated = client->token_authenticated;
     request.connection_id = client->connection_id;
     request.method = "eth_requestAccounts";
@@ -73,7 +74,7 @@ void request_accounts(
     request.warnings.push_back(
         "Only connect to sites you trust: the site will see these addresses and their balances.");
     s.approvals.submit(std::move(request), [&s, client, available, done](core::Status status) {
-        if (!status) return done(tl::unexpected(rpc::to_rpc_error(status.error())));
+        if (!status) return done(tl::unexpected(approval_error(status.error())));
         if (auto ok = s.permissions.set_accounts(client->principal(), available); !ok) {
             return done(tl::unexpected(rpc::to_rpc_error(ok.error())));
         }

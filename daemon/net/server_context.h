@@ -26,9 +26,9 @@ struct ServerContext {
     std::atomic<std::uint64_t> next_connection_id{1};
     std::atomic<bool> stopping{false};
     std::function<boost::json::object()> health;  // body of GET /health
-    // Called once when a WebSocket connection ends: its callers can no longer be answered, so
-    // the requests it left waiting for approval are dropped.
-    std::function<void(std::uint64_t connection_id)> on_disconnect;
+    // Called once when a WebSocket connection ends, with its connection id: its requests still
+    // waiting for approval can no longer be answered.
+    std::function<void(std::uint64_t)> connection_closed;
 
     // Live WebSocket sessions, closed with 1001 at shutdown.
     std::mutex sinks_mutex;

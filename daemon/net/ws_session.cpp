@@ -59,11 +59,12 @@ void WsSession::do_read() {
 }
 
 void WsSession::on_read(beast::error_code ec, std::size_t) {
+    if (ec) connection_ended();  // every error below ends the read loop
     if (ec == websocket::error::closed || ec == beast::error::timeout ||
         ec == boost::asio::error::operation_aborted || ec == boost::asio::error::eof ||
         ec == boost::asio::error::connection_reset) {
         open_ = false;
-        return ended();
+        return;
     }
     if (ec == websocket::error::message_too_big) {
         return do_close(websocket::close_reason(websocket::close_code::too_big,
@@ -72,9 +73,10 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     if (ec) {
         log::debug("net", "WebSocket read failed: " + ec.message());
         open_ = false;
-        return ended();
+        return;
     }
     if (!ws_.got_text()) {
+        connection_ended();
         buffer_.consume(buffer_.size());
         return do_close(websocket::close_reason(websocket::close_code::bad_payload,
                                                 "JSON-RPC needs text frames"));
@@ -93,11 +95,30 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
             nullptr, rpc::RpcError{rpc::kLimitExceeded, "request rate limit exceeded", {}})));
         return do_read();
     }
-    ctx_.dispatcher.dispatch(client_, std::move(payload),
-                             [self = shared_from_this()](std::optional<std::string> body) {
-                                 if (body) self->push(std::move(*body));
-                             });
+    ++in_flight_;
+    ctx_.dispatcher.dispatch(
+        client_, std::move(payload), [self = shared_from_this()](std::optional<std::string> body) {
+            boost::asio::post(self->ws_.get_executor(), [self, body = std::move(body)]() mutable {
+                self->on_reply(std::move(body));
+            });
+        });
     do_read();  // requests are answered as they complete, possibly out of order (ids match them)
+}
+
+void WsSession::connection_ended() {
+    if (ended_) return;
+    ended_ = true;
+    if (ctx_.connection_closed) ctx_.connection_closed(client_->connection_id);
+}
+
+void WsSession::on_reply(std::optional<std::string> body) {
+    --in_flight_;
+    if (body) send(std::move(*body));
+    if (in_flight_ == 0 && close_when_answered_) {
+        auto reason = *close_when_answered_;
+        close_when_answered_.reset();
+        do_close(reason);
+    }
 }
 
 void WsSession::push(std::string text) {
@@ -143,10 +164,17 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
 }
 
 void WsSession::close(int code, std::string reason) {
-    boost::asio::post(ws_.get_executor(), [self = shared_from_this(), code,
-                                           reason = std::move(reason)] {
-        self->do_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason));
-    });
+    boost::asio::post(
+        ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
+            websocket::close_reason why(static_cast<websocket::close_code>(code), reason);
+            // Requests still being answered (at shutdown: the 4900 answers of pending approvals,
+            // which reach this strand after this close) go out before the close frame.
+            if (self->in_flight_ > 0) {
+                self->close_when_answered_ = why;
+                return;
+            }
+            self->do_close(why);
+        });
 }
 
 void WsSession::do_close(websocket::close_reason reason) {
@@ -161,17 +189,8 @@ void WsSession::do_close(websocket::close_reason reason) {
 void WsSession::start_close() {
     auto reason = *pending_close_;
     pending_close_.reset();
-    ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {
-        self->open_ = false;
-        self->ended();
-    });
-}
-
-void WsSession::ended() {
-    if (ended_) return;
-    ended_ = true;
-    // The session itself may live on (pending replies hold it), so this is the moment to act.
-    if (ctx_.on_disconnect) ctx_.on_disconnect(client_->connection_id);
+    ws_.async_close(reason,
+                    [self = shared_from_this()](beast::error_code) { self->open_ = false; });
 }
 
 }  // namespace keybridge::daemon::net

@@ -35,12 +35,15 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     void on_accept(boost::beast::error_code ec);
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t bytes);
+    // The dispatcher's answer to one payload (nothing for notifications), on the strand.
+    void on_reply(std::optional<std::string> body);
+    // The read loop stopped for good: reports the connection as closed (once).
+    void connection_ended();
     void send(std::string text);
     void do_write();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
     void do_close(boost::beast::websocket::close_reason reason);
     void start_close();
-    void ended();  // the connection is over: tell the server once (on_disconnect)
 
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
     boost::beast::flat_buffer buffer_;
@@ -51,8 +54,10 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     bool writing_ = false;
     bool closing_ = false;
     bool open_ = false;
-    bool ended_ = false;
     std::optional<boost::beast::websocket::close_reason> pending_close_;
+    bool ended_ = false;
+    std::size_t in_flight_ = 0;  // payloads dispatched and not yet answered
+    std::optional<boost::beast::websocket::close_reason> close_when_answered_;
 };
 
 }  // namespace keybridge::daemon::net

@@ -1,0 +1,349 @@
+#include "daemon/approvals/approval_queue.h"
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+namespace keybridge::daemon::approvals {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+// Outcomes of submitted requests, by a label the test chooses.
+class Outcomes {
+  public:
+    ApprovalQueue::Callback callback(std::string label) {
+        return [this, label](core::Status status) {
+            std::lock_guard lock(mutex_);
+            EXPECT_EQ(results_.count(label), 0u) << label << " answered twice";
+            results_.emplace(label, std::move(status));
+            cv_.notify_all();
+        };
+    }
+    // Waits for the label's outcome (fails the test after `limit`).
+    core::Status wait(const std::string& label, std::chrono::milliseconds limit = 5000ms) {
+        std::unique_lock lock(mutex_);
+        const bool got = cv_.wait_for(lock, limit, [&] { return results_.count(label) != 0; });
+        EXPECT_TRUE(got) << label << " was never answered";
+        if (!got) return core::fail(core::ErrorCode::Internal, "no answer");
+        return results_.at(label);
+    }
+    bool answered(const std::string& label) {
+        std::lock_guard lock(mutex_);
+        return results_.count(label) != 0;
+    }
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::map<std::string, core::Status> results_;
+};
+
+class ApprovalQueueTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        std::string pattern = ::testing::TempDir() + "keybridge_approvals_XXXXXX";
+        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+        dir_ = pattern;
+        auto audit = AuditLog::open(dir_);
+        ASSERT_TRUE(audit) << audit.error().detail;
+        audit_.emplace(std::move(*audit));
+        thread_ = std::thread([this] { ioc_.run(); });
+    }
+    void TearDown() override {
+        queue_.reset();
+        work_.reset();
+        thread_.join();
+        std::filesystem::remove_all(dir_);
+    }
+
+    ApprovalQueue& make_queue(std::size_t max_pending = 8, std::chrono::seconds timeout = 60s,
+                              std::string_view policy = "") {
+        auto p = Policy::parse(policy, "test.policy");
+        EXPECT_TRUE(p);
+        queue_.emplace(ioc_.get_executor(), max_pending, timeout, std::move(*p), &*audit_);
+        return *queue_;
+    }
+
+    static ApprovalRequest request(std::string method, std::uint64_t connection = 1,
+                                   bool authenticated = false) {
+        ApprovalRequest r;
+        r.origin = authenticated ? std::string(kLocalClientOrigin) : "https://app.example";
+        r.authenticated = authenticated;
+        r.connection_id = connection;
+        r.method = std::move(method);
+        r.account = *core::Address::parse("0x73d0385F4d8E00C5e6504C6030F47BF6212736A8");
+        r.chain_id = 1;
+        return r;
+    }
+
+    // The audit log's lines, parsed.
+    std::vector<json::object> audit_lines() {
+        std::ifstream in(audit_->path());
+        std::vector<json::object> out;
+        std::string line;
+        while (std::getline(in, line)) {
+            json::error_code ec;
+            auto v = json::parse(line, ec);
+            EXPECT_FALSE(ec) << line;
+            if (!ec) out.push_back(v.as_object());
+        }
+        return out;
+    }
+
+    // Waits until the queue holds n requests (they are added synchronously, so this is immediate
+    // unless the test is wrong).
+    std::uint64_t only_pending_id() {
+        auto pending = queue_->pending();
+        EXPECT_EQ(pending.size(), 1u);
+        return pending.empty() ? 0 : pending.front().id;
+    }
+
+    boost::asio::io_context ioc_;
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
+        ioc_.get_executor()};
+    std::thread thread_;
+    std::string dir_;
+    std::optional<AuditLog> audit_;
+    std::optional<ApprovalQueue> queue_;
+    Outcomes outcomes_;
+};
+
+TEST_F(ApprovalQueueTest, ApproveAnswersOk) {
+    auto& q = make_queue();
+    q.submit(request("personal_sign"), outcomes_.callback("a"));
+    EXPECT_FALSE(outcomes_.answered("a"));
+    const auto id = only_pending_id();
+    ASSERT_TRUE(q.decide(id, Decision::Approve));
+    EXPECT_TRUE(outcomes_.wait("a"));
+    EXPECT_TRUE(q.pending().empty());
+}
+
+TEST_F(ApprovalQueueTest, RejectAnswersUserCancelled) {
+    auto& q = make_queue();
+    q.submit(request("personal_sign"), outcomes_.callback("a"));
+    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Reject));
+    auto status = outcomes_.wait("a");
+    ASSERT_FALSE(status);
+    EXPECT_EQ(status.error().code, core::ErrorCode::UserCancelled);
+}
+
+TEST_F(ApprovalQueueTest, DecidingUnknownOrDecidedIdIsNotFound) {
+    auto& q = make_queue();
+    EXPECT_EQ(q.decide(42, Decision::Approve).error().code, core::ErrorCode::NotFound);
+    q.submit(request("personal_sign"), outcomes_.callback("a"));
+    const auto id = only_pending_id();
+    ASSERT_TRUE(q.decide(id, Decision::Approve));
+    auto again = q.decide(id, Decision::Reject);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, core::ErrorCode::NotFound);
+    EXPECT_TRUE(outcomes_.wait("a"));  // the first decision stands
+}
+
+TEST_F(ApprovalQueueTest, TimeoutRejectsWithUserCancelled) {
+    auto& q = make_queue(8, 1s);
+    const auto start = std::chrono::steady_clock::now();
+    q.submit(request("personal_sign"), outcomes_.callback("a"));
+    auto status = outcomes_.wait("a", 5000ms);
+    const auto waited = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(status);
+    EXPECT_EQ(status.error().code, core::ErrorCode::UserCancelled);
+    EXPECT_NE(status.error().detail.find("timeout"), std::string::npos) << status.error().detail;
+    EXPECT_GE(waited, 900ms);
+    EXPECT_TRUE(q.pending().empty());
+    auto lines = audit_lines();
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_EQ(lines[0].at("decision"), json::value("rejected"));
+    EXPECT_EQ(lines[0].at("decidedBy"), json::value("timeout"));
+}
+
+TEST_F(ApprovalQueueTest, CancelAllAnswersDisconnected) {
+    auto& q = make_queue();
+    q.submit(request("personal_sign", 1), outcomes_.callback("a"));
+    q.submit(request("eth_requestAccounts", 2), outcomes_.callback("b"));
+    EXPECT_EQ(q.pending().size(), 2u);
+    q.cancel_all();
+    for (const char* label : {"a", "b"}) {
+        auto status = outcomes_.wait(label);
+        ASSERT_FALSE(status) << label;
+        EXPECT_EQ(status.error().code, core::ErrorCode::Disconnected) << label;
+    }
+    EXPECT_TRUE(q.pending().empty());
+}
+
+TEST_F(ApprovalQueueTest, CancelConnectionDropsOnlyThatConnection) {
+    auto& q = make_queue();
+    q.submit(request("personal_sign", 1), outcomes_.callback("a"));
+    q.submit(request("personal_sign", 2), outcomes_.callback("b"));
+    q.cancel_connection(1);
+    auto a = outcomes_.wait("a");
+    ASSERT_FALSE(a);
+    EXPECT_EQ(a.error().code, core::ErrorCode::Disconnected);
+    EXPECT_FALSE(outcomes_.answered("b"));
+    ASSERT_EQ(q.pending().size(), 1u);
+    EXPECT_EQ(q.pending()[0].connection_id, 2u);
+}
+
+TEST_F(ApprovalQueueTest, FullQueueRefusesAtOnce) {
+    auto& q = make_queue(2);
+    q.submit(request("personal_sign"), outcomes_.callback("a"));
+    q.submit(request("personal_sign"), outcomes_.callback("b"));
+    q.submit(request("personal_sign"), outcomes_.callback("c"));
+    auto c = outcomes_.wait("c");
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error().code, core::ErrorCode::InvalidArgument);
+    EXPECT_NE(c.error().detail.find("too many"), std::string::npos);
+    EXPECT_EQ(q.pending().size(), 2u);
+    EXPECT_FALSE(outcomes_.answered("a"));
+    // A decision frees a place.
+    ASSERT_TRUE(q.decide(q.pending()[0].id, Decision::Approve));
+    q.submit(request("personal_sign"), outcomes_.callback("d"));
+    EXPECT_EQ(q.pending().size(), 2u);
+    EXPECT_FALSE(outcomes_.answered("d"));
+}
+
+TEST_F(ApprovalQueueTest, IdsAreUniqueAndReservedIdsAreKept) {
+    auto& q = make_queue();
+    const auto reserved = q.reserve_id();
+    ApprovalRequest r = request("personal_sign");
+    r.id = reserved;
+    q.submit(r, outcomes_.callback("a"));
+    q.submit(request("personal_sign"), outcomes_.callback("b"));
+    auto pending = q.pending();
+    ASSERT_EQ(pending.size(), 2u);
+    EXPECT_EQ(pending[0].id, reserved);
+    EXPECT_NE(pending[1].id, reserved);
+    EXPECT_GT(pending[0].created, 0);
+}
+
+TEST_F(ApprovalQueueTest, ListenerHearsAddedAndRemoved) {
+    auto& q = make_queue();
+    std::mutex mutex;
+    std::vector<std::pair<std::uint64_t, bool>> events;
+    q.set_listener([&](const ApprovalRequest& r, bool added) {
+        std::lock_guard lock(mutex);
+        events.emplace_back(r.id, added);
+    });
+    q.submit(request("personal_sign"), outcomes_.callback("a"));
+    const auto id = only_pending_id();
+    ASSERT_TRUE(q.decide(id, Decision::Reject));
+    outcomes_.wait("a");
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[0], std::make_pair(id, true));
+    EXPECT_EQ(events[1], std::make_pair(id, false));
+}
+
+TEST_F(ApprovalQueueTest, PolicyDecidesForAuthenticatedCallersOnly) {
+    auto& q = make_queue(8, 60s, "deny method=eth_sign\napprove method=personal_sign\n");
+    q.submit(request("personal_sign", 1, true), outcomes_.callback("approved"));
+    EXPECT_TRUE(outcomes_.wait("approved"));
+    q.submit(request("eth_sign", 1, true), outcomes_.callback("denied"));
+    auto denied = outcomes_.wait("denied");
+    ASSERT_FALSE(denied);
+    EXPECT_EQ(denied.error().code, core::ErrorCode::UserCancelled);
+    EXPECT_NE(denied.error().detail.find("policy line 1"), std::string::npos);
+    // The same request from a page is queued for the user.
+    q.submit(request("personal_sign", 2, false), outcomes_.callback("page"));
+    EXPECT_FALSE(outcomes_.answered("page"));
+    EXPECT_EQ(q.pending().size(), 1u);
+    // Unmatched authenticated requests are queued too.
+    q.submit(request("eth_sendTransaction", 1, true), outcomes_.callback("unmatched"));
+    EXPECT_EQ(q.pending().size(), 2u);
+    q.cancel_all();
+    outcomes_.wait("page");
+    outcomes_.wait("unmatched");
+}
+
+TEST_F(ApprovalQueueTest, AuditLinesRecordEveryOutcome) {
+    auto& q = make_queue(8, 60s, "approve method=eth_signTypedData_v4\n");
+    q.submit(request("personal_sign", 1), outcomes_.callback("user"));
+    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Approve));
+    outcomes_.wait("user");
+    q.submit(request("eth_sign", 1), outcomes_.callback("rejected"));
+    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Reject));
+    outcomes_.wait("rejected");
+    ApprovalRequest typed = request("eth_signTypedData_v4", 1, true);
+    typed.id = q.reserve_id();
+    q.submit(typed, outcomes_.callback("policy"));
+    outcomes_.wait("policy");
+    core::Hash32 digest{};
+    digest.fill(0xab);
+    q.record_signed(typed, digest);
+    q.submit(request("eth_requestAccounts", 3), outcomes_.callback("shutdown"));
+    q.cancel_all();
+    outcomes_.wait("shutdown");
+    audit_->sync();
+
+    auto lines = audit_lines();
+    ASSERT_EQ(lines.size(), 5u);
+    auto field = [&](std::size_t i, const char* key) {
+        return std::string(lines[i].at(key).as_string());
+    };
+    EXPECT_EQ(field(0, "method"), "personal_sign");
+    EXPECT_EQ(field(0, "decision"), "approved");
+    EXPECT_EQ(field(0, "decidedBy"), "user");
+    EXPECT_EQ(field(0, "origin"), "https://app.example");
+    EXPECT_EQ(field(0, "account"), "0x73d0385F4d8E00C5e6504C6030F47BF6212736A8");
+    EXPECT_EQ(lines[0].at("chainId"), json::value(1));
+    EXPECT_EQ(field(0, "time").size(), 20u);  // 2024-01-02T03:04:05Z
+    EXPECT_EQ(field(1, "decision"), "rejected");
+    EXPECT_EQ(field(1, "decidedBy"), "user");
+    EXPECT_EQ(field(2, "decision"), "approved");
+    EXPECT_EQ(field(2, "decidedBy"), "policy line 1");
+    EXPECT_EQ(lines[2].at("id"), json::value(typed.id));
+    EXPECT_EQ(field(3, "decision"), "signed");
+    std::string ab;
+    for (int i = 0; i < 32; ++i)
+        ab += "ab";
+    EXPECT_EQ(field(3, "digest"), "0x" + ab);
+    EXPECT_EQ(lines[3].at("id"), json::value(typed.id));
+    EXPECT_EQ(field(4, "decision"), "dropped");
+    EXPECT_EQ(field(4, "decidedBy"), "shutdown");
+    EXPECT_FALSE(lines[4].contains("digest"));
+    // Never a payload: the details of a request stay out of the log.
+    for (const auto& l : lines)
+        EXPECT_FALSE(l.contains("details"));
+}
+
+TEST_F(ApprovalQueueTest, AuditLogIsPrivate) {
+    std::filesystem::perms mode = std::filesystem::status(audit_->path()).permissions();
+    EXPECT_EQ(mode & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+TEST(ApprovalRequestJson, ShowsWhatTheApproverNeeds) {
+    ApprovalRequest r;
+    r.id = 7;
+    r.origin = "https://app.example";
+    r.method = "eth_sendTransaction";
+    r.account = *core::Address::parse("0x73d0385f4d8e00c5e6504c6030f47bf6212736a8");
+    r.chain_id = 10;
+    r.value = core::U256(1000);
+    r.details = json::object{{"to", "0x00"}};
+    r.warnings = {"careful"};
+    r.created = 1700000000;
+    json::object o = r.to_json();
+    EXPECT_EQ(o.at("id"), json::value(7));
+    EXPECT_EQ(o.at("account"), json::value("0x73d0385F4d8E00C5e6504C6030F47BF6212736A8"));
+    EXPECT_EQ(o.at("value"), json::value("1000"));
+    EXPECT_EQ(o.at("chainId"), json::value(10));
+    EXPECT_EQ(o.at("warnings"), json::parse(R"(["careful"])"));
+    EXPECT_EQ(o.at("details"), json::parse(R"({"to":"0x00"})"));
+    r.value = 0;
+    EXPECT_FALSE(r.to_json().contains("value"));
+}
+
+}  // namespace
+}  // namespace keybridge::daemon::approvals

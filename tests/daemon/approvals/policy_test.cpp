@@ -1,0 +1,222 @@
+#include "daemon/approvals/policy.h"
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace keybridge::daemon::approvals {
+namespace {
+
+constexpr const char* kAccount = "0x73d0385F4d8E00C5e6504C6030F47BF6212736A8";
+constexpr const char* kOtherAccount = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+
+core::Address address(const char* text) {
+    return *core::Address::parse(text);
+}
+
+// A request as the signing methods build it for a token client without an Origin.
+ApprovalRequest local_request(std::string method, std::uint64_t chain = 1) {
+    ApprovalRequest r;
+    r.origin = std::string(kLocalClientOrigin);
+    r.authenticated = true;
+    r.method = std::move(method);
+    r.account = address(kAccount);
+    r.chain_id = chain;
+    return r;
+}
+
+Policy parsed(std::string_view text) {
+    auto p = Policy::parse(text, "policy.conf");
+    EXPECT_TRUE(p) << (p ? "" : p.error().detail);
+    return p ? std::move(*p) : Policy{};
+}
+
+std::string parse_error(std::string_view text) {
+    auto p = Policy::parse(text, "policy.conf");
+    EXPECT_FALSE(p) << text;
+    if (p) return "";
+    EXPECT_EQ(p.error().code, core::ErrorCode::InvalidArgument);
+    return p.error().detail;
+}
+
+TEST(PolicyParse, EmptyCommentsAndBlankLines) {
+    Policy p = parsed("# only comments\n\n   \n\t# indented comment\n");
+    EXPECT_EQ(p.size(), 0u);
+    EXPECT_EQ(p.evaluate(local_request("personal_sign")).first, PolicyAction::Ask);
+    Policy q = parsed("approve method=personal_sign  # trailing comment\r\n deny\n");
+    EXPECT_EQ(q.size(), 2u);
+}
+
+TEST(PolicyParse, ErrorsNameFileAndLine) {
+    struct Case {
+        std::string text;
+        std::string expected_start;
+        std::string expected_word;
+    };
+    const Case cases[] = {
+        {"allow method=personal_sign", "policy.conf:1: ", "'allow'"},
+        {"# comment\n\napprove method", "policy.conf:3: ", "'method'"},
+        {"approve\ndeny origin=", "policy.conf:2: ", "origin="},
+        {"approve =x", "policy.conf:1: ", "=x"},
+        {"approve origin=a,,b", "policy.conf:1: ", "empty value"},
+        {"approve method=a,", "policy.conf:1: ", "empty value"},
+        {"approve account=0x1234", "policy.conf:1: ", "account"},
+        {"approve account=0x73d0385F4d8E00C5e6504C6030F47BF6212736a8",
+         "policy.conf:1: ", "account"},
+        {"approve chain=0", "policy.conf:1: ", "chain"},
+        {"approve chain=abc", "policy.conf:1: ", "chain"},
+        {"approve chain=0x1", "policy.conf:1: ", "chain"},
+        {"approve chain=9007199254740992", "policy.conf:1: ", "chain"},
+        {"approve max-value=1.5eth", "policy.conf:1: ", "max-value"},
+        {"approve max-value=-1", "policy.conf:1: ", "max-value"},
+        {"approve max-value=eth", "policy.conf:1: ", "max-value"},
+        {"approve max-value=1,2", "policy.conf:1: ", "max-value takes one value"},
+        {"approve "
+         "max-value="
+         "999999999999999999999999999999999999999999999999999999999999999999999999999999eth",
+         "policy.conf:1: ", "max-value"},
+        {"approve colour=red", "policy.conf:1: ", "'colour'"},
+        {"approve\napprove\napprove\napprove\napprove\napprove\napprove\napprove\napprove\nAPPROVE",
+         "policy.conf:10: ", "'APPROVE'"},
+    };
+    for (const auto& c : cases) {
+        const std::string detail = parse_error(c.text);
+        EXPECT_EQ(detail.rfind(c.expected_start, 0), 0u) << c.text << " → " << detail;
+        EXPECT_NE(detail.find(c.expected_word), std::string::npos) << c.text << " → " << detail;
+    }
+}
+
+TEST(PolicyParse, LoadReadsFileAndNamesItInErrors) {
+    const std::string path = ::testing::TempDir() + "keybridge_policy_test.conf";
+    {
+        std::ofstream out(path);
+        out << "approve method=personal_sign\nnonsense here\n";
+    }
+    auto p = Policy::load(path);
+    ASSERT_FALSE(p);
+    EXPECT_EQ(p.error().detail.rfind(path + ":2: ", 0), 0u) << p.error().detail;
+    {
+        std::ofstream out(path);
+        out << "approve method=personal_sign\n";
+    }
+    auto ok = Policy::load(path);
+    ASSERT_TRUE(ok) << ok.error().detail;
+    EXPECT_EQ(ok->size(), 1u);
+    std::remove(path.c_str());
+    auto missing = Policy::load(path);
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.error().detail.find(path), std::string::npos);
+}
+
+TEST(PolicyEvaluate, FirstMatchWins) {
+    Policy p = parsed(
+        "deny method=eth_sign\n"
+        "approve method=personal_sign,eth_signTypedData_v4\n"
+        "deny\n"
+        "approve\n");
+    EXPECT_EQ(p.evaluate(local_request("eth_sign")),
+              std::make_pair(PolicyAction::Deny, std::size_t{1}));
+    EXPECT_EQ(p.evaluate(local_request("personal_sign")),
+              std::make_pair(PolicyAction::Approve, std::size_t{2}));
+    EXPECT_EQ(p.evaluate(local_request("eth_signTypedData_v4")),
+              std::make_pair(PolicyAction::Approve, std::size_t{2}));
+    EXPECT_EQ(p.evaluate(local_request("eth_sendTransaction")),
+              std::make_pair(PolicyAction::Deny, std::size_t{3}));
+}
+
+TEST(PolicyEvaluate, AskRuleStopsTheSearch) {
+    Policy p = parsed("ask method=eth_sendTransaction\napprove\n");
+    EXPECT_EQ(p.evaluate(local_request("eth_sendTransaction")),
+              std::make_pair(PolicyAction::Ask, std::size_t{1}));
+    EXPECT_EQ(p.evaluate(local_request("personal_sign")).first, PolicyAction::Approve);
+}
+
+TEST(PolicyEvaluate, UnauthenticatedCallersAreAlwaysAsked) {
+    Policy p = parsed("approve\ndeny\n");
+    ApprovalRequest page = local_request("personal_sign");
+    page.origin = "https://app.example";
+    page.authenticated = false;
+    EXPECT_EQ(p.evaluate(page), std::make_pair(PolicyAction::Ask, std::size_t{0}));
+    Policy by_origin = parsed("approve origin=https://app.example\n");
+    EXPECT_EQ(by_origin.evaluate(page).first, PolicyAction::Ask);
+    page.authenticated = true;
+    EXPECT_EQ(by_origin.evaluate(page).first, PolicyAction::Approve);
+}
+
+TEST(PolicyEvaluate, OriginLocalMeansTokenClientsWithoutOrigin) {
+    Policy p = parsed("approve origin=local method=personal_sign\n");
+    EXPECT_EQ(p.evaluate(local_request("personal_sign")),
+              std::make_pair(PolicyAction::Approve, std::size_t{1}));
+    ApprovalRequest page = local_request("personal_sign");
+    page.origin = "https://app.example";
+    EXPECT_EQ(p.evaluate(page).first, PolicyAction::Ask);
+    // A wildcard and a list.
+    Policy any = parsed("deny origin=*\n");
+    EXPECT_EQ(any.evaluate(page).first, PolicyAction::Deny);
+    EXPECT_EQ(any.evaluate(local_request("x")).first, PolicyAction::Deny);
+    Policy list = parsed("approve origin=https://other.example,https://app.example\n");
+    EXPECT_EQ(list.evaluate(page).first, PolicyAction::Approve);
+    EXPECT_EQ(list.evaluate(local_request("x")).first, PolicyAction::Ask);
+}
+
+TEST(PolicyEvaluate, MaxValueLimitsTransactions) {
+    Policy p = parsed("approve method=eth_sendTransaction max-value=1eth\n");
+    ApprovalRequest tx = local_request("eth_sendTransaction");
+    const core::U256 one_eth = core::U256(1000000000000000000ULL);
+    tx.value = one_eth;
+    EXPECT_EQ(p.evaluate(tx).first, PolicyAction::Approve);
+    tx.value = one_eth + 1;
+    EXPECT_EQ(p.evaluate(tx).first, PolicyAction::Ask);
+    tx.value = 0;
+    EXPECT_EQ(p.evaluate(tx).first, PolicyAction::Approve);
+
+    Policy gwei = parsed("approve max-value=5gwei\n");
+    tx.value = 5000000000ULL;
+    EXPECT_EQ(gwei.evaluate(tx).first, PolicyAction::Approve);
+    tx.value = 5000000001ULL;
+    EXPECT_EQ(gwei.evaluate(tx).first, PolicyAction::Ask);
+
+    Policy wei = parsed("approve max-value=1000wei\napprove max-value=2000\n");
+    tx.value = 1000;
+    EXPECT_EQ(wei.evaluate(tx).second, 1u);
+    tx.value = 1500;
+    EXPECT_EQ(wei.evaluate(tx).second, 2u);
+    tx.value = 2001;
+    EXPECT_EQ(wei.evaluate(tx).first, PolicyAction::Ask);
+}
+
+TEST(PolicyEvaluate, ChainMatching) {
+    Policy p = parsed("approve chain=1,10\n");
+    EXPECT_EQ(p.evaluate(local_request("personal_sign", 1)).first, PolicyAction::Approve);
+    EXPECT_EQ(p.evaluate(local_request("personal_sign", 10)).first, PolicyAction::Approve);
+    EXPECT_EQ(p.evaluate(local_request("personal_sign", 5)).first, PolicyAction::Ask);
+    EXPECT_EQ(p.evaluate(local_request("personal_sign", 31337)).first, PolicyAction::Ask);
+}
+
+TEST(PolicyEvaluate, AccountMatching) {
+    // Lower-case addresses are accepted in the file and compare by value.
+    Policy p = parsed("approve account=0x73d0385f4d8e00c5e6504c6030f47bf6212736a8\n");
+    EXPECT_EQ(p.evaluate(local_request("personal_sign")).first, PolicyAction::Approve);
+    ApprovalRequest other = local_request("personal_sign");
+    other.account = address(kOtherAccount);
+    EXPECT_EQ(p.evaluate(other).first, PolicyAction::Ask);
+    // A request that names no account (eth_requestAccounts) never matches an account rule.
+    ApprovalRequest none = local_request("eth_requestAccounts");
+    none.account.reset();
+    EXPECT_EQ(p.evaluate(none).first, PolicyAction::Ask);
+    Policy both = parsed(std::string("approve account=") + kOtherAccount + "," + kAccount + "\n");
+    EXPECT_EQ(both.evaluate(other).first, PolicyAction::Approve);
+}
+
+TEST(PolicyEvaluate, AllConditionsMustHold) {
+    Policy p = parsed("approve origin=local method=personal_sign chain=31337 account=" +
+                      std::string(kAccount) + "\n");
+    EXPECT_EQ(p.evaluate(local_request("personal_sign", 31337)).first, PolicyAction::Approve);
+    EXPECT_EQ(p.evaluate(local_request("personal_sign", 1)).first, PolicyAction::Ask);
+    EXPECT_EQ(p.evaluate(local_request("eth_sign", 31337)).first, PolicyAction::Ask);
+}
+
+}  // namespace
+}  // namespace keybridge::daemon::approvals

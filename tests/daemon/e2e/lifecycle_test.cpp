@@ -1,0 +1,220 @@
+// keybridged end to end: start-up, the cookie, upstream nodes, graceful shutdown.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+
+#include <gtest/gtest.h>
+
+#include "tests/daemon/e2e/daemon_process.h"
+
+namespace keybridge::test::e2e {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+using Lifecycle = DaemonTest;
+
+TEST_F(Lifecycle, NoUpstreamGives4901WithAClearMessage) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    json::value res = local().call("eth_blockNumber");
+    EXPECT_EQ(res.at("error").at("code"), json::value(4901)) << res;
+    const std::string message(res.at("error").at("message").as_string());
+    EXPECT_NE(message.find("no RPC node is configured for chain 1"), std::string::npos) << message;
+    EXPECT_NE(message.find("--chain 1="), std::string::npos) << message;
+    EXPECT_EQ(page().error_code("eth_getBalance", json::array{kFirstAccount, "latest"}), 4901);
+}
+
+TEST_F(Lifecycle, UnreachableUpstreamGives4901Quickly) {
+    ASSERT_NO_FATAL_FAILURE(start({"--chain", "1=http://127.0.0.1:1"}));
+    const auto begin = std::chrono::steady_clock::now();
+    json::value res = local().call("eth_blockNumber");
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+    EXPECT_EQ(res.at("error").at("code"), json::value(4901)) << res;
+    EXPECT_NE(json::serialize(res).find("unreachable"), std::string::npos) << res;
+    // Sending a transaction needs the node too.
+    ASSERT_NO_FATAL_FAILURE(connect_account(local()));
+    json::value tx =
+        local().call("eth_sendTransaction",
+                     json::array{json::object{
+                         {"from", kFirstAccount}, {"to", kFirstAccount}, {"value", "0x1"}}});
+    EXPECT_EQ(tx.at("error").at("code"), json::value(4901)) << tx;
+}
+
+TEST_F(Lifecycle, CookieIsPrivateAndRotatesOnRestart) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    struct stat st {};
+    ASSERT_EQ(::stat(cookie_path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(token_.find_first_not_of("0123456789abcdef"), std::string::npos) << token_;
+    const std::string first = token_;
+    daemon_.signal(SIGTERM);
+    EXPECT_EQ(daemon_.wait_exit(), 0) << daemon_.log();
+    EXPECT_FALSE(fs::exists(cookie_path())) << "the cookie outlived the daemon";
+
+    DaemonProcess second;
+    ASSERT_TRUE(second.start(base_args())) << second.log();
+    ASSERT_TRUE(second.wait_for_log("unlocked: "));
+    const std::string rotated = read_cookie();
+    EXPECT_EQ(rotated.size(), 64u);
+    EXPECT_NE(rotated, first);
+    RpcClient old_token(second.port(), Caller{first, "", false});
+    EXPECT_EQ(old_token.post(body("eth_chainId")).status, 401);
+    RpcClient new_token(second.port(), Caller{rotated, "", false});
+    EXPECT_EQ(new_token.result("eth_chainId"), json::value("0x1"));
+    second.signal(SIGINT);
+    EXPECT_EQ(second.wait_exit(), 0);
+}
+
+TEST_F(Lifecycle, BadPolicyLineFailsStartUpNamingFileAndLine) {
+    const std::string policy =
+        tmp_.write("policy", "# rules\napprove method=personal_sign\nallow everything\n");
+    std::vector<std::string> args = base_args();
+    args.insert(args.end(), {"--policy", policy});
+    EXPECT_FALSE(daemon_.start(args));
+    EXPECT_EQ(daemon_.wait_exit(), 1);
+    EXPECT_NE(daemon_.log().find(policy + ":3:"), std::string::npos) << daemon_.log();
+    EXPECT_NE(daemon_.log().find("'allow'"), std::string::npos) << daemon_.log();
+}
+
+TEST_F(Lifecycle, BadCommandLineExitsWithUsageError) {
+    std::string output;
+    EXPECT_EQ(run_program({KEYBRIDGE_DAEMON_PATH, "--listen", "0.0.0.0:8645"}, &output), 2);
+    EXPECT_NE(output.find("loopback"), std::string::npos) << output;
+    EXPECT_EQ(run_program({KEYBRIDGE_DAEMON_PATH, "--threads", "zero"}, &output), 2);
+    EXPECT_NE(output.find("--threads"), std::string::npos) << output;
+    EXPECT_EQ(run_program({KEYBRIDGE_DAEMON_PATH, "--version"}, &output), 0);
+    EXPECT_NE(output.find("keybridged "), std::string::npos) << output;
+}
+
+TEST_F(Lifecycle, PortInUseFailsStartUp) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const std::string other_data = tmp_.path() + "/other";
+    std::string output;
+    const int status = run_program({KEYBRIDGE_DAEMON_PATH, "--datadir", other_data, "--listen",
+                                    "127.0.0.1:" + std::to_string(port())},
+                                   &output, 20s);
+    EXPECT_EQ(status, 1) << output;
+    EXPECT_NE(output.find(std::to_string(port())), std::string::npos) << output;
+    EXPECT_EQ(local().result("eth_chainId"), json::value("0x1"));
+}
+
+TEST_F(Lifecycle, SecondDaemonOnTheSameDatadirIsRefusedAndLeavesTheCookie) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    // Another port: the bind would succeed, the data folder is what they would share.
+    std::string output;
+    const int status = run_program(
+        {KEYBRIDGE_DAEMON_PATH, "--datadir", datadir_, "--listen", "127.0.0.1:0"}, &output, 20s);
+    EXPECT_EQ(status, 1) << output;
+    EXPECT_NE(output.find(datadir_), std::string::npos) << output;
+    // The first daemon's cookie is untouched and still opens the door.
+    EXPECT_EQ(read_cookie(), token_);
+    EXPECT_EQ(local().result("eth_chainId"), json::value("0x1"));
+    // Same port: refused as well, and again the cookie stays.
+    run_program({KEYBRIDGE_DAEMON_PATH, "--datadir", datadir_, "--listen",
+                 "127.0.0.1:" + std::to_string(port())},
+                &output, 20s);
+    EXPECT_EQ(read_cookie(), token_);
+}
+
+TEST_F(Lifecycle, SigtermAnswersWaitingRequestsWith4900AndClosesWith1001) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    // A WebSocket client and an HTTP page wait for approvals.
+    WsClient ws(port(), local_caller());
+    ASSERT_TRUE(ws.open()) << ws.error();
+    ASSERT_TRUE(ws.send_text(body("eth_requestAccounts", json::array{}, 77)));
+    auto http_wait =
+        std::async(std::launch::async, [&] { return page().post(body("eth_requestAccounts")); });
+    ASSERT_EQ(wait_pending(local(), 2).size(), 2u);
+
+    daemon_.signal(SIGTERM);
+    // The WebSocket hears the answer first, then the close.
+    bool answered = false;
+    for (int i = 0; i < 5; ++i) {
+        auto message = ws.read_json(5s);
+        if (!message) break;
+        const json::object& o = message->as_object();
+        if (o.contains("id")) {
+            EXPECT_EQ(o.at("id"), json::value(77));
+            EXPECT_EQ(o.at("error").at("code"), json::value(4900)) << *message;
+            answered = true;
+        }
+    }
+    EXPECT_TRUE(answered) << "the waiting WebSocket request got no answer";
+    EXPECT_TRUE(ws.closed());
+    EXPECT_EQ(ws.close_code(), 1001) << ws.end_error();
+
+    HttpResponse res = http_wait.get();
+    EXPECT_EQ(res.status, 200) << res.error;
+    EXPECT_EQ(res.json().at("error").at("code"), json::value(4900)) << res.body;
+
+    EXPECT_EQ(daemon_.wait_exit(), 0) << daemon_.log();
+    EXPECT_FALSE(fs::exists(cookie_path()));
+    EXPECT_NE(daemon_.log().find("stopped"), std::string::npos);
+}
+
+TEST_F(Lifecycle, SigtermWithIdleClientsExitsPromptly) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    WsClient ws(port(), local_caller());
+    ASSERT_TRUE(ws.open());
+    HttpConnection idle(port());
+    ASSERT_EQ(idle.send(local().request(body("eth_chainId"))).status, 200);
+    RawConnection silent(port());
+    const auto begin = std::chrono::steady_clock::now();
+    daemon_.signal(SIGTERM);
+    EXPECT_EQ(daemon_.wait_exit(10s), 0) << daemon_.log();
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+    EXPECT_TRUE(ws.wait_closed(2s));
+    EXPECT_EQ(ws.close_code(), 1001) << ws.end_error();
+}
+
+TEST_F(Lifecycle, ChainSelectionIsPerOriginAndNotified) {
+    ASSERT_NO_FATAL_FAILURE(start({"--chain", "31337=http://127.0.0.1:1 Local"}));
+    WsClient ws(port(), Caller{"", kPageOrigin, false});
+    ASSERT_TRUE(ws.open());
+    json::value sub = ws.call("eth_subscribe", json::array{"chainChanged"});
+    ASSERT_TRUE(sub.as_object().contains("result")) << sub;
+    EXPECT_EQ(page().result("eth_chainId"), json::value("0x1"));
+    EXPECT_EQ(page().result("wallet_switchEthereumChain",
+                            json::array{json::object{{"chainId", "0x7a69"}}}),
+              json::value(nullptr));
+    json::value event = ws.next_notification(5s);
+    ASSERT_TRUE(event.is_object());
+    EXPECT_EQ(event.at("params").at("subscription"), sub.at("result"));
+    EXPECT_EQ(event.at("params").at("result"), json::value("0x7a69"));
+    EXPECT_EQ(page().result("eth_chainId"), json::value("0x7a69"));
+    EXPECT_EQ(page().result("net_version"), json::value("31337"));
+    EXPECT_EQ(page("https://other.example").result("eth_chainId"), json::value("0x1"));
+    EXPECT_EQ(page().error_code("wallet_switchEthereumChain",
+                                json::array{json::object{{"chainId", "0x5"}}}),
+              4902);
+    EXPECT_EQ(page().error_code("wallet_switchEthereumChain",
+                                json::array{json::object{{"chainId", "5"}}}),
+              -32602);
+    // Subscriptions need a WebSocket; ids belong to their connection.
+    EXPECT_EQ(page().error_code("eth_subscribe", json::array{"chainChanged"}), 4200);
+    EXPECT_EQ(page().error_code("eth_subscribe", json::array{"newHeads"}), 4200);
+    WsClient other(port(), Caller{"", kPageOrigin, false});
+    ASSERT_TRUE(other.open());
+    EXPECT_EQ(other.call("eth_unsubscribe", json::array{sub.at("result")}).at("result"),
+              json::value(false));
+    EXPECT_EQ(ws.call("eth_unsubscribe", json::array{sub.at("result")}).at("result"),
+              json::value(true));
+    EXPECT_EQ(ws.call("eth_unsubscribe", json::array{sub.at("result")}).at("result"),
+              json::value(false));
+    // The selection survives a restart (permissions.json).
+    daemon_.signal(SIGTERM);
+    ASSERT_EQ(daemon_.wait_exit(), 0);
+    DaemonProcess second;
+    std::vector<std::string> args = base_args();
+    args.insert(args.end(), {"--chain", "31337=http://127.0.0.1:1"});
+    ASSERT_TRUE(second.start(args)) << second.log();
+    EXPECT_EQ(RpcClient(second.port(), Caller{"", kPageOrigin, false}).result("eth_chainId"),
+              json::value("0x7a69"));
+}
+
+}  // namespace
+}  // namespace keybridge::test::e2e

@@ -1,0 +1,202 @@
+// keybridged end to end: size, depth, batch, connection and rate limits, and slow clients.
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/daemon/e2e/daemon_process.h"
+
+namespace keybridge::test::e2e {
+namespace {
+
+namespace json = boost::json;
+
+using Limits = DaemonTest;
+
+// A JSON-RPC request padded to about `size` bytes.
+std::string padded_call(std::size_t size) {
+    std::string text = R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[],"pad":")";
+    text += std::string(size > text.size() + 2 ? size - text.size() - 2 : 0, 'x');
+    text += "\"}";
+    return text;
+}
+
+void expect_alive(const RpcClient& client) {
+    EXPECT_EQ(client.result("eth_chainId"), json::value("0x1")) << "keybridged stopped answering";
+}
+
+TEST_F(Limits, BodyOverMaxRequestBytesIs413) {
+    ASSERT_NO_FATAL_FAILURE(start({"--max-request-bytes", "2048"}));
+    EXPECT_EQ(local().post(padded_call(2000)).status, 200);
+    HttpResponse res = local().post(padded_call(4096));
+    EXPECT_EQ(res.status, 413) << res.error;
+    EXPECT_EQ(res.json().at("error").at("code"), json::value(-32005)) << res.body;
+    EXPECT_NE(res.body.find("2048"), std::string::npos);
+    // Far over the limit (the body keeps coming after the answer).
+    HttpResponse huge = local().post(padded_call(4 * 1024 * 1024));
+    EXPECT_EQ(huge.status, 413) << huge.error;
+    // Chunked bodies count too.
+    RawConnection raw(port());
+    ASSERT_TRUE(raw.connected());
+    std::string wire = "POST / HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port()) +
+                       "\r\nAuthorization: Bearer " + token_ +
+                       "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 4; ++i)
+        wire += "400\r\n" + std::string(1024, ' ') + "\r\n";
+    wire += "0\r\n\r\n";
+    raw.write(wire);
+    std::string answer = raw.read_until_close(5s);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+    expect_alive(local());
+}
+
+TEST_F(Limits, WebSocketMessageTooBigCloses) {
+    ASSERT_NO_FATAL_FAILURE(start({"--max-request-bytes", "2048"}));
+    WsClient ws(port(), local_caller());
+    ASSERT_TRUE(ws.open()) << ws.error();
+    EXPECT_EQ(ws.call("eth_chainId").at("result"), json::value("0x1"));
+    ASSERT_TRUE(ws.send_text(padded_call(4096)));
+    EXPECT_TRUE(ws.wait_closed(5s));
+    EXPECT_EQ(ws.close_code(), 1009) << ws.end_error();  // message too big
+    expect_alive(local());
+}
+
+TEST_F(Limits, BatchTooLongIsRefused) {
+    ASSERT_NO_FATAL_FAILURE(start({"--max-batch", "3"}));
+    const std::string call = R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId"})";
+    HttpResponse too_long = local().post("[" + call + "," + call + "," + call + "," + call + "]");
+    EXPECT_EQ(too_long.status, 200);
+    json::value v = too_long.json();
+    ASSERT_TRUE(v.is_object()) << too_long.body;
+    EXPECT_TRUE(v.at("id").is_null());
+    EXPECT_EQ(v.at("error").at("code"), json::value(-32005));
+    json::value ok = local().post("[" + call + "," + call + "," + call + "]").json();
+    ASSERT_TRUE(ok.is_array());
+    EXPECT_EQ(ok.as_array().size(), 3u);
+    // Over WebSocket as well; the connection stays usable.
+    WsClient ws(port(), local_caller());
+    ASSERT_TRUE(ws.open());
+    ASSERT_TRUE(ws.send_text("[" + call + "," + call + "," + call + "," + call + "]"));
+    auto answer = ws.read_json();
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->at("error").at("code"), json::value(-32005));
+    EXPECT_EQ(ws.call("eth_chainId").at("result"), json::value("0x1"));
+}
+
+TEST_F(Limits, JsonTooDeepIsRefused) {
+    ASSERT_NO_FATAL_FAILURE(start({"--max-depth", "8"}));
+    const std::string deep = R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":)" +
+                             std::string(50, '[') + std::string(50, ']') + "}";
+    json::value v = local().post(deep).json();
+    ASSERT_TRUE(v.is_object());
+    EXPECT_EQ(v.at("error").at("code"), json::value(-32700));
+    EXPECT_NE(json::serialize(v).find("deeper than 8"), std::string::npos) << v;
+    // Far deeper than any parser stack should take.
+    const std::string abyss = std::string(100000, '[') + std::string(100000, ']');
+    EXPECT_EQ(local().post(abyss).json().at("error").at("code"), json::value(-32700));
+    expect_alive(local());
+}
+
+TEST_F(Limits, ExtraConnectionsAreClosedWhileExistingOnesAreServed) {
+    ASSERT_NO_FATAL_FAILURE(start({"--max-connections", "3"}));
+    std::vector<std::unique_ptr<HttpConnection>> held;
+    for (int i = 0; i < 3; ++i) {
+        held.push_back(std::make_unique<HttpConnection>(port()));
+        HttpResponse res = held.back()->send(local().request(body("eth_chainId")));
+        ASSERT_EQ(res.status, 200) << "connection " << i << ": " << res.error;
+    }
+    // The fourth is closed at once, without an answer.
+    RawConnection extra(port());
+    ASSERT_TRUE(extra.connected());
+    extra.write("POST / HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port()) +
+                "\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_EQ(extra.read_until_close(5s), "");
+    EXPECT_TRUE(extra.peer_closed());
+    EXPECT_TRUE(daemon_.wait_for_log("--max-connections reached"));
+    // The held ones still work.
+    for (auto& c : held) {
+        HttpResponse res = c->send(local().request(body("eth_chainId")));
+        EXPECT_EQ(res.status, 200) << res.error;
+    }
+    // Closing one frees its place.
+    held.pop_back();
+    bool served = false;
+    for (int attempt = 0; attempt < 50 && !served; ++attempt) {
+        std::this_thread::sleep_for(20ms);
+        HttpConnection again(port(), 2s);
+        served = again.send(local().request(body("eth_chainId"))).status == 200;
+    }
+    EXPECT_TRUE(served);
+}
+
+TEST_F(Limits, RateLimitAnswers429AndMinus32005) {
+    ASSERT_NO_FATAL_FAILURE(start({"--rate-limit", "5", "--rate-burst", "5"}));
+    // A full bucket lets the burst through...
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_EQ(local().post(body("eth_chainId")).status, 200) << i;
+    }
+    // ... then requests faster than 5 per second are refused (each takes far less than 200 ms).
+    HttpResponse limited;
+    for (int i = 0; i < 100 && limited.status != 429; ++i)
+        limited = local().post(body("eth_chainId"));
+    ASSERT_EQ(limited.status, 429);
+    EXPECT_EQ(limited.json().at("error").at("code"), json::value(-32005)) << limited.body;
+    EXPECT_EQ(limited.header("Retry-After"), "1");
+    // Another origin has its own bucket.
+    EXPECT_EQ(page().post(body("eth_chainId")).status, 200);
+    // A batch costs one token per call: more calls than the burst never pass, over HTTP or
+    // WebSocket, whatever the timing; as many as the burst pass once the bucket is full again.
+    const std::string call = R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId"})";
+    auto batch = [&](int n) {
+        std::string text = "[" + call;
+        for (int i = 1; i < n; ++i)
+            text += "," + call;
+        return text + "]";
+    };
+    std::this_thread::sleep_for(1100ms);
+    EXPECT_EQ(local().post(batch(6)).status, 429);
+    WsClient ws(port(), local_caller());
+    ASSERT_TRUE(ws.open());
+    ASSERT_TRUE(ws.send_text(batch(6)));
+    auto answer = ws.read_json();
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->at("error").at("code"), json::value(-32005));
+    HttpResponse five = local().post(batch(5));
+    EXPECT_EQ(five.status, 200);
+    EXPECT_EQ(five.json().as_array().size(), 5u);
+}
+
+TEST_F(Limits, WebSocketClientThatNeverReadsIsDroppedWithoutHurtingOthers) {
+    ASSERT_NO_FATAL_FAILURE(start({"--max-outbound-queue", "4", "--rate-limit", "1000000",
+                                   "--rate-burst", "1000000", "--max-batch", "100"}));
+    WsClient::Options options;
+    options.headers.emplace_back("Authorization", "Bearer " + token_);
+    options.receive_buffer = 4096;
+    WsClient slow(port(), options);
+    ASSERT_TRUE(slow.open()) << slow.error();
+    // Each batch answers ~100 method tables (hundreds of kB); the client reads none of it.
+    std::string batch = "[";
+    for (int i = 0; i < 100; ++i) {
+        if (i) batch += ",";
+        batch += R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"method":"rpc_methods"})";
+    }
+    batch += "]";
+    bool dropped = false;
+    for (int i = 0; i < 200 && !dropped; ++i) {
+        if (!slow.send_text(batch)) break;
+        dropped = daemon_.wait_for_log("does not read its replies", i < 10 ? 0ms : 50ms);
+    }
+    EXPECT_TRUE(daemon_.wait_for_log("does not read its replies", 10s))
+        << "the slow client was never dropped";
+    // Others are served meanwhile.
+    expect_alive(local());
+    WsClient other(port(), local_caller());
+    ASSERT_TRUE(other.open());
+    EXPECT_EQ(other.call("eth_chainId").at("result"), json::value("0x1"));
+    // The slow client finds its connection gone once it drains what was sent.
+    EXPECT_TRUE(slow.wait_closed(10s));
+}
+
+}  // namespace
+}  // namespace keybridge::test::e2e

@@ -1,0 +1,201 @@
+// keybridged end to end: malformed traffic of every kind. After each, the daemon still answers.
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/daemon/e2e/daemon_process.h"
+
+namespace keybridge::test::e2e {
+namespace {
+
+namespace json = boost::json;
+
+class Malformed : public DaemonTest {
+  protected:
+    void expect_alive() {
+        EXPECT_EQ(local().result("eth_chainId"), json::value("0x1"))
+            << "keybridged stopped answering";
+        WsClient ws(port(), local_caller());
+        ASSERT_TRUE(ws.open()) << ws.error();
+        EXPECT_EQ(ws.call("eth_chainId").at("result"), json::value("0x1"));
+    }
+    std::string host_line() const { return "Host: 127.0.0.1:" + std::to_string(port()) + "\r\n"; }
+    std::string auth_line() const { return "Authorization: Bearer " + token_ + "\r\n"; }
+
+    // Sends bytes on a fresh connection and returns everything the server sent before closing.
+    std::string exchange(const std::string& bytes, std::chrono::milliseconds timeout = 5s) {
+        RawConnection raw(port());
+        EXPECT_TRUE(raw.connected());
+        raw.write(bytes);
+        std::string answer = raw.read_until_close(timeout);
+        EXPECT_TRUE(raw.peer_closed()) << "the server kept a broken connection open";
+        return answer;
+    }
+
+    // Opens a WebSocket by hand on a raw connection (for frames no library sends).
+    std::unique_ptr<RawConnection> raw_websocket() {
+        auto raw = std::make_unique<RawConnection>(port());
+        raw->write(
+            "GET / HTTP/1.1\r\n" + host_line() + auth_line() +
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        // A client sends frames only after the server's 101 (RFC 6455 section 4.1).
+        const std::string answer = raw->read_until("\r\n\r\n", 5s);
+        EXPECT_EQ(answer.rfind("HTTP/1.1 101", 0), 0u) << answer;
+        return raw;
+    }
+};
+
+TEST_F(Malformed, GarbageBytes) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    std::string answer = exchange(std::string("\x00\x01\x02garbage\xff\xfe\r\n\r\n", 17));
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+    exchange("GET\r\n\r\n");
+    exchange(std::string(5000, '\xff'));
+    exchange("POST / HTTP/9.9\r\n" + host_line() + "\r\n");
+    expect_alive();
+}
+
+TEST_F(Malformed, HalfARequestThenClose) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    for (const std::string& part :
+         {std::string("POST / HTTP/1.1\r\nHo"),
+          "POST / HTTP/1.1\r\n" + host_line() + auth_line() +
+              "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"jsonrpc\":\"2.0\"",
+          "GET / HTTP/1.1\r\n" + host_line() + auth_line() +
+              "Upgrade: websocket\r\nConnection: Upgrade\r\n"}) {
+        RawConnection raw(port());
+        ASSERT_TRUE(raw.connected());
+        raw.write(part);
+        raw.close();
+    }
+    // Half-closed: the request is incomplete and no more will come.
+    RawConnection half(port());
+    half.write("POST / HTTP/1.1\r\n" + host_line() + "Content-Length: 10\r\n\r\n{}");
+    half.shutdown_send();
+    half.read_until_close(5s);
+    EXPECT_TRUE(half.peer_closed());
+    expect_alive();
+}
+
+TEST_F(Malformed, InvalidUtf8InJson) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const std::string text =
+        std::string(R"({"jsonrpc":"2.0","id":1,"method":"personal_sign","params":[")") +
+        "\xff\xfe\xc0\xaf" + R"(","0x73d0385F4d8E00C5e6504C6030F47BF6212736A8"]})";
+    HttpResponse res = local().post(text);
+    EXPECT_EQ(res.status, 200);
+    EXPECT_EQ(res.json().at("error").at("code"), json::value(-32700)) << res.body;
+    EXPECT_TRUE(res.json().at("id").is_null());
+    // Over WebSocket, a text frame must be UTF-8: the connection is closed (1007).
+    WsClient ws(port(), local_caller());
+    ASSERT_TRUE(ws.open());
+    ws.send_text(text);
+    EXPECT_TRUE(ws.wait_closed(5s));
+    expect_alive();
+}
+
+TEST_F(Malformed, NotJsonOverWebSocketKeepsTheConnection) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    WsClient ws(port(), local_caller());
+    ASSERT_TRUE(ws.open());
+    for (const char* text : {"hello", "{", "[]", "42", "{\"jsonrpc\":\"2.0\"}"}) {
+        ASSERT_TRUE(ws.send_text(text));
+        auto answer = ws.read_json(5s);
+        ASSERT_TRUE(answer) << text;
+        EXPECT_TRUE(answer->as_object().contains("error")) << text;
+    }
+    EXPECT_EQ(ws.call("eth_chainId").at("result"), json::value("0x1"));
+}
+
+TEST_F(Malformed, HugeHeaders) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    std::string answer = exchange("POST / HTTP/1.1\r\n" + host_line() +
+                                  "X-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n");
+    EXPECT_EQ(answer.rfind("HTTP/1.1 431", 0), 0u) << answer.substr(0, 100);
+    std::string many = "POST / HTTP/1.1\r\n" + host_line();
+    for (int i = 0; i < 3000; ++i)
+        many += "X-H" + std::to_string(i) + ": v\r\n";
+    answer = exchange(many + "\r\n");
+    EXPECT_EQ(answer.rfind("HTTP/1.1 431", 0), 0u) << answer.substr(0, 100);
+    expect_alive();
+}
+
+TEST_F(Malformed, BinaryWebSocketFrameCloses) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    WsClient ws(port(), local_caller());
+    ASSERT_TRUE(ws.open());
+    ASSERT_TRUE(ws.send_binary(R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId"})"));
+    EXPECT_TRUE(ws.wait_closed(5s));
+    EXPECT_EQ(ws.close_code(), 1007) << ws.close_reason();
+    expect_alive();
+}
+
+TEST_F(Malformed, BrokenWebSocketFrames) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    // An unmasked client frame, a reserved opcode, a length beyond 2^63, a fragmented control
+    // frame.
+    const std::string frames[] = {
+        std::string("\x81\x05hello", 7),
+        std::string("\x83\x80\x00\x00\x00\x00", 6),
+        std::string("\x81\xff\xff\xff\xff\xff\xff\xff\xff\xff\x00\x00\x00\x00", 14),
+        std::string("\x09\x80\x00\x00\x00\x00", 6),
+        std::string(1000, '\xff'),
+    };
+    for (const auto& frame : frames) {
+        auto raw = raw_websocket();
+        ASSERT_TRUE(raw->connected());
+        raw->write(frame);
+        std::string answer = raw->read_until_close(5s);
+        // A close frame (0x88), then the end of the connection.
+        EXPECT_EQ(answer.rfind("\x88", 0), 0u) << answer.size();
+        EXPECT_TRUE(raw->peer_closed());
+    }
+    expect_alive();
+}
+
+TEST_F(Malformed, SlowHeadersAreCutOff) {
+    ASSERT_NO_FATAL_FAILURE(start({"--handshake-timeout", "1"}));
+    RawConnection raw(port());
+    raw.write("POST / HTTP/1.1\r\n" + host_line());
+    const auto begin = std::chrono::steady_clock::now();
+    raw.read_until_close(5s);
+    EXPECT_TRUE(raw.peer_closed());
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, 4s);
+    expect_alive();
+}
+
+TEST_F(Malformed, PipelinedRequestsAreAnsweredInOrder) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    std::string wire;
+    for (int i = 1; i <= 3; ++i) {
+        const std::string b = body("eth_chainId", json::array{}, i);
+        wire += "POST / HTTP/1.1\r\n" + host_line() + auth_line() +
+                "Content-Type: application/json\r\nContent-Length: " + std::to_string(b.size()) +
+                "\r\n" + (i == 3 ? "Connection: close\r\n" : "") + "\r\n" + b;
+    }
+    std::string answer = exchange(wire);
+    const auto a = answer.find("\"id\":1,");
+    const auto b = answer.find("\"id\":2,");
+    const auto c = answer.find("\"id\":3,");
+    ASSERT_NE(a, std::string::npos) << answer;
+    ASSERT_NE(b, std::string::npos) << answer;
+    ASSERT_NE(c, std::string::npos) << answer;
+    EXPECT_LT(a, b);
+    EXPECT_LT(b, c);
+}
+
+TEST_F(Malformed, ManyConnectionsOpenedAndDropped) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    for (int i = 0; i < 100; ++i) {
+        RawConnection raw(port());
+        ASSERT_TRUE(raw.connected());
+        if (i % 2) raw.write("POST / HTTP/1.1\r\n");
+    }
+    expect_alive();
+    EXPECT_EQ(local().result("keybridge_status").at("unlocked"), json::value(true));
+}
+
+}  // namespace
+}  // namespace keybridge::test::e2e

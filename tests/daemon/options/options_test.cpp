@@ -1,0 +1,243 @@
+#include "daemon/options.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace keybridge::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+class OptionsTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        std::string pattern = ::testing::TempDir() + "keybridge_options_XXXXXX";
+        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+        dir_ = pattern;
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    void write(const std::string& name, const std::string& text) const {
+        std::ofstream(dir_ + "/" + name) << text;
+    }
+
+    // Parses the arguments with --datadir pointing at the temp folder.
+    Config parse(std::vector<std::string> args) const {
+        args.insert(args.begin(), {"--datadir", dir_});
+        auto parsed = parse_command_line(args);
+        EXPECT_TRUE(parsed) << (parsed ? "" : parsed.error().detail);
+        return parsed ? parsed->config : Config{};
+    }
+    std::string error(std::vector<std::string> args) const {
+        args.insert(args.begin(), {"--datadir", dir_});
+        auto parsed = parse_command_line(args);
+        EXPECT_FALSE(parsed);
+        if (parsed) return "";
+        EXPECT_EQ(parsed.error().code, core::ErrorCode::InvalidArgument);
+        return parsed.error().detail;
+    }
+
+    std::string dir_;
+};
+
+TEST_F(OptionsTest, Defaults) {
+    Config c = parse({});
+    EXPECT_EQ(c.datadir, dir_);
+    EXPECT_EQ(c.listen, (std::vector<std::string>{"127.0.0.1:8645", "[::1]:8645"}));
+    EXPECT_EQ(c.threads, 2u);
+    EXPECT_EQ(c.max_request_bytes, 1024u * 1024u);
+    EXPECT_EQ(c.approval_timeout_s, 300u);
+    EXPECT_FALSE(c.enable_eth_sign);
+    EXPECT_EQ(c.default_chain_id, 1u);
+    ASSERT_EQ(c.chains.size(), 1u);
+    EXPECT_EQ(c.chains[0].chain_id, 1u);
+    EXPECT_EQ(c.chains[0].name, "Ethereum");
+    EXPECT_EQ(c.chains[0].rpc_url, "");
+}
+
+TEST_F(OptionsTest, ValuesBothSpellings) {
+    Config c = parse({"--threads", "4", "--max-batch=7", "--enable-eth-sign", "--listen",
+                      "127.0.0.1:0", "--rate-limit", "5", "--rate-burst=9", "--approval-timeout",
+                      "1", "--log-level", "debug", "--policy", "/x/policy"});
+    EXPECT_EQ(c.threads, 4u);
+    EXPECT_EQ(c.max_batch, 7u);
+    EXPECT_TRUE(c.enable_eth_sign);
+    EXPECT_EQ(c.listen, (std::vector<std::string>{"127.0.0.1:0"}));
+    EXPECT_EQ(c.rate_limit, 5.0);
+    EXPECT_EQ(c.rate_burst, 9.0);
+    EXPECT_EQ(c.approval_timeout_s, 1u);
+    EXPECT_EQ(c.log_level, "debug");
+    EXPECT_EQ(c.policy_file, "/x/policy");
+}
+
+TEST_F(OptionsTest, ChainsAndDefaultChain) {
+    Config c = parse({"--chain", "31337=http://127.0.0.1:8545 Local Anvil", "--chain",
+                      "10=https://mainnet.optimism.io", "--chain-id", "31337"});
+    EXPECT_EQ(c.default_chain_id, 31337u);
+    ASSERT_EQ(c.chains.size(), 2u);  // the default chain is configured: not added again
+    EXPECT_EQ(c.chains[0].chain_id, 31337u);
+    EXPECT_EQ(c.chains[0].rpc_url, "http://127.0.0.1:8545");
+    EXPECT_EQ(c.chains[0].name, "Local Anvil");
+    EXPECT_EQ(c.chains[1].name, "Chain 10");
+    // The same id twice: the later wins.
+    Config twice = parse({"--chain", "5=http://a.example", "--chain", "5=http://b.example"});
+    ASSERT_EQ(twice.chains.size(), 2u);  // chain 5 and the default chain 1
+    EXPECT_EQ(twice.chains[0].rpc_url, "http://b.example");
+    // A default chain without a URL is still known.
+    Config bare = parse({"--chain-id", "137"});
+    ASSERT_EQ(bare.chains.size(), 1u);
+    EXPECT_EQ(bare.chains[0].chain_id, 137u);
+    EXPECT_EQ(bare.chains[0].name, "Chain 137");
+}
+
+TEST_F(OptionsTest, BadValuesAreNamed) {
+    struct Case {
+        std::vector<std::string> args;
+        std::string expected;
+    };
+    const Case cases[] = {
+        {{"--threads", "0"}, "--threads must be between 1 and 64"},
+        {{"--threads", "65"}, "--threads must be between 1 and 64"},
+        {{"--threads", "abc"}, "--threads must be a whole number"},
+        {{"--threads", "-1"}, "--threads must be a whole number"},
+        {{"--threads", "+2"}, "--threads must be a whole number"},
+        {{"--threads", ""}, "--threads must be a whole number"},
+        {{"--max-request-bytes", "99999999999999999999999"},
+         "--max-request-bytes must be a whole number"},
+        {{"--max-request-bytes", "1023"}, "--max-request-bytes must be between"},
+        {{"--max-batch", "0"}, "--max-batch must be between"},
+        {{"--rate-limit", "0"}, "--rate-limit must be between"},
+        {{"--approval-timeout", "86401"}, "--approval-timeout must be between"},
+        {{"--chain-id", "0"}, "--chain-id must be between"},
+        {{"--chain-id", "9007199254740992"}, "--chain-id must be between"},
+        {{"--chain", "foo"}, "--chain must look like ID=URL [NAME]"},
+        {{"--chain", "1=ftp://x"}, "--chain URL must start with http:// or https://"},
+        {{"--chain", "x=http://a"}, "--chain must be a whole number"},
+        {{"--log-level", "loud"}, "--log-level must be debug, info, warn or error"},
+        {{"--bogus"}, "unknown option --bogus"},
+        {{"--threads"}, "--threads needs N"},
+        {{"--enable-eth-sign=yes"}, "--enable-eth-sign takes no value"},
+        {{"stray"}, "unexpected argument 'stray'"},
+        {{"-x"}, "unexpected argument '-x'"},
+    };
+    for (const auto& c : cases) {
+        const std::string detail = error(c.args);
+        EXPECT_NE(detail.find(c.expected), std::string::npos)
+            << c.args.front() << " → " << detail << " (expected: " << c.expected << ")";
+    }
+}
+
+TEST_F(OptionsTest, ListenMustBeLoopback) {
+    for (const char* bad : {"0.0.0.0:8645", "192.168.1.10:8645", "[::]:8645", "example.com:8645",
+                            "[::ffff:10.0.0.1]:1", "8.8.8.8:53"}) {
+        const std::string detail = error({"--listen", bad});
+        EXPECT_NE(detail.find("loopback"), std::string::npos) << bad << " → " << detail;
+        EXPECT_NE(detail.find(bad), std::string::npos) << detail;
+    }
+    for (const char* malformed :
+         {"127.0.0.1", "[::1]", "[::1:5", "127.0.0.1:65536", "127.0.0.1:x"}) {
+        EXPECT_FALSE(error({"--listen", malformed}).empty()) << malformed;
+    }
+    Config c = parse({"--listen", "localhost:0", "--listen", "[::1]:9", "--listen", "127.0.0.2:7"});
+    EXPECT_EQ(c.listen.size(), 3u);
+    auto endpoint = parse_listen("localhost:0");
+    ASSERT_TRUE(endpoint);
+    EXPECT_EQ(endpoint->host, "127.0.0.1");
+    EXPECT_EQ(endpoint->port, 0);
+    auto v6 = parse_listen("[::1]:8645");
+    ASSERT_TRUE(v6);
+    EXPECT_EQ(v6->host, "::1");
+    EXPECT_EQ(v6->port, 8645);
+}
+
+TEST_F(OptionsTest, ConfigFileInDatadirIsRead) {
+    write("keybridged.conf",
+          "# settings\n"
+          "threads = 3\n"
+          "max-batch=12   # inline comment\n"
+          "\n"
+          "enable-eth-sign = true\n"
+          "chain = 5=http://a.example Goerli\n"
+          "listen = 127.0.0.1:0\n");
+    Config c = parse({});
+    EXPECT_EQ(c.threads, 3u);
+    EXPECT_EQ(c.max_batch, 12u);
+    EXPECT_TRUE(c.enable_eth_sign);
+    EXPECT_EQ(c.listen, (std::vector<std::string>{"127.0.0.1:0"}));
+    ASSERT_FALSE(c.chains.empty());
+    EXPECT_EQ(c.chains[0].name, "Goerli");
+}
+
+TEST_F(OptionsTest, CommandLineBeatsConfigFile) {
+    write("keybridged.conf",
+          "threads = 3\nmax-batch = 12\nchain = 5=http://a.example\nchain = 6=http://b.example\n");
+    Config c = parse({"--threads", "5", "--chain", "7=http://c.example"});
+    EXPECT_EQ(c.threads, 5u);
+    EXPECT_EQ(c.max_batch, 12u);
+    // A repeatable option on the command line replaces the file's list.
+    ASSERT_EQ(c.chains.size(), 2u);
+    EXPECT_EQ(c.chains[0].chain_id, 7u);
+    EXPECT_EQ(c.chains[1].chain_id, 1u);
+}
+
+TEST_F(OptionsTest, ExplicitConfigFileReplacesTheDatadirOne) {
+    write("keybridged.conf", "threads = 3\n");
+    write("other.conf", "threads = 6\nmax-depth = 10\n");
+    Config c = parse({"--config", dir_ + "/other.conf"});
+    EXPECT_EQ(c.threads, 6u);
+    EXPECT_EQ(c.max_depth, 10u);
+    // A false flag in the file is the same as leaving it out.
+    write("flag.conf", "enable-eth-sign = false\n");
+    EXPECT_FALSE(parse({"--config", dir_ + "/flag.conf"}).enable_eth_sign);
+    auto missing = parse_command_line({"--datadir", dir_, "--config", dir_ + "/missing.conf"});
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.error().detail.find(dir_ + "/missing.conf"), std::string::npos)
+        << missing.error().detail;
+}
+
+TEST_F(OptionsTest, ConfigFileErrorsNameFileAndLine) {
+    const std::string file = dir_ + "/keybridged.conf";
+    struct Case {
+        std::string text;
+        std::string expected;
+    };
+    const Case cases[] = {
+        {"threads = 2\nbogus = 1\n", file + ":2: unknown setting 'bogus'"},
+        {"\n\nthreads\n", file + ":3: expected 'key = value'"},
+        {"enable-eth-sign = maybe\n", file + ":1: enable-eth-sign must be true or false"},
+        {"help = true\n", file + ":1: unknown setting 'help'"},
+        {"config = /etc/x\n", file + ":1: unknown setting 'config'"},
+        {"# ok\nthreads = 0\n", file + ":2: --threads must be between 1 and 64"},
+        {"listen = 0.0.0.0:8645\n",
+         file + ":1: --listen 0.0.0.0:8645: keybridged listens on loopback"},
+        {"chain = 1=ftp://x\n", file + ":1: --chain URL must start with http:// or https://"},
+    };
+    for (const auto& c : cases) {
+        write("keybridged.conf", c.text);
+        const std::string detail = error({});
+        EXPECT_EQ(detail.rfind(c.expected, 0), 0u) << c.text << " → " << detail;
+    }
+}
+
+TEST_F(OptionsTest, HelpAndVersion) {
+    auto help = parse_command_line({"--help"});
+    ASSERT_TRUE(help);
+    EXPECT_TRUE(help->show_help);
+    auto short_help = parse_command_line({"-h"});
+    ASSERT_TRUE(short_help);
+    EXPECT_TRUE(short_help->show_help);
+    auto version = parse_command_line({"--version"});
+    ASSERT_TRUE(version);
+    EXPECT_TRUE(version->show_version);
+    const std::string text = help_text();
+    for (const auto& d : option_table()) {
+        EXPECT_NE(text.find("--" + d.name), std::string::npos) << d.name;
+    }
+}
+
+}  // namespace
+}  // namespace keybridge::daemon
