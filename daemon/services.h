@@ -78,15 +78,6 @@ struct Services {
     void notify_accounts(const std::string& principal_origin);
 };
 
-// The answer to a request whose approval did not succeed: a full queue (the queue's
-// InvalidArgument) is a limit (-32005); rejections and shutdown map as usual (4001, 4900).
-inline rpc::RpcError approval_error(const core::Error& error) {
-    if (error.code == core::ErrorCode::InvalidArgument) {
-        return rpc::RpcError{rpc::kLimitExceeded, error.detail, std::nullopt};
-    }
-    return rpc::to_rpc_error(error);
-}
-
 // Each area registers its rows in one function (daemon/methods/*.cpp).
 void register_chain_methods(rpc::Dispatcher& dispatcher, Services& services);
 void register_account_methods(rpc::Dispatcher& dispatcher, Services& services);

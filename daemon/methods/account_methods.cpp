@@ -74,7 +74,7 @@ void request_accounts(
     request.warnings.push_back(
         "Only connect to sites you trust: the site will see these addresses and their balances.");
     s.approvals.submit(std::move(request), [&s, client, available, done](core::Status status) {
-        if (!status) return done(tl::unexpected(approval_error(status.error())));
+        if (!status) return done(tl::unexpected(rpc::to_rpc_error(status.error())));
         if (auto ok = s.permissions.set_accounts(client->principal(), available); !ok) {
             return done(tl::unexpected(rpc::to_rpc_error(ok.error())));
         }

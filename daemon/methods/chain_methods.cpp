@@ -162,7 +162,7 @@ void register_chain_methods(rpc::Dispatcher& d, Services& s) {
                }
                s.approvals.submit(std::move(request), [&s, client, config,
                                                        reply](core::Status status) {
-                   if (!status) return reply(tl::unexpected(approval_error(status.error())));
+                   if (!status) return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
                    s.chains.add(config);
                    const bool changed = s.chain_for(*client) != config.chain_id;
                    if (auto ok = s.permissions.select_chain(client->principal(), config.chain_id);

@@ -71,7 +71,7 @@ void approve_and_sign(Services& s, approvals::ApprovalRequest request, SignStep 
     s.approvals.submit(std::move(request),
                        [&s, audited, sign = std::move(sign), reply](core::Status status) {
                            if (!status)
-                               return reply(tl::unexpected(approval_error(status.error())));
+                               return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
                            auto result = sign();
                            if (!result) return reply(tl::unexpected(result.error()));
                            s.approvals.record_signed(*audited, result->second);
@@ -338,7 +338,7 @@ void sign_transaction(Services& s, const std::shared_ptr<const rpc::Client>& cli
             approval.id = s.approvals.reserve_id();
             s.approvals.submit(approval, [&s, from, broadcast, url, nonce_given, chain, tx = *tx,
                                           reply, audited = approval](core::Status status) {
-                if (!status) return reply(tl::unexpected(approval_error(status.error())));
+                if (!status) return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
                 if (!broadcast) {
                     auto result = s.software.sign_transaction(from, tx);
                     if (!result) return reply(tl::unexpected(signer_error(result.error())));

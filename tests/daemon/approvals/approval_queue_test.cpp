@@ -202,7 +202,7 @@ TEST_F(ApprovalQueueTest, FullQueueRefusesAtOnce) {
     q.submit(request("personal_sign"), outcomes_.callback("c"));
     auto c = outcomes_.wait("c");
     ASSERT_FALSE(c);
-    EXPECT_EQ(c.error().code, core::ErrorCode::InvalidArgument);
+    EXPECT_EQ(c.error().code, core::ErrorCode::LimitExceeded);
     EXPECT_NE(c.error().detail.find("too many"), std::string::npos);
     EXPECT_EQ(q.pending().size(), 2u);
     EXPECT_FALSE(outcomes_.answered("a"));

@@ -254,7 +254,8 @@ TEST(JsonRpcErrors, CoreErrorCodesMapToRpcNumbers) {
     EXPECT_EQ(to_rpc_error({ErrorCode::InvalidFormat, "x"}).code, kInvalidParams);
     EXPECT_EQ(to_rpc_error({ErrorCode::NotSupported, "x"}).code, kUnsupportedMethod);
     EXPECT_EQ(to_rpc_error({ErrorCode::UserCancelled, ""}).code, kUserRejected);
-    EXPECT_EQ(to_rpc_error({ErrorCode::UserCancelled, ""}).message, "User rejected the request.");
+    EXPECT_EQ(to_rpc_error({ErrorCode::UserCancelled, ""}).message, "User denied the request.");
+    EXPECT_EQ(to_rpc_error({ErrorCode::LimitExceeded, "full"}).code, kLimitExceeded);
     EXPECT_EQ(to_rpc_error({ErrorCode::Disconnected, "bye"}).code, kDisconnected);
     // Internal errors never leak their detail.
     EXPECT_EQ(to_rpc_error({ErrorCode::Internal, "secret detail"}).message, "internal error");
