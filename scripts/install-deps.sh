@@ -9,9 +9,10 @@ packages=(
   libicu-dev libsystemd-dev
 )
 # systemd: systemd-analyze verifies packaging/systemd/keybridged.service (ctest systemd_unit).
+# python3: the CLI end-to-end tests run with /usr/bin/python3 (standard library only).
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev
-  nodejs npm clang-format systemd
+  nodejs npm clang-format systemd python3
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")
