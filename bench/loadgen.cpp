@@ -77,6 +77,7 @@ struct Options {
     double duration_s = 3;
     std::uint64_t requests = 0;  // 0: run for duration_s
     double warmup_s = 1;
+    double rate = 0;  // total requests per second, paced; 0: as fast as answers come back
     unsigned idle_connections = 0;
     double hold_s = 1;
     unsigned repeat = 5;
@@ -100,6 +101,8 @@ const char* kUsage =
     "  --duration S              measured seconds (default 3), or\n"
     "  --requests N              stop after N measured answers\n"
     "  --warmup S                unmeasured seconds before (default 1)\n"
+    "  --rate R                  pace: R requests/s in all, round-robin over the connections\n"
+    "                            (each still has at most K outstanding); default: closed loop\n"
     "  --idle-connections N      open N WebSocket connections, hold them, report the daemon's RSS\n"
     "  --hold S                  how long to hold them (default 1)\n"
     "  --startup BINARY ARGS...  time from spawning BINARY to its first eth_chainId answer;\n"
@@ -194,6 +197,8 @@ Options parse_options(int argc, char** argv) {
             o.requests = parse_count(arg, value, 1'000'000'000);
         } else if (arg == "--warmup") {
             o.warmup_s = parse_double(arg, value);
+        } else if (arg == "--rate") {
+            o.rate = parse_double(arg, value);
         } else if (arg == "--idle-connections") {
             o.mode = Mode::Idle;
             o.idle_connections = static_cast<unsigned>(parse_count(arg, value, 1'000'000));
@@ -499,6 +504,7 @@ struct Shared {
     RequestTemplate request;
     Recorder& recorder;
     unsigned inflight;
+    bool paced = false;  // requests are offered by the pacer, not sent again on each answer
 };
 
 class Connection {
@@ -506,9 +512,11 @@ class Connection {
     virtual ~Connection() = default;
     // Connects (and upgrades); calls ready(ok) once.
     virtual void start(std::function<void(bool)> ready) = 0;
-    // Keeps `inflight` requests outstanding while the recorder is sending. `limit` > 0 stops after
-    // that many requests and calls `done` when all are answered (the idle mode's single call).
+    // Keeps `inflight` requests outstanding while the recorder is sending (unless paced). `limit`
+    // > 0 stops after that many requests and calls `done` when all are answered (idle mode).
     virtual void begin(std::uint64_t limit, std::function<void()> done) = 0;
+    // Paced mode: sends one request unless `inflight` are outstanding already.
+    virtual bool offer() = 0;
     virtual void stop() = 0;
 };
 
@@ -541,8 +549,15 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
         limit_ = limit;
         done_ = std::move(done);
         do_read();
+        if (s_.paced) return;
         for (unsigned i = 0; i < s_.inflight; ++i)
             send_one();
+    }
+
+    bool offer() override {
+        if (stopped_ || outstanding() >= s_.inflight) return false;
+        send_one();
+        return true;
     }
 
     void stop() override {
@@ -552,6 +567,8 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
     }
 
   private:
+    std::size_t outstanding() const { return pending_.size(); }
+
     void fail_start() {
         ++s_.recorder.connection_failures;
         ready_(false);
@@ -600,7 +617,7 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
         buffer_.consume(buffer_.size());
         if (limit_ != 0 && answered_ >= limit_) {
             if (done_) std::exchange(done_, nullptr)();
-        } else {
+        } else if (!s_.paced) {
             send_one();
         }
         do_read();
@@ -654,8 +671,15 @@ class HttpConnection : public Connection, public std::enable_shared_from_this<Ht
         limit_ = limit;
         done_ = std::move(done);
         do_read();
+        if (s_.paced) return;
         for (unsigned i = 0; i < s_.inflight; ++i)
             send_one();
+    }
+
+    bool offer() override {
+        if (stopped_ || outstanding() >= s_.inflight) return false;
+        send_one();
+        return true;
     }
 
     void stop() override {
@@ -665,6 +689,8 @@ class HttpConnection : public Connection, public std::enable_shared_from_this<Ht
     }
 
   private:
+    std::size_t outstanding() const { return sent_at_.size(); }
+
     void send_one() {
         if (stopped_ || !s_.recorder.sending()) return;
         if (limit_ != 0 && sent_ >= limit_) return;
@@ -711,7 +737,7 @@ class HttpConnection : public Connection, public std::enable_shared_from_this<Ht
         if (!res.keep_alive()) return broken();
         if (limit_ != 0 && answered_ >= limit_) {
             if (done_) std::exchange(done_, nullptr)();
-        } else {
+        } else if (!s_.paced) {
             send_one();
         }
         do_read();
@@ -834,13 +860,16 @@ int run_load(const Options& o) {
                   token,
                   RequestTemplate(o.method, params),
                   recorder,
-                  o.inflight};
+                  o.inflight,
+                  o.rate > 0};
     auto conns = make_connections(shared, o.transport, o.connections);
 
     ProcSample before, after;
     double own_before = 0, own_after = 0;
     Clock::time_point measure_start, measure_end;
     asio::steady_timer timer(ioc);
+    asio::steady_timer pace_timer(ioc);
+    std::uint64_t skipped = 0;  // paced sends dropped because the connection had K outstanding
 
     auto finish = [&] {
         if (recorder.phase == Recorder::Phase::Done) return;
@@ -849,10 +878,32 @@ int run_load(const Options& o) {
         own_after = own_cpu_s();
         recorder.phase = Recorder::Phase::Done;
         timer.cancel();
+        pace_timer.cancel();
         for (auto& c : conns)
             c->stop();
     };
     recorder.on_target = finish;
+
+    // The pacer issues request i at start + i/rate, round-robin; if the loop falls behind it
+    // catches up at once rather than silently lowering the rate.
+    Clock::time_point pace_start;
+    std::uint64_t issued = 0;
+    std::function<void()> pace = [&] {
+        if (!recorder.sending()) return;
+        const double elapsed = std::chrono::duration<double>(Clock::now() - pace_start).count();
+        const auto due = static_cast<std::uint64_t>(elapsed * o.rate) + 1;
+        for (; issued < due; ++issued) {
+            if (!conns[issued % conns.size()]->offer() &&
+                recorder.phase == Recorder::Phase::Measure) {
+                ++skipped;
+            }
+        }
+        pace_timer.expires_at(pace_start + std::chrono::duration_cast<Clock::duration>(
+                                               std::chrono::duration<double>(issued / o.rate)));
+        pace_timer.async_wait([&](beast::error_code ec) {
+            if (!ec) pace();
+        });
+    };
 
     open_all(ioc, conns, 64, [&](std::size_t opened) {
         if (opened != conns.size()) {
@@ -862,6 +913,10 @@ int run_load(const Options& o) {
         recorder.phase = Recorder::Phase::Warmup;
         for (auto& c : conns)
             c->begin(0, nullptr);
+        if (o.rate > 0) {
+            pace_start = Clock::now();
+            pace();
+        }
         timer.expires_after(
             std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup_s)));
         timer.async_wait([&](beast::error_code ec) {
@@ -891,6 +946,10 @@ int run_load(const Options& o) {
     r["transport"] = o.transport == Transport::Ws ? "ws" : "http";
     r["connections"] = o.connections;
     r["inflight"] = o.inflight;
+    if (o.rate > 0) {
+        r["rate"] = o.rate;
+        r["skipped"] = skipped;
+    }
     r["seconds"] = std::round(seconds * 1000) / 1000;
     r["requests"] = lat.size();
     r["errors"] = recorder.errors;

@@ -11,10 +11,16 @@
 # OUTPUT_DIR (default BUILD_DIR/daemon-bench): results.jsonl (one JSON object per measurement)
 # and summary.md (the tables, also printed).
 #
+# The matrix runs closed loops (each connection sends its next request when an answer arrives),
+# which measures the daemon at saturation: there latency is simply the queue length divided by
+# the throughput. The paced cells then send PACED_RATE requests/s in all over PACED_CONNECTIONS
+# connections, for latency at a load the daemon keeps up with.
+#
 # Environment: CELL_SECONDS (measured seconds per matrix cell, default 3), WARMUP_SECONDS (1),
 # CONNECTIONS ("1 16 64"), INFLIGHT ("1 4"), TRANSPORTS ("ws http"),
-# METHODS ("eth_chainId personal_sign eth_signTypedData_v4"), IDLE_CONNECTIONS (1000),
-# STARTUP_RUNS (10), DAEMON_ARGS (extra keybridged options, e.g. "--threads 1").
+# METHODS ("eth_chainId personal_sign eth_signTypedData_v4"), PACED_RATE (1000; 0 skips),
+# PACED_CONNECTIONS (16), IDLE_CONNECTIONS (1000), STARTUP_RUNS (10),
+# DAEMON_ARGS (extra keybridged options, e.g. "--threads 2").
 set -euo pipefail
 
 BUILD=${1:?usage: run_daemon_bench.sh BUILD_DIR [OUTPUT_DIR]}
@@ -25,6 +31,8 @@ CONNECTIONS=${CONNECTIONS:-"1 16 64"}
 INFLIGHT=${INFLIGHT:-"1 4"}
 TRANSPORTS=${TRANSPORTS:-"ws http"}
 METHODS=${METHODS:-"eth_chainId personal_sign eth_signTypedData_v4"}
+PACED_RATE=${PACED_RATE:-1000}
+PACED_CONNECTIONS=${PACED_CONNECTIONS:-16}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-1000}
 STARTUP_RUNS=${STARTUP_RUNS:-10}
 DAEMON_ARGS=${DAEMON_ARGS:-}
@@ -143,6 +151,21 @@ for method in $METHODS; do
     done
 done
 
+if [[ $PACED_RATE != 0 ]]; then
+    for method in $METHODS; do
+        for transport in $TRANSPORTS; do
+            label="$method $transport c=$PACED_CONNECTIONS paced $PACED_RATE/s"
+            note "$label"
+            if ! line=$(loadgen --method "$method" --transport "$transport" \
+                --connections "$PACED_CONNECTIONS" --rate "$PACED_RATE" --duration "$CELL_SECONDS" \
+                --warmup "$WARMUP_SECONDS" --label "$label"); then
+                note "  (errors in this cell: $line)"
+            fi
+            record "$line"
+        done
+    done
+fi
+
 sleep 1
 record "$(jq -cn --argjson rss "$(rss_kb "$DAEMON_PID")" '{mode:"rss", when:"idle after the load matrix", rss_kb:$rss}')"
 
@@ -183,19 +206,32 @@ for name, us in core.items():
     print(f"| {name} | {us:.2f} |")
 print()
 
-print("| Method | Transport | Conns | In flight | req/s | p50 µs | p90 µs | p99 µs | max µs "
-      "| daemon CPU µs/req | ÷ raw sign | errors |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-for r in by_mode.get("load", []):
-    cpu = r.get("daemon_cpu_us_per_req")
-    ratio = ""
-    if r["method"] != "eth_chainId" and cpu and sign_us:
-        ratio = f"{cpu / sign_us:.2f}×"
-    errors = r["errors"] + r["connection_failures"]
-    print(f"| {r['method']} | {r['transport']} | {r['connections']} | {r['inflight']} "
-          f"| {r['req_per_s']:.0f} | {r['p50_us']:.0f} | {r['p90_us']:.0f} | {r['p99_us']:.0f} "
-          f"| {r['max_us']} | {cpu} | {ratio} | {errors} |")
-print()
+def load_table(rows, title):
+    if not rows:
+        return
+    print(title)
+    print()
+    print("| Method | Transport | Conns | In flight | req/s | p50 µs | p90 µs | p99 µs | max µs "
+          "| daemon CPU µs/req | ÷ raw sign | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        cpu = r.get("daemon_cpu_us_per_req")
+        ratio = ""
+        if r["method"] != "eth_chainId" and cpu and sign_us:
+            ratio = f"{cpu / sign_us:.2f}×"
+        errors = r["errors"] + r["connection_failures"]
+        if r.get("skipped"):
+            errors = f"{errors} ({r['skipped']} skipped)"
+        print(f"| {r['method']} | {r['transport']} | {r['connections']} | {r['inflight']} "
+              f"| {r['req_per_s']:.0f} | {r['p50_us']:.0f} | {r['p90_us']:.0f} | {r['p99_us']:.0f} "
+              f"| {r['max_us']} | {cpu} | {ratio} | {errors} |")
+    print()
+
+loads = by_mode.get("load", [])
+load_table([r for r in loads if "rate" not in r], "Closed loop (saturation):")
+paced = [r for r in loads if "rate" in r]
+if paced:
+    load_table(paced, f"Paced at {paced[0]['rate']:.0f} requests/s in all:")
 
 print("| Memory | RSS MB |")
 print("|---|---:|")
