@@ -169,7 +169,8 @@ void Server::schedule_audit_sync() {
     audit_timer_->expires_after(std::chrono::seconds(1));
     audit_timer_->async_wait([this](boost::system::error_code ec) {
         if (ec) return;
-        audit_->sync();
+        // fdatasync waits for the disk (milliseconds): not on a network thread.
+        asio::post(blocking_, [this] { audit_->sync(); });
         schedule_audit_sync();
     });
 }

@@ -25,7 +25,8 @@ core::Result<AuditLog> AuditLog::open(const std::string& datadir) {
     return log;
 }
 
-AuditLog::AuditLog(AuditLog&& other) noexcept : path_(std::move(other.path_)), fd_(other.fd_) {
+AuditLog::AuditLog(AuditLog&& other) noexcept
+    : path_(std::move(other.path_)), fd_(other.fd_), dirty_(other.dirty_) {
     other.fd_ = -1;
 }
 
@@ -57,11 +58,21 @@ void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
         log::error("approvals",
                    "cannot write the audit log " + path_ + ": " + std::strerror(errno));
     }
+    dirty_ = true;
 }
 
 void AuditLog::sync() {
-    std::lock_guard lock(mutex_);
-    if (fd_ >= 0) ::fdatasync(fd_);
+    int fd = -1;
+    {
+        std::lock_guard lock(mutex_);
+        if (!dirty_) return;
+        dirty_ = false;
+        fd = fd_;
+    }
+    // The flush takes milliseconds; under the lock every signature meanwhile would wait for it.
+    // Lines written during it are flushed now or at the next sync (they set dirty_ again).
+    // fd_ stays open until the destructor, which runs after the last sync().
+    if (fd >= 0) ::fdatasync(fd);
 }
 
 }  // namespace keybridge::daemon::approvals

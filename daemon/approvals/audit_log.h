@@ -14,8 +14,9 @@ namespace keybridge::daemon::approvals {
 // decision, who decided (user, policy rule, timeout) and the keccak digest of what was signed.
 // Never a secret, never a whole payload. Each line is one write() on an O_APPEND descriptor, so
 // lines never interleave and a daemon crash loses none (the kernel holds them). fdatasync runs
-// from sync(), which the server calls every second and at shutdown: one per request would cost a
-// disk flush per signature. Thread-safe.
+// from sync(), which the server calls every second (on its blocking-work thread, never a network
+// thread) and at shutdown: one per request would cost a disk flush per signature. sync() holds no
+// lock while the disk flushes, so record() never waits for it. Thread-safe.
 class AuditLog {
   public:
     [[nodiscard]] static core::Result<AuditLog> open(const std::string& datadir);
@@ -35,6 +36,7 @@ class AuditLog {
     AuditLog() = default;
     std::string path_;
     int fd_ = -1;
+    bool dirty_ = false;  // written since the last sync()
     std::mutex mutex_;
 };
 
