@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "core/address.h"
 #include "core/bytes.h"
 #include "core/result.h"
 #include "daemon/approvals/approval.h"
@@ -36,7 +37,9 @@ class AuditLog {
     AuditLog() = default;
     std::string path_;
     int fd_ = -1;
-    bool dirty_ = false;  // written since the last sync()
+    bool dirty_ = false;                        // written since the last sync()
+    std::optional<core::Address> checksum_of_;  // the account checksum_ spells
+    std::string checksum_;
     std::mutex mutex_;
 };
 
