@@ -8,7 +8,7 @@ TEST_DIR := build/asan
 FUZZ_DIR := build/fuzz
 NODE_DIR := tests/node
 
-.PHONY: run test deps test-deps build-release build-test build-fuzz node-deps fuzz bench format check-format clean
+.PHONY: run test deps test-deps build-release build-test build-fuzz node-deps fuzz bench bench-daemon format check-format clean
 
 run: deps build-release
 	exec $(RELEASE_DIR)/daemon/keybridged $(ARGS)
@@ -55,6 +55,12 @@ bench: test-deps
 	cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DKEYBRIDGE_TESTS=OFF -DKEYBRIDGE_BENCH=ON $(CMAKE_FLAGS)
 	cmake --build build/bench -j $(JOBS)
 	build/bench/bench/keybridge_core_bench --benchmark_min_time=0.5
+
+# The daemon under load (throughput, latency, CPU per request, memory, start-up): a few minutes.
+bench-daemon: test-deps
+	cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DKEYBRIDGE_TESTS=OFF -DKEYBRIDGE_BENCH=ON $(CMAKE_FLAGS)
+	cmake --build build/bench -j $(JOBS) --target keybridged keybridge keybridge_loadgen keybridge_core_bench
+	bench/run_daemon_bench.sh build/bench
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i

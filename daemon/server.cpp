@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/resource.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +12,7 @@
 
 #include "core/hash.h"
 #include "daemon/log.h"
+#include "daemon/service_notify.h"
 #include "daemon/vault/secure_file.h"
 #include "daemon/vault/vault.h"
 
@@ -169,13 +169,14 @@ void Server::schedule_audit_sync() {
     audit_timer_->expires_after(std::chrono::seconds(1));
     audit_timer_->async_wait([this](boost::system::error_code ec) {
         if (ec) return;
-        audit_->sync();
+        // fdatasync waits for the disk (milliseconds): not on a network thread.
+        asio::post(blocking_, [this] { audit_->sync(); });
         schedule_audit_sync();
     });
 }
 
 void Server::run() {
-    sd_notify(0, "READY=1");
+    notify_service_manager("READY=1");
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < config_.threads; ++i)
         threads.emplace_back([this] { ioc_.run(); });
@@ -194,7 +195,7 @@ void Server::stop() {
 void Server::shutdown() {
     if (stopped_) return;
     stopped_ = true;
-    sd_notify(0, "STOPPING=1");
+    notify_service_manager("STOPPING=1");
     context_->stopping = true;
     for (auto& l : listeners_)
         l->stop();

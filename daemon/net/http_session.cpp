@@ -1,7 +1,6 @@
 #include "daemon/net/http_session.h"
 
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include "daemon/log.h"
@@ -180,8 +179,9 @@ void HttpSession::handle_rpc(Request req, std::shared_ptr<const rpc::Client> cli
     ctx_.dispatcher.dispatch(
         client, std::move(payload),
         [self = shared_from_this(), version, keep_alive, origin](std::optional<std::string> body) {
-            boost::asio::post(self->stream_.get_executor(), [self, version, keep_alive, origin,
-                                                             body = std::move(body)]() mutable {
+            // Inline when the handler answered on this session's strand, queued otherwise.
+            boost::asio::dispatch(self->stream_.get_executor(), [self, version, keep_alive, origin,
+                                                                 body = std::move(body)]() mutable {
                 Response res{body ? http::status::ok : http::status::no_content, version};
                 res.set(http::field::server, kServerName);
                 if (body) {

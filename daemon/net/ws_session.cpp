@@ -1,5 +1,6 @@
 #include "daemon/net/ws_session.h"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
 #include "daemon/log.h"
@@ -122,10 +123,12 @@ void WsSession::on_reply(std::optional<std::string> body) {
 }
 
 void WsSession::push(std::string text) {
-    boost::asio::post(ws_.get_executor(),
-                      [self = shared_from_this(), text = std::move(text)]() mutable {
-                          self->send(std::move(text));
-                      });
+    // A reply computed on this session's strand (most are: the handler ran inline from on_read)
+    // is sent at once; from any other thread it is queued to the strand as before.
+    boost::asio::dispatch(ws_.get_executor(),
+                          [self = shared_from_this(), text = std::move(text)]() mutable {
+                              self->send(std::move(text));
+                          });
 }
 
 void WsSession::send(std::string text) {

@@ -189,10 +189,24 @@ core::Result<Url> parse_url(const std::string& url) {
 UpstreamClient::UpstreamClient(asio::any_io_executor executor, std::chrono::milliseconds timeout)
     : executor_(std::move(executor)),
       timeout_(timeout),
-      tls_(std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client)),
-      next_id_(std::make_shared<std::atomic<std::uint64_t>>(1)) {
-    tls_->set_default_verify_paths();
-    tls_->set_verify_mode(asio::ssl::verify_peer);
+      next_id_(std::make_shared<std::atomic<std::uint64_t>>(1)) {}
+
+std::shared_ptr<asio::ssl::context> UpstreamClient::tls_context() {
+    std::lock_guard lock(tls_mutex_);
+    if (tls_) return tls_;
+    try {
+        auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+        boost::system::error_code ec;
+        context->set_default_verify_paths(ec);
+        // Without a trust store every handshake fails verification: loud, never insecure.
+        if (ec) log::warn("upstream", "cannot load the system's CA certificates: " + ec.message());
+        context->set_verify_mode(asio::ssl::verify_peer, ec);
+        if (ec) return nullptr;
+        tls_ = std::move(context);
+    } catch (const boost::system::system_error& e) {
+        log::error("upstream", std::string("cannot create a TLS context: ") + e.what());
+    }
+    return tls_;
 }
 
 void UpstreamClient::call(const std::string& url_text, std::string method, json::value params,
@@ -209,7 +223,9 @@ void UpstreamClient::call(const std::string& url_text, std::string method, json:
     std::string body = json::serialize(request);
     auto strand = asio::make_strand(executor_);
     if (url->tls) {
-        auto stream = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(strand, *tls_);
+        auto tls = tls_context();
+        if (!tls) return done(tl::unexpected(disconnected("TLS is unavailable (see the log)")));
+        auto stream = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(strand, *tls);
         // SNI and host name verification.
         if (!SSL_set_tlsext_host_name(stream->native_handle(), url->host.c_str())) {
             return done(tl::unexpected(disconnected("cannot set TLS server name")));

@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# The daemon's performance figures (docs/BENCHMARKS.md, "Daemon"): throughput, latency, daemon
+# CPU per request, memory, start-up time, and the raw signing cost they are compared with.
+#
+#   bench/run_daemon_bench.sh BUILD_DIR [OUTPUT_DIR]
+#
+# Builds nothing: BUILD_DIR is a Release build holding keybridged, keybridge, keybridge_loadgen
+# and keybridge_core_bench (`make bench-daemon` builds build/bench and runs this). Everything
+# happens in a temporary data folder with a throw-away vault (light KDF, the public development
+# phrase) and a policy that approves every request of the token client. Results go to
+# OUTPUT_DIR (default BUILD_DIR/daemon-bench): results.jsonl (one JSON object per measurement)
+# and summary.md (the tables, also printed).
+#
+# The matrix runs closed loops (each connection sends its next request when an answer arrives),
+# which measures the daemon at saturation: there latency is simply the queue length divided by
+# the throughput. The paced cells then send PACED_RATE requests/s in all over PACED_CONNECTIONS
+# connections, for latency at a load the daemon keeps up with.
+#
+# Environment: CELL_SECONDS (measured seconds per matrix cell, default 3), WARMUP_SECONDS (1),
+# CONNECTIONS ("1 16 64"), INFLIGHT ("1 4"), TRANSPORTS ("ws http"),
+# METHODS ("eth_chainId personal_sign eth_signTypedData_v4"), PACED_RATE (1000; 0 skips),
+# PACED_CONNECTIONS (16), IDLE_CONNECTIONS (1000), STARTUP_RUNS (10),
+# DAEMON_ARGS (extra keybridged options, e.g. "--threads 2").
+set -euo pipefail
+
+BUILD=${1:?usage: run_daemon_bench.sh BUILD_DIR [OUTPUT_DIR]}
+OUT=${2:-$BUILD/daemon-bench}
+CELL_SECONDS=${CELL_SECONDS:-3}
+WARMUP_SECONDS=${WARMUP_SECONDS:-1}
+CONNECTIONS=${CONNECTIONS:-"1 16 64"}
+INFLIGHT=${INFLIGHT:-"1 4"}
+TRANSPORTS=${TRANSPORTS:-"ws http"}
+METHODS=${METHODS:-"eth_chainId personal_sign eth_signTypedData_v4"}
+PACED_RATE=${PACED_RATE:-1000}
+PACED_CONNECTIONS=${PACED_CONNECTIONS:-16}
+IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-1000}
+STARTUP_RUNS=${STARTUP_RUNS:-10}
+DAEMON_ARGS=${DAEMON_ARGS:-}
+
+DAEMON=$BUILD/daemon/keybridged
+CLI=$BUILD/cli/keybridge
+LOADGEN=$BUILD/bench/keybridge_loadgen
+CORE_BENCH=$BUILD/bench/keybridge_core_bench
+for bin in "$DAEMON" "$CLI" "$LOADGEN" "$CORE_BENCH"; do
+    [[ -x $bin ]] || { echo "run_daemon_bench: $bin is missing (build $BUILD first)" >&2; exit 2; }
+done
+if grep -q 'CMAKE_BUILD_TYPE:STRING=Debug' "$BUILD/CMakeCache.txt" 2>/dev/null; then
+    echo "run_daemon_bench: $BUILD is a Debug build; the figures need Release" >&2
+    exit 2
+fi
+
+# A thousand connections need a thousand descriptors on both ends.
+hard=$(ulimit -Hn)
+want=$((IDLE_CONNECTIONS + 256))
+if [[ $hard != unlimited && $hard -lt $want ]]; then
+    echo "run_daemon_bench: the hard limit of open files ($hard) is below $want" >&2
+    exit 2
+fi
+ulimit -n "$want"
+
+mkdir -p "$OUT"
+RESULTS=$OUT/results.jsonl
+: >"$RESULTS"
+TMP=$(mktemp -d)
+DAEMON_PID=
+cleanup() {
+    if [[ -n $DAEMON_PID ]] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+        kill "$DAEMON_PID"
+        wait "$DAEMON_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+note() { printf '%s\n' "$*" >&2; }
+record() { printf '%s\n' "$1" >>"$RESULTS"; }
+
+# ------------------------------------------------------------------ machine and vault
+record "$(jq -cn --arg uptime "$(uptime)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
+    --argjson cores "$(nproc)" --arg kernel "$(uname -r)" --arg when "$(date -u +%FT%TZ)" \
+    '{mode:"machine", cores:$cores, cpu:$cpu, kernel:$kernel, uptime_at_start:$uptime, date:$when}')"
+note "machine: $(nproc) cores; $(uptime)"
+
+DATA=$TMP/data
+# The public development phrase of Hardhat and Foundry: never holds anything of value.
+printf 'test test test test test test test test test test test junk\n' >"$TMP/mnemonic"
+printf 'benchmark password\n' >"$TMP/password"
+printf '# benchmark: approve everything the token client asks\napprove origin=local\n' >"$TMP/policy"
+"$CLI" --datadir "$DATA" restore --mnemonic-file "$TMP/mnemonic" --password-file "$TMP/password" \
+    --light-kdf >/dev/null
+
+start_daemon() {
+    # The default rate limit (200 requests/s per client) would be the only thing measured.
+    # shellcheck disable=SC2086
+    "$DAEMON" --datadir "$DATA" --listen 127.0.0.1:0 --password-file "$TMP/password" \
+        --policy "$TMP/policy" --rate-limit 1000000 --rate-burst 1000000 $DAEMON_ARGS \
+        2>"$TMP/daemon.log" &
+    DAEMON_PID=$!
+    PORT=
+    for _ in $(seq 200); do
+        PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/daemon.log" | head -1)
+        [[ -n $PORT ]] && break
+        kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$TMP/daemon.log" >&2; exit 1; }
+        sleep 0.05
+    done
+    [[ -n $PORT ]] || { note "keybridged did not start listening"; cat "$TMP/daemon.log" >&2; exit 1; }
+}
+
+stop_daemon() {
+    kill "$DAEMON_PID"
+    wait "$DAEMON_PID" || true
+    DAEMON_PID=
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+loadgen() {
+    "$LOADGEN" --target "127.0.0.1:$PORT" --token-file "$DATA/.cookie" --pid "$DAEMON_PID" --json "$@"
+}
+
+# ------------------------------------------------------------------ raw signing cost
+note "raw signing cost (keybridge_core_bench)"
+"$CORE_BENCH" --benchmark_filter='^BM_(CoreSignDigest|RawSecp256k1SignRecoverable|Keccak256_32B)$' \
+    --benchmark_min_time=1 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+    --benchmark_format=json 2>/dev/null >"$TMP/core.json"
+record "$(jq -c '{mode:"core", benchmarks: [.benchmarks[] | select(.aggregate_name=="median")
+    | {name: .run_name, cpu_us: ((.cpu_time * (if .time_unit=="ns" then 0.001 else 1 end)) * 1000 | round / 1000)}]}' \
+    "$TMP/core.json")"
+
+# ------------------------------------------------------------------ the daemon
+start_daemon
+note "keybridged pid $DAEMON_PID on port $PORT"
+# One personal_sign first: grants the account, waits for the background unlock.
+loadgen --method personal_sign --requests 1 --warmup 0 >/dev/null
+sleep 1
+record "$(jq -cn --argjson rss "$(rss_kb "$DAEMON_PID")" '{mode:"rss", when:"idle after start and unlock", rss_kb:$rss}')"
+
+for method in $METHODS; do
+    for transport in $TRANSPORTS; do
+        for conns in $CONNECTIONS; do
+            for k in $INFLIGHT; do
+                label="$method $transport c=$conns k=$k"
+                note "$label"
+                if ! line=$(loadgen --method "$method" --transport "$transport" --connections "$conns" \
+                    --inflight "$k" --duration "$CELL_SECONDS" --warmup "$WARMUP_SECONDS" --label "$label"); then
+                    note "  (errors in this cell: $line)"
+                fi
+                record "$line"
+            done
+        done
+    done
+done
+
+if [[ $PACED_RATE != 0 ]]; then
+    for method in $METHODS; do
+        for transport in $TRANSPORTS; do
+            label="$method $transport c=$PACED_CONNECTIONS paced $PACED_RATE/s"
+            note "$label"
+            if ! line=$(loadgen --method "$method" --transport "$transport" \
+                --connections "$PACED_CONNECTIONS" --rate "$PACED_RATE" --duration "$CELL_SECONDS" \
+                --warmup "$WARMUP_SECONDS" --label "$label"); then
+                note "  (errors in this cell: $line)"
+            fi
+            record "$line"
+        done
+    done
+fi
+
+sleep 1
+record "$(jq -cn --argjson rss "$(rss_kb "$DAEMON_PID")" '{mode:"rss", when:"idle after the load matrix", rss_kb:$rss}')"
+
+note "$IDLE_CONNECTIONS idle WebSocket connections"
+record "$(loadgen --idle-connections "$IDLE_CONNECTIONS" --hold 2 --label "idle connections")"
+stop_daemon
+
+# ------------------------------------------------------------------ start-up
+# Locked start (no password file), as at boot: the time until the first answer.
+note "start-up time ($STARTUP_RUNS runs)"
+record "$("$LOADGEN" --json --repeat "$STARTUP_RUNS" --label "start-up" --startup "$DAEMON" \
+    --datadir "$DATA" --listen 127.0.0.1:0)"
+
+record "$(jq -cn --arg uptime "$(uptime)" '{mode:"machine-end", uptime_at_end:$uptime}')"
+
+# ------------------------------------------------------------------ summary
+python3 - "$RESULTS" >"$OUT/summary.md" <<'PY'
+import json, sys
+
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+by_mode = {}
+for r in rows:
+    by_mode.setdefault(r["mode"], []).append(r)
+
+machine = by_mode["machine"][0]
+end = by_mode.get("machine-end", [{}])[0]
+print(f"Machine: {machine['cores']} cores, {machine['cpu']}, Linux {machine['kernel']}, {machine['date']}")
+print(f"Load at start: `{machine['uptime_at_start'].strip()}`")
+if end:
+    print(f"Load at end: `{end['uptime_at_end'].strip()}`")
+print()
+
+core = {b["name"]: b["cpu_us"] for b in by_mode["core"][0]["benchmarks"]}
+sign_us = core.get("BM_CoreSignDigest")
+print("| Raw cost (keybridge_core_bench, median of 3) | µs |")
+print("|---|---:|")
+for name, us in core.items():
+    print(f"| {name} | {us:.2f} |")
+print()
+
+def load_table(rows, title):
+    if not rows:
+        return
+    print(title)
+    print()
+    print("| Method | Transport | Conns | In flight | req/s | p50 µs | p90 µs | p99 µs | max µs "
+          "| daemon CPU µs/req | ÷ raw sign | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        cpu = r.get("daemon_cpu_us_per_req")
+        ratio = ""
+        if r["method"] != "eth_chainId" and cpu and sign_us:
+            ratio = f"{cpu / sign_us:.2f}×"
+        errors = r["errors"] + r["connection_failures"]
+        if r.get("skipped"):
+            errors = f"{errors} ({r['skipped']} skipped)"
+        print(f"| {r['method']} | {r['transport']} | {r['connections']} | {r['inflight']} "
+              f"| {r['req_per_s']:.0f} | {r['p50_us']:.0f} | {r['p90_us']:.0f} | {r['p99_us']:.0f} "
+              f"| {r['max_us']} | {cpu} | {ratio} | {errors} |")
+    print()
+
+loads = by_mode.get("load", [])
+load_table([r for r in loads if "rate" not in r], "Closed loop (saturation):")
+paced = [r for r in loads if "rate" in r]
+if paced:
+    load_table(paced, f"Paced at {paced[0]['rate']:.0f} requests/s in all:")
+
+print("| Memory | RSS MB |")
+print("|---|---:|")
+for r in by_mode.get("rss", []):
+    print(f"| {r['when']} | {r['rss_kb'] / 1024:.1f} |")
+for r in by_mode.get("idle", []):
+    print(f"| {r['opened']} of {r['connections']} WebSocket connections open (one eth_chainId each) "
+          f"| {r['daemon_rss_held_kb'] / 1024:.1f} |")
+    print(f"| … per connection | {r['daemon_kb_per_connection']:.1f} kB |")
+print()
+
+for r in by_mode.get("startup", []):
+    print(f"Start-up (locked vault, {r['runs']} runs): first eth_chainId answer after "
+          f"{r['first_answer_ms_median']} ms median (min {r['first_answer_ms_min']}, max "
+          f"{r['first_answer_ms_max']}); 'listening' logged after {r['listening_ms_median']} ms; "
+          f"RSS then {r['rss_after_first_answer_kb_median'] / 1024:.1f} MB.")
+PY
+cat "$OUT/summary.md"
+note "results: $RESULTS, $OUT/summary.md"
