@@ -817,7 +817,8 @@ void open_all(asio::io_context& ioc, std::vector<std::shared_ptr<Connection>>& c
         st->launch();
 }
 
-double percentile(const std::vector<std::uint32_t>& sorted, double p) {
+// Nearest-rank percentile of sorted latencies.
+std::uint32_t percentile(const std::vector<std::uint32_t>& sorted, double p) {
     if (sorted.empty()) return 0;
     const std::size_t rank =
         static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
@@ -954,7 +955,7 @@ int run_load(const Options& o) {
     r["requests"] = lat.size();
     r["errors"] = recorder.errors;
     r["connection_failures"] = recorder.connection_failures;
-    r["req_per_s"] = seconds > 0 ? std::round(n / seconds) : 0;
+    r["req_per_s"] = seconds > 0 ? static_cast<std::int64_t>(std::round(n / seconds)) : 0;
     r["p50_us"] = percentile(lat, 50);
     r["p90_us"] = percentile(lat, 90);
     r["p99_us"] = percentile(lat, 99);

@@ -20,7 +20,8 @@
 # CONNECTIONS ("1 16 64"), INFLIGHT ("1 4"), TRANSPORTS ("ws http"),
 # METHODS ("eth_chainId personal_sign eth_signTypedData_v4"), PACED_RATE (1000; 0 skips),
 # PACED_CONNECTIONS (16), IDLE_CONNECTIONS (1000), STARTUP_RUNS (10),
-# DAEMON_ARGS (extra keybridged options, e.g. "--threads 2").
+# DAEMON_ARGS (extra keybridged options, e.g. "--threads 1"), DAEMON (another keybridged binary
+# to measure with the same tools, e.g. an older build for a before/after comparison).
 set -euo pipefail
 
 BUILD=${1:?usage: run_daemon_bench.sh BUILD_DIR [OUTPUT_DIR]}
@@ -37,7 +38,7 @@ IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-1000}
 STARTUP_RUNS=${STARTUP_RUNS:-10}
 DAEMON_ARGS=${DAEMON_ARGS:-}
 
-DAEMON=$BUILD/daemon/keybridged
+DAEMON=${DAEMON:-$BUILD/daemon/keybridged}
 CLI=$BUILD/cli/keybridge
 LOADGEN=$BUILD/bench/keybridge_loadgen
 CORE_BENCH=$BUILD/bench/keybridge_core_bench
@@ -76,6 +77,7 @@ note() { printf '%s\n' "$*" >&2; }
 record() { printf '%s\n' "$1" >>"$RESULTS"; }
 
 # ------------------------------------------------------------------ machine and vault
+record "$(jq -cn --arg daemon "$DAEMON" --arg args "$DAEMON_ARGS" '{mode:"daemon", binary:$daemon, args:$args}')"
 record "$(jq -cn --arg uptime "$(uptime)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
     --argjson cores "$(nproc)" --arg kernel "$(uname -r)" --arg when "$(date -u +%FT%TZ)" \
     '{mode:"machine", cores:$cores, cpu:$cpu, kernel:$kernel, uptime_at_start:$uptime, date:$when}')"
@@ -192,6 +194,8 @@ for r in rows:
 
 machine = by_mode["machine"][0]
 end = by_mode.get("machine-end", [{}])[0]
+daemon = by_mode["daemon"][0]
+print(f"Daemon: `{daemon['binary']}` {daemon['args']}".rstrip())
 print(f"Machine: {machine['cores']} cores, {machine['cpu']}, Linux {machine['kernel']}, {machine['date']}")
 print(f"Load at start: `{machine['uptime_at_start'].strip()}`")
 if end:
