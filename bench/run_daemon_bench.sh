@@ -216,8 +216,8 @@ def load_table(rows, title):
     print(title)
     print()
     print("| Method | Transport | Conns | In flight | req/s | p50 µs | p90 µs | p99 µs | max µs "
-          "| daemon CPU µs/req | ÷ raw sign | errors |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| daemon CPU µs/req | ÷ raw sign | loadgen CPU µs/req | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         cpu = r.get("daemon_cpu_us_per_req")
         ratio = ""
@@ -228,7 +228,7 @@ def load_table(rows, title):
             errors = f"{errors} ({r['skipped']} skipped)"
         print(f"| {r['method']} | {r['transport']} | {r['connections']} | {r['inflight']} "
               f"| {r['req_per_s']:.0f} | {r['p50_us']:.0f} | {r['p90_us']:.0f} | {r['p99_us']:.0f} "
-              f"| {r['max_us']} | {cpu} | {ratio} | {errors} |")
+              f"| {r['max_us']} | {cpu} | {ratio} | {r['loadgen_cpu_us_per_req']} | {errors} |")
     print()
 
 loads = by_mode.get("load", [])
