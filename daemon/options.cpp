@@ -196,7 +196,7 @@ const std::vector<OptionDecl>& option_table() {
          "loopback address to serve on; repeat for several", true},
         {"password-file", "FILE", "", "unlock the vault at start with the password in FILE"},
         {"policy", "FILE", "", "approval policy rules (see docs/POLICY.md)"},
-        {"threads", "N", "2", "network threads"},
+        {"threads", "N", "1", "network threads"},
         {"chain-id", "ID", "1", "chain selected for new origins"},
         {"chain", "ID=URL [NAME]", "",
          "a chain and its upstream RPC URL (http or https); repeatable", true},

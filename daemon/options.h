@@ -36,7 +36,7 @@ struct Config {
     std::vector<std::string> listen;  // "127.0.0.1:8645", "[::1]:8645"
     std::string password_file;
     std::string policy_file;
-    unsigned threads = 2;
+    unsigned threads = 1;
 
     std::size_t max_request_bytes = 1024 * 1024;
     std::size_t max_batch = 100;

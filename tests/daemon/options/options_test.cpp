@@ -48,7 +48,7 @@ TEST_F(OptionsTest, Defaults) {
     Config c = parse({});
     EXPECT_EQ(c.datadir, dir_);
     EXPECT_EQ(c.listen, (std::vector<std::string>{"127.0.0.1:8645", "[::1]:8645"}));
-    EXPECT_EQ(c.threads, 2u);
+    EXPECT_EQ(c.threads, 1u);
     EXPECT_EQ(c.max_request_bytes, 1024u * 1024u);
     EXPECT_EQ(c.approval_timeout_s, 300u);
     EXPECT_FALSE(c.enable_eth_sign);
