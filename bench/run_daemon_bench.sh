@@ -20,7 +20,7 @@
 # CONNECTIONS ("1 16 64"), INFLIGHT ("1 4"), TRANSPORTS ("ws http"),
 # METHODS ("eth_chainId personal_sign eth_signTypedData_v4"), PACED_RATE (1000; 0 skips),
 # PACED_CONNECTIONS (16), IDLE_CONNECTIONS (1000), STARTUP_RUNS (10),
-# DAEMON_ARGS (extra keybridged options, e.g. "--threads 1"), DAEMON (another keybridged binary
+# DAEMON_ARGS (extra keybridged options, e.g. "--threads 2"), DAEMON (another keybridged binary
 # to measure with the same tools, e.g. an older build for a before/after comparison).
 set -euo pipefail
 
