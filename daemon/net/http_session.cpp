@@ -1,6 +1,7 @@
 #include "daemon/net/http_session.h"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include "daemon/log.h"
@@ -199,11 +200,23 @@ void HttpSession::send(Response res) {
     res.prepare_payload();
     const bool close = !res.keep_alive() || ctx_.stopping.load();
     if (close) res.keep_alive(false);
-    auto shared = std::make_shared<Response>(std::move(res));
+    // The message as one buffer: status line, the fields as prepare_payload and keep_alive left
+    // them, the body. Beast's generic serializer took ~20k instructions per reply, more than
+    // the rest of an eth_chainId; the bytes on the wire are the same.
+    auto text = std::make_shared<std::string>();
+    text->reserve(256 + res.body().size());
+    text->append(res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    text->append(std::to_string(res.result_int())).append(" ").append(res.reason()).append("\r\n");
+    for (const auto& field : res.base()) {
+        text->append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+    }
+    text->append("\r\n").append(res.body());
     stream_.expires_after(std::chrono::seconds(ctx_.config.idle_timeout_s));
-    http::async_write(stream_, *shared,
-                      [self = shared_from_this(), shared, close](
-                          beast::error_code ec, std::size_t n) { self->on_write(close, ec, n); });
+    boost::asio::async_write(
+        stream_, boost::asio::buffer(*text),
+        [self = shared_from_this(), text, close](beast::error_code ec, std::size_t n) {
+            self->on_write(close, ec, n);
+        });
 }
 
 void HttpSession::on_write(bool close, beast::error_code ec, std::size_t) {
