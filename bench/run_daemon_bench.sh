@@ -93,6 +93,9 @@ printf '# benchmark: approve everything the token client asks\napprove origin=lo
 
 start_daemon() {
     # The default rate limit (200 requests/s per client) would be the only thing measured.
+    # The log exists before the daemon starts: the redirection happens in the child, so a look
+    # right after the launch could otherwise find no file.
+    : >"$TMP/daemon.log"
     # shellcheck disable=SC2086
     "$DAEMON" --datadir "$DATA" --listen 127.0.0.1:0 --password-file "$TMP/password" \
         --policy "$TMP/policy" --rate-limit 1000000 --rate-burst 1000000 $DAEMON_ARGS \
