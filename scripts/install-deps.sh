@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake make pkg-config
   libssl-dev libcrypto++-dev libsecp256k1-dev libboost1.81-dev libexpected-dev libfmt-dev
-  libicu-dev libsystemd-dev
+  libicu-dev
 )
 # systemd: systemd-analyze verifies packaging/systemd/keybridged.service (ctest systemd_unit).
 # python3: the CLI end-to-end tests run with /usr/bin/python3 (standard library only).
