@@ -218,9 +218,20 @@ void Server::shutdown() {
                                                  {"message", "keybridged is shutting down"}})));
         sink->close(1001, "keybridged is shutting down");
     }
-    // Give close handshakes and in-flight HTTP replies a moment, then stop.
-    auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(500));
-    timer->async_wait([this, timer](boost::system::error_code) { ioc_.stop(); });
+    // Give close handshakes and in-flight HTTP replies a moment, then stop: as soon as every
+    // connection is gone, or after 500 ms at most (an idle keep-alive HTTP client holds its
+    // connection until it sends again, so the count may never reach zero).
+    stop_when_idle(std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
+}
+
+void Server::stop_when_idle(std::chrono::steady_clock::time_point deadline) {
+    if (context_->connections.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+        ioc_.stop();
+        return;
+    }
+    stop_timer_.emplace(ioc_, std::chrono::milliseconds(5));
+    stop_timer_->async_wait(
+        [this, deadline](boost::system::error_code) { stop_when_idle(deadline); });
 }
 
 }  // namespace keybridge::daemon

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -44,6 +45,8 @@ class Server {
 
   private:
     void shutdown();
+    // Stops the io_context once no connection is left, or at the deadline.
+    void stop_when_idle(std::chrono::steady_clock::time_point deadline);
     void schedule_audit_sync();
 
     Config config_;
@@ -54,6 +57,7 @@ class Server {
     boost::asio::thread_pool blocking_{1};
     std::optional<boost::asio::signal_set> signals_;
     std::optional<boost::asio::steady_timer> audit_timer_;
+    std::optional<boost::asio::steady_timer> stop_timer_;
     std::optional<permissions::PermissionStore> permissions_;
     std::optional<approvals::AuditLog> audit_;
     std::optional<approvals::ApprovalQueue> approvals_;
