@@ -59,7 +59,7 @@ bench: test-deps
 # The daemon under load (throughput, latency, CPU per request, memory, start-up): a few minutes.
 bench-daemon: test-deps
 	cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DKEYBRIDGE_TESTS=OFF -DKEYBRIDGE_BENCH=ON $(CMAKE_FLAGS)
-	cmake --build build/bench -j $(JOBS) --target keybridged keybridge keybridge_loadgen keybridge_core_bench
+	cmake --build build/bench -j $(JOBS) --target keybridged keybridge keybridge_loadgen keybridge_floor_server keybridge_core_bench
 	bench/run_daemon_bench.sh build/bench
 
 format:

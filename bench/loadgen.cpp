@@ -231,7 +231,8 @@ Options parse_options(int argc, char** argv) {
 // ---------------------------------------------------------------------------------- /proc
 
 struct ProcSample {
-    double cpu_s = 0;  // utime + stime of every thread of the process
+    double cpu_s = 0;         // utime + stime of every thread of the process
+    double kernel_cpu_s = 0;  // stime alone: system calls, and the network stack they run
     long rss_kb = -1;  // VmRSS
     long hwm_kb = -1;  // VmHWM (peak RSS)
     bool ok = false;
@@ -253,6 +254,7 @@ ProcSample sample_process(int pid) {
     // f[0] is field 3 (state), so utime (field 14) is f[11] and stime (field 15) is f[12].
     const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
     s.cpu_s = (std::stod(f[11]) + std::stod(f[12])) / ticks;
+    s.kernel_cpu_s = std::stod(f[12]) / ticks;
     std::ifstream status(base + "/status");
     for (std::string line; std::getline(status, line);) {
         if (line.rfind("VmRSS:", 0) == 0) s.rss_kb = std::stol(line.substr(6));
@@ -964,6 +966,8 @@ int run_load(const Options& o) {
         const double cpu = after.cpu_s - before.cpu_s;
         r["daemon_cpu_s"] = std::round(cpu * 1000) / 1000;
         r["daemon_cpu_us_per_req"] = n > 0 ? std::round(cpu / n * 1e7) / 10 : 0;
+        const double kernel = after.kernel_cpu_s - before.kernel_cpu_s;
+        r["daemon_kernel_cpu_us_per_req"] = n > 0 ? std::round(kernel / n * 1e7) / 10 : 0;
         r["daemon_rss_before_kb"] = before.rss_kb;
         r["daemon_rss_after_kb"] = after.rss_kb;
         r["daemon_rss_peak_kb"] = after.hwm_kb;

@@ -4,10 +4,11 @@
 #
 #   bench/run_daemon_bench.sh BUILD_DIR [OUTPUT_DIR]
 #
-# Builds nothing: BUILD_DIR is a Release build holding keybridged, keybridge, keybridge_loadgen
-# and keybridge_core_bench (`make bench-daemon` builds build/bench and runs this). Everything
-# happens in a temporary data folder with a throw-away vault (light KDF, the public development
-# phrase) and a policy that approves every request of the token client. Results go to
+# Builds nothing: BUILD_DIR is a Release build holding keybridged, keybridge, keybridge_loadgen,
+# keybridge_floor_server and keybridge_core_bench (`make bench-daemon` builds build/bench and runs
+# this). Everything happens in a temporary data folder with a throw-away vault (light KDF, the
+# public development phrase) and a policy that approves every request of the token client.
+# Results go to
 # OUTPUT_DIR (default BUILD_DIR/daemon-bench): results.jsonl (one JSON object per measurement)
 # and summary.md (the tables, also printed).
 #
@@ -19,7 +20,8 @@
 # Environment: CELL_SECONDS (measured seconds per matrix cell, default 3), WARMUP_SECONDS (1),
 # CONNECTIONS ("1 16 64"), INFLIGHT ("1 4"), TRANSPORTS ("ws http"),
 # METHODS ("eth_chainId personal_sign eth_signTypedData_v4"), PACED_RATE (1000; 0 skips),
-# PACED_CONNECTIONS (16), IDLE_CONNECTIONS (1000), STARTUP_RUNS (10),
+# PACED_CONNECTIONS (16), IDLE_CONNECTIONS (1000), STARTUP_RUNS (10), FLOOR_CELLS (connections x
+# in flight for the floor server's personal_sign cells, "1x1 16x1 64x4"),
 # DAEMON_ARGS (extra keybridged options, e.g. "--threads 2"), DAEMON (another keybridged binary
 # to measure with the same tools, e.g. an older build for a before/after comparison).
 set -euo pipefail
@@ -37,12 +39,14 @@ PACED_CONNECTIONS=${PACED_CONNECTIONS:-16}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-1000}
 STARTUP_RUNS=${STARTUP_RUNS:-10}
 DAEMON_ARGS=${DAEMON_ARGS:-}
+FLOOR_CELLS=${FLOOR_CELLS:-"1x1 16x1 64x4"}
 
 DAEMON=${DAEMON:-$BUILD/daemon/keybridged}
 CLI=$BUILD/cli/keybridge
 LOADGEN=$BUILD/bench/keybridge_loadgen
 CORE_BENCH=$BUILD/bench/keybridge_core_bench
-for bin in "$DAEMON" "$CLI" "$LOADGEN" "$CORE_BENCH"; do
+FLOOR=$BUILD/bench/keybridge_floor_server
+for bin in "$DAEMON" "$CLI" "$LOADGEN" "$CORE_BENCH" "$FLOOR"; do
     [[ -x $bin ]] || { echo "run_daemon_bench: $bin is missing (build $BUILD first)" >&2; exit 2; }
 done
 if grep -q 'CMAKE_BUILD_TYPE:STRING=Debug' "$BUILD/CMakeCache.txt" 2>/dev/null; then
@@ -64,7 +68,9 @@ RESULTS=$OUT/results.jsonl
 : >"$RESULTS"
 TMP=$(mktemp -d)
 DAEMON_PID=
+FLOOR_PID=
 cleanup() {
+    if [[ -n $FLOOR_PID ]]; then kill "$FLOOR_PID" 2>/dev/null || true; fi
     if [[ -n $DAEMON_PID ]] && kill -0 "$DAEMON_PID" 2>/dev/null; then
         kill "$DAEMON_PID"
         wait "$DAEMON_PID" 2>/dev/null || true
@@ -178,6 +184,35 @@ note "$IDLE_CONNECTIONS idle WebSocket connections"
 record "$(loadgen --idle-connections "$IDLE_CONNECTIONS" --hold 2 --label "idle connections")"
 stop_daemon
 
+# ------------------------------------------------------------------ the floor
+# The same personal_sign cells against keybridge_floor_server (transport + signature, nothing a
+# wallet must do): the least any loopback signer spends per request on this machine.
+note "the floor (keybridge_floor_server)"
+: >"$TMP/floor.log"
+"$FLOOR" 2>"$TMP/floor.log" &
+FLOOR_PID=$!
+PORT=
+for _ in $(seq 100); do
+    PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/floor.log" | head -1)
+    [[ -n $PORT ]] && break
+    sleep 0.05
+done
+[[ -n $PORT ]] || { note "keybridge_floor_server did not start"; exit 1; }
+for transport in $TRANSPORTS; do
+    for cell in $FLOOR_CELLS; do
+        conns=${cell%x*} k=${cell#*x}
+        label="floor personal_sign $transport c=$conns k=$k"
+        note "$label"
+        line=$("$LOADGEN" --target "127.0.0.1:$PORT" --token-file "$TMP/password" --pid "$FLOOR_PID" \
+            --json --method personal_sign --transport "$transport" --connections "$conns" \
+            --inflight "$k" --duration "$CELL_SECONDS" --warmup "$WARMUP_SECONDS" --label "$label")
+        record "$(jq -c '. + {mode:"floor"}' <<<"$line")"
+    done
+done
+kill "$FLOOR_PID"
+wait "$FLOOR_PID" 2>/dev/null || true
+FLOOR_PID=
+
 # ------------------------------------------------------------------ start-up
 # Locked start (no password file), as at boot: the time until the first answer.
 note "start-up time ($STARTUP_RUNS runs)"
@@ -219,8 +254,8 @@ def load_table(rows, title):
     print(title)
     print()
     print("| Method | Transport | Conns | In flight | req/s | p50 µs | p90 µs | p99 µs | max µs "
-          "| daemon CPU µs/req | ÷ raw sign | loadgen CPU µs/req | errors |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| daemon CPU µs/req | of it kernel | ÷ raw sign | loadgen CPU µs/req | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         cpu = r.get("daemon_cpu_us_per_req")
         ratio = ""
@@ -231,11 +266,13 @@ def load_table(rows, title):
             errors = f"{errors} ({r['skipped']} skipped)"
         print(f"| {r['method']} | {r['transport']} | {r['connections']} | {r['inflight']} "
               f"| {r['req_per_s']:.0f} | {r['p50_us']:.0f} | {r['p90_us']:.0f} | {r['p99_us']:.0f} "
-              f"| {r['max_us']} | {cpu} | {ratio} | {r['loadgen_cpu_us_per_req']} | {errors} |")
+              f"| {r['max_us']} | {cpu} | {r.get('daemon_kernel_cpu_us_per_req', '')} | {ratio} | {r['loadgen_cpu_us_per_req']} | {errors} |")
     print()
 
 loads = by_mode.get("load", [])
 load_table([r for r in loads if "rate" not in r], "Closed loop (saturation):")
+load_table(by_mode.get("floor", []),
+           "The floor: keybridge_floor_server (transport + signature only), same cells:")
 paced = [r for r in loads if "rate" in r]
 if paced:
     load_table(paced, f"Paced at {paced[0]['rate']:.0f} requests/s in all:")
