@@ -323,7 +323,7 @@ core::Result<RpcAnswer> DaemonClient::call_with_secret(std::string_view method,
                                                        const core::SecretBuffer& secret,
                                                        std::chrono::seconds timeout) {
     if (!is_utf8(secret.text())) {
-        return fail(ErrorCode::InvalidArgument,
+        return fail(ErrorCode::InvalidFormat,
                     "the password is not UTF-8 text, so it cannot be sent to keybridged as JSON");
     }
     const std::string head = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(next_id_++) +

@@ -4,7 +4,7 @@
 
 namespace keybridge::cli {
 
-// The tool's exit codes (documented in `keybridge --help` and docs/CLI.md); stable for scripts.
+// The tool's exit codes (documented in `keybridge --help`); stable for scripts.
 enum ExitCode : int {
     kExitOk = 0,
     kExitFailure = 1,        // I/O or other failure, the vault already exists, no keybridged
@@ -29,7 +29,10 @@ inline int exit_code_for(core::ErrorCode code) {
         case core::ErrorCode::NotFound:
             return kExitNotFound;
         case core::ErrorCode::InvalidArgument:
-            return kExitInvalidInput;
+            // The tool reports what the command line got wrong (a missing or conflicting option,
+            // a value outside its set) as InvalidArgument; bad file or typed content is
+            // InvalidFormat / OutOfRange / InvalidChecksum.
+            return kExitUsage;
         default:
             return kExitFailure;
     }

@@ -31,9 +31,10 @@ const std::vector<OptionSpec>& global_options() {
 
 constexpr const char* kExitCodesHelp =
     "Exit codes: 0 ok, 1 failure (I/O, vault already exists, keybridged not running),\n"
-    "            2 usage error, 3 wrong password,\n"
+    "            2 usage error (unknown, missing or conflicting options, a value outside\n"
+    "              its set), 3 wrong password,\n"
     "            4 not found (no vault, unknown account), 5 declined by the user,\n"
-    "            6 invalid input (phrase, key, keystore or backup file).\n";
+    "            6 invalid input (phrase, key, keystore or backup file, a typed password).\n";
 
 void print_tool_help(const std::vector<Command>& commands) {
     std::printf("Usage: keybridge [global options] COMMAND [options]\n\nCommands:\n");

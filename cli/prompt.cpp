@@ -33,7 +33,7 @@ core::Result<SecretBuffer> read_line_secret(int fd, const std::string& what) {
         if (n == 0 || c == '\n') break;
         buffer.data()[used++] = static_cast<std::uint8_t>(c);
     }
-    if (used == buffer.size()) return fail(ErrorCode::InvalidArgument, what + " is too long");
+    if (used == buffer.size()) return fail(ErrorCode::OutOfRange, what + " is too long");
     if (used > 0 && buffer.data()[used - 1] == '\r') --used;
     buffer.truncate(used);
     return buffer;

@@ -48,11 +48,11 @@ Result<SecretBuffer> new_password_from(const Context& ctx, const std::string& fi
         auto second = prompt_secret("Repeat the " + what + ": ", file_option);
         if (!second) return fail(second.error());
         if (!(*first == *second)) {
-            return fail(ErrorCode::InvalidArgument, "the two " + what + "s differ");
+            return fail(ErrorCode::InvalidFormat, "the two " + what + "s differ");
         }
         password = std::move(*first);
     }
-    if (password.empty()) return fail(ErrorCode::InvalidArgument, "the " + what + " is empty");
+    if (password.empty()) return fail(ErrorCode::InvalidFormat, "the " + what + " is empty");
     return password;
 }
 
@@ -242,7 +242,7 @@ Result<SecretBuffer> optional_passphrase(const Context& ctx, bool is_new) {
     auto second = prompt_secret("Repeat the BIP39 passphrase: ", "passphrase-file");
     if (!second) return fail(second.error());
     if (!(*first == *second)) {
-        return fail(ErrorCode::InvalidArgument, "the two BIP39 passphrases differ");
+        return fail(ErrorCode::InvalidFormat, "the two BIP39 passphrases differ");
     }
     return first;
 }

@@ -179,7 +179,7 @@ core::Result<core::SecretBuffer> read_secret_file(const std::string& path) {
     }
     ::close(fd);
     if (used > kMaxSecretFile)
-        return core::fail(core::ErrorCode::InvalidArgument, path + " is larger than 64 KiB");
+        return core::fail(core::ErrorCode::OutOfRange, path + " is larger than 64 KiB");
     if (used > 0 && buffer.data()[used - 1] == '\n') --used;
     if (used > 0 && buffer.data()[used - 1] == '\r') --used;
     buffer.truncate(used);

@@ -213,7 +213,7 @@ Result<Snapshot> parse_metadata(std::string_view text, const std::string& path) 
 // The seed secret is the normalised phrase, a NUL byte, then the BIP39 passphrase.
 Result<SecretBuffer> pack_phrase(std::string_view mnemonic, std::string_view passphrase) {
     if (passphrase.find('\0') != std::string_view::npos) {
-        return fail(ErrorCode::InvalidArgument, "the BIP39 passphrase must not contain NUL");
+        return fail(ErrorCode::InvalidFormat, "the BIP39 passphrase must not contain NUL");
     }
     SecretBuffer packed(mnemonic.size() + 1 + passphrase.size());
     std::memcpy(packed.data(), mnemonic.data(), mnemonic.size());
@@ -601,7 +601,7 @@ Result<std::vector<Account>> Vault::derive(const SecretBuffer& password, std::si
 Result<Account> Vault::import_private_key(const SecretBuffer& key, const SecretBuffer& password,
                                           std::string name) {
     auto parsed = core::PrivateKey::from_bytes(key.view());
-    if (!parsed) return fail(parsed.error());
+    if (!parsed) return fail(ErrorCode::OutOfRange, parsed.error().detail);
     auto lock = VaultLock::acquire(datadir_, /*exclusive=*/true);
     if (!lock) return fail(lock.error());
     auto fresh = load(datadir_);

@@ -28,7 +28,8 @@ namespace keybridge::daemon::vault {
 // the old or the new snapshot, both complete. All secrets are encrypted under one vault password
 // with the keystore v3 construction (scrypt, aes-128-ctr, keccak MAC).
 //
-// Errors: IoError (files, with the path), InvalidFormat (a damaged file, naming it),
+// Errors: IoError (files, with the path), InvalidFormat (a damaged file, naming it; a passphrase
+// holding NUL), OutOfRange (a secret file over 64 KiB, a private key that is 0 or >= n),
 // WrongPassword (nothing changed), NotFound (no vault, unknown address), AlreadyExists (a vault
 // is already there, the account is already in it), InvalidArgument (bad names, templates,
 // counts), plus what core reports for bad phrases or keys.

@@ -520,7 +520,7 @@ class InitTest(CliTestCase):
         d = self.path("d")
         run = self.run_cli("init", "--yes", "--password-file", self.vault_pw, "--light-kdf",
                            datadir=d)
-        self.assertNotEqual(run.returncode, EXIT_OK)
+        self.assertEqual(run.returncode, EXIT_USAGE, repr(run))
         self.assertIn("--mnemonic-out", run.stderr)
         self.assertEqual(run.stdout, "")
         self.assertFalse(os.path.exists(d))
@@ -538,7 +538,7 @@ class InitTest(CliTestCase):
             run = self.run_cli("init", "--yes", "--mnemonic-out", self.path("x.txt"),
                                "--password-file", self.vault_pw, "--light-kdf", *extra,
                                datadir=d)
-            self.assertNotEqual(run.returncode, EXIT_OK, repr(run))
+            self.assertEqual(run.returncode, EXIT_USAGE, repr(run))
             self.assertIn(extra[0], run.stderr)
             self.assertFalse(os.path.exists(d))
             self.assertFalse(os.path.exists(self.path("x.txt")))
@@ -751,7 +751,7 @@ class AccountTest(CliTestCase):
                      ("--path-template", "m/44'/60'/{i}'/0/{i}"),
                      ("--path-template", "x/{i}")):
             run = self.derive(*args, check=None)
-            self.assertEqual(run.returncode, EXIT_INVALID_INPUT, repr(run))
+            self.assertEqual(run.returncode, EXIT_USAGE, repr(run))
             self.assertTrue(run.stderr.startswith("keybridge: error: "), repr(run))
         self.assertEqual(tree_contents(self.d), before)
 
@@ -838,7 +838,7 @@ class AccountTest(CliTestCase):
 
     def test_import_needs_exactly_one_source(self):
         run = self.run_cli("account", "import", "--password-file", self.vault_pw, datadir=self.d)
-        self.assertNotEqual(run.returncode, EXIT_OK)
+        self.assertEqual(run.returncode, EXIT_USAGE, repr(run))
         self.assertIn("--private-key-file", run.stderr)
 
     def test_import_keystores_from_geth_vectors(self):
@@ -917,7 +917,7 @@ class AccountTest(CliTestCase):
                      datadir=self.d, check=EXIT_WRONG_PASSWORD)
         run = self.run_cli("account", "export", "--address", FIRST_ALL_ADDRESS, "--password-file",
                            self.vault_pw, "--export-password-file", self.export_pw, datadir=self.d)
-        self.assertNotEqual(run.returncode, EXIT_OK)
+        self.assertEqual(run.returncode, EXIT_USAGE, repr(run))  # no --out
         self.assertIn("--out", run.stderr)
         self.assertFalse(os.path.exists(out))
 
@@ -942,12 +942,12 @@ class AccountTest(CliTestCase):
         before = tree_contents(self.d)
         bad_checksum = FIRST_ALL_ADDRESS[:2] + FIRST_ALL_ADDRESS[2:].swapcase()
         self.run_cli("account", "rename", bad_checksum, "--name", "x", datadir=self.d,
-                     check=EXIT_INVALID_INPUT)
+                     check=EXIT_USAGE)
         self.run_cli("account", "rename", KEY_ONES_ADDRESS, "--name", "x", datadir=self.d,
                      check=EXIT_NOT_FOUND)
         for name in ("", "x" * 65, "tab\there"):
             self.run_cli("account", "rename", FIRST_ALL_ADDRESS, "--name", name, datadir=self.d,
-                         check=EXIT_INVALID_INPUT)
+                         check=EXIT_USAGE)
         self.assertEqual(tree_contents(self.d), before)
 
     def test_remove_with_yes(self):

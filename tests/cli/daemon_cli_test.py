@@ -501,7 +501,7 @@ class DaemonCommands(unittest.TestCase):
         run = self.cli("approve", daemon=daemon, check=EXIT_FAILURE)
         self.assertIn("did not accept the token", run.stderr)
         for bad in ("192.0.2.1:8645", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:http"):
-            run = self.cli("status", "--daemon", bad, check=EXIT_INVALID_INPUT)
+            run = self.cli("status", "--daemon", bad, check=EXIT_USAGE)
             self.assertIn("--daemon " + bad, run.stderr)
 
     # ------------------------------------------------------------ approve --json

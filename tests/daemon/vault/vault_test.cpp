@@ -153,7 +153,7 @@ TEST_F(VaultTest, CreateRejectsABadPhraseWithoutTouchingTheDisk) {
     auto nul = Vault::create(datadir_, kAllPhrase, std::string_view("a\0b", 3), password_,
                              KdfStrength::Light);
     ASSERT_FALSE(nul);
-    EXPECT_EQ(nul.error().code, ErrorCode::InvalidArgument) << nul.error().to_string();
+    EXPECT_EQ(nul.error().code, ErrorCode::InvalidFormat) << nul.error().to_string();
 
     EXPECT_FALSE(Vault::exists(datadir_));
     EXPECT_FALSE(path_exists(datadir_)) << "a refused create must not leave folders behind";
@@ -498,7 +498,7 @@ TEST_F(VaultTest, ImportPrivateKeyRejectsInvalidKeysAndWrongPassword) {
     for (const auto& [what, key] : bad) {
         auto result = vault->import_private_key(key, password_);
         ASSERT_FALSE(result) << what;
-        EXPECT_EQ(result.error().code, ErrorCode::InvalidArgument) << what;
+        EXPECT_EQ(result.error().code, ErrorCode::OutOfRange) << what;
     }
     auto wrong = vault->import_private_key(fresh_key().bytes, secret("wrong"));
     ASSERT_FALSE(wrong);
