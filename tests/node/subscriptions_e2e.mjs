@@ -286,6 +286,8 @@ after(async () => {
     if (daemon.child.exitCode === null) await once(daemon.child, "exit");
     clearTimeout(timer);
   }
+  for (const child of children) child.kill("SIGKILL"); // anvil: its pipes would keep node alive
+  proxy?.server.closeAllConnections();
   proxy?.server.close();
   if (failures > 0) {
     console.log(`--- keybridged log (last 6000 characters) ---\n${daemonLog.slice(-6000)}`);
