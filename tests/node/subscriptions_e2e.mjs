@@ -211,6 +211,15 @@ async function wsProvider(origin = kDapp) {
   const socket = new WebSocket(wsUrl, { headers: { Origin: origin } });
   const provider = new WebSocketProvider(socket, undefined, { cacheTimeout: -1 });
   providers.push(provider);
+  // The answers to the eth_unsubscribe calls ethers makes when listeners go (it sends them
+  // after off() returns): awaited before the provider is destroyed.
+  provider.unsubscribed = [];
+  const send = provider.send.bind(provider);
+  provider.send = (method, params) => {
+    const answer = send(method, params);
+    if (method === "eth_unsubscribe") provider.unsubscribed.push(answer);
+    return answer;
+  };
   await provider.getNetwork();
   return provider;
 }
@@ -307,6 +316,9 @@ function e2e(name, fn) {
   });
 }
 
+// How often the daemon said it stopped polling because nobody listens (debug log).
+const pollingStops = () => (daemonLog.match(/no subscribers left, polling stopped/g) ?? []).length;
+
 const mine = (count = 1) => rawCall(anvilUrl, "anvil_mine", [ethers.toQuantity(count)]);
 
 // ---------------------------------------------------------------------------------------------
@@ -339,7 +351,12 @@ e2e("provider.on('block') gets every block mined on anvil, in order, also severa
   await waitUntil("eight more blocks", () => blocks.length > 0 && blocks.at(-1) >= start + 8);
   const after = blocks.slice(blocks.indexOf(start) + 1);
   assert.deepEqual(after, Array.from({ length: 8 }, (_, i) => start + 1 + i));
+  // ethers sends eth_unsubscribe: the daemon stops polling once it arrives (nobody else listens).
+  const stops = pollingStops();
   await provider.off("block");
+  await waitUntil("ethers' eth_unsubscribe", () => provider.unsubscribed.length === 1);
+  assert.deepEqual(await Promise.all(provider.unsubscribed), [true]);
+  await waitUntil("the daemon to stop polling", () => pollingStops() > stops);
   provider.destroy();
 });
 
@@ -397,7 +414,11 @@ e2e("contract events: provider.on({address, topics}) gets the log with address, 
   assert.equal(log.transactionHash, toA.hash);
   assert.ok(toB.blockNumber < toA.blockNumber);
   assert.deepEqual(otherTopic, []);
+  const stops = pollingStops();
   await provider.removeAllListeners();
+  await waitUntil("ethers' eth_unsubscribe calls", () => provider.unsubscribed.length === 2);
+  assert.deepEqual(await Promise.all(provider.unsubscribed), [true, true]);
+  await waitUntil("the daemon to stop polling", () => pollingStops() > stops);
   provider.destroy();
 });
 
