@@ -40,6 +40,15 @@ bool EventHub::unsubscribe(std::uint64_t connection_id, const std::string& id) {
     return true;
 }
 
+std::size_t EventHub::count(std::uint64_t connection_id) {
+    std::lock_guard lock(mutex_);
+    std::size_t n = 0;
+    for (const auto& [id, sub] : subscriptions_) {
+        if (sub.connection_id == connection_id) ++n;
+    }
+    return n;
+}
+
 void EventHub::publish(Topic topic, const std::string& origin, const boost::json::value& result) {
     std::vector<std::pair<std::shared_ptr<net::EventSink>, std::string>> targets;
     {

@@ -24,6 +24,8 @@ class EventHub {
     std::string subscribe(std::weak_ptr<net::EventSink> sink, std::uint64_t connection_id,
                           std::string origin, Topic topic);
     bool unsubscribe(std::uint64_t connection_id, const std::string& id);
+    // Subscriptions the connection holds here (for the per-connection limit).
+    std::size_t count(std::uint64_t connection_id);
 
     // Sends result to every subscriber of topic whose origin is `origin` (empty origin = the
     // local token clients; for Approvals the origin is ignored).

@@ -109,6 +109,10 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         return set_unsigned(c.handshake_timeout_s, 1, 3600);
     else if (name == "max-outbound-queue")
         return set_size(c.max_outbound_queue, 1, 1 << 20);
+    else if (name == "max-subscriptions")
+        return set_size(c.max_subscriptions, 1, 100000);
+    else if (name == "poll-interval")
+        return set_unsigned(c.poll_interval_ms, 10, 3600000);
     else if (name == "chain-id") {
         auto v = parse_uint(name, value, 1, (std::uint64_t{1} << 53) - 1);
         if (!v) return fail(v.error());
@@ -212,6 +216,9 @@ const std::vector<OptionDecl>& option_table() {
         {"idle-timeout", "SECONDS", "300", "close connections idle this long"},
         {"handshake-timeout", "SECONDS", "10", "time allowed to send the HTTP request headers"},
         {"max-outbound-queue", "N", "256", "messages queued to one slow WebSocket client"},
+        {"max-subscriptions", "N", "64", "eth_subscribe subscriptions per WebSocket connection"},
+        {"poll-interval", "MS", "1000",
+         "newHeads/logs subscriptions: milliseconds between polls of a chain's node"},
         {"log-level", "LEVEL", "info", "debug, info, warn or error"},
         {"version", "", "", "print the version and exit"},
         {"help", "", "", "print this help and exit"},

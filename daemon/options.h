@@ -49,6 +49,8 @@ struct Config {
     unsigned idle_timeout_s = 300;
     unsigned handshake_timeout_s = 10;
     std::size_t max_outbound_queue = 256;  // messages queued to one WebSocket client
+    std::size_t max_subscriptions = 64;    // eth_subscribe subscriptions per connection
+    unsigned poll_interval_ms = 1000;      // newHeads/logs: how often a chain's node is polled
 
     std::uint64_t default_chain_id = 1;
     std::vector<ChainConfig> chains;

@@ -94,8 +94,18 @@ core::Status Server::start() {
                        &*audit_);
     upstream_.emplace(ioc_.get_executor());
     chains_.emplace(config_.chains, config_.default_chain_id);
+    subscriptions::ChainFeeds::Settings feed_settings;
+    feed_settings.poll_interval = std::chrono::milliseconds(config_.poll_interval_ms);
+    feeds_.emplace(
+        ioc_.get_executor(), *upstream_,
+        [this](std::uint64_t chain_id) -> std::optional<std::string> {
+            auto chain = chains_->find(chain_id);
+            if (!chain || chain->rpc_url.empty()) return std::nullopt;
+            return chain->rpc_url;
+        },
+        feed_settings);
     services_.emplace(config_, ioc_.get_executor(), blocking_, *permissions_, *approvals_,
-                      software_, events_, *upstream_, *chains_);
+                      software_, events_, *upstream_, *chains_, *feeds_);
     // The account list is known from the vault's metadata without a password.
     if (vault::Vault::exists(config_.datadir)) {
         auto vault = vault::Vault::open(config_.datadir);
@@ -127,6 +137,7 @@ core::Status Server::start() {
     });
     context_->connection_closed = [this](std::uint64_t connection_id) {
         approvals_->cancel_connection(connection_id);
+        feeds_->drop_connection(connection_id);  // its chain's poller stops if nobody is left
     };
     for (const auto& text : config_.listen) {
         auto endpoint = parse_listen(text);
@@ -205,6 +216,7 @@ void Server::shutdown() {
     // close requests below (they hop through the executor), so a WebSocket with requests in
     // flight defers its close frame until they are answered (WsSession::close).
     approvals_->cancel_all();
+    feeds_->stop_all();
     std::vector<std::shared_ptr<net::EventSink>> sinks;
     {
         std::lock_guard lock(context_->sinks_mutex);

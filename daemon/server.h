@@ -21,6 +21,7 @@
 #include "daemon/permissions/permission_store.h"
 #include "daemon/rpc/dispatcher.h"
 #include "daemon/services.h"
+#include "daemon/subscriptions/chain_feeds.h"
 #include "daemon/upstream/upstream_client.h"
 #include "drivers/software/software_signer.h"
 
@@ -65,6 +66,7 @@ class Server {
     EventHub events_;
     std::optional<upstream::UpstreamClient> upstream_;
     std::optional<ChainRegistry> chains_;
+    std::optional<subscriptions::ChainFeeds> feeds_;  // uses upstream_ and chains_
     std::optional<Services> services_;
     rpc::Dispatcher dispatcher_;
     std::vector<std::shared_ptr<net::Listener>> listeners_;

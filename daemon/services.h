@@ -15,6 +15,7 @@
 #include "daemon/permissions/permission_store.h"
 #include "daemon/rpc/dispatcher.h"
 #include "daemon/serial_queue.h"
+#include "daemon/subscriptions/chain_feeds.h"
 #include "daemon/upstream/upstream_client.h"
 #include "drivers/software/software_signer.h"
 
@@ -41,7 +42,7 @@ struct Services {
     Services(const Config& c, boost::asio::any_io_executor e, boost::asio::thread_pool& b,
              permissions::PermissionStore& p, approvals::ApprovalQueue& a,
              drivers::software::SoftwareSigner& sw, EventHub& ev, upstream::UpstreamClient& u,
-             ChainRegistry& ch)
+             ChainRegistry& ch, subscriptions::ChainFeeds& f)
         : config(c),
           executor(std::move(e)),
           blocking(b),
@@ -50,7 +51,8 @@ struct Services {
           software(sw),
           events(ev),
           upstream(u),
-          chains(ch) {}
+          chains(ch),
+          feeds(f) {}
 
     const Config& config;
     boost::asio::any_io_executor executor;
@@ -61,6 +63,7 @@ struct Services {
     EventHub& events;
     upstream::UpstreamClient& upstream;
     ChainRegistry& chains;
+    subscriptions::ChainFeeds& feeds;  // eth_subscribe newHeads / logs
 
     // The vault's account list (known even while locked), refreshed at unlock.
     std::mutex accounts_mutex;
@@ -77,6 +80,15 @@ struct Services {
     // Sends accountsChanged to the origin's subscribers.
     void notify_accounts(const std::string& principal_origin);
 };
+
+// 4901 for a chain without a configured RPC node.
+rpc::RpcError no_upstream_error(std::uint64_t chain);
+
+// eth_subscribe ["newHeads"] and ["logs", filter] (daemon/methods/chain_subscriptions.cpp):
+// validates, binds the subscription to the client's chain, replies with its id.
+void subscribe_chain_feed(Services& services, const std::shared_ptr<const rpc::Client>& client,
+                          const std::string& name, const boost::json::array& params,
+                          rpc::Reply reply);
 
 // Each area registers its rows in one function (daemon/methods/*.cpp).
 void register_chain_methods(rpc::Dispatcher& dispatcher, Services& services);

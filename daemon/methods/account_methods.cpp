@@ -1,4 +1,5 @@
-// Account exposure (EIP-1102 eth_requestAccounts, EIP-2255 permissions) and event subscriptions.
+// Account exposure (EIP-1102 eth_requestAccounts, EIP-2255 permissions) and event subscriptions
+// (the chain feeds newHeads and logs are in chain_subscriptions.cpp).
 #include <algorithm>
 #include <ctime>
 
@@ -162,21 +163,25 @@ void register_account_methods(rpc::Dispatcher& d, Services& s) {
            }});
     d.add(
         {"eth_subscribe",
-         "WebSocket events: accountsChanged, chainChanged (keybridge_approvals for approvers)",
+         "WebSocket events: accountsChanged, chainChanged, newHeads, logs (keybridge_approvals "
+         "for approvers)",
          rpc::Access::Anyone,
          [&s](const auto& client, const json::value& params, rpc::Reply reply) {
-             auto p = rpc::positional(params, 1, 1);
+             auto p = rpc::positional(params, 1, 2);
              if (!p) return reply(tl::unexpected(p.error()));
              auto name = rpc::string_at(**p, 0, "event");
              if (!name) return reply(tl::unexpected(name.error()));
-             EventHub::Topic topic;
-             if (!EventHub::parse_topic(*name, topic)) {
-                 return reply(tl::unexpected(RpcError{
-                     rpc::kUnsupportedMethod,
-                     "unknown subscription '" + *name + "' (accountsChanged, chainChanged)",
-                     std::nullopt}));
+             const bool chain_feed = *name == "newHeads" || *name == "logs";
+             EventHub::Topic topic{};
+             if (!chain_feed && !EventHub::parse_topic(*name, topic)) {
+                 return reply(tl::unexpected(
+                     RpcError{rpc::kUnsupportedMethod,
+                              "unknown subscription '" + *name +
+                                  "' (accountsChanged, chainChanged, newHeads, logs)",
+                              std::nullopt}));
              }
-             if (topic == EventHub::Topic::Approvals && !client->token_authenticated) {
+             if (!chain_feed && topic == EventHub::Topic::Approvals &&
+                 !client->token_authenticated) {
                  return reply(tl::unexpected(RpcError{
                      rpc::kUnauthorized, "approvers must present the cookie token", std::nullopt}));
              }
@@ -184,6 +189,20 @@ void register_account_methods(rpc::Dispatcher& d, Services& s) {
                  return reply(tl::unexpected(RpcError{rpc::kUnsupportedMethod,
                                                       "subscriptions need a WebSocket connection",
                                                       std::nullopt}));
+             }
+             const std::size_t held =
+                 s.events.count(client->connection_id) + s.feeds.count(client->connection_id);
+             if (held >= s.config.max_subscriptions) {
+                 return reply(tl::unexpected(RpcError{
+                     rpc::kLimitExceeded,
+                     "this connection already has " + std::to_string(held) +
+                         " subscriptions (max-subscriptions); cancel some with eth_unsubscribe",
+                     std::nullopt}));
+             }
+             if (chain_feed) return subscribe_chain_feed(s, client, *name, **p, reply);
+             if ((*p)->size() != 1) {
+                 return reply(tl::unexpected(
+                     rpc::invalid_params_error("'" + *name + "' takes no further parameters")));
              }
              reply(json::value(s.events.subscribe(client->sink, client->connection_id,
                                                   client->principal(), topic)));
@@ -194,7 +213,9 @@ void register_account_methods(rpc::Dispatcher& d, Services& s) {
                if (!p) return reply(tl::unexpected(p.error()));
                auto id = rpc::string_at(**p, 0, "subscription id");
                if (!id) return reply(tl::unexpected(id.error()));
-               reply(json::value(s.events.unsubscribe(client->connection_id, *id)));
+               const bool removed = s.events.unsubscribe(client->connection_id, *id) ||
+                                    s.feeds.unsubscribe(client->connection_id, *id);
+               reply(json::value(removed));
            }});
 }
 

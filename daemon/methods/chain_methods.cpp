@@ -35,14 +35,14 @@ constexpr std::string_view kForwarded[] = {
     "eth_getProof",
 };
 
-RpcError no_upstream(std::uint64_t chain) {
+}  // namespace
+
+RpcError no_upstream_error(std::uint64_t chain) {
     return RpcError{rpc::kChainDisconnected,
                     "no RPC node is configured for chain " + std::to_string(chain) +
                         " (start keybridged with --chain " + std::to_string(chain) + "=URL)",
                     std::nullopt};
 }
-
-}  // namespace
 
 std::optional<ChainConfig> ChainRegistry::find(std::uint64_t chain_id) const {
     std::lock_guard lock(mutex_);
@@ -185,7 +185,7 @@ void register_chain_methods(rpc::Dispatcher& d, Services& s) {
                    const std::uint64_t chain = s.chain_for(*client);
                    auto config = s.chains.find(chain);
                    if (!config || config->rpc_url.empty())
-                       return reply(tl::unexpected(no_upstream(chain)));
+                       return reply(tl::unexpected(no_upstream_error(chain)));
                    if (!params.is_null() && !params.is_array()) {
                        return reply(
                            tl::unexpected(rpc::invalid_params_error("params must be an array")));

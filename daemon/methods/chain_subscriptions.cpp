@@ -1,0 +1,43 @@
+// eth_subscribe "newHeads" and "logs": public chain data, so the same callers as the read-only
+// chain methods; served by polling the chain's node (daemon/subscriptions/chain_feeds.h).
+#include "daemon/rpc/params.h"
+#include "daemon/services.h"
+#include "daemon/subscriptions/log_filter.h"
+
+namespace keybridge::daemon {
+
+namespace json = boost::json;
+
+void subscribe_chain_feed(Services& s, const std::shared_ptr<const rpc::Client>& client,
+                          const std::string& name, const json::array& params, rpc::Reply reply) {
+    subscriptions::LogFilter filter;
+    auto kind = subscriptions::ChainFeeds::Kind::NewHeads;
+    if (name == "logs") {
+        kind = subscriptions::ChainFeeds::Kind::Logs;
+        auto parsed =
+            subscriptions::parse_log_filter(params.size() > 1 ? &params[1] : nullptr, "params[1]");
+        if (!parsed) return reply(tl::unexpected(parsed.error()));
+        filter = std::move(*parsed);
+    } else if (params.size() > 1) {
+        return reply(
+            tl::unexpected(rpc::invalid_params_error("'newHeads' takes no further parameters")));
+    }
+    // Bound to the chain selected now: a later chain switch does not move the subscription
+    // (the page gets chainChanged and is expected to subscribe again, as with any provider).
+    const std::uint64_t chain = s.chain_for(*client);
+    auto config = s.chains.find(chain);
+    if (!config || config->rpc_url.empty()) return reply(tl::unexpected(no_upstream_error(chain)));
+    s.feeds.subscribe(client->sink, client->connection_id, chain, kind, std::move(filter),
+                      [reply](std::optional<std::string> id) {
+                          if (!id) {
+                              return reply(tl::unexpected(rpc::RpcError{
+                                  rpc::kDisconnected,
+                                  "the subscription ended before it started (connection closed "
+                                  "or keybridged shutting down)",
+                                  std::nullopt}));
+                          }
+                          reply(json::value(*id));
+                      });
+}
+
+}  // namespace keybridge::daemon

@@ -1,0 +1,105 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/json.hpp>
+
+#include "daemon/subscriptions/head_tracker.h"
+#include "daemon/subscriptions/log_filter.h"
+#include "daemon/upstream/upstream_client.h"
+
+namespace keybridge::daemon::subscriptions {
+
+// What one poll found, in block order: the headers as the node returned them (and what the
+// tracker read from each), and for each distinct logs filter the node's eth_getLogs answer
+// over those blocks.
+struct PollBatch {
+    std::vector<boost::json::value> headers;
+    std::vector<BlockRef> refs;
+    std::vector<std::pair<std::string, boost::json::array>> logs;  // filter key → logs
+};
+
+// Polls one chain's node over plain HTTP(S) for new blocks, on its own strand; never blocks.
+//
+// The first poll takes eth_getBlockByNumber("latest") as the baseline (nothing is emitted for
+// it) and then runs the ready callbacks. Each later poll, every `interval`: eth_blockNumber;
+// when it advanced, eth_getBlockByNumber(n, false) for each new block in order (at most
+// `window`), back to the fork point after a reorg (HeadTracker); then eth_getLogs over those
+// blocks once per distinct filter of the logs subscribers (keeping the logs that
+// LogFilter::matches); then `deliver` with all of it. A
+// poll that fails anywhere delivers nothing, is logged at debug level and retried after a
+// doubling delay (interval × 2, × 4, … up to max_backoff); the first success resets it.
+class ChainPoller : public std::enable_shared_from_this<ChainPoller> {
+  public:
+    struct Settings {
+        std::chrono::milliseconds interval{1000};
+        std::chrono::milliseconds max_backoff{30000};
+        std::size_t window = 64;
+    };
+    // Called on the poller's strand. They must stay callable until the io_context stops.
+    struct Hooks {
+        std::function<std::optional<std::string>()> node_url;  // nullopt: no node (a failure)
+        std::function<std::vector<LogFilter>()> filters;       // distinct, for eth_getLogs
+        std::function<void(PollBatch)> deliver;
+    };
+
+    ChainPoller(boost::asio::any_io_executor executor, upstream::UpstreamClient& upstream,
+                std::uint64_t chain_id, Settings settings, Hooks hooks);
+
+    // Starts polling at once. Call once.
+    void start();
+    // Thread-safe and idempotent: no poll starts and no hook runs on the strand after it.
+    void stop();
+    // Runs ready(true) on the strand once the baseline is known, or after the first poll
+    // failed (the poller keeps trying): at once (posted) when that already happened. Runs
+    // ready(false) instead when the poller is stopped first.
+    void when_ready(std::function<void(bool)> ready);
+
+    std::uint64_t chain_id() const { return chain_id_; }
+
+  private:
+    using Next = std::function<void(boost::json::value)>;
+    // One upstream call whose result comes back on the strand; errors end the poll (fail).
+    void call(std::string method, boost::json::value params, Next next);
+    void schedule(std::chrono::milliseconds delay);
+    void poll();
+    void on_head(std::uint64_t head);
+    // Fetches block `number`: appended when walking forward to `last`, put in front (walking
+    // back to a fork point) when `last` is nullopt.
+    void fetch_block(std::uint64_t number, std::optional<std::uint64_t> last);
+    void link_segment();
+    void fetch_logs(std::size_t index);
+    void finish_poll();
+    void fail(const std::string& why);
+    void set_ready();
+
+    boost::asio::strand<boost::asio::any_io_executor> strand_;
+    boost::asio::steady_timer timer_;
+    upstream::UpstreamClient& upstream_;
+    std::uint64_t chain_id_;
+    Settings settings_;
+    Hooks hooks_;
+    std::atomic<bool> stopped_{false};
+
+    // Strand state.
+    std::string url_;  // the node for the poll under way
+    HeadTracker tracker_;
+    unsigned failures_ = 0;
+    bool ready_ = false;
+    std::vector<std::function<void(bool)>> waiting_;
+    PollBatch batch_;  // the poll under way
+    std::vector<LogFilter> filters_;
+};
+
+}  // namespace keybridge::daemon::subscriptions
