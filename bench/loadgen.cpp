@@ -233,8 +233,8 @@ Options parse_options(int argc, char** argv) {
 struct ProcSample {
     double cpu_s = 0;         // utime + stime of every thread of the process
     double kernel_cpu_s = 0;  // stime alone: system calls, and the network stack they run
-    long rss_kb = -1;  // VmRSS
-    long hwm_kb = -1;  // VmHWM (peak RSS)
+    long rss_kb = -1;         // VmRSS
+    long hwm_kb = -1;         // VmHWM (peak RSS)
     bool ok = false;
 };
 
