@@ -72,6 +72,10 @@ class PathGuard {
     PathGuard(std::string& path, std::string_view segment) : path_(path), size_(path.size()) {
         path_ += segment;
     }
+    PathGuard(std::string& path, std::string_view first, std::string_view second)
+        : PathGuard(path, first) {
+        path_ += second;
+    }
     ~PathGuard() { path_.resize(size_); }
     PathGuard(const PathGuard&) = delete;
     PathGuard& operator=(const PathGuard&) = delete;
@@ -542,19 +546,40 @@ void append(Bytes& out, const Hash32& word) {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-// One hashing run over a TypedData: holds the version and caches type hashes, so that an array
-// of a thousand structs builds its encodeType once.
+// What encoding a struct type needs besides the data, worked out once per Encoder.
+struct StructLayout {
+    Hash32 type_hash;
+    const std::vector<Field>* fields;
+    std::vector<TypeSpec> specs;  // specs[i] = parse_type(fields[i].type)
+};
+
+// One hashing run over a TypedData (one digest, or one of the public hash functions): holds the
+// version and memoises each struct type's layout, i.e. its encodeType/typeHash and its parsed
+// member types, so that a struct type used a thousand times (an array of structs, or the same
+// struct in the domain and the message) is described and hashed once. The memo lives only as
+// long as the Encoder: nothing is cached across calls.
 class Encoder {
   public:
     Encoder(const TypedData& typed, Version version) : typed_(typed), version_(version) {}
 
-    Result<Hash32> type_hash(std::string_view name) {
-        if (auto it = type_hashes_.find(name); it != type_hashes_.end()) return it->second;
+    // The layout of struct `name`; InvalidArgument when it is not defined.
+    Result<const StructLayout*> layout(std::string_view name) {
+        if (auto it = layouts_.find(name); it != layouts_.end()) return &it->second;
+        const std::vector<Field>* fields = typed_.find_type(name);
+        if (fields == nullptr) {
+            return fail(ErrorCode::InvalidArgument, quote(name) + " is not a defined struct type");
+        }
         auto text = encode_type(typed_, name);
         if (!text) return fail(text.error());
-        const Hash32 hash = keccak256(as_bytes(*text));
-        type_hashes_.emplace(std::string(name), hash);
-        return hash;
+        StructLayout entry{keccak256(as_bytes(*text)), fields, {}};
+        entry.specs.reserve(fields->size());
+        for (const Field& field : *fields) {
+            auto spec = parse_type(field.type);
+            if (!spec) return fail(spec.error());  // parse() accepted every member type
+            entry.specs.push_back(std::move(*spec));
+        }
+        // std::map nodes do not move: the pointer stays valid while more layouts are added.
+        return &layouts_.emplace(std::string(name), std::move(entry)).first->second;
     }
 
     // Appends encodeData(type, data). depth counts the structs and arrays around data.
@@ -564,28 +589,25 @@ class Encoder {
             return fail_at(ErrorCode::InvalidArgument, path,
                            "nesting is deeper than " + std::to_string(kMaxDepth) + " levels");
         }
-        const std::vector<Field>* fields = typed_.find_type(type);
-        if (fields == nullptr) {
-            return fail_at(ErrorCode::InvalidArgument, path,
-                           quote(type) + " is not a defined struct type");
-        }
+        auto found = layout(type);
+        if (!found) return fail_at(found.error(), path);
         if (!data.is_object()) {
             return fail_at(
                 ErrorCode::InvalidFormat, path,
                 "expected an object for struct " + quote(type) + ", got " + kind_name(data));
         }
-        auto hash = type_hash(type);
-        if (!hash) return fail(hash.error());
-        append(out, *hash);
+        const StructLayout& layout = **found;
+        out.reserve(out.size() + 32 * (layout.fields->size() + 1));
+        append(out, layout.type_hash);
         const json::object& object = data.get_object();
-        for (const Field& field : *fields) {
+        for (std::size_t i = 0; i < layout.fields->size(); ++i) {
+            const Field& field = (*layout.fields)[i];
             const json::value* value = object.if_contains(field.name);
             // eth-sig-util V3 leaves absent members out of the encoding altogether.
             if (version_ == Version::V3 && value == nullptr) continue;
-            PathGuard guard(path, "." + field.name);
-            auto spec = parse_type(field.type);
-            if (!spec) return fail_at(spec.error(), path);
-            KEYBRIDGE_TRY_STATUS(encode_value(*spec, spec->dims.size(), value, path, depth, out));
+            PathGuard guard(path, ".", field.name);
+            const TypeSpec& spec = layout.specs[i];
+            KEYBRIDGE_TRY_STATUS(encode_value(spec, spec.dims.size(), value, path, depth, out));
         }
         return {};
     }
@@ -670,7 +692,7 @@ class Encoder {
 
     const TypedData& typed_;
     Version version_;
-    std::map<std::string, Hash32, std::less<>> type_hashes_;
+    std::map<std::string, StructLayout, std::less<>> layouts_;
 };
 
 void append_definition(std::string& out, std::string_view name, const std::vector<Field>& fields) {
@@ -912,27 +934,63 @@ Result<Hash32> domain_separator(const TypedData& typed, Version version) {
     return encoder.hash_struct(kDomainTypeName, typed.domain_, path, 1);
 }
 
-Result<Hash32> signing_hash(const TypedData& typed, Version version) {
+namespace {
+
+struct Hashes {
+    Hash32 domain_separator;
+    std::optional<Hash32> message_hash;
+    Hash32 digest;
+};
+
+// The domain separator, message hash and digest in one Encoder, so that a struct type used in
+// both the domain and the message is described once.
+Result<Hashes> compute_hashes(const TypedData& typed, const json::value& domain,
+                              const json::value& message, Version version) {
     Encoder encoder(typed, version);
     std::string path = "domain";
-    auto separator = encoder.hash_struct(kDomainTypeName, typed.domain_, path, 1);
+    auto separator = encoder.hash_struct(kDomainTypeName, domain, path, 1);
     if (!separator) return fail(separator.error());
+    Hashes out{*separator, std::nullopt, {}};
     Keccak256 hasher;
     const std::uint8_t prefix[2] = {0x19, 0x01};
     hasher.update(prefix).update(*separator);
     if (typed.primary_type() != kDomainTypeName) {
         path = "message";
-        auto message_hash = encoder.hash_struct(typed.primary_type(), typed.message_, path, 1);
+        auto message_hash = encoder.hash_struct(typed.primary_type(), message, path, 1);
         if (!message_hash) return fail(message_hash.error());
+        out.message_hash = *message_hash;
         hasher.update(*message_hash);
     }
-    return hasher.finish();
+    out.digest = hasher.finish();
+    return out;
+}
+
+}  // namespace
+
+Result<Hash32> signing_hash(const TypedData& typed, Version version) {
+    auto hashes = compute_hashes(typed, typed.domain_, typed.message_, version);
+    if (!hashes) return fail(hashes.error());
+    return hashes->digest;
+}
+
+Result<HashedTypedData> hash_typed_data(TypedData typed, Version version) {
+    auto hashes = compute_hashes(typed, typed.domain_, typed.message_, version);
+    if (!hashes) return fail(hashes.error());
+    HashedTypedData out(std::move(typed), version);
+    out.domain_separator_ = hashes->domain_separator;
+    out.message_hash_ = hashes->message_hash;
+    out.digest_ = hashes->digest;
+    return out;
 }
 
 Result<Signature> sign(const PrivateKey& key, const TypedData& typed, Version version) {
     auto digest = signing_hash(typed, version);
     if (!digest) return fail(digest.error());
     return sign_digest(key, *digest).to_rsv();
+}
+
+Result<Signature> sign(const PrivateKey& key, const HashedTypedData& hashed) {
+    return sign_digest(key, hashed.digest()).to_rsv();
 }
 
 Result<Address> recover_signer(const TypedData& typed, Version version, ByteView signature) {

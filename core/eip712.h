@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -110,6 +112,8 @@ struct Field {
     friend bool operator==(const Field&, const Field&) = default;
 };
 
+class HashedTypedData;
+
 // A validated typed-data document. Only parse() creates one.
 class TypedData {
   public:
@@ -128,6 +132,7 @@ class TypedData {
     friend Result<TypedData> parse(const boost::json::value& json);
     friend Result<Hash32> domain_separator(const TypedData& typed, Version version);
     friend Result<Hash32> signing_hash(const TypedData& typed, Version version);
+    friend Result<HashedTypedData> hash_typed_data(TypedData typed, Version version);
     TypedData() = default;
 
     TypeMap types_;
@@ -172,6 +177,43 @@ class TypedData {
 // Signs signing_hash (RFC 6979, low-s).
 [[nodiscard]] Result<Signature> sign(const PrivateKey& key, const TypedData& typed,
                                      Version version);
+
+// A document together with its EIP-712 hashes under one version, computed once, in one encoding
+// pass, by hash_typed_data(). It is what a core::Signer receives, so that nothing downstream
+// hashes the document again: a software key signs digest(); a device that signs from the two
+// struct hashes (Ledger) sends domain_separator() and message_hash(); a device that shows and
+// hashes the structure itself (Trezor) walks typed(). Only hash_typed_data() creates one, so the
+// hashes always belong to the document and version held. Immutable.
+class HashedTypedData {
+  public:
+    const TypedData& typed() const { return typed_; }
+    Version version() const { return version_; }
+    // domain_separator(typed(), version()).
+    const Hash32& domain_separator() const { return domain_separator_; }
+    // hash_struct(typed(), typed().primary_type(), message, version()), or nullopt when the
+    // primary type is EIP712Domain (then only the domain is signed, see signing_hash).
+    const std::optional<Hash32>& message_hash() const { return message_hash_; }
+    // signing_hash(typed(), version()): keccak256(0x19 0x01 || separator [|| message hash]).
+    const Hash32& digest() const { return digest_; }
+
+  private:
+    friend Result<HashedTypedData> hash_typed_data(TypedData typed, Version version);
+    HashedTypedData(TypedData typed, Version version)
+        : typed_(std::move(typed)), version_(version) {}
+
+    TypedData typed_;
+    Version version_;
+    Hash32 domain_separator_{};
+    std::optional<Hash32> message_hash_;
+    Hash32 digest_{};
+};
+
+// Hashes a parsed document once: the same values as domain_separator, hash_struct of the message
+// and signing_hash, and the same errors as signing_hash.
+[[nodiscard]] Result<HashedTypedData> hash_typed_data(TypedData typed, Version version);
+
+// Signs hashed.digest() (RFC 6979, low-s): the signature sign(key, typed, version) gives.
+[[nodiscard]] Result<Signature> sign(const PrivateKey& key, const HashedTypedData& hashed);
 
 // Recovers the signer of `signature` (r || s || v, v in {0, 1, 27, 28}; high s accepted) over
 // signing_hash. Errors as signing_hash, or as recover_public_key for a bad signature.

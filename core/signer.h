@@ -39,10 +39,12 @@ class Signer {
     // EIP-191 version 0x45 (personal_sign).
     [[nodiscard]] virtual Result<Signature65> sign_personal_message(const Address& account,
                                                                     ByteView message) = 0;
-    // EIP-712 (v3 or v4 semantics); hardware wallets receive the parsed document.
-    [[nodiscard]] virtual Result<Signature65> sign_typed_data(const Address& account,
-                                                              const eip712::TypedData& typed,
-                                                              eip712::Version version) = 0;
+    // EIP-712 (v3 or v4 semantics). `typed` is the parsed document with its version and its
+    // hashes, computed once by the caller (eip712::hash_typed_data): sign typed.digest(), send
+    // typed.domain_separator() and typed.message_hash() to a device that signs from those, or
+    // walk typed.typed() on a device that shows the structure. Do not hash the document again.
+    [[nodiscard]] virtual Result<Signature65> sign_typed_data(
+        const Address& account, const eip712::HashedTypedData& typed) = 0;
     // Legacy eth_signTypedData (v1 array form).
     [[nodiscard]] virtual Result<Signature65> sign_typed_data_v1(
         const Address& account, const boost::json::value& typed) = 0;

@@ -1,5 +1,6 @@
 #include "core/unicode.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -53,9 +54,12 @@ void wipe_unicode_string(icu::UnicodeString& s) {
     }
 }
 
-}  // namespace
+bool is_ascii(std::string_view text) {
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
 
-Result<SecretBuffer> normalize_nfkd(std::string_view text) {
+Status check_input(std::string_view text) {
     if (text.size() > kMaxNormalizeInput) {
         return fail(ErrorCode::InvalidArgument, "text to normalise is longer than " +
                                                     std::to_string(kMaxNormalizeInput) + " bytes");
@@ -64,6 +68,22 @@ Result<SecretBuffer> normalize_nfkd(std::string_view text) {
         return fail(ErrorCode::InvalidFormat,
                     "text is not valid UTF-8 (bad sequence at byte " + std::to_string(bad) + ")");
     }
+    return {};
+}
+
+}  // namespace
+
+Result<SecretBuffer> normalize_nfkd(std::string_view text) {
+    KEYBRIDGE_TRY_STATUS(check_input(text));
+    // Every ASCII character is NFKD-stable (no decomposition, canonical combining class 0), so
+    // ASCII text is already normalised. Asking ICU anyway would fault in its normalisation data
+    // (most of the ~1.4 MB of ICU pages an unlocked daemon held) for the common English phrase.
+    if (is_ascii(text)) return SecretBuffer::copy_of(text);
+    return normalize_nfkd_icu(text);
+}
+
+Result<SecretBuffer> normalize_nfkd_icu(std::string_view text) {
+    KEYBRIDGE_TRY_STATUS(check_input(text));
     if (text.empty()) return SecretBuffer();
 
     // 1. UTF-8 -> UTF-16 into a buffer we own. UTF-16 never needs more units than UTF-8 bytes.

@@ -196,14 +196,16 @@ void sign_typed(Services& s, const std::shared_ptr<const rpc::Client>& client,
     if (!typed)
         return reply(tl::unexpected(
             rpc::invalid_params_error("params[1] (typed data): " + typed.error().detail)));
-    auto digest = core::eip712::signing_hash(*typed, version);
-    if (!digest) return reply(tl::unexpected(rpc::to_rpc_error(digest.error())));
+    // Hashed once: the digest goes into the approval and the audit log, and the signer signs
+    // the same precomputed hashes.
+    auto hashed = core::eip712::hash_typed_data(std::move(*typed), version);
+    if (!hashed) return reply(tl::unexpected(rpc::to_rpc_error(hashed.error())));
     if (auto ok = check_account(s, *client, *account); !ok)
         return reply(tl::unexpected(ok.error()));
 
     auto request = base_request(s, *client, method, *account);
-    request.details = typed_details(*typed);
-    if (const json::value* chain = typed->domain().if_contains("chainId")) {
+    request.details = typed_details(hashed->typed());
+    if (const json::value* chain = hashed->typed().domain().if_contains("chainId")) {
         auto id = core::parse_u256(chain->is_string() ? std::string(chain->as_string())
                                                       : json::serialize(*chain));
         if (id && *id != core::U256(request.chain_id)) {
@@ -212,14 +214,14 @@ void sign_typed(Services& s, const std::shared_ptr<const rpc::Client>& client,
                                        std::to_string(request.chain_id) + ".");
         }
     }
-    auto shared = std::make_shared<core::eip712::TypedData>(std::move(*typed));
+    auto shared = std::make_shared<const core::eip712::HashedTypedData>(std::move(*hashed));
     approve_and_sign(
         s, std::move(request),
-        [&s, account = *account, shared, version,
-         digest = *digest]() -> tl::expected<std::pair<json::value, core::Hash32>, RpcError> {
-            auto sig = s.software.sign_typed_data(account, *shared, version);
+        [&s, account = *account,
+         shared]() -> tl::expected<std::pair<json::value, core::Hash32>, RpcError> {
+            auto sig = s.software.sign_typed_data(account, *shared);
             if (!sig) return tl::unexpected(signer_error(sig.error()));
-            return std::pair{signature_hex(*sig), digest};
+            return std::pair{signature_hex(*sig), shared->digest()};
         },
         std::move(reply));
 }

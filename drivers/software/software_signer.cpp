@@ -57,12 +57,11 @@ core::Result<core::Signature65> SoftwareSigner::sign_personal_message(const core
 }
 
 core::Result<core::Signature65> SoftwareSigner::sign_typed_data(
-    const core::Address& account, const core::eip712::TypedData& typed,
-    core::eip712::Version version) {
+    const core::Address& account, const core::eip712::HashedTypedData& typed) {
     std::lock_guard lock(mutex_);
     auto key = key_for(account);
     if (!key) return fail(key.error());
-    return core::eip712::sign(**key, typed, version);
+    return core::eip712::sign(**key, typed);  // the digest computed before the approval
 }
 
 core::Result<core::Signature65> SoftwareSigner::sign_typed_data_v1(

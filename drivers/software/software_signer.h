@@ -31,9 +31,8 @@ class SoftwareSigner final : public core::Signer {
 
     core::Result<core::Signature65> sign_personal_message(const core::Address& account,
                                                           core::ByteView message) override;
-    core::Result<core::Signature65> sign_typed_data(const core::Address& account,
-                                                    const core::eip712::TypedData& typed,
-                                                    core::eip712::Version version) override;
+    core::Result<core::Signature65> sign_typed_data(
+        const core::Address& account, const core::eip712::HashedTypedData& typed) override;
     core::Result<core::Signature65> sign_typed_data_v1(const core::Address& account,
                                                        const boost::json::value& typed) override;
     core::Result<core::Signature65> sign_digest(const core::Address& account,

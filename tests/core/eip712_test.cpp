@@ -189,6 +189,87 @@ TEST(Eip712, EthSigUtilVectorsDigestAndSignature) {
     EXPECT_EQ(run, 7u);
 }
 
+// hash_typed_data computes in one pass what a Signer receives. Each part must equal what the
+// separate functions compute from scratch, and signing the precomputed digest must give the
+// published signature: for every V3/V4 eth-sig-util vector and the Mail example in both versions.
+TEST(Eip712, HashedTypedDataEqualsFromScratchHashes) {
+    const auto vectors = test::load_json("metamask-eth-sig-util-vectors.json");
+    const auto key = key_from_hex(vectors.at("privateKey").as_string());
+    const auto check = [&](const TypedData& typed, Version version, std::string_view digest_hex,
+                           std::string_view signature_hex) {
+        auto hashed = hash_typed_data(typed, version);  // a copy: `typed` stays for comparison
+        ASSERT_TRUE(hashed) << hashed.error().to_string();
+        EXPECT_EQ(hashed->version(), version);
+        EXPECT_EQ(hashed->typed().types(), typed.types());
+        EXPECT_EQ(hashed->typed().primary_type(), typed.primary_type());
+        EXPECT_EQ(hashed->typed().domain(), typed.domain());
+        EXPECT_EQ(hashed->typed().message(), typed.message());
+        EXPECT_EQ(hashed->domain_separator(), *domain_separator(typed, version));
+        if (typed.primary_type() == kDomainTypeName) {
+            EXPECT_FALSE(hashed->message_hash());
+        } else {
+            ASSERT_TRUE(hashed->message_hash());
+            auto message_hash =
+                hash_struct(typed, typed.primary_type(), json::value(typed.message()), version);
+            ASSERT_TRUE(message_hash);
+            EXPECT_EQ(*hashed->message_hash(), *message_hash);
+        }
+        EXPECT_EQ(hashed->digest(), *signing_hash(typed, version));
+        EXPECT_EQ(hex_encode(hashed->digest()), digest_hex);
+        auto signature = sign(key, *hashed);
+        ASSERT_TRUE(signature);
+        EXPECT_EQ(hex_encode(*signature), signature_hex);
+        EXPECT_EQ(*signature, *sign(key, typed, version));
+    };
+
+    std::size_t run = 0;
+    for (const auto& value : vectors.at("cases").as_array()) {
+        const auto& c = value.as_object();
+        const std::string version(c.at("version").as_string());
+        if (version == "V1") continue;  // legacy documents have no EIP-712 structure
+        SCOPED_TRACE(std::string(c.at("name").as_string()));
+        const auto* expected = c.if_contains("signingHash");
+        if (expected == nullptr) expected = c.if_contains("signingHash_derived");
+        ASSERT_NE(expected, nullptr);
+        const TypedData typed = must_parse(json::serialize(c.at("typedData")));
+        check(typed, version == "V3" ? Version::V3 : Version::V4,
+              std::string(expected->as_string()), std::string(c.at("signature").as_string()));
+        ++run;
+    }
+    EXPECT_EQ(run, 6u);
+
+    const auto mail = test::load_json("eip712-mail-example.json");
+    const TypedData typed = must_parse(json::serialize(mail.at("typedData")));
+    const auto mail_key = key_from_hex(mail.at("privateKey").as_string());
+    for (Version version : {Version::V3, Version::V4}) {
+        auto hashed = hash_typed_data(typed, version);
+        ASSERT_TRUE(hashed);
+        EXPECT_EQ(hex_encode(hashed->domain_separator()),
+                  std::string(mail.at("domainSeparator").as_string()));
+        ASSERT_TRUE(hashed->message_hash());
+        EXPECT_EQ(hex_encode(*hashed->message_hash()),
+                  std::string(mail.at("hashStruct_Mail").as_string()));
+        EXPECT_EQ(hex_encode(hashed->digest()), std::string(mail.at("signingHash").as_string()));
+        EXPECT_EQ(hex_encode(*sign(mail_key, *hashed)),
+                  std::string(mail.at("signature").as_string()));
+        ++run;
+    }
+    EXPECT_EQ(run, 8u);
+}
+
+TEST(Eip712, HashedTypedDataFailsWhereSigningHashFails) {
+    const TypedData typed = must_parse(one_field("uint8[]", "[1, 2]"));
+    auto v3 = hash_typed_data(typed, Version::V3);
+    ASSERT_FALSE(v3);
+    EXPECT_EQ(v3.error().code, ErrorCode::NotSupported);
+    EXPECT_EQ(v3.error().detail, signing_hash(typed, Version::V3).error().detail);
+    const TypedData out_of_range = must_parse(one_field("uint8", "256"));
+    auto v4 = hash_typed_data(out_of_range, Version::V4);
+    ASSERT_FALSE(v4);
+    EXPECT_EQ(v4.error().code, ErrorCode::OutOfRange);
+    EXPECT_EQ(v4.error().detail, signing_hash(out_of_range, Version::V4).error().detail);
+}
+
 TEST(Eip712, MinimalMessageDigestIsDomainOnly) {
     const TypedData typed = must_parse(doc(R"({"EIP712Domain":[]})", "EIP712Domain", "{}"));
     // hashStruct of a member-less struct is the hash of its type hash alone.

@@ -13,9 +13,57 @@ std::string nfkd(std::string_view text) {
     return out ? std::string(out->text()) : std::string();
 }
 
+std::string nfkd_icu(std::string_view text) {
+    auto out = normalize_nfkd_icu(text);
+    EXPECT_TRUE(out) << out.error().to_string();
+    return out ? std::string(out->text()) : std::string();
+}
+
 TEST(UnicodeNfkd, LeavesAsciiAndEmptyTextAlone) {
     EXPECT_EQ(nfkd(""), "");
     EXPECT_EQ(nfkd("abandon ability able"), "abandon ability able");
+}
+
+// The ASCII shortcut must be exactly what ICU computes: every ASCII character alone, all of them
+// in one string (controls and NUL included), and phrase-like text.
+TEST(UnicodeNfkd, AsciiShortcutAgreesWithIcu) {
+    std::string all;
+    std::size_t checked = 0;
+    for (int c = 0; c < 0x80; ++c) {
+        const std::string one(1, static_cast<char>(c));
+        EXPECT_EQ(nfkd(one), one) << "character " << c;
+        EXPECT_EQ(nfkd_icu(one), one) << "character " << c;
+        all += one;
+        ++checked;
+    }
+    EXPECT_EQ(checked, 128u);
+    EXPECT_EQ(nfkd(all), nfkd_icu(all));
+    EXPECT_EQ(nfkd(all), all);
+    for (std::string_view text :
+         {"test test test test test test test test test test test junk",
+          "  Leading, trailing; punctuation & CAPS 0123456789 ~!@#$%^*()_+{}|:\"<>?  ",
+          "tab\tnewline\nreturn\r"}) {
+        EXPECT_EQ(nfkd(text), nfkd_icu(text)) << text;
+        EXPECT_EQ(nfkd(text), text);
+    }
+    // The same limits and errors as the ICU path.
+    EXPECT_EQ(normalize_nfkd(std::string(kMaxNormalizeInput + 1, 'a')).error().code,
+              ErrorCode::InvalidArgument);
+    EXPECT_EQ(normalize_nfkd_icu(std::string(kMaxNormalizeInput + 1, 'a')).error().code,
+              ErrorCode::InvalidArgument);
+}
+
+// One non-ASCII byte anywhere sends the whole text through ICU: the shortcut would return these
+// unchanged, ICU decomposes them.
+TEST(UnicodeNfkd, NonAsciiTextStillGoesThroughIcu) {
+    EXPECT_EQ(nfkd("abandon caf\xc3\xa9"), "abandon cafe\xcc\x81");
+    EXPECT_EQ(nfkd("\xef\xac\x81rst word"), "first word");
+    EXPECT_EQ(nfkd("pass\xc2\xa0phrase"), "pass phrase");
+    EXPECT_EQ(nfkd("abandon caf\xc3\xa9"), nfkd_icu("abandon caf\xc3\xa9"));
+    // Ill-formed UTF-8 after an ASCII prefix is still refused (not copied through).
+    auto bad = normalize_nfkd("abandon \xff");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().code, ErrorCode::InvalidFormat);
 }
 
 TEST(UnicodeNfkd, DecomposesCompatibilityCharacters) {
