@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -21,6 +22,7 @@
 #include "daemon/rpc/dispatcher.h"
 #include "daemon/services.h"
 #include "daemon/upstream/upstream_client.h"
+#include "daemon/vault_watcher.h"
 #include "drivers/software/software_signer.h"
 
 namespace keybridge::daemon {
@@ -64,6 +66,9 @@ class Server {
     std::optional<Services> services_;
     rpc::Dispatcher dispatcher_;
     std::vector<std::shared_ptr<net::Listener>> listeners_;
+    // Follows changes the keybridge tool makes to the vault while we run.
+    std::shared_ptr<VaultWatcher> vault_watcher_;
+    std::atomic<bool> vault_reload_queued_{false};
     std::vector<std::uint16_t> ports_;
     std::string cookie_path_;
     int instance_lock_ = -1;  // flock on <datadir>/keybridged.lock while we run
