@@ -49,6 +49,9 @@ std::vector<core::Address> SoftwareSigner::sync_accounts(const std::vector<Accou
                 keys_.emplace(a.address, std::move(*key));
                 continue;
             }
+            // The vault now holds another phrase (a backup of another vault was restored): the
+            // kept seed derives nothing of it, so it is not kept any longer.
+            if (key) seed_ = core::SecretBuffer();
         }
         needs_unlock_.insert(a.address);
         missing.push_back(a.address);
@@ -86,9 +89,9 @@ core::Result<const core::PrivateKey*> SoftwareSigner::key_for(const core::Addres
     if (it == keys_.end() && needs_unlock_.count(account) != 0) {
         return fail(ErrorCode::NotFound,
                     "the key of " + account.to_checksum_string() +
-                        " was added to the vault after keybridged unlocked it (an imported key "
-                        "is encrypted under the vault password, which keybridged does not keep): "
-                        "run 'keybridge unlock' to load it");
+                        " is not loaded: the account was added to the vault after keybridged "
+                        "unlocked it, and its key needs the vault password, which keybridged "
+                        "does not keep: run 'keybridge unlock' to load it");
     }
     if (it == keys_.end()) {
         return fail(ErrorCode::NotFound,

@@ -43,9 +43,9 @@ class SoftwareSigner final : public core::Signer {
 
     // Follows the vault's account list (no effect while locked): keys of accounts no longer
     // listed are wiped; a new seed account gets its key derived from the kept seed at its path
-    // (not when that key is not the account's own: the vault was replaced by one of another
-    // phrase); other new accounts are noted as needing an unlock. Returns the listed accounts
-    // left without a key.
+    // (when that key is not the account's own, the vault was replaced by one of another phrase:
+    // the seed is wiped); other new accounts are noted as needing an unlock. Returns the listed
+    // accounts left without a key.
     std::vector<core::Address> sync_accounts(const std::vector<AccountRef>& accounts);
 
     // Whether a signature by account can be made now; otherwise the reason (locked, unknown

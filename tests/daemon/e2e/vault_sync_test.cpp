@@ -28,10 +28,14 @@ std::string lower(std::string s) {
     return s;
 }
 
-// The address at m/44'/60'/0'/0/index of the test vault's phrase.
-std::string derived_address(unsigned index) {
-    auto seed =
-        core::bip39::seed_from_mnemonic("all all all all all all all all all all all all", "");
+constexpr const char* kOtherPhrase =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon "
+    "about";
+
+// The address at m/44'/60'/0'/0/index of the test vault's phrase (or another).
+std::string derived_address(
+    unsigned index, const char* phrase = "all all all all all all all all all all all all") {
+    auto seed = core::bip39::seed_from_mnemonic(phrase, "");
     if (!seed) return "";
     auto address =
         core::bip32::ethereum_address(seed->view(), "m/44'/60'/0'/0/" + std::to_string(index));
@@ -177,6 +181,56 @@ TEST_F(VaultSync, LockedDaemonFollowsTheListAndUnlockLoadsTheKeys) {
     EXPECT_EQ(page_sign(text, second).at("error").at("code"), json::value(4100));
     EXPECT_EQ(local().result("keybridge_unlock", json::array{kVaultPassword}), json::value(true));
     EXPECT_EQ(signer_of(text, page_sign(text, second)), second);
+    approver.stop();
+}
+
+TEST_F(VaultSync, VaultReplacedByABackupOfAnotherPhrase) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_NO_FATAL_FAILURE(connect_account(page()));
+    WsClient ws(port(), Caller{"", kPageOrigin, false});
+    ASSERT_TRUE(ws.open()) << ws.error();
+    ASSERT_TRUE(
+        ws.call("eth_subscribe", json::array{"accountsChanged"}).as_object().contains("result"));
+
+    // A backup of another vault (same password), restored over the running daemon's vault.
+    const std::string other_datadir = tmp_.path() + "/other";
+    const std::string phrase_file = tmp_.write("other-phrase", std::string(kOtherPhrase) + "\n");
+    const std::string backup_file = tmp_.path() + "/other.backup";
+    std::string output;
+    ASSERT_EQ(
+        run_program({KEYBRIDGE_CLI_PATH, "--datadir", other_datadir, "restore", "--mnemonic-file",
+                     phrase_file, "--password-file", password_file_, "--light-kdf"},
+                    &output),
+        0)
+        << output;
+    ASSERT_EQ(run_program({KEYBRIDGE_CLI_PATH, "--datadir", other_datadir, "backup", "--out",
+                           backup_file, "--password-file", password_file_},
+                          &output),
+              0)
+        << output;
+    tool({"restore-backup", backup_file, "--password-file", password_file_});
+
+    // The page's account is gone; the new vault's account is listed but its key is not held:
+    // the seed keybridged kept is the old phrase's.
+    json::value event = ws.next_notification(5s);
+    ASSERT_TRUE(event.is_object()) << "no accountsChanged\n" << daemon_.log();
+    EXPECT_EQ(event.at("params").at("result"), json::array{});
+    ASSERT_TRUE(wait_accounts(1));
+    const std::string other = derived_address(0, kOtherPhrase);
+    {
+        Approver approver(port(), token_, approve_all());
+        EXPECT_EQ(page().result("wallet_revokePermissions",
+                                json::array{json::object{{"eth_accounts", json::object{}}}}),
+                  json::value(nullptr));
+        EXPECT_EQ(page().result("eth_requestAccounts"), (json::array{json::string(lower(other))}));
+    }
+    const std::string text = "another phrase";
+    json::value refused = page_sign(text, other);
+    EXPECT_EQ(refused.at("error").at("code"), json::value(4100)) << refused;
+    EXPECT_NE(json::serialize(refused).find("keybridge unlock"), std::string::npos) << refused;
+    EXPECT_EQ(local().result("keybridge_unlock", json::array{kVaultPassword}), json::value(true));
+    Approver approver(port(), token_, approve_all());
+    EXPECT_EQ(signer_of(text, page_sign(text, other)), other);
     approver.stop();
 }
 
