@@ -21,7 +21,7 @@ namespace keybridge::daemon::net {
 // read stays pending, so a client that goes away is noticed at once: its queued approvals are
 // dropped (ServerContext::connection_closed), its connection slot is released and nothing more
 // is written. Bytes that arrive meanwhile (a pipelined next request) are kept in the buffer, up
-// to kWatchBufferLimit, and parsed only after the reply. TCP cannot tell a half-close (the
+// to 64 KiB (kWatchBufferLimit), and parsed only after the reply. TCP cannot tell a half-close (the
 // client shut down its sending side but still reads) from a close until we send: on end of
 // stream the session sends an interim "102 Processing" response (HTTP/1.1 clients must accept
 // unexpected 1xx responses) and checks whether the client's system answered it with a reset.
