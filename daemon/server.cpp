@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "core/hash.h"
 #include "daemon/log.h"
@@ -113,6 +114,21 @@ core::Status Server::start() {
         for (const auto& a : vault->accounts())
             services_->vault_accounts.push_back(a.address);
     }
+    // Changes made with the tool while we run: re-read on the blocking thread (the vault's lock
+    // may be held by the tool for seconds of key derivation), one pending re-read at a time.
+    vault_watcher_ =
+        std::make_shared<VaultWatcher>(asio::make_strand(ioc_), config_.datadir, [this] {
+            if (vault_reload_queued_.exchange(true)) return;
+            asio::post(blocking_, [this] {
+                vault_reload_queued_.store(false);
+                reload_vault_accounts(*services_);
+            });
+        });
+    if (auto watching = vault_watcher_->start(); !watching) {
+        log::warn("vault", watching.error().detail +
+                               " (accounts changed with the tool show after the next unlock)");
+        vault_watcher_.reset();
+    }
     approvals_->set_listener([this](const approvals::ApprovalRequest& request, bool added) {
         json::object event{{"type", added ? "added" : "removed"}, {"request", request.to_json()}};
         events_.publish(EventHub::Topic::Approvals, "", event);
@@ -212,6 +228,7 @@ void Server::shutdown() {
         l->stop();
     signals_->cancel();
     audit_timer_->cancel();
+    if (vault_watcher_) vault_watcher_->stop();
     // Pending approvals are answered with 4900. Those answers reach the connections after the
     // close requests below (they hop through the executor), so a WebSocket with requests in
     // flight defers its close frame until they are answered (WsSession::close).

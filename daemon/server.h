@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "daemon/services.h"
 #include "daemon/subscriptions/chain_feeds.h"
 #include "daemon/upstream/upstream_client.h"
+#include "daemon/vault_watcher.h"
 #include "drivers/software/software_signer.h"
 
 namespace keybridge::daemon {
@@ -70,6 +72,9 @@ class Server {
     std::optional<Services> services_;
     rpc::Dispatcher dispatcher_;
     std::vector<std::shared_ptr<net::Listener>> listeners_;
+    // Follows changes the keybridge tool makes to the vault while we run.
+    std::shared_ptr<VaultWatcher> vault_watcher_;
+    std::atomic<bool> vault_reload_queued_{false};
     std::vector<std::uint16_t> ports_;
     std::string cookie_path_;
     int instance_lock_ = -1;  // flock on <datadir>/keybridged.lock while we run

@@ -65,7 +65,8 @@ struct Services {
     ChainRegistry& chains;
     subscriptions::ChainFeeds& feeds;  // eth_subscribe newHeads / logs
 
-    // The vault's account list (known even while locked), refreshed at unlock.
+    // The vault's account list (known even while locked), refreshed at unlock and whenever the
+    // vault changes on disk (reload_vault_accounts).
     std::mutex accounts_mutex;
     std::vector<core::Address> vault_accounts;
 
@@ -96,8 +97,16 @@ void register_account_methods(rpc::Dispatcher& dispatcher, Services& services);
 void register_signing_methods(rpc::Dispatcher& dispatcher, Services& services);
 void register_admin_methods(rpc::Dispatcher& dispatcher, Services& services);
 
-// Decrypts the vault off the network threads and hands the keys to the software signer.
+// Decrypts the vault off the network threads and hands the keys (and the BIP39 seed, for
+// accounts derived later) to the software signer.
 void unlock_vault(Services& services, core::SecretBuffer password,
                   std::function<void(core::Status)> done);
+
+// Re-reads the vault's account list (the keybridge tool may have changed it); when the
+// addresses differ from vault_accounts, updates it and the software signer (see
+// SoftwareSigner::sync_accounts), and sends accountsChanged to the origins whose granted
+// accounts appeared or disappeared. Reads files under the vault's lock: call it on the blocking
+// thread (services.blocking), which also keeps it in order with unlock_vault.
+void reload_vault_accounts(Services& services);
 
 }  // namespace keybridge::daemon

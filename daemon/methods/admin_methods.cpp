@@ -1,4 +1,7 @@
 // keybridge_* methods for the tool and the approver (cookie token only), and rpc_methods.
+#include <algorithm>
+#include <utility>
+
 #include <boost/asio/post.hpp>
 
 #include "daemon/log.h"
@@ -12,6 +15,12 @@ namespace {
 namespace json = boost::json;
 using rpc::RpcError;
 
+bool same_addresses(std::vector<core::Address> a, std::vector<core::Address> b) {
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    return a == b;
+}
+
 }  // namespace
 
 // Decrypts the vault's keys off the network threads and hands them to the software signer.
@@ -21,15 +30,17 @@ void unlock_vault(Services& s, core::SecretBuffer password,
     boost::asio::post(s.blocking, [&s, shared_password, done = std::move(done)] {
         auto vault = vault::Vault::open(s.config.datadir);
         if (!vault) return done(core::fail(vault.error()));
-        auto keys = vault->unlock(*shared_password);
-        if (!keys) return done(core::fail(keys.error()));
+        auto unlocked = vault->unlock_with_seed(*shared_password);
+        if (!unlocked) return done(core::fail(unlocked.error()));
         std::vector<drivers::software::SoftwareSigner::Key> held;
         std::vector<core::Address> addresses;
-        for (auto& k : *keys) {
+        for (auto& k : unlocked->accounts) {
             addresses.push_back(k.address);
             held.push_back({k.address, std::move(k.key)});
         }
-        s.software.set_keys(std::move(held));
+        // The seed stays with the signer (locked memory, wiped at lock) so that accounts the
+        // tool derives while we run can sign without asking for the password again.
+        s.software.set_keys(std::move(held), std::move(unlocked->seed));
         {
             std::lock_guard lock(s.accounts_mutex);
             s.vault_accounts = addresses;
@@ -37,6 +48,61 @@ void unlock_vault(Services& s, core::SecretBuffer password,
         log::info("vault", "unlocked: " + std::to_string(addresses.size()) + " accounts");
         done({});
     });
+}
+
+void reload_vault_accounts(Services& s) {
+    std::vector<vault::Account> listed;
+    std::string generation;  // for the log
+    if (vault::Vault::exists(s.config.datadir)) {
+        auto vault = vault::Vault::open(s.config.datadir);
+        if (!vault) {
+            log::warn("vault", "cannot re-read the vault: " + vault.error().detail);
+            return;
+        }
+        generation = vault->generation();
+        listed = vault->accounts();
+    }
+    std::vector<drivers::software::SoftwareSigner::AccountRef> refs;
+    std::vector<core::Address> after;
+    for (const auto& a : listed) {
+        refs.push_back({a.address, a.source == vault::AccountSource::Seed ? a.path : ""});
+        after.push_back(a.address);
+    }
+    // Same addresses, same keys (an address is its key's): nothing to do, e.g. after a rename.
+    // Comparing the list rather than the snapshot's name also catches a vault deleted and
+    // created again, whose generations start over.
+    if (same_addresses(s.all_accounts(), after)) return;
+    // The signer first: an account must not be listed before its key is ready.
+    const auto without_key = s.software.sync_accounts(refs);
+    std::vector<core::Address> before;
+    {
+        std::lock_guard lock(s.accounts_mutex);
+        before = std::exchange(s.vault_accounts, after);
+    }
+    std::vector<core::Address> changed;
+    for (const auto& a : before) {
+        if (std::find(after.begin(), after.end(), a) == after.end()) changed.push_back(a);
+    }
+    const std::size_t removed = changed.size();
+    for (const auto& a : after) {
+        if (std::find(before.begin(), before.end(), a) == before.end()) changed.push_back(a);
+    }
+    log::info("vault", "account list changed (" + (generation.empty() ? "no vault" : generation) +
+                           "): " + std::to_string(after.size()) + " accounts, " +
+                           std::to_string(changed.size() - removed) + " new, " +
+                           std::to_string(removed) + " removed" +
+                           (without_key.empty() ? std::string()
+                                                : ", " + std::to_string(without_key.size()) +
+                                                      " need 'keybridge unlock' to sign"));
+    if (changed.empty()) return;
+    // Grants keep naming removed accounts (a restored vault brings them back), but
+    // visible_accounts() only shows listed ones: tell the origins whose view changed.
+    for (const auto& [origin, grant] : s.permissions.all()) {
+        const bool affected = std::any_of(
+            grant.accounts.begin(), grant.accounts.end(),
+            [&](auto& a) { return std::find(changed.begin(), changed.end(), a) != changed.end(); });
+        if (affected) s.notify_accounts(origin);
+    }
 }
 
 void register_admin_methods(rpc::Dispatcher& d, Services& s) {

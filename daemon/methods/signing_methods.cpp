@@ -55,6 +55,10 @@ tl::expected<void, RpcError> check_account(Services& s, const rpc::Client& clien
         return tl::unexpected(RpcError{
             rpc::kUnauthorized, "the vault is locked: run 'keybridge unlock'", std::nullopt});
     }
+    // Before asking the user: an account imported by the tool after the unlock has no key yet.
+    if (auto ok = s.software.can_sign(account); !ok) {
+        return tl::unexpected(RpcError{rpc::kUnauthorized, ok.error().detail, std::nullopt});
+    }
     return {};
 }
 

@@ -1,5 +1,10 @@
 #include "daemon/net/http_session.h"
 
+#include <poll.h>
+
+#include <algorithm>
+#include <cstring>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/websocket.hpp>
@@ -19,6 +24,29 @@ namespace {
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr const char* kServerName = "keybridged";
 
+// Bytes read ahead while a request is being answered (a pipelining client's next requests).
+// Beyond this the watch read stops and TCP flow control holds the rest; a client that goes
+// away after filling it is then only noticed when its reply is written.
+constexpr std::size_t kWatchBufferLimit = 64 * 1024;
+constexpr std::size_t kWatchChunk = 16 * 1024;
+// The interim response that tells a half-closed client from a closed one (see the header).
+constexpr std::string_view kProbe = "HTTP/1.1 102 Processing\r\n\r\n";
+// After a probe is written: how long the client's system may take to answer it with a reset.
+// Listeners are loopback only, where the reset comes back within microseconds.
+constexpr auto kProbeSettle = std::chrono::milliseconds(100);
+// While a half-closed client waits: how often it is probed again.
+constexpr auto kProbeInterval = std::chrono::seconds(5);
+
+// True when the peer has reset the connection (POLLERR/POLLHUP): after it closed, the probe
+// made its system answer with a reset. A half-closed peer shows only POLLIN (end of stream).
+bool peer_reset(int fd) {
+    pollfd p{};
+    p.fd = fd;
+    p.events = POLLIN;
+    if (::poll(&p, 1, 0) < 0) return false;
+    return (p.revents & (POLLERR | POLLHUP)) != 0;
+}
+
 // CORS: answers name the requesting origin, never "*", and only for well-formed origins.
 void add_cors(http::response<http::string_body>& res, const std::string& origin) {
     if (origin.empty() || !origin_valid(origin)) return;
@@ -34,7 +62,11 @@ std::string rpc_error_body(int code, std::string_view message) {
 
 HttpSession::HttpSession(boost::asio::ip::tcp::socket socket, ServerContext& ctx,
                          std::uint16_t port, ConnectionSlot slot)
-    : stream_(std::move(socket)), ctx_(ctx), port_(port), slot_(std::move(slot)) {}
+    : stream_(std::move(socket)),
+      ctx_(ctx),
+      port_(port),
+      slot_(std::move(slot)),
+      probe_timer_(stream_.get_executor()) {}
 
 void HttpSession::run() {
     boost::asio::dispatch(stream_.get_executor(),
@@ -45,6 +77,15 @@ void HttpSession::do_read() {
     parser_.emplace();
     parser_->body_limit(ctx_.config.max_request_bytes);
     parser_->header_limit(kHeaderLimit);
+    if (peer_eof_) {
+        // The watch read the client's end of stream (it half-closed): what it sent before is in
+        // buffer_ and nothing more can come, so this read cannot block. An asynchronous read
+        // would never complete: the reactor already delivered the socket's last readiness
+        // event (to the watch) and waits for another.
+        beast::error_code ec;
+        http::read(stream_, buffer_, *parser_, ec);
+        return on_read(ec, 0);
+    }
     // The first request must arrive quickly (slowloris); later ones may idle longer.
     stream_.expires_after(std::chrono::seconds(first_request_ ? ctx_.config.handshake_timeout_s
                                                               : ctx_.config.idle_timeout_s));
@@ -177,12 +218,18 @@ void HttpSession::handle_rpc(Request req, std::shared_ptr<const rpc::Client> cli
         res.keep_alive(keep_alive);
         return send(std::move(res));
     }
+    answering_ = true;
+    answer_connection_ = client->connection_id;
+    answer_version_ = version;
     ctx_.dispatcher.dispatch(
         client, std::move(payload),
         [self = shared_from_this(), version, keep_alive, origin](std::optional<std::string> body) {
             // Inline when the handler answered on this session's strand, queued otherwise.
             boost::asio::dispatch(self->stream_.get_executor(), [self, version, keep_alive, origin,
                                                                  body = std::move(body)]() mutable {
+                self->answering_ = false;
+                self->probe_timer_.cancel();
+                if (self->gone_) return;  // nobody to answer: the socket is closed
                 Response res{body ? http::status::ok : http::status::no_content, version};
                 res.set(http::field::server, kServerName);
                 if (body) {
@@ -194,6 +241,9 @@ void HttpSession::handle_rpc(Request req, std::shared_ptr<const rpc::Client> cli
                 self->send(std::move(res));
             });
         });
+    // Answered inline (most methods): the reply is already being written. Otherwise watch the
+    // connection until the answer comes.
+    if (answering_) start_watch();
 }
 
 void HttpSession::send(Response res) {
@@ -211,6 +261,12 @@ void HttpSession::send(Response res) {
         text->append(field.name_string()).append(": ").append(field.value()).append("\r\n");
     }
     text->append("\r\n").append(res.body());
+    if (writing_) {
+        // A probe is on its way: the reply follows it (on_probe_written).
+        queued_reply_.emplace(std::move(text), close);
+        return;
+    }
+    writing_ = true;
     stream_.expires_after(std::chrono::seconds(ctx_.config.idle_timeout_s));
     boost::asio::async_write(
         stream_, boost::asio::buffer(*text),
@@ -220,9 +276,123 @@ void HttpSession::send(Response res) {
 }
 
 void HttpSession::on_write(bool close, beast::error_code ec, std::size_t) {
-    if (ec) return do_close();
+    writing_ = false;
+    if (gone_) return;
+    if (ec) close = true;
+    if (watching_) {
+        // The watch read must end before the parser reads again (one read at a time); a
+        // connection to close must not linger on it either. Only that read is pending now.
+        after_reply_ = close ? AfterReply::Close : AfterReply::Read;
+        beast::error_code ignored;
+        stream_.socket().cancel(ignored);
+        return;
+    }
+    on_write_done(close);
+}
+
+void HttpSession::on_write_done(bool close) {
     if (close) return do_close();
     do_read();
+}
+
+void HttpSession::start_watch() {
+    if (gone_ || buffer_.size() >= kWatchBufferLimit) return;
+    watching_ = true;
+    // On the socket itself, not the tcp_stream: the wait for an approval has no read deadline.
+    const std::size_t room = std::min(kWatchChunk, kWatchBufferLimit - buffer_.size());
+    stream_.socket().async_read_some(
+        buffer_.prepare(room),
+        beast::bind_front_handler(&HttpSession::on_watch, shared_from_this()));
+}
+
+void HttpSession::on_watch(beast::error_code ec, std::size_t bytes) {
+    watching_ = false;
+    buffer_.commit(bytes);  // parsed once the reply is out
+    if (gone_) return;
+    if (ec == boost::asio::error::eof) peer_eof_ = true;
+    if (after_reply_ != AfterReply::None) {
+        // The reply is out and cancelled this read (or the read ended just before).
+        const bool close = after_reply_ == AfterReply::Close;
+        after_reply_ = AfterReply::None;
+        if (ec && ec != boost::asio::error::operation_aborted && ec != boost::asio::error::eof) {
+            return;  // reset: the session ends here
+        }
+        return on_write_done(close);  // at end of stream the parser meets it after the buffer
+    }
+    // The reply is being written: on_write decides what comes next (a reset fails that write).
+    if (!answering_) return;
+    if (!ec) return start_watch();
+    if (ec == boost::asio::error::eof) {
+        // Closed, or only half-closed: ask (see the header).
+        if (answer_version_ < 11) return client_gone();
+        return send_probe();
+    }
+    if (ec == boost::asio::error::operation_aborted) return;  // a write timed out and closed
+    client_gone();  // reset or another error: nobody reads our answer
+}
+
+void HttpSession::send_probe() {
+    if (writing_) return;  // a write is already on its way: its outcome tells as much
+    writing_ = true;
+    stream_.expires_after(std::chrono::seconds(ctx_.config.idle_timeout_s));
+    boost::asio::async_write(stream_, boost::asio::buffer(kProbe.data(), kProbe.size()),
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                 self->on_probe_written(ec);
+                             });
+}
+
+void HttpSession::on_probe_written(beast::error_code ec) {
+    writing_ = false;
+    if (gone_) return;
+    if (ec) {
+        queued_reply_.reset();
+        return client_gone();
+    }
+    if (queued_reply_) {
+        auto [text, close] = std::move(*queued_reply_);
+        queued_reply_.reset();
+        writing_ = true;
+        stream_.expires_after(std::chrono::seconds(ctx_.config.idle_timeout_s));
+        boost::asio::async_write(
+            stream_, boost::asio::buffer(*text),
+            [self = shared_from_this(), text = text, close = close](
+                beast::error_code e, std::size_t n) { self->on_write(close, e, n); });
+        return;
+    }
+    if (!answering_) return;
+    probe_sent_ = true;
+    probe_timer_.expires_after(kProbeSettle);
+    probe_timer_.async_wait(
+        beast::bind_front_handler(&HttpSession::on_probe_timer, shared_from_this()));
+}
+
+void HttpSession::on_probe_timer(beast::error_code ec) {
+    if (ec || gone_ || !answering_) return;
+    if (probe_sent_) {
+        probe_sent_ = false;
+        if (peer_reset(stream_.socket().native_handle())) return client_gone();
+        // Half-closed: it still reads. Probe again later, in case it closes meanwhile.
+        probe_timer_.expires_after(kProbeInterval);
+        probe_timer_.async_wait(
+            beast::bind_front_handler(&HttpSession::on_probe_timer, shared_from_this()));
+        return;
+    }
+    send_probe();
+}
+
+void HttpSession::client_gone() {
+    if (gone_) return;
+    gone_ = true;
+    log::debug("net", "HTTP client went away while its request was being answered");
+    probe_timer_.cancel();
+    queued_reply_.reset();
+    // Its approvals disappear from the queue (approvers are told, as for a WebSocket).
+    if (ctx_.connection_closed) ctx_.connection_closed(answer_connection_);
+    // Frees the descriptor and ends pending operations; the session object lives on until the
+    // dispatcher's answer (dropped) releases it.
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    slot_.release();
 }
 
 void HttpSession::send_error(http::status status, std::string_view message, bool close,

@@ -2,8 +2,10 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -14,6 +16,18 @@ namespace keybridge::daemon::net {
 // One TCP connection speaking HTTP/1.1: GET /health, CORS preflights, POST / with JSON-RPC, and
 // the upgrade to a WebSocket (handed to WsSession). Runs on its own strand. Every request passes
 // the Host check first, then the Origin / token rule, before any JSON is read.
+//
+// While a JSON-RPC request is being answered (it may wait minutes for the user's approval) a
+// read stays pending, so a client that goes away is noticed at once: its queued approvals are
+// dropped (ServerContext::connection_closed), its connection slot is released and nothing more
+// is written. Bytes that arrive meanwhile (a pipelined next request) are kept in the buffer, up
+// to 64 KiB (kWatchBufferLimit), and parsed only after the reply. TCP cannot tell a half-close (the
+// client shut down its sending side but still reads) from a close until we send: on end of
+// stream the session sends an interim "102 Processing" response (HTTP/1.1 clients must accept
+// unexpected 1xx responses) and checks whether the client's system answered it with a reset.
+// A half-closed client thus still gets its answer; one that closed is treated as gone. The
+// probe is repeated while the answer is outstanding, so a half-closed client that closes later
+// is noticed too. HTTP/1.0 forbids 1xx responses: there, end of stream counts as gone.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
   public:
     HttpSession(boost::asio::ip::tcp::socket socket, ServerContext& ctx, std::uint16_t port,
@@ -35,6 +49,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                     const std::string& origin = {});
     void do_close();
 
+    // What follows a reply that was written while the watch read was pending.
+    enum class AfterReply { None, Read, Close };
+    void start_watch();
+    void on_watch(boost::beast::error_code ec, std::size_t bytes);
+    void on_write_done(bool close);
+    void send_probe();
+    void on_probe_written(boost::beast::error_code ec);
+    void on_probe_timer(boost::beast::error_code ec);
+    // The client reset or closed the connection while its request was being answered.
+    void client_gone();
+
     boost::beast::tcp_stream stream_;
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
@@ -42,6 +67,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     std::uint16_t port_;
     ConnectionSlot slot_;
     bool first_request_ = true;
+
+    // State of the request being answered (see the class comment); all touched on the strand.
+    bool answering_ = false;                     // dispatched, the reply not produced yet
+    std::uint64_t answer_connection_ = 0;        // its rpc::Client::connection_id
+    unsigned answer_version_ = 11;               // its HTTP version (10 or 11)
+    bool watching_ = false;                      // the watch read is pending
+    AfterReply after_reply_ = AfterReply::None;  // set when the reply is out while watching_
+    bool writing_ = false;                       // a write (probe or reply) is in flight
+    // A reply produced while the probe was being written: sent when it completes.
+    std::optional<std::pair<std::shared_ptr<std::string>, bool>> queued_reply_;
+    bool gone_ = false;        // nothing more is written
+    bool peer_eof_ = false;    // the watch read the client's end of stream
+    bool probe_sent_ = false;  // the timer checks a probe (else it sends the next)
+    boost::asio::steady_timer probe_timer_;
 };
 
 }  // namespace keybridge::daemon::net

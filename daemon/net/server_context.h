@@ -26,8 +26,9 @@ struct ServerContext {
     std::atomic<std::uint64_t> next_connection_id{1};
     std::atomic<bool> stopping{false};
     std::function<boost::json::object()> health;  // body of GET /health
-    // Called once when a WebSocket connection ends, with its connection id: its requests still
-    // waiting for approval can no longer be answered.
+    // Called when a client can no longer receive answers, with the connection id its requests
+    // carry: a WebSocket that ended, or an HTTP client that went away while its request was
+    // being answered. Its requests still waiting for approval are dropped.
     std::function<void(std::uint64_t)> connection_closed;
 
     // Live WebSocket sessions, closed with 1001 at shutdown.
@@ -52,8 +53,12 @@ class ConnectionSlot {
     ConnectionSlot(ConnectionSlot&& o) noexcept : ctx_(o.ctx_) { o.ctx_ = nullptr; }
     ConnectionSlot& operator=(ConnectionSlot&&) = delete;
     ConnectionSlot(const ConnectionSlot&) = delete;
-    ~ConnectionSlot() {
+    ~ConnectionSlot() { release(); }
+    // Gives the slot back early (the client is gone though the session object lives on until
+    // its pending work completes). Idempotent.
+    void release() {
         if (ctx_ != nullptr) ctx_->connections.fetch_sub(1);
+        ctx_ = nullptr;
     }
 
   private:

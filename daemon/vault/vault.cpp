@@ -862,7 +862,8 @@ Result<Vault> Vault::restore_backup(const std::string& datadir, std::string_view
     return load(datadir);
 }
 
-Result<std::vector<UnlockedAccount>> Vault::unlock_locked(const SecretBuffer& password) const {
+Result<std::vector<UnlockedAccount>> Vault::unlock_locked(const SecretBuffer& password,
+                                                          SecretBuffer* seed_out) const {
     auto seed = unlock_seed(datadir_, generation_, password);
     if (!seed) return fail(seed.error());
     std::vector<UnlockedAccount> out;
@@ -879,6 +880,7 @@ Result<std::vector<UnlockedAccount>> Vault::unlock_locked(const SecretBuffer& pa
         }
         out.push_back(UnlockedAccount{a.address, std::move(*key)});
     }
+    if (seed_out != nullptr) *seed_out = std::move(*seed);
     return out;
 }
 
@@ -926,6 +928,18 @@ Result<std::vector<UnlockedAccount>> Vault::unlock(const SecretBuffer& password)
     auto live = live_view();
     if (!live) return fail(live.error());
     return live->unlock_locked(password);
+}
+
+Result<Vault::Unlocked> Vault::unlock_with_seed(const SecretBuffer& password) const {
+    auto lock = VaultLock::acquire(datadir_, /*exclusive=*/false);
+    if (!lock) return fail(lock.error());
+    auto live = live_view();
+    if (!live) return fail(live.error());
+    Unlocked out;
+    auto accounts = live->unlock_locked(password, &out.seed);
+    if (!accounts) return fail(accounts.error());
+    out.accounts = std::move(*accounts);
+    return out;
 }
 
 Result<Vault::Phrase> Vault::reveal_phrase(const SecretBuffer& password) const {

@@ -135,6 +135,14 @@ class Vault {
     [[nodiscard]] core::Result<std::vector<UnlockedAccount>> unlock(
         const core::SecretBuffer& password) const;
 
+    // unlock(), plus the BIP39 seed the seed accounts come from (64 bytes): the daemon keeps it
+    // while unlocked so that accounts the tool derives later are usable without the password.
+    struct Unlocked {
+        std::vector<UnlockedAccount> accounts;
+        core::SecretBuffer seed;
+    };
+    [[nodiscard]] core::Result<Unlocked> unlock_with_seed(const core::SecretBuffer& password) const;
+
     // The recovery phrase and BIP39 passphrase (for `keybridge init` confirmation and tests).
     struct Phrase {
         core::SecretBuffer mnemonic;
@@ -153,7 +161,7 @@ class Vault {
         const core::SecretBuffer& export_password) const;
     [[nodiscard]] core::Result<std::string> backup_locked(const core::SecretBuffer& password) const;
     [[nodiscard]] core::Result<std::vector<UnlockedAccount>> unlock_locked(
-        const core::SecretBuffer& password) const;
+        const core::SecretBuffer& password, core::SecretBuffer* seed_out = nullptr) const;
     [[nodiscard]] core::Result<Phrase> reveal_phrase_locked(
         const core::SecretBuffer& password) const;
 

@@ -461,4 +461,10 @@ void RawConnection::close() {
     connected_ = false;
 }
 
+void RawConnection::reset() {
+    error_code ignored;
+    stream_.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+    close();
+}
+
 }  // namespace keybridge::test::e2e

@@ -201,6 +201,8 @@ class RawConnection {
     // Half-closes (shutdown of our sending side), then nothing more is written.
     void shutdown_send();
     void close();
+    // Aborts the connection: the peer gets a reset (SO_LINGER with a zero timeout).
+    void reset();
 
   private:
     boost::asio::io_context ioc_;

@@ -1357,5 +1357,37 @@ TEST(VaultLiveView, ReadOnlyCallsOfAnOlderObjectSeeTheLiveSnapshot) {
     EXPECT_TRUE(older->export_keystore(keys->front().address, password, secret("export")));
 }
 
+// ------------------------------------------------------------------ unlock for the daemon
+
+TEST_F(VaultTest, UnlockWithSeedGivesUnlocksKeysAndThePhrasesSeed) {
+    auto vault = create_light(datadir_, password_);
+    ASSERT_TRUE(vault) << describe(vault);
+    ASSERT_TRUE(vault->derive(password_, 2));
+    ASSERT_TRUE(vault->import_private_key(fresh_key().bytes, password_));
+
+    auto with_seed = vault->unlock_with_seed(password_);
+    ASSERT_TRUE(with_seed) << describe(with_seed);
+    auto plain = vault->unlock(password_);
+    ASSERT_TRUE(plain) << describe(plain);
+    ASSERT_EQ(with_seed->accounts.size(), 3u);
+    ASSERT_EQ(plain->size(), 3u);
+    for (std::size_t i = 0; i < plain->size(); ++i) {
+        EXPECT_EQ(with_seed->accounts[i].address, (*plain)[i].address);
+        EXPECT_EQ(bytes_of(with_seed->accounts[i].key), bytes_of((*plain)[i].key));
+    }
+    auto expected = core::bip39::seed_from_mnemonic(kAllPhrase, "");
+    ASSERT_TRUE(expected);
+    EXPECT_EQ(with_seed->seed.size(), 64u);
+    EXPECT_TRUE(with_seed->seed == *expected);
+    // The seed derives the seed accounts' keys (what the daemon does for accounts added later).
+    auto second = core::bip32::ethereum_private_key(with_seed->seed.view(), "m/44'/60'/0'/0/1");
+    ASSERT_TRUE(second);
+    EXPECT_EQ(bytes_of(*second), bytes_of(with_seed->accounts[1].key));
+
+    auto wrong = vault->unlock_with_seed(secret("not the password"));
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error().code, ErrorCode::WrongPassword);
+}
+
 }  // namespace
 }  // namespace keybridge::daemon::vault

@@ -1,0 +1,238 @@
+// keybridged end to end: accounts the keybridge tool derives, imports or removes while the
+// daemon runs are followed at once (no unlock needed, except to load imported keys).
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "core/bip32.h"
+#include "core/bip39.h"
+#include "core/bytes.h"
+#include "core/eip191.h"
+#include "core/secp256k1.h"
+#include "tests/daemon/e2e/daemon_process.h"
+
+namespace keybridge::test::e2e {
+namespace {
+
+namespace json = boost::json;
+
+// The key of the web3.js documentation's example account: imported, never derived here.
+constexpr const char* kImportedKey =
+    "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+
+std::string lower(std::string s) {
+    for (auto& c : s)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+constexpr const char* kOtherPhrase =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon "
+    "about";
+
+// The address at m/44'/60'/0'/0/index of the test vault's phrase (or another).
+std::string derived_address(
+    unsigned index, const char* phrase = "all all all all all all all all all all all all") {
+    auto seed = core::bip39::seed_from_mnemonic(phrase, "");
+    if (!seed) return "";
+    auto address =
+        core::bip32::ethereum_address(seed->view(), "m/44'/60'/0'/0/" + std::to_string(index));
+    return address ? address->to_checksum_string() : "";
+}
+
+std::string imported_address() {
+    auto bytes = core::hex_decode(kImportedKey, core::HexPrefix::Forbidden);
+    if (!bytes) return "";
+    auto key = core::PrivateKey::from_bytes(*bytes);
+    return key ? core::PublicKey::from_private(*key).address().to_checksum_string() : "";
+}
+
+class VaultSync : public DaemonTest {
+  protected:
+    // Runs the keybridge tool on the test's data folder; its output.
+    std::string tool(std::vector<std::string> args) {
+        std::vector<std::string> argv{KEYBRIDGE_CLI_PATH, "--datadir", datadir_, "--yes"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        std::string output;
+        EXPECT_EQ(run_program(argv, &output), 0) << output;
+        return output;
+    }
+
+    // Polls keybridge_status until the daemon knows `count` accounts.
+    bool wait_accounts(std::size_t count, std::chrono::milliseconds timeout = 5s) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            json::value status = local().result("keybridge_status");
+            if (status.is_object() && status.at("accounts") == json::value(count)) return true;
+            std::this_thread::sleep_for(20ms);
+        }
+        return false;
+    }
+
+    // personal_sign by the page with `account`; the whole response.
+    json::value page_sign(const std::string& text, const std::string& account) {
+        return page().call("personal_sign",
+                           json::array{json::string(core::hex_encode(core::as_bytes(text))),
+                                       json::string(account)});
+    }
+
+    static std::string signer_of(const std::string& text, const json::value& response) {
+        if (!response.is_object() || !response.as_object().contains("result")) return "";
+        auto sig = core::hex_decode(response.at("result").as_string(), core::HexPrefix::Required);
+        if (!sig) return "";
+        auto signer = core::recover_personal_signer(core::as_bytes(text), *sig);
+        return signer ? signer->to_checksum_string() : "";
+    }
+
+    static Approver::Rule approve_all() {
+        return [](const json::object&) { return std::string("approve"); };
+    }
+};
+
+TEST_F(VaultSync, AccountDerivedWithTheToolIsListedAndSigns) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const std::string second = derived_address(1);
+    ASSERT_FALSE(second.empty());
+    const std::string output = tool({"account", "derive", "--password-file", password_file_});
+    ASSERT_NE(output.find(second), std::string::npos) << output;
+    ASSERT_TRUE(wait_accounts(2)) << daemon_.log();
+
+    // A page that connects now is offered both and signs with the new one, no unlock needed.
+    Approver approver(port(), token_, approve_all());
+    EXPECT_EQ(page().result("eth_requestAccounts"),
+              (json::array{json::string(lower(kFirstAccount)), json::string(lower(second))}));
+    const std::string text = "signed by an account derived while keybridged ran";
+    EXPECT_EQ(signer_of(text, page_sign(text, second)), second);
+    approver.stop();
+}
+
+TEST_F(VaultSync, RemovedAccountDisappearsAndSubscribersHearIt) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const std::string second = derived_address(1);
+    tool({"account", "derive", "--password-file", password_file_});
+    ASSERT_TRUE(wait_accounts(2));
+    {
+        Approver approver(port(), token_, approve_all());
+        EXPECT_EQ(page().result("eth_requestAccounts").as_array().size(), 2u);
+    }
+    WsClient ws(port(), Caller{"", kPageOrigin, false});
+    ASSERT_TRUE(ws.open()) << ws.error();
+    ASSERT_TRUE(
+        ws.call("eth_subscribe", json::array{"accountsChanged"}).as_object().contains("result"));
+    // Another origin without a grant hears nothing.
+    WsClient other(port(), Caller{"", "https://other.example", false});
+    ASSERT_TRUE(other.open());
+    ASSERT_TRUE(
+        other.call("eth_subscribe", json::array{"accountsChanged"}).as_object().contains("result"));
+
+    tool({"account", "remove", "--address", second});
+    json::value event = ws.next_notification(5s);
+    ASSERT_TRUE(event.is_object()) << "no accountsChanged after the removal\n" << daemon_.log();
+    EXPECT_EQ(event.at("method"), json::value("eth_subscription"));
+    EXPECT_EQ(event.at("params").at("result"), (json::array{json::string(lower(kFirstAccount))}));
+    EXPECT_TRUE(other.next_notification(300ms).is_null());
+
+    EXPECT_EQ(page().result("eth_accounts"), (json::array{json::string(lower(kFirstAccount))}));
+    EXPECT_EQ(local().result("keybridge_status").at("accounts"), json::value(1));
+    // Signing with it is refused before anyone is asked.
+    json::value refused = page_sign("gone", second);
+    EXPECT_EQ(refused.at("error").at("code"), json::value(4100)) << refused;
+    EXPECT_EQ(local().result("keybridge_pendingApprovals"), json::array{});
+}
+
+TEST_F(VaultSync, KeyImportedWhileUnlockedNeedsAnUnlockToSign) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const std::string imported = imported_address();
+    ASSERT_FALSE(imported.empty());
+    const std::string key_file = tmp_.write("key", std::string(kImportedKey) + "\n");
+    const std::string output = tool(
+        {"account", "import", "--private-key-file", key_file, "--password-file", password_file_});
+    ASSERT_NE(output.find(imported), std::string::npos) << output;
+    ASSERT_TRUE(wait_accounts(2));
+    {
+        Approver approver(port(), token_, approve_all());
+        EXPECT_EQ(page().result("eth_requestAccounts").as_array().size(), 2u);
+    }
+    // Listed, but its key is encrypted under the password keybridged did not keep.
+    const std::string text = "imported while unlocked";
+    json::value refused = page_sign(text, imported);
+    EXPECT_EQ(refused.at("error").at("code"), json::value(4100)) << refused;
+    EXPECT_NE(json::serialize(refused).find("keybridge unlock"), std::string::npos) << refused;
+    EXPECT_EQ(local().result("keybridge_pendingApprovals"), json::array{});
+    // The accounts it had keys for still sign.
+    Approver approver(port(), token_, approve_all());
+    EXPECT_EQ(signer_of(text, page_sign(text, kFirstAccount)), kFirstAccount);
+    // After an unlock the imported key signs too.
+    EXPECT_EQ(local().result("keybridge_unlock", json::array{kVaultPassword}), json::value(true));
+    EXPECT_EQ(signer_of(text, page_sign(text, imported)), imported);
+    approver.stop();
+}
+
+TEST_F(VaultSync, LockedDaemonFollowsTheListAndUnlockLoadsTheKeys) {
+    ASSERT_NO_FATAL_FAILURE(start({}, /*unlock=*/false));
+    const std::string second = derived_address(1);
+    tool({"account", "derive", "--password-file", password_file_});
+    ASSERT_TRUE(wait_accounts(2));
+    Approver approver(port(), token_, approve_all());
+    EXPECT_EQ(page().result("eth_requestAccounts").as_array().size(), 2u);
+    const std::string text = "locked, then unlocked";
+    EXPECT_EQ(page_sign(text, second).at("error").at("code"), json::value(4100));
+    EXPECT_EQ(local().result("keybridge_unlock", json::array{kVaultPassword}), json::value(true));
+    EXPECT_EQ(signer_of(text, page_sign(text, second)), second);
+    approver.stop();
+}
+
+TEST_F(VaultSync, VaultReplacedByABackupOfAnotherPhrase) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_NO_FATAL_FAILURE(connect_account(page()));
+    WsClient ws(port(), Caller{"", kPageOrigin, false});
+    ASSERT_TRUE(ws.open()) << ws.error();
+    ASSERT_TRUE(
+        ws.call("eth_subscribe", json::array{"accountsChanged"}).as_object().contains("result"));
+
+    // A backup of another vault (same password), restored over the running daemon's vault.
+    const std::string other_datadir = tmp_.path() + "/other";
+    const std::string phrase_file = tmp_.write("other-phrase", std::string(kOtherPhrase) + "\n");
+    const std::string backup_file = tmp_.path() + "/other.backup";
+    std::string output;
+    ASSERT_EQ(
+        run_program({KEYBRIDGE_CLI_PATH, "--datadir", other_datadir, "restore", "--mnemonic-file",
+                     phrase_file, "--password-file", password_file_, "--light-kdf"},
+                    &output),
+        0)
+        << output;
+    ASSERT_EQ(run_program({KEYBRIDGE_CLI_PATH, "--datadir", other_datadir, "backup", "--out",
+                           backup_file, "--password-file", password_file_},
+                          &output),
+              0)
+        << output;
+    tool({"restore-backup", backup_file, "--password-file", password_file_});
+
+    // The page's account is gone; the new vault's account is listed but its key is not held:
+    // the seed keybridged kept is the old phrase's.
+    json::value event = ws.next_notification(5s);
+    ASSERT_TRUE(event.is_object()) << "no accountsChanged\n" << daemon_.log();
+    EXPECT_EQ(event.at("params").at("result"), json::array{});
+    ASSERT_TRUE(wait_accounts(1));
+    const std::string other = derived_address(0, kOtherPhrase);
+    {
+        Approver approver(port(), token_, approve_all());
+        EXPECT_EQ(page().result("wallet_revokePermissions",
+                                json::array{json::object{{"eth_accounts", json::object{}}}}),
+                  json::value(nullptr));
+        EXPECT_EQ(page().result("eth_requestAccounts"), (json::array{json::string(lower(other))}));
+    }
+    const std::string text = "another phrase";
+    json::value refused = page_sign(text, other);
+    EXPECT_EQ(refused.at("error").at("code"), json::value(4100)) << refused;
+    EXPECT_NE(json::serialize(refused).find("keybridge unlock"), std::string::npos) << refused;
+    EXPECT_EQ(local().result("keybridge_unlock", json::array{kVaultPassword}), json::value(true));
+    Approver approver(port(), token_, approve_all());
+    EXPECT_EQ(signer_of(text, page_sign(text, other)), other);
+    approver.stop();
+}
+
+}  // namespace
+}  // namespace keybridge::test::e2e
