@@ -144,6 +144,22 @@ void ApprovalQueue::cancel_connection(std::uint64_t connection_id) {
     }
 }
 
+void ApprovalQueue::cancel_account(const core::Address& account) {
+    std::vector<std::uint64_t> ids;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, e] : entries_) {
+            if (e.request.account == account) ids.push_back(id);
+        }
+    }
+    for (auto id : ids) {
+        finish(id,
+               fail(ErrorCode::NotFound,
+                    account.to_checksum_string() + " was removed from the vault while waiting"),
+               "dropped", "account removed");
+    }
+}
+
 void ApprovalQueue::cancel_all() {
     std::vector<std::uint64_t> ids;
     {

@@ -49,6 +49,10 @@ class ApprovalQueue {
     // Drops the queued requests of a connection that went away (its callers cannot be answered).
     void cancel_connection(std::uint64_t connection_id);
 
+    // Drops the queued requests that would sign with an account that left the vault: they are
+    // answered NotFound (4100 to the caller), and approvers see them go.
+    void cancel_account(const core::Address& account);
+
     // Shutdown: every pending request is answered with Disconnected.
     void cancel_all();
 

@@ -84,6 +84,9 @@ void reload_vault_accounts(Services& s) {
         if (std::find(after.begin(), after.end(), a) == after.end()) changed.push_back(a);
     }
     const std::size_t removed = changed.size();
+    // What waits for approval with a removed account could never be signed.
+    for (std::size_t i = 0; i < removed; ++i)
+        s.approvals.cancel_account(changed[i]);
     for (const auto& a : after) {
         if (std::find(before.begin(), before.end(), a) == before.end()) changed.push_back(a);
     }

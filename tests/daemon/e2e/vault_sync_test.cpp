@@ -142,6 +142,44 @@ TEST_F(VaultSync, RemovedAccountDisappearsAndSubscribersHearIt) {
     EXPECT_EQ(local().result("keybridge_pendingApprovals"), json::array{});
 }
 
+TEST_F(VaultSync, RemovingAnAccountAnswersTheRequestsWaitingToSignWithIt) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const std::string second = derived_address(1);
+    tool({"account", "derive", "--password-file", password_file_});
+    ASSERT_TRUE(wait_accounts(2));
+    {
+        Approver approver(port(), token_, approve_all());
+        EXPECT_EQ(page().result("eth_requestAccounts").as_array().size(), 2u);
+    }
+    // Two requests wait for the user: one with the account about to go, one with the first.
+    WsClient ws(port(), Caller{"", kPageOrigin, false});
+    ASSERT_TRUE(ws.open()) << ws.error();
+    const auto sign_request = [](int id, const std::string& account) {
+        return json::serialize(json::object{
+            {"jsonrpc", "2.0"},
+            {"id", id},
+            {"method", "personal_sign"},
+            {"params", json::array{json::string(core::hex_encode(core::as_bytes("wait"))),
+                                   json::string(account)}}});
+    };
+    ASSERT_TRUE(ws.send_text(sign_request(1, second)));
+    ASSERT_TRUE(ws.send_text(sign_request(2, kFirstAccount)));
+    ASSERT_EQ(wait_pending(local(), 2).size(), 2u);
+
+    tool({"account", "remove", "--address", second});
+    auto answer = ws.read_json(5s);
+    ASSERT_TRUE(answer.has_value()) << "no answer after the removal\n" << daemon_.log();
+    EXPECT_EQ(answer->at("id"), json::value(1)) << *answer;
+    EXPECT_EQ(answer->at("error").at("code"), json::value(4100)) << *answer;
+    EXPECT_NE(json::serialize(answer->at("error").at("message")).find("removed"), std::string::npos)
+        << *answer;
+    // The other request still waits, and only it.
+    json::array pending = wait_pending(local(), 1);
+    ASSERT_EQ(pending.size(), 1u);
+    EXPECT_EQ(lower(std::string(pending[0].at("account").as_string())), lower(kFirstAccount))
+        << pending[0];
+}
+
 TEST_F(VaultSync, KeyImportedWhileUnlockedNeedsAnUnlockToSign) {
     ASSERT_NO_FATAL_FAILURE(start());
     const std::string imported = imported_address();
