@@ -10,6 +10,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "daemon/approvals/approval_queue.h"
+#include "daemon/approvals/connect_choices.h"
 #include "daemon/event_hub.h"
 #include "daemon/options.h"
 #include "daemon/permissions/permission_store.h"
@@ -69,6 +70,9 @@ struct Services {
     // vault changes on disk (reload_vault_accounts).
     std::mutex accounts_mutex;
     std::vector<core::Address> vault_accounts;
+
+    // The approver's answers to connect requests, from keybridge_decide to the waiting request.
+    approvals::ConnectChoices connect_choices;
 
     // eth_sendTransaction: from approval to broadcast, one transaction at a time per chain and
     // account (see SerialQueue).
