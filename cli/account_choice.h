@@ -16,9 +16,9 @@ namespace keybridge::cli {
 // One account a connect request offers (its details.accounts entries), as the daemon sent it.
 struct ConnectCandidate {
     std::string address;
-    std::string name;          // empty when the vault has none
-    bool granted = false;      // the requester sees it already
-    bool is_default = false;   // an approval without a choice shares it
+    std::string name;         // empty when the vault has none
+    bool granted = false;     // the requester sees it already
+    bool is_default = false;  // an approval without a choice shares it
 };
 
 // The request's candidates, in order; entries that are not objects with an address are skipped.

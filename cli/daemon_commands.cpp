@@ -351,7 +351,8 @@ class Approver {
             const json::value* method = n.if_contains("method");
             if (method != nullptr && method->is_string() &&
                 method->as_string() == "keybridge_disconnect") {
-                return fail(lost(core::Error{ErrorCode::Disconnected, "keybridged is shutting down"}));
+                return fail(
+                    lost(core::Error{ErrorCode::Disconnected, "keybridged is shutting down"}));
             }
             const json::value* params = n.if_contains("params");
             const json::value* result = params != nullptr && params->is_object()
@@ -395,7 +396,8 @@ class Approver {
                 emit(json::object{{"event", "withdrawn"}, {"id", id}});
             } else {
                 std::printf(
-                    "\nRequest %llu was withdrawn (it timed out, or another approver decided it).\n",
+                    "\nRequest %llu was withdrawn (it timed out, or another approver decided "
+                    "it).\n",
                     static_cast<unsigned long long>(id));
             }
             return Answer::Withdrawn;
@@ -448,7 +450,8 @@ class Approver {
     }
 
     // "Accounts to share [1]: " until the answer selects accounts (select_accounts).
-    Result<Answer> choose_accounts(std::uint64_t id, const std::vector<ConnectCandidate>& candidates,
+    Result<Answer> choose_accounts(std::uint64_t id,
+                                   const std::vector<ConnectCandidate>& candidates,
                                    std::vector<std::string>& chosen) {
         const std::string defaults = default_selection(candidates);
         while (true) {
@@ -563,8 +566,8 @@ Result<Report> run_approve(Context& ctx) {
     if (!address) return fail(address.error());
     auto socket = open_approver_socket(ctx);
     if (!socket) return fail(socket.error());
-    Approver approver([&ctx] { return open_approver_socket(ctx); }, address->authority(),
-                      ctx.json, ctx.args.flag("once"));
+    Approver approver([&ctx] { return open_approver_socket(ctx); }, address->authority(), ctx.json,
+                      ctx.args.flag("once"));
     auto decided = approver.run(std::move(*socket));
     if (!decided) return fail(decided.error());
     Report report;

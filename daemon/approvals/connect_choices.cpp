@@ -41,9 +41,8 @@ core::Result<std::vector<core::Address>> parse_account_choice(
         }
         if (std::find(vault_accounts.begin(), vault_accounts.end(), *address) ==
             vault_accounts.end()) {
-            return fail(ErrorCode::InvalidArgument,
-                        where + ": " + address->to_checksum_string() +
-                            " is not an account of the vault");
+            return fail(ErrorCode::InvalidArgument, where + ": " + address->to_checksum_string() +
+                                                        " is not an account of the vault");
         }
         if (std::find(chosen.begin(), chosen.end(), *address) != chosen.end()) {
             return fail(ErrorCode::InvalidArgument,

@@ -171,10 +171,10 @@ void request_accounts(Services& s, const std::shared_ptr<const rpc::Client>& cli
     boost::asio::post(s.blocking, [&s, client, visible = std::move(visible),
                                    candidates = std::move(candidates), done = std::move(done)] {
         auto names = read_account_names(s.config.datadir);
-        boost::asio::post(s.executor, [&s, client, visible, candidates, names = std::move(names),
-                                       done] {
-            ask_to_connect(s, client, visible, candidates, names, done);
-        });
+        boost::asio::post(s.executor,
+                          [&s, client, visible, candidates, names = std::move(names), done] {
+                              ask_to_connect(s, client, visible, candidates, names, done);
+                          });
     });
 }
 

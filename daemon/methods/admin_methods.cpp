@@ -31,8 +31,8 @@ tl::expected<std::vector<core::Address>, RpcError> accounts_to_share(
     Services& s, std::uint64_t id, const std::optional<std::string>& method,
     approvals::Decision decision, const json::value& arg) {
     if (!method) {
-        return tl::unexpected(
-            RpcError{rpc::kInvalidParams, "no pending request " + std::to_string(id), std::nullopt});
+        return tl::unexpected(RpcError{rpc::kInvalidParams,
+                                       "no pending request " + std::to_string(id), std::nullopt});
     }
     if (*method != approvals::kConnectMethod) {
         return tl::unexpected(rpc::invalid_params_error(
@@ -208,8 +208,8 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                auto method = pending_method(s, request_id);
                const bool connect = method == approvals::kConnectMethod;
                if ((*p)->size() == 3) {
-                   auto accounts = accounts_to_share(s, request_id, method, choice.decision,
-                                                     (**p)[2]);
+                   auto accounts =
+                       accounts_to_share(s, request_id, method, choice.decision, (**p)[2]);
                    if (!accounts) return reply(tl::unexpected(accounts.error()));
                    choice.accounts = std::move(*accounts);
                }

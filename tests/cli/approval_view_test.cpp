@@ -94,15 +94,13 @@ TEST(RenderApproval, ConnectRequestNumbersTheAccountsAndMarksTheDefault) {
     const std::string text = render_approval(
         request("eth_requestAccounts", {{"accounts", accounts}, {"again", true}}), false);
     EXPECT_NE(text.find("Already connected: it asks again"), std::string::npos) << text;
-    EXPECT_NE(text.find("Accounts it may see (* = shared unless you choose):\n"),
-              std::string::npos)
+    EXPECT_NE(text.find("Accounts it may see (* = shared unless you choose):\n"), std::string::npos)
         << text;
     EXPECT_NE(text.find("    * 1. 0x73d0385F4d8E00C5e6504C6030F47BF6212736A8  \"Main\\x1b[2J\""
                         "  (sees it now)\n"),
               std::string::npos)
         << text;
-    EXPECT_NE(text.find("      2. 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\n"),
-              std::string::npos)
+    EXPECT_NE(text.find("      2. 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\n"), std::string::npos)
         << text;
     const std::string first = render_approval(
         request("eth_requestAccounts", {{"accounts", accounts}, {"again", false}}), false);

@@ -19,7 +19,8 @@ namespace json = boost::json;
 
 // The address at m/44'/60'/0'/0/index of the test vault's phrase.
 std::string derived_address(unsigned index) {
-    auto seed = core::bip39::seed_from_mnemonic("all all all all all all all all all all all all", "");
+    auto seed =
+        core::bip39::seed_from_mnemonic("all all all all all all all all all all all all", "");
     if (!seed) return "";
     auto address =
         core::bip32::ethereum_address(seed->view(), "m/44'/60'/0'/0/" + std::to_string(index));
@@ -52,13 +53,12 @@ class Connect : public DaemonTest {
     // Starts `method` for the page in the background and returns the one connect request the
     // approver then sees.
     json::object ask(std::future<json::value>& answer, const std::string& method) {
-        json::value params = method == "wallet_requestPermissions"
-                                 ? json::value(json::array{json::object{{"eth_accounts",
-                                                                         json::object{}}}})
-                                 : json::value(json::array{});
-        answer = std::async(std::launch::async, [this, method, params] {
-            return page().call(method, params);
-        });
+        json::value params =
+            method == "wallet_requestPermissions"
+                ? json::value(json::array{json::object{{"eth_accounts", json::object{}}}})
+                : json::value(json::array{});
+        answer = std::async(std::launch::async,
+                            [this, method, params] { return page().call(method, params); });
         json::array pending = wait_pending(local(), 1);
         EXPECT_EQ(pending.size(), 1u) << pending;
         if (pending.size() != 1) return {};
@@ -76,10 +76,10 @@ class Connect : public DaemonTest {
 
     // The page asks, and is answered at once with `expected`, no approval involved.
     void expect_answered_at_once(const std::string& method, const json::array& expected) {
-        json::value params = method == "wallet_requestPermissions"
-                                 ? json::value(json::array{json::object{{"eth_accounts",
-                                                                         json::object{}}}})
-                                 : json::value(json::array{});
+        json::value params =
+            method == "wallet_requestPermissions"
+                ? json::value(json::array{json::object{{"eth_accounts", json::object{}}}})
+                : json::value(json::array{});
         json::value answer = page().result(method, params);
         if (method == "wallet_requestPermissions") {
             ASSERT_TRUE(answer.is_array() && answer.as_array().size() == 1) << answer;
@@ -103,8 +103,8 @@ TEST_F(Connect, ApproverChoosesTheAccountsThePageSees) {
     // Every account is a candidate, named as in the vault; only the first is the default.
     const json::array& offered = request.at("details").at("accounts").as_array();
     ASSERT_EQ(offered.size(), 3u) << request;
-    EXPECT_EQ(offered_addresses(request),
-              (json::array{json::string(kFirstAccount), json::string(second), json::string(third)}));
+    EXPECT_EQ(offered_addresses(request), (json::array{json::string(kFirstAccount),
+                                                       json::string(second), json::string(third)}));
     EXPECT_EQ(offered[2].at("name"), json::value("Savings"));
     EXPECT_EQ(offered[0].at("default"), json::value(true));
     EXPECT_EQ(offered[1].at("default"), json::value(false));
@@ -181,10 +181,11 @@ TEST_F(Connect, InvalidChoicesAreRefusedAndTheRequestStillWaits) {
 
     // Accounts go only with connect requests.
     auto add_chain = std::async(std::launch::async, [&] {
-        return page().call("wallet_addEthereumChain",
-                           json::array{json::object{{"chainId", "0x5"},
-                                                    {"chainName", "Goerli"},
-                                                    {"rpcUrls", json::array{"https://x.example"}}}});
+        return page().call(
+            "wallet_addEthereumChain",
+            json::array{json::object{{"chainId", "0x5"},
+                                     {"chainName", "Goerli"},
+                                     {"rpcUrls", json::array{"https://x.example"}}}});
     });
     json::array pending = wait_pending(local(), 2);
     ASSERT_EQ(pending.size(), 2u);

@@ -244,9 +244,9 @@ std::vector<json::object> Approver::seen() const {
 json::array offered_addresses(const json::object& request) {
     json::array out;
     const json::value* details = request.if_contains("details");
-    const json::value* accounts =
-        details != nullptr && details->is_object() ? details->as_object().if_contains("accounts")
-                                                   : nullptr;
+    const json::value* accounts = details != nullptr && details->is_object()
+                                      ? details->as_object().if_contains("accounts")
+                                      : nullptr;
     if (accounts == nullptr || !accounts->is_array()) return out;
     for (const json::value& a : accounts->as_array()) {
         if (a.is_object() && a.as_object().contains("address"))
