@@ -94,8 +94,8 @@ class DaemonProcess {
 struct Verdict {
     Verdict(std::string d) : decision(std::move(d)) {}  // NOLINT: rules return plain words
     Verdict(const char* d) : decision(d) {}             // NOLINT
-    Verdict(std::string d, boost::json::array accounts)
-        : decision(std::move(d)), accounts(std::move(accounts)) {}
+    Verdict(std::string d, boost::json::array shared)
+        : decision(std::move(d)), accounts(std::move(shared)) {}
 
     std::string decision;
     std::optional<boost::json::array> accounts;
