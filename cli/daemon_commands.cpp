@@ -721,7 +721,8 @@ std::vector<Command> daemon_commands() {
          run_lock},
         {"approve",
          "keybridge approve [--once] [--json] [--daemon HOST:PORT]",
-         "show each request decoded and ask y/N (--json: JSON lines out, approve/reject in)",
+         "show each request decoded and ask y/N, and which accounts a connection may see; "
+         "reconnects when keybridged restarts (--json: JSON lines out, approve/reject in)",
          {{"once", "", "exit after deciding one request"}, kDaemonOption},
          run_approve},
         {"permissions list",
