@@ -53,9 +53,23 @@ core::Result<std::vector<core::Address>> parse_account_choice(
     return chosen;
 }
 
-void ConnectChoices::put(std::uint64_t request_id, ConnectChoice choice) {
-    std::lock_guard lock(mutex_);
-    choices_[request_id] = std::move(choice);
+core::Status ConnectChoices::decide(std::uint64_t request_id, ConnectChoice choice,
+                                    const std::function<core::Status()>& decide_in_queue) {
+    std::lock_guard one_at_a_time(deciding_);
+    {
+        std::lock_guard lock(mutex_);
+        // An entry left means an earlier decision succeeded: this one would fail in the queue,
+        // and must not replace the choice that earlier one's callback is about to take.
+        if (choices_.count(request_id) != 0)
+            return fail(ErrorCode::NotFound, "no pending request " + std::to_string(request_id));
+        choices_[request_id] = std::move(choice);
+    }
+    core::Status decided = decide_in_queue();
+    if (!decided) {
+        std::lock_guard lock(mutex_);
+        choices_.erase(request_id);
+    }
+    return decided;
 }
 
 std::optional<ConnectChoice> ConnectChoices::take(std::uint64_t request_id) {
@@ -65,11 +79,6 @@ std::optional<ConnectChoice> ConnectChoices::take(std::uint64_t request_id) {
     ConnectChoice choice = std::move(it->second);
     choices_.erase(it);
     return choice;
-}
-
-void ConnectChoices::drop(std::uint64_t request_id) {
-    std::lock_guard lock(mutex_);
-    choices_.erase(request_id);
 }
 
 }  // namespace keybridge::daemon::approvals

@@ -5,6 +5,7 @@
 // when the queue answers it.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -35,19 +36,24 @@ struct ConnectChoice {
     const boost::json::value& arg, const std::vector<core::Address>& vault_accounts);
 
 // Choices of the approver, by approval id, from keybridge_decide until the request's callback
-// takes them. keybridge_decide puts a choice before it decides and drops it when the decision
-// fails (the request was gone), so an entry lives only between a decision and its callback.
-// Thread-safe.
+// takes them. An entry lives only between a decision that succeeded and its callback. Thread-safe.
 class ConnectChoices {
   public:
-    void put(std::uint64_t request_id, ConnectChoice choice);
+    // Records `choice` for the request, then runs `decide_in_queue` (the ApprovalQueue's
+    // decision, which answers the request later on an executor thread). Decisions run one at a
+    // time, so that when two approvers decide the same request the choice kept is the one of the
+    // decision that succeeded. The result is decide_in_queue's; on failure (the request was no
+    // longer pending) the choice is dropped. NotFound without calling it when the request was
+    // decided already and its callback has not run yet.
+    [[nodiscard]] core::Status decide(std::uint64_t request_id, ConnectChoice choice,
+                                      const std::function<core::Status()>& decide_in_queue);
     // Removes and returns the choice; nullopt when no approver decided the request (a policy
     // rule, the timeout, the client leaving or the shutdown did).
     std::optional<ConnectChoice> take(std::uint64_t request_id);
-    void drop(std::uint64_t request_id);
 
   private:
-    std::mutex mutex_;
+    std::mutex deciding_;  // one decision at a time; taken before mutex_
+    std::mutex mutex_;     // choices_
     std::map<std::uint64_t, ConnectChoice> choices_;
 };
 

@@ -213,14 +213,15 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                    if (!accounts) return reply(tl::unexpected(accounts.error()));
                    choice.accounts = std::move(*accounts);
                }
-               // The choice must be in place before the queue answers the request.
-               if (connect) s.connect_choices.put(request_id, choice);
-               auto ok = s.approvals.decide(request_id, choice.decision);
-               if (!ok) {
-                   if (connect) s.connect_choices.drop(request_id);
+               const auto decide_in_queue = [&s, request_id, decision = choice.decision] {
+                   return s.approvals.decide(request_id, decision);
+               };
+               // A connect request's callback reads the choice: it is recorded first.
+               auto ok = connect ? s.connect_choices.decide(request_id, choice, decide_in_queue)
+                                 : decide_in_queue();
+               if (!ok)
                    return reply(tl::unexpected(
                        RpcError{rpc::kInvalidParams, ok.error().detail, std::nullopt}));
-               }
                reply(json::value(true));
            }});
     d.add({"keybridge_permissions", "every origin's grant", rpc::Access::TokenOnly,
