@@ -335,6 +335,13 @@ std::string render_approval(const json::object& request, bool color) {
             w.line(1, color ? "\x1b[1;31m" + text + "\x1b[0m" : text);
         }
     }
+    // Where it stands, when it is not simply waiting for the decision.
+    const std::string stage = str(at(request, "stage"));
+    if (stage == "needs-input") {
+        w.field(1, "Needs", str(at(request, "input")) + ": " + str(at(request, "note")), 10);
+    } else if (stage == "on-device") {
+        w.field(1, "Device", str(at(request, "note")), 10);
+    }
     return w.text();
 }
 

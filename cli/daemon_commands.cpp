@@ -23,6 +23,7 @@
 #include "cli/command.h"
 #include "cli/daemon_client.h"
 #include "cli/prompt.h"
+#include "core/secret_buffer.h"
 #include "core/uint256.h"
 #include "store/permissions/permission_store.h"
 
@@ -331,11 +332,50 @@ class Approver {
         return std::nullopt;
     }
 
+    static std::string stage_of(const json::object& request) {
+        const json::value* stage = request.if_contains("stage");
+        return stage != nullptr && stage->is_string() ? std::string(stage->as_string())
+                                                      : std::string("waiting");
+    }
+    // Waiting for a decision or for input: something to ask the person.
+    static bool needs_person(const json::object& request) {
+        const std::string stage = stage_of(request);
+        return stage == "waiting" || stage == "needs-input";
+    }
+
     void add(const json::object& request) {
         auto id = id_of(request);
         if (!id || gone_.count(*id) || seen_.count(*id)) return;
         seen_.insert(*id);
-        queue_.emplace(*id, request);
+        if (needs_person(request)) queue_.emplace(*id, request);
+    }
+
+    // A request moved on: back in the queue when it asks something again (unlocked → waiting
+    // for the decision; a device asking for its PIN), otherwise its progress is shown.
+    void update(const json::object& request) {
+        auto id = id_of(request);
+        if (!id || gone_.count(*id)) return;
+        seen_.insert(*id);
+        if (needs_person(request)) {
+            queue_[*id] = request;
+            return;
+        }
+        queue_.erase(*id);
+        // Approved requests are being signed: only a device waiting for its buttons is news.
+        if (stage_of(request) != "on-device") return;
+        if (json_) {
+            emit(json::object{{"event", "on-device"}, {"id", *id}, {"note", request.at("note")}});
+            return;
+        }
+        {
+            const json::value* note = request.if_contains("note");
+            std::printf("Request %llu: %s\n", static_cast<unsigned long long>(*id),
+                        terminal_safe(note != nullptr && note->is_string()
+                                          ? std::string(note->as_string())
+                                          : std::string("confirm on the device"))
+                            .c_str());
+            std::fflush(stdout);
+        }
     }
 
     void emit(json::object event) { std::cout << json::serialize(event) << "\n" << std::flush; }
@@ -367,6 +407,8 @@ class Approver {
                 continue;
             if (type->as_string() == "added") {
                 add(request->as_object());
+            } else if (type->as_string() == "updated") {
+                update(request->as_object());
             } else if (type->as_string() == "removed") {
                 if (auto id = id_of(request->as_object())) {
                     gone_.insert(*id);
@@ -404,8 +446,93 @@ class Approver {
         }
     }
 
+    // A request at a needs-input stage: asks for the password (unlock), the PIN (positions
+    // on the device's scrambled matrix) or the passphrase, without echo on a terminal, and
+    // answers with keybridge_respond. An empty line cancels the request. False at the end of
+    // the input.
+    Result<bool> ask_input(const json::object& request) {
+        const std::uint64_t id = *id_of(request);
+        const json::value* input_value = request.if_contains("input");
+        const std::string input = input_value != nullptr && input_value->is_string()
+                                      ? std::string(input_value->as_string())
+                                      : std::string();
+        const std::string field = input == "unlock" ? "password" : input;
+        input_.discard_typed_ahead();
+        if (json_) {
+            emit(json::object{{"event", "input"}, {"request", request}});
+        } else {
+            std::printf("\n%s", render_approval(request, color_).c_str());
+            if (input == "pin")
+                std::printf("The PIN matrix on the device:  7 8 9 / 4 5 6 / 1 2 3\n");
+            std::printf("%s (empty to cancel the request): ",
+                        input == "unlock" ? "Vault password"
+                        : input == "pin"  ? "PIN positions"
+                                          : "Passphrase");
+            std::fflush(stdout);
+        }
+        std::string line;
+        Answer answer;
+        {
+            EchoOff quiet(!json_);
+            auto read = next_line(id, line);
+            if (!read) return fail(read.error());
+            answer = *read;
+        }
+        if (!json_) std::printf("\n");
+        if (answer != Answer::Line) {
+            core::secure_wipe(line.data(), line.size());
+            return answer == Answer::Withdrawn;
+        }
+        json::object reply;
+        if (line.empty())
+            reply["cancel"] = true;
+        else
+            reply[field] = line;
+        core::secure_wipe(line.data(), line.size());
+        queue_.erase(id);
+        auto sent =
+            socket_->call_raw("keybridge_respond", json::array{id, reply}, kSocketCallTimeout);
+        if (auto* text = reply.if_contains(field); text != nullptr && text->is_string())
+            core::secure_wipe(text->as_string().data(), text->as_string().size());
+        if (!sent) return fail(lost(sent.error()));
+        if (sent->error) {
+            if (json_) {
+                emit(json::object{
+                    {"event", "refused"}, {"id", id}, {"message", sent->error->message}});
+            } else {
+                std::printf("Request %llu: %s\n", static_cast<unsigned long long>(id),
+                            terminal_safe(sent->error->message).c_str());
+            }
+            // Still waiting for input (a wrong password): ask again.
+            if (!gone_.count(id)) queue_[id] = request;
+        }
+        return true;
+    }
+
+    // Turns the terminal's echo off for as long as it lives (secrets typed at a prompt).
+    class EchoOff {
+      public:
+        explicit EchoOff(bool wanted) {
+            if (!wanted || ::isatty(STDIN_FILENO) == 0 || ::tcgetattr(STDIN_FILENO, &saved_) != 0)
+                return;
+            termios quiet = saved_;
+            quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+            active_ = ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet) == 0;
+        }
+        ~EchoOff() {
+            if (active_) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+        }
+        EchoOff(const EchoOff&) = delete;
+        EchoOff& operator=(const EchoOff&) = delete;
+
+      private:
+        termios saved_{};
+        bool active_ = false;
+    };
+
     // Shows one request and decides it. False when the input ended before an answer.
     Result<bool> ask(const json::object& request) {
+        if (stage_of(request) == "needs-input") return ask_input(request);
         const std::uint64_t id = *id_of(request);
         const json::value* method = request.if_contains("method");
         const bool connect = method != nullptr && *method == json::value("eth_requestAccounts");

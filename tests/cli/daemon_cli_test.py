@@ -550,6 +550,32 @@ class DaemonCommands(unittest.TestCase):
         self.assertEqual(code, EXIT_OK)
         self.assertEqual(last, {"decided": 4, "ok": True})
 
+    def test_scripted_approver_unlocks_a_locked_vault_then_decides(self):
+        """A request to a locked vault asks the approver for the password first (no echo on a
+        terminal, never in any output or log), then for the decision."""
+        daemon = self.start_daemon()
+        approver = self.json_approver(daemon)
+        self.connect_local_client(daemon, approver)
+        self.assertIs(self.status(daemon)["unlocked"], False)
+        call = daemon.rpc_async("personal_sign", [MESSAGE, ADDRESS])
+        event = approver.next_event()
+        self.assertEqual(event["event"], "input", event)
+        self.assertEqual(event["request"]["stage"], "needs-input")
+        self.assertEqual(event["request"]["input"], "unlock")
+        approver.answer(WRONG_PW)
+        refused = approver.next_event()
+        self.assertEqual(refused["event"], "refused", refused)
+        self.assertEqual(approver.next_event()["event"], "input")  # asked again
+        approver.answer(VAULT_PW)
+        request = approver.expect_request("personal_sign")
+        self.assertEqual(request["stage"], "waiting")
+        self.assertIs(self.status(daemon)["unlocked"], True)
+        approver.answer("approve")
+        self.assertEqual(approver.next_event()["decision"], "approve")
+        self.assertEqual(call.result()["result"], MESSAGE_SIGNATURE)
+        code, _ = approver.finish()
+        self.assertEqual(code, EXIT_OK)
+
     def test_approve_once_shows_a_request_pending_before_it_started(self):
         daemon = self.start_daemon()
         call = daemon.rpc_async("eth_requestAccounts", [])
