@@ -464,10 +464,9 @@ class Approver {
             std::printf("\n%s", render_approval(request, color_).c_str());
             if (input == "pin")
                 std::printf("The PIN matrix on the device:  7 8 9 / 4 5 6 / 1 2 3\n");
-            std::printf("%s (empty to cancel the request): ",
-                        input == "unlock" ? "Vault password"
-                        : input == "pin"  ? "PIN positions"
-                                          : "Passphrase");
+            std::printf("%s (empty to cancel the request): ", input == "unlock" ? "Vault password"
+                                                              : input == "pin"  ? "PIN positions"
+                                                                                : "Passphrase");
             std::fflush(stdout);
         }
         std::string line;

@@ -485,8 +485,7 @@ Result<Report> run_account_remove(Context& ctx) {
             ? "Remove " + account_line(*account) +
                   "? Its key is deleted from this vault; keep an export or backup if you need it."
         : account->source == AccountSource::Hardware
-            ? "Remove " + account_line(*account) +
-                  " from the list? Its key stays on the device."
+            ? "Remove " + account_line(*account) + " from the list? Its key stays on the device."
             : "Remove " + account_line(*account) +
                   " from the list? It can be derived again from the recovery phrase.";
     auto ok = confirmed(ctx, warning);

@@ -105,8 +105,8 @@ core::Status Server::start() {
             return chain->rpc_url;
         },
         feed_settings);
-    services_.emplace(config_, ioc_.get_executor(), blocking_, *permissions_, *approvals_,
-                      signers_, events_, *upstream_, *chains_, *feeds_);
+    services_.emplace(config_, ioc_.get_executor(), blocking_, *permissions_, *approvals_, signers_,
+                      events_, *upstream_, *chains_, *feeds_);
     // The account list is known from the vault's metadata without a password.
     if (vault::Vault::exists(config_.datadir)) {
         auto vault = vault::Vault::open(config_.datadir);
@@ -134,15 +134,15 @@ core::Status Server::start() {
                                " (accounts changed with the tool show after the next unlock)");
         vault_watcher_.reset();
     }
-    approvals_->set_listener([this](const approvals::ApprovalRequest& request,
-                                    approvals::ApprovalQueue::Event change) {
-        using Event = approvals::ApprovalQueue::Event;
-        const char* type = change == Event::Added     ? "added"
-                           : change == Event::Updated ? "updated"
-                                                      : "removed";
-        json::object event{{"type", type}, {"request", request.to_json()}};
-        events_.publish(EventHub::Topic::Approvals, "", event);
-    });
+    approvals_->set_listener(
+        [this](const approvals::ApprovalRequest& request, approvals::ApprovalQueue::Event change) {
+            using Event = approvals::ApprovalQueue::Event;
+            const char* type = change == Event::Added     ? "added"
+                               : change == Event::Updated ? "updated"
+                                                          : "removed";
+            json::object event{{"type", type}, {"request", request.to_json()}};
+            events_.publish(EventHub::Topic::Approvals, "", event);
+        });
 
     register_chain_methods(dispatcher_, *services_);
     register_account_methods(dispatcher_, *services_);

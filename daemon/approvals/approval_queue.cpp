@@ -215,8 +215,7 @@ void ApprovalQueue::input_done_all(std::string_view input) {
     {
         std::lock_guard lock(mutex_);
         for (const auto& [id, e] : entries_) {
-            if (e.request.stage == Stage::NeedsInput && e.request.input == input)
-                ids.push_back(id);
+            if (e.request.stage == Stage::NeedsInput && e.request.input == input) ids.push_back(id);
         }
     }
     for (auto id : ids)

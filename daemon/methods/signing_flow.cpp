@@ -48,8 +48,7 @@ void fill(Services& s, std::shared_ptr<SigningRequest> request,
           std::function<void(tl::expected<Shared, RpcError>)> done) {
     if (request->kind != SigningRequest::Kind::Transaction) return done(Shared(request));
     auto filler = std::make_shared<TransactionFiller>(
-        s.upstream, request->upstream_url, *request->unfilled, request->account,
-        request->chain_id,
+        s.upstream, request->upstream_url, *request->unfilled, request->account, request->chain_id,
         [request, done = std::move(done)](tl::expected<core::Transaction, RpcError> tx) {
             if (!tx) return done(tl::unexpected(tx.error()));
             request->tx = std::move(*tx);
@@ -74,8 +73,8 @@ void explain_message(const SigningRequest& r, Explanation& out) {
     const bool utf8 = is_utf8_text(r.message);
     out.details["length"] = r.message.size();
     out.details["messageHex"] = core::hex_encode(r.message);
-    out.details["message"] = utf8 ? json::value(std::string(r.message.begin(), r.message.end()))
-                                  : json::value(nullptr);
+    out.details["message"] =
+        utf8 ? json::value(std::string(r.message.begin(), r.message.end())) : json::value(nullptr);
     if (!utf8 && r.message.size() == 32) {
         out.warnings.push_back(
             "The message is 32 bytes of binary data: it may be a hash standing for something you "
@@ -194,9 +193,9 @@ class ApprovalPrompter final : public core::Prompter {
 };
 
 struct Signed {
-    json::value result;               // what the caller gets (hex signature or raw transaction)
-    core::Hash32 audited{};           // the digest (or transaction hash) the audit log records
-    std::optional<core::Bytes> raw;   // a signed transaction, for broadcasting
+    json::value result;              // what the caller gets (hex signature or raw transaction)
+    core::Hash32 audited{};          // the digest (or transaction hash) the audit log records
+    std::optional<core::Bytes> raw;  // a signed transaction, for broadcasting
 };
 using SignOutcome = tl::expected<Signed, RpcError>;
 
@@ -242,9 +241,9 @@ void sign_on_lane(Services& s, Shared request, const core::Transaction* tx_overr
          done = std::move(done)](std::stop_token stop) {
             SignOutcome outcome;
             if (stop.stop_requested()) {
-                outcome = tl::unexpected(RpcError{
-                    rpc::kDisconnected, "the request was cancelled before it was signed",
-                    std::nullopt});
+                outcome = tl::unexpected(RpcError{rpc::kDisconnected,
+                                                  "the request was cancelled before it was signed",
+                                                  std::nullopt});
             } else {
                 ApprovalPrompter prompter(s.approvals, approval, stop);
                 const core::SignContext context{stop, prompter};
@@ -282,44 +281,44 @@ void sign_and_send(Services& s, Shared request, approvals::ApprovalRequest appro
         std::to_string(request->chain_id) + ":" + request->account.to_lower_string();
     s.send_queue.run(key, [&s, request, approval, reply](std::function<void()> done) {
         auto send = [&s, request, approval, reply, done](const core::Transaction& final_tx) {
-            sign_on_lane(
-                s, request, &final_tx, approval,
-                [&s, request, approval, reply, done](SignOutcome out) {
-                    if (!out) {
-                        done();
-                        s.approvals.complete(approval.id);
-                        return reply(tl::unexpected(out.error()));
-                    }
-                    finish_signed(s, approval, *out);
-                    const std::string hash = core::hex_encode(out->audited);
-                    const json::array params{json::string(core::hex_encode(*out->raw))};
-                    s.upstream.call(request->upstream_url, "eth_sendRawTransaction", params,
-                                    [reply, hash, done](rpc::Outcome sent) {
-                                        done();
-                                        if (!sent) return reply(tl::unexpected(sent.error()));
-                                        reply(json::value(hash));
-                                    });
-                });
+            sign_on_lane(s, request, &final_tx, approval,
+                         [&s, request, approval, reply, done](SignOutcome out) {
+                             if (!out) {
+                                 done();
+                                 s.approvals.complete(approval.id);
+                                 return reply(tl::unexpected(out.error()));
+                             }
+                             finish_signed(s, approval, *out);
+                             const std::string hash = core::hex_encode(out->audited);
+                             const json::array params{json::string(core::hex_encode(*out->raw))};
+                             s.upstream.call(request->upstream_url, "eth_sendRawTransaction",
+                                             params, [reply, hash, done](rpc::Outcome sent) {
+                                                 done();
+                                                 if (!sent)
+                                                     return reply(tl::unexpected(sent.error()));
+                                                 reply(json::value(hash));
+                                             });
+                         });
         };
         if (request->nonce_given) return send(request->tx);
         const json::array params{json::string(request->account.to_lower_string()), "pending"};
-        s.upstream.call(request->upstream_url, "eth_getTransactionCount", params,
-                        [request, send](rpc::Outcome out) {
-                            core::Transaction final_tx = request->tx;
-                            // Without an answer keep the approved nonce: the node will say if it
-                            // is stale.
-                            if (out && out->is_string()) {
-                                auto n = core::parse_u256_hex(out->as_string());
-                                if (n && *n > core::U256(final_tx.nonce) &&
-                                    *n <= core::U256(UINT64_MAX)) {
-                                    final_tx.nonce = static_cast<std::uint64_t>(*n);
-                                    log::info("rpc", "nonce " + std::to_string(request->tx.nonce) +
-                                                         " was taken meanwhile; sending with " +
-                                                         std::to_string(final_tx.nonce));
-                                }
-                            }
-                            send(final_tx);
-                        });
+        s.upstream.call(
+            request->upstream_url, "eth_getTransactionCount", params,
+            [request, send](rpc::Outcome out) {
+                core::Transaction final_tx = request->tx;
+                // Without an answer keep the approved nonce: the node will say if it
+                // is stale.
+                if (out && out->is_string()) {
+                    auto n = core::parse_u256_hex(out->as_string());
+                    if (n && *n > core::U256(final_tx.nonce) && *n <= core::U256(UINT64_MAX)) {
+                        final_tx.nonce = static_cast<std::uint64_t>(*n);
+                        log::info("rpc", "nonce " + std::to_string(request->tx.nonce) +
+                                             " was taken meanwhile; sending with " +
+                                             std::to_string(final_tx.nonce));
+                    }
+                }
+                send(final_tx);
+            });
     });
 }
 
@@ -329,15 +328,14 @@ void sign_approved(Services& s, Shared request, approvals::ApprovalRequest appro
                    rpc::Reply reply) {
     if (request->kind == SigningRequest::Kind::Transaction && request->broadcast)
         return sign_and_send(s, std::move(request), std::move(approval), std::move(reply));
-    sign_on_lane(s, request, nullptr, approval,
-                 [&s, approval, reply](SignOutcome out) {
-                     if (!out) {
-                         s.approvals.complete(approval.id);
-                         return reply(tl::unexpected(out.error()));
-                     }
-                     finish_signed(s, approval, *out);
-                     reply(std::move(out->result));
-                 });
+    sign_on_lane(s, request, nullptr, approval, [&s, approval, reply](SignOutcome out) {
+        if (!out) {
+            s.approvals.complete(approval.id);
+            return reply(tl::unexpected(out.error()));
+        }
+        finish_signed(s, approval, *out);
+        reply(std::move(out->result));
+    });
 }
 
 void approve(Services& s, Shared request, approvals::ApprovalRequest approval, rpc::Reply reply) {
@@ -365,20 +363,20 @@ void unlock_then_approve(Services& s, Shared request, approvals::ApprovalRequest
     const std::string note = s.startup_unlock_pending.load()
                                  ? "keybridged is unlocking the vault (--password-file)"
                                  : "the vault is locked: unlock it to continue";
-    s.approvals.await_input(
-        approval, "unlock", note, std::move(on_answer),
-        [&s, request, approval, reply](core::Status status) {
-            if (!status) return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
-            // Unlocked: the key may still be missing (an account imported after the unlock).
-            if (auto ready = s.signers.check(request->account); !ready)
-                return reply(tl::unexpected(rpc::to_rpc_error(ready.error())));
-            approve(s, request, approval, reply);
-        });
+    s.approvals.await_input(approval, "unlock", note, std::move(on_answer),
+                            [&s, request, approval, reply](core::Status status) {
+                                if (!status)
+                                    return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
+                                // Unlocked: the key may still be missing (an account imported after
+                                // the unlock).
+                                if (auto ready = s.signers.check(request->account); !ready)
+                                    return reply(tl::unexpected(rpc::to_rpc_error(ready.error())));
+                                approve(s, request, approval, reply);
+                            });
 }
 
 // check → fill → explain, shared by the flow and keybridge_explainRequest.
-void prepare(Services& s, const std::shared_ptr<const rpc::Client>& client,
-             SigningRequest request,
+void prepare(Services& s, const std::shared_ptr<const rpc::Client>& client, SigningRequest request,
              std::function<void(tl::expected<std::pair<Shared, Readiness>, RpcError>)> done) {
     auto readiness = check_account(s, *client, request.account);
     if (!readiness) return done(tl::unexpected(readiness.error()));

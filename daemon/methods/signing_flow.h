@@ -35,9 +35,9 @@ struct SigningRequest {
     boost::json::value typed_v1;                                 // TypedDataV1
     std::optional<rpc::TransactionRequest> unfilled;             // Transaction, as asked
     core::Transaction tx;                                        // Transaction, once filled
-    bool broadcast = false;    // eth_sendTransaction
-    bool nonce_given = false;  // the dApp chose the nonce
-    std::string upstream_url;  // the chain's node (transactions)
+    bool broadcast = false;                                      // eth_sendTransaction
+    bool nonce_given = false;                                    // the dApp chose the nonce
+    std::string upstream_url;                                    // the chain's node (transactions)
 
     // What is signed, computed once: the EIP-191 / EIP-712 / v1 digest or the 32-byte hash;
     // transactions: the signing hash once filled.

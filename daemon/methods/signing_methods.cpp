@@ -262,15 +262,13 @@ void register_signing_methods(rpc::Dispatcher& d, Services& s) {
                    run_signing_flow(s, client, std::move(*parsed), std::move(reply));
                }});
     }
-    d.add({"eth_sendRawTransaction", "broadcast an already signed transaction",
-           rpc::Access::Anyone,
+    d.add({"eth_sendRawTransaction", "broadcast an already signed transaction", rpc::Access::Anyone,
            [&s](const auto& client, ParamsView params, rpc::Reply reply) {
                send_raw_transaction(s, client, params, std::move(reply));
            }});
     d.add({"keybridge_explainRequest",
            "what a signing request would show, without signing: params [{method, params, origin}]",
-           rpc::Access::TokenOnly,
-           [&s](const auto& client, ParamsView params, rpc::Reply reply) {
+           rpc::Access::TokenOnly, [&s](const auto& client, ParamsView params, rpc::Reply reply) {
                explain_request(s, client, params, std::move(reply));
            }});
 }

@@ -10,8 +10,8 @@ namespace {
 
 // The job's token: stopped when the caller's token or the lane's source is. stop_callback runs
 // at once when its token is already stopped.
-void run_linked(std::stop_source& own, const std::stop_token& caller,
-                const std::stop_token& lane, const SignerLane::Job& job) {
+void run_linked(std::stop_source& own, const std::stop_token& caller, const std::stop_token& lane,
+                const SignerLane::Job& job) {
     std::optional<std::stop_callback<std::function<void()>>> from_caller;
     std::optional<std::stop_callback<std::function<void()>>> from_lane;
     from_caller.emplace(caller, std::function<void()>([&own] { own.request_stop(); }));

@@ -43,11 +43,11 @@ class SoftwareSigner final : public core::Signer {
     void lock();
     bool unlocked() const;
 
-    // Follows the vault's account list (keys only change while unlocked): keys of accounts no longer
-    // listed are wiped; a new seed account gets its key derived from the kept seed at its path
-    // (when that key is not the account's own, the vault was replaced by one of another phrase:
-    // the seed is wiped); other new accounts are noted as needing an unlock. Returns the listed
-    // accounts left without a key.
+    // Follows the vault's account list (keys only change while unlocked): keys of accounts no
+    // longer listed are wiped; a new seed account gets its key derived from the kept seed at its
+    // path (when that key is not the account's own, the vault was replaced by one of another
+    // phrase: the seed is wiped); other new accounts are noted as needing an unlock. Returns the
+    // listed accounts left without a key.
     std::vector<core::Address> sync_accounts(const std::vector<AccountRef>& accounts);
     // The vault's account list while locked (keys() and ready() name them).
     void set_listed(std::vector<AccountRef> accounts);
@@ -63,9 +63,9 @@ class SoftwareSigner final : public core::Signer {
     core::Result<core::Address> address_at(const core::SignContext& context,
                                            std::string_view path) override;
 
-    core::Result<core::RecoverableSignature> sign_personal_message(
-        const core::SignContext& context, const core::KeyRef& key,
-        core::ByteView message) override;
+    core::Result<core::RecoverableSignature> sign_personal_message(const core::SignContext& context,
+                                                                   const core::KeyRef& key,
+                                                                   core::ByteView message) override;
     core::Result<core::RecoverableSignature> sign_typed_data(
         const core::SignContext& context, const core::KeyRef& key,
         const core::eip712::HashedTypedData& typed) override;

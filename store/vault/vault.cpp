@@ -660,11 +660,11 @@ Status validate_device_identity(std::string_view device) {
                     "device identity must start with 'ledger:' or 'trezor:'");
     }
     const std::string_view id = device.substr(colon + 1);
-    const bool id_ok = !id.empty() && id.size() <= 64 &&
-                       std::all_of(id.begin(), id.end(), [](char c) {
-                           return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' ||
-                                  c == '_' || c == '-';
-                       });
+    const bool id_ok =
+        !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' ||
+                   c == '-';
+        });
     if (!id_ok) {
         return fail(ErrorCode::InvalidArgument,
                     "device id must be 1..64 characters of letters, digits, '.', '_' or '-'");

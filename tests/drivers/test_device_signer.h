@@ -18,8 +18,7 @@ namespace keybridge::test {
 // stop token fires, which it answers with Disconnected, as a device driver must.
 class TestDeviceSigner final : public core::Signer {
   public:
-    TestDeviceSigner(std::string id, std::string_view mnemonic, std::string path,
-                     bool auto_release)
+    TestDeviceSigner(std::string id, std::string_view mnemonic, std::string path, bool auto_release)
         : id_(std::move(id)), path_(std::move(path)), auto_release_(auto_release) {
         auto seed = core::bip39::seed_from_mnemonic(mnemonic, "");
         auto key = core::bip32::ethereum_private_key(seed->view(), path_);
@@ -123,9 +122,8 @@ class TestDeviceSigner final : public core::Signer {
         context.prompter.on_device("Confirm on your test device");
         std::unique_lock lock(mutex_);
         ++started_;
-        const bool released = changed_.wait(lock, context.stop, [&] {
-            return auto_release_ || releases_ > 0;
-        });
+        const bool released =
+            changed_.wait(lock, context.stop, [&] { return auto_release_ || releases_ > 0; });
         if (!released) {
             ++stopped_;
             lock.unlock();

@@ -333,25 +333,25 @@ TEST_F(Approvals, ExplainRequestShowsWhatTheApproverWouldSeeWithoutSigning) {
     const json::object tx =
         local()
             .result("keybridge_explainRequest",
-                    json::array{json::object{
-                        {"method", "eth_signTransaction"},
-                        {"params", json::array{json::object{{"from", kFirstAccount},
-                                                            {"to", kFirstAccount},
-                                                            {"gas", "0x5208"},
-                                                            {"gasPrice", "0x3b9aca00"},
-                                                            {"nonce", "0x0"},
-                                                            {"value", "0x1"}}}},
-                        {"origin", kPageOrigin}}})
+                    json::array{
+                        json::object{{"method", "eth_signTransaction"},
+                                     {"params", json::array{json::object{{"from", kFirstAccount},
+                                                                         {"to", kFirstAccount},
+                                                                         {"gas", "0x5208"},
+                                                                         {"gasPrice", "0x3b9aca00"},
+                                                                         {"nonce", "0x0"},
+                                                                         {"value", "0x1"}}}},
+                                     {"origin", kPageOrigin}}})
             .as_object();
     EXPECT_EQ(tx.at("details").at("nonce"), json::value("0x0"));
     EXPECT_EQ(tx.at("value"), json::value("1"));
     // An origin that was never connected is refused as it would be.
-    EXPECT_EQ(local().error_code("keybridge_explainRequest",
-                                 json::array{json::object{
-                                     {"method", "personal_sign"},
-                                     {"params", json::array{"0x00", kFirstAccount}},
-                                     {"origin", "https://stranger.example"}}}),
-              4100);
+    EXPECT_EQ(
+        local().error_code("keybridge_explainRequest",
+                           json::array{json::object{{"method", "personal_sign"},
+                                                    {"params", json::array{"0x00", kFirstAccount}},
+                                                    {"origin", "https://stranger.example"}}}),
+        4100);
     EXPECT_EQ(local().error_code("keybridge_explainRequest",
                                  json::array{json::object{{"method", "eth_chainId"}}}),
               -32602);

@@ -83,9 +83,8 @@ class SignerLanes : public DaemonTest {
     }
     json::value page_sign(const std::string& text, const core::Address& account) const {
         return rpc(page_caller())
-            .call("personal_sign",
-                  json::array{json::string(core::hex_encode(core::as_bytes(text))),
-                              json::string(account.to_lower_string())});
+            .call("personal_sign", json::array{json::string(core::hex_encode(core::as_bytes(text))),
+                                               json::string(account.to_lower_string())});
     }
     static std::string signer_of(const std::string& text, const json::value& response) {
         if (!response.is_object() || !response.as_object().contains("result")) return "";
@@ -164,7 +163,8 @@ TEST_F(SignerLanes, ClientThatLeavesCancelsItsRunningJobAndTheNextOneRuns) {
 
 TEST_F(SignerLanes, QueuedJobsRunInOrderOneAtATime) {
     Approver approver(port_, token_, approve_all());
-    auto first = std::async(std::launch::async, [&] { return page_sign("one", device_->address()); });
+    auto first =
+        std::async(std::launch::async, [&] { return page_sign("one", device_->address()); });
     ASSERT_TRUE(wait_started(1));
     auto second =
         std::async(std::launch::async, [&] { return page_sign("two", device_->address()); });
@@ -182,8 +182,8 @@ TEST_F(SignerLanes, QueuedJobsRunInOrderOneAtATime) {
 
 TEST_F(SignerLanes, DetachedDeviceAnswersAndSaysWhatToConnect) {
     Approver approver(port_, token_, approve_all());
-    auto waiting = std::async(std::launch::async,
-                              [&] { return page_sign("unplugged", device_->address()); });
+    auto waiting =
+        std::async(std::launch::async, [&] { return page_sign("unplugged", device_->address()); });
     ASSERT_TRUE(wait_started(1));
     server_->signers().detach(kDeviceId);  // unplugged mid-request
     const json::value answer = waiting.get();

@@ -65,8 +65,9 @@ TEST(ThreadLane, CallerTokenStopsTheRunningJobAndQueuedOnesStartStopped) {
         const bool woke = cv.wait_for(lock, stop, 5s, [] { return false; });
         first_saw_stop.set_value(!woke && stop.stop_requested());
     });
-    lane.run(client.get_token(),
-             [&](std::stop_token stop) { second_started_stopped.set_value(stop.stop_requested()); });
+    lane.run(client.get_token(), [&](std::stop_token stop) {
+        second_started_stopped.set_value(stop.stop_requested());
+    });
     ASSERT_EQ(first_running.get_future().wait_for(5s), std::future_status::ready);
     EXPECT_EQ(lane.queued(), 1u);
     client.request_stop();
@@ -112,8 +113,7 @@ TEST(SignerRegistry, RoutesSoftwareAndHardwareAccountsAndSaysWhatToConnect) {
         *core::Address::parse("0x73d0385F4d8E00C5e6504C6030F47BF6212736A8");
     registry.set_accounts({{{soft_address, "m/44'/60'/0'/0/0"}, "software"},
                            {{device->address(), device->path()}, "ledger:0001"}});
-    EXPECT_EQ(registry.accounts(),
-              (std::vector<core::Address>{soft_address, device->address()}));
+    EXPECT_EQ(registry.accounts(), (std::vector<core::Address>{soft_address, device->address()}));
 
     // The software keystore is there but locked.
     auto locked = registry.check(soft_address);
@@ -153,8 +153,8 @@ TEST(SignerRegistry, RoutesSoftwareAndHardwareAccountsAndSaysWhatToConnect) {
     EXPECT_FALSE(registry.attached("ledger:0001"));
     EXPECT_EQ(registry.check(device->address()).error().code, core::ErrorCode::DeviceNotFound);
 
-    auto stranger = registry.check(*core::Address::parse(
-        "0x0000000000000000000000000000000000000001"));
+    auto stranger =
+        registry.check(*core::Address::parse("0x0000000000000000000000000000000000000001"));
     EXPECT_EQ(stranger.error().code, core::ErrorCode::NotFound);
     // The software keystore cannot be detached.
     registry.detach("software");
