@@ -257,9 +257,13 @@ async function rejectsWithCode(promise, code, pattern, what) {
   if (pattern) assert.match(got.message, pattern, what);
 }
 
-// The node's filter id behind the local id the daemon handed out: the answer the proxy saw to
-// the last call of `method`.
-const lastNodeFilterId = (method) => proxy.calls(method).at(-1).answer.result;
+// The node's filter id behind the local id the daemon handed out: the node's answer to the
+// last call of `method` (the proxy records the call before the answer comes).
+async function lastNodeFilterId(method) {
+  const call = proxy.calls(method).at(-1);
+  await waitUntil(`the node's answer to ${method}`, () => call.answer !== null);
+  return call.answer.result;
+}
 
 // A contract whose runtime emits, for any call, LOG1 with kTopic and the call data as the log's
 // data (the same hand-assembled contract as subscriptions_e2e.mjs).
@@ -342,7 +346,7 @@ e2e("read-only methods outside the old allow-list are forwarded; web3_sha3 and n
     ["eth_createAccessList", [tx, "latest"]],
     ["eth_blobBaseFee", []],
     ["eth_getBlockTransactionCountByHash", [(await chain.getBlock("latest")).hash]],
-    ["eth_mining", []],
+    ["eth_getTransactionByBlockNumberAndIndex", ["latest", "0x0"]],
     ["txpool_status", []],
   ];
   for (const [method, params] of cases) {
@@ -405,7 +409,7 @@ e2e("eth_newBlockFilter over HTTP: mined blocks show in eth_getFilterChanges, fo
   const other = new HttpPage(kOther);
   const id = await page.call("eth_newBlockFilter");
   assert.match(id, /^0x[0-9a-f]{32}$/);
-  const nodeId = lastNodeFilterId("eth_newBlockFilter");
+  const nodeId = await lastNodeFilterId("eth_newBlockFilter");
   await mine(2);
   const latest = await chain.getBlock("latest");
   const seen = await page.call("eth_getFilterChanges", [id]);
@@ -425,7 +429,7 @@ e2e("eth_newBlockFilter over HTTP: mined blocks show in eth_getFilterChanges, fo
 
   // Uninstalled on the node too.
   assert.equal(await page.call("eth_uninstallFilter", [id]), true);
-  assert.ok(proxy.uninstalled().includes(nodeId));
+  await waitUntil("eth_uninstallFilter on the node", () => proxy.uninstalled().includes(nodeId));
   assert.ok((await post(anvilUrl, "eth_getFilterChanges", [nodeId])).error, "anvil no longer has it");
   assert.equal(await page.call("eth_uninstallFilter", [id]), false);
   await rejectsWithCode(page.call("eth_getFilterChanges", [id]), kFilterNotFound, /filter not found/, "after uninstall");
@@ -436,7 +440,7 @@ e2e("eth_newFilter over WebSocket: the connection's own; closing it uninstalls i
   const b = await wsPage(kDapp); // the same origin on another connection
   const http = new HttpPage(kDapp);
   const id = await a.call("eth_newFilter", [{ address: contract, topics: [kTopic] }]);
-  const nodeId = lastNodeFilterId("eth_newFilter");
+  const nodeId = await lastNodeFilterId("eth_newFilter");
   await (await miner.sendTransaction({ to: contract, data: "0xc0ffee" })).wait();
   await rejectsWithCode(b.call("eth_getFilterChanges", [id]), kFilterNotFound, /filter not found/, "another connection");
   await rejectsWithCode(http.call("eth_getFilterChanges", [id]), kFilterNotFound, /filter not found/, "the origin over HTTP");
@@ -459,7 +463,7 @@ e2e("ethers JsonRpcProvider contract events (eth_newFilter + eth_getFilterChange
   const filter = { address: contract, topics: [kTopic] };
   const received = new Promise((resolve) => provider.on(filter, (log) => resolve(log)));
   await waitUntil("ethers' eth_newFilter", async () => proxy.count("eth_newFilter") > 1 && proxy.count("eth_getFilterChanges") > 0);
-  const nodeId = lastNodeFilterId("eth_newFilter");
+  const nodeId = await lastNodeFilterId("eth_newFilter");
   await sleep(kPollMs * 2);
   await (await miner.sendTransaction({ to: contract, data: "0xfeed" })).wait();
   const log = await received;
@@ -501,7 +505,7 @@ e2e("ethers WebSocketProvider on('pending') receives the hash of a transaction w
       wake();
     });
     await waitUntil("the pending filter on the node", () => proxy.count("eth_newPendingTransactionFilter") > 1);
-    const nodeId = lastNodeFilterId("eth_newPendingTransactionFilter");
+    const nodeId = await lastNodeFilterId("eth_newPendingTransactionFilter");
     const sent = await miner.sendTransaction({ to: contract, data: "0x5e" });
     await waitUntil("the pending hash", () => hashes.includes(sent.hash));
     await mine(1);
@@ -519,11 +523,13 @@ e2e("ethers JsonRpcProvider on('pending') (eth_newPendingTransactionFilter) thro
     const hashes = [];
     await provider.on("pending", (hash) => hashes.push(hash));
     await waitUntil("ethers' pending filter", () => proxy.count("eth_newPendingTransactionFilter") > 2);
-    await sleep(kPollMs * 2);
+    const nodeId = await lastNodeFilterId("eth_newPendingTransactionFilter");
     const sent = await miner.sendTransaction({ to: contract, data: "0x5f" });
-    await waitUntil("the pending hash", () => hashes.includes(sent.hash));
+    // ethers reads its filters when a new block arrives.
     await mine(1);
+    await waitUntil("the pending hash", () => hashes.includes(sent.hash));
     await provider.off("pending");
+    await waitUntil("ethers' eth_uninstallFilter", () => proxy.uninstalled().includes(nodeId));
   } finally {
     await rawCall(anvilUrl, "evm_setAutomine", [true]);
   }
@@ -548,9 +554,9 @@ e2e("switching the origin's chain uninstalls its filters on the chain it left", 
   const page = new HttpPage(origin);
   const ws = await wsPage(origin);
   const id = await page.call("eth_newBlockFilter");
-  const nodeId = lastNodeFilterId("eth_newBlockFilter");
+  const nodeId = await lastNodeFilterId("eth_newBlockFilter");
   const wsId = await ws.call("eth_newBlockFilter");
-  const wsNodeId = lastNodeFilterId("eth_newBlockFilter");
+  const wsNodeId = await lastNodeFilterId("eth_newBlockFilter");
   await page.call("wallet_switchEthereumChain", [{ chainId: ethers.toQuantity(kChainWithoutNode) }]);
   await waitUntil("both filters uninstalled", () => proxy.uninstalled().includes(nodeId) && proxy.uninstalled().includes(wsNodeId));
   await rejectsWithCode(page.call("eth_getFilterChanges", [id]), kFilterNotFound, /filter not found/, "after the switch");

@@ -73,7 +73,7 @@ TEST(ForwardRules, OwnNamespacesAreNeverForwarded) {
 }
 
 TEST(ForwardRules, RefusesNamesThatAreNotNamespaceUnderscoreMethod) {
-    for (const std::string name :
+    for (const std::string& name :
          {std::string(), std::string("eth"), std::string("eth_"), std::string("_eth"),
           std::string("Eth_call"), std::string("eth-call"), std::string("eth_call "),
           std::string("eth_1call"), std::string("eth_ca/ll"), std::string("eth_c\xc3\xa4ll"),
