@@ -64,9 +64,9 @@ void forward_unhandled(Services& s, const rpc::Client& client, const std::string
         case ForwardVerdict::Forward:
             return forward(s, client, method, params, std::move(reply));
         case ForwardVerdict::NotAMethodName:
-            return reply(tl::unexpected(
-                RpcError{rpc::kMethodNotFound, "the method does not exist: " + decision.reason,
-                         std::nullopt}));
+            return reply(tl::unexpected(RpcError{rpc::kMethodNotFound,
+                                                 "the method does not exist: " + decision.reason,
+                                                 std::nullopt}));
         case ForwardVerdict::OwnNamespace:
             return reply(tl::unexpected(RpcError{
                 rpc::kMethodNotFound, "the method " + method + " does not exist / is not available",
@@ -222,8 +222,7 @@ void register_chain_methods(rpc::Dispatcher& d, Services& s) {
            }});
 
     d.add({"web3_sha3", "Keccak-256 of the given hex data (answered by keybridged)",
-           rpc::Access::Anyone,
-           [](const auto&, const json::value& params, rpc::Reply reply) {
+           rpc::Access::Anyone, [](const auto&, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 1, 1);
                if (!p) return reply(tl::unexpected(p.error()));
                auto data = rpc::hex_at(**p, 0, "data");

@@ -1,5 +1,6 @@
-// eth_subscribe "newHeads", "logs" and "newPendingTransactions": public chain data, so the same callers as the read-only
-// chain methods; served by polling the chain's node (daemon/subscriptions/chain_feeds.h).
+// eth_subscribe "newHeads", "logs" and "newPendingTransactions": public chain data, so the same
+// callers as the read-only chain methods; served by polling the chain's node
+// (daemon/subscriptions/chain_feeds.h).
 #include "daemon/rpc/params.h"
 #include "daemon/services.h"
 #include "daemon/subscriptions/log_filter.h"
@@ -19,8 +20,8 @@ void subscribe_chain_feed(Services& s, const std::shared_ptr<const rpc::Client>&
         if (!parsed) return reply(tl::unexpected(parsed.error()));
         filter = std::move(*parsed);
     } else if (params.size() > 1) {
-        return reply(
-            tl::unexpected(rpc::invalid_params_error("'" + name + "' takes no further parameters")));
+        return reply(tl::unexpected(
+            rpc::invalid_params_error("'" + name + "' takes no further parameters")));
     } else if (name == "newPendingTransactions") {
         kind = subscriptions::ChainFeeds::Kind::PendingTransactions;
     }

@@ -33,7 +33,8 @@ rpc::ParamResult<std::string> filter_id_of(const json::value& params) {
     if (!p) return tl::unexpected(p.error());
     auto id = rpc::string_at(**p, 0, "filter id");
     if (!id) return tl::unexpected(id.error());
-    if (id->size() > 66) return tl::unexpected(rpc::invalid_params_error("params[0] (filter id): too long"));
+    if (id->size() > 66)
+        return tl::unexpected(rpc::invalid_params_error("params[0] (filter id): too long"));
     return id;
 }
 

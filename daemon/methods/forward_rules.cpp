@@ -87,9 +87,9 @@ ForwardDecision classify_unhandled_method(std::string_view name) {
     // namespace_method: a lower-case namespace of letters and digits, then a method name that
     // starts with a letter and holds letters, digits and underscores (eth_signTypedData_v4).
     const std::size_t underscore = name.find('_');
-    const bool sane = name.size() <= kMaxForwardedNameLength && underscore != std::string_view::npos &&
-                      underscore > 0 && underscore + 1 < name.size() &&
-                      name[0] >= 'a' && name[0] <= 'z' &&
+    const bool sane = name.size() <= kMaxForwardedNameLength &&
+                      underscore != std::string_view::npos && underscore > 0 &&
+                      underscore + 1 < name.size() && name[0] >= 'a' && name[0] <= 'z' &&
                       std::isalpha(static_cast<unsigned char>(name[underscore + 1])) != 0;
     bool chars_ok = sane;
     for (std::size_t i = 0; chars_ok && i < name.size(); ++i) {
@@ -119,8 +119,9 @@ ForwardDecision classify_unhandled_method(std::string_view name) {
         for (auto prefix : kForwardedDebugPrefixes) {
             if (method.substr(0, prefix.size()) == prefix) return {ForwardVerdict::Forward, {}};
         }
-        return denied(name, "may change the node's state or files (only debug_trace* and "
-                            "debug_getRaw* are forwarded)");
+        return denied(name,
+                      "may change the node's state or files (only debug_trace* and "
+                      "debug_getRaw* are forwarded)");
     }
     return {ForwardVerdict::Forward, {}};
 }

@@ -54,9 +54,9 @@ class Dispatcher {
     std::vector<const MethodSpec*> methods() const;
     // Handles every call of a method the table lacks (open to anyone; the handler decides what
     // exists). Without one, such calls are answered -32601. Discovery does not list it.
-    using Fallback = std::function<void(const std::shared_ptr<const Client>& client,
-                                        const std::string& method, const boost::json::value& params,
-                                        Reply reply)>;
+    using Fallback =
+        std::function<void(const std::shared_ptr<const Client>& client, const std::string& method,
+                           const boost::json::value& params, Reply reply)>;
     void set_fallback(Fallback fallback);
 
     // Runs every call of the payload; `done` receives the response text, or nothing when the

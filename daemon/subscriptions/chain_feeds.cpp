@@ -107,8 +107,7 @@ void ChainFeeds::subscribe(std::weak_ptr<net::EventSink> sink, std::uint64_t con
                 if (error->code == rpc::kChainDisconnected) return done(tl::unexpected(*error));
                 return done(tl::unexpected(rpc::RpcError{
                     rpc::kUnsupportedMethod,
-                    "newPendingTransactions is not available on chain " +
-                        std::to_string(chain_id) +
+                    "newPendingTransactions is not available on chain " + std::to_string(chain_id) +
                         ": its node does not offer pending-transaction filters "
                         "(eth_newPendingTransactionFilter: " +
                         error->message + ")",

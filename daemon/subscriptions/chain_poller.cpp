@@ -65,33 +65,33 @@ void ChainPoller::install_pending() {
         return;
     }
     pending_installing_ = true;
-    upstream_.call(*url, "eth_newPendingTransactionFilter", json::array{},
-                   [self = shared_from_this(), url = *url](rpc::Outcome out) {
-                       asio::post(self->strand_, [self, url, out = std::move(out)] {
-                           self->pending_installing_ = false;
-                           if (out && self->stopped_) {
-                               // Stopped meanwhile: nobody will read it.
-                               self->upstream_.call(url, "eth_uninstallFilter",
-                                                    json::array{*out}, [](rpc::Outcome) {});
-                               return;
-                           }
-                           std::optional<rpc::RpcError> error;
-                           if (out) {
-                               self->pending_filter_ = *out;
-                               self->pending_url_ = url;
-                           } else {
-                               error = out.error();
-                               log::debug("subscriptions",
-                                          "chain " + std::to_string(self->chain_id_) +
-                                              ": eth_newPendingTransactionFilter failed: " +
-                                              error->message);
-                           }
-                           auto waiting = std::move(self->pending_waiting_);
-                           self->pending_waiting_.clear();
-                           for (auto& ready : waiting)
-                               ready(error);
-                       });
-                   });
+    upstream_.call(
+        *url, "eth_newPendingTransactionFilter", json::array{},
+        [self = shared_from_this(), url = *url](rpc::Outcome out) {
+            asio::post(self->strand_, [self, url, out = std::move(out)] {
+                self->pending_installing_ = false;
+                if (out && self->stopped_) {
+                    // Stopped meanwhile: nobody will read it.
+                    self->upstream_.call(url, "eth_uninstallFilter", json::array{*out},
+                                         [](rpc::Outcome) {});
+                    return;
+                }
+                std::optional<rpc::RpcError> error;
+                if (out) {
+                    self->pending_filter_ = *out;
+                    self->pending_url_ = url;
+                } else {
+                    error = out.error();
+                    log::debug("subscriptions",
+                               "chain " + std::to_string(self->chain_id_) +
+                                   ": eth_newPendingTransactionFilter failed: " + error->message);
+                }
+                auto waiting = std::move(self->pending_waiting_);
+                self->pending_waiting_.clear();
+                for (auto& ready : waiting)
+                    ready(error);
+            });
+        });
 }
 
 void ChainPoller::uninstall_pending() {
@@ -112,26 +112,26 @@ void ChainPoller::poll_pending(std::function<void()> next) {
         install_pending();
         return next();
     }
-    upstream_.call(
-        pending_url_, "eth_getFilterChanges", json::array{*pending_filter_},
-        [self = shared_from_this(), next = std::move(next)](rpc::Outcome out) {
-            asio::post(self->strand_, [self, next, out = std::move(out)] {
-                if (self->stopped_) return;
-                if (out && out->is_array()) {
-                    for (auto& hash : out->as_array()) {
-                        if (hash.is_string()) self->batch_.pending.push_back(hash);
-                    }
-                } else if (!out && out.error().code != rpc::kChainDisconnected) {
-                    // The node answered that it no longer has the filter (it expired there,
-                    // or the node restarted): make a new one.
-                    log::debug("subscriptions", "chain " + std::to_string(self->chain_id_) +
-                                                    ": pending filter lost (" +
-                                                    out.error().message + ")");
-                    self->pending_filter_.reset();
-                }
-                next();
-            });
-        });
+    upstream_.call(pending_url_, "eth_getFilterChanges", json::array{*pending_filter_},
+                   [self = shared_from_this(), next = std::move(next)](rpc::Outcome out) {
+                       asio::post(self->strand_, [self, next, out = std::move(out)] {
+                           if (self->stopped_) return;
+                           if (out && out->is_array()) {
+                               for (auto& hash : out->as_array()) {
+                                   if (hash.is_string()) self->batch_.pending.push_back(hash);
+                               }
+                           } else if (!out && out.error().code != rpc::kChainDisconnected) {
+                               // The node answered that it no longer has the filter (it expired
+                               // there, or the node restarted): make a new one.
+                               log::debug("subscriptions", "chain " +
+                                                               std::to_string(self->chain_id_) +
+                                                               ": pending filter lost (" +
+                                                               out.error().message + ")");
+                               self->pending_filter_.reset();
+                           }
+                           next();
+                       });
+                   });
 }
 
 void ChainPoller::finish_without_blocks() {

@@ -28,7 +28,7 @@ struct PollBatch {
     std::vector<boost::json::value> headers;
     std::vector<BlockRef> refs;
     std::vector<std::pair<std::string, boost::json::array>> logs;  // filter key → logs
-    std::vector<boost::json::value> pending;  // new pending transaction hashes
+    std::vector<boost::json::value> pending;                       // new pending transaction hashes
 };
 
 // Polls one chain's node over plain HTTP(S) for new blocks, on its own strand; never blocks.

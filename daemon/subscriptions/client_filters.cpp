@@ -22,8 +22,9 @@ rpc::RpcError filter_not_found() {
 bool node_lost_filter(const rpc::RpcError& error) {
     if (error.code == rpc::kChainDisconnected) return false;  // unreachable: it may still have it
     std::string message = error.message;
-    std::transform(message.begin(), message.end(), message.begin(),
-                   [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+    std::transform(message.begin(), message.end(), message.begin(), [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    });
     return message.find("not found") != std::string::npos;
 }
 
@@ -51,26 +52,25 @@ void ClientFilters::create(const FilterOwner& owner, std::uint64_t chain_id,
                 std::nullopt}));
         }
     }
-    upstream_.call(node_url, method, params,
-                   [this, owner, chain_id, node_url, method, reply](rpc::Outcome out) {
-                       if (!out) return reply(std::move(out));
-                       std::optional<std::string> id;
-                       {
-                           std::lock_guard lock(mutex_);
-                           // Another create of the same owner may have taken the last place.
-                           if (!stopped_) id = registry_.add(owner, chain_id, node_url, *out);
-                           if (id) arm_sweep_locked();
-                       }
-                       if (!id) {
-                           uninstall_upstream(
-                               {ClientFilter{"", owner, chain_id, node_url, *out, {}}});
-                           return reply(tl::unexpected(rpc::RpcError{
-                               rpc::kLimitExceeded, "too many filters", std::nullopt}));
-                       }
-                       log::debug("filters", method + " on chain " + std::to_string(chain_id) +
-                                                 ": " + *id);
-                       reply(json::value(*id));
-                   });
+    upstream_.call(
+        node_url, method, params,
+        [this, owner, chain_id, node_url, method, reply](rpc::Outcome out) {
+            if (!out) return reply(std::move(out));
+            std::optional<std::string> id;
+            {
+                std::lock_guard lock(mutex_);
+                // Another create of the same owner may have taken the last place.
+                if (!stopped_) id = registry_.add(owner, chain_id, node_url, *out);
+                if (id) arm_sweep_locked();
+            }
+            if (!id) {
+                uninstall_upstream({ClientFilter{"", owner, chain_id, node_url, *out, {}}});
+                return reply(tl::unexpected(
+                    rpc::RpcError{rpc::kLimitExceeded, "too many filters", std::nullopt}));
+            }
+            log::debug("filters", method + " on chain " + std::to_string(chain_id) + ": " + *id);
+            reply(json::value(*id));
+        });
 }
 
 void ClientFilters::query(const FilterOwner& owner, const std::string& local_id,
@@ -137,7 +137,8 @@ std::size_t ClientFilters::count(const FilterOwner& owner) const {
 
 void ClientFilters::uninstall_upstream(std::vector<ClientFilter> removed) {
     for (auto& filter : removed) {
-        log::debug("filters", "uninstalling " + (filter.local_id.empty() ? "a filter" : filter.local_id) +
+        log::debug("filters", "uninstalling " +
+                                  (filter.local_id.empty() ? "a filter" : filter.local_id) +
                                   " on chain " + std::to_string(filter.chain_id));
         upstream_.call(filter.node_url, "eth_uninstallFilter", json::array{filter.upstream_id},
                        [](rpc::Outcome) {});

@@ -12,26 +12,61 @@ ForwardVerdict verdict(std::string_view name) {
 }
 
 TEST(ForwardRules, ForwardsReadOnlyMethodsOfEveryFamily) {
-    for (const char* name :
-         {"eth_getBlockReceipts", "eth_createAccessList", "eth_blobBaseFee", "eth_simulateV1",
-          "eth_getUncleCountByBlockHash", "eth_mining", "eth_callBundle", "eth_fillTransaction",
-          "net_peerCount", "txpool_content", "txpool_status", "trace_transaction", "trace_filter",
-          "ots_getApiLevel", "erigon_getHeaderByNumber", "debug_traceTransaction",
-          "debug_traceCall", "debug_getRawTransaction", "web3_clientVersion", "eth_getProof"}) {
+    for (const char* name : {"eth_getBlockReceipts",
+                             "eth_createAccessList",
+                             "eth_blobBaseFee",
+                             "eth_simulateV1",
+                             "eth_getUncleCountByBlockHash",
+                             "eth_mining",
+                             "eth_callBundle",
+                             "eth_fillTransaction",
+                             "net_peerCount",
+                             "txpool_content",
+                             "txpool_status",
+                             "trace_transaction",
+                             "trace_filter",
+                             "ots_getApiLevel",
+                             "erigon_getHeaderByNumber",
+                             "debug_traceTransaction",
+                             "debug_traceCall",
+                             "debug_getRawTransaction",
+                             "web3_clientVersion",
+                             "eth_getProof"}) {
         EXPECT_EQ(verdict(name), ForwardVerdict::Forward) << name;
     }
 }
 
 TEST(ForwardRules, DeniesWholeNamespacesThatSignAdministerOrControlTheNode) {
-    for (const char* name :
-         {"personal_sign", "personal_unlockAccount", "personal_listAccounts", "personal_ecRecover",
-          "admin_addPeer", "admin_nodeInfo", "miner_start", "miner_setEtherbase",
-          "engine_newPayloadV3", "clique_propose", "clique_getSnapshot", "qbft_proposeValidatorVote",
-          "anvil_setBalance", "anvil_impersonateAccount", "anvil_nodeInfo", "hardhat_setBalance",
-          "evm_mine", "evm_snapshot", "evm_increaseTime", "ganache_snapshot",
-          "tenderly_setBalance", "les_addBalance", "shh_post", "db_putString", "perm_addNodesToAllowlist",
-          "priv_distributeRawTransaction", "eea_sendRawTransaction", "parity_setAuthor",
-          "signer_requestsToConfirm", "plugins_reloadPluginConfig"}) {
+    for (const char* name : {"personal_sign",
+                             "personal_unlockAccount",
+                             "personal_listAccounts",
+                             "personal_ecRecover",
+                             "admin_addPeer",
+                             "admin_nodeInfo",
+                             "miner_start",
+                             "miner_setEtherbase",
+                             "engine_newPayloadV3",
+                             "clique_propose",
+                             "clique_getSnapshot",
+                             "qbft_proposeValidatorVote",
+                             "anvil_setBalance",
+                             "anvil_impersonateAccount",
+                             "anvil_nodeInfo",
+                             "hardhat_setBalance",
+                             "evm_mine",
+                             "evm_snapshot",
+                             "evm_increaseTime",
+                             "ganache_snapshot",
+                             "tenderly_setBalance",
+                             "les_addBalance",
+                             "shh_post",
+                             "db_putString",
+                             "perm_addNodesToAllowlist",
+                             "priv_distributeRawTransaction",
+                             "eea_sendRawTransaction",
+                             "parity_setAuthor",
+                             "signer_requestsToConfirm",
+                             "plugins_reloadPluginConfig"}) {
         const auto decision = classify_unhandled_method(name);
         EXPECT_EQ(decision.verdict, ForwardVerdict::Denied) << name;
         EXPECT_NE(decision.reason.find(name), std::string::npos) << decision.reason;
@@ -65,9 +100,8 @@ TEST(ForwardRules, DebugIsDeniedExceptTracingAndRawReads) {
 }
 
 TEST(ForwardRules, OwnNamespacesAreNeverForwarded) {
-    for (const char* name :
-         {"keybridge_secret", "wallet_sendCalls", "wallet_getCapabilities", "wallet_watchAsset",
-          "rpc_modules"}) {
+    for (const char* name : {"keybridge_secret", "wallet_sendCalls", "wallet_getCapabilities",
+                             "wallet_watchAsset", "rpc_modules"}) {
         EXPECT_EQ(verdict(name), ForwardVerdict::OwnNamespace) << name;
     }
 }

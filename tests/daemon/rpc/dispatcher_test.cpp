@@ -138,11 +138,11 @@ TEST_F(DispatcherTest, UnknownMethodIsMethodNotFound) {
 
 TEST_F(DispatcherTest, MethodsTheTableLacksGoToTheFallbackWithTheirName) {
     std::vector<std::string> seen;
-    dispatcher_.set_fallback([&seen](const auto&, const std::string& method,
-                                     const json::value& params, Reply reply) {
-        seen.push_back(method);
-        reply(json::array{json::value(method), params});
-    });
+    dispatcher_.set_fallback(
+        [&seen](const auto&, const std::string& method, const json::value& params, Reply reply) {
+            seen.push_back(method);
+            reply(json::array{json::value(method), params});
+        });
     auto v = parsed(run(R"({"jsonrpc":"2.0","id":1,"method":"eth_nothing","params":[7]})"));
     EXPECT_EQ(v.at("result"), (json::array{"eth_nothing", json::array{7}}));
     // Rows of the table still answer themselves; discovery does not list the fallback.

@@ -37,7 +37,8 @@ class FilterRegistryTest : public ::testing::Test {
     FakeClock time;
     FilterRegistry filters{settings(), time.clock()};
 
-    std::string add(const FilterOwner& owner, std::uint64_t chain = 1, const char* upstream = "0x1") {
+    std::string add(const FilterOwner& owner, std::uint64_t chain = 1,
+                    const char* upstream = "0x1") {
         auto id = filters.add(owner, chain, kNode, json::value(upstream));
         EXPECT_TRUE(id.has_value());
         return id.value_or("");
@@ -63,7 +64,8 @@ TEST_F(FilterRegistryTest, HandsOutUnguessableLocalIdsMappedToTheNodesFilter) {
 TEST_F(FilterRegistryTest, AnotherOwnerCanNeitherReadNorRemoveAFilter) {
     const std::string id = add(kPageWs);
     // Another origin, the same origin over HTTP, and another connection of the same origin.
-    for (const auto& stranger : {kOtherWs, kOtherHttp, kPageHttp, FilterOwner{"https://a.example", 9}}) {
+    for (const auto& stranger :
+         {kOtherWs, kOtherHttp, kPageHttp, FilterOwner{"https://a.example", 9}}) {
         EXPECT_FALSE(filters.use(stranger, id)) << stranger.principal << stranger.connection_id;
         EXPECT_FALSE(filters.remove(stranger, id));
     }
