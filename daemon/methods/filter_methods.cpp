@@ -11,7 +11,7 @@ namespace json = boost::json;
 // A WebSocket client owns its filters itself; an HTTP client's belong to its origin, since
 // its next request may come on another connection.
 subscriptions::FilterOwner filter_owner(const rpc::Client& client) {
-    const std::weak_ptr<net::EventSink> none;
+    const std::weak_ptr<EventSink> none;
     const bool websocket = client.sink.owner_before(none) || none.owner_before(client.sink);
     return {client.principal(), websocket ? client.connection_id : 0};
 }

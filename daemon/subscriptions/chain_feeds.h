@@ -11,7 +11,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include "daemon/net/event_sink.h"
+#include "daemon/events/event_sink.h"
 #include "daemon/subscriptions/chain_poller.h"
 #include "daemon/subscriptions/client_filters.h"
 #include "daemon/subscriptions/log_filter.h"
@@ -62,7 +62,7 @@ class ChainFeeds {
     // cancelled first (unsubscribed, connection closed, shutdown); for PendingTransactions 4200
     // when the node refused the filter (the message says what the node answered), 4901 when it
     // could not be reached. `filter` is used for Logs.
-    void subscribe(std::weak_ptr<net::EventSink> sink, std::uint64_t connection_id,
+    void subscribe(std::weak_ptr<EventSink> sink, std::uint64_t connection_id,
                    std::uint64_t chain_id, Kind kind, LogFilter filter,
                    std::function<void(Started)> done);
     // True when the connection had that subscription; its events stop at once.
@@ -80,7 +80,7 @@ class ChainFeeds {
 
   private:
     struct Subscription {
-        std::weak_ptr<net::EventSink> sink;
+        std::weak_ptr<EventSink> sink;
         std::uint64_t connection_id = 0;
         std::uint64_t chain_id = 0;
         Kind kind = Kind::NewHeads;
