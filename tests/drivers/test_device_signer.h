@@ -49,6 +49,12 @@ class TestDeviceSigner final : public core::Signer {
         std::lock_guard lock(mutex_);
         present_ = present;
     }
+    // From now on each signature first asks for this PIN through the prompter (as a Trezor One
+    // does); a wrong one is refused with PinRequired.
+    void require_pin(std::string pin) {
+        std::lock_guard lock(mutex_);
+        pin_ = std::move(pin);
+    }
 
     std::string id() const override { return id_; }
     core::SignerInfo info() const override {
@@ -104,6 +110,16 @@ class TestDeviceSigner final : public core::Signer {
     core::Status confirm(const core::SignContext& context, const core::KeyRef& key) {
         if (auto ok = ready(key); !ok) return ok;
         if (key.path != path_) return core::fail(core::ErrorCode::NotFound, "wrong path");
+        std::string pin;
+        {
+            std::lock_guard lock(mutex_);
+            pin = pin_;
+        }
+        if (!pin.empty()) {
+            auto given = context.prompter.pin_matrix("Enter the PIN of your test device");
+            if (!given) return core::fail(given.error());
+            if (given->text() != pin) return core::fail(core::ErrorCode::PinRequired, "wrong PIN");
+        }
         context.prompter.on_device("Confirm on your test device");
         std::unique_lock lock(mutex_);
         ++started_;
@@ -133,6 +149,7 @@ class TestDeviceSigner final : public core::Signer {
     int started_ = 0;
     int stopped_ = 0;
     bool present_ = true;
+    std::string pin_;
 };
 
 }  // namespace keybridge::test

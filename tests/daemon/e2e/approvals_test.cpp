@@ -57,7 +57,7 @@ TEST_F(Approvals, PageSeesAccountsOnlyAfterApprovalAndLosesThemOnRevoke) {
     EXPECT_EQ(request.at("origin"), json::value(kPageOrigin));
     EXPECT_EQ(request.at("method"), json::value("eth_requestAccounts"));
     EXPECT_EQ(request.at("authenticated"), json::value(false));
-    EXPECT_EQ(request.at("details").at("accounts"), json::value(first_account_list()));
+    EXPECT_EQ(offered_addresses(request), json::array{json::string(kFirstAccount)});
     EXPECT_EQ(asked.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
     EXPECT_EQ(site.result("eth_accounts"), json::array{});  // not yet
 
@@ -307,6 +307,58 @@ TEST_F(Approvals, LockedVaultAsksForAnUnlockThenForTheDecision) {
     Approver approver(port(), token_, [](const json::object&) { return std::string("approve"); });
     EXPECT_TRUE(
         local().result("personal_sign", json::array{json::string(hex), kFirstAccount}).is_string());
+}
+
+// keybridge_explainRequest runs the flow up to "explain": the decoded request and its warnings,
+// with nothing queued, signed or audited.
+TEST_F(Approvals, ExplainRequestShowsWhatTheApproverWouldSeeWithoutSigning) {
+    ASSERT_NO_FATAL_FAILURE(start({"--enable-eth-sign"}));
+    ASSERT_NO_FATAL_FAILURE(connect_account(page()));
+    const json::object explained =
+        local()
+            .result("keybridge_explainRequest",
+                    json::array{json::object{
+                        {"method", "eth_sign"},
+                        {"params", json::array{kFirstAccount, "0x" + std::string(64, 'a')}},
+                        {"origin", kPageOrigin}}})
+            .as_object();
+    EXPECT_EQ(explained.at("method"), json::value("eth_sign"));
+    EXPECT_EQ(explained.at("origin"), json::value(kPageOrigin));
+    EXPECT_EQ(explained.at("details").at("hash"), json::value("0x" + std::string(64, 'a')));
+    EXPECT_EQ(explained.at("digest"), json::value("0x" + std::string(64, 'a')));
+    EXPECT_FALSE(explained.at("warnings").as_array().empty());
+    EXPECT_FALSE(explained.contains("id"));
+    EXPECT_EQ(local().result("keybridge_pendingApprovals"), json::array{});
+    // A transaction is filled and explained (every field given: no node needed).
+    const json::object tx =
+        local()
+            .result("keybridge_explainRequest",
+                    json::array{json::object{
+                        {"method", "eth_signTransaction"},
+                        {"params", json::array{json::object{{"from", kFirstAccount},
+                                                            {"to", kFirstAccount},
+                                                            {"gas", "0x5208"},
+                                                            {"gasPrice", "0x3b9aca00"},
+                                                            {"nonce", "0x0"},
+                                                            {"value", "0x1"}}}},
+                        {"origin", kPageOrigin}}})
+            .as_object();
+    EXPECT_EQ(tx.at("details").at("nonce"), json::value("0x0"));
+    EXPECT_EQ(tx.at("value"), json::value("1"));
+    // An origin that was never connected is refused as it would be.
+    EXPECT_EQ(local().error_code("keybridge_explainRequest",
+                                 json::array{json::object{
+                                     {"method", "personal_sign"},
+                                     {"params", json::array{"0x00", kFirstAccount}},
+                                     {"origin", "https://stranger.example"}}}),
+              4100);
+    EXPECT_EQ(local().error_code("keybridge_explainRequest",
+                                 json::array{json::object{{"method", "eth_chainId"}}}),
+              -32602);
+    // Pages cannot use it.
+    EXPECT_NE(page().error_code("keybridge_explainRequest",
+                                json::array{json::object{{"method", "personal_sign"}}}),
+              0);
 }
 
 // Cancelling at the unlock prompt rejects the request (4001).

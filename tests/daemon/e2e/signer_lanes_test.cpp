@@ -70,9 +70,8 @@ class SignerLanes : public DaemonTest {
         }
     }
 
-    static Approver::Rule approve_all() {
-        return [](const json::object&) { return std::string("approve"); };
-    }
+    // Approves everything; a connect shares every account (the device's too).
+    static Approver::Rule approve_all() { return approve_sharing_all(); }
     Caller page_caller() const { return Caller{"", kPageOrigin, false}; }
     Caller local_caller() const { return Caller{token_, "", false}; }
     RpcClient rpc(Caller caller) const { return RpcClient(port_, std::move(caller), 15s); }
@@ -196,6 +195,36 @@ TEST_F(SignerLanes, DetachedDeviceAnswersAndSaysWhatToConnect) {
     EXPECT_NE(json::serialize(refused).find("connect your Ledger (ledger:lane-test)"),
               std::string::npos)
         << refused;
+}
+
+// A device asking for its PIN: the request shows the stage needs-input "pin"; the approver's
+// keybridge_respond answer reaches the device, which then waits for its button.
+TEST_F(SignerLanes, DevicePinPromptIsAnsweredThroughTheApprover) {
+    device_->require_pin("4132");
+    Approver approver(port_, token_, approve_all());
+    auto signing =
+        std::async(std::launch::async, [&] { return page_sign("with a PIN", device_->address()); });
+    json::array now;
+    for (int i = 0; i < 500; ++i) {
+        now = pending();
+        if (now.size() == 1 && now[0].at("stage") == json::value("needs-input")) break;
+        std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_EQ(now.size(), 1u) << now;
+    ASSERT_EQ(now[0].at("stage"), json::value("needs-input")) << now;
+    EXPECT_EQ(now[0].at("input"), json::value("pin"));
+    EXPECT_EQ(now[0].at("note"), json::value("Enter the PIN of your test device"));
+    EXPECT_EQ(rpc(local_caller())
+                  .error_code("keybridge_respond",
+                              json::array{now[0].at("id"), json::object{{"password", "x"}}}),
+              -32602);  // a PIN stage wants {"pin"}
+    EXPECT_EQ(rpc(local_caller())
+                  .result("keybridge_respond",
+                          json::array{now[0].at("id"), json::object{{"pin", "4132"}}}),
+              json::value(true));
+    ASSERT_TRUE(wait_started(1));
+    device_->release();
+    EXPECT_EQ(signer_of("with a PIN", signing.get()), device_->address().to_checksum_string());
 }
 
 TEST_F(SignerLanes, ShutdownStopsTheDeviceAndAnswersItsClient) {
