@@ -97,6 +97,7 @@ core::Status Server::start() {
     chains_.emplace(config_.chains, config_.default_chain_id);
     subscriptions::ChainFeeds::Settings feed_settings;
     feed_settings.poll_interval = std::chrono::milliseconds(config_.poll_interval_ms);
+    feed_settings.filters.max_per_owner = config_.max_subscriptions;
     feeds_.emplace(
         ioc_.get_executor(), *upstream_,
         [this](std::uint64_t chain_id) -> std::optional<std::string> {

@@ -252,21 +252,23 @@ void register_account_methods(rpc::Dispatcher& d, Services& s) {
            }});
     d.add(
         {"eth_subscribe",
-         "WebSocket events: accountsChanged, chainChanged, newHeads, logs (keybridge_approvals "
-         "for approvers)",
+         "WebSocket events: accountsChanged, chainChanged, newHeads, logs, "
+         "newPendingTransactions (keybridge_approvals for approvers)",
          rpc::Access::Anyone,
          [&s](const auto& client, const json::value& params, rpc::Reply reply) {
              auto p = rpc::positional(params, 1, 2);
              if (!p) return reply(tl::unexpected(p.error()));
              auto name = rpc::string_at(**p, 0, "event");
              if (!name) return reply(tl::unexpected(name.error()));
-             const bool chain_feed = *name == "newHeads" || *name == "logs";
+             const bool chain_feed =
+                 *name == "newHeads" || *name == "logs" || *name == "newPendingTransactions";
              EventHub::Topic topic{};
              if (!chain_feed && !EventHub::parse_topic(*name, topic)) {
                  return reply(tl::unexpected(
                      RpcError{rpc::kUnsupportedMethod,
                               "unknown subscription '" + *name +
-                                  "' (accountsChanged, chainChanged, newHeads, logs)",
+                                  "' (accountsChanged, chainChanged, newHeads, logs, "
+                                  "newPendingTransactions)",
                               std::nullopt}));
              }
              if (!chain_feed && topic == EventHub::Topic::Approvals &&

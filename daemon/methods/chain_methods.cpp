@@ -1,7 +1,10 @@
 // Chain selection and read-only chain methods (forwarded to the selected chain's node).
 #include <algorithm>
 
+#include "core/hash.h"
 #include "daemon/log.h"
+#include "daemon/methods/filter_methods.h"
+#include "daemon/methods/forward_rules.h"
 #include "daemon/rpc/params.h"
 #include "daemon/services.h"
 
@@ -12,7 +15,9 @@ namespace json = boost::json;
 using rpc::Outcome;
 using rpc::RpcError;
 
-// Read-only methods a dApp may call; they carry no secret and change nothing we own.
+// Read-only methods that dApps and libraries call, listed by rpc_methods. Every other method
+// the table lacks is forwarded too unless forward_rules.h denies it (the fallback below); these
+// rows only make the common ones discoverable.
 constexpr std::string_view kForwarded[] = {
     "eth_blockNumber",
     "eth_getBalance",
@@ -33,7 +38,52 @@ constexpr std::string_view kForwarded[] = {
     "web3_clientVersion",
     "eth_getBlockTransactionCountByNumber",
     "eth_getProof",
+    "eth_getBlockReceipts",
+    "eth_createAccessList",
+    "eth_blobBaseFee",
+    "eth_simulateV1",
 };
+
+// Forwards a read-only call to the node of the client's selected chain (4901 without one).
+void forward(Services& s, const rpc::Client& client, const std::string& method,
+             const json::value& params, rpc::Reply reply) {
+    const std::uint64_t chain = s.chain_for(client);
+    auto config = s.chains.find(chain);
+    if (!config || config->rpc_url.empty()) return reply(tl::unexpected(no_upstream_error(chain)));
+    if (!params.is_null() && !params.is_array()) {
+        return reply(tl::unexpected(rpc::invalid_params_error("params must be an array")));
+    }
+    s.upstream.call(config->rpc_url, method, params, std::move(reply));
+}
+
+// A method the table lacks: forwarded when forward_rules.h allows it.
+void forward_unhandled(Services& s, const rpc::Client& client, const std::string& method,
+                       const json::value& params, rpc::Reply reply) {
+    const ForwardDecision decision = classify_unhandled_method(method);
+    switch (decision.verdict) {
+        case ForwardVerdict::Forward:
+            return forward(s, client, method, params, std::move(reply));
+        case ForwardVerdict::NotAMethodName:
+            return reply(tl::unexpected(RpcError{rpc::kMethodNotFound,
+                                                 "the method does not exist: " + decision.reason,
+                                                 std::nullopt}));
+        case ForwardVerdict::OwnNamespace:
+            return reply(tl::unexpected(RpcError{
+                rpc::kMethodNotFound, "the method " + method + " does not exist / is not available",
+                std::nullopt}));
+        case ForwardVerdict::Denied:
+            return reply(
+                tl::unexpected(RpcError{rpc::kUnsupportedMethod, decision.reason, std::nullopt}));
+    }
+}
+
+// The origin now uses `chain`: its filters on the chain it left are uninstalled (a filter
+// reports one chain's events), and chainChanged goes out.
+void chain_selected(Services& s, const rpc::Client& client, std::uint64_t chain) {
+    s.feeds.client_filters().chain_selected(client.principal(), chain);
+    s.events.publish(EventHub::Topic::ChainChanged, client.principal(),
+                     json::value(rpc::quantity(chain)));
+}
 
 }  // namespace
 
@@ -105,10 +155,7 @@ void register_chain_methods(rpc::Dispatcher& d, Services& s) {
                if (auto ok = s.permissions.select_chain(client->principal(), *chain); !ok) {
                    return reply(tl::unexpected(rpc::to_rpc_error(ok.error())));
                }
-               if (changed) {
-                   s.events.publish(EventHub::Topic::ChainChanged, client->principal(),
-                                    json::value(rpc::quantity(*chain)));
-               }
+               if (changed) chain_selected(s, *client, *chain);
                reply(json::value(nullptr));
            }});
     d.add({"wallet_addEthereumChain", "propose a chain (needs approval); selects it when approved",
@@ -169,12 +216,26 @@ void register_chain_methods(rpc::Dispatcher& d, Services& s) {
                        !ok) {
                        return reply(tl::unexpected(rpc::to_rpc_error(ok.error())));
                    }
-                   if (changed) {
-                       s.events.publish(EventHub::Topic::ChainChanged, client->principal(),
-                                        json::value(rpc::quantity(config.chain_id)));
-                   }
+                   if (changed) chain_selected(s, *client, config.chain_id);
                    reply(json::value(nullptr));
                });
+           }});
+
+    d.add({"web3_sha3", "Keccak-256 of the given hex data (answered by keybridged)",
+           rpc::Access::Anyone, [](const auto&, const json::value& params, rpc::Reply reply) {
+               auto p = rpc::positional(params, 1, 1);
+               if (!p) return reply(tl::unexpected(p.error()));
+               auto data = rpc::hex_at(**p, 0, "data");
+               if (!data) return reply(tl::unexpected(data.error()));
+               reply(json::value(core::hex_encode(core::keccak256(*data))));
+           }});
+    d.add({"net_listening", "whether the selected chain has an RPC node (answered by keybridged)",
+           rpc::Access::Anyone,
+           [&s](const auto& client, const json::value& params, rpc::Reply reply) {
+               auto p = rpc::positional(params, 0, 0);
+               if (!p) return reply(tl::unexpected(p.error()));
+               auto config = s.chains.find(s.chain_for(*client));
+               reply(json::value(config && !config->rpc_url.empty()));
            }});
 
     for (std::string_view method : kForwarded) {
@@ -182,17 +243,14 @@ void register_chain_methods(rpc::Dispatcher& d, Services& s) {
                rpc::Access::Anyone,
                [&s, name = std::string(method)](const auto& client, const json::value& params,
                                                 rpc::Reply reply) {
-                   const std::uint64_t chain = s.chain_for(*client);
-                   auto config = s.chains.find(chain);
-                   if (!config || config->rpc_url.empty())
-                       return reply(tl::unexpected(no_upstream_error(chain)));
-                   if (!params.is_null() && !params.is_array()) {
-                       return reply(
-                           tl::unexpected(rpc::invalid_params_error("params must be an array")));
-                   }
-                   s.upstream.call(config->rpc_url, name, params, std::move(reply));
+                   forward(s, *client, name, params, std::move(reply));
                }});
     }
+    register_filter_methods(d, s);
+    d.set_fallback([&s](const auto& client, const std::string& method, const json::value& params,
+                        rpc::Reply reply) {
+        forward_unhandled(s, *client, method, params, std::move(reply));
+    });
 }
 
 }  // namespace keybridge::daemon

@@ -1,5 +1,6 @@
-// eth_subscribe "newHeads" and "logs": public chain data, so the same callers as the read-only
-// chain methods; served by polling the chain's node (daemon/subscriptions/chain_feeds.h).
+// eth_subscribe "newHeads", "logs" and "newPendingTransactions": public chain data, so the same
+// callers as the read-only chain methods; served by polling the chain's node
+// (daemon/subscriptions/chain_feeds.h).
 #include "daemon/rpc/params.h"
 #include "daemon/services.h"
 #include "daemon/subscriptions/log_filter.h"
@@ -19,8 +20,10 @@ void subscribe_chain_feed(Services& s, const std::shared_ptr<const rpc::Client>&
         if (!parsed) return reply(tl::unexpected(parsed.error()));
         filter = std::move(*parsed);
     } else if (params.size() > 1) {
-        return reply(
-            tl::unexpected(rpc::invalid_params_error("'newHeads' takes no further parameters")));
+        return reply(tl::unexpected(
+            rpc::invalid_params_error("'" + name + "' takes no further parameters")));
+    } else if (name == "newPendingTransactions") {
+        kind = subscriptions::ChainFeeds::Kind::PendingTransactions;
     }
     // Bound to the chain selected now: a later chain switch does not move the subscription
     // (the page gets chainChanged and is expected to subscribe again, as with any provider).
@@ -28,15 +31,9 @@ void subscribe_chain_feed(Services& s, const std::shared_ptr<const rpc::Client>&
     auto config = s.chains.find(chain);
     if (!config || config->rpc_url.empty()) return reply(tl::unexpected(no_upstream_error(chain)));
     s.feeds.subscribe(client->sink, client->connection_id, chain, kind, std::move(filter),
-                      [reply](std::optional<std::string> id) {
-                          if (!id) {
-                              return reply(tl::unexpected(rpc::RpcError{
-                                  rpc::kDisconnected,
-                                  "the subscription ended before it started (connection closed "
-                                  "or keybridged shutting down)",
-                                  std::nullopt}));
-                          }
-                          reply(json::value(*id));
+                      [reply](subscriptions::ChainFeeds::Started started) {
+                          if (!started) return reply(tl::unexpected(started.error()));
+                          reply(json::value(*started));
                       });
 }
 

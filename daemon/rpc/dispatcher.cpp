@@ -19,6 +19,10 @@ const MethodSpec* Dispatcher::find(std::string_view name) const {
     return it == methods_.end() ? nullptr : &it->second;
 }
 
+void Dispatcher::set_fallback(Fallback fallback) {
+    fallback_ = std::move(fallback);
+}
+
 std::vector<const MethodSpec*> Dispatcher::methods() const {
     std::vector<const MethodSpec*> out;
     for (const auto& [name, spec] : methods_)
@@ -29,13 +33,13 @@ std::vector<const MethodSpec*> Dispatcher::methods() const {
 void Dispatcher::run_call(const std::shared_ptr<const Client>& client, const Call& call,
                           Reply reply) const {
     const MethodSpec* spec = find(call.method);
-    if (spec == nullptr) {
+    if (spec == nullptr && !fallback_) {
         reply(tl::unexpected(RpcError{
             kMethodNotFound, "the method " + call.method + " does not exist / is not available",
             std::nullopt}));
         return;
     }
-    if (spec->access == Access::TokenOnly && !client->token_authenticated) {
+    if (spec != nullptr && spec->access == Access::TokenOnly && !client->token_authenticated) {
         reply(tl::unexpected(RpcError{kUnauthorized,
                                       call.method + " requires the cookie token of keybridged",
                                       std::nullopt}));
@@ -44,7 +48,11 @@ void Dispatcher::run_call(const std::shared_ptr<const Client>& client, const Cal
     // The single catch-all: an exception here is a bug, answered as an internal error.
     // Replies are idempotent (see dispatch), so the copy kept here can answer if it throws.
     try {
-        spec->handler(client, call.params, reply);
+        if (spec != nullptr) {
+            spec->handler(client, call.params, reply);
+        } else {
+            fallback_(client, call.method, call.params, reply);
+        }
     } catch (const std::exception& e) {
         log::error("rpc", "handler of " + call.method + " threw: " + e.what());
         reply(tl::unexpected(RpcError{kInternalError, "internal error", std::nullopt}));

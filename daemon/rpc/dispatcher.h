@@ -52,6 +52,12 @@ class Dispatcher {
     void add(MethodSpec spec);
     const MethodSpec* find(std::string_view name) const;
     std::vector<const MethodSpec*> methods() const;
+    // Handles every call of a method the table lacks (open to anyone; the handler decides what
+    // exists). Without one, such calls are answered -32601. Discovery does not list it.
+    using Fallback =
+        std::function<void(const std::shared_ptr<const Client>& client, const std::string& method,
+                           const boost::json::value& params, Reply reply)>;
+    void set_fallback(Fallback fallback);
 
     // Runs every call of the payload; `done` receives the response text, or nothing when the
     // payload held only notifications. Exceptions from handlers become -32603 and are logged.
@@ -61,6 +67,7 @@ class Dispatcher {
   private:
     void run_call(const std::shared_ptr<const Client>& client, const Call& call, Reply reply) const;
     std::map<std::string, MethodSpec, std::less<>> methods_;
+    Fallback fallback_;
 };
 
 }  // namespace keybridge::daemon::rpc

@@ -39,7 +39,8 @@ ChainFeeds::ChainFeeds(boost::asio::any_io_executor executor, upstream::Upstream
     : executor_(std::move(executor)),
       upstream_(upstream),
       node_url_(std::move(node_url)),
-      settings_(settings) {}
+      settings_(settings),
+      client_filters_(executor_, upstream, settings.filters) {}
 
 ChainFeeds::~ChainFeeds() {
     stop_all();
@@ -47,7 +48,7 @@ ChainFeeds::~ChainFeeds() {
 
 void ChainFeeds::subscribe(std::weak_ptr<EventSink> sink, std::uint64_t connection_id,
                            std::uint64_t chain_id, Kind kind, LogFilter filter,
-                           std::function<void(std::optional<std::string>)> done) {
+                           std::function<void(Started)> done) {
     std::shared_ptr<ChainPoller> poller;
     std::string id;
     {
@@ -78,6 +79,7 @@ void ChainFeeds::subscribe(std::weak_ptr<EventSink> sink, std::uint64_t connecti
             hooks.deliver = [this, chain_id, generation](PollBatch batch) {
                 deliver(chain_id, generation, batch);
             };
+            hooks.wants_pending = [this, chain_id] { return wants_pending(chain_id); };
             ChainPoller::Settings poller_settings;
             poller_settings.interval = settings_.poll_interval;
             poller_settings.max_backoff = settings_.max_backoff;
@@ -92,14 +94,58 @@ void ChainFeeds::subscribe(std::weak_ptr<EventSink> sink, std::uint64_t connecti
     }
     // Answered and activated on the poller's strand, where deliveries also run: no event can
     // reach the client before the answer that names its subscription.
-    poller->when_ready([this, id, done = std::move(done)](bool running) {
-        if (!running) return done(std::nullopt);
+    const rpc::RpcError cancelled{
+        rpc::kDisconnected,
+        "the subscription ended before it started (connection closed or keybridged shutting down)",
+        std::nullopt};
+    if (kind == Kind::PendingTransactions) {
+        poller->when_pending_ready([this, id, chain_id, cancelled,
+                                    done = std::move(done)](std::optional<rpc::RpcError> error) {
+            if (error) {
+                discard(id);
+                if (error->code == rpc::kDisconnected) return done(tl::unexpected(cancelled));
+                if (error->code == rpc::kChainDisconnected) return done(tl::unexpected(*error));
+                return done(tl::unexpected(rpc::RpcError{
+                    rpc::kUnsupportedMethod,
+                    "newPendingTransactions is not available on chain " + std::to_string(chain_id) +
+                        ": its node does not offer pending-transaction filters "
+                        "(eth_newPendingTransactionFilter: " +
+                        error->message + ")",
+                    std::nullopt}));
+            }
+            {
+                std::lock_guard lock(mutex_);
+                if (subscriptions_.count(id) == 0) return done(tl::unexpected(cancelled));
+            }
+            done(id);
+            activate(id);
+        });
+        return;
+    }
+    poller->when_ready([this, id, cancelled, done = std::move(done)](bool running) {
+        if (!running) return done(tl::unexpected(cancelled));
         {
             std::lock_guard lock(mutex_);
-            if (subscriptions_.count(id) == 0) return done(std::nullopt);
+            if (subscriptions_.count(id) == 0) return done(tl::unexpected(cancelled));
         }
         done(id);
         activate(id);
+    });
+}
+
+void ChainFeeds::discard(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    auto it = subscriptions_.find(id);
+    if (it == subscriptions_.end()) return;
+    const std::uint64_t chain_id = it->second.chain_id;
+    subscriptions_.erase(it);
+    release_chain_locked(chain_id);
+}
+
+bool ChainFeeds::wants_pending(std::uint64_t chain_id) {
+    std::lock_guard lock(mutex_);
+    return std::any_of(subscriptions_.begin(), subscriptions_.end(), [&](const auto& entry) {
+        return entry.second.chain_id == chain_id && entry.second.kind == Kind::PendingTransactions;
     });
 }
 
@@ -120,6 +166,7 @@ bool ChainFeeds::unsubscribe(std::uint64_t connection_id, const std::string& id)
 }
 
 void ChainFeeds::drop_connection(std::uint64_t connection_id) {
+    client_filters_.drop_connection(connection_id);
     std::lock_guard lock(mutex_);
     std::vector<std::uint64_t> chains;
     for (auto it = subscriptions_.begin(); it != subscriptions_.end();) {
@@ -159,6 +206,7 @@ std::size_t ChainFeeds::active_pollers() const {
 }
 
 void ChainFeeds::stop_all() {
+    client_filters_.stop();
     std::lock_guard lock(mutex_);
     for (auto& [chain_id, entry] : pollers_)
         entry.poller->stop();
@@ -224,12 +272,20 @@ void ChainFeeds::deliver(std::uint64_t chain_id, std::uint64_t generation, const
             buckets[lower(hash->as_string())].push_back(&log);
         }
     }
+    // Pending hashes first: the node reported them before the blocks read after them.
+    for (const auto& hash : batch.pending) {
+        for (const auto& target : targets) {
+            if (target.kind == Kind::PendingTransactions)
+                target.sink->push(notification(target.id, hash));
+        }
+    }
     for (std::size_t i = 0; i < batch.headers.size(); ++i) {
         for (const auto& target : targets) {
             if (target.kind == Kind::NewHeads) {
                 target.sink->push(notification(target.id, batch.headers[i]));
                 continue;
             }
+            if (target.kind != Kind::Logs) continue;
             auto by_key = logs_by_block.find(target.filter_key);
             if (by_key == logs_by_block.end()) continue;  // subscribed after the logs were read
             auto bucket = by_key->second.find(batch.refs[i].hash);

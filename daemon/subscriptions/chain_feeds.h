@@ -13,6 +13,7 @@
 
 #include "daemon/events/event_sink.h"
 #include "daemon/subscriptions/chain_poller.h"
+#include "daemon/subscriptions/client_filters.h"
 #include "daemon/subscriptions/log_filter.h"
 #include "daemon/upstream/upstream_client.h"
 
@@ -29,15 +30,22 @@ namespace keybridge::daemon::subscriptions {
 // whose block is no longer the one emitted at that height (a reorg during the poll) are held
 // back; the blocks are emitted again, with their logs, once the reorg is seen. Logs removed by
 // a reorg are not sent again with "removed": true.
+// newPendingTransactions: each hash the chain's pending-transaction filter reports (one filter
+// per chain, shared by its subscribers; see ChainPoller), polled on the same cadence.
+// It also holds the clients' eth_newFilter family (client_filters()), which a closing
+// connection and shutdown clean up together with the subscriptions.
 // Thread-safe.
 class ChainFeeds {
   public:
-    enum class Kind { NewHeads, Logs };
+    enum class Kind { NewHeads, Logs, PendingTransactions };
+    // The subscription id, or why it could not start.
+    using Started = tl::expected<std::string, rpc::RpcError>;
 
     struct Settings {
         std::chrono::milliseconds poll_interval{1000};
         std::chrono::milliseconds max_backoff{30000};
         std::size_t window = 64;  // catch-up and reorg depth, in blocks
+        FilterRegistry::Settings filters;
     };
 
     // node_url(chain) gives the chain's node now (nullopt or "" when none).
@@ -49,21 +57,26 @@ class ChainFeeds {
     ChainFeeds& operator=(const ChainFeeds&) = delete;
 
     // Adds a subscription and calls done(id) once the chain's poller knows the current head
-    // (events then cover every block after it), or done(nullopt) if the subscription was
-    // cancelled first (unsubscribed, connection closed, shutdown). `filter` is used for Logs.
+    // (events then cover every block after it) or, for PendingTransactions, once the node's
+    // pending-transaction filter exists. done(error) when it could not start: 4900 when it was
+    // cancelled first (unsubscribed, connection closed, shutdown); for PendingTransactions 4200
+    // when the node refused the filter (the message says what the node answered), 4901 when it
+    // could not be reached. `filter` is used for Logs.
     void subscribe(std::weak_ptr<EventSink> sink, std::uint64_t connection_id,
                    std::uint64_t chain_id, Kind kind, LogFilter filter,
-                   std::function<void(std::optional<std::string>)> done);
+                   std::function<void(Started)> done);
     // True when the connection had that subscription; its events stop at once.
     bool unsubscribe(std::uint64_t connection_id, const std::string& id);
-    // Removes every subscription of a closed connection.
+    // Removes every subscription and filter of a closed connection.
     void drop_connection(std::uint64_t connection_id);
     // Subscriptions the connection holds here.
     std::size_t count(std::uint64_t connection_id) const;
     // Chains being polled now.
     std::size_t active_pollers() const;
-    // Shutdown: stops every poller and forgets every subscription.
+    // Shutdown: stops every poller and forgets every subscription and filter.
     void stop_all();
+    // The eth_newFilter family of the clients.
+    ClientFilters& client_filters() { return client_filters_; }
 
   private:
     struct Subscription {
@@ -82,6 +95,9 @@ class ChainFeeds {
     };
 
     std::vector<LogFilter> filters_of(std::uint64_t chain_id);
+    bool wants_pending(std::uint64_t chain_id);
+    // Removes a subscription that could not start.
+    void discard(const std::string& id);
     void deliver(std::uint64_t chain_id, std::uint64_t generation, const PollBatch& batch);
     void activate(const std::string& id);
     // Stops the chain's poller if nobody listens any more. Caller holds mutex_.
@@ -96,6 +112,8 @@ class ChainFeeds {
     std::map<std::string, Subscription> subscriptions_;
     std::map<std::uint64_t, PollerEntry> pollers_;
     std::uint64_t generations_ = 0;
+
+    ClientFilters client_filters_;
 };
 
 }  // namespace keybridge::daemon::subscriptions

@@ -31,11 +31,118 @@ void ChainPoller::stop() {
     if (stopped_.exchange(true)) return;
     asio::post(strand_, [self = shared_from_this()] {
         self->timer_.cancel();
+        self->uninstall_pending();
         auto waiting = std::move(self->waiting_);
         self->waiting_.clear();
         for (auto& ready : waiting)
             ready(false);
+        auto pending_waiting = std::move(self->pending_waiting_);
+        self->pending_waiting_.clear();
+        for (auto& ready : pending_waiting)
+            ready(rpc::RpcError{rpc::kDisconnected, "the feed stopped", std::nullopt});
     });
+}
+
+void ChainPoller::when_pending_ready(std::function<void(std::optional<rpc::RpcError>)> ready) {
+    asio::post(strand_, [self = shared_from_this(), ready = std::move(ready)]() mutable {
+        if (self->stopped_)
+            return ready(rpc::RpcError{rpc::kDisconnected, "the feed stopped", std::nullopt});
+        if (self->pending_filter_) return ready(std::nullopt);
+        self->pending_waiting_.push_back(std::move(ready));
+        self->install_pending();
+    });
+}
+
+void ChainPoller::install_pending() {
+    if (pending_installing_) return;
+    auto url = hooks_.node_url();
+    if (!url || url->empty()) {
+        auto waiting = std::move(pending_waiting_);
+        pending_waiting_.clear();
+        for (auto& ready : waiting)
+            ready(rpc::RpcError{rpc::kChainDisconnected, "no RPC node is configured for the chain",
+                                std::nullopt});
+        return;
+    }
+    pending_installing_ = true;
+    upstream_.call(
+        *url, "eth_newPendingTransactionFilter", json::array{},
+        [self = shared_from_this(), url = *url](rpc::Outcome out) {
+            asio::post(self->strand_, [self, url, out = std::move(out)] {
+                self->pending_installing_ = false;
+                if (out && self->stopped_) {
+                    // Stopped meanwhile: nobody will read it.
+                    self->upstream_.call(url, "eth_uninstallFilter", json::array{*out},
+                                         [](rpc::Outcome) {});
+                    return;
+                }
+                std::optional<rpc::RpcError> error;
+                if (out) {
+                    self->pending_filter_ = *out;
+                    self->pending_url_ = url;
+                } else {
+                    error = out.error();
+                    log::debug("subscriptions",
+                               "chain " + std::to_string(self->chain_id_) +
+                                   ": eth_newPendingTransactionFilter failed: " + error->message);
+                }
+                auto waiting = std::move(self->pending_waiting_);
+                self->pending_waiting_.clear();
+                for (auto& ready : waiting)
+                    ready(error);
+            });
+        });
+}
+
+void ChainPoller::uninstall_pending() {
+    if (!pending_filter_) return;
+    upstream_.call(pending_url_, "eth_uninstallFilter", json::array{*pending_filter_},
+                   [](rpc::Outcome) {});
+    pending_filter_.reset();
+}
+
+void ChainPoller::poll_pending(std::function<void()> next) {
+    const bool wanted = hooks_.wants_pending && hooks_.wants_pending();
+    if (!wanted) {
+        uninstall_pending();
+        return next();
+    }
+    if (!pending_filter_) {
+        // Lost (or its first install failed): install it again for the next poll.
+        install_pending();
+        return next();
+    }
+    upstream_.call(pending_url_, "eth_getFilterChanges", json::array{*pending_filter_},
+                   [self = shared_from_this(), next = std::move(next)](rpc::Outcome out) {
+                       asio::post(self->strand_, [self, next, out = std::move(out)] {
+                           if (self->stopped_) return;
+                           if (out && out->is_array()) {
+                               for (auto& hash : out->as_array()) {
+                                   if (hash.is_string()) self->batch_.pending.push_back(hash);
+                               }
+                           } else if (!out && out.error().code != rpc::kChainDisconnected) {
+                               // The node answered that it no longer has the filter (it expired
+                               // there, or the node restarted): make a new one.
+                               log::debug("subscriptions", "chain " +
+                                                               std::to_string(self->chain_id_) +
+                                                               ": pending filter lost (" +
+                                                               out.error().message + ")");
+                               self->pending_filter_.reset();
+                           }
+                           next();
+                       });
+                   });
+}
+
+void ChainPoller::finish_without_blocks() {
+    failures_ = 0;
+    if (!batch_.pending.empty()) {
+        PollBatch batch;
+        batch.pending = std::move(batch_.pending);
+        batch_ = {};
+        hooks_.deliver(std::move(batch));
+    }
+    schedule(settings_.interval);
 }
 
 void ChainPoller::when_ready(std::function<void(bool)> ready) {
@@ -83,6 +190,11 @@ void ChainPoller::fail(const std::string& why) {
         std::min(settings_.interval * (std::int64_t{1} << shift), settings_.max_backoff);
     log::debug("subscriptions", "chain " + std::to_string(chain_id_) + ": poll failed (" + why +
                                     "); retrying in " + std::to_string(delay.count()) + " ms");
+    if (!batch_.pending.empty()) {  // read from the node already: not read again
+        PollBatch pending;
+        pending.pending = std::move(batch_.pending);
+        hooks_.deliver(std::move(pending));
+    }
     batch_ = {};
     set_ready();  // subscribers are answered even while the node is down; they get blocks later
     schedule(delay);
@@ -94,15 +206,18 @@ void ChainPoller::poll() {
     if (!url || url->empty()) return fail("no RPC node is configured for the chain");
     url_ = std::move(*url);
     batch_ = {};
+    poll_pending([this] { poll_blocks(); });
+}
+
+void ChainPoller::poll_blocks() {
     if (!tracker_.has_baseline()) {
         return call("eth_getBlockByNumber", json::array{"latest", false},
                     [this](json::value header) {
                         auto ref = block_ref_of(header);
                         if (!ref) return fail("latest block: " + ref.error().detail);
                         tracker_.reset(std::move(*ref));
-                        failures_ = 0;
                         set_ready();
-                        schedule(settings_.interval);
+                        finish_without_blocks();
                     });
     }
     call("eth_blockNumber", json::array{}, [this](json::value result) {
@@ -116,10 +231,7 @@ void ChainPoller::poll() {
 
 void ChainPoller::on_head(std::uint64_t head) {
     auto range = tracker_.range_after(head);
-    if (!range) {
-        failures_ = 0;
-        return schedule(settings_.interval);
-    }
+    if (!range) return finish_without_blocks();
     // One after another, in order: each is a short exchange, and the window bounds how many
     // one poll makes.
     fetch_block(range->first, range->last);

@@ -28,6 +28,7 @@ struct PollBatch {
     std::vector<boost::json::value> headers;
     std::vector<BlockRef> refs;
     std::vector<std::pair<std::string, boost::json::array>> logs;  // filter key → logs
+    std::vector<boost::json::value> pending;                       // new pending transaction hashes
 };
 
 // Polls one chain's node over plain HTTP(S) for new blocks, on its own strand; never blocks.
@@ -40,6 +41,13 @@ struct PollBatch {
 // LogFilter::matches); then `deliver` with all of it. A
 // poll that fails anywhere delivers nothing, is logged at debug level and retried after a
 // doubling delay (interval × 2, × 4, … up to max_backoff); the first success resets it.
+//
+// Pending transactions: while `wants_pending` is true the poller holds one pending-transaction
+// filter on the node (eth_newPendingTransactionFilter, installed by when_pending_ready) and
+// starts each poll with eth_getFilterChanges on it; the hashes go out in the poll's batch, also
+// when the block part finds nothing new or fails. A filter the node lost is installed again on
+// the next poll (hashes in between are missed); it is uninstalled once nobody wants it and when
+// the poller stops.
 class ChainPoller : public std::enable_shared_from_this<ChainPoller> {
   public:
     struct Settings {
@@ -52,6 +60,7 @@ class ChainPoller : public std::enable_shared_from_this<ChainPoller> {
         std::function<std::optional<std::string>()> node_url;  // nullopt: no node (a failure)
         std::function<std::vector<LogFilter>()> filters;       // distinct, for eth_getLogs
         std::function<void(PollBatch)> deliver;
+        std::function<bool()> wants_pending;  // someone subscribed to pending transactions
     };
 
     ChainPoller(boost::asio::any_io_executor executor, upstream::UpstreamClient& upstream,
@@ -66,6 +75,11 @@ class ChainPoller : public std::enable_shared_from_this<ChainPoller> {
     // ready(false) instead when the poller is stopped first.
     void when_ready(std::function<void(bool)> ready);
 
+    // Makes sure the node's pending-transaction filter exists, then runs ready(nullopt) on the
+    // strand; ready(error) when the node refused it (its JSON-RPC error) or could not be
+    // reached (4901), or 4900 when the poller is stopped first.
+    void when_pending_ready(std::function<void(std::optional<rpc::RpcError>)> ready);
+
     std::uint64_t chain_id() const { return chain_id_; }
 
   private:
@@ -74,6 +88,13 @@ class ChainPoller : public std::enable_shared_from_this<ChainPoller> {
     void call(std::string method, boost::json::value params, Next next);
     void schedule(std::chrono::milliseconds delay);
     void poll();
+    // The pending-transaction step of a poll, then `next` (the block step).
+    void poll_pending(std::function<void()> next);
+    void poll_blocks();
+    void install_pending();
+    void uninstall_pending();
+    // Ends a poll that found no new block (or only the baseline): delivers pending hashes.
+    void finish_without_blocks();
     void on_head(std::uint64_t head);
     // Fetches block `number`: appended when walking forward to `last`, put in front (walking
     // back to a fork point) when `last` is nullopt.
@@ -100,6 +121,10 @@ class ChainPoller : public std::enable_shared_from_this<ChainPoller> {
     std::vector<std::function<void(bool)>> waiting_;
     PollBatch batch_;  // the poll under way
     std::vector<LogFilter> filters_;
+    std::optional<boost::json::value> pending_filter_;  // the node's filter id
+    std::string pending_url_;                           // the node that holds it
+    bool pending_installing_ = false;
+    std::vector<std::function<void(std::optional<rpc::RpcError>)>> pending_waiting_;
 };
 
 }  // namespace keybridge::daemon::subscriptions

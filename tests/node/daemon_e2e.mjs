@@ -1035,7 +1035,7 @@ e2e("misplaced requests: wrong chainId, subscription over HTTP, token-only metho
   const feed = dappWs.provider.send("eth_subscribe", ["keybridge_approvals"]);
   await rejectsWithCode(feed, 4100, "approvals feed from a page");
   await rejectsWithCode(dapp.send("eth_sign", [accounts[0], ethers.ZeroHash]), 4200, "eth_sign (disabled)");
-  await rejectsWithCode(dapp.send("eth_mining", []), -32601, "unknown method");
+  await rejectsWithCode(dapp.send("wallet_noSuchMethod", []), -32601, "unknown method");
 });
 
 e2e("a WebSocket page that goes away drops its pending approvals", async () => {

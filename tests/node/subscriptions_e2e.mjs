@@ -560,7 +560,9 @@ e2e("bad logs filters: -32602 naming the field; other misuse", async () => {
     await rejectsWithCode(client.call("eth_subscribe", ["logs", filter]), -32602, message, JSON.stringify(filter));
   }
   await rejectsWithCode(client.call("eth_subscribe", ["newHeads", {}]), -32602, /takes no further/, "newHeads with a filter");
-  await rejectsWithCode(client.call("eth_subscribe", ["newPendingTransactions"]), 4200, /unknown subscription/, "pending");
+  await rejectsWithCode(client.call("eth_subscribe", ["syncing"]), 4200, /unknown subscription/, "syncing");
+  // newPendingTransactions has its own tests (filters_e2e.mjs); geth's full-transaction form is not offered.
+  await rejectsWithCode(client.call("eth_subscribe", ["newPendingTransactions", true]), -32602, /takes no further/, "pending, full");
   // Over HTTP there is nowhere to send events.
   const res = await fetch(`http://127.0.0.1:${daemon.port}/`, {
     method: "POST",

@@ -136,6 +136,22 @@ TEST_F(DispatcherTest, UnknownMethodIsMethodNotFound) {
               std::string::npos);
 }
 
+TEST_F(DispatcherTest, MethodsTheTableLacksGoToTheFallbackWithTheirName) {
+    std::vector<std::string> seen;
+    dispatcher_.set_fallback(
+        [&seen](const auto&, const std::string& method, const json::value& params, Reply reply) {
+            seen.push_back(method);
+            reply(json::array{json::value(method), params});
+        });
+    auto v = parsed(run(R"({"jsonrpc":"2.0","id":1,"method":"eth_nothing","params":[7]})"));
+    EXPECT_EQ(v.at("result"), (json::array{"eth_nothing", json::array{7}}));
+    // Rows of the table still answer themselves; discovery does not list the fallback.
+    parsed(run(R"({"jsonrpc":"2.0","id":2,"method":"echo","params":[1]})"));
+    EXPECT_EQ(seen, std::vector<std::string>{"eth_nothing"});
+    for (const auto* spec : dispatcher_.methods())
+        EXPECT_NE(spec->name, "eth_nothing");
+}
+
 TEST_F(DispatcherTest, BatchAnswersInRequestOrderWhateverTheCompletionOrder) {
     // The first call finishes last.
     auto v = parsed(run(R"([{"jsonrpc":"2.0","id":1,"method":"later","params":[150,"first"]},)"
