@@ -14,8 +14,8 @@
 #include "core/hash.h"
 #include "daemon/log.h"
 #include "daemon/service_notify.h"
-#include "daemon/vault/secure_file.h"
-#include "daemon/vault/vault.h"
+#include "store/vault/secure_file.h"
+#include "store/vault/vault.h"
 
 namespace keybridge::daemon {
 
@@ -110,13 +110,18 @@ core::Status Server::start() {
         },
         feed_settings);
     services_.emplace(config_, ioc_.get_executor(), blocking_, *permissions_, *approvals_,
-                      software_, events_, *upstream_, *chains_, *feeds_);
+                      signers_, events_, *upstream_, *chains_, *feeds_);
     // The account list is known from the vault's metadata without a password.
     if (vault::Vault::exists(config_.datadir)) {
         auto vault = vault::Vault::open(config_.datadir);
         if (!vault) return core::fail(vault.error());
-        for (const auto& a : vault->accounts())
-            services_->vault_accounts.push_back(a.address);
+        signers_.set_accounts(account_routes(vault->accounts()));
+        std::vector<drivers::software::SoftwareSigner::AccountRef> refs;
+        for (const auto& a : vault->accounts()) {
+            if (a.source != vault::AccountSource::Hardware)
+                refs.push_back({a.address, a.source == vault::AccountSource::Seed ? a.path : ""});
+        }
+        signers_.software().set_listed(std::move(refs));
     }
     // Changes made with the tool while we run: re-read on the blocking thread (the vault's lock
     // may be held by the tool for seconds of key derivation), one pending re-read at a time.
@@ -133,8 +138,13 @@ core::Status Server::start() {
                                " (accounts changed with the tool show after the next unlock)");
         vault_watcher_.reset();
     }
-    approvals_->set_listener([this](const approvals::ApprovalRequest& request, bool added) {
-        json::object event{{"type", added ? "added" : "removed"}, {"request", request.to_json()}};
+    approvals_->set_listener([this](const approvals::ApprovalRequest& request,
+                                    approvals::ApprovalQueue::Event change) {
+        using Event = approvals::ApprovalQueue::Event;
+        const char* type = change == Event::Added     ? "added"
+                           : change == Event::Updated ? "updated"
+                                                      : "removed";
+        json::object event{{"type", type}, {"request", request.to_json()}};
         events_.publish(EventHub::Topic::Approvals, "", event);
     });
 
@@ -145,8 +155,11 @@ core::Status Server::start() {
 
     context_ = std::make_unique<net::ServerContext>(config_, dispatcher_, token);
     context_->health = [this] {
+        // "starting" until the --password-file unlock at start has finished.
         return json::object{
-            {"status", "ok"}, {"version", kVersion}, {"unlocked", software_.unlocked()}};
+            {"status", services_->startup_unlock_pending.load() ? "starting" : "ok"},
+            {"version", kVersion},
+            {"unlocked", signers_.software().unlocked()}};
     };
     // Signals first: a SIGTERM that arrives once we announce the port must shut down cleanly.
     signals_.emplace(ioc_, SIGINT, SIGTERM);
@@ -157,6 +170,7 @@ core::Status Server::start() {
     });
     context_->connection_closed = [this](std::uint64_t connection_id) {
         approvals_->cancel_connection(connection_id);
+        services_->stops.closed(connection_id);  // its signer jobs, queued or running, stop
         feeds_->drop_connection(connection_id);  // its chain's poller stops if nobody is left
     };
     for (const auto& text : config_.listen) {
@@ -189,8 +203,12 @@ core::Status Server::start() {
     if (!config_.password_file.empty()) {
         auto password = vault::read_secret_file(config_.password_file);
         if (!password) return core::fail(password.error());
-        unlock_vault(*services_, std::move(*password), [](core::Status status) {
+        // Requests arriving meanwhile wait for this unlock; READY and /health's "ok" follow it.
+        services_->startup_unlock_pending.store(true);
+        unlock_vault(*services_, std::move(*password), [this](core::Status status) {
             if (!status) log::error("vault", "unlock at start failed: " + status.error().detail);
+            services_->startup_unlock_pending.store(false);
+            notify_service_manager("READY=1");
         });
     }
     return {};
@@ -207,7 +225,7 @@ void Server::schedule_audit_sync() {
 }
 
 void Server::run() {
-    notify_service_manager("READY=1");
+    if (!services_->startup_unlock_pending.load()) notify_service_manager("READY=1");
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < config_.threads; ++i)
         threads.emplace_back([this] { ioc_.run(); });
@@ -237,8 +255,11 @@ void Server::shutdown() {
     // close requests below (they hop through the executor), so a WebSocket with requests in
     // flight defers its close frame until they are answered (WsSession::close).
     approvals_->cancel_all();
+    // Signer jobs, queued or running (a device waiting for its button), end now and answer.
+    services_->stops.stop_all();
+    signers_.stop_all();
     feeds_->stop_all();
-    std::vector<std::shared_ptr<net::EventSink>> sinks;
+    std::vector<std::shared_ptr<EventSink>> sinks;
     {
         std::lock_guard lock(context_->sinks_mutex);
         for (auto& [id, weak] : context_->sinks) {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "daemon/vault/secure_file.h"
+#include "store/vault/secure_file.h"
 
 namespace keybridge::daemon::approvals {
 namespace {

@@ -9,7 +9,7 @@
 
 #include <boost/json.hpp>
 
-#include "daemon/net/event_sink.h"
+#include "daemon/events/event_sink.h"
 #include "daemon/net/rate_limiter.h"
 #include "daemon/options.h"
 #include "daemon/rpc/dispatcher.h"
