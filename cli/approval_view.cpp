@@ -214,6 +214,38 @@ void render_transaction(Writer& w, const json::object& d) {
     }
 }
 
+// A connect request: the accounts the requester may be shown, numbered for the choice that
+// `keybridge approve` asks for; "*" marks those an approval without a choice shares.
+void render_connect(Writer& w, const json::object& d) {
+    const json::value* again = at(d, "again");
+    if (again != nullptr && again->is_bool() && again->as_bool()) {
+        w.line(1, "Already connected: it asks again because the vault has accounts it was never");
+        w.line(1, "shown. Rejecting keeps what it sees now.");
+    }
+    w.line(1, "Accounts it may see (* = shared unless you choose):");
+    const json::value* accounts = at(d, "accounts");
+    if (accounts == nullptr || !accounts->is_array()) return;
+    std::size_t number = 0;
+    for (const auto& entry : accounts->as_array()) {
+        ++number;
+        const json::object* o = entry.if_object();
+        if (o == nullptr) {
+            w.line(2, str(&entry));
+            continue;
+        }
+        const auto flag = [&](std::string_view key) {
+            const json::value* v = at(*o, key);
+            return v != nullptr && v->is_bool() && v->as_bool();
+        };
+        std::string text = std::string(flag("default") ? "* " : "  ") + std::to_string(number) +
+                           ". " + str(at(*o, "address"));
+        if (const json::value* name = at(*o, "name"); name != nullptr && name->is_string())
+            text += "  \"" + str(name) + "\"";
+        if (flag("granted")) text += "  (sees it now)";
+        w.line(2, text);
+    }
+}
+
 void render_details(Writer& w, const std::string& method, const json::object& d) {
     if (method == "personal_sign") return render_message(w, d);
     if (method == "eth_signTypedData_v3" || method == "eth_signTypedData_v4")
@@ -223,14 +255,7 @@ void render_details(Writer& w, const std::string& method, const json::object& d)
         return render_transaction(w, d);
     }
     if (method == "eth_sign") return w.field(1, "Hash to sign", str(at(d, "hash")));
-    if (method == "eth_requestAccounts") {
-        w.line(1, "Accounts the requester will see:");
-        if (const json::value* a = at(d, "accounts"); a != nullptr && a->is_array()) {
-            for (const auto& address : a->as_array())
-                w.line(2, str(&address));
-        }
-        return;
-    }
+    if (method == "eth_requestAccounts") return render_connect(w, d);
     if (method == "wallet_addEthereumChain") {
         w.field(
             1, "Chain to add",

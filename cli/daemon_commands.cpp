@@ -3,16 +3,22 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
+#include <vector>
 
+#include "cli/account_choice.h"
 #include "cli/approval_view.h"
 #include "cli/command.h"
 #include "cli/daemon_client.h"
@@ -111,13 +117,24 @@ Result<Report> run_lock(Context& ctx) {
 
 // ---------------------------------------------------------------- approve
 
+// Reconnecting after keybridged went away: the first attempt after kFirstRetry, then twice as
+// long each time up to kLongestRetry.
+constexpr std::chrono::milliseconds kFirstRetry{500};
+constexpr std::chrono::milliseconds kLongestRetry{5000};
+
+// Opens a WebSocket to keybridged, reading the cookie token anew: it changes at every start.
+using SocketOpener = std::function<Result<std::unique_ptr<DaemonSocket>>()>;
+
 // Lines from standard input, waited for together with the socket's notifications.
 class LineInput {
   public:
-    enum class Event { Line, Notification, End };
+    enum class Event { Line, Notification, End, Timeout };
 
-    // Waits for a complete line or a notification (wake_fd readable).
-    Result<Event> wait(int wake_fd, std::string& line) {
+    // Waits for a complete line, a notification (wake_fd readable; -1 for none) or the end of
+    // the input, at most `timeout` when one is given.
+    Result<Event> wait(int wake_fd, std::string& line,
+                       std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout.value_or(kNoTimeout);
         while (true) {
             if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
                 line = buffer_.substr(0, nl);
@@ -131,8 +148,16 @@ class LineInput {
                 buffer_.clear();
                 return Event::Line;
             }
+            int wait_ms = -1;
+            if (timeout) {
+                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now());
+                if (left.count() <= 0) return Event::Timeout;
+                wait_ms = static_cast<int>(left.count());
+            }
             pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {wake_fd, POLLIN, 0}};
-            if (::poll(fds, 2, -1) < 0) {
+            const int ready = ::poll(fds, 2, wait_ms);
+            if (ready < 0) {
                 if (errno == EINTR) continue;
                 return fail(ErrorCode::IoError,
                             std::string("poll failed: ") + std::strerror(errno));
@@ -162,53 +187,142 @@ class LineInput {
         if (::isatty(STDIN_FILENO)) ::tcflush(STDIN_FILENO, TCIFLUSH);
     }
 
-    bool at_end() const { return eof_ && buffer_.empty(); }
-
   private:
+    static constexpr std::chrono::hours kNoTimeout{24 * 365};
     std::string buffer_;
     bool eof_ = false;
 };
 
+// The approver's answer to one request.
+struct Verdict {
+    bool approve = false;
+    std::optional<std::vector<std::string>> accounts;  // for a connect request: what to share
+};
+
+// `keybridge approve`: shows each pending request and sends the user's decision. Runs until the
+// input ends (or, with --once, after one decision); when keybridged goes away (restart, crash,
+// dropped connection) it reconnects by itself and lists the pending requests again.
 class Approver {
   public:
-    Approver(DaemonSocket& socket, bool json_mode, bool once)
-        : socket_(socket), json_(json_mode), once_(once), color_(::isatty(STDOUT_FILENO)) {}
+    Approver(SocketOpener open, std::string address, bool json_mode, bool once)
+        : open_(std::move(open)),
+          address_(std::move(address)),
+          json_(json_mode),
+          once_(once),
+          color_(::isatty(STDOUT_FILENO)) {}
 
-    Result<std::size_t> run() {
+    // Serves over `socket`, the first connection (opened by the caller so that a daemon that is
+    // not there at all is reported at once).
+    Result<std::size_t> run(std::unique_ptr<DaemonSocket> socket) {
+        socket_ = std::move(socket);
+        while (true) {
+            lost_ = false;
+            auto served = serve();
+            if (served) return decided_;  // the input ended, or --once is done
+            if (!lost_) return fail(served.error());
+            auto back = reconnect(served.error());
+            if (!back) return fail(back.error());
+            if (!*back) return decided_;  // the input ended while keybridged was away
+        }
+    }
+
+  private:
+    // What waiting for the user's next line ended with.
+    enum class Answer { Line, Withdrawn, InputEnded };
+
+    // Marks a failure of the connection (not of the terminal): run() then reconnects.
+    core::Error lost(core::Error error) {
+        lost_ = true;
+        return error;
+    }
+
+    // Subscribes, lists what waits and asks about each request in turn. Ok when the input ended
+    // (or --once is done); an error otherwise, with lost_ set when the connection failed.
+    core::Status serve() {
         auto subscribed =
-            socket_.call("eth_subscribe", json::array{"keybridge_approvals"}, kSocketCallTimeout);
-        if (!subscribed) return fail(subscribed.error());
+            socket_->call("eth_subscribe", json::array{"keybridge_approvals"}, kSocketCallTimeout);
+        if (!subscribed) return fail(lost(subscribed.error()));
         auto pending =
-            socket_.call("keybridge_pendingApprovals", json::array{}, kSocketCallTimeout);
-        if (!pending) return fail(pending.error());
+            socket_->call("keybridge_pendingApprovals", json::array{}, kSocketCallTimeout);
+        if (!pending) return fail(lost(pending.error()));
         // Events that came with (or before) the list are applied after it, in order.
         if (pending->is_array()) {
             for (const auto& r : pending->as_array()) {
                 if (r.is_object()) add(r.as_object());
             }
         }
-        if (!json_) {
+        if (!json_ && !announced_) {
             std::printf("Waiting for requests to approve (Ctrl-C to stop)...\n");
             std::fflush(stdout);
         }
+        announced_ = true;
         while (true) {
             KEYBRIDGE_TRY_STATUS(drain_notifications());
             if (queue_.empty()) {
                 std::string ignored;
-                auto event = input_.wait(socket_.wake_fd(), ignored);
+                auto event = input_.wait(socket_->wake_fd(), ignored);
                 if (!event) return fail(event.error());
-                if (*event == LineInput::Event::End) return decided_;
+                if (*event == LineInput::Event::End) return {};
                 continue;  // a notification, or input typed while nothing was asked: ignored
             }
             const json::object request = queue_.begin()->second;
             auto answered = ask(request);
             if (!answered) return fail(answered.error());
-            if (!*answered) return decided_;  // input ended
-            if (once_ && decided_ > 0) return decided_;
+            if (!*answered) return {};  // input ended
+            if (once_ && decided_ > 0) return {};
         }
     }
 
-  private:
+    // Waits until keybridged answers again, trying after 0.5 s, 1 s, 2 s, 4 s, then every 5 s.
+    // True once connected, false when the input ended meanwhile.
+    Result<bool> reconnect(const core::Error& why) {
+        socket_.reset();
+        // Whatever was queued went with the old connection, and a restarted keybridged numbers
+        // its requests afresh: the list comes again once connected.
+        queue_.clear();
+        seen_.clear();
+        gone_.clear();
+        if (json_) {
+            emit(json::object{{"event", "disconnected"}, {"message", why.detail}});
+        } else {
+            std::printf("\nkeybridged went away; reconnecting\xe2\x80\xa6\n");
+            std::fflush(stdout);
+        }
+        std::chrono::milliseconds delay = kFirstRetry;
+        while (true) {
+            auto paused = pause(delay);
+            if (!paused) return fail(paused.error());
+            if (!*paused) return false;
+            auto socket = open_();
+            if (socket) {
+                socket_ = std::move(*socket);
+                if (json_) {
+                    emit(json::object{{"event", "reconnected"}});
+                } else {
+                    std::printf("Reconnected to keybridged at %s.\n", address_.c_str());
+                    std::fflush(stdout);
+                }
+                return true;
+            }
+            delay = std::min(delay * 2, kLongestRetry);
+        }
+    }
+
+    // Sleeps for `duration` unless the input ends first (false); typed lines are dropped.
+    Result<bool> pause(std::chrono::milliseconds duration) {
+        const auto until = std::chrono::steady_clock::now() + duration;
+        while (true) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                until - std::chrono::steady_clock::now());
+            if (left.count() <= 0) return true;
+            std::string ignored;
+            auto event = input_.wait(-1, ignored, left);
+            if (!event) return fail(event.error());
+            if (*event == LineInput::Event::End) return false;
+            if (*event == LineInput::Event::Timeout) return true;
+        }
+    }
+
     static std::optional<std::uint64_t> id_of(const json::object& request) {
         const json::value* id = request.if_contains("id");
         if (id == nullptr) return std::nullopt;
@@ -227,17 +341,18 @@ class Approver {
     void emit(json::object event) { std::cout << json::serialize(event) << "\n" << std::flush; }
 
     // Applies every notification that has arrived: added requests join the queue, removed ones
-    // leave it. Disconnected (with the daemon's reason) when the connection has closed.
+    // leave it. A lost connection (closed, or keybridged shutting down) is an error.
     core::Status drain_notifications() {
         while (true) {
-            auto next = socket_.poll_notification();
-            if (!next) return fail(next.error());
+            auto next = socket_->poll_notification();
+            if (!next) return fail(lost(next.error()));
             if (!*next) return {};
             const json::object& n = **next;
             const json::value* method = n.if_contains("method");
             if (method != nullptr && method->is_string() &&
                 method->as_string() == "keybridge_disconnect") {
-                return fail(ErrorCode::Disconnected, "keybridged is shutting down");
+                return fail(
+                    lost(core::Error{ErrorCode::Disconnected, "keybridged is shutting down"}));
             }
             const json::value* params = n.if_contains("params");
             const json::value* result = params != nullptr && params->is_object()
@@ -261,9 +376,41 @@ class Approver {
         }
     }
 
+    // Waits for the user's next line about request `id`. Withdrawn when the request left the
+    // queue meanwhile (timed out, decided elsewhere), InputEnded at the end of the input; each is
+    // reported to the user here.
+    Result<Answer> next_line(std::uint64_t id, std::string& line) {
+        while (true) {
+            auto event = input_.wait(socket_->wake_fd(), line);
+            if (!event) return fail(event.error());
+            if (*event == LineInput::Event::End) {
+                if (!json_)
+                    std::printf("\n(input ended: request %llu left undecided)\n",
+                                static_cast<unsigned long long>(id));
+                return Answer::InputEnded;
+            }
+            if (*event == LineInput::Event::Line) return Answer::Line;
+            KEYBRIDGE_TRY_STATUS(drain_notifications());
+            if (queue_.count(id)) continue;  // still waiting; nothing new was printed
+            if (json_) {
+                emit(json::object{{"event", "withdrawn"}, {"id", id}});
+            } else {
+                std::printf(
+                    "\nRequest %llu was withdrawn (it timed out, or another approver decided "
+                    "it).\n",
+                    static_cast<unsigned long long>(id));
+            }
+            return Answer::Withdrawn;
+        }
+    }
+
     // Shows one request and decides it. False when the input ended before an answer.
     Result<bool> ask(const json::object& request) {
         const std::uint64_t id = *id_of(request);
+        const json::value* method = request.if_contains("method");
+        const bool connect = method != nullptr && *method == json::value("eth_requestAccounts");
+        const std::vector<ConnectCandidate> candidates =
+            connect ? connect_candidates(request) : std::vector<ConnectCandidate>{};
         input_.discard_typed_ahead();
         if (json_) {
             emit(json::object{{"event", "request"}, {"request", request}});
@@ -276,61 +423,94 @@ class Approver {
                 std::fflush(stdout);
             }
             std::string line;
-            auto event = input_.wait(socket_.wake_fd(), line);
-            if (!event) return fail(event.error());
-            if (*event == LineInput::Event::End) {
-                if (!json_)
-                    std::printf("\n(input ended: request %llu left undecided)\n",
-                                static_cast<unsigned long long>(id));
-                return false;
-            }
-            if (*event == LineInput::Event::Notification) {
-                KEYBRIDGE_TRY_STATUS(drain_notifications());
-                if (queue_.count(id)) continue;  // still waiting; nothing new was printed
+            auto answer = next_line(id, line);
+            if (!answer) return fail(answer.error());
+            if (*answer != Answer::Line) return *answer == Answer::Withdrawn;
+            std::optional<Verdict> verdict = parse_answer(line, candidates);
+            if (!verdict) {
                 if (json_) {
-                    emit(json::object{{"event", "withdrawn"}, {"id", id}});
-                } else {
-                    std::printf(
-                        "\nRequest %llu was withdrawn (it timed out, or another approver decided "
-                        "it).\n",
-                        static_cast<unsigned long long>(id));
-                }
-                return true;
-            }
-            std::optional<bool> approve = parse_answer(line);
-            if (!approve) {
-                if (json_) {
-                    std::fprintf(stderr, "keybridge: answer 'approve' or 'reject'\n");
+                    std::fprintf(stderr,
+                                 "keybridge: answer 'approve' or 'reject' (a connect request "
+                                 "also takes 'approve all' or 'approve 1,3')\n");
                     continue;
                 }
-                approve = false;  // [y/N]: anything but yes rejects
+                verdict = Verdict{};  // [y/N]: anything but yes rejects
             }
-            return decide(id, *approve);
+            // More than one account to choose from: ask which (the terminal only; scripts say
+            // it with their approve line).
+            if (!json_ && verdict->approve && candidates.size() > 1) {
+                std::vector<std::string> chosen;
+                auto chose = choose_accounts(id, candidates, chosen);
+                if (!chose) return fail(chose.error());
+                if (*chose != Answer::Line) return *chose == Answer::Withdrawn;
+                verdict->accounts = std::move(chosen);
+            }
+            return decide(id, *verdict);
         }
     }
 
-    std::optional<bool> parse_answer(std::string line) const {
+    // "Accounts to share [1]: " until the answer selects accounts (select_accounts).
+    Result<Answer> choose_accounts(std::uint64_t id,
+                                   const std::vector<ConnectCandidate>& candidates,
+                                   std::vector<std::string>& chosen) {
+        const std::string defaults = default_selection(candidates);
+        while (true) {
+            std::printf("Accounts to share [%s] (numbers from the list, or all): ",
+                        defaults.c_str());
+            std::fflush(stdout);
+            std::string line;
+            auto answer = next_line(id, line);
+            if (!answer || *answer != Answer::Line) return answer;
+            auto selected = select_accounts(line, candidates);
+            if (selected) {
+                chosen = std::move(*selected);
+                return Answer::Line;
+            }
+            std::printf("%s\n", terminal_safe(selected.error().detail).c_str());
+        }
+    }
+
+    // y/yes on the terminal; in --json mode "approve", "reject", or for a connect request
+    // "approve SELECTION" (as select_accounts reads it). nullopt for anything else.
+    std::optional<Verdict> parse_answer(std::string line,
+                                        const std::vector<ConnectCandidate>& candidates) const {
         while (!line.empty() && (line.back() == ' ' || line.back() == '\t'))
             line.pop_back();
         while (!line.empty() && (line.front() == ' ' || line.front() == '\t'))
             line.erase(0, 1);
-        for (auto& c : line)
+        const std::size_t space = line.find_first_of(" \t");
+        std::string word = line.substr(0, space);
+        for (auto& c : word)
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (json_) {
-            if (line == "approve") return true;
-            if (line == "reject") return false;
+        const std::string rest = space == std::string::npos ? "" : line.substr(space + 1);
+        if (!json_) {
+            if (rest.empty() && (word == "y" || word == "yes")) return Verdict{true, std::nullopt};
             return std::nullopt;
         }
-        if (line == "y" || line == "yes") return true;
-        return std::nullopt;
+        if (word == "reject" && rest.empty()) return Verdict{false, std::nullopt};
+        if (word != "approve") return std::nullopt;
+        if (rest.empty()) return Verdict{true, std::nullopt};
+        if (candidates.empty()) return std::nullopt;  // only connect requests take accounts
+        auto selected = select_accounts(rest, candidates);
+        if (!selected) {
+            std::fprintf(stderr, "keybridge: %s\n", terminal_safe(selected.error().detail).c_str());
+            return std::nullopt;
+        }
+        return Verdict{true, std::move(*selected)};
     }
 
-    Result<bool> decide(std::uint64_t id, bool approve) {
-        const char* verdict = approve ? "approve" : "reject";
+    Result<bool> decide(std::uint64_t id, const Verdict& verdict) {
+        const char* word = verdict.approve ? "approve" : "reject";
+        json::array params{id, word};
+        json::array accounts;
+        if (verdict.accounts) {
+            for (const auto& a : *verdict.accounts)
+                accounts.push_back(json::string(a));
+            params.push_back(json::object{{"accounts", accounts}});
+        }
         queue_.erase(id);
-        auto answer =
-            socket_.call_raw("keybridge_decide", json::array{id, verdict}, kSocketCallTimeout);
-        if (!answer) return fail(answer.error());
+        auto answer = socket_->call_raw("keybridge_decide", params, kSocketCallTimeout);
+        if (!answer) return fail(lost(answer.error()));
         if (answer->error) {
             // Already decided elsewhere, or timed out just now: the request is simply gone.
             if (json_) {
@@ -345,19 +525,29 @@ class Approver {
         }
         ++decided_;
         if (json_) {
-            emit(json::object{{"event", "decided"}, {"id", id}, {"decision", verdict}});
+            json::object event{{"event", "decided"}, {"id", id}, {"decision", word}};
+            if (verdict.accounts) event["accounts"] = accounts;
+            emit(std::move(event));
         } else {
-            std::printf("%s request %llu.\n", approve ? "Approved" : "Rejected",
+            std::printf("%s request %llu.\n", verdict.approve ? "Approved" : "Rejected",
                         static_cast<unsigned long long>(id));
+            if (verdict.accounts) {
+                for (const auto& a : *verdict.accounts)
+                    std::printf("  shared: %s\n", terminal_safe(a).c_str());
+            }
             std::fflush(stdout);
         }
         return true;
     }
 
-    DaemonSocket& socket_;
+    SocketOpener open_;
+    std::string address_;
     bool json_;
     bool once_;
     bool color_;
+    std::unique_ptr<DaemonSocket> socket_;
+    bool lost_ = false;       // the last failure was the connection's
+    bool announced_ = false;  // "Waiting for requests" was printed
     LineInput input_;
     std::map<std::uint64_t, json::object> queue_;  // oldest first
     std::set<std::uint64_t> seen_;
@@ -365,13 +555,20 @@ class Approver {
     std::size_t decided_ = 0;
 };
 
-Result<Report> run_approve(Context& ctx) {
+Result<std::unique_ptr<DaemonSocket>> open_approver_socket(const Context& ctx) {
     auto client = connect(ctx);
     if (!client) return fail(client.error());
-    auto socket = client->open_socket();
+    return client->open_socket();
+}
+
+Result<Report> run_approve(Context& ctx) {
+    auto address = parse_daemon_address(ctx.args.value("daemon").value_or(kDefaultDaemonAddress));
+    if (!address) return fail(address.error());
+    auto socket = open_approver_socket(ctx);
     if (!socket) return fail(socket.error());
-    Approver approver(**socket, ctx.json, ctx.args.flag("once"));
-    auto decided = approver.run();
+    Approver approver([&ctx] { return open_approver_socket(ctx); }, address->authority(), ctx.json,
+                      ctx.args.flag("once"));
+    auto decided = approver.run(std::move(*socket));
     if (!decided) return fail(decided.error());
     Report report;
     report.data["decided"] = *decided;
@@ -524,7 +721,8 @@ std::vector<Command> daemon_commands() {
          run_lock},
         {"approve",
          "keybridge approve [--once] [--json] [--daemon HOST:PORT]",
-         "show each request decoded and ask y/N (--json: JSON lines out, approve/reject in)",
+         "show each request decoded and ask y/N, and which accounts a connection may see; "
+         "reconnects when keybridged restarts (--json: JSON lines out, approve/reject in)",
          {{"once", "", "exit after deciding one request"}, kDaemonOption},
          run_approve},
         {"permissions list",

@@ -13,6 +13,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "daemon/approvals/approval_queue.h"
+#include "daemon/approvals/connect_choices.h"
 #include "daemon/events/event_hub.h"
 #include "daemon/options.h"
 #include "daemon/rpc/dispatcher.h"
@@ -95,6 +96,9 @@ struct Services {
     std::atomic<bool> startup_unlock_pending{false};
 
     drivers::software::SoftwareSigner& software() { return signers.software(); }
+
+    // The approver's answers to connect requests, from keybridge_decide to the waiting request.
+    approvals::ConnectChoices connect_choices;
 
     // eth_sendTransaction: from approval to broadcast, one transaction at a time per chain and
     // account (see SerialQueue).

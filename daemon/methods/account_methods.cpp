@@ -2,9 +2,14 @@
 // (the chain feeds newHeads and logs are in chain_subscriptions.cpp).
 #include <algorithm>
 #include <ctime>
+#include <map>
 
+#include <boost/asio/post.hpp>
+
+#include "daemon/log.h"
 #include "daemon/rpc/params.h"
 #include "daemon/services.h"
+#include "store/vault/vault.h"
 
 namespace keybridge::daemon {
 namespace {
@@ -52,35 +57,124 @@ bool asks_eth_accounts(const json::value& params, std::string& error) {
     return true;
 }
 
-// Asks the user to expose accounts to this client; replies with the granted accounts.
-void request_accounts(
-    Services& s, const std::shared_ptr<const rpc::Client>& client,
-    std::function<void(tl::expected<std::vector<core::Address>, RpcError>)> done) {
-    auto existing = s.visible_accounts(*client);
-    if (!existing.empty()) return done(existing);
-    auto available = s.all_accounts();
-    if (available.empty()) {
-        return done(tl::unexpected(
-            RpcError{rpc::kUnauthorized, "the vault has no accounts yet (keybridge account derive)",
-                     std::nullopt}));
+// Connecting. An origin that sees no account is asked to connect; a connected origin is asked
+// again only when the vault holds an account it was never shown, that is neither granted to it
+// nor listed in one of its connect requests that was decided (by the approver, approving or
+// rejecting, or by a policy rule). Otherwise it gets its accounts at once.
+
+using Accounts = std::vector<core::Address>;
+using AccountsDone = std::function<void(tl::expected<Accounts, RpcError>)>;
+
+bool contains(const Accounts& list, const core::Address& a) {
+    return std::find(list.begin(), list.end(), a) != list.end();
+}
+
+bool has_unshown_account(const Accounts& vault_accounts, const permissions::Grant& grant) {
+    return std::any_of(vault_accounts.begin(), vault_accounts.end(), [&](const auto& a) {
+        return !contains(grant.accounts, a) && !contains(grant.offered, a);
+    });
+}
+
+// The names the vault gives its accounts (none when it cannot be read: names are only shown).
+// Reads the vault's files under its lock: call it on the blocking thread.
+std::map<core::Address, std::string> read_account_names(const std::string& datadir) {
+    std::map<core::Address, std::string> names;
+    if (!vault::Vault::exists(datadir)) return names;
+    auto opened = vault::Vault::open(datadir);
+    if (!opened) {
+        log::warn("vault", "cannot read the account names: " + opened.error().detail);
+        return names;
     }
+    for (const auto& a : opened->accounts()) {
+        if (!a.name.empty()) names[a.address] = a.name;
+    }
+    return names;
+}
+
+// details of a connect request: every account of the vault, each with its name, whether the
+// origin sees it already and whether an approval without a choice grants it.
+json::object connect_details(const Accounts& candidates, const Accounts& visible,
+                             const Accounts& defaults,
+                             const std::map<core::Address, std::string>& names) {
+    json::array accounts;
+    for (const auto& a : candidates) {
+        json::object entry{{"address", a.to_checksum_string()}};
+        if (auto name = names.find(a); name != names.end()) entry["name"] = name->second;
+        entry["granted"] = contains(visible, a);
+        entry["default"] = contains(defaults, a);
+        accounts.push_back(std::move(entry));
+    }
+    return json::object{{"accounts", std::move(accounts)}, {"again", !visible.empty()}};
+}
+
+// Queues the connect request and applies the outcome: an approval grants the approver's choice
+// (else the default: what the origin sees already, or the vault's first account); an approver's
+// rejection leaves a connected origin what it sees, and any other failure is the answer.
+void ask_to_connect(Services& s, const std::shared_ptr<const rpc::Client>& client,
+                    const Accounts& visible, const Accounts& candidates,
+                    const std::map<core::Address, std::string>& names, AccountsDone done) {
+    const Accounts defaults = visible.empty() ? Accounts{candidates.front()} : visible;
     approvals::ApprovalRequest request;
+    request.id = s.approvals.reserve_id();  // the key of the approver's choice
     request.origin =
         client->is_browser() ? client->origin : std::string(approvals::kLocalClientOrigin);
     request.authenticated = client->token_authenticated;
     request.connection_id = client->connection_id;
-    request.method = "eth_requestAccounts";
+    request.method = approvals::kConnectMethod;
     request.chain_id = s.chain_for(*client);
-    request.details = json::object{{"accounts", address_array(available)}};
+    request.details = connect_details(candidates, visible, defaults, names);
     request.warnings.push_back(
         "Only connect to sites you trust: the site will see these addresses and their balances.");
-    s.approvals.submit(std::move(request), [&s, client, available, done](core::Status status) {
-        if (!status) return done(tl::unexpected(rpc::to_rpc_error(status.error())));
-        if (auto ok = s.permissions.set_accounts(client->principal(), available); !ok) {
-            return done(tl::unexpected(rpc::to_rpc_error(ok.error())));
+    const std::uint64_t id = request.id;
+    s.approvals.submit(std::move(request), [&s, client, id, visible, candidates, defaults,
+                                            done = std::move(done)](core::Status status) {
+        const auto choice = s.connect_choices.take(id);
+        const std::string principal = client->principal();
+        if (status) {
+            Accounts granted = choice && choice->accounts ? *choice->accounts : defaults;
+            const bool changed = granted != s.visible_accounts(*client);
+            if (auto ok = s.permissions.record_connect(principal, std::move(granted), candidates);
+                !ok) {
+                return done(tl::unexpected(rpc::to_rpc_error(ok.error())));
+            }
+            if (changed) s.notify_accounts(principal);
+            return done(s.visible_accounts(*client));
         }
-        s.notify_accounts(client->principal());
-        done(available);
+        const bool rejected_by_approver = choice &&
+                                          choice->decision == approvals::Decision::Reject &&
+                                          status.error().code == core::ErrorCode::UserCancelled;
+        if (rejected_by_approver && !visible.empty()) {
+            if (auto ok = s.permissions.record_declined(principal, candidates); !ok) {
+                return done(tl::unexpected(rpc::to_rpc_error(ok.error())));
+            }
+            // Unless the grant was revoked meanwhile, the origin keeps what it sees.
+            if (Accounts still = s.visible_accounts(*client); !still.empty()) return done(still);
+        }
+        done(tl::unexpected(rpc::to_rpc_error(status.error())));
+    });
+}
+
+// Replies with the accounts the client may see, asking the approver first when it must.
+void request_accounts(Services& s, const std::shared_ptr<const rpc::Client>& client,
+                      AccountsDone done) {
+    Accounts visible = s.visible_accounts(*client);
+    Accounts candidates = s.all_accounts();
+    if (!visible.empty()) {
+        auto grant = s.permissions.grant(client->principal());
+        if (grant && !has_unshown_account(candidates, *grant)) return done(std::move(visible));
+    }
+    if (candidates.empty()) {
+        return done(tl::unexpected(
+            RpcError{rpc::kUnauthorized, "the vault has no accounts yet (keybridge account derive)",
+                     std::nullopt}));
+    }
+    boost::asio::post(s.blocking, [&s, client, visible = std::move(visible),
+                                   candidates = std::move(candidates), done = std::move(done)] {
+        auto names = read_account_names(s.config.datadir);
+        boost::asio::post(s.executor,
+                          [&s, client, visible, candidates, names = std::move(names), done] {
+                              ask_to_connect(s, client, visible, candidates, names, done);
+                          });
     });
 }
 

@@ -1,5 +1,7 @@
 // keybridge_* methods for the tool and the approver (cookie token only), and rpc_methods.
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include <boost/asio/post.hpp>
@@ -14,6 +16,37 @@ namespace {
 
 namespace json = boost::json;
 using rpc::RpcError;
+
+// The method of the pending request `id`, or nullopt when none waits with that id.
+std::optional<std::string> pending_method(Services& s, std::uint64_t id) {
+    for (const auto& r : s.approvals.pending()) {
+        if (r.id == id) return r.method;
+    }
+    return std::nullopt;
+}
+
+// keybridge_decide's third argument: the accounts a connect request shares, checked against the
+// request (pending, a connect request, approved) and the vault's accounts.
+tl::expected<std::vector<core::Address>, RpcError> accounts_to_share(
+    Services& s, std::uint64_t id, const std::optional<std::string>& method,
+    approvals::Decision decision, const json::value& arg) {
+    if (!method) {
+        return tl::unexpected(RpcError{rpc::kInvalidParams,
+                                       "no pending request " + std::to_string(id), std::nullopt});
+    }
+    if (*method != approvals::kConnectMethod) {
+        return tl::unexpected(rpc::invalid_params_error(
+            "params[2]: request " + std::to_string(id) + " is " + *method +
+            "; only connect requests (eth_requestAccounts) take accounts"));
+    }
+    if (decision != approvals::Decision::Approve) {
+        return tl::unexpected(
+            rpc::invalid_params_error("params[2]: accounts go only with \"approve\""));
+    }
+    auto chosen = approvals::parse_account_choice(arg, s.all_accounts());
+    if (!chosen) return tl::unexpected(rpc::invalid_params_error(chosen.error().detail));
+    return std::move(*chosen);
+}
 
 bool same_addresses(std::vector<core::Address> a, std::vector<core::Address> b) {
     std::sort(a.begin(), a.end());
@@ -168,9 +201,11 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                    out.push_back(r.to_json());
                reply(json::value(std::move(out)));
            }});
-    d.add({"keybridge_decide", "decide a request: params [id, \"approve\"|\"reject\"]",
+    d.add({"keybridge_decide",
+           "decide a request: params [id, \"approve\"|\"reject\"] (a connect request also "
+           "takes {\"accounts\": [address, ...]} after \"approve\")",
            rpc::Access::TokenOnly, [&s](const auto&, const json::value& params, rpc::Reply reply) {
-               auto p = rpc::positional(params, 2, 2);
+               auto p = rpc::positional(params, 2, 3);
                if (!p) return reply(tl::unexpected(p.error()));
                const json::value& id = (**p)[0];
                if (!id.is_number() || !id.is_int64() || id.as_int64() <= 0) {
@@ -182,9 +217,24 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                    return reply(tl::unexpected(
                        rpc::invalid_params_error("params[1] must be \"approve\" or \"reject\"")));
                }
-               auto ok = s.approvals.decide(static_cast<std::uint64_t>(id.as_int64()),
-                                            *verdict == "approve" ? approvals::Decision::Approve
-                                                                  : approvals::Decision::Reject);
+               const auto request_id = static_cast<std::uint64_t>(id.as_int64());
+               approvals::ConnectChoice choice;
+               choice.decision = *verdict == "approve" ? approvals::Decision::Approve
+                                                       : approvals::Decision::Reject;
+               auto method = pending_method(s, request_id);
+               const bool connect = method == approvals::kConnectMethod;
+               if ((*p)->size() == 3) {
+                   auto accounts =
+                       accounts_to_share(s, request_id, method, choice.decision, (**p)[2]);
+                   if (!accounts) return reply(tl::unexpected(accounts.error()));
+                   choice.accounts = std::move(*accounts);
+               }
+               const auto decide_in_queue = [&s, request_id, decision = choice.decision] {
+                   return s.approvals.decide(request_id, decision);
+               };
+               // A connect request's callback reads the choice: it is recorded first.
+               auto ok = connect ? s.connect_choices.decide(request_id, choice, decide_in_queue)
+                                 : decide_in_queue();
                if (!ok)
                    return reply(tl::unexpected(
                        RpcError{rpc::kInvalidParams, ok.error().detail, std::nullopt}));

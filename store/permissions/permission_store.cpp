@@ -1,5 +1,6 @@
 #include "store/permissions/permission_store.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include <boost/json.hpp>
@@ -11,6 +12,29 @@ namespace keybridge::permissions {
 namespace json = boost::json;
 using core::ErrorCode;
 using core::fail;
+
+namespace {
+
+// Adds the addresses of `more` that `list` lacks, keeping the order of both.
+void add_missing(std::vector<core::Address>& list, const std::vector<core::Address>& more) {
+    for (const auto& a : more) {
+        if (std::find(list.begin(), list.end(), a) == list.end()) list.push_back(a);
+    }
+}
+
+// An array of address strings into `out`; false when `v` is anything else.
+bool read_addresses(const json::value& v, std::vector<core::Address>& out) {
+    if (!v.is_array()) return false;
+    for (const json::value& a : v.as_array()) {
+        if (!a.is_string()) return false;
+        auto address = core::Address::parse(a.as_string());
+        if (!address) return false;
+        out.push_back(*address);
+    }
+    return true;
+}
+
+}  // namespace
 
 PermissionStore::PermissionStore(PermissionStore&& other) noexcept {
     std::lock_guard lock(other.mutex_);
@@ -38,16 +62,15 @@ core::Result<PermissionStore> PermissionStore::open(const std::string& datadir) 
             return damaged("entry of " + std::string(origin) + " is not an object");
         const json::object& o = entry.as_object();
         if (const json::value* accounts = o.if_contains("accounts")) {
-            if (!accounts->is_array()) return damaged("accounts of " + std::string(origin));
             Grant grant;
-            for (const json::value& a : accounts->as_array()) {
-                if (!a.is_string()) return damaged("an account of " + std::string(origin));
-                auto address = core::Address::parse(a.as_string());
-                if (!address) return damaged("an account of " + std::string(origin));
-                grant.accounts.push_back(*address);
-            }
+            if (!read_addresses(*accounts, grant.accounts))
+                return damaged("accounts of " + std::string(origin));
             if (const json::value* at = o.if_contains("grantedAt"); at && at->is_int64()) {
                 grant.granted_at = at->as_int64();
+            }
+            if (const json::value* offered = o.if_contains("offered")) {
+                if (!read_addresses(*offered, grant.offered))
+                    return damaged("offered accounts of " + std::string(origin));
             }
             store.grants_[std::string(origin)] = std::move(grant);
         }
@@ -86,6 +109,27 @@ core::Status PermissionStore::set_accounts(const std::string& origin,
     return save_locked();
 }
 
+core::Status PermissionStore::record_connect(const std::string& origin,
+                                             std::vector<core::Address> granted,
+                                             const std::vector<core::Address>& shown) {
+    std::lock_guard lock(mutex_);
+    Grant& g = grants_[origin];
+    add_missing(g.offered, granted);
+    add_missing(g.offered, shown);
+    g.accounts = std::move(granted);
+    g.granted_at = static_cast<std::int64_t>(std::time(nullptr));
+    return save_locked();
+}
+
+core::Status PermissionStore::record_declined(const std::string& origin,
+                                              const std::vector<core::Address>& shown) {
+    std::lock_guard lock(mutex_);
+    auto it = grants_.find(origin);
+    if (it == grants_.end()) return {};
+    add_missing(it->second.offered, shown);
+    return save_locked();
+}
+
 core::Result<bool> PermissionStore::revoke(const std::string& origin) {
     std::lock_guard lock(mutex_);
     const bool had = grants_.erase(origin) > 0;
@@ -120,6 +164,12 @@ core::Status PermissionStore::save_locked() const {
         json::object& e = entry_for(origin);
         e["accounts"] = std::move(accounts);
         e["grantedAt"] = grant.granted_at;
+        if (!grant.offered.empty()) {
+            json::array offered;
+            for (const auto& a : grant.offered)
+                offered.push_back(json::string(a.to_checksum_string()));
+            e["offered"] = std::move(offered);
+        }
     }
     for (const auto& [origin, chain] : chains_) {
         entry_for(origin)["chainId"] = static_cast<std::int64_t>(chain);

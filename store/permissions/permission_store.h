@@ -17,6 +17,9 @@ namespace keybridge::permissions {
 struct Grant {
     std::vector<core::Address> accounts;  // empty: no account exposed
     std::int64_t granted_at = 0;          // unix seconds
+    // Every account a decided connect request listed for this origin, granted or declined: a
+    // connected origin is asked again only for accounts outside this list (account_methods.cpp).
+    std::vector<core::Address> offered;
 };
 
 // Persistent grants in <datadir>/permissions.json (0600, atomic writes). Thread-safe.
@@ -32,7 +35,16 @@ class PermissionStore {
 
     [[nodiscard]] core::Status set_accounts(const std::string& origin,
                                             std::vector<core::Address> accounts);
-    // Removes the origin's grant; true when there was one.
+    // A connect request was approved: the origin sees exactly `granted` from now on, and every
+    // account in `shown` (and `granted`) counts as offered to it.
+    [[nodiscard]] core::Status record_connect(const std::string& origin,
+                                              std::vector<core::Address> granted,
+                                              const std::vector<core::Address>& shown);
+    // A connect request of an origin that has a grant was declined: its grant stays, the accounts
+    // in `shown` count as offered. Nothing is recorded for an origin without a grant.
+    [[nodiscard]] core::Status record_declined(const std::string& origin,
+                                               const std::vector<core::Address>& shown);
+    // Removes the origin's grant (and what it was offered); true when there was one.
     [[nodiscard]] core::Result<bool> revoke(const std::string& origin);
 
     std::optional<std::uint64_t> selected_chain(const std::string& origin) const;

@@ -81,6 +81,32 @@ TEST(RenderApproval, ShowsWhoAsksAndEscapedWarnings) {
     EXPECT_NE(colored.find("\x1b[1;31m!! WARNING: Look out\\x1b[0m\x1b[0m"), std::string::npos);
 }
 
+TEST(RenderApproval, ConnectRequestNumbersTheAccountsAndMarksTheDefault) {
+    json::array accounts{
+        json::object{{"address", "0x73d0385F4d8E00C5e6504C6030F47BF6212736A8"},
+                     {"name", "Main\x1b[2J"},
+                     {"granted", true},
+                     {"default", true}},
+        json::object{{"address", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"},
+                     {"granted", false},
+                     {"default", false}},
+    };
+    const std::string text = render_approval(
+        request("eth_requestAccounts", {{"accounts", accounts}, {"again", true}}), false);
+    EXPECT_NE(text.find("Already connected: it asks again"), std::string::npos) << text;
+    EXPECT_NE(text.find("Accounts it may see (* = shared unless you choose):\n"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("    * 1. 0x73d0385F4d8E00C5e6504C6030F47BF6212736A8  \"Main\\x1b[2J\""
+                        "  (sees it now)\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("      2. 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\n"), std::string::npos)
+        << text;
+    const std::string first = render_approval(
+        request("eth_requestAccounts", {{"accounts", accounts}, {"again", false}}), false);
+    EXPECT_EQ(first.find("Already connected"), std::string::npos) << first;
+}
+
 TEST(RenderApproval, BinaryMessageAsHex) {
     const std::string text = render_approval(
         request(

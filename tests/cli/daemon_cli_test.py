@@ -90,12 +90,12 @@ TIMEOUT = 120  # seconds for one step; sanitizer builds are slow
 class Daemon:
     """keybridged on an ephemeral loopback port; its log is collected from stderr."""
 
-    def __init__(self, datadir, *extra):
+    def __init__(self, datadir, *extra, port=0):
         self.datadir = datadir
         self.lines = []
         self._listening = queue.Queue()
         self.proc = subprocess.Popen(
-            [KEYBRIDGED, "--datadir", datadir, "--listen", "127.0.0.1:0", "--chain-id",
+            [KEYBRIDGED, "--datadir", datadir, "--listen", "127.0.0.1:%d" % port, "--chain-id",
              str(CHAIN_ID), *extra],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)
@@ -389,10 +389,16 @@ class DaemonCommands(unittest.TestCase):
             for secret in (VAULT_PW, WRONG_PW):
                 self.assertNotIn(secret, log)
 
-    def start_daemon(self, *extra):
-        daemon = Daemon(self.datadir, *extra)
+    def start_daemon(self, *extra, port=0):
+        daemon = Daemon(self.datadir, *extra, port=port)
         self.daemons.append(daemon)
         return daemon
+
+    def derive_accounts(self, count):
+        """Derives `count` more accounts with the tool; their addresses."""
+        run = self.cli("account", "derive", "--count", str(count), "--password-file",
+                       self.vault_pw, "--json", check=EXIT_OK)
+        return [a["address"] for a in json.loads(run.stdout)["accounts"]]
 
     def cli(self, *args, daemon=None, check=None):
         argv = ["--datadir", self.datadir] + list(args)
@@ -568,13 +574,34 @@ class DaemonCommands(unittest.TestCase):
         code, last = approver.finish()
         self.assertEqual((code, last), (EXIT_OK, {"decided": 1, "ok": True}))
 
-    def test_daemon_shutdown_ends_the_approver(self):
+    def test_scripted_approver_chooses_accounts_and_outlives_a_daemon_restart(self):
+        second = self.derive_accounts(1)[0]
         daemon = self.start_daemon()
         approver = self.json_approver(daemon)
-        time.sleep(0.5)  # let it subscribe
+        call = daemon.rpc_async("eth_requestAccounts", [], token=False, origin="https://a.test")
+        request = approver.expect_request("eth_requestAccounts")
+        self.assertEqual([a["address"] for a in request["details"]["accounts"]],
+                         [ADDRESS, second])
+        approver.answer("approve 9")  # not in the list: asked again
+        approver.answer("approve 2")
+        self.assertEqual(approver.next_event(), {"event": "decided", "id": request["id"],
+                                                 "decision": "approve", "accounts": [second]})
+        self.assertEqual(call.result()["result"], [second.lower()])
+
+        # keybridged stops and starts again on the same port, with a new cookie token.
+        port = daemon.port
         self.assertEqual(daemon.stop(), 0)
-        self.assertEqual(approver.proc.wait(timeout=TIMEOUT), EXIT_FAILURE)
-        self.assertIn("shutting down", approver.stderr_text())
+        self.assertEqual(approver.next_event(),
+                         {"event": "disconnected", "message": "keybridged is shutting down"})
+        daemon = self.start_daemon(port=port)
+        self.assertEqual(approver.next_event(), {"event": "reconnected"})
+        call = daemon.rpc_async("eth_requestAccounts", [], token=False, origin="https://b.test")
+        request = approver.expect_request("eth_requestAccounts")
+        approver.answer("approve all")
+        self.assertEqual(approver.next_event()["accounts"], [ADDRESS, second])
+        self.assertEqual(call.result()["result"], [ADDRESS.lower(), second.lower()])
+        code, last = approver.finish()
+        self.assertEqual((code, last), (EXIT_OK, {"decided": 2, "ok": True}))
 
     # ------------------------------------------------------------ interactive approve
 
@@ -587,7 +614,8 @@ class DaemonCommands(unittest.TestCase):
         call = daemon.rpc_async("eth_requestAccounts", [])
         program.expect(rb"Request \d+: eth_requestAccounts")
         program.expect(rb"Origin:\s+local client \(authenticated with the cookie token\)")
-        program.expect(rb"Accounts the requester will see:\s+" + ADDRESS.lower().encode())
+        program.expect(rb"Accounts it may see \(\* = shared unless you choose\):\s+\* 1\. " +
+                       ADDRESS.encode())
         program.expect(rb"WARNING: Only connect to sites you trust")
         program.expect(rb"Approve\? \[y/N\] ")
         program.send("y\n")
@@ -660,6 +688,49 @@ class DaemonCommands(unittest.TestCase):
         program.expect(rb"Approved request \d+")
         self.assertEqual(program.wait(), EXIT_OK)  # --once: exits after one decision
         self.assertRegex(call.result()["result"], r"^0x[0-9a-f]{130}$")
+
+    def test_interactive_approver_chooses_accounts_and_reconnects_after_a_crash(self):
+        second, third = self.derive_accounts(2)
+        self.cli("account", "rename", "--address", third, "--name", "Savings", check=EXIT_OK)
+        daemon = self.start_daemon()
+        program = self.pty_program("approve", "--daemon", daemon.address)
+        program.expect(rb"Waiting for requests")
+
+        call = daemon.rpc_async("eth_requestAccounts", [], token=False, origin="https://a.test")
+        program.expect(rb"Request \d+: eth_requestAccounts")
+        program.expect(rb"\* 1\. " + ADDRESS.encode())
+        program.expect(rb"   2\. " + second.encode())
+        program.expect(rb"   3\. " + third.encode() + rb'  "Savings"')
+        program.expect(rb"Approve\? \[y/N\] ")
+        program.send("y\n")
+        program.expect(rb"Accounts to share \[1\] \(numbers from the list, or all\): ")
+        program.send("4\n")
+        program.expect(rb"'4' is not in the list")
+        program.expect(rb"Accounts to share \[1\]")
+        program.send("1,3\n")
+        program.expect(rb"Approved request \d+")
+        self.assertEqual(call.result()["result"], [ADDRESS.lower(), third.lower()])
+
+        # keybridged dies; another one starts on the same port, with a new cookie token.
+        port = daemon.port
+        daemon.proc.kill()
+        daemon.proc.wait(timeout=TIMEOUT)
+        program.expect("keybridged went away; reconnecting\u2026".encode())
+        daemon = self.start_daemon(port=port)
+        program.expect(rb"Reconnected to keybridged at 127\.0\.0\.1:%d" % port)
+        call = daemon.rpc_async("eth_requestAccounts", [], token=False, origin="https://b.test")
+        program.expect(rb"Request \d+: eth_requestAccounts")
+        program.expect(rb"Approve\? \[y/N\] ")
+        program.send("y\n")
+        program.expect(rb"Accounts to share \[1\]")
+        program.send("all\n")
+        program.expect(rb"Approved request \d+")
+        self.assertEqual(call.result()["result"],
+                         [ADDRESS.lower(), second.lower(), third.lower()])
+        self.assertEqual(program.screen.count("went away".encode()), 1)
+
+        program.send("\x04")  # Ctrl-D: end of input
+        self.assertEqual(program.wait(), EXIT_OK)
 
     # ------------------------------------------------------------ policy
 

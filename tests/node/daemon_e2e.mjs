@@ -253,9 +253,10 @@ class Approver {
   }
 
   // The next request must be `method`; it is decided with `decision` ("approve" | "reject", or
-  // "hold" to leave it pending). Resolves with the request as the approver saw it.
-  expect(method, decision) {
-    return new Promise((resolve) => this.expected.push({ method, decision, resolve }));
+  // "hold" to leave it pending), with `choice` as keybridge_decide's third argument when given
+  // (a connect request's {accounts}). Resolves with the request as the approver saw it.
+  expect(method, decision, choice) {
+    return new Promise((resolve) => this.expected.push({ method, decision, choice, resolve }));
   }
 
   async onRequest(request) {
@@ -266,7 +267,11 @@ class Approver {
       await this.call("keybridge_decide", [request.id, "reject"]);
       return;
     }
-    if (next.decision !== "hold") await this.call("keybridge_decide", [request.id, next.decision]);
+    if (next.decision !== "hold") {
+      const params = [request.id, next.decision];
+      if (next.choice) params.push(next.choice);
+      await this.call("keybridge_decide", params);
+    }
     next.resolve(request);
   }
 
@@ -512,11 +517,13 @@ e2e("eth_requestAccounts rejected: 4001, ethers ACTION_REJECTED, still no accoun
 e2e("eth_requestAccounts approved: accounts returned, accountsChanged sent over WebSocket", async () => {
   accountsSub = await dappWs.provider.send("eth_subscribe", ["accountsChanged"]);
   assert.match(accountsSub, /^0x[0-9a-f]+$/);
-  const seen = approver.expect("eth_requestAccounts", "approve");
+  // The approver shares all three (without a choice only the first would be).
+  const seen = approver.expect("eth_requestAccounts", "approve", { accounts });
   const granted = await dapp.send("eth_requestAccounts", []);
   const request = await seen;
   assert.equal(request.origin, kDapp);
-  assert.deepEqual(request.details.accounts.map(ethers.getAddress), accounts);
+  assert.deepEqual(request.details.accounts.map((a) => a.address), accounts);
+  assert.deepEqual(request.details.accounts.map((a) => a.default), [true, false, false]);
   assert.deepEqual(granted.map(ethers.getAddress), accounts);
   assert.deepEqual((await dappWs.nextEvent(accountsSub)).map(ethers.getAddress), accounts);
   // The grant belongs to the origin: both transports see it, and a second call asks nobody.

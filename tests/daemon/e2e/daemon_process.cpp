@@ -216,10 +216,12 @@ Approver::Approver(std::uint16_t port, std::string token, Rule rule)
                     // already approved and being signed).
                     const json::value* stage = request.if_contains("stage");
                     if (stage != nullptr && *stage != json::value("waiting")) continue;
-                    const std::string decision = rule_(request);
-                    if (decision.empty()) continue;
-                    client_.call("keybridge_decide",
-                                 json::array{request.at("id"), json::string(decision)});
+                    const Verdict verdict = rule_(request);
+                    if (verdict.decision.empty()) continue;
+                    json::array params{request.at("id"), json::string(verdict.decision)};
+                    if (verdict.accounts)
+                        params.push_back(json::object{{"accounts", *verdict.accounts}});
+                    client_.call("keybridge_decide", params);
                     std::lock_guard lock(mutex_);
                     seen_.push_back(request);
                 }
@@ -241,6 +243,27 @@ void Approver::stop() {
 std::vector<json::object> Approver::seen() const {
     std::lock_guard lock(mutex_);
     return seen_;
+}
+
+json::array offered_addresses(const json::object& request) {
+    json::array out;
+    const json::value* details = request.if_contains("details");
+    const json::value* accounts = details != nullptr && details->is_object()
+                                      ? details->as_object().if_contains("accounts")
+                                      : nullptr;
+    if (accounts == nullptr || !accounts->is_array()) return out;
+    for (const json::value& a : accounts->as_array()) {
+        if (a.is_object() && a.as_object().contains("address"))
+            out.push_back(a.as_object().at("address"));
+    }
+    return out;
+}
+
+Approver::Rule approve_sharing_all() {
+    return [](const json::object& request) {
+        if (request.at("method") != json::value("eth_requestAccounts")) return Verdict("approve");
+        return Verdict("approve", offered_addresses(request));
+    };
 }
 
 json::array wait_pending(const RpcClient& approver, std::size_t count,
@@ -324,6 +347,24 @@ void DaemonTest::connect_account(const RpcClient& client) {
     for (auto& c : lower)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     EXPECT_EQ(accounts, (json::array{json::string(lower)}));
+}
+
+std::string DaemonTest::tool(std::vector<std::string> args) {
+    std::vector<std::string> argv{KEYBRIDGE_CLI_PATH, "--datadir", datadir_, "--yes"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string output;
+    EXPECT_EQ(run_program(argv, &output), 0) << output;
+    return output;
+}
+
+bool DaemonTest::wait_accounts(std::size_t count, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        json::value status = local().result("keybridge_status");
+        if (status.is_object() && status.at("accounts") == json::value(count)) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return false;
 }
 
 std::string DaemonTest::body(std::string_view method, json::value params, json::value id) {

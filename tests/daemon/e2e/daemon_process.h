@@ -89,12 +89,23 @@ class DaemonProcess {
     bool eof_ = false;
 };
 
+// What an Approver rule decides for one request: "approve", "reject", or "" (leave it), plus
+// for a connect request the accounts to share (keybridge_decide's third argument).
+struct Verdict {
+    Verdict(std::string d) : decision(std::move(d)) {}  // NOLINT: rules return plain words
+    Verdict(const char* d) : decision(d) {}             // NOLINT
+    Verdict(std::string d, boost::json::array shared)
+        : decision(std::move(d)), accounts(std::move(shared)) {}
+
+    std::string decision;
+    std::optional<boost::json::array> accounts;
+};
+
 // Approves (or rejects) every pending request as the user would, from a thread, through
 // keybridge_pendingApprovals and keybridge_decide with the cookie token.
 class Approver {
   public:
-    using Rule =
-        std::function<std::string(const boost::json::object& request)>;  // "approve"/"reject"/""
+    using Rule = std::function<Verdict(const boost::json::object& request)>;
     Approver(std::uint16_t port, std::string token, Rule rule);
     ~Approver();
     void stop();
@@ -109,6 +120,12 @@ class Approver {
     std::vector<boost::json::object> seen_;
     std::thread thread_;
 };
+
+// A rule that approves every request, sharing every account a connect request offers.
+Approver::Rule approve_sharing_all();
+
+// The addresses a connect request offers (its details.accounts), in order.
+boost::json::array offered_addresses(const boost::json::object& request);
 
 // Polls keybridge_pendingApprovals until `count` requests wait (or the deadline); returns them.
 boost::json::array wait_pending(const RpcClient& approver, std::size_t count,
@@ -141,6 +158,12 @@ class DaemonTest : public ::testing::Test {
 
     // Grants the first account to the caller: eth_requestAccounts approved by an Approver.
     void connect_account(const RpcClient& client);
+
+    // Runs the keybridge tool on the test's data folder (with --yes); its output. A non-zero
+    // exit status fails the test.
+    std::string tool(std::vector<std::string> args);
+    // Polls keybridge_status until the daemon knows `count` accounts.
+    bool wait_accounts(std::size_t count, std::chrono::milliseconds timeout = 5s);
 
     // A JSON-RPC body.
     static std::string body(std::string_view method,

@@ -70,9 +70,8 @@ class SignerLanes : public DaemonTest {
         }
     }
 
-    static Approver::Rule approve_all() {
-        return [](const json::object&) { return std::string("approve"); };
-    }
+    // Approves everything; a connect shares every account (the device's too).
+    static Approver::Rule approve_all() { return approve_sharing_all(); }
     Caller page_caller() const { return Caller{"", kPageOrigin, false}; }
     Caller local_caller() const { return Caller{token_, "", false}; }
     RpcClient rpc(Caller caller) const { return RpcClient(port_, std::move(caller), 15s); }

@@ -52,26 +52,6 @@ std::string imported_address() {
 
 class VaultSync : public DaemonTest {
   protected:
-    // Runs the keybridge tool on the test's data folder; its output.
-    std::string tool(std::vector<std::string> args) {
-        std::vector<std::string> argv{KEYBRIDGE_CLI_PATH, "--datadir", datadir_, "--yes"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        std::string output;
-        EXPECT_EQ(run_program(argv, &output), 0) << output;
-        return output;
-    }
-
-    // Polls keybridge_status until the daemon knows `count` accounts.
-    bool wait_accounts(std::size_t count, std::chrono::milliseconds timeout = 5s) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            json::value status = local().result("keybridge_status");
-            if (status.is_object() && status.at("accounts") == json::value(count)) return true;
-            std::this_thread::sleep_for(20ms);
-        }
-        return false;
-    }
-
     // personal_sign by the page with `account`; the whole response.
     json::value page_sign(const std::string& text, const std::string& account) {
         return page().call("personal_sign",
@@ -105,9 +85,8 @@ class VaultSync : public DaemonTest {
         return signer_of(text, response);
     }
 
-    static Approver::Rule approve_all() {
-        return [](const json::object&) { return std::string("approve"); };
-    }
+    // Approves everything; a connect request shares every account.
+    static Approver::Rule approve_all() { return approve_sharing_all(); }
 };
 
 TEST_F(VaultSync, AccountDerivedWithTheToolIsListedAndSigns) {

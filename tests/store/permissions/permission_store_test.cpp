@@ -107,6 +107,8 @@ TEST_F(PermissionStoreTest, DamagedFileIsRefusedNamingIt) {
         R"({"origins": {"https://a.example": {"chainId": "0x1"}}})",
         R"({"origins": {"https://a.example": {"chainId": 0}}})",
         R"({"origins": {"https://a.example": {"chainId": -5}}})",
+        R"({"origins": {"https://a.example": {"accounts": [], "offered": "0x00"}}})",
+        R"({"origins": {"https://a.example": {"accounts": [], "offered": [7]}}})",
     };
     for (const auto& text : cases) {
         const std::string detail = open_error(text);
@@ -123,6 +125,32 @@ TEST_F(PermissionStoreTest, ReadsAHandWrittenFile) {
     EXPECT_EQ(store.accounts("https://a.example"), (std::vector<core::Address>{kA}));
     EXPECT_EQ(store.grant("https://a.example")->granted_at, 1700000000);
     EXPECT_EQ(store.selected_chain("https://a.example"), 137u);
+}
+
+const core::Address kC = *core::Address::parse("0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359");
+
+TEST_F(PermissionStoreTest, ConnectRecordsGrantedAndOfferedAccountsAcrossReload) {
+    {
+        PermissionStore store = open();
+        // Offered A and B, granted only B.
+        ASSERT_TRUE(store.record_connect("https://app.example", {kB}, {kA, kB}));
+        // Asked again with C as well, declined: the grant stays, C counts as offered.
+        ASSERT_TRUE(store.record_declined("https://app.example", {kA, kB, kC}));
+        // Declining for an origin that never connected records nothing.
+        ASSERT_TRUE(store.record_declined("https://never.example", {kA}));
+        EXPECT_FALSE(store.grant("https://never.example"));
+    }
+    PermissionStore again = open();
+    auto grant = again.grant("https://app.example");
+    ASSERT_TRUE(grant);
+    EXPECT_EQ(grant->accounts, (std::vector<core::Address>{kB}));
+    EXPECT_EQ(grant->offered, (std::vector<core::Address>{kB, kA, kC}));
+    EXPECT_EQ(again.all().size(), 1u);
+
+    // A revocation forgets what was offered too: the next connect starts afresh.
+    ASSERT_TRUE(again.revoke("https://app.example"));
+    ASSERT_TRUE(again.record_connect("https://app.example", {kA}, {kA}));
+    EXPECT_EQ(again.grant("https://app.example")->offered, (std::vector<core::Address>{kA}));
 }
 
 }  // namespace
