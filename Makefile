@@ -56,8 +56,9 @@ bench: test-deps
 	cmake --build build/bench -j $(JOBS)
 	build/bench/bench/keybridge_core_bench --benchmark_min_time=0.5
 
-# The daemon under load (throughput, latency, CPU per request, memory, start-up): a few minutes.
-bench-daemon: test-deps
+# The daemon under load (throughput, latency, CPU per request, memory, start-up) and side by side
+# with anvil (from tests/node, hence node-deps): a few minutes. SHORT=1 checks the script quickly.
+bench-daemon: test-deps node-deps
 	cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DKEYBRIDGE_TESTS=OFF -DKEYBRIDGE_BENCH=ON $(CMAKE_FLAGS)
 	cmake --build build/bench -j $(JOBS) --target keybridged keybridge keybridge_loadgen keybridge_floor_server keybridge_core_bench
 	bench/run_daemon_bench.sh build/bench

@@ -92,7 +92,8 @@ const char* kUsage =
     "       keybridge_loadgen [--token-file FILE] [--repeat N] --startup BINARY ARGS...\n"
     "\n"
     "  --target HOST:PORT        a running keybridged (loopback)\n"
-    "  --token-file FILE         its cookie token (<datadir>/.cookie)\n"
+    "  --token-file FILE         its cookie token (<datadir>/.cookie); without it no\n"
+    "                            Authorization header is sent (another server, e.g. anvil)\n"
     "  --pid PID                 its process id: CPU time and RSS are read from /proc/PID\n"
     "  --method M                eth_chainId (default), personal_sign or eth_signTypedData_v4\n"
     "  --transport ws|http       WebSocket (default) or HTTP/1.1 keep-alive (pipelined)\n"
@@ -113,7 +114,9 @@ const char* kUsage =
     "\n"
     "Signing methods use the first account the token client is granted (eth_requestAccounts):\n"
     "start keybridged with a --policy that approves for the local client, e.g. 'approve "
-    "origin=local'.\n";
+    "origin=local'. anvil answers eth_requestAccounts with its unlocked dev accounts.\n"
+    "An answer counts as an error unless it holds a \"result\"; the JSON report of a signing\n"
+    "method carries the first signature (\"signature\"), to compare servers with the same key.\n";
 
 [[noreturn]] void usage_error(const std::string& message) {
     std::fprintf(stderr, "keybridge_loadgen: %s\n\n%s", message.c_str(), kUsage);
@@ -223,7 +226,6 @@ Options parse_options(int argc, char** argv) {
         return o;
     }
     if (!target_given) usage_error("--target HOST:PORT is required");
-    if (o.token_file.empty()) usage_error("--token-file is required");
     if (o.duration_s <= 0 && o.requests == 0) usage_error("--duration must be positive");
     return o;
 }
@@ -326,8 +328,9 @@ std::optional<std::uint64_t> answer_id(std::string_view text) {
     return id;
 }
 
+// Only an answer with a result is a success: an error object, or anything else, is not.
 bool answer_is_error(std::string_view text) {
-    return text.find("\"error\":") != text.npos;
+    return text.find("\"error\":") != text.npos || text.find("\"result\":") == text.npos;
 }
 
 // A typed-data document for eth_signTypedData_v4 with nested structs and an array, roughly the
@@ -381,7 +384,7 @@ class SyncClient {
         http::request<http::string_body> req{http::verb::post, "/", 11};
         http::response<http::string_body> res;
         req.set(http::field::host, host_header());
-        req.set(http::field::authorization, "Bearer " + token_);
+        if (!token_.empty()) req.set(http::field::authorization, "Bearer " + token_);
         req.set(http::field::content_type, "application/json");
         req.body() = RequestTemplate(method, params).body(1);
         req.prepare_payload();
@@ -425,14 +428,20 @@ class SyncClient {
     std::string token_;
 };
 
+// The request parameters for the method, and the first answer's signature (signing methods).
+struct Prepared {
+    json::value params;
+    std::string signature;
+};
+
 // Picks the request parameters for the method, and checks once that the daemon answers it.
-json::value prepare_params(const Options& o, SyncClient& client) {
+Prepared prepare_params(const Options& o, SyncClient& client) {
     std::string error;
     if (o.method == "eth_chainId") {
         if (!client.call("eth_chainId", json::array{}, error)) {
             die("eth_chainId failed: " + error);
         }
-        return json::array{};
+        return {json::array{}, ""};
     }
     auto chain = client.call("eth_chainId", json::array{}, error);
     if (!chain || !chain->is_string()) die("eth_chainId failed: " + error);
@@ -466,14 +475,13 @@ json::value prepare_params(const Options& o, SyncClient& client) {
                 die(o.method +
                     " answered something that is not a signature: " + json::serialize(*sig));
             }
-            break;
+            return {params, std::string(sig->as_string())};
         }
         if (error.find("locked") == std::string::npos || Clock::now() > give_up) {
             die(o.method + " failed: " + error);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    return params;
 }
 
 // ---------------------------------------------------------------------------------- load
@@ -536,7 +544,7 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
                 if (ec) return self->fail_start();
                 self->ws_.set_option(websocket::stream_base::decorator(
                     [token = self->s_.token](websocket::request_type& req) {
-                        req.set(http::field::authorization, "Bearer " + token);
+                        if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
                     }));
                 self->ws_.async_handshake(self->s_.host_header, "/", [self](beast::error_code hec) {
                     if (hec) return self->fail_start();
@@ -655,8 +663,9 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
 class HttpConnection : public Connection, public std::enable_shared_from_this<HttpConnection> {
   public:
     explicit HttpConnection(Shared& shared) : s_(shared), stream_(shared.ioc) {
-        head_ = "POST / HTTP/1.1\r\nHost: " + s_.host_header + "\r\nAuthorization: Bearer " +
-                s_.token + "\r\nContent-Type: application/json\r\nContent-Length: ";
+        head_ = "POST / HTTP/1.1\r\nHost: " + s_.host_header + "\r\n" +
+                (s_.token.empty() ? "" : "Authorization: Bearer " + s_.token + "\r\n") +
+                "Content-Type: application/json\r\nContent-Length: ";
     }
 
     void start(std::function<void(bool)> ready) override {
@@ -849,10 +858,11 @@ void print_report(const Options& o, const json::object& r) {
 
 int run_load(const Options& o) {
     raise_fd_limit();
-    const std::string token = read_token(o.token_file);
-    if (token.empty()) die("no token in " + o.token_file);
+    const std::string token = o.token_file.empty() ? "" : read_token(o.token_file);
+    if (!o.token_file.empty() && token.empty()) die("no token in " + o.token_file);
     SyncClient sync(o.host, o.port, token);
-    const json::value params = prepare_params(o, sync);
+    const Prepared prepared = prepare_params(o, sync);
+    const json::value& params = prepared.params;
 
     asio::io_context ioc(1);
     Recorder recorder;
@@ -973,6 +983,7 @@ int run_load(const Options& o) {
         r["daemon_rss_peak_kb"] = after.hwm_kb;
     }
     r["loadgen_cpu_us_per_req"] = n > 0 ? std::round((own_after - own_before) / n * 1e7) / 10 : 0;
+    if (!prepared.signature.empty()) r["signature"] = prepared.signature;
     print_report(o, r);
     return recorder.connection_failures == 0 && recorder.errors == 0 && !lat.empty() ? 0 : 1;
 }
@@ -981,8 +992,8 @@ int run_load(const Options& o) {
 
 int run_idle(const Options& o) {
     raise_fd_limit();
-    const std::string token = read_token(o.token_file);
-    if (token.empty()) die("no token in " + o.token_file);
+    const std::string token = o.token_file.empty() ? "" : read_token(o.token_file);
+    if (!o.token_file.empty() && token.empty()) die("no token in " + o.token_file);
     SyncClient sync(o.host, o.port, token);
     const ProcSample before = sample_process(o.pid);
 

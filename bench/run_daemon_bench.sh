@@ -24,7 +24,25 @@
 # in flight for the floor server's personal_sign cells, "1x1 16x1 64x4"),
 # DAEMON_ARGS (extra keybridged options, e.g. "--threads 2"), DAEMON (another keybridged binary
 # to measure with the same tools, e.g. an older build for a before/after comparison).
+#
+# The peer: anvil (npm @foundry-rs/anvil-linux-amd64, installed in tests/node by `make
+# node-deps`), the fastest local signing node, is measured with the same load generator and
+# cells, each keybridged cell followed at once by the same cell against anvil, both signing with
+# the first account of the public development phrase. Both answers must be signatures, and both
+# servers' signatures of the same message must be equal (the run stops otherwise).
+# ANVIL (its binary; "skip" leaves the peer out), PEER_CELLS (connections x in flight,
+# "1x1 16x1 64x4"), PEER_METHODS ("personal_sign eth_signTypedData_v4 eth_chainId"),
+# PEER_TRANSPORTS (default TRANSPORTS).
+#
+# SHORT=1 runs every part briefly (a check that the whole script works, minutes instead of
+# tens of minutes; its figures are not for quoting). Variables set explicitly still win.
 set -euo pipefail
+
+if [[ ${SHORT:-0} == 1 ]]; then
+    : "${CELL_SECONDS:=0.5}" "${WARMUP_SECONDS:=0.2}" "${CONNECTIONS:=16}" "${INFLIGHT:=1}"
+    : "${PACED_RATE:=0}" "${IDLE_CONNECTIONS:=50}" "${STARTUP_RUNS:=2}" "${FLOOR_CELLS:=16x1}"
+    : "${CORE_MIN_TIME:=0.1}"
+fi
 
 BUILD=${1:?usage: run_daemon_bench.sh BUILD_DIR [OUTPUT_DIR]}
 OUT=${2:-$BUILD/daemon-bench}
@@ -40,6 +58,11 @@ IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-1000}
 STARTUP_RUNS=${STARTUP_RUNS:-10}
 DAEMON_ARGS=${DAEMON_ARGS:-}
 FLOOR_CELLS=${FLOOR_CELLS:-"1x1 16x1 64x4"}
+CORE_MIN_TIME=${CORE_MIN_TIME:-1}
+PEER_CELLS=${PEER_CELLS:-"1x1 16x1 64x4"}
+PEER_METHODS=${PEER_METHODS:-"personal_sign eth_signTypedData_v4 eth_chainId"}
+PEER_TRANSPORTS=${PEER_TRANSPORTS:-$TRANSPORTS}
+ANVIL=${ANVIL:-$(cd "$(dirname "$0")/.." && pwd)/tests/node/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil}
 
 DAEMON=${DAEMON:-$BUILD/daemon/keybridged}
 CLI=$BUILD/cli/keybridge
@@ -49,6 +72,10 @@ FLOOR=$BUILD/bench/keybridge_floor_server
 for bin in "$DAEMON" "$CLI" "$LOADGEN" "$CORE_BENCH" "$FLOOR"; do
     [[ -x $bin ]] || { echo "run_daemon_bench: $bin is missing (build $BUILD first)" >&2; exit 2; }
 done
+if [[ $ANVIL != skip && ! -x $ANVIL ]]; then
+    echo "run_daemon_bench: anvil is missing at $ANVIL (run 'make node-deps', set ANVIL=PATH, or ANVIL=skip)" >&2
+    exit 2
+fi
 if grep -q 'CMAKE_BUILD_TYPE:STRING=Debug' "$BUILD/CMakeCache.txt" 2>/dev/null; then
     echo "run_daemon_bench: $BUILD is a Debug build; the figures need Release" >&2
     exit 2
@@ -69,8 +96,10 @@ RESULTS=$OUT/results.jsonl
 TMP=$(mktemp -d)
 DAEMON_PID=
 FLOOR_PID=
+ANVIL_PID=
 cleanup() {
     if [[ -n $FLOOR_PID ]]; then kill "$FLOOR_PID" 2>/dev/null || true; fi
+    if [[ -n $ANVIL_PID ]]; then kill "$ANVIL_PID" 2>/dev/null || true; fi
     if [[ -n $DAEMON_PID ]] && kill -0 "$DAEMON_PID" 2>/dev/null; then
         kill "$DAEMON_PID"
         wait "$DAEMON_PID" 2>/dev/null || true
@@ -132,7 +161,7 @@ loadgen() {
 # ------------------------------------------------------------------ raw signing cost
 note "raw signing cost (keybridge_core_bench)"
 "$CORE_BENCH" --benchmark_filter='^BM_(CoreSignDigest|RawSecp256k1SignRecoverable|Keccak256_32B)$' \
-    --benchmark_min_time=1 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+    --benchmark_min_time="$CORE_MIN_TIME" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
     --benchmark_format=json 2>/dev/null >"$TMP/core.json"
 record "$(jq -c '{mode:"core", benchmarks: [.benchmarks[] | select(.aggregate_name=="median")
     | {name: .run_name, cpu_us: ((.cpu_time * (if .time_unit=="ns" then 0.001 else 1 end)) * 1000 | round / 1000)}]}' \
@@ -182,6 +211,74 @@ record "$(jq -cn --argjson rss "$(rss_kb "$DAEMON_PID")" '{mode:"rss", when:"idl
 
 note "$IDLE_CONNECTIONS idle WebSocket connections"
 record "$(loadgen --idle-connections "$IDLE_CONNECTIONS" --hold 2 --label "idle connections")"
+
+# ------------------------------------------------------------------ the peer: anvil
+# anvil on a free loopback port (probed, then bound by anvil: another process may take it in
+# between, so a failed start is tried again), chain id 1 like keybridged's default chain so that
+# typed data (whose domain holds the chain id) is the same document for both.
+start_anvil() {
+    local attempt port
+    for attempt in 1 2 3; do
+        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        "$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 1 --silent \
+            --mnemonic "$(cat "$TMP/mnemonic")" >"$TMP/anvil.log" 2>&1 &
+        ANVIL_PID=$!
+        for _ in $(seq 100); do
+            if ! kill -0 "$ANVIL_PID" 2>/dev/null; then break; fi
+            if "$LOADGEN" --target "127.0.0.1:$port" --method eth_chainId --requests 1 --warmup 0 \
+                >/dev/null 2>&1; then
+                ANVIL_PORT=$port
+                return 0
+            fi
+            sleep 0.1
+        done
+        kill "$ANVIL_PID" 2>/dev/null || true
+        wait "$ANVIL_PID" 2>/dev/null || true
+        ANVIL_PID=
+        note "anvil did not start on port $port (attempt $attempt): $(cat "$TMP/anvil.log")"
+    done
+    exit 1
+}
+
+# One cell against one server: keybridged (with the token) or anvil (without).
+peer_cell() {
+    local server=$1 method=$2 transport=$3 conns=$4 k=$5 line
+    local label="$server $method $transport c=$conns k=$k"
+    note "$label"
+    local target=(--target "127.0.0.1:$PORT" --token-file "$DATA/.cookie" --pid "$DAEMON_PID")
+    if [[ $server == anvil ]]; then target=(--target "127.0.0.1:$ANVIL_PORT" --pid "$ANVIL_PID"); fi
+    if ! line=$("$LOADGEN" "${target[@]}" --json --method "$method" --transport "$transport" \
+        --connections "$conns" --inflight "$k" --duration "$CELL_SECONDS" \
+        --warmup "$WARMUP_SECONDS" --label "$label"); then
+        note "  (errors in this cell: $line)"
+    fi
+    record "$(jq -c --arg server "$server" '. + {mode:"peer", server:$server}' <<<"$line")"
+    PEER_LAST_SIGNATURE=$(jq -r '.signature // ""' <<<"$line")
+}
+
+if [[ $ANVIL != skip ]]; then
+    start_anvil
+    note "anvil $("$ANVIL" --version | head -1) pid $ANVIL_PID on port $ANVIL_PORT"
+    record "$(jq -cn --arg version "$("$ANVIL" --version | head -1)" '{mode:"peer-info", server:"anvil", version:$version}')"
+    for method in $PEER_METHODS; do
+        for transport in $PEER_TRANSPORTS; do
+            for cell in $PEER_CELLS; do
+                conns=${cell%x*} k=${cell#*x}
+                peer_cell keybridged "$method" "$transport" "$conns" "$k"
+                ours=$PEER_LAST_SIGNATURE
+                peer_cell anvil "$method" "$transport" "$conns" "$k"
+                # The same key signed the same message: the signatures must be identical.
+                if [[ $ours != "$PEER_LAST_SIGNATURE" ]]; then
+                    note "signatures differ for $method: keybridged $ours, anvil $PEER_LAST_SIGNATURE"
+                    exit 1
+                fi
+            done
+        done
+    done
+    kill "$ANVIL_PID"
+    wait "$ANVIL_PID" 2>/dev/null || true
+    ANVIL_PID=
+fi
 stop_daemon
 
 # ------------------------------------------------------------------ the floor
@@ -276,6 +373,46 @@ load_table(by_mode.get("floor", []),
 paced = [r for r in loads if "rate" in r]
 if paced:
     load_table(paced, f"Paced at {paced[0]['rate']:.0f} requests/s in all:")
+
+def peer_table(rows):
+    """keybridged and anvil cell by cell (measured back to back), with keybridged/anvil ratios."""
+    ours = {}
+    theirs = {}
+    for r in rows:
+        key = (r["method"], r["transport"], r["connections"], r["inflight"])
+        (ours if r["server"] == "keybridged" else theirs)[key] = r
+    keys = [k for k in ours if k in theirs]
+    if not keys:
+        return
+    version = next((r["version"] for r in by_mode.get("peer-info", [])), "anvil")
+    print(f"Against anvil ({version}), same load generator and cells, each keybridged cell "
+          "followed at once by anvil's; ratios are keybridged ÷ anvil (throughput: higher is "
+          "better for keybridged; latency and CPU: lower is better):")
+    print()
+    print("| Method | Transport | Conns | In flight | keybridged req/s | anvil req/s | ÷ "
+          "| keybridged p50 µs | anvil p50 µs | keybridged p99 µs | anvil p99 µs | ÷ p99 "
+          "| keybridged CPU µs/req | anvil CPU µs/req | ÷ CPU | errors (k/a) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+    def ratio(a, b):
+        return f"{a / b:.2f}×" if a and b else ""
+    for key in keys:
+        k, a = ours[key], theirs[key]
+        kc, ac = k.get("daemon_cpu_us_per_req"), a.get("daemon_cpu_us_per_req")
+        errors = (f"{k['errors'] + k['connection_failures']}/"
+                  f"{a['errors'] + a['connection_failures']}")
+        print(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | {k['req_per_s']} | {a['req_per_s']} "
+              f"| {ratio(k['req_per_s'], a['req_per_s'])} | {k['p50_us']} | {a['p50_us']} "
+              f"| {k['p99_us']} | {a['p99_us']} | {ratio(k['p99_us'], a['p99_us'])} "
+              f"| {kc} | {ac} | {ratio(kc, ac)} | {errors} |")
+    same = sorted({key[0] for key in keys if ours[key].get("signature")
+                   and ours[key].get("signature") == theirs[key].get("signature")})
+    if same:
+        print()
+        print("Same signature from both servers (same key and message): " + ", ".join(same) + ".")
+    print()
+
+peer_table(by_mode.get("peer", []))
 
 print("| Memory | RSS MB |")
 print("|---|---:|")

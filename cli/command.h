@@ -23,6 +23,8 @@ struct Context {
 struct Report {
     std::string text;
     boost::json::object data;
+    // With --json the command printed its output itself (JSON lines): no summary object follows.
+    bool streamed = false;
 };
 
 struct Command {
@@ -39,5 +41,6 @@ struct Command {
 // The commands of each area, registered in one function each.
 std::vector<Command> vault_commands();
 std::vector<Command> daemon_commands();  // status, unlock, lock, approve, permissions ...
+std::vector<Command> audit_commands();   // audit (reads the data folder's files)
 
 }  // namespace keybridge::cli

@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
     std::vector<Command> commands = vault_commands();
     for (auto& c : daemon_commands())
         commands.push_back(std::move(c));
+    for (auto& c : audit_commands())
+        commands.push_back(std::move(c));
 
     // Command words are the leading non-option tokens (option values are skipped), so global
     // options may stand before or after the command: "keybridge --datadir D account list".
@@ -178,7 +180,9 @@ int main(int argc, char** argv) {
 
     auto report = command->run(ctx);
     if (!report) return report_error(report.error(), ctx.json, exit_code_for(report.error().code));
-    if (ctx.json) {
+    if (ctx.json && report->streamed) {
+        // Its JSON lines are out already.
+    } else if (ctx.json) {
         report->data["ok"] = true;
         std::cout << boost::json::serialize(report->data) << "\n";
     } else if (!report->text.empty()) {

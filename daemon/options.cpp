@@ -39,6 +39,29 @@ core::Result<std::uint64_t> parse_uint(const std::string& name, const std::strin
     return v;
 }
 
+// "4096", "64K", "16M", "1G" (powers of 1024) → bytes, between min and max.
+core::Result<std::uint64_t> parse_size(const std::string& name, const std::string& text,
+                                       std::uint64_t min, std::uint64_t max) {
+    static constexpr std::string_view kSuffixes = "KMG";
+    std::string digits = text;
+    unsigned shift = 0;
+    if (!digits.empty()) {
+        const auto at = kSuffixes.find(
+            static_cast<char>(std::toupper(static_cast<unsigned char>(digits.back()))));
+        if (at != std::string_view::npos) {
+            shift = 10 * static_cast<unsigned>(at + 1);
+            digits.pop_back();
+        }
+    }
+    const std::string range = "between " + std::to_string(min) + " and " + std::to_string(max) +
+                              " bytes (a K, M or G suffix multiplies by 1024, 1024^2, 1024^3)";
+    auto v = parse_uint(name, digits, 0, max >> shift);
+    if (!v || (*v << shift) < min) {
+        return fail(ErrorCode::InvalidArgument, "--" + name + " must be " + range);
+    }
+    return *v << shift;
+}
+
 // "1=https://rpc.example/ Ethereum" → chain 1 with that URL and name.
 core::Result<ChainConfig> parse_chain(const std::string& text) {
     const auto eq = text.find('=');
@@ -113,6 +136,12 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         return set_size(c.max_subscriptions, 1, 100000);
     else if (name == "poll-interval")
         return set_unsigned(c.poll_interval_ms, 10, 3600000);
+    else if (name == "audit-max-size") {
+        auto v = parse_size(name, value, 1024, std::uint64_t{1} << 40);
+        if (!v) return fail(v.error());
+        c.audit_max_bytes = *v;
+    } else if (name == "audit-keep")
+        return set_unsigned(c.audit_keep, 1, 1000);
     else if (name == "chain-id") {
         auto v = parse_uint(name, value, 1, (std::uint64_t{1} << 53) - 1);
         if (!v) return fail(v.error());
@@ -219,6 +248,9 @@ const std::vector<OptionDecl>& option_table() {
         {"max-subscriptions", "N", "64", "eth_subscribe subscriptions per WebSocket connection"},
         {"poll-interval", "MS", "1000",
          "newHeads/logs subscriptions: milliseconds between polls of a chain's node"},
+        {"audit-max-size", "BYTES", "16M",
+         "rotate <datadir>/audit.log when it reaches this size (K, M, G: powers of 1024)"},
+        {"audit-keep", "N", "4", "rotated audit logs kept (audit.log.1 ... audit.log.N)"},
         {"log-level", "LEVEL", "info", "debug, info, warn or error"},
         {"version", "", "", "print the version and exit"},
         {"help", "", "", "print this help and exit"},

@@ -51,6 +51,8 @@ struct Config {
     std::size_t max_outbound_queue = 256;  // messages queued to one WebSocket client
     std::size_t max_subscriptions = 64;    // eth_subscribe subscriptions per connection
     unsigned poll_interval_ms = 1000;      // newHeads/logs: how often a chain's node is polled
+    std::uint64_t audit_max_bytes = std::uint64_t{16} << 20;  // audit.log is rotated at this size
+    unsigned audit_keep = 4;  // rotated audit logs kept: audit.log.1 … audit.log.N
 
     std::uint64_t default_chain_id = 1;
     std::vector<ChainConfig> chains;

@@ -79,7 +79,11 @@ core::Status Server::start() {
     auto permissions = permissions::PermissionStore::open(config_.datadir);
     if (!permissions) return core::fail(permissions.error());
     permissions_.emplace(std::move(*permissions));
-    auto audit = approvals::AuditLog::open(config_.datadir);
+    // Rotation renames files and flushes the retired one: on the blocking thread, not the
+    // network thread that wrote the line crossing the size limit.
+    auto audit = approvals::AuditLog::open(
+        config_.datadir, {config_.audit_max_bytes, config_.audit_keep},
+        [this](std::function<void()> job) { asio::post(blocking_, std::move(job)); });
     if (!audit) return core::fail(audit.error());
     audit_.emplace(std::move(*audit));
     approvals::Policy policy;

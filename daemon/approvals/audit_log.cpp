@@ -1,11 +1,13 @@
 #include "daemon/approvals/audit_log.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <utility>
 
 #include <boost/json.hpp>
 
@@ -13,26 +15,59 @@
 
 namespace keybridge::daemon::approvals {
 
-core::Result<AuditLog> AuditLog::open(const std::string& datadir) {
+namespace {
+
+int open_for_append(const std::string& path, int extra_flags) {
+    return ::open(path.c_str(),
+                  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | extra_flags, 0600);
+}
+
+// Makes renames in the folder durable (the new names survive a power loss).
+void sync_folder(const std::string& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    ::fsync(fd);
+    ::close(fd);
+}
+
+}  // namespace
+
+AuditLog::File::~File() {
+    if (fd >= 0) ::close(fd);
+}
+
+core::Result<AuditLog> AuditLog::open(const std::string& datadir, Rotation rotation,
+                                      Runner runner) {
     AuditLog log;
+    log.datadir_ = datadir;
     log.path_ = datadir + "/audit.log";
-    log.fd_ =
-        ::open(log.path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (log.fd_ < 0) {
+    log.rotation_ = rotation;
+    log.runner_ = std::move(runner);
+    // Only a rotation that stopped between its two renames leaves this behind, and nothing was
+    // ever written to it then (lines go to a new file only after the second rename).
+    ::unlink((log.path_ + ".next").c_str());
+    log.file_ = std::make_shared<File>();
+    log.file_->fd = open_for_append(log.path_, 0);
+    if (log.file_->fd < 0) {
         return core::fail(core::ErrorCode::IoError,
                           "cannot open " + log.path_ + ": " + std::strerror(errno));
     }
+    struct stat st {};
+    if (::fstat(log.file_->fd, &st) == 0) log.size_ = static_cast<std::uint64_t>(st.st_size);
     return log;
 }
 
 AuditLog::AuditLog(AuditLog&& other) noexcept
-    : path_(std::move(other.path_)), fd_(other.fd_), dirty_(other.dirty_) {
-    other.fd_ = -1;
-}
+    : datadir_(std::move(other.datadir_)),
+      path_(std::move(other.path_)),
+      rotation_(other.rotation_),
+      runner_(std::move(other.runner_)),
+      file_(std::move(other.file_)),
+      size_(other.size_),
+      rotation_pending_(other.rotation_pending_),
+      dirty_(other.dirty_) {}
 
-AuditLog::~AuditLog() {
-    if (fd_ >= 0) ::close(fd_);
-}
+AuditLog::~AuditLog() = default;
 
 void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
                       std::string_view decided_by, const std::optional<core::Hash32>& digest) {
@@ -50,7 +85,7 @@ void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
     text.append("{\"time\":\"").append(stamp).append("\",\"id\":").append(std::to_string(r.id));
     text.append(",\"origin\":").append(boost::json::serialize(boost::json::string_view(r.origin)));
     text.append(",\"method\":").append(boost::json::serialize(boost::json::string_view(r.method)));
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     if (r.account) {
         // Checksumming hashes the address; a client signing again uses the same account.
         if (checksum_of_ != r.account) {
@@ -66,26 +101,84 @@ void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
         .append(boost::json::serialize(boost::json::string_view(decided_by)));
     if (digest) text.append(",\"digest\":\"").append(core::hex_encode(*digest)).append("\"");
     text.append("}\n");
-    if (fd_ < 0) return;
-    if (::write(fd_, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    if (!file_ || file_->fd < 0) return;
+    const ssize_t written = ::write(file_->fd, text.data(), text.size());
+    if (written != static_cast<ssize_t>(text.size())) {
         log::error("approvals",
                    "cannot write the audit log " + path_ + ": " + std::strerror(errno));
     }
+    if (written > 0) size_ += static_cast<std::uint64_t>(written);
     dirty_ = true;
+    if (size_ < rotation_.max_bytes || rotation_pending_) return;
+    rotation_pending_ = true;
+    lock.unlock();
+    if (runner_) {
+        runner_([this] { rotate(); });
+    } else {
+        rotate();
+    }
+}
+
+void AuditLog::shift_rotated_files() const {
+    // The oldest kept file is replaced by the next younger one (rename replaces atomically);
+    // files beyond `keep` (left by a larger --audit-keep before) are removed.
+    for (unsigned n = rotation_.keep + 1;; ++n) {
+        if (::unlink(rotated_path(n).c_str()) != 0 && errno == ENOENT) break;
+    }
+    for (unsigned n = rotation_.keep; n > 1; --n) {
+        if (::rename(rotated_path(n - 1).c_str(), rotated_path(n).c_str()) != 0 &&
+            errno != ENOENT) {
+            log::error("approvals",
+                       "cannot rename " + rotated_path(n - 1) + ": " + std::strerror(errno));
+        }
+    }
+}
+
+void AuditLog::rotate() {
+    // Only one rotation runs at a time (rotation_pending_), and only it renames files, so the
+    // renames need no lock: record() keeps appending to its descriptor meanwhile, whatever the
+    // file is called.
+    shift_rotated_files();
+    const std::string next_path = path_ + ".next";
+    ::unlink(next_path.c_str());
+    auto next = std::make_shared<File>();
+    next->fd = open_for_append(next_path, O_EXCL);
+    const bool renamed = next->fd >= 0 && ::rename(path_.c_str(), rotated_path(1).c_str()) == 0 &&
+                         ::rename(next_path.c_str(), path_.c_str()) == 0;
+    if (!renamed) {
+        // Keep writing to the current file; try again once it has grown by another max_bytes.
+        const int error = errno;
+        log::error("approvals",
+                   "cannot rotate the audit log " + path_ + ": " + std::strerror(error));
+        std::lock_guard lock(mutex_);
+        size_ = 0;
+        rotation_pending_ = false;
+        return;
+    }
+    std::shared_ptr<File> old;
+    {
+        std::lock_guard lock(mutex_);
+        old = std::exchange(file_, std::move(next));
+        size_ = 0;
+        rotation_pending_ = false;
+    }
+    // The retired file's last lines reach the disk here, the new names with the folder's sync.
+    ::fdatasync(old->fd);
+    sync_folder(datadir_);
 }
 
 void AuditLog::sync() {
-    int fd = -1;
+    std::shared_ptr<File> file;
     {
         std::lock_guard lock(mutex_);
         if (!dirty_) return;
         dirty_ = false;
-        fd = fd_;
+        file = file_;
     }
     // The flush takes milliseconds; under the lock every signature meanwhile would wait for it.
-    // Lines written during it are flushed now or at the next sync (they set dirty_ again).
-    // fd_ stays open until the destructor, which runs after the last sync().
-    if (fd >= 0) ::fdatasync(fd);
+    // Lines written during it are flushed now or at the next sync (they set dirty_ again). A
+    // rotation meanwhile flushes the file it retires itself; `file` stays open until we are done.
+    if (file && file->fd >= 0) ::fdatasync(file->fd);
 }
 
 }  // namespace keybridge::daemon::approvals

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -11,6 +14,12 @@
 
 namespace keybridge::daemon::approvals {
 
+// When audit.log is rotated (--audit-max-size, --audit-keep).
+struct AuditRotation {
+    std::uint64_t max_bytes = std::uint64_t{16} << 20;
+    unsigned keep = 4;  // audit.log.1 … audit.log.4
+};
+
 // Append-only JSON lines in <datadir>/audit.log (0600): time, origin, method, account, chain,
 // decision, who decided (user, policy rule, timeout) and the keccak digest of what was signed.
 // Never a secret, never a whole payload. Each line is one write() on an O_APPEND descriptor, so
@@ -18,9 +27,24 @@ namespace keybridge::daemon::approvals {
 // from sync(), which the server calls every second (on its blocking-work thread, never a network
 // thread) and at shutdown: one per request would cost a disk flush per signature. sync() holds no
 // lock while the disk flushes, so record() never waits for it. Thread-safe.
+//
+// Rotation: once audit.log holds `max_bytes` or more, it becomes audit.log.1 (audit.log.1 becomes
+// audit.log.2, …; audit.log.`keep` is dropped) and a new audit.log is started. Every file ends
+// with a whole line: the line that crosses the threshold stays in the old file, and so do lines
+// written while the rotation runs; the new file gets the lines after the swap. The renames and the
+// fdatasync of the old file run on the rotation runner (the server's blocking-work thread);
+// record() only swaps descriptors under its lock. A crash at any point loses no line: before the
+// swap every line is in the file now called audit.log or audit.log.1; at the next start a missing
+// audit.log is created again and a leftover audit.log.next (the new file, empty until the swap) is
+// removed.
 class AuditLog {
   public:
-    [[nodiscard]] static core::Result<AuditLog> open(const std::string& datadir);
+    using Rotation = AuditRotation;
+    // Runs a job off the calling thread; an empty runner rotates inline in record().
+    using Runner = std::function<void(std::function<void()>)>;
+
+    [[nodiscard]] static core::Result<AuditLog> open(const std::string& datadir,
+                                                     Rotation rotation = {}, Runner runner = {});
     AuditLog(AuditLog&& other) noexcept;
     AuditLog& operator=(AuditLog&&) = delete;
     AuditLog(const AuditLog&) = delete;
@@ -32,11 +56,27 @@ class AuditLog {
 
     void sync();
     const std::string& path() const { return path_; }
+    // "<path>.N": the Nth most recent rotated file.
+    std::string rotated_path(unsigned n) const { return path_ + "." + std::to_string(n); }
 
   private:
+    // Owns a descriptor; shared so that sync() can flush a file that rotate() just retired.
+    struct File {
+        int fd = -1;
+        ~File();
+    };
+
     AuditLog() = default;
+    void rotate();
+    void shift_rotated_files() const;
+
+    std::string datadir_;
     std::string path_;
-    int fd_ = -1;
+    Rotation rotation_;
+    Runner runner_;
+    std::shared_ptr<File> file_;
+    std::uint64_t size_ = 0;                    // bytes in the current audit.log
+    bool rotation_pending_ = false;             // a rotation is queued or running
     bool dirty_ = false;                        // written since the last sync()
     std::optional<core::Address> checksum_of_;  // the account checksum_ spells
     std::string checksum_;

@@ -1226,6 +1226,8 @@ class UsageTest(CliTestCase):
         "approve": ["--once", "--daemon"],
         "permissions list": ["--daemon"],
         "permissions revoke": ["--daemon"],
+        # Reads the audit log's files (tests/cli/audit_cli_test.py).
+        "audit": ["--origin", "--method", "--account", "--since", "--decision", "--limit"],
     }
     GLOBAL_OPTIONS = ["--datadir", "--json", "--yes", "--help"]
 

@@ -2,9 +2,15 @@
 
 #include <stdlib.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -25,6 +31,31 @@ class AuditLogTest : public ::testing::Test {
         dir_ = pattern;
     }
     void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    // Every line of audit.log.N … audit.log.1, audit.log, oldest first.
+    std::vector<std::string> all_lines(unsigned keep) {
+        std::vector<std::string> out;
+        for (unsigned n = keep; n >= 1; --n) {
+            for (auto& l : lines(dir_ + "/audit.log." + std::to_string(n)))
+                out.push_back(std::move(l));
+        }
+        for (auto& l : lines(dir_ + "/audit.log"))
+            out.push_back(std::move(l));
+        return out;
+    }
+    bool exists(const std::string& name) const {
+        return std::filesystem::exists(dir_ + "/" + name);
+    }
+    std::uintmax_t size_of(const std::string& name) const {
+        return std::filesystem::file_size(dir_ + "/" + name);
+    }
+    // True when the file ends with a newline (no line torn at its end).
+    bool ends_with_newline(const std::string& name) const {
+        std::ifstream in(dir_ + "/" + name, std::ios::binary | std::ios::ate);
+        if (in.tellg() <= 0) return true;
+        in.seekg(-1, std::ios::end);
+        return in.get() == '\n';
+    }
 
     std::vector<std::string> lines(const std::string& path) {
         std::ifstream in(path);
@@ -108,6 +139,200 @@ TEST_F(AuditLogTest, SyncWithoutNewLinesIsHarmless) {
     log->record(request("local client", std::nullopt), "rejected", "user");
     log->sync();
     EXPECT_EQ(lines(log->path()).size(), 2u);
+}
+
+std::uint64_t id_of(const std::string& line) {
+    json::error_code ec;
+    const json::value v = json::parse(line, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("id")) return 0;
+    return v.at("id").to_number<std::uint64_t>();
+}
+
+TEST_F(AuditLogTest, RotatesAtTheSizeLimitAndKeepsTheConfiguredNumberOfFiles) {
+    constexpr std::uint64_t kMax = 2048;
+    auto log = AuditLog::open(dir_, AuditRotation{kMax, 3});
+    ASSERT_TRUE(log) << log.error().detail;
+    ApprovalRequest r = request("https://app.example", std::nullopt);
+    constexpr std::uint64_t kLines = 200;  // ~150 bytes each: about 15 rotations
+    std::size_t longest = 0;
+    for (std::uint64_t i = 1; i <= kLines; ++i) {
+        r.id = i;
+        log->record(r, "approved", "user");
+    }
+    for (const auto& l : all_lines(3))
+        longest = std::max(longest, l.size() + 1);
+    ASSERT_GT(longest, 100u);
+    EXPECT_TRUE(exists("audit.log.1"));
+    EXPECT_TRUE(exists("audit.log.2"));
+    EXPECT_TRUE(exists("audit.log.3"));
+    EXPECT_FALSE(exists("audit.log.4"));
+    EXPECT_FALSE(exists("audit.log.next"));
+    // A rotated file reached the limit with its last line, and holds no more than that line.
+    for (const char* name : {"audit.log.1", "audit.log.2", "audit.log.3"}) {
+        EXPECT_GE(size_of(name), kMax) << name;
+        EXPECT_LT(size_of(name), kMax + longest) << name;
+        EXPECT_TRUE(ends_with_newline(name)) << name;
+    }
+    EXPECT_LT(size_of("audit.log"), kMax);
+    // What is kept is the most recent lines, in order, without a gap.
+    const auto kept = all_lines(3);
+    ASSERT_FALSE(kept.empty());
+    EXPECT_EQ(id_of(kept.back()), kLines);
+    for (std::size_t i = 1; i < kept.size(); ++i)
+        EXPECT_EQ(id_of(kept[i]), id_of(kept[i - 1]) + 1) << kept[i];
+}
+
+TEST_F(AuditLogTest, ExistingLogCountsTowardsTheLimitAfterARestart) {
+    {
+        auto log = AuditLog::open(dir_, AuditRotation{4096, 2});
+        ASSERT_TRUE(log);
+        for (int i = 0; i < 20; ++i)
+            log->record(request("local client", std::nullopt), "approved", "user");
+    }
+    const auto before = size_of("audit.log");
+    ASSERT_LT(before, 4096u);
+    ASSERT_FALSE(exists("audit.log.1"));
+    // A smaller limit at the next start: the first line written rotates the old content away.
+    auto log = AuditLog::open(dir_, AuditRotation{1024, 2});
+    ASSERT_TRUE(log);
+    log->record(request("local client", std::nullopt), "approved", "user");
+    EXPECT_TRUE(exists("audit.log.1"));
+    EXPECT_GT(size_of("audit.log.1"), before);
+    EXPECT_EQ(size_of("audit.log"), 0u);
+    EXPECT_EQ(all_lines(2).size(), 21u);
+}
+
+TEST_F(AuditLogTest, FilesBeyondASmallerKeepAreRemovedAtTheNextRotation) {
+    for (int n = 1; n <= 6; ++n)
+        std::ofstream(dir_ + "/audit.log." + std::to_string(n)) << "{\"id\":" << 100 - n << "}\n";
+    auto log = AuditLog::open(dir_, AuditRotation{1024, 2});
+    ASSERT_TRUE(log);
+    for (int i = 0; i < 10; ++i)
+        log->record(request("local client", std::nullopt), "approved", "user");
+    EXPECT_TRUE(exists("audit.log.1"));
+    EXPECT_TRUE(exists("audit.log.2"));
+    for (int n = 3; n <= 6; ++n)
+        EXPECT_FALSE(exists("audit.log." + std::to_string(n))) << n;
+    // audit.log.1 moved to .2; what was .2 and older is gone.
+    EXPECT_EQ(lines(dir_ + "/audit.log.2"), std::vector<std::string>{"{\"id\":99}"});
+}
+
+TEST_F(AuditLogTest, StartAfterACrashBetweenTheRenamesLosesNothing) {
+    // The state a crash leaves between "audit.log → audit.log.1" and "audit.log.next →
+    // audit.log": no audit.log, an empty audit.log.next.
+    std::ofstream(dir_ + "/audit.log.1") << "{\"id\":1}\n{\"id\":2}\n";
+    std::ofstream(dir_ + "/audit.log.next").flush();
+    auto log = AuditLog::open(dir_, AuditRotation{1024, 3});
+    ASSERT_TRUE(log) << log.error().detail;
+    EXPECT_FALSE(exists("audit.log.next"));
+    ApprovalRequest r = request("local client", std::nullopt);
+    r.id = 3;
+    log->record(r, "approved", "user");
+    const auto all = all_lines(3);
+    ASSERT_EQ(all.size(), 3u);
+    for (std::uint64_t i = 0; i < 3; ++i)
+        EXPECT_EQ(id_of(all[i]), i + 1);
+}
+
+// Runs jobs on its own thread, as the server's blocking-work thread does.
+class BackgroundRunner {
+  public:
+    BackgroundRunner() : thread_([this] { work(); }) {}
+    ~BackgroundRunner() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+    void post(std::function<void()> job) {
+        {
+            std::lock_guard lock(mutex_);
+            jobs_.push_back(std::move(job));
+            ++posted_;
+        }
+        cv_.notify_all();
+    }
+    std::size_t posted() {
+        std::lock_guard lock(mutex_);
+        return posted_;
+    }
+
+  private:
+    void work() {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+            if (jobs_.empty()) return;  // stopping, and everything queued ran
+            auto job = std::move(jobs_.front());
+            jobs_.pop_front();
+            lock.unlock();
+            job();
+            lock.lock();
+        }
+    }
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<std::function<void()>> jobs_;
+    std::size_t posted_ = 0;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+TEST_F(AuditLogTest, NoLineIsLostOrSplitWhileWritersRaceManyRotations) {
+    constexpr unsigned kWriters = 4;
+    constexpr std::uint64_t kPerWriter = 3000;
+    constexpr unsigned kKeep = 1000;  // keep everything, so that every line can be counted
+    std::size_t rotations = 0;
+    std::optional<AuditLog> log;  // outlives the runner, which finishes its queued rotations
+    {
+        BackgroundRunner runner;
+        auto opened =
+            AuditLog::open(dir_, AuditRotation{4096, kKeep},
+                           [&](std::function<void()> job) { runner.post(std::move(job)); });
+        ASSERT_TRUE(opened) << opened.error().detail;
+        log.emplace(std::move(*opened));
+        std::vector<std::thread> writers;
+        for (unsigned w = 0; w < kWriters; ++w) {
+            writers.emplace_back([&, w] {
+                ApprovalRequest r = request("writer " + std::to_string(w), std::nullopt);
+                for (std::uint64_t i = 0; i < kPerWriter; ++i) {
+                    r.id = w * 1000000 + i;
+                    log->record(r, "approved", "user");
+                    if (i % 500 == 0) log->sync();
+                    // Pauses let queued rotations run between bursts of lines, as they do
+                    // between requests in the daemon; during the bursts they race the writers.
+                    if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
+                }
+            });
+        }
+        for (auto& t : writers)
+            t.join();
+        rotations = runner.posted();
+    }
+    // Each rotation flushes the file it retires (fdatasync: up to hundreds of milliseconds on a
+    // busy disk) while the writers keep going, so the files outgrow the limit and how many
+    // rotations fit in the run varies; every one of them raced four writers.
+    EXPECT_GE(rotations, 3u);
+    EXPECT_FALSE(exists("audit.log.next"));
+    std::vector<std::uint64_t> next(kWriters, 0);
+    std::size_t total = 0;
+    for (const auto& line : all_lines(kKeep)) {
+        json::error_code ec;
+        const json::value v = json::parse(line, ec);
+        ASSERT_FALSE(ec) << "torn line: " << line;
+        const std::uint64_t id = v.at("id").to_number<std::uint64_t>();
+        const unsigned w = static_cast<unsigned>(id / 1000000);
+        ASSERT_LT(w, kWriters);
+        // Each writer's lines appear once, in the order it wrote them, across all files.
+        ASSERT_EQ(id % 1000000, next[w]) << "writer " << w;
+        ++next[w];
+        ++total;
+    }
+    EXPECT_EQ(total, kWriters * kPerWriter);
+    for (unsigned n = 1; exists("audit.log." + std::to_string(n)); ++n)
+        EXPECT_TRUE(ends_with_newline("audit.log." + std::to_string(n))) << n;
 }
 
 }  // namespace

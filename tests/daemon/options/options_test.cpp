@@ -131,6 +131,32 @@ TEST_F(OptionsTest, BadValuesAreNamed) {
     }
 }
 
+TEST_F(OptionsTest, AuditRotationSizeAndKeep) {
+    Config defaults = parse({});
+    EXPECT_EQ(defaults.audit_max_bytes, 16u << 20);
+    EXPECT_EQ(defaults.audit_keep, 4u);
+    EXPECT_EQ(parse({"--audit-max-size", "1048576"}).audit_max_bytes, 1048576u);
+    EXPECT_EQ(parse({"--audit-max-size", "64K"}).audit_max_bytes, 64u << 10);
+    EXPECT_EQ(parse({"--audit-max-size=16m"}).audit_max_bytes, 16u << 20);
+    EXPECT_EQ(parse({"--audit-max-size", "2G"}).audit_max_bytes, std::uint64_t{2} << 30);
+    EXPECT_EQ(parse({"--audit-max-size", "1K"}).audit_max_bytes, 1024u);
+    EXPECT_EQ(parse({"--audit-keep", "10"}).audit_keep, 10u);
+    write("keybridged.conf", "audit-max-size = 8M\naudit-keep = 2\n");
+    Config from_file = parse({});
+    EXPECT_EQ(from_file.audit_max_bytes, 8u << 20);
+    EXPECT_EQ(from_file.audit_keep, 2u);
+
+    for (const char* bad : {"1023", "0", "1k5", "K", "-1", "16MB", "", "2048G"}) {
+        EXPECT_NE(error({"--audit-max-size", bad}).find("--audit-max-size must be between 1024"),
+                  std::string::npos)
+            << bad;
+    }
+    EXPECT_NE(error({"--audit-keep", "0"}).find("--audit-keep must be between 1 and 1000"),
+              std::string::npos);
+    EXPECT_NE(error({"--audit-keep", "x"}).find("--audit-keep must be a whole number"),
+              std::string::npos);
+}
+
 TEST_F(OptionsTest, ListenMustBeLoopback) {
     for (const char* bad : {"0.0.0.0:8645", "192.168.1.10:8645", "[::]:8645", "example.com:8645",
                             "[::ffff:10.0.0.1]:1", "8.8.8.8:53"}) {
