@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "daemon/approvals/warning_catalog.h"
 #include "daemon/rpc/params.h"
 #include "daemon/services.h"
 
@@ -72,8 +73,7 @@ void request_accounts(
     request.method = "eth_requestAccounts";
     request.chain_id = s.chain_for(*client);
     request.details = json::object{{"accounts", address_array(available)}};
-    request.warnings.push_back(
-        "Only connect to sites you trust: the site will see these addresses and their balances.");
+    request.warnings.push_back(approvals::warnings::connect_exposes_addresses());
     s.approvals.submit(std::move(request), [&s, client, available, done](core::Status status) {
         if (!status) return done(tl::unexpected(rpc::to_rpc_error(status.error())));
         if (auto ok = s.permissions.set_accounts(client->principal(), available); !ok) {

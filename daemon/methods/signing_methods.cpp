@@ -8,6 +8,7 @@
 #include "core/eip191.h"
 #include "core/eip712.h"
 #include "core/hash.h"
+#include "daemon/approvals/warning_catalog.h"
 #include "daemon/log.h"
 #include "daemon/methods/transaction_filler.h"
 #include "daemon/rpc/params.h"
@@ -116,9 +117,7 @@ void personal_sign(Services& s, const std::shared_ptr<const rpc::Client>& client
     request.details["message"] =
         utf8 ? json::value(std::string(message.begin(), message.end())) : json::value(nullptr);
     if (!utf8 && message.size() == 32) {
-        request.warnings.push_back(
-            "The message is 32 bytes of binary data: it may be a hash standing for something you "
-            "cannot see.");
+        request.warnings.push_back(approvals::warnings::binary_32_byte_message());
     }
     approve_and_sign(
         s, std::move(request),
@@ -156,10 +155,7 @@ void eth_sign(Services& s, const std::shared_ptr<const rpc::Client>& client,
     std::copy(data->begin(), data->end(), digest.begin());
     auto request = base_request(s, *client, "eth_sign", *account);
     request.details["hash"] = core::hex_encode(digest);
-    request.warnings.push_back(
-        "DANGER: eth_sign signs an opaque hash. It can stand for a transaction that empties your "
-        "account "
-        "or any other authorization. Approve only if you computed this hash yourself.");
+    request.warnings.push_back(approvals::warnings::eth_sign_opaque_hash());
     approve_and_sign(
         s, std::move(request),
         [&s, account = *account,
@@ -213,9 +209,8 @@ void sign_typed(Services& s, const std::shared_ptr<const rpc::Client>& client,
         auto id = core::parse_u256(chain->is_string() ? std::string(chain->as_string())
                                                       : json::serialize(*chain));
         if (id && *id != core::U256(request.chain_id)) {
-            request.warnings.push_back("The typed data names chain " + core::u256_to_decimal(*id) +
-                                       ", not the selected chain " +
-                                       std::to_string(request.chain_id) + ".");
+            request.warnings.push_back(approvals::warnings::typed_data_chain_mismatch(
+                core::u256_to_decimal(*id), request.chain_id));
         }
     }
     auto shared = std::make_shared<const core::eip712::HashedTypedData>(std::move(*hashed));
@@ -336,7 +331,7 @@ void sign_transaction(Services& s, const std::shared_ptr<const rpc::Client>& cli
             auto approval = base_request(s, *client, method, from);
             approval.details = rpc::transaction_json(*tx, from);
             approval.value = tx->value;
-            if (!tx->to) approval.warnings.push_back("This transaction creates a contract.");
+            if (!tx->to) approval.warnings.push_back(approvals::warnings::contract_creation());
             const core::U256 max_cost =
                 core::U256(tx->gas_limit) *
                 (tx->type == core::TxType::Eip1559 ? tx->max_fee_per_gas : tx->gas_price);
