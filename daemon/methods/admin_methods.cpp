@@ -31,7 +31,13 @@ void unlock_vault(Services& s, core::SecretBuffer password,
         auto vault = vault::Vault::open(s.config.datadir);
         if (!vault) return done(core::fail(vault.error()));
         auto unlocked = vault->unlock_with_seed(*shared_password);
-        if (!unlocked) return done(core::fail(unlocked.error()));
+        if (!unlocked) {
+            // What was tried is never logged, only that it failed.
+            log::info("vault", unlocked.error().code == core::ErrorCode::WrongPassword
+                                   ? "unlock refused: wrong password"
+                                   : "unlock failed: " + unlocked.error().detail);
+            return done(core::fail(unlocked.error()));
+        }
         std::vector<drivers::software::SoftwareSigner::Key> held;
         std::vector<core::Address> addresses;
         for (auto& k : unlocked->accounts) {
