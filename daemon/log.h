@@ -47,7 +47,8 @@ class LimitedLog {
     explicit LimitedLog(std::size_t lines_per_second, Writer writer = write)
         : lines_per_second_(lines_per_second), writer_(std::move(writer)) {}
 
-    void info(std::string_view category, std::string_view message, Clock::time_point now = Clock::now());
+    void info(std::string_view category, std::string_view message,
+              Clock::time_point now = Clock::now());
 
   private:
     std::size_t lines_per_second_;

@@ -55,8 +55,8 @@ core::Status Server::start() {
     register_methods();
     make_server_context(std::move(*token));
     watch_signals();
-    KEYBRIDGE_TRY_STATUS(open_listeners());
     log_configuration();
+    KEYBRIDGE_TRY_STATUS(open_listeners());
     start_serving();
     return unlock_at_start();
 }
@@ -225,12 +225,12 @@ core::Status Server::open_listeners() {
 void Server::log_configuration() {
     log::info("server", "data folder " + config_.datadir);
     if (services_->vault_accounts.empty() && !vault::Vault::exists(config_.datadir)) {
-        log::info("vault", "absent (create one with: keybridge vault create)");
+        log::info("vault", "absent (create one with 'keybridge init' or 'keybridge restore')");
     } else {
-        log::info("vault", "locked, " + std::to_string(services_->vault_accounts.size()) +
-                               " accounts" +
-                               (config_.password_file.empty() ? " (keybridge unlock)"
-                                                              : " (unlocking with the password file)"));
+        log::info("vault",
+                  "locked, " + std::to_string(services_->vault_accounts.size()) + " accounts" +
+                      (config_.password_file.empty() ? " (keybridge unlock)"
+                                                     : " (unlocking with the password file)"));
     }
     for (const auto& chain : config_.chains) {
         log::info("upstream", "chain " + std::to_string(chain.chain_id) + " (" + chain.name +

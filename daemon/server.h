@@ -56,8 +56,8 @@ class Server {
     void register_methods();
     void make_server_context(std::string token);
     void watch_signals();
-    [[nodiscard]] core::Status open_listeners();
     void log_configuration();
+    [[nodiscard]] core::Status open_listeners();
     void start_serving();
     [[nodiscard]] core::Status unlock_at_start();
 

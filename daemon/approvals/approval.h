@@ -60,8 +60,8 @@ enum class Decision { Approve, Reject };
 
 // The methods that create approval requests (the values a policy's method= may name).
 inline constexpr std::string_view kApprovalMethods[] = {
-    "eth_requestAccounts",  "personal_sign",        "eth_sign",
-    "eth_signTypedData",    "eth_signTypedData_v3", "eth_signTypedData_v4",
-    "eth_signTransaction",  "eth_sendTransaction",  "wallet_addEthereumChain"};
+    "eth_requestAccounts", "personal_sign",        "eth_sign",
+    "eth_signTypedData",   "eth_signTypedData_v3", "eth_signTypedData_v4",
+    "eth_signTransaction", "eth_sendTransaction",  "wallet_addEthereumChain"};
 
 }  // namespace keybridge::daemon::approvals

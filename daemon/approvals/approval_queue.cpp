@@ -33,10 +33,8 @@ std::optional<Severity> parse_severity(std::string_view text) {
 }
 
 json::object Warning::to_json() const {
-    return json::object{{"id", id},
-                        {"severity", severity_name(severity)},
-                        {"title", title},
-                        {"detail", detail}};
+    return json::object{
+        {"id", id}, {"severity", severity_name(severity)}, {"title", title}, {"detail", detail}};
 }
 
 json::object ApprovalRequest::to_json() const {

@@ -93,9 +93,8 @@ bool origin_well_formed(std::string_view origin) {
         }
     }
     if (!port.empty()) {
-        if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](unsigned char c) {
-                return std::isdigit(c);
-            }))
+        if (port.size() > 5 ||
+            !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }))
             return false;
         const int number = std::stoi(std::string(port));
         if (number < 1 || number > 65535) return false;
@@ -210,9 +209,10 @@ core::Result<Policy> Policy::parse(std::string_view text, const std::string& nam
                 auto severity = values.size() == 1 ? parse_severity(values[0]) : std::nullopt;
                 if (!severity || *severity == Severity::Danger) {
                     return fail(ErrorCode::InvalidArgument,
-                                where + "max-severity takes one value: info or warning (danger "
-                                        "warnings are approved only when named with "
-                                        "allow-warning=)");
+                                where +
+                                    "max-severity takes one value: info or warning (danger "
+                                    "warnings are approved only when named with "
+                                    "allow-warning=)");
                 }
                 rule.max_severity = *severity;
             } else if (key == "allow-warning" || key == "warning") {

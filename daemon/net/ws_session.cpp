@@ -92,8 +92,8 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     }
     auto& payload = std::get<rpc::Payload>(parsed);
     if (!ctx_.admit(*client_, payload.entries.size())) {
-        ctx_.refusals.info("net", "refused WebSocket request (rate limit) from origin " +
-                                      client_->origin);
+        ctx_.refusals.info("net",
+                           "refused WebSocket request (rate limit) from origin " + client_->origin);
         send(json::serialize(rpc::make_error(
             nullptr, rpc::RpcError{rpc::kLimitExceeded, "request rate limit exceeded", {}})));
         return do_read();
@@ -165,17 +165,17 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
 }
 
 void WsSession::close(int code, std::string reason, std::string last_message) {
-    boost::asio::post(ws_.get_executor(), [self = shared_from_this(), code,
-                                           reason = std::move(reason),
-                                           last_message = std::move(last_message)]() mutable {
-        self->close_when_answered_ =
-            websocket::close_reason(static_cast<websocket::close_code>(code), reason);
-        self->last_message_ = std::move(last_message);
-        // Requests still being answered (at shutdown: the 4900 answers of pending approvals,
-        // which reach this strand after this close) go out before the last message and the
-        // close frame: a client learns the fate of each request before it hears "goodbye".
-        if (self->in_flight_ == 0) self->finish_close();
-    });
+    boost::asio::post(
+        ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason),
+                             last_message = std::move(last_message)]() mutable {
+            self->close_when_answered_ =
+                websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+            self->last_message_ = std::move(last_message);
+            // Requests still being answered (at shutdown: the 4900 answers of pending approvals,
+            // which reach this strand after this close) go out before the last message and the
+            // close frame: a client learns the fate of each request before it hears "goodbye".
+            if (self->in_flight_ == 0) self->finish_close();
+        });
 }
 
 void WsSession::finish_close() {

@@ -27,9 +27,7 @@ struct Client {
 
     bool is_browser() const { return !origin.empty(); }
     // The key that permissions and rate limits are kept under.
-    std::string principal() const {
-        return is_browser() ? origin : std::string(kLocalPrincipal);
-    }
+    std::string principal() const { return is_browser() ? origin : std::string(kLocalPrincipal); }
 };
 
 using Outcome = tl::expected<boost::json::value, RpcError>;

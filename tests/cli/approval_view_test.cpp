@@ -84,22 +84,26 @@ TEST(RenderApproval, ShowsWhoAsksAndEscapedWarnings) {
         << text;
     EXPECT_EQ(text.find('\x1b'), std::string::npos);
     const std::string colored = render_approval(request("personal_sign", {}), true);
-    EXPECT_NE(colored.find("\x1b[1;33m!  WARNING: Look out\\x1b[0m [binary-32-byte-message]\x1b[0m"),
-              std::string::npos)
+    EXPECT_NE(
+        colored.find("\x1b[1;33m!  WARNING: Look out\\x1b[0m [binary-32-byte-message]\x1b[0m"),
+        std::string::npos)
         << colored;
 }
 
 TEST(RenderApproval, WarningsShowSeverityMostSeriousFirst) {
     json::object r = request("eth_sign", {{"hash", "0x00"}});
     r["warnings"] = json::array{
-        json::object{{"id", "a"}, {"severity", "info"}, {"title", "For your information"},
-                     {"detail", ""}},
-        json::object{{"id", "eth-sign-opaque-hash"}, {"severity", "danger"},
-                     {"title", "eth_sign signs an opaque hash"}, {"detail", "It can stand for anything."}},
+        json::object{
+            {"id", "a"}, {"severity", "info"}, {"title", "For your information"}, {"detail", ""}},
+        json::object{{"id", "eth-sign-opaque-hash"},
+                     {"severity", "danger"},
+                     {"title", "eth_sign signs an opaque hash"},
+                     {"detail", "It can stand for anything."}},
         "an old daemon's sentence"};
     const std::string text = render_approval(r, false);
-    const auto danger = text.find("  !! DANGER: eth_sign signs an opaque hash [eth-sign-opaque-hash]\n"
-                                  "      It can stand for anything.\n");
+    const auto danger = text.find(
+        "  !! DANGER: eth_sign signs an opaque hash [eth-sign-opaque-hash]\n"
+        "      It can stand for anything.\n");
     const auto plain = text.find("  !  WARNING: an old daemon's sentence\n");
     const auto info = text.find("  i  INFO: For your information [a]\n");
     ASSERT_NE(danger, std::string::npos) << text;

@@ -588,7 +588,8 @@ class DaemonCommands(unittest.TestCase):
         program.expect(rb"Request \d+: eth_requestAccounts")
         program.expect(rb"Origin:\s+local \(authenticated with the cookie token\)")
         program.expect(rb"Accounts the requester will see:\s+" + ADDRESS.lower().encode())
-        program.expect(rb"WARNING: Only connect to sites you trust")
+        program.expect(rb"i  INFO: The site will see your addresses \[connect-exposes-addresses\]"
+                       rb"\r\n +Only connect to sites you trust")
         program.expect(rb"Approve\? \[y/N\] ")
         program.send("y\n")
         program.expect(rb"Approved request \d+")
@@ -624,7 +625,8 @@ class DaemonCommands(unittest.TestCase):
         program.expect(rb"contents: Hello, Bob!")
         # Hostile characters are shown escaped, never sent to the terminal.
         program.expect(rb"note: \\x1b\[2Jcleared \\u\{202e\}evil")
-        program.expect(rb"WARNING: The typed data names chain 1, not the selected chain 31337")
+        program.expect(rb"!! DANGER: The typed data is for another chain \[typed-data-chain-mismatch\]"
+                       rb"(?:\x1b\[0m)?\r\n +The typed data names chain 1, not the selected chain 31337")
         program.expect(rb"Approve\? \[y/N\] ")
         program.send("n\n")
         program.expect(rb"Rejected request \d+")
@@ -654,7 +656,8 @@ class DaemonCommands(unittest.TestCase):
         program = self.pty_program("approve", "--once", "--daemon", daemon.address)
         program.expect(rb"Request \d+: personal_sign")
         program.expect(rb"Message \(not text, 32 bytes, shown in hex\):\r?\n *0x" + b"ab" * 32)
-        program.expect(rb"WARNING: The message is 32 bytes of binary data")
+        program.expect(rb"!  WARNING: The message is 32 bytes of binary data "
+                       rb"\[binary-32-byte-message\]")
         program.expect(rb"Approve\? \[y/N\] ")
         program.send("yes\n")
         program.expect(rb"Approved request \d+")

@@ -25,8 +25,8 @@ TEST(LimitedLog, WritesUpToTheLimitPerSecondAndCountsTheRest) {
     const auto t0 = LimitedLog::Clock::time_point{} + 100s;
     for (int i = 0; i < 10; ++i)
         limited.info("net", "refused " + std::to_string(i), t0 + i * 10ms);
-    EXPECT_EQ(out.lines, (std::vector<std::string>{"net: refused 0", "net: refused 1",
-                                                   "net: refused 2"}));
+    EXPECT_EQ(out.lines,
+              (std::vector<std::string>{"net: refused 0", "net: refused 1", "net: refused 2"}));
     // The next second: the count of what was dropped, then the line.
     limited.info("net", "refused 10", t0 + 1s);
     ASSERT_EQ(out.lines.size(), 5u);

@@ -222,9 +222,10 @@ TEST(PolicyEvaluate, AllConditionsMustHold) {
 
 // A misspelled method never matched, so a misspelled deny silently never denied.
 TEST(PolicyParse, UnknownMethodStopsWithFileAndLine) {
-    for (const std::string bad : {"eth_sendTransactoin", "wallet_requestPermissions", "eth_chainId",
-                                  "PERSONAL_SIGN"}) {
-        const std::string detail = parse_error("approve origin=local\ndeny method=personal_sign," + bad);
+    for (const std::string bad :
+         {"eth_sendTransactoin", "wallet_requestPermissions", "eth_chainId", "PERSONAL_SIGN"}) {
+        const std::string detail =
+            parse_error("approve origin=local\ndeny method=personal_sign," + bad);
         EXPECT_EQ(detail.rfind("policy.conf:2: ", 0), 0u) << detail;
         EXPECT_NE(detail.find("unknown method '" + bad + "'"), std::string::npos) << detail;
     }
@@ -233,12 +234,26 @@ TEST(PolicyParse, UnknownMethodStopsWithFileAndLine) {
 }
 
 TEST(PolicyParse, OriginMustBeLocalStarOrSchemeHostPort) {
-    for (const std::string bad :
-         {"local client", "local-client", "localhost:3000", "app.example", "https://app.example/",
-          "https://app.example/path", "https://App.example", "HTTPS://app.example", "https://",
-          "https://a.example:", "https://a.example:0", "https://a.example:65536",
-          "https://a.example:80a", "https://user@a.example", "https://a.example?x",
-          "https://[::1", "https://[]:80", "://a.example", "https://.example", "1http://a"}) {
+    for (const std::string bad : {"local_client",
+                                  "local-client",
+                                  "localhost:3000",
+                                  "app.example",
+                                  "https://app.example/",
+                                  "https://app.example/path",
+                                  "https://App.example",
+                                  "HTTPS://app.example",
+                                  "https://",
+                                  "https://a.example:",
+                                  "https://a.example:0",
+                                  "https://a.example:65536",
+                                  "https://a.example:80a",
+                                  "https://user@a.example",
+                                  "https://a.example?x",
+                                  "https://[::1",
+                                  "https://[]:80",
+                                  "://a.example",
+                                  "https://.example",
+                                  "1http://a"}) {
         const std::string detail = parse_error("\n\napprove origin=" + bad);
         EXPECT_EQ(detail.rfind("policy.conf:3: ", 0), 0u) << bad << " → " << detail;
         EXPECT_NE(detail.find("origin '" + bad + "'"), std::string::npos) << detail;
@@ -283,13 +298,13 @@ TEST(PolicyEvaluate, ApproveNeverMatchesADangerWarningItDoesNotName) {
     // Naming another warning is not enough.
     EXPECT_EQ(parsed("approve allow-warning=contract-creation\n").evaluate(eth_sign).first,
               PolicyAction::Ask);
-    const ApprovalRequest typed = with_warnings(
-        "eth_signTypedData_v4", {warnings::typed_data_chain_mismatch("5", 1)});
+    const ApprovalRequest typed =
+        with_warnings("eth_signTypedData_v4", {warnings::typed_data_chain_mismatch("5", 1)});
     EXPECT_EQ(parsed("approve method=eth_signTypedData_v4\n").evaluate(typed).first,
               PolicyAction::Ask);
     // Warnings below danger do not stop an approve rule without warning conditions.
-    EXPECT_EQ(parsed("approve\n").evaluate(with_warnings("personal_sign",
-                                                         {warnings::binary_32_byte_message()}))
+    EXPECT_EQ(parsed("approve\n")
+                  .evaluate(with_warnings("personal_sign", {warnings::binary_32_byte_message()}))
                   .first,
               PolicyAction::Approve);
 }

@@ -286,7 +286,8 @@ TEST_F(HttpRules, RefusedRequestsAreLoggedWithTheirReasonAndFloodsAreSummarised)
     HttpRequest foreign = local().request(body("eth_chainId"));
     foreign.host = "evil.example";
     EXPECT_EQ(http_request(port(), foreign).status, 403);
-    EXPECT_TRUE(daemon_.wait_for_log("refused HTTP request (403): Host not allowed: 'evil.example'"))
+    EXPECT_TRUE(
+        daemon_.wait_for_log("refused HTTP request (403): Host not allowed: 'evil.example'"))
         << daemon_.log();
     EXPECT_EQ(page("null").post(body("eth_chainId")).status, 403);
     EXPECT_TRUE(daemon_.wait_for_log("refused HTTP request (403): Origin not allowed: 'null'"))

@@ -103,13 +103,14 @@ TEST_F(Lifecycle, PolicyWithUnknownMethodOrOriginFailsStartUpNamingFileAndLine) 
 // The log tells a user what was set up: data folder, vault state, chains with their nodes, and
 // never the secret parts of a node URL (API keys live in paths, queries and credentials).
 TEST_F(Lifecycle, StartUpLogNamesDataFolderVaultAndRedactedChainNodes) {
-    ASSERT_NO_FATAL_FAILURE(
-        start({"--chain", "31337=http://user:secret@127.0.0.1:8545/v3/APIKEY123?key=QUERYKEY Local"},
-              false));
+    ASSERT_NO_FATAL_FAILURE(start(
+        {"--chain", "31337=http://user:secret@127.0.0.1:8545/v3/APIKEY123?key=QUERYKEY Local"},
+        false));
+    EXPECT_TRUE(daemon_.wait_for_log("data folder " + datadir_)) << daemon_.log();
+    EXPECT_TRUE(daemon_.wait_for_log("vault: locked, 1 accounts")) << daemon_.log();
+    EXPECT_TRUE(daemon_.wait_for_log("chain 31337 (Local): http://127.0.0.1:8545"))
+        << daemon_.log();
     const std::string log = daemon_.log();
-    EXPECT_NE(log.find("data folder " + datadir_), std::string::npos) << log;
-    EXPECT_NE(log.find("vault: locked, 1 accounts"), std::string::npos) << log;
-    EXPECT_NE(log.find("chain 31337 (Local): http://127.0.0.1:8545"), std::string::npos) << log;
     for (const char* secret : {"secret", "APIKEY123", "QUERYKEY", "/v3"})
         EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in\n" << log;
 

@@ -151,8 +151,10 @@ TEST_F(Limits, RateLimitAnswersPages429AndMinus32005) {
     ASSERT_EQ(limited.status, 429);
     EXPECT_EQ(limited.json().at("error").at("code"), json::value(-32005)) << limited.body;
     EXPECT_EQ(limited.header("Retry-After"), "1");
-    EXPECT_TRUE(daemon_.wait_for_log("refused HTTP request (429): request rate limit exceeded "
-                                     "by origin " + std::string(kPageOrigin)))
+    EXPECT_TRUE(
+        daemon_.wait_for_log("refused HTTP request (429): request rate limit exceeded "
+                             "by origin " +
+                             std::string(kPageOrigin)))
         << daemon_.log();
     // Another origin has its own bucket.
     EXPECT_EQ(page("http://localhost:4000").post(body("eth_chainId")).status, 200);

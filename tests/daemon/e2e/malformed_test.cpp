@@ -57,8 +57,13 @@ bool is_json(const std::string& text) {
 
 // Ids that Boost.JSON would hold as a double out of range (infinity) or rounded.
 std::vector<std::string> huge_ids() {
-    return {"1e400", "-1e400", "1" + std::string(400, '0'), "-" + std::string(400, '9'),
-            "123456789012345678901234567890", "1.5e-400", "2E+308"};
+    return {"1e400",
+            "-1e400",
+            "1" + std::string(400, '0'),
+            "-" + std::string(400, '9'),
+            "123456789012345678901234567890",
+            "1.5e-400",
+            "2E+308"};
 }
 
 TEST_F(Malformed, HugeNumericIdsAreEchoedAsWrittenOverHttpAndWebSocket) {
@@ -78,13 +83,14 @@ TEST_F(Malformed, HugeNumericIdsAreEchoedAsWrittenOverHttpAndWebSocket) {
         EXPECT_EQ(*answer, expected);
 
         // In a batch, next to an ordinary call, and in an error answer (unknown method).
-        const std::string batch = "[" + call + R"(,{"jsonrpc":"2.0","id":7,"method":"eth_chainId"},)" +
+        const std::string batch = "[" + call +
+                                  R"(,{"jsonrpc":"2.0","id":7,"method":"eth_chainId"},)" +
                                   R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"no_such"}])";
         for (const std::string& reply :
              {local().post(batch).body, (ws.send_text(batch), ws.read(5s).value_or(""))}) {
             ASSERT_TRUE(is_json(reply)) << reply;
-            const json::array& items = json::parse(reply).as_array();
-            ASSERT_EQ(items.size(), 3u) << reply;
+            const json::value items = json::parse(reply);
+            ASSERT_EQ(items.as_array().size(), 3u) << reply;
             EXPECT_EQ(reply.find(expected), 1u) << reply;
             EXPECT_NE(reply.find(R"({"jsonrpc":"2.0","id":)" + id + R"(,"error":{"code":-32601)"),
                       std::string::npos)
@@ -105,12 +111,23 @@ TEST_F(Malformed, EveryReplyToABarrageOfMalformedFramesIsJson) {
             v.push_back(s);
         return v;
     }();
-    const std::vector<std::string> methods = {
-        "\"eth_chainId\"", "\"\"", "1", "null", "\"rpc_methods\"", "\"eth_sign\"",
-        "\"personal_sign\"", "\"" + std::string(300, 'm') + "\"", "[\"eth_chainId\"]"};
+    const std::vector<std::string> methods = {"\"eth_chainId\"",
+                                              "\"\"",
+                                              "1",
+                                              "null",
+                                              "\"rpc_methods\"",
+                                              "\"eth_sign\"",
+                                              "\"personal_sign\"",
+                                              "\"" + std::string(300, 'm') + "\"",
+                                              "[\"eth_chainId\"]"};
     const std::vector<std::string> params = {
-        "", ",\"params\":[]", ",\"params\":{}", ",\"params\":1", ",\"params\":[1e400]",
-        ",\"params\":[\"0x\",\"0x00\"]", ",\"params\":" + std::string(70, '[') + std::string(70, ']'),
+        "",
+        ",\"params\":[]",
+        ",\"params\":{}",
+        ",\"params\":1",
+        ",\"params\":[1e400]",
+        ",\"params\":[\"0x\",\"0x00\"]",
+        ",\"params\":" + std::string(70, '[') + std::string(70, ']'),
         ",\"params\":[{\"id\":1e400}]"};
     const std::vector<std::string> versions = {"\"2.0\"", "\"1.0\"", "2", "null"};
     auto pick = [&random](const std::vector<std::string>& from) {
