@@ -74,7 +74,7 @@ std::string answer(std::string_view body) {
         auto message_hex = scan(body, "\"params\":[\"", '"');
         auto message = message_hex ? core::hex_decode(*message_hex) : core::Bytes{};
         if (message) {
-            const auto signature = core::sign_personal_message(signing_key(), *message);
+            const auto signature = core::sign_personal_message(signing_key(), *message).to_rsv();
             out.append(",\"result\":\"");
             out.append(core::hex_encode(signature));
             out.append("\"}");

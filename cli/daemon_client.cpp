@@ -18,7 +18,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "cli/approval_view.h"
-#include "daemon/vault/secure_file.h"
+#include "store/vault/secure_file.h"
 
 namespace keybridge::cli {
 namespace {
@@ -236,10 +236,10 @@ core::Error error_from_rpc(const RpcErrorAnswer& answer) {
 core::Result<DaemonClient> DaemonClient::open(const std::string& datadir,
                                               const DaemonAddress& address) {
     const std::string cookie = datadir + "/.cookie";
-    if (!daemon::vault::path_exists(cookie)) {
+    if (!vault::path_exists(cookie)) {
         return fail(not_running(address, "no " + cookie));
     }
-    auto token = daemon::vault::read_file(cookie, 4096);
+    auto token = vault::read_file(cookie, 4096);
     if (!token) return fail(token.error());
     std::string trimmed = *token;
     while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) {

@@ -18,7 +18,7 @@
 #include "cli/daemon_client.h"
 #include "cli/prompt.h"
 #include "core/uint256.h"
-#include "daemon/permissions/permission_store.h"
+#include "store/permissions/permission_store.h"
 
 namespace keybridge::cli {
 namespace {
@@ -443,7 +443,7 @@ Result<std::optional<DaemonClient>> daemon_if_running(const Context& ctx) {
     return std::optional<DaemonClient>(std::move(*client));
 }
 
-json::object grants_json(const std::map<std::string, daemon::permissions::Grant>& grants) {
+json::object grants_json(const std::map<std::string, permissions::Grant>& grants) {
     json::object out;
     for (const auto& [origin, grant] : grants) {
         json::array accounts;
@@ -464,7 +464,7 @@ Result<Report> run_permissions_list(Context& ctx) {
             return fail(ErrorCode::ProtocolError, "keybridge_permissions: not an object");
         return permissions_report(grants->as_object(), "daemon");
     }
-    auto store = daemon::permissions::PermissionStore::open(ctx.datadir);
+    auto store = permissions::PermissionStore::open(ctx.datadir);
     if (!store) return fail(store.error());
     return permissions_report(grants_json(store->all()), "file");
 }
@@ -485,7 +485,7 @@ Result<Report> run_permissions_revoke(Context& ctx) {
         revoked = answer->is_bool() && answer->as_bool();
         source = "daemon";
     } else {
-        auto store = daemon::permissions::PermissionStore::open(ctx.datadir);
+        auto store = permissions::PermissionStore::open(ctx.datadir);
         if (!store) return fail(store.error());
         auto done = store->revoke(origin);
         if (!done) return fail(done.error());

@@ -11,7 +11,7 @@
 
 #include "cli/command.h"
 #include "cli/exit_codes.h"
-#include "daemon/vault/vault.h"
+#include "store/vault/vault.h"
 
 namespace {
 
@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
     Context ctx;
     ctx.json = parsed->flag("json");
     ctx.yes = parsed->flag("yes");
-    ctx.datadir = parsed->value("datadir").value_or(daemon::vault::Vault::default_datadir());
+    ctx.datadir = parsed->value("datadir").value_or(vault::Vault::default_datadir());
     ctx.args = std::move(*parsed);
 
     auto report = command->run(ctx);

@@ -4,12 +4,12 @@
 
 #include "core/result.h"
 #include "core/secret_buffer.h"
-#include "daemon/vault/secure_file.h"
+#include "store/vault/secure_file.h"
 
 namespace keybridge::cli {
 
 // Secrets from files: see vault::read_secret_file (shared with keybridged's --password-file).
-using daemon::vault::read_secret_file;
+using vault::read_secret_file;
 
 // Asks on the controlling terminal (/dev/tty) with echo off. IoError when there is no terminal,
 // telling the user which --...-file option to use instead.

@@ -10,8 +10,8 @@
 #include "core/bip39.h"
 #include "core/hash.h"
 #include "core/unicode.h"
-#include "daemon/vault/secure_file.h"
-#include "daemon/vault/vault.h"
+#include "store/vault/secure_file.h"
+#include "store/vault/vault.h"
 
 namespace keybridge::cli {
 namespace {
@@ -21,10 +21,10 @@ using core::ErrorCode;
 using core::fail;
 using core::Result;
 using core::SecretBuffer;
-using daemon::vault::Account;
-using daemon::vault::AccountSource;
-using daemon::vault::KdfStrength;
-using daemon::vault::Vault;
+using vault::Account;
+using vault::AccountSource;
+using vault::KdfStrength;
+using vault::Vault;
 
 // ---------------------------------------------------------------- secrets from files or prompts
 
@@ -68,7 +68,15 @@ Result<bool> confirmed(const Context& ctx, const std::string& question) {
 // ---------------------------------------------------------------- output helpers
 
 const char* source_name(AccountSource s) {
-    return s == AccountSource::Seed ? "seed" : "imported";
+    switch (s) {
+        case AccountSource::Seed:
+            return "seed";
+        case AccountSource::Imported:
+            return "imported";
+        case AccountSource::Hardware:
+            return "hardware";
+    }
+    return "unknown";
 }
 
 json::object account_json(const Account& a) {
@@ -76,13 +84,17 @@ json::object account_json(const Account& a) {
     o["address"] = a.address.to_checksum_string();
     o["name"] = a.name;
     o["source"] = source_name(a.source);
-    if (a.source == AccountSource::Seed) o["path"] = a.path;
+    if (a.source != AccountSource::Imported) o["path"] = a.path;
+    if (a.source == AccountSource::Hardware) o["device"] = a.device;
     return o;
 }
 
 std::string account_line(const Account& a) {
     return a.address.to_checksum_string() + "  " + a.name + "  (" +
-           (a.source == AccountSource::Seed ? a.path : std::string("imported")) + ")";
+           (a.source == AccountSource::Seed       ? a.path
+            : a.source == AccountSource::Hardware ? a.device + " " + a.path
+                                                  : std::string("imported")) +
+           ")";
 }
 
 Result<core::Address> address_arg(const Context& ctx) {
@@ -110,12 +122,12 @@ Result<std::size_t> count_arg(const Context& ctx, std::size_t fallback) {
 
 // Refuses to overwrite an existing file unless confirmed; then writes it atomically (0600).
 core::Status write_output(const Context& ctx, const std::string& path, std::string_view content) {
-    if (daemon::vault::path_exists(path)) {
+    if (vault::path_exists(path)) {
         auto ok = confirmed(ctx, path + " exists. Overwrite it?");
         if (!ok) return fail(ok.error());
         if (!*ok) return fail(ErrorCode::UserCancelled, "not overwriting " + path);
     }
-    return daemon::vault::write_file_atomic(path, content);
+    return vault::write_file_atomic(path, content);
 }
 
 // ---------------------------------------------------------------- init and restore
@@ -343,8 +355,8 @@ Result<Report> run_account_list(Context& ctx) {
 Result<Report> run_account_derive(Context& ctx) {
     auto count = count_arg(ctx, 1);
     if (!count) return fail(count.error());
-    std::string tmpl(daemon::vault::kBip44Template);
-    if (ctx.args.flag("ledger-live")) tmpl = daemon::vault::kLedgerLiveTemplate;
+    std::string tmpl(vault::kBip44Template);
+    if (ctx.args.flag("ledger-live")) tmpl = vault::kLedgerLiveTemplate;
     if (auto given = ctx.args.value("path-template")) tmpl = *given;
     auto vault = Vault::open(ctx.datadir);
     if (!vault) return fail(vault.error());
@@ -399,7 +411,7 @@ Result<Report> run_account_import(Context& ctx) {
         if (!password) return fail(password.error());
         account = vault->import_private_key(*key, *password, name);
     } else {
-        auto text = daemon::vault::read_file(*keystore_file, 1024 * 1024);
+        auto text = vault::read_file(*keystore_file, 1024 * 1024);
         if (!text) return fail(text.error());
         auto ks_password =
             secret_from(ctx, "keystore-password-file", "Password of the keystore file: ");
@@ -472,6 +484,9 @@ Result<Report> run_account_remove(Context& ctx) {
         account->source == AccountSource::Imported
             ? "Remove " + account_line(*account) +
                   "? Its key is deleted from this vault; keep an export or backup if you need it."
+        : account->source == AccountSource::Hardware
+            ? "Remove " + account_line(*account) +
+                  " from the list? Its key stays on the device."
             : "Remove " + account_line(*account) +
                   " from the list? It can be derived again from the recovery phrase.";
     auto ok = confirmed(ctx, warning);
@@ -509,7 +524,7 @@ Result<Report> run_restore_backup(Context& ctx) {
     auto file = ctx.args.value("file");
     if (!file && !ctx.args.positionals.empty()) file = ctx.args.positionals.front();
     if (!file) return fail(ErrorCode::InvalidArgument, "the backup FILE is required");
-    auto text = daemon::vault::read_file(*file, 64 * 1024 * 1024);
+    auto text = vault::read_file(*file, 64 * 1024 * 1024);
     if (!text) return fail(text.error());
     bool replace = false;
     if (Vault::exists(ctx.datadir)) {

@@ -21,8 +21,8 @@ Hash32 personal_message_hash(ByteView message) {
     return hasher.finish();
 }
 
-std::array<std::uint8_t, 65> sign_personal_message(const PrivateKey& key, ByteView message) {
-    return sign_digest(key, personal_message_hash(message)).to_rsv();
+RecoverableSignature sign_personal_message(const PrivateKey& key, ByteView message) {
+    return sign_digest(key, personal_message_hash(message));
 }
 
 Result<Address> recover_personal_signer(ByteView message, ByteView signature) {

@@ -15,9 +15,9 @@ namespace keybridge::core {
 // receive a hex string from JSON-RPC decode it first.
 Hash32 personal_message_hash(ByteView message);
 
-// Signs personal_message_hash(message): RFC 6979 deterministic, low-s, and returned as the 65
-// bytes r || s || v with v = 27 + recovery id (the form wallets return for personal_sign).
-std::array<std::uint8_t, 65> sign_personal_message(const PrivateKey& key, ByteView message);
+// Signs personal_message_hash(message): RFC 6979 deterministic, low-s. Wallets return it as
+// signature.to_rsv() (v = 27 + recovery id).
+RecoverableSignature sign_personal_message(const PrivateKey& key, ByteView message);
 
 // Recovers the address that signed message. signature is r || s || v with v in {0, 1, 27, 28}.
 // High-s signatures are accepted: unlike transactions (EIP-2), message signatures have no

@@ -983,14 +983,14 @@ Result<HashedTypedData> hash_typed_data(TypedData typed, Version version) {
     return out;
 }
 
-Result<Signature> sign(const PrivateKey& key, const TypedData& typed, Version version) {
+Result<RecoverableSignature> sign(const PrivateKey& key, const TypedData& typed, Version version) {
     auto digest = signing_hash(typed, version);
     if (!digest) return fail(digest.error());
-    return sign_digest(key, *digest).to_rsv();
+    return sign_digest(key, *digest);
 }
 
-Result<Signature> sign(const PrivateKey& key, const HashedTypedData& hashed) {
-    return sign_digest(key, hashed.digest()).to_rsv();
+RecoverableSignature sign(const PrivateKey& key, const HashedTypedData& hashed) {
+    return sign_digest(key, hashed.digest());
 }
 
 Result<Address> recover_signer(const TypedData& typed, Version version, ByteView signature) {
@@ -1075,10 +1075,10 @@ Result<Hash32> legacy_v1_hash(const json::value& json) {
     return outer.finish();
 }
 
-Result<Signature> sign_legacy_v1(const PrivateKey& key, const json::value& json) {
+Result<RecoverableSignature> sign_legacy_v1(const PrivateKey& key, const json::value& json) {
     auto digest = legacy_v1_hash(json);
     if (!digest) return fail(digest.error());
-    return sign_digest(key, *digest).to_rsv();
+    return sign_digest(key, *digest);
 }
 
 }  // namespace keybridge::core::eip712

@@ -103,8 +103,6 @@ inline constexpr std::string_view kDomainTypeName = "EIP712Domain";
 
 enum class Version { V3, V4 };
 
-using Signature = std::array<std::uint8_t, 65>;  // r || s || v, v = 27 + recovery id
-
 struct Field {
     std::string name;
     std::string type;  // verbatim, e.g. "Person[]"
@@ -175,8 +173,8 @@ class TypedData {
 [[nodiscard]] Result<Hash32> signing_hash(const TypedData& typed, Version version);
 
 // Signs signing_hash (RFC 6979, low-s).
-[[nodiscard]] Result<Signature> sign(const PrivateKey& key, const TypedData& typed,
-                                     Version version);
+[[nodiscard]] Result<RecoverableSignature> sign(const PrivateKey& key, const TypedData& typed,
+                                                Version version);
 
 // A document together with its EIP-712 hashes under one version, computed once, in one encoding
 // pass, by hash_typed_data(). It is what a core::Signer receives, so that nothing downstream
@@ -213,7 +211,7 @@ class HashedTypedData {
 [[nodiscard]] Result<HashedTypedData> hash_typed_data(TypedData typed, Version version);
 
 // Signs hashed.digest() (RFC 6979, low-s): the signature sign(key, typed, version) gives.
-[[nodiscard]] Result<Signature> sign(const PrivateKey& key, const HashedTypedData& hashed);
+[[nodiscard]] RecoverableSignature sign(const PrivateKey& key, const HashedTypedData& hashed);
 
 // Recovers the signer of `signature` (r || s || v, v in {0, 1, 27, 28}; high s accepted) over
 // signing_hash. Errors as signing_hash, or as recover_public_key for a bad signature.
@@ -233,7 +231,7 @@ class HashedTypedData {
 }
 
 // Signs legacy_v1_hash (RFC 6979, low-s).
-[[nodiscard]] Result<Signature> sign_legacy_v1(const PrivateKey& key,
-                                               const boost::json::value& json);
+[[nodiscard]] Result<RecoverableSignature> sign_legacy_v1(const PrivateKey& key,
+                                                          const boost::json::value& json);
 
 }  // namespace keybridge::core::eip712

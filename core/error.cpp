@@ -38,6 +38,8 @@ std::string_view to_string(ErrorCode code) {
             return "user_cancelled";
         case ErrorCode::PinRequired:
             return "pin_required";
+        case ErrorCode::VaultLocked:
+            return "vault_locked";
         case ErrorCode::ProtocolError:
             return "protocol_error";
         case ErrorCode::Internal:

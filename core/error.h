@@ -25,6 +25,7 @@ enum class ErrorCode {
     Timeout,
     UserCancelled,
     PinRequired,
+    VaultLocked,  // the software keystore is locked: unlock it, then retry
     ProtocolError,  // a peer (device, node) broke its protocol
     Internal,       // a bug; logged and reported as such
 };

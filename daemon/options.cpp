@@ -7,7 +7,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
-#include "daemon/vault/vault.h"
+#include "store/vault/vault.h"
 
 namespace keybridge::daemon {
 namespace {

@@ -14,8 +14,8 @@
 #include "core/hash.h"
 #include "daemon/log.h"
 #include "daemon/service_notify.h"
-#include "daemon/vault/secure_file.h"
-#include "daemon/vault/vault.h"
+#include "store/vault/secure_file.h"
+#include "store/vault/vault.h"
 
 namespace keybridge::daemon {
 
@@ -115,10 +115,15 @@ core::Status Server::open_stores() {
     approvals_.emplace(ioc_.get_executor(), config_.max_pending_approvals,
                        std::chrono::seconds(config_.approval_timeout_s), std::move(policy),
                        &*audit_);
-    approvals_->set_listener([this](const approvals::ApprovalRequest& request, bool added) {
-        json::object event{{"type", added ? "added" : "removed"}, {"request", request.to_json()}};
-        events_.publish(EventHub::Topic::Approvals, "", event);
-    });
+    approvals_->set_listener(
+        [this](const approvals::ApprovalRequest& request, approvals::ApprovalQueue::Event change) {
+            using Event = approvals::ApprovalQueue::Event;
+            const char* type = change == Event::Added     ? "added"
+                               : change == Event::Updated ? "updated"
+                                                          : "removed";
+            json::object event{{"type", type}, {"request", request.to_json()}};
+            events_.publish(EventHub::Topic::Approvals, "", event);
+        });
     return {};
 }
 
@@ -137,13 +142,19 @@ core::Status Server::make_services() {
             return chain->rpc_url;
         },
         feed_settings);
-    services_.emplace(config_, ioc_.get_executor(), blocking_, *permissions_, *approvals_,
-                      software_, events_, *upstream_, *chains_, *feeds_);
+    services_.emplace(config_, ioc_.get_executor(), blocking_, *permissions_, *approvals_, signers_,
+                      events_, *upstream_, *chains_, *feeds_);
+    // The account list is known from the vault's metadata without a password.
     if (vault::Vault::exists(config_.datadir)) {
         auto vault = vault::Vault::open(config_.datadir);
         if (!vault) return core::fail(vault.error());
-        for (const auto& a : vault->accounts())
-            services_->vault_accounts.push_back(a.address);
+        signers_.set_accounts(account_routes(vault->accounts()));
+        std::vector<drivers::software::SoftwareSigner::AccountRef> refs;
+        for (const auto& a : vault->accounts()) {
+            if (a.source != vault::AccountSource::Hardware)
+                refs.push_back({a.address, a.source == vault::AccountSource::Seed ? a.path : ""});
+        }
+        signers_.software().set_listed(std::move(refs));
     }
     return {};
 }
@@ -176,11 +187,15 @@ void Server::register_methods() {
 void Server::make_server_context(std::string token) {
     context_ = std::make_unique<net::ServerContext>(config_, dispatcher_, std::move(token));
     context_->health = [this] {
+        // "starting" until the --password-file unlock at start has finished.
         return json::object{
-            {"status", "ok"}, {"version", kVersion}, {"unlocked", software_.unlocked()}};
+            {"status", services_->startup_unlock_pending.load() ? "starting" : "ok"},
+            {"version", kVersion},
+            {"unlocked", signers_.software().unlocked()}};
     };
     context_->connection_closed = [this](std::uint64_t connection_id) {
         approvals_->cancel_connection(connection_id);
+        services_->stops.closed(connection_id);  // its signer jobs, queued or running, stop
         feeds_->drop_connection(connection_id);  // its chain's poller stops if nobody is left
     };
 }
@@ -224,11 +239,12 @@ core::Status Server::open_listeners() {
 // node. Node URLs often carry API keys in their path or query, so only scheme://host[:port].
 void Server::log_configuration() {
     log::info("server", "data folder " + config_.datadir);
-    if (services_->vault_accounts.empty() && !vault::Vault::exists(config_.datadir)) {
+    const std::size_t accounts = signers_.accounts().size();
+    if (accounts == 0 && !vault::Vault::exists(config_.datadir)) {
         log::info("vault", "absent (create one with 'keybridge init' or 'keybridge restore')");
     } else {
         log::info("vault",
-                  "locked, " + std::to_string(services_->vault_accounts.size()) + " accounts" +
+                  "locked, " + std::to_string(accounts) + " accounts" +
                       (config_.password_file.empty() ? " (keybridge unlock)"
                                                      : " (unlocking with the password file)"));
     }
@@ -252,8 +268,12 @@ core::Status Server::unlock_at_start() {
     if (config_.password_file.empty()) return {};
     auto password = vault::read_secret_file(config_.password_file);
     if (!password) return core::fail(password.error());
-    unlock_vault(*services_, std::move(*password), [](core::Status status) {
+    // Requests arriving meanwhile wait for this unlock; READY and /health's "ok" follow it.
+    services_->startup_unlock_pending.store(true);
+    unlock_vault(*services_, std::move(*password), [this](core::Status status) {
         if (!status) log::error("vault", "unlock at start failed: " + status.error().detail);
+        services_->startup_unlock_pending.store(false);
+        notify_service_manager("READY=1");
     });
     return {};
 }
@@ -269,7 +289,7 @@ void Server::schedule_audit_sync() {
 }
 
 void Server::run() {
-    notify_service_manager("READY=1");
+    if (!services_->startup_unlock_pending.load()) notify_service_manager("READY=1");
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < config_.threads; ++i)
         threads.emplace_back([this] { ioc_.run(); });
@@ -300,8 +320,11 @@ void Server::shutdown() {
     // flight defers keybridge_disconnect and its close frame until they are answered
     // (WsSession::close): docs/RPC.md promises the 4900 answers first.
     approvals_->cancel_all();
+    // Signer jobs, queued or running (a device waiting for its button), end now and answer.
+    services_->stops.stop_all();
+    signers_.stop_all();
     feeds_->stop_all();
-    std::vector<std::shared_ptr<net::EventSink>> sinks;
+    std::vector<std::shared_ptr<EventSink>> sinks;
     {
         std::lock_guard lock(context_->sinks_mutex);
         for (auto& [id, weak] : context_->sinks) {

@@ -15,16 +15,17 @@
 #include "core/result.h"
 #include "daemon/approvals/approval_queue.h"
 #include "daemon/approvals/audit_log.h"
-#include "daemon/event_hub.h"
+#include "daemon/events/event_hub.h"
 #include "daemon/net/listener.h"
 #include "daemon/net/server_context.h"
 #include "daemon/options.h"
-#include "daemon/permissions/permission_store.h"
+#include "store/permissions/permission_store.h"
 #include "daemon/rpc/dispatcher.h"
 #include "daemon/services.h"
 #include "daemon/subscriptions/chain_feeds.h"
 #include "daemon/upstream/upstream_client.h"
 #include "daemon/vault_watcher.h"
+#include "daemon/signers/signer_registry.h"
 #include "drivers/software/software_signer.h"
 
 namespace keybridge::daemon {
@@ -45,6 +46,8 @@ class Server {
     void stop();
 
     const std::vector<std::uint16_t>& ports() const { return ports_; }
+    // Where device watchers, emulator options and tests attach signers (after start()).
+    signers::SignerRegistry& signers() { return signers_; }
 
   private:
     // The steps of start(), in order.
@@ -78,7 +81,7 @@ class Server {
     std::optional<permissions::PermissionStore> permissions_;
     std::optional<approvals::AuditLog> audit_;
     std::optional<approvals::ApprovalQueue> approvals_;
-    drivers::software::SoftwareSigner software_;
+    signers::SignerRegistry signers_{std::make_shared<drivers::software::SoftwareSigner>()};
     EventHub events_;
     std::optional<upstream::UpstreamClient> upstream_;
     std::optional<ChainRegistry> chains_;

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <stop_token>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,14 +13,15 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "daemon/approvals/approval_queue.h"
-#include "daemon/event_hub.h"
+#include "daemon/events/event_hub.h"
 #include "daemon/options.h"
-#include "daemon/permissions/permission_store.h"
 #include "daemon/rpc/dispatcher.h"
 #include "daemon/serial_queue.h"
+#include "daemon/signers/signer_registry.h"
 #include "daemon/subscriptions/chain_feeds.h"
 #include "daemon/upstream/upstream_client.h"
-#include "drivers/software/software_signer.h"
+#include "store/permissions/permission_store.h"
+#include "store/vault/vault.h"
 
 namespace keybridge::daemon {
 
@@ -37,18 +41,38 @@ class ChainRegistry {
     std::uint64_t default_chain_;
 };
 
+// One stop source per connection with signing work in flight: a client that leaves stops its
+// queued and running signer jobs (a device stops waiting for its button). Thread-safe.
+class ConnectionStops {
+  public:
+    std::stop_token token_for(std::uint64_t connection_id);
+    // The connection closed: its jobs' tokens fire.
+    void closed(std::uint64_t connection_id);
+    // Shutdown: every token fires.
+    void stop_all();
+
+  private:
+    std::mutex mutex_;
+    std::map<std::uint64_t, std::stop_source> sources_;
+    bool stopping_ = false;
+};
+
+// The registry's routes for the vault's accounts: seed and imported ones to the software signer,
+// hardware ones to the device the vault recorded.
+std::vector<signers::AccountRoute> account_routes(const std::vector<vault::Account>& accounts);
+
 // Everything the RPC methods use, wired once by the Server. The members outlive every request.
 struct Services {
     Services(const Config& c, boost::asio::any_io_executor e, boost::asio::thread_pool& b,
              permissions::PermissionStore& p, approvals::ApprovalQueue& a,
-             drivers::software::SoftwareSigner& sw, EventHub& ev, upstream::UpstreamClient& u,
+             signers::SignerRegistry& sg, EventHub& ev, upstream::UpstreamClient& u,
              ChainRegistry& ch, subscriptions::ChainFeeds& f)
         : config(c),
           executor(std::move(e)),
           blocking(b),
           permissions(p),
           approvals(a),
-          software(sw),
+          signers(sg),
           events(ev),
           upstream(u),
           chains(ch),
@@ -59,16 +83,18 @@ struct Services {
     boost::asio::thread_pool& blocking;  // KDF work and other CPU-heavy or blocking calls
     permissions::PermissionStore& permissions;
     approvals::ApprovalQueue& approvals;
-    drivers::software::SoftwareSigner& software;
+    signers::SignerRegistry& signers;  // the account list, and who signs for each account
     EventHub& events;
     upstream::UpstreamClient& upstream;
     ChainRegistry& chains;
     subscriptions::ChainFeeds& feeds;  // eth_subscribe newHeads / logs
 
-    // The vault's account list (known even while locked), refreshed at unlock and whenever the
-    // vault changes on disk (reload_vault_accounts).
-    std::mutex accounts_mutex;
-    std::vector<core::Address> vault_accounts;
+    ConnectionStops stops;
+    // Set while the --password-file unlock at start runs: requests wait for it instead of
+    // asking the person to unlock.
+    std::atomic<bool> startup_unlock_pending{false};
+
+    drivers::software::SoftwareSigner& software() { return signers.software(); }
 
     // eth_sendTransaction: from approval to broadcast, one transaction at a time per chain and
     // account (see SerialQueue).
@@ -77,6 +103,7 @@ struct Services {
     std::uint64_t chain_for(const rpc::Client& client) const;
     // Accounts the client may see: the granted ones that still exist.
     std::vector<core::Address> visible_accounts(const rpc::Client& client);
+    // The vault's accounts (known even while locked), in the vault's order.
     std::vector<core::Address> all_accounts();
     // Sends accountsChanged to the origin's subscribers.
     void notify_accounts(const std::string& principal_origin);
@@ -98,7 +125,8 @@ void register_signing_methods(rpc::Dispatcher& dispatcher, Services& services);
 void register_admin_methods(rpc::Dispatcher& dispatcher, Services& services);
 
 // Decrypts the vault off the network threads and hands the keys (and the BIP39 seed, for
-// accounts derived later) to the software signer.
+// accounts derived later) to the software signer; requests held at the "unlock" stage move on.
+// Wrong passwords are logged (never the password).
 void unlock_vault(Services& services, core::SecretBuffer password,
                   std::function<void(core::Status)> done);
 

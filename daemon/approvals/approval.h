@@ -37,6 +37,13 @@ struct Warning {
     bool operator==(const Warning&) const = default;
 };
 
+// Where a request is in its life. Entries stay visible to approvers until done:
+//   needs-input (unlock, PIN, passphrase) → waiting (for the decision) → approved →
+//   on-device (confirm on the hardware wallet) → removed when signed, sent or failed.
+enum class Stage { NeedsInput, Waiting, Approved, OnDevice };
+
+std::string_view to_string(Stage stage);  // "needs-input", "waiting", "approved", "on-device"
+
 // One request waiting for the user's decision, as the approver shows it: who asks, what for, and
 // the request decoded (message text or hex, typed data as a tree, transaction fields), with
 // warnings. Never holds a secret.
@@ -52,6 +59,9 @@ struct ApprovalRequest {
     boost::json::object details;
     std::vector<Warning> warnings;
     std::int64_t created = 0;  // unix seconds
+    Stage stage = Stage::Waiting;
+    std::string input;       // needs-input: "unlock", "pin" or "passphrase"
+    std::string stage_note;  // what the person should do now ("Confirm on your Ledger")
 
     boost::json::object to_json() const;
 };

@@ -37,6 +37,20 @@ json::object Warning::to_json() const {
         {"id", id}, {"severity", severity_name(severity)}, {"title", title}, {"detail", detail}};
 }
 
+std::string_view to_string(Stage stage) {
+    switch (stage) {
+        case Stage::NeedsInput:
+            return "needs-input";
+        case Stage::Waiting:
+            return "waiting";
+        case Stage::Approved:
+            return "approved";
+        case Stage::OnDevice:
+            return "on-device";
+    }
+    return "unknown";
+}
+
 json::object ApprovalRequest::to_json() const {
     json::object o;
     o["id"] = id;
@@ -52,6 +66,9 @@ json::object ApprovalRequest::to_json() const {
         w.push_back(warning.to_json());
     o["warnings"] = std::move(w);
     o["created"] = created;
+    o["stage"] = to_string(stage);
+    if (stage == Stage::NeedsInput) o["input"] = input;
+    if (!stage_note.empty()) o["note"] = stage_note;
     return o;
 }
 
@@ -69,13 +86,65 @@ void ApprovalQueue::set_listener(Listener listener) {
 }
 
 void ApprovalQueue::submit(ApprovalRequest request, Callback callback) {
-    request.created = static_cast<std::int64_t>(std::time(nullptr));
+    enqueue(std::move(request), std::move(callback), /*tracked=*/false);
+}
+
+void ApprovalQueue::submit_tracked(ApprovalRequest request, Callback callback) {
+    enqueue(std::move(request), std::move(callback), /*tracked=*/true);
+}
+
+void ApprovalQueue::notify(const ApprovalRequest& request, Event event) {
+    Listener listener;
+    {
+        std::lock_guard lock(mutex_);
+        listener = listener_;
+    }
+    if (listener) listener(request, event);
+}
+
+void ApprovalQueue::start_timer(Entry& entry) {
+    const std::uint64_t id = entry.request.id;
+    if (entry.timer) entry.timer->cancel();
+    entry.timer = std::make_unique<boost::asio::steady_timer>(executor_, timeout_);
+    entry.timer->async_wait([this, id](boost::system::error_code ec) {
+        if (!ec)
+            finish(id, fail(ErrorCode::UserCancelled, "no answer before the approval timeout"),
+                   "rejected", "timeout");
+    });
+}
+
+void ApprovalQueue::enqueue(ApprovalRequest request, Callback callback, bool tracked) {
+    if (request.created == 0) request.created = static_cast<std::int64_t>(std::time(nullptr));
     const auto [action, line] = policy_.evaluate(request);
     if (action != PolicyAction::Ask) {
         const bool approve = action == PolicyAction::Approve;
         const std::string by = "policy line " + std::to_string(line);
         if (request.id == 0) request.id = reserve_id();
         if (audit_ != nullptr) audit_->record(request, approve ? "approved" : "denied", by);
+        // A request held for input before (unlock) is in the queue: it moves on or leaves.
+        bool held = false;
+        ApprovalRequest shown;
+        {
+            std::lock_guard lock(mutex_);
+            auto it = entries_.find(request.id);
+            if (it != entries_.end()) {
+                held = true;
+                if (approve && tracked) {
+                    it->second.request.stage = Stage::Approved;
+                    it->second.request.input.clear();
+                    it->second.request.stage_note.clear();
+                    it->second.callback = nullptr;
+                    it->second.tracked = true;
+                    if (it->second.timer) it->second.timer->cancel();
+                    shown = it->second.request;
+                } else {
+                    if (it->second.timer) it->second.timer->cancel();
+                    shown = std::move(it->second.request);
+                    entries_.erase(it);
+                }
+            }
+        }
+        if (held) notify(shown, approve && tracked ? Event::Updated : Event::Removed);
         core::Status status;
         if (!approve)
             status = fail(ErrorCode::UserCancelled, "denied by the approval policy (" + by + ")");
@@ -84,7 +153,9 @@ void ApprovalQueue::submit(ApprovalRequest request, Callback callback) {
     }
 
     std::unique_lock lock(mutex_);
-    if (entries_.size() >= max_pending_) {
+    auto existing = entries_.find(request.id);
+    const bool held = request.id != 0 && existing != entries_.end();
+    if (!held && entries_.size() >= max_pending_) {
         lock.unlock();
         callback(fail(ErrorCode::LimitExceeded,
                       "too many requests are waiting for approval; try again later"));
@@ -92,22 +163,20 @@ void ApprovalQueue::submit(ApprovalRequest request, Callback callback) {
     }
     if (request.id == 0) request.id = next_id_++;
     const std::uint64_t id = request.id;
-    auto timer = std::make_unique<boost::asio::steady_timer>(executor_, timeout_);
-    timer->async_wait([this, id](boost::system::error_code ec) {
-        if (!ec)
-            finish(id, fail(ErrorCode::UserCancelled, "no decision before the approval timeout"),
-                   "rejected", "timeout");
-    });
     Entry& e = entries_[id];
+    request.stage = Stage::Waiting;
+    request.input.clear();
+    request.stage_note.clear();
     e.request = std::move(request);
     e.callback = std::move(callback);
-    e.timer = std::move(timer);
-    Listener listener = listener_;
+    e.input_handler = nullptr;
+    e.tracked = tracked;
+    start_timer(e);
     ApprovalRequest copy = e.request;
     lock.unlock();
     log::info("approvals", "request " + std::to_string(id) + " (" + copy.method + " from " +
                                copy.origin + ") waits for a decision");
-    if (listener) listener(copy, true);
+    notify(copy, held ? Event::Updated : Event::Added);
 }
 
 std::uint64_t ApprovalQueue::reserve_id() {
@@ -115,11 +184,138 @@ std::uint64_t ApprovalQueue::reserve_id() {
     return next_id_++;
 }
 
+void ApprovalQueue::await_input(ApprovalRequest request, std::string input, std::string note,
+                                InputHandler handler, Callback callback) {
+    if (request.created == 0) request.created = static_cast<std::int64_t>(std::time(nullptr));
+    std::unique_lock lock(mutex_);
+    if (request.id == 0) request.id = next_id_++;
+    auto existing = entries_.find(request.id);
+    const bool held = existing != entries_.end();
+    if (!held && entries_.size() >= max_pending_) {
+        lock.unlock();
+        callback(fail(ErrorCode::LimitExceeded,
+                      "too many requests are waiting for approval; try again later"));
+        return;
+    }
+    Entry& e = entries_[request.id];
+    if (held) {
+        // Keep what the approver already saw (and the tracked flag); change the stage only.
+        e.request.stage = Stage::NeedsInput;
+        e.request.input = std::move(input);
+        e.request.stage_note = std::move(note);
+    } else {
+        request.stage = Stage::NeedsInput;
+        request.input = std::move(input);
+        request.stage_note = std::move(note);
+        e.request = std::move(request);
+    }
+    e.callback = std::move(callback);
+    e.input_handler = std::move(handler);
+    start_timer(e);
+    ApprovalRequest copy = e.request;
+    lock.unlock();
+    log::info("approvals", "request " + std::to_string(copy.id) + " (" + copy.method + " from " +
+                               copy.origin + ") needs input: " + copy.input);
+    notify(copy, held ? Event::Updated : Event::Added);
+}
+
+void ApprovalQueue::input_done(std::uint64_t id) {
+    Callback callback;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(id);
+        if (it == entries_.end() || it->second.request.stage != Stage::NeedsInput) return;
+        // The entry stays (the next stage replaces it); only the continuation runs.
+        callback = std::move(it->second.callback);
+        it->second.callback = nullptr;
+        it->second.input_handler = nullptr;
+        if (it->second.timer) it->second.timer->cancel();
+    }
+    if (callback) boost::asio::post(executor_, [callback = std::move(callback)] { callback({}); });
+}
+
+void ApprovalQueue::input_done_all(std::string_view input) {
+    std::vector<std::uint64_t> ids;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, e] : entries_) {
+            if (e.request.stage == Stage::NeedsInput && e.request.input == input) ids.push_back(id);
+        }
+    }
+    for (auto id : ids)
+        input_done(id);
+}
+
+void ApprovalQueue::respond(std::uint64_t id, const json::object& answer,
+                            std::function<void(core::Status)> done) {
+    InputHandler handler;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(id);
+        if (it == entries_.end()) {
+            return done(fail(ErrorCode::NotFound, "no pending request " + std::to_string(id)));
+        }
+        if (it->second.request.stage != Stage::NeedsInput || !it->second.input_handler) {
+            return done(fail(ErrorCode::InvalidArgument,
+                             "request " + std::to_string(id) + " is not waiting for input (" +
+                                 std::string(to_string(it->second.request.stage)) + ")"));
+        }
+        handler = it->second.input_handler;
+    }
+    if (const json::value* cancel = answer.if_contains("cancel");
+        cancel != nullptr && cancel->is_bool() && cancel->as_bool()) {
+        finish(id, fail(ErrorCode::UserCancelled, "cancelled at the input prompt"), "rejected",
+               "user");
+        return done({});
+    }
+    handler(answer, std::move(done));
+}
+
+void ApprovalQueue::set_stage(const ApprovalRequest& request, Stage stage, std::string note) {
+    ApprovalRequest copy;
+    bool added = false;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(request.id);
+        if (it == entries_.end()) {
+            Entry e;
+            e.request = request;
+            e.tracked = true;
+            it = entries_.emplace(request.id, std::move(e)).first;
+            added = true;
+        }
+        it->second.request.stage = stage;
+        it->second.request.input.clear();
+        it->second.request.stage_note = std::move(note);
+        copy = it->second.request;
+    }
+    notify(copy, added ? Event::Added : Event::Updated);
+}
+
+void ApprovalQueue::complete(std::uint64_t id) {
+    ApprovalRequest copy;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(id);
+        if (it == entries_.end()) return;
+        if (it->second.timer) it->second.timer->cancel();
+        copy = std::move(it->second.request);
+        entries_.erase(it);
+    }
+    notify(copy, Event::Removed);
+}
+
 core::Status ApprovalQueue::decide(std::uint64_t id, Decision decision) {
     {
         std::lock_guard lock(mutex_);
-        if (entries_.find(id) == entries_.end()) {
+        auto it = entries_.find(id);
+        if (it == entries_.end()) {
             return fail(ErrorCode::NotFound, "no pending request " + std::to_string(id));
+        }
+        if (it->second.request.stage != Stage::Waiting) {
+            return fail(ErrorCode::InvalidArgument,
+                        "request " + std::to_string(id) + " is not waiting for a decision (" +
+                            std::string(to_string(it->second.request.stage)) + ")");
         }
     }
     if (decision == Decision::Approve) {
@@ -134,16 +330,31 @@ void ApprovalQueue::finish(std::uint64_t id, core::Status status, std::string_vi
                            std::string_view decided_by) {
     std::unique_lock lock(mutex_);
     auto it = entries_.find(id);
-    if (it == entries_.end()) return;  // decided and timed out at once: first one wins
-    Entry entry = std::move(it->second);
-    entries_.erase(it);
-    Listener listener = listener_;
+    // Decided and timed out at once, or already past its decision: the first one wins.
+    if (it == entries_.end() || !it->second.callback) return;
+    Entry& e = it->second;
+    if (e.timer) e.timer->cancel();
+    Callback callback = std::move(e.callback);
+    e.callback = nullptr;
+    e.input_handler = nullptr;
+    ApprovalRequest copy;
+    Event event = Event::Removed;
+    if (status && e.tracked) {
+        e.request.stage = Stage::Approved;
+        e.request.input.clear();
+        e.request.stage_note.clear();
+        copy = e.request;
+        event = Event::Updated;
+    } else {
+        copy = std::move(e.request);
+        entries_.erase(it);
+    }
     lock.unlock();
-    entry.timer->cancel();
-    if (audit_ != nullptr) audit_->record(entry.request, decision, decided_by);
-    if (listener) listener(entry.request, false);
-    boost::asio::post(executor_, [callback = std::move(entry.callback),
-                                  status = std::move(status)] { callback(status); });
+    if (audit_ != nullptr && !decision.empty()) audit_->record(copy, decision, decided_by);
+    notify(copy, event);
+    boost::asio::post(executor_, [callback = std::move(callback), status = std::move(status)] {
+        callback(status);
+    });
 }
 
 std::vector<ApprovalRequest> ApprovalQueue::pending() const {
@@ -159,7 +370,7 @@ void ApprovalQueue::cancel_connection(std::uint64_t connection_id) {
     {
         std::lock_guard lock(mutex_);
         for (const auto& [id, e] : entries_) {
-            if (e.request.connection_id == connection_id) ids.push_back(id);
+            if (e.request.connection_id == connection_id && e.callback) ids.push_back(id);
         }
     }
     for (auto id : ids) {
@@ -173,7 +384,7 @@ void ApprovalQueue::cancel_account(const core::Address& account) {
     {
         std::lock_guard lock(mutex_);
         for (const auto& [id, e] : entries_) {
-            if (e.request.account == account) ids.push_back(id);
+            if (e.request.account == account && e.callback) ids.push_back(id);
         }
     }
     for (auto id : ids) {
@@ -188,8 +399,9 @@ void ApprovalQueue::cancel_all() {
     std::vector<std::uint64_t> ids;
     {
         std::lock_guard lock(mutex_);
-        for (const auto& [id, e] : entries_)
-            ids.push_back(id);
+        for (const auto& [id, e] : entries_) {
+            if (e.callback) ids.push_back(id);
+        }
     }
     for (auto id : ids) {
         finish(id, fail(ErrorCode::Disconnected, "keybridged is shutting down"), "dropped",

@@ -17,43 +17,75 @@
 
 namespace keybridge::daemon::approvals {
 
-// The requests waiting for a decision. submit() first asks the policy (authenticated callers
-// only); Ask puts the request in the queue, where an approver decides it or the timeout rejects
-// it. Every outcome is audited. The callback runs exactly once, on an executor thread:
+// Requests through their life: asked for input (unlock, PIN), waiting for a decision, approved,
+// on the device, done. submit() first asks the policy (authenticated callers only); Ask puts the
+// request in the queue, where an approver decides it or the timeout rejects it. Every decision
+// is audited. Decision callbacks run exactly once, on an executor thread:
 //   ok                → approved
 //   UserCancelled     → rejected (by the user, a policy rule, or the timeout: the detail says)
-//   Disconnected      → the daemon is shutting down
+//   Disconnected      → the client left, or the daemon is shutting down
 //   LimitExceeded     → the queue is full (-32005 to the caller)
-// Thread-safe.
+// Approvers see every change through the listener (added / updated / removed). Thread-safe.
 class ApprovalQueue {
   public:
     using Callback = std::function<void(core::Status)>;
-    using Listener = std::function<void(const ApprovalRequest&, bool added)>;
+    enum class Event { Added, Updated, Removed };
+    using Listener = std::function<void(const ApprovalRequest&, Event)>;
+    // Answers a needs-input stage: gets the approver's object ({"password": …}, {"pin": …}) and
+    // calls `done` once with the outcome (a wrong password keeps the stage and says so).
+    using InputHandler =
+        std::function<void(const boost::json::object& answer, std::function<void(core::Status)>)>;
 
     ApprovalQueue(boost::asio::any_io_executor executor, std::size_t max_pending,
                   std::chrono::seconds timeout, Policy policy, AuditLog* audit);
 
     // request.id may be preassigned with reserve_id() (so the caller's copy for record_signed
-    // carries it); otherwise submit assigns one.
+    // carries it); otherwise submit assigns one. The entry leaves the queue when decided.
     void submit(ApprovalRequest request, Callback callback);
+    // As submit(), but an approved request stays (stage approved) until complete(id): for
+    // requests that still have to be signed, perhaps on a device. A request already held for
+    // input (await_input) moves on to waiting under the same id.
+    void submit_tracked(ApprovalRequest request, Callback callback);
     std::uint64_t reserve_id();
 
-    // NotFound for an unknown (or already decided) id.
+    // Holds the request at a needs-input stage (`input` = "unlock", "pin", "passphrase") until
+    // input_done(id) (callback gets ok), a cancel, the timeout or the client leaving. Adds the
+    // entry if it is not there yet.
+    void await_input(ApprovalRequest request, std::string input, std::string note,
+                     InputHandler handler, Callback callback);
+    // Every entry waiting for input of this kind (e.g. "unlock" after the vault was unlocked)
+    // moves on.
+    void input_done(std::uint64_t id);
+    void input_done_all(std::string_view input);
+    // keybridge_respond: NotFound (no such entry), InvalidArgument (not waiting for input);
+    // {"cancel": true} rejects the request.
+    void respond(std::uint64_t id, const boost::json::object& answer,
+                 std::function<void(core::Status)> done);
+
+    // Progress of an approved request (on the device, …). Adds the entry when absent (a
+    // policy-approved request that now waits on a device) so that approvers see it.
+    void set_stage(const ApprovalRequest& request, Stage stage, std::string note);
+    // Done (signed, sent or failed): the entry leaves.
+    void complete(std::uint64_t id);
+
+    // NotFound for an unknown id; InvalidArgument for a request that is not waiting for a
+    // decision.
     [[nodiscard]] core::Status decide(std::uint64_t id, Decision decision);
 
+    // Every live entry, in id order, each with its stage.
     std::vector<ApprovalRequest> pending() const;
 
-    // Called for every request added to or removed from the queue (approvers are told).
     void set_listener(Listener listener);
 
-    // Drops the queued requests of a connection that went away (its callers cannot be answered).
+    // Drops the waiting requests of a connection that went away (its callers cannot be
+    // answered). Its approved requests end through their stop token.
     void cancel_connection(std::uint64_t connection_id);
 
-    // Drops the queued requests that would sign with an account that left the vault: they are
+    // Drops the waiting requests that would sign with an account that left the vault: they are
     // answered NotFound (4100 to the caller), and approvers see them go.
     void cancel_account(const core::Address& account);
 
-    // Shutdown: every pending request is answered with Disconnected.
+    // Shutdown: every waiting request is answered with Disconnected.
     void cancel_all();
 
     // Records the digest of what an approved request signed (audit).
@@ -62,12 +94,19 @@ class ApprovalQueue {
   private:
     struct Entry {
         ApprovalRequest request;
-        Callback callback;
+        Callback callback;  // the current stage's continuation; empty once approved
+        InputHandler input_handler;
+        bool tracked = false;  // stays after approval until complete()
         std::unique_ptr<boost::asio::steady_timer> timer;
     };
-    // Removes the entry and answers it; audit with decision/decided_by.
+    void enqueue(ApprovalRequest request, Callback callback, bool tracked);
+    // Ends the current stage of a waiting / needs-input entry: answers its callback with status;
+    // a tracked, approved entry stays (stage approved), every other one leaves. Audits decisions
+    // (decision non-empty).
     void finish(std::uint64_t id, core::Status status, std::string_view decision,
                 std::string_view decided_by);
+    void start_timer(Entry& entry);
+    void notify(const ApprovalRequest& request, Event event);
 
     boost::asio::any_io_executor executor_;
     std::size_t max_pending_;

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "daemon/approvals/warning_catalog.h"
-#include "daemon/vault/secure_file.h"
+#include "store/vault/secure_file.h"
 
 namespace keybridge::daemon::approvals {
 namespace {

@@ -86,11 +86,6 @@ void request_accounts(
 
 }  // namespace
 
-std::vector<core::Address> Services::all_accounts() {
-    std::lock_guard lock(accounts_mutex);
-    return vault_accounts;
-}
-
 std::vector<core::Address> Services::visible_accounts(const rpc::Client& client) {
     auto granted = permissions.accounts(client.principal());
     auto known = all_accounts();

@@ -7,7 +7,7 @@
 #include "daemon/log.h"
 #include "daemon/rpc/params.h"
 #include "daemon/services.h"
-#include "daemon/vault/vault.h"
+#include "store/vault/vault.h"
 
 namespace keybridge::daemon {
 namespace {
@@ -33,9 +33,10 @@ void unlock_vault(Services& s, core::SecretBuffer password,
         auto unlocked = vault->unlock_with_seed(*shared_password);
         if (!unlocked) {
             // What was tried is never logged, only that it failed.
-            log::info("vault", unlocked.error().code == core::ErrorCode::WrongPassword
-                                   ? "unlock refused: wrong password"
-                                   : "unlock failed: " + unlocked.error().detail);
+            if (unlocked.error().code == core::ErrorCode::WrongPassword)
+                log::warn("vault", "unlock refused: wrong password");
+            else
+                log::warn("vault", "unlock failed: " + unlocked.error().detail);
             return done(core::fail(unlocked.error()));
         }
         std::vector<drivers::software::SoftwareSigner::Key> held;
@@ -46,12 +47,17 @@ void unlock_vault(Services& s, core::SecretBuffer password,
         }
         // The seed stays with the signer (locked memory, wiped at lock) so that accounts the
         // tool derives while we run can sign without asking for the password again.
-        s.software.set_keys(std::move(held), std::move(unlocked->seed));
-        {
-            std::lock_guard lock(s.accounts_mutex);
-            s.vault_accounts = addresses;
+        std::vector<drivers::software::SoftwareSigner::AccountRef> refs;
+        for (const auto& a : vault->accounts()) {
+            if (a.source != vault::AccountSource::Hardware)
+                refs.push_back({a.address, a.source == vault::AccountSource::Seed ? a.path : ""});
         }
+        s.software().set_keys(std::move(held), std::move(unlocked->seed));
+        s.software().sync_accounts(refs);
+        s.signers.set_accounts(account_routes(vault->accounts()));
         log::info("vault", "unlocked: " + std::to_string(addresses.size()) + " accounts");
+        // Requests that waited for the vault go on to their approval.
+        s.approvals.input_done_all("unlock");
         done({});
     });
 }
@@ -71,7 +77,8 @@ void reload_vault_accounts(Services& s) {
     std::vector<drivers::software::SoftwareSigner::AccountRef> refs;
     std::vector<core::Address> after;
     for (const auto& a : listed) {
-        refs.push_back({a.address, a.source == vault::AccountSource::Seed ? a.path : ""});
+        if (a.source != vault::AccountSource::Hardware)
+            refs.push_back({a.address, a.source == vault::AccountSource::Seed ? a.path : ""});
         after.push_back(a.address);
     }
     // Same addresses, same keys (an address is its key's): nothing to do, e.g. after a rename.
@@ -79,12 +86,9 @@ void reload_vault_accounts(Services& s) {
     // created again, whose generations start over.
     if (same_addresses(s.all_accounts(), after)) return;
     // The signer first: an account must not be listed before its key is ready.
-    const auto without_key = s.software.sync_accounts(refs);
-    std::vector<core::Address> before;
-    {
-        std::lock_guard lock(s.accounts_mutex);
-        before = std::exchange(s.vault_accounts, after);
-    }
+    const auto without_key = s.software().sync_accounts(refs);
+    const std::vector<core::Address> before = s.all_accounts();
+    s.signers.set_accounts(account_routes(listed));
     std::vector<core::Address> changed;
     for (const auto& a : before) {
         if (std::find(after.begin(), after.end(), a) == after.end()) changed.push_back(a);
@@ -119,7 +123,16 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
            rpc::Access::TokenOnly, [&s](const auto&, const json::value&, rpc::Reply reply) {
                json::object o;
                o["version"] = kVersion;
-               o["unlocked"] = s.software.unlocked();
+               o["unlocked"] = s.software().unlocked();
+               json::array signers;
+               for (const auto& signer : s.signers.signers()) {
+                   const core::SignerInfo info = signer->info();
+                   signers.push_back(json::object{{"id", signer->id()},
+                                                  {"family", core::to_string(info.family)},
+                                                  {"model", info.model},
+                                                  {"firmware", info.firmware}});
+               }
+               o["signers"] = std::move(signers);
                o["accounts"] = s.all_accounts().size();
                o["pendingApprovals"] = s.approvals.pending().size();
                o["defaultChainId"] = rpc::quantity(s.chains.default_chain());
@@ -147,7 +160,7 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
            }});
     d.add({"keybridge_lock", "forget the decrypted keys", rpc::Access::TokenOnly,
            [&s](const auto&, const json::value&, rpc::Reply reply) {
-               s.software.lock();
+               s.software().lock();
                log::info("vault", "locked");
                reply(json::value(true));
            }});
@@ -179,6 +192,36 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                    return reply(tl::unexpected(
                        RpcError{rpc::kInvalidParams, ok.error().detail, std::nullopt}));
                reply(json::value(true));
+           }});
+    d.add({"keybridge_respond",
+           "answer a request waiting for input: params [id, {password|pin|passphrase|cancel}]",
+           rpc::Access::TokenOnly, [&s](const auto&, const json::value& params, rpc::Reply reply) {
+               auto p = rpc::positional(params, 2, 2);
+               if (!p) return reply(tl::unexpected(p.error()));
+               const json::value& id = (**p)[0];
+               if (!id.is_int64() || id.as_int64() <= 0) {
+                   return reply(tl::unexpected(
+                       rpc::invalid_params_error("params[0] (id) must be a positive integer")));
+               }
+               if (!(**p)[1].is_object()) {
+                   return reply(tl::unexpected(rpc::invalid_params_error(
+                       "params[1] must be an object: {\"password\"}, {\"pin\"}, "
+                       "{\"passphrase\"} or {\"cancel\": true}")));
+               }
+               s.approvals.respond(
+                   static_cast<std::uint64_t>(id.as_int64()), (**p)[1].as_object(),
+                   [reply](core::Status status) {
+                       if (status) return reply(json::value(true));
+                       const auto& e = status.error();
+                       if (e.code == core::ErrorCode::WrongPassword)
+                           return reply(tl::unexpected(
+                               RpcError{rpc::kUnauthorized, "wrong password", std::nullopt}));
+                       if (e.code == core::ErrorCode::NotFound ||
+                           e.code == core::ErrorCode::InvalidArgument)
+                           return reply(tl::unexpected(
+                               RpcError{rpc::kInvalidParams, e.detail, std::nullopt}));
+                       reply(tl::unexpected(rpc::to_rpc_error(e)));
+                   });
            }});
     d.add({"keybridge_permissions", "every origin's grant", rpc::Access::TokenOnly,
            [&s](const auto&, const json::value&, rpc::Reply reply) {

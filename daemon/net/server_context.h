@@ -9,8 +9,8 @@
 
 #include <boost/json.hpp>
 
+#include "daemon/events/event_sink.h"
 #include "daemon/log.h"
-#include "daemon/net/event_sink.h"
 #include "daemon/net/rate_limiter.h"
 #include "daemon/options.h"
 #include "daemon/rpc/dispatcher.h"

@@ -9,7 +9,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include "daemon/net/event_sink.h"
+#include "daemon/events/event_sink.h"
 #include "daemon/net/server_context.h"
 
 namespace keybridge::daemon::net {

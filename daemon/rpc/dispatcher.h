@@ -9,7 +9,7 @@
 #include <boost/json.hpp>
 #include <tl/expected.hpp>
 
-#include "daemon/net/event_sink.h"
+#include "daemon/events/event_sink.h"
 #include "daemon/rpc/jsonrpc.h"
 
 namespace keybridge::daemon::rpc {
@@ -23,7 +23,7 @@ struct Client {
     std::string origin;                // the browser page's Origin, empty for non-browser clients
     bool token_authenticated = false;  // presented the cookie token
     std::uint64_t connection_id = 0;
-    std::weak_ptr<net::EventSink> sink;  // set for WebSocket clients (server-pushed events)
+    std::weak_ptr<EventSink> sink;  // set for WebSocket clients (server-pushed events)
 
     bool is_browser() const { return !origin.empty(); }
     // The key that permissions and rate limits are kept under.

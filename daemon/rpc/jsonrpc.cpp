@@ -86,6 +86,7 @@ RpcError to_rpc_error(const core::Error& error) {
                                          : "User denied the request: " + error.detail,
                     std::nullopt};
         case ErrorCode::NotFound:
+        case ErrorCode::VaultLocked:
             return {kUnauthorized, error.detail, std::nullopt};
         case ErrorCode::Disconnected:
         case ErrorCode::DeviceNotFound:

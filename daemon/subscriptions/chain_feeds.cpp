@@ -45,7 +45,7 @@ ChainFeeds::~ChainFeeds() {
     stop_all();
 }
 
-void ChainFeeds::subscribe(std::weak_ptr<net::EventSink> sink, std::uint64_t connection_id,
+void ChainFeeds::subscribe(std::weak_ptr<EventSink> sink, std::uint64_t connection_id,
                            std::uint64_t chain_id, Kind kind, LogFilter filter,
                            std::function<void(std::optional<std::string>)> done) {
     std::shared_ptr<ChainPoller> poller;
@@ -181,7 +181,7 @@ std::vector<LogFilter> ChainFeeds::filters_of(std::uint64_t chain_id) {
 
 void ChainFeeds::deliver(std::uint64_t chain_id, std::uint64_t generation, const PollBatch& batch) {
     struct Target {
-        std::shared_ptr<net::EventSink> sink;
+        std::shared_ptr<EventSink> sink;
         std::string id;
         Kind kind;
         std::string filter_key;

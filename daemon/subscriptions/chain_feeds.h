@@ -11,7 +11,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include "daemon/net/event_sink.h"
+#include "daemon/events/event_sink.h"
 #include "daemon/subscriptions/chain_poller.h"
 #include "daemon/subscriptions/log_filter.h"
 #include "daemon/upstream/upstream_client.h"
@@ -51,7 +51,7 @@ class ChainFeeds {
     // Adds a subscription and calls done(id) once the chain's poller knows the current head
     // (events then cover every block after it), or done(nullopt) if the subscription was
     // cancelled first (unsubscribed, connection closed, shutdown). `filter` is used for Logs.
-    void subscribe(std::weak_ptr<net::EventSink> sink, std::uint64_t connection_id,
+    void subscribe(std::weak_ptr<EventSink> sink, std::uint64_t connection_id,
                    std::uint64_t chain_id, Kind kind, LogFilter filter,
                    std::function<void(std::optional<std::string>)> done);
     // True when the connection had that subscription; its events stop at once.
@@ -67,7 +67,7 @@ class ChainFeeds {
 
   private:
     struct Subscription {
-        std::weak_ptr<net::EventSink> sink;
+        std::weak_ptr<EventSink> sink;
         std::uint64_t connection_id = 0;
         std::uint64_t chain_id = 0;
         Kind kind = Kind::NewHeads;

@@ -30,8 +30,14 @@ void SoftwareSigner::lock() {
     unlocked_ = false;
 }
 
+void SoftwareSigner::set_listed(std::vector<AccountRef> accounts) {
+    std::lock_guard lock(mutex_);
+    listed_ = std::move(accounts);
+}
+
 std::vector<core::Address> SoftwareSigner::sync_accounts(const std::vector<AccountRef>& accounts) {
     std::lock_guard lock(mutex_);
+    listed_ = accounts;
     std::vector<core::Address> missing;
     if (!unlocked_) return missing;
     std::set<core::Address> listed;
@@ -59,35 +65,52 @@ std::vector<core::Address> SoftwareSigner::sync_accounts(const std::vector<Accou
     return missing;
 }
 
-core::Status SoftwareSigner::can_sign(const core::Address& account) const {
-    std::lock_guard lock(mutex_);
-    auto key = key_for(account);
-    if (!key) return fail(key.error());
-    return {};
-}
-
 bool SoftwareSigner::unlocked() const {
     std::lock_guard lock(mutex_);
     return unlocked_;
 }
 
-std::vector<core::Address> SoftwareSigner::accounts() const {
+core::SignerInfo SoftwareSigner::info() const {
+    return {core::SignerFamily::Software, "software keystore", "", /*blocking=*/false};
+}
+
+std::vector<core::KeyRef> SoftwareSigner::keys() const {
     std::lock_guard lock(mutex_);
-    std::vector<core::Address> out;
-    for (const auto& [address, key] : keys_)
-        out.push_back(address);
+    std::vector<core::KeyRef> out;
+    out.reserve(listed_.size());
+    for (const auto& a : listed_)
+        out.push_back({a.address, a.derivation_path});
     return out;
+}
+
+core::Status SoftwareSigner::ready(const core::KeyRef& key) const {
+    std::lock_guard lock(mutex_);
+    auto held = key_for(key.address);
+    if (!held) return fail(held.error());
+    return {};
+}
+
+core::Result<core::Address> SoftwareSigner::address_at(const core::SignContext& /*context*/,
+                                                       std::string_view path) {
+    std::lock_guard lock(mutex_);
+    if (seed_.empty()) {
+        return fail(ErrorCode::VaultLocked,
+                    "the vault's phrase is not unlocked: run 'keybridge unlock'");
+    }
+    auto key = core::bip32::ethereum_private_key(seed_.view(), path);
+    if (!key) return fail(key.error());
+    return core::PublicKey::from_private(*key).address();
 }
 
 // The caller holds mutex_ for as long as it uses the returned key.
 core::Result<const core::PrivateKey*> SoftwareSigner::key_for(const core::Address& account) const {
     if (!unlocked_) {
-        return fail(ErrorCode::Disconnected,
+        return fail(ErrorCode::VaultLocked,
                     "the vault is locked; unlock it with 'keybridge unlock'");
     }
     auto it = keys_.find(account);
     if (it == keys_.end() && needs_unlock_.count(account) != 0) {
-        return fail(ErrorCode::NotFound,
+        return fail(ErrorCode::VaultLocked,
                     "the key of " + account.to_checksum_string() +
                         " is not loaded: the account was added to the vault after keybridged "
                         "unlocked it, and its key needs the vault password, which keybridged "
@@ -100,44 +123,48 @@ core::Result<const core::PrivateKey*> SoftwareSigner::key_for(const core::Addres
     return &it->second;
 }
 
-core::Result<core::Signature65> SoftwareSigner::sign_personal_message(const core::Address& account,
-                                                                      core::ByteView message) {
+// Signing is pure computation (~25 µs): the context's stop token and prompter are not needed.
+
+core::Result<core::RecoverableSignature> SoftwareSigner::sign_personal_message(
+    const core::SignContext& /*context*/, const core::KeyRef& key, core::ByteView message) {
     std::lock_guard lock(mutex_);
-    auto key = key_for(account);
-    if (!key) return fail(key.error());
-    return core::sign_personal_message(**key, message);
+    auto held = key_for(key.address);
+    if (!held) return fail(held.error());
+    return core::sign_personal_message(**held, message);
 }
 
-core::Result<core::Signature65> SoftwareSigner::sign_typed_data(
-    const core::Address& account, const core::eip712::HashedTypedData& typed) {
+core::Result<core::RecoverableSignature> SoftwareSigner::sign_typed_data(
+    const core::SignContext& /*context*/, const core::KeyRef& key,
+    const core::eip712::HashedTypedData& typed) {
     std::lock_guard lock(mutex_);
-    auto key = key_for(account);
-    if (!key) return fail(key.error());
-    return core::eip712::sign(**key, typed);  // the digest computed before the approval
+    auto held = key_for(key.address);
+    if (!held) return fail(held.error());
+    return core::eip712::sign(**held, typed);  // the digest computed before the approval
 }
 
-core::Result<core::Signature65> SoftwareSigner::sign_typed_data_v1(
-    const core::Address& account, const boost::json::value& typed) {
+core::Result<core::RecoverableSignature> SoftwareSigner::sign_typed_data_v1(
+    const core::SignContext& /*context*/, const core::KeyRef& key,
+    const boost::json::value& typed) {
     std::lock_guard lock(mutex_);
-    auto key = key_for(account);
-    if (!key) return fail(key.error());
-    return core::eip712::sign_legacy_v1(**key, typed);
+    auto held = key_for(key.address);
+    if (!held) return fail(held.error());
+    return core::eip712::sign_legacy_v1(**held, typed);
 }
 
-core::Result<core::Signature65> SoftwareSigner::sign_digest(const core::Address& account,
-                                                            const core::Hash32& digest) {
+core::Result<core::RecoverableSignature> SoftwareSigner::sign_digest(
+    const core::SignContext& /*context*/, const core::KeyRef& key, const core::Hash32& digest) {
     std::lock_guard lock(mutex_);
-    auto key = key_for(account);
-    if (!key) return fail(key.error());
-    return core::sign_digest(**key, digest).to_rsv();
+    auto held = key_for(key.address);
+    if (!held) return fail(held.error());
+    return core::sign_digest(**held, digest);
 }
 
 core::Result<core::SignedTransaction> SoftwareSigner::sign_transaction(
-    const core::Address& account, const core::Transaction& tx) {
+    const core::SignContext& /*context*/, const core::KeyRef& key, const core::Transaction& tx) {
     std::lock_guard lock(mutex_);
-    auto key = key_for(account);
-    if (!key) return fail(key.error());
-    return core::sign(tx, **key);
+    auto held = key_for(key.address);
+    if (!held) return fail(held.error());
+    return core::sign(tx, **held);
 }
 
 }  // namespace keybridge::drivers::software

@@ -33,6 +33,8 @@ class SoftwareSigner final : public core::Signer {
     };
 
     SoftwareSigner() = default;
+    SoftwareSigner(const SoftwareSigner&) = delete;
+    SoftwareSigner& operator=(const SoftwareSigner&) = delete;
 
     // Replaces the held keys (after an unlock) / forgets them all and the seed (lock).
     void set_keys(std::vector<Key> keys);
@@ -41,34 +43,44 @@ class SoftwareSigner final : public core::Signer {
     void lock();
     bool unlocked() const;
 
-    // Follows the vault's account list (no effect while locked): keys of accounts no longer
+    // Follows the vault's account list (keys only change while unlocked): keys of accounts no longer
     // listed are wiped; a new seed account gets its key derived from the kept seed at its path
     // (when that key is not the account's own, the vault was replaced by one of another phrase:
     // the seed is wiped); other new accounts are noted as needing an unlock. Returns the listed
     // accounts left without a key.
     std::vector<core::Address> sync_accounts(const std::vector<AccountRef>& accounts);
-
-    // Whether a signature by account can be made now; otherwise the reason (locked, unknown
-    // account, or a key that needs 'keybridge unlock'), with NotFound or Disconnected.
-    [[nodiscard]] core::Status can_sign(const core::Address& account) const;
+    // The vault's account list while locked (keys() and ready() name them).
+    void set_listed(std::vector<AccountRef> accounts);
 
     std::string id() const override { return "software"; }
-    core::SignerKind kind() const override { return core::SignerKind::Software; }
-    std::vector<core::Address> accounts() const override;
+    core::SignerInfo info() const override;
+    // The vault's seed and imported accounts (as last given to sync_accounts / set_keys).
+    std::vector<core::KeyRef> keys() const override;
+    // VaultLocked while locked, or for a key that needs 'keybridge unlock'; NotFound for a key
+    // the vault does not hold.
+    [[nodiscard]] core::Status ready(const core::KeyRef& key) const override;
+    // Derived from the kept BIP39 seed: VaultLocked without one.
+    core::Result<core::Address> address_at(const core::SignContext& context,
+                                           std::string_view path) override;
 
-    core::Result<core::Signature65> sign_personal_message(const core::Address& account,
-                                                          core::ByteView message) override;
-    core::Result<core::Signature65> sign_typed_data(
-        const core::Address& account, const core::eip712::HashedTypedData& typed) override;
-    core::Result<core::Signature65> sign_typed_data_v1(const core::Address& account,
-                                                       const boost::json::value& typed) override;
-    core::Result<core::Signature65> sign_digest(const core::Address& account,
-                                                const core::Hash32& digest) override;
-    core::Result<core::SignedTransaction> sign_transaction(const core::Address& account,
+    core::Result<core::RecoverableSignature> sign_personal_message(
+        const core::SignContext& context, const core::KeyRef& key,
+        core::ByteView message) override;
+    core::Result<core::RecoverableSignature> sign_typed_data(
+        const core::SignContext& context, const core::KeyRef& key,
+        const core::eip712::HashedTypedData& typed) override;
+    core::Result<core::RecoverableSignature> sign_typed_data_v1(
+        const core::SignContext& context, const core::KeyRef& key,
+        const boost::json::value& typed) override;
+    core::Result<core::RecoverableSignature> sign_digest(const core::SignContext& context,
+                                                         const core::KeyRef& key,
+                                                         const core::Hash32& digest) override;
+    core::Result<core::SignedTransaction> sign_transaction(const core::SignContext& context,
+                                                           const core::KeyRef& key,
                                                            const core::Transaction& tx) override;
 
   private:
-    // The key for account, or NotFound / Disconnected (locked).
+    // The key for account, or NotFound / VaultLocked.
     core::Result<const core::PrivateKey*> key_for(const core::Address& account) const;
 
     mutable std::mutex mutex_;
@@ -76,6 +88,7 @@ class SoftwareSigner final : public core::Signer {
     std::map<core::Address, core::PrivateKey> keys_;
     core::SecretBuffer seed_;               // empty unless handed over by set_keys
     std::set<core::Address> needs_unlock_;  // listed accounts whose key is not held
+    std::vector<AccountRef> listed_;        // the vault's software accounts, locked or not
 };
 
 }  // namespace keybridge::drivers::software

@@ -47,7 +47,7 @@ TEST(Eip191, PersonalSignVectorsHashSignAndRecover) {
 
         // RFC 6979 makes the signature byte-exact.
         auto key = key_from_hex(c.at("privateKey").as_string());
-        const auto signature = sign_personal_message(key, *message);
+        const auto signature = sign_personal_message(key, *message).to_rsv();
         EXPECT_EQ(hex_encode(signature), lower(c.at("signature").as_string()));
         if (const auto* r = c.if_contains("r")) {
             EXPECT_EQ(hex_encode(ByteView(signature).first(32)), lower(r->as_string()));
@@ -81,7 +81,7 @@ TEST(Eip191, HashUsesDecimalByteLength) {
 TEST(Eip191, RecoveryAcceptsZeroOneRecoveryByte) {
     auto key = key_from_hex("0x4545454545454545454545454545454545454545454545454545454545454545");
     const Bytes message = {1, 2, 3};
-    auto signature = sign_personal_message(key, message);
+    auto signature = sign_personal_message(key, message).to_rsv();
     signature[64] = static_cast<std::uint8_t>(signature[64] - 27);
     auto signer = recover_personal_signer(message, signature);
     ASSERT_TRUE(signer);
@@ -91,7 +91,7 @@ TEST(Eip191, RecoveryAcceptsZeroOneRecoveryByte) {
 TEST(Eip191, RecoveryOfOtherMessageGivesOtherSigner) {
     auto key = key_from_hex("0x4545454545454545454545454545454545454545454545454545454545454545");
     const Bytes message = {1, 2, 3};
-    const auto signature = sign_personal_message(key, message);
+    const auto signature = sign_personal_message(key, message).to_rsv();
     auto signer = recover_personal_signer(Bytes{1, 2, 4}, signature);
     // Recovery yields some key for almost any digest; it must just not be ours.
     if (signer) {

@@ -121,14 +121,15 @@ TEST(Eip712, MailExampleEveryIntermediateValue) {
 
     const auto key = key_from_hex(v.at("privateKey").as_string());
     EXPECT_EQ(keccak_text("cow"), word_of(v.at("privateKey").as_string()));
-    auto signature = sign(key, typed, Version::V4);
-    ASSERT_TRUE(signature);
-    EXPECT_EQ(hex_encode(*signature), std::string(v.at("signature").as_string()));
-    EXPECT_EQ(hex_encode(ByteView(*signature).first(32)), std::string(v.at("r").as_string()));
-    EXPECT_EQ(hex_encode(ByteView(*signature).subspan(32, 32)), std::string(v.at("s").as_string()));
-    EXPECT_EQ((*signature)[64], v.at("v").as_int64());
+    auto signed_ = sign(key, typed, Version::V4);
+    ASSERT_TRUE(signed_);
+    const auto signature = signed_->to_rsv();
+    EXPECT_EQ(hex_encode(signature), std::string(v.at("signature").as_string()));
+    EXPECT_EQ(hex_encode(ByteView(signature).first(32)), std::string(v.at("r").as_string()));
+    EXPECT_EQ(hex_encode(ByteView(signature).subspan(32, 32)), std::string(v.at("s").as_string()));
+    EXPECT_EQ(signature[64], v.at("v").as_int64());
 
-    auto signer = recover_signer(typed, Version::V4, *signature);
+    auto signer = recover_signer(typed, Version::V4, signature);
     ASSERT_TRUE(signer);
     EXPECT_EQ(signer->to_lower_string(), std::string(v.at("address").as_string()));
     EXPECT_EQ(signer->to_checksum_string(), std::string(v.at("signer").as_string()));
@@ -157,7 +158,7 @@ TEST(Eip712, EthSigUtilVectorsDigestAndSignature) {
             EXPECT_EQ(*text_digest, *digest);
             auto ours = sign_legacy_v1(key, c.at("typedData"));
             ASSERT_TRUE(ours);
-            EXPECT_EQ(hex_encode(*ours), signature);
+            EXPECT_EQ(hex_encode(ours->to_rsv()), signature);
             auto sig = RecoverableSignature::from_rsv(*hex_decode(signature));
             ASSERT_TRUE(sig);
             auto pub = recover_public_key(*digest, *sig);
@@ -180,7 +181,7 @@ TEST(Eip712, EthSigUtilVectorsDigestAndSignature) {
         EXPECT_EQ(*signing_hash(*typed_from_text, ver), *digest);
         auto ours = sign(key, *typed, ver);
         ASSERT_TRUE(ours);
-        EXPECT_EQ(hex_encode(*ours), signature);
+        EXPECT_EQ(hex_encode(ours->to_rsv()), signature);
         auto signer = recover_signer(*typed, ver, *hex_decode(signature));
         ASSERT_TRUE(signer);
         EXPECT_EQ(signer->to_checksum_string(), address);
@@ -216,10 +217,9 @@ TEST(Eip712, HashedTypedDataEqualsFromScratchHashes) {
         }
         EXPECT_EQ(hashed->digest(), *signing_hash(typed, version));
         EXPECT_EQ(hex_encode(hashed->digest()), digest_hex);
-        auto signature = sign(key, *hashed);
-        ASSERT_TRUE(signature);
-        EXPECT_EQ(hex_encode(*signature), signature_hex);
-        EXPECT_EQ(*signature, *sign(key, typed, version));
+        const auto signature = sign(key, *hashed);
+        EXPECT_EQ(hex_encode(signature.to_rsv()), signature_hex);
+        EXPECT_EQ(signature, *sign(key, typed, version));
     };
 
     std::size_t run = 0;
@@ -250,7 +250,7 @@ TEST(Eip712, HashedTypedDataEqualsFromScratchHashes) {
         EXPECT_EQ(hex_encode(*hashed->message_hash()),
                   std::string(mail.at("hashStruct_Mail").as_string()));
         EXPECT_EQ(hex_encode(hashed->digest()), std::string(mail.at("signingHash").as_string()));
-        EXPECT_EQ(hex_encode(*sign(mail_key, *hashed)),
+        EXPECT_EQ(hex_encode(sign(mail_key, *hashed).to_rsv()),
                   std::string(mail.at("signature").as_string()));
         ++run;
     }
@@ -806,12 +806,13 @@ TEST(Eip712, SignAndRecoverRoundTrip) {
     const auto key =
         key_from_hex("0x4646464646464646464646464646464646464646464646464646464646464646");
     const TypedData typed = must_parse(one_field("int16[]", R"([-1, 2, "-300"])"));
-    auto signature = sign(key, typed, Version::V4);
-    ASSERT_TRUE(signature);
-    auto signer = recover_signer(typed, Version::V4, *signature);
+    auto signed_ = sign(key, typed, Version::V4);
+    ASSERT_TRUE(signed_);
+    const auto signature = signed_->to_rsv();
+    auto signer = recover_signer(typed, Version::V4, signature);
     ASSERT_TRUE(signer);
     EXPECT_EQ(*signer, PublicKey::from_private(key).address());
-    auto bad = recover_signer(typed, Version::V4, ByteView(*signature).first(64));
+    auto bad = recover_signer(typed, Version::V4, ByteView(signature).first(64));
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().code, ErrorCode::InvalidFormat);
     // V3 cannot hash this message, so it cannot sign it either.

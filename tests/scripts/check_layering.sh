@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Dependency arrows point inward only: daemon -> drivers -> {core, proto}. core/ and proto/ must not
-# include anything from drivers/ or daemon/, and drivers/ nothing from daemon/.
+# Dependency arrows point inward only (docs/ARCHITECTURE.md draws them):
+#   cli    -> store, drivers?, core          daemon -> drivers, store, proto, core
+#   drivers -> proto, core                   store  -> core            core -> nothing
+# Inside daemon/: net -> rpc -> events; rpc and events never include net, events nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 status=0
@@ -13,9 +15,13 @@ check() {  # folder, forbidden include prefixes...
     fi
   done
 }
-check core drivers daemon proto
-check proto drivers daemon core
-check drivers daemon cli
+check core drivers daemon proto store cli
+check proto drivers daemon core store cli
+check store drivers daemon proto cli
+check drivers daemon store cli
 check daemon cli
+check cli daemon
+check daemon/rpc daemon/net daemon/methods daemon/approvals daemon/subscriptions
+check daemon/events daemon/net daemon/rpc daemon/methods daemon/approvals
 [ $status -eq 0 ] && echo "layering: ok"
 exit $status

@@ -108,7 +108,7 @@ Result<json::object> handle(const json::object& request) {
         if (!message) return fail(message.error());
         auto bytes = hex_decode(*message, HexPrefix::Required);
         if (!bytes) return fail(bytes.error());
-        out["signature"] = hex_encode(sign_personal_message(*key, *bytes));
+        out["signature"] = hex_encode(sign_personal_message(*key, *bytes).to_rsv());
     } else if (*op == "typed_v4") {
         auto key = key_of(request);
         if (!key) return fail(key.error());
@@ -121,7 +121,7 @@ Result<json::object> handle(const json::object& request) {
         auto sig = eip712::sign(*key, *typed, eip712::Version::V4);
         if (!sig) return fail(sig.error());
         out["digest"] = hex_encode(*digest);
-        out["signature"] = hex_encode(*sig);
+        out["signature"] = hex_encode(sig->to_rsv());
     } else if (*op == "sign_tx") {
         auto key = key_of(request);
         if (!key) return fail(key.error());

@@ -231,9 +231,9 @@ TEST_F(ApprovalQueueTest, ListenerHearsAddedAndRemoved) {
     auto& q = make_queue();
     std::mutex mutex;
     std::vector<std::pair<std::uint64_t, bool>> events;
-    q.set_listener([&](const ApprovalRequest& r, bool added) {
+    q.set_listener([&](const ApprovalRequest& r, ApprovalQueue::Event e) {
         std::lock_guard lock(mutex);
-        events.emplace_back(r.id, added);
+        events.emplace_back(r.id, e == ApprovalQueue::Event::Added);
     });
     q.submit(request("personal_sign"), outcomes_.callback("a"));
     const auto id = only_pending_id();
@@ -243,6 +243,107 @@ TEST_F(ApprovalQueueTest, ListenerHearsAddedAndRemoved) {
     ASSERT_EQ(events.size(), 2u);
     EXPECT_EQ(events[0], std::make_pair(id, true));
     EXPECT_EQ(events[1], std::make_pair(id, false));
+}
+
+// Signing requests stay after approval until done, and every stage change reaches approvers.
+TEST_F(ApprovalQueueTest, TrackedRequestLivesThroughItsStagesUntilComplete) {
+    auto& q = make_queue();
+    std::mutex mutex;
+    std::vector<std::pair<ApprovalQueue::Event, std::string>> events;
+    q.set_listener([&](const ApprovalRequest& r, ApprovalQueue::Event e) {
+        std::lock_guard lock(mutex);
+        events.emplace_back(e, std::string(to_string(r.stage)));
+    });
+    auto r = request("personal_sign");
+    r.id = q.reserve_id();
+    q.submit_tracked(r, outcomes_.callback("a"));
+    ASSERT_EQ(q.pending().size(), 1u);
+    EXPECT_EQ(q.pending()[0].stage, Stage::Waiting);
+    ASSERT_TRUE(q.decide(r.id, Decision::Approve));
+    EXPECT_TRUE(outcomes_.wait("a"));
+    ASSERT_EQ(q.pending().size(), 1u);
+    EXPECT_EQ(q.pending()[0].stage, Stage::Approved);
+    // An approved request cannot be decided again.
+    auto again = q.decide(r.id, Decision::Reject);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, core::ErrorCode::InvalidArgument);
+    q.set_stage(r, Stage::OnDevice, "Confirm on your Ledger");
+    EXPECT_EQ(q.pending()[0].stage, Stage::OnDevice);
+    EXPECT_EQ(q.pending()[0].to_json().at("note").as_string(), "Confirm on your Ledger");
+    q.complete(r.id);
+    EXPECT_TRUE(q.pending().empty());
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(events.size(), 4u);
+    EXPECT_EQ(events[0], std::make_pair(ApprovalQueue::Event::Added, std::string("waiting")));
+    EXPECT_EQ(events[1], std::make_pair(ApprovalQueue::Event::Updated, std::string("approved")));
+    EXPECT_EQ(events[2], std::make_pair(ApprovalQueue::Event::Updated, std::string("on-device")));
+    EXPECT_EQ(events[3], std::make_pair(ApprovalQueue::Event::Removed, std::string("on-device")));
+}
+
+TEST_F(ApprovalQueueTest, NeedsInputStageIsAnsweredThenMovesToWaiting) {
+    auto& q = make_queue();
+    auto r = request("personal_sign");
+    r.id = q.reserve_id();
+    std::string heard;
+    q.await_input(
+        r, "unlock", "the vault is locked",
+        [&](const json::object& answer, std::function<void(core::Status)> done) {
+            heard = std::string(answer.at("password").as_string());
+            if (heard != "right") return done(core::fail(core::ErrorCode::WrongPassword, "no"));
+            q.input_done(r.id);
+            done({});
+        },
+        outcomes_.callback("unlocked"));
+    ASSERT_EQ(q.pending().size(), 1u);
+    EXPECT_EQ(q.pending()[0].stage, Stage::NeedsInput);
+    EXPECT_EQ(q.pending()[0].to_json().at("input").as_string(), "unlock");
+    // Not waiting for a decision yet.
+    EXPECT_FALSE(q.decide(r.id, Decision::Approve));
+    // A wrong answer keeps the stage.
+    std::optional<core::Status> first;
+    q.respond(r.id, json::object{{"password", "wrong"}}, [&](core::Status s) { first = s; });
+    ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->error().code, core::ErrorCode::WrongPassword);
+    EXPECT_FALSE(outcomes_.answered("unlocked"));
+    std::optional<core::Status> second;
+    q.respond(r.id, json::object{{"password", "right"}}, [&](core::Status s) { second = s; });
+    ASSERT_TRUE(second.has_value() && *second);
+    EXPECT_TRUE(outcomes_.wait("unlocked"));
+    // The same entry, under the same id, goes on to wait for the decision.
+    q.submit_tracked(r, outcomes_.callback("decided"));
+    ASSERT_EQ(q.pending().size(), 1u);
+    EXPECT_EQ(q.pending()[0].stage, Stage::Waiting);
+    ASSERT_TRUE(q.decide(r.id, Decision::Reject));
+    EXPECT_FALSE(outcomes_.wait("decided"));
+    EXPECT_TRUE(q.pending().empty());
+}
+
+TEST_F(ApprovalQueueTest, InputCanBeCancelledAndRespondRefusesOtherStages) {
+    auto& q = make_queue();
+    auto r = request("personal_sign");
+    r.id = q.reserve_id();
+    q.await_input(
+        r, "pin", "Enter the PIN",
+        [](const json::object&, std::function<void(core::Status)> done) { done({}); },
+        outcomes_.callback("pin"));
+    std::optional<core::Status> cancelled;
+    q.respond(r.id, json::object{{"cancel", true}}, [&](core::Status s) { cancelled = s; });
+    ASSERT_TRUE(cancelled.has_value() && *cancelled);
+    auto outcome = outcomes_.wait("pin");
+    ASSERT_FALSE(outcome);
+    EXPECT_EQ(outcome.error().code, core::ErrorCode::UserCancelled);
+    EXPECT_TRUE(q.pending().empty());
+    // Unknown ids and requests waiting for a decision cannot be "responded" to.
+    std::optional<core::Status> unknown;
+    q.respond(999, json::object{{"pin", "1"}}, [&](core::Status s) { unknown = s; });
+    EXPECT_EQ(unknown->error().code, core::ErrorCode::NotFound);
+    q.submit(request("personal_sign"), outcomes_.callback("waiting"));
+    std::optional<core::Status> wrong_stage;
+    q.respond(only_pending_id(), json::object{{"pin", "1"}},
+              [&](core::Status s) { wrong_stage = s; });
+    EXPECT_EQ(wrong_stage->error().code, core::ErrorCode::InvalidArgument);
+    q.cancel_all();
+    outcomes_.wait("waiting");
 }
 
 TEST_F(ApprovalQueueTest, PolicyDecidesForAuthenticatedCallersOnly) {

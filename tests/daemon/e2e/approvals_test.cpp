@@ -265,20 +265,65 @@ TEST_F(Approvals, PolicyApprovesTokenClientsButStillAsksPages) {
     EXPECT_NE(text.str().find("\"decision\":\"signed\""), std::string::npos) << text.str();
 }
 
-TEST_F(Approvals, LockedVaultRefusesToSignUntilUnlocked) {
+// A request to a locked vault waits at an "unlock" stage, as MetaMask asks to unlock and then
+// carries on: the approver answers with the password (keybridge_respond), then decides.
+TEST_F(Approvals, LockedVaultAsksForAnUnlockThenForTheDecision) {
     ASSERT_NO_FATAL_FAILURE(start({}, /*unlock=*/false));
     EXPECT_EQ(local().result("keybridge_status").at("unlocked"), json::value(false));
     ASSERT_NO_FATAL_FAILURE(connect_account(local()));  // account list known while locked
     const std::string hex = core::hex_encode(core::as_bytes(std::string("x")));
-    json::value locked =
-        local().call("personal_sign", json::array{json::string(hex), kFirstAccount});
-    EXPECT_EQ(locked.at("error").at("code"), json::value(4100));
-    EXPECT_NE(json::serialize(locked).find("locked"), std::string::npos);
-    EXPECT_EQ(local().error_code("keybridge_unlock", json::array{"wrong password"}), 4100);
-    EXPECT_EQ(local().result("keybridge_unlock", json::array{kVaultPassword}), json::value(true));
+    auto answer = std::async(std::launch::async, [&] {
+        return local().call("personal_sign", json::array{json::string(hex), kFirstAccount});
+    });
+    json::array pending = wait_pending(local(), 1);
+    ASSERT_EQ(pending.size(), 1u);
+    const json::value id = pending[0].at("id");
+    EXPECT_EQ(pending[0].at("stage"), json::value("needs-input"));
+    EXPECT_EQ(pending[0].at("input"), json::value("unlock"));
+    // Not decidable before the unlock; a wrong password keeps it waiting.
+    EXPECT_EQ(local().error_code("keybridge_decide", json::array{id, "approve"}), -32602);
+    EXPECT_EQ(local().error_code("keybridge_respond",
+                                 json::array{id, json::object{{"password", "wrong password"}}}),
+              4100);
+    EXPECT_EQ(wait_pending(local(), 1).at(0).at("stage"), json::value("needs-input"));
+    EXPECT_EQ(local().result("keybridge_respond",
+                             json::array{id, json::object{{"password", kVaultPassword}}}),
+              json::value(true));
+    EXPECT_EQ(local().result("keybridge_status").at("unlocked"), json::value(true));
+    // Same request, same id, now waiting for the decision.
+    json::value waiting;
+    for (int i = 0; i < 200; ++i) {
+        waiting = local().result("keybridge_pendingApprovals");
+        if (waiting.as_array().size() == 1 && waiting.at(0).at("stage") == json::value("waiting"))
+            break;
+        std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_EQ(waiting.at(0).at("stage"), json::value("waiting")) << waiting;
+    EXPECT_EQ(waiting.at(0).at("id"), id);
+    EXPECT_EQ(local().result("keybridge_decide", json::array{id, "approve"}), json::value(true));
+    json::value signed_ = answer.get();
+    ASSERT_TRUE(signed_.as_object().contains("result")) << signed_;
+    // Unlocked now: the next request goes straight to its decision.
     Approver approver(port(), token_, [](const json::object&) { return std::string("approve"); });
     EXPECT_TRUE(
         local().result("personal_sign", json::array{json::string(hex), kFirstAccount}).is_string());
+}
+
+// Cancelling at the unlock prompt rejects the request (4001).
+TEST_F(Approvals, UnlockPromptCanBeCancelled) {
+    ASSERT_NO_FATAL_FAILURE(start({}, /*unlock=*/false));
+    ASSERT_NO_FATAL_FAILURE(connect_account(local()));
+    const std::string hex = core::hex_encode(core::as_bytes(std::string("x")));
+    auto answer = std::async(std::launch::async, [&] {
+        return local().call("personal_sign", json::array{json::string(hex), kFirstAccount});
+    });
+    json::array pending = wait_pending(local(), 1);
+    ASSERT_EQ(pending.size(), 1u);
+    EXPECT_EQ(local().result("keybridge_respond",
+                             json::array{pending[0].at("id"), json::object{{"cancel", true}}}),
+              json::value(true));
+    EXPECT_EQ(answer.get().at("error").at("code"), json::value(4001));
+    EXPECT_EQ(local().result("keybridge_status").at("unlocked"), json::value(false));
 }
 
 TEST_F(Approvals, FullQueueAnswersWithALimitError) {

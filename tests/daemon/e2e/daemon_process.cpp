@@ -212,6 +212,10 @@ Approver::Approver(std::uint16_t port, std::string token, Rule rule)
             if (list != nullptr && list->is_array()) {
                 for (const json::value& item : list->as_array()) {
                     const json::object& request = item.as_object();
+                    // Only requests waiting for a decision (not those needing input or
+                    // already approved and being signed).
+                    const json::value* stage = request.if_contains("stage");
+                    if (stage != nullptr && *stage != json::value("waiting")) continue;
                     const std::string decision = rule_(request);
                     if (decision.empty()) continue;
                     client_.call("keybridge_decide",

@@ -1,4 +1,4 @@
-#include "daemon/vault/secure_file.h"
+#include "store/vault/secure_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 
 #include "core/hash.h"
 
-namespace keybridge::daemon::vault {
+namespace keybridge::vault {
 namespace {
 
 using core::ErrorCode;
@@ -191,4 +191,4 @@ bool path_exists(const std::string& path) {
     return ::lstat(path.c_str(), &st) == 0;
 }
 
-}  // namespace keybridge::daemon::vault
+}  // namespace keybridge::vault

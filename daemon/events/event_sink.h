@@ -2,7 +2,7 @@
 
 #include <string>
 
-namespace keybridge::daemon::net {
+namespace keybridge::daemon {
 
 // Something that can receive server-pushed JSON text (a WebSocket connection). Implementations
 // accept calls from any thread and drop messages once closed.
@@ -16,4 +16,4 @@ class EventSink {
     virtual void close(int code, std::string reason, std::string last_message = {}) = 0;
 };
 
-}  // namespace keybridge::daemon::net
+}  // namespace keybridge::daemon

@@ -21,11 +21,11 @@
 #include "core/bip32.h"
 #include "core/bip39.h"
 #include "core/bytes.h"
-#include "daemon/vault/secure_file.h"
-#include "daemon/vault/vault.h"
-#include "daemon/vault/vault_fixture.h"
+#include "store/vault/secure_file.h"
+#include "store/vault/vault.h"
+#include "store/vault/vault_fixture.h"
 
-namespace keybridge::daemon::vault {
+namespace keybridge::vault {
 namespace {
 
 using core::SecretBuffer;
@@ -426,4 +426,4 @@ TEST(VaultCrash, ACrashDuringCreateLeavesNoVaultAndCreateCanRunAgain) {
 }
 
 }  // namespace
-}  // namespace keybridge::daemon::vault
+}  // namespace keybridge::vault

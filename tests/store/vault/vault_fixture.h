@@ -19,9 +19,9 @@
 #include <gtest/gtest.h>
 
 #include "core/secret_buffer.h"
-#include "daemon/vault/vault.h"
+#include "store/vault/vault.h"
 
-namespace keybridge::daemon::vault::test {
+namespace keybridge::vault::test {
 
 // The Trezor test phrase; its first BIP44 account is kAllFirstAddress.
 inline constexpr std::string_view kAllPhrase = "all all all all all all all all all all all all";
@@ -161,4 +161,4 @@ std::string describe(const core::Result<T>& result) {
     return result ? std::string("ok") : result.error().to_string();
 }
 
-}  // namespace keybridge::daemon::vault::test
+}  // namespace keybridge::vault::test

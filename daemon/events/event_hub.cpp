@@ -1,10 +1,9 @@
-#include "daemon/event_hub.h"
+#include "daemon/events/event_hub.h"
 
 #include <vector>
 
 #include "core/bytes.h"
 #include "core/hash.h"
-#include "daemon/rpc/jsonrpc.h"
 
 namespace keybridge::daemon {
 
@@ -20,7 +19,7 @@ bool EventHub::parse_topic(std::string_view name, Topic& out) {
     return true;
 }
 
-std::string EventHub::subscribe(std::weak_ptr<net::EventSink> sink, std::uint64_t connection_id,
+std::string EventHub::subscribe(std::weak_ptr<EventSink> sink, std::uint64_t connection_id,
                                 std::string origin, Topic topic) {
     // Unguessable ids: one connection cannot cancel another's subscriptions by counting.
     std::array<std::uint8_t, 8> random{};
@@ -50,7 +49,7 @@ std::size_t EventHub::count(std::uint64_t connection_id) {
 }
 
 void EventHub::publish(Topic topic, const std::string& origin, const boost::json::value& result) {
-    std::vector<std::pair<std::shared_ptr<net::EventSink>, std::string>> targets;
+    std::vector<std::pair<std::shared_ptr<EventSink>, std::string>> targets;
     {
         std::lock_guard lock(mutex_);
         for (auto it = subscriptions_.begin(); it != subscriptions_.end();) {
@@ -67,11 +66,10 @@ void EventHub::publish(Topic topic, const std::string& origin, const boost::json
         }
     }
     for (auto& [sink, id] : targets) {
-        boost::json::object params;
-        params["subscription"] = id;
-        params["result"] = result;
-        sink->push(
-            boost::json::serialize(rpc::make_notification("eth_subscription", std::move(params))));
+        // The EIP-1193 subscription frame, built here so that events need nothing from rpc/.
+        boost::json::object frame{{"jsonrpc", "2.0"}, {"method", "eth_subscription"}};
+        frame["params"] = boost::json::object{{"subscription", id}, {"result", result}};
+        sink->push(boost::json::serialize(frame));
     }
 }
 

@@ -1,4 +1,4 @@
-#include "daemon/vault/vault.h"
+#include "store/vault/vault.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,11 +20,11 @@
 #include "core/bip39.h"
 #include "core/bytes.h"
 #include "core/keystore.h"
-#include "daemon/vault/secure_file.h"
-#include "daemon/vault/vault_fixture.h"
+#include "store/vault/secure_file.h"
+#include "store/vault/vault_fixture.h"
 #include "test_data.h"
 
-namespace keybridge::daemon::vault {
+namespace keybridge::vault {
 namespace {
 
 namespace json = boost::json;
@@ -1321,9 +1321,9 @@ TEST_F(VaultTest, UnlockReturnsEveryAccountsKeyInOrder) {
 }
 
 }  // namespace
-}  // namespace keybridge::daemon::vault
+}  // namespace keybridge::vault
 
-namespace keybridge::daemon::vault {
+namespace keybridge::vault {
 namespace {
 
 using test::kAllPhrase;
@@ -1390,4 +1390,4 @@ TEST_F(VaultTest, UnlockWithSeedGivesUnlocksKeysAndThePhrasesSeed) {
 }
 
 }  // namespace
-}  // namespace keybridge::daemon::vault
+}  // namespace keybridge::vault

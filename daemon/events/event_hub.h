@@ -8,7 +8,7 @@
 
 #include <boost/json.hpp>
 
-#include "daemon/net/event_sink.h"
+#include "daemon/events/event_sink.h"
 
 namespace keybridge::daemon {
 
@@ -21,7 +21,7 @@ class EventHub {
     enum class Topic { AccountsChanged, ChainChanged, Approvals };
 
     // Returns the subscription id ("0x" + 16 hex digits).
-    std::string subscribe(std::weak_ptr<net::EventSink> sink, std::uint64_t connection_id,
+    std::string subscribe(std::weak_ptr<EventSink> sink, std::uint64_t connection_id,
                           std::string origin, Topic topic);
     bool unsubscribe(std::uint64_t connection_id, const std::string& id);
     // Subscriptions the connection holds here (for the per-connection limit).
@@ -35,7 +35,7 @@ class EventHub {
 
   private:
     struct Subscription {
-        std::weak_ptr<net::EventSink> sink;
+        std::weak_ptr<EventSink> sink;
         std::uint64_t connection_id;
         std::string origin;
         Topic topic;

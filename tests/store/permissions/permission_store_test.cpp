@@ -1,4 +1,4 @@
-#include "daemon/permissions/permission_store.h"
+#include "store/permissions/permission_store.h"
 
 #include <stdlib.h>
 
@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-namespace keybridge::daemon::permissions {
+namespace keybridge::permissions {
 namespace {
 
 namespace fs = std::filesystem;
@@ -136,4 +136,4 @@ TEST_F(PermissionStoreTest, ReadsTheOldLocalClientNameAsLocal) {
 }
 
 }  // namespace
-}  // namespace keybridge::daemon::permissions
+}  // namespace keybridge::permissions

@@ -10,7 +10,7 @@
 #include "core/address.h"
 #include "core/result.h"
 
-namespace keybridge::daemon::permissions {
+namespace keybridge::permissions {
 
 // What the user granted one origin (EIP-2255 "eth_accounts" permission) and which chain the
 // origin has selected (per origin, as MetaMask does).
@@ -48,4 +48,4 @@ class PermissionStore {
     std::map<std::string, std::uint64_t> chains_;
 };
 
-}  // namespace keybridge::daemon::permissions
+}  // namespace keybridge::permissions

@@ -11,7 +11,7 @@
 #include "core/secp256k1.h"
 #include "core/secret_buffer.h"
 
-namespace keybridge::daemon::vault {
+namespace keybridge::vault {
 
 // The software keystore on disk. Layout under the data folder (0700 folders, 0600 files):
 //
@@ -39,15 +39,22 @@ namespace keybridge::daemon::vault {
 // serialise access (the daemon keeps one Vault behind its own lock); different processes are
 // serialised by the LOCK file.
 
-enum class AccountSource { Seed, Imported };
+// Seed and Imported keys are the software keystore's; a Hardware account's key never leaves its
+// device: the vault only records where to find it (no secret, no password needed).
+enum class AccountSource { Seed, Imported, Hardware };
 
 struct Account {
     core::Address address;
     std::string name;
     AccountSource source = AccountSource::Seed;
-    std::string path;  // derivation path (seed accounts)
-    std::string file;  // keystore file inside the snapshot (imported accounts)
+    std::string path;    // derivation path (seed and hardware accounts)
+    std::string file;    // keystore file inside the snapshot (imported accounts)
+    std::string device;  // hardware accounts: the device's identity, "ledger:<id>", "trezor:<id>"
 };
+
+// The device identity a hardware account names: family ("ledger" or "trezor"), a colon, then
+// 1..64 characters of [A-Za-z0-9._-] (a serial or the device's own id).
+[[nodiscard]] core::Status validate_device_identity(std::string_view device);
 
 // How much scrypt work protects the files. Standard is geth's default (N=2^18); Light (N=2^12) is
 // geth's --lightkdf, for tests and very slow machines: much easier to brute-force.
@@ -104,6 +111,13 @@ class Vault {
                                                         const core::SecretBuffer& keystore_password,
                                                         const core::SecretBuffer& password,
                                                         std::string name = {});
+
+    // Records an account whose key stays on a hardware wallet: the address the device gave for
+    // path (the daemon checks it again before every signature). AlreadyExists if the address
+    // is already in the vault.
+    [[nodiscard]] core::Result<Account> add_hardware_account(core::Address address,
+                                                             std::string device, std::string path,
+                                                             std::string name = {});
 
     // A geth-compatible v3 keystore (standard scrypt) of one account under export_password.
     [[nodiscard]] core::Result<std::string> export_keystore(
@@ -174,4 +188,4 @@ class Vault {
 // Checks an account name: 1..64 bytes of UTF-8 text without control characters.
 [[nodiscard]] core::Status validate_account_name(std::string_view name);
 
-}  // namespace keybridge::daemon::vault
+}  // namespace keybridge::vault

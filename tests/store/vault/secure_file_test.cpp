@@ -1,4 +1,4 @@
-#include "daemon/vault/secure_file.h"
+#include "store/vault/secure_file.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -10,9 +10,9 @@
 
 #include <gtest/gtest.h>
 
-#include "daemon/vault/vault_fixture.h"
+#include "store/vault/vault_fixture.h"
 
-namespace keybridge::daemon::vault {
+namespace keybridge::vault {
 namespace {
 
 using core::ErrorCode;
@@ -220,4 +220,4 @@ TEST_F(SecureFileTest, HardLinkRemoveTreeAndPathExists) {
 }
 
 }  // namespace
-}  // namespace keybridge::daemon::vault
+}  // namespace keybridge::vault

@@ -1,12 +1,12 @@
-#include "daemon/permissions/permission_store.h"
+#include "store/permissions/permission_store.h"
 
 #include <ctime>
 
 #include <boost/json.hpp>
 
-#include "daemon/vault/secure_file.h"
+#include "store/vault/secure_file.h"
 
-namespace keybridge::daemon::permissions {
+namespace keybridge::permissions {
 
 namespace json = boost::json;
 using core::ErrorCode;
@@ -132,4 +132,4 @@ core::Status PermissionStore::save_locked() const {
     return vault::write_file_atomic(path_, json::serialize(root) + "\n");
 }
 
-}  // namespace keybridge::daemon::permissions
+}  // namespace keybridge::permissions

@@ -1,4 +1,4 @@
-#include "daemon/vault/vault.h"
+#include "store/vault/vault.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -16,9 +17,9 @@
 #include "core/bip32.h"
 #include "core/bip39.h"
 #include "core/keystore.h"
-#include "daemon/vault/secure_file.h"
+#include "store/vault/secure_file.h"
 
-namespace keybridge::daemon::vault {
+namespace keybridge::vault {
 namespace {
 
 namespace json = boost::json;
@@ -117,6 +118,10 @@ std::string metadata_json(const Snapshot& snap) {
         if (a.source == AccountSource::Seed) {
             o["source"] = "seed";
             o["path"] = a.path;
+        } else if (a.source == AccountSource::Hardware) {
+            o["source"] = "hardware";
+            o["device"] = a.device;
+            o["path"] = a.path;
         } else {
             o["source"] = "imported";
             o["file"] = a.file;
@@ -202,6 +207,20 @@ Result<Snapshot> parse_metadata(std::string_view text, const std::string& path) 
             }
             account.source = AccountSource::Imported;
             account.file = *f;
+        } else if (*source == "hardware") {
+            auto device = get_string(a, "device", where);
+            if (!device) return fail(device.error());
+            if (auto ok = validate_device_identity(*device); !ok) {
+                return fail(ErrorCode::InvalidFormat, where + ": " + ok.error().detail);
+            }
+            auto p = get_string(a, "path", where);
+            if (!p) return fail(p.error());
+            if (!core::bip32::parse_path(*p)) {
+                return fail(ErrorCode::InvalidFormat, where + ": invalid derivation path");
+            }
+            account.source = AccountSource::Hardware;
+            account.device = *device;
+            account.path = *p;
         } else {
             return fail(ErrorCode::InvalidFormat, where + ": unknown source '" + *source + "'");
         }
@@ -633,6 +652,60 @@ Result<Account> Vault::import_private_key(const SecretBuffer& key, const SecretB
     return account;
 }
 
+Status validate_device_identity(std::string_view device) {
+    const auto colon = device.find(':');
+    const std::string_view family = device.substr(0, colon);
+    if (colon == std::string_view::npos || (family != "ledger" && family != "trezor")) {
+        return fail(ErrorCode::InvalidArgument,
+                    "device identity must start with 'ledger:' or 'trezor:'");
+    }
+    const std::string_view id = device.substr(colon + 1);
+    const bool id_ok = !id.empty() && id.size() <= 64 &&
+                       std::all_of(id.begin(), id.end(), [](char c) {
+                           return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' ||
+                                  c == '_' || c == '-';
+                       });
+    if (!id_ok) {
+        return fail(ErrorCode::InvalidArgument,
+                    "device id must be 1..64 characters of letters, digits, '.', '_' or '-'");
+    }
+    return {};
+}
+
+Result<Account> Vault::add_hardware_account(core::Address address, std::string device,
+                                            std::string path, std::string name) {
+    KEYBRIDGE_TRY_STATUS(validate_device_identity(device));
+    if (!core::bip32::parse_path(path)) {
+        return fail(ErrorCode::InvalidArgument, "invalid derivation path '" + path + "'");
+    }
+    auto lock = VaultLock::acquire(datadir_, /*exclusive=*/true);
+    if (!lock) return fail(lock.error());
+    auto fresh = load(datadir_);
+    if (!fresh) return fail(fresh.error());
+    *this = std::move(*fresh);
+    if (find(address) != nullptr) {
+        return fail(ErrorCode::AlreadyExists,
+                    address.to_checksum_string() + " is already in the vault");
+    }
+    const bool ledger = device.rfind("ledger:", 0) == 0;
+    if (name.empty()) name = default_name(accounts_, ledger ? "Ledger" : "Trezor");
+    KEYBRIDGE_TRY_STATUS(validate_account_name(name));
+    Account account;
+    account.address = address;
+    account.name = std::move(name);
+    account.source = AccountSource::Hardware;
+    account.device = std::move(device);
+    account.path = std::move(path);
+
+    Snapshot snap = carry_everything(*this);
+    snap.accounts.push_back(account);
+    auto gen = commit(datadir_, generation_, snap);
+    if (!gen) return fail(gen.error());
+    generation_ = *gen;
+    accounts_ = snap.accounts;
+    return account;
+}
+
 Result<Account> Vault::import_keystore(std::string_view keystore_json,
                                        const SecretBuffer& keystore_password,
                                        const SecretBuffer& password, std::string name) {
@@ -655,6 +728,11 @@ Result<std::string> Vault::export_keystore_locked(const core::Address& address,
         return fail(ErrorCode::NotFound, address.to_checksum_string() + " is not in the vault");
     }
     Result<core::PrivateKey> key = fail(ErrorCode::Internal, "unreachable");
+    if (account->source == AccountSource::Hardware) {
+        return fail(ErrorCode::NotSupported, address.to_checksum_string() +
+                                                 " is a hardware wallet account: its key never "
+                                                 "leaves the device");
+    }
     if (account->source == AccountSource::Seed) {
         auto seed = unlock_seed(datadir_, generation_, password);
         if (!seed) return fail(seed.error());
@@ -821,6 +899,7 @@ Result<Vault> Vault::restore_backup(const std::string& datadir, std::string_view
     restored.new_files[std::string(kSeedFile)] = *seed_text;
     for (const Account& a : snap->accounts) {
         core::Address actual;
+        if (a.source == AccountSource::Hardware) continue;  // nothing secret to check
         if (a.source == AccountSource::Seed) {
             auto key = key_at_path(*seed, a.path);
             if (!key) return fail(key.error());
@@ -869,6 +948,7 @@ Result<std::vector<UnlockedAccount>> Vault::unlock_locked(const SecretBuffer& pa
     std::vector<UnlockedAccount> out;
     out.reserve(accounts_.size());
     for (const Account& a : accounts_) {
+        if (a.source == AccountSource::Hardware) continue;  // its key is on the device
         Result<core::PrivateKey> key = a.source == AccountSource::Seed
                                            ? key_at_path(*seed, a.path)
                                            : key_of_imported(datadir_, generation_, a, password);
@@ -950,4 +1030,4 @@ Result<Vault::Phrase> Vault::reveal_phrase(const SecretBuffer& password) const {
     return live->reveal_phrase_locked(password);
 }
 
-}  // namespace keybridge::daemon::vault
+}  // namespace keybridge::vault

@@ -7,7 +7,7 @@
 #include "core/result.h"
 #include "core/secret_buffer.h"
 
-namespace keybridge::daemon::vault {
+namespace keybridge::vault {
 
 // File operations for the vault: private modes and crash-safe writes. All paths are absolute or
 // relative to the working directory; errors are IoError naming the path and the OS reason.
@@ -45,4 +45,4 @@ bool path_exists(const std::string& path);
 // CRLF) removed, straight into locked memory. IoError naming the file.
 [[nodiscard]] core::Result<core::SecretBuffer> read_secret_file(const std::string& path);
 
-}  // namespace keybridge::daemon::vault
+}  // namespace keybridge::vault

@@ -1,0 +1,445 @@
+// The one signing flow: check account → fill → explain → approve → sign on the lane → send →
+// audit. Each step is a named function; the request is an immutable snapshot from the moment it
+// is filled.
+#include "daemon/methods/signing_flow.h"
+
+#include <algorithm>
+#include <condition_variable>
+
+#include <boost/asio/post.hpp>
+#include <unicode/utf8.h>
+
+#include "daemon/approvals/warning_catalog.h"
+#include "daemon/log.h"
+#include "daemon/methods/transaction_filler.h"
+#include "daemon/services.h"
+
+namespace keybridge::daemon {
+namespace {
+
+namespace json = boost::json;
+using rpc::RpcError;
+using Shared = std::shared_ptr<const SigningRequest>;
+
+// ---- step: check account
+
+enum class Readiness { Ready, NeedsUnlock };
+
+// The account must be connected to this caller and routed to a signer. A locked vault is not an
+// error here: the request waits for an unlock as a stage of its approval.
+tl::expected<Readiness, RpcError> check_account(Services& s, const rpc::Client& client,
+                                                const core::Address& account) {
+    auto visible = s.visible_accounts(client);
+    if (std::find(visible.begin(), visible.end(), account) == visible.end()) {
+        return tl::unexpected(
+            RpcError{rpc::kUnauthorized,
+                     "the account " + account.to_checksum_string() +
+                         " is not connected to this origin (call eth_requestAccounts)",
+                     std::nullopt});
+    }
+    auto ready = s.signers.check(account);
+    if (ready) return Readiness::Ready;
+    if (ready.error().code == core::ErrorCode::VaultLocked) return Readiness::NeedsUnlock;
+    return tl::unexpected(rpc::to_rpc_error(ready.error()));
+}
+
+// ---- step: fill (transactions)
+
+void fill(Services& s, std::shared_ptr<SigningRequest> request,
+          std::function<void(tl::expected<Shared, RpcError>)> done) {
+    if (request->kind != SigningRequest::Kind::Transaction) return done(Shared(request));
+    auto filler = std::make_shared<TransactionFiller>(
+        s.upstream, request->upstream_url, *request->unfilled, request->account, request->chain_id,
+        [request, done = std::move(done)](tl::expected<core::Transaction, RpcError> tx) {
+            if (!tx) return done(tl::unexpected(tx.error()));
+            request->tx = std::move(*tx);
+            request->digest = core::signing_hash(request->tx);
+            done(Shared(request));  // from here on the request never changes
+        });
+    filler->start();
+}
+
+// ---- step: explain
+
+bool is_utf8_text(core::ByteView bytes) {
+    for (std::size_t i = 0; i < bytes.size();) {
+        UChar32 c = 0;
+        U8_NEXT(bytes.data(), i, bytes.size(), c);
+        if (c < 0 || (c < 0x20 && c != '\n' && c != '\r' && c != '\t')) return false;
+    }
+    return true;
+}
+
+void explain_message(const SigningRequest& r, Explanation& out) {
+    const bool utf8 = is_utf8_text(r.message);
+    out.details["length"] = r.message.size();
+    out.details["messageHex"] = core::hex_encode(r.message);
+    out.details["message"] =
+        utf8 ? json::value(std::string(r.message.begin(), r.message.end())) : json::value(nullptr);
+    if (!utf8 && r.message.size() == 32) {
+        out.warnings.push_back(approvals::warnings::binary_32_byte_message());
+    }
+}
+
+void explain_typed(const SigningRequest& r, Explanation& out) {
+    const auto& typed = r.typed->typed();
+    out.details["primaryType"] = typed.primary_type();
+    out.details["domain"] = typed.domain();
+    out.details["message"] = typed.message();
+    if (const json::value* chain = typed.domain().if_contains("chainId")) {
+        auto id = core::parse_u256(chain->is_string() ? std::string(chain->as_string())
+                                                      : json::serialize(*chain));
+        if (id && *id != core::U256(r.chain_id)) {
+            out.warnings.push_back(approvals::warnings::typed_data_chain_mismatch(
+                core::u256_to_decimal(*id), r.chain_id));
+        }
+    }
+}
+
+void explain_transaction(const SigningRequest& r, Explanation& out) {
+    out.details = rpc::transaction_json(r.tx, r.account);
+    out.value = r.tx.value;
+    if (!r.tx.to) out.warnings.push_back(approvals::warnings::contract_creation());
+    const core::U256 max_cost =
+        core::U256(r.tx.gas_limit) *
+        (r.tx.type == core::TxType::Eip1559 ? r.tx.max_fee_per_gas : r.tx.gas_price);
+    out.details["maxFeeWei"] = core::u256_to_decimal(max_cost);
+}
+
+approvals::ApprovalRequest approval_for(const SigningRequest& r, Explanation explanation) {
+    approvals::ApprovalRequest a;
+    a.origin = r.origin;
+    a.authenticated = r.authenticated;
+    a.connection_id = r.connection_id;
+    a.method = r.method;
+    a.account = r.account;
+    a.chain_id = r.chain_id;
+    a.value = explanation.value;
+    a.details = std::move(explanation.details);
+    a.warnings = std::move(explanation.warnings);
+    return a;
+}
+
+// ---- step: sign on the signer's lane
+
+// The daemon's side of the signer contract for one request: device stages and input prompts
+// become stages of the request's approval entry. Called on the signer's lane thread.
+class ApprovalPrompter final : public core::Prompter {
+  public:
+    ApprovalPrompter(approvals::ApprovalQueue& queue, approvals::ApprovalRequest approval,
+                     std::stop_token stop)
+        : queue_(queue), approval_(std::move(approval)), stop_(std::move(stop)) {}
+
+    void on_device(std::string_view what) override {
+        queue_.set_stage(approval_, approvals::Stage::OnDevice, std::string(what));
+    }
+    void device_done() override { queue_.set_stage(approval_, approvals::Stage::Approved, ""); }
+    core::Result<core::SecretBuffer> pin_matrix(std::string_view prompt) override {
+        return ask("pin", prompt);
+    }
+    core::Result<core::SecretBuffer> passphrase(std::string_view prompt) override {
+        return ask("passphrase", prompt);
+    }
+
+  private:
+    struct Answer {
+        std::mutex mutex;
+        std::condition_variable_any changed;
+        std::optional<core::Result<core::SecretBuffer>> value;
+        void set(core::Result<core::SecretBuffer> v) {
+            {
+                std::lock_guard lock(mutex);
+                if (!value) value = std::move(v);
+            }
+            changed.notify_all();
+        }
+    };
+
+    core::Result<core::SecretBuffer> ask(const std::string& kind, std::string_view prompt) {
+        auto answer = std::make_shared<Answer>();
+        const std::uint64_t id = approval_.id;
+        approvals::ApprovalQueue& queue = queue_;
+        queue_.await_input(
+            approval_, kind, std::string(prompt),
+            [answer, kind, id, &queue](const json::object& given,
+                                       std::function<void(core::Status)> done) {
+                const json::value* v = given.if_contains(kind);
+                if (v == nullptr || !v->is_string()) {
+                    return done(core::fail(core::ErrorCode::InvalidArgument,
+                                           "the answer must be {\"" + kind + "\": \"…\"}"));
+                }
+                answer->set(core::SecretBuffer::copy_of(std::string_view(v->as_string())));
+                queue.input_done(id);
+                done({});
+            },
+            [answer](core::Status status) {
+                if (!status) answer->set(core::fail(status.error()));
+            });
+        std::unique_lock lock(answer->mutex);
+        answer->changed.wait(lock, stop_, [&] { return answer->value.has_value(); });
+        if (!answer->value) {
+            return core::fail(core::ErrorCode::Disconnected, "the request was cancelled");
+        }
+        auto result = std::move(*answer->value);
+        lock.unlock();
+        queue_.set_stage(approval_, approvals::Stage::Approved, "");
+        return result;
+    }
+
+    approvals::ApprovalQueue& queue_;
+    approvals::ApprovalRequest approval_;
+    std::stop_token stop_;
+};
+
+struct Signed {
+    json::value result;              // what the caller gets (hex signature or raw transaction)
+    core::Hash32 audited{};          // the digest (or transaction hash) the audit log records
+    std::optional<core::Bytes> raw;  // a signed transaction, for broadcasting
+};
+using SignOutcome = tl::expected<Signed, RpcError>;
+
+SignOutcome call_signer(core::Signer& signer, const core::SignContext& context,
+                        const core::KeyRef& key, const SigningRequest& r) {
+    auto signature_reply = [&](core::Result<core::RecoverableSignature> sig) -> SignOutcome {
+        if (!sig) return tl::unexpected(rpc::to_rpc_error(sig.error()));
+        return Signed{json::value(core::hex_encode(sig->to_rsv())), r.digest, std::nullopt};
+    };
+    switch (r.kind) {
+        case SigningRequest::Kind::PersonalMessage:
+            return signature_reply(signer.sign_personal_message(context, key, r.message));
+        case SigningRequest::Kind::Digest:
+            return signature_reply(signer.sign_digest(context, key, r.digest));
+        case SigningRequest::Kind::TypedData:
+            return signature_reply(signer.sign_typed_data(context, key, *r.typed));
+        case SigningRequest::Kind::TypedDataV1:
+            return signature_reply(signer.sign_typed_data_v1(context, key, r.typed_v1));
+        case SigningRequest::Kind::Transaction: {
+            auto signed_tx = signer.sign_transaction(context, key, r.tx);
+            if (!signed_tx) return tl::unexpected(rpc::to_rpc_error(signed_tx.error()));
+            return Signed{json::value(core::hex_encode(signed_tx->raw)), signed_tx->hash,
+                          signed_tx->raw};
+        }
+    }
+    return tl::unexpected(RpcError{rpc::kInternalError, "unknown request kind", std::nullopt});
+}
+
+// Runs the signer on its lane. A blocking signer's lane has its own thread: the outcome is
+// posted back to the network threads. The software signer's lane is inline: no thread hop.
+void sign_on_lane(Services& s, Shared request, const core::Transaction* tx_override,
+                  const approvals::ApprovalRequest& approval,
+                  std::function<void(SignOutcome)> done) {
+    auto route = s.signers.check(request->account);
+    if (!route) return done(tl::unexpected(rpc::to_rpc_error(route.error())));
+    const bool hop = route->signer->info().blocking;
+    std::optional<core::Transaction> tx;
+    if (tx_override != nullptr) tx = *tx_override;
+    // The job holds the signer, not the lane: a lane must never own itself through its jobs.
+    route->lane->run(
+        s.stops.token_for(request->connection_id),
+        [&s, request, tx = std::move(tx), approval, signer = route->signer, key = route->key, hop,
+         done = std::move(done)](std::stop_token stop) {
+            SignOutcome outcome;
+            if (stop.stop_requested()) {
+                outcome = tl::unexpected(RpcError{rpc::kDisconnected,
+                                                  "the request was cancelled before it was signed",
+                                                  std::nullopt});
+            } else {
+                ApprovalPrompter prompter(s.approvals, approval, stop);
+                const core::SignContext context{stop, prompter};
+                if (tx) {
+                    SigningRequest adjusted = *request;  // a later nonce (send_in_turn)
+                    adjusted.tx = *tx;
+                    outcome = call_signer(*signer, context, key, adjusted);
+                } else {
+                    outcome = call_signer(*signer, context, key, *request);
+                }
+            }
+            if (!hop) return done(std::move(outcome));
+            boost::asio::post(s.executor, [done, outcome = std::move(outcome)]() mutable {
+                done(std::move(outcome));
+            });
+        });
+}
+
+// ---- step: audit (and the end of the approval entry's life)
+
+void finish_signed(Services& s, const approvals::ApprovalRequest& approval, const Signed& out) {
+    s.approvals.record_signed(approval, out.audited);
+    s.approvals.complete(approval.id);
+}
+
+// ---- step: send (eth_sendTransaction)
+
+// Signs and broadcasts one transaction of this account at a time. The nonce filled before the
+// approval may since have been taken by another transaction approved meanwhile (a dApp's
+// "approve, then swap"): unless the dApp chose it, it is read again from the node once the
+// previous transaction has reached it, and only ever moves forward.
+void sign_and_send(Services& s, Shared request, approvals::ApprovalRequest approval,
+                   rpc::Reply reply) {
+    const std::string key =
+        std::to_string(request->chain_id) + ":" + request->account.to_lower_string();
+    s.send_queue.run(key, [&s, request, approval, reply](std::function<void()> done) {
+        auto send = [&s, request, approval, reply, done](const core::Transaction& final_tx) {
+            sign_on_lane(s, request, &final_tx, approval,
+                         [&s, request, approval, reply, done](SignOutcome out) {
+                             if (!out) {
+                                 done();
+                                 s.approvals.complete(approval.id);
+                                 return reply(tl::unexpected(out.error()));
+                             }
+                             finish_signed(s, approval, *out);
+                             const std::string hash = core::hex_encode(out->audited);
+                             const json::array params{json::string(core::hex_encode(*out->raw))};
+                             s.upstream.call(request->upstream_url, "eth_sendRawTransaction",
+                                             params, [reply, hash, done](rpc::Outcome sent) {
+                                                 done();
+                                                 if (!sent)
+                                                     return reply(tl::unexpected(sent.error()));
+                                                 reply(json::value(hash));
+                                             });
+                         });
+        };
+        if (request->nonce_given) return send(request->tx);
+        const json::array params{json::string(request->account.to_lower_string()), "pending"};
+        s.upstream.call(
+            request->upstream_url, "eth_getTransactionCount", params,
+            [request, send](rpc::Outcome out) {
+                core::Transaction final_tx = request->tx;
+                // Without an answer keep the approved nonce: the node will say if it
+                // is stale.
+                if (out && out->is_string()) {
+                    auto n = core::parse_u256_hex(out->as_string());
+                    if (n && *n > core::U256(final_tx.nonce) && *n <= core::U256(UINT64_MAX)) {
+                        final_tx.nonce = static_cast<std::uint64_t>(*n);
+                        log::info("rpc", "nonce " + std::to_string(request->tx.nonce) +
+                                             " was taken meanwhile; sending with " +
+                                             std::to_string(final_tx.nonce));
+                    }
+                }
+                send(final_tx);
+            });
+    });
+}
+
+// ---- step: approve, then sign
+
+void sign_approved(Services& s, Shared request, approvals::ApprovalRequest approval,
+                   rpc::Reply reply) {
+    if (request->kind == SigningRequest::Kind::Transaction && request->broadcast)
+        return sign_and_send(s, std::move(request), std::move(approval), std::move(reply));
+    sign_on_lane(s, request, nullptr, approval, [&s, approval, reply](SignOutcome out) {
+        if (!out) {
+            s.approvals.complete(approval.id);
+            return reply(tl::unexpected(out.error()));
+        }
+        finish_signed(s, approval, *out);
+        reply(std::move(out->result));
+    });
+}
+
+void approve(Services& s, Shared request, approvals::ApprovalRequest approval, rpc::Reply reply) {
+    s.approvals.submit_tracked(
+        approval, [&s, request, approval, reply](core::Status status) mutable {
+            if (!status) return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
+            sign_approved(s, request, approval, reply);
+        });
+}
+
+// A locked vault: the request waits at an "unlock" stage (keybridge_respond with the password,
+// or keybridge unlock), then goes on to its approval. During the --password-file unlock at start
+// the same stage is released by that unlock.
+void unlock_then_approve(Services& s, Shared request, approvals::ApprovalRequest approval,
+                         rpc::Reply reply) {
+    auto on_answer = [&s](const json::object& answer, std::function<void(core::Status)> done) {
+        const json::value* password = answer.if_contains("password");
+        if (password == nullptr || !password->is_string()) {
+            return done(core::fail(core::ErrorCode::InvalidArgument,
+                                   "the answer must be {\"password\": \"…\"}"));
+        }
+        unlock_vault(s, core::SecretBuffer::copy_of(std::string_view(password->as_string())),
+                     std::move(done));  // success releases every request at this stage
+    };
+    const std::string note = s.startup_unlock_pending.load()
+                                 ? "keybridged is unlocking the vault (--password-file)"
+                                 : "the vault is locked: unlock it to continue";
+    s.approvals.await_input(approval, "unlock", note, std::move(on_answer),
+                            [&s, request, approval, reply](core::Status status) {
+                                if (!status)
+                                    return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
+                                // Unlocked: the key may still be missing (an account imported after
+                                // the unlock).
+                                if (auto ready = s.signers.check(request->account); !ready)
+                                    return reply(tl::unexpected(rpc::to_rpc_error(ready.error())));
+                                approve(s, request, approval, reply);
+                            });
+}
+
+// check → fill → explain, shared by the flow and keybridge_explainRequest.
+void prepare(Services& s, const std::shared_ptr<const rpc::Client>& client, SigningRequest request,
+             std::function<void(tl::expected<std::pair<Shared, Readiness>, RpcError>)> done) {
+    auto readiness = check_account(s, *client, request.account);
+    if (!readiness) return done(tl::unexpected(readiness.error()));
+    auto owned = std::make_shared<SigningRequest>(std::move(request));
+    fill(s, owned, [done, ready = *readiness](tl::expected<Shared, RpcError> filled) {
+        if (!filled) return done(tl::unexpected(filled.error()));
+        done(std::pair{*filled, ready});
+    });
+}
+
+}  // namespace
+
+Explanation explain(const SigningRequest& r) {
+    Explanation out;
+    switch (r.kind) {
+        case SigningRequest::Kind::PersonalMessage:
+            explain_message(r, out);
+            break;
+        case SigningRequest::Kind::Digest:
+            out.details["hash"] = core::hex_encode(r.digest);
+            out.warnings.push_back(approvals::warnings::eth_sign_opaque_hash());
+            break;
+        case SigningRequest::Kind::TypedData:
+            explain_typed(r, out);
+            break;
+        case SigningRequest::Kind::TypedDataV1:
+            out.details["fields"] = r.typed_v1;
+            break;
+        case SigningRequest::Kind::Transaction:
+            explain_transaction(r, out);
+            break;
+    }
+    return out;
+}
+
+void run_signing_flow(Services& s, const std::shared_ptr<const rpc::Client>& client,
+                      SigningRequest request, rpc::Reply reply) {
+    prepare(s, client, std::move(request),
+            [&s, reply](tl::expected<std::pair<Shared, Readiness>, RpcError> prepared) {
+                if (!prepared) return reply(tl::unexpected(prepared.error()));
+                auto [shared, readiness] = *prepared;
+                auto approval = approval_for(*shared, explain(*shared));
+                approval.id = s.approvals.reserve_id();
+                if (readiness == Readiness::NeedsUnlock)
+                    return unlock_then_approve(s, shared, std::move(approval), reply);
+                approve(s, shared, std::move(approval), reply);
+            });
+}
+
+void explain_signing_request(Services& s, const std::shared_ptr<const rpc::Client>& client,
+                             SigningRequest request, rpc::Reply reply) {
+    prepare(s, client, std::move(request),
+            [reply](tl::expected<std::pair<Shared, Readiness>, RpcError> prepared) {
+                if (!prepared) return reply(tl::unexpected(prepared.error()));
+                const auto& [shared, readiness] = *prepared;
+                auto approval = approval_for(*shared, explain(*shared));
+                json::object out = approval.to_json();
+                out.erase("id");
+                out.erase("created");
+                out.erase("stage");
+                out["digest"] = core::hex_encode(shared->digest);
+                out["vaultLocked"] = readiness == Readiness::NeedsUnlock;
+                reply(json::value(std::move(out)));
+            });
+}
+
+}  // namespace keybridge::daemon

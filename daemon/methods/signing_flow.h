@@ -1,0 +1,71 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "core/eip712.h"
+#include "core/transaction.h"
+#include "daemon/approvals/approval.h"
+#include "daemon/rpc/dispatcher.h"
+#include "daemon/rpc/params.h"
+
+namespace keybridge::daemon {
+
+struct Services;
+
+// One signing request, parsed once and then never changed: what the approver sees, what the
+// policy judges, what the signer signs and what the audit log records are this object. Who asks
+// and on which chain are fixed when it arrives; a transaction's fields are fixed once filled.
+struct SigningRequest {
+    enum class Kind { PersonalMessage, Digest, TypedData, TypedDataV1, Transaction };
+
+    Kind kind = Kind::PersonalMessage;
+    std::string method;  // the RPC method, as the approver and the audit log name it
+    core::Address account;
+    std::string origin;  // the page's origin, or approvals::kLocalClientOrigin
+    bool authenticated = false;
+    std::uint64_t connection_id = 0;
+    std::uint64_t chain_id = 0;  // the origin's chain when the request arrived
+
+    core::Bytes message;                                         // PersonalMessage
+    std::shared_ptr<const core::eip712::HashedTypedData> typed;  // TypedData
+    boost::json::value typed_v1;                                 // TypedDataV1
+    std::optional<rpc::TransactionRequest> unfilled;             // Transaction, as asked
+    core::Transaction tx;                                        // Transaction, once filled
+    bool broadcast = false;                                      // eth_sendTransaction
+    bool nonce_given = false;                                    // the dApp chose the nonce
+    std::string upstream_url;                                    // the chain's node (transactions)
+
+    // What is signed, computed once: the EIP-191 / EIP-712 / v1 digest or the 32-byte hash;
+    // transactions: the signing hash once filled.
+    core::Hash32 digest{};
+};
+
+using SigningResult = tl::expected<std::shared_ptr<const SigningRequest>, rpc::RpcError>;
+
+// What the approver is shown: the request decoded, with warnings.
+struct Explanation {
+    boost::json::object details;
+    std::vector<approvals::Warning> warnings;
+    core::U256 value = 0;  // wei moved (policy value limits)
+};
+
+// The steps every signing method goes through, in this order:
+//   parse (the method's own, in signing_methods.cpp) → check account → fill (transactions) →
+//   explain → approve (after an unlock if the vault is locked) → sign on the signer's lane →
+//   send (eth_sendTransaction) → audit.
+// run_signing_flow takes the parsed request and replies exactly once.
+void run_signing_flow(Services& s, const std::shared_ptr<const rpc::Client>& client,
+                      SigningRequest request, rpc::Reply reply);
+
+// The steps up to "explain", without approving or signing (keybridge_explainRequest): replies
+// with {request, details, warnings} or the error the flow would have given.
+void explain_signing_request(Services& s, const std::shared_ptr<const rpc::Client>& client,
+                             SigningRequest request, rpc::Reply reply);
+
+Explanation explain(const SigningRequest& request);
+
+}  // namespace keybridge::daemon

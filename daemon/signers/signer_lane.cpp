@@ -1,0 +1,101 @@
+#include "daemon/signers/signer_lane.h"
+
+#include <pthread.h>
+
+#include <optional>
+
+namespace keybridge::daemon::signers {
+
+namespace {
+
+// The job's token: stopped when the caller's token or the lane's source is. stop_callback runs
+// at once when its token is already stopped.
+void run_linked(std::stop_source& own, const std::stop_token& caller,
+                const std::stop_token& lane, const SignerLane::Job& job) {
+    std::optional<std::stop_callback<std::function<void()>>> from_caller;
+    std::optional<std::stop_callback<std::function<void()>>> from_lane;
+    from_caller.emplace(caller, std::function<void()>([&own] { own.request_stop(); }));
+    from_lane.emplace(lane, std::function<void()>([&own] { own.request_stop(); }));
+    job(own.get_token());
+}
+
+}  // namespace
+
+void InlineLane::run(std::stop_token caller, Job job) {
+    std::stop_source own;
+    run_linked(own, caller, stopping_.get_token(), job);
+}
+
+void InlineLane::stop() {
+    stopping_.request_stop();
+}
+
+ThreadLane::ThreadLane(std::string name) : name_(std::move(name)) {
+    worker_ = std::thread([state = state_] { work(state); });
+    // Visible in top/gdb: "kb-ledger:…" (the kernel keeps 15 characters).
+    const std::string thread_name = ("kb-" + name_).substr(0, 15);
+    ::pthread_setname_np(worker_.native_handle(), thread_name.c_str());
+}
+
+ThreadLane::~ThreadLane() {
+    stop();
+    if (!worker_.joinable()) return;
+    // Destroyed by its own last job (a caller's shared_ptr released there): the worker finishes
+    // that job on its own copy of the state and exits, as the queue is empty and it is stopping.
+    if (worker_.get_id() == std::this_thread::get_id()) {
+        worker_.detach();
+        return;
+    }
+    worker_.join();
+}
+
+void ThreadLane::run(std::stop_token caller, Job job) {
+    {
+        std::lock_guard lock(state_->mutex);
+        if (!state_->stopping) {
+            state_->queue.push_back({std::move(caller), std::move(job)});
+            state_->wake.notify_one();
+            return;
+        }
+    }
+    // The lane is gone (device detached, daemon stopping): answer at once, on this thread.
+    std::stop_source stopped;
+    stopped.request_stop();
+    job(stopped.get_token());
+}
+
+void ThreadLane::stop() {
+    std::lock_guard lock(state_->mutex);
+    state_->stopping = true;
+    state_->running_stop.request_stop();
+    state_->wake.notify_one();
+}
+
+std::size_t ThreadLane::queued() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->queue.size();
+}
+
+void ThreadLane::work(const std::shared_ptr<State>& state) {
+    std::stop_source lane_stopped;
+    for (;;) {
+        Queued next;
+        std::stop_source own;
+        {
+            std::unique_lock lock(state->mutex);
+            state->wake.wait(lock, [&] { return state->stopping || !state->queue.empty(); });
+            if (state->queue.empty()) return;  // stopping, and every job has answered
+            next = std::move(state->queue.front());
+            state->queue.pop_front();
+            state->running_stop = own;
+            if (state->stopping) {
+                own.request_stop();
+                lane_stopped.request_stop();
+            }
+        }
+        run_linked(own, next.caller, lane_stopped.get_token(), next.job);
+        next.job = nullptr;  // the job's captures go now, on this thread, before the next wait
+    }
+}
+
+}  // namespace keybridge::daemon::signers
