@@ -1,7 +1,9 @@
 #include "cli/approval_view.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "core/bytes.h"
 #include "core/uint256.h"
@@ -310,6 +312,51 @@ std::string format_units(std::string_view digits, unsigned decimals) {
     return fraction.empty() ? whole : whole + "." + fraction;
 }
 
+namespace {
+
+struct ShownWarning {
+    int rank = 1;  // 2 danger, 1 warning, 0 info: the most serious are shown first
+    std::string id;
+    std::string title;
+    std::string detail;
+};
+
+ShownWarning shown_warning(const json::value& v) {
+    ShownWarning out;
+    if (!v.is_object()) {  // a bare sentence (daemons before structured warnings)
+        out.title = str(&v);
+        return out;
+    }
+    const json::object& o = v.as_object();
+    const std::string severity = str(at(o, "severity"));
+    out.rank = severity == "danger" ? 2 : severity == "info" ? 0 : 1;
+    out.id = str(at(o, "id"));
+    out.title = str(at(o, "title"));
+    out.detail = str(at(o, "detail"));
+    return out;
+}
+
+// Each warning as "!! DANGER: title [id]" (or "!  WARNING", "i  INFO") and its detail indented
+// below; with color, danger in bold red, warning in bold yellow.
+void render_warnings(Writer& w, const json::array& warnings, bool color) {
+    std::vector<ShownWarning> list;
+    for (const auto& v : warnings)
+        list.push_back(shown_warning(v));
+    std::stable_sort(list.begin(), list.end(),
+                     [](const ShownWarning& a, const ShownWarning& b) { return a.rank > b.rank; });
+    for (const auto& warning : list) {
+        static constexpr const char* kHeads[] = {"i  INFO: ", "!  WARNING: ", "!! DANGER: "};
+        static constexpr const char* kColors[] = {"", "\x1b[1;33m", "\x1b[1;31m"};
+        std::string head = kHeads[warning.rank] + warning.title;
+        if (!warning.id.empty()) head += " [" + warning.id + "]";
+        const bool colored = color && warning.rank > 0;
+        w.line(1, colored ? kColors[warning.rank] + head + "\x1b[0m" : head);
+        if (!warning.detail.empty()) w.line(3, warning.detail);
+    }
+}
+
+}  // namespace
+
 std::string render_approval(const json::object& request, bool color) {
     Writer w;
     const std::string method = str(at(request, "method"));
@@ -330,10 +377,7 @@ std::string render_approval(const json::object& request, bool color) {
     }
     if (const json::value* warnings = at(request, "warnings");
         warnings != nullptr && warnings->is_array()) {
-        for (const auto& warning : warnings->as_array()) {
-            const std::string text = "!! WARNING: " + str(&warning);
-            w.line(1, color ? "\x1b[1;31m" + text + "\x1b[0m" : text);
-        }
+        render_warnings(w, warnings->as_array(), color);
     }
     // Where it stands, when it is not simply waiting for the decision.
     const std::string stage = str(at(request, "stage"));

@@ -11,7 +11,9 @@ namespace keybridge::cli {
 // keybridge_approvals events: id, origin, authenticated, method, account, chainId, details,
 // warnings), as text for a person to decide on: who asks, what for, and the payload decoded
 // (message text or hex, typed data as an indented tree, a transaction's fields with amounts in
-// ETH and wei), warnings last and marked. `color` wraps warnings in ANSI bold red.
+// ETH and wei), warnings last, the most serious first: "!! DANGER: title [id]", "!  WARNING: …",
+// "i  INFO: …", each with its detail below. `color` makes danger bold red and warning bold
+// yellow.
 //
 // Every string that came from the requester is escaped first (control characters, bidi and
 // zero-width marks), so a dApp cannot move the cursor or reorder what the user reads.

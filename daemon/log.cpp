@@ -6,6 +6,7 @@
 #include <ctime>
 #include <deque>
 #include <mutex>
+#include <utility>
 
 namespace keybridge::daemon::log {
 namespace {
@@ -56,6 +57,40 @@ void write(Level level, std::string_view category, std::string_view message) {
     std::fprintf(stderr, "%s\n", line.c_str());
     g_recent.push_back(std::move(line));
     if (g_recent.size() > kRecentLines) g_recent.pop_front();
+}
+
+void LimitedLog::info(std::string_view category, std::string_view message, Clock::time_point now) {
+    if (!enabled(Level::Info)) return;
+    std::size_t suppressed = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (now - window_start_ >= std::chrono::seconds(1)) {
+            window_start_ = now;
+            written_in_window_ = 0;
+        }
+        if (written_in_window_ >= lines_per_second_) {
+            ++suppressed_;
+            return;
+        }
+        ++written_in_window_;
+        suppressed = std::exchange(suppressed_, 0);
+    }
+    // Written outside the lock: the writer takes the log's own lock.
+    if (suppressed > 0) {
+        writer_(Level::Info, category,
+                "suppressed " + std::to_string(suppressed) + " similar lines");
+    }
+    writer_(Level::Info, category, message);
+}
+
+std::string redact_url(std::string_view url) {
+    const auto scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos) return "(not a URL)";
+    std::string_view authority = url.substr(scheme_end + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos)
+        authority = authority.substr(at + 1);
+    return std::string(url.substr(0, scheme_end)) + "://" + std::string(authority);
 }
 
 std::vector<std::string> recent_lines() {

@@ -1,5 +1,9 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +34,34 @@ inline void error(std::string_view c, std::string_view m) {
 
 // The most recent lines (for bug reports), oldest first.
 std::vector<std::string> recent_lines();
+
+// For lines a client can trigger at will (a refused connection or request): at most
+// `lines_per_second` lines per second are written; the rest are counted, and the first line
+// written after them is preceded by "suppressed K similar lines", so a flood of bad requests
+// cannot fill a disk and nothing goes unreported. Thread-safe.
+class LimitedLog {
+  public:
+    using Clock = std::chrono::steady_clock;
+    using Writer = std::function<void(Level, std::string_view category, std::string_view message)>;
+
+    explicit LimitedLog(std::size_t lines_per_second, Writer writer = write)
+        : lines_per_second_(lines_per_second), writer_(std::move(writer)) {}
+
+    void info(std::string_view category, std::string_view message,
+              Clock::time_point now = Clock::now());
+
+  private:
+    std::size_t lines_per_second_;
+    Writer writer_;
+    std::mutex mutex_;
+    Clock::time_point window_start_{};
+    std::size_t written_in_window_ = 0;
+    std::size_t suppressed_ = 0;
+};
+
+// A URL for the log: "scheme://host[:port]" only. Credentials, path, query and fragment are
+// dropped: node URLs often carry an API key there ("https://mainnet.infura.io/v3/KEY").
+std::string redact_url(std::string_view url);
 
 // Parses "debug", "info", "warn", "error".
 bool parse_level(std::string_view text, Level& out);

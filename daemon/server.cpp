@@ -46,9 +46,24 @@ Server::~Server() {
 core::Status Server::start() {
     raise_fd_limit();
     KEYBRIDGE_TRY_STATUS(vault::ensure_private_dir(config_.datadir));
+    KEYBRIDGE_TRY_STATUS(take_instance_lock());
+    auto token = write_cookie();
+    if (!token) return core::fail(token.error());
+    KEYBRIDGE_TRY_STATUS(open_stores());
+    KEYBRIDGE_TRY_STATUS(make_services());
+    watch_vault();
+    register_methods();
+    make_server_context(std::move(*token));
+    watch_signals();
+    log_configuration();
+    KEYBRIDGE_TRY_STATUS(open_listeners());
+    start_serving();
+    return unlock_at_start();
+}
 
-    // One daemon per data folder: a second one would replace the first one's cookie (and
-    // remove it on exit) and write the same permissions file.
+// One daemon per data folder: a second one would replace the first one's cookie (and remove it
+// on exit) and write the same permissions file.
+core::Status Server::take_instance_lock() {
     const std::string lock_path = config_.datadir + "/keybridged.lock";
     instance_lock_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (instance_lock_ < 0) {
@@ -67,15 +82,22 @@ core::Status Server::start() {
         return core::fail(core::ErrorCode::IoError,
                           "cannot lock " + lock_path + ": " + std::strerror(error));
     }
+    return {};
+}
 
-    // The cookie token: fresh at every start, readable only by this user.
+// The cookie token: fresh at every start, readable only by this user.
+core::Result<std::string> Server::write_cookie() {
     std::array<std::uint8_t, 32> token_bytes{};
     KEYBRIDGE_TRY_STATUS(core::random_bytes(token_bytes));
-    const std::string token = core::hex_encode(token_bytes, false);
+    std::string token = core::hex_encode(token_bytes, false);
     core::secure_wipe(token_bytes.data(), token_bytes.size());
     cookie_path_ = config_.datadir + "/.cookie";
     KEYBRIDGE_TRY_STATUS(vault::write_file_atomic(cookie_path_, token));
+    return token;
+}
 
+// The permissions file, the audit log and the approval queue with its policy.
+core::Status Server::open_stores() {
     auto permissions = permissions::PermissionStore::open(config_.datadir);
     if (!permissions) return core::fail(permissions.error());
     permissions_.emplace(std::move(*permissions));
@@ -97,6 +119,21 @@ core::Status Server::start() {
     approvals_.emplace(ioc_.get_executor(), config_.max_pending_approvals,
                        std::chrono::seconds(config_.approval_timeout_s), std::move(policy),
                        &*audit_);
+    approvals_->set_listener(
+        [this](const approvals::ApprovalRequest& request, approvals::ApprovalQueue::Event change) {
+            using Event = approvals::ApprovalQueue::Event;
+            const char* type = change == Event::Added     ? "added"
+                               : change == Event::Updated ? "updated"
+                                                          : "removed";
+            json::object event{{"type", type}, {"request", request.to_json()}};
+            events_.publish(EventHub::Topic::Approvals, "", event);
+        });
+    return {};
+}
+
+// Upstream nodes, chains, chain feeds, and the Services the methods share, with the vault's
+// account list (known from its metadata without a password).
+core::Status Server::make_services() {
     upstream_.emplace(ioc_.get_executor());
     chains_.emplace(config_.chains, config_.default_chain_id);
     subscriptions::ChainFeeds::Settings feed_settings;
@@ -124,8 +161,12 @@ core::Status Server::start() {
         }
         signers_.software().set_listed(std::move(refs));
     }
-    // Changes made with the tool while we run: re-read on the blocking thread (the vault's lock
-    // may be held by the tool for seconds of key derivation), one pending re-read at a time.
+    return {};
+}
+
+// Changes made with the tool while we run: re-read on the blocking thread (the vault's lock may
+// be held by the tool for seconds of key derivation), one pending re-read at a time.
+void Server::watch_vault() {
     vault_watcher_ =
         std::make_shared<VaultWatcher>(asio::make_strand(ioc_), config_.datadir, [this] {
             if (vault_reload_queued_.exchange(true)) return;
@@ -139,22 +180,17 @@ core::Status Server::start() {
                                " (accounts changed with the tool show after the next unlock)");
         vault_watcher_.reset();
     }
-    approvals_->set_listener(
-        [this](const approvals::ApprovalRequest& request, approvals::ApprovalQueue::Event change) {
-            using Event = approvals::ApprovalQueue::Event;
-            const char* type = change == Event::Added     ? "added"
-                               : change == Event::Updated ? "updated"
-                                                          : "removed";
-            json::object event{{"type", type}, {"request", request.to_json()}};
-            events_.publish(EventHub::Topic::Approvals, "", event);
-        });
+}
 
+void Server::register_methods() {
     register_chain_methods(dispatcher_, *services_);
     register_account_methods(dispatcher_, *services_);
     register_signing_methods(dispatcher_, *services_);
     register_admin_methods(dispatcher_, *services_);
+}
 
-    context_ = std::make_unique<net::ServerContext>(config_, dispatcher_, token);
+void Server::make_server_context(std::string token) {
+    context_ = std::make_unique<net::ServerContext>(config_, dispatcher_, std::move(token));
     context_->health = [this] {
         // "starting" until the --password-file unlock at start has finished.
         return json::object{
@@ -162,18 +198,24 @@ core::Status Server::start() {
             {"version", kVersion},
             {"unlocked", signers_.software().unlocked()}};
     };
-    // Signals first: a SIGTERM that arrives once we announce the port must shut down cleanly.
+    context_->connection_closed = [this](std::uint64_t connection_id) {
+        approvals_->cancel_connection(connection_id);
+        services_->stops.closed(connection_id);  // its signer jobs, queued or running, stop
+        feeds_->drop_connection(connection_id);  // its chain's poller stops if nobody is left
+    };
+}
+
+// Before the listeners: a SIGTERM that arrives once we announce the port must shut down cleanly.
+void Server::watch_signals() {
     signals_.emplace(ioc_, SIGINT, SIGTERM);
     signals_->async_wait([this](boost::system::error_code ec, int signal) {
         if (ec) return;
         log::info("server", std::string("received ") + strsignal(signal) + ", shutting down");
         shutdown();
     });
-    context_->connection_closed = [this](std::uint64_t connection_id) {
-        approvals_->cancel_connection(connection_id);
-        services_->stops.closed(connection_id);  // its signer jobs, queued or running, stop
-        feeds_->drop_connection(connection_id);  // its chain's poller stops if nobody is left
-    };
+}
+
+core::Status Server::open_listeners() {
     for (const auto& text : config_.listen) {
         auto endpoint = parse_listen(text);
         if (!endpoint) return core::fail(endpoint.error());
@@ -195,23 +237,49 @@ core::Status Server::start() {
                              std::to_string(listener->port()));
         listeners_.push_back(std::move(listener));
     }
+    return {};
+}
 
+// What a user needs to debug a set-up: where the data is, the vault's state, each chain and its
+// node. Node URLs often carry API keys in their path or query, so only scheme://host[:port].
+void Server::log_configuration() {
+    log::info("server", "data folder " + config_.datadir);
+    const std::size_t accounts = signers_.accounts().size();
+    if (accounts == 0 && !vault::Vault::exists(config_.datadir)) {
+        log::info("vault", "absent (create one with 'keybridge init' or 'keybridge restore')");
+    } else {
+        log::info("vault",
+                  "locked, " + std::to_string(accounts) + " accounts" +
+                      (config_.password_file.empty() ? " (keybridge unlock)"
+                                                     : " (unlocking with the password file)"));
+    }
+    for (const auto& chain : config_.chains) {
+        log::info("upstream", "chain " + std::to_string(chain.chain_id) + " (" + chain.name +
+                                  "): " +
+                                  (chain.rpc_url.empty() ? std::string("no RPC node")
+                                                         : log::redact_url(chain.rpc_url)) +
+                                  (chain.chain_id == config_.default_chain_id ? ", default" : ""));
+    }
+}
+
+void Server::start_serving() {
     audit_timer_.emplace(ioc_);
     schedule_audit_sync();
     for (auto& l : listeners_)
         l->start();
+}
 
-    if (!config_.password_file.empty()) {
-        auto password = vault::read_secret_file(config_.password_file);
-        if (!password) return core::fail(password.error());
-        // Requests arriving meanwhile wait for this unlock; READY and /health's "ok" follow it.
-        services_->startup_unlock_pending.store(true);
-        unlock_vault(*services_, std::move(*password), [this](core::Status status) {
-            if (!status) log::error("vault", "unlock at start failed: " + status.error().detail);
-            services_->startup_unlock_pending.store(false);
-            notify_service_manager("READY=1");
-        });
-    }
+core::Status Server::unlock_at_start() {
+    if (config_.password_file.empty()) return {};
+    auto password = vault::read_secret_file(config_.password_file);
+    if (!password) return core::fail(password.error());
+    // Requests arriving meanwhile wait for this unlock; READY and /health's "ok" follow it.
+    services_->startup_unlock_pending.store(true);
+    unlock_vault(*services_, std::move(*password), [this](core::Status status) {
+        if (!status) log::error("vault", "unlock at start failed: " + status.error().detail);
+        services_->startup_unlock_pending.store(false);
+        notify_service_manager("READY=1");
+    });
     return {};
 }
 
@@ -254,7 +322,8 @@ void Server::shutdown() {
     if (vault_watcher_) vault_watcher_->stop();
     // Pending approvals are answered with 4900. Those answers reach the connections after the
     // close requests below (they hop through the executor), so a WebSocket with requests in
-    // flight defers its close frame until they are answered (WsSession::close).
+    // flight defers keybridge_disconnect and its close frame until they are answered
+    // (WsSession::close): docs/RPC.md promises the 4900 answers first.
     approvals_->cancel_all();
     // Signer jobs, queued or running (a device waiting for its button), end now and answer.
     services_->stops.stop_all();
@@ -267,12 +336,11 @@ void Server::shutdown() {
             if (auto sink = weak.lock()) sinks.push_back(std::move(sink));
         }
     }
-    for (auto& sink : sinks) {
-        sink->push(json::serialize(rpc::make_notification(
-            "keybridge_disconnect", json::object{{"code", rpc::kDisconnected},
-                                                 {"message", "keybridged is shutting down"}})));
-        sink->close(1001, "keybridged is shutting down");
-    }
+    const std::string disconnect = json::serialize(rpc::make_notification(
+        "keybridge_disconnect",
+        json::object{{"code", rpc::kDisconnected}, {"message", "keybridged is shutting down"}}));
+    for (auto& sink : sinks)
+        sink->close(1001, "keybridged is shutting down", disconnect);
     // Give close handshakes and in-flight HTTP replies a moment, then stop: as soon as every
     // connection is gone, or after 500 ms at most (an idle keep-alive HTTP client holds its
     // connection until it sends again, so the count may never reach zero).

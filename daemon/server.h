@@ -50,6 +50,20 @@ class Server {
     signers::SignerRegistry& signers() { return signers_; }
 
   private:
+    // The steps of start(), in order.
+    [[nodiscard]] core::Status take_instance_lock();
+    [[nodiscard]] core::Result<std::string> write_cookie();
+    [[nodiscard]] core::Status open_stores();
+    [[nodiscard]] core::Status make_services();
+    void watch_vault();
+    void register_methods();
+    void make_server_context(std::string token);
+    void watch_signals();
+    void log_configuration();
+    [[nodiscard]] core::Status open_listeners();
+    void start_serving();
+    [[nodiscard]] core::Status unlock_at_start();
+
     void shutdown();
     // Stops the io_context once no connection is left, or at the deadline.
     void stop_when_idle(std::chrono::steady_clock::time_point deadline);

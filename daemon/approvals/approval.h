@@ -13,9 +13,29 @@
 
 namespace keybridge::daemon::approvals {
 
-// ApprovalRequest::origin of a caller without an Origin header (it presented the cookie token).
-// Policy rules name such callers origin=local.
-inline constexpr std::string_view kLocalClientOrigin = "local client";
+// The one name of a caller without an Origin header (it presented the cookie token):
+// ApprovalRequest::origin, the audit log, the permissions file and commands, and policy rules
+// (origin=local) all call it this. Equal to rpc::kLocalPrincipal.
+inline constexpr std::string_view kLocalClientOrigin = "local";
+
+// How much a warning should worry the user. A policy never approves a request with a Danger
+// warning unless its rule names that warning (docs/POLICY.md).
+enum class Severity { Info = 0, Warning = 1, Danger = 2 };
+
+std::string_view severity_name(Severity severity);  // "info", "warning", "danger"
+std::optional<Severity> parse_severity(std::string_view text);
+
+// Something the user should know before deciding. `id` is stable (policies and tools match on
+// it; the list is in warning_catalog.h); `title` is one line, `detail` says what it means.
+struct Warning {
+    std::string id;
+    Severity severity = Severity::Warning;
+    std::string title;
+    std::string detail;
+
+    boost::json::object to_json() const;  // {id, severity, title, detail}
+    bool operator==(const Warning&) const = default;
+};
 
 // Where a request is in its life. Entries stay visible to approvers until done:
 //   needs-input (unlock, PIN, passphrase) → waiting (for the decision) → approved →
@@ -37,7 +57,7 @@ struct ApprovalRequest {
     std::uint64_t chain_id = 0;
     core::U256 value = 0;  // wei moved by a transaction (policy value limits)
     boost::json::object details;
-    std::vector<std::string> warnings;
+    std::vector<Warning> warnings;
     std::int64_t created = 0;  // unix seconds
     Stage stage = Stage::Waiting;
     std::string input;       // needs-input: "unlock", "pin" or "passphrase"
@@ -47,5 +67,11 @@ struct ApprovalRequest {
 };
 
 enum class Decision { Approve, Reject };
+
+// The methods that create approval requests (the values a policy's method= may name).
+inline constexpr std::string_view kApprovalMethods[] = {
+    "eth_requestAccounts", "personal_sign",        "eth_sign",
+    "eth_signTypedData",   "eth_signTypedData_v3", "eth_signTypedData_v4",
+    "eth_signTransaction", "eth_sendTransaction",  "wallet_addEthereumChain"};
 
 }  // namespace keybridge::daemon::approvals

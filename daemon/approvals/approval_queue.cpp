@@ -13,6 +13,30 @@ using core::fail;
 
 namespace json = boost::json;
 
+std::string_view severity_name(Severity severity) {
+    switch (severity) {
+        case Severity::Info:
+            return "info";
+        case Severity::Warning:
+            return "warning";
+        case Severity::Danger:
+            return "danger";
+    }
+    return "danger";
+}
+
+std::optional<Severity> parse_severity(std::string_view text) {
+    for (Severity s : {Severity::Info, Severity::Warning, Severity::Danger}) {
+        if (severity_name(s) == text) return s;
+    }
+    return std::nullopt;
+}
+
+json::object Warning::to_json() const {
+    return json::object{
+        {"id", id}, {"severity", severity_name(severity)}, {"title", title}, {"detail", detail}};
+}
+
 std::string_view to_string(Stage stage) {
     switch (stage) {
         case Stage::NeedsInput:
@@ -38,8 +62,8 @@ json::object ApprovalRequest::to_json() const {
     if (value != 0) o["value"] = core::u256_to_decimal(value);
     o["details"] = details;
     json::array w;
-    for (const auto& text : warnings)
-        w.push_back(json::string(text));
+    for (const auto& warning : warnings)
+        w.push_back(warning.to_json());
     o["warnings"] = std::move(w);
     o["created"] = created;
     o["stage"] = to_string(stage);

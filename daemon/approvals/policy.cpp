@@ -1,8 +1,11 @@
 #include "daemon/approvals/policy.h"
 
 #include <algorithm>
+#include <cctype>
+#include <span>
 #include <sstream>
 
+#include "daemon/approvals/warning_catalog.h"
 #include "store/vault/secure_file.h"
 
 namespace keybridge::daemon::approvals {
@@ -50,10 +53,90 @@ core::Result<core::U256> parse_wei(const std::string& text) {
     return value;
 }
 
+// scheme://host[:port] in lower case, as browsers send Origin headers: a rule naming anything
+// else could never match.
+bool origin_well_formed(std::string_view origin) {
+    const auto colon = origin.find("://");
+    if (colon == std::string_view::npos || colon == 0) return false;
+    const std::string_view scheme = origin.substr(0, colon);
+    if (!std::islower(static_cast<unsigned char>(scheme[0]))) return false;
+    for (unsigned char c : scheme) {
+        if (!std::islower(c) && !std::isdigit(c) && c != '+' && c != '-' && c != '.') return false;
+    }
+    std::string_view rest = origin.substr(colon + 3);
+    std::string_view host = rest;
+    std::string_view port;
+    if (!rest.empty() && rest.front() == '[') {  // [IPv6]
+        const auto close = rest.find(']');
+        if (close == std::string_view::npos || close == 1) return false;
+        for (unsigned char c : rest.substr(1, close - 1)) {
+            if (!std::isxdigit(c) && c != ':' && c != '.') return false;
+            if (std::isupper(c)) return false;
+        }
+        host = rest.substr(0, close + 1);
+        rest = rest.substr(close + 1);
+        if (!rest.empty() && rest.front() != ':') return false;
+        if (!rest.empty()) port = rest.substr(1);
+        if (!rest.empty() && port.empty()) return false;
+    } else {
+        const auto port_colon = rest.find(':');
+        if (port_colon != std::string_view::npos) {
+            host = rest.substr(0, port_colon);
+            port = rest.substr(port_colon + 1);
+            if (port.empty()) return false;
+        }
+        if (host.empty() || host.front() == '.' || host.back() == '.' || host.front() == '-')
+            return false;
+        for (unsigned char c : host) {
+            if (!std::islower(c) && !std::isdigit(c) && c != '.' && c != '-' && c != '_')
+                return false;
+        }
+    }
+    if (!port.empty()) {
+        if (port.size() > 5 ||
+            !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }))
+            return false;
+        const int number = std::stoi(std::string(port));
+        if (number < 1 || number > 65535) return false;
+    }
+    return true;
+}
+
+std::string joined(std::span<const std::string_view> names) {
+    std::string out;
+    for (auto name : names)
+        out.append(out.empty() ? "" : ", ").append(name);
+    return out;
+}
+
 bool matches_any(const std::vector<std::string>& patterns, const std::string& value) {
     if (patterns.empty()) return true;
     return std::any_of(patterns.begin(), patterns.end(),
                        [&](const std::string& p) { return p == "*" || p == value; });
+}
+
+}  // namespace
+
+namespace {
+
+// The warning conditions of a rule, and the rule that an approve rule never matches a danger
+// warning it does not name.
+bool warnings_match(const Policy::Rule& rule, const std::vector<Warning>& request_warnings) {
+    auto named = [](const std::vector<std::string>& ids, const Warning& w) {
+        return std::find(ids.begin(), ids.end(), w.id) != ids.end();
+    };
+    if (!rule.required_warnings.empty() &&
+        std::none_of(request_warnings.begin(), request_warnings.end(),
+                     [&](const Warning& w) { return named(rule.required_warnings, w); })) {
+        return false;
+    }
+    for (const Warning& w : request_warnings) {
+        if (named(rule.allowed_warnings, w)) continue;
+        if (rule.warnings_none) return false;
+        if (rule.max_severity && w.severity > *rule.max_severity) return false;
+        if (rule.action == PolicyAction::Approve && w.severity == Severity::Danger) return false;
+    }
+    return true;
 }
 
 }  // namespace
@@ -94,9 +177,54 @@ core::Result<Policy> Policy::parse(std::string_view text, const std::string& nam
                             where + "empty value in '" + condition + "'");
             }
             if (key == "origin") {
+                for (const auto& v : values) {
+                    if (v != "local" && v != "*" && !origin_well_formed(v)) {
+                        return fail(ErrorCode::InvalidArgument,
+                                    where + "origin '" + v +
+                                        "' is not local, * or an origin such as "
+                                        "https://app.example or http://localhost:3000 (lower "
+                                        "case, no path)");
+                    }
+                }
                 rule.origins.insert(rule.origins.end(), values.begin(), values.end());
             } else if (key == "method") {
+                for (const auto& v : values) {
+                    if (std::find(std::begin(kApprovalMethods), std::end(kApprovalMethods), v) ==
+                        std::end(kApprovalMethods)) {
+                        return fail(ErrorCode::InvalidArgument,
+                                    where + "unknown method '" + v +
+                                        "': rules decide only requests of " +
+                                        joined(kApprovalMethods) +
+                                        " (wallet_requestPermissions asks as "
+                                        "eth_requestAccounts)");
+                    }
+                }
                 rule.methods.insert(rule.methods.end(), values.begin(), values.end());
+            } else if (key == "warnings") {
+                if (values.size() != 1 || values[0] != "none")
+                    return fail(ErrorCode::InvalidArgument,
+                                where + "warnings takes one value: none");
+                rule.warnings_none = true;
+            } else if (key == "max-severity") {
+                auto severity = values.size() == 1 ? parse_severity(values[0]) : std::nullopt;
+                if (!severity || *severity == Severity::Danger) {
+                    return fail(ErrorCode::InvalidArgument,
+                                where +
+                                    "max-severity takes one value: info or warning (danger "
+                                    "warnings are approved only when named with "
+                                    "allow-warning=)");
+                }
+                rule.max_severity = *severity;
+            } else if (key == "allow-warning" || key == "warning") {
+                for (const auto& v : values) {
+                    if (!warnings::is_known_id(v)) {
+                        return fail(ErrorCode::InvalidArgument,
+                                    where + "unknown warning '" + v + "' (" +
+                                        joined(warnings::known_ids()) + ")");
+                    }
+                }
+                auto& list = key == "warning" ? rule.required_warnings : rule.allowed_warnings;
+                list.insert(list.end(), values.begin(), values.end());
             } else if (key == "account") {
                 for (const auto& v : values) {
                     auto address = core::Address::parse(v);
@@ -123,7 +251,8 @@ core::Result<Policy> Policy::parse(std::string_view text, const std::string& nam
             } else {
                 return fail(ErrorCode::InvalidArgument,
                             where + "unknown condition '" + key +
-                                "' (origin, method, account, chain, max-value)");
+                                "' (origin, method, account, chain, max-value, warnings, "
+                                "max-severity, allow-warning, warning)");
             }
         }
         rules.push_back(std::move(rule));
@@ -140,9 +269,8 @@ core::Result<Policy> Policy::load(const std::string& path) {
 std::pair<PolicyAction, std::size_t> Policy::evaluate(const ApprovalRequest& r) const {
     // An Origin header proves nothing: only callers that presented the token are decided here.
     if (!r.authenticated) return {PolicyAction::Ask, 0};
-    // Token clients without an Origin are "local" in the rules.
-    const bool local = r.origin.empty() || r.origin == kLocalClientOrigin;
-    const std::string origin = local ? "local" : r.origin;
+    // Token clients without an Origin are "local" here as everywhere (kLocalClientOrigin).
+    const std::string origin = r.origin.empty() ? std::string(kLocalClientOrigin) : r.origin;
     for (const Rule& rule : rules_) {
         if (!matches_any(rule.origins, origin)) continue;
         if (!matches_any(rule.methods, r.method)) continue;
@@ -156,6 +284,7 @@ std::pair<PolicyAction, std::size_t> Policy::evaluate(const ApprovalRequest& r) 
             continue;
         }
         if (rule.max_value && r.value > *rule.max_value) continue;
+        if (!warnings_match(rule, r.warnings)) continue;
         return {rule.action, rule.line};
     }
     return {PolicyAction::Ask, 0};

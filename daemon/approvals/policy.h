@@ -23,12 +23,22 @@ class Policy {
         std::vector<core::Address> accounts;  // empty = any
         std::vector<std::uint64_t> chains;    // empty = any
         std::optional<core::U256> max_value;  // transactions moving more do not match
+        // Warnings (warning_catalog.h). `max_severity`: every warning of the request, except
+        // those in `allowed_warnings`, is at most this (nullopt = no warning at all when
+        // `warnings_none`, otherwise any). `required_warnings`: the request carries one of them.
+        // An approve rule never matches a Danger warning that `allowed_warnings` does not name.
+        bool warnings_none = false;
+        std::optional<Severity> max_severity;
+        std::vector<std::string> allowed_warnings;
+        std::vector<std::string> required_warnings;
     };
 
     Policy() = default;
     explicit Policy(std::vector<Rule> rules) : rules_(std::move(rules)) {}
 
-    // Parses the file's text; InvalidArgument naming "FILE:LINE" for a bad rule.
+    // Parses the file's text; InvalidArgument naming "FILE:LINE" for a bad rule: an unknown
+    // action, condition, method (methods that never ask for approval included), warning id or
+    // severity, or an origin that is not local, * or scheme://host[:port].
     [[nodiscard]] static core::Result<Policy> parse(std::string_view text, const std::string& name);
     [[nodiscard]] static core::Result<Policy> load(const std::string& path);
 

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include "daemon/log.h"
+#include "daemon/approvals/warning_catalog.h"
 #include "daemon/rpc/params.h"
 #include "daemon/services.h"
 #include "store/vault/vault.h"
@@ -123,8 +124,7 @@ void ask_to_connect(Services& s, const std::shared_ptr<const rpc::Client>& clien
     request.method = approvals::kConnectMethod;
     request.chain_id = s.chain_for(*client);
     request.details = connect_details(candidates, visible, defaults, names);
-    request.warnings.push_back(
-        "Only connect to sites you trust: the site will see these addresses and their balances.");
+    request.warnings.push_back(approvals::warnings::connect_exposes_addresses());
     const std::uint64_t id = request.id;
     s.approvals.submit(std::move(request), [&s, client, id, visible, candidates, defaults,
                                             done = std::move(done)](core::Status status) {

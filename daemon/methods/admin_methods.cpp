@@ -65,8 +65,11 @@ void unlock_vault(Services& s, core::SecretBuffer password,
         if (!vault) return done(core::fail(vault.error()));
         auto unlocked = vault->unlock_with_seed(*shared_password);
         if (!unlocked) {
+            // What was tried is never logged, only that it failed.
             if (unlocked.error().code == core::ErrorCode::WrongPassword)
                 log::warn("vault", "unlock refused: wrong password");
+            else
+                log::warn("vault", "unlock failed: " + unlocked.error().detail);
             return done(core::fail(unlocked.error()));
         }
         std::vector<drivers::software::SoftwareSigner::Key> held;

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "core/hash.h"
+#include "daemon/approvals/warning_catalog.h"
 #include "daemon/log.h"
 #include "daemon/methods/filter_methods.h"
 #include "daemon/methods/forward_rules.h"
@@ -198,14 +199,11 @@ void register_chain_methods(rpc::Dispatcher& d, Services& s) {
                request.details = json::object{
                    {"chainId", rpc::quantity(*chain)}, {"chainName", config.name}, {"rpcUrl", url}};
                if (url.rfind("http://", 0) == 0) {
-                   request.warnings.push_back(
-                       "The RPC URL is not encrypted (http://): the node operator and the network "
-                       "can read and alter what it returns.");
+                   request.warnings.push_back(approvals::warnings::rpc_url_unencrypted());
                }
                if (auto existing = s.chains.find(*chain); existing && existing->rpc_url != url) {
                    request.warnings.push_back(
-                       "This replaces the RPC URL of a chain you already have (" +
-                       existing->rpc_url + ").");
+                       approvals::warnings::rpc_url_replaced(existing->rpc_url));
                }
                s.approvals.submit(std::move(request), [&s, client, config,
                                                        reply](core::Status status) {

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <unicode/utf8.h>
 
+#include "daemon/approvals/warning_catalog.h"
 #include "daemon/log.h"
 #include "daemon/methods/transaction_filler.h"
 #include "daemon/services.h"
@@ -76,9 +77,7 @@ void explain_message(const SigningRequest& r, Explanation& out) {
     out.details["message"] =
         utf8 ? json::value(std::string(r.message.begin(), r.message.end())) : json::value(nullptr);
     if (!utf8 && r.message.size() == 32) {
-        out.warnings.push_back(
-            "The message is 32 bytes of binary data: it may be a hash standing for something you "
-            "cannot see.");
+        out.warnings.push_back(approvals::warnings::binary_32_byte_message());
     }
 }
 
@@ -91,8 +90,8 @@ void explain_typed(const SigningRequest& r, Explanation& out) {
         auto id = core::parse_u256(chain->is_string() ? std::string(chain->as_string())
                                                       : json::serialize(*chain));
         if (id && *id != core::U256(r.chain_id)) {
-            out.warnings.push_back("The typed data names chain " + core::u256_to_decimal(*id) +
-                                   ", not the selected chain " + std::to_string(r.chain_id) + ".");
+            out.warnings.push_back(approvals::warnings::typed_data_chain_mismatch(
+                core::u256_to_decimal(*id), r.chain_id));
         }
     }
 }
@@ -100,7 +99,7 @@ void explain_typed(const SigningRequest& r, Explanation& out) {
 void explain_transaction(const SigningRequest& r, Explanation& out) {
     out.details = rpc::transaction_json(r.tx, r.account);
     out.value = r.tx.value;
-    if (!r.tx.to) out.warnings.push_back("This transaction creates a contract.");
+    if (!r.tx.to) out.warnings.push_back(approvals::warnings::contract_creation());
     const core::U256 max_cost =
         core::U256(r.tx.gas_limit) *
         (r.tx.type == core::TxType::Eip1559 ? r.tx.max_fee_per_gas : r.tx.gas_price);
@@ -397,10 +396,7 @@ Explanation explain(const SigningRequest& r) {
             break;
         case SigningRequest::Kind::Digest:
             out.details["hash"] = core::hex_encode(r.digest);
-            out.warnings.push_back(
-                "DANGER: eth_sign signs an opaque hash. It can stand for a transaction that "
-                "empties your account or any other authorization. Approve only if you computed "
-                "this hash yourself.");
+            out.warnings.push_back(approvals::warnings::eth_sign_opaque_hash());
             break;
         case SigningRequest::Kind::TypedData:
             explain_typed(r, out);

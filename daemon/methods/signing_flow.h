@@ -49,7 +49,7 @@ using SigningResult = tl::expected<std::shared_ptr<const SigningRequest>, rpc::R
 // What the approver is shown: the request decoded, with warnings.
 struct Explanation {
     boost::json::object details;
-    std::vector<std::string> warnings;
+    std::vector<approvals::Warning> warnings;
     core::U256 value = 0;  // wei moved (policy value limits)
 };
 

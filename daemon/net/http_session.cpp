@@ -54,6 +54,15 @@ void add_cors(http::response<http::string_body>& res, const std::string& origin)
     res.set(http::field::vary, "Origin");
 }
 
+// A client-supplied header value for the log: bounded, control characters replaced.
+std::string printable(std::string_view text) {
+    std::string out(text.substr(0, 100));
+    for (char& c : out) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    }
+    return text.size() > 100 ? out + "..." : out;
+}
+
 std::string rpc_error_body(int code, std::string_view message) {
     return json::serialize(rpc::make_error(nullptr, rpc::RpcError{code, std::string(message), {}}));
 }
@@ -120,6 +129,7 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
 void HttpSession::handle(Request req) {
     // 1. DNS rebinding: refuse any Host that is not our loopback address, before anything else.
     if (!host_allowed(req[http::field::host], port_)) {
+        refused(403, "Host not allowed: '" + printable(req[http::field::host]) + "'");
         return send_error(http::status::forbidden,
                           "Host not allowed: keybridged answers only to "
                           "127.0.0.1, localhost or [::1] with its port",
@@ -127,6 +137,7 @@ void HttpSession::handle(Request req) {
     }
     const std::string origin(req[http::field::origin]);
     if (!origin.empty() && !origin_valid(origin)) {
+        refused(403, "Origin not allowed: '" + printable(origin) + "'");
         return send_error(http::status::forbidden, "Origin not allowed", true);
     }
     const std::string_view path = target_path(req.target());
@@ -167,6 +178,8 @@ void HttpSession::handle(Request req) {
     auto token = presented_token(req[http::field::authorization], req.target());
     client->token_authenticated = token && token_matches(*token, ctx_.cookie_token);
     if (origin.empty() && !client->token_authenticated) {
+        refused(401, token ? "wrong token (a stale .cookie? it changes at every start)"
+                           : "no Origin and no token");
         return send_error(http::status::unauthorized,
                           rpc_error_body(rpc::kUnauthorized,
                                          "clients without an Origin must present the token from "
@@ -187,6 +200,8 @@ void HttpSession::handle(Request req) {
     }
     // A JSON content type makes browsers preflight, so a page cannot post here blindly.
     if (!content_type_is_json(req[http::field::content_type])) {
+        refused(415, "Content-Type '" + printable(req[http::field::content_type]) +
+                         "' is not application/json");
         return send_error(http::status::unsupported_media_type,
                           "Content-Type must be application/json", false, origin);
     }
@@ -208,7 +223,8 @@ void HttpSession::handle_rpc(Request req, std::shared_ptr<const rpc::Client> cli
         return send(std::move(res));
     }
     auto& payload = std::get<rpc::Payload>(parsed);
-    if (!ctx_.limiter.allow(client->principal(), static_cast<double>(payload.entries.size()))) {
+    if (!ctx_.admit(*client, payload.entries.size())) {
+        refused(429, "request rate limit exceeded by origin " + origin);
         Response res{http::status::too_many_requests, version};
         res.set(http::field::server, kServerName);
         res.set(http::field::content_type, "application/json");
@@ -393,6 +409,10 @@ void HttpSession::client_gone() {
     beast::error_code ignored;
     stream_.socket().close(ignored);
     slot_.release();
+}
+
+void HttpSession::refused(int status, const std::string& reason) {
+    ctx_.refusals.info("net", "refused HTTP request (" + std::to_string(status) + "): " + reason);
 }
 
 void HttpSession::send_error(http::status status, std::string_view message, bool close,

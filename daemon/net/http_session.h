@@ -45,6 +45,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // Sends the response; closes afterwards unless keep_alive.
     void send(Response response);
     void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
+    // Logs a refused request with its HTTP status and reason (rate-limited, see ServerContext).
+    void refused(int status, const std::string& reason);
     void send_error(boost::beast::http::status status, std::string_view message, bool close,
                     const std::string& origin = {});
     void do_close();

@@ -70,7 +70,8 @@ void Listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {
     if (ctx_.stopping.load()) return;
     if (ctx_.connections.fetch_add(1) >= ctx_.config.max_connections) {
         ctx_.connections.fetch_sub(1);
-        log::warn("net", "connection refused: --max-connections reached");
+        ctx_.refusals.info("net", "refused a connection: --max-connections reached (" +
+                                      std::to_string(ctx_.config.max_connections) + " open)");
         boost::system::error_code ignored;
         socket.close(ignored);
     } else {

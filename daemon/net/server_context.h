@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include "daemon/events/event_sink.h"
+#include "daemon/log.h"
 #include "daemon/net/rate_limiter.h"
 #include "daemon/options.h"
 #include "daemon/rpc/dispatcher.h"
@@ -22,6 +23,9 @@ struct ServerContext {
     const rpc::Dispatcher& dispatcher;
     std::string cookie_token;
     RateLimiter limiter;
+    // Refused connections and requests, each with its reason: at info level, but a flood of
+    // them writes at most this many lines a second (log::LimitedLog).
+    log::LimitedLog refusals{20};
     std::atomic<std::size_t> connections{0};
     std::atomic<std::uint64_t> next_connection_id{1};
     std::atomic<bool> stopping{false};
@@ -40,6 +44,15 @@ struct ServerContext {
           dispatcher(d),
           cookie_token(std::move(token)),
           limiter(c.rate_limit, c.rate_burst) {}
+
+    // Whether `client` may run `calls` more calls now. Pages (known by their Origin alone) share
+    // a token bucket per origin; token clients are not limited (docs/RPC.md, Limits): they
+    // proved they run as the user, who could stop the daemon anyway, and a limit would only
+    // cap scripts and test suites that sign in bulk.
+    bool admit(const rpc::Client& client, std::size_t calls) {
+        if (client.token_authenticated) return true;
+        return limiter.allow(client.principal(), static_cast<double>(calls));
+    }
 
     rpc::ParseLimits parse_limits() const {
         return rpc::ParseLimits{config.max_request_bytes, config.max_depth, config.max_batch};

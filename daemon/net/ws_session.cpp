@@ -91,7 +91,9 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
         return do_read();
     }
     auto& payload = std::get<rpc::Payload>(parsed);
-    if (!ctx_.limiter.allow(client_->principal(), static_cast<double>(payload.entries.size()))) {
+    if (!ctx_.admit(*client_, payload.entries.size())) {
+        ctx_.refusals.info("net",
+                           "refused WebSocket request (rate limit) from origin " + client_->origin);
         send(json::serialize(rpc::make_error(
             nullptr, rpc::RpcError{rpc::kLimitExceeded, "request rate limit exceeded", {}})));
         return do_read();
@@ -115,11 +117,7 @@ void WsSession::connection_ended() {
 void WsSession::on_reply(std::optional<std::string> body) {
     --in_flight_;
     if (body) send(std::move(*body));
-    if (in_flight_ == 0 && close_when_answered_) {
-        auto reason = *close_when_answered_;
-        close_when_answered_.reset();
-        do_close(reason);
-    }
+    if (in_flight_ == 0 && close_when_answered_) finish_close();
 }
 
 void WsSession::push(std::string text) {
@@ -166,18 +164,26 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
     if (pending_close_) start_close();
 }
 
-void WsSession::close(int code, std::string reason) {
+void WsSession::close(int code, std::string reason, std::string last_message) {
     boost::asio::post(
-        ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
-            websocket::close_reason why(static_cast<websocket::close_code>(code), reason);
+        ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason),
+                             last_message = std::move(last_message)]() mutable {
+            self->close_when_answered_ =
+                websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+            self->last_message_ = std::move(last_message);
             // Requests still being answered (at shutdown: the 4900 answers of pending approvals,
-            // which reach this strand after this close) go out before the close frame.
-            if (self->in_flight_ > 0) {
-                self->close_when_answered_ = why;
-                return;
-            }
-            self->do_close(why);
+            // which reach this strand after this close) go out before the last message and the
+            // close frame: a client learns the fate of each request before it hears "goodbye".
+            if (self->in_flight_ == 0) self->finish_close();
         });
+}
+
+void WsSession::finish_close() {
+    auto reason = *close_when_answered_;
+    close_when_answered_.reset();
+    if (!last_message_.empty()) send(std::move(last_message_));
+    last_message_.clear();
+    do_close(reason);
 }
 
 void WsSession::do_close(websocket::close_reason reason) {

@@ -29,7 +29,7 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
 
     // EventSink: thread-safe.
     void push(std::string text) override;
-    void close(int code, std::string reason) override;
+    void close(int code, std::string reason, std::string last_message = {}) override;
 
   private:
     void on_accept(boost::beast::error_code ec);
@@ -43,6 +43,8 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     void do_write();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
     void do_close(boost::beast::websocket::close_reason reason);
+    // The deferred close of close(): the last message, then the close frame.
+    void finish_close();
     void start_close();
 
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
@@ -57,7 +59,9 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     std::optional<boost::beast::websocket::close_reason> pending_close_;
     bool ended_ = false;
     std::size_t in_flight_ = 0;  // payloads dispatched and not yet answered
+    // A close() waiting for in_flight_ to reach 0, and the message to send just before it.
     std::optional<boost::beast::websocket::close_reason> close_when_answered_;
+    std::string last_message_;
 };
 
 }  // namespace keybridge::daemon::net

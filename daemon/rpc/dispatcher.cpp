@@ -63,7 +63,7 @@ void Dispatcher::dispatch(const std::shared_ptr<const Client>& client, Payload p
                           std::function<void(std::optional<std::string>)> done) const {
     struct Batch {
         std::mutex mutex;
-        std::vector<std::optional<json::object>> responses;
+        std::vector<std::optional<std::string>> responses;
         std::size_t remaining = 0;
         bool is_batch = false;
         std::function<void(std::optional<std::string>)> done;
@@ -74,33 +74,36 @@ void Dispatcher::dispatch(const std::shared_ptr<const Client>& client, Payload p
     batch->is_batch = payload.is_batch;
     batch->done = std::move(done);
 
-    auto finish_one = [batch](std::size_t index, std::optional<json::object> response) {
+    // Responses are JSON text: ids are echoed as their requests spelled them (Call::id_text).
+    auto finish_one = [batch](std::size_t index, std::optional<std::string> response) {
         std::unique_lock lock(batch->mutex);
         batch->responses[index] = std::move(response);
         if (--batch->remaining != 0) return;
         lock.unlock();
-        json::array out;
+        std::string out;
+        std::size_t count = 0;
         for (auto& r : batch->responses) {
-            if (r) out.push_back(std::move(*r));
+            if (!r) continue;
+            out.append(count++ == 0 ? "" : ",").append(*r);
         }
-        if (out.empty()) {
+        if (count == 0) {
             batch->done(std::nullopt);
         } else if (!batch->is_batch) {
-            batch->done(json::serialize(out.front()));
+            batch->done(std::move(out));
         } else {
-            batch->done(json::serialize(out));
+            batch->done("[" + out + "]");
         }
     };
 
     for (std::size_t i = 0; i < payload.entries.size(); ++i) {
         auto& entry = payload.entries[i];
         if (entry.error) {
-            finish_one(i, make_error(entry.error_id, *entry.error));
+            finish_one(i, error_text(entry.id_text, *entry.error));
             continue;
         }
         Call call = std::move(*entry.call);
         const bool notification = call.is_notification();
-        json::value id = call.id.value_or(nullptr);
+        std::string id = call.id_text;
         // Replies may come from any thread, once; a second call is a bug and is ignored.
         auto replied = std::make_shared<std::atomic<bool>>(false);
         run_call(client, call, [finish_one, i, id, notification, replied](Outcome outcome) {
@@ -108,9 +111,9 @@ void Dispatcher::dispatch(const std::shared_ptr<const Client>& client, Payload p
             if (notification) {
                 finish_one(i, std::nullopt);
             } else if (outcome) {
-                finish_one(i, make_result(id, std::move(*outcome)));
+                finish_one(i, result_text(id, *outcome));
             } else {
-                finish_one(i, make_error(id, outcome.error()));
+                finish_one(i, error_text(id, outcome.error()));
             }
         });
     }

@@ -14,6 +14,10 @@
 
 namespace keybridge::daemon::rpc {
 
+// The name of a caller without an Origin (it presented the cookie token) wherever a name is
+// needed: permissions, rate limits, approvals, the audit log, policy rules (origin=local).
+inline constexpr std::string_view kLocalPrincipal = "local";
+
 // Who is calling. Set by the connection from its HTTP headers; never changes afterwards.
 struct Client {
     std::string origin;                // the browser page's Origin, empty for non-browser clients
@@ -23,7 +27,7 @@ struct Client {
 
     bool is_browser() const { return !origin.empty(); }
     // The key that permissions and rate limits are kept under.
-    std::string principal() const { return is_browser() ? origin : std::string("local-client"); }
+    std::string principal() const { return is_browser() ? origin : std::string(kLocalPrincipal); }
 };
 
 using Outcome = tl::expected<boost::json::value, RpcError>;

@@ -1,5 +1,7 @@
 #include "daemon/rpc/jsonrpc.h"
 
+#include "daemon/rpc/json_reader.h"
+
 namespace keybridge::daemon::rpc {
 namespace {
 
@@ -10,8 +12,15 @@ RpcError invalid_request(std::string message) {
     return RpcError{kInvalidRequest, std::move(message), std::nullopt};
 }
 
+// The id as JSON text for the answer: a number as the request spelled it when known.
+std::string id_text_of(const json::value& id, const std::optional<std::string>& number_spelling) {
+    if (id.is_number() && number_spelling) return *number_spelling;
+    return json::serialize(id);
+}
+
 // Validates one element of a payload (EIP-1474 and the JSON-RPC 2.0 specification).
-Payload::Entry parse_call(const json::value& v) {
+// `number_spelling` is the source text of its id when that is a number.
+Payload::Entry parse_call(const json::value& v, const std::optional<std::string>& number_spelling) {
     Payload::Entry entry;
     entry.error_id = nullptr;
     if (!v.is_object()) {
@@ -24,6 +33,7 @@ Payload::Entry parse_call(const json::value& v) {
     if (id != nullptr) {
         if (id->is_string() || id->is_number() || id->is_null()) {
             entry.error_id = *id;
+            entry.id_text = id_text_of(*id, number_spelling);
         } else {
             entry.error = invalid_request("id must be a string, a number or null");
             return entry;
@@ -45,7 +55,10 @@ Payload::Entry parse_call(const json::value& v) {
         return entry;
     }
     Call call;
-    if (id != nullptr) call.id = *id;
+    if (id != nullptr) {
+        call.id = *id;
+        call.id_text = entry.id_text;
+    }
     call.method = std::string(method->as_string());
     call.params = params != nullptr ? *params : json::value(nullptr);
     entry.call = std::move(call);
@@ -102,7 +115,12 @@ std::variant<Payload, RpcError> parse_payload(std::string_view text, const Parse
     json::parse_options options;
     options.max_depth = limits.max_depth;
     json::error_code ec;
-    json::value root = json::parse(text, ec, {}, options);
+    ReadJson read = read_json(text, ec, options);
+    const json::value& root = read.root;
+    auto spelling = [&read](std::size_t index) -> const std::optional<std::string>& {
+        static const std::optional<std::string> none;
+        return index < read.number_ids.size() ? read.number_ids[index] : none;
+    };
     if (ec) {
         if (ec == json::error::too_deep) {
             return RpcError{
@@ -122,12 +140,12 @@ std::variant<Payload, RpcError> parse_payload(std::string_view text, const Parse
                             std::nullopt};
         }
         payload.is_batch = true;
-        for (const json::value& v : batch)
-            payload.entries.push_back(parse_call(v));
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            payload.entries.push_back(parse_call(batch[i], spelling(i)));
         return payload;
     }
     if (!root.is_object()) return invalid_request("a request must be a JSON object or array");
-    payload.entries.push_back(parse_call(root));
+    payload.entries.push_back(parse_call(root, spelling(0)));
     return payload;
 }
 
@@ -149,6 +167,22 @@ json::object make_error(const json::value& id, const RpcError& error) {
     o["id"] = id;
     o["error"] = std::move(e);
     return o;
+}
+
+std::string result_text(std::string_view id_text, const json::value& result) {
+    std::string text = R"({"jsonrpc":"2.0","id":)";
+    text.append(id_text).append(R"(,"result":)").append(json::serialize(result)).append("}");
+    return text;
+}
+
+std::string error_text(std::string_view id_text, const RpcError& error) {
+    json::object e;
+    e["code"] = error.code;
+    e["message"] = error.message;
+    if (error.data) e["data"] = *error.data;
+    std::string text = R"({"jsonrpc":"2.0","id":)";
+    text.append(id_text).append(R"(,"error":)").append(json::serialize(e)).append("}");
+    return text;
 }
 
 json::object make_notification(std::string_view method, json::value params) {

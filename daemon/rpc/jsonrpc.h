@@ -40,6 +40,9 @@ RpcError to_rpc_error(const core::Error& error);
 // One call of a request or batch, validated.
 struct Call {
     std::optional<boost::json::value> id;  // absent for a notification
+    // The id as the answer must echo it: JSON text, numbers spelled exactly as the request wrote
+    // them (an id beyond double range such as 1e400 has no other valid rendering).
+    std::string id_text = "null";
     std::string method;
     boost::json::value params;  // array, object, or null when absent
     bool is_notification() const { return !id.has_value(); }
@@ -59,6 +62,7 @@ struct Payload {
         std::optional<Call> call;
         std::optional<RpcError> error;  // set when the entry itself is invalid
         boost::json::value error_id;    // id to echo with that error (null when unknown)
+        std::string id_text = "null";   // error_id as JSON text, numbers spelled as written
     };
     std::vector<Entry> entries;
 };
@@ -70,6 +74,9 @@ struct Payload {
 
 boost::json::object make_result(const boost::json::value& id, boost::json::value result);
 boost::json::object make_error(const boost::json::value& id, const RpcError& error);
+// The same responses as JSON text, with the id given as JSON text (Call::id_text).
+std::string result_text(std::string_view id_text, const boost::json::value& result);
+std::string error_text(std::string_view id_text, const RpcError& error);
 boost::json::object make_notification(std::string_view method, boost::json::value params);
 
 }  // namespace keybridge::daemon::rpc

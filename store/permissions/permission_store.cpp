@@ -57,7 +57,9 @@ core::Result<PermissionStore> PermissionStore::open(const std::string& datadir) 
     if (ec || !root.is_object()) return damaged("not a JSON object");
     const json::value* origins = root.as_object().if_contains("origins");
     if (origins == nullptr || !origins->is_object()) return damaged("no 'origins' object");
-    for (const auto& [origin, entry] : origins->as_object()) {
+    for (const auto& [key, entry] : origins->as_object()) {
+        // Earlier versions kept token clients under "local-client"; the one name is "local" now.
+        const std::string origin = key == "local-client" ? "local" : std::string(key);
         if (!entry.is_object())
             return damaged("entry of " + std::string(origin) + " is not an object");
         const json::object& o = entry.as_object();

@@ -60,7 +60,10 @@ json::object request(std::string method, json::object details) {
                         {"account", "0x73d0385F4d8E00C5e6504C6030F47BF6212736A8"},
                         {"chainId", 1},
                         {"details", std::move(details)},
-                        {"warnings", json::array{"Look out\x1b[0m"}},
+                        {"warnings", json::array{json::object{{"id", "binary-32-byte-message"},
+                                                              {"severity", "warning"},
+                                                              {"title", "Look out\x1b[0m"},
+                                                              {"detail", "It may be a hash."}}}},
                         {"created", 0}};
 }
 
@@ -75,10 +78,42 @@ TEST(RenderApproval, ShowsWhoAsksAndEscapedWarnings) {
               std::string::npos);
     EXPECT_NE(text.find("  Chain:    1\n"), std::string::npos);
     EXPECT_NE(text.find("    | hi\n"), std::string::npos) << text;
-    EXPECT_NE(text.find("  !! WARNING: Look out\\x1b[0m\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("  !  WARNING: Look out\\x1b[0m [binary-32-byte-message]\n"
+                        "      It may be a hash.\n"),
+              std::string::npos)
+        << text;
     EXPECT_EQ(text.find('\x1b'), std::string::npos);
     const std::string colored = render_approval(request("personal_sign", {}), true);
-    EXPECT_NE(colored.find("\x1b[1;31m!! WARNING: Look out\\x1b[0m\x1b[0m"), std::string::npos);
+    EXPECT_NE(
+        colored.find("\x1b[1;33m!  WARNING: Look out\\x1b[0m [binary-32-byte-message]\x1b[0m"),
+        std::string::npos)
+        << colored;
+}
+
+TEST(RenderApproval, WarningsShowSeverityMostSeriousFirst) {
+    json::object r = request("eth_sign", {{"hash", "0x00"}});
+    r["warnings"] = json::array{
+        json::object{
+            {"id", "a"}, {"severity", "info"}, {"title", "For your information"}, {"detail", ""}},
+        json::object{{"id", "eth-sign-opaque-hash"},
+                     {"severity", "danger"},
+                     {"title", "eth_sign signs an opaque hash"},
+                     {"detail", "It can stand for anything."}},
+        "an old daemon's sentence"};
+    const std::string text = render_approval(r, false);
+    const auto danger = text.find(
+        "  !! DANGER: eth_sign signs an opaque hash [eth-sign-opaque-hash]\n"
+        "      It can stand for anything.\n");
+    const auto plain = text.find("  !  WARNING: an old daemon's sentence\n");
+    const auto info = text.find("  i  INFO: For your information [a]\n");
+    ASSERT_NE(danger, std::string::npos) << text;
+    ASSERT_NE(plain, std::string::npos) << text;
+    ASSERT_NE(info, std::string::npos) << text;
+    EXPECT_LT(danger, plain);
+    EXPECT_LT(plain, info);
+    const std::string colored = render_approval(r, true);
+    EXPECT_NE(colored.find("\x1b[1;31m!! DANGER: eth_sign"), std::string::npos) << colored;
+    EXPECT_NE(colored.find("  i  INFO: For your information [a]\n"), std::string::npos) << colored;
 }
 
 TEST(RenderApproval, ConnectRequestNumbersTheAccountsAndMarksTheDefault) {

@@ -429,10 +429,10 @@ class DaemonCommands(unittest.TestCase):
         return program
 
     def connect_local_client(self, daemon, approver):
-        """Grants the token client ("local-client") the vault's account through the approver."""
+        """Grants the token client ("local") the vault's account through the approver."""
         call = daemon.rpc_async("eth_requestAccounts", [])
         request = approver.expect_request("eth_requestAccounts")
-        self.assertEqual(request["origin"], "local client")
+        self.assertEqual(request["origin"], "local")
         self.assertIs(request["authenticated"], True)
         approver.decide(request, "approve")
         self.assertEqual(call.result(), {"jsonrpc": "2.0", "id": 1, "result": [ADDRESS.lower()]})
@@ -639,10 +639,11 @@ class DaemonCommands(unittest.TestCase):
 
         call = daemon.rpc_async("eth_requestAccounts", [])
         program.expect(rb"Request \d+: eth_requestAccounts")
-        program.expect(rb"Origin:\s+local client \(authenticated with the cookie token\)")
+        program.expect(rb"Origin:\s+local \(authenticated with the cookie token\)")
         program.expect(rb"Accounts it may see \(\* = shared unless you choose\):\s+\* 1\. " +
                        ADDRESS.encode())
-        program.expect(rb"WARNING: Only connect to sites you trust")
+        program.expect(rb"i  INFO: The site will see your addresses \[connect-exposes-addresses\]"
+                       rb"\r\n +Only connect to sites you trust")
         program.expect(rb"Approve\? \[y/N\] ")
         program.send("y\n")
         program.expect(rb"Approved request \d+")
@@ -678,7 +679,8 @@ class DaemonCommands(unittest.TestCase):
         program.expect(rb"contents: Hello, Bob!")
         # Hostile characters are shown escaped, never sent to the terminal.
         program.expect(rb"note: \\x1b\[2Jcleared \\u\{202e\}evil")
-        program.expect(rb"WARNING: The typed data names chain 1, not the selected chain 31337")
+        program.expect(rb"!! DANGER: The typed data is for another chain \[typed-data-chain-mismatch\]"
+                       rb"(?:\x1b\[0m)?\r\n +The typed data names chain 1, not the selected chain 31337")
         program.expect(rb"Approve\? \[y/N\] ")
         program.send("n\n")
         program.expect(rb"Rejected request \d+")
@@ -708,7 +710,8 @@ class DaemonCommands(unittest.TestCase):
         program = self.pty_program("approve", "--once", "--daemon", daemon.address)
         program.expect(rb"Request \d+: personal_sign")
         program.expect(rb"Message \(not text, 32 bytes, shown in hex\):\r?\n *0x" + b"ab" * 32)
-        program.expect(rb"WARNING: The message is 32 bytes of binary data")
+        program.expect(rb"!  WARNING: The message is 32 bytes of binary data "
+                       rb"\[binary-32-byte-message\]")
         program.expect(rb"Approve\? \[y/N\] ")
         program.send("yes\n")
         program.expect(rb"Approved request \d+")
@@ -821,14 +824,14 @@ class DaemonCommands(unittest.TestCase):
         data = json.loads(self.cli("permissions", "list", "--json", daemon=daemon,
                                    check=EXIT_OK).stdout)
         self.assertEqual(data["source"], "daemon")
-        self.assertEqual(sorted(data["permissions"]), ["http://dapp.test:8080", "local-client"])
+        self.assertEqual(sorted(data["permissions"]), ["http://dapp.test:8080", "local"])
         for grant in data["permissions"].values():
             self.assertEqual(grant["accounts"], [ADDRESS])
             self.assertGreater(grant["grantedAt"], 1_600_000_000)
         text = self.cli("permissions", "list", daemon=daemon, check=EXIT_OK).stdout
         self.assertRegex(text, r"http://dapp\.test:8080  \(granted \d{4}-\d\d-\d\d [0-9:]+ UTC\)"
                                r"\n    " + ADDRESS)
-        self.assertIn("local-client", text)
+        self.assertIn("local", text)
 
         run = self.cli("permissions", "revoke", page, daemon=daemon, check=EXIT_OK)
         self.assertIn("Revoked " + page, run.stdout)
@@ -836,22 +839,22 @@ class DaemonCommands(unittest.TestCase):
         run = self.cli("permissions", "revoke", page, daemon=daemon, check=EXIT_NOT_FOUND)
         self.assertIn("no grant for origin 'http://dapp.test:8080'", run.stderr)
         data = json.loads(self.cli("permissions", "list", "--json", daemon=daemon).stdout)
-        self.assertEqual(list(data["permissions"]), ["local-client"])
+        self.assertEqual(list(data["permissions"]), ["local"])
 
         # keybridged stopped: the file itself.
         self.assertEqual(daemon.stop(), 0)
         self.assertFalse(os.path.exists(os.path.join(self.datadir, ".cookie")))
         data = json.loads(self.cli("permissions", "list", "--json", check=EXIT_OK).stdout)
         self.assertEqual(data["source"], "file")
-        self.assertEqual(data["permissions"]["local-client"]["accounts"], [ADDRESS])
-        run = self.cli("permissions", "revoke", "local-client", "--json", check=EXIT_OK)
+        self.assertEqual(data["permissions"]["local"]["accounts"], [ADDRESS])
+        run = self.cli("permissions", "revoke", "local", "--json", check=EXIT_OK)
         self.assertEqual(json.loads(run.stdout),
-                         {"revoked": "local-client", "source": "file", "ok": True})
+                         {"revoked": "local", "source": "file", "ok": True})
         run = self.cli("permissions", "list", check=EXIT_OK)
         self.assertIn("No origin has been granted", run.stdout)
         with open(os.path.join(self.datadir, "permissions.json")) as f:
-            self.assertNotIn("local-client", f.read())
-        self.cli("permissions", "revoke", "local-client", check=EXIT_NOT_FOUND)
+            self.assertNotIn("\"local\"", f.read())
+        self.cli("permissions", "revoke", "local", check=EXIT_NOT_FOUND)
 
         # A new daemon reads the file: the revocation holds.
         daemon = self.start_daemon()

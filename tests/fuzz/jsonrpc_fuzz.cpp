@@ -21,6 +21,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (payload->entries.empty() || payload->entries.size() > limits.max_batch) std::abort();
         for (const auto& entry : payload->entries) {
             if (entry.call.has_value() == entry.error.has_value()) std::abort();
+            // Every answer is JSON, whatever id the request carried (1e400, 400 digits, ...).
+            const std::string& id = entry.call ? entry.call->id_text : entry.id_text;
+            boost::system::error_code ec;
+            boost::json::parse(result_text(id, nullptr), ec);
+            if (ec) std::abort();
             if (!entry.call) continue;
             if (entry.call->method.empty()) std::abort();
             // Whatever params a client sends, the transaction validator must answer cleanly.

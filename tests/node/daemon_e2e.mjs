@@ -655,7 +655,7 @@ e2e("signTypedData for another chain than the selected one: signed, with a warni
   const signature = await signer.signTypedData(foreign, types, value);
   const request = await seen;
   assert.equal(ethers.verifyTypedData(foreign, types, value, signature), accounts[0]);
-  assert.ok(request.warnings.some((w) => /chain 1\b/.test(w)), JSON.stringify(request.warnings));
+  assert.ok(request.warnings.some((w) => w.id === "typed-data-chain-mismatch" && w.severity === "danger" && /chain 1\b/.test(w.detail)), JSON.stringify(request.warnings));
 });
 
 e2e("signTypedData over WebSocket", async () => {
@@ -766,7 +766,7 @@ e2e("contract creation through the daemon (no 'to'); eth_call and eth_getCode fo
   const seen = approver.expect("eth_sendTransaction", "approve");
   const response = await signer.sendTransaction({ data: kReturns42 });
   const request = await seen;
-  assert.ok(request.warnings.some((w) => /creates a contract/.test(w)), JSON.stringify(request.warnings));
+  assert.ok(request.warnings.some((w) => w.id === "contract-creation" && /creates a contract/.test(w.title)), JSON.stringify(request.warnings));
   const receipt = await response.wait();
   assert.equal(receipt.status, 1);
   contract = receipt.contractAddress;
@@ -1160,7 +1160,7 @@ e2e("wallet_addEthereumChain approved: selected at once (chainChanged), switch a
   assert.equal(await chainsWs.provider.send("wallet_addEthereumChain", params), null);
   const request = await seen;
   assert.equal(request.details.rpcUrl, anvilAdded.url);
-  assert.ok(request.warnings.some((w) => /not encrypted/.test(w)));
+  assert.ok(request.warnings.some((w) => w.id === "rpc-url-unencrypted" && /not encrypted/.test(w.title)), JSON.stringify(request.warnings));
   assert.equal(await chainsWs.nextEvent(chainSub), ethers.toQuantity(kChainAdded));
   assert.equal(await chainsWs.provider.send("eth_chainId", []), ethers.toQuantity(kChainAdded));
   await chainsWs.provider.send("wallet_switchEthereumChain", [{ chainId: ethers.toQuantity(kChainMain) }]);

@@ -433,17 +433,52 @@ TEST(ApprovalRequestJson, ShowsWhatTheApproverNeeds) {
     r.chain_id = 10;
     r.value = core::U256(1000);
     r.details = json::object{{"to", "0x00"}};
-    r.warnings = {"careful"};
+    r.warnings = {Warning{"contract-creation", Severity::Warning, "Careful", "It creates."},
+                  Warning{"eth-sign-opaque-hash", Severity::Danger, "Danger", ""}};
     r.created = 1700000000;
     json::object o = r.to_json();
     EXPECT_EQ(o.at("id"), json::value(7));
     EXPECT_EQ(o.at("account"), json::value("0x73d0385F4d8E00C5e6504C6030F47BF6212736A8"));
     EXPECT_EQ(o.at("value"), json::value("1000"));
     EXPECT_EQ(o.at("chainId"), json::value(10));
-    EXPECT_EQ(o.at("warnings"), json::parse(R"(["careful"])"));
+    EXPECT_EQ(o.at("warnings"),
+              json::parse(R"([{"id":"contract-creation","severity":"warning","title":"Careful",)"
+                          R"("detail":"It creates."},{"id":"eth-sign-opaque-hash",)"
+                          R"("severity":"danger","title":"Danger","detail":""}])"));
     EXPECT_EQ(o.at("details"), json::parse(R"({"to":"0x00"})"));
     r.value = 0;
     EXPECT_FALSE(r.to_json().contains("value"));
+}
+
+TEST(ApprovalRequestJson, SeverityNamesRoundTrip) {
+    for (Severity s : {Severity::Info, Severity::Warning, Severity::Danger})
+        EXPECT_EQ(parse_severity(severity_name(s)), s);
+    EXPECT_EQ(severity_name(Severity::Danger), "danger");
+    EXPECT_FALSE(parse_severity("DANGER"));
+}
+
+// A policy never auto-approves a request with a danger warning: it waits for a person.
+TEST(ApprovalQueuePolicy, DangerWarningIsQueuedDespiteAnApproveRule) {
+    boost::asio::io_context io;
+    auto policy = Policy::parse("approve origin=local\n", "p");
+    ASSERT_TRUE(policy);
+    ApprovalQueue q(io.get_executor(), 10, std::chrono::seconds(60), std::move(*policy), nullptr);
+    ApprovalRequest r;
+    r.origin = std::string(kLocalClientOrigin);
+    r.authenticated = true;
+    r.method = "eth_sign";
+    r.warnings = {Warning{"eth-sign-opaque-hash", Severity::Danger, "t", "d"}};
+    std::optional<bool> approved;
+    q.submit(r, [&](core::Status s) { approved = s.has_value(); });
+    io.poll();
+    EXPECT_FALSE(approved) << "decided by the policy";
+    ASSERT_EQ(q.pending().size(), 1u);
+    r.warnings.clear();
+    q.submit(r, [&](core::Status s) { approved = s.has_value(); });
+    io.poll();
+    EXPECT_EQ(approved, true);
+    q.cancel_all();
+    io.poll();
 }
 
 }  // namespace

@@ -104,7 +104,7 @@ TEST_F(AuditLogTest, LinesAreTheJsonObjectTextWithClientTextEscaped) {
     const core::Hash32 digest = core::keccak256(core::as_bytes("signed"));
     // Quotes, backslashes, control characters and non-ASCII text must come out as JSON.
     const std::vector<ApprovalRequest> requests{
-        request("https://app.example", *a), request("local client", *a),
+        request("https://app.example", *a), request("local", *a),
         request("odd \"origin\" \\ with\ttab\nand \x01 control", *b),
         request("caf\xc3\xa9 \xe2\x82\xac", std::nullopt), request("https://app.example", *b)};
     for (const auto& r : requests) {
@@ -133,10 +133,10 @@ TEST_F(AuditLogTest, SyncWithoutNewLinesIsHarmless) {
     auto log = AuditLog::open(dir_);
     ASSERT_TRUE(log) << log.error().detail;
     log->sync();  // nothing written yet
-    log->record(request("local client", std::nullopt), "approved", "user");
+    log->record(request("local", std::nullopt), "approved", "user");
     log->sync();
     log->sync();  // nothing new since the last flush
-    log->record(request("local client", std::nullopt), "rejected", "user");
+    log->record(request("local", std::nullopt), "rejected", "user");
     log->sync();
     EXPECT_EQ(lines(log->path()).size(), 2u);
 }

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "daemon/approvals/warning_catalog.h"
+
 namespace keybridge::daemon::approvals {
 namespace {
 
@@ -216,6 +218,131 @@ TEST(PolicyEvaluate, AllConditionsMustHold) {
     EXPECT_EQ(p.evaluate(local_request("personal_sign", 31337)).first, PolicyAction::Approve);
     EXPECT_EQ(p.evaluate(local_request("personal_sign", 1)).first, PolicyAction::Ask);
     EXPECT_EQ(p.evaluate(local_request("eth_sign", 31337)).first, PolicyAction::Ask);
+}
+
+// A misspelled method never matched, so a misspelled deny silently never denied.
+TEST(PolicyParse, UnknownMethodStopsWithFileAndLine) {
+    for (const std::string bad :
+         {"eth_sendTransactoin", "wallet_requestPermissions", "eth_chainId", "PERSONAL_SIGN"}) {
+        const std::string detail =
+            parse_error("approve origin=local\ndeny method=personal_sign," + bad);
+        EXPECT_EQ(detail.rfind("policy.conf:2: ", 0), 0u) << detail;
+        EXPECT_NE(detail.find("unknown method '" + bad + "'"), std::string::npos) << detail;
+    }
+    for (std::string_view method : kApprovalMethods)
+        parsed("deny method=" + std::string(method));
+}
+
+TEST(PolicyParse, OriginMustBeLocalStarOrSchemeHostPort) {
+    for (const std::string bad : {"local_client",
+                                  "local-client",
+                                  "localhost:3000",
+                                  "app.example",
+                                  "https://app.example/",
+                                  "https://app.example/path",
+                                  "https://App.example",
+                                  "HTTPS://app.example",
+                                  "https://",
+                                  "https://a.example:",
+                                  "https://a.example:0",
+                                  "https://a.example:65536",
+                                  "https://a.example:80a",
+                                  "https://user@a.example",
+                                  "https://a.example?x",
+                                  "https://[::1",
+                                  "https://[]:80",
+                                  "://a.example",
+                                  "https://.example",
+                                  "1http://a"}) {
+        const std::string detail = parse_error("\n\napprove origin=" + bad);
+        EXPECT_EQ(detail.rfind("policy.conf:3: ", 0), 0u) << bad << " → " << detail;
+        EXPECT_NE(detail.find("origin '" + bad + "'"), std::string::npos) << detail;
+    }
+    parsed(
+        "approve origin=local,*,https://app.example,http://localhost:3000,http://127.0.0.1:8545\n"
+        "approve origin=http://[::1]:3000,chrome-extension://abcdefghijklmnop,https://a-b.example\n"
+        "approve origin=moz-extension://0d0f-11,https://a.example:65535\n");
+}
+
+TEST(PolicyParse, WarningConditionErrors) {
+    for (const auto& [text, word] : std::vector<std::pair<std::string, std::string>>{
+             {"approve max-severity=danger", "max-severity"},
+             {"approve max-severity=loud", "max-severity"},
+             {"approve max-severity=info,warning", "max-severity"},
+             {"approve warnings=some", "warnings"},
+             {"approve allow-warning=eth-sign", "unknown warning 'eth-sign'"},
+             {"deny warning=contract_creation", "unknown warning 'contract_creation'"}}) {
+        const std::string detail = parse_error(text);
+        EXPECT_EQ(detail.rfind("policy.conf:1: ", 0), 0u) << detail;
+        EXPECT_NE(detail.find(word), std::string::npos) << text << " → " << detail;
+    }
+    for (std::string_view id : warnings::known_ids())
+        parsed("approve allow-warning=" + std::string(id) + "\ndeny warning=" + std::string(id));
+}
+
+ApprovalRequest with_warnings(std::string method, std::vector<Warning> list) {
+    ApprovalRequest r = local_request(std::move(method));
+    r.warnings = std::move(list);
+    return r;
+}
+
+TEST(PolicyEvaluate, ApproveNeverMatchesADangerWarningItDoesNotName) {
+    const ApprovalRequest eth_sign = with_warnings("eth_sign", {warnings::eth_sign_opaque_hash()});
+    EXPECT_EQ(parsed("approve\n").evaluate(eth_sign),
+              std::make_pair(PolicyAction::Ask, std::size_t{0}));
+    // It falls through to later rules: a deny still denies, a rule naming the warning approves.
+    EXPECT_EQ(parsed("approve\ndeny method=eth_sign\n").evaluate(eth_sign),
+              std::make_pair(PolicyAction::Deny, std::size_t{2}));
+    EXPECT_EQ(parsed("approve\napprove allow-warning=eth-sign-opaque-hash\n").evaluate(eth_sign),
+              std::make_pair(PolicyAction::Approve, std::size_t{2}));
+    // Naming another warning is not enough.
+    EXPECT_EQ(parsed("approve allow-warning=contract-creation\n").evaluate(eth_sign).first,
+              PolicyAction::Ask);
+    const ApprovalRequest typed =
+        with_warnings("eth_signTypedData_v4", {warnings::typed_data_chain_mismatch("5", 1)});
+    EXPECT_EQ(parsed("approve method=eth_signTypedData_v4\n").evaluate(typed).first,
+              PolicyAction::Ask);
+    // Warnings below danger do not stop an approve rule without warning conditions.
+    EXPECT_EQ(parsed("approve\n")
+                  .evaluate(with_warnings("personal_sign", {warnings::binary_32_byte_message()}))
+                  .first,
+              PolicyAction::Approve);
+}
+
+TEST(PolicyEvaluate, WarningsNoneAndMaxSeverity) {
+    const ApprovalRequest plain = local_request("eth_sendTransaction");
+    const ApprovalRequest info =
+        with_warnings("eth_requestAccounts", {warnings::connect_exposes_addresses()});
+    const ApprovalRequest creation =
+        with_warnings("eth_sendTransaction", {warnings::contract_creation()});
+    Policy none = parsed("approve warnings=none\n");
+    EXPECT_EQ(none.evaluate(plain).first, PolicyAction::Approve);
+    EXPECT_EQ(none.evaluate(info).first, PolicyAction::Ask);
+    EXPECT_EQ(none.evaluate(creation).first, PolicyAction::Ask);
+    Policy up_to_info = parsed("approve max-severity=info\n");
+    EXPECT_EQ(up_to_info.evaluate(plain).first, PolicyAction::Approve);
+    EXPECT_EQ(up_to_info.evaluate(info).first, PolicyAction::Approve);
+    EXPECT_EQ(up_to_info.evaluate(creation).first, PolicyAction::Ask);
+    Policy up_to_warning = parsed("approve max-severity=warning\n");
+    EXPECT_EQ(up_to_warning.evaluate(creation).first, PolicyAction::Approve);
+    // allow-warning excuses a named warning from the other conditions.
+    Policy excused = parsed("approve warnings=none allow-warning=contract-creation\n");
+    EXPECT_EQ(excused.evaluate(creation).first, PolicyAction::Approve);
+    EXPECT_EQ(excused.evaluate(info).first, PolicyAction::Ask);
+}
+
+TEST(PolicyEvaluate, WarningConditionMatchesRequestsCarryingIt) {
+    Policy p = parsed("deny warning=contract-creation,rpc-url-unencrypted\napprove\n");
+    EXPECT_EQ(p.evaluate(with_warnings("eth_sendTransaction", {warnings::contract_creation()})),
+              std::make_pair(PolicyAction::Deny, std::size_t{1}));
+    EXPECT_EQ(p.evaluate(local_request("eth_sendTransaction")),
+              std::make_pair(PolicyAction::Approve, std::size_t{2}));
+}
+
+TEST(PolicyEvaluate, LocalIsTheNameOfTokenClientsEverywhere) {
+    EXPECT_EQ(kLocalClientOrigin, "local");
+    EXPECT_EQ(parsed("approve origin=local\n").evaluate(local_request("personal_sign")).first,
+              PolicyAction::Approve);
 }
 
 }  // namespace

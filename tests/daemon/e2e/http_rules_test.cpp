@@ -1,5 +1,8 @@
 // keybridged end to end: the connection rules (Host, token, Origin), CORS, preflights and the
 // HTTP framing of JSON-RPC.
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "tests/daemon/e2e/daemon_process.h"
@@ -263,6 +266,53 @@ TEST_F(HttpRules, NotificationGetsNoContent) {
     EXPECT_EQ(mixed.status, 200);
     EXPECT_EQ(mixed.body, R"([{"jsonrpc":"2.0","id":"a","result":"0x1"},)"
                           R"({"jsonrpc":"2.0","id":18446744073709551615,"result":"1"}])");
+}
+
+// Each refused request is logged with its reason (at info), and a flood of them is summarised
+// rather than written line by line.
+TEST_F(HttpRules, RefusedRequestsAreLoggedWithTheirReasonAndFloodsAreSummarised) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    HttpRequest no_token;
+    no_token.body = body("eth_chainId");
+    EXPECT_EQ(http_request(port(), no_token).status, 401);
+    EXPECT_TRUE(daemon_.wait_for_log("refused HTTP request (401): no Origin and no token"))
+        << daemon_.log();
+    std::string wrong_token = token_;
+    wrong_token[0] = wrong_token[0] == '0' ? '1' : '0';
+    RpcClient wrong(port(), Caller{wrong_token, "", false});
+    EXPECT_EQ(wrong.post(body("eth_chainId")).status, 401);
+    EXPECT_TRUE(daemon_.wait_for_log("refused HTTP request (401): wrong token")) << daemon_.log();
+    EXPECT_EQ(daemon_.log().find(token_.substr(2)), std::string::npos) << "a token was logged";
+    HttpRequest foreign = local().request(body("eth_chainId"));
+    foreign.host = "evil.example";
+    EXPECT_EQ(http_request(port(), foreign).status, 403);
+    EXPECT_TRUE(
+        daemon_.wait_for_log("refused HTTP request (403): Host not allowed: 'evil.example'"))
+        << daemon_.log();
+    EXPECT_EQ(page("null").post(body("eth_chainId")).status, 403);
+    EXPECT_TRUE(daemon_.wait_for_log("refused HTTP request (403): Origin not allowed: 'null'"))
+        << daemon_.log();
+    EXPECT_EQ(local().post(body("eth_chainId"), "text/plain").status, 415);
+    EXPECT_TRUE(daemon_.wait_for_log(
+        "refused HTTP request (415): Content-Type 'text/plain' is not application/json"))
+        << daemon_.log();
+
+    // A flood: far fewer lines than requests, and a count of the rest.
+    HttpConnection flood(port());
+    ASSERT_TRUE(flood.connected());
+    HttpRequest text = local().request(body("eth_chainId"));
+    text.content_type = "text/plain";
+    for (int i = 0; i < 300; ++i)
+        ASSERT_EQ(flood.send(text).status, 415) << i;
+    EXPECT_EQ(flood.send(local().request(body("eth_chainId"))).status, 200);
+    std::this_thread::sleep_for(1100ms);
+    EXPECT_EQ(local().post(body("eth_chainId"), "text/plain").status, 415);
+    EXPECT_TRUE(daemon_.wait_for_log("similar lines")) << daemon_.log();
+    std::size_t lines = 0;
+    const std::string log = daemon_.log();
+    for (auto at = log.find("(415)"); at != std::string::npos; at = log.find("(415)", at + 1))
+        ++lines;
+    EXPECT_LT(lines, 100u) << log;
 }
 
 }  // namespace

@@ -80,6 +80,48 @@ TEST_F(Lifecycle, BadPolicyLineFailsStartUpNamingFileAndLine) {
     EXPECT_NE(daemon_.log().find("'allow'"), std::string::npos) << daemon_.log();
 }
 
+// A misspelled method or origin used to be accepted and never matched: a deny that never denied.
+TEST_F(Lifecycle, PolicyWithUnknownMethodOrOriginFailsStartUpNamingFileAndLine) {
+    const std::pair<std::string, std::string> cases[] = {
+        {"approve origin=local chain=31337\ndeny method=eth_sendTransactoin\n",
+         ":2: unknown method 'eth_sendTransactoin'"},
+        {"\n\napprove origin=local client\n", ":3: "},
+        {"approve origin=localhost:3000 method=personal_sign\n", ":1: origin 'localhost:3000'"},
+        {"approve allow-warning=no-such-warning\n", ":1: unknown warning 'no-such-warning'"},
+    };
+    for (const auto& [text, expected] : cases) {
+        const std::string policy = tmp_.write("policy", text);
+        std::vector<std::string> args = base_args();
+        args.insert(args.end(), {"--policy", policy});
+        DaemonProcess daemon;
+        EXPECT_FALSE(daemon.start(args)) << text;
+        EXPECT_EQ(daemon.wait_exit(), 1) << text;
+        EXPECT_NE(daemon.log().find(policy + expected), std::string::npos) << daemon.log();
+    }
+}
+
+// The log tells a user what was set up: data folder, vault state, chains with their nodes, and
+// never the secret parts of a node URL (API keys live in paths, queries and credentials).
+TEST_F(Lifecycle, StartUpLogNamesDataFolderVaultAndRedactedChainNodes) {
+    ASSERT_NO_FATAL_FAILURE(start(
+        {"--chain", "31337=http://user:secret@127.0.0.1:8545/v3/APIKEY123?key=QUERYKEY Local"},
+        false));
+    EXPECT_TRUE(daemon_.wait_for_log("data folder " + datadir_)) << daemon_.log();
+    EXPECT_TRUE(daemon_.wait_for_log("vault: locked, 1 accounts")) << daemon_.log();
+    EXPECT_TRUE(daemon_.wait_for_log("chain 31337 (Local): http://127.0.0.1:8545"))
+        << daemon_.log();
+    const std::string log = daemon_.log();
+    for (const char* secret : {"secret", "APIKEY123", "QUERYKEY", "/v3"})
+        EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in\n" << log;
+
+    // A wrong unlock password is logged, never the password.
+    RpcClient tool = local();
+    json::value answer = tool.call("keybridge_unlock", json::array{"not-the-password-xyz"});
+    EXPECT_EQ(answer.at("error").at("code"), json::value(4100)) << answer;
+    EXPECT_TRUE(daemon_.wait_for_log("unlock refused: wrong password")) << daemon_.log();
+    EXPECT_EQ(daemon_.log().find("not-the-password-xyz"), std::string::npos);
+}
+
 TEST_F(Lifecycle, BadCommandLineExitsWithUsageError) {
     std::string output;
     EXPECT_EQ(run_program({KEYBRIDGE_DAEMON_PATH, "--listen", "0.0.0.0:8645"}, &output), 2);
@@ -154,6 +196,34 @@ TEST_F(Lifecycle, SigtermAnswersWaitingRequestsWith4900AndClosesWith1001) {
     EXPECT_EQ(daemon_.wait_exit(), 0) << daemon_.log();
     EXPECT_FALSE(fs::exists(cookie_path()));
     EXPECT_NE(daemon_.log().find("stopped"), std::string::npos);
+}
+
+// docs/RPC.md: at shutdown a WebSocket client learns the fate of each pending request (4900)
+// before keybridge_disconnect, and the close frame comes last.
+TEST_F(Lifecycle, SigtermSends4900AnswersBeforeTheDisconnectNotification) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    WsClient ws(port(), local_caller());
+    ASSERT_TRUE(ws.open()) << ws.error();
+    ASSERT_TRUE(ws.send_text(body("eth_requestAccounts", json::array{}, 41)));
+    ASSERT_TRUE(ws.send_text(body("eth_requestAccounts", json::array{}, 42)));
+    ASSERT_EQ(wait_pending(local(), 2).size(), 2u);
+
+    daemon_.signal(SIGTERM);
+    std::vector<std::string> order;  // "41", "42", "disconnect"
+    while (auto message = ws.read_json(5s)) {
+        const json::object& o = message->as_object();
+        if (o.contains("id")) {
+            EXPECT_EQ(o.at("error").at("code"), json::value(4900)) << *message;
+            order.push_back(json::serialize(o.at("id")));
+        } else if (o.at("method") == "keybridge_disconnect") {
+            EXPECT_EQ(o.at("params").at("code"), json::value(4900)) << *message;
+            order.push_back("disconnect");
+        }
+    }
+    ASSERT_EQ(order.size(), 3u) << ws.end_error();
+    EXPECT_EQ(order.back(), "disconnect") << "keybridge_disconnect came before an answer";
+    EXPECT_EQ(ws.close_code(), 1001) << ws.end_error();
+    EXPECT_EQ(daemon_.wait_exit(), 0) << daemon_.log();
 }
 
 TEST_F(Lifecycle, SigtermWithIdleClientsExitsPromptly) {

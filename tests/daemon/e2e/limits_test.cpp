@@ -130,41 +130,80 @@ TEST_F(Limits, ExtraConnectionsAreClosedWhileExistingOnesAreServed) {
     EXPECT_TRUE(served);
 }
 
-TEST_F(Limits, RateLimitAnswers429AndMinus32005) {
+std::string batch_of(int n) {
+    const std::string call = R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId"})";
+    std::string text = "[" + call;
+    for (int i = 1; i < n; ++i)
+        text += "," + call;
+    return text + "]";
+}
+
+TEST_F(Limits, RateLimitAnswersPages429AndMinus32005) {
     ASSERT_NO_FATAL_FAILURE(start({"--rate-limit", "5", "--rate-burst", "5"}));
     // A full bucket lets the burst through...
     for (int i = 0; i < 5; ++i) {
-        EXPECT_EQ(local().post(body("eth_chainId")).status, 200) << i;
+        EXPECT_EQ(page().post(body("eth_chainId")).status, 200) << i;
     }
     // ... then requests faster than 5 per second are refused (each takes far less than 200 ms).
     HttpResponse limited;
     for (int i = 0; i < 100 && limited.status != 429; ++i)
-        limited = local().post(body("eth_chainId"));
+        limited = page().post(body("eth_chainId"));
     ASSERT_EQ(limited.status, 429);
     EXPECT_EQ(limited.json().at("error").at("code"), json::value(-32005)) << limited.body;
     EXPECT_EQ(limited.header("Retry-After"), "1");
+    EXPECT_TRUE(
+        daemon_.wait_for_log("refused HTTP request (429): request rate limit exceeded "
+                             "by origin " +
+                             std::string(kPageOrigin)))
+        << daemon_.log();
     // Another origin has its own bucket.
-    EXPECT_EQ(page().post(body("eth_chainId")).status, 200);
+    EXPECT_EQ(page("http://localhost:4000").post(body("eth_chainId")).status, 200);
     // A batch costs one token per call: more calls than the burst never pass, over HTTP or
     // WebSocket, whatever the timing; as many as the burst pass once the bucket is full again.
-    const std::string call = R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId"})";
-    auto batch = [&](int n) {
-        std::string text = "[" + call;
-        for (int i = 1; i < n; ++i)
-            text += "," + call;
-        return text + "]";
-    };
     std::this_thread::sleep_for(1100ms);
-    EXPECT_EQ(local().post(batch(6)).status, 429);
-    WsClient ws(port(), local_caller());
-    ASSERT_TRUE(ws.open());
-    ASSERT_TRUE(ws.send_text(batch(6)));
+    EXPECT_EQ(page().post(batch_of(6)).status, 429);
+    WsClient ws(port(), Caller{"", kPageOrigin, false});
+    ASSERT_TRUE(ws.open()) << ws.error();
+    ASSERT_TRUE(ws.send_text(batch_of(6)));
     auto answer = ws.read_json();
     ASSERT_TRUE(answer);
     EXPECT_EQ(answer->at("error").at("code"), json::value(-32005));
-    HttpResponse five = local().post(batch(5));
+    HttpResponse five = page().post(batch_of(5));
     EXPECT_EQ(five.status, 200);
     EXPECT_EQ(five.json().as_array().size(), 5u);
+}
+
+// docs/RPC.md, Limits: token clients are not rate-limited (scripts and test suites signing in
+// bulk), while a page origin keeps its bucket.
+TEST_F(Limits, TokenClientsAreNotRateLimitedWhilePagesAre) {
+    ASSERT_NO_FATAL_FAILURE(start());  // the defaults: 200 per second, bursts of 400
+    const std::string hundred = batch_of(100);
+    WsClient ws(port(), local_caller());
+    ASSERT_TRUE(ws.open()) << ws.error();
+    HttpConnection http(port());
+    ASSERT_TRUE(http.connected());
+    const auto begin = std::chrono::steady_clock::now();
+    int calls = 0;
+    for (int i = 0; i < 10; ++i) {
+        HttpResponse res = http.send(local().request(hundred));
+        ASSERT_EQ(res.status, 200) << "batch " << i << ": " << res.body.substr(0, 200);
+        ASSERT_EQ(res.json().as_array().size(), 100u);
+        ASSERT_TRUE(ws.send_text(hundred));
+        auto answer = ws.read_json();
+        ASSERT_TRUE(answer && answer->is_array()) << "batch " << i;
+        calls += 200;
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    // More than one bucket of the page limit would have let through in that time.
+    EXPECT_GT(calls, 400 + 200 * seconds) << calls << " calls in " << seconds << " s";
+    EXPECT_EQ(daemon_.log().find("(429)"), std::string::npos) << daemon_.log();
+
+    // A page with the same load is held to its bucket.
+    int refused = 0;
+    for (int i = 0; i < 10; ++i)
+        refused += page().post(hundred).status == 429 ? 1 : 0;
+    EXPECT_GT(refused, 0);
 }
 
 TEST_F(Limits, WebSocketClientThatNeverReadsIsDroppedWithoutHurtingOthers) {

@@ -1,5 +1,6 @@
 // keybridged end to end: malformed traffic of every kind. After each, the daemon still answers.
 #include <chrono>
+#include <random>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -46,6 +47,152 @@ class Malformed : public DaemonTest {
         return raw;
     }
 };
+
+// Strict JSON: what a client's parser accepts (Infinity, NaN and trailing garbage are not JSON).
+bool is_json(const std::string& text) {
+    json::error_code ec;
+    json::parse(text, ec);
+    return !ec;
+}
+
+// Ids that Boost.JSON would hold as a double out of range (infinity) or rounded.
+std::vector<std::string> huge_ids() {
+    return {"1e400",
+            "-1e400",
+            "1" + std::string(400, '0'),
+            "-" + std::string(400, '9'),
+            "123456789012345678901234567890",
+            "1.5e-400",
+            "2E+308"};
+}
+
+TEST_F(Malformed, HugeNumericIdsAreEchoedAsWrittenOverHttpAndWebSocket) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    WsClient ws(port(), local_caller());
+    ASSERT_TRUE(ws.open()) << ws.error();
+    for (const std::string& id : huge_ids()) {
+        const std::string call = R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"eth_chainId"})";
+        const std::string expected = R"({"jsonrpc":"2.0","id":)" + id + R"(,"result":"0x1"})";
+        HttpResponse http = local().post(call);
+        EXPECT_EQ(http.status, 200);
+        EXPECT_EQ(http.body, expected);
+        EXPECT_TRUE(is_json(http.body)) << http.body;
+        ASSERT_TRUE(ws.send_text(call));
+        auto answer = ws.read(5s);
+        ASSERT_TRUE(answer) << id;
+        EXPECT_EQ(*answer, expected);
+
+        // In a batch, next to an ordinary call, and in an error answer (unknown method).
+        const std::string batch = "[" + call +
+                                  R"(,{"jsonrpc":"2.0","id":7,"method":"eth_chainId"},)" +
+                                  R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"no_such"}])";
+        for (const std::string& reply :
+             {local().post(batch).body, (ws.send_text(batch), ws.read(5s).value_or(""))}) {
+            ASSERT_TRUE(is_json(reply)) << reply;
+            const json::value items = json::parse(reply);
+            ASSERT_EQ(items.as_array().size(), 3u) << reply;
+            EXPECT_EQ(reply.find(expected), 1u) << reply;
+            EXPECT_NE(reply.find(R"({"jsonrpc":"2.0","id":)" + id + R"(,"error":{"code":-32601)"),
+                      std::string::npos)
+                << reply;
+        }
+    }
+}
+
+// A deterministic barrage of malformed JSON-RPC frames over HTTP and WebSocket: every reply
+// must be JSON (the answer to a notification has no body), and the daemon keeps answering.
+TEST_F(Malformed, EveryReplyToABarrageOfMalformedFramesIsJson) {
+    ASSERT_NO_FATAL_FAILURE(start({"--rate-limit", "100000", "--rate-burst", "100000"}));
+    std::mt19937 random(8);
+    const std::vector<std::string> ids = [] {
+        std::vector<std::string> v = huge_ids();
+        for (const char* s : {"1", "-0", "0.5", "1e3", "\"x\"", "null", "true", "{}", "[]",
+                              "\"\\ud800\"", "\"\\u0000\"", "18446744073709551616", "-1e-999"})
+            v.push_back(s);
+        return v;
+    }();
+    const std::vector<std::string> methods = {"\"eth_chainId\"",
+                                              "\"\"",
+                                              "1",
+                                              "null",
+                                              "\"rpc_methods\"",
+                                              "\"eth_sign\"",
+                                              "\"personal_sign\"",
+                                              "\"" + std::string(300, 'm') + "\"",
+                                              "[\"eth_chainId\"]"};
+    const std::vector<std::string> params = {
+        "",
+        ",\"params\":[]",
+        ",\"params\":{}",
+        ",\"params\":1",
+        ",\"params\":[1e400]",
+        ",\"params\":[\"0x\",\"0x00\"]",
+        ",\"params\":" + std::string(70, '[') + std::string(70, ']'),
+        ",\"params\":[{\"id\":1e400}]"};
+    const std::vector<std::string> versions = {"\"2.0\"", "\"1.0\"", "2", "null"};
+    auto pick = [&random](const std::vector<std::string>& from) {
+        return from[std::uniform_int_distribution<std::size_t>(0, from.size() - 1)(random)];
+    };
+    auto one_call = [&] {
+        std::string call = "{";
+        if (random() % 8 != 0) call += "\"jsonrpc\":" + pick(versions) + ",";
+        if (random() % 6 != 0) call += "\"id\":" + pick(ids) + ",";
+        call += "\"method\":" + pick(methods) + pick(params) + "}";
+        return call;
+    };
+    auto frame = [&]() -> std::string {
+        switch (random() % 6) {
+            case 0: {
+                std::string batch = "[";
+                const int n = 1 + static_cast<int>(random() % 4);
+                for (int i = 0; i < n; ++i)
+                    batch += (i ? "," : "") + (random() % 5 ? one_call() : pick(ids));
+                return batch + "]";
+            }
+            case 1: {  // cut short
+                std::string call = one_call();
+                return call.substr(0, random() % call.size());
+            }
+            case 2: {  // one byte changed
+                std::string call = one_call();
+                call[random() % call.size()] = static_cast<char>(random() % 128);
+                return call;
+            }
+            default:
+                return one_call();
+        }
+    };
+
+    HttpConnection http(port());
+    ASSERT_TRUE(http.connected());
+    WsClient ws(port(), local_caller());
+    ASSERT_TRUE(ws.open()) << ws.error();
+    int http_replies = 0;
+    int ws_replies = 0;
+    for (int i = 0; i < 1000; ++i) {
+        const std::string text = frame();
+        HttpResponse reply = http.send(local().request(text));
+        ASSERT_NE(reply.status, 0) << "no answer to " << text << ": " << reply.error;
+        if (reply.status != 204) {
+            EXPECT_TRUE(is_json(reply.body)) << text << " was answered " << reply.body;
+            ++http_replies;
+        }
+        // Over the WebSocket, a frame with only notifications gets no answer: sent with a
+        // marker call after it, every message up to the marker's answer is checked.
+        ASSERT_TRUE(ws.send_text(text));
+        ASSERT_TRUE(ws.send_text(R"({"jsonrpc":"2.0","id":"marker","method":"eth_chainId"})"));
+        for (;;) {
+            auto message = ws.read(5s);
+            ASSERT_TRUE(message) << "no answer over the WebSocket to " << text;
+            EXPECT_TRUE(is_json(*message)) << text << " was answered " << *message;
+            if (message->find("\"id\":\"marker\"") != std::string::npos) break;
+            ++ws_replies;
+        }
+    }
+    EXPECT_GT(http_replies, 500);
+    EXPECT_GT(ws_replies, 500);
+    expect_alive();
+}
 
 TEST_F(Malformed, GarbageBytes) {
     ASSERT_NO_FATAL_FAILURE(start());

@@ -49,7 +49,7 @@ TEST_F(RateLimiterTest, PrincipalsHaveSeparateBuckets) {
     RateLimiter limiter(1, 2);
     EXPECT_EQ(drain(limiter, "https://a.example", t0_), 2);
     EXPECT_EQ(drain(limiter, "https://b.example", t0_), 2);
-    EXPECT_EQ(drain(limiter, "local-client", t0_), 2);
+    EXPECT_EQ(drain(limiter, "local", t0_), 2);
     EXPECT_FALSE(limiter.allow("https://a.example", 1.0, t0_));
 }
 

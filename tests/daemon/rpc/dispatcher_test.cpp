@@ -259,7 +259,7 @@ TEST(Client, PrincipalIsTheOriginOrTheLocalClient) {
     Client local;
     local.token_authenticated = true;
     EXPECT_FALSE(local.is_browser());
-    EXPECT_EQ(local.principal(), "local-client");
+    EXPECT_EQ(local.principal(), "local");
 }
 
 }  // namespace

@@ -237,6 +237,51 @@ TEST(JsonRpcParse, IdsAreKeptExactly) {
     EXPECT_EQ(*p.entries[0].call->id, json::value("\xc3\xa9t\xc3\xa9"));
 }
 
+// Numbers a double cannot hold (1e400 would become infinity, which JSON cannot express) are
+// echoed exactly as the request spelled them, so every answer stays valid JSON.
+TEST(JsonRpcParse, NumericIdsAreEchoedAsSpelled) {
+    const std::string huge_integer = "1" + std::string(399, '7');
+    for (const std::string& id_text :
+         {std::string("1e400"), std::string("-1E+400"), huge_integer, "-" + huge_integer,
+          std::string("1.5e-400"), std::string("123456789012345678901234567890"),
+          std::string("1.50"), std::string("0.1e1"), std::string("42")}) {
+        const std::string text = R"({"jsonrpc":"2.0","method":"m","id":)" + id_text + "}";
+        Payload p = payload(text);
+        ASSERT_TRUE(p.entries.at(0).call) << text;
+        EXPECT_EQ(p.entries[0].call->id_text, id_text);
+        const std::string answer = result_text(p.entries[0].call->id_text, json::value(true));
+        EXPECT_EQ(answer, R"({"jsonrpc":"2.0","id":)" + id_text + R"(,"result":true})");
+        json::error_code ec;
+        json::parse(answer, ec);
+        EXPECT_FALSE(ec) << answer;
+        // An invalid request echoes it the same way in its error.
+        const std::string bad = R"({"jsonrpc":"1.0","method":"m","id":)" + id_text + "}";
+        Payload::Entry entry = invalid_entry(bad);
+        EXPECT_EQ(entry.id_text, id_text);
+        EXPECT_EQ(error_text(entry.id_text, *entry.error),
+                  R"({"jsonrpc":"2.0","id":)" + id_text +
+                      R"(,"error":{"code":-32600,"message":"jsonrpc must be \"2.0\""}})");
+    }
+}
+
+TEST(JsonRpcParse, BatchIdsAreEchoedAsSpelledPerElement) {
+    Payload p = payload(
+        R"([{"jsonrpc":"2.0","id":1e400,"method":"a"},{"jsonrpc":"2.0","id":"s","method":"b"},)"
+        R"({"jsonrpc":"2.0","method":"c","params":{"id":2e400}},)"
+        R"({"jsonrpc":"2.0","id":3,"method":"d","params":[{"id":4e999}]},)"
+        R"({"jsonrpc":"1.0","id":-5e500,"method":"e"},)"
+        R"({"jsonrpc":"2.0","id":1e400,"id":7,"method":"f"},)"
+        R"({"jsonrpc":"2.0","id":6e400,"id":null,"method":"g"}])");
+    ASSERT_EQ(p.entries.size(), 7u);
+    EXPECT_EQ(p.entries[0].call->id_text, "1e400");
+    EXPECT_EQ(p.entries[1].call->id_text, "\"s\"");
+    EXPECT_TRUE(p.entries[2].call->is_notification());  // an "id" in params is not the id
+    EXPECT_EQ(p.entries[3].call->id_text, "3");
+    EXPECT_EQ(p.entries[4].id_text, "-5e500");
+    EXPECT_EQ(p.entries[5].call->id_text, "7");  // the member the object keeps: the last
+    EXPECT_EQ(p.entries[6].call->id_text, "null");
+}
+
 TEST(JsonRpcMessages, ResultErrorAndNotificationShapes) {
     EXPECT_EQ(json::serialize(make_result(json::value(1), json::value("0x1"))),
               R"({"jsonrpc":"2.0","id":1,"result":"0x1"})");

@@ -56,7 +56,7 @@ TEST_F(PermissionStoreTest, GrantsAndChainsPersistAcrossReload) {
     {
         PermissionStore store = open();
         ASSERT_TRUE(store.set_accounts("https://app.example", {kA, kB}));
-        ASSERT_TRUE(store.set_accounts("local-client", {kB}));
+        ASSERT_TRUE(store.set_accounts("local", {kB}));
         ASSERT_TRUE(store.select_chain("https://app.example", 10));
         ASSERT_TRUE(store.select_chain("https://chain-only.example", 31337));
         auto grant = store.grant("https://app.example");
@@ -65,7 +65,7 @@ TEST_F(PermissionStoreTest, GrantsAndChainsPersistAcrossReload) {
     }
     PermissionStore again = open();
     EXPECT_EQ(again.accounts("https://app.example"), (std::vector<core::Address>{kA, kB}));
-    EXPECT_EQ(again.accounts("local-client"), (std::vector<core::Address>{kB}));
+    EXPECT_EQ(again.accounts("local"), (std::vector<core::Address>{kB}));
     EXPECT_EQ(again.selected_chain("https://app.example"), 10u);
     EXPECT_EQ(again.selected_chain("https://chain-only.example"), 31337u);
     EXPECT_FALSE(again.grant("https://chain-only.example"));
@@ -151,6 +151,16 @@ TEST_F(PermissionStoreTest, ConnectRecordsGrantedAndOfferedAccountsAcrossReload)
     ASSERT_TRUE(again.revoke("https://app.example"));
     ASSERT_TRUE(again.record_connect("https://app.example", {kA}, {kA}));
     EXPECT_EQ(again.grant("https://app.example")->offered, (std::vector<core::Address>{kA}));
+}
+
+// Token clients were kept under "local-client" before the one name "local" was used everywhere.
+TEST_F(PermissionStoreTest, ReadsTheOldLocalClientNameAsLocal) {
+    write(R"({"version":1,"origins":{"local-client":{"accounts":)"
+          R"(["0x73d0385f4d8e00c5e6504c6030f47bf6212736a8"],"chainId":10}}})");
+    PermissionStore store = open();
+    EXPECT_EQ(store.accounts("local"), (std::vector<core::Address>{kA}));
+    EXPECT_EQ(store.selected_chain("local"), 10u);
+    EXPECT_FALSE(store.grant("local-client"));
 }
 
 }  // namespace

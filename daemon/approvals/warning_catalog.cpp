@@ -1,0 +1,66 @@
+#include "daemon/approvals/warning_catalog.h"
+
+#include <algorithm>
+#include <array>
+
+namespace keybridge::daemon::approvals::warnings {
+namespace {
+
+constexpr std::array<std::string_view, 7> kIds = {
+    "connect-exposes-addresses", "binary-32-byte-message", "eth-sign-opaque-hash",
+    "typed-data-chain-mismatch", "contract-creation",      "rpc-url-unencrypted",
+    "rpc-url-replaced"};
+
+Warning make(std::string_view id, Severity severity, std::string title, std::string detail) {
+    return Warning{std::string(id), severity, std::move(title), std::move(detail)};
+}
+
+}  // namespace
+
+Warning connect_exposes_addresses() {
+    return make(kIds[0], Severity::Info, "The site will see your addresses",
+                "Only connect to sites you trust: the site will see these addresses and their "
+                "balances.");
+}
+
+Warning binary_32_byte_message() {
+    return make(kIds[1], Severity::Warning, "The message is 32 bytes of binary data",
+                "It may be a hash standing for something you cannot see.");
+}
+
+Warning eth_sign_opaque_hash() {
+    return make(kIds[2], Severity::Danger, "eth_sign signs an opaque hash",
+                "It can stand for a transaction that empties your account or any other "
+                "authorization. Approve only if you computed this hash yourself.");
+}
+
+Warning typed_data_chain_mismatch(std::string_view typed_chain, std::uint64_t selected_chain) {
+    return make(kIds[3], Severity::Danger, "The typed data is for another chain",
+                "The typed data names chain " + std::string(typed_chain) +
+                    ", not the selected chain " + std::to_string(selected_chain) + ".");
+}
+
+Warning contract_creation() {
+    return make(kIds[4], Severity::Warning, "This transaction creates a contract",
+                "It has no recipient: its data is the code of a new contract.");
+}
+
+Warning rpc_url_unencrypted() {
+    return make(kIds[5], Severity::Warning, "The RPC URL is not encrypted (http://)",
+                "The node operator and the network can read and alter what it returns.");
+}
+
+Warning rpc_url_replaced(std::string_view old_url) {
+    return make(kIds[6], Severity::Warning, "This replaces the RPC URL of a chain you have",
+                "The chain's RPC URL so far: " + std::string(old_url) + ".");
+}
+
+std::span<const std::string_view> known_ids() {
+    return kIds;
+}
+
+bool is_known_id(std::string_view id) {
+    return std::find(kIds.begin(), kIds.end(), id) != kIds.end();
+}
+
+}  // namespace keybridge::daemon::approvals::warnings
