@@ -83,9 +83,9 @@ TEST_F(Malformed, HugeNumericIdsAreEchoedAsWrittenOverHttpAndWebSocket) {
         EXPECT_EQ(*answer, expected);
 
         // In a batch, next to an ordinary call, and in an error answer (unknown method).
-        const std::string batch = "[" + call +
-                                  R"(,{"jsonrpc":"2.0","id":7,"method":"eth_chainId"},)" +
-                                  R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"wallet_noSuchMethod"}])";
+        const std::string batch =
+            "[" + call + R"(,{"jsonrpc":"2.0","id":7,"method":"eth_chainId"},)" +
+            R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"wallet_noSuchMethod"}])";
         for (const std::string& reply :
              {local().post(batch).body, (ws.send_text(batch), ws.read(5s).value_or(""))}) {
             ASSERT_TRUE(is_json(reply)) << reply;
