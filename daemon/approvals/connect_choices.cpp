@@ -72,6 +72,10 @@ core::Status ConnectChoices::decide(std::uint64_t request_id, ConnectChoice choi
     return decided;
 }
 
+// GCC 12 at -O2 reports a false "may be used uninitialized" for a moved std::optional<vector>
+// member (GCC bug 105562); the value is always initialised here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 std::optional<ConnectChoice> ConnectChoices::take(std::uint64_t request_id) {
     std::lock_guard lock(mutex_);
     auto it = choices_.find(request_id);
@@ -80,5 +84,6 @@ std::optional<ConnectChoice> ConnectChoices::take(std::uint64_t request_id) {
     choices_.erase(it);
     return choice;
 }
+#pragma GCC diagnostic pop
 
 }  // namespace keybridge::daemon::approvals
