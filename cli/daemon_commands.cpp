@@ -22,6 +22,7 @@
 #include "cli/approval_view.h"
 #include "cli/command.h"
 #include "cli/daemon_client.h"
+#include "store/datadir/daemon_files.h"
 #include "cli/prompt.h"
 #include "core/secret_buffer.h"
 #include "core/uint256.h"
@@ -39,14 +40,9 @@ constexpr std::chrono::seconds kUnlockTimeout{600};  // a standard-strength KDF 
 constexpr std::chrono::seconds kSocketCallTimeout{30};
 constexpr int kRpcUnauthorized = 4100;
 
-const OptionSpec kDaemonOption{
-    "daemon", "HOST:PORT",
-    std::string("keybridged's address (default ") + kDefaultDaemonAddress + ")"};
-
+// The tool finds keybridged through the control socket of its data folder (--datadir).
 Result<DaemonClient> connect(const Context& ctx) {
-    auto address = parse_daemon_address(ctx.args.value("daemon").value_or(kDefaultDaemonAddress));
-    if (!address) return fail(address.error());
-    return DaemonClient::open(ctx.datadir, *address);
+    return DaemonClient::open(ctx.datadir);
 }
 
 // ---------------------------------------------------------------- status, unlock, lock
@@ -71,9 +67,9 @@ Result<Report> run_status(Context& ctx) {
 
     Report report;
     report.data = s;
-    report.data["daemon"] = client->address().authority();
-    report.text = "keybridged " + text_of("version") + " is running at " +
-                  client->address().authority() + "\n" +
+    report.data["controlSocket"] = client->socket_path();
+    report.text = "keybridged " + text_of("version") + " is running (" + client->socket_path() +
+                  ")\n" +
                   "  vault:             " + (is_unlocked ? "unlocked" : "locked") + ", " +
                   text_of("accounts") + " accounts\n" +
                   "  pending approvals: " + text_of("pendingApprovals") + "\n" +
@@ -123,7 +119,7 @@ Result<Report> run_lock(Context& ctx) {
 constexpr std::chrono::milliseconds kFirstRetry{500};
 constexpr std::chrono::milliseconds kLongestRetry{5000};
 
-// Opens a WebSocket to keybridged, reading the cookie token anew: it changes at every start.
+// Opens a lasting connection to keybridged's control socket.
 using SocketOpener = std::function<Result<std::unique_ptr<DaemonSocket>>()>;
 
 // Lines from standard input, waited for together with the socket's notifications.
@@ -300,7 +296,7 @@ class Approver {
                 if (json_) {
                     emit(json::object{{"event", "reconnected"}});
                 } else {
-                    std::printf("Reconnected to keybridged at %s.\n", address_.c_str());
+                    std::printf("Reconnected to keybridged (%s).\n", address_.c_str());
                     std::fflush(stdout);
                 }
                 return true;
@@ -688,12 +684,10 @@ Result<std::unique_ptr<DaemonSocket>> open_approver_socket(const Context& ctx) {
 }
 
 Result<Report> run_approve(Context& ctx) {
-    auto address = parse_daemon_address(ctx.args.value("daemon").value_or(kDefaultDaemonAddress));
-    if (!address) return fail(address.error());
     auto socket = open_approver_socket(ctx);
     if (!socket) return fail(socket.error());
-    Approver approver([&ctx] { return open_approver_socket(ctx); }, address->authority(), ctx.json,
-                      ctx.args.flag("once"));
+    Approver approver([&ctx] { return open_approver_socket(ctx); },
+                      datadir::control_socket_path(ctx.datadir), ctx.json, ctx.args.flag("once"));
     auto decided = approver.run(std::move(*socket));
     if (!decided) return fail(decided.error());
     Report report;
@@ -745,22 +739,15 @@ Report permissions_report(const json::object& grants, const std::string& source)
     return report;
 }
 
-// The daemon when it runs; otherwise (no cookie, nothing listening) the file itself, so grants
-// can always be managed. A running daemon must be asked: it keeps the grants in memory and
-// would write its own copy back over a direct edit.
+// The daemon when it runs; otherwise (no control socket, or one left by a daemon that crashed)
+// the file itself, so grants can always be managed. A running daemon must be asked: it keeps the
+// grants in memory and would write its own copy back over a direct edit.
 Result<std::optional<DaemonClient>> daemon_if_running(const Context& ctx) {
     auto client = connect(ctx);
-    if (!client) {
-        if (client.error().code == ErrorCode::Disconnected) return std::optional<DaemonClient>();
-        return fail(client.error());
-    }
+    if (!client) return fail(client.error());
     auto status = client->call("keybridge_status", json::array{});
     if (!status) {
         if (status.error().code != ErrorCode::Disconnected) return fail(status.error());
-        std::fprintf(stderr,
-                     "keybridge: note: %s/.cookie exists but nothing answers at %s; if keybridged "
-                     "runs elsewhere, use --daemon HOST:PORT, or it will keep its own grants\n",
-                     ctx.datadir.c_str(), client->address().authority().c_str());
         return std::optional<DaemonClient>();
     }
     return std::optional<DaemonClient>(std::move(*client));
@@ -831,35 +818,35 @@ Result<Report> run_permissions_revoke(Context& ctx) {
 std::vector<Command> daemon_commands() {
     return {
         {"status",
-         "keybridge status [--daemon HOST:PORT] [--json]",
+         "keybridge status [--json]",
          "show whether keybridged runs, whether the vault is unlocked, pending approvals",
-         {kDaemonOption},
+         {},
          run_status},
         {"unlock",
-         "keybridge unlock [--password-file F] [--daemon HOST:PORT]",
+         "keybridge unlock [--password-file F]",
          "unlock the vault in keybridged (password from the terminal or a file)",
-         {{"password-file", "FILE", "read the vault password from FILE"}, kDaemonOption},
+         {{"password-file", "FILE", "read the vault password from FILE"}},
          run_unlock},
         {"lock",
-         "keybridge lock [--daemon HOST:PORT]",
+         "keybridge lock",
          "make keybridged forget the decrypted keys",
-         {kDaemonOption},
+         {},
          run_lock},
         {"approve",
-         "keybridge approve [--once] [--json] [--daemon HOST:PORT]",
+         "keybridge approve [--once] [--json]",
          "show each request decoded and ask y/N, and which accounts a connection may see; "
          "reconnects when keybridged restarts (--json: JSON lines out, approve/reject in)",
-         {{"once", "", "exit after deciding one request"}, kDaemonOption},
+         {{"once", "", "exit after deciding one request"}},
          run_approve},
         {"permissions list",
-         "keybridge permissions list [--json] [--daemon HOST:PORT]",
+         "keybridge permissions list [--json]",
          "list the origins that may see accounts (from the file if keybridged is stopped)",
-         {kDaemonOption},
+         {},
          run_permissions_list},
         {"permissions revoke",
-         "keybridge permissions revoke ORIGIN [--daemon HOST:PORT]",
+         "keybridge permissions revoke ORIGIN",
          "withdraw an origin's access to accounts",
-         {kDaemonOption},
+         {},
          run_permissions_revoke,
          "ORIGIN"},
     };

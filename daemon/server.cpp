@@ -14,6 +14,7 @@
 #include "core/hash.h"
 #include "daemon/log.h"
 #include "daemon/service_notify.h"
+#include "store/datadir/daemon_files.h"
 #include "store/vault/secure_file.h"
 #include "store/vault/vault.h"
 
@@ -40,6 +41,7 @@ Server::Server(Config config)
 
 Server::~Server() {
     if (!cookie_path_.empty()) ::unlink(cookie_path_.c_str());
+    if (!control_path_.empty()) ::unlink(control_path_.c_str());
     if (instance_lock_ >= 0) ::close(instance_lock_);  // releases the flock
 }
 
@@ -64,7 +66,7 @@ core::Status Server::start() {
 // One daemon per data folder: a second one would replace the first one's cookie (and remove it
 // on exit) and write the same permissions file.
 core::Status Server::take_instance_lock() {
-    const std::string lock_path = config_.datadir + "/keybridged.lock";
+    const std::string lock_path = datadir::lock_path(config_.datadir);
     instance_lock_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (instance_lock_ < 0) {
         return core::fail(core::ErrorCode::IoError,
@@ -91,7 +93,7 @@ core::Result<std::string> Server::write_cookie() {
     KEYBRIDGE_TRY_STATUS(core::random_bytes(token_bytes));
     std::string token = core::hex_encode(token_bytes, false);
     core::secure_wipe(token_bytes.data(), token_bytes.size());
-    cookie_path_ = config_.datadir + "/.cookie";
+    cookie_path_ = datadir::cookie_path(config_.datadir);
     KEYBRIDGE_TRY_STATUS(vault::write_file_atomic(cookie_path_, token));
     return token;
 }
@@ -216,6 +218,11 @@ void Server::watch_signals() {
 }
 
 core::Status Server::open_listeners() {
+    // The control socket first: once a TCP port is announced, the tool can reach us too.
+    control_ = std::make_shared<net::ControlListener>(ioc_, *context_);
+    KEYBRIDGE_TRY_STATUS(control_->open(datadir::control_socket_path(config_.datadir)));
+    control_path_ = datadir::control_socket_path(config_.datadir);
+    log::info("net", "control socket " + control_path_);
     for (const auto& text : config_.listen) {
         auto endpoint = parse_listen(text);
         if (!endpoint) return core::fail(endpoint.error());
@@ -224,8 +231,11 @@ core::Status Server::open_listeners() {
         auto listener = std::make_shared<net::Listener>(ioc_, *context_);
         auto opened = listener->open({address, endpoint->port});
         if (!opened) {
-            // ::1 may be missing (IPv6 disabled); the IPv4 loopback is enough then.
-            if (address.is_v6() && config_.listen.size() > 1) {
+            // ::1 may be missing (IPv6 disabled); the IPv4 loopback is enough then. But an
+            // address someone else holds is refused: browsers and scripts trying it would talk
+            // to that program believing it is keybridged.
+            if (address.is_v6() && config_.listen.size() > 1 &&
+                opened.error().code != core::ErrorCode::AlreadyExists) {
                 log::warn("net", opened.error().detail + " (continuing without it)");
                 continue;
             }
@@ -267,6 +277,7 @@ void Server::start_serving() {
     schedule_audit_sync();
     for (auto& l : listeners_)
         l->start();
+    control_->start();
 }
 
 core::Status Server::unlock_at_start() {
@@ -317,6 +328,7 @@ void Server::shutdown() {
     context_->stopping = true;
     for (auto& l : listeners_)
         l->stop();
+    control_->stop();
     signals_->cancel();
     audit_timer_->cancel();
     if (vault_watcher_) vault_watcher_->stop();

@@ -305,7 +305,8 @@ void ApprovalQueue::complete(std::uint64_t id) {
     notify(copy, Event::Removed);
 }
 
-core::Status ApprovalQueue::decide(std::uint64_t id, Decision decision) {
+core::Status ApprovalQueue::decide(std::uint64_t id, Decision decision,
+                                   std::string_view decided_by) {
     {
         std::lock_guard lock(mutex_);
         auto it = entries_.find(id);
@@ -319,9 +320,9 @@ core::Status ApprovalQueue::decide(std::uint64_t id, Decision decision) {
         }
     }
     if (decision == Decision::Approve) {
-        finish(id, {}, "approved", "user");
+        finish(id, {}, "approved", decided_by);
     } else {
-        finish(id, fail(ErrorCode::UserCancelled, ""), "rejected", "user");
+        finish(id, fail(ErrorCode::UserCancelled, ""), "rejected", decided_by);
     }
     return {};
 }

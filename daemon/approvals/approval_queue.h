@@ -69,8 +69,9 @@ class ApprovalQueue {
     void complete(std::uint64_t id);
 
     // NotFound for an unknown id; InvalidArgument for a request that is not waiting for a
-    // decision.
-    [[nodiscard]] core::Status decide(std::uint64_t id, Decision decision);
+    // decision. `decided_by` names the approver session in the audit log.
+    [[nodiscard]] core::Status decide(std::uint64_t id, Decision decision,
+                                      std::string_view decided_by);
 
     // Every live entry, in id order, each with its stage.
     std::vector<ApprovalRequest> pending() const;

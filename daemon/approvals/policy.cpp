@@ -267,8 +267,6 @@ core::Result<Policy> Policy::load(const std::string& path) {
 }
 
 std::pair<PolicyAction, std::size_t> Policy::evaluate(const ApprovalRequest& r) const {
-    // An Origin header proves nothing: only callers that presented the token are decided here.
-    if (!r.authenticated) return {PolicyAction::Ask, 0};
     // Token clients without an Origin are "local" here as everywhere (kLocalClientOrigin).
     const std::string origin = r.origin.empty() ? std::string(kLocalClientOrigin) : r.origin;
     for (const Rule& rule : rules_) {
@@ -285,6 +283,11 @@ std::pair<PolicyAction, std::size_t> Policy::evaluate(const ApprovalRequest& r) 
         }
         if (rule.max_value && r.value > *rule.max_value) continue;
         if (!warnings_match(rule, r.warnings)) continue;
+        // An Origin header proves nothing: an approve rule needs a caller that presented the
+        // token, so an unproven caller it matches goes to a person. A deny only restricts, so it
+        // holds for every caller (a script cannot escape it by claiming to be a page).
+        if (rule.action == PolicyAction::Approve && !r.authenticated)
+            return {PolicyAction::Ask, rule.line};
         return {rule.action, rule.line};
     }
     return {PolicyAction::Ask, 0};

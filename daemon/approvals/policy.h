@@ -11,8 +11,9 @@ namespace keybridge::daemon::approvals {
 enum class PolicyAction { Approve, Deny, Ask };
 
 // Rules for unattended use, loaded from the --policy file (format in docs/POLICY.md). The first
-// matching rule decides; no match means Ask. Rules apply only to authenticated callers: a bare
-// Origin header proves nothing, so such requests always go to an interactive approver.
+// matching rule decides; no match means Ask. Deny rules hold for every caller; an approve rule
+// only for callers that presented the token: a bare Origin header proves nothing, so a request
+// it would approve goes to an interactive approver instead.
 class Policy {
   public:
     struct Rule {

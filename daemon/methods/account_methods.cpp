@@ -271,10 +271,12 @@ void register_account_methods(rpc::Dispatcher& d, Services& s) {
                                   "newPendingTransactions)",
                               std::nullopt}));
              }
-             if (!chain_feed && topic == EventHub::Topic::Approvals &&
-                 !client->token_authenticated) {
-                 return reply(tl::unexpected(RpcError{
-                     rpc::kUnauthorized, "approvers must present the cookie token", std::nullopt}));
+             if (!chain_feed && topic == EventHub::Topic::Approvals && !client->approver) {
+                 return reply(tl::unexpected(
+                     RpcError{rpc::kUnauthorized,
+                              "keybridge_approvals is for approvers: subscribe on the control "
+                              "socket in keybridged's data folder",
+                              std::nullopt}));
              }
              if (client->sink.expired()) {
                  return reply(tl::unexpected(RpcError{rpc::kUnsupportedMethod,

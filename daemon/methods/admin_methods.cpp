@@ -17,10 +17,10 @@ namespace {
 namespace json = boost::json;
 using rpc::RpcError;
 
-// The method of the pending request `id`, or nullopt when none waits with that id.
-std::optional<std::string> pending_method(Services& s, std::uint64_t id) {
-    for (const auto& r : s.approvals.pending()) {
-        if (r.id == id) return r.method;
+// The pending request `id`, or nullopt when none waits with that id.
+std::optional<approvals::ApprovalRequest> pending_request(Services& s, std::uint64_t id) {
+    for (auto& r : s.approvals.pending()) {
+        if (r.id == id) return std::move(r);
     }
     return std::nullopt;
 }
@@ -171,7 +171,7 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                o["defaultChainId"] = rpc::quantity(s.chains.default_chain());
                reply(json::value(std::move(o)));
            }});
-    d.add({"keybridge_unlock", "unlock the vault: params [password]", rpc::Access::TokenOnly,
+    d.add({"keybridge_unlock", "unlock the vault: params [password]", rpc::Access::ApproverOnly,
            [&s](const auto&, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 1, 1);
                if (!p) return reply(tl::unexpected(p.error()));
@@ -197,7 +197,7 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                log::info("vault", "locked");
                reply(json::value(true));
            }});
-    d.add({"keybridge_pendingApprovals", "requests waiting for a decision", rpc::Access::TokenOnly,
+    d.add({"keybridge_pendingApprovals", "requests waiting for a decision", rpc::Access::ApproverOnly,
            [&s](const auto&, const json::value&, rpc::Reply reply) {
                json::array out;
                for (const auto& r : s.approvals.pending())
@@ -207,7 +207,8 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
     d.add({"keybridge_decide",
            "decide a request: params [id, \"approve\"|\"reject\"] (a connect request also "
            "takes {\"accounts\": [address, ...]} after \"approve\")",
-           rpc::Access::TokenOnly, [&s](const auto&, const json::value& params, rpc::Reply reply) {
+           rpc::Access::ApproverOnly,
+           [&s](const auto& client, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 2, 3);
                if (!p) return reply(tl::unexpected(p.error()));
                const json::value& id = (**p)[0];
@@ -224,7 +225,17 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                approvals::ConnectChoice choice;
                choice.decision = *verdict == "approve" ? approvals::Decision::Approve
                                                        : approvals::Decision::Reject;
-               auto method = pending_method(s, request_id);
+               auto request = pending_request(s, request_id);
+               // Whoever made a request cannot answer it: a script would approve itself.
+               if (request && request->connection_id == client->connection_id) {
+                   return reply(tl::unexpected(RpcError{
+                       rpc::kUnauthorized,
+                       "request " + std::to_string(request_id) +
+                           " was made on this connection; another approver must decide it",
+                       std::nullopt}));
+               }
+               std::optional<std::string> method;
+               if (request) method = request->method;
                const bool connect = method == approvals::kConnectMethod;
                if ((*p)->size() == 3) {
                    auto accounts =
@@ -232,8 +243,9 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                    if (!accounts) return reply(tl::unexpected(accounts.error()));
                    choice.accounts = std::move(*accounts);
                }
-               const auto decide_in_queue = [&s, request_id, decision = choice.decision] {
-                   return s.approvals.decide(request_id, decision);
+               const auto decide_in_queue = [&s, request_id, decision = choice.decision,
+                                             by = client->session] {
+                   return s.approvals.decide(request_id, decision, by);
                };
                // A connect request's callback reads the choice: it is recorded first.
                auto ok = connect ? s.connect_choices.decide(request_id, choice, decide_in_queue)
@@ -245,7 +257,7 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
            }});
     d.add({"keybridge_respond",
            "answer a request waiting for input: params [id, {password|pin|passphrase|cancel}]",
-           rpc::Access::TokenOnly, [&s](const auto&, const json::value& params, rpc::Reply reply) {
+           rpc::Access::ApproverOnly, [&s](const auto&, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 2, 2);
                if (!p) return reply(tl::unexpected(p.error()));
                const json::value& id = (**p)[0];
@@ -300,8 +312,7 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
            rpc::Access::Anyone, [&d](const auto& client, const json::value&, rpc::Reply reply) {
                json::array out;
                for (const rpc::MethodSpec* m : d.methods()) {
-                   if (m->access == rpc::Access::TokenOnly && !client->token_authenticated)
-                       continue;
+                   if (!rpc::allowed(m->access, *client)) continue;
                    out.push_back(json::object{{"name", m->name}, {"summary", m->summary}});
                }
                reply(json::value(std::move(out)));

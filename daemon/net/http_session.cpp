@@ -189,6 +189,12 @@ void HttpSession::handle(Request req) {
 
     if (beast::websocket::is_upgrade(req)) {
         if (path != "/") return send_error(http::status::not_found, "no such path", true);
+        if (!client->token_authenticated && !slot_.claim_page_share()) {
+            refused(503, "WebSocket without the token: pages hold their share of " +
+                             std::to_string(ctx_.config.max_connections) + " connections");
+            return send_error(http::status::service_unavailable,
+                              "too many WebSocket connections from pages; try again later", true);
+        }
         parser_.reset();
         auto ws = std::make_shared<WsSession>(std::move(stream_), ctx_, std::move(slot_),
                                               std::move(*client));

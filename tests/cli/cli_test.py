@@ -1220,12 +1220,12 @@ class UsageTest(CliTestCase):
         "restore-backup": ["--file", "--password-file"],
         "passwd": ["--password-file", "--new-password-file"],
         # The daemon commands (tests/cli/daemon_cli_test.py runs them against keybridged).
-        "status": ["--daemon"],
-        "unlock": ["--password-file", "--daemon"],
-        "lock": ["--daemon"],
-        "approve": ["--once", "--daemon"],
-        "permissions list": ["--daemon"],
-        "permissions revoke": ["--daemon"],
+        "status": [],
+        "unlock": ["--password-file"],
+        "lock": [],
+        "approve": ["--once"],
+        "permissions list": [],
+        "permissions revoke": [],
         # Reads the audit log's files (tests/cli/audit_cli_test.py).
         "audit": ["--origin", "--method", "--account", "--since", "--decision", "--limit"],
     }

@@ -198,8 +198,7 @@ class JsonApprover:
 
     def __init__(self, datadir, daemon, *extra):
         self.proc = subprocess.Popen(
-            [KEYBRIDGE, "--datadir", datadir, "approve", "--json", "--daemon", daemon.address,
-             *extra],
+            [KEYBRIDGE, "--datadir", datadir, "approve", "--json", *extra],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True)
         self.events = queue.Queue()
@@ -401,9 +400,9 @@ class DaemonCommands(unittest.TestCase):
         return [a["address"] for a in json.loads(run.stdout)["accounts"]]
 
     def cli(self, *args, daemon=None, check=None):
+        # The tool finds the daemon through the control socket of --datadir; `daemon` only says
+        # which one the caller expects to answer.
         argv = ["--datadir", self.datadir] + list(args)
-        if daemon is not None:
-            argv += ["--daemon", daemon.address]
         run = subprocess.run([KEYBRIDGE] + argv, stdin=subprocess.DEVNULL, capture_output=True,
                              timeout=TIMEOUT, start_new_session=True)
         run.stdout = run.stdout.decode("utf-8")
@@ -442,7 +441,8 @@ class DaemonCommands(unittest.TestCase):
     def test_status_unlock_wrong_then_right_password_and_lock(self):
         daemon = self.start_daemon()
         run = self.cli("status", daemon=daemon, check=EXIT_OK)
-        self.assertIn("is running at " + daemon.address, run.stdout)
+        self.assertIn("is running (%s)" % os.path.join(self.datadir, "keybridged.sock"),
+                      run.stdout)
         self.assertRegex(run.stdout, r"vault:\s+locked, 1 accounts")
         self.assertRegex(run.stdout, r"default chain:\s+31337")
         data = self.status(daemon)
@@ -450,7 +450,7 @@ class DaemonCommands(unittest.TestCase):
         self.assertIs(data["unlocked"], False)
         self.assertEqual(data["accounts"], 1)
         self.assertEqual(data["pendingApprovals"], 0)
-        self.assertEqual(data["daemon"], daemon.address)
+        self.assertEqual(data["controlSocket"], os.path.join(self.datadir, "keybridged.sock"))
 
         run = self.cli("unlock", "--password-file", self.wrong_pw, daemon=daemon,
                        check=EXIT_WRONG_PASSWORD)
@@ -468,11 +468,11 @@ class DaemonCommands(unittest.TestCase):
 
     def test_unlock_asks_for_the_password_on_the_terminal(self):
         daemon = self.start_daemon()
-        program = self.pty_program("unlock", "--daemon", daemon.address)
+        program = self.pty_program("unlock")
         program.expect(rb"Vault password: ")
         program.send(WRONG_PW + "\n")
         self.assertEqual(program.wait(), EXIT_WRONG_PASSWORD)
-        program = self.pty_program("unlock", "--daemon", daemon.address)
+        program = self.pty_program("unlock")
         program.expect(rb"Vault password: ")
         program.send(VAULT_PW + "\n")
         program.expect(rb"The vault is unlocked")
@@ -484,31 +484,25 @@ class DaemonCommands(unittest.TestCase):
         for command in (["status"], ["unlock", "--password-file", self.vault_pw], ["lock"],
                         ["approve"], ["approve", "--json"]):
             run = self.cli(*command, check=EXIT_FAILURE)
-            self.assertIn("keybridged is not running at 127.0.0.1:8645", run.stderr, command)
-            self.assertIn(".cookie", run.stderr, command)
+            self.assertIn("keybridged is not running with the data folder " + self.datadir,
+                          run.stderr, command)
+            self.assertIn("keybridged.sock", run.stderr, command)
         run = self.cli("status", "--json", check=EXIT_FAILURE)
         self.assertEqual(json.loads(run.stdout)["error"]["code"], "disconnected")
 
-        # A cookie left behind, nothing listening: the connection is refused.
+        # A daemon that crashed: its cookie and socket stay, its lock does not.
         daemon = self.start_daemon()
-        address = daemon.address
-        daemon.stop()
+        daemon.proc.kill()
+        daemon.proc.wait()
         self.daemons.remove(daemon)
-        self.write(self.datadir, ".cookie", "00" * 32)
-        run = self.cli("status", "--daemon", address, check=EXIT_FAILURE)
-        self.assertIn("keybridged is not running at %s (connection refused)" % address,
-                      run.stderr)
+        self.assertTrue(os.path.exists(os.path.join(self.datadir, "keybridged.sock")))
+        run = self.cli("status", check=EXIT_FAILURE)
+        self.assertIn("left by a keybridged that stopped without cleaning up", run.stderr)
 
-    def test_wrong_token_and_bad_daemon_address(self):
-        daemon = self.start_daemon()
-        self.write(self.datadir, ".cookie", "ab" * 32)
-        run = self.cli("status", daemon=daemon, check=EXIT_FAILURE)
-        self.assertIn("did not accept the token", run.stderr)
-        run = self.cli("approve", daemon=daemon, check=EXIT_FAILURE)
-        self.assertIn("did not accept the token", run.stderr)
-        for bad in ("192.0.2.1:8645", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:http"):
-            run = self.cli("status", "--daemon", bad, check=EXIT_USAGE)
-            self.assertIn("--daemon " + bad, run.stderr)
+    def test_the_daemon_option_is_gone(self):
+        # The data folder names the daemon: no TCP address a stale cookie could point elsewhere.
+        run = self.cli("status", "--daemon", "127.0.0.1:8645", check=EXIT_USAGE)
+        self.assertIn("--daemon", run.stderr)
 
     # ------------------------------------------------------------ approve --json
 
@@ -634,7 +628,7 @@ class DaemonCommands(unittest.TestCase):
     def test_interactive_approver_renders_transaction_and_typed_data(self):
         daemon = self.start_daemon()
         self.cli("unlock", "--password-file", self.vault_pw, daemon=daemon, check=EXIT_OK)
-        program = self.pty_program("approve", "--daemon", daemon.address)
+        program = self.pty_program("approve")
         program.expect(rb"Waiting for requests")
 
         call = daemon.rpc_async("eth_requestAccounts", [])
@@ -707,7 +701,7 @@ class DaemonCommands(unittest.TestCase):
         approver.finish()
 
         call = daemon.rpc_async("personal_sign", ["0x" + "ab" * 32, ADDRESS])
-        program = self.pty_program("approve", "--once", "--daemon", daemon.address)
+        program = self.pty_program("approve", "--once")
         program.expect(rb"Request \d+: personal_sign")
         program.expect(rb"Message \(not text, 32 bytes, shown in hex\):\r?\n *0x" + b"ab" * 32)
         program.expect(rb"!  WARNING: The message is 32 bytes of binary data "
@@ -722,7 +716,7 @@ class DaemonCommands(unittest.TestCase):
         second, third = self.derive_accounts(2)
         self.cli("account", "rename", "--address", third, "--name", "Savings", check=EXIT_OK)
         daemon = self.start_daemon()
-        program = self.pty_program("approve", "--daemon", daemon.address)
+        program = self.pty_program("approve")
         program.expect(rb"Waiting for requests")
 
         call = daemon.rpc_async("eth_requestAccounts", [], token=False, origin="https://a.test")
@@ -746,7 +740,7 @@ class DaemonCommands(unittest.TestCase):
         daemon.proc.wait(timeout=TIMEOUT)
         program.expect("keybridged went away; reconnecting\u2026".encode())
         daemon = self.start_daemon(port=port)
-        program.expect(rb"Reconnected to keybridged at 127\.0\.0\.1:%d" % port)
+        program.expect(rb"Reconnected to keybridged")
         call = daemon.rpc_async("eth_requestAccounts", [], token=False, origin="https://b.test")
         program.expect(rb"Request \d+: eth_requestAccounts")
         program.expect(rb"Approve\? \[y/N\] ")

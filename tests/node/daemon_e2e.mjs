@@ -191,14 +191,14 @@ async function startDaemon(anvils, passwordFile) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The approver: a token client on WebSocket that sees every request as it is queued and decides
-// it as the test said beforehand. A request nobody expected is rejected and counted: each test
-// checks that it caused exactly the approvals it meant to.
+// The approver: a client of the control socket in the data folder (the only channel that may see
+// and decide approvals) that sees every request as it is queued and decides it as the test said
+// beforehand. A request nobody expected is rejected and counted: each test checks that it caused
+// exactly the approvals it meant to.
 
 class Approver {
-  constructor(port, token) {
-    this.url = `ws://127.0.0.1:${port}/`;
-    this.token = token;
+  constructor(socketPath) {
+    this.socketPath = socketPath;
     this.nextId = 1;
     this.calls = new Map();
     this.expected = [];
@@ -208,15 +208,24 @@ class Approver {
   }
 
   async connect() {
-    this.ws = new WebSocket(this.url, { headers: { Authorization: `Bearer ${this.token}` } });
-    await once(this.ws, "open");
-    this.ws.on("message", (data) => this.onMessage(JSON.parse(String(data))));
+    this.socket = net.createConnection(this.socketPath);
+    await once(this.socket, "connect");
+    let pending = "";
+    this.socket.on("data", (chunk) => {
+      pending += chunk.toString("utf8");
+      let newline;
+      while ((newline = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        if (line) this.onMessage(JSON.parse(line));
+      }
+    });
     this.subscription = await this.call("eth_subscribe", ["keybridge_approvals"]);
   }
 
   call(method, params = []) {
     const id = this.nextId++;
-    this.ws.send(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
+    this.socket.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");
     return new Promise((resolve, reject) => this.calls.set(id, { resolve, reject }));
   }
 
@@ -282,7 +291,7 @@ class Approver {
   }
 
   close() {
-    this.ws?.close();
+    this.socket?.end();
   }
 }
 
@@ -386,7 +395,7 @@ before(async () => {
     if (i > 200) throw new Error(`vault not unlocked: ${JSON.stringify(status)}\n${daemonLog}`);
     await sleep(50);
   }
-  approver = new Approver(daemon.port, token);
+  approver = new Approver(path.join(datadir, "keybridged.sock"));
   await approver.connect();
   chain = new JsonRpcProvider(anvilMain.url, kChainMain, { staticNetwork: true, cacheTimeout: -1 });
   providers.push(chain);

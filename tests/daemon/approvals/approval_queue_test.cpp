@@ -125,7 +125,7 @@ TEST_F(ApprovalQueueTest, ApproveAnswersOk) {
     q.submit(request("personal_sign"), outcomes_.callback("a"));
     EXPECT_FALSE(outcomes_.answered("a"));
     const auto id = only_pending_id();
-    ASSERT_TRUE(q.decide(id, Decision::Approve));
+    ASSERT_TRUE(q.decide(id, Decision::Approve, "test approver"));
     EXPECT_TRUE(outcomes_.wait("a"));
     EXPECT_TRUE(q.pending().empty());
 }
@@ -133,7 +133,7 @@ TEST_F(ApprovalQueueTest, ApproveAnswersOk) {
 TEST_F(ApprovalQueueTest, RejectAnswersUserCancelled) {
     auto& q = make_queue();
     q.submit(request("personal_sign"), outcomes_.callback("a"));
-    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Reject));
+    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Reject, "test approver"));
     auto status = outcomes_.wait("a");
     ASSERT_FALSE(status);
     EXPECT_EQ(status.error().code, core::ErrorCode::UserCancelled);
@@ -141,11 +141,11 @@ TEST_F(ApprovalQueueTest, RejectAnswersUserCancelled) {
 
 TEST_F(ApprovalQueueTest, DecidingUnknownOrDecidedIdIsNotFound) {
     auto& q = make_queue();
-    EXPECT_EQ(q.decide(42, Decision::Approve).error().code, core::ErrorCode::NotFound);
+    EXPECT_EQ(q.decide(42, Decision::Approve, "test approver").error().code, core::ErrorCode::NotFound);
     q.submit(request("personal_sign"), outcomes_.callback("a"));
     const auto id = only_pending_id();
-    ASSERT_TRUE(q.decide(id, Decision::Approve));
-    auto again = q.decide(id, Decision::Reject);
+    ASSERT_TRUE(q.decide(id, Decision::Approve, "test approver"));
+    auto again = q.decide(id, Decision::Reject, "test approver");
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code, core::ErrorCode::NotFound);
     EXPECT_TRUE(outcomes_.wait("a"));  // the first decision stands
@@ -207,7 +207,7 @@ TEST_F(ApprovalQueueTest, FullQueueRefusesAtOnce) {
     EXPECT_EQ(q.pending().size(), 2u);
     EXPECT_FALSE(outcomes_.answered("a"));
     // A decision frees a place.
-    ASSERT_TRUE(q.decide(q.pending()[0].id, Decision::Approve));
+    ASSERT_TRUE(q.decide(q.pending()[0].id, Decision::Approve, "test approver"));
     q.submit(request("personal_sign"), outcomes_.callback("d"));
     EXPECT_EQ(q.pending().size(), 2u);
     EXPECT_FALSE(outcomes_.answered("d"));
@@ -237,7 +237,7 @@ TEST_F(ApprovalQueueTest, ListenerHearsAddedAndRemoved) {
     });
     q.submit(request("personal_sign"), outcomes_.callback("a"));
     const auto id = only_pending_id();
-    ASSERT_TRUE(q.decide(id, Decision::Reject));
+    ASSERT_TRUE(q.decide(id, Decision::Reject, "test approver"));
     outcomes_.wait("a");
     std::lock_guard lock(mutex);
     ASSERT_EQ(events.size(), 2u);
@@ -259,12 +259,12 @@ TEST_F(ApprovalQueueTest, TrackedRequestLivesThroughItsStagesUntilComplete) {
     q.submit_tracked(r, outcomes_.callback("a"));
     ASSERT_EQ(q.pending().size(), 1u);
     EXPECT_EQ(q.pending()[0].stage, Stage::Waiting);
-    ASSERT_TRUE(q.decide(r.id, Decision::Approve));
+    ASSERT_TRUE(q.decide(r.id, Decision::Approve, "test approver"));
     EXPECT_TRUE(outcomes_.wait("a"));
     ASSERT_EQ(q.pending().size(), 1u);
     EXPECT_EQ(q.pending()[0].stage, Stage::Approved);
     // An approved request cannot be decided again.
-    auto again = q.decide(r.id, Decision::Reject);
+    auto again = q.decide(r.id, Decision::Reject, "test approver");
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code, core::ErrorCode::InvalidArgument);
     q.set_stage(r, Stage::OnDevice, "Confirm on your Ledger");
@@ -298,7 +298,7 @@ TEST_F(ApprovalQueueTest, NeedsInputStageIsAnsweredThenMovesToWaiting) {
     EXPECT_EQ(q.pending()[0].stage, Stage::NeedsInput);
     EXPECT_EQ(q.pending()[0].to_json().at("input").as_string(), "unlock");
     // Not waiting for a decision yet.
-    EXPECT_FALSE(q.decide(r.id, Decision::Approve));
+    EXPECT_FALSE(q.decide(r.id, Decision::Approve, "test approver"));
     // A wrong answer keeps the stage.
     std::optional<core::Status> first;
     q.respond(r.id, json::object{{"password", "wrong"}}, [&](core::Status s) { first = s; });
@@ -313,7 +313,7 @@ TEST_F(ApprovalQueueTest, NeedsInputStageIsAnsweredThenMovesToWaiting) {
     q.submit_tracked(r, outcomes_.callback("decided"));
     ASSERT_EQ(q.pending().size(), 1u);
     EXPECT_EQ(q.pending()[0].stage, Stage::Waiting);
-    ASSERT_TRUE(q.decide(r.id, Decision::Reject));
+    ASSERT_TRUE(q.decide(r.id, Decision::Reject, "test approver"));
     EXPECT_FALSE(outcomes_.wait("decided"));
     EXPECT_TRUE(q.pending().empty());
 }
@@ -370,10 +370,10 @@ TEST_F(ApprovalQueueTest, PolicyDecidesForAuthenticatedCallersOnly) {
 TEST_F(ApprovalQueueTest, AuditLinesRecordEveryOutcome) {
     auto& q = make_queue(8, 60s, "approve method=eth_signTypedData_v4\n");
     q.submit(request("personal_sign", 1), outcomes_.callback("user"));
-    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Approve));
+    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Approve, "test approver"));
     outcomes_.wait("user");
     q.submit(request("eth_sign", 1), outcomes_.callback("rejected"));
-    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Reject));
+    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Reject, "test approver"));
     outcomes_.wait("rejected");
     ApprovalRequest typed = request("eth_signTypedData_v4", 1, true);
     typed.id = q.reserve_id();

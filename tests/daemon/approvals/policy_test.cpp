@@ -135,16 +135,32 @@ TEST(PolicyEvaluate, AskRuleStopsTheSearch) {
     EXPECT_EQ(p.evaluate(local_request("personal_sign")).first, PolicyAction::Approve);
 }
 
-TEST(PolicyEvaluate, UnauthenticatedCallersAreAlwaysAsked) {
+TEST(PolicyEvaluate, AnApproveRuleNeverApprovesAnUnauthenticatedCaller) {
     Policy p = parsed("approve\ndeny\n");
     ApprovalRequest page = local_request("personal_sign");
     page.origin = "https://app.example";
     page.authenticated = false;
-    EXPECT_EQ(p.evaluate(page), std::make_pair(PolicyAction::Ask, std::size_t{0}));
+    // The approve rule matches first: a person decides instead.
+    EXPECT_EQ(p.evaluate(page), std::make_pair(PolicyAction::Ask, std::size_t{1}));
     Policy by_origin = parsed("approve origin=https://app.example\n");
     EXPECT_EQ(by_origin.evaluate(page).first, PolicyAction::Ask);
     page.authenticated = true;
     EXPECT_EQ(by_origin.evaluate(page).first, PolicyAction::Approve);
+}
+
+// The self-approval attack of issue 9: a script drops the token, claims an Origin, and would
+// escape "deny method=eth_sign" if denies held only for token clients.
+TEST(PolicyEvaluate, DenyRulesHoldForEveryCaller) {
+    Policy p = parsed("deny method=eth_sign\ndeny origin=local chain=1\napprove\n");
+    ApprovalRequest page = local_request("eth_sign");
+    page.origin = "https://claimed.example";
+    page.authenticated = false;
+    EXPECT_EQ(p.evaluate(page), std::make_pair(PolicyAction::Deny, std::size_t{1}));
+    page.method = "personal_sign";
+    EXPECT_EQ(p.evaluate(page), std::make_pair(PolicyAction::Ask, std::size_t{3}));
+    ApprovalRequest local = local_request("eth_sendTransaction");
+    local.chain_id = 1;
+    EXPECT_EQ(p.evaluate(local), std::make_pair(PolicyAction::Deny, std::size_t{2}));
 }
 
 TEST(PolicyEvaluate, OriginLocalMeansTokenClientsWithoutOrigin) {

@@ -59,7 +59,7 @@ class Connect : public DaemonTest {
                 : json::value(json::array{});
         answer = std::async(std::launch::async,
                             [this, method, params] { return page().call(method, params); });
-        json::array pending = wait_pending(local(), 1);
+        json::array pending = wait_pending(control(), 1);
         EXPECT_EQ(pending.size(), 1u) << pending;
         if (pending.size() != 1) return {};
         EXPECT_EQ(pending[0].at("method"), json::value("eth_requestAccounts"));
@@ -71,7 +71,7 @@ class Connect : public DaemonTest {
                        json::array accounts = {}) const {
         json::array params{request.at("id"), json::string(decision)};
         if (!accounts.empty()) params.push_back(json::object{{"accounts", std::move(accounts)}});
-        return local().call("keybridge_decide", params);
+        return control().call("keybridge_decide", params);
     }
 
     // The page asks, and is answered at once with `expected`, no approval involved.
@@ -86,7 +86,7 @@ class Connect : public DaemonTest {
             answer = answer.at(0).at("caveats").at(0).at("value");
         }
         EXPECT_EQ(answer, json::value(expected)) << method;
-        EXPECT_EQ(local().result("keybridge_pendingApprovals"), json::array{});
+        EXPECT_EQ(control().result("keybridge_pendingApprovals"), json::array{});
     }
 };
 
@@ -150,7 +150,7 @@ TEST_F(Connect, InvalidChoicesAreRefusedAndTheRequestStillWaits) {
     ASSERT_FALSE(request.empty());
 
     const auto refusal = [&](json::array params, const std::string& expected_text) {
-        json::value r = local().call("keybridge_decide", params);
+        json::value r = control().call("keybridge_decide", params);
         ASSERT_TRUE(r.as_object().contains("error")) << r;
         EXPECT_EQ(r.at("error").at("code"), json::value(-32602)) << r;
         EXPECT_NE(json::serialize(r.at("error").at("message")).find(expected_text),
@@ -177,7 +177,7 @@ TEST_F(Connect, InvalidChoicesAreRefusedAndTheRequestStillWaits) {
     refusal({json::value(9999), "approve",
              json::object{{"accounts", json::array{json::string(second)}}}},
             "no pending request 9999");
-    EXPECT_EQ(local().result("keybridge_pendingApprovals").as_array().size(), 1u);
+    EXPECT_EQ(control().result("keybridge_pendingApprovals").as_array().size(), 1u);
 
     // Accounts go only with connect requests.
     auto add_chain = std::async(std::launch::async, [&] {
@@ -187,12 +187,12 @@ TEST_F(Connect, InvalidChoicesAreRefusedAndTheRequestStillWaits) {
                                      {"chainName", "Goerli"},
                                      {"rpcUrls", json::array{"https://x.example"}}}});
     });
-    json::array pending = wait_pending(local(), 2);
+    json::array pending = wait_pending(control(), 2);
     ASSERT_EQ(pending.size(), 2u);
     const json::value other_id = pending[1].at("id");
     refusal({other_id, "approve", json::object{{"accounts", json::array{kFirstAccount}}}},
             "only connect requests");
-    EXPECT_EQ(local().result("keybridge_decide", json::array{other_id, "reject"}),
+    EXPECT_EQ(control().result("keybridge_decide", json::array{other_id, "reject"}),
               json::value(true));
     EXPECT_EQ(add_chain.get().at("error").at("code"), json::value(4001));
 

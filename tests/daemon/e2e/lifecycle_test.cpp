@@ -115,8 +115,7 @@ TEST_F(Lifecycle, StartUpLogNamesDataFolderVaultAndRedactedChainNodes) {
         EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in\n" << log;
 
     // A wrong unlock password is logged, never the password.
-    RpcClient tool = local();
-    json::value answer = tool.call("keybridge_unlock", json::array{"not-the-password-xyz"});
+    json::value answer = control().call("keybridge_unlock", json::array{"not-the-password-xyz"});
     EXPECT_EQ(answer.at("error").at("code"), json::value(4100)) << answer;
     EXPECT_TRUE(daemon_.wait_for_log("unlock refused: wrong password")) << daemon_.log();
     EXPECT_EQ(daemon_.log().find("not-the-password-xyz"), std::string::npos);
@@ -170,7 +169,7 @@ TEST_F(Lifecycle, SigtermAnswersWaitingRequestsWith4900AndClosesWith1001) {
     ASSERT_TRUE(ws.send_text(body("eth_requestAccounts", json::array{}, 77)));
     auto http_wait =
         std::async(std::launch::async, [&] { return page().post(body("eth_requestAccounts")); });
-    ASSERT_EQ(wait_pending(local(), 2).size(), 2u);
+    ASSERT_EQ(wait_pending(control(), 2).size(), 2u);
 
     daemon_.signal(SIGTERM);
     // The WebSocket hears the answer first, then the close.
@@ -206,7 +205,7 @@ TEST_F(Lifecycle, SigtermSends4900AnswersBeforeTheDisconnectNotification) {
     ASSERT_TRUE(ws.open()) << ws.error();
     ASSERT_TRUE(ws.send_text(body("eth_requestAccounts", json::array{}, 41)));
     ASSERT_TRUE(ws.send_text(body("eth_requestAccounts", json::array{}, 42)));
-    ASSERT_EQ(wait_pending(local(), 2).size(), 2u);
+    ASSERT_EQ(wait_pending(control(), 2).size(), 2u);
 
     daemon_.signal(SIGTERM);
     std::vector<std::string> order;  // "41", "42", "disconnect"

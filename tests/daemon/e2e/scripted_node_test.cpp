@@ -22,7 +22,7 @@ TEST_F(ScriptedNodeThroughDaemon, FillsSignsAndBroadcastsFromTheScriptedAnswers)
               json::value("0x56bc75e2d63100000"));
     EXPECT_EQ(node.calls("eth_getBalance"), 1u);
 
-    Approver approver(port(), token_, [](const json::object&) { return std::string("approve"); });
+    Approver approver(control_path(), [](const json::object&) { return std::string("approve"); });
     json::value sent =
         local().call("eth_sendTransaction",
                      json::array{json::object{
