@@ -69,8 +69,7 @@ Result<Report> run_status(Context& ctx) {
     report.data = s;
     report.data["controlSocket"] = client->socket_path();
     report.text = "keybridged " + text_of("version") + " is running (" + client->socket_path() +
-                  ")\n" +
-                  "  vault:             " + (is_unlocked ? "unlocked" : "locked") + ", " +
+                  ")\n" + "  vault:             " + (is_unlocked ? "unlocked" : "locked") + ", " +
                   text_of("accounts") + " accounts\n" +
                   "  pending approvals: " + text_of("pendingApprovals") + "\n" +
                   "  default chain:     " + chain + "\n";
@@ -827,11 +826,7 @@ std::vector<Command> daemon_commands() {
          "unlock the vault in keybridged (password from the terminal or a file)",
          {{"password-file", "FILE", "read the vault password from FILE"}},
          run_unlock},
-        {"lock",
-         "keybridge lock",
-         "make keybridged forget the decrypted keys",
-         {},
-         run_lock},
+        {"lock", "keybridge lock", "make keybridged forget the decrypted keys", {}, run_lock},
         {"approve",
          "keybridge approve [--once] [--json]",
          "show each request decoded and ask y/N, and which accounts a connection may see; "

@@ -360,7 +360,8 @@ void Server::shutdown() {
 }
 
 void Server::stop_when_idle(std::chrono::steady_clock::time_point deadline) {
-    if (context_->connections.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    const std::size_t open = context_->connections.load() + control_->open_connections();
+    if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
         ioc_.stop();
         return;
     }

@@ -250,56 +250,55 @@ void register_account_methods(rpc::Dispatcher& d, Services& s) {
                if (*revoked) s.notify_accounts(client->principal());
                reply(json::value(nullptr));
            }});
-    d.add(
-        {"eth_subscribe",
-         "WebSocket events: accountsChanged, chainChanged, newHeads, logs, "
-         "newPendingTransactions (keybridge_approvals for approvers)",
-         rpc::Access::Anyone,
-         [&s](const auto& client, const json::value& params, rpc::Reply reply) {
-             auto p = rpc::positional(params, 1, 2);
-             if (!p) return reply(tl::unexpected(p.error()));
-             auto name = rpc::string_at(**p, 0, "event");
-             if (!name) return reply(tl::unexpected(name.error()));
-             const bool chain_feed =
-                 *name == "newHeads" || *name == "logs" || *name == "newPendingTransactions";
-             EventHub::Topic topic{};
-             if (!chain_feed && !EventHub::parse_topic(*name, topic)) {
-                 return reply(tl::unexpected(
-                     RpcError{rpc::kUnsupportedMethod,
-                              "unknown subscription '" + *name +
-                                  "' (accountsChanged, chainChanged, newHeads, logs, "
-                                  "newPendingTransactions)",
-                              std::nullopt}));
-             }
-             if (!chain_feed && topic == EventHub::Topic::Approvals && !client->approver) {
-                 return reply(tl::unexpected(
-                     RpcError{rpc::kUnauthorized,
-                              "keybridge_approvals is for approvers: subscribe on the control "
-                              "socket in keybridged's data folder",
-                              std::nullopt}));
-             }
-             if (client->sink.expired()) {
-                 return reply(tl::unexpected(RpcError{rpc::kUnsupportedMethod,
-                                                      "subscriptions need a WebSocket connection",
-                                                      std::nullopt}));
-             }
-             const std::size_t held =
-                 s.events.count(client->connection_id) + s.feeds.count(client->connection_id);
-             if (held >= s.config.max_subscriptions) {
-                 return reply(tl::unexpected(RpcError{
-                     rpc::kLimitExceeded,
-                     "this connection already has " + std::to_string(held) +
-                         " subscriptions (max-subscriptions); cancel some with eth_unsubscribe",
-                     std::nullopt}));
-             }
-             if (chain_feed) return subscribe_chain_feed(s, client, *name, **p, reply);
-             if ((*p)->size() != 1) {
-                 return reply(tl::unexpected(
-                     rpc::invalid_params_error("'" + *name + "' takes no further parameters")));
-             }
-             reply(json::value(s.events.subscribe(client->sink, client->connection_id,
-                                                  client->principal(), topic)));
-         }});
+    d.add({"eth_subscribe",
+           "WebSocket events: accountsChanged, chainChanged, newHeads, logs, "
+           "newPendingTransactions (keybridge_approvals for approvers)",
+           rpc::Access::Anyone,
+           [&s](const auto& client, const json::value& params, rpc::Reply reply) {
+               auto p = rpc::positional(params, 1, 2);
+               if (!p) return reply(tl::unexpected(p.error()));
+               auto name = rpc::string_at(**p, 0, "event");
+               if (!name) return reply(tl::unexpected(name.error()));
+               const bool chain_feed =
+                   *name == "newHeads" || *name == "logs" || *name == "newPendingTransactions";
+               EventHub::Topic topic{};
+               if (!chain_feed && !EventHub::parse_topic(*name, topic)) {
+                   return reply(tl::unexpected(
+                       RpcError{rpc::kUnsupportedMethod,
+                                "unknown subscription '" + *name +
+                                    "' (accountsChanged, chainChanged, newHeads, logs, "
+                                    "newPendingTransactions)",
+                                std::nullopt}));
+               }
+               if (!chain_feed && topic == EventHub::Topic::Approvals && !client->approver) {
+                   return reply(tl::unexpected(
+                       RpcError{rpc::kUnauthorized,
+                                "keybridge_approvals is for approvers: subscribe on the control "
+                                "socket in keybridged's data folder",
+                                std::nullopt}));
+               }
+               if (client->sink.expired()) {
+                   return reply(tl::unexpected(RpcError{rpc::kUnsupportedMethod,
+                                                        "subscriptions need a WebSocket connection",
+                                                        std::nullopt}));
+               }
+               const std::size_t held =
+                   s.events.count(client->connection_id) + s.feeds.count(client->connection_id);
+               if (held >= s.config.max_subscriptions) {
+                   return reply(tl::unexpected(RpcError{
+                       rpc::kLimitExceeded,
+                       "this connection already has " + std::to_string(held) +
+                           " subscriptions (max-subscriptions); cancel some with eth_unsubscribe",
+                       std::nullopt}));
+               }
+               if (chain_feed) return subscribe_chain_feed(s, client, *name, **p, reply);
+               if ((*p)->size() != 1) {
+                   return reply(tl::unexpected(
+                       rpc::invalid_params_error("'" + *name + "' takes no further parameters")));
+               }
+               reply(json::value(s.events.subscribe(client->sink, client->connection_id,
+                                                    client->principal(), topic)));
+           }});
     d.add({"eth_unsubscribe", "cancel a subscription of this connection", rpc::Access::Anyone,
            [&s](const auto& client, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 1, 1);

@@ -197,8 +197,8 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                log::info("vault", "locked");
                reply(json::value(true));
            }});
-    d.add({"keybridge_pendingApprovals", "requests waiting for a decision", rpc::Access::ApproverOnly,
-           [&s](const auto&, const json::value&, rpc::Reply reply) {
+    d.add({"keybridge_pendingApprovals", "requests waiting for a decision",
+           rpc::Access::ApproverOnly, [&s](const auto&, const json::value&, rpc::Reply reply) {
                json::array out;
                for (const auto& r : s.approvals.pending())
                    out.push_back(r.to_json());
@@ -228,11 +228,11 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                auto request = pending_request(s, request_id);
                // Whoever made a request cannot answer it: a script would approve itself.
                if (request && request->connection_id == client->connection_id) {
-                   return reply(tl::unexpected(RpcError{
-                       rpc::kUnauthorized,
-                       "request " + std::to_string(request_id) +
-                           " was made on this connection; another approver must decide it",
-                       std::nullopt}));
+                   return reply(tl::unexpected(
+                       RpcError{rpc::kUnauthorized,
+                                "request " + std::to_string(request_id) +
+                                    " was made on this connection; another approver must decide it",
+                                std::nullopt}));
                }
                std::optional<std::string> method;
                if (request) method = request->method;
@@ -255,36 +255,36 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                        RpcError{rpc::kInvalidParams, ok.error().detail, std::nullopt}));
                reply(json::value(true));
            }});
-    d.add({"keybridge_respond",
-           "answer a request waiting for input: params [id, {password|pin|passphrase|cancel}]",
-           rpc::Access::ApproverOnly, [&s](const auto&, const json::value& params, rpc::Reply reply) {
-               auto p = rpc::positional(params, 2, 2);
-               if (!p) return reply(tl::unexpected(p.error()));
-               const json::value& id = (**p)[0];
-               if (!id.is_int64() || id.as_int64() <= 0) {
-                   return reply(tl::unexpected(
-                       rpc::invalid_params_error("params[0] (id) must be a positive integer")));
-               }
-               if (!(**p)[1].is_object()) {
-                   return reply(tl::unexpected(rpc::invalid_params_error(
-                       "params[1] must be an object: {\"password\"}, {\"pin\"}, "
-                       "{\"passphrase\"} or {\"cancel\": true}")));
-               }
-               s.approvals.respond(
-                   static_cast<std::uint64_t>(id.as_int64()), (**p)[1].as_object(),
-                   [reply](core::Status status) {
-                       if (status) return reply(json::value(true));
-                       const auto& e = status.error();
-                       if (e.code == core::ErrorCode::WrongPassword)
-                           return reply(tl::unexpected(
-                               RpcError{rpc::kUnauthorized, "wrong password", std::nullopt}));
-                       if (e.code == core::ErrorCode::NotFound ||
-                           e.code == core::ErrorCode::InvalidArgument)
-                           return reply(tl::unexpected(
-                               RpcError{rpc::kInvalidParams, e.detail, std::nullopt}));
-                       reply(tl::unexpected(rpc::to_rpc_error(e)));
-                   });
-           }});
+    d.add(
+        {"keybridge_respond",
+         "answer a request waiting for input: params [id, {password|pin|passphrase|cancel}]",
+         rpc::Access::ApproverOnly, [&s](const auto&, const json::value& params, rpc::Reply reply) {
+             auto p = rpc::positional(params, 2, 2);
+             if (!p) return reply(tl::unexpected(p.error()));
+             const json::value& id = (**p)[0];
+             if (!id.is_int64() || id.as_int64() <= 0) {
+                 return reply(tl::unexpected(
+                     rpc::invalid_params_error("params[0] (id) must be a positive integer")));
+             }
+             if (!(**p)[1].is_object()) {
+                 return reply(tl::unexpected(rpc::invalid_params_error(
+                     "params[1] must be an object: {\"password\"}, {\"pin\"}, "
+                     "{\"passphrase\"} or {\"cancel\": true}")));
+             }
+             s.approvals.respond(static_cast<std::uint64_t>(id.as_int64()), (**p)[1].as_object(),
+                                 [reply](core::Status status) {
+                                     if (status) return reply(json::value(true));
+                                     const auto& e = status.error();
+                                     if (e.code == core::ErrorCode::WrongPassword)
+                                         return reply(tl::unexpected(RpcError{
+                                             rpc::kUnauthorized, "wrong password", std::nullopt}));
+                                     if (e.code == core::ErrorCode::NotFound ||
+                                         e.code == core::ErrorCode::InvalidArgument)
+                                         return reply(tl::unexpected(RpcError{
+                                             rpc::kInvalidParams, e.detail, std::nullopt}));
+                                     reply(tl::unexpected(rpc::to_rpc_error(e)));
+                                 });
+         }});
     d.add({"keybridge_permissions", "every origin's grant", rpc::Access::TokenOnly,
            [&s](const auto&, const json::value&, rpc::Reply reply) {
                json::object out;

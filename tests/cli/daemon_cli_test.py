@@ -791,14 +791,18 @@ class DaemonCommands(unittest.TestCase):
         self.assertEqual(daemon.stop(), 0)
         with open(os.path.join(self.datadir, "audit.log")) as f:
             audit = [json.loads(line) for line in f]
-        decided_by = [(a["method"], a["decision"], a["decidedBy"]) for a in audit]
+        # A person's decisions name the approver session: keybridge approve's control connection.
+        session = re.compile(r"control#\d+ pid %d keybridge" % approver.proc.pid)
+        decided_by = [(a["method"], a["decision"],
+                       "approver" if session.fullmatch(a["decidedBy"]) else a["decidedBy"])
+                      for a in audit]
         self.assertEqual(decided_by, [
             ("eth_requestAccounts", "approved", "policy line 2"),
             ("personal_sign", "denied", "policy line 3"),
             ("eth_signTransaction", "approved", "policy line 5"),
             ("eth_signTransaction", "signed", "approved"),  # with the digest of what was signed
-            ("eth_signTransaction", "rejected", "user"),
-            ("eth_requestAccounts", "rejected", "user"),
+            ("eth_signTransaction", "rejected", "approver"),
+            ("eth_requestAccounts", "rejected", "approver"),
         ])
 
     # ------------------------------------------------------------ permissions

@@ -237,6 +237,7 @@ class Approver {
       else resolve(msg.result);
       return;
     }
+    if (msg.method === "keybridge_disconnect") this.onDisconnect?.(msg.params);
     if (msg.method === "eth_subscription" && msg.params?.result?.type === "added") {
       this.onRequest(msg.params.result.request);
     }
@@ -1218,15 +1219,17 @@ e2e("anvil killed mid-run: reads give 4901, the daemon keeps answering eth_chain
   assert.equal(health.status, "ok");
 });
 
-e2e("SIGTERM: keybridged closes its WebSockets with 1001 and exits with status 0", async () => {
-  const closes = [dappWs.socket, approver.ws].map((socket) =>
-    socket.readyState === WebSocket.OPEN ? once(socket, "close") : Promise.resolve([null]),
-  );
+e2e("SIGTERM: keybridged closes its WebSockets with 1001, says goodbye to approvers, exits with 0", async () => {
+  const dappClosed =
+    dappWs.socket.readyState === WebSocket.OPEN ? once(dappWs.socket, "close") : Promise.resolve([null]);
+  const approverGoodbye = new Promise((resolve) => (approver.onDisconnect = resolve));
+  const approverClosed = once(approver.socket, "close");
   daemon.child.kill("SIGTERM");
   const { code, signal } = await waitExit(daemon.child, 5000);
   assert.equal(signal, null);
   assert.equal(code, 0);
-  const [[dappClose], [approverClose]] = await Promise.all(closes);
+  const [[dappClose]] = await Promise.all([dappClosed, approverClosed]);
   assert.equal(dappClose, 1001);
-  assert.equal(approverClose, 1001);
+  // The control socket has no close frame: the keybridge_disconnect notification is the goodbye.
+  assert.deepEqual(await approverGoodbye, { code: 4900, message: "keybridged is shutting down" });
 });

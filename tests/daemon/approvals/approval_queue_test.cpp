@@ -141,7 +141,8 @@ TEST_F(ApprovalQueueTest, RejectAnswersUserCancelled) {
 
 TEST_F(ApprovalQueueTest, DecidingUnknownOrDecidedIdIsNotFound) {
     auto& q = make_queue();
-    EXPECT_EQ(q.decide(42, Decision::Approve, "test approver").error().code, core::ErrorCode::NotFound);
+    EXPECT_EQ(q.decide(42, Decision::Approve, "test approver").error().code,
+              core::ErrorCode::NotFound);
     q.submit(request("personal_sign"), outcomes_.callback("a"));
     const auto id = only_pending_id();
     ASSERT_TRUE(q.decide(id, Decision::Approve, "test approver"));

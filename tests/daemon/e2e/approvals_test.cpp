@@ -283,11 +283,11 @@ TEST_F(Approvals, LockedVaultAsksForAnUnlockThenForTheDecision) {
     // Not decidable before the unlock; a wrong password keeps it waiting.
     EXPECT_EQ(control().error_code("keybridge_decide", json::array{id, "approve"}), -32602);
     EXPECT_EQ(control().error_code("keybridge_respond",
-                                 json::array{id, json::object{{"password", "wrong password"}}}),
+                                   json::array{id, json::object{{"password", "wrong password"}}}),
               4100);
     EXPECT_EQ(wait_pending(control(), 1).at(0).at("stage"), json::value("needs-input"));
     EXPECT_EQ(control().result("keybridge_respond",
-                             json::array{id, json::object{{"password", kVaultPassword}}}),
+                               json::array{id, json::object{{"password", kVaultPassword}}}),
               json::value(true));
     EXPECT_EQ(local().result("keybridge_status").at("unlocked"), json::value(true));
     // Same request, same id, now waiting for the decision.
@@ -372,7 +372,7 @@ TEST_F(Approvals, UnlockPromptCanBeCancelled) {
     json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u);
     EXPECT_EQ(control().result("keybridge_respond",
-                             json::array{pending[0].at("id"), json::object{{"cancel", true}}}),
+                               json::array{pending[0].at("id"), json::object{{"cancel", true}}}),
               json::value(true));
     EXPECT_EQ(answer.get().at("error").at("code"), json::value(4001));
     EXPECT_EQ(local().result("keybridge_status").at("unlocked"), json::value(false));
