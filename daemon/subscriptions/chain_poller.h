@@ -121,7 +121,7 @@ class ChainPoller : public std::enable_shared_from_this<ChainPoller> {
     unsigned failures_ = 0;
     bool ready_ = false;
     std::vector<std::function<void(bool)>> waiting_;
-    PollBatch batch_;  // the poll under way
+    PollBatch batch_;                  // the poll under way
     LogFanout fanout_;                 // the logs subscribers of the poll under way
     boost::json::array fetched_logs_;  // its eth_getLogs answers so far
     std::optional<boost::json::value> pending_filter_;  // the node's filter id

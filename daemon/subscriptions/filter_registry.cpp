@@ -18,9 +18,9 @@ std::size_t FilterRegistry::count(const FilterOwner& owner) const {
 }
 
 std::size_t FilterRegistry::count_principal(const std::string& principal) const {
-    return static_cast<std::size_t>(
-        std::count_if(filters_.begin(), filters_.end(),
-                      [&](const auto& entry) { return entry.second.owner.principal == principal; }));
+    return static_cast<std::size_t>(std::count_if(
+        filters_.begin(), filters_.end(),
+        [&](const auto& entry) { return entry.second.owner.principal == principal; }));
 }
 
 bool FilterRegistry::has_room(const FilterOwner& owner) const {

@@ -128,8 +128,8 @@ PermissionStore::~PermissionStore() = default;
 core::Result<PermissionStore> PermissionStore::open(const std::string& datadir,
                                                     std::optional<Background> background,
                                                     std::size_t memory_chains) {
-    auto state =
-        std::make_shared<State>(datadir + "/permissions.json", std::move(background), memory_chains);
+    auto state = std::make_shared<State>(datadir + "/permissions.json", std::move(background),
+                                         memory_chains);
     const std::string& path = state->path;
     if (!vault::path_exists(path)) return PermissionStore(std::move(state));
     auto text = vault::read_file(path);
@@ -145,8 +145,8 @@ core::Result<PermissionStore> PermissionStore::open(const std::string& datadir,
     std::vector<std::pair<std::string, std::uint64_t>> chains;
     for (const auto& [key, entry] : origins->as_object()) {
         // Earlier versions kept token clients under "local-client"; the one name is "local" now.
-        const std::string origin = key == "local-client" ? std::string(kLocalOrigin)
-                                                         : std::string(key);
+        const std::string origin =
+            key == "local-client" ? std::string(kLocalOrigin) : std::string(key);
         if (!entry.is_object()) return damaged("entry of " + origin + " is not an object");
         const json::object& o = entry.as_object();
         if (const json::value* accounts = o.if_contains("accounts")) {

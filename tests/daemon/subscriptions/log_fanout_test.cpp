@@ -46,9 +46,9 @@ json::value log_of(unsigned k, std::vector<unsigned> topics, unsigned index) {
 }
 
 TEST(LogFanout, MergesAddressesWhenEveryFilterNamesSome) {
-    LogFanout fanout({filter(R"({"address":)" + quoted(address(1)) + "}"),
-                      filter(R"({"address":[)" + quoted(address(2)) + "," + quoted(address(1)) +
-                             "]}")});
+    LogFanout fanout(
+        {filter(R"({"address":)" + quoted(address(1)) + "}"),
+         filter(R"({"address":[)" + quoted(address(2)) + "," + quoted(address(1)) + "]}")});
     EXPECT_EQ(fanout.merged().addresses, (std::vector<std::string>{address(1), address(2)}));
     EXPECT_TRUE(fanout.merged().topics.empty());
     EXPECT_EQ(fanout.max_blocks(), 0u);
@@ -74,10 +74,10 @@ TEST(LogFanout, AnyAddressPastTheMergedBound) {
 }
 
 TEST(LogFanout, MergesTopicPositionsThatEveryFilterRestricts) {
-    LogFanout fanout({filter(R"({"topics":[)" + quoted(topic(1)) + ",null," + quoted(topic(5)) +
-                             "]}"),
-                      filter(R"({"topics":[[)" + quoted(topic(2)) + "," + quoted(topic(1)) +
-                             "]," + quoted(topic(3)) + "]}")});
+    LogFanout fanout(
+        {filter(R"({"topics":[)" + quoted(topic(1)) + ",null," + quoted(topic(5)) + "]}"),
+         filter(R"({"topics":[[)" + quoted(topic(2)) + "," + quoted(topic(1)) + "]," +
+                quoted(topic(3)) + "]}")});
     // Positions: the shorter filter's two; position 0 restricted by both, position 1 not.
     ASSERT_EQ(fanout.merged().topics.size(), 2u);
     EXPECT_EQ(fanout.merged().topics[0], (std::vector<std::string>{topic(1), topic(2)}));
