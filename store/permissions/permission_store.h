@@ -95,7 +95,7 @@ class PermissionStore {
     // background has finished (no write of this store may run at the same time).
     [[nodiscard]] core::Status flush();
 
-    // Files written so far by this object, to see that writes coalesce.
+    // Writes of the file this object attempted so far, to see that they coalesce.
     std::uint64_t writes() const;
     // Origins whose chain is kept in memory only.
     std::size_t memory_chains() const;
