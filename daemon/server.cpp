@@ -100,7 +100,14 @@ core::Result<std::string> Server::write_cookie() {
 
 // The permissions file, the audit log and the approval queue with its policy.
 core::Status Server::open_stores() {
-    auto permissions = permissions::PermissionStore::open(config_.datadir);
+    // Written on the blocking thread, coalesced (a flood of chain switches of granted origins
+    // costs one write at a time); origins without a grant keep their chain in memory only.
+    permissions::PermissionStore::Background writes;
+    writes.run = [this](std::function<void()> job) { asio::post(blocking_, std::move(job)); };
+    writes.failed = [](const core::Error& error) {
+        log::error("permissions", "writing permissions.json failed: " + error.detail);
+    };
+    auto permissions = permissions::PermissionStore::open(config_.datadir, std::move(writes));
     if (!permissions) return core::fail(permissions.error());
     permissions_.emplace(std::move(*permissions));
     // Rotation renames files and flushes the retired one: on the blocking thread, not the
@@ -314,6 +321,10 @@ void Server::run() {
         t.join();
     blocking_.join();
     if (audit_) audit_->sync();
+    if (permissions_) {
+        if (auto saved = permissions_->flush(); !saved)
+            log::error("permissions", "writing permissions.json failed: " + saved.error().detail);
+    }
     log::info("server", "stopped");
 }
 

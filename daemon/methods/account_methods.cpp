@@ -138,7 +138,11 @@ void ask_to_connect(Services& s, const std::shared_ptr<const rpc::Client>& clien
                 return done(tl::unexpected(rpc::to_rpc_error(ok.error())));
             }
             if (changed) s.notify_accounts(principal);
-            return done(s.visible_accounts(*client));
+            // The page hears "connected" only once the grant is on disk (permission_store.h).
+            return s.permissions.when_saved([&s, client, done](core::Status saved) {
+                if (!saved) return done(tl::unexpected(rpc::to_rpc_error(saved.error())));
+                done(s.visible_accounts(*client));
+            });
         }
         const bool rejected_by_approver = choice &&
                                           choice->decision == approvals::Decision::Reject &&
@@ -248,7 +252,11 @@ void register_account_methods(rpc::Dispatcher& d, Services& s) {
                auto revoked = s.permissions.revoke(client->principal());
                if (!revoked) return reply(tl::unexpected(rpc::to_rpc_error(revoked.error())));
                if (*revoked) s.notify_accounts(client->principal());
-               reply(json::value(nullptr));
+               // Answered once the revocation is on disk: a crash must not bring it back.
+               s.permissions.when_saved([reply](core::Status saved) {
+                   if (!saved) return reply(tl::unexpected(rpc::to_rpc_error(saved.error())));
+                   reply(json::value(nullptr));
+               });
            }});
     d.add({"eth_subscribe",
            "WebSocket events: accountsChanged, chainChanged, newHeads, logs, "

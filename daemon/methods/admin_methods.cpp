@@ -306,7 +306,11 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                auto revoked = s.permissions.revoke(*origin);
                if (!revoked) return reply(tl::unexpected(rpc::to_rpc_error(revoked.error())));
                if (*revoked) s.notify_accounts(*origin);
-               reply(json::value(*revoked));
+               // Answered once the revocation is on disk: a crash must not bring it back.
+               s.permissions.when_saved([reply, had = *revoked](core::Status saved) {
+                   if (!saved) return reply(tl::unexpected(rpc::to_rpc_error(saved.error())));
+                   reply(json::value(had));
+               });
            }});
     d.add({"rpc_methods", "the methods this daemon serves, from its method table",
            rpc::Access::Anyone, [&d](const auto& client, const json::value&, rpc::Reply reply) {
