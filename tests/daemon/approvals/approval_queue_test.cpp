@@ -395,13 +395,13 @@ TEST_F(ApprovalQueueTest, AuditLinesRecordEveryOutcome) {
     };
     EXPECT_EQ(field(0, "method"), "personal_sign");
     EXPECT_EQ(field(0, "decision"), "approved");
-    EXPECT_EQ(field(0, "decidedBy"), "user");
+    EXPECT_EQ(field(0, "decidedBy"), "test approver");
     EXPECT_EQ(field(0, "origin"), "https://app.example");
     EXPECT_EQ(field(0, "account"), "0x73d0385F4d8E00C5e6504C6030F47BF6212736A8");
     EXPECT_EQ(lines[0].at("chainId"), json::value(1));
     EXPECT_EQ(field(0, "time").size(), 20u);  // 2024-01-02T03:04:05Z
     EXPECT_EQ(field(1, "decision"), "rejected");
-    EXPECT_EQ(field(1, "decidedBy"), "user");
+    EXPECT_EQ(field(1, "decidedBy"), "test approver");
     EXPECT_EQ(field(2, "decision"), "approved");
     EXPECT_EQ(field(2, "decidedBy"), "policy line 1");
     EXPECT_EQ(lines[2].at("id"), json::value(typed.id));
