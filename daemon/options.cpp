@@ -114,8 +114,7 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         if (value != "auto" && value != "off")
             return fail(ErrorCode::InvalidArgument, "--signing-worker must be auto or off");
         c.signing_worker = value == "auto";
-    }
-    else if (name == "max-request-bytes")
+    } else if (name == "max-request-bytes")
         return set_size(c.max_request_bytes, 1024, 64 << 20);
     else if (name == "max-batch")
         return set_size(c.max_batch, 1, 10000);

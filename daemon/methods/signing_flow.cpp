@@ -240,8 +240,8 @@ void sign_on_lane(Services& s, Shared request, const core::Transaction* tx_overr
     // The job holds the signer, not the lane: a lane must never own itself through its jobs.
     route->lane->run(
         s.stops.token_for(request->connection_id),
-        [&s, request, tx = std::move(tx), approval = std::move(approval), signer = route->signer, key = route->key, hop,
-         done = std::move(done)](std::stop_token stop) {
+        [&s, request, tx = std::move(tx), approval = std::move(approval), signer = route->signer,
+         key = route->key, hop, done = std::move(done)](std::stop_token stop) {
             SignOutcome outcome;
             if (stop.stop_requested()) {
                 outcome = tl::unexpected(RpcError{rpc::kDisconnected,
@@ -278,8 +278,7 @@ void finish_signed(Services& s, const approvals::ApprovalRequest& approval, cons
 // approval may since have been taken by another transaction approved meanwhile (a dApp's
 // "approve, then swap"): unless the dApp chose it, it is read again from the node once the
 // previous transaction has reached it, and only ever moves forward.
-void sign_and_send(Services& s, Shared request, Approval approval,
-                   rpc::Reply reply) {
+void sign_and_send(Services& s, Shared request, Approval approval, rpc::Reply reply) {
     const std::string key =
         std::to_string(request->chain_id) + ":" + request->account.to_lower_string();
     s.send_queue.run(key, [&s, request, approval, reply](std::function<void()> done) {
@@ -327,8 +326,7 @@ void sign_and_send(Services& s, Shared request, Approval approval,
 
 // ---- step: approve, then sign
 
-void sign_approved(Services& s, Shared request, Approval approval,
-                   rpc::Reply reply) {
+void sign_approved(Services& s, Shared request, Approval approval, rpc::Reply reply) {
     if (request->kind == SigningRequest::Kind::Transaction && request->broadcast)
         return sign_and_send(s, std::move(request), std::move(approval), std::move(reply));
     sign_on_lane(s, request, nullptr, approval, [&s, approval, reply](SignOutcome out) {
@@ -352,8 +350,7 @@ void approve(Services& s, Shared request, Approval approval, rpc::Reply reply) {
 // A locked vault: the request waits at an "unlock" stage (keybridge_respond with the password,
 // or keybridge unlock), then goes on to its approval. During the --password-file unlock at start
 // the same stage is released by that unlock.
-void unlock_then_approve(Services& s, Shared request, Approval approval,
-                         rpc::Reply reply) {
+void unlock_then_approve(Services& s, Shared request, Approval approval, rpc::Reply reply) {
     auto on_answer = [&s](const json::object& answer, std::function<void(core::Status)> done) {
         const json::value* password = answer.if_contains("password");
         if (password == nullptr || !password->is_string()) {
@@ -423,7 +420,8 @@ void run_signing_flow(Services& s, const std::shared_ptr<const rpc::Client>& cli
                 auto [shared, readiness] = *prepared;
                 auto entry = approval_for(*shared, explain(*shared));
                 entry.id = s.approvals.reserve_id();
-                Approval approval = std::make_shared<const approvals::ApprovalRequest>(std::move(entry));
+                Approval approval =
+                    std::make_shared<const approvals::ApprovalRequest>(std::move(entry));
                 if (readiness == Readiness::NeedsUnlock)
                     return unlock_then_approve(s, shared, std::move(approval), reply);
                 approve(s, shared, std::move(approval), reply);

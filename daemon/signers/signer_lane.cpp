@@ -107,7 +107,8 @@ SpilloverLane::SpilloverLane(std::string name, Saturated saturated)
 
 void SpilloverLane::run(std::stop_token caller, Job job) {
     // A job waiting on the worker means the worker is the busier side: sign here.
-    if (worker_.queued() == 0 && saturated_()) return worker_.run(std::move(caller), std::move(job));
+    if (worker_.queued() == 0 && saturated_())
+        return worker_.run(std::move(caller), std::move(job));
     inline_.run(std::move(caller), std::move(job));
 }
 

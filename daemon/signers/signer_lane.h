@@ -82,10 +82,10 @@ class ThreadLane final : public SignerLane {
 // so that signing overlaps the network thread's transport and JSON work on a second core.
 // Saturation is measured, not guessed: a network thread that keeps up blocks in epoll_wait
 // between requests (a voluntary context switch); one that blocked fewer than once per four jobs
-// over the last millisecond nearly always had requests waiting for it. A worker that already holds a
-// waiting job takes no more: the network thread signs the job itself (both cores sign).
-// Jobs may run concurrently (inline on network threads and on the worker): the signer must be
-// thread-safe, as the software signer is.
+// over the last millisecond nearly always had requests waiting for it. A worker that already holds
+// a waiting job takes no more: the network thread signs the job itself (both cores sign). Jobs may
+// run concurrently (inline on network threads and on the worker): the signer must be thread-safe,
+// as the software signer is.
 class SpilloverLane final : public SignerLane {
   public:
     // Whether the calling thread is saturated; called once per job, on the caller's thread.
