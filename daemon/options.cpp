@@ -110,7 +110,11 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         c.policy_file = value;
     else if (name == "threads")
         return set_unsigned(c.threads, 1, 64);
-    else if (name == "max-request-bytes")
+    else if (name == "signing-worker") {
+        if (value != "auto" && value != "off")
+            return fail(ErrorCode::InvalidArgument, "--signing-worker must be auto or off");
+        c.signing_worker = value == "auto";
+    } else if (name == "max-request-bytes")
         return set_size(c.max_request_bytes, 1024, 64 << 20);
     else if (name == "max-batch")
         return set_size(c.max_batch, 1, 10000);
@@ -230,6 +234,8 @@ const std::vector<OptionDecl>& option_table() {
         {"password-file", "FILE", "", "unlock the vault at start with the password in FILE"},
         {"policy", "FILE", "", "approval policy rules (see docs/POLICY.md)"},
         {"threads", "N", "1", "network threads"},
+        {"signing-worker", "auto|off", "auto",
+         "sign on a worker thread while a network thread is saturated"},
         {"chain-id", "ID", "1", "chain selected for new origins"},
         {"chain", "ID=URL [NAME]", "",
          "a chain and its upstream RPC URL (http or https); repeatable", true},

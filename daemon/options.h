@@ -37,6 +37,9 @@ struct Config {
     std::string password_file;
     std::string policy_file;
     unsigned threads = 1;
+    // Software signing moves to a worker thread while a network thread is saturated (auto);
+    // off keeps it on the network threads.
+    bool signing_worker = true;
 
     std::size_t max_request_bytes = 1024 * 1024;
     std::size_t max_batch = 100;

@@ -20,6 +20,9 @@ namespace {
 namespace json = boost::json;
 using rpc::RpcError;
 using Shared = std::shared_ptr<const SigningRequest>;
+// The approval entry of a request, made once: the steps share it (copying its decoded details at
+// each step cost more than the rest of a personal_sign besides the signature).
+using Approval = std::shared_ptr<const approvals::ApprovalRequest>;
 
 // ---- step: check account
 
@@ -126,9 +129,9 @@ approvals::ApprovalRequest approval_for(const SigningRequest& r, Explanation exp
 // become stages of the request's approval entry. Called on the signer's lane thread.
 class ApprovalPrompter final : public core::Prompter {
   public:
-    ApprovalPrompter(approvals::ApprovalQueue& queue, approvals::ApprovalRequest approval,
+    ApprovalPrompter(approvals::ApprovalQueue& queue, const approvals::ApprovalRequest& approval,
                      std::stop_token stop)
-        : queue_(queue), approval_(std::move(approval)), stop_(std::move(stop)) {}
+        : queue_(queue), approval_(approval), stop_(std::move(stop)) {}
 
     void on_device(std::string_view what) override {
         queue_.set_stage(approval_, approvals::Stage::OnDevice, std::string(what));
@@ -187,7 +190,7 @@ class ApprovalPrompter final : public core::Prompter {
     }
 
     approvals::ApprovalQueue& queue_;
-    approvals::ApprovalRequest approval_;
+    const approvals::ApprovalRequest& approval_;  // outlives the prompter (the job holds it)
     std::stop_token stop_;
 };
 
@@ -224,10 +227,11 @@ SignOutcome call_signer(core::Signer& signer, const core::SignContext& context,
 }
 
 // Runs the signer on its lane. A blocking signer's lane has its own thread: the outcome is
-// posted back to the network threads. The software signer's lane is inline: no thread hop.
+// posted back to the network threads. The software signer's lane runs inline (no thread hop)
+// unless the network thread is saturated; on its worker, `done` runs there (what it calls —
+// approvals, audit, reply, upstream — is thread-safe).
 void sign_on_lane(Services& s, Shared request, const core::Transaction* tx_override,
-                  const approvals::ApprovalRequest& approval,
-                  std::function<void(SignOutcome)> done) {
+                  Approval approval, std::function<void(SignOutcome)> done) {
     auto route = s.signers.check(request->account);
     if (!route) return done(tl::unexpected(rpc::to_rpc_error(route.error())));
     const bool hop = route->signer->info().blocking;
@@ -236,15 +240,15 @@ void sign_on_lane(Services& s, Shared request, const core::Transaction* tx_overr
     // The job holds the signer, not the lane: a lane must never own itself through its jobs.
     route->lane->run(
         s.stops.token_for(request->connection_id),
-        [&s, request, tx = std::move(tx), approval, signer = route->signer, key = route->key, hop,
-         done = std::move(done)](std::stop_token stop) {
+        [&s, request, tx = std::move(tx), approval = std::move(approval), signer = route->signer,
+         key = route->key, hop, done = std::move(done)](std::stop_token stop) {
             SignOutcome outcome;
             if (stop.stop_requested()) {
                 outcome = tl::unexpected(RpcError{rpc::kDisconnected,
                                                   "the request was cancelled before it was signed",
                                                   std::nullopt});
             } else {
-                ApprovalPrompter prompter(s.approvals, approval, stop);
+                ApprovalPrompter prompter(s.approvals, *approval, stop);
                 const core::SignContext context{stop, prompter};
                 if (tx) {
                     SigningRequest adjusted = *request;  // a later nonce (send_in_turn)
@@ -274,8 +278,7 @@ void finish_signed(Services& s, const approvals::ApprovalRequest& approval, cons
 // approval may since have been taken by another transaction approved meanwhile (a dApp's
 // "approve, then swap"): unless the dApp chose it, it is read again from the node once the
 // previous transaction has reached it, and only ever moves forward.
-void sign_and_send(Services& s, Shared request, approvals::ApprovalRequest approval,
-                   rpc::Reply reply) {
+void sign_and_send(Services& s, Shared request, Approval approval, rpc::Reply reply) {
     const std::string key =
         std::to_string(request->chain_id) + ":" + request->account.to_lower_string();
     s.send_queue.run(key, [&s, request, approval, reply](std::function<void()> done) {
@@ -284,10 +287,10 @@ void sign_and_send(Services& s, Shared request, approvals::ApprovalRequest appro
                          [&s, request, approval, reply, done](SignOutcome out) {
                              if (!out) {
                                  done();
-                                 s.approvals.complete(approval.id);
+                                 s.approvals.complete(approval->id);
                                  return reply(tl::unexpected(out.error()));
                              }
-                             finish_signed(s, approval, *out);
+                             finish_signed(s, *approval, *out);
                              const std::string hash = core::hex_encode(out->audited);
                              const json::array params{json::string(core::hex_encode(*out->raw))};
                              s.upstream.call(request->upstream_url, "eth_sendRawTransaction",
@@ -323,23 +326,22 @@ void sign_and_send(Services& s, Shared request, approvals::ApprovalRequest appro
 
 // ---- step: approve, then sign
 
-void sign_approved(Services& s, Shared request, approvals::ApprovalRequest approval,
-                   rpc::Reply reply) {
+void sign_approved(Services& s, Shared request, Approval approval, rpc::Reply reply) {
     if (request->kind == SigningRequest::Kind::Transaction && request->broadcast)
         return sign_and_send(s, std::move(request), std::move(approval), std::move(reply));
     sign_on_lane(s, request, nullptr, approval, [&s, approval, reply](SignOutcome out) {
         if (!out) {
-            s.approvals.complete(approval.id);
+            s.approvals.complete(approval->id);
             return reply(tl::unexpected(out.error()));
         }
-        finish_signed(s, approval, *out);
+        finish_signed(s, *approval, *out);
         reply(std::move(out->result));
     });
 }
 
-void approve(Services& s, Shared request, approvals::ApprovalRequest approval, rpc::Reply reply) {
+void approve(Services& s, Shared request, Approval approval, rpc::Reply reply) {
     s.approvals.submit_tracked(
-        approval, [&s, request, approval, reply](core::Status status) mutable {
+        *approval, [&s, request, approval, reply](core::Status status) mutable {
             if (!status) return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
             sign_approved(s, request, approval, reply);
         });
@@ -348,8 +350,7 @@ void approve(Services& s, Shared request, approvals::ApprovalRequest approval, r
 // A locked vault: the request waits at an "unlock" stage (keybridge_respond with the password,
 // or keybridge unlock), then goes on to its approval. During the --password-file unlock at start
 // the same stage is released by that unlock.
-void unlock_then_approve(Services& s, Shared request, approvals::ApprovalRequest approval,
-                         rpc::Reply reply) {
+void unlock_then_approve(Services& s, Shared request, Approval approval, rpc::Reply reply) {
     auto on_answer = [&s](const json::object& answer, std::function<void(core::Status)> done) {
         const json::value* password = answer.if_contains("password");
         if (password == nullptr || !password->is_string()) {
@@ -362,7 +363,7 @@ void unlock_then_approve(Services& s, Shared request, approvals::ApprovalRequest
     const std::string note = s.startup_unlock_pending.load()
                                  ? "keybridged is unlocking the vault (--password-file)"
                                  : "the vault is locked: unlock it to continue";
-    s.approvals.await_input(approval, "unlock", note, std::move(on_answer),
+    s.approvals.await_input(*approval, "unlock", note, std::move(on_answer),
                             [&s, request, approval, reply](core::Status status) {
                                 if (!status)
                                     return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
@@ -417,8 +418,10 @@ void run_signing_flow(Services& s, const std::shared_ptr<const rpc::Client>& cli
             [&s, reply](tl::expected<std::pair<Shared, Readiness>, RpcError> prepared) {
                 if (!prepared) return reply(tl::unexpected(prepared.error()));
                 auto [shared, readiness] = *prepared;
-                auto approval = approval_for(*shared, explain(*shared));
-                approval.id = s.approvals.reserve_id();
+                auto entry = approval_for(*shared, explain(*shared));
+                entry.id = s.approvals.reserve_id();
+                Approval approval =
+                    std::make_shared<const approvals::ApprovalRequest>(std::move(entry));
                 if (readiness == Readiness::NeedsUnlock)
                     return unlock_then_approve(s, shared, std::move(approval), reply);
                 approve(s, shared, std::move(approval), reply);

@@ -101,9 +101,11 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     ++in_flight_;
     ctx_.dispatcher.dispatch(
         client_, std::move(payload), [self = shared_from_this()](std::optional<std::string> body) {
-            boost::asio::post(self->ws_.get_executor(), [self, body = std::move(body)]() mutable {
-                self->on_reply(std::move(body));
-            });
+            // Answered inline (on this strand, most are) the reply is written at once, before
+            // the next read starts; from another thread it is queued to the strand.
+            boost::asio::dispatch(
+                self->ws_.get_executor(),
+                [self, body = std::move(body)]() mutable { self->on_reply(std::move(body)); });
         });
     do_read();  // requests are answered as they complete, possibly out of order (ids match them)
 }
