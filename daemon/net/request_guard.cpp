@@ -25,7 +25,8 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-std::optional<std::string_view> repeated_identity_header(const boost::beast::http::fields& headers) {
+std::optional<std::string_view> repeated_identity_header(
+    const boost::beast::http::fields& headers) {
     namespace http = boost::beast::http;
     for (const http::field field :
          {http::field::host, http::field::origin, http::field::authorization}) {

@@ -82,8 +82,9 @@ TEST(JsonForTerminal, EscapesC0DelAndInvalidBytesOutsideTheSerializerSafeSet) {
     EXPECT_EQ(json_for_terminal("{\"a\":\"x\x1b[2Jy\"}"), R"({"a":"x\u001b[2Jy"})");
     EXPECT_EQ(json_for_terminal("[1,\n\t2]\r"), "[1,\n\t2]\\u000d");
     EXPECT_EQ(json_for_terminal("{\"a\":\"\xff\"}"), R"({"a":"\ufffd"})");
-    const std::string name = "n\xc2\x9b"
-                             "2J\xe2\x81\xa6";
+    const std::string name =
+        "n\xc2\x9b"
+        "2J\xe2\x81\xa6";
     const std::string text = boost::json::serialize(boost::json::object{{"name", name}});
     const std::string safe = json_for_terminal(text);
     EXPECT_EQ(safe, R"({"name":"n\u009b2J\u2066"})");

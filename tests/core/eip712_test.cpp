@@ -644,9 +644,9 @@ TEST(Eip712, ExtraKeysAreRefusedInArraysOfStructs) {
     EXPECT_EQ(in_grid.code, ErrorCode::InvalidArgument);
     EXPECT_NE(in_grid.detail.find("message.grid[1][1].: extra data"), std::string::npos)
         << in_grid.detail;
-    EXPECT_TRUE(signing_hash(
-        must_parse(doc(types, "M", R"({"ps":[{"n":1}],"grid":[[{"n":1},{"n":2}]]})")),
-        Version::V4));
+    EXPECT_TRUE(
+        signing_hash(must_parse(doc(types, "M", R"({"ps":[{"n":1}],"grid":[[{"n":1},{"n":2}]]})")),
+                     Version::V4));
 }
 
 TEST(Eip712, ExtraKeysAreRefusedInTheDomain) {
@@ -666,8 +666,8 @@ TEST(Eip712, DomainOnlyDocumentMustHaveAnEmptyMessage) {
     ASSERT_FALSE(shown);
     EXPECT_EQ(shown.error().code, ErrorCode::InvalidArgument);
     EXPECT_NE(shown.error().detail.find("message:"), std::string::npos) << shown.error().detail;
-    EXPECT_TRUE(signing_hash(must_parse(doc(types, "EIP712Domain", "{}", R"({"name":"x"})")),
-                             Version::V4));
+    EXPECT_TRUE(
+        signing_hash(must_parse(doc(types, "EIP712Domain", "{}", R"({"name":"x"})")), Version::V4));
 }
 
 TEST(Eip712, StructValueMustBeObject) {

@@ -291,11 +291,11 @@ TEST_F(Lifecycle, ChainSelectionIsPerOriginAndNotified) {
 // A node URL with an API key given with --chain is readable by every local user in
 // /proc/PID/cmdline; from the config file it is not. The file must be private to the user.
 TEST_F(Lifecycle, ChainsFromAPrivateConfigFileAndNotFromOneOthersCanRead) {
-    const std::string config = tmp_.write(
-        "keybridged.conf",
-        "# nodes with API keys stay off the command line\n"
-        "chain = 31337=http://127.0.0.1:1/v3/APIKEY123?key=QUERYKEY Local\n"
-        "chain-id = 31337\n");
+    const std::string config =
+        tmp_.write("keybridged.conf",
+                   "# nodes with API keys stay off the command line\n"
+                   "chain = 31337=http://127.0.0.1:1/v3/APIKEY123?key=QUERYKEY Local\n"
+                   "chain-id = 31337\n");
     ASSERT_NO_FATAL_FAILURE(start({"--config", config}));
     EXPECT_TRUE(daemon_.wait_for_log("chain 31337 (Local): http://127.0.0.1:1")) << daemon_.log();
     std::string cmdline;
@@ -314,8 +314,9 @@ TEST_F(Lifecycle, ChainsFromAPrivateConfigFileAndNotFromOneOthersCanRead) {
     EXPECT_EQ(daemon_.wait_exit(), 0) << daemon_.log();
 
     // Readable by the group or by everyone: keybridged refuses to start, and says how to fix it.
-    fs::permissions(config, fs::perms::owner_read | fs::perms::owner_write |
-                                fs::perms::group_read | fs::perms::others_read,
+    fs::permissions(config,
+                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                        fs::perms::others_read,
                     fs::perm_options::replace);
     std::vector<std::string> args = base_args();
     args.insert(args.end(), {"--config", config});

@@ -349,8 +349,9 @@ TEST_F(Malformed, ManyConnectionsOpenedAndDropped) {
 TEST_F(Malformed, RepeatedIdentityHeadersAreRefused) {
     ASSERT_NO_FATAL_FAILURE(start());
     const std::string b = body("eth_chainId");
-    const std::string tail = "Content-Type: application/json\r\nContent-Length: " +
-                             std::to_string(b.size()) + "\r\n\r\n" + b;
+    const std::string tail =
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(b.size()) +
+        "\r\n\r\n" + b;
     const std::string evil_host = "Host: evil.example:" + std::to_string(port()) + "\r\n";
     const std::string lower_host = "host: 127.0.0.1:" + std::to_string(port()) + "\r\n";
     const std::string origin = "Origin: " + std::string(kPageOrigin) + "\r\n";

@@ -26,18 +26,18 @@ json::object unlimited_permit() {
         "Permit":[{"name":"owner","type":"address"},{"name":"spender","type":"address"},
                   {"name":"value","type":"uint256"},{"name":"nonce","type":"uint256"},
                   {"name":"deadline","type":"uint256"}]})");
-    return json::object{
-        {"types", types},
-        {"primaryType", "Permit"},
-        {"domain", json::object{{"name", "USD Coin"},
-                                {"version", "2"},
-                                {"chainId", 1},
-                                {"verifyingContract", "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"}}},
-        {"message", json::object{{"owner", kFirstAccount},
-                                 {"spender", kSpender},
-                                 {"value", kMaxUint256},
-                                 {"nonce", 0},
-                                 {"deadline", 4102444800}}}};
+    return json::object{{"types", types},
+                        {"primaryType", "Permit"},
+                        {"domain", json::object{{"name", "USD Coin"},
+                                                {"version", "2"},
+                                                {"chainId", 1},
+                                                {"verifyingContract",
+                                                 "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"}}},
+                        {"message", json::object{{"owner", kFirstAccount},
+                                                 {"spender", kSpender},
+                                                 {"value", kMaxUint256},
+                                                 {"nonce", 0},
+                                                 {"deadline", 4102444800}}}};
 }
 
 TEST_F(TypedDataRefusals, PermitWithAnUndeclaredNoteIsRefusedBeforeAnyApproval) {
@@ -61,11 +61,11 @@ TEST_F(TypedDataRefusals, PermitWithAnUndeclaredNoteIsRefusedBeforeAnyApproval) 
         }
     }
     // keybridge_explainRequest refuses it the same way: nothing for the approver to show.
-    const json::value explained = local().call(
-        "keybridge_explainRequest",
-        json::array{json::object{{"method", "eth_signTypedData_v4"},
-                                 {"params", json::array{kFirstAccount, as_text}},
-                                 {"origin", kPageOrigin}}});
+    const json::value explained =
+        local().call("keybridge_explainRequest",
+                     json::array{json::object{{"method", "eth_signTypedData_v4"},
+                                              {"params", json::array{kFirstAccount, as_text}},
+                                              {"origin", kPageOrigin}}});
     ASSERT_TRUE(explained.as_object().contains("error")) << explained;
     EXPECT_EQ(explained.at("error").at("code"), json::value(-32602)) << explained;
 
