@@ -373,7 +373,9 @@ class Approver {
         }
     }
 
-    void emit(json::object event) { std::cout << json::serialize(event) << "\n" << std::flush; }
+    void emit(json::object event) {
+        std::cout << json_for_terminal(json::serialize(event)) << "\n" << std::flush;
+    }
 
     // Applies every notification that has arrived: added requests join the queue, removed ones
     // leave it. A lost connection (closed, or keybridged shutting down) is an error.

@@ -1,8 +1,14 @@
 #include "daemon/options.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
-#include <fstream>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include <boost/asio/ip/address.hpp>
@@ -16,6 +22,7 @@ using core::ErrorCode;
 using core::fail;
 
 const std::string kDefaultListen = "127.0.0.1:" + std::to_string(kDefaultPort);
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
 
 std::string trim(std::string s) {
     auto not_space = [](unsigned char c) { return !std::isspace(c); };
@@ -187,11 +194,60 @@ struct FileSetting {
     std::string where;
 };
 
+// The file's text, if it is private to us. It may hold RPC URLs with API keys in them, and
+// whoever can write it chooses the nodes, the policy file and the listen addresses: like ssh with
+// its keys and config, refuse it unless we (or root) own it and no one else may read or write it.
+core::Result<std::string> read_private_config(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return fail(ErrorCode::IoError,
+                    "cannot read config file " + path + ": " + std::strerror(errno));
+    }
+    struct FdCloser {
+        int fd;
+        ~FdCloser() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return fail(ErrorCode::IoError, "config file " + path + " is not a regular file");
+    }
+    if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+        return fail(ErrorCode::InvalidArgument,
+                    "config file " + path + " belongs to another user (uid " +
+                        std::to_string(st.st_uid) + "): it would choose keybridged's nodes");
+    }
+    if ((st.st_mode & 077) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        return fail(ErrorCode::InvalidArgument,
+                    "config file " + path + " is open to other users (mode " + mode +
+                        "): it may hold RPC URLs with API keys; run chmod 600 " + path);
+    }
+    std::string text;
+    char chunk[4096];
+    while (true) {
+        const ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            return fail(ErrorCode::IoError,
+                        "cannot read config file " + path + ": " + std::strerror(errno));
+        }
+        if (n == 0) break;
+        if (text.size() + static_cast<std::size_t>(n) > kMaxConfigBytes) {
+            return fail(ErrorCode::InvalidArgument, "config file " + path + " is larger than " +
+                                                        std::to_string(kMaxConfigBytes) + " bytes");
+        }
+        text.append(chunk, static_cast<std::size_t>(n));
+    }
+    return text;
+}
+
 // Config file: "key = value" per line (keys are the long option names), '#' starts a comment,
 // flags are written "key = true".
 core::Status load_config_file(const std::string& path, Config& c, std::vector<FileSetting>& out) {
-    std::ifstream in(path);
-    if (!in) return fail(ErrorCode::IoError, "cannot read config file " + path);
+    auto text = read_private_config(path);
+    if (!text) return fail(text.error());
+    std::istringstream in(*text);
     std::string line;
     for (int number = 1; std::getline(in, line); ++number) {
         const std::string where = path + ":" + std::to_string(number);
@@ -228,7 +284,7 @@ const std::vector<OptionDecl>& option_table() {
         {"datadir", "DIR", "$XDG_DATA_HOME/keybridge",
          "data folder: vault, permissions, cookie, audit log"},
         {"config", "FILE", "<datadir>/keybridged.conf",
-         "read settings from FILE (key = value lines)"},
+         "read settings from FILE (key = value lines; must be yours and mode 0600 or stricter)"},
         {"listen", "HOST:PORT", "127.0.0.1:8645 and [::1]:8645",
          "loopback address to serve on; repeat for several", true},
         {"password-file", "FILE", "", "unlock the vault at start with the password in FILE"},
@@ -238,7 +294,10 @@ const std::vector<OptionDecl>& option_table() {
          "sign on a worker thread while a network thread is saturated"},
         {"chain-id", "ID", "1", "chain selected for new origins"},
         {"chain", "ID=URL [NAME]", "",
-         "a chain and its upstream RPC URL (http or https); repeatable", true},
+         "a chain and its upstream RPC URL (http or https); repeatable. On the command line the "
+         "URL is visible to other local users (ps, /proc/PID/cmdline): put URLs holding API "
+         "keys in the config file instead",
+         true, true},
         {"enable-eth-sign", "", "off", "allow eth_sign (signs opaque hashes: dangerous)"},
         {"max-request-bytes", "N", "1048576", "largest HTTP body or WebSocket message"},
         {"max-batch", "N", "100", "longest JSON-RPC batch"},
@@ -361,7 +420,9 @@ core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string
     if (c.datadir.empty()) c.datadir = vault::Vault::default_datadir();
     if (config_file.empty()) {
         const std::string candidate = c.datadir + "/keybridged.conf";
-        if (std::ifstream(candidate)) config_file = candidate;
+        // Present but unreadable or open to others is an error, not a reason to skip it.
+        struct stat st {};
+        if (::stat(candidate.c_str(), &st) == 0) config_file = candidate;
     }
     std::vector<FileSetting> settings;
     if (!config_file.empty()) KEYBRIDGE_TRY_STATUS(load_config_file(config_file, c, settings));

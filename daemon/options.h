@@ -18,8 +18,9 @@ struct OptionDecl {
     std::string default_value;
     std::string help;
     bool repeatable = false;
-    bool sensitive =
-        false;  // never echoed (none hold a secret value today: secrets come from files)
+    // Never echoed: chain (a node's URL often holds an API key; logs show it redacted).
+    // Passwords and keys are never options: they come from files.
+    bool sensitive = false;
 };
 
 const std::vector<OptionDecl>& option_table();

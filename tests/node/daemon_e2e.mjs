@@ -1215,8 +1215,13 @@ e2e("anvil killed mid-run: reads give 4901, the daemon keeps answering eth_chain
   );
   // Other chains' nodes are still there.
   assert.equal(await chainsWs.provider.send("eth_blockNumber", []), "0x0");
+  // /health: only "up" without the token; the detail with it.
   const health = await (await fetch(new URL("/health", daemonUrl))).json();
-  assert.equal(health.status, "ok");
+  assert.deepEqual(health, { status: "up" });
+  const detail = await (
+    await fetch(new URL("/health", daemonUrl), { headers: { Authorization: `Bearer ${token}` } })
+  ).json();
+  assert.equal(detail.status, "ok");
 });
 
 e2e("SIGTERM: keybridged closes its WebSockets with 1001, says goodbye to approvers, exits with 0", async () => {
