@@ -247,9 +247,10 @@ class Approver {
     });
   }
 
-  // For requests expected with the decision "hold": decided later by the test.
-  decide(id, decision) {
-    return this.call("keybridge_decide", [id, decision]);
+  // For requests expected with the decision "hold": decided later by the test, naming the
+  // request's digest as this approver saw it.
+  decide(request, decision) {
+    return this.call("keybridge_decide", [request.id, decision, { digest: request.digest }]);
   }
 
   // The next request must be `method`; it is decided with `decision` ("approve" | "reject", or
@@ -264,13 +265,11 @@ class Approver {
     if (!next || next.method !== request.method) {
       this.unexpected.push(request);
       if (next) this.expected.unshift(next);
-      await this.call("keybridge_decide", [request.id, "reject"]);
+      await this.call("keybridge_decide", [request.id, "reject", { digest: request.digest }]);
       return;
     }
     if (next.decision !== "hold") {
-      const params = [request.id, next.decision];
-      if (next.choice) params.push(next.choice);
-      await this.call("keybridge_decide", params);
+      await this.call("keybridge_decide", [request.id, next.decision, { digest: request.digest, ...next.choice }]);
     }
     next.resolve(request);
   }
@@ -923,8 +922,8 @@ e2e("two eth_sendTransaction in flight at once, approved out of order: consecuti
     ),
   );
   const requests = await Promise.all([first, second]);
-  await approver.decide(requests[1].id, "approve");
-  await approver.decide(requests[0].id, "approve");
+  await approver.decide(requests[1], "approve");
+  await approver.decide(requests[0], "approve");
   const outcomes = await sends;
   for (const o of outcomes) assert.equal(o.status, "fulfilled", o.reason?.shortMessage ?? String(o.reason));
   const hashes = outcomes.map((o) => o.value);
@@ -950,9 +949,9 @@ e2e("two signatures pending on one WebSocket: the second approved first, the fir
   const secondSeen = approver.expect("personal_sign", "hold");
   const second = wsSigner.signMessage("second");
   const b = await secondSeen;
-  await approver.decide(b.id, "approve");
+  await approver.decide(b, "approve");
   assert.equal(ethers.verifyMessage("second", await second), accounts[0]);
-  await approver.decide(a.id, "reject");
+  await approver.decide(a, "reject");
   const outcome = await first;
   assert.equal(rpcCode(outcome.e), 4001);
 });
