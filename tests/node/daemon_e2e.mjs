@@ -910,7 +910,7 @@ e2e("contract events over HTTP (ethers polls eth_getLogs), getLogs, and a block 
   await dapp.off("block");
 });
 
-e2e("two eth_sendTransaction in flight at once, approved out of order: consecutive nonces, both mined", async () => {
+e2e("two eth_sendTransaction in flight at once, approved out of order: the one whose nonce was taken is asked again, both mined", async () => {
   const nonce = await chain.getTransactionCount(accounts[0]);
   const targets = [ethers.Wallet.createRandom().address, ethers.Wallet.createRandom().address];
   const first = approver.expect("eth_sendTransaction", "hold");
@@ -922,8 +922,15 @@ e2e("two eth_sendTransaction in flight at once, approved out of order: consecuti
     ),
   );
   const requests = await Promise.all([first, second]);
+  // Both were filled with the same nonce: the one approved second finds it taken when its turn
+  // comes, and is shown again with the next nonce (never swapped unseen).
+  assert.equal(requests[0].details.nonce, requests[1].details.nonce);
+  const again = approver.expect("eth_sendTransaction", "approve");
   await approver.decide(requests[1], "approve");
   await approver.decide(requests[0], "approve");
+  const renewed = await again;
+  assert.ok(renewed.warnings.some((w) => w.id === "nonce-changed"), JSON.stringify(renewed.warnings));
+  assert.equal(BigInt(renewed.details.nonce), BigInt(requests[0].details.nonce) + 1n);
   const outcomes = await sends;
   for (const o of outcomes) assert.equal(o.status, "fulfilled", o.reason?.shortMessage ?? String(o.reason));
   const hashes = outcomes.map((o) => o.value);
