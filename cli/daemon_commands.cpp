@@ -878,7 +878,8 @@ std::vector<Command> daemon_commands() {
         {"approve",
          "keybridge approve [--once] [--json] [--daemon HOST:PORT]",
          "show each request decoded and ask y/N, and which accounts a connection may see; "
-         "reconnects when keybridged restarts (--json: JSON lines out, approve/reject in)",
+         "reconnects when keybridged restarts (--json: JSON lines out, \"approve DIGEST\" / "
+         "\"reject DIGEST\" in, DIGEST being the shown request's digest)",
          {{"once", "", "exit after deciding one request"}, kDaemonOption},
          run_approve},
         {"permissions list",

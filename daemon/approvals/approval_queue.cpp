@@ -425,8 +425,7 @@ void ApprovalQueue::cancel_account(const core::Address& account) {
     }
 }
 
-void ApprovalQueue::withdraw(std::uint64_t id, const core::Error& why,
-                             std::string_view reason) {
+void ApprovalQueue::withdraw(std::uint64_t id, const core::Error& why, std::string_view reason) {
     finish(id, fail(why), "dropped", reason);
 }
 

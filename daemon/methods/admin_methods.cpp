@@ -79,11 +79,10 @@ tl::expected<DecisionTerms, RpcError> decision_terms(const json::value& arg) {
         return tl::unexpected(rpc::invalid_params_error(
             "params[2].digest is required: the digest of the request as shown "
             "(keybridge_pendingApprovals)"));
-    auto bytes = digest->is_string()
-                     ? core::hex_decode(std::string_view(digest->as_string()),
-                                        core::HexPrefix::Required)
-                     : core::Result<core::Bytes>(core::fail(core::ErrorCode::InvalidFormat,
-                                                            "not a string"));
+    auto bytes =
+        digest->is_string()
+            ? core::hex_decode(std::string_view(digest->as_string()), core::HexPrefix::Required)
+            : core::Result<core::Bytes>(core::fail(core::ErrorCode::InvalidFormat, "not a string"));
     if (!bytes || bytes->size() != terms.digest.size())
         return tl::unexpected(rpc::invalid_params_error(
             "params[2].digest must be 0x and 64 hex digits (the request's \"digest\")"));
@@ -272,9 +271,8 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                auto method = pending_method(s, request_id);
                const bool connect = method == approvals::kConnectMethod;
                if (shown->accounts) {
-                   auto accounts =
-                       accounts_to_share(s, request_id, method, choice.decision,
-                                         json::object{{"accounts", *shown->accounts}});
+                   auto accounts = accounts_to_share(s, request_id, method, choice.decision,
+                                                     json::object{{"accounts", *shown->accounts}});
                    if (!accounts) return reply(tl::unexpected(accounts.error()));
                    choice.accounts = std::move(*accounts);
                }

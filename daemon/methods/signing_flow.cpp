@@ -275,13 +275,12 @@ void sign_on_lane(Services& s, Shared request, const approvals::ApprovalRequest&
     auto route = s.signers.check(request->account);
     if (!route) return done(tl::unexpected(rpc::to_rpc_error(route.error())));
     const bool hop = route->signer->info().blocking;
-    auto stop =
-        std::make_shared<EitherStop>(s.stops.token_for(request->connection_id), ticket->stop_token());
+    auto stop = std::make_shared<EitherStop>(s.stops.token_for(request->connection_id),
+                                             ticket->stop_token());
     // The job holds the signer, not the lane: a lane must never own itself through its jobs.
     route->lane->run(
-        stop->token(),
-        [&s, request, approval, ticket, stop, signer = route->signer, key = route->key, hop,
-         done = std::move(done)](std::stop_token token) {
+        stop->token(), [&s, request, approval, ticket, stop, signer = route->signer,
+                        key = route->key, hop, done = std::move(done)](std::stop_token token) {
             SignOutcome outcome;
             if (ticket->cancelled()) {
                 outcome = tl::unexpected(chain_changed_error(*ticket));
@@ -392,8 +391,8 @@ void sign_and_send(Services& s, Shared request, approvals::ApprovalRequest appro
 
 // ---- step: approve, then sign
 
-void sign_approved(Services& s, Shared request, approvals::ApprovalRequest approval,
-                   Ticket ticket, rpc::Reply reply) {
+void sign_approved(Services& s, Shared request, approvals::ApprovalRequest approval, Ticket ticket,
+                   rpc::Reply reply) {
     if (request->kind == SigningRequest::Kind::Transaction && request->broadcast)
         return sign_and_send(s, std::move(request), std::move(approval), std::move(ticket),
                              std::move(reply));

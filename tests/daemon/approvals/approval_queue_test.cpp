@@ -197,7 +197,9 @@ TEST_F(ApprovalQueueTest, DigestCoversWhatIsShownAndNotTheStage) {
              [](ApprovalRequest& r) { r.origin = "https://other.example"; },
              [](ApprovalRequest& r) { r.account.reset(); },
              [](ApprovalRequest& r) { r.value = 1; },
-             [](ApprovalRequest& r) { r.warnings.push_back(Warning{"x", Severity::Info, "t", "d"}); },
+             [](ApprovalRequest& r) {
+                 r.warnings.push_back(Warning{"x", Severity::Info, "t", "d"});
+             },
              [](ApprovalRequest& r) { r.signing_hash = core::Hash32{}; },
              [](ApprovalRequest& r) { r.method = "eth_signTransaction"; },
          }) {

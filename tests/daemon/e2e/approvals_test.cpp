@@ -301,7 +301,8 @@ TEST_F(Approvals, LockedVaultAsksForAnUnlockThenForTheDecision) {
     }
     ASSERT_EQ(waiting.at(0).at("stage"), json::value("waiting")) << waiting;
     EXPECT_EQ(waiting.at(0).at("id"), id);
-    EXPECT_EQ(local().result("keybridge_decide", decision_for(waiting.at(0), "approve")), json::value(true));
+    EXPECT_EQ(local().result("keybridge_decide", decision_for(waiting.at(0), "approve")),
+              json::value(true));
     json::value signed_ = answer.get();
     ASSERT_TRUE(signed_.as_object().contains("result")) << signed_;
     // Unlocked now: the next request goes straight to its decision.

@@ -162,20 +162,27 @@ TEST_F(Connect, InvalidChoicesAreRefusedAndTheRequestStillWaits) {
     const json::value id = request.at("id");
     const json::value digest = request.at("digest");
     const std::string not_in_vault = derived_address(7);
-    refusal({id, "approve", json::object{{"digest", digest}, {"accounts", json::array{}}}}, "non-empty");
+    refusal({id, "approve", json::object{{"digest", digest}, {"accounts", json::array{}}}},
+            "non-empty");
     refusal({id, "approve", json::object{{"digest", digest}, {"accounts", nullptr}}}, "non-empty");
-    refusal({id, "approve", json::object{{"digest", digest}, {"accounts", json::array{json::string(not_in_vault)}}}},
-            "is not an account of the vault");
+    refusal(
+        {id, "approve",
+         json::object{{"digest", digest}, {"accounts", json::array{json::string(not_in_vault)}}}},
+        "is not an account of the vault");
     refusal({id, "approve", json::object{{"digest", digest}, {"accounts", json::array{"0x1234"}}}},
             "params[2].accounts[0] must be a 20-byte hex address");
     refusal({id, "approve",
-             json::object{{"digest", digest}, {"accounts", json::array{json::string(second), json::string(second)}}}},
+             json::object{{"digest", digest},
+                          {"accounts", json::array{json::string(second), json::string(second)}}}},
             "params[2].accounts[1]: " + second + " is listed twice");
-    refusal({id, "approve",
-             json::object{{"digest", digest}, {"accounts", json::array{json::string(second)}}, {"all", true}}},
-            "unknown field 'all'");
+    refusal(
+        {id, "approve",
+         json::object{
+             {"digest", digest}, {"accounts", json::array{json::string(second)}}, {"all", true}}},
+        "unknown field 'all'");
     refusal({id, "approve", json::array{json::string(second)}}, "must be an object");
-    refusal({id, "reject", json::object{{"digest", digest}, {"accounts", json::array{json::string(second)}}}},
+    refusal({id, "reject",
+             json::object{{"digest", digest}, {"accounts", json::array{json::string(second)}}}},
             "only with \\\"approve\\\"");
     refusal({json::value(9999), "approve",
              json::object{{"digest", digest}, {"accounts", json::array{json::string(second)}}}},
@@ -193,7 +200,9 @@ TEST_F(Connect, InvalidChoicesAreRefusedAndTheRequestStillWaits) {
     json::array pending = wait_pending(local(), 2);
     ASSERT_EQ(pending.size(), 2u);
     const json::value other_id = pending[1].at("id");
-    refusal({other_id, "approve", json::object{{"digest", pending[1].at("digest")}, {"accounts", json::array{kFirstAccount}}}},
+    refusal({other_id, "approve",
+             json::object{{"digest", pending[1].at("digest")},
+                          {"accounts", json::array{kFirstAccount}}}},
             "only connect requests");
     EXPECT_EQ(local().result("keybridge_decide",
                              json::array{other_id, "reject",

@@ -58,7 +58,8 @@ class PendingRequests : public DaemonTest {
     }
 
     // Waits until `node` has seen more than `before` calls of `method`.
-    static bool wait_calls(const ScriptedNode& node, const std::string& method, std::size_t before) {
+    static bool wait_calls(const ScriptedNode& node, const std::string& method,
+                           std::size_t before) {
         const auto deadline = std::chrono::steady_clock::now() + 10s;
         while (std::chrono::steady_clock::now() < deadline) {
             if (node.calls(method) > before) return true;
@@ -199,10 +200,10 @@ TEST_F(PendingRequests, AddedChainThatSwitchesCancelsTheRequest) {
                            [&] { return local().call("eth_sendTransaction", one_eth_transfer()); });
     ASSERT_EQ(wait_pending_exactly(1).size(), 1u);
     auto add = std::async(std::launch::async, [&] {
-        return local().call("wallet_addEthereumChain",
-                            json::array{json::object{{"chainId", "0x5"},
-                                                     {"chainName", "Five"},
-                                                     {"rpcUrls", json::array{added.url()}}}});
+        return local().call(
+            "wallet_addEthereumChain",
+            json::array{json::object{
+                {"chainId", "0x5"}, {"chainName", "Five"}, {"rpcUrls", json::array{added.url()}}}});
     });
     json::array pending = wait_pending_exactly(2);
     ASSERT_EQ(pending.size(), 2u);
@@ -313,8 +314,7 @@ TEST_F(PendingRequests, DecisionWithAStaleOrMissingDigestIsRefused) {
             << r;
     };
     // The digest of what was displayed (the first request) with the second one's id.
-    refused({id, "approve", json::object{{"digest", pending[0].at("digest")}}},
-            "digest differs");
+    refused({id, "approve", json::object{{"digest", pending[0].at("digest")}}}, "digest differs");
     refused({id, "approve"}, "is required");
     refused({id, "approve", json::object{}}, "digest is required");
     refused({id, "approve", json::object{{"digest", "0x1234"}}}, "64 hex digits");
