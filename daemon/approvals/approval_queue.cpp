@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "core/hash.h"
 #include "daemon/log.h"
 
 namespace keybridge::daemon::approvals {
@@ -51,6 +52,26 @@ std::string_view to_string(Stage stage) {
     return "unknown";
 }
 
+core::Hash32 ApprovalRequest::content_digest() const {
+    // Built field by field in a fixed order: Boost.JSON serializes objects in insertion order,
+    // and `details` is made by the daemon, so equal content gives equal bytes.
+    json::object shown;
+    shown["origin"] = origin;
+    shown["authenticated"] = authenticated;
+    shown["method"] = method;
+    shown["account"] = account ? json::value(account->to_checksum_string()) : json::value(nullptr);
+    shown["chainId"] = chain_id;
+    shown["value"] = core::u256_to_decimal(value);
+    shown["details"] = details;
+    json::array w;
+    for (const auto& warning : warnings)
+        w.push_back(warning.to_json());
+    shown["warnings"] = std::move(w);
+    shown["signingHash"] =
+        signing_hash ? json::value(core::hex_encode(*signing_hash)) : json::value(nullptr);
+    return core::keccak256(core::as_bytes(json::serialize(shown)));
+}
+
 json::object ApprovalRequest::to_json() const {
     json::object o;
     o["id"] = id;
@@ -69,6 +90,8 @@ json::object ApprovalRequest::to_json() const {
     o["stage"] = to_string(stage);
     if (stage == Stage::NeedsInput) o["input"] = input;
     if (!stage_note.empty()) o["note"] = stage_note;
+    if (signing_hash) o["signingHash"] = core::hex_encode(*signing_hash);
+    o["digest"] = core::hex_encode(content_digest());
     return o;
 }
 
@@ -306,7 +329,7 @@ void ApprovalQueue::complete(std::uint64_t id) {
 }
 
 core::Status ApprovalQueue::decide(std::uint64_t id, Decision decision,
-                                   std::string_view decided_by) {
+                                   const core::Hash32& digest, std::string_view decided_by) {
     {
         std::lock_guard lock(mutex_);
         auto it = entries_.find(id);
@@ -317,6 +340,12 @@ core::Status ApprovalQueue::decide(std::uint64_t id, Decision decision,
             return fail(ErrorCode::InvalidArgument,
                         "request " + std::to_string(id) + " is not waiting for a decision (" +
                             std::string(to_string(it->second.request.stage)) + ")");
+        }
+        if (it->second.request.content_digest() != digest) {
+            return fail(ErrorCode::InvalidArgument,
+                        "request " + std::to_string(id) +
+                            " is not what was shown (its digest differs): nothing was decided; "
+                            "list the pending requests again");
         }
     }
     if (decision == Decision::Approve) {
@@ -394,6 +423,10 @@ void ApprovalQueue::cancel_account(const core::Address& account) {
                     account.to_checksum_string() + " was removed from the vault while waiting"),
                "dropped", "account removed");
     }
+}
+
+void ApprovalQueue::withdraw(std::uint64_t id, const core::Error& why, std::string_view reason) {
+    finish(id, fail(why), "dropped", reason);
 }
 
 void ApprovalQueue::cancel_all() {

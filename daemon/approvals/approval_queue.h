@@ -68,10 +68,12 @@ class ApprovalQueue {
     // Done (signed, sent or failed): the entry leaves.
     void complete(std::uint64_t id);
 
-    // NotFound for an unknown id; InvalidArgument for a request that is not waiting for a
-    // decision. `decided_by` names the approver session in the audit log.
+    // `digest` is the content digest of the request as the approver was shown it
+    // (ApprovalRequest::content_digest); `decided_by` names the approver session in the audit
+    // log. NotFound for an unknown id; InvalidArgument for a request that is not waiting for a
+    // decision, or whose digest differs (it stays pending).
     [[nodiscard]] core::Status decide(std::uint64_t id, Decision decision,
-                                      std::string_view decided_by);
+                                      const core::Hash32& digest, std::string_view decided_by);
 
     // Every live entry, in id order, each with its stage.
     std::vector<ApprovalRequest> pending() const;
@@ -85,6 +87,11 @@ class ApprovalQueue {
     // Drops the waiting requests that would sign with an account that left the vault: they are
     // answered NotFound (4100 to the caller), and approvers see them go.
     void cancel_account(const core::Address& account);
+
+    // Ends one request waiting for a decision or for input: its callback gets `why`, approvers
+    // see it go, the audit log records it as dropped for `reason`. Nothing happens when the
+    // entry is gone or already approved.
+    void withdraw(std::uint64_t id, const core::Error& why, std::string_view reason);
 
     // Shutdown: every waiting request is answered with Disconnected.
     void cancel_all();

@@ -6,10 +6,10 @@
 namespace keybridge::daemon::approvals::warnings {
 namespace {
 
-constexpr std::array<std::string_view, 7> kIds = {
+constexpr std::array<std::string_view, 8> kIds = {
     "connect-exposes-addresses", "binary-32-byte-message", "eth-sign-opaque-hash",
     "typed-data-chain-mismatch", "contract-creation",      "rpc-url-unencrypted",
-    "rpc-url-replaced"};
+    "rpc-url-replaced",          "nonce-changed"};
 
 Warning make(std::string_view id, Severity severity, std::string title, std::string detail) {
     return Warning{std::string(id), severity, std::move(title), std::move(detail)};
@@ -53,6 +53,14 @@ Warning rpc_url_unencrypted() {
 Warning rpc_url_replaced(std::string_view old_url) {
     return make(kIds[6], Severity::Warning, "This replaces the RPC URL of a chain you have",
                 "The chain's RPC URL so far: " + std::string(old_url) + ".");
+}
+
+Warning nonce_changed(std::uint64_t approved, std::uint64_t now) {
+    return make(kIds[7], Severity::Warning, "The nonce changed since you approved",
+                "You approved this transaction with nonce " + std::to_string(approved) +
+                    "; the node now expects " + std::to_string(now) +
+                    " (another transaction of this account was sent meanwhile). Nothing was "
+                    "signed: approve it again with the new nonce, or reject it.");
 }
 
 std::span<const std::string_view> known_ids() {

@@ -27,6 +27,8 @@ Warning contract_creation();
 Warning rpc_url_unencrypted();
 // wallet_addEthereumChain replacing a known chain's RPC URL (warning).
 Warning rpc_url_replaced(std::string_view old_url);
+// eth_sendTransaction asked again: the node's nonce moved past the approved one (warning).
+Warning nonce_changed(std::uint64_t approved, std::uint64_t now);
 
 // The ids above, for validating policy files.
 std::span<const std::string_view> known_ids();

@@ -48,6 +48,48 @@ tl::expected<std::vector<core::Address>, RpcError> accounts_to_share(
     return std::move(*chosen);
 }
 
+// keybridge_decide's third argument: {"digest": "0x…"} (the content digest of the request as
+// the approver showed it), and for a connect request "accounts" too. The digest is required: a
+// decision never lands on a request the approver did not show.
+struct DecisionTerms {
+    core::Hash32 digest{};
+    std::optional<json::value> accounts;
+};
+
+tl::expected<DecisionTerms, RpcError> decision_terms(const json::value& arg) {
+    if (arg.is_null())
+        return tl::unexpected(rpc::invalid_params_error(
+            "params[2] {\"digest\": \"0x…\"} is required: the digest of the request as shown "
+            "(keybridge_pendingApprovals)"));
+    const json::object* o = arg.if_object();
+    if (o == nullptr)
+        return tl::unexpected(rpc::invalid_params_error(
+            "params[2] must be an object {\"digest\": \"0x…\"} naming the request as shown"));
+    DecisionTerms terms;
+    for (const auto& [key, value] : *o) {
+        if (key == "accounts") {
+            terms.accounts = value;
+        } else if (key != "digest") {
+            return tl::unexpected(rpc::invalid_params_error(
+                "params[2]: unknown field '" + std::string(key) + "' (digest, accounts)"));
+        }
+    }
+    const json::value* digest = o->if_contains("digest");
+    if (digest == nullptr)
+        return tl::unexpected(rpc::invalid_params_error(
+            "params[2].digest is required: the digest of the request as shown "
+            "(keybridge_pendingApprovals)"));
+    auto bytes =
+        digest->is_string()
+            ? core::hex_decode(std::string_view(digest->as_string()), core::HexPrefix::Required)
+            : core::Result<core::Bytes>(core::fail(core::ErrorCode::InvalidFormat, "not a string"));
+    if (!bytes || bytes->size() != terms.digest.size())
+        return tl::unexpected(rpc::invalid_params_error(
+            "params[2].digest must be 0x and 64 hex digits (the request's \"digest\")"));
+    std::copy(bytes->begin(), bytes->end(), terms.digest.begin());
+    return terms;
+}
+
 bool same_addresses(std::vector<core::Address> a, std::vector<core::Address> b) {
     std::sort(a.begin(), a.end());
     std::sort(b.begin(), b.end());
@@ -205,8 +247,8 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                reply(json::value(std::move(out)));
            }});
     d.add({"keybridge_decide",
-           "decide a request: params [id, \"approve\"|\"reject\"] (a connect request also "
-           "takes {\"accounts\": [address, ...]} after \"approve\")",
+           "decide a request as shown: params [id, \"approve\"|\"reject\", {\"digest\": \"0x…\"}] "
+           "(a connect request also takes \"accounts\": [address, ...] with \"approve\")",
            rpc::Access::ApproverOnly,
            [&s](const auto& client, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 2, 3);
@@ -221,6 +263,8 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                    return reply(tl::unexpected(
                        rpc::invalid_params_error("params[1] must be \"approve\" or \"reject\"")));
                }
+               auto shown = decision_terms((*p)->size() == 3 ? (**p)[2] : json::value());
+               if (!shown) return reply(tl::unexpected(shown.error()));
                const auto request_id = static_cast<std::uint64_t>(id.as_int64());
                approvals::ConnectChoice choice;
                choice.decision = *verdict == "approve" ? approvals::Decision::Approve
@@ -237,15 +281,15 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                std::optional<std::string> method;
                if (request) method = request->method;
                const bool connect = method == approvals::kConnectMethod;
-               if ((*p)->size() == 3) {
-                   auto accounts =
-                       accounts_to_share(s, request_id, method, choice.decision, (**p)[2]);
+               if (shown->accounts) {
+                   auto accounts = accounts_to_share(s, request_id, method, choice.decision,
+                                                     json::object{{"accounts", *shown->accounts}});
                    if (!accounts) return reply(tl::unexpected(accounts.error()));
                    choice.accounts = std::move(*accounts);
                }
                const auto decide_in_queue = [&s, request_id, decision = choice.decision,
-                                             by = client->session] {
-                   return s.approvals.decide(request_id, decision, by);
+                                             digest = shown->digest, by = client->session] {
+                   return s.approvals.decide(request_id, decision, digest, by);
                };
                // A connect request's callback reads the choice: it is recorded first.
                auto ok = connect ? s.connect_choices.decide(request_id, choice, decide_in_queue)

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <thread>
@@ -110,6 +111,14 @@ class ApprovalQueueTest : public ::testing::Test {
         return pending.empty() ? 0 : pending.front().id;
     }
 
+    // The digest an approver is shown for pending request `id` (zeros when none is pending).
+    core::Hash32 shown(std::uint64_t id) const {
+        for (const auto& r : queue_->pending()) {
+            if (r.id == id) return r.content_digest();
+        }
+        return core::Hash32{};
+    }
+
     boost::asio::io_context ioc_;
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
         ioc_.get_executor()};
@@ -125,7 +134,7 @@ TEST_F(ApprovalQueueTest, ApproveAnswersOk) {
     q.submit(request("personal_sign"), outcomes_.callback("a"));
     EXPECT_FALSE(outcomes_.answered("a"));
     const auto id = only_pending_id();
-    ASSERT_TRUE(q.decide(id, Decision::Approve, "test approver"));
+    ASSERT_TRUE(q.decide(id, Decision::Approve, shown(id), "test approver"));
     EXPECT_TRUE(outcomes_.wait("a"));
     EXPECT_TRUE(q.pending().empty());
 }
@@ -133,7 +142,7 @@ TEST_F(ApprovalQueueTest, ApproveAnswersOk) {
 TEST_F(ApprovalQueueTest, RejectAnswersUserCancelled) {
     auto& q = make_queue();
     q.submit(request("personal_sign"), outcomes_.callback("a"));
-    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Reject, "test approver"));
+    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Reject, shown(only_pending_id()), "test approver"));
     auto status = outcomes_.wait("a");
     ASSERT_FALSE(status);
     EXPECT_EQ(status.error().code, core::ErrorCode::UserCancelled);
@@ -141,15 +150,63 @@ TEST_F(ApprovalQueueTest, RejectAnswersUserCancelled) {
 
 TEST_F(ApprovalQueueTest, DecidingUnknownOrDecidedIdIsNotFound) {
     auto& q = make_queue();
-    EXPECT_EQ(q.decide(42, Decision::Approve, "test approver").error().code,
-              core::ErrorCode::NotFound);
+    EXPECT_EQ(q.decide(42, Decision::Approve, shown(42), "test approver").error().code, core::ErrorCode::NotFound);
     q.submit(request("personal_sign"), outcomes_.callback("a"));
     const auto id = only_pending_id();
-    ASSERT_TRUE(q.decide(id, Decision::Approve, "test approver"));
-    auto again = q.decide(id, Decision::Reject, "test approver");
+    ASSERT_TRUE(q.decide(id, Decision::Approve, shown(id), "test approver"));
+    auto again = q.decide(id, Decision::Reject, shown(id), "test approver");
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code, core::ErrorCode::NotFound);
     EXPECT_TRUE(outcomes_.wait("a"));  // the first decision stands
+}
+
+TEST_F(ApprovalQueueTest, DecisionWithAnotherDigestIsRefusedAndTheRequestStaysPending) {
+    auto& q = make_queue();
+    q.submit(request("personal_sign"), outcomes_.callback("a"));
+    const auto id = only_pending_id();
+    // What an approver showed before the request under this id was something else.
+    ApprovalRequest other = request("personal_sign");
+    other.details["message"] = "something else";
+    for (const core::Hash32& stale : {other.content_digest(), core::Hash32{}}) {
+        auto refused = q.decide(id, Decision::Approve, stale, "test approver");
+        ASSERT_FALSE(refused);
+        EXPECT_EQ(refused.error().code, core::ErrorCode::InvalidArgument);
+        EXPECT_NE(refused.error().detail.find("digest"), std::string::npos);
+    }
+    EXPECT_FALSE(outcomes_.answered("a"));
+    ASSERT_EQ(q.pending().size(), 1u);
+    EXPECT_EQ(q.pending()[0].stage, Stage::Waiting);
+    ASSERT_TRUE(q.decide(id, Decision::Approve, shown(id), "test approver"));
+    EXPECT_TRUE(outcomes_.wait("a"));
+}
+
+TEST_F(ApprovalQueueTest, DigestCoversWhatIsShownAndNotTheStage) {
+    ApprovalRequest a = request("eth_sendTransaction");
+    a.details["nonce"] = "0x5";
+    const core::Hash32 base = a.content_digest();
+    EXPECT_EQ(json::value(core::hex_encode(base)), a.to_json().at("digest"));
+    ApprovalRequest b = a;
+    b.id = 7;
+    b.stage = Stage::NeedsInput;
+    b.created = 12345;
+    b.stage_note = "unlock";
+    EXPECT_EQ(b.content_digest(), base);  // bookkeeping, not content
+    for (auto change : std::vector<std::function<void(ApprovalRequest&)>>{
+             [](ApprovalRequest& r) { r.details["nonce"] = "0x9"; },
+             [](ApprovalRequest& r) { r.chain_id = 31337; },
+             [](ApprovalRequest& r) { r.origin = "https://other.example"; },
+             [](ApprovalRequest& r) { r.account.reset(); },
+             [](ApprovalRequest& r) { r.value = 1; },
+             [](ApprovalRequest& r) {
+                 r.warnings.push_back(Warning{"x", Severity::Info, "t", "d"});
+             },
+             [](ApprovalRequest& r) { r.signing_hash = core::Hash32{}; },
+             [](ApprovalRequest& r) { r.method = "eth_signTransaction"; },
+         }) {
+        ApprovalRequest changed = a;
+        change(changed);
+        EXPECT_NE(changed.content_digest(), base);
+    }
 }
 
 TEST_F(ApprovalQueueTest, TimeoutRejectsWithUserCancelled) {
@@ -208,7 +265,7 @@ TEST_F(ApprovalQueueTest, FullQueueRefusesAtOnce) {
     EXPECT_EQ(q.pending().size(), 2u);
     EXPECT_FALSE(outcomes_.answered("a"));
     // A decision frees a place.
-    ASSERT_TRUE(q.decide(q.pending()[0].id, Decision::Approve, "test approver"));
+    ASSERT_TRUE(q.decide(q.pending()[0].id, Decision::Approve, q.pending()[0].content_digest(), "test approver"));
     q.submit(request("personal_sign"), outcomes_.callback("d"));
     EXPECT_EQ(q.pending().size(), 2u);
     EXPECT_FALSE(outcomes_.answered("d"));
@@ -238,7 +295,7 @@ TEST_F(ApprovalQueueTest, ListenerHearsAddedAndRemoved) {
     });
     q.submit(request("personal_sign"), outcomes_.callback("a"));
     const auto id = only_pending_id();
-    ASSERT_TRUE(q.decide(id, Decision::Reject, "test approver"));
+    ASSERT_TRUE(q.decide(id, Decision::Reject, shown(id), "test approver"));
     outcomes_.wait("a");
     std::lock_guard lock(mutex);
     ASSERT_EQ(events.size(), 2u);
@@ -260,12 +317,12 @@ TEST_F(ApprovalQueueTest, TrackedRequestLivesThroughItsStagesUntilComplete) {
     q.submit_tracked(r, outcomes_.callback("a"));
     ASSERT_EQ(q.pending().size(), 1u);
     EXPECT_EQ(q.pending()[0].stage, Stage::Waiting);
-    ASSERT_TRUE(q.decide(r.id, Decision::Approve, "test approver"));
+    ASSERT_TRUE(q.decide(r.id, Decision::Approve, shown(r.id), "test approver"));
     EXPECT_TRUE(outcomes_.wait("a"));
     ASSERT_EQ(q.pending().size(), 1u);
     EXPECT_EQ(q.pending()[0].stage, Stage::Approved);
     // An approved request cannot be decided again.
-    auto again = q.decide(r.id, Decision::Reject, "test approver");
+    auto again = q.decide(r.id, Decision::Reject, shown(r.id), "test approver");
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code, core::ErrorCode::InvalidArgument);
     q.set_stage(r, Stage::OnDevice, "Confirm on your Ledger");
@@ -299,7 +356,7 @@ TEST_F(ApprovalQueueTest, NeedsInputStageIsAnsweredThenMovesToWaiting) {
     EXPECT_EQ(q.pending()[0].stage, Stage::NeedsInput);
     EXPECT_EQ(q.pending()[0].to_json().at("input").as_string(), "unlock");
     // Not waiting for a decision yet.
-    EXPECT_FALSE(q.decide(r.id, Decision::Approve, "test approver"));
+    EXPECT_FALSE(q.decide(r.id, Decision::Approve, shown(r.id), "test approver"));
     // A wrong answer keeps the stage.
     std::optional<core::Status> first;
     q.respond(r.id, json::object{{"password", "wrong"}}, [&](core::Status s) { first = s; });
@@ -314,7 +371,7 @@ TEST_F(ApprovalQueueTest, NeedsInputStageIsAnsweredThenMovesToWaiting) {
     q.submit_tracked(r, outcomes_.callback("decided"));
     ASSERT_EQ(q.pending().size(), 1u);
     EXPECT_EQ(q.pending()[0].stage, Stage::Waiting);
-    ASSERT_TRUE(q.decide(r.id, Decision::Reject, "test approver"));
+    ASSERT_TRUE(q.decide(r.id, Decision::Reject, shown(r.id), "test approver"));
     EXPECT_FALSE(outcomes_.wait("decided"));
     EXPECT_TRUE(q.pending().empty());
 }
@@ -371,10 +428,10 @@ TEST_F(ApprovalQueueTest, PolicyDecidesForAuthenticatedCallersOnly) {
 TEST_F(ApprovalQueueTest, AuditLinesRecordEveryOutcome) {
     auto& q = make_queue(8, 60s, "approve method=eth_signTypedData_v4\n");
     q.submit(request("personal_sign", 1), outcomes_.callback("user"));
-    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Approve, "test approver"));
+    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Approve, shown(only_pending_id()), "test approver"));
     outcomes_.wait("user");
     q.submit(request("eth_sign", 1), outcomes_.callback("rejected"));
-    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Reject, "test approver"));
+    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Reject, shown(only_pending_id()), "test approver"));
     outcomes_.wait("rejected");
     ApprovalRequest typed = request("eth_signTypedData_v4", 1, true);
     typed.id = q.reserve_id();

@@ -67,12 +67,12 @@ TEST_F(ApproverRole, AScriptWithTheTokenCannotApproveItsOwnPageRequest) {
     });
     json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u);
-    const json::value id = pending[0].at("id");
-    EXPECT_EQ(local().error_code("keybridge_decide", json::array{id, "approve"}), 4100);
+    EXPECT_EQ(local().error_code("keybridge_decide", decision_for(pending[0], "approve")), 4100);
     EXPECT_EQ(signing.wait_for(300ms), std::future_status::timeout) << "decided by the token";
     EXPECT_EQ(control().result("keybridge_pendingApprovals").as_array().size(), 1u);
     // A person rejects it.
-    EXPECT_EQ(control().result("keybridge_decide", json::array{id, "reject"}), json::value(true));
+    EXPECT_EQ(control().result("keybridge_decide", decision_for(pending[0], "reject")),
+              json::value(true));
     EXPECT_EQ(signing.get().at("error").at("code"), json::value(4001));
 }
 
@@ -101,12 +101,12 @@ TEST_F(ApproverRole, ARequestIsNeverDecidedByTheConnectionThatMadeIt) {
                                                             {"params", sign_params("mine")}})));
     json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u);
-    const json::value id = pending[0].at("id");
-    json::value self = both.call("keybridge_decide", json::array{id, "approve"}, 8);
+    json::value self = both.call("keybridge_decide", decision_for(pending[0], "approve"), 8);
     EXPECT_EQ(self.at("error").at("code"), json::value(4100)) << self;
     EXPECT_NE(json::serialize(self).find("another approver"), std::string::npos) << self;
     // Another approver session may.
-    EXPECT_EQ(control().result("keybridge_decide", json::array{id, "approve"}), json::value(true));
+    EXPECT_EQ(control().result("keybridge_decide", decision_for(pending[0], "approve")),
+              json::value(true));
     json::value signed_answer;
     for (int i = 0; i < 3 && !signed_answer.is_object(); ++i) {
         auto line = both.read_line(10s);
@@ -125,7 +125,7 @@ TEST_F(ApproverRole, TheAuditLogNamesTheApproverSession) {
                               [&] { return page().call("personal_sign", sign_params("audited")); });
     json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u);
-    EXPECT_EQ(control().result("keybridge_decide", json::array{pending[0].at("id"), "approve"}),
+    EXPECT_EQ(control().result("keybridge_decide", decision_for(pending[0], "approve")),
               json::value(true));
     EXPECT_TRUE(signing.get().as_object().contains("result"));
     const std::string text = audit_text(datadir_);
