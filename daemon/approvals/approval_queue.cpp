@@ -328,8 +328,8 @@ void ApprovalQueue::complete(std::uint64_t id) {
     notify(copy, Event::Removed);
 }
 
-core::Status ApprovalQueue::decide(std::uint64_t id, Decision decision,
-                                   const core::Hash32& digest, std::string_view decided_by) {
+core::Status ApprovalQueue::decide(std::uint64_t id, Decision decision, const core::Hash32& digest,
+                                   std::string_view decided_by) {
     {
         std::lock_guard lock(mutex_);
         auto it = entries_.find(id);

@@ -142,7 +142,8 @@ TEST_F(ApprovalQueueTest, ApproveAnswersOk) {
 TEST_F(ApprovalQueueTest, RejectAnswersUserCancelled) {
     auto& q = make_queue();
     q.submit(request("personal_sign"), outcomes_.callback("a"));
-    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Reject, shown(only_pending_id()), "test approver"));
+    ASSERT_TRUE(
+        q.decide(only_pending_id(), Decision::Reject, shown(only_pending_id()), "test approver"));
     auto status = outcomes_.wait("a");
     ASSERT_FALSE(status);
     EXPECT_EQ(status.error().code, core::ErrorCode::UserCancelled);
@@ -150,7 +151,8 @@ TEST_F(ApprovalQueueTest, RejectAnswersUserCancelled) {
 
 TEST_F(ApprovalQueueTest, DecidingUnknownOrDecidedIdIsNotFound) {
     auto& q = make_queue();
-    EXPECT_EQ(q.decide(42, Decision::Approve, shown(42), "test approver").error().code, core::ErrorCode::NotFound);
+    EXPECT_EQ(q.decide(42, Decision::Approve, shown(42), "test approver").error().code,
+              core::ErrorCode::NotFound);
     q.submit(request("personal_sign"), outcomes_.callback("a"));
     const auto id = only_pending_id();
     ASSERT_TRUE(q.decide(id, Decision::Approve, shown(id), "test approver"));
@@ -265,7 +267,8 @@ TEST_F(ApprovalQueueTest, FullQueueRefusesAtOnce) {
     EXPECT_EQ(q.pending().size(), 2u);
     EXPECT_FALSE(outcomes_.answered("a"));
     // A decision frees a place.
-    ASSERT_TRUE(q.decide(q.pending()[0].id, Decision::Approve, q.pending()[0].content_digest(), "test approver"));
+    ASSERT_TRUE(q.decide(q.pending()[0].id, Decision::Approve, q.pending()[0].content_digest(),
+                         "test approver"));
     q.submit(request("personal_sign"), outcomes_.callback("d"));
     EXPECT_EQ(q.pending().size(), 2u);
     EXPECT_FALSE(outcomes_.answered("d"));
@@ -428,10 +431,12 @@ TEST_F(ApprovalQueueTest, PolicyDecidesForAuthenticatedCallersOnly) {
 TEST_F(ApprovalQueueTest, AuditLinesRecordEveryOutcome) {
     auto& q = make_queue(8, 60s, "approve method=eth_signTypedData_v4\n");
     q.submit(request("personal_sign", 1), outcomes_.callback("user"));
-    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Approve, shown(only_pending_id()), "test approver"));
+    ASSERT_TRUE(
+        q.decide(only_pending_id(), Decision::Approve, shown(only_pending_id()), "test approver"));
     outcomes_.wait("user");
     q.submit(request("eth_sign", 1), outcomes_.callback("rejected"));
-    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Reject, shown(only_pending_id()), "test approver"));
+    ASSERT_TRUE(
+        q.decide(only_pending_id(), Decision::Reject, shown(only_pending_id()), "test approver"));
     outcomes_.wait("rejected");
     ApprovalRequest typed = request("eth_signTypedData_v4", 1, true);
     typed.id = q.reserve_id();

@@ -282,9 +282,10 @@ TEST_F(Approvals, LockedVaultAsksForAnUnlockThenForTheDecision) {
     EXPECT_EQ(pending[0].at("stage"), json::value("needs-input"));
     EXPECT_EQ(pending[0].at("input"), json::value("unlock"));
     // Not decidable before the unlock; a wrong password keeps it waiting.
-    EXPECT_EQ(control().error_code("keybridge_decide", decision_for(pending[0], "approve")), -32602);
+    EXPECT_EQ(control().error_code("keybridge_decide", decision_for(pending[0], "approve")),
+              -32602);
     EXPECT_EQ(control().error_code("keybridge_respond",
-                                 json::array{id, json::object{{"password", "wrong password"}}}),
+                                   json::array{id, json::object{{"password", "wrong password"}}}),
               4100);
     EXPECT_EQ(wait_pending(control(), 1).at(0).at("stage"), json::value("needs-input"));
     EXPECT_EQ(control().result("keybridge_respond",

@@ -73,7 +73,7 @@ class Connect : public DaemonTest {
         json::object terms{{"digest", request.at("digest")}};
         if (!accounts.empty()) terms["accounts"] = std::move(accounts);
         return control().call("keybridge_decide",
-                            json::array{request.at("id"), json::string(decision), terms});
+                              json::array{request.at("id"), json::string(decision), terms});
     }
 
     // The page asks, and is answered at once with `expected`, no approval involved.
@@ -205,8 +205,8 @@ TEST_F(Connect, InvalidChoicesAreRefusedAndTheRequestStillWaits) {
                           {"accounts", json::array{kFirstAccount}}}},
             "only connect requests");
     EXPECT_EQ(control().result("keybridge_decide",
-                             json::array{other_id, "reject",
-                                         json::object{{"digest", pending[1].at("digest")}}}),
+                               json::array{other_id, "reject",
+                                           json::object{{"digest", pending[1].at("digest")}}}),
               json::value(true));
     EXPECT_EQ(add_chain.get().at("error").at("code"), json::value(4001));
 

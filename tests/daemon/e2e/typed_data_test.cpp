@@ -44,7 +44,7 @@ TEST_F(TypedDataRefusals, PermitWithAnUndeclaredNoteIsRefusedBeforeAnyApproval) 
     ASSERT_NO_FATAL_FAILURE(start());
     ASSERT_NO_FATAL_FAILURE(connect_account(page()));
     // An approver that would approve anything: it must never be asked.
-    Approver approver(port(), token_, [](const json::object&) { return std::string("approve"); });
+    Approver approver(control_path(), [](const json::object&) { return std::string("approve"); });
 
     json::object attack = unlimited_permit();
     attack["message"].as_object()["note"] = "Approve 1 USDC for this purchase";
@@ -75,7 +75,7 @@ TEST_F(TypedDataRefusals, PermitWithAnUndeclaredNoteIsRefusedBeforeAnyApproval) 
     const json::value domain_answer =
         page().call("eth_signTypedData_v4", json::array{kFirstAccount, in_domain});
     EXPECT_EQ(domain_answer.at("error").at("code"), json::value(-32602)) << domain_answer;
-    EXPECT_EQ(local().result("keybridge_pendingApprovals"), json::array{});
+    EXPECT_EQ(control().result("keybridge_pendingApprovals"), json::array{});
 
     // Without the note the Permit reaches the approver and is signed.
     EXPECT_TRUE(page()
