@@ -11,6 +11,7 @@
 
 #include "daemon/events/event_sink.h"
 #include "daemon/log.h"
+#include "daemon/net/outbound_queue.h"
 #include "daemon/net/rate_limiter.h"
 #include "daemon/options.h"
 #include "daemon/rpc/dispatcher.h"
@@ -29,6 +30,8 @@ struct ServerContext {
     std::atomic<std::size_t> connections{0};
     std::atomic<std::uint64_t> next_connection_id{1};
     std::atomic<bool> stopping{false};
+    // Bytes queued to WebSocket clients and not yet written, over all connections.
+    std::atomic<std::uint64_t> outbound_bytes{0};
     std::function<boost::json::object()> health;  // body of GET /health
     // Called when a client can no longer receive answers, with the connection id its requests
     // carry: a WebSocket that ended, or an HTTP client that went away while its request was
@@ -52,6 +55,11 @@ struct ServerContext {
     bool admit(const rpc::Client& client, std::size_t calls) {
         if (client.token_authenticated) return true;
         return limiter.allow(client.principal(), static_cast<double>(calls));
+    }
+
+    OutboundLimits outbound_limits() const {
+        return OutboundLimits{config.max_outbound_queue, config.max_outbound_bytes,
+                              config.max_outbound_total};
     }
 
     rpc::ParseLimits parse_limits() const {
