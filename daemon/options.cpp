@@ -136,6 +136,8 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         return set_unsigned(c.handshake_timeout_s, 1, 3600);
     else if (name == "max-outbound-queue")
         return set_size(c.max_outbound_queue, 1, 1 << 20);
+    else if (name == "max-calls-in-flight")
+        return set_size(c.max_calls_in_flight, 1, 100000);
     else if (name == "max-outbound-bytes" || name == "max-outbound-total") {
         auto v = parse_size(name, value, 64 * 1024, std::uint64_t{1} << 40);
         if (!v) return fail(v.error());
@@ -262,6 +264,8 @@ const std::vector<OptionDecl>& option_table() {
          "unsent bytes queued to one WebSocket client that does not read (K, M, G)"},
         {"max-outbound-total", "BYTES", "256M",
          "unsent bytes queued to all WebSocket clients together (K, M, G)"},
+        {"max-calls-in-flight", "N", "32",
+         "calls of one WebSocket connection answered at once; its next requests wait"},
         {"max-subscriptions", "N", "64", "eth_subscribe subscriptions per WebSocket connection"},
         {"poll-interval", "MS", "1000",
          "newHeads/logs subscriptions: milliseconds between polls of a chain's node"},

@@ -55,6 +55,7 @@ struct Config {
     // from it pauses at a sixteenth) and all connections together (reading pauses at half).
     std::uint64_t max_outbound_bytes = std::uint64_t{64} << 20;
     std::uint64_t max_outbound_total = std::uint64_t{256} << 20;
+    std::size_t max_calls_in_flight = 32;  // per WebSocket connection; reading pauses at it
     std::size_t max_subscriptions = 64;    // eth_subscribe subscriptions per connection
     unsigned poll_interval_ms = 1000;      // newHeads/logs: how often a chain's node is polled
     std::uint64_t audit_max_bytes = std::uint64_t{16} << 20;  // audit.log is rotated at this size

@@ -100,18 +100,26 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
         return read_more();
     }
     ++in_flight_;
-    ctx_.dispatcher.dispatch(
-        client_, std::move(payload), [self = shared_from_this()](std::optional<std::string> body) {
-            boost::asio::post(self->ws_.get_executor(), [self, body = std::move(body)]() mutable {
-                self->on_reply(std::move(body));
-            });
-        });
+    const std::size_t calls = payload.entries.size();
+    calls_in_flight_ += calls;
+    ctx_.dispatcher.dispatch(client_, std::move(payload),
+                             [self = shared_from_this(), calls](std::optional<std::string> body) {
+                                 boost::asio::post(self->ws_.get_executor(),
+                                                   [self, calls, body = std::move(body)]() mutable {
+                                                       self->on_reply(std::move(body), calls);
+                                                   });
+                             });
     read_more();  // requests are answered as they complete, possibly out of order (ids match)
+}
+
+bool WsSession::reading_should_wait() const {
+    // Answers still being made (a node's answer may be megabytes) will join the queue too.
+    return outbox_.should_pause() || calls_in_flight_ >= ctx_.config.max_calls_in_flight;
 }
 
 void WsSession::read_more() {
     if (!open_ || closing_) return;
-    if (outbox_.should_pause()) {
+    if (reading_should_wait()) {
         // Back-pressure: a client that does not read its answers gets no new ones; TCP flow
         // control then holds its requests on its side.
         read_paused_ = true;
@@ -120,16 +128,24 @@ void WsSession::read_more() {
     do_read();
 }
 
+void WsSession::resume_reading() {
+    if (!read_paused_ || reading_should_wait()) return;
+    read_paused_ = false;
+    read_more();
+}
+
 void WsSession::connection_ended() {
     if (ended_) return;
     ended_ = true;
     if (ctx_.connection_closed) ctx_.connection_closed(client_->connection_id);
 }
 
-void WsSession::on_reply(std::optional<std::string> body) {
+void WsSession::on_reply(std::optional<std::string> body, std::size_t calls) {
     --in_flight_;
+    calls_in_flight_ -= calls;
     if (body) send(std::move(*body));
     if (in_flight_ == 0 && close_when_answered_) finish_close();
+    resume_reading();
 }
 
 void WsSession::push(std::string text) {
@@ -162,8 +178,7 @@ void WsSession::overflow(const std::string& why) {
                             std::chrono::seconds(ctx_.config.handshake_timeout_s));
     close_deadline_->async_wait([self = shared_from_this()](beast::error_code ec) {
         if (ec) return;
-        self->open_ = false;
-        self->outbox_.clear();
+        // The write in flight then fails, and on_write lets go of what it was writing.
         beast::error_code ignored;
         beast::get_lowest_layer(self->ws_).socket().close(ignored);
     });
@@ -186,10 +201,7 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
         return;
     }
     outbox_.pop_front();
-    if (read_paused_ && !outbox_.should_pause()) {
-        read_paused_ = false;
-        read_more();
-    }
+    resume_reading();
     if (!outbox_.empty()) return do_write();
     if (pending_close_) start_close();
 }

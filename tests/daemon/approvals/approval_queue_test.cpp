@@ -584,7 +584,7 @@ TEST(ApprovalQueuePolicy, DangerWarningIsQueuedDespiteAnApproveRule) {
     boost::asio::io_context io;
     auto policy = Policy::parse("approve origin=local\n", "p");
     ASSERT_TRUE(policy);
-    ApprovalQueue q(io.get_executor(), 10, std::chrono::seconds(60), std::move(*policy), nullptr);
+    ApprovalQueue q(io.get_executor(), QueueLimits{10, 10, 10}, std::chrono::seconds(60), std::move(*policy), nullptr);
     ApprovalRequest r;
     r.origin = std::string(kLocalClientOrigin);
     r.authenticated = true;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -164,8 +165,8 @@ class ScopedEnv {
     std::optional<std::string> old_;
 };
 
-constexpr std::size_t kAnswerBytes = 1 << 20;  // each eth_call answer: 1 MiB
-constexpr int kCalls = 150;                     // 150 MiB of answers if all were kept
+constexpr std::size_t kAnswerBytes = 256 * 1024;  // each eth_call answer
+constexpr int kCalls = 300;                       // 75 MiB of answers if all were kept
 
 TEST_F(Floods, ClientThatNeverReadsLargeAnswersStaysBoundedAndIsClosedWithAReason) {
     BigAnswerNode node(kAnswerBytes);
@@ -173,12 +174,14 @@ TEST_F(Floods, ClientThatNeverReadsLargeAnswersStaysBoundedAndIsClosedWithAReaso
         // Resident memory should show what the daemon holds, not what the allocator keeps of
         // what it freed: no AddressSanitizer quarantine, and glibc gives large blocks back.
         std::string asan = ::getenv("ASAN_OPTIONS") ? ::getenv("ASAN_OPTIONS") : "";
-        ScopedEnv asan_env("ASAN_OPTIONS", asan + (asan.empty() ? "" : ":") +
-                                               "quarantine_size_mb=0");
+        ScopedEnv asan_env("ASAN_OPTIONS",
+                           asan + (asan.empty() ? "" : ":") + "quarantine_size_mb=0");
         ScopedEnv glibc_env("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=131072");
-        ASSERT_NO_FATAL_FAILURE(start({"--chain", "1=http://127.0.0.1:" + std::to_string(node.port()),
-                                       "--max-outbound-bytes", "8M", "--max-outbound-total",
-                                       "32M", "--handshake-timeout", "60"}));
+        // Limits scaled down with the answers, so that the test moves few bytes.
+        ASSERT_NO_FATAL_FAILURE(
+            start({"--chain", "1=http://127.0.0.1:" + std::to_string(node.port()),
+                   "--max-outbound-bytes", "1M", "--max-outbound-total", "4M",
+                   "--max-calls-in-flight", "8", "--handshake-timeout", "60"}));
     }
     WsClient other(port(), Caller{"", "https://other.example", false});
     ASSERT_TRUE(other.open());
@@ -192,29 +195,29 @@ TEST_F(Floods, ClientThatNeverReadsLargeAnswersStaysBoundedAndIsClosedWithAReaso
     ASSERT_TRUE(slow.open()) << slow.error();
     const json::value call_params =
         json::array{json::object{{"to", kFirstAccount}, {"data", "0x"}}, "latest"};
+    // ~45 kB of requests: they fit in the sockets' buffers even when keybridged stops reading.
     for (int i = 1; i <= kCalls; ++i)
         ASSERT_TRUE(slow.send_text(body("eth_call", call_params, i))) << "call " << i;
 
-    // The daemon gives up on it once 8 MiB wait unread...
-    EXPECT_TRUE(daemon_.wait_for_log("does not read its replies", 20s)) << daemon_.log();
-    // ...after which the node's remaining answers are dropped as they come.
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (node.answered() < static_cast<std::size_t>(kCalls) &&
-           std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(50ms);
-    EXPECT_EQ(node.answered(), static_cast<std::size_t>(kCalls));
+    // keybridged reads 8 calls at a time and gives up on the client once 1 MiB waits unread
+    // behind what the sockets hold.
+    const bool closed = daemon_.wait_for_log("does not read its replies", 45s);
+    EXPECT_TRUE(closed) << "after " << node.answered() << " answers of the node";
     // Another client is served, large answers included.
     EXPECT_EQ(other.call("eth_chainId").at("result"), json::value("0x1"));
     json::value big = other.call("eth_call", call_params, 20s);
     ASSERT_TRUE(big.is_object()) << "no answer for the other client";
     EXPECT_EQ(big.at("result").as_string().size(), kAnswerBytes + 2);
 
-    // Without the byte limit the daemon held every answer (150 MiB and more here).
+    // Without the limits the daemon read every call and held every answer.
     const std::uint64_t grown = peak_rss(daemon_.pid()) - before;
-    EXPECT_LT(grown, std::uint64_t{64} << 20) << "the daemon grew by " << (grown >> 20) << " MiB";
-    std::cout << "[ figures  ] peak resident memory grew by " << (grown >> 20) << " MiB\n";
+    std::cout << "[ figures  ] " << node.answered() << " answers of " << (kAnswerBytes >> 10)
+              << " KiB made; peak resident memory grew by " << (grown >> 20) << " MiB\n";
+    EXPECT_LT(grown, std::uint64_t{24} << 20) << "the daemon grew by " << (grown >> 20) << " MiB";
+    EXPECT_LT(node.answered(), static_cast<std::size_t>(kCalls));
 
     // Once the slow client does read, it finds the close and why.
+    if (!closed) return;
     EXPECT_TRUE(slow.wait_closed(20s));
     EXPECT_EQ(slow.close_code(), 1008) << slow.end_error();
     EXPECT_NE(slow.close_reason().find("does not read its replies"), std::string::npos)
