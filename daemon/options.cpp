@@ -142,8 +142,7 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         auto v = parse_size(name, value, 64 * 1024, std::uint64_t{1} << 40);
         if (!v) return fail(v.error());
         (name == "max-outbound-bytes" ? c.max_outbound_bytes : c.max_outbound_total) = *v;
-    }
-    else if (name == "max-subscriptions")
+    } else if (name == "max-subscriptions")
         return set_size(c.max_subscriptions, 1, 100000);
     else if (name == "poll-interval")
         return set_unsigned(c.poll_interval_ms, 10, 3600000);

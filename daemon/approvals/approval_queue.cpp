@@ -201,10 +201,10 @@ core::Status ApprovalQueue::admit_locked(const ApprovalRequest& request) const {
     if (of_origin >= share) {
         const std::string who = local ? "the local client" : request.origin;
         const char* option = local ? "--max-pending-local" : "--max-pending-per-origin";
-        return fail(ErrorCode::LimitExceeded,
-                    "too many requests are waiting for approval: " + who + " already has " +
-                        std::to_string(of_origin) + " (at most " + std::to_string(share) + ", " +
-                        option + "); try again once they are decided");
+        return fail(ErrorCode::LimitExceeded, "too many requests are waiting for approval: " + who +
+                                                  " already has " + std::to_string(of_origin) +
+                                                  " (at most " + std::to_string(share) + ", " +
+                                                  option + "); try again once they are decided");
     }
     if (entries_.size() >= limits_.total) {
         return fail(ErrorCode::LimitExceeded,

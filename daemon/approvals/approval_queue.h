@@ -23,9 +23,9 @@ namespace keybridge::daemon::approvals {
 // time; `total` is the backstop over all origins (forged Origins of local processes). Every
 // live entry counts, whatever its stage, until it leaves the queue.
 struct QueueLimits {
-    std::size_t total = 64;       // --max-pending-approvals
-    std::size_t per_origin = 4;   // --max-pending-per-origin: each page origin
-    std::size_t local = 16;       // --max-pending-local: the token caller ("local")
+    std::size_t total = 64;      // --max-pending-approvals
+    std::size_t per_origin = 4;  // --max-pending-per-origin: each page origin
+    std::size_t local = 16;      // --max-pending-local: the token caller ("local")
 };
 
 // Requests through their life: asked for input (unlock, PIN), waiting for a decision, approved,

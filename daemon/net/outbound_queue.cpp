@@ -5,15 +5,17 @@ namespace keybridge::daemon::net {
 OutboundQueue::OutboundQueue(OutboundLimits limits, std::atomic<std::uint64_t>& total)
     : limits_(limits), total_(total) {}
 
-OutboundQueue::~OutboundQueue() { clear(); }
+OutboundQueue::~OutboundQueue() {
+    clear();
+}
 
 core::Status OutboundQueue::push(std::string text) {
     const std::uint64_t size = text.size();
     if (!messages_.empty()) {
         if (messages_.size() >= limits_.max_messages) {
-            return core::fail(core::ErrorCode::LimitExceeded,
-                              std::to_string(messages_.size()) +
-                                  " replies unsent (max-outbound-queue)");
+            return core::fail(
+                core::ErrorCode::LimitExceeded,
+                std::to_string(messages_.size()) + " replies unsent (max-outbound-queue)");
         }
         if (bytes_ + size > limits_.max_bytes) {
             return core::fail(core::ErrorCode::LimitExceeded,

@@ -159,7 +159,8 @@ void WsSession::push(std::string text) {
 
 void WsSession::send(std::string text) {
     if (!open_ || closing_) return;  // nothing new once a close was decided
-    if (auto queued = outbox_.push(std::move(text)); !queued) return overflow(queued.error().detail);
+    if (auto queued = outbox_.push(std::move(text)); !queued)
+        return overflow(queued.error().detail);
     if (!writing_) do_write();
 }
 
@@ -168,7 +169,8 @@ void WsSession::overflow(const std::string& why) {
     // Its requests can no longer be answered: its approvals and subscriptions go now (the read
     // loop may be paused, so on_read would not report it). Posted: send() may run inside a
     // caller that is itself answering or notifying this connection.
-    boost::asio::post(ws_.get_executor(), [self = shared_from_this()] { self->connection_ended(); });
+    boost::asio::post(ws_.get_executor(),
+                      [self = shared_from_this()] { self->connection_ended(); });
     outbox_.drop_unsent();  // the memory comes back now, not when the client reads
     do_close(websocket::close_reason(websocket::close_code::policy_error,
                                      "client does not read its replies: " + why));

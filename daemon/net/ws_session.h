@@ -17,9 +17,10 @@ namespace keybridge::daemon::net {
 // A WebSocket connection: JSON-RPC over text frames, server-pushed events, at most one write in
 // flight with a queue behind it bounded in messages and bytes (OutboundQueue). Back-pressure: while
 // the queue is over its pause threshold, or max-calls-in-flight calls are being answered, the
-// session reads no more requests, and reads again once they have drained; a client that lets it grow past a limit all the same (answers to earlier
-// requests, events) is closed with 1008 and the limit as the reason, its unsent messages dropped
-// at once. Runs on the strand of the HTTP session it came from.
+// session reads no more requests, and reads again once they have drained; a client that lets it
+// grow past a limit all the same (answers to earlier requests, events) is closed with 1008 and the
+// limit as the reason, its unsent messages dropped at once. Runs on the strand of the HTTP session
+// it came from.
 class WsSession : public EventSink, public std::enable_shared_from_this<WsSession> {
   public:
     using Request = boost::beast::http::request<boost::beast::http::string_body>;

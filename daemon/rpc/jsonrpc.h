@@ -23,7 +23,7 @@ enum RpcErrorCode : int {
     // EIP-1474 "resource unavailable"; MetaMask's answer to a second eth_requestAccounts while
     // the first is pending, and ours.
     kResourceUnavailable = -32002,
-    kUserRejected = 4001,     // EIP-1193
+    kUserRejected = 4001,  // EIP-1193
     kUnauthorized = 4100,
     kUnsupportedMethod = 4200,
     kDisconnected = 4900,

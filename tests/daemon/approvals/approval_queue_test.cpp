@@ -71,8 +71,7 @@ class ApprovalQueueTest : public ::testing::Test {
     // A queue whose only limit that matters is `max_pending` (every share is as large).
     ApprovalQueue& make_queue(std::size_t max_pending = 8, std::chrono::seconds timeout = 60s,
                               std::string_view policy = "") {
-        return make_queue_with(QueueLimits{max_pending, max_pending, max_pending}, timeout,
-                               policy);
+        return make_queue_with(QueueLimits{max_pending, max_pending, max_pending}, timeout, policy);
     }
     ApprovalQueue& make_queue_with(QueueLimits limits, std::chrono::seconds timeout = 60s,
                                    std::string_view policy = "") {
@@ -279,7 +278,8 @@ TEST_F(ApprovalQueueTest, SecondConnectRequestOfAnOriginIsAlreadyPending) {
 TEST_F(ApprovalQueueTest, LocalCallerHasItsOwnShare) {
     auto& q = make_queue_with(QueueLimits{64, 2, 3});
     for (int i = 0; i < 3; ++i)
-        q.submit(request("personal_sign", 1, true), outcomes_.callback("local" + std::to_string(i)));
+        q.submit(request("personal_sign", 1, true),
+                 outcomes_.callback("local" + std::to_string(i)));
     q.submit(request("personal_sign", 1, true), outcomes_.callback("local-over"));
     auto over = outcomes_.wait("local-over");
     ASSERT_FALSE(over);
@@ -584,7 +584,8 @@ TEST(ApprovalQueuePolicy, DangerWarningIsQueuedDespiteAnApproveRule) {
     boost::asio::io_context io;
     auto policy = Policy::parse("approve origin=local\n", "p");
     ASSERT_TRUE(policy);
-    ApprovalQueue q(io.get_executor(), QueueLimits{10, 10, 10}, std::chrono::seconds(60), std::move(*policy), nullptr);
+    ApprovalQueue q(io.get_executor(), QueueLimits{10, 10, 10}, std::chrono::seconds(60),
+                    std::move(*policy), nullptr);
     ApprovalRequest r;
     r.origin = std::string(kLocalClientOrigin);
     r.authenticated = true;

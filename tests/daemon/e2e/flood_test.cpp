@@ -83,7 +83,8 @@ TEST_F(Floods, OnePageWithSixtyFourConnectRequestsDoesNotLockOtherPagesOut) {
 class BigAnswerNode {
   public:
     explicit BigAnswerNode(std::size_t result_bytes)
-        : result_(std::string(result_bytes, 'a')), acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
+        : result_(std::string(result_bytes, 'a')),
+          acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
         thread_ = std::thread([this] { serve(); });
     }
     ~BigAnswerNode() {

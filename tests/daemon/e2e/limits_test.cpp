@@ -242,8 +242,7 @@ TEST_F(Limits, WebSocketClientThatStopsReadingIsPausedWithoutHurtingOthers) {
         EXPECT_EQ(answer->as_array().size(), 100u);
     }
     EXPECT_EQ(slow.call("eth_chainId").at("result"), json::value("0x1"));
-    EXPECT_EQ(daemon_.log().find("does not read its replies"), std::string::npos)
-        << daemon_.log();
+    EXPECT_EQ(daemon_.log().find("does not read its replies"), std::string::npos) << daemon_.log();
 }
 
 }  // namespace

@@ -9,9 +9,13 @@ namespace {
 
 // Small limits: 8 messages, 1600 bytes per connection (pause above 100), 4000 in total (pause
 // above 2000).
-OutboundLimits limits() { return OutboundLimits{8, 1600, 4000}; }
+OutboundLimits limits() {
+    return OutboundLimits{8, 1600, 4000};
+}
 
-std::string bytes(std::size_t n) { return std::string(n, 'x'); }
+std::string bytes(std::size_t n) {
+    return std::string(n, 'x');
+}
 
 TEST(OutboundQueue, TakesAnyMessageWhenNothingIsUnsent) {
     std::atomic<std::uint64_t> total{0};
