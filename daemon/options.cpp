@@ -135,6 +135,10 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         (name == "rate-limit" ? c.rate_limit : c.rate_burst) = static_cast<double>(*v);
     } else if (name == "max-pending-approvals")
         return set_size(c.max_pending_approvals, 1, 100000);
+    else if (name == "max-pending-per-origin")
+        return set_size(c.max_pending_per_origin, 1, 100000);
+    else if (name == "max-pending-local")
+        return set_size(c.max_pending_local, 1, 100000);
     else if (name == "approval-timeout")
         return set_unsigned(c.approval_timeout_s, 1, 86400);
     else if (name == "idle-timeout")
@@ -143,7 +147,13 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         return set_unsigned(c.handshake_timeout_s, 1, 3600);
     else if (name == "max-outbound-queue")
         return set_size(c.max_outbound_queue, 1, 1 << 20);
-    else if (name == "max-subscriptions")
+    else if (name == "max-calls-in-flight")
+        return set_size(c.max_calls_in_flight, 1, 100000);
+    else if (name == "max-outbound-bytes" || name == "max-outbound-total") {
+        auto v = parse_size(name, value, 64 * 1024, std::uint64_t{1} << 40);
+        if (!v) return fail(v.error());
+        (name == "max-outbound-bytes" ? c.max_outbound_bytes : c.max_outbound_total) = *v;
+    } else if (name == "max-subscriptions")
         return set_size(c.max_subscriptions, 1, 100000);
     else if (name == "poll-interval")
         return set_unsigned(c.poll_interval_ms, 10, 3600000);
@@ -306,11 +316,20 @@ const std::vector<OptionDecl>& option_table() {
         {"rate-limit", "N", "200",
          "requests per second per page origin (token bucket rate; token clients are not limited)"},
         {"rate-burst", "N", "400", "token bucket size per page origin"},
-        {"max-pending-approvals", "N", "64", "approval requests waiting at once"},
+        {"max-pending-approvals", "N", "64", "approval requests waiting at once, all origins"},
+        {"max-pending-per-origin", "N", "4",
+         "approval requests waiting at once from one page origin (one connect request at most)"},
+        {"max-pending-local", "N", "16", "approval requests waiting at once from the token caller"},
         {"approval-timeout", "SECONDS", "300", "how long a request waits for a decision"},
         {"idle-timeout", "SECONDS", "300", "close connections idle this long"},
         {"handshake-timeout", "SECONDS", "10", "time allowed to send the HTTP request headers"},
         {"max-outbound-queue", "N", "256", "messages queued to one slow WebSocket client"},
+        {"max-outbound-bytes", "BYTES", "64M",
+         "unsent bytes queued to one WebSocket client that does not read (K, M, G)"},
+        {"max-outbound-total", "BYTES", "256M",
+         "unsent bytes queued to all WebSocket clients together (K, M, G)"},
+        {"max-calls-in-flight", "N", "32",
+         "calls of one WebSocket connection answered at once; its next requests wait"},
         {"max-subscriptions", "N", "64", "eth_subscribe subscriptions per WebSocket connection"},
         {"poll-interval", "MS", "1000",
          "newHeads/logs subscriptions: milliseconds between polls of a chain's node"},

@@ -125,9 +125,11 @@ core::Status Server::open_stores() {
         log::info("approvals", "policy " + config_.policy_file + ": " +
                                    std::to_string(policy.size()) + " rules");
     }
-    approvals_.emplace(ioc_.get_executor(), config_.max_pending_approvals,
-                       std::chrono::seconds(config_.approval_timeout_s), std::move(policy),
-                       &*audit_);
+    approvals_.emplace(
+        ioc_.get_executor(),
+        approvals::QueueLimits{config_.max_pending_approvals, config_.max_pending_per_origin,
+                               config_.max_pending_local},
+        std::chrono::seconds(config_.approval_timeout_s), std::move(policy), &*audit_);
     approvals_->set_listener(
         [this](const approvals::ApprovalRequest& request, approvals::ApprovalQueue::Event change) {
             using Event = approvals::ApprovalQueue::Event;

@@ -77,6 +77,8 @@ RpcError to_rpc_error(const core::Error& error) {
             return {kInvalidParams, error.detail, std::nullopt};
         case ErrorCode::LimitExceeded:
             return {kLimitExceeded, error.detail, std::nullopt};
+        case ErrorCode::AlreadyExists:
+            return {kResourceUnavailable, error.detail, std::nullopt};
         case ErrorCode::NotSupported:
             return {kUnsupportedMethod, error.detail, std::nullopt};
         case ErrorCode::UserCancelled:
@@ -99,7 +101,6 @@ RpcError to_rpc_error(const core::Error& error) {
         case ErrorCode::CryptoFailure:
         case ErrorCode::WrongPassword:
         case ErrorCode::IoError:
-        case ErrorCode::AlreadyExists:
             return {kInternalError, error.detail, std::nullopt};
         case ErrorCode::Internal:
             return {kInternalError, "internal error", std::nullopt};

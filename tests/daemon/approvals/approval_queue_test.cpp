@@ -69,11 +69,16 @@ class ApprovalQueueTest : public ::testing::Test {
         std::filesystem::remove_all(dir_);
     }
 
+    // A queue whose only limit that matters is `max_pending` (every share is as large).
     ApprovalQueue& make_queue(std::size_t max_pending = 8, std::chrono::seconds timeout = 60s,
                               std::string_view policy = "") {
+        return make_queue_with(QueueLimits{max_pending, max_pending, max_pending}, timeout, policy);
+    }
+    ApprovalQueue& make_queue_with(QueueLimits limits, std::chrono::seconds timeout = 60s,
+                                   std::string_view policy = "") {
         auto p = Policy::parse(policy, "test.policy");
         EXPECT_TRUE(p);
-        queue_.emplace(ioc_.get_executor(), max_pending, timeout, std::move(*p), &*audit_);
+        queue_.emplace(ioc_.get_executor(), limits, timeout, std::move(*p), &*audit_);
         return *queue_;
     }
 
@@ -272,6 +277,123 @@ TEST_F(ApprovalQueueTest, FullQueueRefusesAtOnce) {
     q.submit(request("personal_sign"), outcomes_.callback("d"));
     EXPECT_EQ(q.pending().size(), 2u);
     EXPECT_FALSE(outcomes_.answered("d"));
+}
+
+// The flood of issue 9: one page's pending requests must not lock every other page out.
+TEST_F(ApprovalQueueTest, OriginOverItsShareIsRefusedWhileOthersStillQueue) {
+    auto& q = make_queue_with(QueueLimits{64, 4, 16});
+    for (int i = 0; i < 4; ++i)
+        q.submit(request("personal_sign"), outcomes_.callback("own" + std::to_string(i)));
+    q.submit(request("personal_sign"), outcomes_.callback("fifth"));
+    auto fifth = outcomes_.wait("fifth");
+    ASSERT_FALSE(fifth);
+    EXPECT_EQ(fifth.error().code, core::ErrorCode::LimitExceeded);
+    EXPECT_NE(fifth.error().detail.find("https://app.example already has 4"), std::string::npos)
+        << fifth.error().detail;
+    EXPECT_NE(fifth.error().detail.find("--max-pending-per-origin"), std::string::npos);
+    EXPECT_EQ(q.pending().size(), 4u);
+
+    ApprovalRequest other = request("personal_sign", 2);
+    other.origin = "https://other.example";
+    q.submit(other, outcomes_.callback("other"));
+    ASSERT_EQ(q.pending().size(), 5u);
+    EXPECT_FALSE(outcomes_.answered("other"));
+    ASSERT_TRUE(q.decide(q.pending().back().id, Decision::Approve, shown(q.pending().back().id), "test approver"));
+    EXPECT_TRUE(outcomes_.wait("other"));
+
+    // A decision gives the origin its place back.
+    ASSERT_TRUE(q.decide(q.pending().front().id, Decision::Reject, shown(q.pending().front().id), "test approver"));
+    q.submit(request("personal_sign"), outcomes_.callback("again"));
+    EXPECT_EQ(q.pending().size(), 4u);
+    EXPECT_FALSE(outcomes_.answered("again"));
+}
+
+TEST_F(ApprovalQueueTest, SecondConnectRequestOfAnOriginIsAlreadyPending) {
+    auto& q = make_queue_with(QueueLimits{64, 4, 16});
+    q.submit(request("eth_requestAccounts", 1), outcomes_.callback("first"));
+    // Same origin, another connection (a second tab) as well.
+    q.submit(request("eth_requestAccounts", 2), outcomes_.callback("second"));
+    auto second = outcomes_.wait("second");
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().code, core::ErrorCode::AlreadyExists);
+    EXPECT_NE(second.error().detail.find("already pending for origin https://app.example"),
+              std::string::npos)
+        << second.error().detail;
+    EXPECT_EQ(q.pending().size(), 1u);
+    // Its signing requests still have their places; another origin may connect.
+    q.submit(request("personal_sign"), outcomes_.callback("sign"));
+    ApprovalRequest other = request("eth_requestAccounts", 3);
+    other.origin = "https://other.example";
+    q.submit(other, outcomes_.callback("other"));
+    EXPECT_EQ(q.pending().size(), 3u);
+    EXPECT_FALSE(outcomes_.answered("sign"));
+    EXPECT_FALSE(outcomes_.answered("other"));
+    // Once the first is decided the origin may ask again.
+    ASSERT_TRUE(q.decide(q.pending().front().id, Decision::Reject, shown(q.pending().front().id), "test approver"));
+    EXPECT_FALSE(outcomes_.wait("first"));
+    q.submit(request("eth_requestAccounts", 1), outcomes_.callback("third"));
+    EXPECT_EQ(q.pending().size(), 3u);
+    EXPECT_FALSE(outcomes_.answered("third"));
+}
+
+TEST_F(ApprovalQueueTest, LocalCallerHasItsOwnShare) {
+    auto& q = make_queue_with(QueueLimits{64, 2, 3});
+    for (int i = 0; i < 3; ++i)
+        q.submit(request("personal_sign", 1, true),
+                 outcomes_.callback("local" + std::to_string(i)));
+    q.submit(request("personal_sign", 1, true), outcomes_.callback("local-over"));
+    auto over = outcomes_.wait("local-over");
+    ASSERT_FALSE(over);
+    EXPECT_EQ(over.error().code, core::ErrorCode::LimitExceeded);
+    EXPECT_NE(over.error().detail.find("the local client already has 3"), std::string::npos)
+        << over.error().detail;
+    EXPECT_NE(over.error().detail.find("--max-pending-local"), std::string::npos);
+    // Pages keep theirs.
+    q.submit(request("personal_sign", 2), outcomes_.callback("page"));
+    EXPECT_EQ(q.pending().size(), 4u);
+    EXPECT_FALSE(outcomes_.answered("page"));
+}
+
+TEST_F(ApprovalQueueTest, TotalLimitIsTheBackstopOverManyOrigins) {
+    auto& q = make_queue_with(QueueLimits{3, 4, 16});
+    for (int i = 0; i < 3; ++i) {
+        ApprovalRequest r = request("personal_sign", static_cast<std::uint64_t>(i));
+        r.origin = "https://forged" + std::to_string(i) + ".example";
+        q.submit(r, outcomes_.callback("o" + std::to_string(i)));
+    }
+    ApprovalRequest r = request("personal_sign", 9);
+    r.origin = "https://forged9.example";
+    q.submit(r, outcomes_.callback("over"));
+    auto over = outcomes_.wait("over");
+    ASSERT_FALSE(over);
+    EXPECT_EQ(over.error().code, core::ErrorCode::LimitExceeded);
+    EXPECT_NE(over.error().detail.find("the queue is full"), std::string::npos)
+        << over.error().detail;
+    EXPECT_NE(over.error().detail.find("--max-pending-approvals"), std::string::npos);
+}
+
+TEST_F(ApprovalQueueTest, RequestsHeldForInputCountInTheShare) {
+    auto& q = make_queue_with(QueueLimits{64, 2, 16});
+    for (int i = 0; i < 2; ++i) {
+        q.await_input(
+            request("personal_sign"), "unlock", "unlock the vault",
+            [](const json::object&, std::function<void(core::Status)> done) { done({}); },
+            outcomes_.callback("held" + std::to_string(i)));
+    }
+    q.await_input(
+        request("personal_sign"), "unlock", "unlock the vault",
+        [](const json::object&, std::function<void(core::Status)> done) { done({}); },
+        outcomes_.callback("third"));
+    auto third = outcomes_.wait("third");
+    ASSERT_FALSE(third);
+    EXPECT_EQ(third.error().code, core::ErrorCode::LimitExceeded);
+    // A held request moving on to its decision keeps its place (it is not counted twice).
+    ApprovalRequest held = q.pending().front();
+    q.input_done(held.id);
+    outcomes_.wait("held0");
+    q.submit(held, outcomes_.callback("decision"));
+    EXPECT_EQ(q.pending().size(), 2u);
+    EXPECT_FALSE(outcomes_.answered("decision"));
 }
 
 TEST_F(ApprovalQueueTest, IdsAreUniqueAndReservedIdsAreKept) {
@@ -525,7 +647,8 @@ TEST(ApprovalQueuePolicy, DangerWarningIsQueuedDespiteAnApproveRule) {
     boost::asio::io_context io;
     auto policy = Policy::parse("approve origin=local\n", "p");
     ASSERT_TRUE(policy);
-    ApprovalQueue q(io.get_executor(), 10, std::chrono::seconds(60), std::move(*policy), nullptr);
+    ApprovalQueue q(io.get_executor(), QueueLimits{10, 10, 10}, std::chrono::seconds(60),
+                    std::move(*policy), nullptr);
     ApprovalRequest r;
     r.origin = std::string(kLocalClientOrigin);
     r.authenticated = true;

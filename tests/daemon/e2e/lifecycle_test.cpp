@@ -206,7 +206,13 @@ TEST_F(Lifecycle, SigtermSends4900AnswersBeforeTheDisconnectNotification) {
     WsClient ws(port(), local_caller());
     ASSERT_TRUE(ws.open()) << ws.error();
     ASSERT_TRUE(ws.send_text(body("eth_requestAccounts", json::array{}, 41)));
-    ASSERT_TRUE(ws.send_text(body("eth_requestAccounts", json::array{}, 42)));
+    // Another kind of request: a second connect request of the caller would be refused (-32002).
+    ASSERT_TRUE(
+        ws.send_text(body("wallet_addEthereumChain",
+                          json::array{json::object{{"chainId", "0x7a69"},
+                                                   {"chainName", "Local"},
+                                                   {"rpcUrls", json::array{"http://127.0.0.1:1"}}}},
+                          42)));
     ASSERT_EQ(wait_pending(control(), 2).size(), 2u);
 
     daemon_.signal(SIGTERM);
