@@ -32,9 +32,18 @@ struct Client {
     std::uint64_t connection_id = 0;
     std::weak_ptr<EventSink> sink;  // set for WebSocket and control clients (server-pushed events)
 
+    // The paired browser extension that relayed the request, proven by the extension's own
+    // credential (the browser issue sets it); empty for every other client. An Origin header
+    // alone is only a claim any local program can make, so what is granted through the extension
+    // is kept under a principal of its own: a program posing as the page cannot use it.
+    std::string channel;
+
     bool is_browser() const { return !origin.empty(); }
-    // The key that permissions and rate limits are kept under.
-    std::string principal() const { return is_browser() ? origin : std::string(kLocalPrincipal); }
+    // The key that permissions, chain choices, events and rate limits are kept under.
+    std::string principal() const {
+        if (!is_browser()) return std::string(kLocalPrincipal);
+        return channel.empty() ? origin : origin + " via " + channel;
+    }
 };
 
 using Outcome = tl::expected<boost::json::value, RpcError>;
