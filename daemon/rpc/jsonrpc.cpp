@@ -54,13 +54,16 @@ Payload::Entry parse_call(const json::value& v, const std::optional<std::string>
         entry.error = invalid_request("params must be an array or an object");
         return entry;
     }
-    Call call;
+    // params is copy-constructed, so it stays in the parse's wiping storage (a password may be
+    // in it); assigning it would copy it into ordinary memory.
+    Call call{.id = std::nullopt,
+              .id_text = "null",
+              .method = std::string(method->as_string()),
+              .params = params != nullptr ? *params : json::value(nullptr)};
     if (id != nullptr) {
         call.id = *id;
         call.id_text = entry.id_text;
     }
-    call.method = std::string(method->as_string());
-    call.params = params != nullptr ? *params : json::value(nullptr);
     entry.call = std::move(call);
     return entry;
 }
