@@ -10,8 +10,8 @@ namespace keybridge::core {
 // What protect_process() achieved.
 struct ProcessGuard {
     SecureHeapStatus heap;
-    bool non_dumpable = false;     // prctl(PR_SET_DUMPABLE, 0) succeeded
-    bool no_core = false;          // RLIMIT_CORE is 0
+    bool non_dumpable = false;        // prctl(PR_SET_DUMPABLE, 0) succeeded
+    bool no_core = false;             // RLIMIT_CORE is 0
     std::uint64_t memlock_limit = 0;  // RLIMIT_MEMLOCK (soft) in bytes; UINT64_MAX = unlimited
 };
 

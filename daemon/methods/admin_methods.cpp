@@ -141,8 +141,9 @@ void reload_vault_accounts(Services& s) {
         without_key = s.software().sync_accounts(refs);
     } catch (const core::SecureMemoryExhausted&) {
         // On the blocking thread an exception would end it; the list stays as it was.
-        log::error("vault", "cannot derive the new accounts' keys: the locked memory for "
-                            "secrets is full");
+        log::error("vault",
+                   "cannot derive the new accounts' keys: the locked memory for "
+                   "secrets is full");
         return;
     }
     const std::vector<core::Address> before = s.all_accounts();
@@ -207,9 +208,9 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                // memory.
                const json::string& text = (**p)[0].as_string();
                if (text.size() > kMaxPasswordBytes)
-                   return reply(tl::unexpected(rpc::invalid_params_error(
-                       "params[0] (password) is longer than " +
-                       std::to_string(kMaxPasswordBytes) + " bytes")));
+                   return reply(tl::unexpected(
+                       rpc::invalid_params_error("params[0] (password) is longer than " +
+                                                 std::to_string(kMaxPasswordBytes) + " bytes")));
                auto password = core::SecretBuffer::copy_of(std::string_view(text));
                unlock_vault(s, std::move(password), [reply](core::Status status) {
                    if (!status) {

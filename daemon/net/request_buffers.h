@@ -16,8 +16,8 @@ namespace keybridge::daemon::net {
 // its buffer in freed memory, whichever request it was and however the buffer grew. Wiping at
 // release, rather than taking the password over a separate path, keeps the one protocol clients
 // already speak and needs no knowledge of which method carries a secret.
-using RequestBody =
-    boost::beast::http::basic_string_body<char, std::char_traits<char>, core::WipingAllocator<char>>;
+using RequestBody = boost::beast::http::basic_string_body<char, std::char_traits<char>,
+                                                          core::WipingAllocator<char>>;
 using RequestFields = boost::beast::http::basic_fields<core::WipingAllocator<char>>;
 using Request = boost::beast::http::request<RequestBody, RequestFields>;
 using RequestParser = boost::beast::http::request_parser<RequestBody, core::WipingAllocator<char>>;

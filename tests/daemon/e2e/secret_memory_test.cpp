@@ -99,8 +99,8 @@ class MemoryScan {
                 r.name.find("[vsyscall]") != std::string::npos)
                 continue;
             buffer_.resize(r.end - r.begin);
-            const ssize_t n = ::pread(mem_, buffer_.data(), buffer_.size(),
-                                      static_cast<off_t>(r.begin));
+            const ssize_t n =
+                ::pread(mem_, buffer_.data(), buffer_.size(), static_cast<off_t>(r.begin));
             if (n <= 0) continue;
             const char* at = buffer_.data();
             const char* stop = buffer_.data() + n;
