@@ -30,6 +30,7 @@ struct Region {
     std::uintptr_t begin = 0;
     std::uintptr_t end = 0;
     bool readable = false;
+    bool writable = false;
     bool locked = false;  // VmFlags has "lo" (mlock()ed)
     std::string name;
 };
@@ -54,6 +55,7 @@ std::vector<Region> regions_of(pid_t pid) {
         r.begin = std::stoull(range.substr(0, range.find('-')), nullptr, 16);
         r.end = std::stoull(range.substr(range.find('-') + 1), nullptr, 16);
         r.readable = perms[0] == 'r';
+        r.writable = perms[1] == 'w';
         r.name = name;
         out.push_back(r);
     }
@@ -80,43 +82,33 @@ class MemoryScan {
     // Whether the process's memory can be read at all (root or CAP_SYS_PTRACE).
     bool permitted() {
         if (mem_ < 0) return false;
+        // Its stack is always there and readable by whoever may read the memory at all.
         for (const auto& r : regions_of(pid_)) {
-            if (!r.readable || r.name.find("[heap]") == std::string::npos) continue;
+            if (!r.readable || r.name.find("[stack]") == std::string::npos) continue;
             char byte = 0;
-            return ::pread(mem_, &byte, 1, static_cast<off_t>(r.begin)) == 1;
+            return ::pread(mem_, &byte, 1, static_cast<off_t>(r.end - 1)) == 1;
         }
         return false;
     }
 
-    // Where `needle` occurs in the process's readable memory.
-    Hits find(std::string_view needle) {
-        Hits hits;
+    // Where each needle occurs in the process's memory, read once.
+    std::vector<Hits> find(const std::vector<std::string>& needles) {
+        std::vector<Hits> hits(needles.size());
         for (const auto& r : regions_of(pid_)) {
             // Mappings of a gigabyte or more are AddressSanitizer's shadow and reserved
             // allocator space (mostly never touched); the daemon's own data is far smaller.
+            // Read-only mappings of files (code, constants) hold no secret.
             if (!r.readable || r.end - r.begin >= (std::uintptr_t{1} << 30)) continue;
+            if (!r.writable && !r.name.empty() && r.name.find('/') != std::string::npos) continue;
             if (r.name.find("[vvar]") != std::string::npos ||
                 r.name.find("[vsyscall]") != std::string::npos)
                 continue;
             buffer_.resize(r.end - r.begin);
-            const ssize_t n =
-                ::pread(mem_, buffer_.data(), buffer_.size(), static_cast<off_t>(r.begin));
+            const ssize_t n = ::pread(mem_, buffer_.data(), buffer_.size(),
+                                      static_cast<off_t>(r.begin));
             if (n <= 0) continue;
-            const char* at = buffer_.data();
-            const char* stop = buffer_.data() + n;
-            while (const void* hit = ::memmem(at, static_cast<std::size_t>(stop - at),
-                                              needle.data(), needle.size())) {
-                if (r.locked) {
-                    ++hits.in_locked;
-                } else {
-                    ++hits.elsewhere;
-                    std::ostringstream where;
-                    where << std::hex << r.begin << "-" << r.end << r.name << " +0x"
-                          << (static_cast<const char*>(hit) - buffer_.data());
-                    hits.where.push_back(where.str());
-                }
-                at = static_cast<const char*>(hit) + 1;
-            }
+            for (std::size_t i = 0; i < needles.size(); ++i)
+                count(r, static_cast<std::size_t>(n), needles[i], hits[i]);
         }
         return hits;
     }
@@ -125,6 +117,24 @@ class MemoryScan {
     pid_t pid_;
     int mem_ = -1;
     std::vector<char> buffer_;
+
+    void count(const Region& r, std::size_t n, std::string_view needle, Hits& hits) const {
+        const char* at = buffer_.data();
+        const char* stop = buffer_.data() + n;
+        while (const void* hit = ::memmem(at, static_cast<std::size_t>(stop - at), needle.data(),
+                                          needle.size())) {
+            if (r.locked) {
+                ++hits.in_locked;
+            } else {
+                ++hits.elsewhere;
+                std::ostringstream where;
+                where << std::hex << r.begin << "-" << r.end << r.name << " +0x"
+                      << (static_cast<const char*>(hit) - buffer_.data());
+                hits.where.push_back(where.str());
+            }
+            at = static_cast<const char*>(hit) + 1;
+        }
+    }
 };
 
 std::string bytes_of(core::ByteView v) {
@@ -173,24 +183,24 @@ class SecretMemoryTest : public DaemonTest {
     // The password and the phrase nowhere; the key and the seed only in locked memory
     // (`resident`: and found there, which also shows the scan sees the arena) or nowhere.
     void expect_clean(MemoryScan& scan, bool resident, const std::string& when) {
-        const Hits password = scan.find(kVaultPassword);
+        const auto hits = scan.find({kVaultPassword, kPhrase, key_, seed_});
+        const Hits& password = hits[0];
         EXPECT_EQ(password.in_locked + password.elsewhere, 0u)
             << "the vault password " << when << ":\n"
             << joined(password.where);
-        const Hits phrase = scan.find(kPhrase);
+        const Hits& phrase = hits[1];
         EXPECT_EQ(phrase.in_locked + phrase.elsewhere, 0u)
             << "the recovery phrase " << when << ":\n"
             << joined(phrase.where);
-        for (const auto& [name, secret] : {std::pair<std::string, std::string>{"key", key_},
-                                           std::pair<std::string, std::string>{"seed", seed_}}) {
-            const Hits hits = scan.find(secret);
-            EXPECT_EQ(hits.elsewhere, 0u)
+        for (std::size_t i : {2u, 3u}) {
+            const std::string name = i == 2 ? "key" : "seed";
+            EXPECT_EQ(hits[i].elsewhere, 0u)
                 << "the " << name << " outside locked memory " << when << ":\n"
-                << joined(hits.where);
+                << joined(hits[i].where);
             if (resident)
-                EXPECT_GE(hits.in_locked, 1u) << "the " << name << " is not in the locked arena";
+                EXPECT_GE(hits[i].in_locked, 1u) << "the " << name << " is not in the locked arena";
             else
-                EXPECT_EQ(hits.in_locked, 0u) << "the " << name << " survived the lock";
+                EXPECT_EQ(hits[i].in_locked, 0u) << "the " << name << " survived the lock";
         }
     }
 
