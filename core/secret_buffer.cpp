@@ -62,6 +62,8 @@ SecureHeapStatus secure_heap_status() {
 }
 
 std::size_t secure_heap_used() {
+    // OpenSSL's counter takes a lock that exists only once the arena does.
+    if (secure_heap_status().state == SecureHeapState::Failed) return 0;
     return CRYPTO_secure_used();
 }
 

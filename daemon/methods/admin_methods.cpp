@@ -86,7 +86,9 @@ void unlock_vault_now(Services& s, const core::SecretBuffer& password,
     s.software().set_keys(std::move(held), std::move(unlocked->seed));
     s.software().sync_accounts(refs);
     s.signers.set_accounts(account_routes(vault->accounts()));
-    log::info("vault", "unlocked: " + std::to_string(addresses.size()) + " accounts");
+    log::info("vault", "unlocked: " + std::to_string(addresses.size()) + " accounts (" +
+                           std::to_string(core::secure_heap_used()) +
+                           " bytes of locked memory in use)");
     // Requests that waited for the vault go on to their approval.
     s.approvals.input_done_all("unlock");
     done({});
