@@ -17,10 +17,10 @@ namespace keybridge::core {
 // per-buffer mlock/munlock did). Allocations are rounded up to a power of two, at least
 // kSecureHeapMinBlock bytes, and wiped on release.
 inline constexpr std::size_t kSecureHeapMinBlock = 32;
-// Enough for the largest working set of either program (measured in
-// tests/core/secret_buffer_test.cpp and docs/ARCHITECTURE.md "Secrets"): the daemon holds 32
-// bytes per account key plus the 64-byte seed, so 1 MiB leaves room for ~20,000 accounts next to
-// an unlock's transient buffers; the tool's largest single buffer is 64 KiB (a secret file).
+// Enough for the largest working set of either program (figures in docs/ARCHITECTURE.md,
+// "Secrets"): the daemon holds 32 bytes per account key plus the 64-byte seed, so 1 MiB leaves
+// room for ~25,000 accounts next to an unlock's transient buffers; the tool's largest single
+// buffer is 64 KiB (a secret file or prompt).
 inline constexpr std::size_t kDefaultSecureHeapSize = std::size_t{1} << 20;
 
 enum class SecureHeapState {
