@@ -39,8 +39,8 @@ int main(int argc, char** argv) {
     if (guard.heap.state == keybridge::core::SecureHeapState::Unlocked)
         log::warn("memory", keybridge::core::secure_heap_problem(guard));
     else
-        log::info("memory", "secrets live in a locked " + std::to_string(guard.heap.size / 1024) +
-                                " KiB arena");
+        log::info("memory", "keys and passwords are held in a locked " +
+                                std::to_string(guard.heap.size / 1024) + " KiB arena");
     if (!guard.non_dumpable || !guard.no_core)
         log::warn("memory", "could not disable core dumps (prctl/setrlimit refused)");
 

@@ -104,8 +104,8 @@ class MemoryScan {
                 r.name.find("[vsyscall]") != std::string::npos)
                 continue;
             buffer_.resize(r.end - r.begin);
-            const ssize_t n = ::pread(mem_, buffer_.data(), buffer_.size(),
-                                      static_cast<off_t>(r.begin));
+            const ssize_t n =
+                ::pread(mem_, buffer_.data(), buffer_.size(), static_cast<off_t>(r.begin));
             if (n <= 0) continue;
             for (std::size_t i = 0; i < needles.size(); ++i)
                 count(r, static_cast<std::size_t>(n), needles[i], hits[i]);
