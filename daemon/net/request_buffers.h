@@ -15,7 +15,9 @@ namespace keybridge::daemon::net {
 // (the read buffer, the header fields, the body) uses core::WipingAllocator, so no copy outlives
 // its buffer in freed memory, whichever request it was and however the buffer grew. Wiping at
 // release, rather than taking the password over a separate path, keeps the one protocol clients
-// already speak and needs no knowledge of which method carries a secret.
+// already speak and needs no knowledge of which method carries a secret. Out of reach: the last
+// small frame Beast's WebSocket stream unmasked in its own buffer (docs/ARCHITECTURE.md,
+// "Secrets").
 using RequestBody = boost::beast::http::basic_string_body<char, std::char_traits<char>,
                                                           core::WipingAllocator<char>>;
 using RequestFields = boost::beast::http::basic_fields<core::WipingAllocator<char>>;
