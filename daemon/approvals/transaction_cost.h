@@ -25,7 +25,7 @@ core::U256 max_fee_of(const core::Transaction& tx);
 // The fee warnings (docs/POLICY.md, "Fees"): the maximum fee is at least kLargeFeeWei
 // (fee-large), or the transaction moves ether and its maximum fee is above that value and at
 // least kFeeAboveValueFloorWei (fee-above-value). Both are danger.
-inline const core::U256 kLargeFeeWei = core::U256(100'000'000'000'000'000ULL);        // 0.1
+inline const core::U256 kLargeFeeWei = core::U256(100'000'000'000'000'000ULL);           // 0.1
 inline const core::U256 kFeeAboveValueFloorWei = core::U256(10'000'000'000'000'000ULL);  // 0.01
 std::vector<Warning> fee_warnings(const core::U256& value, const core::U256& max_fee);
 

@@ -6,10 +6,15 @@
 namespace keybridge::daemon::approvals::warnings {
 namespace {
 
-constexpr std::array<std::string_view, 9> kIds = {
-    "connect-exposes-addresses", "binary-32-byte-message", "eth-sign-opaque-hash",
-    "typed-data-chain-mismatch", "contract-creation",      "rpc-url-unencrypted",
-    "rpc-url-replaced",          "fee-large",              "fee-above-value"};
+constexpr std::array<std::string_view, 9> kIds = {"connect-exposes-addresses",
+                                                  "binary-32-byte-message",
+                                                  "eth-sign-opaque-hash",
+                                                  "typed-data-chain-mismatch",
+                                                  "contract-creation",
+                                                  "rpc-url-unencrypted",
+                                                  "rpc-url-replaced",
+                                                  "fee-large",
+                                                  "fee-above-value"};
 
 Warning make(std::string_view id, Severity severity, std::string title, std::string detail) {
     return Warning{std::string(id), severity, std::move(title), std::move(detail)};
@@ -65,8 +70,10 @@ Warning fee_large(std::string_view max_fee) {
 
 Warning fee_above_value(std::string_view max_fee, std::string_view value) {
     return make(kIds[8], Severity::Danger, "The network fee can be larger than the payment",
-                "This transaction sends " + std::string(value) + " ETH (or the chain's own coin) "
-                    "and may pay up to " + std::string(max_fee) + " in fees.");
+                "This transaction sends " + std::string(value) +
+                    " ETH (or the chain's own coin) "
+                    "and may pay up to " +
+                    std::string(max_fee) + " in fees.");
 }
 
 std::span<const std::string_view> known_ids() {

@@ -155,24 +155,22 @@ void TransactionFiller::fill_gas() {
                       {"value", core::u256_to_quantity(request_.value)},
                       {"data", core::hex_encode(request_.data)}};
     if (request_.to) call["to"] = request_.to->to_lower_string();
-    upstream_.call(
-        rpc_url_, "eth_estimateGas", json::array{call},
-        [self = shared_from_this(), limit](rpc::Outcome out) {
-            if (!out) return self->fail(out.error());
-            auto g = quantity_of(*out, "eth_estimateGas");
-            if (!g) return self->fail(g.error());
-            if (*g > core::U256(limit)) {
-                return self->fail(node_error("eth_estimateGas: the node's estimate " +
-                                             core::u256_to_decimal(*g) +
-                                             " is above the latest block's gas limit " +
-                                             std::to_string(limit)));
-            }
-            // A margin: state may change between estimate and inclusion; never past what a
-            // block holds.
-            const auto estimate = static_cast<std::uint64_t>(*g);
-            self->request_.gas = std::min(estimate + estimate / 5, limit);
-            self->fill_fees();
-        });
+    upstream_.call(rpc_url_, "eth_estimateGas", json::array{call},
+                   [self = shared_from_this(), limit](rpc::Outcome out) {
+                       if (!out) return self->fail(out.error());
+                       auto g = quantity_of(*out, "eth_estimateGas");
+                       if (!g) return self->fail(g.error());
+                       if (*g > core::U256(limit)) {
+                           return self->fail(node_error(
+                               "eth_estimateGas: the node's estimate " + core::u256_to_decimal(*g) +
+                               " is above the latest block's gas limit " + std::to_string(limit)));
+                       }
+                       // A margin: state may change between estimate and inclusion; never past what
+                       // a block holds.
+                       const auto estimate = static_cast<std::uint64_t>(*g);
+                       self->request_.gas = std::min(estimate + estimate / 5, limit);
+                       self->fill_fees();
+                   });
 }
 
 void TransactionFiller::fill_fees() {
@@ -180,15 +178,15 @@ void TransactionFiller::fill_fees() {
         request_.gas_price || (request_.max_fee_per_gas && request_.max_priority_fee_per_gas);
     // Fees the caller gave are its choice, kept as given; the approval's fee warnings judge them.
     if (fees_known) return finish();
-    upstream_.call(rpc_url_, "eth_feeHistory",
-                   json::array{core::u256_to_quantity(kFeeHistoryBlocks), "latest",
-                               json::array{50}},
-                   [self = shared_from_this()](rpc::Outcome out) {
-                       // A node without eth_feeHistory: the latest block's base fee and the
-                       // default priority fee (London), or eth_gasPrice unchecked (before).
-                       if (out) read_fee_history(*out, self->chain_);
-                       self->choose_fees();
-                   });
+    upstream_.call(
+        rpc_url_, "eth_feeHistory",
+        json::array{core::u256_to_quantity(kFeeHistoryBlocks), "latest", json::array{50}},
+        [self = shared_from_this()](rpc::Outcome out) {
+            // A node without eth_feeHistory: the latest block's base fee and the
+            // default priority fee (London), or eth_gasPrice unchecked (before).
+            if (out) read_fee_history(*out, self->chain_);
+            self->choose_fees();
+        });
 }
 
 void TransactionFiller::choose_fees() {
@@ -218,8 +216,8 @@ void TransactionFiller::choose_fees() {
                 : suggested.max_priority_fee_per_gas;
     }
     if (!request_.max_fee_per_gas) {
-        request_.max_fee_per_gas = approvals::saturating_add(
-            approvals::saturating_add(base, base), *request_.max_priority_fee_per_gas);
+        request_.max_fee_per_gas = approvals::saturating_add(approvals::saturating_add(base, base),
+                                                             *request_.max_priority_fee_per_gas);
     }
     request_.type = 2;
     finish();

@@ -68,11 +68,12 @@ void consistent_base_fee(ScriptedNode& node, const core::U256& base) {
 }
 
 json::value send(const RpcClient& client, const core::U256& value, const char* gas) {
-    return client.call("eth_sendTransaction",
-                       json::array{json::object{{"from", kFirstAccount},
-                                                {"to", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"},
-                                                {"value", hex(value)},
-                                                {"gas", gas}}});
+    return client.call(
+        "eth_sendTransaction",
+        json::array{json::object{{"from", kFirstAccount},
+                                 {"to", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"},
+                                 {"value", hex(value)},
+                                 {"gas", gas}}});
 }
 
 // The warning of `id` the approver saw on `request`, or null.
@@ -95,6 +96,7 @@ TEST_F(HostileFees, PaymentBotPolicyDoesNotAutoSignA63EthFee) {
 
     Approver person(port(), token_, [](const json::object&) { return std::string("reject"); });
     json::value sent = send(local(), 0, "0x5208");
+    ASSERT_TRUE(sent.as_object().contains("error")) << "signed unattended: " << sent;
     EXPECT_EQ(sent.at("error").at("code"), json::value(4001)) << sent;
     EXPECT_EQ(node.calls("eth_sendRawTransaction"), 0u);
     person.stop();  // it records a request after deciding it
@@ -121,6 +123,7 @@ TEST_F(HostileFees, PaymentBotLimitCountsValuePlusMaximumFee) {
     {
         Approver person(port(), token_, [](const json::object&) { return std::string("reject"); });
         json::value sent = send(local(), 9 * kEth / 100, "0x61a8");
+        ASSERT_TRUE(sent.as_object().contains("error")) << "signed unattended: " << sent;
         EXPECT_EQ(sent.at("error").at("code"), json::value(4001)) << sent;
         person.stop();
         const auto decided = person.seen();
@@ -188,9 +191,10 @@ TEST_F(HostileFees, PersonSeesADangerWarningForA180EthFee) {
     ASSERT_NO_FATAL_FAILURE(connect_account(page()));
 
     Approver person(port(), token_, [](const json::object&) { return std::string("reject"); });
-    json::value sent = page().call(
-        "eth_sendTransaction",
-        json::array{json::object{{"from", kFirstAccount}, {"to", kFirstAccount}, {"value", "0x1"}}});
+    json::value sent =
+        page().call("eth_sendTransaction",
+                    json::array{json::object{
+                        {"from", kFirstAccount}, {"to", kFirstAccount}, {"value", "0x1"}}});
     EXPECT_EQ(sent.at("error").at("code"), json::value(4001)) << sent;
     person.stop();
     const auto decided = person.seen();

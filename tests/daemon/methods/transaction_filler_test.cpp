@@ -269,13 +269,13 @@ TEST(FeeSuggestion, ReadsBlocksAndHistories) {
     EXPECT_TRUE(read_block(json::object{{"gasLimit", "0x0"}}, chain));
     EXPECT_TRUE(read_block(json::object{{"gasLimit", "0x10000000000000000"}}, chain));
     EXPECT_TRUE(read_block(json::object{{"gasLimit", 30000000}}, chain));
-    EXPECT_FALSE(read_block(json::object{{"gasLimit", "0x1c9c380"}, {"baseFeePerGas", "0x7"}},
-                            chain));
+    EXPECT_FALSE(
+        read_block(json::object{{"gasLimit", "0x1c9c380"}, {"baseFeePerGas", "0x7"}}, chain));
     EXPECT_EQ(chain.block_gas_limit, 30000000u);
     EXPECT_EQ(chain.base_fee, 7);
     read_fee_history(json::object{{"baseFeePerGas", json::array{"0x1", "0x2"}},
-                                  {"reward", json::array{json::array{"0x5"}, json::array{},
-                                                         "junk", json::array{"0x6"}}}},
+                                  {"reward", json::array{json::array{"0x5"}, json::array{}, "junk",
+                                                         json::array{"0x6"}}}},
                      chain);
     EXPECT_EQ(chain.next_base_fee, 2);
     EXPECT_EQ(chain.rewards, (std::vector<core::U256>{5, 6}));
