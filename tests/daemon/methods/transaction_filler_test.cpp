@@ -73,8 +73,6 @@ class FillerTest : public ::testing::Test {
     ScriptedNode node_;
 };
 
-const core::U256 kGwei = 1000000000ULL;
-
 TEST_F(FillerTest, FillsFromAnHonestNode) {
     auto tx = fill(transfer());
     ASSERT_TRUE(tx) << tx.error().message;
