@@ -3,6 +3,7 @@
 // unattended, a person sees a danger warning, and fees the node's own answers contradict are
 // bounded before anyone sees them.
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <regex>
 #include <sstream>
@@ -210,6 +211,31 @@ TEST_F(HostileFees, PersonSeesADangerWarningForA180EthFee) {
     const json::object* above = warning_of(seen, "fee-above-value");
     ASSERT_NE(above, nullptr) << seen;
     EXPECT_EQ(above->at("severity"), json::value("danger"));
+}
+
+// A page may give any 256-bit fee cap: gas × cap does not fit 256 bits. The maximum fee saturates
+// (above every limit, with the danger warning) instead of throwing inside the signing flow.
+TEST_F(HostileFees, AFeeCapBeyond256BitsSaturates) {
+    ScriptedNode node(1);
+    node.serve_defaults();
+    ASSERT_NO_FATAL_FAILURE(start({"--chain", "1=" + node.url()}));
+    ASSERT_NO_FATAL_FAILURE(connect_account(page()));
+    Approver person(port(), token_, [](const json::object&) { return std::string("reject"); });
+    const std::string max = "0x" + std::string(64, 'f');
+    json::value sent = page().call("eth_sendTransaction",
+                                   json::array{json::object{{"from", kFirstAccount},
+                                                            {"to", kFirstAccount},
+                                                            {"gas", "0x5208"},
+                                                            {"maxFeePerGas", max},
+                                                            {"maxPriorityFeePerGas", "0x1"}}});
+    EXPECT_EQ(sent.at("error").at("code"), json::value(4001)) << sent;
+    person.stop();
+    const auto decided = person.seen();
+    ASSERT_EQ(decided.size(), 1u);
+    EXPECT_EQ(decided[0].at("details").at("maxFeeWei"),
+              json::value(core::u256_to_decimal(std::numeric_limits<core::U256>::max())));
+    EXPECT_NE(warning_of(decided[0], "fee-large"), nullptr) << decided[0];
+    EXPECT_EQ(local().result("eth_chainId"), json::value("0x1"));  // still serving
 }
 
 }  // namespace
