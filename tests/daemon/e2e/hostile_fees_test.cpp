@@ -95,7 +95,7 @@ TEST_F(HostileFees, PaymentBotPolicyDoesNotAutoSignA63EthFee) {
     ASSERT_NO_FATAL_FAILURE(start({"--chain", "1=" + node.url(), "--policy", policy}));
     EXPECT_EQ(local().result("eth_requestAccounts").as_array().size(), 1u);  // the policy's
 
-    Approver person(port(), token_, [](const json::object&) { return std::string("reject"); });
+    Approver person(control_path(), [](const json::object&) { return std::string("reject"); });
     json::value sent = send(local(), 0, "0x5208");
     ASSERT_TRUE(sent.as_object().contains("error")) << "signed unattended: " << sent;
     EXPECT_EQ(sent.at("error").at("code"), json::value(4001)) << sent;
@@ -122,7 +122,7 @@ TEST_F(HostileFees, PaymentBotLimitCountsValuePlusMaximumFee) {
     ASSERT_EQ(local().result("eth_requestAccounts").as_array().size(), 1u);
 
     {
-        Approver person(port(), token_, [](const json::object&) { return std::string("reject"); });
+        Approver person(control_path(), [](const json::object&) { return std::string("reject"); });
         json::value sent = send(local(), 9 * kEth / 100, "0x61a8");
         ASSERT_TRUE(sent.as_object().contains("error")) << "signed unattended: " << sent;
         EXPECT_EQ(sent.at("error").at("code"), json::value(4001)) << sent;
@@ -191,7 +191,7 @@ TEST_F(HostileFees, PersonSeesADangerWarningForA180EthFee) {
     ASSERT_NO_FATAL_FAILURE(start({"--chain", "1=" + node.url()}));
     ASSERT_NO_FATAL_FAILURE(connect_account(page()));
 
-    Approver person(port(), token_, [](const json::object&) { return std::string("reject"); });
+    Approver person(control_path(), [](const json::object&) { return std::string("reject"); });
     json::value sent =
         page().call("eth_sendTransaction",
                     json::array{json::object{
@@ -220,7 +220,7 @@ TEST_F(HostileFees, AFeeCapBeyond256BitsSaturates) {
     node.serve_defaults();
     ASSERT_NO_FATAL_FAILURE(start({"--chain", "1=" + node.url()}));
     ASSERT_NO_FATAL_FAILURE(connect_account(page()));
-    Approver person(port(), token_, [](const json::object&) { return std::string("reject"); });
+    Approver person(control_path(), [](const json::object&) { return std::string("reject"); });
     const std::string max = "0x" + std::string(64, 'f');
     json::value sent = page().call("eth_sendTransaction",
                                    json::array{json::object{{"from", kFirstAccount},
