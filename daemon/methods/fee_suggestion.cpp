@@ -76,7 +76,10 @@ DynamicFees suggest_dynamic_fees(const ChainFees& chain) {
 std::optional<core::U256> gas_price_ceiling(const ChainFees& chain) {
     if (chain.london()) {
         const core::U256 base = planned_base_fee(chain);
-        return saturating_add(saturating_add(base, base), priority_fee_ceiling(base));
+        // A node's gasPrice is its base fee plus its own tip suggestion, which may be above
+        // ours: twice the most a block needs (base + tip ceiling) still stops absurd prices.
+        const core::U256 per_gas = saturating_add(base, priority_fee_ceiling(base));
+        return saturating_add(per_gas, per_gas);
     }
     if (chain.rewards.empty()) return std::nullopt;
     const core::U256 highest = *std::max_element(chain.rewards.begin(), chain.rewards.end());

@@ -57,9 +57,8 @@ struct DynamicFees {
 // + priority fee (room for six full blocks in a row). Requires london().
 DynamicFees suggest_dynamic_fees(const ChainFees& chain);
 
-// The highest gasPrice the filler takes from eth_gasPrice: on a London chain what
-// suggest_dynamic_fees could pay at most (2 × planned base fee + priority_fee_ceiling);
-// otherwise twice the highest reward of recent blocks (what they paid per gas); nullopt when
+// The highest gasPrice the filler takes from eth_gasPrice: on a London chain
+// 2 × (planned base fee + priority_fee_ceiling); otherwise twice the highest reward of recent blocks (what they paid per gas); nullopt when
 // the node reported neither (nothing to compare with).
 std::optional<core::U256> gas_price_ceiling(const ChainFees& chain);
 

@@ -154,12 +154,13 @@ TEST_F(FillerTest, BoundsAHostileGasPriceOnALondonChain) {
     auto tx = fill(request);
     ASSERT_TRUE(tx) << tx.error().message;
     EXPECT_EQ(tx->type, core::TxType::Legacy);
-    EXPECT_EQ(tx->gas_price, 2 * kGwei + 2 * kGwei);  // 2 × base + priority fee ceiling
-    // An honest price is taken as it is.
-    node_.answer("eth_gasPrice", json::string(hex(2 * kGwei)));
+    EXPECT_EQ(tx->gas_price, 2 * (kGwei + 2 * kGwei));  // 2 × (base + priority fee ceiling)
+    // An honest price is taken as it is, even with a tip above ours (anvil's 3.4 gwei at a
+    // 0.67 gwei base fee).
+    node_.answer("eth_gasPrice", json::string(hex(5 * kGwei)));
     tx = fill(request);
     ASSERT_TRUE(tx);
-    EXPECT_EQ(tx->gas_price, 2 * kGwei);
+    EXPECT_EQ(tx->gas_price, 5 * kGwei);
 }
 
 TEST_F(FillerTest, NodeWithoutFeeHistoryOnALondonChain) {
