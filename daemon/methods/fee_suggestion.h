@@ -58,8 +58,9 @@ struct DynamicFees {
 DynamicFees suggest_dynamic_fees(const ChainFees& chain);
 
 // The highest gasPrice the filler takes from eth_gasPrice: on a London chain
-// 2 × (planned base fee + priority_fee_ceiling); otherwise twice the highest reward of recent blocks (what they paid per gas); nullopt when
-// the node reported neither (nothing to compare with).
+// 2 × (planned base fee + priority_fee_ceiling); otherwise twice the highest reward of recent
+// blocks (what they paid per gas); nullopt when the node reported neither (nothing to compare
+// with).
 std::optional<core::U256> gas_price_ceiling(const ChainFees& chain);
 
 }  // namespace keybridge::daemon
