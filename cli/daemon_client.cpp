@@ -41,17 +41,18 @@ core::Error explain_absence(const std::string& datadir, const std::string& path,
                             const std::string& what) {
     auto running = datadir::daemon_running(datadir);
     if (running && !*running) {
-        const bool leftovers = vault::path_exists(path) ||
-                               vault::path_exists(datadir::cookie_path(datadir));
-        return not_running(datadir, leftovers ? what + "; the socket and .cookie there were "
-                                                       "left by a keybridged that stopped "
-                                                       "without cleaning up, and are ignored"
+        const bool leftovers =
+            vault::path_exists(path) || vault::path_exists(datadir::cookie_path(datadir));
+        return not_running(datadir, leftovers ? what +
+                                                    "; the socket and .cookie there were "
+                                                    "left by a keybridged that stopped "
+                                                    "without cleaning up, and are ignored"
                                               : what);
     }
     if (running && *running) {
         return {ErrorCode::Disconnected,
-                "keybridged holds the data folder " + datadir + " but its control socket " +
-                    path + " does not answer (" + what + "); is it still starting?"};
+                "keybridged holds the data folder " + datadir + " but its control socket " + path +
+                    " does not answer (" + what + "); is it still starting?"};
     }
     return not_running(datadir, what);
 }
@@ -74,8 +75,7 @@ core::Result<int> connect_control(const std::string& datadir, const std::string&
             return fail(explain_absence(
                 datadir, path, error == ENOENT ? "no " + path : "nothing accepts on " + path));
         }
-        return fail(ErrorCode::IoError,
-                    "cannot connect to " + path + ": " + std::strerror(error));
+        return fail(ErrorCode::IoError, "cannot connect to " + path + ": " + std::strerror(error));
     }
     ucred peer{};
     socklen_t size = sizeof peer;
@@ -98,9 +98,10 @@ core::Status write_all(int fd, std::string_view bytes, Clock::time_point deadlin
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - Clock::now());
-            if (left.count() <= 0) return fail(ErrorCode::Timeout, "keybridged did not read in time");
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            if (left.count() <= 0)
+                return fail(ErrorCode::Timeout, "keybridged did not read in time");
             pollfd p{fd, POLLOUT, 0};
             ::poll(&p, 1, static_cast<int>(left.count()));
             continue;
@@ -266,7 +267,8 @@ core::Result<RpcAnswer> DaemonClient::exchange(std::string_view request,
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             ::close(*fd);
-            return fail(ErrorCode::Disconnected, "keybridged closed the connection before answering");
+            return fail(ErrorCode::Disconnected,
+                        "keybridged closed the connection before answering");
         }
         answer.append(chunk, static_cast<std::size_t>(n));
         if (answer.size() > kMaxAnswerBytes) {
@@ -435,7 +437,8 @@ void DaemonSocket::read_loop() {
         if (fds[1].revents != 0) return on_closed("closed by the tool");
         const ssize_t n = ::recv(impl_->fd, chunk, sizeof chunk, 0);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return on_closed(n == 0 ? "keybridged ended the connection" : std::strerror(errno));
+        if (n <= 0)
+            return on_closed(n == 0 ? "keybridged ended the connection" : std::strerror(errno));
         pending.append(chunk, static_cast<std::size_t>(n));
         std::size_t start = 0;
         for (auto end = pending.find('\n'); end != std::string::npos;

@@ -69,8 +69,7 @@ Result<Report> run_status(Context& ctx) {
     report.data = s;
     report.data["controlSocket"] = client->socket_path();
     report.text = "keybridged " + text_of("version") + " is running (" + client->socket_path() +
-                  ")\n" +
-                  "  vault:             " + (is_unlocked ? "unlocked" : "locked") + ", " +
+                  ")\n" + "  vault:             " + (is_unlocked ? "unlocked" : "locked") + ", " +
                   text_of("accounts") + " accounts\n" +
                   "  pending approvals: " + text_of("pendingApprovals") + "\n" +
                   "  default chain:     " + chain + "\n";
@@ -374,7 +373,9 @@ class Approver {
         }
     }
 
-    void emit(json::object event) { std::cout << json::serialize(event) << "\n" << std::flush; }
+    void emit(json::object event) {
+        std::cout << json_for_terminal(json::serialize(event)) << "\n" << std::flush;
+    }
 
     // Applies every notification that has arrived: added requests join the queue, removed ones
     // leave it. A lost connection (closed, or keybridged shutting down) is an error.
@@ -548,12 +549,13 @@ class Approver {
             auto answer = next_line(id, line);
             if (!answer) return fail(answer.error());
             if (*answer != Answer::Line) return *answer == Answer::Withdrawn;
-            std::optional<Verdict> verdict = parse_answer(line, candidates);
+            std::optional<Verdict> verdict = parse_answer(line, candidates, digest_of(request));
             if (!verdict) {
                 if (json_) {
                     std::fprintf(stderr,
-                                 "keybridge: answer 'approve' or 'reject' (a connect request "
-                                 "also takes 'approve all' or 'approve 1,3')\n");
+                                 "keybridge: answer 'approve DIGEST' or 'reject DIGEST' with the "
+                                 "request's digest (a connect request also takes 'approve DIGEST "
+                                 "all' or 'approve DIGEST 1,3')\n");
                     continue;
                 }
                 verdict = Verdict{};  // [y/N]: anything but yes rejects
@@ -567,7 +569,7 @@ class Approver {
                 if (*chose != Answer::Line) return *chose == Answer::Withdrawn;
                 verdict->accounts = std::move(chosen);
             }
-            return decide(id, *verdict);
+            return decide(request, *verdict);
         }
     }
 
@@ -592,10 +594,20 @@ class Approver {
         }
     }
 
-    // y/yes on the terminal; in --json mode "approve", "reject", or for a connect request
-    // "approve SELECTION" (as select_accounts reads it). nullopt for anything else.
+    // The request's digest as keybridged computed it ("" when absent).
+    static std::string digest_of(const json::object& request) {
+        const json::value* digest = request.if_contains("digest");
+        return digest != nullptr && digest->is_string() ? std::string(digest->as_string())
+                                                        : std::string();
+    }
+
+    // y/yes on the terminal; in --json mode "approve DIGEST", "reject DIGEST", or for a connect
+    // request "approve DIGEST SELECTION" (as select_accounts reads it), where DIGEST is the
+    // shown request's digest: a script's answer never lands on a request it did not read.
+    // nullopt for anything else.
     std::optional<Verdict> parse_answer(std::string line,
-                                        const std::vector<ConnectCandidate>& candidates) const {
+                                        const std::vector<ConnectCandidate>& candidates,
+                                        const std::string& digest) const {
         while (!line.empty() && (line.back() == ' ' || line.back() == '\t'))
             line.pop_back();
         while (!line.empty() && (line.front() == ' ' || line.front() == '\t'))
@@ -604,11 +616,25 @@ class Approver {
         std::string word = line.substr(0, space);
         for (auto& c : word)
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        const std::string rest = space == std::string::npos ? "" : line.substr(space + 1);
+        std::string rest = space == std::string::npos ? "" : line.substr(space + 1);
         if (!json_) {
             if (rest.empty() && (word == "y" || word == "yes")) return Verdict{true, std::nullopt};
             return std::nullopt;
         }
+        if (word != "approve" && word != "reject") return std::nullopt;
+        const std::size_t digest_end = rest.find_first_of(" \t");
+        std::string named = rest.substr(0, digest_end);
+        for (auto& c : named)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (named.empty() || named != digest) {
+            std::fprintf(stderr, "keybridge: %s\n",
+                         named.empty() ? "the answer must name the request's digest"
+                                       : "that digest is not the shown request's: not decided");
+            return std::nullopt;
+        }
+        rest = digest_end == std::string::npos ? "" : rest.substr(digest_end + 1);
+        while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t'))
+            rest.erase(0, 1);
         if (word == "reject" && rest.empty()) return Verdict{false, std::nullopt};
         if (word != "approve") return std::nullopt;
         if (rest.empty()) return Verdict{true, std::nullopt};
@@ -621,25 +647,30 @@ class Approver {
         return Verdict{true, std::move(*selected)};
     }
 
-    Result<bool> decide(std::uint64_t id, const Verdict& verdict) {
+    // Sends the decision with the digest of the request as it was shown: keybridged refuses it
+    // if the request under this id is not that one.
+    Result<bool> decide(const json::object& request, const Verdict& verdict) {
+        const std::uint64_t id = *id_of(request);
         const char* word = verdict.approve ? "approve" : "reject";
-        json::array params{id, word};
+        json::object terms{{"digest", digest_of(request)}};
         json::array accounts;
         if (verdict.accounts) {
             for (const auto& a : *verdict.accounts)
                 accounts.push_back(json::string(a));
-            params.push_back(json::object{{"accounts", accounts}});
+            terms["accounts"] = accounts;
         }
+        json::array params{id, word, std::move(terms)};
         queue_.erase(id);
         auto answer = socket_->call_raw("keybridge_decide", params, kSocketCallTimeout);
         if (!answer) return fail(lost(answer.error()));
         if (answer->error) {
-            // Already decided elsewhere, or timed out just now: the request is simply gone.
+            // Already decided elsewhere or timed out just now (the request is simply gone), or
+            // no longer what was shown (its digest differs): nothing was decided.
             if (json_) {
                 emit(json::object{
                     {"event", "stale"}, {"id", id}, {"message", answer->error->message}});
             } else {
-                std::printf("Request %llu is no longer pending: %s\n",
+                std::printf("Request %llu was not decided: %s\n",
                             static_cast<unsigned long long>(id),
                             terminal_safe(answer->error->message).c_str());
             }
@@ -827,15 +858,12 @@ std::vector<Command> daemon_commands() {
          "unlock the vault in keybridged (password from the terminal or a file)",
          {{"password-file", "FILE", "read the vault password from FILE"}},
          run_unlock},
-        {"lock",
-         "keybridge lock",
-         "make keybridged forget the decrypted keys",
-         {},
-         run_lock},
+        {"lock", "keybridge lock", "make keybridged forget the decrypted keys", {}, run_lock},
         {"approve",
          "keybridge approve [--once] [--json]",
          "show each request decoded and ask y/N, and which accounts a connection may see; "
-         "reconnects when keybridged restarts (--json: JSON lines out, approve/reject in)",
+         "reconnects when keybridged restarts (--json: JSON lines out, \"approve DIGEST\" / "
+         "\"reject DIGEST\" in, DIGEST being the shown request's digest)",
          {{"once", "", "exit after deciding one request"}},
          run_approve},
         {"permissions list",

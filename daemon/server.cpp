@@ -100,7 +100,14 @@ core::Result<std::string> Server::write_cookie() {
 
 // The permissions file, the audit log and the approval queue with its policy.
 core::Status Server::open_stores() {
-    auto permissions = permissions::PermissionStore::open(config_.datadir);
+    // Written on the blocking thread, coalesced (a flood of chain switches of granted origins
+    // costs one write at a time); origins without a grant keep their chain in memory only.
+    permissions::PermissionStore::Background writes;
+    writes.run = [this](std::function<void()> job) { asio::post(blocking_, std::move(job)); };
+    writes.failed = [](const core::Error& error) {
+        log::error("permissions", "writing permissions.json failed: " + error.detail);
+    };
+    auto permissions = permissions::PermissionStore::open(config_.datadir, std::move(writes));
     if (!permissions) return core::fail(permissions.error());
     permissions_.emplace(std::move(*permissions));
     // Rotation renames files and flushes the retired one: on the blocking thread, not the
@@ -118,9 +125,11 @@ core::Status Server::open_stores() {
         log::info("approvals", "policy " + config_.policy_file + ": " +
                                    std::to_string(policy.size()) + " rules");
     }
-    approvals_.emplace(ioc_.get_executor(), config_.max_pending_approvals,
-                       std::chrono::seconds(config_.approval_timeout_s), std::move(policy),
-                       &*audit_);
+    approvals_.emplace(
+        ioc_.get_executor(),
+        approvals::QueueLimits{config_.max_pending_approvals, config_.max_pending_per_origin,
+                               config_.max_pending_local},
+        std::chrono::seconds(config_.approval_timeout_s), std::move(policy), &*audit_);
     approvals_->set_listener(
         [this](const approvals::ApprovalRequest& request, approvals::ApprovalQueue::Event change) {
             using Event = approvals::ApprovalQueue::Event;
@@ -314,6 +323,10 @@ void Server::run() {
         t.join();
     blocking_.join();
     if (audit_) audit_->sync();
+    if (permissions_) {
+        if (auto saved = permissions_->flush(); !saved)
+            log::error("permissions", "writing permissions.json failed: " + saved.error().detail);
+    }
     log::info("server", "stopped");
 }
 
@@ -360,7 +373,8 @@ void Server::shutdown() {
 }
 
 void Server::stop_when_idle(std::chrono::steady_clock::time_point deadline) {
-    if (context_->connections.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    const std::size_t open = context_->connections.load() + control_->open_connections();
+    if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
         ioc_.stop();
         return;
     }

@@ -82,7 +82,8 @@ class Server {
     std::optional<permissions::PermissionStore> permissions_;
     std::optional<approvals::AuditLog> audit_;
     std::optional<approvals::ApprovalQueue> approvals_;
-    signers::SignerRegistry signers_{std::make_shared<drivers::software::SoftwareSigner>()};
+    signers::SignerRegistry signers_{std::make_shared<drivers::software::SoftwareSigner>(),
+                                     config_.signing_worker};
     EventHub events_;
     std::optional<upstream::UpstreamClient> upstream_;
     std::optional<ChainRegistry> chains_;

@@ -80,11 +80,11 @@ void ControlListener::stop() {
 }
 
 void ControlListener::do_accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_),
-                           [self = shared_from_this()](boost::system::error_code ec,
-                                                       stream_protocol::socket socket) {
-                               self->on_accept(ec, std::move(socket));
-                           });
+    acceptor_.async_accept(
+        asio::make_strand(ioc_),
+        [self = shared_from_this()](boost::system::error_code ec, stream_protocol::socket socket) {
+            self->on_accept(ec, std::move(socket));
+        });
 }
 
 void ControlListener::on_accept(boost::system::error_code ec, stream_protocol::socket socket) {

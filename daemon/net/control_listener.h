@@ -34,10 +34,13 @@ class ControlListener : public std::enable_shared_from_this<ControlListener> {
     void start();
     // Stops accepting and removes the socket file.
     void stop();
+    // Sessions still open (shutdown waits for their goodbye to go out).
+    std::size_t open_connections() const { return open_connections_->load(); }
 
   private:
     void do_accept();
-    void on_accept(boost::system::error_code ec, boost::asio::local::stream_protocol::socket socket);
+    void on_accept(boost::system::error_code ec,
+                   boost::asio::local::stream_protocol::socket socket);
 
     boost::asio::io_context& ioc_;
     boost::asio::local::stream_protocol::acceptor acceptor_;

@@ -38,12 +38,12 @@ void ControlSession::run() {
 }
 
 void ControlSession::do_read() {
-    // One line at most max_request_bytes (plus its newline): the same limit as the other transports.
-    asio::async_read_until(
-        socket_, asio::dynamic_buffer(inbox_, ctx_.config.max_request_bytes + 1), '\n',
-        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-            self->on_read(ec, n);
-        });
+    // One line at most max_request_bytes (plus its newline): the same limit as the other
+    // transports.
+    asio::async_read_until(socket_, asio::dynamic_buffer(inbox_, ctx_.config.max_request_bytes + 1),
+                           '\n',
+                           [self = shared_from_this()](boost::system::error_code ec,
+                                                       std::size_t n) { self->on_read(ec, n); });
 }
 
 void ControlSession::on_read(boost::system::error_code ec, std::size_t line_end) {
@@ -140,13 +140,14 @@ void ControlSession::on_write(boost::system::error_code ec) {
 }
 
 void ControlSession::close(int, std::string, std::string last_message) {
-    asio::post(socket_.get_executor(), [self = shared_from_this(),
-                                        last_message = std::move(last_message)]() mutable {
-        self->close_when_answered_ = true;
-        self->last_message_ = std::move(last_message);
-        // Answers still coming (the 4900s of pending approvals at shutdown) go out first.
-        if (self->in_flight_ == 0) self->finish_close();
-    });
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this(), last_message = std::move(last_message)]() mutable {
+                   self->close_when_answered_ = true;
+                   self->last_message_ = std::move(last_message);
+                   // Answers still coming (the 4900s of pending approvals at shutdown) go out
+                   // first.
+                   if (self->in_flight_ == 0) self->finish_close();
+               });
 }
 
 void ControlSession::finish_close() {

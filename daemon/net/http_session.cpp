@@ -127,6 +127,12 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
 }
 
 void HttpSession::handle(Request req) {
+    // 0. One Host, Origin and Authorization each: the checks below read only the first.
+    if (auto repeated = repeated_identity_header(req)) {
+        refused(400, "repeated " + std::string(*repeated) + " header");
+        return send_error(http::status::bad_request,
+                          "repeated " + std::string(*repeated) + " header", true);
+    }
     // 1. DNS rebinding: refuse any Host that is not our loopback address, before anything else.
     if (!host_allowed(req[http::field::host], port_)) {
         refused(403, "Host not allowed: '" + printable(req[http::field::host]) + "'");
@@ -165,8 +171,13 @@ void HttpSession::handle(Request req) {
         Response res{http::status::ok, req.version()};
         res.set(http::field::server, kServerName);
         res.set(http::field::content_type, "application/json");
+        res.set(http::field::cache_control, "no-store");
         add_cors(res, origin);
-        res.body() = json::serialize(ctx_.health ? ctx_.health() : json::object{{"status", "ok"}});
+        // Any page may ask whether keybridged is there; whether the vault is unlocked (and the
+        // rest) only the token's holder learns.
+        auto token = presented_token(req[http::field::authorization], req.target());
+        const bool detailed = token && token_matches(*token, ctx_.cookie_token) && ctx_.health;
+        res.body() = json::serialize(detailed ? ctx_.health() : json::object{{"status", "up"}});
         res.keep_alive(req.keep_alive());
         return send(std::move(res));
     }

@@ -12,6 +12,7 @@
 
 #include "daemon/events/event_sink.h"
 #include "daemon/log.h"
+#include "daemon/net/outbound_queue.h"
 #include "daemon/net/rate_limiter.h"
 #include "daemon/options.h"
 #include "daemon/rpc/dispatcher.h"
@@ -34,6 +35,8 @@ struct ServerContext {
     std::atomic<std::size_t> page_sockets{0};
     std::atomic<std::uint64_t> next_connection_id{1};
     std::atomic<bool> stopping{false};
+    // Bytes queued to WebSocket clients and not yet written, over all connections.
+    std::atomic<std::uint64_t> outbound_bytes{0};
     std::function<boost::json::object()> health;  // body of GET /health
     // Called when a client can no longer receive answers, with the connection id its requests
     // carry: a WebSocket that ended, or an HTTP client that went away while its request was
@@ -62,6 +65,11 @@ struct ServerContext {
     std::size_t page_socket_limit() const {
         const std::size_t reserve = std::max<std::size_t>(1, config.max_connections / 8);
         return config.max_connections > reserve ? config.max_connections - reserve : 1;
+    }
+
+    OutboundLimits outbound_limits() const {
+        return OutboundLimits{config.max_outbound_queue, config.max_outbound_bytes,
+                              config.max_outbound_total};
     }
 
     rpc::ParseLimits parse_limits() const {

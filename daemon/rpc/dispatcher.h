@@ -21,8 +21,9 @@ inline constexpr std::string_view kLocalPrincipal = "local";
 // Who is calling. Set by the connection (from its HTTP headers, or from the peer credentials of
 // the control socket); never changes afterwards.
 struct Client {
-    std::string origin;                // the browser page's Origin, empty for non-browser clients
-    bool token_authenticated = false;  // presented the cookie token (or came over the control socket)
+    std::string origin;  // the browser page's Origin, empty for non-browser clients
+    bool token_authenticated =
+        false;  // presented the cookie token (or came over the control socket)
     // Came over the control socket in the data folder from a process of the daemon's own user
     // (SO_PEERCRED): the only connections that may see and decide approvals or send the vault
     // password. The cookie token is handed to scripts; this role is not.

@@ -232,9 +232,15 @@ class JsonApprover:
         self.proc.stdin.write((word + "\n").encode())
         self.proc.stdin.flush()
 
+    def answer_for(self, request, words):
+        """Answers "approve …" / "reject" naming the request's digest, as --json requires:
+        "approve 2" goes out as "approve DIGEST 2"."""
+        first, _, rest = words.partition(" ")
+        self.answer(" ".join(w for w in (first, request["digest"], rest) if w))
+
     def decide(self, request, word):
         """Answers approve/reject and checks the approver reports that decision."""
-        self.answer(word)
+        self.answer_for(request, word)
         event = self.next_event()
         assert event == {"event": "decided", "id": request["id"], "decision": word}, event
 
@@ -518,7 +524,7 @@ class DaemonCommands(unittest.TestCase):
         self.assertEqual(request["details"]["length"], len(MESSAGE.encode()))
         self.assertEqual(request["account"], ADDRESS)
         self.assertEqual(request["chainId"], CHAIN_ID)
-        approver.answer("approve")
+        approver.answer_for(request, "approve")
         self.assertEqual(approver.next_event(),
                          {"event": "decided", "id": request["id"], "decision": "approve"})
         self.assertEqual(call.result()["result"], MESSAGE_SIGNATURE)
@@ -526,7 +532,7 @@ class DaemonCommands(unittest.TestCase):
         call = daemon.rpc_async("personal_sign", ["0x" + "please reject".encode().hex(), ADDRESS])
         request = approver.expect_request("personal_sign")
         self.assertEqual(request["details"]["message"], "please reject")
-        approver.answer("  Reject ")
+        approver.answer("  Reject %s " % request["digest"])
         self.assertEqual(approver.next_event()["decision"], "reject")
         self.assertEqual(call.result()["error"]["code"], 4001)
 
@@ -536,7 +542,9 @@ class DaemonCommands(unittest.TestCase):
         self.assertIsNone(request["details"]["message"])
         self.assertEqual(request["details"]["messageHex"], "0xfffe0001")
         approver.answer("maybe")  # neither word: asked again, nothing decided
-        approver.answer("reject")
+        approver.answer("approve")  # no digest: asked again, nothing decided
+        approver.answer("approve 0x" + "00" * 32)  # not this request's digest: the same
+        approver.answer_for(request, "reject")
         self.assertEqual(approver.next_event()["decision"], "reject")
         self.assertEqual(call.result()["error"]["code"], 4001)
 
@@ -564,7 +572,7 @@ class DaemonCommands(unittest.TestCase):
         request = approver.expect_request("personal_sign")
         self.assertEqual(request["stage"], "waiting")
         self.assertIs(self.status(daemon)["unlocked"], True)
-        approver.answer("approve")
+        approver.answer_for(request, "approve")
         self.assertEqual(approver.next_event()["decision"], "approve")
         self.assertEqual(call.result()["result"], MESSAGE_SIGNATURE)
         code, _ = approver.finish()
@@ -602,8 +610,8 @@ class DaemonCommands(unittest.TestCase):
         request = approver.expect_request("eth_requestAccounts")
         self.assertEqual([a["address"] for a in request["details"]["accounts"]],
                          [ADDRESS, second])
-        approver.answer("approve 9")  # not in the list: asked again
-        approver.answer("approve 2")
+        approver.answer_for(request, "approve 9")  # not in the list: asked again
+        approver.answer_for(request, "approve 2")
         self.assertEqual(approver.next_event(), {"event": "decided", "id": request["id"],
                                                  "decision": "approve", "accounts": [second]})
         self.assertEqual(call.result()["result"], [second.lower()])
@@ -617,7 +625,7 @@ class DaemonCommands(unittest.TestCase):
         self.assertEqual(approver.next_event(), {"event": "reconnected"})
         call = daemon.rpc_async("eth_requestAccounts", [], token=False, origin="https://b.test")
         request = approver.expect_request("eth_requestAccounts")
-        approver.answer("approve all")
+        approver.answer_for(request, "approve all")
         self.assertEqual(approver.next_event()["accounts"], [ADDRESS, second])
         self.assertEqual(call.result()["result"], [ADDRESS.lower(), second.lower()])
         code, last = approver.finish()
@@ -791,14 +799,18 @@ class DaemonCommands(unittest.TestCase):
         self.assertEqual(daemon.stop(), 0)
         with open(os.path.join(self.datadir, "audit.log")) as f:
             audit = [json.loads(line) for line in f]
-        decided_by = [(a["method"], a["decision"], a["decidedBy"]) for a in audit]
+        # A person's decisions name the approver session: keybridge approve's control connection.
+        session = re.compile(r"control#\d+ pid %d keybridge" % approver.proc.pid)
+        decided_by = [(a["method"], a["decision"],
+                       "approver" if session.fullmatch(a["decidedBy"]) else a["decidedBy"])
+                      for a in audit]
         self.assertEqual(decided_by, [
             ("eth_requestAccounts", "approved", "policy line 2"),
             ("personal_sign", "denied", "policy line 3"),
             ("eth_signTransaction", "approved", "policy line 5"),
             ("eth_signTransaction", "signed", "approved"),  # with the digest of what was signed
-            ("eth_signTransaction", "rejected", "user"),
-            ("eth_requestAccounts", "rejected", "user"),
+            ("eth_signTransaction", "rejected", "approver"),
+            ("eth_requestAccounts", "rejected", "approver"),
         ])
 
     # ------------------------------------------------------------ permissions

@@ -213,6 +213,7 @@ class RpcDoc(unittest.TestCase):
             config = os.path.join(self.tmp, "keybridged-%d.conf" % i)
             with open(config, "w") as f:
                 f.write(example.replace("/home/me/.config/keybridge/policy", policy))
+            os.chmod(config, 0o600)  # keybridged refuses a config file others may read
             # The command line's --listen replaces the file's port with an ephemeral one.
             daemon = Daemon(os.path.join(self.tmp, "d%d" % i), "--config", config, "--listen",
                             "127.0.0.1:0")

@@ -61,7 +61,7 @@ TEST_F(Approvals, PageSeesAccountsOnlyAfterApprovalAndLosesThemOnRevoke) {
     EXPECT_EQ(asked.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
     EXPECT_EQ(site.result("eth_accounts"), json::array{});  // not yet
 
-    EXPECT_EQ(control().result("keybridge_decide", json::array{request.at("id"), "approve"}),
+    EXPECT_EQ(control().result("keybridge_decide", decision_for(request, "approve")),
               json::value(true));
     EXPECT_EQ(asked.get(), json::value(first_account_list()));
     EXPECT_EQ(site.result("eth_accounts"), json::value(first_account_list()));
@@ -125,16 +125,17 @@ TEST_F(Approvals, ApproverSubscriptionSeesRequests) {
     json::value added = approver.next_notification();
     ASSERT_TRUE(added.is_object());
     EXPECT_EQ(added.at("params").at("result").at("type"), json::value("added"));
-    const json::value id = added.at("params").at("result").at("request").at("id");
+    const json::value shown = added.at("params").at("result").at("request");
+    const json::value id = shown.at("id");
     EXPECT_EQ(added.at("params").at("result").at("request").at("origin"), json::value(kPageOrigin));
-    EXPECT_EQ(approver.call("keybridge_decide", json::array{id, "reject"}).at("result"),
+    EXPECT_EQ(approver.call("keybridge_decide", decision_for(shown, "reject")).at("result"),
               json::value(true));
     json::value removed = approver.next_notification();
     ASSERT_TRUE(removed.is_object());
     EXPECT_EQ(removed.at("params").at("result").at("type"), json::value("removed"));
     EXPECT_EQ(asked.get().at("error").at("code"), json::value(4001));
     // Deciding it again is an error naming the id.
-    json::value again = approver.call("keybridge_decide", json::array{id, "approve"});
+    json::value again = approver.call("keybridge_decide", decision_for(shown, "approve"));
     EXPECT_EQ(again.at("error").at("code"), json::value(-32602));
 }
 
@@ -253,7 +254,7 @@ TEST_F(Approvals, PolicyApprovesTokenClientsButStillAsksPages) {
     json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u);
     EXPECT_EQ(pending[0].at("origin"), json::value(kPageOrigin));
-    control().result("keybridge_decide", json::array{pending[0].at("id"), "reject"});
+    control().result("keybridge_decide", decision_for(pending[0], "reject"));
     EXPECT_EQ(asked.get().at("error").at("code"), json::value(4001));
 
     // The audit log names the rule that decided.
@@ -281,13 +282,14 @@ TEST_F(Approvals, LockedVaultAsksForAnUnlockThenForTheDecision) {
     EXPECT_EQ(pending[0].at("stage"), json::value("needs-input"));
     EXPECT_EQ(pending[0].at("input"), json::value("unlock"));
     // Not decidable before the unlock; a wrong password keeps it waiting.
-    EXPECT_EQ(control().error_code("keybridge_decide", json::array{id, "approve"}), -32602);
+    EXPECT_EQ(control().error_code("keybridge_decide", decision_for(pending[0], "approve")),
+              -32602);
     EXPECT_EQ(control().error_code("keybridge_respond",
-                                 json::array{id, json::object{{"password", "wrong password"}}}),
+                                   json::array{id, json::object{{"password", "wrong password"}}}),
               4100);
     EXPECT_EQ(wait_pending(control(), 1).at(0).at("stage"), json::value("needs-input"));
     EXPECT_EQ(control().result("keybridge_respond",
-                             json::array{id, json::object{{"password", kVaultPassword}}}),
+                               json::array{id, json::object{{"password", kVaultPassword}}}),
               json::value(true));
     EXPECT_EQ(local().result("keybridge_status").at("unlocked"), json::value(true));
     // Same request, same id, now waiting for the decision.
@@ -300,7 +302,8 @@ TEST_F(Approvals, LockedVaultAsksForAnUnlockThenForTheDecision) {
     }
     ASSERT_EQ(waiting.at(0).at("stage"), json::value("waiting")) << waiting;
     EXPECT_EQ(waiting.at(0).at("id"), id);
-    EXPECT_EQ(control().result("keybridge_decide", json::array{id, "approve"}), json::value(true));
+    EXPECT_EQ(control().result("keybridge_decide", decision_for(waiting.at(0), "approve")),
+              json::value(true));
     json::value signed_ = answer.get();
     ASSERT_TRUE(signed_.as_object().contains("result")) << signed_;
     // Unlocked now: the next request goes straight to its decision.
@@ -325,7 +328,7 @@ TEST_F(Approvals, ExplainRequestShowsWhatTheApproverWouldSeeWithoutSigning) {
     EXPECT_EQ(explained.at("method"), json::value("eth_sign"));
     EXPECT_EQ(explained.at("origin"), json::value(kPageOrigin));
     EXPECT_EQ(explained.at("details").at("hash"), json::value("0x" + std::string(64, 'a')));
-    EXPECT_EQ(explained.at("digest"), json::value("0x" + std::string(64, 'a')));
+    EXPECT_EQ(explained.at("signingHash"), json::value("0x" + std::string(64, 'a')));
     EXPECT_FALSE(explained.at("warnings").as_array().empty());
     EXPECT_FALSE(explained.contains("id"));
     EXPECT_EQ(control().result("keybridge_pendingApprovals"), json::array{});
@@ -372,7 +375,7 @@ TEST_F(Approvals, UnlockPromptCanBeCancelled) {
     json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u);
     EXPECT_EQ(control().result("keybridge_respond",
-                             json::array{pending[0].at("id"), json::object{{"cancel", true}}}),
+                               json::array{pending[0].at("id"), json::object{{"cancel", true}}}),
               json::value(true));
     EXPECT_EQ(answer.get().at("error").at("code"), json::value(4001));
     EXPECT_EQ(local().result("keybridge_status").at("unlocked"), json::value(false));
@@ -386,7 +389,7 @@ TEST_F(Approvals, FullQueueAnswersWithALimitError) {
     EXPECT_EQ(second.at("error").at("code"), json::value(-32005)) << second;
     EXPECT_NE(json::serialize(second).find("too many"), std::string::npos) << second;
     json::array pending = wait_pending(control(), 1);
-    control().result("keybridge_decide", json::array{pending.at(0).at("id"), "reject"});
+    control().result("keybridge_decide", decision_for(pending.at(0), "reject"));
     EXPECT_EQ(first.get().at("error").at("code"), json::value(4001));
 }
 

@@ -40,8 +40,9 @@ TEST_F(ApproverRole, TheCookieTokenCanNeitherListNorDecideNorUnlock) {
     ASSERT_NO_FATAL_FAILURE(start());
     EXPECT_EQ(local().error_code("keybridge_pendingApprovals"), 4100);
     EXPECT_EQ(local().error_code("keybridge_decide", json::array{1, "approve"}), 4100);
-    EXPECT_EQ(local().error_code("keybridge_respond", json::array{1, json::object{{"cancel", true}}}),
-              4100);
+    EXPECT_EQ(
+        local().error_code("keybridge_respond", json::array{1, json::object{{"cancel", true}}}),
+        4100);
     // The password goes only where the tool could check who listens.
     EXPECT_EQ(local().error_code("keybridge_unlock", json::array{kVaultPassword}), 4100);
     WsClient watcher(port(), local_caller());
@@ -66,12 +67,12 @@ TEST_F(ApproverRole, AScriptWithTheTokenCannotApproveItsOwnPageRequest) {
     });
     json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u);
-    const json::value id = pending[0].at("id");
-    EXPECT_EQ(local().error_code("keybridge_decide", json::array{id, "approve"}), 4100);
+    EXPECT_EQ(local().error_code("keybridge_decide", decision_for(pending[0], "approve")), 4100);
     EXPECT_EQ(signing.wait_for(300ms), std::future_status::timeout) << "decided by the token";
     EXPECT_EQ(control().result("keybridge_pendingApprovals").as_array().size(), 1u);
     // A person rejects it.
-    EXPECT_EQ(control().result("keybridge_decide", json::array{id, "reject"}), json::value(true));
+    EXPECT_EQ(control().result("keybridge_decide", decision_for(pending[0], "reject")),
+              json::value(true));
     EXPECT_EQ(signing.get().at("error").at("code"), json::value(4001));
 }
 
@@ -80,8 +81,9 @@ TEST_F(ApproverRole, DenyRulesHoldForCallersWithoutTheToken) {
     ASSERT_NO_FATAL_FAILURE(start({"--policy", policy, "--enable-eth-sign"}));
     ASSERT_NO_FATAL_FAILURE(connect_account(page("https://claimed.example")));
     // eth_sign from a claimed page: refused at once, no approver ever asked.
-    json::value answer = page("https://claimed.example")
-                             .call("eth_sign", json::array{kFirstAccount, "0x" + std::string(64, 'a')});
+    json::value answer =
+        page("https://claimed.example")
+            .call("eth_sign", json::array{kFirstAccount, "0x" + std::string(64, 'a')});
     EXPECT_EQ(answer.at("error").at("code"), json::value(4001)) << answer;
     EXPECT_NE(json::serialize(answer).find("policy"), std::string::npos) << answer;
     EXPECT_EQ(control().result("keybridge_pendingApprovals"), json::array{});
@@ -93,16 +95,18 @@ TEST_F(ApproverRole, ARequestIsNeverDecidedByTheConnectionThatMadeIt) {
     ControlConnection both(control_path());
     ASSERT_TRUE(both.connected()) << both.error();
     // A signing request on the control connection (id 7), then its own attempt to approve it.
-    ASSERT_TRUE(both.send_line(json::serialize(json::object{
-        {"jsonrpc", "2.0"}, {"id", 7}, {"method", "personal_sign"}, {"params", sign_params("mine")}})));
+    ASSERT_TRUE(both.send_line(json::serialize(json::object{{"jsonrpc", "2.0"},
+                                                            {"id", 7},
+                                                            {"method", "personal_sign"},
+                                                            {"params", sign_params("mine")}})));
     json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u);
-    const json::value id = pending[0].at("id");
-    json::value self = both.call("keybridge_decide", json::array{id, "approve"}, 8);
+    json::value self = both.call("keybridge_decide", decision_for(pending[0], "approve"), 8);
     EXPECT_EQ(self.at("error").at("code"), json::value(4100)) << self;
     EXPECT_NE(json::serialize(self).find("another approver"), std::string::npos) << self;
     // Another approver session may.
-    EXPECT_EQ(control().result("keybridge_decide", json::array{id, "approve"}), json::value(true));
+    EXPECT_EQ(control().result("keybridge_decide", decision_for(pending[0], "approve")),
+              json::value(true));
     json::value signed_answer;
     for (int i = 0; i < 3 && !signed_answer.is_object(); ++i) {
         auto line = both.read_line(10s);
@@ -121,7 +125,7 @@ TEST_F(ApproverRole, TheAuditLogNamesTheApproverSession) {
                               [&] { return page().call("personal_sign", sign_params("audited")); });
     json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u);
-    EXPECT_EQ(control().result("keybridge_decide", json::array{pending[0].at("id"), "approve"}),
+    EXPECT_EQ(control().result("keybridge_decide", decision_for(pending[0], "approve")),
               json::value(true));
     EXPECT_TRUE(signing.get().as_object().contains("result"));
     const std::string text = audit_text(datadir_);
@@ -152,7 +156,8 @@ TEST_F(ApproverRole, TheControlSocketIsPrivateAndChecksThePeersUser) {
         address.sun_family = AF_UNIX;
         std::snprintf(address.sun_path, sizeof address.sun_path, "%s", control_path().c_str());
         if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) ::_exit(11);
-        const char request[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"keybridge_pendingApprovals\"}\n";
+        const char request[] =
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"keybridge_pendingApprovals\"}\n";
         (void)::send(fd, request, sizeof request - 1, MSG_NOSIGNAL);
         char reply[256];
         const ssize_t n = ::recv(fd, reply, sizeof reply, 0);
@@ -164,7 +169,8 @@ TEST_F(ApproverRole, TheControlSocketIsPrivateAndChecksThePeersUser) {
     ::chmod(tmp_.path().c_str(), 0700);
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
-    EXPECT_TRUE(daemon_.wait_for_log("refused a control connection from uid 65534")) << daemon_.log();
+    EXPECT_TRUE(daemon_.wait_for_log("refused a control connection from uid 65534"))
+        << daemon_.log();
 }
 
 }  // namespace

@@ -277,7 +277,8 @@ std::optional<std::string> ControlConnection::read_line(std::chrono::millisecond
 }
 
 json::value ControlConnection::call(std::string_view method, json::value params, std::int64_t id) {
-    json::object o{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
+    json::object o{
+        {"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
     if (!send_line(json::serialize(o))) {
         ADD_FAILURE() << method << ": cannot send on the control socket (" << error_ << ")";
         return nullptr;

@@ -136,8 +136,8 @@ class ControlConnection {
     std::optional<std::string> read_line(std::chrono::milliseconds timeout);
     // Sends a call and returns its answer (lines in between are kept in `notifications`); null
     // with a test failure when none arrives.
-    boost::json::value call(std::string_view method, boost::json::value params = boost::json::array{},
-                            std::int64_t id = 1);
+    boost::json::value call(std::string_view method,
+                            boost::json::value params = boost::json::array{}, std::int64_t id = 1);
     // The next server-pushed notification (kept ones first); null when none comes in time.
     boost::json::value next_notification(std::chrono::milliseconds timeout = kDefaultTimeout);
     std::deque<boost::json::value> notifications;

@@ -66,12 +66,14 @@ class Connect : public DaemonTest {
         return pending[0].as_object();
     }
 
-    // keybridge_decide [id, decision, {"accounts": accounts}] (no third argument when empty).
+    // keybridge_decide [id, decision, {"digest": …, "accounts": accounts}] (no accounts when
+    // empty).
     json::value decide(const json::object& request, const std::string& decision,
                        json::array accounts = {}) const {
-        json::array params{request.at("id"), json::string(decision)};
-        if (!accounts.empty()) params.push_back(json::object{{"accounts", std::move(accounts)}});
-        return control().call("keybridge_decide", params);
+        json::object terms{{"digest", request.at("digest")}};
+        if (!accounts.empty()) terms["accounts"] = std::move(accounts);
+        return control().call("keybridge_decide",
+                              json::array{request.at("id"), json::string(decision), terms});
     }
 
     // The page asks, and is answered at once with `expected`, no approval involved.
@@ -158,24 +160,32 @@ TEST_F(Connect, InvalidChoicesAreRefusedAndTheRequestStillWaits) {
             << r;
     };
     const json::value id = request.at("id");
+    const json::value digest = request.at("digest");
     const std::string not_in_vault = derived_address(7);
-    refusal({id, "approve", json::object{{"accounts", json::array{}}}}, "non-empty");
-    refusal({id, "approve", json::object{}}, "non-empty");
-    refusal({id, "approve", json::object{{"accounts", json::array{json::string(not_in_vault)}}}},
-            "is not an account of the vault");
-    refusal({id, "approve", json::object{{"accounts", json::array{"0x1234"}}}},
+    refusal({id, "approve", json::object{{"digest", digest}, {"accounts", json::array{}}}},
+            "non-empty");
+    refusal({id, "approve", json::object{{"digest", digest}, {"accounts", nullptr}}}, "non-empty");
+    refusal(
+        {id, "approve",
+         json::object{{"digest", digest}, {"accounts", json::array{json::string(not_in_vault)}}}},
+        "is not an account of the vault");
+    refusal({id, "approve", json::object{{"digest", digest}, {"accounts", json::array{"0x1234"}}}},
             "params[2].accounts[0] must be a 20-byte hex address");
     refusal({id, "approve",
-             json::object{{"accounts", json::array{json::string(second), json::string(second)}}}},
+             json::object{{"digest", digest},
+                          {"accounts", json::array{json::string(second), json::string(second)}}}},
             "params[2].accounts[1]: " + second + " is listed twice");
-    refusal({id, "approve",
-             json::object{{"accounts", json::array{json::string(second)}}, {"all", true}}},
-            "unknown field 'all'");
+    refusal(
+        {id, "approve",
+         json::object{
+             {"digest", digest}, {"accounts", json::array{json::string(second)}}, {"all", true}}},
+        "unknown field 'all'");
     refusal({id, "approve", json::array{json::string(second)}}, "must be an object");
-    refusal({id, "reject", json::object{{"accounts", json::array{json::string(second)}}}},
+    refusal({id, "reject",
+             json::object{{"digest", digest}, {"accounts", json::array{json::string(second)}}}},
             "only with \\\"approve\\\"");
     refusal({json::value(9999), "approve",
-             json::object{{"accounts", json::array{json::string(second)}}}},
+             json::object{{"digest", digest}, {"accounts", json::array{json::string(second)}}}},
             "no pending request 9999");
     EXPECT_EQ(control().result("keybridge_pendingApprovals").as_array().size(), 1u);
 
@@ -190,9 +200,13 @@ TEST_F(Connect, InvalidChoicesAreRefusedAndTheRequestStillWaits) {
     json::array pending = wait_pending(control(), 2);
     ASSERT_EQ(pending.size(), 2u);
     const json::value other_id = pending[1].at("id");
-    refusal({other_id, "approve", json::object{{"accounts", json::array{kFirstAccount}}}},
+    refusal({other_id, "approve",
+             json::object{{"digest", pending[1].at("digest")},
+                          {"accounts", json::array{kFirstAccount}}}},
             "only connect requests");
-    EXPECT_EQ(control().result("keybridge_decide", json::array{other_id, "reject"}),
+    EXPECT_EQ(control().result("keybridge_decide",
+                               json::array{other_id, "reject",
+                                           json::object{{"digest", pending[1].at("digest")}}}),
               json::value(true));
     EXPECT_EQ(add_chain.get().at("error").at("code"), json::value(4001));
 

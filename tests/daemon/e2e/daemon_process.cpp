@@ -218,9 +218,10 @@ Approver::Approver(std::string control_path, Rule rule)
                     if (stage != nullptr && *stage != json::value("waiting")) continue;
                     const Verdict verdict = rule_(request);
                     if (verdict.decision.empty()) continue;
-                    json::array params{request.at("id"), json::string(verdict.decision)};
-                    if (verdict.accounts)
-                        params.push_back(json::object{{"accounts", *verdict.accounts}});
+                    // The digest of the request as this approver saw it.
+                    json::object terms{{"digest", request.at("digest")}};
+                    if (verdict.accounts) terms["accounts"] = *verdict.accounts;
+                    json::array params{request.at("id"), json::string(verdict.decision), terms};
                     client_.call("keybridge_decide", params);
                     std::lock_guard lock(mutex_);
                     seen_.push_back(request);
@@ -264,6 +265,11 @@ Approver::Rule approve_sharing_all() {
         if (request.at("method") != json::value("eth_requestAccounts")) return Verdict("approve");
         return Verdict("approve", offered_addresses(request));
     };
+}
+
+json::array decision_for(const json::value& request, std::string_view decision) {
+    return json::array{request.at("id"), json::string(decision),
+                       json::object{{"digest", request.at("digest")}}};
 }
 
 json::array wait_pending(const ControlClient& approver, std::size_t count,

@@ -127,6 +127,10 @@ Approver::Rule approve_sharing_all();
 // The addresses a connect request offers (its details.accounts), in order.
 boost::json::array offered_addresses(const boost::json::object& request);
 
+// keybridge_decide's params for `request` (an approval object) as shown:
+// [id, decision, {"digest": its digest}].
+boost::json::array decision_for(const boost::json::value& request, std::string_view decision);
+
 // Polls keybridge_pendingApprovals until `count` requests wait (or the deadline); returns them.
 boost::json::array wait_pending(const ControlClient& approver, std::size_t count,
                                 std::chrono::milliseconds timeout = 10s);

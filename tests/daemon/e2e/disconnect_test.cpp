@@ -133,7 +133,9 @@ TEST_F(Disconnect, HalfClosedClientStillGetsItsAnswer) {
     std::this_thread::sleep_for(500ms);
     json::value pending = ws->call("keybridge_pendingApprovals");
     ASSERT_EQ(pending.at("result").as_array().size(), 1u) << pending;
-    EXPECT_EQ(ws->call("keybridge_decide", json::array{id, "approve"}).at("result"),
+    EXPECT_EQ(pending.at("result").at(0).at("id"), json::value(id));
+    EXPECT_EQ(ws->call("keybridge_decide", decision_for(pending.at("result").at(0), "approve"))
+                  .at("result"),
               json::value(true));
     const std::string answer = client.read_until_close(5s);
     EXPECT_TRUE(client.peer_closed());
@@ -206,7 +208,10 @@ TEST_F(Disconnect, PipelinedRequestsWaitBehindAnApproval) {
     ASSERT_GT(wire.size(), 64u * 1024u);
     ASSERT_TRUE(client.write(wire));
     std::this_thread::sleep_for(200ms);
-    EXPECT_EQ(ws->call("keybridge_decide", json::array{id, "approve"}).at("result"),
+    json::value pending = ws->call("keybridge_pendingApprovals");
+    ASSERT_EQ(pending.at("result").at(0).at("id"), json::value(id)) << pending;
+    EXPECT_EQ(ws->call("keybridge_decide", decision_for(pending.at("result").at(0), "approve"))
+                  .at("result"),
               json::value(true));
     const std::string answer = client.read_until_close(10s);
     EXPECT_TRUE(client.peer_closed());

@@ -215,10 +215,10 @@ TEST_F(SignerLanes, DevicePinPromptIsAnsweredThroughTheApprover) {
     EXPECT_EQ(now[0].at("input"), json::value("pin"));
     EXPECT_EQ(now[0].at("note"), json::value("Enter the PIN of your test device"));
     EXPECT_EQ(control().error_code("keybridge_respond",
-                              json::array{now[0].at("id"), json::object{{"password", "x"}}}),
+                                   json::array{now[0].at("id"), json::object{{"password", "x"}}}),
               -32602);  // a PIN stage wants {"pin"}
     EXPECT_EQ(control().result("keybridge_respond",
-                          json::array{now[0].at("id"), json::object{{"pin", "4132"}}}),
+                               json::array{now[0].at("id"), json::object{{"pin", "4132"}}}),
               json::value(true));
     ASSERT_TRUE(wait_started(1));
     device_->release();

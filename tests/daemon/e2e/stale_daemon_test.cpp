@@ -86,9 +86,9 @@ TEST_F(StaleDaemon, ACrashedDaemonsCookieNeverLeadsThePasswordToWhoeverTookItsPo
     ASSERT_TRUE(impostor.bound());
 
     std::string output;
-    const int status = run_program({KEYBRIDGE_CLI_PATH, "--datadir", datadir_, "unlock",
-                                    "--password-file", password_file_},
-                                   &output);
+    const int status = run_program(
+        {KEYBRIDGE_CLI_PATH, "--datadir", datadir_, "unlock", "--password-file", password_file_},
+        &output);
     EXPECT_NE(status, 0) << output;
     EXPECT_NE(output.find("keybridged is not running"), std::string::npos) << output;
     EXPECT_NE(output.find("left by a keybridged that stopped without cleaning up"),
@@ -129,9 +129,8 @@ TEST_F(StaleDaemon, RefusesToStartWhenTheIpv6LoopbackIsHeldBySomeoneElse) {
     const std::string port = std::to_string(ntohs(address.sin6_port));
     DaemonProcess daemon;
     // It may announce the IPv4 port before it fails on ::1: the exit status is what counts.
-    daemon.start({"--datadir", datadir_, "--listen", "127.0.0.1:" + port, "--listen",
-                  "[::1]:" + port},
-                 10s);
+    daemon.start(
+        {"--datadir", datadir_, "--listen", "127.0.0.1:" + port, "--listen", "[::1]:" + port}, 10s);
     EXPECT_EQ(daemon.wait_exit(), std::optional<int>(1)) << daemon.log();
     EXPECT_NE(daemon.log().find("already in use by another program"), std::string::npos)
         << daemon.log();
