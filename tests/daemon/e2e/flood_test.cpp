@@ -64,7 +64,7 @@ TEST_F(Floods, OnePageWithSixtyFourConnectRequestsDoesNotLockOtherPagesOut) {
     EXPECT_EQ(pending[0].at("origin"), json::value(flooder));
 
     // Another page is still asked, and the user's approval reaches it.
-    Approver approver(port(), token_, [](const json::object& request) -> Verdict {
+    Approver approver(control_path(), [](const json::object& request) -> Verdict {
         return request.at("origin") == json::value(kPageOrigin) ? "approve" : "";
     });
     json::value accounts = page().call("eth_requestAccounts");
