@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include "cli/terminal_text.h"  // terminal_safe, which every caller here uses too
+
 namespace keybridge::cli {
 
 // Renders one approval request, in the daemon's wire form (keybridge_pendingApprovals and the
@@ -22,10 +24,5 @@ std::string render_approval(const boost::json::object& request, bool color);
 // Decimal digits of an integer amount in base units as a decimal number with `decimals`
 // fractional digits, trailing zeros dropped: ("1500000000000000000", 18) → "1.5".
 std::string format_units(std::string_view digits, unsigned decimals);
-
-// Text safe to print on a terminal: C0/C1 controls and DEL as \n, \r, \t, \xNN or \u{…};
-// bidi overrides and zero-width characters as \u{…}; invalid UTF-8 bytes as \xNN. With
-// keep_newlines, "\n" stays a line break (multi-line messages).
-std::string terminal_safe(std::string_view text, bool keep_newlines = false);
 
 }  // namespace keybridge::cli

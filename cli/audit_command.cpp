@@ -4,9 +4,9 @@
 #include <ctime>
 #include <iostream>
 
-#include "cli/approval_view.h"
 #include "cli/audit_reader.h"
 #include "cli/command.h"
+#include "cli/terminal_text.h"
 #include "core/address.h"
 
 namespace keybridge::cli {
@@ -65,7 +65,7 @@ Result<Report> run_audit(Context& ctx) {
     if (ctx.json) {
         // JSON lines, as the daemon wrote them: no summary object, so the output is the log.
         for (const auto& entry : log->entries)
-            std::cout << json_line_for_terminal(entry.line) << "\n";
+            std::cout << json_for_terminal(entry.line) << "\n";
         report.streamed = true;
         return report;
     }

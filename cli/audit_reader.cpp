@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cli/approval_view.h"
+#include "cli/terminal_text.h"
 
 namespace keybridge::cli {
 namespace {
@@ -224,34 +224,6 @@ std::string render_audit_table(const std::vector<AuditEntry>& entries) {
     std::string out = format_row(header);
     for (const auto& row : rows)
         out += format_row(row);
-    return out;
-}
-
-std::string json_line_for_terminal(std::string_view line) {
-    std::string out;
-    out.reserve(line.size());
-    for (std::size_t i = 0; i < line.size();) {
-        const auto lead = static_cast<unsigned char>(line[i]);
-        const std::size_t length = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
-        const std::string_view seq = line.substr(i, length);
-        const bool acts = lead == 0x7f || (length > 1 && length < 4 && seq.size() == length &&
-                                           terminal_safe(seq) != seq);
-        if (acts) {
-            // Lines come from the JSON parser, which accepted them as UTF-8.
-            std::uint32_t cp =
-                lead == 0x7f ? 0x7f
-                : length == 2
-                    ? ((lead & 0x1fu) << 6) | (static_cast<unsigned char>(seq[1]) & 0x3fu)
-                    : ((lead & 0x0fu) << 12) | ((static_cast<unsigned char>(seq[1]) & 0x3fu) << 6) |
-                          (static_cast<unsigned char>(seq[2]) & 0x3fu);
-            char escape[8];
-            std::snprintf(escape, sizeof escape, "\\u%04x", cp);
-            out += escape;
-        } else {
-            out.append(seq);
-        }
-        i += seq.size();
-    }
     return out;
 }
 

@@ -59,8 +59,4 @@ struct AuditLogContents {
 // The entries as an aligned table with a header; every field passes through terminal_safe.
 std::string render_audit_table(const std::vector<AuditEntry>& entries);
 
-// The line with the characters a terminal would act on inside JSON strings (C1 controls, bidi
-// and zero-width marks) written as \uXXXX escapes: the same JSON value, safe to print.
-std::string json_line_for_terminal(std::string_view line);
-
 }  // namespace keybridge::cli

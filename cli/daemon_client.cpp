@@ -1,40 +1,27 @@
 #include "cli/daemon_client.h"
 
+#include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <span>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include "cli/approval_view.h"
+#include "store/datadir/daemon_files.h"
 #include "store/vault/secure_file.h"
 
 namespace keybridge::cli {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
 namespace json = boost::json;
-using asio::ip::tcp;
 using core::ErrorCode;
 using core::fail;
+using Clock = std::chrono::steady_clock;
 
-constexpr std::chrono::seconds kConnectTimeout{5};
 constexpr std::size_t kMaxAnswerBytes = 64 * 1024 * 1024;
-constexpr const char* kUserAgent = "keybridge-cli/0.1.0";
 
 // JSON-RPC error numbers the tool reacts to (daemon/rpc/jsonrpc.h holds the full table).
 constexpr int kInvalidParams = -32602;
@@ -43,29 +30,86 @@ constexpr int kUserRejected = 4001;
 constexpr int kUnsupportedMethod = 4200;
 constexpr int kDisconnected = 4900;
 
-core::Error not_running(const DaemonAddress& address, const std::string& why) {
+core::Error not_running(const std::string& datadir, const std::string& why) {
     return {ErrorCode::Disconnected,
-            "keybridged is not running at " + address.authority() + " (" + why +
-                "); start it with 'keybridged' or 'systemctl --user start keybridged', or "
-                "pass --daemon HOST:PORT"};
+            "keybridged is not running with the data folder " + datadir + " (" + why +
+                "); start it with 'keybridged' or 'systemctl --user start keybridged'"};
 }
 
-core::Error socket_error(const DaemonAddress& address, const beast::error_code& ec,
-                         const std::string& what) {
-    if (ec == beast::error::timeout) {
-        return {ErrorCode::Timeout,
-                "keybridged at " + address.authority() + " did not answer " + what + " in time"};
+// Why nothing answers on the socket: a daemon that crashed leaves its files but not its lock.
+core::Error explain_absence(const std::string& datadir, const std::string& path,
+                            const std::string& what) {
+    auto running = datadir::daemon_running(datadir);
+    if (running && !*running) {
+        const bool leftovers =
+            vault::path_exists(path) || vault::path_exists(datadir::cookie_path(datadir));
+        return not_running(datadir, leftovers ? what +
+                                                    "; the socket and .cookie there were "
+                                                    "left by a keybridged that stopped "
+                                                    "without cleaning up, and are ignored"
+                                              : what);
     }
-    if (ec == asio::error::connection_refused) return not_running(address, "connection refused");
-    return {ErrorCode::IoError, "talking to keybridged at " + address.authority() + " (" + what +
-                                    ") failed: " + ec.message()};
+    if (running && *running) {
+        return {ErrorCode::Disconnected,
+                "keybridged holds the data folder " + datadir + " but its control socket " + path +
+                    " does not answer (" + what + "); is it still starting?"};
+    }
+    return not_running(datadir, what);
 }
 
-// Runs the asynchronous operations queued on ioc to completion. Every operation is bounded by
-// its stream's timer, so this returns within the timeouts set on the streams.
-void run_all(asio::io_context& ioc) {
-    ioc.run();
-    ioc.restart();
+// A connected control socket, or why not. The peer must run as our user.
+core::Result<int> connect_control(const std::string& datadir, const std::string& path) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof address.sun_path) {
+        return fail(ErrorCode::InvalidArgument,
+                    "the control socket path " + path + " is too long for a Unix socket");
+    }
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return fail(ErrorCode::IoError, std::string("socket: ") + std::strerror(errno));
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+        const int error = errno;
+        ::close(fd);
+        if (error == ENOENT || error == ECONNREFUSED) {
+            return fail(explain_absence(
+                datadir, path, error == ENOENT ? "no " + path : "nothing accepts on " + path));
+        }
+        return fail(ErrorCode::IoError, "cannot connect to " + path + ": " + std::strerror(error));
+    }
+    ucred peer{};
+    socklen_t size = sizeof peer;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 || peer.uid != ::geteuid()) {
+        ::close(fd);
+        return fail(ErrorCode::ProtocolError,
+                    "the control socket " + path + " is served by another user's program (uid " +
+                        std::to_string(peer.uid) + "), not by your keybridged: nothing was sent");
+    }
+    return fd;
+}
+
+// Writes all of `bytes`, waiting at most until `deadline`.
+core::Status write_all(int fd, std::string_view bytes, Clock::time_point deadline) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            if (left.count() <= 0)
+                return fail(ErrorCode::Timeout, "keybridged did not read in time");
+            pollfd p{fd, POLLOUT, 0};
+            ::poll(&p, 1, static_cast<int>(left.count()));
+            continue;
+        }
+        return fail(ErrorCode::Disconnected,
+                    std::string("keybridged closed the connection: ") + std::strerror(errno));
+    }
+    return {};
 }
 
 // Parses a JSON-RPC response object into an answer.
@@ -164,48 +208,7 @@ std::string request_text(std::uint64_t id, std::string_view method, const json::
 
 }  // namespace
 
-// ---------------------------------------------------------------- addresses and errors
-
-std::string DaemonAddress::authority() const {
-    const std::string name = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    return name + ":" + std::to_string(port);
-}
-
-core::Result<DaemonAddress> parse_daemon_address(std::string_view text) {
-    const std::string given(text);
-    auto bad = [&](const std::string& why) {
-        return fail(ErrorCode::InvalidArgument, "--daemon " + given + ": " + why);
-    };
-    std::string host;
-    std::string port;
-    if (!text.empty() && text.front() == '[') {
-        const auto close = text.find(']');
-        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-            return bad("expected [::1]:PORT");
-        }
-        host = std::string(text.substr(1, close - 1));
-        port = std::string(text.substr(close + 2));
-    } else {
-        const auto colon = text.rfind(':');
-        if (colon == std::string_view::npos) return bad("expected HOST:PORT");
-        host = std::string(text.substr(0, colon));
-        port = std::string(text.substr(colon + 1));
-    }
-    if (port.empty() || port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); })) {
-        return bad("the port must be a number");
-    }
-    const unsigned long number = std::stoul(port);
-    if (number == 0 || number > 65535) return bad("the port must be between 1 and 65535");
-    if (host != "localhost") {
-        boost::system::error_code ec;
-        const auto address = asio::ip::make_address(host, ec);
-        if (ec || !address.is_loopback()) {
-            return bad("keybridged listens on loopback only (127.0.0.1, [::1], localhost)");
-        }
-    }
-    return DaemonAddress{host, static_cast<std::uint16_t>(number)};
-}
+// ---------------------------------------------------------------- errors
 
 core::Error error_from_rpc(const RpcErrorAnswer& answer) {
     ErrorCode code = ErrorCode::ProtocolError;
@@ -231,84 +234,59 @@ core::Error error_from_rpc(const RpcErrorAnswer& answer) {
                       std::to_string(answer.code) + ")"};
 }
 
-// ---------------------------------------------------------------- HTTP calls
+// ---------------------------------------------------------------- single calls
 
-core::Result<DaemonClient> DaemonClient::open(const std::string& datadir,
-                                              const DaemonAddress& address) {
-    const std::string cookie = datadir + "/.cookie";
-    if (!vault::path_exists(cookie)) {
-        return fail(not_running(address, "no " + cookie));
-    }
-    auto token = vault::read_file(cookie, 4096);
-    if (!token) return fail(token.error());
-    std::string trimmed = *token;
-    while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) {
-        trimmed.pop_back();
-    }
-    if (trimmed.empty()) return fail(ErrorCode::InvalidFormat, cookie + " is empty");
-    return DaemonClient(datadir, address, std::move(trimmed));
+core::Result<DaemonClient> DaemonClient::open(const std::string& datadir) {
+    return DaemonClient(datadir, datadir::control_socket_path(datadir));
 }
 
-core::Result<RpcAnswer> DaemonClient::post(std::string_view body, std::chrono::seconds timeout) {
-    asio::io_context ioc;
-    tcp::resolver resolver(ioc);
-    beast::error_code ec;
-    const auto endpoints = resolver.resolve(address_.host, std::to_string(address_.port), ec);
-    if (ec) return fail(socket_error(address_, ec, "resolving the address"));
-
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(kConnectTimeout);
-    stream.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
-    run_all(ioc);
-    if (ec) return fail(socket_error(address_, ec, "the connection"));
-
-    http::request<http::span_body<const char>> request{http::verb::post, "/", 11};
-    request.set(http::field::host, address_.authority());
-    request.set(http::field::user_agent, kUserAgent);
-    request.set(http::field::content_type, "application/json");
-    request.set(http::field::authorization, "Bearer " + token_);
-    request.body() = std::span<const char>(body.data(), body.size());
-    request.keep_alive(false);
-    request.prepare_payload();
-
-    stream.expires_after(timeout);
-    http::async_write(stream, request, [&](beast::error_code e, std::size_t) { ec = e; });
-    run_all(ioc);
-    if (ec) return fail(socket_error(address_, ec, "sending the request"));
-
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(kMaxAnswerBytes);
-    http::async_read(stream, buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; });
-    run_all(ioc);
-    if (ec) return fail(socket_error(address_, ec, "the request"));
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-
-    const auto& response = parser.get();
-    const std::string from = "the answer of keybridged at " + address_.authority();
-    if (response.result() == http::status::unauthorized) {
-        return fail(ErrorCode::ProtocolError,
-                    "keybridged at " + address_.authority() + " did not accept the token in " +
-                        datadir_ + "/.cookie (is it running with another data folder?)");
+core::Result<RpcAnswer> DaemonClient::exchange(std::string_view request,
+                                               std::chrono::seconds timeout) {
+    auto fd = connect_control(datadir_, socket_path_);
+    if (!fd) return fail(fd.error());
+    const auto deadline = Clock::now() + timeout;
+    auto sent = write_all(*fd, request, deadline);
+    if (sent) sent = write_all(*fd, "\n", deadline);
+    if (!sent) {
+        ::close(*fd);
+        return fail(sent.error());
     }
-    if (response.result() != http::status::ok) {
-        std::string text = response.body().substr(0, 300);
-        while (!text.empty() && text.back() == '\n')
-            text.pop_back();
-        return fail(ErrorCode::ProtocolError,
-                    "keybridged at " + address_.authority() + " answered HTTP " +
-                        std::to_string(response.result_int()) + ": " + terminal_safe(text));
+    std::string answer;
+    char chunk[16384];
+    while (answer.find('\n') == std::string::npos) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        pollfd p{*fd, POLLIN, 0};
+        const int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready == 0) {
+            ::close(*fd);
+            return fail(ErrorCode::Timeout, "keybridged did not answer in time");
+        }
+        const ssize_t n = ::recv(*fd, chunk, sizeof chunk, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            ::close(*fd);
+            return fail(ErrorCode::Disconnected,
+                        "keybridged closed the connection before answering");
+        }
+        answer.append(chunk, static_cast<std::size_t>(n));
+        if (answer.size() > kMaxAnswerBytes) {
+            ::close(*fd);
+            return fail(ErrorCode::ProtocolError, "keybridged's answer is larger than the limit");
+        }
     }
+    ::close(*fd);
+    answer.resize(answer.find('\n'));
     json::error_code jec;
-    json::value value = json::parse(response.body(), jec);
-    if (jec) return fail(ErrorCode::ProtocolError, from + " is not JSON");
-    return parse_answer(value, from);
+    json::value value = json::parse(answer, jec);
+    if (jec) return fail(ErrorCode::ProtocolError, "the answer of keybridged is not JSON");
+    return parse_answer(value, "the answer of keybridged");
 }
 
 core::Result<RpcAnswer> DaemonClient::call_raw(std::string_view method, const json::value& params,
                                                std::chrono::seconds timeout) {
-    return post(request_text(next_id_++, method, params), timeout);
+    return exchange(request_text(next_id_++, method, params), timeout);
 }
 
 core::Result<json::value> DaemonClient::call(std::string_view method, const json::value& params,
@@ -319,54 +297,65 @@ core::Result<json::value> DaemonClient::call(std::string_view method, const json
     return std::move(answer->result);
 }
 
+namespace {
+
+// A request whose params are `params_head` + the JSON string of `secret` + `params_tail`, built
+// in locked memory so the secret is never copied into an ordinary string. Ends with a newline
+// when `newline` (the control socket's framing).
+core::Result<core::SecretBuffer> secret_request_text(std::uint64_t id, std::string_view method,
+                                                     std::string_view params_head,
+                                                     std::string_view secret,
+                                                     std::string_view params_tail, bool newline) {
+    if (!is_utf8(secret)) {
+        return fail(ErrorCode::InvalidFormat,
+                    "the secret is not UTF-8 text, so it cannot be sent to keybridged as JSON");
+    }
+    const std::string head = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) +
+                             ",\"method\":" + json::serialize(json::string(method)) +
+                             ",\"params\":" + std::string(params_head);
+    const std::string tail = std::string(params_tail) + (newline ? "}\n" : "}");
+    core::SecretBuffer body(head.size() + json_string_size(secret) + tail.size());
+    char* out = reinterpret_cast<char*>(body.data());
+    std::memcpy(out, head.data(), head.size());
+    out = write_json_string(out + head.size(), secret);
+    std::memcpy(out, tail.data(), tail.size());
+    return body;
+}
+
+}  // namespace
+
 core::Result<RpcAnswer> DaemonClient::call_with_secret(std::string_view method,
                                                        const core::SecretBuffer& secret,
                                                        std::chrono::seconds timeout) {
-    if (!is_utf8(secret.text())) {
-        return fail(ErrorCode::InvalidFormat,
-                    "the password is not UTF-8 text, so it cannot be sent to keybridged as JSON");
-    }
-    const std::string head = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(next_id_++) +
-                             ",\"method\":" + json::serialize(json::string(method)) +
-                             ",\"params\":[";
-    const std::string tail = "]}";
-    core::SecretBuffer body(head.size() + json_string_size(secret.text()) + tail.size());
-    char* out = reinterpret_cast<char*>(body.data());
-    std::memcpy(out, head.data(), head.size());
-    out = write_json_string(out + head.size(), secret.text());
-    std::memcpy(out, tail.data(), tail.size());
-    return post(body.text(), timeout);
+    auto body = secret_request_text(next_id_++, method, "[", secret.text(), "]", false);
+    if (!body) return fail(body.error());
+    return exchange(body->text(), timeout);
 }
 
-// ---------------------------------------------------------------- WebSocket
+// ---------------------------------------------------------------- lasting connection
 
 struct DaemonSocket::Impl {
-    asio::io_context ioc;
-    websocket::stream<beast::tcp_stream> ws{ioc};
-    beast::flat_buffer buffer;
-    std::deque<std::string> outbox;  // touched on the io thread only
-    bool writing = false;
-    bool open = false;
+    int fd = -1;
+    int stop_fd = -1;  // eventfd: tells the reader to end
+    std::mutex write_mutex;
 };
 
 DaemonSocket::DaemonSocket() : impl_(std::make_unique<Impl>()) {
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    impl_->stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
 DaemonSocket::~DaemonSocket() {
     if (thread_.joinable()) {
-        asio::post(impl_->ioc, [this] {
-            if (!impl_->open) return;
-            impl_->open = false;
-            impl_->ws.async_close(websocket::close_code::normal, [](beast::error_code) {});
-        });
-        {
-            std::unique_lock lock(mutex_);
-            changed_.wait_for(lock, std::chrono::seconds(1), [this] { return closed_; });
+        const std::uint64_t one = 1;
+        if (::write(impl_->stop_fd, &one, sizeof one) < 0) {
+            // Cannot fail for an eventfd below its maximum; the shutdown below ends it anyway.
         }
-        impl_->ioc.stop();
+        ::shutdown(impl_->fd, SHUT_RDWR);
         thread_.join();
     }
+    if (impl_->fd >= 0) ::close(impl_->fd);
+    if (impl_->stop_fd >= 0) ::close(impl_->stop_fd);
     if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
@@ -384,7 +373,7 @@ void DaemonSocket::drain_wake() {
     }
 }
 
-void DaemonSocket::on_message(std::string text) {
+void DaemonSocket::on_message(std::string_view text) {
     json::error_code ec;
     json::value value = json::parse(text, ec);
     std::lock_guard lock(mutex_);
@@ -394,7 +383,7 @@ void DaemonSocket::on_message(std::string text) {
         notifications_.push_back(std::move(o));
         wake();
     } else if (const json::value* id = o.if_contains("id"); id && id->is_int64()) {
-        auto answer = parse_answer(value, "a WebSocket answer of keybridged");
+        auto answer = parse_answer(value, "an answer of keybridged");
         if (!answer) {
             answer = RpcAnswer{nullptr, RpcErrorAnswer{0, answer.error().detail}};
         }
@@ -414,20 +403,38 @@ void DaemonSocket::on_closed(std::string reason) {
 
 core::Result<RpcAnswer> DaemonSocket::call_raw(std::string_view method, const json::value& params,
                                                std::chrono::seconds timeout) {
-    std::uint64_t id = 0;
+    auto id = take_id();
+    if (!id) return fail(id.error());
+    return send_and_wait(*id, method, request_text(*id, method, params) + "\n", timeout);
+}
+
+core::Result<RpcAnswer> DaemonSocket::call_with_secret(std::string_view method,
+                                                       std::string_view params_head,
+                                                       std::string_view secret,
+                                                       std::string_view params_tail,
+                                                       std::chrono::seconds timeout) {
+    auto id = take_id();
+    if (!id) return fail(id.error());
+    auto body = secret_request_text(*id, method, params_head, secret, params_tail, true);
+    if (!body) return fail(body.error());
+    return send_and_wait(*id, method, body->text(), timeout);
+}
+
+core::Result<std::uint64_t> DaemonSocket::take_id() {
+    std::lock_guard lock(mutex_);
+    if (closed_)
+        return fail(ErrorCode::Disconnected, "keybridged closed the connection: " + close_reason_);
+    return next_id_++;
+}
+
+core::Result<RpcAnswer> DaemonSocket::send_and_wait(std::uint64_t id, std::string_view method,
+                                                    std::string_view line,
+                                                    std::chrono::seconds timeout) {
     {
-        std::lock_guard lock(mutex_);
-        if (closed_)
-            return fail(ErrorCode::Disconnected,
-                        "keybridged closed the connection: " + close_reason_);
-        id = next_id_++;
+        std::lock_guard lock(impl_->write_mutex);
+        auto sent = write_all(impl_->fd, line, Clock::now() + timeout);
+        if (!sent) return fail(sent.error());
     }
-    std::string text = request_text(id, method, params);
-    asio::post(impl_->ioc, [this, text = std::move(text)]() mutable {
-        if (!impl_->open) return;
-        impl_->outbox.push_back(std::move(text));
-        if (!impl_->writing) write_loop();
-    });
     std::unique_lock lock(mutex_);
     const bool done =
         changed_.wait_for(lock, timeout, [&] { return answers_.count(id) || closed_; });
@@ -451,46 +458,31 @@ core::Result<json::value> DaemonSocket::call(std::string_view method, const json
     return std::move(answer->result);
 }
 
-// Writes go out one at a time, in order; each completion starts the next.
-void DaemonSocket::write_loop() {
-    Impl& s = *impl_;
-    if (s.outbox.empty() || !s.open) {
-        s.writing = false;
-        return;
-    }
-    s.writing = true;
-    s.ws.text(true);
-    s.ws.async_write(asio::buffer(s.outbox.front()), [this](beast::error_code ec, std::size_t) {
-        impl_->outbox.pop_front();
-        if (ec) {
-            impl_->writing = false;
-            return;  // the reader reports the broken connection
-        }
-        write_loop();
-    });
-}
-
-// The reader runs until the connection ends, handing every message to the user thread's side.
+// The reader runs until the connection ends, handing every line to the user thread's side.
 void DaemonSocket::read_loop() {
-    impl_->ws.async_read(impl_->buffer, [this](beast::error_code ec, std::size_t) {
-        Impl& s = *impl_;
-        if (ec) {
-            s.open = false;
-            std::string reason;
-            if (ec == websocket::error::closed) {
-                const auto& r = s.ws.reason();
-                reason = "close code " + std::to_string(r.code) +
-                         (r.reason.empty() ? "" : ", " + std::string(r.reason.c_str()));
-            } else {
-                reason = ec.message();
-            }
-            on_closed(std::move(reason));
-            return;
+    std::string pending;
+    char chunk[16384];
+    for (;;) {
+        pollfd fds[2] = {{impl_->fd, POLLIN, 0}, {impl_->stop_fd, POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return on_closed(std::string("poll failed: ") + std::strerror(errno));
         }
-        on_message(beast::buffers_to_string(s.buffer.data()));
-        s.buffer.consume(s.buffer.size());
-        read_loop();
-    });
+        if (fds[1].revents != 0) return on_closed("closed by the tool");
+        const ssize_t n = ::recv(impl_->fd, chunk, sizeof chunk, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0)
+            return on_closed(n == 0 ? "keybridged ended the connection" : std::strerror(errno));
+        pending.append(chunk, static_cast<std::size_t>(n));
+        std::size_t start = 0;
+        for (auto end = pending.find('\n'); end != std::string::npos;
+             end = pending.find('\n', start)) {
+            on_message(std::string_view(pending).substr(start, end - start));
+            start = end + 1;
+        }
+        pending.erase(0, start);
+        if (pending.size() > kMaxAnswerBytes) return on_closed("a message larger than the limit");
+    }
 }
 
 core::Result<std::optional<json::object>> DaemonSocket::poll_notification() {
@@ -509,46 +501,14 @@ core::Result<std::optional<json::object>> DaemonSocket::poll_notification() {
 
 core::Result<std::unique_ptr<DaemonSocket>> DaemonClient::open_socket() {
     std::unique_ptr<DaemonSocket> socket(new DaemonSocket());
-    if (socket->wake_fd_ < 0) {
+    if (socket->wake_fd_ < 0 || socket->impl_->stop_fd < 0) {
         return fail(ErrorCode::IoError, std::string("eventfd failed: ") + std::strerror(errno));
     }
-    DaemonSocket::Impl& s = *socket->impl_;
-    tcp::resolver resolver(s.ioc);
-    beast::error_code ec;
-    const auto endpoints = resolver.resolve(address_.host, std::to_string(address_.port), ec);
-    if (ec) return fail(socket_error(address_, ec, "resolving the address"));
-    auto& lowest = beast::get_lowest_layer(s.ws);
-    lowest.expires_after(kConnectTimeout);
-    lowest.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
-    run_all(s.ioc);
-    if (ec) return fail(socket_error(address_, ec, "the connection"));
-
-    // The WebSocket layer keeps time from here on (handshake limit; no idle limit: an approver
-    // may wait a long time for requests, and the daemon's pings are answered by the reader).
-    lowest.expires_never();
-    s.ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-    s.ws.set_option(websocket::stream_base::decorator(
-        [](websocket::request_type& req) { req.set(http::field::user_agent, kUserAgent); }));
-    websocket::response_type response;
-    s.ws.async_handshake(response, address_.authority(), "/?token=" + token_,
-                         [&](beast::error_code e) { ec = e; });
-    run_all(s.ioc);
-    if (ec) {
-        if (response.result() == http::status::unauthorized) {
-            return fail(ErrorCode::ProtocolError,
-                        "keybridged at " + address_.authority() + " did not accept the token in " +
-                            datadir_ + "/.cookie (is it running with another data folder?)");
-        }
-        return fail(socket_error(address_, ec, "the WebSocket handshake"));
-    }
-    s.open = true;
-
+    auto fd = connect_control(datadir_, socket_path_);
+    if (!fd) return fail(fd.error());
+    socket->impl_->fd = *fd;
     DaemonSocket* self = socket.get();
-    self->read_loop();
-    socket->thread_ = std::thread([self] {
-        self->impl_->ioc.run();
-        self->on_closed("the connection ended");
-    });
+    socket->thread_ = std::thread([self] { self->read_loop(); });
     return socket;
 }
 

@@ -19,21 +19,6 @@
 
 namespace keybridge::cli {
 
-// Where keybridged listens: "127.0.0.1:8645", "localhost:8645", "[::1]:8645". Only loopback
-// hosts are accepted, as the daemon itself only listens there.
-struct DaemonAddress {
-    std::string host;  // "127.0.0.1", "::1" (no brackets), "localhost"
-    std::uint16_t port = 0;
-
-    // The Host header value and the text for messages: "127.0.0.1:8645", "[::1]:8645".
-    std::string authority() const;
-};
-
-inline constexpr const char* kDefaultDaemonAddress = "127.0.0.1:8645";
-
-// InvalidArgument naming --daemon for anything that is not a loopback HOST:PORT.
-[[nodiscard]] core::Result<DaemonAddress> parse_daemon_address(std::string_view text);
-
 // A JSON-RPC error object the daemon answered with.
 struct RpcErrorAnswer {
     int code = 0;
@@ -53,25 +38,26 @@ core::Error error_from_rpc(const RpcErrorAnswer& answer);
 
 class DaemonSocket;
 
-// A synchronous client for one keybridged, authenticated with the cookie token of a data folder.
-// Every call opens its own connection and is bounded by a timeout.
+// A synchronous client for the keybridged of a data folder, over its control socket
+// (<datadir>/keybridged.sock, one JSON text per line). Every call opens its own connection and is
+// bounded by a timeout. Before anything is sent the peer must be a process of our own user
+// (SO_PEERCRED): the socket file sits in our 0700 folder, so that holds unless root intervened,
+// and it means a password never goes to a program that merely took keybridged's TCP port.
 //
-// Failures: Disconnected when keybridged is not running (no <datadir>/.cookie, or nothing listens
-// at the address) with a message saying how to start it; Timeout; IoError for other socket
-// failures; ProtocolError for an HTTP refusal (e.g. the token was not accepted) or an answer that
-// is not JSON-RPC.
+// Failures: Disconnected when keybridged is not running (no socket, nothing accepting on it, or
+// files left by a daemon that crashed) with a message saying how to start it; Timeout; IoError
+// for other socket failures; ProtocolError for an answer that is not JSON-RPC or a peer that is
+// not ours.
 class DaemonClient {
   public:
     static constexpr std::chrono::seconds kDefaultTimeout{30};
 
-    // Reads the token from <datadir>/.cookie (Disconnected when it is absent).
-    [[nodiscard]] static core::Result<DaemonClient> open(const std::string& datadir,
-                                                         const DaemonAddress& address);
+    [[nodiscard]] static core::Result<DaemonClient> open(const std::string& datadir);
 
-    const DaemonAddress& address() const { return address_; }
+    const std::string& socket_path() const { return socket_path_; }
 
-    // One call over HTTP POST with "Authorization: Bearer TOKEN". Transport failures are errors;
-    // an RPC error answer is returned in RpcAnswer::error.
+    // One call. Transport failures are errors; an RPC error answer is returned in
+    // RpcAnswer::error.
     [[nodiscard]] core::Result<RpcAnswer> call_raw(std::string_view method,
                                                    const boost::json::value& params,
                                                    std::chrono::seconds timeout = kDefaultTimeout);
@@ -80,30 +66,31 @@ class DaemonClient {
         std::string_view method, const boost::json::value& params,
         std::chrono::seconds timeout = kDefaultTimeout);
 
-    // A call whose params are [secret] (keybridge_unlock): the request body is assembled in a
+    // A call whose params are [secret] (keybridge_unlock): the request is assembled in a
     // SecretBuffer and sent from there, so the secret is never copied into an ordinary string.
     [[nodiscard]] core::Result<RpcAnswer> call_with_secret(std::string_view method,
                                                            const core::SecretBuffer& secret,
                                                            std::chrono::seconds timeout);
 
-    // A WebSocket connection (token in the query string), for subscriptions and approvals.
+    // A lasting connection, for approval events and calls in between.
     [[nodiscard]] core::Result<std::unique_ptr<DaemonSocket>> open_socket();
 
   private:
-    DaemonClient(std::string datadir, DaemonAddress address, std::string token)
-        : datadir_(std::move(datadir)), address_(std::move(address)), token_(std::move(token)) {}
+    DaemonClient(std::string datadir, std::string socket_path)
+        : datadir_(std::move(datadir)), socket_path_(std::move(socket_path)) {}
 
-    [[nodiscard]] core::Result<RpcAnswer> post(std::string_view body, std::chrono::seconds timeout);
+    // Sends one request line and reads the answer line.
+    [[nodiscard]] core::Result<RpcAnswer> exchange(std::string_view request,
+                                                   std::chrono::seconds timeout);
 
     std::string datadir_;
-    DaemonAddress address_;
-    std::string token_;
+    std::string socket_path_;
     std::uint64_t next_id_ = 1;
 };
 
-// One WebSocket connection to keybridged. A background thread reads continuously (so the
-// daemon's keep-alive pings are answered while the user thinks) and sorts what arrives into
-// answers to our calls and server-pushed notifications. All methods are for one user thread.
+// One lasting connection to keybridged's control socket. A background thread reads continuously
+// and sorts what arrives into answers to our calls and server-pushed notifications. All methods
+// are for one user thread.
 class DaemonSocket {
   public:
     ~DaemonSocket();
@@ -118,6 +105,14 @@ class DaemonSocket {
     [[nodiscard]] core::Result<boost::json::value> call(std::string_view method,
                                                         const boost::json::value& params,
                                                         std::chrono::seconds timeout);
+    // As call_raw for params written as `params_head` + the JSON string of `secret` +
+    // `params_tail` (`[7,{"password":` … `}]`): the request is built in locked memory, so the
+    // secret is never copied into an ordinary string.
+    [[nodiscard]] core::Result<RpcAnswer> call_with_secret(std::string_view method,
+                                                           std::string_view params_head,
+                                                           std::string_view secret,
+                                                           std::string_view params_tail,
+                                                           std::chrono::seconds timeout);
 
     // The oldest notification not yet taken (the whole {"method":…,"params":…} object), without
     // waiting. Once none is left and the connection has closed: Disconnected whose detail gives
@@ -134,9 +129,12 @@ class DaemonSocket {
     struct Impl;
     DaemonSocket();
 
-    void read_loop();   // io thread
-    void write_loop();  // io thread
-    void on_message(std::string text);
+    core::Result<std::uint64_t> take_id();
+    // Writes one request line and waits for the answer with that id.
+    core::Result<RpcAnswer> send_and_wait(std::uint64_t id, std::string_view method,
+                                          std::string_view line, std::chrono::seconds timeout);
+    void read_loop();  // reader thread
+    void on_message(std::string_view text);
     void on_closed(std::string reason);
     void wake();
     void drain_wake();

@@ -22,9 +22,11 @@
 #include "cli/approval_view.h"
 #include "cli/command.h"
 #include "cli/daemon_client.h"
+#include "store/datadir/daemon_files.h"
 #include "cli/prompt.h"
 #include "core/secret_buffer.h"
 #include "core/uint256.h"
+#include "core/wiping_allocator.h"
 #include "store/permissions/permission_store.h"
 
 namespace keybridge::cli {
@@ -39,14 +41,9 @@ constexpr std::chrono::seconds kUnlockTimeout{600};  // a standard-strength KDF 
 constexpr std::chrono::seconds kSocketCallTimeout{30};
 constexpr int kRpcUnauthorized = 4100;
 
-const OptionSpec kDaemonOption{
-    "daemon", "HOST:PORT",
-    std::string("keybridged's address (default ") + kDefaultDaemonAddress + ")"};
-
+// The tool finds keybridged through the control socket of its data folder (--datadir).
 Result<DaemonClient> connect(const Context& ctx) {
-    auto address = parse_daemon_address(ctx.args.value("daemon").value_or(kDefaultDaemonAddress));
-    if (!address) return fail(address.error());
-    return DaemonClient::open(ctx.datadir, *address);
+    return DaemonClient::open(ctx.datadir);
 }
 
 // ---------------------------------------------------------------- status, unlock, lock
@@ -71,10 +68,9 @@ Result<Report> run_status(Context& ctx) {
 
     Report report;
     report.data = s;
-    report.data["daemon"] = client->address().authority();
-    report.text = "keybridged " + text_of("version") + " is running at " +
-                  client->address().authority() + "\n" +
-                  "  vault:             " + (is_unlocked ? "unlocked" : "locked") + ", " +
+    report.data["controlSocket"] = client->socket_path();
+    report.text = "keybridged " + text_of("version") + " is running (" + client->socket_path() +
+                  ")\n" + "  vault:             " + (is_unlocked ? "unlocked" : "locked") + ", " +
                   text_of("accounts") + " accounts\n" +
                   "  pending approvals: " + text_of("pendingApprovals") + "\n" +
                   "  default chain:     " + chain + "\n";
@@ -123,7 +119,7 @@ Result<Report> run_lock(Context& ctx) {
 constexpr std::chrono::milliseconds kFirstRetry{500};
 constexpr std::chrono::milliseconds kLongestRetry{5000};
 
-// Opens a WebSocket to keybridged, reading the cookie token anew: it changes at every start.
+// Opens a lasting connection to keybridged's control socket.
 using SocketOpener = std::function<Result<std::unique_ptr<DaemonSocket>>()>;
 
 // Lines from standard input, waited for together with the socket's notifications.
@@ -133,13 +129,13 @@ class LineInput {
 
     // Waits for a complete line, a notification (wake_fd readable; -1 for none) or the end of
     // the input, at most `timeout` when one is given.
-    Result<Event> wait(int wake_fd, std::string& line,
+    Result<Event> wait(int wake_fd, core::WipingString& line,
                        std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
         const auto deadline = std::chrono::steady_clock::now() + timeout.value_or(kNoTimeout);
         while (true) {
-            if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
+            if (auto nl = buffer_.find('\n'); nl != core::WipingString::npos) {
                 line = buffer_.substr(0, nl);
-                buffer_.erase(0, nl + 1);
+                consume(nl + 1);
                 if (!line.empty() && line.back() == '\r') line.pop_back();
                 return Event::Line;
             }
@@ -178,19 +174,31 @@ class LineInput {
                 }
                 if (n == 0) eof_ = true;
                 buffer_.append(chunk, static_cast<std::size_t>(n));
+                core::secure_wipe(chunk, sizeof chunk);
             }
         }
     }
 
     // Drops whatever was typed ahead: an answer must come after its request was shown.
     void discard_typed_ahead() {
-        buffer_.clear();
+        consume(buffer_.size());
         if (::isatty(STDIN_FILENO)) ::tcflush(STDIN_FILENO, TCIFLUSH);
     }
 
   private:
+    // Drops the first n bytes and overwrites what erase leaves behind in the capacity: a line
+    // may be a password (the unlock stage).
+    void consume(std::size_t n) {
+        buffer_.erase(0, n);
+        const std::size_t kept = buffer_.size();
+        buffer_.resize(buffer_.capacity());
+        core::secure_wipe(buffer_.data() + kept, buffer_.size() - kept);
+        buffer_.resize(kept);
+    }
+
     static constexpr std::chrono::hours kNoTimeout{24 * 365};
-    std::string buffer_;
+    // Wiped as it is released (core::WipingAllocator), like every line taken from it.
+    core::WipingString buffer_;
     bool eof_ = false;
 };
 
@@ -260,7 +268,7 @@ class Approver {
         while (true) {
             KEYBRIDGE_TRY_STATUS(drain_notifications());
             if (queue_.empty()) {
-                std::string ignored;
+                core::WipingString ignored;
                 auto event = input_.wait(socket_->wake_fd(), ignored);
                 if (!event) return fail(event.error());
                 if (*event == LineInput::Event::End) return {};
@@ -300,7 +308,7 @@ class Approver {
                 if (json_) {
                     emit(json::object{{"event", "reconnected"}});
                 } else {
-                    std::printf("Reconnected to keybridged at %s.\n", address_.c_str());
+                    std::printf("Reconnected to keybridged (%s).\n", address_.c_str());
                     std::fflush(stdout);
                 }
                 return true;
@@ -316,7 +324,7 @@ class Approver {
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                 until - std::chrono::steady_clock::now());
             if (left.count() <= 0) return true;
-            std::string ignored;
+            core::WipingString ignored;
             auto event = input_.wait(-1, ignored, left);
             if (!event) return fail(event.error());
             if (*event == LineInput::Event::End) return false;
@@ -378,7 +386,9 @@ class Approver {
         }
     }
 
-    void emit(json::object event) { std::cout << json::serialize(event) << "\n" << std::flush; }
+    void emit(json::object event) {
+        std::cout << json_for_terminal(json::serialize(event)) << "\n" << std::flush;
+    }
 
     // Applies every notification that has arrived: added requests join the queue, removed ones
     // leave it. A lost connection (closed, or keybridged shutting down) is an error.
@@ -421,7 +431,7 @@ class Approver {
     // Waits for the user's next line about request `id`. Withdrawn when the request left the
     // queue meanwhile (timed out, decided elsewhere), InputEnded at the end of the input; each is
     // reported to the user here.
-    Result<Answer> next_line(std::uint64_t id, std::string& line) {
+    Result<Answer> next_line(std::uint64_t id, core::WipingString& line) {
         while (true) {
             auto event = input_.wait(socket_->wake_fd(), line);
             if (!event) return fail(event.error());
@@ -469,7 +479,7 @@ class Approver {
                                                                                 : "Passphrase");
             std::fflush(stdout);
         }
-        std::string line;
+        core::WipingString line;
         Answer answer;
         {
             EchoOff quiet(!json_);
@@ -478,21 +488,18 @@ class Approver {
             answer = *read;
         }
         if (!json_) std::printf("\n");
-        if (answer != Answer::Line) {
-            core::secure_wipe(line.data(), line.size());
-            return answer == Answer::Withdrawn;
-        }
-        json::object reply;
-        if (line.empty())
-            reply["cancel"] = true;
-        else
-            reply[field] = line;
-        core::secure_wipe(line.data(), line.size());
+        if (answer != Answer::Line) return answer == Answer::Withdrawn;
         queue_.erase(id);
-        auto sent =
-            socket_->call_raw("keybridge_respond", json::array{id, reply}, kSocketCallTimeout);
-        if (auto* text = reply.if_contains(field); text != nullptr && text->is_string())
-            core::secure_wipe(text->as_string().data(), text->as_string().size());
+        // The answer goes from the wiping line straight into a request built in locked memory.
+        auto sent = line.empty()
+                        ? socket_->call_raw("keybridge_respond",
+                                            json::array{id, json::object{{"cancel", true}}},
+                                            kSocketCallTimeout)
+                        : socket_->call_with_secret(
+                              "keybridge_respond",
+                              "[" + std::to_string(id) + ",{" +
+                                  json::serialize(json::string(field)) + ":",
+                              line, "}]", kSocketCallTimeout);
         if (!sent) return fail(lost(sent.error()));
         if (sent->error) {
             if (json_) {
@@ -548,16 +555,18 @@ class Approver {
                 std::printf("Approve? [y/N] ");
                 std::fflush(stdout);
             }
-            std::string line;
+            core::WipingString line;
             auto answer = next_line(id, line);
             if (!answer) return fail(answer.error());
             if (*answer != Answer::Line) return *answer == Answer::Withdrawn;
-            std::optional<Verdict> verdict = parse_answer(line, candidates);
+            std::optional<Verdict> verdict =
+                parse_answer(std::string(line.begin(), line.end()), candidates, digest_of(request));
             if (!verdict) {
                 if (json_) {
                     std::fprintf(stderr,
-                                 "keybridge: answer 'approve' or 'reject' (a connect request "
-                                 "also takes 'approve all' or 'approve 1,3')\n");
+                                 "keybridge: answer 'approve DIGEST' or 'reject DIGEST' with the "
+                                 "request's digest (a connect request also takes 'approve DIGEST "
+                                 "all' or 'approve DIGEST 1,3')\n");
                     continue;
                 }
                 verdict = Verdict{};  // [y/N]: anything but yes rejects
@@ -571,7 +580,7 @@ class Approver {
                 if (*chose != Answer::Line) return *chose == Answer::Withdrawn;
                 verdict->accounts = std::move(chosen);
             }
-            return decide(id, *verdict);
+            return decide(request, *verdict);
         }
     }
 
@@ -584,7 +593,7 @@ class Approver {
             std::printf("Accounts to share [%s] (numbers from the list, or all): ",
                         defaults.c_str());
             std::fflush(stdout);
-            std::string line;
+            core::WipingString line;
             auto answer = next_line(id, line);
             if (!answer || *answer != Answer::Line) return answer;
             auto selected = select_accounts(line, candidates);
@@ -596,10 +605,20 @@ class Approver {
         }
     }
 
-    // y/yes on the terminal; in --json mode "approve", "reject", or for a connect request
-    // "approve SELECTION" (as select_accounts reads it). nullopt for anything else.
+    // The request's digest as keybridged computed it ("" when absent).
+    static std::string digest_of(const json::object& request) {
+        const json::value* digest = request.if_contains("digest");
+        return digest != nullptr && digest->is_string() ? std::string(digest->as_string())
+                                                        : std::string();
+    }
+
+    // y/yes on the terminal; in --json mode "approve DIGEST", "reject DIGEST", or for a connect
+    // request "approve DIGEST SELECTION" (as select_accounts reads it), where DIGEST is the
+    // shown request's digest: a script's answer never lands on a request it did not read.
+    // nullopt for anything else.
     std::optional<Verdict> parse_answer(std::string line,
-                                        const std::vector<ConnectCandidate>& candidates) const {
+                                        const std::vector<ConnectCandidate>& candidates,
+                                        const std::string& digest) const {
         while (!line.empty() && (line.back() == ' ' || line.back() == '\t'))
             line.pop_back();
         while (!line.empty() && (line.front() == ' ' || line.front() == '\t'))
@@ -608,11 +627,25 @@ class Approver {
         std::string word = line.substr(0, space);
         for (auto& c : word)
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        const std::string rest = space == std::string::npos ? "" : line.substr(space + 1);
+        std::string rest = space == std::string::npos ? "" : line.substr(space + 1);
         if (!json_) {
             if (rest.empty() && (word == "y" || word == "yes")) return Verdict{true, std::nullopt};
             return std::nullopt;
         }
+        if (word != "approve" && word != "reject") return std::nullopt;
+        const std::size_t digest_end = rest.find_first_of(" \t");
+        std::string named = rest.substr(0, digest_end);
+        for (auto& c : named)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (named.empty() || named != digest) {
+            std::fprintf(stderr, "keybridge: %s\n",
+                         named.empty() ? "the answer must name the request's digest"
+                                       : "that digest is not the shown request's: not decided");
+            return std::nullopt;
+        }
+        rest = digest_end == std::string::npos ? "" : rest.substr(digest_end + 1);
+        while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t'))
+            rest.erase(0, 1);
         if (word == "reject" && rest.empty()) return Verdict{false, std::nullopt};
         if (word != "approve") return std::nullopt;
         if (rest.empty()) return Verdict{true, std::nullopt};
@@ -625,25 +658,30 @@ class Approver {
         return Verdict{true, std::move(*selected)};
     }
 
-    Result<bool> decide(std::uint64_t id, const Verdict& verdict) {
+    // Sends the decision with the digest of the request as it was shown: keybridged refuses it
+    // if the request under this id is not that one.
+    Result<bool> decide(const json::object& request, const Verdict& verdict) {
+        const std::uint64_t id = *id_of(request);
         const char* word = verdict.approve ? "approve" : "reject";
-        json::array params{id, word};
+        json::object terms{{"digest", digest_of(request)}};
         json::array accounts;
         if (verdict.accounts) {
             for (const auto& a : *verdict.accounts)
                 accounts.push_back(json::string(a));
-            params.push_back(json::object{{"accounts", accounts}});
+            terms["accounts"] = accounts;
         }
+        json::array params{id, word, std::move(terms)};
         queue_.erase(id);
         auto answer = socket_->call_raw("keybridge_decide", params, kSocketCallTimeout);
         if (!answer) return fail(lost(answer.error()));
         if (answer->error) {
-            // Already decided elsewhere, or timed out just now: the request is simply gone.
+            // Already decided elsewhere or timed out just now (the request is simply gone), or
+            // no longer what was shown (its digest differs): nothing was decided.
             if (json_) {
                 emit(json::object{
                     {"event", "stale"}, {"id", id}, {"message", answer->error->message}});
             } else {
-                std::printf("Request %llu is no longer pending: %s\n",
+                std::printf("Request %llu was not decided: %s\n",
                             static_cast<unsigned long long>(id),
                             terminal_safe(answer->error->message).c_str());
             }
@@ -688,12 +726,10 @@ Result<std::unique_ptr<DaemonSocket>> open_approver_socket(const Context& ctx) {
 }
 
 Result<Report> run_approve(Context& ctx) {
-    auto address = parse_daemon_address(ctx.args.value("daemon").value_or(kDefaultDaemonAddress));
-    if (!address) return fail(address.error());
     auto socket = open_approver_socket(ctx);
     if (!socket) return fail(socket.error());
-    Approver approver([&ctx] { return open_approver_socket(ctx); }, address->authority(), ctx.json,
-                      ctx.args.flag("once"));
+    Approver approver([&ctx] { return open_approver_socket(ctx); },
+                      datadir::control_socket_path(ctx.datadir), ctx.json, ctx.args.flag("once"));
     auto decided = approver.run(std::move(*socket));
     if (!decided) return fail(decided.error());
     Report report;
@@ -745,22 +781,15 @@ Report permissions_report(const json::object& grants, const std::string& source)
     return report;
 }
 
-// The daemon when it runs; otherwise (no cookie, nothing listening) the file itself, so grants
-// can always be managed. A running daemon must be asked: it keeps the grants in memory and
-// would write its own copy back over a direct edit.
+// The daemon when it runs; otherwise (no control socket, or one left by a daemon that crashed)
+// the file itself, so grants can always be managed. A running daemon must be asked: it keeps the
+// grants in memory and would write its own copy back over a direct edit.
 Result<std::optional<DaemonClient>> daemon_if_running(const Context& ctx) {
     auto client = connect(ctx);
-    if (!client) {
-        if (client.error().code == ErrorCode::Disconnected) return std::optional<DaemonClient>();
-        return fail(client.error());
-    }
+    if (!client) return fail(client.error());
     auto status = client->call("keybridge_status", json::array{});
     if (!status) {
         if (status.error().code != ErrorCode::Disconnected) return fail(status.error());
-        std::fprintf(stderr,
-                     "keybridge: note: %s/.cookie exists but nothing answers at %s; if keybridged "
-                     "runs elsewhere, use --daemon HOST:PORT, or it will keep its own grants\n",
-                     ctx.datadir.c_str(), client->address().authority().c_str());
         return std::optional<DaemonClient>();
     }
     return std::optional<DaemonClient>(std::move(*client));
@@ -831,35 +860,32 @@ Result<Report> run_permissions_revoke(Context& ctx) {
 std::vector<Command> daemon_commands() {
     return {
         {"status",
-         "keybridge status [--daemon HOST:PORT] [--json]",
+         "keybridge status [--json]",
          "show whether keybridged runs, whether the vault is unlocked, pending approvals",
-         {kDaemonOption},
+         {},
          run_status},
         {"unlock",
-         "keybridge unlock [--password-file F] [--daemon HOST:PORT]",
+         "keybridge unlock [--password-file F]",
          "unlock the vault in keybridged (password from the terminal or a file)",
-         {{"password-file", "FILE", "read the vault password from FILE"}, kDaemonOption},
+         {{"password-file", "FILE", "read the vault password from FILE"}},
          run_unlock},
-        {"lock",
-         "keybridge lock [--daemon HOST:PORT]",
-         "make keybridged forget the decrypted keys",
-         {kDaemonOption},
-         run_lock},
+        {"lock", "keybridge lock", "make keybridged forget the decrypted keys", {}, run_lock},
         {"approve",
-         "keybridge approve [--once] [--json] [--daemon HOST:PORT]",
+         "keybridge approve [--once] [--json]",
          "show each request decoded and ask y/N, and which accounts a connection may see; "
-         "reconnects when keybridged restarts (--json: JSON lines out, approve/reject in)",
-         {{"once", "", "exit after deciding one request"}, kDaemonOption},
+         "reconnects when keybridged restarts (--json: JSON lines out, \"approve DIGEST\" / "
+         "\"reject DIGEST\" in, DIGEST being the shown request's digest)",
+         {{"once", "", "exit after deciding one request"}},
          run_approve},
         {"permissions list",
-         "keybridge permissions list [--json] [--daemon HOST:PORT]",
+         "keybridge permissions list [--json]",
          "list the origins that may see accounts (from the file if keybridged is stopped)",
-         {kDaemonOption},
+         {},
          run_permissions_list},
         {"permissions revoke",
-         "keybridge permissions revoke ORIGIN [--daemon HOST:PORT]",
+         "keybridge permissions revoke ORIGIN",
          "withdraw an origin's access to accounts",
-         {kDaemonOption},
+         {},
          run_permissions_revoke,
          "ORIGIN"},
     };

@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "cli/exit_codes.h"
+#include "cli/terminal_text.h"
 #include "core/process_guard.h"
 #include "store/vault/vault.h"
 
@@ -59,13 +60,14 @@ void print_command_help(const Command& c) {
 }
 
 int report_error(const core::Error& error, bool json, int code) {
-    std::fprintf(stderr, "keybridge: error: %s\n", error.detail.c_str());
+    // Details quote names, origins and the daemon's messages: escaped like every output.
+    std::fprintf(stderr, "keybridge: error: %s\n", terminal_safe(error.detail).c_str());
     if (json) {
         boost::json::object out;
         out["ok"] = false;
         out["error"] = {{"code", std::string(core::to_string(error.code))},
                         {"message", error.detail}};
-        std::cout << boost::json::serialize(out) << "\n";
+        std::cout << json_for_terminal(boost::json::serialize(out)) << "\n";
     }
     return code;
 }
@@ -199,10 +201,13 @@ int main(int argc, char** argv) {
         // Its JSON lines are out already.
     } else if (ctx.json) {
         report->data["ok"] = true;
-        std::cout << boost::json::serialize(report->data) << "\n";
+        std::cout << json_for_terminal(boost::json::serialize(report->data)) << "\n";
     } else if (!report->text.empty()) {
-        std::cout << report->text;
-        if (report->text.back() != '\n') std::cout << "\n";
+        // Reports quote account and device names, origins and what keybridged says: one last
+        // escape here covers every command (text already escaped passes unchanged).
+        const std::string text = terminal_safe(report->text, /*keep_newlines=*/true);
+        std::cout << text;
+        if (text.back() != '\n') std::cout << "\n";
     }
     return kExitOk;
 }

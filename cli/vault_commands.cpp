@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "cli/prompt.h"
+#include "cli/terminal_text.h"
 #include "core/bip39.h"
 #include "core/hash.h"
 #include "core/unicode.h"
@@ -89,11 +90,13 @@ json::object account_json(const Account& a) {
     return o;
 }
 
+// Names, devices and paths come from the vault, which a restored backup may have filled: also
+// shown in confirmation prompts, so escaped here and not only when a report is printed.
 std::string account_line(const Account& a) {
-    return a.address.to_checksum_string() + "  " + a.name + "  (" +
-           (a.source == AccountSource::Seed       ? a.path
-            : a.source == AccountSource::Hardware ? a.device + " " + a.path
-                                                  : std::string("imported")) +
+    return a.address.to_checksum_string() + "  " + terminal_safe(a.name) + "  (" +
+           terminal_safe(a.source == AccountSource::Seed       ? a.path
+                         : a.source == AccountSource::Hardware ? a.device + " " + a.path
+                                                               : std::string("imported")) +
            ")";
 }
 
@@ -466,7 +469,7 @@ Result<Report> run_account_rename(Context& ctx) {
     if (!vault) return fail(vault.error());
     KEYBRIDGE_TRY_STATUS(vault->rename(*address, *name));
     Report report;
-    report.text = "Renamed " + address->to_checksum_string() + " to " + *name;
+    report.text = "Renamed " + address->to_checksum_string() + " to " + terminal_safe(*name);
     report.data["account"] = account_json(*vault->find(*address));
     return report;
 }

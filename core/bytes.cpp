@@ -46,12 +46,16 @@ Result<Bytes> hex_decode(std::string_view text, HexPrefix prefix) {
 
 std::string hex_encode(ByteView bytes, bool with_prefix) {
     static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2 + 2);
-    if (with_prefix) out += "0x";
+    // Sized once and filled through a pointer: appending character by character checked the
+    // capacity twice per byte (every signature, digest and address the daemon answers).
+    const std::size_t prefix = with_prefix ? 2 : 0;
+    std::string out(prefix + bytes.size() * 2, '0');
+    char* p = out.data();
+    if (with_prefix) p[1] = 'x';
+    p += prefix;
     for (std::uint8_t b : bytes) {
-        out += kDigits[b >> 4];
-        out += kDigits[b & 0x0f];
+        *p++ = kDigits[b >> 4];
+        *p++ = kDigits[b & 0x0f];
     }
     return out;
 }

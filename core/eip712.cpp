@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "core/assert.h"
 #include "core/hash.h"
 #include "core/uint256.h"
 
@@ -597,9 +598,10 @@ class Encoder {
                 "expected an object for struct " + quote(type) + ", got " + kind_name(data));
         }
         const StructLayout& layout = **found;
+        const json::object& object = data.get_object();
+        KEYBRIDGE_TRY_STATUS(refuse_undeclared_keys(type, *layout.fields, object, path));
         out.reserve(out.size() + 32 * (layout.fields->size() + 1));
         append(out, layout.type_hash);
-        const json::object& object = data.get_object();
         for (std::size_t i = 0; i < layout.fields->size(); ++i) {
             const Field& field = (*layout.fields)[i];
             const json::value* value = object.if_contains(field.name);
@@ -620,6 +622,31 @@ class Encoder {
     }
 
   private:
+    // A key of `object` that is not a member of struct `type` would be shown to whoever approves
+    // the signature but left out of the hash: refused, as go-ethereum does ("extra data provided
+    // in the message"). Object keys are unique after parsing, so counting the declared members
+    // present (hashed lookups) decides it; the undeclared key is searched for only on failure.
+    static Status refuse_undeclared_keys(std::string_view type, const std::vector<Field>& fields,
+                                         const json::object& object, std::string& path) {
+        std::size_t declared_present = 0;
+        for (const Field& field : fields) {
+            if (object.contains(field.name)) ++declared_present;
+        }
+        if (declared_present == object.size()) return {};
+        const auto extra = std::find_if(object.begin(), object.end(), [&](const auto& entry) {
+            return std::none_of(fields.begin(), fields.end(), [&](const Field& f) {
+                return f.name == std::string_view(entry.key());
+            });
+        });
+        KEYBRIDGE_ASSERT(extra != object.end());  // the counts differ only if one is undeclared
+        const std::string_view key = extra->key();
+        PathGuard guard(path, ".", key);
+        return fail_at(ErrorCode::InvalidArgument, path,
+                       "extra data provided in the message: " + quote(key) +
+                           " is not a member of struct " + quote(type) +
+                           ", so it would be shown but not signed");
+    }
+
     // Appends the 32-byte encoding of a member value of type spec with its first `dims`
     // dimensions; value is nullptr when the member is absent.
     Status encode_value(const TypeSpec& spec, std::size_t dims, const json::value* value,
@@ -856,9 +883,10 @@ Result<TypedData> parse(const json::value& json) {
             std::any_of(domain_fields.begin(), domain_fields.end(),
                         [&](const Field& f) { return f.name == std::string_view(entry.key()); });
         if (!declared) {
-            return fail_at(ErrorCode::InvalidArgument, "domain",
-                           "key " + quote(entry.key()) +
-                               " is not a member of EIP712Domain, so it would not be signed");
+            return fail_at(ErrorCode::InvalidArgument, "domain." + std::string(entry.key()),
+                           "extra data provided in the domain: " + quote(entry.key()) +
+                               " is not a member of EIP712Domain, so it would be shown but not "
+                               "signed");
         }
     }
 
@@ -867,6 +895,12 @@ Result<TypedData> parse(const json::value& json) {
     if (!message->is_object()) {
         return fail_at(ErrorCode::InvalidFormat, "message",
                        std::string("expected an object, got ") + kind_name(*message));
+    }
+    // eth-sig-util signs only the domain then; anything in the message would go unsigned.
+    if (out.primary_type_ == kDomainTypeName && !message->get_object().empty()) {
+        return fail_at(ErrorCode::InvalidArgument, "message",
+                       "primaryType \"EIP712Domain\" signs only the domain, so the message must "
+                       "be empty: its content would be shown but not signed");
     }
     out.domain_ = *domain;
     out.message_ = *message;

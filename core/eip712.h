@@ -43,7 +43,14 @@
 //    without the other definitions, so such a domain could not be signed there either.
 //  - domain: object; every key must be a member of EIP712Domain (InvalidArgument otherwise), so
 //    that no domain value a wallet might display goes unsigned.
-//  - message: object. Keys that are not members of the struct are ignored (as in eth-sig-util).
+//  - message: object. Every struct value, at every level (the message, nested structs, structs
+//    in arrays), may hold only members of its struct: any other key is InvalidArgument ("extra
+//    data provided in the message", as go-ethereum), with the path of the key, because a wallet
+//    shows the whole message but the hash leaves undeclared keys out (eth-sig-util ignores them,
+//    which lets "note: Approve 1 USDC" sit beside an unlimited Permit). The domain is checked at
+//    parse(); struct values inside the message when they are encoded (encode_data, hash_struct,
+//    signing_hash, hash_typed_data). When primaryType is EIP712Domain only the domain is signed,
+//    so the message must be empty.
 //  - Duplicate JSON object keys: the last one wins, as in JavaScript's JSON.parse.
 //
 // Value rules (both versions):

@@ -1,8 +1,14 @@
 #include "daemon/options.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
-#include <fstream>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include <boost/asio/ip/address.hpp>
@@ -16,6 +22,7 @@ using core::ErrorCode;
 using core::fail;
 
 const std::string kDefaultListen = "127.0.0.1:" + std::to_string(kDefaultPort);
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
 
 std::string trim(std::string s) {
     auto not_space = [](unsigned char c) { return !std::isspace(c); };
@@ -110,7 +117,11 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         c.policy_file = value;
     else if (name == "threads")
         return set_unsigned(c.threads, 1, 64);
-    else if (name == "max-request-bytes")
+    else if (name == "signing-worker") {
+        if (value != "auto" && value != "off")
+            return fail(ErrorCode::InvalidArgument, "--signing-worker must be auto or off");
+        c.signing_worker = value == "auto";
+    } else if (name == "max-request-bytes")
         return set_size(c.max_request_bytes, 1024, 64 << 20);
     else if (name == "max-batch")
         return set_size(c.max_batch, 1, 10000);
@@ -124,6 +135,10 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         (name == "rate-limit" ? c.rate_limit : c.rate_burst) = static_cast<double>(*v);
     } else if (name == "max-pending-approvals")
         return set_size(c.max_pending_approvals, 1, 100000);
+    else if (name == "max-pending-per-origin")
+        return set_size(c.max_pending_per_origin, 1, 100000);
+    else if (name == "max-pending-local")
+        return set_size(c.max_pending_local, 1, 100000);
     else if (name == "approval-timeout")
         return set_unsigned(c.approval_timeout_s, 1, 86400);
     else if (name == "idle-timeout")
@@ -132,7 +147,13 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         return set_unsigned(c.handshake_timeout_s, 1, 3600);
     else if (name == "max-outbound-queue")
         return set_size(c.max_outbound_queue, 1, 1 << 20);
-    else if (name == "max-subscriptions")
+    else if (name == "max-calls-in-flight")
+        return set_size(c.max_calls_in_flight, 1, 100000);
+    else if (name == "max-outbound-bytes" || name == "max-outbound-total") {
+        auto v = parse_size(name, value, 64 * 1024, std::uint64_t{1} << 40);
+        if (!v) return fail(v.error());
+        (name == "max-outbound-bytes" ? c.max_outbound_bytes : c.max_outbound_total) = *v;
+    } else if (name == "max-subscriptions")
         return set_size(c.max_subscriptions, 1, 100000);
     else if (name == "poll-interval")
         return set_unsigned(c.poll_interval_ms, 10, 3600000);
@@ -183,11 +204,60 @@ struct FileSetting {
     std::string where;
 };
 
+// The file's text, if it is private to us. It may hold RPC URLs with API keys in them, and
+// whoever can write it chooses the nodes, the policy file and the listen addresses: like ssh with
+// its keys and config, refuse it unless we (or root) own it and no one else may read or write it.
+core::Result<std::string> read_private_config(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return fail(ErrorCode::IoError,
+                    "cannot read config file " + path + ": " + std::strerror(errno));
+    }
+    struct FdCloser {
+        int fd;
+        ~FdCloser() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return fail(ErrorCode::IoError, "config file " + path + " is not a regular file");
+    }
+    if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+        return fail(ErrorCode::InvalidArgument,
+                    "config file " + path + " belongs to another user (uid " +
+                        std::to_string(st.st_uid) + "): it would choose keybridged's nodes");
+    }
+    if ((st.st_mode & 077) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        return fail(ErrorCode::InvalidArgument,
+                    "config file " + path + " is open to other users (mode " + mode +
+                        "): it may hold RPC URLs with API keys; run chmod 600 " + path);
+    }
+    std::string text;
+    char chunk[4096];
+    while (true) {
+        const ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            return fail(ErrorCode::IoError,
+                        "cannot read config file " + path + ": " + std::strerror(errno));
+        }
+        if (n == 0) break;
+        if (text.size() + static_cast<std::size_t>(n) > kMaxConfigBytes) {
+            return fail(ErrorCode::InvalidArgument, "config file " + path + " is larger than " +
+                                                        std::to_string(kMaxConfigBytes) + " bytes");
+        }
+        text.append(chunk, static_cast<std::size_t>(n));
+    }
+    return text;
+}
+
 // Config file: "key = value" per line (keys are the long option names), '#' starts a comment,
 // flags are written "key = true".
 core::Status load_config_file(const std::string& path, Config& c, std::vector<FileSetting>& out) {
-    std::ifstream in(path);
-    if (!in) return fail(ErrorCode::IoError, "cannot read config file " + path);
+    auto text = read_private_config(path);
+    if (!text) return fail(text.error());
+    std::istringstream in(*text);
     std::string line;
     for (int number = 1; std::getline(in, line); ++number) {
         const std::string where = path + ":" + std::to_string(number);
@@ -224,15 +294,20 @@ const std::vector<OptionDecl>& option_table() {
         {"datadir", "DIR", "$XDG_DATA_HOME/keybridge",
          "data folder: vault, permissions, cookie, audit log"},
         {"config", "FILE", "<datadir>/keybridged.conf",
-         "read settings from FILE (key = value lines)"},
+         "read settings from FILE (key = value lines; must be yours and mode 0600 or stricter)"},
         {"listen", "HOST:PORT", "127.0.0.1:8645 and [::1]:8645",
          "loopback address to serve on; repeat for several", true},
         {"password-file", "FILE", "", "unlock the vault at start with the password in FILE"},
         {"policy", "FILE", "", "approval policy rules (see docs/POLICY.md)"},
         {"threads", "N", "1", "network threads"},
+        {"signing-worker", "auto|off", "auto",
+         "sign on a worker thread while a network thread is saturated"},
         {"chain-id", "ID", "1", "chain selected for new origins"},
         {"chain", "ID=URL [NAME]", "",
-         "a chain and its upstream RPC URL (http or https); repeatable", true},
+         "a chain and its upstream RPC URL (http or https); repeatable. On the command line the "
+         "URL is visible to other local users (ps, /proc/PID/cmdline): put URLs holding API "
+         "keys in the config file instead",
+         true, true},
         {"enable-eth-sign", "", "off", "allow eth_sign (signs opaque hashes: dangerous)"},
         {"max-request-bytes", "N", "1048576", "largest HTTP body or WebSocket message"},
         {"max-batch", "N", "100", "longest JSON-RPC batch"},
@@ -241,11 +316,20 @@ const std::vector<OptionDecl>& option_table() {
         {"rate-limit", "N", "200",
          "requests per second per page origin (token bucket rate; token clients are not limited)"},
         {"rate-burst", "N", "400", "token bucket size per page origin"},
-        {"max-pending-approvals", "N", "64", "approval requests waiting at once"},
+        {"max-pending-approvals", "N", "64", "approval requests waiting at once, all origins"},
+        {"max-pending-per-origin", "N", "4",
+         "approval requests waiting at once from one page origin (one connect request at most)"},
+        {"max-pending-local", "N", "16", "approval requests waiting at once from the token caller"},
         {"approval-timeout", "SECONDS", "300", "how long a request waits for a decision"},
         {"idle-timeout", "SECONDS", "300", "close connections idle this long"},
         {"handshake-timeout", "SECONDS", "10", "time allowed to send the HTTP request headers"},
         {"max-outbound-queue", "N", "256", "messages queued to one slow WebSocket client"},
+        {"max-outbound-bytes", "BYTES", "64M",
+         "unsent bytes queued to one WebSocket client that does not read (K, M, G)"},
+        {"max-outbound-total", "BYTES", "256M",
+         "unsent bytes queued to all WebSocket clients together (K, M, G)"},
+        {"max-calls-in-flight", "N", "32",
+         "calls of one WebSocket connection answered at once; its next requests wait"},
         {"max-subscriptions", "N", "64", "eth_subscribe subscriptions per WebSocket connection"},
         {"poll-interval", "MS", "1000",
          "newHeads/logs subscriptions: milliseconds between polls of a chain's node"},
@@ -355,7 +439,9 @@ core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string
     if (c.datadir.empty()) c.datadir = vault::Vault::default_datadir();
     if (config_file.empty()) {
         const std::string candidate = c.datadir + "/keybridged.conf";
-        if (std::ifstream(candidate)) config_file = candidate;
+        // Present but unreadable or open to others is an error, not a reason to skip it.
+        struct stat st {};
+        if (::stat(candidate.c_str(), &st) == 0) config_file = candidate;
     }
     std::vector<FileSetting> settings;
     if (!config_file.empty()) KEYBRIDGE_TRY_STATUS(load_config_file(config_file, c, settings));

@@ -18,8 +18,9 @@ struct OptionDecl {
     std::string default_value;
     std::string help;
     bool repeatable = false;
-    bool sensitive =
-        false;  // never echoed (none hold a secret value today: secrets come from files)
+    // Never echoed: chain (a node's URL often holds an API key; logs show it redacted).
+    // Passwords and keys are never options: they come from files.
+    bool sensitive = false;
 };
 
 const std::vector<OptionDecl>& option_table();
@@ -37,6 +38,9 @@ struct Config {
     std::string password_file;
     std::string policy_file;
     unsigned threads = 1;
+    // Software signing moves to a worker thread while a network thread is saturated (auto);
+    // off keeps it on the network threads.
+    bool signing_worker = true;
 
     std::size_t max_request_bytes = 1024 * 1024;
     std::size_t max_batch = 100;
@@ -44,11 +48,18 @@ struct Config {
     std::size_t max_connections = 4096;
     double rate_limit = 200;  // requests per second per origin
     double rate_burst = 400;
-    std::size_t max_pending_approvals = 64;
+    std::size_t max_pending_approvals = 64;  // all origins together
+    std::size_t max_pending_per_origin = 4;  // each page origin (one connect request at most)
+    std::size_t max_pending_local = 16;      // the token caller
     unsigned approval_timeout_s = 300;
     unsigned idle_timeout_s = 300;
     unsigned handshake_timeout_s = 10;
     std::size_t max_outbound_queue = 256;  // messages queued to one WebSocket client
+    // Unsent bytes: one WebSocket client (past it, one that does not read is closed; reading
+    // from it pauses at a sixteenth) and all connections together (reading pauses at half).
+    std::uint64_t max_outbound_bytes = std::uint64_t{64} << 20;
+    std::uint64_t max_outbound_total = std::uint64_t{256} << 20;
+    std::size_t max_calls_in_flight = 32;  // per WebSocket connection; reading pauses at it
     std::size_t max_subscriptions = 64;    // eth_subscribe subscriptions per connection
     unsigned poll_interval_ms = 1000;      // newHeads/logs: how often a chain's node is polled
     std::uint64_t audit_max_bytes = std::uint64_t{16} << 20;  // audit.log is rotated at this size

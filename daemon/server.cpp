@@ -14,6 +14,7 @@
 #include "core/hash.h"
 #include "daemon/log.h"
 #include "daemon/service_notify.h"
+#include "store/datadir/daemon_files.h"
 #include "store/vault/secure_file.h"
 #include "store/vault/vault.h"
 
@@ -40,6 +41,7 @@ Server::Server(Config config)
 
 Server::~Server() {
     if (!cookie_path_.empty()) ::unlink(cookie_path_.c_str());
+    if (!control_path_.empty()) ::unlink(control_path_.c_str());
     if (instance_lock_ >= 0) ::close(instance_lock_);  // releases the flock
 }
 
@@ -64,7 +66,7 @@ core::Status Server::start() {
 // One daemon per data folder: a second one would replace the first one's cookie (and remove it
 // on exit) and write the same permissions file.
 core::Status Server::take_instance_lock() {
-    const std::string lock_path = config_.datadir + "/keybridged.lock";
+    const std::string lock_path = datadir::lock_path(config_.datadir);
     instance_lock_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (instance_lock_ < 0) {
         return core::fail(core::ErrorCode::IoError,
@@ -91,14 +93,21 @@ core::Result<std::string> Server::write_cookie() {
     KEYBRIDGE_TRY_STATUS(core::random_bytes(token_bytes));
     std::string token = core::hex_encode(token_bytes, false);
     core::secure_wipe(token_bytes.data(), token_bytes.size());
-    cookie_path_ = config_.datadir + "/.cookie";
+    cookie_path_ = datadir::cookie_path(config_.datadir);
     KEYBRIDGE_TRY_STATUS(vault::write_file_atomic(cookie_path_, token));
     return token;
 }
 
 // The permissions file, the audit log and the approval queue with its policy.
 core::Status Server::open_stores() {
-    auto permissions = permissions::PermissionStore::open(config_.datadir);
+    // Written on the blocking thread, coalesced (a flood of chain switches of granted origins
+    // costs one write at a time); origins without a grant keep their chain in memory only.
+    permissions::PermissionStore::Background writes;
+    writes.run = [this](std::function<void()> job) { asio::post(blocking_, std::move(job)); };
+    writes.failed = [](const core::Error& error) {
+        log::error("permissions", "writing permissions.json failed: " + error.detail);
+    };
+    auto permissions = permissions::PermissionStore::open(config_.datadir, std::move(writes));
     if (!permissions) return core::fail(permissions.error());
     permissions_.emplace(std::move(*permissions));
     // Rotation renames files and flushes the retired one: on the blocking thread, not the
@@ -116,9 +125,11 @@ core::Status Server::open_stores() {
         log::info("approvals", "policy " + config_.policy_file + ": " +
                                    std::to_string(policy.size()) + " rules");
     }
-    approvals_.emplace(ioc_.get_executor(), config_.max_pending_approvals,
-                       std::chrono::seconds(config_.approval_timeout_s), std::move(policy),
-                       &*audit_);
+    approvals_.emplace(
+        ioc_.get_executor(),
+        approvals::QueueLimits{config_.max_pending_approvals, config_.max_pending_per_origin,
+                               config_.max_pending_local},
+        std::chrono::seconds(config_.approval_timeout_s), std::move(policy), &*audit_);
     approvals_->set_listener(
         [this](const approvals::ApprovalRequest& request, approvals::ApprovalQueue::Event change) {
             using Event = approvals::ApprovalQueue::Event;
@@ -216,6 +227,11 @@ void Server::watch_signals() {
 }
 
 core::Status Server::open_listeners() {
+    // The control socket first: once a TCP port is announced, the tool can reach us too.
+    control_ = std::make_shared<net::ControlListener>(ioc_, *context_);
+    KEYBRIDGE_TRY_STATUS(control_->open(datadir::control_socket_path(config_.datadir)));
+    control_path_ = datadir::control_socket_path(config_.datadir);
+    log::info("net", "control socket " + control_path_);
     for (const auto& text : config_.listen) {
         auto endpoint = parse_listen(text);
         if (!endpoint) return core::fail(endpoint.error());
@@ -224,8 +240,11 @@ core::Status Server::open_listeners() {
         auto listener = std::make_shared<net::Listener>(ioc_, *context_);
         auto opened = listener->open({address, endpoint->port});
         if (!opened) {
-            // ::1 may be missing (IPv6 disabled); the IPv4 loopback is enough then.
-            if (address.is_v6() && config_.listen.size() > 1) {
+            // ::1 may be missing (IPv6 disabled); the IPv4 loopback is enough then. But an
+            // address someone else holds is refused: browsers and scripts trying it would talk
+            // to that program believing it is keybridged.
+            if (address.is_v6() && config_.listen.size() > 1 &&
+                opened.error().code != core::ErrorCode::AlreadyExists) {
                 log::warn("net", opened.error().detail + " (continuing without it)");
                 continue;
             }
@@ -267,6 +286,7 @@ void Server::start_serving() {
     schedule_audit_sync();
     for (auto& l : listeners_)
         l->start();
+    control_->start();
 }
 
 core::Status Server::unlock_at_start() {
@@ -303,6 +323,10 @@ void Server::run() {
         t.join();
     blocking_.join();
     if (audit_) audit_->sync();
+    if (permissions_) {
+        if (auto saved = permissions_->flush(); !saved)
+            log::error("permissions", "writing permissions.json failed: " + saved.error().detail);
+    }
     log::info("server", "stopped");
 }
 
@@ -317,6 +341,7 @@ void Server::shutdown() {
     context_->stopping = true;
     for (auto& l : listeners_)
         l->stop();
+    control_->stop();
     signals_->cancel();
     audit_timer_->cancel();
     if (vault_watcher_) vault_watcher_->stop();
@@ -348,7 +373,8 @@ void Server::shutdown() {
 }
 
 void Server::stop_when_idle(std::chrono::steady_clock::time_point deadline) {
-    if (context_->connections.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    const std::size_t open = context_->connections.load() + control_->open_connections();
+    if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
         ioc_.stop();
         return;
     }

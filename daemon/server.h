@@ -16,6 +16,7 @@
 #include "daemon/approvals/approval_queue.h"
 #include "daemon/approvals/audit_log.h"
 #include "daemon/events/event_hub.h"
+#include "daemon/net/control_listener.h"
 #include "daemon/net/listener.h"
 #include "daemon/net/server_context.h"
 #include "daemon/options.h"
@@ -81,7 +82,8 @@ class Server {
     std::optional<permissions::PermissionStore> permissions_;
     std::optional<approvals::AuditLog> audit_;
     std::optional<approvals::ApprovalQueue> approvals_;
-    signers::SignerRegistry signers_{std::make_shared<drivers::software::SoftwareSigner>()};
+    signers::SignerRegistry signers_{std::make_shared<drivers::software::SoftwareSigner>(),
+                                     config_.signing_worker};
     EventHub events_;
     std::optional<upstream::UpstreamClient> upstream_;
     std::optional<ChainRegistry> chains_;
@@ -89,6 +91,8 @@ class Server {
     std::optional<Services> services_;
     rpc::Dispatcher dispatcher_;
     std::vector<std::shared_ptr<net::Listener>> listeners_;
+    std::shared_ptr<net::ControlListener> control_;
+    std::string control_path_;
     // Follows changes the keybridge tool makes to the vault while we run.
     std::shared_ptr<VaultWatcher> vault_watcher_;
     std::atomic<bool> vault_reload_queued_{false};

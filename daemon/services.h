@@ -15,6 +15,7 @@
 #include "daemon/approvals/approval_queue.h"
 #include "daemon/approvals/connect_choices.h"
 #include "daemon/events/event_hub.h"
+#include "daemon/methods/pending_signings.h"
 #include "daemon/options.h"
 #include "daemon/rpc/dispatcher.h"
 #include "daemon/serial_queue.h"
@@ -99,6 +100,9 @@ struct Services {
 
     // The approver's answers to connect requests, from keybridge_decide to the waiting request.
     approvals::ConnectChoices connect_choices;
+
+    // Signing requests in flight by origin and chain: a chain switch cancels the old chain's.
+    PendingSignings pending_signings;
 
     // eth_sendTransaction: from approval to broadcast, one transaction at a time per chain and
     // account (see SerialQueue).

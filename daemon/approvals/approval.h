@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include "core/address.h"
+#include "core/bytes.h"
 #include "core/uint256.h"
 
 namespace keybridge::daemon::approvals {
@@ -55,15 +56,25 @@ struct ApprovalRequest {
     std::string method;  // eth_requestAccounts, personal_sign, eth_sendTransaction, ...
     std::optional<core::Address> account;
     std::uint64_t chain_id = 0;
-    core::U256 value = 0;  // wei moved by a transaction (policy value limits)
+    core::U256 value = 0;    // wei moved by a transaction (policy value limits)
+    core::U256 max_fee = 0;  // the most a transaction can pay in fees, wei (max-fee, max-value)
     boost::json::object details;
     std::vector<Warning> warnings;
     std::int64_t created = 0;  // unix seconds
     Stage stage = Stage::Waiting;
     std::string input;       // needs-input: "unlock", "pin" or "passphrase"
     std::string stage_note;  // what the person should do now ("Confirm on your Ledger")
+    // Signing requests: what the signer signs (the EIP-191 / EIP-712 digest, the hash, the
+    // transaction's signing hash), shown and part of the content digest.
+    std::optional<core::Hash32> signing_hash;
 
-    boost::json::object to_json() const;
+    // Keccak-256 of exactly what the approver is shown, in one canonical serialization: origin,
+    // authenticated, method, account, chainId, value, details, warnings and signingHash (not the
+    // id, the time or the stage, which change nothing of what is decided). keybridge_decide must
+    // name it: a decision whose digest differs is refused (docs/RPC.md, "Approval objects").
+    core::Hash32 content_digest() const;
+
+    boost::json::object to_json() const;  // with "digest": content_digest()
 };
 
 enum class Decision { Approve, Reject };

@@ -4,6 +4,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "core/hash.h"
+#include "daemon/approvals/connect_choices.h"
 #include "daemon/log.h"
 
 namespace keybridge::daemon::approvals {
@@ -51,6 +53,26 @@ std::string_view to_string(Stage stage) {
     return "unknown";
 }
 
+core::Hash32 ApprovalRequest::content_digest() const {
+    // Built field by field in a fixed order: Boost.JSON serializes objects in insertion order,
+    // and `details` is made by the daemon, so equal content gives equal bytes.
+    json::object shown;
+    shown["origin"] = origin;
+    shown["authenticated"] = authenticated;
+    shown["method"] = method;
+    shown["account"] = account ? json::value(account->to_checksum_string()) : json::value(nullptr);
+    shown["chainId"] = chain_id;
+    shown["value"] = core::u256_to_decimal(value);
+    shown["details"] = details;
+    json::array w;
+    for (const auto& warning : warnings)
+        w.push_back(warning.to_json());
+    shown["warnings"] = std::move(w);
+    shown["signingHash"] =
+        signing_hash ? json::value(core::hex_encode(*signing_hash)) : json::value(nullptr);
+    return core::keccak256(core::as_bytes(json::serialize(shown)));
+}
+
 json::object ApprovalRequest::to_json() const {
     json::object o;
     o["id"] = id;
@@ -69,13 +91,15 @@ json::object ApprovalRequest::to_json() const {
     o["stage"] = to_string(stage);
     if (stage == Stage::NeedsInput) o["input"] = input;
     if (!stage_note.empty()) o["note"] = stage_note;
+    if (signing_hash) o["signingHash"] = core::hex_encode(*signing_hash);
+    o["digest"] = core::hex_encode(content_digest());
     return o;
 }
 
-ApprovalQueue::ApprovalQueue(boost::asio::any_io_executor executor, std::size_t max_pending,
+ApprovalQueue::ApprovalQueue(boost::asio::any_io_executor executor, QueueLimits limits,
                              std::chrono::seconds timeout, Policy policy, AuditLog* audit)
     : executor_(std::move(executor)),
-      max_pending_(max_pending),
+      limits_(limits),
       timeout_(timeout),
       policy_(std::move(policy)),
       audit_(audit) {}
@@ -155,11 +179,12 @@ void ApprovalQueue::enqueue(ApprovalRequest request, Callback callback, bool tra
     std::unique_lock lock(mutex_);
     auto existing = entries_.find(request.id);
     const bool held = request.id != 0 && existing != entries_.end();
-    if (!held && entries_.size() >= max_pending_) {
-        lock.unlock();
-        callback(fail(ErrorCode::LimitExceeded,
-                      "too many requests are waiting for approval; try again later"));
-        return;
+    if (!held) {
+        if (auto admitted = admit_locked(request); !admitted) {
+            lock.unlock();
+            callback(std::move(admitted));
+            return;
+        }
     }
     if (request.id == 0) request.id = next_id_++;
     const std::uint64_t id = request.id;
@@ -179,6 +204,40 @@ void ApprovalQueue::enqueue(ApprovalRequest request, Callback callback, bool tra
     notify(copy, held ? Event::Updated : Event::Added);
 }
 
+core::Status ApprovalQueue::admit_locked(const ApprovalRequest& request) const {
+    const bool local = request.origin == kLocalClientOrigin;
+    const bool connect = request.method == kConnectMethod;
+    std::size_t of_origin = 0;
+    for (const auto& [id, e] : entries_) {
+        if (e.request.origin != request.origin) continue;
+        // One connect request per origin: a second one would only ask the same question again
+        // (and a page could repeat it to fill the queue).
+        if (connect && e.request.method == kConnectMethod) {
+            return fail(ErrorCode::AlreadyExists,
+                        "a request of type eth_requestAccounts is already pending for origin " +
+                            request.origin + " (request " + std::to_string(id) +
+                            "); please wait for its answer");
+        }
+        ++of_origin;
+    }
+    const std::size_t share = local ? limits_.local : limits_.per_origin;
+    if (of_origin >= share) {
+        const std::string who = local ? "the local client" : request.origin;
+        const char* option = local ? "--max-pending-local" : "--max-pending-per-origin";
+        return fail(ErrorCode::LimitExceeded, "too many requests are waiting for approval: " + who +
+                                                  " already has " + std::to_string(of_origin) +
+                                                  " (at most " + std::to_string(share) + ", " +
+                                                  option + "); try again once they are decided");
+    }
+    if (entries_.size() >= limits_.total) {
+        return fail(ErrorCode::LimitExceeded,
+                    "too many requests are waiting for approval: the queue is full (" +
+                        std::to_string(entries_.size()) +
+                        " from all origins, --max-pending-approvals); try again later");
+    }
+    return {};
+}
+
 std::uint64_t ApprovalQueue::reserve_id() {
     std::lock_guard lock(mutex_);
     return next_id_++;
@@ -191,11 +250,12 @@ void ApprovalQueue::await_input(ApprovalRequest request, std::string input, std:
     if (request.id == 0) request.id = next_id_++;
     auto existing = entries_.find(request.id);
     const bool held = existing != entries_.end();
-    if (!held && entries_.size() >= max_pending_) {
-        lock.unlock();
-        callback(fail(ErrorCode::LimitExceeded,
-                      "too many requests are waiting for approval; try again later"));
-        return;
+    if (!held) {
+        if (auto admitted = admit_locked(request); !admitted) {
+            lock.unlock();
+            callback(std::move(admitted));
+            return;
+        }
     }
     Entry& e = entries_[request.id];
     if (held) {
@@ -305,7 +365,8 @@ void ApprovalQueue::complete(std::uint64_t id) {
     notify(copy, Event::Removed);
 }
 
-core::Status ApprovalQueue::decide(std::uint64_t id, Decision decision) {
+core::Status ApprovalQueue::decide(std::uint64_t id, Decision decision, const core::Hash32& digest,
+                                   std::string_view decided_by) {
     {
         std::lock_guard lock(mutex_);
         auto it = entries_.find(id);
@@ -317,11 +378,17 @@ core::Status ApprovalQueue::decide(std::uint64_t id, Decision decision) {
                         "request " + std::to_string(id) + " is not waiting for a decision (" +
                             std::string(to_string(it->second.request.stage)) + ")");
         }
+        if (it->second.request.content_digest() != digest) {
+            return fail(ErrorCode::InvalidArgument,
+                        "request " + std::to_string(id) +
+                            " is not what was shown (its digest differs): nothing was decided; "
+                            "list the pending requests again");
+        }
     }
     if (decision == Decision::Approve) {
-        finish(id, {}, "approved", "user");
+        finish(id, {}, "approved", decided_by);
     } else {
-        finish(id, fail(ErrorCode::UserCancelled, ""), "rejected", "user");
+        finish(id, fail(ErrorCode::UserCancelled, ""), "rejected", decided_by);
     }
     return {};
 }
@@ -393,6 +460,10 @@ void ApprovalQueue::cancel_account(const core::Address& account) {
                     account.to_checksum_string() + " was removed from the vault while waiting"),
                "dropped", "account removed");
     }
+}
+
+void ApprovalQueue::withdraw(std::uint64_t id, const core::Error& why, std::string_view reason) {
+    finish(id, fail(why), "dropped", reason);
 }
 
 void ApprovalQueue::cancel_all() {

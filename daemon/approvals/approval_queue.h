@@ -17,6 +17,17 @@
 
 namespace keybridge::daemon::approvals {
 
+// How many requests may wait in the queue at once (docs/RPC.md, Limits), so that one page cannot
+// lock every other one out. Each origin (a page's Origin, or "local" for the token caller) has
+// its own share, and at most one connect request (eth_requestAccounts) of an origin waits at a
+// time; `total` is the backstop over all origins (forged Origins of local processes). Every
+// live entry counts, whatever its stage, until it leaves the queue.
+struct QueueLimits {
+    std::size_t total = 64;      // --max-pending-approvals
+    std::size_t per_origin = 4;  // --max-pending-per-origin: each page origin
+    std::size_t local = 16;      // --max-pending-local: the token caller ("local")
+};
+
 // Requests through their life: asked for input (unlock, PIN), waiting for a decision, approved,
 // on the device, done. submit() first asks the policy (authenticated callers only); Ask puts the
 // request in the queue, where an approver decides it or the timeout rejects it. Every decision
@@ -24,7 +35,10 @@ namespace keybridge::daemon::approvals {
 //   ok                → approved
 //   UserCancelled     → rejected (by the user, a policy rule, or the timeout: the detail says)
 //   Disconnected      → the client left, or the daemon is shutting down
-//   LimitExceeded     → the queue is full (-32005 to the caller)
+//   LimitExceeded     → the origin's share or the whole queue is full (-32005 to the caller;
+//                       the detail names the limit and its option)
+//   AlreadyExists     → a connect request of this origin is already waiting (-32002, as
+//                       MetaMask answers a second eth_requestAccounts)
 // Approvers see every change through the listener (added / updated / removed). Thread-safe.
 class ApprovalQueue {
   public:
@@ -36,7 +50,7 @@ class ApprovalQueue {
     using InputHandler =
         std::function<void(const boost::json::object& answer, std::function<void(core::Status)>)>;
 
-    ApprovalQueue(boost::asio::any_io_executor executor, std::size_t max_pending,
+    ApprovalQueue(boost::asio::any_io_executor executor, QueueLimits limits,
                   std::chrono::seconds timeout, Policy policy, AuditLog* audit);
 
     // request.id may be preassigned with reserve_id() (so the caller's copy for record_signed
@@ -68,9 +82,12 @@ class ApprovalQueue {
     // Done (signed, sent or failed): the entry leaves.
     void complete(std::uint64_t id);
 
-    // NotFound for an unknown id; InvalidArgument for a request that is not waiting for a
-    // decision.
-    [[nodiscard]] core::Status decide(std::uint64_t id, Decision decision);
+    // `digest` is the content digest of the request as the approver was shown it
+    // (ApprovalRequest::content_digest); `decided_by` names the approver session in the audit
+    // log. NotFound for an unknown id; InvalidArgument for a request that is not waiting for a
+    // decision, or whose digest differs (it stays pending).
+    [[nodiscard]] core::Status decide(std::uint64_t id, Decision decision,
+                                      const core::Hash32& digest, std::string_view decided_by);
 
     // Every live entry, in id order, each with its stage.
     std::vector<ApprovalRequest> pending() const;
@@ -84,6 +101,11 @@ class ApprovalQueue {
     // Drops the waiting requests that would sign with an account that left the vault: they are
     // answered NotFound (4100 to the caller), and approvers see them go.
     void cancel_account(const core::Address& account);
+
+    // Ends one request waiting for a decision or for input: its callback gets `why`, approvers
+    // see it go, the audit log records it as dropped for `reason`. Nothing happens when the
+    // entry is gone or already approved.
+    void withdraw(std::uint64_t id, const core::Error& why, std::string_view reason);
 
     // Shutdown: every waiting request is answered with Disconnected.
     void cancel_all();
@@ -107,9 +129,11 @@ class ApprovalQueue {
                 std::string_view decided_by);
     void start_timer(Entry& entry);
     void notify(const ApprovalRequest& request, Event event);
+    // Why `request` may not join the queue now (QueueLimits), or ok. Called with mutex_ held.
+    core::Status admit_locked(const ApprovalRequest& request) const;
 
     boost::asio::any_io_executor executor_;
-    std::size_t max_pending_;
+    QueueLimits limits_;
     std::chrono::seconds timeout_;
     Policy policy_;
     AuditLog* audit_;

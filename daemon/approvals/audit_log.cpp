@@ -71,11 +71,16 @@ AuditLog::~AuditLog() = default;
 
 void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
                       std::string_view decided_by, const std::optional<core::Hash32>& digest) {
-    char stamp[32];
+    // Formatted once a second per thread: every signature writes two lines.
+    thread_local std::time_t stamped = -1;
+    thread_local char stamp[32];
     const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (now != stamped) {
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        stamped = now;
+    }
     // The line is written field by field (the text a boost::json::object of these fields would
     // serialise to, in this order): every signature writes two lines, and building an object
     // for each cost more than the write itself. Client-supplied text goes through the JSON

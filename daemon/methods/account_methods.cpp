@@ -138,7 +138,11 @@ void ask_to_connect(Services& s, const std::shared_ptr<const rpc::Client>& clien
                 return done(tl::unexpected(rpc::to_rpc_error(ok.error())));
             }
             if (changed) s.notify_accounts(principal);
-            return done(s.visible_accounts(*client));
+            // The page hears "connected" only once the grant is on disk (permission_store.h).
+            return s.permissions.when_saved([&s, client, done](core::Status saved) {
+                if (!saved) return done(tl::unexpected(rpc::to_rpc_error(saved.error())));
+                done(s.visible_accounts(*client));
+            });
         }
         const bool rejected_by_approver = choice &&
                                           choice->decision == approvals::Decision::Reject &&
@@ -248,56 +252,61 @@ void register_account_methods(rpc::Dispatcher& d, Services& s) {
                auto revoked = s.permissions.revoke(client->principal());
                if (!revoked) return reply(tl::unexpected(rpc::to_rpc_error(revoked.error())));
                if (*revoked) s.notify_accounts(client->principal());
-               reply(json::value(nullptr));
+               // Answered once the revocation is on disk: a crash must not bring it back.
+               s.permissions.when_saved([reply](core::Status saved) {
+                   if (!saved) return reply(tl::unexpected(rpc::to_rpc_error(saved.error())));
+                   reply(json::value(nullptr));
+               });
            }});
-    d.add(
-        {"eth_subscribe",
-         "WebSocket events: accountsChanged, chainChanged, newHeads, logs, "
-         "newPendingTransactions (keybridge_approvals for approvers)",
-         rpc::Access::Anyone,
-         [&s](const auto& client, const json::value& params, rpc::Reply reply) {
-             auto p = rpc::positional(params, 1, 2);
-             if (!p) return reply(tl::unexpected(p.error()));
-             auto name = rpc::string_at(**p, 0, "event");
-             if (!name) return reply(tl::unexpected(name.error()));
-             const bool chain_feed =
-                 *name == "newHeads" || *name == "logs" || *name == "newPendingTransactions";
-             EventHub::Topic topic{};
-             if (!chain_feed && !EventHub::parse_topic(*name, topic)) {
-                 return reply(tl::unexpected(
-                     RpcError{rpc::kUnsupportedMethod,
-                              "unknown subscription '" + *name +
-                                  "' (accountsChanged, chainChanged, newHeads, logs, "
-                                  "newPendingTransactions)",
-                              std::nullopt}));
-             }
-             if (!chain_feed && topic == EventHub::Topic::Approvals &&
-                 !client->token_authenticated) {
-                 return reply(tl::unexpected(RpcError{
-                     rpc::kUnauthorized, "approvers must present the cookie token", std::nullopt}));
-             }
-             if (client->sink.expired()) {
-                 return reply(tl::unexpected(RpcError{rpc::kUnsupportedMethod,
-                                                      "subscriptions need a WebSocket connection",
-                                                      std::nullopt}));
-             }
-             const std::size_t held =
-                 s.events.count(client->connection_id) + s.feeds.count(client->connection_id);
-             if (held >= s.config.max_subscriptions) {
-                 return reply(tl::unexpected(RpcError{
-                     rpc::kLimitExceeded,
-                     "this connection already has " + std::to_string(held) +
-                         " subscriptions (max-subscriptions); cancel some with eth_unsubscribe",
-                     std::nullopt}));
-             }
-             if (chain_feed) return subscribe_chain_feed(s, client, *name, **p, reply);
-             if ((*p)->size() != 1) {
-                 return reply(tl::unexpected(
-                     rpc::invalid_params_error("'" + *name + "' takes no further parameters")));
-             }
-             reply(json::value(s.events.subscribe(client->sink, client->connection_id,
-                                                  client->principal(), topic)));
-         }});
+    d.add({"eth_subscribe",
+           "WebSocket events: accountsChanged, chainChanged, newHeads, logs, "
+           "newPendingTransactions (keybridge_approvals for approvers)",
+           rpc::Access::Anyone,
+           [&s](const auto& client, const json::value& params, rpc::Reply reply) {
+               auto p = rpc::positional(params, 1, 2);
+               if (!p) return reply(tl::unexpected(p.error()));
+               auto name = rpc::string_at(**p, 0, "event");
+               if (!name) return reply(tl::unexpected(name.error()));
+               const bool chain_feed =
+                   *name == "newHeads" || *name == "logs" || *name == "newPendingTransactions";
+               EventHub::Topic topic{};
+               if (!chain_feed && !EventHub::parse_topic(*name, topic)) {
+                   return reply(tl::unexpected(
+                       RpcError{rpc::kUnsupportedMethod,
+                                "unknown subscription '" + *name +
+                                    "' (accountsChanged, chainChanged, newHeads, logs, "
+                                    "newPendingTransactions)",
+                                std::nullopt}));
+               }
+               if (!chain_feed && topic == EventHub::Topic::Approvals && !client->approver) {
+                   return reply(tl::unexpected(
+                       RpcError{rpc::kUnauthorized,
+                                "keybridge_approvals is for approvers: subscribe on the control "
+                                "socket in keybridged's data folder",
+                                std::nullopt}));
+               }
+               if (client->sink.expired()) {
+                   return reply(tl::unexpected(RpcError{rpc::kUnsupportedMethod,
+                                                        "subscriptions need a WebSocket connection",
+                                                        std::nullopt}));
+               }
+               const std::size_t held =
+                   s.events.count(client->connection_id) + s.feeds.count(client->connection_id);
+               if (held >= s.config.max_subscriptions) {
+                   return reply(tl::unexpected(RpcError{
+                       rpc::kLimitExceeded,
+                       "this connection already has " + std::to_string(held) +
+                           " subscriptions (max-subscriptions); cancel some with eth_unsubscribe",
+                       std::nullopt}));
+               }
+               if (chain_feed) return subscribe_chain_feed(s, client, *name, **p, reply);
+               if ((*p)->size() != 1) {
+                   return reply(tl::unexpected(
+                       rpc::invalid_params_error("'" + *name + "' takes no further parameters")));
+               }
+               reply(json::value(s.events.subscribe(client->sink, client->connection_id,
+                                                    client->principal(), topic)));
+           }});
     d.add({"eth_unsubscribe", "cancel a subscription of this connection", rpc::Access::Anyone,
            [&s](const auto& client, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 1, 1);

@@ -19,10 +19,10 @@ using rpc::RpcError;
 
 constexpr std::size_t kMaxPasswordBytes = 64 * 1024;
 
-// The method of the pending request `id`, or nullopt when none waits with that id.
-std::optional<std::string> pending_method(Services& s, std::uint64_t id) {
-    for (const auto& r : s.approvals.pending()) {
-        if (r.id == id) return r.method;
+// The pending request `id`, or nullopt when none waits with that id.
+std::optional<approvals::ApprovalRequest> pending_request(Services& s, std::uint64_t id) {
+    for (auto& r : s.approvals.pending()) {
+        if (r.id == id) return std::move(r);
     }
     return std::nullopt;
 }
@@ -48,6 +48,48 @@ tl::expected<std::vector<core::Address>, RpcError> accounts_to_share(
     auto chosen = approvals::parse_account_choice(arg, s.all_accounts());
     if (!chosen) return tl::unexpected(rpc::invalid_params_error(chosen.error().detail));
     return std::move(*chosen);
+}
+
+// keybridge_decide's third argument: {"digest": "0x…"} (the content digest of the request as
+// the approver showed it), and for a connect request "accounts" too. The digest is required: a
+// decision never lands on a request the approver did not show.
+struct DecisionTerms {
+    core::Hash32 digest{};
+    std::optional<json::value> accounts;
+};
+
+tl::expected<DecisionTerms, RpcError> decision_terms(const json::value& arg) {
+    if (arg.is_null())
+        return tl::unexpected(rpc::invalid_params_error(
+            "params[2] {\"digest\": \"0x…\"} is required: the digest of the request as shown "
+            "(keybridge_pendingApprovals)"));
+    const json::object* o = arg.if_object();
+    if (o == nullptr)
+        return tl::unexpected(rpc::invalid_params_error(
+            "params[2] must be an object {\"digest\": \"0x…\"} naming the request as shown"));
+    DecisionTerms terms;
+    for (const auto& [key, value] : *o) {
+        if (key == "accounts") {
+            terms.accounts = value;
+        } else if (key != "digest") {
+            return tl::unexpected(rpc::invalid_params_error(
+                "params[2]: unknown field '" + std::string(key) + "' (digest, accounts)"));
+        }
+    }
+    const json::value* digest = o->if_contains("digest");
+    if (digest == nullptr)
+        return tl::unexpected(rpc::invalid_params_error(
+            "params[2].digest is required: the digest of the request as shown "
+            "(keybridge_pendingApprovals)"));
+    auto bytes =
+        digest->is_string()
+            ? core::hex_decode(std::string_view(digest->as_string()), core::HexPrefix::Required)
+            : core::Result<core::Bytes>(core::fail(core::ErrorCode::InvalidFormat, "not a string"));
+    if (!bytes || bytes->size() != terms.digest.size())
+        return tl::unexpected(rpc::invalid_params_error(
+            "params[2].digest must be 0x and 64 hex digits (the request's \"digest\")"));
+    std::copy(bytes->begin(), bytes->end(), terms.digest.begin());
+    return terms;
 }
 
 bool same_addresses(std::vector<core::Address> a, std::vector<core::Address> b) {
@@ -199,7 +241,7 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                o["defaultChainId"] = rpc::quantity(s.chains.default_chain());
                reply(json::value(std::move(o)));
            }});
-    d.add({"keybridge_unlock", "unlock the vault: params [password]", rpc::Access::TokenOnly,
+    d.add({"keybridge_unlock", "unlock the vault: params [password]", rpc::Access::ApproverOnly,
            [&s](const auto&, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 1, 1);
                if (!p) return reply(tl::unexpected(p.error()));
@@ -232,17 +274,18 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                log::info("vault", "locked");
                reply(json::value(true));
            }});
-    d.add({"keybridge_pendingApprovals", "requests waiting for a decision", rpc::Access::TokenOnly,
-           [&s](const auto&, const json::value&, rpc::Reply reply) {
+    d.add({"keybridge_pendingApprovals", "requests waiting for a decision",
+           rpc::Access::ApproverOnly, [&s](const auto&, const json::value&, rpc::Reply reply) {
                json::array out;
                for (const auto& r : s.approvals.pending())
                    out.push_back(r.to_json());
                reply(json::value(std::move(out)));
            }});
     d.add({"keybridge_decide",
-           "decide a request: params [id, \"approve\"|\"reject\"] (a connect request also "
-           "takes {\"accounts\": [address, ...]} after \"approve\")",
-           rpc::Access::TokenOnly, [&s](const auto&, const json::value& params, rpc::Reply reply) {
+           "decide a request as shown: params [id, \"approve\"|\"reject\", {\"digest\": \"0x…\"}] "
+           "(a connect request also takes \"accounts\": [address, ...] with \"approve\")",
+           rpc::Access::ApproverOnly,
+           [&s](const auto& client, const json::value& params, rpc::Reply reply) {
                auto p = rpc::positional(params, 2, 3);
                if (!p) return reply(tl::unexpected(p.error()));
                const json::value& id = (**p)[0];
@@ -255,20 +298,33 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                    return reply(tl::unexpected(
                        rpc::invalid_params_error("params[1] must be \"approve\" or \"reject\"")));
                }
+               auto shown = decision_terms((*p)->size() == 3 ? (**p)[2] : json::value());
+               if (!shown) return reply(tl::unexpected(shown.error()));
                const auto request_id = static_cast<std::uint64_t>(id.as_int64());
                approvals::ConnectChoice choice;
                choice.decision = *verdict == "approve" ? approvals::Decision::Approve
                                                        : approvals::Decision::Reject;
-               auto method = pending_method(s, request_id);
+               auto request = pending_request(s, request_id);
+               // Whoever made a request cannot answer it: a script would approve itself.
+               if (request && request->connection_id == client->connection_id) {
+                   return reply(tl::unexpected(
+                       RpcError{rpc::kUnauthorized,
+                                "request " + std::to_string(request_id) +
+                                    " was made on this connection; another approver must decide it",
+                                std::nullopt}));
+               }
+               std::optional<std::string> method;
+               if (request) method = request->method;
                const bool connect = method == approvals::kConnectMethod;
-               if ((*p)->size() == 3) {
-                   auto accounts =
-                       accounts_to_share(s, request_id, method, choice.decision, (**p)[2]);
+               if (shown->accounts) {
+                   auto accounts = accounts_to_share(s, request_id, method, choice.decision,
+                                                     json::object{{"accounts", *shown->accounts}});
                    if (!accounts) return reply(tl::unexpected(accounts.error()));
                    choice.accounts = std::move(*accounts);
                }
-               const auto decide_in_queue = [&s, request_id, decision = choice.decision] {
-                   return s.approvals.decide(request_id, decision);
+               const auto decide_in_queue = [&s, request_id, decision = choice.decision,
+                                             digest = shown->digest, by = client->session] {
+                   return s.approvals.decide(request_id, decision, digest, by);
                };
                // A connect request's callback reads the choice: it is recorded first.
                auto ok = connect ? s.connect_choices.decide(request_id, choice, decide_in_queue)
@@ -278,36 +334,36 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                        RpcError{rpc::kInvalidParams, ok.error().detail, std::nullopt}));
                reply(json::value(true));
            }});
-    d.add({"keybridge_respond",
-           "answer a request waiting for input: params [id, {password|pin|passphrase|cancel}]",
-           rpc::Access::TokenOnly, [&s](const auto&, const json::value& params, rpc::Reply reply) {
-               auto p = rpc::positional(params, 2, 2);
-               if (!p) return reply(tl::unexpected(p.error()));
-               const json::value& id = (**p)[0];
-               if (!id.is_int64() || id.as_int64() <= 0) {
-                   return reply(tl::unexpected(
-                       rpc::invalid_params_error("params[0] (id) must be a positive integer")));
-               }
-               if (!(**p)[1].is_object()) {
-                   return reply(tl::unexpected(rpc::invalid_params_error(
-                       "params[1] must be an object: {\"password\"}, {\"pin\"}, "
-                       "{\"passphrase\"} or {\"cancel\": true}")));
-               }
-               s.approvals.respond(
-                   static_cast<std::uint64_t>(id.as_int64()), (**p)[1].as_object(),
-                   [reply](core::Status status) {
-                       if (status) return reply(json::value(true));
-                       const auto& e = status.error();
-                       if (e.code == core::ErrorCode::WrongPassword)
-                           return reply(tl::unexpected(
-                               RpcError{rpc::kUnauthorized, "wrong password", std::nullopt}));
-                       if (e.code == core::ErrorCode::NotFound ||
-                           e.code == core::ErrorCode::InvalidArgument)
-                           return reply(tl::unexpected(
-                               RpcError{rpc::kInvalidParams, e.detail, std::nullopt}));
-                       reply(tl::unexpected(rpc::to_rpc_error(e)));
-                   });
-           }});
+    d.add(
+        {"keybridge_respond",
+         "answer a request waiting for input: params [id, {password|pin|passphrase|cancel}]",
+         rpc::Access::ApproverOnly, [&s](const auto&, const json::value& params, rpc::Reply reply) {
+             auto p = rpc::positional(params, 2, 2);
+             if (!p) return reply(tl::unexpected(p.error()));
+             const json::value& id = (**p)[0];
+             if (!id.is_int64() || id.as_int64() <= 0) {
+                 return reply(tl::unexpected(
+                     rpc::invalid_params_error("params[0] (id) must be a positive integer")));
+             }
+             if (!(**p)[1].is_object()) {
+                 return reply(tl::unexpected(rpc::invalid_params_error(
+                     "params[1] must be an object: {\"password\"}, {\"pin\"}, "
+                     "{\"passphrase\"} or {\"cancel\": true}")));
+             }
+             s.approvals.respond(static_cast<std::uint64_t>(id.as_int64()), (**p)[1].as_object(),
+                                 [reply](core::Status status) {
+                                     if (status) return reply(json::value(true));
+                                     const auto& e = status.error();
+                                     if (e.code == core::ErrorCode::WrongPassword)
+                                         return reply(tl::unexpected(RpcError{
+                                             rpc::kUnauthorized, "wrong password", std::nullopt}));
+                                     if (e.code == core::ErrorCode::NotFound ||
+                                         e.code == core::ErrorCode::InvalidArgument)
+                                         return reply(tl::unexpected(RpcError{
+                                             rpc::kInvalidParams, e.detail, std::nullopt}));
+                                     reply(tl::unexpected(rpc::to_rpc_error(e)));
+                                 });
+         }});
     d.add({"keybridge_permissions", "every origin's grant", rpc::Access::TokenOnly,
            [&s](const auto&, const json::value&, rpc::Reply reply) {
                json::object out;
@@ -329,14 +385,17 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                auto revoked = s.permissions.revoke(*origin);
                if (!revoked) return reply(tl::unexpected(rpc::to_rpc_error(revoked.error())));
                if (*revoked) s.notify_accounts(*origin);
-               reply(json::value(*revoked));
+               // Answered once the revocation is on disk: a crash must not bring it back.
+               s.permissions.when_saved([reply, had = *revoked](core::Status saved) {
+                   if (!saved) return reply(tl::unexpected(rpc::to_rpc_error(saved.error())));
+                   reply(json::value(had));
+               });
            }});
     d.add({"rpc_methods", "the methods this daemon serves, from its method table",
            rpc::Access::Anyone, [&d](const auto& client, const json::value&, rpc::Reply reply) {
                json::array out;
                for (const rpc::MethodSpec* m : d.methods()) {
-                   if (m->access == rpc::Access::TokenOnly && !client->token_authenticated)
-                       continue;
+                   if (!rpc::allowed(m->access, *client)) continue;
                    out.push_back(json::object{{"name", m->name}, {"summary", m->summary}});
                }
                reply(json::value(std::move(out)));

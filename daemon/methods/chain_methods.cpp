@@ -6,6 +6,7 @@
 #include "daemon/log.h"
 #include "daemon/methods/filter_methods.h"
 #include "daemon/methods/forward_rules.h"
+#include "daemon/methods/signing_flow.h"
 #include "daemon/rpc/params.h"
 #include "daemon/services.h"
 
@@ -78,9 +79,11 @@ void forward_unhandled(Services& s, const rpc::Client& client, const std::string
     }
 }
 
-// The origin now uses `chain`: its filters on the chain it left are uninstalled (a filter
-// reports one chain's events), and chainChanged goes out.
+// The origin now uses `chain`: its signing requests for the chain it left are cancelled (4901,
+// before chainChanged, as MetaMask drops pending confirmations on a switch), its filters there
+// are uninstalled (a filter reports one chain's events), and chainChanged goes out.
 void chain_selected(Services& s, const rpc::Client& client, std::uint64_t chain) {
+    cancel_signings_for_chain(s, client.principal(), chain);
     s.feeds.client_filters().chain_selected(client.principal(), chain);
     s.events.publish(EventHub::Topic::ChainChanged, client.principal(),
                      json::value(rpc::quantity(chain)));

@@ -30,8 +30,8 @@ void subscribe_chain_feed(Services& s, const std::shared_ptr<const rpc::Client>&
     const std::uint64_t chain = s.chain_for(*client);
     auto config = s.chains.find(chain);
     if (!config || config->rpc_url.empty()) return reply(tl::unexpected(no_upstream_error(chain)));
-    s.feeds.subscribe(client->sink, client->connection_id, chain, kind, std::move(filter),
-                      [reply](subscriptions::ChainFeeds::Started started) {
+    s.feeds.subscribe(client->sink, client->connection_id, client->principal(), chain, kind,
+                      std::move(filter), [reply](subscriptions::ChainFeeds::Started started) {
                           if (!started) return reply(tl::unexpected(started.error()));
                           reply(json::value(*started));
                       });

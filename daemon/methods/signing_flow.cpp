@@ -1,6 +1,6 @@
 // The one signing flow: check account → fill → explain → approve → sign on the lane → send →
 // audit. Each step is a named function; the request is an immutable snapshot from the moment it
-// is filled.
+// is filled, and its origin's chain switching cancels it (PendingSignings).
 #include "daemon/methods/signing_flow.h"
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <unicode/utf8.h>
 
+#include "daemon/approvals/transaction_cost.h"
 #include "daemon/approvals/warning_catalog.h"
 #include "daemon/log.h"
 #include "daemon/methods/transaction_filler.h"
@@ -20,6 +21,31 @@ namespace {
 namespace json = boost::json;
 using rpc::RpcError;
 using Shared = std::shared_ptr<const SigningRequest>;
+using Ticket = PendingSignings::TicketPtr;
+
+// 4901: the origin selected another chain while its request was pending (EIP-1193: the
+// provider is not connected to the chain the request was made for). `data` says which chains.
+RpcError chain_changed_error(std::uint64_t made_for, std::uint64_t now) {
+    return RpcError{rpc::kChainDisconnected,
+                    "the chain changed while the request was pending: it was made for chain " +
+                        std::to_string(made_for) + " and the origin now uses chain " +
+                        std::to_string(now) + "; it was cancelled and nothing was signed",
+                    json::value(json::object{{"reason", "chainChanged"},
+                                             {"requestChainId", rpc::quantity(made_for)},
+                                             {"chainId", rpc::quantity(now)}})};
+}
+
+RpcError chain_changed_error(const PendingSignings::Ticket& ticket) {
+    return chain_changed_error(ticket.chain_id(), ticket.switched_to());
+}
+
+// Ends a cancelled request's entry in the approval queue if it waits for a decision or input.
+void withdraw_for_chain_change(Services& s, std::uint64_t approval_id) {
+    s.approvals.withdraw(approval_id,
+                         core::Error{core::ErrorCode::Disconnected,
+                                     "the chain changed while the request was pending"},
+                         "chain changed");
+}
 
 // ---- step: check account
 
@@ -100,10 +126,10 @@ void explain_transaction(const SigningRequest& r, Explanation& out) {
     out.details = rpc::transaction_json(r.tx, r.account);
     out.value = r.tx.value;
     if (!r.tx.to) out.warnings.push_back(approvals::warnings::contract_creation());
-    const core::U256 max_cost =
-        core::U256(r.tx.gas_limit) *
-        (r.tx.type == core::TxType::Eip1559 ? r.tx.max_fee_per_gas : r.tx.gas_price);
-    out.details["maxFeeWei"] = core::u256_to_decimal(max_cost);
+    out.max_fee = approvals::max_fee_of(r.tx);
+    out.details["maxFeeWei"] = core::u256_to_decimal(out.max_fee);
+    for (auto& w : approvals::fee_warnings(out.value, out.max_fee))
+        out.warnings.push_back(std::move(w));
 }
 
 approvals::ApprovalRequest approval_for(const SigningRequest& r, Explanation explanation) {
@@ -115,6 +141,8 @@ approvals::ApprovalRequest approval_for(const SigningRequest& r, Explanation exp
     a.account = r.account;
     a.chain_id = r.chain_id;
     a.value = explanation.value;
+    a.max_fee = explanation.max_fee;
+    a.signing_hash = r.digest;
     a.details = std::move(explanation.details);
     a.warnings = std::move(explanation.warnings);
     return a;
@@ -223,36 +251,54 @@ SignOutcome call_signer(core::Signer& signer, const core::SignContext& context,
     return tl::unexpected(RpcError{rpc::kInternalError, "unknown request kind", std::nullopt});
 }
 
+// A stop token that fires when either of two does: the client leaving, or a chain switch that
+// cancelled the request.
+class EitherStop {
+  public:
+    EitherStop(const std::stop_token& a, const std::stop_token& b)
+        : a_(a, Fire{&source_}), b_(b, Fire{&source_}) {}
+    std::stop_token token() const { return source_.get_token(); }
+
+  private:
+    struct Fire {
+        std::stop_source* source;
+        void operator()() const { source->request_stop(); }
+    };
+    std::stop_source source_;  // before the callbacks, which may fire while constructed
+    std::stop_callback<Fire> a_;
+    std::stop_callback<Fire> b_;
+};
+
 // Runs the signer on its lane. A blocking signer's lane has its own thread: the outcome is
-// posted back to the network threads. The software signer's lane is inline: no thread hop.
-void sign_on_lane(Services& s, Shared request, const core::Transaction* tx_override,
-                  const approvals::ApprovalRequest& approval,
-                  std::function<void(SignOutcome)> done) {
+// posted back to the network threads. The software signer's lane runs inline (no thread hop)
+// unless the network thread is saturated; on its worker, `done` runs there (what it calls —
+// approvals, audit, tickets, the send queue, reply, upstream — is thread-safe).
+// Signed is the point of no return: a chain switch cancels the request only until then.
+void sign_on_lane(Services& s, Shared request, const approvals::ApprovalRequest& approval,
+                  Ticket ticket, std::function<void(SignOutcome)> done) {
     auto route = s.signers.check(request->account);
     if (!route) return done(tl::unexpected(rpc::to_rpc_error(route.error())));
     const bool hop = route->signer->info().blocking;
-    std::optional<core::Transaction> tx;
-    if (tx_override != nullptr) tx = *tx_override;
+    auto stop = std::make_shared<EitherStop>(s.stops.token_for(request->connection_id),
+                                             ticket->stop_token());
     // The job holds the signer, not the lane: a lane must never own itself through its jobs.
     route->lane->run(
-        s.stops.token_for(request->connection_id),
-        [&s, request, tx = std::move(tx), approval, signer = route->signer, key = route->key, hop,
-         done = std::move(done)](std::stop_token stop) {
+        stop->token(), [&s, request, approval, ticket, stop, signer = route->signer,
+                        key = route->key, hop, done = std::move(done)](std::stop_token token) {
             SignOutcome outcome;
-            if (stop.stop_requested()) {
+            if (ticket->cancelled()) {
+                outcome = tl::unexpected(chain_changed_error(*ticket));
+            } else if (token.stop_requested()) {
                 outcome = tl::unexpected(RpcError{rpc::kDisconnected,
                                                   "the request was cancelled before it was signed",
                                                   std::nullopt});
             } else {
-                ApprovalPrompter prompter(s.approvals, approval, stop);
-                const core::SignContext context{stop, prompter};
-                if (tx) {
-                    SigningRequest adjusted = *request;  // a later nonce (send_in_turn)
-                    adjusted.tx = *tx;
-                    outcome = call_signer(*signer, context, key, adjusted);
-                } else {
-                    outcome = call_signer(*signer, context, key, *request);
-                }
+                ApprovalPrompter prompter(s.approvals, approval, token);
+                const core::SignContext context{token, prompter};
+                outcome = call_signer(*signer, context, key, *request);
+                // A device stopped by the switch: say why.
+                if (!outcome && ticket->cancelled())
+                    outcome = tl::unexpected(chain_changed_error(*ticket));
             }
             if (!hop) return done(std::move(outcome));
             boost::asio::post(s.executor, [done, outcome = std::move(outcome)]() mutable {
@@ -268,19 +314,47 @@ void finish_signed(Services& s, const approvals::ApprovalRequest& approval, cons
     s.approvals.complete(approval.id);
 }
 
+void approve(Services& s, Shared request, approvals::ApprovalRequest approval, Ticket ticket,
+             rpc::Reply reply);
+
 // ---- step: send (eth_sendTransaction)
 
-// Signs and broadcasts one transaction of this account at a time. The nonce filled before the
-// approval may since have been taken by another transaction approved meanwhile (a dApp's
-// "approve, then swap"): unless the dApp chose it, it is read again from the node once the
-// previous transaction has reached it, and only ever moves forward.
-void sign_and_send(Services& s, Shared request, approvals::ApprovalRequest approval,
+// The node's nonce moved past the approved one while the transaction waited (another
+// transaction of this account was sent meanwhile: a dApp's "approve, then swap"). Nothing
+// approved is ever changed silently: the transaction with the new nonce is a new request,
+// shown (with a warning) and decided again.
+void ask_again_with_nonce(Services& s, const Shared& approved, std::uint64_t nonce, Ticket ticket,
+                          rpc::Reply reply) {
+    auto renewed = std::make_shared<SigningRequest>(*approved);
+    renewed->tx.nonce = nonce;
+    renewed->digest = core::signing_hash(renewed->tx);
+    log::info("rpc", "nonce " + std::to_string(approved->tx.nonce) +
+                         " was taken meanwhile; asking again with " + std::to_string(nonce));
+    Explanation explanation = explain(*renewed);
+    explanation.warnings.push_back(approvals::warnings::nonce_changed(approved->tx.nonce, nonce));
+    auto approval = approval_for(*renewed, std::move(explanation));
+    approval.id = s.approvals.reserve_id();
+    if (!s.pending_signings.attach_approval(ticket, approval.id))
+        return reply(tl::unexpected(chain_changed_error(*ticket)));
+    approve(s, std::move(renewed), std::move(approval), std::move(ticket), std::move(reply));
+}
+
+// Signs and broadcasts one transaction of this account at a time, exactly as approved. The
+// nonce filled before the approval may since have been taken by another transaction approved
+// meanwhile: unless the dApp chose it, the node is asked again once the previous transaction has
+// reached it, and a nonce that moved forward is asked about again (ask_again_with_nonce).
+void sign_and_send(Services& s, Shared request, approvals::ApprovalRequest approval, Ticket ticket,
                    rpc::Reply reply) {
     const std::string key =
         std::to_string(request->chain_id) + ":" + request->account.to_lower_string();
-    s.send_queue.run(key, [&s, request, approval, reply](std::function<void()> done) {
-        auto send = [&s, request, approval, reply, done](const core::Transaction& final_tx) {
-            sign_on_lane(s, request, &final_tx, approval,
+    s.send_queue.run(key, [&s, request, approval, ticket, reply](std::function<void()> done) {
+        if (ticket->cancelled()) {
+            done();
+            s.approvals.complete(approval.id);
+            return reply(tl::unexpected(chain_changed_error(*ticket)));
+        }
+        auto send = [&s, request, approval, ticket, reply, done] {
+            sign_on_lane(s, request, approval, ticket,
                          [&s, request, approval, reply, done](SignOutcome out) {
                              if (!out) {
                                  done();
@@ -299,35 +373,34 @@ void sign_and_send(Services& s, Shared request, approvals::ApprovalRequest appro
                                              });
                          });
         };
-        if (request->nonce_given) return send(request->tx);
+        if (request->nonce_given) return send();
         const json::array params{json::string(request->account.to_lower_string()), "pending"};
         s.upstream.call(
             request->upstream_url, "eth_getTransactionCount", params,
-            [request, send](rpc::Outcome out) {
-                core::Transaction final_tx = request->tx;
-                // Without an answer keep the approved nonce: the node will say if it
-                // is stale.
+            [&s, request, approval, ticket, reply, done, send](rpc::Outcome out) {
+                // Without an answer send as approved: the node will say if the nonce is stale.
+                std::optional<std::uint64_t> moved;
                 if (out && out->is_string()) {
                     auto n = core::parse_u256_hex(out->as_string());
-                    if (n && *n > core::U256(final_tx.nonce) && *n <= core::U256(UINT64_MAX)) {
-                        final_tx.nonce = static_cast<std::uint64_t>(*n);
-                        log::info("rpc", "nonce " + std::to_string(request->tx.nonce) +
-                                             " was taken meanwhile; sending with " +
-                                             std::to_string(final_tx.nonce));
-                    }
+                    if (n && *n > core::U256(request->tx.nonce) && *n <= core::U256(UINT64_MAX))
+                        moved = static_cast<std::uint64_t>(*n);
                 }
-                send(final_tx);
+                if (!moved) return send();
+                done();  // the account's other transactions need not wait for the person
+                s.approvals.complete(approval.id);
+                ask_again_with_nonce(s, request, *moved, ticket, reply);
             });
     });
 }
 
 // ---- step: approve, then sign
 
-void sign_approved(Services& s, Shared request, approvals::ApprovalRequest approval,
+void sign_approved(Services& s, Shared request, approvals::ApprovalRequest approval, Ticket ticket,
                    rpc::Reply reply) {
     if (request->kind == SigningRequest::Kind::Transaction && request->broadcast)
-        return sign_and_send(s, std::move(request), std::move(approval), std::move(reply));
-    sign_on_lane(s, request, nullptr, approval, [&s, approval, reply](SignOutcome out) {
+        return sign_and_send(s, std::move(request), std::move(approval), std::move(ticket),
+                             std::move(reply));
+    sign_on_lane(s, request, approval, ticket, [&s, approval, reply](SignOutcome out) {
         if (!out) {
             s.approvals.complete(approval.id);
             return reply(tl::unexpected(out.error()));
@@ -337,19 +410,27 @@ void sign_approved(Services& s, Shared request, approvals::ApprovalRequest appro
     });
 }
 
-void approve(Services& s, Shared request, approvals::ApprovalRequest approval, rpc::Reply reply) {
+void approve(Services& s, Shared request, approvals::ApprovalRequest approval, Ticket ticket,
+             rpc::Reply reply) {
+    const std::uint64_t id = approval.id;
     s.approvals.submit_tracked(
-        approval, [&s, request, approval, reply](core::Status status) mutable {
+        approval, [&s, request, approval, ticket, reply](core::Status status) mutable {
+            if (ticket->cancelled()) {
+                s.approvals.complete(approval.id);  // approved just before the switch
+                return reply(tl::unexpected(chain_changed_error(*ticket)));
+            }
             if (!status) return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
-            sign_approved(s, request, approval, reply);
+            sign_approved(s, request, approval, ticket, reply);
         });
+    // A switch whose withdrawal ran before the entry was queued.
+    if (ticket->cancelled()) withdraw_for_chain_change(s, id);
 }
 
 // A locked vault: the request waits at an "unlock" stage (keybridge_respond with the password,
 // or keybridge unlock), then goes on to its approval. During the --password-file unlock at start
 // the same stage is released by that unlock.
 void unlock_then_approve(Services& s, Shared request, approvals::ApprovalRequest approval,
-                         rpc::Reply reply) {
+                         Ticket ticket, rpc::Reply reply) {
     auto on_answer = [&s](const json::object& answer, std::function<void(core::Status)> done) {
         const json::value* password = answer.if_contains("password");
         if (password == nullptr || !password->is_string()) {
@@ -362,16 +443,20 @@ void unlock_then_approve(Services& s, Shared request, approvals::ApprovalRequest
     const std::string note = s.startup_unlock_pending.load()
                                  ? "keybridged is unlocking the vault (--password-file)"
                                  : "the vault is locked: unlock it to continue";
+    const std::uint64_t id = approval.id;
     s.approvals.await_input(approval, "unlock", note, std::move(on_answer),
-                            [&s, request, approval, reply](core::Status status) {
+                            [&s, request, approval, ticket, reply](core::Status status) {
+                                if (ticket->cancelled())
+                                    return reply(tl::unexpected(chain_changed_error(*ticket)));
                                 if (!status)
                                     return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
                                 // Unlocked: the key may still be missing (an account imported after
                                 // the unlock).
                                 if (auto ready = s.signers.check(request->account); !ready)
                                     return reply(tl::unexpected(rpc::to_rpc_error(ready.error())));
-                                approve(s, request, approval, reply);
+                                approve(s, request, approval, ticket, reply);
                             });
+    if (ticket->cancelled()) withdraw_for_chain_change(s, id);
 }
 
 // check → fill → explain, shared by the flow and keybridge_explainRequest.
@@ -413,16 +498,33 @@ Explanation explain(const SigningRequest& r) {
 
 void run_signing_flow(Services& s, const std::shared_ptr<const rpc::Client>& client,
                       SigningRequest request, rpc::Reply reply) {
+    Ticket ticket = s.pending_signings.open(request.origin, request.chain_id);
+    reply = [&s, ticket, reply = std::move(reply)](rpc::Outcome out) {
+        s.pending_signings.close(ticket);
+        reply(std::move(out));
+    };
+    // A switch between the request's arrival and its ticket found nothing to cancel.
+    if (const std::uint64_t now = s.chain_for(*client); now != request.chain_id)
+        return reply(tl::unexpected(chain_changed_error(request.chain_id, now)));
     prepare(s, client, std::move(request),
-            [&s, reply](tl::expected<std::pair<Shared, Readiness>, RpcError> prepared) {
+            [&s, ticket, reply](tl::expected<std::pair<Shared, Readiness>, RpcError> prepared) {
                 if (!prepared) return reply(tl::unexpected(prepared.error()));
+                // Switched while the node filled the transaction: never shown, never judged.
+                if (ticket->cancelled()) return reply(tl::unexpected(chain_changed_error(*ticket)));
                 auto [shared, readiness] = *prepared;
                 auto approval = approval_for(*shared, explain(*shared));
                 approval.id = s.approvals.reserve_id();
+                if (!s.pending_signings.attach_approval(ticket, approval.id))
+                    return reply(tl::unexpected(chain_changed_error(*ticket)));
                 if (readiness == Readiness::NeedsUnlock)
-                    return unlock_then_approve(s, shared, std::move(approval), reply);
-                approve(s, shared, std::move(approval), reply);
+                    return unlock_then_approve(s, shared, std::move(approval), ticket, reply);
+                approve(s, shared, std::move(approval), ticket, reply);
             });
+}
+
+void cancel_signings_for_chain(Services& s, const std::string& origin, std::uint64_t chain_id) {
+    for (std::uint64_t id : s.pending_signings.chain_selected(origin, chain_id))
+        withdraw_for_chain_change(s, id);
 }
 
 void explain_signing_request(Services& s, const std::shared_ptr<const rpc::Client>& client,
@@ -436,7 +538,6 @@ void explain_signing_request(Services& s, const std::shared_ptr<const rpc::Clien
                 out.erase("id");
                 out.erase("created");
                 out.erase("stage");
-                out["digest"] = core::hex_encode(shared->digest);
                 out["vaultLocked"] = readiness == Readiness::NeedsUnlock;
                 reply(json::value(std::move(out)));
             });

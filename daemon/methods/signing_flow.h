@@ -50,7 +50,8 @@ using SigningResult = tl::expected<std::shared_ptr<const SigningRequest>, rpc::R
 struct Explanation {
     boost::json::object details;
     std::vector<approvals::Warning> warnings;
-    core::U256 value = 0;  // wei moved (policy value limits)
+    core::U256 value = 0;    // wei moved (policy value limits)
+    core::U256 max_fee = 0;  // the most a transaction can pay in fees (policy cost limits)
 };
 
 // The steps every signing method goes through, in this order:
@@ -61,8 +62,14 @@ struct Explanation {
 void run_signing_flow(Services& s, const std::shared_ptr<const rpc::Client>& client,
                       SigningRequest request, rpc::Reply reply);
 
+// The origin selected `chain_id`: its signing requests made for another chain are cancelled
+// wherever they are (filling, waiting for input or a decision, on a device) and answered 4901
+// with data {reason: "chainChanged", requestChainId, chainId}. Requests already signed go on.
+void cancel_signings_for_chain(Services& s, const std::string& origin, std::uint64_t chain_id);
+
 // The steps up to "explain", without approving or signing (keybridge_explainRequest): replies
-// with {request, details, warnings} or the error the flow would have given.
+// with the approval object it would produce (signingHash: what would be signed) or the error
+// the flow would have given.
 void explain_signing_request(Services& s, const std::shared_ptr<const rpc::Client>& client,
                              SigningRequest request, rpc::Reply reply);
 

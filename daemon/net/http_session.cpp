@@ -128,6 +128,12 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
 }
 
 void HttpSession::handle(Request req) {
+    // 0. One Host, Origin and Authorization each: the checks below read only the first.
+    if (auto repeated = repeated_identity_header(req)) {
+        refused(400, "repeated " + std::string(*repeated) + " header");
+        return send_error(http::status::bad_request,
+                          "repeated " + std::string(*repeated) + " header", true);
+    }
     // 1. DNS rebinding: refuse any Host that is not our loopback address, before anything else.
     if (!host_allowed(req[http::field::host], port_)) {
         refused(403, "Host not allowed: '" + printable(req[http::field::host]) + "'");
@@ -166,8 +172,13 @@ void HttpSession::handle(Request req) {
         Response res{http::status::ok, req.version()};
         res.set(http::field::server, kServerName);
         res.set(http::field::content_type, "application/json");
+        res.set(http::field::cache_control, "no-store");
         add_cors(res, origin);
-        res.body() = json::serialize(ctx_.health ? ctx_.health() : json::object{{"status", "ok"}});
+        // Any page may ask whether keybridged is there; whether the vault is unlocked (and the
+        // rest) only the token's holder learns.
+        auto token = presented_token(req[http::field::authorization], req.target());
+        const bool detailed = token && token_matches(*token, ctx_.cookie_token) && ctx_.health;
+        res.body() = json::serialize(detailed ? ctx_.health() : json::object{{"status", "up"}});
         res.keep_alive(req.keep_alive());
         return send(std::move(res));
     }
@@ -190,6 +201,12 @@ void HttpSession::handle(Request req) {
 
     if (beast::websocket::is_upgrade(req)) {
         if (path != "/") return send_error(http::status::not_found, "no such path", true);
+        if (!client->token_authenticated && !slot_.claim_page_share()) {
+            refused(503, "WebSocket without the token: pages hold their share of " +
+                             std::to_string(ctx_.config.max_connections) + " connections");
+            return send_error(http::status::service_unavailable,
+                              "too many WebSocket connections from pages; try again later", true);
+        }
         parser_.reset();
         auto ws = std::make_shared<WsSession>(std::move(stream_), ctx_, std::move(slot_),
                                               std::move(*client));

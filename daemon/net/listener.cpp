@@ -31,6 +31,12 @@ core::Status Listener::open(const tcp::endpoint& endpoint) {
     acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (endpoint.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(true), ec);
     acceptor_.bind(endpoint, ec);
+    if (ec == asio::error::address_in_use) {
+        return core::fail(core::ErrorCode::AlreadyExists,
+                          endpoint.address().to_string() + ":" + std::to_string(endpoint.port()) +
+                              " is already in use by another program (another keybridged with "
+                              "another data folder?); stop it or choose another --listen port");
+    }
     if (ec) return fail_with("bind");
     acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return fail_with("listen on");

@@ -10,14 +10,12 @@
 
 namespace keybridge::daemon::net {
 
-// Incoming bytes can carry secrets: the vault password of keybridge_unlock and keybridge_respond,
-// the cookie token in the headers. Every buffer they pass through on the way to a SecretBuffer
-// (the read buffer, the header fields, the body) uses core::WipingAllocator, so no copy outlives
-// its buffer in freed memory, whichever request it was and however the buffer grew. Wiping at
-// release, rather than taking the password over a separate path, keeps the one protocol clients
-// already speak and needs no knowledge of which method carries a secret. Out of reach: the last
-// small frame Beast's WebSocket stream unmasked in its own buffer (docs/ARCHITECTURE.md,
-// "Secrets").
+// Incoming bytes can carry secrets: the cookie token in the headers, and a password a client
+// sends where it does not belong (the secret methods are served on the control socket only).
+// Every buffer they pass through (the read buffer, the header fields, the body) uses
+// core::WipingAllocator, so no copy outlives its buffer in freed memory, however the buffer grew.
+// Out of reach: the last small frame Beast's WebSocket stream unmasked in its own buffer
+// (docs/ARCHITECTURE.md, "Secrets").
 using RequestBody = boost::beast::http::basic_string_body<char, std::char_traits<char>,
                                                           core::WipingAllocator<char>>;
 using RequestFields = boost::beast::http::basic_fields<core::WipingAllocator<char>>;

@@ -5,10 +5,18 @@
 #include <string>
 #include <string_view>
 
+#include <boost/beast/http/fields.hpp>
+
 namespace keybridge::daemon::net {
 
 // Checks applied to every HTTP request (and WebSocket upgrade) before any JSON is read. Pure
 // functions over header values, so they are unit-tested without sockets.
+
+// The name of the first of Host, Origin and Authorization that the request carries more than once,
+// or nullopt. Each decides who is calling; with two copies, this guard and whatever else reads the
+// request (a proxy, a browser's idea of the request, a later check) may each believe a different
+// one, so the request is refused (400) before any other check.
+std::optional<std::string_view> repeated_identity_header(const boost::beast::http::fields& headers);
 
 // The Host header must name a loopback address with our port: 127.0.0.1:P, localhost:P, [::1]:P
 // (DNS rebinding sends a foreign name that resolves to 127.0.0.1; we refuse it).

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "daemon/events/event_sink.h"
 #include "daemon/log.h"
+#include "daemon/net/outbound_queue.h"
 #include "daemon/net/rate_limiter.h"
 #include "daemon/options.h"
 #include "daemon/rpc/dispatcher.h"
@@ -27,8 +29,14 @@ struct ServerContext {
     // them writes at most this many lines a second (log::LimitedLog).
     log::LimitedLog refusals{20};
     std::atomic<std::size_t> connections{0};
+    // WebSockets of clients without the token (pages, or anything claiming to be one). They
+    // may hold at most page_socket_limit() of the connections, so that a flood of idle sockets
+    // leaves room for token clients (the tool has the control socket besides).
+    std::atomic<std::size_t> page_sockets{0};
     std::atomic<std::uint64_t> next_connection_id{1};
     std::atomic<bool> stopping{false};
+    // Bytes queued to WebSocket clients and not yet written, over all connections.
+    std::atomic<std::uint64_t> outbound_bytes{0};
     std::function<boost::json::object()> health;  // body of GET /health
     // Called when a client can no longer receive answers, with the connection id its requests
     // carry: a WebSocket that ended, or an HTTP client that went away while its request was
@@ -54,6 +62,16 @@ struct ServerContext {
         return limiter.allow(client.principal(), static_cast<double>(calls));
     }
 
+    std::size_t page_socket_limit() const {
+        const std::size_t reserve = std::max<std::size_t>(1, config.max_connections / 8);
+        return config.max_connections > reserve ? config.max_connections - reserve : 1;
+    }
+
+    OutboundLimits outbound_limits() const {
+        return OutboundLimits{config.max_outbound_queue, config.max_outbound_bytes,
+                              config.max_outbound_total};
+    }
+
     rpc::ParseLimits parse_limits() const {
         return rpc::ParseLimits{config.max_request_bytes, config.max_depth, config.max_batch};
     }
@@ -63,19 +81,37 @@ struct ServerContext {
 class ConnectionSlot {
   public:
     explicit ConnectionSlot(ServerContext& ctx) : ctx_(&ctx) {}
-    ConnectionSlot(ConnectionSlot&& o) noexcept : ctx_(o.ctx_) { o.ctx_ = nullptr; }
+    ConnectionSlot(ConnectionSlot&& o) noexcept : ctx_(o.ctx_), page_(o.page_) {
+        o.ctx_ = nullptr;
+        o.page_ = false;
+    }
     ConnectionSlot& operator=(ConnectionSlot&&) = delete;
     ConnectionSlot(const ConnectionSlot&) = delete;
     ~ConnectionSlot() { release(); }
     // Gives the slot back early (the client is gone though the session object lives on until
     // its pending work completes). Idempotent.
     void release() {
-        if (ctx_ != nullptr) ctx_->connections.fetch_sub(1);
+        if (ctx_ != nullptr) {
+            ctx_->connections.fetch_sub(1);
+            if (page_) ctx_->page_sockets.fetch_sub(1);
+        }
         ctx_ = nullptr;
+    }
+    // Counts this connection among the token-less WebSockets; false (nothing counted) when
+    // they already hold their share.
+    bool claim_page_share() {
+        if (ctx_ == nullptr || page_) return page_;
+        if (ctx_->page_sockets.fetch_add(1) >= ctx_->page_socket_limit()) {
+            ctx_->page_sockets.fetch_sub(1);
+            return false;
+        }
+        page_ = true;
+        return true;
     }
 
   private:
     ServerContext* ctx_;
+    bool page_ = false;
 };
 
 }  // namespace keybridge::daemon::net

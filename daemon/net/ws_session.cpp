@@ -16,7 +16,8 @@ WsSession::WsSession(beast::tcp_stream stream, ServerContext& ctx, ConnectionSlo
     : ws_(std::move(stream)),
       ctx_(ctx),
       slot_(std::move(slot)),
-      client_(std::make_shared<rpc::Client>(std::move(client))) {}
+      client_(std::make_shared<rpc::Client>(std::move(client))),
+      outbox_(ctx.outbound_limits(), ctx.outbound_bytes) {}
 
 WsSession::~WsSession() {
     std::lock_guard lock(ctx_.sinks_mutex);
@@ -92,7 +93,7 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     wipe_consumed(buffer_);
     if (auto* error = std::get_if<rpc::RpcError>(&parsed)) {
         send(json::serialize(rpc::make_error(nullptr, *error)));
-        return do_read();
+        return read_more();
     }
     auto& payload = std::get<rpc::Payload>(parsed);
     if (!ctx_.admit(*client_, payload.entries.size())) {
@@ -100,16 +101,44 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
                            "refused WebSocket request (rate limit) from origin " + client_->origin);
         send(json::serialize(rpc::make_error(
             nullptr, rpc::RpcError{rpc::kLimitExceeded, "request rate limit exceeded", {}})));
-        return do_read();
+        return read_more();
     }
     ++in_flight_;
+    const std::size_t calls = payload.entries.size();
+    calls_in_flight_ += calls;
     ctx_.dispatcher.dispatch(
-        client_, std::move(payload), [self = shared_from_this()](std::optional<std::string> body) {
-            boost::asio::post(self->ws_.get_executor(), [self, body = std::move(body)]() mutable {
-                self->on_reply(std::move(body));
-            });
+        client_, std::move(payload),
+        [self = shared_from_this(), calls](std::optional<std::string> body) {
+            // Answered inline (on this strand, most are) the reply is written at once, before
+            // the next read starts; from another thread it is queued to the strand.
+            boost::asio::dispatch(self->ws_.get_executor(),
+                                  [self, calls, body = std::move(body)]() mutable {
+                                      self->on_reply(std::move(body), calls);
+                                  });
         });
-    do_read();  // requests are answered as they complete, possibly out of order (ids match them)
+    read_more();  // requests are answered as they complete, possibly out of order (ids match)
+}
+
+bool WsSession::reading_should_wait() const {
+    // Answers still being made (a node's answer may be megabytes) will join the queue too.
+    return outbox_.should_pause() || calls_in_flight_ >= ctx_.config.max_calls_in_flight;
+}
+
+void WsSession::read_more() {
+    if (!open_ || closing_) return;
+    if (reading_should_wait()) {
+        // Back-pressure: a client that does not read its answers gets no new ones; TCP flow
+        // control then holds its requests on its side.
+        read_paused_ = true;
+        return;
+    }
+    do_read();
+}
+
+void WsSession::resume_reading() {
+    if (!read_paused_ || reading_should_wait()) return;
+    read_paused_ = false;
+    read_more();
 }
 
 void WsSession::connection_ended() {
@@ -118,10 +147,12 @@ void WsSession::connection_ended() {
     if (ctx_.connection_closed) ctx_.connection_closed(client_->connection_id);
 }
 
-void WsSession::on_reply(std::optional<std::string> body) {
+void WsSession::on_reply(std::optional<std::string> body, std::size_t calls) {
     --in_flight_;
+    calls_in_flight_ -= calls;
     if (body) send(std::move(*body));
     if (in_flight_ == 0 && close_when_answered_) finish_close();
+    resume_reading();
 }
 
 void WsSession::push(std::string text) {
@@ -135,18 +166,31 @@ void WsSession::push(std::string text) {
 
 void WsSession::send(std::string text) {
     if (!open_ || closing_) return;  // nothing new once a close was decided
-    if (outbox_.size() >= ctx_.config.max_outbound_queue) {
-        // A client that does not read can leave our write pending forever, so a polite close
-        // frame might never go out: drop the connection instead.
-        log::warn("net", "dropping a WebSocket client that does not read its replies");
-        open_ = false;
-        outbox_.clear();
-        beast::error_code ignored;
-        beast::get_lowest_layer(ws_).socket().close(ignored);
-        return;
-    }
-    outbox_.push_back(std::move(text));
+    if (auto queued = outbox_.push(std::move(text)); !queued)
+        return overflow(queued.error().detail);
     if (!writing_) do_write();
+}
+
+void WsSession::overflow(const std::string& why) {
+    ctx_.refusals.info("net", "closing a WebSocket client that does not read its replies: " + why);
+    // Its requests can no longer be answered: its approvals and subscriptions go now (the read
+    // loop may be paused, so on_read would not report it). Posted: send() may run inside a
+    // caller that is itself answering or notifying this connection.
+    boost::asio::post(ws_.get_executor(),
+                      [self = shared_from_this()] { self->connection_ended(); });
+    outbox_.drop_unsent();  // the memory comes back now, not when the client reads
+    do_close(websocket::close_reason(websocket::close_code::policy_error,
+                                     "client does not read its replies: " + why));
+    // The close frame waits behind the write in flight, which a client that never reads never
+    // lets finish: then the socket is closed without it.
+    close_deadline_.emplace(ws_.get_executor(),
+                            std::chrono::seconds(ctx_.config.handshake_timeout_s));
+    close_deadline_->async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (ec) return;
+        // The write in flight then fails, and on_write lets go of what it was writing.
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->ws_).socket().close(ignored);
+    });
 }
 
 void WsSession::do_write() {
@@ -161,9 +205,12 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
     if (ec) {
         open_ = false;
         outbox_.clear();
+        // With reading paused, nothing else would notice that the client is gone.
+        connection_ended();
         return;
     }
     outbox_.pop_front();
+    resume_reading();
     if (!outbox_.empty()) return do_write();
     if (pending_close_) start_close();
 }
@@ -202,8 +249,10 @@ void WsSession::do_close(websocket::close_reason reason) {
 void WsSession::start_close() {
     auto reason = *pending_close_;
     pending_close_.reset();
-    ws_.async_close(reason,
-                    [self = shared_from_this()](beast::error_code) { self->open_ = false; });
+    ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {
+        self->open_ = false;
+        if (self->close_deadline_) self->close_deadline_->cancel();
+    });
 }
 
 }  // namespace keybridge::daemon::net

@@ -1,10 +1,10 @@
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -16,8 +16,12 @@
 namespace keybridge::daemon::net {
 
 // A WebSocket connection: JSON-RPC over text frames, server-pushed events, at most one write in
-// flight with a bounded queue behind it (a client that stops reading is disconnected rather than
-// allowed to grow our memory). Runs on the strand of the HTTP session it came from.
+// flight with a queue behind it bounded in messages and bytes (OutboundQueue). Back-pressure: while
+// the queue is over its pause threshold, or max-calls-in-flight calls are being answered, the
+// session reads no more requests, and reads again once they have drained; a client that lets it
+// grow past a limit all the same (answers to earlier requests, events) is closed with 1008 and the
+// limit as the reason, its unsent messages dropped at once. Runs on the strand of the HTTP session
+// it came from.
 class WsSession : public EventSink, public std::enable_shared_from_this<WsSession> {
   public:
     WsSession(boost::beast::tcp_stream stream, ServerContext& ctx, ConnectionSlot slot,
@@ -34,13 +38,20 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     void on_accept(boost::beast::error_code ec);
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t bytes);
+    // The next read, unless the outbound queue or the calls in flight ask to wait (then on_write
+    // or on_reply resumes it).
+    void read_more();
+    bool reading_should_wait() const;
+    void resume_reading();
     // The dispatcher's answer to one payload (nothing for notifications), on the strand.
-    void on_reply(std::optional<std::string> body);
+    void on_reply(std::optional<std::string> body, std::size_t calls);
     // The read loop stopped for good: reports the connection as closed (once).
     void connection_ended();
     void send(std::string text);
     void do_write();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
+    // The client let its unsent replies pass a limit: drop them and close (1008, `why`).
+    void overflow(const std::string& why);
     void do_close(boost::beast::websocket::close_reason reason);
     // The deferred close of close(): the last message, then the close frame.
     void finish_close();
@@ -51,13 +62,17 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     ServerContext& ctx_;
     ConnectionSlot slot_;
     std::shared_ptr<rpc::Client> client_;
-    std::deque<std::string> outbox_;
+    OutboundQueue outbox_;
+    bool read_paused_ = false;  // back-pressure: no read pending until the queue drains
+    // After an overflow: the socket is closed when the close frame cannot go out in time.
+    std::optional<boost::asio::steady_timer> close_deadline_;
     bool writing_ = false;
     bool closing_ = false;
     bool open_ = false;
     std::optional<boost::beast::websocket::close_reason> pending_close_;
     bool ended_ = false;
-    std::size_t in_flight_ = 0;  // payloads dispatched and not yet answered
+    std::size_t in_flight_ = 0;        // payloads dispatched and not yet answered
+    std::size_t calls_in_flight_ = 0;  // the calls in them (a batch counts each)
     // A close() waiting for in_flight_ to reach 0, and the message to send just before it.
     std::optional<boost::beast::websocket::close_reason> close_when_answered_;
     std::string last_message_;

@@ -30,6 +30,18 @@ std::vector<const MethodSpec*> Dispatcher::methods() const {
     return out;
 }
 
+bool allowed(Access access, const Client& client) {
+    switch (access) {
+        case Access::Anyone:
+            return true;
+        case Access::TokenOnly:
+            return client.token_authenticated;
+        case Access::ApproverOnly:
+            return client.approver;
+    }
+    return false;
+}
+
 void Dispatcher::run_call(const std::shared_ptr<const Client>& client, const Call& call,
                           Reply reply) const {
     const MethodSpec* spec = find(call.method);
@@ -39,10 +51,14 @@ void Dispatcher::run_call(const std::shared_ptr<const Client>& client, const Cal
             std::nullopt}));
         return;
     }
-    if (spec != nullptr && spec->access == Access::TokenOnly && !client->token_authenticated) {
-        reply(tl::unexpected(RpcError{kUnauthorized,
-                                      call.method + " requires the cookie token of keybridged",
-                                      std::nullopt}));
+    if (spec != nullptr && !allowed(spec->access, *client)) {
+        reply(tl::unexpected(RpcError{
+            kUnauthorized,
+            spec->access == Access::TokenOnly
+                ? call.method + " requires the cookie token of keybridged"
+                : call.method + " is for approvers: it is served only on the control socket "
+                                "in keybridged's data folder (the keybridge tool uses it)",
+            std::nullopt}));
         return;
     }
     // The single catch-all: an exception here is a bug, answered as an internal error.

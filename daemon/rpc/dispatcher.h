@@ -18,12 +18,19 @@ namespace keybridge::daemon::rpc {
 // needed: permissions, rate limits, approvals, the audit log, policy rules (origin=local).
 inline constexpr std::string_view kLocalPrincipal = "local";
 
-// Who is calling. Set by the connection from its HTTP headers; never changes afterwards.
+// Who is calling. Set by the connection (from its HTTP headers, or from the peer credentials of
+// the control socket); never changes afterwards.
 struct Client {
-    std::string origin;                // the browser page's Origin, empty for non-browser clients
-    bool token_authenticated = false;  // presented the cookie token
+    std::string origin;  // the browser page's Origin, empty for non-browser clients
+    bool token_authenticated =
+        false;  // presented the cookie token (or came over the control socket)
+    // Came over the control socket in the data folder from a process of the daemon's own user
+    // (SO_PEERCRED): the only connections that may see and decide approvals or send the vault
+    // password. The cookie token is handed to scripts; this role is not.
+    bool approver = false;
+    std::string session;  // who the approver is, for the audit log ("control#7 pid 1234 keybridge")
     std::uint64_t connection_id = 0;
-    std::weak_ptr<EventSink> sink;  // set for WebSocket clients (server-pushed events)
+    std::weak_ptr<EventSink> sink;  // set for WebSocket and control clients (server-pushed events)
 
     bool is_browser() const { return !origin.empty(); }
     // The key that permissions and rate limits are kept under.
@@ -39,9 +46,13 @@ using Handler = std::function<void(const std::shared_ptr<const Client>& client,
                                    const boost::json::value& params, Reply reply)>;
 
 enum class Access {
-    Anyone,     // any client that passed the connection checks
-    TokenOnly,  // clients that proved who they are with the cookie token (scripts, approvers)
+    Anyone,        // any client that passed the connection checks
+    TokenOnly,     // clients that proved who they are with the cookie token (scripts, the tool)
+    ApproverOnly,  // the control socket only: approvals, and secrets sent to the daemon
 };
+
+// Whether `client` may call a method of this access class.
+bool allowed(Access access, const Client& client);
 
 struct MethodSpec {
     std::string name;

@@ -19,15 +19,16 @@ std::string id_text_of(const json::value& id, const std::optional<std::string>& 
 }
 
 // Validates one element of a payload (EIP-1474 and the JSON-RPC 2.0 specification).
-// `number_spelling` is the source text of its id when that is a number.
-Payload::Entry parse_call(const json::value& v, const std::optional<std::string>& number_spelling) {
+// `number_spelling` is the source text of its id when that is a number. The call takes the
+// params out of `v` (moved, not copied: a typed-data document can be kilobytes).
+Payload::Entry parse_call(json::value& v, const std::optional<std::string>& number_spelling) {
     Payload::Entry entry;
     entry.error_id = nullptr;
     if (!v.is_object()) {
         entry.error = invalid_request("a request must be a JSON object");
         return entry;
     }
-    const json::object& o = v.as_object();
+    json::object& o = v.as_object();
     // The id is echoed even in an error about other fields, when it is of a valid type.
     const json::value* id = o.if_contains("id");
     if (id != nullptr) {
@@ -49,17 +50,18 @@ Payload::Entry parse_call(const json::value& v, const std::optional<std::string>
         entry.error = invalid_request("method must be a non-empty string");
         return entry;
     }
-    const json::value* params = o.if_contains("params");
+    json::value* params = o.if_contains("params");
     if (params != nullptr && !params->is_array() && !params->is_object()) {
         entry.error = invalid_request("params must be an array or an object");
         return entry;
     }
-    // params is copy-constructed, so it stays in the parse's wiping storage (a password may be
-    // in it); assigning it would copy it into ordinary memory.
+    // params is move-constructed: it keeps the parse's wiping storage (a password may be in it)
+    // without a copy; assigning it to a value of another storage would copy it into ordinary
+    // memory.
     Call call{.id = std::nullopt,
               .id_text = "null",
               .method = std::string(method->as_string()),
-              .params = params != nullptr ? *params : json::value(nullptr)};
+              .params = params != nullptr ? std::move(*params) : json::value(nullptr)};
     if (id != nullptr) {
         call.id = *id;
         call.id_text = entry.id_text;
@@ -79,6 +81,8 @@ RpcError to_rpc_error(const core::Error& error) {
             return {kInvalidParams, error.detail, std::nullopt};
         case ErrorCode::LimitExceeded:
             return {kLimitExceeded, error.detail, std::nullopt};
+        case ErrorCode::AlreadyExists:
+            return {kResourceUnavailable, error.detail, std::nullopt};
         case ErrorCode::NotSupported:
             return {kUnsupportedMethod, error.detail, std::nullopt};
         case ErrorCode::UserCancelled:
@@ -101,7 +105,6 @@ RpcError to_rpc_error(const core::Error& error) {
         case ErrorCode::CryptoFailure:
         case ErrorCode::WrongPassword:
         case ErrorCode::IoError:
-        case ErrorCode::AlreadyExists:
             return {kInternalError, error.detail, std::nullopt};
         case ErrorCode::Internal:
             return {kInternalError, "internal error", std::nullopt};
@@ -119,7 +122,7 @@ std::variant<Payload, RpcError> parse_payload(std::string_view text, const Parse
     options.max_depth = limits.max_depth;
     json::error_code ec;
     ReadJson read = read_json(text, ec, options);
-    const json::value& root = read.root;
+    json::value& root = read.root;
     auto spelling = [&read](std::size_t index) -> const std::optional<std::string>& {
         static const std::optional<std::string> none;
         return index < read.number_ids.size() ? read.number_ids[index] : none;
@@ -135,7 +138,7 @@ std::variant<Payload, RpcError> parse_payload(std::string_view text, const Parse
     }
     Payload payload;
     if (root.is_array()) {
-        const json::array& batch = root.as_array();
+        json::array& batch = root.as_array();
         if (batch.empty()) return invalid_request("empty batch");
         if (batch.size() > limits.max_batch) {
             return RpcError{kLimitExceeded,

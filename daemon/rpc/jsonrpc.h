@@ -20,7 +20,10 @@ enum RpcErrorCode : int {
     kInvalidParams = -32602,
     kInternalError = -32603,
     kLimitExceeded = -32005,  // EIP-1474: request rate or size limit
-    kUserRejected = 4001,     // EIP-1193
+    // EIP-1474 "resource unavailable"; MetaMask's answer to a second eth_requestAccounts while
+    // the first is pending, and ours.
+    kResourceUnavailable = -32002,
+    kUserRejected = 4001,  // EIP-1193
     kUnauthorized = 4100,
     kUnsupportedMethod = 4200,
     kDisconnected = 4900,

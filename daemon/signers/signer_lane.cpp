@@ -1,7 +1,9 @@
 #include "daemon/signers/signer_lane.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
 
+#include <chrono>
 #include <optional>
 
 namespace keybridge::daemon::signers {
@@ -51,9 +53,11 @@ ThreadLane::~ThreadLane() {
 
 void ThreadLane::run(std::stop_token caller, Job job) {
     {
-        std::lock_guard lock(state_->mutex);
+        std::unique_lock lock(state_->mutex);
         if (!state_->stopping) {
             state_->queue.push_back({std::move(caller), std::move(job)});
+            lock.unlock();
+            // After the unlock: a worker woken under the lock would block on it at once.
             state_->wake.notify_one();
             return;
         }
@@ -96,6 +100,48 @@ void ThreadLane::work(const std::shared_ptr<State>& state) {
         run_linked(own, next.caller, lane_stopped.get_token(), next.job);
         next.job = nullptr;  // the job's captures go now, on this thread, before the next wait
     }
+}
+
+SpilloverLane::SpilloverLane(std::string name, Saturated saturated)
+    : saturated_(std::move(saturated)), worker_(std::move(name)) {}
+
+void SpilloverLane::run(std::stop_token caller, Job job) {
+    // A job waiting on the worker means the worker is the busier side: sign here.
+    if (worker_.queued() == 0 && saturated_())
+        return worker_.run(std::move(caller), std::move(job));
+    inline_.run(std::move(caller), std::move(job));
+}
+
+void SpilloverLane::stop() {
+    inline_.stop();
+    worker_.stop();
+}
+
+bool SpilloverLane::calling_thread_saturated() {
+    // A window spans at least this long and ends at a call, so a thread called rarely is judged
+    // on its long, mostly idle window: not saturated.
+    constexpr auto kWindow = std::chrono::milliseconds(1);
+    struct Window {
+        std::chrono::steady_clock::time_point start{};
+        long switches_at_start = 0;  // voluntary context switches of the thread so far
+        long calls = 0;
+        bool saturated = false;
+    };
+    thread_local Window window;
+    ++window.calls;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - window.start < kWindow) return window.saturated;
+    rusage usage{};
+    if (::getrusage(RUSAGE_THREAD, &usage) != 0) return false;
+    const long switches = usage.ru_nvcsw;
+    const bool first = window.start == std::chrono::steady_clock::time_point{};
+    // A thread preempted on a busy machine may find the next request waiting without having had
+    // other work: one block in four calls is still a thread that waits for its clients.
+    window.saturated = !first && (switches - window.switches_at_start) * 4 < window.calls;
+    window.start = now;
+    window.switches_at_start = switches;
+    window.calls = 0;
+    return window.saturated;
 }
 
 }  // namespace keybridge::daemon::signers

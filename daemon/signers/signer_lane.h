@@ -11,10 +11,10 @@
 
 namespace keybridge::daemon::signers {
 
-// Where a signer's calls run: one job at a time, first come first served. The software signer's
-// lane runs each job inline on the requesting thread (signing is ~25 µs: a thread hop would cost
-// more than the work); a device's lane owns a worker thread, so a Ledger waiting for its button
-// holds that thread and nothing else.
+// Where a signer's calls run. The software signer's lane (SpilloverLane) runs each job inline on
+// the requesting thread (signing is ~25 µs: a thread hop costs a good part of that) unless that
+// thread is saturated; a device's lane owns a worker thread and runs one job at a time, first
+// come first served, so a Ledger waiting for its button holds that thread and nothing else.
 //
 // A job receives a stop token that fires when the caller's token fires (client gone, request
 // timed out) or when the lane stops (device detached, daemon stopping). A job whose token fired
@@ -75,6 +75,37 @@ class ThreadLane final : public SignerLane {
     std::string name_;
     std::shared_ptr<State> state_ = std::make_shared<State>();
     std::thread worker_;
+};
+
+// The software signer's lane. A job runs inline on the calling network thread (no thread hop:
+// the lowest latency) unless that thread is saturated; then it runs on the lane's worker thread,
+// so that signing overlaps the network thread's transport and JSON work on a second core.
+// Saturation is measured, not guessed: a network thread that keeps up blocks in epoll_wait
+// between requests (a voluntary context switch); one that blocked fewer than once per four jobs
+// over the last millisecond nearly always had requests waiting for it. A worker that already holds
+// a waiting job takes no more: the network thread signs the job itself (both cores sign). Jobs may
+// run concurrently (inline on network threads and on the worker): the signer must be thread-safe,
+// as the software signer is.
+class SpilloverLane final : public SignerLane {
+  public:
+    // Whether the calling thread is saturated; called once per job, on the caller's thread.
+    using Saturated = std::function<bool()>;
+
+    explicit SpilloverLane(std::string name, Saturated saturated = calling_thread_saturated);
+
+    void run(std::stop_token caller, Job job) override;
+    void stop() override;
+    std::size_t queued() const override { return worker_.queued(); }
+
+    // The measurement described above, kept per calling thread: true when this thread blocked
+    // fewer than once per four calls during its last window of at least a millisecond. One
+    // getrusage() per window; the first call of a thread says false.
+    static bool calling_thread_saturated();
+
+  private:
+    Saturated saturated_;
+    InlineLane inline_;
+    ThreadLane worker_;
 };
 
 }  // namespace keybridge::daemon::signers

@@ -20,9 +20,15 @@ std::string connect_hint(const AccountRoute& route) {
 
 }  // namespace
 
-SignerRegistry::SignerRegistry(std::shared_ptr<drivers::software::SoftwareSigner> software)
+SignerRegistry::SignerRegistry(std::shared_ptr<drivers::software::SoftwareSigner> software,
+                               bool spillover)
     : software_(std::move(software)) {
-    attached_.emplace(software_->id(), Attached{software_, std::make_shared<InlineLane>()});
+    std::shared_ptr<SignerLane> lane;
+    if (spillover)
+        lane = std::make_shared<SpilloverLane>("signing");
+    else
+        lane = std::make_shared<InlineLane>();
+    attached_.emplace(software_->id(), Attached{software_, std::move(lane)});
 }
 
 SignerRegistry::~SignerRegistry() {

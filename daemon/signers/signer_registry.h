@@ -27,13 +27,16 @@ struct Route {
 };
 
 // Owns the account list and knows which signer holds each account: the vault's seed and imported
-// accounts → the software signer (always attached, inline lane); hardware accounts → the device
+// accounts → the software signer (always attached, spillover lane); hardware accounts → the device
 // with the identity the vault recorded, once it is attached (its own thread lane). Device
 // watchers and the --speculos / --trezor-emulator options call attach/detach at run time.
 // Thread-safe.
 class SignerRegistry {
   public:
-    explicit SignerRegistry(std::shared_ptr<drivers::software::SoftwareSigner> software);
+    // `spillover`: the software signer's lane is a SpilloverLane (its worker signs while the
+    // calling network thread is saturated); otherwise an InlineLane.
+    explicit SignerRegistry(std::shared_ptr<drivers::software::SoftwareSigner> software,
+                            bool spillover = true);
     ~SignerRegistry();
     SignerRegistry(const SignerRegistry&) = delete;
     SignerRegistry& operator=(const SignerRegistry&) = delete;

@@ -47,12 +47,24 @@ ChainFeeds::~ChainFeeds() {
 }
 
 void ChainFeeds::subscribe(std::weak_ptr<EventSink> sink, std::uint64_t connection_id,
-                           std::uint64_t chain_id, Kind kind, LogFilter filter,
-                           std::function<void(Started)> done) {
+                           const std::string& principal, std::uint64_t chain_id, Kind kind,
+                           LogFilter filter, std::function<void(Started)> done) {
     std::shared_ptr<ChainPoller> poller;
     std::string id;
     {
-        std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
+        if (const std::size_t held = count_for_origin_locked(principal);
+            held >= settings_.max_per_origin) {
+            lock.unlock();
+            return done(tl::unexpected(rpc::RpcError{
+                rpc::kLimitExceeded,
+                "this origin already has " + std::to_string(held) +
+                    " newHeads/logs/newPendingTransactions subscriptions over its connections "
+                    "(at most " +
+                    std::to_string(settings_.max_per_origin) +
+                    " per origin); cancel some with eth_unsubscribe",
+                std::nullopt}));
+        }
         // Unguessable ids, as EventHub's: one connection cannot cancel another's by counting.
         do {
             std::array<std::uint8_t, 8> random{};
@@ -62,6 +74,7 @@ void ChainFeeds::subscribe(std::weak_ptr<EventSink> sink, std::uint64_t connecti
         Subscription sub;
         sub.sink = std::move(sink);
         sub.connection_id = connection_id;
+        sub.principal = principal;
         sub.chain_id = chain_id;
         sub.kind = kind;
         sub.filter_key = filter.key();
@@ -198,6 +211,17 @@ std::size_t ChainFeeds::count(std::uint64_t connection_id) const {
     return static_cast<std::size_t>(std::count_if(
         subscriptions_.begin(), subscriptions_.end(),
         [&](const auto& entry) { return entry.second.connection_id == connection_id; }));
+}
+
+std::size_t ChainFeeds::count_for_origin(const std::string& principal) const {
+    std::lock_guard lock(mutex_);
+    return count_for_origin_locked(principal);
+}
+
+std::size_t ChainFeeds::count_for_origin_locked(const std::string& principal) const {
+    return static_cast<std::size_t>(
+        std::count_if(subscriptions_.begin(), subscriptions_.end(),
+                      [&](const auto& entry) { return entry.second.principal == principal; }));
 }
 
 std::size_t ChainFeeds::active_pollers() const {

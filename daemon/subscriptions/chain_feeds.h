@@ -45,6 +45,9 @@ class ChainFeeds {
         std::chrono::milliseconds poll_interval{1000};
         std::chrono::milliseconds max_backoff{30000};
         std::size_t window = 64;  // catch-up and reorg depth, in blocks
+        // Subscriptions of one origin (principal) over all its connections: each connection
+        // has its own cap (max-subscriptions), this one keeps a page from multiplying them.
+        std::size_t max_per_origin = 256;
         FilterRegistry::Settings filters;
     };
 
@@ -61,16 +64,19 @@ class ChainFeeds {
     // pending-transaction filter exists. done(error) when it could not start: 4900 when it was
     // cancelled first (unsubscribed, connection closed, shutdown); for PendingTransactions 4200
     // when the node refused the filter (the message says what the node answered), 4901 when it
-    // could not be reached. `filter` is used for Logs.
+    // could not be reached; -32005 at once when `principal` (the page's origin, or "local")
+    // already holds max_per_origin subscriptions here. `filter` is used for Logs.
     void subscribe(std::weak_ptr<EventSink> sink, std::uint64_t connection_id,
-                   std::uint64_t chain_id, Kind kind, LogFilter filter,
-                   std::function<void(Started)> done);
+                   const std::string& principal, std::uint64_t chain_id, Kind kind,
+                   LogFilter filter, std::function<void(Started)> done);
     // True when the connection had that subscription; its events stop at once.
     bool unsubscribe(std::uint64_t connection_id, const std::string& id);
     // Removes every subscription and filter of a closed connection.
     void drop_connection(std::uint64_t connection_id);
     // Subscriptions the connection holds here.
     std::size_t count(std::uint64_t connection_id) const;
+    // Subscriptions the origin holds here, over all its connections.
+    std::size_t count_for_origin(const std::string& principal) const;
     // Chains being polled now.
     std::size_t active_pollers() const;
     // Shutdown: stops every poller and forgets every subscription and filter.
@@ -82,6 +88,7 @@ class ChainFeeds {
     struct Subscription {
         std::weak_ptr<EventSink> sink;
         std::uint64_t connection_id = 0;
+        std::string principal;
         std::uint64_t chain_id = 0;
         Kind kind = Kind::NewHeads;
         LogFilter filter;
@@ -94,6 +101,7 @@ class ChainFeeds {
         std::uint64_t generation = 0;  // tells a stopped poller's late delivery from the new one's
     };
 
+    std::size_t count_for_origin_locked(const std::string& principal) const;
     std::vector<LogFilter> filters_of(std::uint64_t chain_id);
     bool wants_pending(std::uint64_t chain_id);
     // Removes a subscription that could not start.

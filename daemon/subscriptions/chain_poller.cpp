@@ -271,24 +271,30 @@ void ChainPoller::link_segment() {
         case HeadTracker::Link::Extends:
             break;
     }
-    filters_ = hooks_.filters();
+    fanout_ = LogFanout(hooks_.filters());
+    fetched_logs_.clear();
     batch_.logs.clear();
-    fetch_logs(0);
+    if (fanout_.empty()) return finish_poll();
+    fetch_logs(batch_.refs.front().number);
 }
 
-void ChainPoller::fetch_logs(std::size_t index) {
-    if (index >= filters_.size()) return finish_poll();
-    json::object params = filters_[index].to_json();
-    params["fromBlock"] = rpc::quantity(batch_.refs.front().number);
-    params["toBlock"] = rpc::quantity(batch_.refs.back().number);
-    call("eth_getLogs", json::array{std::move(params)}, [this, index](json::value logs) {
+void ChainPoller::fetch_logs(std::uint64_t from) {
+    const std::uint64_t last = batch_.refs.back().number;
+    std::uint64_t to = last;
+    if (const std::size_t span = fanout_.max_blocks(); span > 0 && last - from >= span) {
+        to = from + span - 1;
+    }
+    json::object params = fanout_.merged().to_json();
+    params["fromBlock"] = rpc::quantity(from);
+    params["toBlock"] = rpc::quantity(to);
+    call("eth_getLogs", json::array{std::move(params)}, [this, to, last](json::value logs) {
         if (!logs.is_array()) return fail("eth_getLogs answered something that is not an array");
-        json::array matching;
-        for (auto& log : logs.as_array()) {
-            if (filters_[index].matches(log)) matching.push_back(std::move(log));
-        }
-        batch_.logs.emplace_back(filters_[index].key(), std::move(matching));
-        fetch_logs(index + 1);
+        for (auto& log : logs.as_array())
+            fetched_logs_.push_back(std::move(log));
+        if (to < last) return fetch_logs(to + 1);
+        batch_.logs = fanout_.split(fetched_logs_);
+        fetched_logs_.clear();
+        finish_poll();
     });
 }
 

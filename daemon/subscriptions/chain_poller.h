@@ -16,14 +16,14 @@
 #include <boost/json.hpp>
 
 #include "daemon/subscriptions/head_tracker.h"
+#include "daemon/subscriptions/log_fanout.h"
 #include "daemon/subscriptions/log_filter.h"
 #include "daemon/upstream/upstream_client.h"
 
 namespace keybridge::daemon::subscriptions {
 
 // What one poll found, in block order: the headers as the node returned them (and what the
-// tracker read from each), and for each distinct logs filter the node's eth_getLogs answer
-// over those blocks.
+// tracker read from each), and for each distinct logs filter its logs of those blocks.
 struct PollBatch {
     std::vector<boost::json::value> headers;
     std::vector<BlockRef> refs;
@@ -36,9 +36,10 @@ struct PollBatch {
 // The first poll takes eth_getBlockByNumber("latest") as the baseline (nothing is emitted for
 // it) and then runs the ready callbacks. Each later poll, every `interval`: eth_blockNumber;
 // when it advanced, eth_getBlockByNumber(n, false) for each new block in order (at most
-// `window`), back to the fork point after a reorg (HeadTracker); then eth_getLogs over those
-// blocks once per distinct filter of the logs subscribers (keeping the logs that
-// LogFilter::matches); then `deliver` with all of it. A
+// `window`), back to the fork point after a reorg (HeadTracker); then, when there are logs
+// subscribers, one eth_getLogs over those blocks for all of them (LogFanout's merged filter;
+// several consecutive ranges of LogFanout::kAnyAddressBlocks when it selects any address),
+// split locally into each distinct filter's logs; then `deliver` with all of it. A
 // poll that fails anywhere delivers nothing, is logged at debug level and retried after a
 // doubling delay (interval × 2, × 4, … up to max_backoff); the first success resets it.
 //
@@ -100,7 +101,8 @@ class ChainPoller : public std::enable_shared_from_this<ChainPoller> {
     // back to a fork point) when `last` is nullopt.
     void fetch_block(std::uint64_t number, std::optional<std::uint64_t> last);
     void link_segment();
-    void fetch_logs(std::size_t index);
+    // eth_getLogs from block `from` (at most fanout_.max_blocks() of them), then the rest.
+    void fetch_logs(std::uint64_t from);
     void finish_poll();
     void fail(const std::string& why);
     void set_ready();
@@ -119,8 +121,9 @@ class ChainPoller : public std::enable_shared_from_this<ChainPoller> {
     unsigned failures_ = 0;
     bool ready_ = false;
     std::vector<std::function<void(bool)>> waiting_;
-    PollBatch batch_;  // the poll under way
-    std::vector<LogFilter> filters_;
+    PollBatch batch_;                  // the poll under way
+    LogFanout fanout_;                 // the logs subscribers of the poll under way
+    boost::json::array fetched_logs_;  // its eth_getLogs answers so far
     std::optional<boost::json::value> pending_filter_;  // the node's filter id
     std::string pending_url_;                           // the node that holds it
     bool pending_installing_ = false;

@@ -47,8 +47,9 @@ void ClientFilters::create(const FilterOwner& owner, std::uint64_t chain_id,
             return reply(tl::unexpected(rpc::RpcError{
                 rpc::kLimitExceeded,
                 "too many filters: at most " + std::to_string(registry_.settings().max_per_owner) +
-                    " per connection or origin (max-subscriptions); remove some with "
-                    "eth_uninstallFilter",
+                    " per connection or HTTP origin (max-subscriptions), " +
+                    std::to_string(registry_.settings().max_per_principal) +
+                    " per origin over all its connections; remove some with eth_uninstallFilter",
                 std::nullopt}));
         }
     }

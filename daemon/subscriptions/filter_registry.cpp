@@ -17,8 +17,15 @@ std::size_t FilterRegistry::count(const FilterOwner& owner) const {
                       [&](const auto& entry) { return entry.second.owner == owner; }));
 }
 
+std::size_t FilterRegistry::count_principal(const std::string& principal) const {
+    return static_cast<std::size_t>(std::count_if(
+        filters_.begin(), filters_.end(),
+        [&](const auto& entry) { return entry.second.owner.principal == principal; }));
+}
+
 bool FilterRegistry::has_room(const FilterOwner& owner) const {
-    return filters_.size() < settings_.max_total && count(owner) < settings_.max_per_owner;
+    return filters_.size() < settings_.max_total && count(owner) < settings_.max_per_owner &&
+           count_principal(owner.principal) < settings_.max_per_principal;
 }
 
 std::optional<std::string> FilterRegistry::add(const FilterOwner& owner, std::uint64_t chain_id,

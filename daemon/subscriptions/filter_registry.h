@@ -40,6 +40,8 @@ class FilterRegistry {
     using Clock = std::function<std::chrono::steady_clock::time_point()>;
     struct Settings {
         std::size_t max_per_owner = 64;
+        // One origin's filters over all its connections and HTTP requests together.
+        std::size_t max_per_principal = 256;
         std::size_t max_total = 4096;
         // Nodes drop a filter that nobody polled for 5 minutes (geth, anvil); so do we.
         std::chrono::seconds idle_timeout{300};
@@ -47,7 +49,8 @@ class FilterRegistry {
 
     explicit FilterRegistry(Settings settings, Clock clock = &std::chrono::steady_clock::now);
 
-    // False when the owner already holds max_per_owner filters or the daemon max_total.
+    // False when the owner already holds max_per_owner filters, its principal
+    // max_per_principal, or the daemon max_total.
     bool has_room(const FilterOwner& owner) const;
     // Records a node filter and returns its new local id ("0x" + 32 hex digits, unguessable),
     // or nullopt when there is no room (has_room is false).
@@ -72,6 +75,7 @@ class FilterRegistry {
     std::vector<ClientFilter> remove_all();
 
     std::size_t count(const FilterOwner& owner) const;
+    std::size_t count_principal(const std::string& principal) const;
     std::size_t size() const { return filters_.size(); }
     const Settings& settings() const { return settings_; }
 

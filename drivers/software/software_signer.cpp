@@ -66,7 +66,7 @@ std::vector<core::Address> SoftwareSigner::sync_accounts(const std::vector<Accou
 }
 
 bool SoftwareSigner::unlocked() const {
-    std::lock_guard lock(mutex_);
+    std::shared_lock lock(mutex_);
     return unlocked_;
 }
 
@@ -75,7 +75,7 @@ core::SignerInfo SoftwareSigner::info() const {
 }
 
 std::vector<core::KeyRef> SoftwareSigner::keys() const {
-    std::lock_guard lock(mutex_);
+    std::shared_lock lock(mutex_);
     std::vector<core::KeyRef> out;
     out.reserve(listed_.size());
     for (const auto& a : listed_)
@@ -84,7 +84,7 @@ std::vector<core::KeyRef> SoftwareSigner::keys() const {
 }
 
 core::Status SoftwareSigner::ready(const core::KeyRef& key) const {
-    std::lock_guard lock(mutex_);
+    std::shared_lock lock(mutex_);
     auto held = key_for(key.address);
     if (!held) return fail(held.error());
     return {};
@@ -92,7 +92,7 @@ core::Status SoftwareSigner::ready(const core::KeyRef& key) const {
 
 core::Result<core::Address> SoftwareSigner::address_at(const core::SignContext& /*context*/,
                                                        std::string_view path) {
-    std::lock_guard lock(mutex_);
+    std::shared_lock lock(mutex_);
     if (seed_.empty()) {
         return fail(ErrorCode::VaultLocked,
                     "the vault's phrase is not unlocked: run 'keybridge unlock'");
@@ -102,7 +102,7 @@ core::Result<core::Address> SoftwareSigner::address_at(const core::SignContext& 
     return core::PublicKey::from_private(*key).address();
 }
 
-// The caller holds mutex_ for as long as it uses the returned key.
+// The caller holds mutex_ (shared or exclusive) for as long as it uses the returned key.
 core::Result<const core::PrivateKey*> SoftwareSigner::key_for(const core::Address& account) const {
     if (!unlocked_) {
         return fail(ErrorCode::VaultLocked,
@@ -127,7 +127,7 @@ core::Result<const core::PrivateKey*> SoftwareSigner::key_for(const core::Addres
 
 core::Result<core::RecoverableSignature> SoftwareSigner::sign_personal_message(
     const core::SignContext& /*context*/, const core::KeyRef& key, core::ByteView message) {
-    std::lock_guard lock(mutex_);
+    std::shared_lock lock(mutex_);
     auto held = key_for(key.address);
     if (!held) return fail(held.error());
     return core::sign_personal_message(**held, message);
@@ -136,7 +136,7 @@ core::Result<core::RecoverableSignature> SoftwareSigner::sign_personal_message(
 core::Result<core::RecoverableSignature> SoftwareSigner::sign_typed_data(
     const core::SignContext& /*context*/, const core::KeyRef& key,
     const core::eip712::HashedTypedData& typed) {
-    std::lock_guard lock(mutex_);
+    std::shared_lock lock(mutex_);
     auto held = key_for(key.address);
     if (!held) return fail(held.error());
     return core::eip712::sign(**held, typed);  // the digest computed before the approval
@@ -145,7 +145,7 @@ core::Result<core::RecoverableSignature> SoftwareSigner::sign_typed_data(
 core::Result<core::RecoverableSignature> SoftwareSigner::sign_typed_data_v1(
     const core::SignContext& /*context*/, const core::KeyRef& key,
     const boost::json::value& typed) {
-    std::lock_guard lock(mutex_);
+    std::shared_lock lock(mutex_);
     auto held = key_for(key.address);
     if (!held) return fail(held.error());
     return core::eip712::sign_legacy_v1(**held, typed);
@@ -153,7 +153,7 @@ core::Result<core::RecoverableSignature> SoftwareSigner::sign_typed_data_v1(
 
 core::Result<core::RecoverableSignature> SoftwareSigner::sign_digest(
     const core::SignContext& /*context*/, const core::KeyRef& key, const core::Hash32& digest) {
-    std::lock_guard lock(mutex_);
+    std::shared_lock lock(mutex_);
     auto held = key_for(key.address);
     if (!held) return fail(held.error());
     return core::sign_digest(**held, digest);
@@ -161,7 +161,7 @@ core::Result<core::RecoverableSignature> SoftwareSigner::sign_digest(
 
 core::Result<core::SignedTransaction> SoftwareSigner::sign_transaction(
     const core::SignContext& /*context*/, const core::KeyRef& key, const core::Transaction& tx) {
-    std::lock_guard lock(mutex_);
+    std::shared_lock lock(mutex_);
     auto held = key_for(key.address);
     if (!held) return fail(held.error());
     return core::sign(tx, **held);

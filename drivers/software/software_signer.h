@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -83,7 +84,9 @@ class SoftwareSigner final : public core::Signer {
     // The key for account, or NotFound / VaultLocked.
     core::Result<const core::PrivateKey*> key_for(const core::Address& account) const;
 
-    mutable std::mutex mutex_;
+    // Shared by readers and signers (a network thread and the signing worker sign at once),
+    // exclusive for changes of the keys.
+    mutable std::shared_mutex mutex_;
     bool unlocked_ = false;
     std::map<core::Address, core::PrivateKey> keys_;
     core::SecretBuffer seed_;               // empty unless handed over by set_keys

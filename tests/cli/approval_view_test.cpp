@@ -18,40 +18,6 @@ TEST(FormatUnits, PlacesTheDecimalPointAndDropsTrailingZeros) {
     EXPECT_EQ(format_units("42", 0), "42");
 }
 
-TEST(TerminalSafe, EscapesControlCharacters) {
-    EXPECT_EQ(terminal_safe("plain text"), "plain text");
-    EXPECT_EQ(terminal_safe("a\x1b[2Jb"), "a\\x1b[2Jb");
-    EXPECT_EQ(terminal_safe("Pay 1 ETH\rHello"), "Pay 1 ETH\\rHello");
-    EXPECT_EQ(terminal_safe("tab\there"), "tab\\there");
-    EXPECT_EQ(terminal_safe(std::string("nul\0x", 5)), "nul\\x00x");
-    EXPECT_EQ(terminal_safe("del\x7f"), "del\\x7f");
-    EXPECT_EQ(terminal_safe("two\nlines"), "two\\nlines");
-    EXPECT_EQ(terminal_safe("two\nlines", true), "two\nlines");
-}
-
-TEST(TerminalSafe, EscapesC1ControlsBidiAndZeroWidthCharacters) {
-    EXPECT_EQ(terminal_safe("csi\xc2\x9b"
-                            "31m"),
-              "csi\\u{009b}31m");  // U+009B
-    EXPECT_EQ(terminal_safe("abc\xe2\x80\xae"
-                            "def"),
-              "abc\\u{202e}def");                                             // RLO
-    EXPECT_EQ(terminal_safe("x\xe2\x81\xa6y"), "x\\u{2066}y");                // LRI
-    EXPECT_EQ(terminal_safe("zero\xe2\x80\x8bwidth"), "zero\\u{200b}width");  // ZWSP
-    EXPECT_EQ(terminal_safe("\xef\xbb\xbf"
-                            "bom"),
-              "\\u{feff}bom");
-}
-
-TEST(TerminalSafe, KeepsPrintableUnicodeAndEscapesInvalidUtf8) {
-    EXPECT_EQ(terminal_safe("H\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x98\x80"),
-              "H\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x98\x80");
-    EXPECT_EQ(terminal_safe("\xff\xfe"), "\\xff\\xfe");
-    EXPECT_EQ(terminal_safe("cut \xe2\x9c"), "cut \\xe2\\x9c");   // truncated sequence
-    EXPECT_EQ(terminal_safe("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
-    EXPECT_EQ(terminal_safe("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a UTF-16 surrogate
-}
-
 json::object request(std::string method, json::object details) {
     return json::object{{"id", 9},
                         {"origin", "https://app.example"},

@@ -1087,6 +1087,39 @@ class BackupTest(CliTestCase):
             self.assertFalse(os.path.exists(n), name)
             self.assertEqual(tree_contents(self.d), before, name)
 
+    def test_names_from_a_backup_cannot_drive_the_terminal(self):
+        # A backup is only as trustworthy as the vault it was made from (another machine, an
+        # older version, a tampered file): its names reach the terminal escaped, never raw.
+        with open(os.path.join(self.d, "vault", "CURRENT"), encoding="utf-8") as f:
+            live = os.path.join(self.d, "vault", f.read().strip(), "vault.json")
+        with open(live, encoding="utf-8") as f:
+            vault = json.load(f)
+        hostile = "\x1b]0;pwned\x07\x1b[2J\x9b31m\u202etxt.exe\x7f"
+        vault["accounts"][0]["name"] = hostile
+        os.chmod(live, 0o600)
+        with open(live, "w", encoding="utf-8") as f:
+            json.dump(vault, f)
+        hostile_backup = self.path("hostile.backup")
+        self.run_cli("backup", "--out", hostile_backup, "--password-file", self.vault_pw,
+                     datadir=self.d, check=EXIT_OK)
+        n = self.path("n")
+        runs = [self.run_cli("restore-backup", hostile_backup, "--password-file", self.vault_pw,
+                             datadir=n, check=EXIT_OK),
+                self.run_cli("restore-backup", hostile_backup, "--password-file", self.vault_pw,
+                             "--json", datadir=self.path("n2"), check=EXIT_OK),
+                self.run_cli("account", "list", datadir=n, check=EXIT_OK),
+                self.run_cli("account", "list", "--json", datadir=n, check=EXIT_OK),
+                self.run_cli("account", "remove", FIRST_ALL_ADDRESS, datadir=n)]
+        for run in runs:
+            for raw in ("\x1b", "\x07", "\x9b", "\u202e", "\x7f"):
+                self.assertNotIn(raw, run.stdout + run.stderr, repr(run))
+        listed = runs[2].stdout
+        self.assertIn("\\x1b]0;pwned\\x07\\x1b[2J\\u{009b}31m\\u{202e}txt.exe\\x7f", listed)
+        # --json keeps the value (JSON escapes), so scripts still read the real name.
+        first = [a for a in runs[3].json()["accounts"] if a["address"] == FIRST_ALL_ADDRESS]
+        self.assertEqual(first[0]["name"], hostile)
+        self.assertIn("\\u001b]0;pwned", runs[3].stdout)
+
     def test_wrong_passwords_for_backups(self):
         before = tree_contents(self.d)
         out = self.path("never.backup")
@@ -1220,12 +1253,12 @@ class UsageTest(CliTestCase):
         "restore-backup": ["--file", "--password-file"],
         "passwd": ["--password-file", "--new-password-file"],
         # The daemon commands (tests/cli/daemon_cli_test.py runs them against keybridged).
-        "status": ["--daemon"],
-        "unlock": ["--password-file", "--daemon"],
-        "lock": ["--daemon"],
-        "approve": ["--once", "--daemon"],
-        "permissions list": ["--daemon"],
-        "permissions revoke": ["--daemon"],
+        "status": [],
+        "unlock": ["--password-file"],
+        "lock": [],
+        "approve": ["--once"],
+        "permissions list": [],
+        "permissions revoke": [],
         # Reads the audit log's files (tests/cli/audit_cli_test.py).
         "audit": ["--origin", "--method", "--account", "--since", "--decision", "--limit"],
     }

@@ -583,11 +583,91 @@ TEST(Eip712, RecursiveVectorDiffersBetweenV3AndV4) {
     EXPECT_EQ(hex_encode(*v4), std::string(recursive.at("signingHash_derived").as_string()));
 }
 
-TEST(Eip712, ExtraMessageKeysAreIgnored) {
-    const std::string types = R"({"EIP712Domain":[],"M":[{"name":"a","type":"uint8"}]})";
-    const TypedData plain = must_parse(doc(types, "M", R"({"a":1})"));
-    const TypedData extra = must_parse(doc(types, "M", R"({"a":1,"b":"ignored"})"));
-    EXPECT_EQ(*signing_hash(plain, Version::V4), *signing_hash(extra, Version::V4));
+// The attack: a wallet shows every key of the message, the hash covers only declared members.
+TEST(Eip712, ExtraMessageKeysAreRefusedAtTheTopLevel) {
+    const std::string types = R"({"EIP712Domain":[{"name":"name","type":"string"}],
+        "Permit":[{"name":"owner","type":"address"},{"name":"spender","type":"address"},
+                  {"name":"value","type":"uint256"}]})";
+    const std::string message = R"({"owner":"0x29C76e6aD8f28BB1004902578Fb108c507Be341b",
+        "spender":"0x1111111111111111111111111111111111111111",
+        "value":"115792089237316195423570985008687907853269984665640564039457584007913129639935",
+        "note":"Approve 1 USDC"})";
+    const std::string text = doc(types, "Permit", message, R"({"name":"USD Coin"})");
+    for (Version version : {Version::V4, Version::V3}) {
+        const Error e = failure(text, version);
+        EXPECT_EQ(e.code, ErrorCode::InvalidArgument);
+        EXPECT_NE(e.detail.find("message.note: extra data provided in the message"),
+                  std::string::npos)
+            << e.detail;
+        EXPECT_NE(e.detail.find("'Permit'"), std::string::npos) << e.detail;
+    }
+    const TypedData typed = must_parse(text);
+    EXPECT_FALSE(hash_typed_data(typed, Version::V4));
+    EXPECT_FALSE(encode_data(typed, "Permit", json::value(typed.message()), Version::V4));
+    EXPECT_FALSE(hash_struct(typed, "Permit", json::value(typed.message()), Version::V4));
+    EXPECT_FALSE(recover_signer(typed, Version::V4, Bytes(65, 0)));
+
+    // The same document without the note is signed.
+    json::value clean = json::parse(text);
+    clean.at("message").as_object().erase("note");
+    EXPECT_TRUE(hash_typed_data(must_parse(json::serialize(clean)), Version::V4));
+}
+
+TEST(Eip712, ExtraKeysAreRefusedInNestedStructs) {
+    const std::string types = R"({"EIP712Domain":[],
+        "P":[{"name":"n","type":"uint8"}],
+        "M":[{"name":"p","type":"P"},{"name":"s","type":"string"}]})";
+    for (Version version : {Version::V4, Version::V3}) {
+        const Error e = failure(doc(types, "M", R"({"p":{"n":1,"x":2},"s":"a"})"), version);
+        EXPECT_EQ(e.code, ErrorCode::InvalidArgument);
+        EXPECT_NE(e.detail.find("message.p.x: extra data provided in the message"),
+                  std::string::npos)
+            << e.detail;
+        EXPECT_NE(e.detail.find("struct 'P'"), std::string::npos) << e.detail;
+    }
+    // A key in place of a member that is absent is still an extra key (V3 omits absent members).
+    const Error swapped = failure(doc(types, "M", R"({"p":{"m":1},"s":"a"})"), Version::V3);
+    EXPECT_NE(swapped.detail.find("message.p.m"), std::string::npos) << swapped.detail;
+}
+
+TEST(Eip712, ExtraKeysAreRefusedInArraysOfStructs) {
+    const std::string types = R"({"EIP712Domain":[],
+        "P":[{"name":"n","type":"uint8"}],
+        "M":[{"name":"ps","type":"P[]"},{"name":"grid","type":"P[2][]"}]})";
+    const Error in_list =
+        failure(doc(types, "M", R"({"ps":[{"n":1},{"n":2,"to":"me"}],"grid":[]})"));
+    EXPECT_EQ(in_list.code, ErrorCode::InvalidArgument);
+    EXPECT_NE(in_list.detail.find("message.ps[1].to: extra data"), std::string::npos)
+        << in_list.detail;
+    const Error in_grid =
+        failure(doc(types, "M", R"({"ps":[],"grid":[[{"n":1},{"n":2}],[{"n":3},{"n":4,"":0}]]})"));
+    EXPECT_EQ(in_grid.code, ErrorCode::InvalidArgument);
+    EXPECT_NE(in_grid.detail.find("message.grid[1][1].: extra data"), std::string::npos)
+        << in_grid.detail;
+    EXPECT_TRUE(
+        signing_hash(must_parse(doc(types, "M", R"({"ps":[{"n":1}],"grid":[[{"n":1},{"n":2}]]})")),
+                     Version::V4));
+}
+
+TEST(Eip712, ExtraKeysAreRefusedInTheDomain) {
+    const std::string types = R"({"EIP712Domain":[{"name":"name","type":"string"}],"M":[]})";
+    auto extra = parse(doc(types, "M", "{}", R"({"name":"x","verifyingContract":"0x00"})"));
+    ASSERT_FALSE(extra);
+    EXPECT_EQ(extra.error().code, ErrorCode::InvalidArgument);
+    EXPECT_NE(extra.error().detail.find("domain.verifyingContract: extra data provided"),
+              std::string::npos)
+        << extra.error().detail;
+}
+
+TEST(Eip712, DomainOnlyDocumentMustHaveAnEmptyMessage) {
+    // eth-sig-util hashes only the domain when primaryType is EIP712Domain.
+    const std::string types = R"({"EIP712Domain":[{"name":"name","type":"string"}]})";
+    auto shown = parse(doc(types, "EIP712Domain", R"({"name":"other"})", R"({"name":"x"})"));
+    ASSERT_FALSE(shown);
+    EXPECT_EQ(shown.error().code, ErrorCode::InvalidArgument);
+    EXPECT_NE(shown.error().detail.find("message:"), std::string::npos) << shown.error().detail;
+    EXPECT_TRUE(
+        signing_hash(must_parse(doc(types, "EIP712Domain", "{}", R"({"name":"x"})")), Version::V4));
 }
 
 TEST(Eip712, StructValueMustBeObject) {

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Keeps docs/RPC.md and docs/POLICY.md true to the daemon.
 
-- The method tables of docs/RPC.md list exactly the methods keybridged serves (rpc_methods with
-  the token), and the Access column says "token" exactly for the methods a client without the
-  token is not shown.
+- The method tables of docs/RPC.md list exactly the methods keybridged serves (rpc_methods on the
+  control socket), and the Access column says "approver" for the methods only the control socket
+  is shown, "token" for those a client without the token is not shown, "anyone" otherwise.
 - The settings table lists exactly keybridged's options with the defaults `keybridged --help`
   prints, and the limits table repeats those defaults.
 - The config file example is accepted by keybridged, and so is every ```policy block of
@@ -13,6 +13,7 @@ Usage: rpc_doc_test.py PATH_TO_keybridged [unittest options]
 """
 
 import http.client
+import socket
 import json
 import os
 import queue
@@ -58,6 +59,22 @@ def table_rows(text):
 
 def unquote(cell):
     return cell.strip("`")
+
+
+def control_call(datadir, method, params=None):
+    """One call on keybridged's control socket (one JSON text per line); the result."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(TIMEOUT)
+        conn.connect(os.path.join(datadir, "keybridged.sock"))
+        request = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}
+        conn.sendall((json.dumps(request) + "\n").encode())
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    return json.loads(answer)["result"]
 
 
 class Daemon:
@@ -135,23 +152,26 @@ class RpcDoc(unittest.TestCase):
             self.assertEqual(len(row), 5, row)
             name = unquote(row[0])
             self.assertNotIn(name, documented, "documented twice: " + name)
-            self.assertIn(row[1], ("anyone", "token"), row)
+            self.assertIn(row[1], ("anyone", "token", "approver"), row)
             documented[name] = row[1]
         self.assertGreater(len(documented), 40)
 
         daemon = Daemon(os.path.join(self.tmp, "d"), "--listen", "127.0.0.1:0")
         try:
-            served = daemon.rpc("rpc_methods", [], {"Authorization": "Bearer " + daemon.token})
+            served = control_call(os.path.join(self.tmp, "d"), "rpc_methods")
+            tokened = daemon.rpc("rpc_methods", [], {"Authorization": "Bearer " + daemon.token})
             public = daemon.rpc("rpc_methods", [], {"Origin": "https://page.example"})
         finally:
             self.assertEqual(daemon.stop(), 0)
-        served = {m["name"] for m in served["result"]}
+        served = {m["name"] for m in served}
         public = {m["name"] for m in public["result"]}
+        tokened = {m["name"] for m in tokened["result"]}
         self.assertEqual(set(documented), served,
                          "docs/RPC.md and rpc_methods differ: documented only %s, served only %s"
                          % (sorted(set(documented) - served), sorted(served - set(documented))))
         for name, access in documented.items():
-            self.assertEqual(access, "anyone" if name in public else "token", name)
+            expected = "anyone" if name in public else "token" if name in tokened else "approver"
+            self.assertEqual(access, expected, name)
 
     def help_defaults(self):
         run = subprocess.run([KEYBRIDGED, "--help"], capture_output=True, text=True,
@@ -193,6 +213,7 @@ class RpcDoc(unittest.TestCase):
             config = os.path.join(self.tmp, "keybridged-%d.conf" % i)
             with open(config, "w") as f:
                 f.write(example.replace("/home/me/.config/keybridge/policy", policy))
+            os.chmod(config, 0o600)  # keybridged refuses a config file others may read
             # The command line's --listen replaces the file's port with an ephemeral one.
             daemon = Daemon(os.path.join(self.tmp, "d%d" % i), "--config", config, "--listen",
                             "127.0.0.1:0")

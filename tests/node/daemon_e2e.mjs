@@ -191,14 +191,14 @@ async function startDaemon(anvils, passwordFile) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The approver: a token client on WebSocket that sees every request as it is queued and decides
-// it as the test said beforehand. A request nobody expected is rejected and counted: each test
-// checks that it caused exactly the approvals it meant to.
+// The approver: a client of the control socket in the data folder (the only channel that may see
+// and decide approvals) that sees every request as it is queued and decides it as the test said
+// beforehand. A request nobody expected is rejected and counted: each test checks that it caused
+// exactly the approvals it meant to.
 
 class Approver {
-  constructor(port, token) {
-    this.url = `ws://127.0.0.1:${port}/`;
-    this.token = token;
+  constructor(socketPath) {
+    this.socketPath = socketPath;
     this.nextId = 1;
     this.calls = new Map();
     this.expected = [];
@@ -208,15 +208,24 @@ class Approver {
   }
 
   async connect() {
-    this.ws = new WebSocket(this.url, { headers: { Authorization: `Bearer ${this.token}` } });
-    await once(this.ws, "open");
-    this.ws.on("message", (data) => this.onMessage(JSON.parse(String(data))));
+    this.socket = net.createConnection(this.socketPath);
+    await once(this.socket, "connect");
+    let pending = "";
+    this.socket.on("data", (chunk) => {
+      pending += chunk.toString("utf8");
+      let newline;
+      while ((newline = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        if (line) this.onMessage(JSON.parse(line));
+      }
+    });
     this.subscription = await this.call("eth_subscribe", ["keybridge_approvals"]);
   }
 
   call(method, params = []) {
     const id = this.nextId++;
-    this.ws.send(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
+    this.socket.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");
     return new Promise((resolve, reject) => this.calls.set(id, { resolve, reject }));
   }
 
@@ -228,6 +237,7 @@ class Approver {
       else resolve(msg.result);
       return;
     }
+    if (msg.method === "keybridge_disconnect") this.onDisconnect?.(msg.params);
     if (msg.method === "eth_subscription" && msg.params?.result?.type === "added") {
       this.onRequest(msg.params.result.request);
     }
@@ -247,9 +257,10 @@ class Approver {
     });
   }
 
-  // For requests expected with the decision "hold": decided later by the test.
-  decide(id, decision) {
-    return this.call("keybridge_decide", [id, decision]);
+  // For requests expected with the decision "hold": decided later by the test, naming the
+  // request's digest as this approver saw it.
+  decide(request, decision) {
+    return this.call("keybridge_decide", [request.id, decision, { digest: request.digest }]);
   }
 
   // The next request must be `method`; it is decided with `decision` ("approve" | "reject", or
@@ -264,13 +275,11 @@ class Approver {
     if (!next || next.method !== request.method) {
       this.unexpected.push(request);
       if (next) this.expected.unshift(next);
-      await this.call("keybridge_decide", [request.id, "reject"]);
+      await this.call("keybridge_decide", [request.id, "reject", { digest: request.digest }]);
       return;
     }
     if (next.decision !== "hold") {
-      const params = [request.id, next.decision];
-      if (next.choice) params.push(next.choice);
-      await this.call("keybridge_decide", params);
+      await this.call("keybridge_decide", [request.id, next.decision, { digest: request.digest, ...next.choice }]);
     }
     next.resolve(request);
   }
@@ -282,7 +291,7 @@ class Approver {
   }
 
   close() {
-    this.ws?.close();
+    this.socket?.end();
   }
 }
 
@@ -386,7 +395,7 @@ before(async () => {
     if (i > 200) throw new Error(`vault not unlocked: ${JSON.stringify(status)}\n${daemonLog}`);
     await sleep(50);
   }
-  approver = new Approver(daemon.port, token);
+  approver = new Approver(path.join(datadir, "keybridged.sock"));
   await approver.connect();
   chain = new JsonRpcProvider(anvilMain.url, kChainMain, { staticNetwork: true, cacheTimeout: -1 });
   providers.push(chain);
@@ -911,7 +920,7 @@ e2e("contract events over HTTP (ethers polls eth_getLogs), getLogs, and a block 
   await dapp.off("block");
 });
 
-e2e("two eth_sendTransaction in flight at once, approved out of order: consecutive nonces, both mined", async () => {
+e2e("two eth_sendTransaction in flight at once, approved out of order: the one whose nonce was taken is asked again, both mined", async () => {
   const nonce = await chain.getTransactionCount(accounts[0]);
   const targets = [ethers.Wallet.createRandom().address, ethers.Wallet.createRandom().address];
   const first = approver.expect("eth_sendTransaction", "hold");
@@ -923,8 +932,15 @@ e2e("two eth_sendTransaction in flight at once, approved out of order: consecuti
     ),
   );
   const requests = await Promise.all([first, second]);
-  await approver.decide(requests[1].id, "approve");
-  await approver.decide(requests[0].id, "approve");
+  // Both were filled with the same nonce: the one approved second finds it taken when its turn
+  // comes, and is shown again with the next nonce (never swapped unseen).
+  assert.equal(requests[0].details.nonce, requests[1].details.nonce);
+  const again = approver.expect("eth_sendTransaction", "approve");
+  await approver.decide(requests[1], "approve");
+  await approver.decide(requests[0], "approve");
+  const renewed = await again;
+  assert.ok(renewed.warnings.some((w) => w.id === "nonce-changed"), JSON.stringify(renewed.warnings));
+  assert.equal(BigInt(renewed.details.nonce), BigInt(requests[0].details.nonce) + 1n);
   const outcomes = await sends;
   for (const o of outcomes) assert.equal(o.status, "fulfilled", o.reason?.shortMessage ?? String(o.reason));
   const hashes = outcomes.map((o) => o.value);
@@ -950,9 +966,9 @@ e2e("two signatures pending on one WebSocket: the second approved first, the fir
   const secondSeen = approver.expect("personal_sign", "hold");
   const second = wsSigner.signMessage("second");
   const b = await secondSeen;
-  await approver.decide(b.id, "approve");
+  await approver.decide(b, "approve");
   assert.equal(ethers.verifyMessage("second", await second), accounts[0]);
-  await approver.decide(a.id, "reject");
+  await approver.decide(a, "reject");
   const outcome = await first;
   assert.equal(rpcCode(outcome.e), 4001);
 });
@@ -1205,19 +1221,26 @@ e2e("anvil killed mid-run: reads give 4901, the daemon keeps answering eth_chain
   );
   // Other chains' nodes are still there.
   assert.equal(await chainsWs.provider.send("eth_blockNumber", []), "0x0");
+  // /health: only "up" without the token; the detail with it.
   const health = await (await fetch(new URL("/health", daemonUrl))).json();
-  assert.equal(health.status, "ok");
+  assert.deepEqual(health, { status: "up" });
+  const detail = await (
+    await fetch(new URL("/health", daemonUrl), { headers: { Authorization: `Bearer ${token}` } })
+  ).json();
+  assert.equal(detail.status, "ok");
 });
 
-e2e("SIGTERM: keybridged closes its WebSockets with 1001 and exits with status 0", async () => {
-  const closes = [dappWs.socket, approver.ws].map((socket) =>
-    socket.readyState === WebSocket.OPEN ? once(socket, "close") : Promise.resolve([null]),
-  );
+e2e("SIGTERM: keybridged closes its WebSockets with 1001, says goodbye to approvers, exits with 0", async () => {
+  const dappClosed =
+    dappWs.socket.readyState === WebSocket.OPEN ? once(dappWs.socket, "close") : Promise.resolve([null]);
+  const approverGoodbye = new Promise((resolve) => (approver.onDisconnect = resolve));
+  const approverClosed = once(approver.socket, "close");
   daemon.child.kill("SIGTERM");
   const { code, signal } = await waitExit(daemon.child, 5000);
   assert.equal(signal, null);
   assert.equal(code, 0);
-  const [[dappClose], [approverClose]] = await Promise.all(closes);
+  const [[dappClose]] = await Promise.all([dappClosed, approverClosed]);
   assert.equal(dappClose, 1001);
-  assert.equal(approverClose, 1001);
+  // The control socket has no close frame: the keybridge_disconnect notification is the goodbye.
+  assert.deepEqual(await approverGoodbye, { code: 4900, message: "keybridged is shutting down" });
 });

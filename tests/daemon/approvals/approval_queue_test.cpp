@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <thread>
@@ -68,11 +69,16 @@ class ApprovalQueueTest : public ::testing::Test {
         std::filesystem::remove_all(dir_);
     }
 
+    // A queue whose only limit that matters is `max_pending` (every share is as large).
     ApprovalQueue& make_queue(std::size_t max_pending = 8, std::chrono::seconds timeout = 60s,
                               std::string_view policy = "") {
+        return make_queue_with(QueueLimits{max_pending, max_pending, max_pending}, timeout, policy);
+    }
+    ApprovalQueue& make_queue_with(QueueLimits limits, std::chrono::seconds timeout = 60s,
+                                   std::string_view policy = "") {
         auto p = Policy::parse(policy, "test.policy");
         EXPECT_TRUE(p);
-        queue_.emplace(ioc_.get_executor(), max_pending, timeout, std::move(*p), &*audit_);
+        queue_.emplace(ioc_.get_executor(), limits, timeout, std::move(*p), &*audit_);
         return *queue_;
     }
 
@@ -110,6 +116,14 @@ class ApprovalQueueTest : public ::testing::Test {
         return pending.empty() ? 0 : pending.front().id;
     }
 
+    // The digest an approver is shown for pending request `id` (zeros when none is pending).
+    core::Hash32 shown(std::uint64_t id) const {
+        for (const auto& r : queue_->pending()) {
+            if (r.id == id) return r.content_digest();
+        }
+        return core::Hash32{};
+    }
+
     boost::asio::io_context ioc_;
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
         ioc_.get_executor()};
@@ -125,7 +139,7 @@ TEST_F(ApprovalQueueTest, ApproveAnswersOk) {
     q.submit(request("personal_sign"), outcomes_.callback("a"));
     EXPECT_FALSE(outcomes_.answered("a"));
     const auto id = only_pending_id();
-    ASSERT_TRUE(q.decide(id, Decision::Approve));
+    ASSERT_TRUE(q.decide(id, Decision::Approve, shown(id), "test approver"));
     EXPECT_TRUE(outcomes_.wait("a"));
     EXPECT_TRUE(q.pending().empty());
 }
@@ -133,7 +147,8 @@ TEST_F(ApprovalQueueTest, ApproveAnswersOk) {
 TEST_F(ApprovalQueueTest, RejectAnswersUserCancelled) {
     auto& q = make_queue();
     q.submit(request("personal_sign"), outcomes_.callback("a"));
-    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Reject));
+    ASSERT_TRUE(
+        q.decide(only_pending_id(), Decision::Reject, shown(only_pending_id()), "test approver"));
     auto status = outcomes_.wait("a");
     ASSERT_FALSE(status);
     EXPECT_EQ(status.error().code, core::ErrorCode::UserCancelled);
@@ -141,14 +156,64 @@ TEST_F(ApprovalQueueTest, RejectAnswersUserCancelled) {
 
 TEST_F(ApprovalQueueTest, DecidingUnknownOrDecidedIdIsNotFound) {
     auto& q = make_queue();
-    EXPECT_EQ(q.decide(42, Decision::Approve).error().code, core::ErrorCode::NotFound);
+    EXPECT_EQ(q.decide(42, Decision::Approve, shown(42), "test approver").error().code,
+              core::ErrorCode::NotFound);
     q.submit(request("personal_sign"), outcomes_.callback("a"));
     const auto id = only_pending_id();
-    ASSERT_TRUE(q.decide(id, Decision::Approve));
-    auto again = q.decide(id, Decision::Reject);
+    ASSERT_TRUE(q.decide(id, Decision::Approve, shown(id), "test approver"));
+    auto again = q.decide(id, Decision::Reject, shown(id), "test approver");
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code, core::ErrorCode::NotFound);
     EXPECT_TRUE(outcomes_.wait("a"));  // the first decision stands
+}
+
+TEST_F(ApprovalQueueTest, DecisionWithAnotherDigestIsRefusedAndTheRequestStaysPending) {
+    auto& q = make_queue();
+    q.submit(request("personal_sign"), outcomes_.callback("a"));
+    const auto id = only_pending_id();
+    // What an approver showed before the request under this id was something else.
+    ApprovalRequest other = request("personal_sign");
+    other.details["message"] = "something else";
+    for (const core::Hash32& stale : {other.content_digest(), core::Hash32{}}) {
+        auto refused = q.decide(id, Decision::Approve, stale, "test approver");
+        ASSERT_FALSE(refused);
+        EXPECT_EQ(refused.error().code, core::ErrorCode::InvalidArgument);
+        EXPECT_NE(refused.error().detail.find("digest"), std::string::npos);
+    }
+    EXPECT_FALSE(outcomes_.answered("a"));
+    ASSERT_EQ(q.pending().size(), 1u);
+    EXPECT_EQ(q.pending()[0].stage, Stage::Waiting);
+    ASSERT_TRUE(q.decide(id, Decision::Approve, shown(id), "test approver"));
+    EXPECT_TRUE(outcomes_.wait("a"));
+}
+
+TEST_F(ApprovalQueueTest, DigestCoversWhatIsShownAndNotTheStage) {
+    ApprovalRequest a = request("eth_sendTransaction");
+    a.details["nonce"] = "0x5";
+    const core::Hash32 base = a.content_digest();
+    EXPECT_EQ(json::value(core::hex_encode(base)), a.to_json().at("digest"));
+    ApprovalRequest b = a;
+    b.id = 7;
+    b.stage = Stage::NeedsInput;
+    b.created = 12345;
+    b.stage_note = "unlock";
+    EXPECT_EQ(b.content_digest(), base);  // bookkeeping, not content
+    for (auto change : std::vector<std::function<void(ApprovalRequest&)>>{
+             [](ApprovalRequest& r) { r.details["nonce"] = "0x9"; },
+             [](ApprovalRequest& r) { r.chain_id = 31337; },
+             [](ApprovalRequest& r) { r.origin = "https://other.example"; },
+             [](ApprovalRequest& r) { r.account.reset(); },
+             [](ApprovalRequest& r) { r.value = 1; },
+             [](ApprovalRequest& r) {
+                 r.warnings.push_back(Warning{"x", Severity::Info, "t", "d"});
+             },
+             [](ApprovalRequest& r) { r.signing_hash = core::Hash32{}; },
+             [](ApprovalRequest& r) { r.method = "eth_signTransaction"; },
+         }) {
+        ApprovalRequest changed = a;
+        change(changed);
+        EXPECT_NE(changed.content_digest(), base);
+    }
 }
 
 TEST_F(ApprovalQueueTest, TimeoutRejectsWithUserCancelled) {
@@ -207,10 +272,128 @@ TEST_F(ApprovalQueueTest, FullQueueRefusesAtOnce) {
     EXPECT_EQ(q.pending().size(), 2u);
     EXPECT_FALSE(outcomes_.answered("a"));
     // A decision frees a place.
-    ASSERT_TRUE(q.decide(q.pending()[0].id, Decision::Approve));
+    ASSERT_TRUE(q.decide(q.pending()[0].id, Decision::Approve, q.pending()[0].content_digest(),
+                         "test approver"));
     q.submit(request("personal_sign"), outcomes_.callback("d"));
     EXPECT_EQ(q.pending().size(), 2u);
     EXPECT_FALSE(outcomes_.answered("d"));
+}
+
+// The flood of issue 9: one page's pending requests must not lock every other page out.
+TEST_F(ApprovalQueueTest, OriginOverItsShareIsRefusedWhileOthersStillQueue) {
+    auto& q = make_queue_with(QueueLimits{64, 4, 16});
+    for (int i = 0; i < 4; ++i)
+        q.submit(request("personal_sign"), outcomes_.callback("own" + std::to_string(i)));
+    q.submit(request("personal_sign"), outcomes_.callback("fifth"));
+    auto fifth = outcomes_.wait("fifth");
+    ASSERT_FALSE(fifth);
+    EXPECT_EQ(fifth.error().code, core::ErrorCode::LimitExceeded);
+    EXPECT_NE(fifth.error().detail.find("https://app.example already has 4"), std::string::npos)
+        << fifth.error().detail;
+    EXPECT_NE(fifth.error().detail.find("--max-pending-per-origin"), std::string::npos);
+    EXPECT_EQ(q.pending().size(), 4u);
+
+    ApprovalRequest other = request("personal_sign", 2);
+    other.origin = "https://other.example";
+    q.submit(other, outcomes_.callback("other"));
+    ASSERT_EQ(q.pending().size(), 5u);
+    EXPECT_FALSE(outcomes_.answered("other"));
+    ASSERT_TRUE(q.decide(q.pending().back().id, Decision::Approve, shown(q.pending().back().id), "test approver"));
+    EXPECT_TRUE(outcomes_.wait("other"));
+
+    // A decision gives the origin its place back.
+    ASSERT_TRUE(q.decide(q.pending().front().id, Decision::Reject, shown(q.pending().front().id), "test approver"));
+    q.submit(request("personal_sign"), outcomes_.callback("again"));
+    EXPECT_EQ(q.pending().size(), 4u);
+    EXPECT_FALSE(outcomes_.answered("again"));
+}
+
+TEST_F(ApprovalQueueTest, SecondConnectRequestOfAnOriginIsAlreadyPending) {
+    auto& q = make_queue_with(QueueLimits{64, 4, 16});
+    q.submit(request("eth_requestAccounts", 1), outcomes_.callback("first"));
+    // Same origin, another connection (a second tab) as well.
+    q.submit(request("eth_requestAccounts", 2), outcomes_.callback("second"));
+    auto second = outcomes_.wait("second");
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().code, core::ErrorCode::AlreadyExists);
+    EXPECT_NE(second.error().detail.find("already pending for origin https://app.example"),
+              std::string::npos)
+        << second.error().detail;
+    EXPECT_EQ(q.pending().size(), 1u);
+    // Its signing requests still have their places; another origin may connect.
+    q.submit(request("personal_sign"), outcomes_.callback("sign"));
+    ApprovalRequest other = request("eth_requestAccounts", 3);
+    other.origin = "https://other.example";
+    q.submit(other, outcomes_.callback("other"));
+    EXPECT_EQ(q.pending().size(), 3u);
+    EXPECT_FALSE(outcomes_.answered("sign"));
+    EXPECT_FALSE(outcomes_.answered("other"));
+    // Once the first is decided the origin may ask again.
+    ASSERT_TRUE(q.decide(q.pending().front().id, Decision::Reject, shown(q.pending().front().id), "test approver"));
+    EXPECT_FALSE(outcomes_.wait("first"));
+    q.submit(request("eth_requestAccounts", 1), outcomes_.callback("third"));
+    EXPECT_EQ(q.pending().size(), 3u);
+    EXPECT_FALSE(outcomes_.answered("third"));
+}
+
+TEST_F(ApprovalQueueTest, LocalCallerHasItsOwnShare) {
+    auto& q = make_queue_with(QueueLimits{64, 2, 3});
+    for (int i = 0; i < 3; ++i)
+        q.submit(request("personal_sign", 1, true),
+                 outcomes_.callback("local" + std::to_string(i)));
+    q.submit(request("personal_sign", 1, true), outcomes_.callback("local-over"));
+    auto over = outcomes_.wait("local-over");
+    ASSERT_FALSE(over);
+    EXPECT_EQ(over.error().code, core::ErrorCode::LimitExceeded);
+    EXPECT_NE(over.error().detail.find("the local client already has 3"), std::string::npos)
+        << over.error().detail;
+    EXPECT_NE(over.error().detail.find("--max-pending-local"), std::string::npos);
+    // Pages keep theirs.
+    q.submit(request("personal_sign", 2), outcomes_.callback("page"));
+    EXPECT_EQ(q.pending().size(), 4u);
+    EXPECT_FALSE(outcomes_.answered("page"));
+}
+
+TEST_F(ApprovalQueueTest, TotalLimitIsTheBackstopOverManyOrigins) {
+    auto& q = make_queue_with(QueueLimits{3, 4, 16});
+    for (int i = 0; i < 3; ++i) {
+        ApprovalRequest r = request("personal_sign", static_cast<std::uint64_t>(i));
+        r.origin = "https://forged" + std::to_string(i) + ".example";
+        q.submit(r, outcomes_.callback("o" + std::to_string(i)));
+    }
+    ApprovalRequest r = request("personal_sign", 9);
+    r.origin = "https://forged9.example";
+    q.submit(r, outcomes_.callback("over"));
+    auto over = outcomes_.wait("over");
+    ASSERT_FALSE(over);
+    EXPECT_EQ(over.error().code, core::ErrorCode::LimitExceeded);
+    EXPECT_NE(over.error().detail.find("the queue is full"), std::string::npos)
+        << over.error().detail;
+    EXPECT_NE(over.error().detail.find("--max-pending-approvals"), std::string::npos);
+}
+
+TEST_F(ApprovalQueueTest, RequestsHeldForInputCountInTheShare) {
+    auto& q = make_queue_with(QueueLimits{64, 2, 16});
+    for (int i = 0; i < 2; ++i) {
+        q.await_input(
+            request("personal_sign"), "unlock", "unlock the vault",
+            [](const json::object&, std::function<void(core::Status)> done) { done({}); },
+            outcomes_.callback("held" + std::to_string(i)));
+    }
+    q.await_input(
+        request("personal_sign"), "unlock", "unlock the vault",
+        [](const json::object&, std::function<void(core::Status)> done) { done({}); },
+        outcomes_.callback("third"));
+    auto third = outcomes_.wait("third");
+    ASSERT_FALSE(third);
+    EXPECT_EQ(third.error().code, core::ErrorCode::LimitExceeded);
+    // A held request moving on to its decision keeps its place (it is not counted twice).
+    ApprovalRequest held = q.pending().front();
+    q.input_done(held.id);
+    outcomes_.wait("held0");
+    q.submit(held, outcomes_.callback("decision"));
+    EXPECT_EQ(q.pending().size(), 2u);
+    EXPECT_FALSE(outcomes_.answered("decision"));
 }
 
 TEST_F(ApprovalQueueTest, IdsAreUniqueAndReservedIdsAreKept) {
@@ -237,7 +420,7 @@ TEST_F(ApprovalQueueTest, ListenerHearsAddedAndRemoved) {
     });
     q.submit(request("personal_sign"), outcomes_.callback("a"));
     const auto id = only_pending_id();
-    ASSERT_TRUE(q.decide(id, Decision::Reject));
+    ASSERT_TRUE(q.decide(id, Decision::Reject, shown(id), "test approver"));
     outcomes_.wait("a");
     std::lock_guard lock(mutex);
     ASSERT_EQ(events.size(), 2u);
@@ -259,12 +442,12 @@ TEST_F(ApprovalQueueTest, TrackedRequestLivesThroughItsStagesUntilComplete) {
     q.submit_tracked(r, outcomes_.callback("a"));
     ASSERT_EQ(q.pending().size(), 1u);
     EXPECT_EQ(q.pending()[0].stage, Stage::Waiting);
-    ASSERT_TRUE(q.decide(r.id, Decision::Approve));
+    ASSERT_TRUE(q.decide(r.id, Decision::Approve, shown(r.id), "test approver"));
     EXPECT_TRUE(outcomes_.wait("a"));
     ASSERT_EQ(q.pending().size(), 1u);
     EXPECT_EQ(q.pending()[0].stage, Stage::Approved);
     // An approved request cannot be decided again.
-    auto again = q.decide(r.id, Decision::Reject);
+    auto again = q.decide(r.id, Decision::Reject, shown(r.id), "test approver");
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code, core::ErrorCode::InvalidArgument);
     q.set_stage(r, Stage::OnDevice, "Confirm on your Ledger");
@@ -298,7 +481,7 @@ TEST_F(ApprovalQueueTest, NeedsInputStageIsAnsweredThenMovesToWaiting) {
     EXPECT_EQ(q.pending()[0].stage, Stage::NeedsInput);
     EXPECT_EQ(q.pending()[0].to_json().at("input").as_string(), "unlock");
     // Not waiting for a decision yet.
-    EXPECT_FALSE(q.decide(r.id, Decision::Approve));
+    EXPECT_FALSE(q.decide(r.id, Decision::Approve, shown(r.id), "test approver"));
     // A wrong answer keeps the stage.
     std::optional<core::Status> first;
     q.respond(r.id, json::object{{"password", "wrong"}}, [&](core::Status s) { first = s; });
@@ -313,7 +496,7 @@ TEST_F(ApprovalQueueTest, NeedsInputStageIsAnsweredThenMovesToWaiting) {
     q.submit_tracked(r, outcomes_.callback("decided"));
     ASSERT_EQ(q.pending().size(), 1u);
     EXPECT_EQ(q.pending()[0].stage, Stage::Waiting);
-    ASSERT_TRUE(q.decide(r.id, Decision::Reject));
+    ASSERT_TRUE(q.decide(r.id, Decision::Reject, shown(r.id), "test approver"));
     EXPECT_FALSE(outcomes_.wait("decided"));
     EXPECT_TRUE(q.pending().empty());
 }
@@ -370,10 +553,12 @@ TEST_F(ApprovalQueueTest, PolicyDecidesForAuthenticatedCallersOnly) {
 TEST_F(ApprovalQueueTest, AuditLinesRecordEveryOutcome) {
     auto& q = make_queue(8, 60s, "approve method=eth_signTypedData_v4\n");
     q.submit(request("personal_sign", 1), outcomes_.callback("user"));
-    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Approve));
+    ASSERT_TRUE(
+        q.decide(only_pending_id(), Decision::Approve, shown(only_pending_id()), "test approver"));
     outcomes_.wait("user");
     q.submit(request("eth_sign", 1), outcomes_.callback("rejected"));
-    ASSERT_TRUE(q.decide(only_pending_id(), Decision::Reject));
+    ASSERT_TRUE(
+        q.decide(only_pending_id(), Decision::Reject, shown(only_pending_id()), "test approver"));
     outcomes_.wait("rejected");
     ApprovalRequest typed = request("eth_signTypedData_v4", 1, true);
     typed.id = q.reserve_id();
@@ -394,13 +579,13 @@ TEST_F(ApprovalQueueTest, AuditLinesRecordEveryOutcome) {
     };
     EXPECT_EQ(field(0, "method"), "personal_sign");
     EXPECT_EQ(field(0, "decision"), "approved");
-    EXPECT_EQ(field(0, "decidedBy"), "user");
+    EXPECT_EQ(field(0, "decidedBy"), "test approver");
     EXPECT_EQ(field(0, "origin"), "https://app.example");
     EXPECT_EQ(field(0, "account"), "0x73d0385F4d8E00C5e6504C6030F47BF6212736A8");
     EXPECT_EQ(lines[0].at("chainId"), json::value(1));
     EXPECT_EQ(field(0, "time").size(), 20u);  // 2024-01-02T03:04:05Z
     EXPECT_EQ(field(1, "decision"), "rejected");
-    EXPECT_EQ(field(1, "decidedBy"), "user");
+    EXPECT_EQ(field(1, "decidedBy"), "test approver");
     EXPECT_EQ(field(2, "decision"), "approved");
     EXPECT_EQ(field(2, "decidedBy"), "policy line 1");
     EXPECT_EQ(lines[2].at("id"), json::value(typed.id));
@@ -462,7 +647,8 @@ TEST(ApprovalQueuePolicy, DangerWarningIsQueuedDespiteAnApproveRule) {
     boost::asio::io_context io;
     auto policy = Policy::parse("approve origin=local\n", "p");
     ASSERT_TRUE(policy);
-    ApprovalQueue q(io.get_executor(), 10, std::chrono::seconds(60), std::move(*policy), nullptr);
+    ApprovalQueue q(io.get_executor(), QueueLimits{10, 10, 10}, std::chrono::seconds(60),
+                    std::move(*policy), nullptr);
     ApprovalRequest r;
     r.origin = std::string(kLocalClientOrigin);
     r.authenticated = true;

@@ -51,7 +51,7 @@ TEST_F(Approvals, PageSeesAccountsOnlyAfterApprovalAndLosesThemOnRevoke) {
 
     // eth_requestAccounts waits for the user.
     auto asked = std::async(std::launch::async, [&] { return site.result("eth_requestAccounts"); });
-    json::array pending = wait_pending(local(), 1);
+    json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u);
     const json::object& request = pending[0].as_object();
     EXPECT_EQ(request.at("origin"), json::value(kPageOrigin));
@@ -61,7 +61,7 @@ TEST_F(Approvals, PageSeesAccountsOnlyAfterApprovalAndLosesThemOnRevoke) {
     EXPECT_EQ(asked.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
     EXPECT_EQ(site.result("eth_accounts"), json::array{});  // not yet
 
-    EXPECT_EQ(local().result("keybridge_decide", json::array{request.at("id"), "approve"}),
+    EXPECT_EQ(control().result("keybridge_decide", decision_for(request, "approve")),
               json::value(true));
     EXPECT_EQ(asked.get(), json::value(first_account_list()));
     EXPECT_EQ(site.result("eth_accounts"), json::value(first_account_list()));
@@ -116,8 +116,8 @@ TEST_F(Approvals, SubscriberOfAnotherOriginHearsNothing) {
 
 TEST_F(Approvals, ApproverSubscriptionSeesRequests) {
     ASSERT_NO_FATAL_FAILURE(start());
-    WsClient approver(port(), local_caller());
-    ASSERT_TRUE(approver.open());
+    ControlConnection approver(control_path());
+    ASSERT_TRUE(approver.connected()) << approver.error();
     ASSERT_TRUE(approver.call("eth_subscribe", json::array{"keybridge_approvals"})
                     .as_object()
                     .contains("result"));
@@ -125,22 +125,23 @@ TEST_F(Approvals, ApproverSubscriptionSeesRequests) {
     json::value added = approver.next_notification();
     ASSERT_TRUE(added.is_object());
     EXPECT_EQ(added.at("params").at("result").at("type"), json::value("added"));
-    const json::value id = added.at("params").at("result").at("request").at("id");
+    const json::value shown = added.at("params").at("result").at("request");
+    const json::value id = shown.at("id");
     EXPECT_EQ(added.at("params").at("result").at("request").at("origin"), json::value(kPageOrigin));
-    EXPECT_EQ(approver.call("keybridge_decide", json::array{id, "reject"}).at("result"),
+    EXPECT_EQ(approver.call("keybridge_decide", decision_for(shown, "reject")).at("result"),
               json::value(true));
     json::value removed = approver.next_notification();
     ASSERT_TRUE(removed.is_object());
     EXPECT_EQ(removed.at("params").at("result").at("type"), json::value("removed"));
     EXPECT_EQ(asked.get().at("error").at("code"), json::value(4001));
     // Deciding it again is an error naming the id.
-    json::value again = approver.call("keybridge_decide", json::array{id, "approve"});
+    json::value again = approver.call("keybridge_decide", decision_for(shown, "approve"));
     EXPECT_EQ(again.at("error").at("code"), json::value(-32602));
 }
 
 TEST_F(Approvals, RejectAnswers4001) {
     ASSERT_NO_FATAL_FAILURE(start());
-    Approver approver(port(), token_, [](const json::object&) { return std::string("reject"); });
+    Approver approver(control_path(), [](const json::object&) { return std::string("reject"); });
     json::value res = page().call("eth_requestAccounts");
     approver.stop();
     EXPECT_EQ(res.at("error").at("code"), json::value(4001)) << res;
@@ -157,13 +158,13 @@ TEST_F(Approvals, TimeoutAnswers4001) {
     EXPECT_NE(json::serialize(res).find("timeout"), std::string::npos) << res;
     EXPECT_GE(waited, 900ms);
     EXPECT_LT(waited, 5s);
-    EXPECT_EQ(local().result("keybridge_pendingApprovals"), json::array{});
+    EXPECT_EQ(control().result("keybridge_pendingApprovals"), json::array{});
 }
 
 TEST_F(Approvals, PersonalSignSignatureRecoversTheAccount) {
     ASSERT_NO_FATAL_FAILURE(start());
     ASSERT_NO_FATAL_FAILURE(connect_account(local()));
-    Approver approver(port(), token_, [](const json::object& r) {
+    Approver approver(control_path(), [](const json::object& r) {
         return r.at("method") == json::value("personal_sign") ? std::string("approve")
                                                               : std::string();
     });
@@ -194,7 +195,7 @@ TEST_F(Approvals, SignTypedDataV4SignatureRecoversTheAccount) {
     ASSERT_TRUE(parsed) << parsed.error().detail;
     auto digest = core::eip712::signing_hash(*parsed, core::eip712::Version::V4);
     ASSERT_TRUE(digest);
-    Approver approver(port(), token_, [](const json::object&) { return std::string("approve"); });
+    Approver approver(control_path(), [](const json::object&) { return std::string("approve"); });
     // As a JSON string (MetaMask's form) and as an object.
     json::value as_string = local().result(
         "eth_signTypedData_v4", json::array{kFirstAccount, json::string(json::serialize(typed))});
@@ -216,7 +217,7 @@ TEST_F(Approvals, SigningNeedsTheAccountConnected) {
     EXPECT_EQ(local().error_code("personal_sign", json::array{json::string(hex), kFirstAccount}),
               4100);
     // Nothing was queued for the user.
-    EXPECT_EQ(local().result("keybridge_pendingApprovals"), json::array{});
+    EXPECT_EQ(control().result("keybridge_pendingApprovals"), json::array{});
 }
 
 TEST_F(Approvals, EthSignIsDisabledByDefault) {
@@ -250,10 +251,10 @@ TEST_F(Approvals, PolicyApprovesTokenClientsButStillAsksPages) {
 
     // A page only shows an Origin header: the user is asked.
     auto asked = std::async(std::launch::async, [&] { return page().call("eth_requestAccounts"); });
-    json::array pending = wait_pending(local(), 1);
+    json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u);
     EXPECT_EQ(pending[0].at("origin"), json::value(kPageOrigin));
-    local().result("keybridge_decide", json::array{pending[0].at("id"), "reject"});
+    control().result("keybridge_decide", decision_for(pending[0], "reject"));
     EXPECT_EQ(asked.get().at("error").at("code"), json::value(4001));
 
     // The audit log names the rule that decided.
@@ -275,36 +276,38 @@ TEST_F(Approvals, LockedVaultAsksForAnUnlockThenForTheDecision) {
     auto answer = std::async(std::launch::async, [&] {
         return local().call("personal_sign", json::array{json::string(hex), kFirstAccount});
     });
-    json::array pending = wait_pending(local(), 1);
+    json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u);
     const json::value id = pending[0].at("id");
     EXPECT_EQ(pending[0].at("stage"), json::value("needs-input"));
     EXPECT_EQ(pending[0].at("input"), json::value("unlock"));
     // Not decidable before the unlock; a wrong password keeps it waiting.
-    EXPECT_EQ(local().error_code("keybridge_decide", json::array{id, "approve"}), -32602);
-    EXPECT_EQ(local().error_code("keybridge_respond",
-                                 json::array{id, json::object{{"password", "wrong password"}}}),
+    EXPECT_EQ(control().error_code("keybridge_decide", decision_for(pending[0], "approve")),
+              -32602);
+    EXPECT_EQ(control().error_code("keybridge_respond",
+                                   json::array{id, json::object{{"password", "wrong password"}}}),
               4100);
-    EXPECT_EQ(wait_pending(local(), 1).at(0).at("stage"), json::value("needs-input"));
-    EXPECT_EQ(local().result("keybridge_respond",
-                             json::array{id, json::object{{"password", kVaultPassword}}}),
+    EXPECT_EQ(wait_pending(control(), 1).at(0).at("stage"), json::value("needs-input"));
+    EXPECT_EQ(control().result("keybridge_respond",
+                               json::array{id, json::object{{"password", kVaultPassword}}}),
               json::value(true));
     EXPECT_EQ(local().result("keybridge_status").at("unlocked"), json::value(true));
     // Same request, same id, now waiting for the decision.
     json::value waiting;
     for (int i = 0; i < 200; ++i) {
-        waiting = local().result("keybridge_pendingApprovals");
+        waiting = control().result("keybridge_pendingApprovals");
         if (waiting.as_array().size() == 1 && waiting.at(0).at("stage") == json::value("waiting"))
             break;
         std::this_thread::sleep_for(20ms);
     }
     ASSERT_EQ(waiting.at(0).at("stage"), json::value("waiting")) << waiting;
     EXPECT_EQ(waiting.at(0).at("id"), id);
-    EXPECT_EQ(local().result("keybridge_decide", json::array{id, "approve"}), json::value(true));
+    EXPECT_EQ(control().result("keybridge_decide", decision_for(waiting.at(0), "approve")),
+              json::value(true));
     json::value signed_ = answer.get();
     ASSERT_TRUE(signed_.as_object().contains("result")) << signed_;
     // Unlocked now: the next request goes straight to its decision.
-    Approver approver(port(), token_, [](const json::object&) { return std::string("approve"); });
+    Approver approver(control_path(), [](const json::object&) { return std::string("approve"); });
     EXPECT_TRUE(
         local().result("personal_sign", json::array{json::string(hex), kFirstAccount}).is_string());
 }
@@ -325,10 +328,10 @@ TEST_F(Approvals, ExplainRequestShowsWhatTheApproverWouldSeeWithoutSigning) {
     EXPECT_EQ(explained.at("method"), json::value("eth_sign"));
     EXPECT_EQ(explained.at("origin"), json::value(kPageOrigin));
     EXPECT_EQ(explained.at("details").at("hash"), json::value("0x" + std::string(64, 'a')));
-    EXPECT_EQ(explained.at("digest"), json::value("0x" + std::string(64, 'a')));
+    EXPECT_EQ(explained.at("signingHash"), json::value("0x" + std::string(64, 'a')));
     EXPECT_FALSE(explained.at("warnings").as_array().empty());
     EXPECT_FALSE(explained.contains("id"));
-    EXPECT_EQ(local().result("keybridge_pendingApprovals"), json::array{});
+    EXPECT_EQ(control().result("keybridge_pendingApprovals"), json::array{});
     // A transaction is filled and explained (every field given: no node needed).
     const json::object tx =
         local()
@@ -369,10 +372,10 @@ TEST_F(Approvals, UnlockPromptCanBeCancelled) {
     auto answer = std::async(std::launch::async, [&] {
         return local().call("personal_sign", json::array{json::string(hex), kFirstAccount});
     });
-    json::array pending = wait_pending(local(), 1);
+    json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u);
-    EXPECT_EQ(local().result("keybridge_respond",
-                             json::array{pending[0].at("id"), json::object{{"cancel", true}}}),
+    EXPECT_EQ(control().result("keybridge_respond",
+                               json::array{pending[0].at("id"), json::object{{"cancel", true}}}),
               json::value(true));
     EXPECT_EQ(answer.get().at("error").at("code"), json::value(4001));
     EXPECT_EQ(local().result("keybridge_status").at("unlocked"), json::value(false));
@@ -381,12 +384,12 @@ TEST_F(Approvals, UnlockPromptCanBeCancelled) {
 TEST_F(Approvals, FullQueueAnswersWithALimitError) {
     ASSERT_NO_FATAL_FAILURE(start({"--max-pending-approvals", "1"}));
     auto first = std::async(std::launch::async, [&] { return page().call("eth_requestAccounts"); });
-    ASSERT_EQ(wait_pending(local(), 1).size(), 1u);
+    ASSERT_EQ(wait_pending(control(), 1).size(), 1u);
     json::value second = page("https://other.example").call("eth_requestAccounts");
     EXPECT_EQ(second.at("error").at("code"), json::value(-32005)) << second;
     EXPECT_NE(json::serialize(second).find("too many"), std::string::npos) << second;
-    json::array pending = wait_pending(local(), 1);
-    local().result("keybridge_decide", json::array{pending.at(0).at("id"), "reject"});
+    json::array pending = wait_pending(control(), 1);
+    control().result("keybridge_decide", decision_for(pending.at(0), "reject"));
     EXPECT_EQ(first.get().at("error").at("code"), json::value(4001));
 }
 
@@ -396,12 +399,12 @@ TEST_F(Approvals, WebSocketThatGoesAwayTakesItsRequestsWithIt) {
         WsClient ws(port(), Caller{"", kPageOrigin, false});
         ASSERT_TRUE(ws.open());
         ASSERT_TRUE(ws.send_text(body("eth_requestAccounts")));
-        ASSERT_EQ(wait_pending(local(), 1).size(), 1u);
+        ASSERT_EQ(wait_pending(control(), 1).size(), 1u);
     }
     // Nobody could receive the answer: the user is not asked any more.
     json::value pending;
     for (int i = 0; i < 100; ++i) {
-        pending = local().result("keybridge_pendingApprovals");
+        pending = control().result("keybridge_pendingApprovals");
         if (pending == json::array{}) break;
         std::this_thread::sleep_for(20ms);
     }

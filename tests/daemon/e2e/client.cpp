@@ -1,5 +1,13 @@
 #include "tests/daemon/e2e/client.h"
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <algorithm>
 #include <cctype>
 
@@ -200,6 +208,127 @@ json::value RpcClient::result(std::string_view method, json::value params) const
 }
 
 int RpcClient::error_code(std::string_view method, json::value params) const {
+    json::value v = call(method, std::move(params));
+    if (!v.is_object()) return 0;
+    const json::value* e = v.as_object().if_contains("error");
+    if (e == nullptr || !e->is_object() || !e->as_object().contains("code")) {
+        ADD_FAILURE() << method << " did not fail: " << json::serialize(v);
+        return 0;
+    }
+    return e->as_object().at("code").to_number<int>();
+}
+
+// ----------------------------------------------------------------------------- control socket
+
+ControlConnection::ControlConnection(std::string socket_path, std::chrono::milliseconds timeout)
+    : timeout_(timeout) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (socket_path.size() >= sizeof address.sun_path) {
+        error_ = "path too long";
+        return;
+    }
+    std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ >= 0 &&
+        ::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+        error_ = std::strerror(errno);
+        ::close(fd_);
+        fd_ = -1;
+    }
+}
+
+ControlConnection::~ControlConnection() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+bool ControlConnection::send_line(std::string_view text) {
+    if (fd_ < 0) return false;
+    std::string line(text);
+    line.push_back('\n');
+    std::string_view rest = line;
+    while (!rest.empty()) {
+        const ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+std::optional<std::string> ControlConnection::read_line(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (fd_ >= 0) {
+        if (auto nl = pending_.find('\n'); nl != std::string::npos) {
+            std::string line = pending_.substr(0, nl);
+            pending_.erase(0, nl + 1);
+            return line;
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return std::nullopt;
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+        char chunk[65536];
+        const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+        if (n <= 0) return std::nullopt;
+        pending_.append(chunk, static_cast<std::size_t>(n));
+    }
+    return std::nullopt;
+}
+
+json::value ControlConnection::call(std::string_view method, json::value params, std::int64_t id) {
+    json::object o{
+        {"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
+    if (!send_line(json::serialize(o))) {
+        ADD_FAILURE() << method << ": cannot send on the control socket (" << error_ << ")";
+        return nullptr;
+    }
+    while (auto line = read_line(timeout_)) {
+        json::error_code ec;
+        json::value v = json::parse(*line, ec);
+        if (ec || !v.is_object()) {
+            ADD_FAILURE() << method << ": not JSON on the control socket: " << *line;
+            return nullptr;
+        }
+        const json::value* got = v.as_object().if_contains("id");
+        if (got != nullptr && got->is_int64() && got->as_int64() == id) return v;
+        notifications.push_back(std::move(v));
+    }
+    ADD_FAILURE() << method << ": no answer on the control socket";
+    return nullptr;
+}
+
+json::value ControlConnection::next_notification(std::chrono::milliseconds timeout) {
+    if (!notifications.empty()) {
+        json::value next = std::move(notifications.front());
+        notifications.pop_front();
+        return next;
+    }
+    auto line = read_line(timeout);
+    if (!line) return nullptr;
+    json::error_code ec;
+    json::value v = json::parse(*line, ec);
+    return ec ? json::value(nullptr) : v;
+}
+
+json::value ControlClient::call(std::string_view method, json::value params) const {
+    ControlConnection connection(path_, timeout_);
+    if (!connection.connected()) {
+        ADD_FAILURE() << "cannot connect to " << path_ << ": " << connection.error();
+        return nullptr;
+    }
+    return connection.call(method, std::move(params));
+}
+
+json::value ControlClient::result(std::string_view method, json::value params) const {
+    json::value v = call(method, std::move(params));
+    if (!v.is_object()) return nullptr;
+    if (const json::value* r = v.as_object().if_contains("result")) return *r;
+    ADD_FAILURE() << method << " failed: " << json::serialize(v);
+    return nullptr;
+}
+
+int ControlClient::error_code(std::string_view method, json::value params) const {
     json::value v = call(method, std::move(params));
     if (!v.is_object()) return 0;
     const json::value* e = v.as_object().if_contains("error");

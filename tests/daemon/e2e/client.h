@@ -118,6 +118,55 @@ class RpcClient {
     std::chrono::milliseconds timeout_;
 };
 
+// One connection to keybridged's control socket (<datadir>/keybridged.sock): JSON-RPC, one JSON
+// text per line, answers and notifications as lines. Blocking, with deadlines.
+class ControlConnection {
+  public:
+    explicit ControlConnection(std::string socket_path,
+                               std::chrono::milliseconds timeout = kDefaultTimeout);
+    ~ControlConnection();
+    ControlConnection(const ControlConnection&) = delete;
+    ControlConnection& operator=(const ControlConnection&) = delete;
+
+    bool connected() const { return fd_ >= 0; }
+    // Why connecting failed ("" when connected).
+    const std::string& error() const { return error_; }
+    bool send_line(std::string_view text);
+    // The next line (without its newline); nullopt on timeout or close.
+    std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+    // Sends a call and returns its answer (lines in between are kept in `notifications`); null
+    // with a test failure when none arrives.
+    boost::json::value call(std::string_view method,
+                            boost::json::value params = boost::json::array{}, std::int64_t id = 1);
+    // The next server-pushed notification (kept ones first); null when none comes in time.
+    boost::json::value next_notification(std::chrono::milliseconds timeout = kDefaultTimeout);
+    std::deque<boost::json::value> notifications;
+
+  private:
+    int fd_ = -1;
+    std::string error_;
+    std::string pending_;
+    std::chrono::milliseconds timeout_;
+};
+
+// JSON-RPC over the control socket; every call uses a fresh connection (like RpcClient).
+class ControlClient {
+  public:
+    explicit ControlClient(std::string socket_path,
+                           std::chrono::milliseconds timeout = kDefaultTimeout)
+        : path_(std::move(socket_path)), timeout_(timeout) {}
+    boost::json::value call(std::string_view method,
+                            boost::json::value params = boost::json::array{}) const;
+    boost::json::value result(std::string_view method,
+                              boost::json::value params = boost::json::array{}) const;
+    int error_code(std::string_view method, boost::json::value params = boost::json::array{}) const;
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+    std::chrono::milliseconds timeout_;
+};
+
 // A WebSocket client. After a failed read (timeout or close) the connection is finished.
 class WsClient {
   public:

@@ -59,19 +59,21 @@ class Connect : public DaemonTest {
                 : json::value(json::array{});
         answer = std::async(std::launch::async,
                             [this, method, params] { return page().call(method, params); });
-        json::array pending = wait_pending(local(), 1);
+        json::array pending = wait_pending(control(), 1);
         EXPECT_EQ(pending.size(), 1u) << pending;
         if (pending.size() != 1) return {};
         EXPECT_EQ(pending[0].at("method"), json::value("eth_requestAccounts"));
         return pending[0].as_object();
     }
 
-    // keybridge_decide [id, decision, {"accounts": accounts}] (no third argument when empty).
+    // keybridge_decide [id, decision, {"digest": …, "accounts": accounts}] (no accounts when
+    // empty).
     json::value decide(const json::object& request, const std::string& decision,
                        json::array accounts = {}) const {
-        json::array params{request.at("id"), json::string(decision)};
-        if (!accounts.empty()) params.push_back(json::object{{"accounts", std::move(accounts)}});
-        return local().call("keybridge_decide", params);
+        json::object terms{{"digest", request.at("digest")}};
+        if (!accounts.empty()) terms["accounts"] = std::move(accounts);
+        return control().call("keybridge_decide",
+                              json::array{request.at("id"), json::string(decision), terms});
     }
 
     // The page asks, and is answered at once with `expected`, no approval involved.
@@ -86,7 +88,7 @@ class Connect : public DaemonTest {
             answer = answer.at(0).at("caveats").at(0).at("value");
         }
         EXPECT_EQ(answer, json::value(expected)) << method;
-        EXPECT_EQ(local().result("keybridge_pendingApprovals"), json::array{});
+        EXPECT_EQ(control().result("keybridge_pendingApprovals"), json::array{});
     }
 };
 
@@ -150,7 +152,7 @@ TEST_F(Connect, InvalidChoicesAreRefusedAndTheRequestStillWaits) {
     ASSERT_FALSE(request.empty());
 
     const auto refusal = [&](json::array params, const std::string& expected_text) {
-        json::value r = local().call("keybridge_decide", params);
+        json::value r = control().call("keybridge_decide", params);
         ASSERT_TRUE(r.as_object().contains("error")) << r;
         EXPECT_EQ(r.at("error").at("code"), json::value(-32602)) << r;
         EXPECT_NE(json::serialize(r.at("error").at("message")).find(expected_text),
@@ -158,26 +160,34 @@ TEST_F(Connect, InvalidChoicesAreRefusedAndTheRequestStillWaits) {
             << r;
     };
     const json::value id = request.at("id");
+    const json::value digest = request.at("digest");
     const std::string not_in_vault = derived_address(7);
-    refusal({id, "approve", json::object{{"accounts", json::array{}}}}, "non-empty");
-    refusal({id, "approve", json::object{}}, "non-empty");
-    refusal({id, "approve", json::object{{"accounts", json::array{json::string(not_in_vault)}}}},
-            "is not an account of the vault");
-    refusal({id, "approve", json::object{{"accounts", json::array{"0x1234"}}}},
+    refusal({id, "approve", json::object{{"digest", digest}, {"accounts", json::array{}}}},
+            "non-empty");
+    refusal({id, "approve", json::object{{"digest", digest}, {"accounts", nullptr}}}, "non-empty");
+    refusal(
+        {id, "approve",
+         json::object{{"digest", digest}, {"accounts", json::array{json::string(not_in_vault)}}}},
+        "is not an account of the vault");
+    refusal({id, "approve", json::object{{"digest", digest}, {"accounts", json::array{"0x1234"}}}},
             "params[2].accounts[0] must be a 20-byte hex address");
     refusal({id, "approve",
-             json::object{{"accounts", json::array{json::string(second), json::string(second)}}}},
+             json::object{{"digest", digest},
+                          {"accounts", json::array{json::string(second), json::string(second)}}}},
             "params[2].accounts[1]: " + second + " is listed twice");
-    refusal({id, "approve",
-             json::object{{"accounts", json::array{json::string(second)}}, {"all", true}}},
-            "unknown field 'all'");
+    refusal(
+        {id, "approve",
+         json::object{
+             {"digest", digest}, {"accounts", json::array{json::string(second)}}, {"all", true}}},
+        "unknown field 'all'");
     refusal({id, "approve", json::array{json::string(second)}}, "must be an object");
-    refusal({id, "reject", json::object{{"accounts", json::array{json::string(second)}}}},
+    refusal({id, "reject",
+             json::object{{"digest", digest}, {"accounts", json::array{json::string(second)}}}},
             "only with \\\"approve\\\"");
     refusal({json::value(9999), "approve",
-             json::object{{"accounts", json::array{json::string(second)}}}},
+             json::object{{"digest", digest}, {"accounts", json::array{json::string(second)}}}},
             "no pending request 9999");
-    EXPECT_EQ(local().result("keybridge_pendingApprovals").as_array().size(), 1u);
+    EXPECT_EQ(control().result("keybridge_pendingApprovals").as_array().size(), 1u);
 
     // Accounts go only with connect requests.
     auto add_chain = std::async(std::launch::async, [&] {
@@ -187,12 +197,16 @@ TEST_F(Connect, InvalidChoicesAreRefusedAndTheRequestStillWaits) {
                                      {"chainName", "Goerli"},
                                      {"rpcUrls", json::array{"https://x.example"}}}});
     });
-    json::array pending = wait_pending(local(), 2);
+    json::array pending = wait_pending(control(), 2);
     ASSERT_EQ(pending.size(), 2u);
     const json::value other_id = pending[1].at("id");
-    refusal({other_id, "approve", json::object{{"accounts", json::array{kFirstAccount}}}},
+    refusal({other_id, "approve",
+             json::object{{"digest", pending[1].at("digest")},
+                          {"accounts", json::array{kFirstAccount}}}},
             "only connect requests");
-    EXPECT_EQ(local().result("keybridge_decide", json::array{other_id, "reject"}),
+    EXPECT_EQ(control().result("keybridge_decide",
+                               json::array{other_id, "reject",
+                                           json::object{{"digest", pending[1].at("digest")}}}),
               json::value(true));
     EXPECT_EQ(add_chain.get().at("error").at("code"), json::value(4001));
 

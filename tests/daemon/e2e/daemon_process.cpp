@@ -202,8 +202,8 @@ std::optional<int> DaemonProcess::wait_exit(std::chrono::milliseconds timeout) {
 
 // ---------------------------------------------------------------------------- Approver
 
-Approver::Approver(std::uint16_t port, std::string token, Rule rule)
-    : client_(port, Caller{std::move(token), "", false}), rule_(std::move(rule)) {
+Approver::Approver(std::string control_path, Rule rule)
+    : client_(std::move(control_path)), rule_(std::move(rule)) {
     thread_ = std::thread([this] {
         while (!stop_.load()) {
             json::value pending = client_.call("keybridge_pendingApprovals");
@@ -218,9 +218,10 @@ Approver::Approver(std::uint16_t port, std::string token, Rule rule)
                     if (stage != nullptr && *stage != json::value("waiting")) continue;
                     const Verdict verdict = rule_(request);
                     if (verdict.decision.empty()) continue;
-                    json::array params{request.at("id"), json::string(verdict.decision)};
-                    if (verdict.accounts)
-                        params.push_back(json::object{{"accounts", *verdict.accounts}});
+                    // The digest of the request as this approver saw it.
+                    json::object terms{{"digest", request.at("digest")}};
+                    if (verdict.accounts) terms["accounts"] = *verdict.accounts;
+                    json::array params{request.at("id"), json::string(verdict.decision), terms};
                     client_.call("keybridge_decide", params);
                     std::lock_guard lock(mutex_);
                     seen_.push_back(request);
@@ -266,7 +267,12 @@ Approver::Rule approve_sharing_all() {
     };
 }
 
-json::array wait_pending(const RpcClient& approver, std::size_t count,
+json::array decision_for(const json::value& request, std::string_view decision) {
+    return json::array{request.at("id"), json::string(decision),
+                       json::object{{"digest", request.at("digest")}}};
+}
+
+json::array wait_pending(const ControlClient& approver, std::size_t count,
                          std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     json::array last;
@@ -340,7 +346,7 @@ std::string DaemonTest::read_cookie() const {
 }
 
 void DaemonTest::connect_account(const RpcClient& client) {
-    Approver approver(port(), token_, [](const json::object&) { return std::string("approve"); });
+    Approver approver(control_path(), [](const json::object&) { return std::string("approve"); });
     json::value accounts = client.result("eth_requestAccounts");
     approver.stop();
     std::string lower = kFirstAccount;

@@ -102,18 +102,18 @@ struct Verdict {
 };
 
 // Approves (or rejects) every pending request as the user would, from a thread, through
-// keybridge_pendingApprovals and keybridge_decide with the cookie token.
+// keybridge_pendingApprovals and keybridge_decide on the control socket.
 class Approver {
   public:
     using Rule = std::function<Verdict(const boost::json::object& request)>;
-    Approver(std::uint16_t port, std::string token, Rule rule);
+    Approver(std::string control_path, Rule rule);
     ~Approver();
     void stop();
     // The requests it decided, in order.
     std::vector<boost::json::object> seen() const;
 
   private:
-    RpcClient client_;
+    ControlClient client_;
     Rule rule_;
     std::atomic<bool> stop_{false};
     mutable std::mutex mutex_;
@@ -127,8 +127,12 @@ Approver::Rule approve_sharing_all();
 // The addresses a connect request offers (its details.accounts), in order.
 boost::json::array offered_addresses(const boost::json::object& request);
 
+// keybridge_decide's params for `request` (an approval object) as shown:
+// [id, decision, {"digest": its digest}].
+boost::json::array decision_for(const boost::json::value& request, std::string_view decision);
+
 // Polls keybridge_pendingApprovals until `count` requests wait (or the deadline); returns them.
-boost::json::array wait_pending(const RpcClient& approver, std::size_t count,
+boost::json::array wait_pending(const ControlClient& approver, std::size_t count,
                                 std::chrono::milliseconds timeout = 10s);
 
 // A test with a fresh vault holding the first account of "all all ... all" and one keybridged
@@ -148,6 +152,9 @@ class DaemonTest : public ::testing::Test {
 
     std::uint16_t port() const { return daemon_.port(); }
     std::string cookie_path() const { return datadir_ + "/.cookie"; }
+    std::string control_path() const { return datadir_ + "/keybridged.sock"; }
+    // The approver's (and the tool's) channel.
+    ControlClient control() const { return ControlClient(control_path()); }
     std::string read_cookie() const;
 
     RpcClient local() const { return RpcClient(port(), Caller{token_, "", false}); }

@@ -38,25 +38,25 @@ class Disconnect : public DaemonTest {
             json::array{json::string(core::hex_encode(core::as_bytes(text))), kFirstAccount}, id);
     }
 
-    // An approver on a WebSocket, subscribed to keybridge_approvals.
-    std::unique_ptr<WsClient> approver() const {
-        auto ws = std::make_unique<WsClient>(port(), local_caller());
-        EXPECT_TRUE(ws->open()) << ws->error();
+    // An approver on the control socket, subscribed to keybridge_approvals.
+    std::unique_ptr<ControlConnection> approver() const {
+        auto ws = std::make_unique<ControlConnection>(control_path());
+        EXPECT_TRUE(ws->connected()) << ws->error();
         json::value sub = ws->call("eth_subscribe", json::array{"keybridge_approvals"});
         EXPECT_TRUE(sub.is_object() && sub.as_object().contains("result")) << sub;
         return ws;
     }
 
     // The next approvals event ("added"/"removed") and its request id.
-    static std::pair<std::string, json::value> next_event(WsClient& ws) {
+    static std::pair<std::string, json::value> next_event(ControlConnection& ws) {
         json::value event = ws.next_notification(5s);
         if (!event.is_object()) return {"", nullptr};
         const json::value& result = event.at("params").at("result");
         return {std::string(result.at("type").as_string()), result.at("request").at("id")};
     }
 
-    // Polls keybridge_pendingApprovals over the approver's WebSocket until it holds `count`.
-    static bool wait_pending_count(WsClient& ws, std::size_t count,
+    // Polls keybridge_pendingApprovals over the approver's connection until it holds `count`.
+    static bool wait_pending_count(ControlConnection& ws, std::size_t count,
                                    std::chrono::milliseconds timeout) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         while (std::chrono::steady_clock::now() < deadline) {
@@ -71,9 +71,9 @@ class Disconnect : public DaemonTest {
 };
 
 TEST_F(Disconnect, ClientThatClosesTakesItsPendingApprovalWithIt) {
-    // Two slots: the approver's WebSocket and the page. A slot still held after the page left
-    // would refuse the connections below.
-    ASSERT_NO_FATAL_FAILURE(start({"--max-connections", "2"}));
+    // One TCP slot: the page's (the approver is on the control socket). A slot still held after
+    // the page left would refuse the connections below.
+    ASSERT_NO_FATAL_FAILURE(start({"--max-connections", "1"}));
     auto ws = approver();
     {
         RawConnection client(port());
@@ -114,7 +114,7 @@ TEST_F(Disconnect, ClientThatResetsTakesItsPendingApprovalWithIt) {
     ASSERT_EQ(next_event(*ws).first, "added");
     client.reset();
     EXPECT_EQ(next_event(*ws).first, "removed");
-    EXPECT_EQ(local().result("keybridge_pendingApprovals"), json::array{});
+    EXPECT_EQ(control().result("keybridge_pendingApprovals"), json::array{});
 }
 
 TEST_F(Disconnect, HalfClosedClientStillGetsItsAnswer) {
@@ -133,7 +133,9 @@ TEST_F(Disconnect, HalfClosedClientStillGetsItsAnswer) {
     std::this_thread::sleep_for(500ms);
     json::value pending = ws->call("keybridge_pendingApprovals");
     ASSERT_EQ(pending.at("result").as_array().size(), 1u) << pending;
-    EXPECT_EQ(ws->call("keybridge_decide", json::array{id, "approve"}).at("result"),
+    EXPECT_EQ(pending.at("result").at(0).at("id"), json::value(id));
+    EXPECT_EQ(ws->call("keybridge_decide", decision_for(pending.at("result").at(0), "approve"))
+                  .at("result"),
               json::value(true));
     const std::string answer = client.read_until_close(5s);
     EXPECT_TRUE(client.peer_closed());
@@ -206,7 +208,10 @@ TEST_F(Disconnect, PipelinedRequestsWaitBehindAnApproval) {
     ASSERT_GT(wire.size(), 64u * 1024u);
     ASSERT_TRUE(client.write(wire));
     std::this_thread::sleep_for(200ms);
-    EXPECT_EQ(ws->call("keybridge_decide", json::array{id, "approve"}).at("result"),
+    json::value pending = ws->call("keybridge_pendingApprovals");
+    ASSERT_EQ(pending.at("result").at(0).at("id"), json::value(id)) << pending;
+    EXPECT_EQ(ws->call("keybridge_decide", decision_for(pending.at("result").at(0), "approve"))
+                  .at("result"),
               json::value(true));
     const std::string answer = client.read_until_close(10s);
     EXPECT_TRUE(client.peer_closed());

@@ -20,7 +20,9 @@ bool is_json_rpc_error(const HttpResponse& res, int code) {
            v.at("error").at("code") == json::value(code);
 }
 
-TEST_F(HttpRules, HealthAnswersWithoutToken) {
+// Any page may learn that keybridged is there, nothing more: whether the vault is unlocked (and
+// the version) only with the token.
+TEST_F(HttpRules, HealthSaysOnlyUpWithoutTheToken) {
     ASSERT_NO_FATAL_FAILURE(start());
     HttpRequest req;
     req.method = "GET";
@@ -29,16 +31,44 @@ TEST_F(HttpRules, HealthAnswersWithoutToken) {
     HttpResponse res = http_request(port(), req);
     ASSERT_EQ(res.status, 200) << res.error;
     EXPECT_EQ(res.header("Content-Type"), "application/json");
+    EXPECT_EQ(res.header("Cache-Control"), "no-store");
+    EXPECT_EQ(res.json(), json::parse(R"({"status":"up"})")) << res.body;
+    EXPECT_FALSE(res.has_header("Access-Control-Allow-Origin"));
+    // From a page: CORS names the page, and the page learns no more.
+    HttpRequest from_page_req = req;
+    from_page_req.headers.emplace_back("Origin", kPageOrigin);
+    HttpResponse from_page = http_request(port(), from_page_req);
+    EXPECT_EQ(from_page.status, 200);
+    EXPECT_EQ(from_page.header("Access-Control-Allow-Origin"), kPageOrigin);
+    EXPECT_EQ(from_page.json(), json::parse(R"({"status":"up"})")) << from_page.body;
+    // A wrong token is no token.
+    std::string wrong_token = token_;
+    wrong_token.back() = wrong_token.back() == 'a' ? 'b' : 'a';
+    HttpRequest wrong = req;
+    wrong.headers.emplace_back("Authorization", "Bearer " + wrong_token);
+    EXPECT_EQ(http_request(port(), wrong).json(), json::parse(R"({"status":"up"})"));
+}
+
+TEST_F(HttpRules, HealthGivesTheDetailWithTheToken) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    HttpRequest req;
+    req.method = "GET";
+    req.target = "/health";
+    req.content_type.clear();
+    req.headers.emplace_back("Authorization", "Bearer " + token_);
+    HttpResponse res = http_request(port(), req);
+    ASSERT_EQ(res.status, 200) << res.error;
     json::value v = res.json();
     EXPECT_EQ(v.at("status"), json::value("ok"));
     EXPECT_EQ(v.at("unlocked"), json::value(true));
     EXPECT_TRUE(v.at("version").is_string());
-    EXPECT_FALSE(res.has_header("Access-Control-Allow-Origin"));
-    // From a page: CORS names the page.
-    req.headers.emplace_back("Origin", kPageOrigin);
-    HttpResponse from_page = http_request(port(), req);
-    EXPECT_EQ(from_page.status, 200);
-    EXPECT_EQ(from_page.header("Access-Control-Allow-Origin"), kPageOrigin);
+    // ?token= works as for JSON-RPC; after keybridge_lock the detail says so.
+    local().result("keybridge_lock");
+    HttpRequest query;
+    query.method = "GET";
+    query.target = "/health?token=" + token_;
+    query.content_type.clear();
+    EXPECT_EQ(http_request(port(), query).json().at("unlocked"), json::value(false));
 }
 
 TEST_F(HttpRules, NoOriginAndNoTokenIsUnauthorized) {

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <iterator>
 
 #include <gtest/gtest.h>
 
@@ -115,8 +117,7 @@ TEST_F(Lifecycle, StartUpLogNamesDataFolderVaultAndRedactedChainNodes) {
         EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in\n" << log;
 
     // A wrong unlock password is logged, never the password.
-    RpcClient tool = local();
-    json::value answer = tool.call("keybridge_unlock", json::array{"not-the-password-xyz"});
+    json::value answer = control().call("keybridge_unlock", json::array{"not-the-password-xyz"});
     EXPECT_EQ(answer.at("error").at("code"), json::value(4100)) << answer;
     EXPECT_TRUE(daemon_.wait_for_log("unlock refused: wrong password")) << daemon_.log();
     EXPECT_EQ(daemon_.log().find("not-the-password-xyz"), std::string::npos);
@@ -170,7 +171,7 @@ TEST_F(Lifecycle, SigtermAnswersWaitingRequestsWith4900AndClosesWith1001) {
     ASSERT_TRUE(ws.send_text(body("eth_requestAccounts", json::array{}, 77)));
     auto http_wait =
         std::async(std::launch::async, [&] { return page().post(body("eth_requestAccounts")); });
-    ASSERT_EQ(wait_pending(local(), 2).size(), 2u);
+    ASSERT_EQ(wait_pending(control(), 2).size(), 2u);
 
     daemon_.signal(SIGTERM);
     // The WebSocket hears the answer first, then the close.
@@ -205,8 +206,14 @@ TEST_F(Lifecycle, SigtermSends4900AnswersBeforeTheDisconnectNotification) {
     WsClient ws(port(), local_caller());
     ASSERT_TRUE(ws.open()) << ws.error();
     ASSERT_TRUE(ws.send_text(body("eth_requestAccounts", json::array{}, 41)));
-    ASSERT_TRUE(ws.send_text(body("eth_requestAccounts", json::array{}, 42)));
-    ASSERT_EQ(wait_pending(local(), 2).size(), 2u);
+    // Another kind of request: a second connect request of the caller would be refused (-32002).
+    ASSERT_TRUE(
+        ws.send_text(body("wallet_addEthereumChain",
+                          json::array{json::object{{"chainId", "0x7a69"},
+                                                   {"chainName", "Local"},
+                                                   {"rpcUrls", json::array{"http://127.0.0.1:1"}}}},
+                          42)));
+    ASSERT_EQ(wait_pending(control(), 2).size(), 2u);
 
     daemon_.signal(SIGTERM);
     std::vector<std::string> order;  // "41", "42", "disconnect"
@@ -275,7 +282,8 @@ TEST_F(Lifecycle, ChainSelectionIsPerOriginAndNotified) {
               json::value(true));
     EXPECT_EQ(ws.call("eth_unsubscribe", json::array{sub.at("result")}).at("result"),
               json::value(false));
-    // The selection survives a restart (permissions.json).
+    // This page has no grant: its selection lived in memory only and is gone after a restart
+    // (a granted origin's is kept: permissions_flood_test.cpp).
     daemon_.signal(SIGTERM);
     ASSERT_EQ(daemon_.wait_exit(), 0);
     DaemonProcess second;
@@ -283,7 +291,49 @@ TEST_F(Lifecycle, ChainSelectionIsPerOriginAndNotified) {
     args.insert(args.end(), {"--chain", "31337=http://127.0.0.1:1"});
     ASSERT_TRUE(second.start(args)) << second.log();
     EXPECT_EQ(RpcClient(second.port(), Caller{"", kPageOrigin, false}).result("eth_chainId"),
-              json::value("0x7a69"));
+              json::value("0x1"));
+}
+
+// A node URL with an API key given with --chain is readable by every local user in
+// /proc/PID/cmdline; from the config file it is not. The file must be private to the user.
+TEST_F(Lifecycle, ChainsFromAPrivateConfigFileAndNotFromOneOthersCanRead) {
+    const std::string config =
+        tmp_.write("keybridged.conf",
+                   "# nodes with API keys stay off the command line\n"
+                   "chain = 31337=http://127.0.0.1:1/v3/APIKEY123?key=QUERYKEY Local\n"
+                   "chain-id = 31337\n");
+    ASSERT_NO_FATAL_FAILURE(start({"--config", config}));
+    EXPECT_TRUE(daemon_.wait_for_log("chain 31337 (Local): http://127.0.0.1:1")) << daemon_.log();
+    std::string cmdline;
+    {
+        std::ifstream in("/proc/" + std::to_string(daemon_.pid()) + "/cmdline");
+        cmdline.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    EXPECT_NE(cmdline.find(config), std::string::npos) << "not the daemon's command line?";
+    EXPECT_EQ(cmdline.find("APIKEY123"), std::string::npos) << cmdline;
+    // The file's chain is the one used: selected by default, and its node is asked.
+    EXPECT_EQ(local().result("eth_chainId"), json::value("0x7a69"));
+    json::value res = local().call("eth_blockNumber");
+    EXPECT_EQ(res.at("error").at("code"), json::value(4901)) << res;
+    EXPECT_NE(json::serialize(res).find("unreachable"), std::string::npos) << res;
+    daemon_.signal(SIGTERM);
+    EXPECT_EQ(daemon_.wait_exit(), 0) << daemon_.log();
+
+    // Readable by the group or by everyone: keybridged refuses to start, and says how to fix it.
+    fs::permissions(config,
+                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                        fs::perms::others_read,
+                    fs::perm_options::replace);
+    std::vector<std::string> args = base_args();
+    args.insert(args.end(), {"--config", config});
+    DaemonProcess open_file;
+    EXPECT_FALSE(open_file.start(args));
+    EXPECT_EQ(open_file.wait_exit(), 2) << open_file.log();
+    EXPECT_NE(open_file.log().find(config + " is open to other users (mode 0644)"),
+              std::string::npos)
+        << open_file.log();
+    EXPECT_NE(open_file.log().find("chmod 600"), std::string::npos) << open_file.log();
+    EXPECT_EQ(open_file.log().find("APIKEY123"), std::string::npos) << open_file.log();
 }
 
 }  // namespace

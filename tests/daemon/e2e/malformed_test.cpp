@@ -344,5 +344,51 @@ TEST_F(Malformed, ManyConnectionsOpenedAndDropped) {
     EXPECT_EQ(local().result("keybridge_status").at("unlocked"), json::value(true));
 }
 
+// A second Host (or Origin, or Authorization) could make this daemon and whatever else reads the
+// request disagree about who is calling: refused with 400 whichever copy comes first.
+TEST_F(Malformed, RepeatedIdentityHeadersAreRefused) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const std::string b = body("eth_chainId");
+    const std::string tail =
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(b.size()) +
+        "\r\n\r\n" + b;
+    const std::string evil_host = "Host: evil.example:" + std::to_string(port()) + "\r\n";
+    const std::string lower_host = "host: 127.0.0.1:" + std::to_string(port()) + "\r\n";
+    const std::string origin = "Origin: " + std::string(kPageOrigin) + "\r\n";
+    const std::string wrong_auth = "Authorization: Bearer not-the-token\r\n";
+    const struct {
+        const char* what;
+        std::string headers;
+    } cases[] = {
+        {"our Host, then another", host_line() + evil_host + auth_line()},
+        {"another Host, then ours", evil_host + host_line() + auth_line()},
+        {"our Host twice, in two spellings", host_line() + lower_host + auth_line()},
+        {"Origin twice", host_line() + origin + "Origin: https://evil.example\r\n"},
+        {"the same Origin twice", host_line() + origin + origin},
+        {"the token, then another Authorization", host_line() + auth_line() + wrong_auth},
+        {"another Authorization, then the token", host_line() + wrong_auth + auth_line()},
+    };
+    for (const auto& c : cases) {
+        const std::string answer = exchange("POST / HTTP/1.1\r\n" + c.headers + tail);
+        EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << c.what << ":\n" << answer;
+        EXPECT_EQ(answer.find("\"result\""), std::string::npos) << c.what << ":\n" << answer;
+    }
+    // The WebSocket upgrade and GET /health pass the same check.
+    const std::string upgrade = exchange(
+        "GET / HTTP/1.1\r\n" + host_line() + evil_host + auth_line() +
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    EXPECT_EQ(upgrade.rfind("HTTP/1.1 400", 0), 0u) << upgrade;
+    const std::string health =
+        exchange("GET /health HTTP/1.1\r\n" + host_line() + evil_host + auth_line() + "\r\n");
+    EXPECT_EQ(health.rfind("HTTP/1.1 400", 0), 0u) << health;
+    EXPECT_NE(daemon_.log().find("repeated Host header"), std::string::npos);
+    // One of each is still fine.
+    const std::string single = exchange("POST / HTTP/1.1\r\n" + host_line() + auth_line() +
+                                        "Connection: close\r\n" + tail);
+    EXPECT_EQ(single.rfind("HTTP/1.1 200", 0), 0u) << single;
+    expect_alive();
+}
+
 }  // namespace
 }  // namespace keybridge::test::e2e

@@ -174,11 +174,9 @@ class SecretMemoryTest : public DaemonTest {
         key_ = bytes_of(account->private_key()->view());
     }
 
-    std::string daemon_address() const { return "127.0.0.1:" + std::to_string(port()); }
-    void unlock() {
-        tool({"unlock", "--daemon", daemon_address(), "--password-file", password_file_});
-    }
-    void lock() { tool({"lock", "--daemon", daemon_address()}); }
+    // The tool reaches the daemon over the control socket of the data folder.
+    void unlock() { tool({"unlock", "--password-file", password_file_}); }
+    void lock() { tool({"lock"}); }
 
     // The password and the phrase nowhere; the key and the seed only in locked memory
     // (`resident`: and found there, which also shows the scan sees the arena) or nowhere.
@@ -241,7 +239,7 @@ TEST_F(SecretMemoryTest, KeysStayInLockedMemoryAndNothingSurvivesUnlockOrLock) {
     // Signing uses the key on a network thread (libsecp256k1's stack copies).
     ASSERT_NO_FATAL_FAILURE(connect_account(local()));
     {
-        Approver approver(port(), token_,
+        Approver approver(control_path(),
                           [](const json::object&) { return std::string("approve"); });
         json::value signature =
             local().result("personal_sign", json::array{"0x68656c6c6f", kFirstAccount});

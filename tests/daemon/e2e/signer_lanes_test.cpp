@@ -54,7 +54,7 @@ class SignerLanes : public DaemonTest {
             std::this_thread::sleep_for(10ms);
         }
         // The page sees both accounts (an approver grants them).
-        Approver approver(port_, token_, approve_all());
+        Approver approver(control_path(), approve_all());
         json::value accounts = rpc(page_caller()).result("eth_requestAccounts");
         approver.stop();
         bool has_device = false;
@@ -101,7 +101,7 @@ class SignerLanes : public DaemonTest {
         return false;
     }
     json::array pending() const {
-        return rpc(local_caller()).result("keybridge_pendingApprovals").as_array();
+        return control().result("keybridge_pendingApprovals").as_array();
     }
 
     std::shared_ptr<TestDeviceSigner> device_;
@@ -111,7 +111,7 @@ class SignerLanes : public DaemonTest {
 };
 
 TEST_F(SignerLanes, OthersAreServedWhileTheDeviceWaitsForItsButton) {
-    Approver approver(port_, token_, approve_all());
+    Approver approver(control_path(), approve_all());
     auto device_answer = std::async(std::launch::async,
                                     [&] { return page_sign("on the device", device_->address()); });
     ASSERT_TRUE(wait_started(1));
@@ -142,7 +142,7 @@ TEST_F(SignerLanes, OthersAreServedWhileTheDeviceWaitsForItsButton) {
 }
 
 TEST_F(SignerLanes, ClientThatLeavesCancelsItsRunningJobAndTheNextOneRuns) {
-    Approver approver(port_, token_, approve_all());
+    Approver approver(control_path(), approve_all());
     {
         WsClient leaving(port_, page_caller());
         ASSERT_TRUE(leaving.open()) << leaving.error();
@@ -162,7 +162,7 @@ TEST_F(SignerLanes, ClientThatLeavesCancelsItsRunningJobAndTheNextOneRuns) {
 }
 
 TEST_F(SignerLanes, QueuedJobsRunInOrderOneAtATime) {
-    Approver approver(port_, token_, approve_all());
+    Approver approver(control_path(), approve_all());
     auto first =
         std::async(std::launch::async, [&] { return page_sign("one", device_->address()); });
     ASSERT_TRUE(wait_started(1));
@@ -181,7 +181,7 @@ TEST_F(SignerLanes, QueuedJobsRunInOrderOneAtATime) {
 }
 
 TEST_F(SignerLanes, DetachedDeviceAnswersAndSaysWhatToConnect) {
-    Approver approver(port_, token_, approve_all());
+    Approver approver(control_path(), approve_all());
     auto waiting =
         std::async(std::launch::async, [&] { return page_sign("unplugged", device_->address()); });
     ASSERT_TRUE(wait_started(1));
@@ -201,7 +201,7 @@ TEST_F(SignerLanes, DetachedDeviceAnswersAndSaysWhatToConnect) {
 // keybridge_respond answer reaches the device, which then waits for its button.
 TEST_F(SignerLanes, DevicePinPromptIsAnsweredThroughTheApprover) {
     device_->require_pin("4132");
-    Approver approver(port_, token_, approve_all());
+    Approver approver(control_path(), approve_all());
     auto signing =
         std::async(std::launch::async, [&] { return page_sign("with a PIN", device_->address()); });
     json::array now;
@@ -214,13 +214,11 @@ TEST_F(SignerLanes, DevicePinPromptIsAnsweredThroughTheApprover) {
     ASSERT_EQ(now[0].at("stage"), json::value("needs-input")) << now;
     EXPECT_EQ(now[0].at("input"), json::value("pin"));
     EXPECT_EQ(now[0].at("note"), json::value("Enter the PIN of your test device"));
-    EXPECT_EQ(rpc(local_caller())
-                  .error_code("keybridge_respond",
-                              json::array{now[0].at("id"), json::object{{"password", "x"}}}),
+    EXPECT_EQ(control().error_code("keybridge_respond",
+                                   json::array{now[0].at("id"), json::object{{"password", "x"}}}),
               -32602);  // a PIN stage wants {"pin"}
-    EXPECT_EQ(rpc(local_caller())
-                  .result("keybridge_respond",
-                          json::array{now[0].at("id"), json::object{{"pin", "4132"}}}),
+    EXPECT_EQ(control().result("keybridge_respond",
+                               json::array{now[0].at("id"), json::object{{"pin", "4132"}}}),
               json::value(true));
     ASSERT_TRUE(wait_started(1));
     device_->release();
@@ -228,7 +226,7 @@ TEST_F(SignerLanes, DevicePinPromptIsAnsweredThroughTheApprover) {
 }
 
 TEST_F(SignerLanes, ShutdownStopsTheDeviceAndAnswersItsClient) {
-    Approver approver(port_, token_, approve_all());
+    Approver approver(control_path(), approve_all());
     auto waiting =
         std::async(std::launch::async, [&] { return page_sign("shutdown", device_->address()); });
     ASSERT_TRUE(wait_started(1));

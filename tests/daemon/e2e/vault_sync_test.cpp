@@ -71,15 +71,15 @@ class VaultSync : public DaemonTest {
     // the "unlock" stage (no refusal), keybridge_unlock releases it, an approver approves it.
     std::string sign_after_unlock(const std::string& text, const std::string& account) {
         auto answer = std::async(std::launch::async, [&] { return page_sign(text, account); });
-        json::array pending = wait_pending(local(), 1);
+        json::array pending = wait_pending(control(), 1);
         EXPECT_EQ(pending.size(), 1u);
         if (pending.size() != 1) return "";
         EXPECT_EQ(pending[0].at("stage"), json::value("needs-input")) << pending[0];
         EXPECT_EQ(pending[0].at("input"), json::value("unlock")) << pending[0];
         EXPECT_EQ(answer.wait_for(200ms), std::future_status::timeout);  // still waiting
-        EXPECT_EQ(local().result("keybridge_unlock", json::array{kVaultPassword}),
+        EXPECT_EQ(control().result("keybridge_unlock", json::array{kVaultPassword}),
                   json::value(true));
-        Approver approver(port(), token_, approve_all());
+        Approver approver(control_path(), approve_all());
         const json::value response = answer.get();
         approver.stop();
         return signer_of(text, response);
@@ -98,7 +98,7 @@ TEST_F(VaultSync, AccountDerivedWithTheToolIsListedAndSigns) {
     ASSERT_TRUE(wait_accounts(2)) << daemon_.log();
 
     // A page that connects now is offered both and signs with the new one, no unlock needed.
-    Approver approver(port(), token_, approve_all());
+    Approver approver(control_path(), approve_all());
     EXPECT_EQ(page().result("eth_requestAccounts"),
               (json::array{json::string(lower(kFirstAccount)), json::string(lower(second))}));
     const std::string text = "signed by an account derived while keybridged ran";
@@ -112,7 +112,7 @@ TEST_F(VaultSync, RemovedAccountDisappearsAndSubscribersHearIt) {
     tool({"account", "derive", "--password-file", password_file_});
     ASSERT_TRUE(wait_accounts(2));
     {
-        Approver approver(port(), token_, approve_all());
+        Approver approver(control_path(), approve_all());
         EXPECT_EQ(page().result("eth_requestAccounts").as_array().size(), 2u);
     }
     WsClient ws(port(), Caller{"", kPageOrigin, false});
@@ -137,7 +137,7 @@ TEST_F(VaultSync, RemovedAccountDisappearsAndSubscribersHearIt) {
     // Signing with it is refused before anyone is asked.
     json::value refused = page_sign("gone", second);
     EXPECT_EQ(refused.at("error").at("code"), json::value(4100)) << refused;
-    EXPECT_EQ(local().result("keybridge_pendingApprovals"), json::array{});
+    EXPECT_EQ(control().result("keybridge_pendingApprovals"), json::array{});
 }
 
 TEST_F(VaultSync, RemovingAnAccountAnswersTheRequestsWaitingToSignWithIt) {
@@ -146,7 +146,7 @@ TEST_F(VaultSync, RemovingAnAccountAnswersTheRequestsWaitingToSignWithIt) {
     tool({"account", "derive", "--password-file", password_file_});
     ASSERT_TRUE(wait_accounts(2));
     {
-        Approver approver(port(), token_, approve_all());
+        Approver approver(control_path(), approve_all());
         EXPECT_EQ(page().result("eth_requestAccounts").as_array().size(), 2u);
     }
     // Two requests wait for the user: one with the account about to go, one with the first.
@@ -162,7 +162,7 @@ TEST_F(VaultSync, RemovingAnAccountAnswersTheRequestsWaitingToSignWithIt) {
     };
     ASSERT_TRUE(ws.send_text(sign_request(1, second)));
     ASSERT_TRUE(ws.send_text(sign_request(2, kFirstAccount)));
-    ASSERT_EQ(wait_pending(local(), 2).size(), 2u);
+    ASSERT_EQ(wait_pending(control(), 2).size(), 2u);
 
     tool({"account", "remove", "--address", second});
     auto answer = ws.read_json(5s);
@@ -172,7 +172,7 @@ TEST_F(VaultSync, RemovingAnAccountAnswersTheRequestsWaitingToSignWithIt) {
     EXPECT_NE(json::serialize(answer->at("error").at("message")).find("removed"), std::string::npos)
         << *answer;
     // The other request still waits, and only it.
-    json::array pending = wait_pending(local(), 1);
+    json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u);
     EXPECT_EQ(lower(std::string(pending[0].at("account").as_string())), lower(kFirstAccount))
         << pending[0];
@@ -188,14 +188,14 @@ TEST_F(VaultSync, KeyImportedWhileUnlockedNeedsAnUnlockToSign) {
     ASSERT_NE(output.find(imported), std::string::npos) << output;
     ASSERT_TRUE(wait_accounts(2));
     {
-        Approver approver(port(), token_, approve_all());
+        Approver approver(control_path(), approve_all());
         EXPECT_EQ(page().result("eth_requestAccounts").as_array().size(), 2u);
     }
     // Listed, but its key is encrypted under the password keybridged did not keep.
     const std::string text = "imported while unlocked";
     {
         // The accounts it had keys for still sign.
-        Approver approver(port(), token_, approve_all());
+        Approver approver(control_path(), approve_all());
         EXPECT_EQ(signer_of(text, page_sign(text, kFirstAccount)), kFirstAccount);
     }
     // The imported one waits for an unlock, then signs.
@@ -207,7 +207,7 @@ TEST_F(VaultSync, LockedDaemonFollowsTheListAndUnlockLoadsTheKeys) {
     const std::string second = derived_address(1);
     tool({"account", "derive", "--password-file", password_file_});
     ASSERT_TRUE(wait_accounts(2));
-    Approver approver(port(), token_, approve_all());
+    Approver approver(control_path(), approve_all());
     EXPECT_EQ(page().result("eth_requestAccounts").as_array().size(), 2u);
     approver.stop();
     const std::string text = "locked, then unlocked";
@@ -248,7 +248,7 @@ TEST_F(VaultSync, VaultReplacedByABackupOfAnotherPhrase) {
     ASSERT_TRUE(wait_accounts(1));
     const std::string other = derived_address(0, kOtherPhrase);
     {
-        Approver approver(port(), token_, approve_all());
+        Approver approver(control_path(), approve_all());
         EXPECT_EQ(page().result("wallet_revokePermissions",
                                 json::array{json::object{{"eth_accounts", json::object{}}}}),
                   json::value(nullptr));

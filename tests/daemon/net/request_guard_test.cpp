@@ -7,6 +7,27 @@
 namespace keybridge::daemon::net {
 namespace {
 
+TEST(RepeatedIdentityHeader, NamesTheFirstRepeatedOne) {
+    namespace http = boost::beast::http;
+    http::fields single;
+    single.insert(http::field::host, "127.0.0.1:8645");
+    single.insert(http::field::origin, "https://a.example");
+    single.insert(http::field::authorization, "Bearer x");
+    single.insert(http::field::accept, "a");
+    single.insert(http::field::accept, "b");  // other headers may repeat
+    EXPECT_EQ(repeated_identity_header(single), std::nullopt);
+    for (const http::field field :
+         {http::field::host, http::field::origin, http::field::authorization}) {
+        http::fields twice = single;
+        twice.insert(field, "other");
+        EXPECT_EQ(repeated_identity_header(twice), std::string_view(http::to_string(field)));
+    }
+    http::fields spelled;  // names are case-insensitive
+    spelled.insert("Host", "127.0.0.1:8645");
+    spelled.insert("hOST", "127.0.0.1:8645");
+    EXPECT_EQ(repeated_identity_header(spelled), std::string_view("Host"));
+}
+
 TEST(HostAllowed, AcceptsLoopbackNamesWithOurPort) {
     EXPECT_TRUE(host_allowed("127.0.0.1:8645", 8645));
     EXPECT_TRUE(host_allowed("localhost:8645", 8645));

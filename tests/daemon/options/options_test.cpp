@@ -1,7 +1,10 @@
 #include "daemon/options.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -21,8 +24,11 @@ class OptionsTest : public ::testing::Test {
     }
     void TearDown() override { fs::remove_all(dir_); }
 
-    void write(const std::string& name, const std::string& text) const {
-        std::ofstream(dir_ + "/" + name) << text;
+    // Writes a config file private to us (mode 0600), as keybridged requires.
+    void write(const std::string& name, const std::string& text, mode_t mode = 0600) const {
+        const std::string path = dir_ + "/" + name;
+        std::ofstream(path) << text;
+        fs::permissions(path, static_cast<fs::perms>(mode), fs::perm_options::replace);
     }
 
     // Parses the arguments with --datadir pointing at the temp folder.
@@ -247,6 +253,69 @@ TEST_F(OptionsTest, ConfigFileErrorsNameFileAndLine) {
         const std::string detail = error({});
         EXPECT_EQ(detail.rfind(c.expected, 0), 0u) << c.text << " → " << detail;
     }
+}
+
+// RPC URLs given with --chain are in /proc/PID/cmdline for every local user to read; the config
+// file is where they go instead, so it must be private: refused when others may read or write it.
+TEST_F(OptionsTest, ChainsFromTheConfigFileStayOffTheCommandLine) {
+    write("keybridged.conf",
+          "chain = 1=https://mainnet.example/v3/secret-api-key Ethereum\n"
+          "chain = 10=https://op.example/key/abc Optimism\n");
+    Config c = parse({});
+    ASSERT_EQ(c.chains.size(), 2u);
+    EXPECT_EQ(c.chains[0].rpc_url, "https://mainnet.example/v3/secret-api-key");
+    EXPECT_EQ(c.chains[0].name, "Ethereum");
+    EXPECT_EQ(c.chains[1].chain_id, 10u);
+    EXPECT_EQ(c.chains[1].rpc_url, "https://op.example/key/abc");
+    write("private.conf", "chain = 5=https://goerli.example/key\n", 0400);
+    EXPECT_EQ(parse({"--config", dir_ + "/private.conf"}).chains.at(0).rpc_url,
+              "https://goerli.example/key");
+}
+
+TEST_F(OptionsTest, ConfigFileOpenToOtherUsersIsRefused) {
+    for (const mode_t mode : {0644, 0640, 0604, 0620, 0602, 0660, 0610, 0601, 0666}) {
+        write("keybridged.conf", "chain = 1=https://mainnet.example/secret-key\n", mode);
+        char octal[8];
+        std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode));
+        // The default file in the data folder and one named with --config alike.
+        for (const auto& args : {std::vector<std::string>{},
+                                 std::vector<std::string>{"--config", dir_ + "/keybridged.conf"}}) {
+            const std::string detail = error(args);
+            EXPECT_NE(detail.find(dir_ + "/keybridged.conf is open to other users (mode " +
+                                  std::string(octal) + ")"),
+                      std::string::npos)
+                << detail;
+            EXPECT_NE(detail.find("chmod 600"), std::string::npos) << detail;
+            // The refusal never quotes the file's content.
+            EXPECT_EQ(detail.find("secret-key"), std::string::npos) << detail;
+        }
+    }
+    // Present but unreadable is an error too, never silently skipped.
+    if (::geteuid() != 0) {  // root reads anything
+        write("keybridged.conf", "threads = 2\n", 0000);
+        EXPECT_NE(error({}).find("cannot read config file"), std::string::npos);
+    }
+    // Not a regular file.
+    fs::remove(dir_ + "/keybridged.conf");
+    fs::create_directory(dir_ + "/keybridged.conf");
+    fs::permissions(dir_ + "/keybridged.conf", fs::perms::owner_all, fs::perm_options::replace);
+    auto folder = parse_command_line({"--datadir", dir_});
+    ASSERT_FALSE(folder);
+    EXPECT_NE(folder.error().detail.find("not a regular file"), std::string::npos)
+        << folder.error().detail;
+}
+
+TEST_F(OptionsTest, HelpWarnsThatChainUrlsOnTheCommandLineAreVisible) {
+    const std::string text = help_text();
+    const auto chain = text.find("--chain ID=URL");
+    ASSERT_NE(chain, std::string::npos);
+    const std::string line = text.substr(chain, text.find('\n', chain) - chain);
+    EXPECT_NE(line.find("/proc/PID/cmdline"), std::string::npos) << line;
+    EXPECT_NE(line.find("config file"), std::string::npos) << line;
+    const auto config = text.find("--config FILE");
+    ASSERT_NE(config, std::string::npos);
+    EXPECT_NE(text.substr(config, text.find('\n', config) - config).find("0600"),
+              std::string::npos);
 }
 
 TEST_F(OptionsTest, HelpAndVersion) {

@@ -99,6 +99,72 @@ TEST(ThreadLane, StopAnswersEveryJobAndLaterJobsRunStopped) {
     lane.reset();               // joins
 }
 
+// ---- the spillover lane (the software signer's)
+
+TEST(SpilloverLane, RunsInlineWhileTheCallerKeepsUp) {
+    SpilloverLane lane("test", [] { return false; });
+    std::thread::id ran_on;
+    lane.run({}, [&](std::stop_token) { ran_on = std::this_thread::get_id(); });
+    EXPECT_EQ(ran_on, std::this_thread::get_id());
+}
+
+TEST(SpilloverLane, RunsOnItsWorkerWhileTheCallerIsSaturatedUnlessAJobWaitsThere) {
+    SpilloverLane lane("test", [] { return true; });
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::promise<std::thread::id> first_on;
+    lane.run({}, [&](std::stop_token) {
+        first_on.set_value(std::this_thread::get_id());
+        released.wait();
+    });
+    const std::thread::id worker = first_on.get_future().get();
+    EXPECT_NE(worker, std::this_thread::get_id());
+    // The worker is busy but nothing waits behind it: the next job queues there.
+    std::promise<std::thread::id> second_on;
+    lane.run({}, [&](std::stop_token) { second_on.set_value(std::this_thread::get_id()); });
+    EXPECT_EQ(lane.queued(), 1u);
+    // A job already waits on the worker: the saturated caller signs this one itself.
+    std::thread::id third_on;
+    lane.run({}, [&](std::stop_token) { third_on = std::this_thread::get_id(); });
+    EXPECT_EQ(third_on, std::this_thread::get_id());
+    release.set_value();
+    EXPECT_EQ(second_on.get_future().get(), worker);
+}
+
+TEST(SpilloverLane, StopReachesInlineAndWorkerJobs) {
+    bool saturated = true;
+    SpilloverLane lane("test", [&] { return saturated; });
+    lane.stop();
+    std::promise<bool> worker_stopped;
+    lane.run({}, [&](std::stop_token stop) { worker_stopped.set_value(stop.stop_requested()); });
+    EXPECT_TRUE(worker_stopped.get_future().get());
+    saturated = false;
+    bool inline_stopped = false;
+    lane.run({}, [&](std::stop_token stop) { inline_stopped = stop.stop_requested(); });
+    EXPECT_TRUE(inline_stopped);
+}
+
+TEST(SpilloverLane, AThreadThatWaitsBetweenCallsIsNotSaturated) {
+    // Each call after a sleep (a voluntary context switch, as a network thread blocked in
+    // epoll_wait between requests): never saturated.
+    for (int i = 0; i < 8; ++i) {
+        std::this_thread::sleep_for(1ms);
+        EXPECT_FALSE(SpilloverLane::calling_thread_saturated()) << "call " << i;
+    }
+}
+
+TEST(SpilloverLane, AThreadCalledBackToBackWithoutWaitingIsSaturated) {
+    // Calls with no blocking in between for longer than the 1 ms window: saturated once a
+    // window has been measured (a fresh thread, so the first window is this one's).
+    std::thread([] {
+        const auto until = std::chrono::steady_clock::now() + 20ms;
+        bool saturated = false;
+        while (std::chrono::steady_clock::now() < until && !saturated)
+            saturated = SpilloverLane::calling_thread_saturated();
+        EXPECT_TRUE(saturated);
+    }).join();
+}
+
 // ---- the registry
 
 constexpr std::string_view kMnemonic =

@@ -96,6 +96,27 @@ TEST_F(FilterRegistryTest, BoundsFiltersPerOwnerAndInTotal) {
     EXPECT_EQ(filters.size(), 5u);
 }
 
+// One origin cannot multiply its filters by opening connections.
+TEST(FilterRegistry, BoundsOneOriginsFiltersOverAllItsConnections) {
+    FilterRegistry::Settings s;
+    s.max_per_owner = 3;
+    s.max_per_principal = 7;
+    s.max_total = 100;
+    FilterRegistry filters(s);
+    std::size_t added = 0;
+    for (std::uint64_t connection = 1; connection <= 5; ++connection) {
+        for (int i = 0; i < 3; ++i) {
+            if (filters.add(FilterOwner{"https://a.example", connection}, 1, kNode,
+                            json::value("0x1")))
+                ++added;
+        }
+    }
+    EXPECT_EQ(added, 7u);
+    EXPECT_EQ(filters.count_principal("https://a.example"), 7u);
+    EXPECT_FALSE(filters.has_room(FilterOwner{"https://a.example", 0}));
+    EXPECT_TRUE(filters.has_room(kOtherWs));
+}
+
 TEST_F(FilterRegistryTest, AClosedConnectionLosesItsFiltersOnly) {
     const std::string mine = add(kPageWs, 1, "0xa");
     add(kPageWs, 1, "0xb");

@@ -2,8 +2,11 @@
 
 #include <stdlib.h>
 
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -67,7 +70,8 @@ TEST_F(PermissionStoreTest, GrantsAndChainsPersistAcrossReload) {
     EXPECT_EQ(again.accounts("https://app.example"), (std::vector<core::Address>{kA, kB}));
     EXPECT_EQ(again.accounts("local"), (std::vector<core::Address>{kB}));
     EXPECT_EQ(again.selected_chain("https://app.example"), 10u);
-    EXPECT_EQ(again.selected_chain("https://chain-only.example"), 31337u);
+    // An origin without a grant had its chain in memory only.
+    EXPECT_FALSE(again.selected_chain("https://chain-only.example"));
     EXPECT_FALSE(again.grant("https://chain-only.example"));
     EXPECT_EQ(again.all().size(), 2u);
     const auto mode = fs::status(file()).permissions() & fs::perms::all;
@@ -89,8 +93,17 @@ TEST_F(PermissionStoreTest, RevokePersistsAndReportsWhetherThereWasAGrant) {
     }
     PermissionStore reloaded = open();
     EXPECT_TRUE(reloaded.accounts("https://app.example").empty());
-    // The chain selection is not a permission: it survives the revoke.
-    EXPECT_EQ(reloaded.selected_chain("https://app.example"), 5u);
+    // Without its grant the origin's chain is no longer written (it stayed in memory).
+    EXPECT_FALSE(reloaded.selected_chain("https://app.example"));
+}
+
+TEST_F(PermissionStoreTest, ChainSelectionSurvivesTheRevokeInMemory) {
+    PermissionStore store = open();
+    ASSERT_TRUE(store.set_accounts("https://app.example", {kA}));
+    ASSERT_TRUE(store.select_chain("https://app.example", 5));
+    ASSERT_TRUE(store.revoke("https://app.example"));
+    EXPECT_EQ(store.selected_chain("https://app.example"), 5u);
+    EXPECT_EQ(store.memory_chains(), 1u);
 }
 
 TEST_F(PermissionStoreTest, DamagedFileIsRefusedNamingIt) {
@@ -161,6 +174,211 @@ TEST_F(PermissionStoreTest, ReadsTheOldLocalClientNameAsLocal) {
     EXPECT_EQ(store.accounts("local"), (std::vector<core::Address>{kA}));
     EXPECT_EQ(store.selected_chain("local"), 10u);
     EXPECT_FALSE(store.grant("local-client"));
+}
+
+}  // namespace
+}  // namespace keybridge::permissions
+
+namespace keybridge::permissions {
+namespace {
+
+// Background jobs held until the test runs them, as the daemon's blocking thread would later.
+struct ManualBackground {
+    std::deque<std::function<void()>> jobs;
+    std::vector<std::string> failures;
+
+    PermissionStore::Background background() {
+        PermissionStore::Background b;
+        b.run = [this](std::function<void()> job) { jobs.push_back(std::move(job)); };
+        b.failed = [this](const core::Error& e) { failures.push_back(e.detail); };
+        return b;
+    }
+    // Runs jobs (and those they post) until none is left; how many ran.
+    std::size_t run_all() {
+        std::size_t ran = 0;
+        while (!jobs.empty()) {
+            auto job = std::move(jobs.front());
+            jobs.pop_front();
+            job();
+            ++ran;
+        }
+        return ran;
+    }
+};
+
+std::string origin_number(int i) {
+    return "http://forged-" + std::to_string(i) + ".example";
+}
+
+TEST_F(PermissionStoreTest, ChainsOfOriginsWithoutAGrantNeverReachTheFile) {
+    auto opened = PermissionStore::open(dir_, std::nullopt, 100);
+    ASSERT_TRUE(opened);
+    PermissionStore& store = *opened;
+    for (int i = 0; i < 1000; ++i)
+        ASSERT_TRUE(store.select_chain(origin_number(i), 31337));
+    EXPECT_EQ(store.writes(), 0u);
+    EXPECT_FALSE(fs::exists(file()));
+    // Bounded: the 100 most recent stay, the older ones fall back to the default chain.
+    EXPECT_EQ(store.memory_chains(), 100u);
+    EXPECT_EQ(store.selected_chain(origin_number(999)), 31337u);
+    EXPECT_EQ(store.selected_chain(origin_number(900)), 31337u);
+    EXPECT_FALSE(store.selected_chain(origin_number(899)));
+    EXPECT_FALSE(store.selected_chain(origin_number(0)));
+}
+
+TEST_F(PermissionStoreTest, AGrantTakesTheOriginsChainIntoTheFile) {
+    {
+        PermissionStore store = open();
+        ASSERT_TRUE(store.select_chain("https://app.example", 10));
+        EXPECT_FALSE(fs::exists(file()));
+        ASSERT_TRUE(store.record_connect("https://app.example", {kA}, {kA}));
+        EXPECT_EQ(store.memory_chains(), 0u);
+        ASSERT_TRUE(store.select_chain("local", 137));  // token clients: persisted too
+    }
+    PermissionStore again = open();
+    EXPECT_EQ(again.selected_chain("https://app.example"), 10u);
+    EXPECT_EQ(again.selected_chain("local"), 137u);
+}
+
+TEST_F(PermissionStoreTest, SelectingTheSameChainAgainWritesNothing) {
+    PermissionStore store = open();
+    ASSERT_TRUE(store.set_accounts("https://app.example", {kA}));
+    ASSERT_TRUE(store.select_chain("https://app.example", 10));
+    const auto writes = store.writes();
+    for (int i = 0; i < 50; ++i)
+        ASSERT_TRUE(store.select_chain("https://app.example", 10));
+    EXPECT_EQ(store.writes(), writes);
+}
+
+// A file of an earlier version, with chains of origins that never had a grant: they are read
+// into memory (bounded) and leave the file with the next write.
+TEST_F(PermissionStoreTest, OldFilesChainsWithoutAGrantMoveToMemory) {
+    std::string text = R"({"version":1,"origins":{"https://a.example":{"accounts":)"
+                       R"(["0x73d0385f4d8e00c5e6504c6030f47bf6212736a8"],"chainId":137})";
+    for (int i = 0; i < 50; ++i)
+        text += ",\"" + origin_number(i) + "\":{\"chainId\":10}";
+    write(text + "}}");
+    {
+        auto opened = PermissionStore::open(dir_, std::nullopt, 20);
+        ASSERT_TRUE(opened);
+        EXPECT_EQ(opened->memory_chains(), 20u);
+        EXPECT_EQ(opened->selected_chain("https://a.example"), 137u);
+        ASSERT_TRUE(opened->select_chain("https://a.example", 1));
+    }
+    PermissionStore again = open();
+    EXPECT_EQ(again.memory_chains(), 0u);
+    EXPECT_EQ(again.selected_chain("https://a.example"), 1u);
+    EXPECT_LT(fs::file_size(file()), 200u);
+}
+
+TEST_F(PermissionStoreTest, BackgroundWritesCoalesce) {
+    ManualBackground bg;
+    auto opened = PermissionStore::open(dir_, bg.background());
+    ASSERT_TRUE(opened);
+    PermissionStore& store = *opened;
+    ASSERT_TRUE(store.set_accounts("https://app.example", {kA}));
+    EXPECT_FALSE(fs::exists(file()));  // nothing written on the caller's thread
+    for (std::uint64_t chain = 1; chain <= 1000; ++chain)
+        ASSERT_TRUE(store.select_chain("https://app.example", chain));
+    EXPECT_EQ(bg.jobs.size(), 1u);  // one write asked for all of them
+    EXPECT_EQ(bg.run_all(), 1u);
+    EXPECT_EQ(store.writes(), 1u);
+    auto reread = PermissionStore::open(dir_);
+    ASSERT_TRUE(reread);
+    EXPECT_EQ(reread->selected_chain("https://app.example"), 1000u);
+    EXPECT_EQ(reread->accounts("https://app.example"), (std::vector<core::Address>{kA}));
+}
+
+TEST_F(PermissionStoreTest, ChangesDuringAWriteGoWithOneMoreWrite) {
+    ManualBackground bg;
+    auto opened = PermissionStore::open(dir_, bg.background());
+    ASSERT_TRUE(opened);
+    PermissionStore& store = *opened;
+    ASSERT_TRUE(store.set_accounts("https://app.example", {kA}));
+    ASSERT_EQ(bg.jobs.size(), 1u);
+    // The write takes its snapshot, then more changes arrive before the next job runs.
+    auto first = std::move(bg.jobs.front());
+    bg.jobs.pop_front();
+    first();
+    ASSERT_TRUE(store.select_chain("https://app.example", 5));
+    ASSERT_TRUE(store.select_chain("https://app.example", 6));
+    EXPECT_EQ(bg.run_all(), 1u);
+    EXPECT_EQ(store.writes(), 2u);
+    auto reread = PermissionStore::open(dir_);
+    ASSERT_TRUE(reread);
+    EXPECT_EQ(reread->selected_chain("https://app.example"), 6u);
+}
+
+TEST_F(PermissionStoreTest, WhenSavedAnswersOnlyOnceTheChangeIsOnDisk) {
+    {
+        PermissionStore store = open();
+        ASSERT_TRUE(store.set_accounts("https://app.example", {kA}));
+    }
+    ManualBackground bg;
+    auto opened = PermissionStore::open(dir_, bg.background());
+    ASSERT_TRUE(opened);
+    PermissionStore& store = *opened;
+    int answered = 0;
+    store.when_saved([&](core::Status s) {  // nothing pending: at once
+        EXPECT_TRUE(s);
+        ++answered;
+    });
+    EXPECT_EQ(answered, 1);
+    ASSERT_TRUE(store.revoke("https://app.example"));
+    EXPECT_TRUE(store.accounts("https://app.example").empty());  // in effect at once
+    store.when_saved([&](core::Status s) {
+        EXPECT_TRUE(s);
+        // The revocation is on disk when we hear it.
+        auto reread = PermissionStore::open(dir_);
+        ASSERT_TRUE(reread);
+        EXPECT_FALSE(reread->grant("https://app.example"));
+        ++answered;
+    });
+    EXPECT_EQ(answered, 1);
+    bg.run_all();
+    EXPECT_EQ(answered, 2);
+}
+
+TEST_F(PermissionStoreTest, AFailedWriteIsReportedAndRetriedWithTheNextWaiter) {
+    ManualBackground bg;
+    auto opened = PermissionStore::open(dir_, bg.background());
+    ASSERT_TRUE(opened);
+    PermissionStore& store = *opened;
+    fs::create_directory(file());  // the rename over it fails
+    ASSERT_TRUE(store.set_accounts("https://app.example", {kA}));
+    std::optional<core::Status> heard;
+    store.when_saved([&](core::Status s) { heard = s; });
+    bg.run_all();
+    ASSERT_TRUE(heard);
+    EXPECT_FALSE(*heard);
+    EXPECT_EQ(bg.failures.size(), 1u);
+    EXPECT_TRUE(bg.jobs.empty());  // not retried in a loop
+
+    fs::remove(file());
+    heard.reset();
+    store.when_saved([&](core::Status s) { heard = s; });
+    bg.run_all();
+    ASSERT_TRUE(heard);
+    EXPECT_TRUE(*heard);
+    auto reread = PermissionStore::open(dir_);
+    ASSERT_TRUE(reread);
+    EXPECT_EQ(reread->accounts("https://app.example"), (std::vector<core::Address>{kA}));
+}
+
+TEST_F(PermissionStoreTest, FlushWritesWhatTheBackgroundHasNotYet) {
+    ManualBackground bg;
+    {
+        auto opened = PermissionStore::open(dir_, bg.background());
+        ASSERT_TRUE(opened);
+        ASSERT_TRUE(opened->set_accounts("https://app.example", {kA}));
+        ASSERT_TRUE(opened->flush());
+        EXPECT_EQ(opened->writes(), 1u);
+        ASSERT_TRUE(opened->flush());  // nothing new: no write
+        EXPECT_EQ(opened->writes(), 1u);
+    }
+    bg.jobs.clear();  // the daemon's background has stopped by then
+    PermissionStore again = open();
+    EXPECT_EQ(again.accounts("https://app.example"), (std::vector<core::Address>{kA}));
 }
 
 }  // namespace
