@@ -297,23 +297,39 @@ core::Result<json::value> DaemonClient::call(std::string_view method, const json
     return std::move(answer->result);
 }
 
+namespace {
+
+// A request whose params are `params_head` + the JSON string of `secret` + `params_tail`, built
+// in locked memory so the secret is never copied into an ordinary string. Ends with a newline
+// when `newline` (the control socket's framing).
+core::Result<core::SecretBuffer> secret_request_text(std::uint64_t id, std::string_view method,
+                                                     std::string_view params_head,
+                                                     std::string_view secret,
+                                                     std::string_view params_tail, bool newline) {
+    if (!is_utf8(secret)) {
+        return fail(ErrorCode::InvalidFormat,
+                    "the secret is not UTF-8 text, so it cannot be sent to keybridged as JSON");
+    }
+    const std::string head = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) +
+                             ",\"method\":" + json::serialize(json::string(method)) +
+                             ",\"params\":" + std::string(params_head);
+    const std::string tail = std::string(params_tail) + (newline ? "}\n" : "}");
+    core::SecretBuffer body(head.size() + json_string_size(secret) + tail.size());
+    char* out = reinterpret_cast<char*>(body.data());
+    std::memcpy(out, head.data(), head.size());
+    out = write_json_string(out + head.size(), secret);
+    std::memcpy(out, tail.data(), tail.size());
+    return body;
+}
+
+}  // namespace
+
 core::Result<RpcAnswer> DaemonClient::call_with_secret(std::string_view method,
                                                        const core::SecretBuffer& secret,
                                                        std::chrono::seconds timeout) {
-    if (!is_utf8(secret.text())) {
-        return fail(ErrorCode::InvalidFormat,
-                    "the password is not UTF-8 text, so it cannot be sent to keybridged as JSON");
-    }
-    const std::string head = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(next_id_++) +
-                             ",\"method\":" + json::serialize(json::string(method)) +
-                             ",\"params\":[";
-    const std::string tail = "]}";
-    core::SecretBuffer body(head.size() + json_string_size(secret.text()) + tail.size());
-    char* out = reinterpret_cast<char*>(body.data());
-    std::memcpy(out, head.data(), head.size());
-    out = write_json_string(out + head.size(), secret.text());
-    std::memcpy(out, tail.data(), tail.size());
-    return exchange(body.text(), timeout);
+    auto body = secret_request_text(next_id_++, method, "[", secret.text(), "]", false);
+    if (!body) return fail(body.error());
+    return exchange(body->text(), timeout);
 }
 
 // ---------------------------------------------------------------- lasting connection
@@ -387,18 +403,36 @@ void DaemonSocket::on_closed(std::string reason) {
 
 core::Result<RpcAnswer> DaemonSocket::call_raw(std::string_view method, const json::value& params,
                                                std::chrono::seconds timeout) {
-    std::uint64_t id = 0;
-    {
-        std::lock_guard lock(mutex_);
-        if (closed_)
-            return fail(ErrorCode::Disconnected,
-                        "keybridged closed the connection: " + close_reason_);
-        id = next_id_++;
-    }
-    const std::string text = request_text(id, method, params) + "\n";
+    auto id = take_id();
+    if (!id) return fail(id.error());
+    return send_and_wait(*id, method, request_text(*id, method, params) + "\n", timeout);
+}
+
+core::Result<RpcAnswer> DaemonSocket::call_with_secret(std::string_view method,
+                                                       std::string_view params_head,
+                                                       std::string_view secret,
+                                                       std::string_view params_tail,
+                                                       std::chrono::seconds timeout) {
+    auto id = take_id();
+    if (!id) return fail(id.error());
+    auto body = secret_request_text(*id, method, params_head, secret, params_tail, true);
+    if (!body) return fail(body.error());
+    return send_and_wait(*id, method, body->text(), timeout);
+}
+
+core::Result<std::uint64_t> DaemonSocket::take_id() {
+    std::lock_guard lock(mutex_);
+    if (closed_)
+        return fail(ErrorCode::Disconnected, "keybridged closed the connection: " + close_reason_);
+    return next_id_++;
+}
+
+core::Result<RpcAnswer> DaemonSocket::send_and_wait(std::uint64_t id, std::string_view method,
+                                                    std::string_view line,
+                                                    std::chrono::seconds timeout) {
     {
         std::lock_guard lock(impl_->write_mutex);
-        auto sent = write_all(impl_->fd, text, Clock::now() + timeout);
+        auto sent = write_all(impl_->fd, line, Clock::now() + timeout);
         if (!sent) return fail(sent.error());
     }
     std::unique_lock lock(mutex_);

@@ -105,6 +105,14 @@ class DaemonSocket {
     [[nodiscard]] core::Result<boost::json::value> call(std::string_view method,
                                                         const boost::json::value& params,
                                                         std::chrono::seconds timeout);
+    // As call_raw for params written as `params_head` + the JSON string of `secret` +
+    // `params_tail` (`[7,{"password":` … `}]`): the request is built in locked memory, so the
+    // secret is never copied into an ordinary string.
+    [[nodiscard]] core::Result<RpcAnswer> call_with_secret(std::string_view method,
+                                                           std::string_view params_head,
+                                                           std::string_view secret,
+                                                           std::string_view params_tail,
+                                                           std::chrono::seconds timeout);
 
     // The oldest notification not yet taken (the whole {"method":…,"params":…} object), without
     // waiting. Once none is left and the connection has closed: Disconnected whose detail gives
@@ -121,6 +129,10 @@ class DaemonSocket {
     struct Impl;
     DaemonSocket();
 
+    core::Result<std::uint64_t> take_id();
+    // Writes one request line and waits for the answer with that id.
+    core::Result<RpcAnswer> send_and_wait(std::uint64_t id, std::string_view method,
+                                          std::string_view line, std::chrono::seconds timeout);
     void read_loop();  // reader thread
     void on_message(std::string_view text);
     void on_closed(std::string reason);

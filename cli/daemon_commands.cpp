@@ -26,6 +26,7 @@
 #include "cli/prompt.h"
 #include "core/secret_buffer.h"
 #include "core/uint256.h"
+#include "core/wiping_allocator.h"
 #include "store/permissions/permission_store.h"
 
 namespace keybridge::cli {
@@ -128,13 +129,13 @@ class LineInput {
 
     // Waits for a complete line, a notification (wake_fd readable; -1 for none) or the end of
     // the input, at most `timeout` when one is given.
-    Result<Event> wait(int wake_fd, std::string& line,
+    Result<Event> wait(int wake_fd, core::WipingString& line,
                        std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
         const auto deadline = std::chrono::steady_clock::now() + timeout.value_or(kNoTimeout);
         while (true) {
-            if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
+            if (auto nl = buffer_.find('\n'); nl != core::WipingString::npos) {
                 line = buffer_.substr(0, nl);
-                buffer_.erase(0, nl + 1);
+                consume(nl + 1);
                 if (!line.empty() && line.back() == '\r') line.pop_back();
                 return Event::Line;
             }
@@ -173,19 +174,31 @@ class LineInput {
                 }
                 if (n == 0) eof_ = true;
                 buffer_.append(chunk, static_cast<std::size_t>(n));
+                core::secure_wipe(chunk, sizeof chunk);
             }
         }
     }
 
     // Drops whatever was typed ahead: an answer must come after its request was shown.
     void discard_typed_ahead() {
-        buffer_.clear();
+        consume(buffer_.size());
         if (::isatty(STDIN_FILENO)) ::tcflush(STDIN_FILENO, TCIFLUSH);
     }
 
   private:
+    // Drops the first n bytes and overwrites what erase leaves behind in the capacity: a line
+    // may be a password (the unlock stage).
+    void consume(std::size_t n) {
+        buffer_.erase(0, n);
+        const std::size_t kept = buffer_.size();
+        buffer_.resize(buffer_.capacity());
+        core::secure_wipe(buffer_.data() + kept, buffer_.size() - kept);
+        buffer_.resize(kept);
+    }
+
     static constexpr std::chrono::hours kNoTimeout{24 * 365};
-    std::string buffer_;
+    // Wiped as it is released (core::WipingAllocator), like every line taken from it.
+    core::WipingString buffer_;
     bool eof_ = false;
 };
 
@@ -255,7 +268,7 @@ class Approver {
         while (true) {
             KEYBRIDGE_TRY_STATUS(drain_notifications());
             if (queue_.empty()) {
-                std::string ignored;
+                core::WipingString ignored;
                 auto event = input_.wait(socket_->wake_fd(), ignored);
                 if (!event) return fail(event.error());
                 if (*event == LineInput::Event::End) return {};
@@ -311,7 +324,7 @@ class Approver {
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                 until - std::chrono::steady_clock::now());
             if (left.count() <= 0) return true;
-            std::string ignored;
+            core::WipingString ignored;
             auto event = input_.wait(-1, ignored, left);
             if (!event) return fail(event.error());
             if (*event == LineInput::Event::End) return false;
@@ -418,7 +431,7 @@ class Approver {
     // Waits for the user's next line about request `id`. Withdrawn when the request left the
     // queue meanwhile (timed out, decided elsewhere), InputEnded at the end of the input; each is
     // reported to the user here.
-    Result<Answer> next_line(std::uint64_t id, std::string& line) {
+    Result<Answer> next_line(std::uint64_t id, core::WipingString& line) {
         while (true) {
             auto event = input_.wait(socket_->wake_fd(), line);
             if (!event) return fail(event.error());
@@ -466,7 +479,7 @@ class Approver {
                                                                                 : "Passphrase");
             std::fflush(stdout);
         }
-        std::string line;
+        core::WipingString line;
         Answer answer;
         {
             EchoOff quiet(!json_);
@@ -475,21 +488,18 @@ class Approver {
             answer = *read;
         }
         if (!json_) std::printf("\n");
-        if (answer != Answer::Line) {
-            core::secure_wipe(line.data(), line.size());
-            return answer == Answer::Withdrawn;
-        }
-        json::object reply;
-        if (line.empty())
-            reply["cancel"] = true;
-        else
-            reply[field] = line;
-        core::secure_wipe(line.data(), line.size());
+        if (answer != Answer::Line) return answer == Answer::Withdrawn;
         queue_.erase(id);
-        auto sent =
-            socket_->call_raw("keybridge_respond", json::array{id, reply}, kSocketCallTimeout);
-        if (auto* text = reply.if_contains(field); text != nullptr && text->is_string())
-            core::secure_wipe(text->as_string().data(), text->as_string().size());
+        // The answer goes from the wiping line straight into a request built in locked memory.
+        auto sent = line.empty()
+                        ? socket_->call_raw("keybridge_respond",
+                                            json::array{id, json::object{{"cancel", true}}},
+                                            kSocketCallTimeout)
+                        : socket_->call_with_secret(
+                              "keybridge_respond",
+                              "[" + std::to_string(id) + ",{" +
+                                  json::serialize(json::string(field)) + ":",
+                              line, "}]", kSocketCallTimeout);
         if (!sent) return fail(lost(sent.error()));
         if (sent->error) {
             if (json_) {
@@ -545,11 +555,12 @@ class Approver {
                 std::printf("Approve? [y/N] ");
                 std::fflush(stdout);
             }
-            std::string line;
+            core::WipingString line;
             auto answer = next_line(id, line);
             if (!answer) return fail(answer.error());
             if (*answer != Answer::Line) return *answer == Answer::Withdrawn;
-            std::optional<Verdict> verdict = parse_answer(line, candidates, digest_of(request));
+            std::optional<Verdict> verdict =
+                parse_answer(std::string(line.begin(), line.end()), candidates, digest_of(request));
             if (!verdict) {
                 if (json_) {
                     std::fprintf(stderr,
@@ -582,7 +593,7 @@ class Approver {
             std::printf("Accounts to share [%s] (numbers from the list, or all): ",
                         defaults.c_str());
             std::fflush(stdout);
-            std::string line;
+            core::WipingString line;
             auto answer = next_line(id, line);
             if (!answer || *answer != Answer::Line) return answer;
             auto selected = select_accounts(line, candidates);

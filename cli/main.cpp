@@ -1,6 +1,5 @@
 // keybridge: the command-line tool for the vault and for the running daemon (unlock, approvals,
 // permissions).
-#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include "cli/command.h"
 #include "cli/exit_codes.h"
 #include "cli/terminal_text.h"
+#include "core/process_guard.h"
 #include "store/vault/vault.h"
 
 namespace {
@@ -75,9 +75,16 @@ int report_error(const core::Error& error, bool json, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    // Secrets pass through this process: no core dumps, private files.
-    ::prctl(PR_SET_DUMPABLE, 0);
+    // Secrets pass through this process: no core dumps, secrets in one locked arena, private
+    // files.
+    const core::ProcessGuard guard = core::protect_process();
     ::umask(077);
+    if (guard.heap.state == core::SecureHeapState::Failed) {
+        std::fprintf(stderr, "keybridge: error: %s\n", core::secure_heap_problem(guard).c_str());
+        return kExitFailure;
+    }
+    if (guard.heap.state == core::SecureHeapState::Unlocked)
+        std::fprintf(stderr, "keybridge: warning: %s\n", core::secure_heap_problem(guard).c_str());
 
     std::vector<std::string> args(argv + 1, argv + argc);
     std::vector<Command> commands = vault_commands();
@@ -180,7 +187,15 @@ int main(int argc, char** argv) {
     ctx.datadir = parsed->value("datadir").value_or(vault::Vault::default_datadir());
     ctx.args = std::move(*parsed);
 
-    auto report = command->run(ctx);
+    core::Result<Report> report = core::fail(core::ErrorCode::Internal, "not run");
+    try {
+        report = command->run(ctx);
+    } catch (const core::SecureMemoryExhausted&) {
+        report = core::fail(core::ErrorCode::LimitExceeded,
+                            "the locked memory for secrets is full (" +
+                                std::to_string(core::secure_heap_used() / 1024) + " of " +
+                                std::to_string(guard.heap.size / 1024) + " KiB in use)");
+    }
     if (!report) return report_error(report.error(), ctx.json, exit_code_for(report.error().code));
     if (ctx.json && report->streamed) {
         // Its JSON lines are out already.

@@ -142,9 +142,9 @@ Result<PrivateKey> add_tweak(const PrivateKey& parent, ByteView il) {
         return fail(ErrorCode::CryptoFailure, "IL is not below the curve order n");
     }
     SecretBuffer key = SecretBuffer::copy_of(parent.view());
-    if (secp256k1_ec_seckey_tweak_add(secp256k1_ctx(), key.data(), il.data()) != 1) {
-        return fail(ErrorCode::CryptoFailure, "the derived private key is zero");
-    }
+    const int tweaked = secp256k1_ec_seckey_tweak_add(secp256k1_ctx(), key.data(), il.data());
+    wipe_stack();  // the library's scalar copies of the parent and child keys
+    if (tweaked != 1) return fail(ErrorCode::CryptoFailure, "the derived private key is zero");
     return PrivateKey::from_bytes(key.view());
 }
 

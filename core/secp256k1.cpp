@@ -89,6 +89,7 @@ PublicKey PublicKey::from_private(const PrivateKey& key) {
     secp256k1_pubkey pub;
     // The key was validated at construction, so this cannot fail.
     KEYBRIDGE_ASSERT(secp256k1_ec_pubkey_create(secp256k1_ctx(), &pub, key.data()) == 1);
+    wipe_stack();  // the library's scalar copies of the key
     const auto full = serialize_uncompressed(pub);
     PublicKey out;
     std::memcpy(out.xy_.data(), full.data() + 1, 64);
@@ -140,6 +141,9 @@ RecoverableSignature sign_digest(const PrivateKey& key, const Hash32& digest) {
     // Default nonce function is RFC 6979; the key is valid, so signing cannot fail.
     KEYBRIDGE_ASSERT(secp256k1_ecdsa_sign_recoverable(secp256k1_ctx(), &lib_sig, digest.data(),
                                                       key.data(), nullptr, nullptr) == 1);
+    // libsecp256k1 0.2's RFC 6979 nonce function copies the key into a local it does not
+    // reliably wipe.
+    wipe_stack();
     std::array<std::uint8_t, 64> compact{};
     int recid = 0;
     secp256k1_ecdsa_recoverable_signature_serialize_compact(secp256k1_ctx(), compact.data(), &recid,

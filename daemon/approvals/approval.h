@@ -56,7 +56,8 @@ struct ApprovalRequest {
     std::string method;  // eth_requestAccounts, personal_sign, eth_sendTransaction, ...
     std::optional<core::Address> account;
     std::uint64_t chain_id = 0;
-    core::U256 value = 0;  // wei moved by a transaction (policy value limits)
+    core::U256 value = 0;    // wei moved by a transaction (policy value limits)
+    core::U256 max_fee = 0;  // the most a transaction can pay in fees, wei (max-fee, max-value)
     boost::json::object details;
     std::vector<Warning> warnings;
     std::int64_t created = 0;  // unix seconds

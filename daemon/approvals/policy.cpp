@@ -5,6 +5,7 @@
 #include <span>
 #include <sstream>
 
+#include "daemon/approvals/transaction_cost.h"
 #include "daemon/approvals/warning_catalog.h"
 #include "store/vault/secure_file.h"
 
@@ -29,8 +30,8 @@ std::vector<std::string> split(std::string_view text, char sep) {
     return out;
 }
 
-// "1000", "5gwei", "2eth" → wei.
-core::Result<core::U256> parse_wei(const std::string& text) {
+// "1000", "5gwei", "2eth" → wei; `key` names the condition in the message.
+core::Result<core::U256> parse_wei(const std::string& key, const std::string& text) {
     std::string digits = text;
     unsigned zeros = 0;
     auto ends_with = [&](std::string_view suffix) {
@@ -49,7 +50,7 @@ core::Result<core::U256> parse_wei(const std::string& text) {
     auto value = core::parse_u256_decimal(digits + std::string(zeros, '0'));
     if (!value)
         return fail(ErrorCode::InvalidArgument,
-                    "max-value must be a whole number of wei, gwei or eth");
+                    key + " must be a whole number of wei, gwei or eth");
     return value;
 }
 
@@ -137,6 +138,18 @@ bool warnings_match(const Policy::Rule& rule, const std::vector<Warning>& reques
         if (rule.action == PolicyAction::Approve && w.severity == Severity::Danger) return false;
     }
     return true;
+}
+
+// The cost limits. An approve rule judges the worst case, value plus the maximum fee (a node
+// or page choosing the fee must not slip past a limit written for payments). A deny or ask rule
+// only restricts: it keeps judging the value alone, so a rule written before fees counted
+// matches at least what it did.
+bool costs_match(const Policy::Rule& rule, const ApprovalRequest& r) {
+    if (rule.max_fee && r.max_fee > *rule.max_fee) return false;
+    if (!rule.max_value) return true;
+    const core::U256 cost =
+        rule.action == PolicyAction::Approve ? saturating_add(r.value, r.max_fee) : r.value;
+    return cost <= *rule.max_value;
 }
 
 }  // namespace
@@ -242,17 +255,17 @@ core::Result<Policy> Policy::parse(std::string_view text, const std::string& nam
                     }
                     rule.chains.push_back(static_cast<std::uint64_t>(*id));
                 }
-            } else if (key == "max-value") {
+            } else if (key == "max-value" || key == "max-fee") {
                 if (values.size() != 1)
-                    return fail(ErrorCode::InvalidArgument, where + "max-value takes one value");
-                auto wei = parse_wei(values[0]);
+                    return fail(ErrorCode::InvalidArgument, where + key + " takes one value");
+                auto wei = parse_wei(key, values[0]);
                 if (!wei) return fail(ErrorCode::InvalidArgument, where + wei.error().detail);
-                rule.max_value = *wei;
+                (key == "max-value" ? rule.max_value : rule.max_fee) = *wei;
             } else {
                 return fail(ErrorCode::InvalidArgument,
                             where + "unknown condition '" + key +
-                                "' (origin, method, account, chain, max-value, warnings, "
-                                "max-severity, allow-warning, warning)");
+                                "' (origin, method, account, chain, max-value, max-fee, "
+                                "warnings, max-severity, allow-warning, warning)");
             }
         }
         rules.push_back(std::move(rule));
@@ -281,7 +294,7 @@ std::pair<PolicyAction, std::size_t> Policy::evaluate(const ApprovalRequest& r) 
             std::find(rule.chains.begin(), rule.chains.end(), r.chain_id) == rule.chains.end()) {
             continue;
         }
-        if (rule.max_value && r.value > *rule.max_value) continue;
+        if (!costs_match(rule, r)) continue;
         if (!warnings_match(rule, r.warnings)) continue;
         // An Origin header proves nothing: an approve rule needs a caller that presented the
         // token, so an unproven caller it matches goes to a person. A deny only restricts, so it

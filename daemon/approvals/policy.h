@@ -23,7 +23,12 @@ class Policy {
         std::vector<std::string> methods;     // empty = any
         std::vector<core::Address> accounts;  // empty = any
         std::vector<std::uint64_t> chains;    // empty = any
-        std::optional<core::U256> max_value;  // transactions moving more do not match
+        // Cost limits, in wei. An approve rule's max_value bounds the most the transaction can
+        // cost (value + maximum fee); a deny or ask rule's bounds the value alone, as before
+        // fees counted, so that such a rule never denies or asks less. max_fee bounds the
+        // maximum fee (gas × maxFeePerGas or gasPrice) for every action.
+        std::optional<core::U256> max_value;
+        std::optional<core::U256> max_fee;
         // Warnings (warning_catalog.h). `max_severity`: every warning of the request, except
         // those in `allowed_warnings`, is at most this (nullopt = no warning at all when
         // `warnings_none`, otherwise any). `required_warnings`: the request carries one of them.

@@ -6,10 +6,11 @@
 namespace keybridge::daemon::approvals::warnings {
 namespace {
 
-constexpr std::array<std::string_view, 8> kIds = {
+constexpr std::array<std::string_view, 10> kIds = {
     "connect-exposes-addresses", "binary-32-byte-message", "eth-sign-opaque-hash",
     "typed-data-chain-mismatch", "contract-creation",      "rpc-url-unencrypted",
-    "rpc-url-replaced",          "nonce-changed"};
+    "rpc-url-replaced",          "nonce-changed",          "fee-large",
+    "fee-above-value"};
 
 Warning make(std::string_view id, Severity severity, std::string title, std::string detail) {
     return Warning{std::string(id), severity, std::move(title), std::move(detail)};
@@ -61,6 +62,22 @@ Warning nonce_changed(std::uint64_t approved, std::uint64_t now) {
                     "; the node now expects " + std::to_string(now) +
                     " (another transaction of this account was sent meanwhile). Nothing was "
                     "signed: approve it again with the new nonce, or reject it.");
+}
+
+Warning fee_large(std::string_view max_fee) {
+    return make(kIds[8], Severity::Danger, "The network fee can be very large",
+                "This transaction may pay up to " + std::string(max_fee) +
+                    " ETH (or the chain's own coin) in fees: gas × max fee per gas. Check the "
+                    "gas and fee fields; a node that suggests such fees may be broken or "
+                    "hostile.");
+}
+
+Warning fee_above_value(std::string_view max_fee, std::string_view value) {
+    return make(kIds[9], Severity::Danger, "The network fee can be larger than the payment",
+                "This transaction sends " + std::string(value) +
+                    " ETH (or the chain's own coin) "
+                    "and may pay up to " +
+                    std::string(max_fee) + " in fees.");
 }
 
 std::span<const std::string_view> known_ids() {

@@ -29,6 +29,11 @@ Warning rpc_url_unencrypted();
 Warning rpc_url_replaced(std::string_view old_url);
 // eth_sendTransaction asked again: the node's nonce moved past the approved one (warning).
 Warning nonce_changed(std::uint64_t approved, std::uint64_t now);
+// A transaction whose maximum fee is large in absolute terms (danger). Amounts in coins, as
+// format_coins (transaction_cost.h) writes them; thresholds there.
+Warning fee_large(std::string_view max_fee);
+// A transaction whose maximum fee is above the ether it moves (danger).
+Warning fee_above_value(std::string_view max_fee, std::string_view value);
 
 // The ids above, for validating policy files.
 std::span<const std::string_view> known_ids();

@@ -17,6 +17,8 @@ namespace {
 namespace json = boost::json;
 using rpc::RpcError;
 
+constexpr std::size_t kMaxPasswordBytes = 64 * 1024;
+
 // The pending request `id`, or nullopt when none waits with that id.
 std::optional<approvals::ApprovalRequest> pending_request(Services& s, std::uint64_t id) {
     for (auto& r : s.approvals.pending()) {
@@ -96,6 +98,44 @@ bool same_addresses(std::vector<core::Address> a, std::vector<core::Address> b) 
     return a == b;
 }
 
+// The work of unlock_vault, on the blocking thread.
+void unlock_vault_now(Services& s, const core::SecretBuffer& password,
+                      const std::function<void(core::Status)>& done) {
+    auto vault = vault::Vault::open(s.config.datadir);
+    if (!vault) return done(core::fail(vault.error()));
+    auto unlocked = vault->unlock_with_seed(password);
+    if (!unlocked) {
+        // What was tried is never logged, only that it failed.
+        if (unlocked.error().code == core::ErrorCode::WrongPassword)
+            log::warn("vault", "unlock refused: wrong password");
+        else
+            log::warn("vault", "unlock failed: " + unlocked.error().detail);
+        return done(core::fail(unlocked.error()));
+    }
+    std::vector<drivers::software::SoftwareSigner::Key> held;
+    std::vector<core::Address> addresses;
+    for (auto& k : unlocked->accounts) {
+        addresses.push_back(k.address);
+        held.push_back({k.address, std::move(k.key)});
+    }
+    // The seed stays with the signer (locked memory, wiped at lock) so that accounts the
+    // tool derives while we run can sign without asking for the password again.
+    std::vector<drivers::software::SoftwareSigner::AccountRef> refs;
+    for (const auto& a : vault->accounts()) {
+        if (a.source != vault::AccountSource::Hardware)
+            refs.push_back({a.address, a.source == vault::AccountSource::Seed ? a.path : ""});
+    }
+    s.software().set_keys(std::move(held), std::move(unlocked->seed));
+    s.software().sync_accounts(refs);
+    s.signers.set_accounts(account_routes(vault->accounts()));
+    log::info("vault", "unlocked: " + std::to_string(addresses.size()) + " accounts (" +
+                           std::to_string(core::secure_heap_used()) +
+                           " bytes of locked memory in use)");
+    // Requests that waited for the vault go on to their approval.
+    s.approvals.input_done_all("unlock");
+    done({});
+}
+
 }  // namespace
 
 // Decrypts the vault's keys off the network threads and hands them to the software signer.
@@ -103,37 +143,16 @@ void unlock_vault(Services& s, core::SecretBuffer password,
                   std::function<void(core::Status)> done) {
     auto shared_password = std::make_shared<core::SecretBuffer>(std::move(password));
     boost::asio::post(s.blocking, [&s, shared_password, done = std::move(done)] {
-        auto vault = vault::Vault::open(s.config.datadir);
-        if (!vault) return done(core::fail(vault.error()));
-        auto unlocked = vault->unlock_with_seed(*shared_password);
-        if (!unlocked) {
-            // What was tried is never logged, only that it failed.
-            if (unlocked.error().code == core::ErrorCode::WrongPassword)
-                log::warn("vault", "unlock refused: wrong password");
-            else
-                log::warn("vault", "unlock failed: " + unlocked.error().detail);
-            return done(core::fail(unlocked.error()));
+        // An exception would end the blocking thread: a full secure heap is answered instead.
+        try {
+            unlock_vault_now(s, *shared_password, done);
+        } catch (const core::SecureMemoryExhausted&) {
+            log::error("vault", "unlock failed: the locked memory for secrets is full (" +
+                                    std::to_string(core::secure_heap_used() / 1024) +
+                                    " KiB in use)");
+            done(core::fail(core::ErrorCode::LimitExceeded,
+                            "the locked memory for secrets is full: too many keys to hold"));
         }
-        std::vector<drivers::software::SoftwareSigner::Key> held;
-        std::vector<core::Address> addresses;
-        for (auto& k : unlocked->accounts) {
-            addresses.push_back(k.address);
-            held.push_back({k.address, std::move(k.key)});
-        }
-        // The seed stays with the signer (locked memory, wiped at lock) so that accounts the
-        // tool derives while we run can sign without asking for the password again.
-        std::vector<drivers::software::SoftwareSigner::AccountRef> refs;
-        for (const auto& a : vault->accounts()) {
-            if (a.source != vault::AccountSource::Hardware)
-                refs.push_back({a.address, a.source == vault::AccountSource::Seed ? a.path : ""});
-        }
-        s.software().set_keys(std::move(held), std::move(unlocked->seed));
-        s.software().sync_accounts(refs);
-        s.signers.set_accounts(account_routes(vault->accounts()));
-        log::info("vault", "unlocked: " + std::to_string(addresses.size()) + " accounts");
-        // Requests that waited for the vault go on to their approval.
-        s.approvals.input_done_all("unlock");
-        done({});
     });
 }
 
@@ -161,7 +180,16 @@ void reload_vault_accounts(Services& s) {
     // created again, whose generations start over.
     if (same_addresses(s.all_accounts(), after)) return;
     // The signer first: an account must not be listed before its key is ready.
-    const auto without_key = s.software().sync_accounts(refs);
+    std::vector<core::Address> without_key;
+    try {
+        without_key = s.software().sync_accounts(refs);
+    } catch (const core::SecureMemoryExhausted&) {
+        // On the blocking thread an exception would end it; the list stays as it was.
+        log::error("vault",
+                   "cannot derive the new accounts' keys: the locked memory for "
+                   "secrets is full");
+        return;
+    }
     const std::vector<core::Address> before = s.all_accounts();
     s.signers.set_accounts(account_routes(listed));
     std::vector<core::Address> changed;
@@ -220,7 +248,14 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                if (!(**p)[0].is_string())
                    return reply(tl::unexpected(
                        rpc::invalid_params_error("params[0] (password) must be a string")));
-               auto password = core::SecretBuffer::copy_of(std::string_view((**p)[0].as_string()));
+               // The tool reads at most 64 KiB for a password; more would only fill the locked
+               // memory.
+               const json::string& text = (**p)[0].as_string();
+               if (text.size() > kMaxPasswordBytes)
+                   return reply(tl::unexpected(
+                       rpc::invalid_params_error("params[0] (password) is longer than " +
+                                                 std::to_string(kMaxPasswordBytes) + " bytes")));
+               auto password = core::SecretBuffer::copy_of(std::string_view(text));
                unlock_vault(s, std::move(password), [reply](core::Status status) {
                    if (!status) {
                        auto e = status.error();

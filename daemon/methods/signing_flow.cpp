@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <unicode/utf8.h>
 
+#include "daemon/approvals/transaction_cost.h"
 #include "daemon/approvals/warning_catalog.h"
 #include "daemon/log.h"
 #include "daemon/methods/transaction_filler.h"
@@ -125,10 +126,10 @@ void explain_transaction(const SigningRequest& r, Explanation& out) {
     out.details = rpc::transaction_json(r.tx, r.account);
     out.value = r.tx.value;
     if (!r.tx.to) out.warnings.push_back(approvals::warnings::contract_creation());
-    const core::U256 max_cost =
-        core::U256(r.tx.gas_limit) *
-        (r.tx.type == core::TxType::Eip1559 ? r.tx.max_fee_per_gas : r.tx.gas_price);
-    out.details["maxFeeWei"] = core::u256_to_decimal(max_cost);
+    out.max_fee = approvals::max_fee_of(r.tx);
+    out.details["maxFeeWei"] = core::u256_to_decimal(out.max_fee);
+    for (auto& w : approvals::fee_warnings(out.value, out.max_fee))
+        out.warnings.push_back(std::move(w));
 }
 
 approvals::ApprovalRequest approval_for(const SigningRequest& r, Explanation explanation) {
@@ -140,6 +141,7 @@ approvals::ApprovalRequest approval_for(const SigningRequest& r, Explanation exp
     a.account = r.account;
     a.chain_id = r.chain_id;
     a.value = explanation.value;
+    a.max_fee = explanation.max_fee;
     a.signing_hash = r.digest;
     a.details = std::move(explanation.details);
     a.warnings = std::move(explanation.warnings);

@@ -50,7 +50,8 @@ using SigningResult = tl::expected<std::shared_ptr<const SigningRequest>, rpc::R
 struct Explanation {
     boost::json::object details;
     std::vector<approvals::Warning> warnings;
-    core::U256 value = 0;  // wei moved (policy value limits)
+    core::U256 value = 0;    // wei moved (policy value limits)
+    core::U256 max_fee = 0;  // the most a transaction can pay in fees (policy cost limits)
 };
 
 // The steps every signing method goes through, in this order:

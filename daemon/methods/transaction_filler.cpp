@@ -2,14 +2,15 @@
 
 #include <algorithm>
 
+#include "daemon/approvals/transaction_cost.h"
+#include "daemon/log.h"
+
 namespace keybridge::daemon {
 
 namespace json = boost::json;
 using rpc::RpcError;
 
 namespace {
-
-const core::U256 kMinTip = 1'000'000'000;  // 1 gwei, a floor when the node suggests nothing
 
 tl::expected<core::U256, RpcError> quantity_of(const json::value& v, std::string_view what) {
     if (!v.is_string()) {
@@ -22,6 +23,21 @@ tl::expected<core::U256, RpcError> quantity_of(const json::value& v, std::string
         return tl::unexpected(RpcError{rpc::kChainDisconnected,
                                        std::string(what) + ": " + q.error().detail, std::nullopt});
     return *q;
+}
+
+RpcError node_error(std::string message) {
+    return RpcError{rpc::kChainDisconnected, std::move(message), std::nullopt};
+}
+
+// For log lines: 1500000000 → "1.5 gwei".
+std::string gwei_text(const core::U256& wei) {
+    std::string digits = core::u256_to_decimal(wei);
+    if (digits.size() < 10) digits.insert(0, 10 - digits.size(), '0');
+    digits.insert(digits.size() - 9, ".");
+    while (digits.back() == '0')
+        digits.pop_back();
+    if (digits.back() == '.') digits.pop_back();
+    return digits + " gwei";
 }
 
 }  // namespace
@@ -98,7 +114,7 @@ void TransactionFiller::fail(RpcError error) {
 }
 
 void TransactionFiller::fill_nonce() {
-    if (request_.nonce) return fill_gas();
+    if (request_.nonce) return read_latest_block();
     upstream_.call(rpc_url_, "eth_getTransactionCount",
                    json::array{json::string(from_.to_lower_string()), "pending"},
                    [self = shared_from_this()](rpc::Outcome out) {
@@ -109,87 +125,120 @@ void TransactionFiller::fill_nonce() {
                            return self->fail(RpcError{rpc::kChainDisconnected, "nonce out of range",
                                                       std::nullopt});
                        self->request_.nonce = static_cast<std::uint64_t>(*n);
+                       self->read_latest_block();
+                   });
+}
+
+// The latest block's gas limit bounds the gas, and its base fee anchors the fees: read it even
+// when the caller gave every field.
+void TransactionFiller::read_latest_block() {
+    upstream_.call(rpc_url_, "eth_getBlockByNumber", json::array{"latest", false},
+                   [self = shared_from_this()](rpc::Outcome out) {
+                       if (!out) return self->fail(out.error());
+                       if (auto bad = read_block(*out, self->chain_); bad)
+                           return self->fail(node_error("eth_getBlockByNumber: " + *bad));
                        self->fill_gas();
                    });
 }
 
 void TransactionFiller::fill_gas() {
-    if (request_.gas) return fill_fees();
+    const std::uint64_t limit = chain_.block_gas_limit;
+    if (request_.gas) {
+        if (*request_.gas > limit) {
+            return fail(rpc::invalid_params_error(
+                "gas " + std::to_string(*request_.gas) + " is above the latest block's gas limit " +
+                std::to_string(limit) + ": no block can include this transaction"));
+        }
+        return fill_fees();
+    }
     json::object call{{"from", from_.to_lower_string()},
                       {"value", core::u256_to_quantity(request_.value)},
                       {"data", core::hex_encode(request_.data)}};
     if (request_.to) call["to"] = request_.to->to_lower_string();
     upstream_.call(rpc_url_, "eth_estimateGas", json::array{call},
-                   [self = shared_from_this()](rpc::Outcome out) {
+                   [self = shared_from_this(), limit](rpc::Outcome out) {
                        if (!out) return self->fail(out.error());
                        auto g = quantity_of(*out, "eth_estimateGas");
                        if (!g) return self->fail(g.error());
-                       if (*g > core::U256(UINT64_MAX / 2))
-                           return self->fail(RpcError{rpc::kChainDisconnected,
-                                                      "gas estimate out of range", std::nullopt});
-                       // A margin: state may change between estimate and inclusion.
+                       if (*g > core::U256(limit)) {
+                           return self->fail(node_error(
+                               "eth_estimateGas: the node's estimate " + core::u256_to_decimal(*g) +
+                               " is above the latest block's gas limit " + std::to_string(limit)));
+                       }
+                       // A margin: state may change between estimate and inclusion; never past what
+                       // a block holds.
                        const auto estimate = static_cast<std::uint64_t>(*g);
-                       self->request_.gas = estimate + estimate / 5;
+                       self->request_.gas = std::min(estimate + estimate / 5, limit);
                        self->fill_fees();
                    });
 }
 
 void TransactionFiller::fill_fees() {
-    const bool legacy_requested = request_.gas_price || (request_.type && *request_.type != 2);
     const bool fees_known =
         request_.gas_price || (request_.max_fee_per_gas && request_.max_priority_fee_per_gas);
+    // Fees the caller gave are its choice, kept as given; the approval's fee warnings judge them.
     if (fees_known) return finish();
-    if (legacy_requested) {
-        upstream_.call(rpc_url_, "eth_gasPrice", json::array{},
-                       [self = shared_from_this()](rpc::Outcome out) {
-                           if (!out) return self->fail(out.error());
-                           auto price = quantity_of(*out, "eth_gasPrice");
-                           if (!price) return self->fail(price.error());
-                           self->request_.gas_price = *price;
-                           self->finish();
-                       });
-        return;
+    upstream_.call(
+        rpc_url_, "eth_feeHistory",
+        json::array{core::u256_to_quantity(kFeeHistoryBlocks), "latest", json::array{50}},
+        [self = shared_from_this()](rpc::Outcome out) {
+            // A node without eth_feeHistory: the latest block's base fee and the
+            // default priority fee (London), or eth_gasPrice unchecked (before).
+            if (out) read_fee_history(*out, self->chain_);
+            self->choose_fees();
+        });
+}
+
+void TransactionFiller::choose_fees() {
+    const bool dynamic_requested = request_.max_fee_per_gas || request_.max_priority_fee_per_gas ||
+                                   (request_.type && *request_.type == 2);
+    const bool legacy_requested = request_.gas_price || (request_.type && *request_.type != 2);
+    if (legacy_requested || !chain_.london()) {
+        if (dynamic_requested) {
+            return fail(rpc::invalid_params_error(
+                "the chain's latest block has no base fee: give gasPrice (type 0x0), not "
+                "EIP-1559 fees"));
+        }
+        request_.type = request_.type.value_or(request_.access_list ? 1 : 0);
+        return fill_gas_price();
     }
-    upstream_.call(rpc_url_, "eth_feeHistory", json::array{"0x5", "latest", json::array{50}},
-                   [self = shared_from_this()](rpc::Outcome out) {
-                       std::optional<core::U256> next_base;
-                       std::vector<core::U256> tips;
-                       if (out && out->is_object()) {
-                           const json::object& o = out->as_object();
-                           if (const json::value* bases = o.if_contains("baseFeePerGas");
-                               bases && bases->is_array() && !bases->as_array().empty()) {
-                               auto b = quantity_of(bases->as_array().back(), "baseFeePerGas");
-                               if (b && *b != 0) next_base = *b;
-                           }
-                           if (const json::value* rewards = o.if_contains("reward");
-                               rewards && rewards->is_array()) {
-                               for (const json::value& r : rewards->as_array()) {
-                                   if (r.is_array() && !r.as_array().empty()) {
-                                       if (auto t = quantity_of(r.as_array()[0], "reward"))
-                                           tips.push_back(*t);
-                                   }
-                               }
-                           }
-                       }
-                       if (!next_base) {
-                           // No base fee: a pre-London chain (or a node without eth_feeHistory).
-                           self->request_.type = self->request_.access_list ? 1 : 0;
-                           return self->fill_fees();
-                       }
-                       core::U256 tip = kMinTip;
-                       if (!tips.empty()) {
-                           std::sort(tips.begin(), tips.end());
-                           tip = std::max(tips[tips.size() / 2], core::U256(1));
-                       }
-                       if (!self->request_.max_priority_fee_per_gas)
-                           self->request_.max_priority_fee_per_gas = tip;
-                       if (!self->request_.max_fee_per_gas) {
-                           self->request_.max_fee_per_gas =
-                               *next_base * 2 + *self->request_.max_priority_fee_per_gas;
-                       }
-                       self->request_.type = 2;
-                       self->finish();
-                   });
+    const DynamicFees suggested = suggest_dynamic_fees(chain_);
+    const core::U256 base = planned_base_fee(chain_);
+    if (chain_.next_base_fee && *chain_.next_base_fee != base) {
+        log::warn("upstream", "the node's next base fee " + gwei_text(*chain_.next_base_fee) +
+                                  " is out of reach from the latest block's " +
+                                  gwei_text(chain_.base_fee) + "; using " + gwei_text(base));
+    }
+    if (!request_.max_priority_fee_per_gas) {
+        request_.max_priority_fee_per_gas =
+            request_.max_fee_per_gas
+                ? std::min(suggested.max_priority_fee_per_gas, *request_.max_fee_per_gas)
+                : suggested.max_priority_fee_per_gas;
+    }
+    if (!request_.max_fee_per_gas) {
+        request_.max_fee_per_gas = approvals::saturating_add(approvals::saturating_add(base, base),
+                                                             *request_.max_priority_fee_per_gas);
+    }
+    request_.type = 2;
+    finish();
+}
+
+void TransactionFiller::fill_gas_price() {
+    upstream_.call(
+        rpc_url_, "eth_gasPrice", json::array{}, [self = shared_from_this()](rpc::Outcome out) {
+            if (!out) return self->fail(out.error());
+            auto price = quantity_of(*out, "eth_gasPrice");
+            if (!price) return self->fail(price.error());
+            // The node's suggestion, at most what recent blocks support.
+            if (auto ceiling = gas_price_ceiling(self->chain_); ceiling && *price > *ceiling) {
+                log::warn("upstream", "the node's gas price " + gwei_text(*price) +
+                                          " is far above what recent blocks paid; using " +
+                                          gwei_text(*ceiling));
+                *price = *ceiling;
+            }
+            self->request_.gas_price = *price;
+            self->finish();
+        });
 }
 
 void TransactionFiller::finish() {

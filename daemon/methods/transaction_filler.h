@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "core/transaction.h"
+#include "daemon/methods/fee_suggestion.h"
 #include "daemon/rpc/params.h"
 #include "daemon/upstream/upstream_client.h"
 
@@ -11,11 +12,13 @@ namespace keybridge::daemon {
 
 // Completes an eth_sendTransaction request from the chain's node, one call at a time:
 //   nonce  ← eth_getTransactionCount(from, "pending")
-//   gas    ← eth_estimateGas(...) + 20 % margin
-//   fees   ← EIP-1559 from eth_feeHistory (maxFee = 2·next base fee + tip, tip = median reward
-//            of recent blocks, at least 1 gwei... unless the node reports lower), or legacy
-//            gasPrice from eth_gasPrice when the chain has no base fee
-// Fields the caller gave are kept. Without an upstream, missing fields are an error naming them.
+//   block  ← eth_getBlockByNumber("latest"): its gasLimit and baseFeePerGas (fee_suggestion.h)
+//   gas    ← eth_estimateGas(...) + 20 % margin, at most the block's gas limit
+//   fees   ← EIP-1559 from the block and eth_feeHistory (suggest_dynamic_fees), or legacy
+//            gasPrice from eth_gasPrice, at most gas_price_ceiling, when the chain has no base fee
+// A gas above the block's gas limit, given or estimated, is refused (a node estimating that is
+// broken or hostile). Fields the caller gave are kept, fees included (the approval's fee warnings
+// judge them). Without an upstream, missing fields are an error naming them.
 class TransactionFiller : public std::enable_shared_from_this<TransactionFiller> {
   public:
     using Done = std::function<void(tl::expected<core::Transaction, rpc::RpcError>)>;
@@ -27,8 +30,11 @@ class TransactionFiller : public std::enable_shared_from_this<TransactionFiller>
 
   private:
     void fill_nonce();
+    void read_latest_block();
     void fill_gas();
     void fill_fees();
+    void choose_fees();
+    void fill_gas_price();
     void finish();
     void fail(rpc::RpcError error);
 
@@ -37,6 +43,7 @@ class TransactionFiller : public std::enable_shared_from_this<TransactionFiller>
     rpc::TransactionRequest request_;
     core::Address from_;
     std::uint64_t chain_id_;
+    ChainFees chain_;
     Done done_;
 };
 

@@ -61,8 +61,13 @@ void ControlSession::on_read(boost::system::error_code ec, std::size_t line_end)
         open_ = false;
         return;
     }
-    std::string line = inbox_.substr(0, line_end - 1);
+    core::WipingString line = inbox_.substr(0, line_end - 1);
     inbox_.erase(0, line_end);
+    // erase leaves the consumed bytes beyond the new end, inside the capacity: overwrite them.
+    const std::size_t kept = inbox_.size();
+    inbox_.resize(inbox_.capacity());
+    core::secure_wipe(inbox_.data() + kept, inbox_.size() - kept);
+    inbox_.resize(kept);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (!line.empty()) handle_line(line);
     do_read();

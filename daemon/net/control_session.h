@@ -7,6 +7,7 @@
 
 #include <boost/asio/local/stream_protocol.hpp>
 
+#include "core/wiping_allocator.h"
 #include "daemon/events/event_sink.h"
 #include "daemon/net/server_context.h"
 
@@ -43,7 +44,9 @@ class ControlSession : public EventSink, public std::enable_shared_from_this<Con
     ServerContext& ctx_;
     std::shared_ptr<rpc::Client> client_;
     std::shared_ptr<std::atomic<std::size_t>> open_count_;
-    std::string inbox_;
+    // The vault password of keybridge_unlock arrives here: wiped as it is consumed and released
+    // (daemon/net/request_buffers.h).
+    core::WipingString inbox_;
     std::deque<std::string> outbox_;
     bool writing_ = false;
     bool open_ = true;

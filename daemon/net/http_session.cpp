@@ -123,6 +123,7 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
         return send_error(http::status::bad_request, "malformed HTTP request", true);
     }
     first_request_ = false;
+    wipe_consumed(buffer_);  // the request's raw bytes; the parser copied what it needs
     handle(parser_->release());
 }
 

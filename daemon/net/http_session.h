@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "daemon/net/request_buffers.h"
 #include "daemon/net/server_context.h"
 
 namespace keybridge::daemon::net {
@@ -35,7 +36,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void run();
 
   private:
-    using Request = boost::beast::http::request<boost::beast::http::string_body>;
     using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
     void do_read();
@@ -63,8 +63,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void client_gone();
 
     boost::beast::tcp_stream stream_;
-    boost::beast::flat_buffer buffer_;
-    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    ReadBuffer buffer_;  // wiped as released and after each request (request_buffers.h)
+    std::optional<RequestParser> parser_;
     ServerContext& ctx_;
     std::uint16_t port_;
     ConnectionSlot slot_;

@@ -80,13 +80,17 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     if (!ws_.got_text()) {
         connection_ended();
         buffer_.consume(buffer_.size());
+        wipe_consumed(buffer_);
         return do_close(websocket::close_reason(websocket::close_code::bad_payload,
                                                 "JSON-RPC needs text frames"));
     }
-    std::string text = beast::buffers_to_string(buffer_.data());
+    // Parsed in place (a flat buffer is contiguous), then wiped: the message may carry a
+    // password (request_buffers.h).
+    auto parsed = rpc::parse_payload(
+        std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size()),
+        ctx_.parse_limits());
     buffer_.consume(buffer_.size());
-
-    auto parsed = rpc::parse_payload(text, ctx_.parse_limits());
+    wipe_consumed(buffer_);
     if (auto* error = std::get_if<rpc::RpcError>(&parsed)) {
         send(json::serialize(rpc::make_error(nullptr, *error)));
         return read_more();

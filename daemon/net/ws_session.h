@@ -10,6 +10,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "daemon/events/event_sink.h"
+#include "daemon/net/request_buffers.h"
 #include "daemon/net/server_context.h"
 
 namespace keybridge::daemon::net {
@@ -23,8 +24,6 @@ namespace keybridge::daemon::net {
 // it came from.
 class WsSession : public EventSink, public std::enable_shared_from_this<WsSession> {
   public:
-    using Request = boost::beast::http::request<boost::beast::http::string_body>;
-
     WsSession(boost::beast::tcp_stream stream, ServerContext& ctx, ConnectionSlot slot,
               rpc::Client client);
     ~WsSession() override;
@@ -59,7 +58,7 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     void start_close();
 
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
-    boost::beast::flat_buffer buffer_;
+    ReadBuffer buffer_;  // wiped after each message and as released (request_buffers.h)
     ServerContext& ctx_;
     ConnectionSlot slot_;
     std::shared_ptr<rpc::Client> client_;

@@ -2,6 +2,8 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 
+#include "core/wiping_allocator.h"
+
 namespace keybridge::daemon::rpc {
 namespace {
 
@@ -19,7 +21,9 @@ class IdSpellingHandler {
     static constexpr std::size_t max_key_size = json::string::max_size();
     static constexpr std::size_t max_string_size = json::string::max_size();
 
-    json::value_stack stack;
+    // Its scratch space and the values it builds wipe what they release: a payload may carry a
+    // password (core/wiping_allocator.h).
+    json::value_stack stack{core::wiping_json_storage()};
     std::vector<std::optional<std::string>> number_ids;
 
     bool on_document_begin(error_code&) { return true; }
@@ -135,18 +139,16 @@ class IdSpellingHandler {
 
 ReadJson read_json(std::string_view text, boost::system::error_code& ec,
                    const json::parse_options& options) {
-    ReadJson out;
     json::basic_parser<IdSpellingHandler> parser(options);
-    parser.handler().stack.reset();
+    parser.handler().stack.reset(core::wiping_json_storage());
     const std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
-    if (ec) return out;
+    if (ec) return {};
     if (used < text.size()) {
         ec = json::error::extra_data;
-        return out;
+        return {};
     }
-    out.root = parser.handler().stack.release();
-    out.number_ids = std::move(parser.handler().number_ids);
-    return out;
+    // Constructed, not assigned: assignment would copy the value into the default storage.
+    return ReadJson{parser.handler().stack.release(), std::move(parser.handler().number_ids)};
 }
 
 }  // namespace keybridge::daemon::rpc

@@ -11,7 +11,7 @@ namespace keybridge::daemon::rpc {
 
 // A parsed JSON-RPC payload text, with the source spelling of its numeric request ids.
 struct ReadJson {
-    boost::json::value root;
+    boost::json::value root;  // in core::wiping_json_storage()
     // For a top-level object: element 0; for a top-level array: one slot per element. Set when
     // that object's "id" member is a number, to the number exactly as the text wrote it
     // ("1e400", a 400-digit integer): Boost.JSON keeps numbers as int64, uint64 or double, and a

@@ -55,13 +55,17 @@ Payload::Entry parse_call(json::value& v, const std::optional<std::string>& numb
         entry.error = invalid_request("params must be an array or an object");
         return entry;
     }
-    Call call;
+    // params is move-constructed: it keeps the parse's wiping storage (a password may be in it)
+    // without a copy; assigning it to a value of another storage would copy it into ordinary
+    // memory.
+    Call call{.id = std::nullopt,
+              .id_text = "null",
+              .method = std::string(method->as_string()),
+              .params = params != nullptr ? std::move(*params) : json::value(nullptr)};
     if (id != nullptr) {
         call.id = *id;
         call.id_text = entry.id_text;
     }
-    call.method = std::string(method->as_string());
-    call.params = params != nullptr ? std::move(*params) : json::value(nullptr);
     entry.call = std::move(call);
     return entry;
 }

@@ -47,7 +47,9 @@ struct Call {
     // them (an id beyond double range such as 1e400 has no other valid rendering).
     std::string id_text = "null";
     std::string method;
-    boost::json::value params;  // array, object, or null when absent
+    // Array, object, or null when absent; in the storage it was parsed into (parse_payload:
+    // core::wiping_json_storage(), because params may carry a password).
+    boost::json::value params;
     bool is_notification() const { return !id.has_value(); }
 };
 

@@ -163,10 +163,16 @@ core::Result<core::SecretBuffer> read_secret_file(const std::string& path) {
     if (fd < 0)
         return core::fail(core::ErrorCode::IoError,
                           "cannot open " + path + ": " + std::strerror(errno));
-    core::SecretBuffer buffer(kMaxSecretFile + 1);
+    // Exactly 64 KiB, a block of the secure heap (one byte more would take a 128 KiB block);
+    // the byte past the limit is read into `probe` to tell a too-large file.
+    core::SecretBuffer buffer(kMaxSecretFile);
+    std::uint8_t probe = 0;
+    core::ScopedWipe wipe_probe(probe);
     std::size_t used = 0;
-    while (used < buffer.size()) {
-        ssize_t n = ::read(fd, buffer.data() + used, buffer.size() - used);
+    while (used <= buffer.size()) {
+        std::uint8_t* into = used < buffer.size() ? buffer.data() + used : &probe;
+        const std::size_t room = used < buffer.size() ? buffer.size() - used : 1;
+        ssize_t n = ::read(fd, into, room);
         if (n < 0) {
             if (errno == EINTR) continue;
             const int err = errno;

@@ -83,6 +83,7 @@ class SystemdUnit(unittest.TestCase):
             "MemoryDenyWriteExecute": "yes",
             "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
             "LimitCORE": "0",
+            "LimitMEMLOCK": "4M",  # the 1 MiB locked arena for secrets
             "UMask": "0077",
         }
         for key, value in expected.items():

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -79,6 +80,9 @@ TEST(PolicyParse, ErrorsNameFileAndLine) {
          "max-value="
          "999999999999999999999999999999999999999999999999999999999999999999999999999999eth",
          "policy.conf:1: ", "max-value"},
+        {"approve max-fee=0.5eth", "policy.conf:1: ", "max-fee must be a whole number"},
+        {"approve max-fee=1,2", "policy.conf:1: ", "max-fee takes one value"},
+        {"approve max-fee=gwei", "policy.conf:1: ", "max-fee"},
         {"approve colour=red", "policy.conf:1: ", "'colour'"},
         {"approve\napprove\napprove\napprove\napprove\napprove\napprove\napprove\napprove\nAPPROVE",
          "policy.conf:10: ", "'APPROVE'"},
@@ -203,6 +207,105 @@ TEST(PolicyEvaluate, MaxValueLimitsTransactions) {
     EXPECT_EQ(wei.evaluate(tx).second, 2u);
     tx.value = 2001;
     EXPECT_EQ(wei.evaluate(tx).first, PolicyAction::Ask);
+}
+
+const core::U256 kEth = core::U256(1000000000000000000ULL);
+const core::U256 kMaxU256 = std::numeric_limits<core::U256>::max();
+
+// The payment bot of docs/POLICY.md, as written there.
+constexpr const char* kPaymentBotPolicy =
+    "approve origin=local method=eth_requestAccounts\n"
+    "approve origin=local method=eth_sendTransaction "
+    "account=0x73d0385F4d8E00C5e6504C6030F47BF6212736A8 chain=1 max-value=100000000gwei\n"
+    "ask origin=local method=eth_sendTransaction\n"
+    "deny origin=local method=personal_sign,eth_sign,eth_signTypedData,eth_signTypedData_v3,"
+    "eth_signTypedData_v4\n";
+
+TEST(PolicyEvaluate, MaxValueOfAnApproveRuleCountsTheMaximumFee) {
+    Policy p = parsed("approve method=eth_sendTransaction max-value=1eth\n");
+    ApprovalRequest tx = local_request("eth_sendTransaction");
+    tx.value = kEth / 2;
+    tx.max_fee = kEth / 2;  // exactly the limit
+    EXPECT_EQ(p.evaluate(tx).first, PolicyAction::Approve);
+    tx.max_fee = kEth / 2 + 1;
+    EXPECT_EQ(p.evaluate(tx).first, PolicyAction::Ask);
+    // Moving nothing does not make a large fee free.
+    tx.value = 0;
+    tx.max_fee = kEth + 1;
+    EXPECT_EQ(p.evaluate(tx).first, PolicyAction::Ask);
+    // Values and fees that do not fit 256 bits together are above every limit, without a throw.
+    tx.value = kMaxU256;
+    tx.max_fee = kMaxU256;
+    EXPECT_EQ(p.evaluate(tx).first, PolicyAction::Ask);
+    Policy huge = parsed(
+        "approve max-value=115792089237316195423570985008687907853269984665640564039457584007913129"
+        "639935\n");  // 2^256-1 wei
+    EXPECT_EQ(huge.evaluate(tx).first, PolicyAction::Approve);
+    tx.value = 1;
+    EXPECT_EQ(huge.evaluate(tx).first, PolicyAction::Approve);
+}
+
+TEST(PolicyEvaluate, PaymentBotPolicyNeverApprovesAFeeAboveItsLimit) {
+    Policy bot = parsed(kPaymentBotPolicy);
+    ApprovalRequest tx = local_request("eth_sendTransaction");
+    // 0 ETH with a 63 ETH fee cap (21000 gas × 3,000,000 gwei): a person decides.
+    tx.value = 0;
+    tx.max_fee = core::U256(21000) * core::U256(3000000ULL) * core::U256(1000000000ULL);
+    EXPECT_EQ(bot.evaluate(tx), std::make_pair(PolicyAction::Ask, std::size_t{3}));
+    // An ordinary payment still goes through unattended.
+    tx.value = kEth / 20;
+    tx.max_fee = core::U256(21000) * core::U256(30000000000ULL);  // 30 gwei
+    EXPECT_EQ(bot.evaluate(tx), std::make_pair(PolicyAction::Approve, std::size_t{2}));
+    // 0.1 ETH exactly plus any fee is above the limit.
+    tx.value = kEth / 10;
+    EXPECT_EQ(bot.evaluate(tx).first, PolicyAction::Ask);
+    tx.max_fee = 0;
+    EXPECT_EQ(bot.evaluate(tx).first, PolicyAction::Approve);
+}
+
+TEST(PolicyEvaluate, MaxValueOfDenyAndAskRulesJudgesTheValueAlone) {
+    // Written before fees counted: deny zero-value transactions of the local client, approve
+    // the rest. Counting the fee would let the deny match less; it matches exactly as before.
+    Policy p = parsed("deny origin=local max-value=0\napprove origin=local\n");
+    ApprovalRequest tx = local_request("eth_sendTransaction");
+    tx.value = 0;
+    tx.max_fee = kEth;
+    EXPECT_EQ(p.evaluate(tx), std::make_pair(PolicyAction::Deny, std::size_t{1}));
+    tx.value = 1;
+    EXPECT_EQ(p.evaluate(tx), std::make_pair(PolicyAction::Approve, std::size_t{2}));
+    Policy ask = parsed("ask max-value=1eth\napprove\n");
+    tx.value = kEth;
+    tx.max_fee = kMaxU256;
+    EXPECT_EQ(ask.evaluate(tx), std::make_pair(PolicyAction::Ask, std::size_t{1}));
+}
+
+TEST(PolicyEvaluate, MaxFeeLimitsTheMaximumFee) {
+    Policy p = parsed("approve max-fee=1000000gwei\n");  // 0.001 ETH
+    ApprovalRequest tx = local_request("eth_sendTransaction");
+    tx.value = 100 * kEth;  // max-fee alone says nothing about the value
+    tx.max_fee = core::U256(1000000000000000ULL);
+    EXPECT_EQ(p.evaluate(tx).first, PolicyAction::Approve);
+    tx.max_fee += 1;
+    EXPECT_EQ(p.evaluate(tx).first, PolicyAction::Ask);
+    tx.max_fee = kMaxU256;
+    EXPECT_EQ(p.evaluate(tx).first, PolicyAction::Ask);
+    // Requests that are not transactions pay no fee.
+    EXPECT_EQ(p.evaluate(local_request("personal_sign")).first, PolicyAction::Approve);
+
+    // Both limits on one rule: each must hold.
+    Policy both = parsed("approve max-value=1eth max-fee=1eth\ndeny max-fee=5gwei\n");
+    tx.value = kEth / 2;
+    tx.max_fee = kEth / 2;
+    EXPECT_EQ(both.evaluate(tx).second, 1u);
+    tx.value = 0;
+    tx.max_fee = kEth + 1;  // within neither
+    EXPECT_EQ(both.evaluate(tx).first, PolicyAction::Ask);
+    tx.max_fee = 5000000000ULL;
+    EXPECT_EQ(both.evaluate(tx).second, 1u);
+    Policy deny = parsed("deny max-fee=5gwei\n");
+    EXPECT_EQ(deny.evaluate(tx).first, PolicyAction::Deny);
+    tx.max_fee += 1;
+    EXPECT_EQ(deny.evaluate(tx).first, PolicyAction::Ask);
 }
 
 TEST(PolicyEvaluate, ChainMatching) {
