@@ -18,6 +18,8 @@ INSTALLED_LIST ?= $(RELEASE_DIR)/installed-files.txt
 .PHONY: run test deps install uninstall deb test-deps build-release build-test build-fuzz node-deps fuzz bench bench-daemon format check-format clean
 
 run: deps build-release
+	@echo "keybridge: built $(RELEASE_DIR)/daemon/keybridged and $(RELEASE_DIR)/cli/keybridge;" \
+	  "\`make install\` puts them in ~/.local/bin (see README.md)"
 	exec $(RELEASE_DIR)/daemon/keybridged $(ARGS)
 
 # build-release: the packaging tests (make_install, deb_package) install and package it.
@@ -37,7 +39,7 @@ build-release:
 # g++ with AddressSanitizer + UndefinedBehaviorSanitizer; the whole suite runs from here.
 build-test:
 	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc \
-	  -DKEYBRIDGE_SANITIZE=ON -DKEYBRIDGE_BENCH=OFF -DKEYBRIDGE_LIBFUZZER_DIR=$(CURDIR)/$(FUZZ_DIR)/tests/fuzz $(CMAKE_FLAGS)
+	  -DKEYBRIDGE_TESTS=ON -DKEYBRIDGE_SANITIZE=ON -DKEYBRIDGE_BENCH=OFF -DKEYBRIDGE_LIBFUZZER_DIR=$(CURDIR)/$(FUZZ_DIR)/tests/fuzz $(CMAKE_FLAGS)
 	cmake --build $(TEST_DIR) -j $(JOBS)
 
 # clang + libFuzzer; ctest in the test build runs each target for a few seconds.

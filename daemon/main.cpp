@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
     log::Level level = log::Level::Info;
     log::parse_level(parsed->config.log_level, level);
     log::set_level(level);
+    for (const auto& notice : parsed->notices)
+        log::warn("config", notice);
 
     Server server(std::move(parsed->config));
     if (auto started = server.start(); !started) {

@@ -14,10 +14,11 @@ packages=(
 # systemd: systemd-analyze verifies packaging/systemd/keybridged.service (ctest systemd_unit).
 # python3: the CLI end-to-end tests run with /usr/bin/python3 (standard library only).
 # lintian checks the package `make deb` builds; man-db and groff-base render the man pages
-# (ctest deb_package, make_install, man_pages).
+# (ctest deb_package, make_install, man_pages). python3-websockets and curl run the snippets of
+# docs/CLIENTS.md (ctest clients_doc).
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev
-  nodejs npm clang-format systemd python3 lintian man-db groff-base
+  nodejs npm clang-format systemd python3 lintian man-db groff-base python3-websockets curl
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")

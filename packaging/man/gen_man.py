@@ -204,8 +204,8 @@ def conf_page(binary, version):
         value = head.split(" ", 1)[1] if " " in head else "true"
         page += [".TP", "\\fB%s\\fR = \\fI%s\\fR" % (esc(name), esc(value)), esc(help_text)]
     page += [".SH EXAMPLE", ".EX",
-             "chain = 1=https://mainnet.example/YOUR\\-KEY Ethereum",
-             "chain = 31337=http://127.0.0.1:8545 Anvil",
+             "chain = 1=https://mainnet.example/YOUR\\-KEY,Ethereum",
+             "chain = 31337=http://127.0.0.1:8545,Anvil",
              "chain\\-id = 1",
              "policy = /home/you/.config/keybridge/policy",
              ".EE",
