@@ -163,9 +163,10 @@ Result<Report> run_token(Context& ctx) {
     std::string token(buffer, n);
     while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
         token.pop_back();
-    const bool well_formed = token.size() == 64 && std::all_of(token.begin(), token.end(), [](char c) {
-                                 return std::isxdigit(static_cast<unsigned char>(c)) != 0;
-                             });
+    const bool well_formed =
+        token.size() == 64 && std::all_of(token.begin(), token.end(), [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+        });
     if (!well_formed) {
         return fail(ErrorCode::ProtocolError, path + " does not hold a token (64 hex digits)");
     }
@@ -831,7 +832,8 @@ Report permissions_report(const json::object& grants, const std::string& source)
         }
         std::string chain_text;
         if (grant != nullptr) {
-            if (const json::value* c = grant->if_contains("chainId"); c != nullptr && c->is_string()) {
+            if (const json::value* c = grant->if_contains("chainId");
+                c != nullptr && c->is_string()) {
                 chain_text = std::string(c->as_string());
                 if (auto parsed = core::parse_u256(chain_text))
                     chain_text = core::u256_to_decimal(*parsed);

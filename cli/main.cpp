@@ -85,8 +85,11 @@ int main(int argc, char** argv) {
         commands.push_back(std::move(c));
     for (auto& c : audit_commands())
         commands.push_back(std::move(c));
-    commands.push_back({"version", "keybridge version [--json]",
-                        "print the version (as --version does)", {}, [](Context&) {
+    commands.push_back({"version",
+                        "keybridge version [--json]",
+                        "print the version (as --version does)",
+                        {},
+                        [](Context&) {
                             Report report;
                             report.data["version"] = KEYBRIDGE_VERSION;
                             report.text = std::string("keybridge ") + KEYBRIDGE_VERSION;

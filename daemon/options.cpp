@@ -293,7 +293,8 @@ std::string default_config_path() {
     const char* xdg = std::getenv("XDG_CONFIG_HOME");
     if (xdg != nullptr && xdg[0] == '/') return std::string(xdg) + "/keybridge/keybridged.conf";
     const char* home = std::getenv("HOME");
-    if (home != nullptr && home[0] == '/') return std::string(home) + "/.config/keybridge/keybridged.conf";
+    if (home != nullptr && home[0] == '/')
+        return std::string(home) + "/.config/keybridge/keybridged.conf";
     return "";
 }
 
@@ -456,9 +457,10 @@ core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string
                 out.notices.push_back(in_datadir + " is not read: settings come from " + standard);
         } else if (exists(in_datadir)) {
             config_file = in_datadir;
-            out.notices.push_back("reading settings from " + in_datadir + "; their place is " +
-                                  (standard.empty() ? std::string("~/.config/keybridge/") : standard) +
-                                  " now (move the file there)");
+            out.notices.push_back(
+                "reading settings from " + in_datadir + "; their place is " +
+                (standard.empty() ? std::string("~/.config/keybridge/") : standard) +
+                " now (move the file there)");
         }
     }
     std::vector<FileSetting> settings;

@@ -218,9 +218,9 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                    chains.push_back(json::object{
                        {"chainId", rpc::quantity(chain.chain_id)},
                        {"name", chain.name},
-                       {"upstream", chain.rpc_url.empty() ? json::value(nullptr)
-                                                          : json::value(log::redact_url(
-                                                                chain.rpc_url))}});
+                       {"upstream", chain.rpc_url.empty()
+                                        ? json::value(nullptr)
+                                        : json::value(log::redact_url(chain.rpc_url))}});
                }
                o["chains"] = std::move(chains);
                json::array origins;

@@ -322,8 +322,8 @@ TEST_F(OptionsTest, HelpWarnsThatChainUrlsOnTheCommandLineAreVisible) {
 
 TEST_F(OptionsTest, ChainNameAfterACommaNeedsNoQuoting) {
     Config c = parse({"--chain", "1=https://node.example/v3/KEY,Ethereum", "--chain",
-                      "5=http://b.example/x?ids=1,2", "--chain", "7=http://c.example",
-                      "--chain", "8=http://d.example,Base,Sepolia"});
+                      "5=http://b.example/x?ids=1,2", "--chain", "7=http://c.example", "--chain",
+                      "8=http://d.example,Base,Sepolia"});
     ASSERT_EQ(c.chains.size(), 4u);
     EXPECT_EQ(c.chains[0].rpc_url, "https://node.example/v3/KEY");
     EXPECT_EQ(c.chains[0].name, "Ethereum");
