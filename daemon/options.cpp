@@ -72,8 +72,8 @@ core::Result<std::uint64_t> parse_size(const std::string& name, const std::strin
 
 // "1=https://rpc.example/,Ethereum" (no quoting needed on a command line) or
 // "1=https://rpc.example/ Ethereum" → chain 1 with that URL and name. Without a space, the name
-// is what follows the last comma unless that holds a '/' or '=' (then it is part of the URL);
-// a URL with a comma in its last part takes the space form.
+// is what follows the last comma unless that holds a '/', '=' or '&' or only digits (then it is
+// part of the URL's path or query, "?ids=1,2"); such a name takes the space form.
 core::Result<ChainConfig> parse_chain(const std::string& text) {
     const auto eq = text.find('=');
     if (eq == std::string::npos) {
@@ -87,9 +87,14 @@ core::Result<ChainConfig> parse_chain(const std::string& text) {
     auto split = rest.find(' ');
     if (split == std::string::npos) {
         const auto comma = rest.rfind(',');
-        if (comma != std::string::npos && rest.find('/', comma) == std::string::npos &&
-            rest.find('=', comma) == std::string::npos)
-            split = comma;
+        if (comma != std::string::npos) {
+            const std::string after = rest.substr(comma + 1);
+            const bool part_of_url =
+                after.find_first_of("/=&") != std::string::npos ||
+                std::all_of(after.begin(), after.end(),
+                            [](unsigned char ch) { return std::isdigit(ch) != 0; });
+            if (!part_of_url) split = comma;
+        }
     }
     chain.rpc_url = rest.substr(0, split);
     chain.name = split == std::string::npos ? "" : trim(rest.substr(split + 1));

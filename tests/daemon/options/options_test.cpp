@@ -122,7 +122,7 @@ TEST_F(OptionsTest, BadValuesAreNamed) {
         {{"--approval-timeout", "86401"}, "--approval-timeout must be between"},
         {{"--chain-id", "0"}, "--chain-id must be between"},
         {{"--chain-id", "9007199254740992"}, "--chain-id must be between"},
-        {{"--chain", "foo"}, "--chain must look like ID=URL [NAME]"},
+        {{"--chain", "foo"}, "--chain must look like ID=URL[,NAME]"},
         {{"--chain", "1=ftp://x"}, "--chain URL must start with http:// or https://"},
         {{"--chain", "x=http://a"}, "--chain must be a whole number"},
         {{"--log-level", "loud"}, "--log-level must be debug, info, warn or error"},
@@ -327,7 +327,7 @@ TEST_F(OptionsTest, ChainNameAfterACommaNeedsNoQuoting) {
     ASSERT_EQ(c.chains.size(), 4u);
     EXPECT_EQ(c.chains[0].rpc_url, "https://node.example/v3/KEY");
     EXPECT_EQ(c.chains[0].name, "Ethereum");
-    // What follows the last comma holds '=' here: part of the URL's query.
+    // Digits after the last comma: part of the URL's query, not a name.
     EXPECT_EQ(c.chains[1].rpc_url, "http://b.example/x?ids=1,2");
     EXPECT_EQ(c.chains[1].name, "Chain 5");
     EXPECT_EQ(c.chains[2].rpc_url, "http://c.example");
