@@ -40,7 +40,7 @@ class ReadmeFirstRun(unittest.TestCase):
         path = [p for p in os.environ["PATH"].split(":") if ".local/bin" not in p]
         self.env = dict(os.environ, HOME=self.home, PATH=":".join(path),
                         INSTALLED_LIST=os.path.join(self.tmp, "installed.txt"))
-        for name in ("PREFIX", "DESTDIR", "MAKEFLAGS"):
+        for name in ("PREFIX", "DESTDIR", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"):
             self.env.pop(name, None)
 
     def tearDown(self):

@@ -30,8 +30,13 @@ def project_version():
         return re.search(r"project\(keybridge VERSION ([0-9.]+)", f.read()).group(1)
 
 
+# Nothing from an outer make (make test) or the caller's shell steers the build.
+ENV = {k: v for k, v in os.environ.items()
+       if k not in ("DESTDIR", "PREFIX", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+
+
 def run(argv, **kw):
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=1500, **kw)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=1500, env=ENV, **kw)
     if out.returncode != 0:
         raise AssertionError("%s failed (%d):\n%s\n%s" % (" ".join(argv), out.returncode,
                                                          out.stdout[-4000:], out.stderr[-4000:]))

@@ -61,8 +61,9 @@ class MakeInstall(unittest.TestCase):
         os.makedirs(self.home)
         self.listing = os.path.join(self.tmp, "installed.txt")
         self.env = dict(os.environ, HOME=self.home)
-        self.env.pop("DESTDIR", None)
-        self.env.pop("PREFIX", None)
+        # Nothing from an outer make (make test) or the caller's shell steers these runs.
+        for name in ("DESTDIR", "PREFIX", "INSTALLED_LIST", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"):
+            self.env.pop(name, None)
 
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
