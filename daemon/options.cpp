@@ -89,10 +89,10 @@ core::Result<ChainConfig> parse_chain(const std::string& text) {
         const auto comma = rest.rfind(',');
         if (comma != std::string::npos) {
             const std::string after = rest.substr(comma + 1);
-            const bool part_of_url =
-                after.find_first_of("/=&") != std::string::npos ||
-                std::all_of(after.begin(), after.end(),
-                            [](unsigned char ch) { return std::isdigit(ch) != 0; });
+            const bool part_of_url = after.find_first_of("/=&") != std::string::npos ||
+                                     std::all_of(after.begin(), after.end(), [](unsigned char ch) {
+                                         return std::isdigit(ch) != 0;
+                                     });
             if (!part_of_url) split = comma;
         }
     }
