@@ -107,6 +107,19 @@ Result<Report> run_status(Context& ctx) {
         return field(o, "origin") + "  chain " + decimal(field(o, "chainId")) + ", " +
                field(o, "accounts") + " accounts";
     });
+    // The requests waiting, oldest first (the control socket may list them; a daemon that
+    // refuses is shown without the list).
+    if (auto pending = client->call("keybridge_pendingApprovals", json::array{});
+        pending && pending->is_array()) {
+        report.data["pending"] = *pending;
+        for (const auto& item : pending->as_array()) {
+            if (!item.is_object()) continue;
+            const json::object& r = item.as_object();
+            report.text += "  waiting:           request " + field(r, "id") + ", " +
+                           field(r, "method") + " from " + field(r, "origin") + " on chain " +
+                           decimal(field(r, "chainId")) + "\n";
+        }
+    }
     return report;
 }
 

@@ -499,6 +499,17 @@ class DaemonCommands(unittest.TestCase):
         self.assertEqual(listed["permissions"]["local"]["chainId"], "0xa")
         self.assertRegex(self.cli("permissions", "list", daemon=daemon).stdout,
                          r"local  \(chain 10, granted ")
+        # A request waiting for a decision is listed.
+        page = "https://app.example"
+        call = daemon.rpc_async("eth_requestAccounts", [], token=False, origin=page)
+        request = approver.expect_request("eth_requestAccounts")
+        text = self.cli("status", daemon=daemon).stdout
+        self.assertIn("pending approvals: 1\n", text)
+        self.assertIn("waiting:           request %d, eth_requestAccounts from %s on chain 31337\n"
+                      % (request["id"], page), text)
+        self.assertEqual([r["id"] for r in self.status(daemon)["pending"]], [request["id"]])
+        approver.decide(request, "reject")
+        self.assertEqual(call.result()["error"]["code"], 4001)
         approver.finish()
         daemon.stop()
         self.daemons.remove(daemon)
