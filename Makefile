@@ -8,12 +8,22 @@ TEST_DIR := build/asan
 FUZZ_DIR := build/fuzz
 NODE_DIR := tests/node
 
-.PHONY: run test deps test-deps build-release build-test build-fuzz node-deps fuzz bench bench-daemon format check-format clean
+# make install: PREFIX (default ~/.local; PREFIX=/usr/local system-wide), DESTDIR for packagers.
+PREFIX ?= $(HOME)/.local
+DESTDIR ?=
+# What the last `make install` wrote, one path a line with DESTDIR (CMake's install manifest,
+# kept apart so that `make deb` cannot replace it): `make uninstall` removes exactly these files.
+INSTALLED_LIST ?= $(RELEASE_DIR)/installed-files.txt
+
+.PHONY: run test deps install uninstall deb test-deps build-release build-test build-fuzz node-deps fuzz bench bench-daemon format check-format clean
 
 run: deps build-release
+	@echo "keybridge: built $(RELEASE_DIR)/daemon/keybridged and $(RELEASE_DIR)/cli/keybridge;" \
+	  "\`make install\` puts them in ~/.local/bin (see README.md)"
 	exec $(RELEASE_DIR)/daemon/keybridged $(ARGS)
 
-test: test-deps build-test build-fuzz node-deps
+# build-release: the packaging tests (make_install, deb_package) install and package it.
+test: test-deps build-release build-test build-fuzz node-deps
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 deps:
@@ -29,7 +39,7 @@ build-release:
 # g++ with AddressSanitizer + UndefinedBehaviorSanitizer; the whole suite runs from here.
 build-test:
 	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc \
-	  -DKEYBRIDGE_SANITIZE=ON -DKEYBRIDGE_BENCH=OFF -DKEYBRIDGE_LIBFUZZER_DIR=$(CURDIR)/$(FUZZ_DIR)/tests/fuzz $(CMAKE_FLAGS)
+	  -DKEYBRIDGE_TESTS=ON -DKEYBRIDGE_SANITIZE=ON -DKEYBRIDGE_BENCH=OFF -DKEYBRIDGE_LIBFUZZER_DIR=$(CURDIR)/$(FUZZ_DIR)/tests/fuzz $(CMAKE_FLAGS)
 	cmake --build $(TEST_DIR) -j $(JOBS)
 
 # clang + libFuzzer; ctest in the test build runs each target for a few seconds.
@@ -62,6 +72,30 @@ bench-daemon: test-deps node-deps
 	cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DKEYBRIDGE_TESTS=OFF -DKEYBRIDGE_BENCH=ON $(CMAKE_FLAGS)
 	cmake --build build/bench -j $(JOBS) --target keybridged keybridge keybridge_loadgen keybridge_floor_server keybridge_core_bench
 	bench/run_daemon_bench.sh build/bench
+
+# Release programs, man pages, systemd user unit, bash completion, udev rules.
+install: deps build-release
+	cmake --build $(RELEASE_DIR) -j $(JOBS)
+	DESTDIR="$(DESTDIR)" cmake --install $(RELEASE_DIR) --prefix "$(PREFIX)"
+	sed 's|^|$(DESTDIR)|' $(RELEASE_DIR)/install_manifest.txt > $(INSTALLED_LIST)
+	@echo
+	@echo "keybridge: installed keybridge and keybridged in $(DESTDIR)$(PREFIX)/bin"
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; \
+	  *) echo "keybridge: $(PREFIX)/bin is not on your PATH; add it, e.g. in ~/.profile:" \
+	     "export PATH=\"$(PREFIX)/bin:\$$PATH\"" ;; esac
+	@echo "keybridge: as a systemd user service: systemctl --user daemon-reload &&" \
+	  "systemctl --user enable --now keybridged"
+
+uninstall:
+	@test -f $(INSTALLED_LIST) || { echo "keybridge: nothing recorded in $(INSTALLED_LIST)"; exit 1; }
+	cmake -DMANIFEST=$(INSTALLED_LIST) -P cmake/Uninstall.cmake
+	rm -f $(INSTALLED_LIST)
+
+# A Debian package (build/release/keybridge_VERSION_ARCH.deb) of what `make install` installs,
+# under /usr, with dependencies computed by dpkg-shlibdeps from the linked libraries.
+deb: deps build-release
+	cmake --build $(RELEASE_DIR) -j $(JOBS)
+	cd $(RELEASE_DIR) && cpack -G DEB
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i

@@ -69,11 +69,58 @@ Result<Report> run_status(Context& ctx) {
     Report report;
     report.data = s;
     report.data["controlSocket"] = client->socket_path();
+    report.data["datadir"] = ctx.datadir;
     report.text = "keybridged " + text_of("version") + " is running (" + client->socket_path() +
-                  ")\n" + "  vault:             " + (is_unlocked ? "unlocked" : "locked") + ", " +
+                  ")\n" + "  data folder:       " + ctx.datadir + "\n" +
+                  "  vault:             " + (is_unlocked ? "unlocked" : "locked") + ", " +
                   text_of("accounts") + " accounts\n" +
                   "  pending approvals: " + text_of("pendingApprovals") + "\n" +
                   "  default chain:     " + chain + "\n";
+    // "  chains:            1 Ethereum  https://node.example" and the next ones aligned below.
+    auto listing = [&](std::string_view key, std::string_view heading,
+                       const std::function<std::string(const json::object&)>& line) {
+        const json::value* v = s.if_contains(key);
+        if (v == nullptr || !v->is_array()) return;
+        std::string label = std::string("  ") + std::string(heading) + ":";
+        label.resize(21, ' ');
+        if (v->as_array().empty()) report.text += label + "none\n";
+        for (const auto& item : v->as_array()) {
+            if (!item.is_object()) continue;
+            report.text += label + line(item.as_object()) + "\n";
+            label.assign(21, ' ');
+        }
+    };
+    auto field = [](const json::object& o, std::string_view key) {
+        const json::value* v = o.if_contains(key);
+        if (v == nullptr || v->is_null()) return std::string();
+        return v->is_string() ? std::string(v->as_string()) : json::serialize(*v);
+    };
+    auto decimal = [](std::string quantity) {
+        if (auto parsed = core::parse_u256(quantity)) return core::u256_to_decimal(*parsed);
+        return quantity;
+    };
+    listing("chains", "chains", [&](const json::object& c) {
+        const std::string upstream = field(c, "upstream");
+        return decimal(field(c, "chainId")) + " " + field(c, "name") + "  " +
+               (upstream.empty() ? "(no upstream node)" : upstream);
+    });
+    listing("origins", "origins", [&](const json::object& o) {
+        return field(o, "origin") + "  chain " + decimal(field(o, "chainId")) + ", " +
+               field(o, "accounts") + " accounts";
+    });
+    // The requests waiting, oldest first (the control socket may list them; a daemon that
+    // refuses is shown without the list).
+    if (auto pending = client->call("keybridge_pendingApprovals", json::array{});
+        pending && pending->is_array()) {
+        report.data["pending"] = *pending;
+        for (const auto& item : pending->as_array()) {
+            if (!item.is_object()) continue;
+            const json::object& r = item.as_object();
+            report.text += "  waiting:           request " + field(r, "id") + ", " +
+                           field(r, "method") + " from " + field(r, "origin") + " on chain " +
+                           decimal(field(r, "chainId")) + "\n";
+        }
+    }
     return report;
 }
 
@@ -109,6 +156,38 @@ Result<Report> run_lock(Context& ctx) {
     Report report;
     report.data["locked"] = true;
     report.text = "The vault is locked: keybridged has forgotten the decrypted keys.";
+    return report;
+}
+
+// The cookie token of the running keybridged (new at every start), for scripts that connect
+// over TCP: asked only once the daemon answered on the control socket, so it is the current one.
+Result<Report> run_token(Context& ctx) {
+    auto client = connect(ctx);
+    if (!client) return fail(client.error());
+    auto status = client->call("keybridge_status", json::array{});
+    if (!status) return fail(status.error());
+    const std::string path = datadir::cookie_path(ctx.datadir);
+    std::FILE* f = std::fopen(path.c_str(), "re");
+    if (f == nullptr) {
+        return fail(ErrorCode::IoError, "cannot read " + path + ": " + std::strerror(errno));
+    }
+    char buffer[128] = {};
+    const std::size_t n = std::fread(buffer, 1, sizeof buffer - 1, f);
+    std::fclose(f);
+    std::string token(buffer, n);
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+        token.pop_back();
+    const bool well_formed =
+        token.size() == 64 && std::all_of(token.begin(), token.end(), [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+        });
+    if (!well_formed) {
+        return fail(ErrorCode::ProtocolError, path + " does not hold a token (64 hex digits)");
+    }
+    Report report;
+    report.data["token"] = token;
+    report.data["cookie"] = path;
+    report.text = token;
     return report;
 }
 
@@ -775,7 +854,18 @@ Report permissions_report(const json::object& grants, const std::string& source)
                 }
             }
         }
-        report.text += terminal_safe(origin) + "  (granted " + time_text(granted_at) + ")" +
+        std::string chain_text;
+        if (grant != nullptr) {
+            if (const json::value* c = grant->if_contains("chainId");
+                c != nullptr && c->is_string()) {
+                chain_text = std::string(c->as_string());
+                if (auto parsed = core::parse_u256(chain_text))
+                    chain_text = core::u256_to_decimal(*parsed);
+                chain_text = "chain " + chain_text + ", ";
+            }
+        }
+        report.text += terminal_safe(origin) + "  (" + terminal_safe(chain_text) + "granted " +
+                       time_text(granted_at) + ")" +
                        (accounts.empty() ? "\n    no accounts" : accounts) + "\n";
     }
     return report;
@@ -795,13 +885,21 @@ Result<std::optional<DaemonClient>> daemon_if_running(const Context& ctx) {
     return std::optional<DaemonClient>(std::move(*client));
 }
 
-json::object grants_json(const std::map<std::string, permissions::Grant>& grants) {
+// The file's grants; an origin's chain when the file records one (otherwise keybridged gives it
+// its default chain, which only the running daemon knows).
+json::object grants_json(const permissions::PermissionStore& store) {
     json::object out;
-    for (const auto& [origin, grant] : grants) {
+    for (const auto& [origin, grant] : store.all()) {
         json::array accounts;
         for (const auto& a : grant.accounts)
             accounts.push_back(json::string(a.to_checksum_string()));
-        out[origin] = json::object{{"accounts", accounts}, {"grantedAt", grant.granted_at}};
+        json::object entry{{"accounts", accounts}, {"grantedAt", grant.granted_at}};
+        if (auto chain = store.selected_chain(origin)) {
+            char hex[24];
+            std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(*chain));
+            entry["chainId"] = hex;
+        }
+        out[origin] = std::move(entry);
     }
     return out;
 }
@@ -818,7 +916,7 @@ Result<Report> run_permissions_list(Context& ctx) {
     }
     auto store = permissions::PermissionStore::open(ctx.datadir);
     if (!store) return fail(store.error());
-    return permissions_report(grants_json(store->all()), "file");
+    return permissions_report(grants_json(*store), "file");
 }
 
 Result<Report> run_permissions_revoke(Context& ctx) {
@@ -861,7 +959,8 @@ std::vector<Command> daemon_commands() {
     return {
         {"status",
          "keybridge status [--json]",
-         "show whether keybridged runs, whether the vault is unlocked, pending approvals",
+         "show whether keybridged runs: data folder, vault, pending approvals, chains and their "
+         "nodes, origins and their chains",
          {},
          run_status},
         {"unlock",
@@ -870,6 +969,12 @@ std::vector<Command> daemon_commands() {
          {{"password-file", "FILE", "read the vault password from FILE"}},
          run_unlock},
         {"lock", "keybridge lock", "make keybridged forget the decrypted keys", {}, run_lock},
+        {"token",
+         "keybridge token [--json]",
+         "print the running keybridged's token for scripts (Authorization: Bearer, ?token=); "
+         "a new one at every start of keybridged",
+         {},
+         run_token},
         {"approve",
          "keybridge approve [--once] [--json]",
          "show each request decoded and ask y/N, and which accounts a connection may see; "
@@ -879,7 +984,8 @@ std::vector<Command> daemon_commands() {
          run_approve},
         {"permissions list",
          "keybridge permissions list [--json]",
-         "list the origins that may see accounts (from the file if keybridged is stopped)",
+         "list the origins that may see accounts, with their chains (from the file if "
+         "keybridged is stopped)",
          {},
          run_permissions_list},
         {"permissions revoke",

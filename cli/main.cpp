@@ -92,6 +92,16 @@ int main(int argc, char** argv) {
         commands.push_back(std::move(c));
     for (auto& c : audit_commands())
         commands.push_back(std::move(c));
+    commands.push_back({"version",
+                        "keybridge version [--json]",
+                        "print the version (as --version does)",
+                        {},
+                        [](Context&) {
+                            Report report;
+                            report.data["version"] = KEYBRIDGE_VERSION;
+                            report.text = std::string("keybridge ") + KEYBRIDGE_VERSION;
+                            return core::Result<Report>(std::move(report));
+                        }});
 
     // Command words are the leading non-option tokens (option values are skipped), so global
     // options may stand before or after the command: "keybridge --datadir D account list".
@@ -139,7 +149,7 @@ int main(int argc, char** argv) {
             return args.empty() ? kExitUsage : kExitOk;
         }
         if (args.size() == 1 && args[0] == "--version") {
-            std::printf("keybridge 0.1.0\n");
+            std::printf("keybridge %s\n", KEYBRIDGE_VERSION);
             return kExitOk;
         }
         std::string given;

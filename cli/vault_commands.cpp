@@ -578,7 +578,7 @@ const OptionSpec kWithPassphrase{"with-passphrase", "",
 std::vector<Command> vault_commands() {
     return {
         {"init",
-         "keybridge init [--words 12|24] [--lang en|ja] [--password-file F]",
+         "keybridge init [--words 12|15|18|21|24] [--lang en|ja] [--password-file F]",
          "create a vault with a new recovery phrase (shown once, then checked)",
          {{"words", "N", "phrase length: 12 (default), 15, 18, 21 or 24 words"},
           {"lang", "LANG", "word list: en (default) or ja"},

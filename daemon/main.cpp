@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
                                 std::to_string(guard.heap.size / 1024) + " KiB arena");
     if (!guard.non_dumpable || !guard.no_core)
         log::warn("memory", "could not disable core dumps (prctl/setrlimit refused)");
+    for (const auto& notice : parsed->notices)
+        log::warn("config", notice);
 
     Server server(std::move(parsed->config));
     if (auto started = server.start(); !started) {

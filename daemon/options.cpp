@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -69,20 +70,34 @@ core::Result<std::uint64_t> parse_size(const std::string& name, const std::strin
     return *v << shift;
 }
 
-// "1=https://rpc.example/ Ethereum" → chain 1 with that URL and name.
+// "1=https://rpc.example/,Ethereum" (no quoting needed on a command line) or
+// "1=https://rpc.example/ Ethereum" → chain 1 with that URL and name. Without a space, the name
+// is what follows the last comma unless that holds a '/', '=' or '&' or only digits (then it is
+// part of the URL's path or query, "?ids=1,2"); such a name takes the space form.
 core::Result<ChainConfig> parse_chain(const std::string& text) {
     const auto eq = text.find('=');
     if (eq == std::string::npos) {
-        return fail(ErrorCode::InvalidArgument, "--chain must look like ID=URL [NAME]");
+        return fail(ErrorCode::InvalidArgument, "--chain must look like ID=URL[,NAME]");
     }
     auto id = parse_uint("chain", trim(text.substr(0, eq)), 1, (std::uint64_t{1} << 53) - 1);
     if (!id) return fail(id.error());
     std::string rest = trim(text.substr(eq + 1));
     ChainConfig chain;
     chain.chain_id = *id;
-    const auto space = rest.find(' ');
-    chain.rpc_url = rest.substr(0, space);
-    chain.name = space == std::string::npos ? "" : trim(rest.substr(space + 1));
+    auto split = rest.find(' ');
+    if (split == std::string::npos) {
+        const auto comma = rest.rfind(',');
+        if (comma != std::string::npos) {
+            const std::string after = rest.substr(comma + 1);
+            const bool part_of_url = after.find_first_of("/=&") != std::string::npos ||
+                                     std::all_of(after.begin(), after.end(), [](unsigned char ch) {
+                                         return std::isdigit(ch) != 0;
+                                     });
+            if (!part_of_url) split = comma;
+        }
+    }
+    chain.rpc_url = rest.substr(0, split);
+    chain.name = split == std::string::npos ? "" : trim(rest.substr(split + 1));
     if (!chain.rpc_url.empty() && chain.rpc_url.rfind("http://", 0) != 0 &&
         chain.rpc_url.rfind("https://", 0) != 0) {
         return fail(ErrorCode::InvalidArgument, "--chain URL must start with http:// or https://");
@@ -289,11 +304,20 @@ core::Status load_config_file(const std::string& path, Config& c, std::vector<Fi
 
 }  // namespace
 
+std::string default_config_path() {
+    const char* xdg = std::getenv("XDG_CONFIG_HOME");
+    if (xdg != nullptr && xdg[0] == '/') return std::string(xdg) + "/keybridge/keybridged.conf";
+    const char* home = std::getenv("HOME");
+    if (home != nullptr && home[0] == '/')
+        return std::string(home) + "/.config/keybridge/keybridged.conf";
+    return "";
+}
+
 const std::vector<OptionDecl>& option_table() {
     static const std::vector<OptionDecl> table = {
         {"datadir", "DIR", "$XDG_DATA_HOME/keybridge",
          "data folder: vault, permissions, cookie, audit log"},
-        {"config", "FILE", "<datadir>/keybridged.conf",
+        {"config", "FILE", "$XDG_CONFIG_HOME/keybridge/keybridged.conf",
          "read settings from FILE (key = value lines; must be yours and mode 0600 or stricter)"},
         {"listen", "HOST:PORT", "127.0.0.1:8645 and [::1]:8645",
          "loopback address to serve on; repeat for several", true},
@@ -303,8 +327,9 @@ const std::vector<OptionDecl>& option_table() {
         {"signing-worker", "auto|off", "auto",
          "sign on a worker thread while a network thread is saturated"},
         {"chain-id", "ID", "1", "chain selected for new origins"},
-        {"chain", "ID=URL [NAME]", "",
-         "a chain and its upstream RPC URL (http or https); repeatable. On the command line the "
+        {"chain", "ID=URL[,NAME]", "",
+         "a chain and its upstream RPC URL (http or https), e.g. 1=https://node.example/,Ethereum; "
+         "repeatable. On the command line the "
          "URL is visible to other local users (ps, /proc/PID/cmdline): put URLs holding API "
          "keys in the config file instead",
          true, true},
@@ -436,12 +461,31 @@ core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string
     for (const auto& [k, v] : given) {
         if (k == "datadir") c.datadir = v;
     }
+    const bool own_datadir = !c.datadir.empty();
     if (c.datadir.empty()) c.datadir = vault::Vault::default_datadir();
     if (config_file.empty()) {
-        const std::string candidate = c.datadir + "/keybridged.conf";
         // Present but unreadable or open to others is an error, not a reason to skip it.
-        struct stat st {};
-        if (::stat(candidate.c_str(), &st) == 0) config_file = candidate;
+        auto exists = [](const std::string& path) {
+            struct stat st {};
+            return !path.empty() && ::stat(path.c_str(), &st) == 0;
+        };
+        const std::string in_datadir = c.datadir + "/keybridged.conf";
+        const std::string standard = default_config_path();
+        if (own_datadir) {
+            // Another instance (--datadir): its settings sit with its data, not in the user's
+            // config folder (which names the default instance's port and nodes).
+            if (exists(in_datadir)) config_file = in_datadir;
+        } else if (exists(standard)) {
+            config_file = standard;
+            if (exists(in_datadir))
+                out.notices.push_back(in_datadir + " is not read: settings come from " + standard);
+        } else if (exists(in_datadir)) {
+            config_file = in_datadir;
+            out.notices.push_back(
+                "reading settings from " + in_datadir + "; their place is " +
+                (standard.empty() ? std::string("~/.config/keybridge/") : standard) +
+                " now (move the file there)");
+        }
     }
     std::vector<FileSetting> settings;
     if (!config_file.empty()) KEYBRIDGE_TRY_STATUS(load_config_file(config_file, c, settings));

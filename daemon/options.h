@@ -72,14 +72,22 @@ struct Config {
 };
 
 // Parses argv (after the program name). Options come from, in increasing priority: defaults, the
-// config file (--config FILE, else <datadir>/keybridged.conf when present), the command line.
+// config file, the command line. The config file: --config FILE; else, with --datadir DIR on the
+// command line, DIR/keybridged.conf when present; else default_config_path() when present, and
+// failing that the default data folder's keybridged.conf (read with a notice: its old place).
 // InvalidArgument naming the option (or "FILE:LINE") for anything malformed; a listen address that
 // is not loopback is refused.
 struct ParsedCommandLine {
     bool show_help = false;
     bool show_version = false;
     Config config;
+    // Remarks for the log at start (a config file read from its old place).
+    std::vector<std::string> notices;
 };
+
+// $XDG_CONFIG_HOME/keybridge/keybridged.conf, or ~/.config/keybridge/keybridged.conf; empty when
+// neither variable holds an absolute path.
+std::string default_config_path();
 [[nodiscard]] core::Result<ParsedCommandLine> parse_command_line(
     const std::vector<std::string>& args);
 

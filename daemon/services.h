@@ -35,6 +35,8 @@ class ChainRegistry {
         : chains_(std::move(chains)), default_chain_(default_chain) {}
     std::optional<ChainConfig> find(std::uint64_t chain_id) const;
     void add(ChainConfig chain);
+    // Every known chain, by chain id.
+    std::vector<ChainConfig> all() const;
     std::uint64_t default_chain() const { return default_chain_; }
 
   private:

@@ -7,12 +7,18 @@ packages=(
   build-essential cmake make pkg-config
   libssl-dev libcrypto++-dev libsecp256k1-dev libboost1.81-dev libexpected-dev libfmt-dev
   libicu-dev
+  python3 dpkg-dev file
 )
+# python3 generates the man pages at build time (packaging/man/gen_man.py); dpkg-dev
+# (dpkg-shlibdeps) and file let `make deb` compute the package's dependencies.
 # systemd: systemd-analyze verifies packaging/systemd/keybridged.service (ctest systemd_unit).
 # python3: the CLI end-to-end tests run with /usr/bin/python3 (standard library only).
+# lintian checks the package `make deb` builds; man-db and groff-base render the man pages
+# (ctest deb_package, make_install, man_pages). python3-websockets and curl run the snippets of
+# docs/CLIENTS.md (ctest clients_doc).
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev
-  nodejs npm clang-format systemd python3
+  nodejs npm clang-format systemd python3 lintian man-db groff-base python3-websockets curl
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")

@@ -222,7 +222,8 @@ void reload_vault_accounts(Services& s) {
 }
 
 void register_admin_methods(rpc::Dispatcher& d, Services& s) {
-    d.add({"keybridge_status", "daemon state: version, vault lock, pending approvals",
+    d.add({"keybridge_status",
+           "daemon state: version, vault lock, pending approvals, chains, granted origins",
            rpc::Access::TokenOnly, [&s](const auto&, const json::value&, rpc::Reply reply) {
                json::object o;
                o["version"] = kVersion;
@@ -239,6 +240,26 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                o["accounts"] = s.all_accounts().size();
                o["pendingApprovals"] = s.approvals.pending().size();
                o["defaultChainId"] = rpc::quantity(s.chains.default_chain());
+               // Upstreams as scheme://host[:port]: a node URL's path often holds an API key.
+               json::array chains;
+               for (const auto& chain : s.chains.all()) {
+                   chains.push_back(json::object{
+                       {"chainId", rpc::quantity(chain.chain_id)},
+                       {"name", chain.name},
+                       {"upstream", chain.rpc_url.empty()
+                                        ? json::value(nullptr)
+                                        : json::value(log::redact_url(chain.rpc_url))}});
+               }
+               o["chains"] = std::move(chains);
+               json::array origins;
+               for (const auto& [origin, grant] : s.permissions.all()) {
+                   origins.push_back(json::object{
+                       {"origin", origin},
+                       {"chainId", rpc::quantity(s.permissions.selected_chain(origin).value_or(
+                                       s.chains.default_chain()))},
+                       {"accounts", grant.accounts.size()}});
+               }
+               o["origins"] = std::move(origins);
                reply(json::value(std::move(o)));
            }});
     d.add({"keybridge_unlock", "unlock the vault: params [password]", rpc::Access::ApproverOnly,
@@ -371,8 +392,11 @@ void register_admin_methods(rpc::Dispatcher& d, Services& s) {
                    json::array accounts;
                    for (const auto& a : grant.accounts)
                        accounts.push_back(json::string(a.to_checksum_string()));
-                   out[origin] =
-                       json::object{{"accounts", accounts}, {"grantedAt", grant.granted_at}};
+                   out[origin] = json::object{
+                       {"accounts", accounts},
+                       {"grantedAt", grant.granted_at},
+                       {"chainId", rpc::quantity(s.permissions.selected_chain(origin).value_or(
+                                       s.chains.default_chain()))}};
                }
                reply(json::value(std::move(out)));
            }});

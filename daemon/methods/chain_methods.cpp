@@ -106,6 +106,14 @@ std::optional<ChainConfig> ChainRegistry::find(std::uint64_t chain_id) const {
     return std::nullopt;
 }
 
+std::vector<ChainConfig> ChainRegistry::all() const {
+    std::lock_guard lock(mutex_);
+    std::vector<ChainConfig> out = chains_;
+    std::sort(out.begin(), out.end(),
+              [](const ChainConfig& a, const ChainConfig& b) { return a.chain_id < b.chain_id; });
+    return out;
+}
+
 void ChainRegistry::add(ChainConfig chain) {
     std::lock_guard lock(mutex_);
     for (auto& c : chains_) {

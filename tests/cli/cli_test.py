@@ -1256,6 +1256,8 @@ class UsageTest(CliTestCase):
         "status": [],
         "unlock": ["--password-file"],
         "lock": [],
+        "token": [],
+        "version": [],
         "approve": ["--once"],
         "permissions list": [],
         "permissions revoke": [],

@@ -504,6 +504,8 @@ class DaemonCommands(unittest.TestCase):
         self.assertEqual(data["accounts"], 1)
         self.assertEqual(data["pendingApprovals"], 0)
         self.assertEqual(data["controlSocket"], os.path.join(self.datadir, "keybridged.sock"))
+        self.assertEqual(data["datadir"], self.datadir)
+        self.assertIn("data folder:       " + self.datadir, run.stdout)
 
         run = self.cli("unlock", "--password-file", self.wrong_pw, daemon=daemon,
                        check=EXIT_WRONG_PASSWORD)
@@ -518,6 +520,62 @@ class DaemonCommands(unittest.TestCase):
         run = self.cli("lock", "--json", daemon=daemon, check=EXIT_OK)
         self.assertEqual(json.loads(run.stdout), {"locked": True, "ok": True})
         self.assertIs(self.status(daemon)["unlocked"], False)
+
+    def test_status_shows_chains_with_their_node_and_origins_with_their_chain(self):
+        # ID=URL,NAME needs no quoting; the node's path (an API key) is not shown.
+        daemon = self.start_daemon("--chain", "10=http://127.0.0.1:9/v3/SECRETKEY,Optimism",
+                                   "--chain", "31337=http://localhost:8545/,Anvil")
+        approver = self.json_approver(daemon)
+        self.connect_local_client(daemon, approver)
+        text = self.cli("status", daemon=daemon, check=EXIT_OK).stdout
+        self.assertNotIn("SECRETKEY", text)
+        self.assertRegex(text, r"chains:\s+10 Optimism  http://127\.0\.0\.1:9\n"
+                               r"\s+31337 Anvil  http://localhost:8545\n")
+        self.assertRegex(text, r"origins:\s+local  chain 31337, 1 accounts\n")
+        data = self.status(daemon)
+        self.assertEqual(data["chains"], [
+            {"chainId": "0xa", "name": "Optimism", "upstream": "http://127.0.0.1:9"},
+            {"chainId": "0x7a69", "name": "Anvil", "upstream": "http://localhost:8545"}])
+        self.assertEqual(data["origins"], [{"origin": "local", "chainId": "0x7a69", "accounts": 1}])
+        # A chain switch of a granted origin shows in status and permissions list.
+        self.assertEqual(daemon.rpc("wallet_switchEthereumChain", [{"chainId": "0xa"}])["result"],
+                         None)
+        self.assertRegex(self.cli("status", daemon=daemon).stdout,
+                         r"origins:\s+local  chain 10, 1 accounts")
+        listed = json.loads(self.cli("permissions", "list", "--json", daemon=daemon).stdout)
+        self.assertEqual(listed["permissions"]["local"]["chainId"], "0xa")
+        self.assertRegex(self.cli("permissions", "list", daemon=daemon).stdout,
+                         r"local  \(chain 10, granted ")
+        # A request waiting for a decision is listed.
+        page = "https://app.example"
+        call = daemon.rpc_async("eth_requestAccounts", [], token=False, origin=page)
+        request = approver.expect_request("eth_requestAccounts")
+        text = self.cli("status", daemon=daemon).stdout
+        self.assertIn("pending approvals: 1\n", text)
+        self.assertIn("waiting:           request %d, eth_requestAccounts from %s on chain 31337\n"
+                      % (request["id"], page), text)
+        self.assertEqual([r["id"] for r in self.status(daemon)["pending"]], [request["id"]])
+        approver.decide(request, "reject")
+        self.assertEqual(call.result()["error"]["code"], 4001)
+        approver.finish()
+        daemon.stop()
+        self.daemons.remove(daemon)
+        # Without the daemon the file still knows the chain.
+        text = self.cli("permissions", "list", check=EXIT_OK).stdout
+        self.assertRegex(text, r"local  \(chain 10, granted ")
+
+    def test_token_prints_the_running_daemons_cookie(self):
+        run = self.cli("token", check=EXIT_FAILURE)
+        self.assertIn("keybridged is not running", run.stderr)
+        daemon = self.start_daemon()
+        run = self.cli("token", check=EXIT_OK)
+        self.assertEqual(run.stdout, daemon.token + "\n")
+        self.assertEqual(json.loads(self.cli("token", "--json").stdout)["token"], daemon.token)
+        daemon.stop()
+        self.daemons.remove(daemon)
+        again = self.start_daemon()
+        self.assertNotEqual(again.token, daemon.token)  # rotated at every start
+        self.assertEqual(self.cli("token", check=EXIT_OK).stdout.strip(), again.token)
 
     def test_unlock_asks_for_the_password_on_the_terminal(self):
         daemon = self.start_daemon()
@@ -889,7 +947,8 @@ class DaemonCommands(unittest.TestCase):
             self.assertEqual(grant["accounts"], [ADDRESS])
             self.assertGreater(grant["grantedAt"], 1_600_000_000)
         text = self.cli("permissions", "list", daemon=daemon, check=EXIT_OK).stdout
-        self.assertRegex(text, r"http://dapp\.test:8080  \(granted \d{4}-\d\d-\d\d [0-9:]+ UTC\)"
+        self.assertRegex(text, r"http://dapp\.test:8080  \(chain 31337, granted "
+                               r"\d{4}-\d\d-\d\d [0-9:]+ UTC\)"
                                r"\n    " + ADDRESS)
         self.assertIn("local", text)
 

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -120,7 +122,7 @@ TEST_F(OptionsTest, BadValuesAreNamed) {
         {{"--approval-timeout", "86401"}, "--approval-timeout must be between"},
         {{"--chain-id", "0"}, "--chain-id must be between"},
         {{"--chain-id", "9007199254740992"}, "--chain-id must be between"},
-        {{"--chain", "foo"}, "--chain must look like ID=URL [NAME]"},
+        {{"--chain", "foo"}, "--chain must look like ID=URL[,NAME]"},
         {{"--chain", "1=ftp://x"}, "--chain URL must start with http:// or https://"},
         {{"--chain", "x=http://a"}, "--chain must be a whole number"},
         {{"--log-level", "loud"}, "--log-level must be debug, info, warn or error"},
@@ -316,6 +318,87 @@ TEST_F(OptionsTest, HelpWarnsThatChainUrlsOnTheCommandLineAreVisible) {
     ASSERT_NE(config, std::string::npos);
     EXPECT_NE(text.substr(config, text.find('\n', config) - config).find("0600"),
               std::string::npos);
+}
+
+TEST_F(OptionsTest, ChainNameAfterACommaNeedsNoQuoting) {
+    Config c = parse({"--chain", "1=https://node.example/v3/KEY,Ethereum", "--chain",
+                      "5=http://b.example/x?ids=1,2", "--chain", "7=http://c.example", "--chain",
+                      "8=http://d.example,Base,Sepolia"});
+    ASSERT_EQ(c.chains.size(), 4u);
+    EXPECT_EQ(c.chains[0].rpc_url, "https://node.example/v3/KEY");
+    EXPECT_EQ(c.chains[0].name, "Ethereum");
+    // Digits after the last comma: part of the URL's query, not a name.
+    EXPECT_EQ(c.chains[1].rpc_url, "http://b.example/x?ids=1,2");
+    EXPECT_EQ(c.chains[1].name, "Chain 5");
+    EXPECT_EQ(c.chains[2].rpc_url, "http://c.example");
+    EXPECT_EQ(c.chains[3].rpc_url, "http://d.example,Base");
+    EXPECT_EQ(c.chains[3].name, "Sepolia");
+    EXPECT_NE(help_text().find("--chain ID=URL[,NAME]"), std::string::npos);
+}
+
+// The config file's place: $XDG_CONFIG_HOME/keybridge/keybridged.conf for the default data
+// folder; the data folder's copy (its old place) is read with a notice when that is missing.
+class ConfigPlaceTest : public OptionsTest {
+  protected:
+    void SetUp() override {
+        OptionsTest::SetUp();
+        for (const char* name : {"XDG_CONFIG_HOME", "XDG_DATA_HOME", "HOME"}) {
+            const char* v = std::getenv(name);
+            saved_.emplace_back(name, v ? std::optional<std::string>(v) : std::nullopt);
+        }
+        ::setenv("XDG_CONFIG_HOME", (dir_ + "/config").c_str(), 1);
+        ::setenv("XDG_DATA_HOME", (dir_ + "/data").c_str(), 1);
+        fs::create_directories(dir_ + "/config/keybridge");
+        fs::create_directories(dir_ + "/data/keybridge");
+    }
+    void TearDown() override {
+        for (const auto& [name, value] : saved_) {
+            if (value)
+                ::setenv(name.c_str(), value->c_str(), 1);
+            else
+                ::unsetenv(name.c_str());
+        }
+        OptionsTest::TearDown();
+    }
+    std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+TEST_F(ConfigPlaceTest, XdgConfigHomeFirstThenTheDataFolderWithANotice) {
+    EXPECT_EQ(default_config_path(), dir_ + "/config/keybridge/keybridged.conf");
+    write("data/keybridge/keybridged.conf", "threads = 2\n");
+    auto old_place = parse_command_line({});
+    ASSERT_TRUE(old_place) << old_place.error().detail;
+    EXPECT_EQ(old_place->config.datadir, dir_ + "/data/keybridge");
+    EXPECT_EQ(old_place->config.threads, 2u);
+    ASSERT_EQ(old_place->notices.size(), 1u);
+    EXPECT_NE(old_place->notices[0].find("reading settings from " + dir_ +
+                                         "/data/keybridge/keybridged.conf"),
+              std::string::npos)
+        << old_place->notices[0];
+    EXPECT_NE(old_place->notices[0].find(default_config_path()), std::string::npos);
+
+    write("config/keybridge/keybridged.conf", "threads = 3\n");
+    auto both = parse_command_line({});
+    ASSERT_TRUE(both) << both.error().detail;
+    EXPECT_EQ(both->config.threads, 3u);
+    ASSERT_EQ(both->notices.size(), 1u);
+    EXPECT_NE(both->notices[0].find("is not read"), std::string::npos);
+
+    fs::remove(dir_ + "/data/keybridge/keybridged.conf");
+    auto standard = parse_command_line({});
+    ASSERT_TRUE(standard);
+    EXPECT_EQ(standard->config.threads, 3u);
+    EXPECT_TRUE(standard->notices.empty());
+
+    // Another instance (--datadir) keeps its settings with its data.
+    EXPECT_EQ(parse({}).threads, 1u);
+    write("keybridged.conf", "threads = 4\n");
+    EXPECT_EQ(parse({}).threads, 4u);
+
+    // Without XDG_CONFIG_HOME: ~/.config.
+    ::unsetenv("XDG_CONFIG_HOME");
+    ::setenv("HOME", "/home/someone", 1);
+    EXPECT_EQ(default_config_path(), "/home/someone/.config/keybridge/keybridged.conf");
 }
 
 TEST_F(OptionsTest, HelpAndVersion) {

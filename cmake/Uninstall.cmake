@@ -1,0 +1,28 @@
+# cmake -DMANIFEST=FILE -P cmake/Uninstall.cmake: removes every file listed in FILE (an install
+# manifest, one absolute path a line), then the folders of those files left empty that only
+# keybridge uses. Files already gone are reported, not an error.
+if(NOT MANIFEST OR NOT EXISTS "${MANIFEST}")
+  message(FATAL_ERROR "no install manifest: ${MANIFEST}")
+endif()
+file(STRINGS "${MANIFEST}" _files)
+foreach(_file IN LISTS _files)
+  if(IS_SYMLINK "${_file}" OR EXISTS "${_file}")
+    message(STATUS "Removing ${_file}")
+    file(REMOVE "${_file}")
+    if(IS_SYMLINK "${_file}" OR EXISTS "${_file}")
+      message(FATAL_ERROR "could not remove ${_file}")
+    endif()
+  else()
+    message(STATUS "Already gone: ${_file}")
+  endif()
+  # share/doc/keybridge and share/keybridge/udev (rules kept for copying) are ours alone.
+  get_filename_component(_dir "${_file}" DIRECTORY)
+  while(_dir MATCHES "/share/(doc/)?keybridge(/udev)?$")
+    file(GLOB _left "${_dir}/*")
+    if(_left)
+      break()
+    endif()
+    file(REMOVE_RECURSE "${_dir}")
+    get_filename_component(_dir "${_dir}" DIRECTORY)
+  endwhile()
+endforeach()
