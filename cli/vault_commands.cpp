@@ -3,9 +3,13 @@
 #include <array>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 
+#include "cli/chain_client.h"
 #include "cli/command.h"
 #include "cli/password_strength.h"
 #include "cli/phrase_entry.h"
@@ -281,6 +285,9 @@ core::Status show_and_quiz(const SecretBuffer& phrase, core::bip39::Language lan
     return {};
 }
 
+Result<Report> discover_into(Context& ctx, Vault& vault, const SecretBuffer& password,
+                             Report report);
+
 Result<Report> finish_new_vault(Context& ctx, std::string_view phrase, std::string_view passphrase,
                                 std::optional<SecretBuffer> password = std::nullopt) {
     if (!password) {
@@ -304,6 +311,20 @@ Result<Report> finish_new_vault(Context& ctx, std::string_view phrase, std::stri
         "Vault created in " + ctx.datadir + "\nFirst account: " + account_line(first->front());
     report.data["datadir"] = ctx.datadir;
     report.data["accounts"] = json::array{account_json(first->front())};
+    if (ctx.args.flag("discover")) {
+        // The vault exists now: a node that cannot be reached fails only the discovery, and
+        // says how to run it again.
+        auto discovered = discover_into(ctx, *vault, *password, report);
+        if (!discovered) {
+            core::Error e = discovered.error();
+            e.detail =
+                "the vault was created, but discovery failed (run 'keybridge account "
+                "discover' to try again): " +
+                e.detail;
+            return fail(e);
+        }
+        return discovered;
+    }
     return report;
 }
 
@@ -611,6 +632,115 @@ Result<Report> run_account_derive(Context& ctx) {
     return report;
 }
 
+// ---------------------------------------------------------------- discovery
+
+constexpr std::uint32_t kDiscoveryGap = 20;
+
+// The chain's RPC URL: --rpc-url, else the configured chain (--chain ID, else the config's
+// chain-id, else 1) from keybridged.conf: $XDG_CONFIG_HOME/keybridge/, then the data folder's.
+Result<std::string> discovery_url(const Context& ctx) {
+    if (auto url = ctx.args.value("rpc-url")) return *url;
+    std::vector<std::string> files;
+    if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && *xdg != '\0') {
+        files.push_back(std::string(xdg) + "/keybridge/keybridged.conf");
+    } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+        files.push_back(std::string(home) + "/.config/keybridge/keybridged.conf");
+    }
+    files.push_back(ctx.datadir + "/keybridged.conf");
+    auto trim = [](std::string text) {
+        const auto first = text.find_first_not_of(" \t\r");
+        if (first == std::string::npos) return std::string();
+        return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
+    };
+    std::optional<std::string> wanted = ctx.args.value("chain");
+    for (const auto& path : files) {
+        std::ifstream in(path);
+        if (!in) continue;
+        std::map<std::string, std::string> chains;  // id -> URL
+        std::optional<std::string> default_id;
+        std::string line;
+        while (std::getline(in, line)) {
+            if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+            const auto eq = line.find('=');
+            if (eq == std::string::npos) continue;
+            const std::string key = trim(line.substr(0, eq));
+            const std::string value = trim(line.substr(eq + 1));
+            if (key == "chain-id") default_id = value;
+            if (key != "chain") continue;
+            // "ID=URL NAME" (or "ID=URL,NAME"): the URL ends at a blank or comma.
+            const auto id_end = value.find('=');
+            if (id_end == std::string::npos) continue;
+            std::string url = trim(value.substr(id_end + 1));
+            url = url.substr(0, url.find_first_of(" \t,"));
+            chains[trim(value.substr(0, id_end))] = url;
+        }
+        const std::string id = wanted.value_or(default_id.value_or("1"));
+        if (auto it = chains.find(id); it != chains.end() && !it->second.empty()) {
+            return it->second;
+        }
+    }
+    return fail(ErrorCode::InvalidArgument,
+                "no node URL for chain " + wanted.value_or("(the default)") +
+                    ": give --rpc-url URL, or configure 'chain = ID=URL' in keybridged.conf");
+}
+
+// Walks the phrase's accounts with a gap limit, asking the node which are in use, and adds
+// those to the vault. The report lists what was added.
+Result<Report> discover_into(Context& ctx, Vault& vault, const SecretBuffer& password,
+                             Report report) {
+    auto url = discovery_url(ctx);
+    if (!url) return fail(url.error());
+    auto client = ChainClient::create(*url);
+    if (!client) return fail(client.error());
+    std::string tmpl(vault::kBip44Template);
+    if (ctx.args.flag("ledger-live")) tmpl = vault::kLedgerLiveTemplate;
+    GapWalk walk(kDiscoveryGap);
+    std::vector<std::uint32_t> used;
+    std::uint32_t looked_at = 0;
+    {
+        Progress progress(!ctx.json, "looking for used accounts on " + client->host());
+        KEYBRIDGE_TRY_STATUS(vault.scan_seed_addresses(
+            password, tmpl, [&](std::uint32_t index, const core::Address& address) -> Result<bool> {
+                ++looked_at;
+                auto in_use = address_in_use(*client, address);
+                if (!in_use) return fail(in_use.error());
+                if (*in_use) used.push_back(index);
+                return walk.record(*in_use);
+            }));
+    }
+    auto added = [&] {
+        Progress progress(!ctx.json, kDerivingKey);
+        return vault.derive_indices(password, used, tmpl);
+    }();
+    if (!added) return fail(added.error());
+    json::array list;
+    std::string lines;
+    for (const Account& a : *added) {
+        list.push_back(account_json(a));
+        lines += account_line(a) + "\n";
+    }
+    if (!report.text.empty()) report.text += "\n";
+    report.text += "Discovery: " + std::to_string(used.size()) + " of " +
+                   std::to_string(looked_at) + " accounts looked at are in use on " +
+                   client->host() + "; " +
+                   (added->empty() ? std::string("no new accounts added.") : "added:\n" + lines);
+    report.data["discovered"] = std::move(list);
+    report.data["scanned"] = looked_at;
+    return report;
+}
+
+Result<Report> run_account_discover(Context& ctx) {
+    auto vault = Vault::open(ctx.datadir);
+    if (!vault) return fail(vault.error());
+    auto password = vault_password(ctx);
+    if (!password) return fail(password.error());
+    {
+        Progress progress(!ctx.json, kDerivingKey);
+        KEYBRIDGE_TRY_STATUS(vault->check_password(*password));
+    }
+    return discover_into(ctx, *vault, *password, Report{});
+}
+
 // A private key file holds 64 hex digits (0x optional), surrounding whitespace ignored.
 Result<SecretBuffer> private_key_from_file(const std::string& path) {
     auto text = read_secret_file(path);
@@ -850,6 +980,13 @@ const OptionSpec kPassphraseFile{"passphrase-file", "FILE",
                                  "read an optional BIP39 passphrase (\"25th word\") from FILE"};
 const OptionSpec kWithPassphrase{"with-passphrase", "",
                                  "ask for a BIP39 passphrase on the terminal"};
+const OptionSpec kDiscover{"discover", "",
+                           "then add the accounts in use on the chain (see 'account discover')"};
+const OptionSpec kRpcUrl{"rpc-url", "URL",
+                         "the chain's node for discovery (default: the configured chain's)"};
+const OptionSpec kChain{"chain", "ID",
+                        "discovery on this configured chain (default: keybridged.conf's "
+                        "chain-id, else 1)"};
 const OptionSpec kAllowWeak{"allow-weak-password", "",
                             "accept a new password the strength check refuses (for tests)"};
 
@@ -881,7 +1018,10 @@ std::vector<Command> vault_commands() {
           kPassphraseFile,
           kWithPassphrase,
           kLightKdf,
-          kAllowWeak},
+          kAllowWeak,
+          kDiscover,
+          kRpcUrl,
+          kChain},
          run_restore},
         {"account list",
          "keybridge account list",
@@ -897,6 +1037,15 @@ std::vector<Command> vault_commands() {
           {"ledger-live", "", "use Ledger Live paths m/44'/60'/{i}'/0/0"},
           kPasswordFile},
          run_account_derive},
+        {"account discover",
+         "keybridge account discover [--rpc-url URL | --chain ID] [--ledger-live]",
+         "add the phrase's accounts that have transactions or a balance on the chain "
+         "(gap limit 20)",
+         {kRpcUrl,
+          kChain,
+          {"ledger-live", "", "look at Ledger Live paths m/44'/60'/{i}'/0/0"},
+          kPasswordFile},
+         run_account_discover},
         {"account import",
          "keybridge account import (--private-key-file F | --keystore FILE) [--name NAME]",
          "import a raw private key or a v3 keystore (geth, MetaMask, MyEtherWallet)",
