@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cli/account_choice.h"
+#include "cli/progress.h"
 #include "cli/approval_view.h"
 #include "cli/command.h"
 #include "cli/daemon_client.h"
@@ -134,7 +135,11 @@ Result<Report> run_unlock(Context& ctx) {
         ctx.args.value("password-file") ? read_secret_file(*ctx.args.value("password-file"))
                                         : prompt_secret("Vault password: ", "password-file");
     if (!password) return fail(password.error());
-    auto answer = client->call_with_secret("keybridge_unlock", *password, kUnlockTimeout);
+    // keybridged runs scrypt on the password: a spinner while it works (after half a second).
+    auto answer = [&] {
+        Progress progress(!ctx.json, kDerivingKey);
+        return client->call_with_secret("keybridge_unlock", *password, kUnlockTimeout);
+    }();
     if (!answer) return fail(answer.error());
     if (answer->error) {
         if (answer->error->code == kRpcUnauthorized && answer->error->message == "wrong password") {

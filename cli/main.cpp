@@ -60,8 +60,10 @@ void print_command_help(const Command& c) {
 }
 
 int report_error(const core::Error& error, bool json, int code) {
-    // Details quote names, origins and the daemon's messages: escaped like every output.
-    std::fprintf(stderr, "keybridge: error: %s\n", terminal_safe(error.detail).c_str());
+    // Details quote names, origins and the daemon's messages: escaped like every output (line
+    // breaks kept: typo hints list one word per line).
+    std::fprintf(stderr, "keybridge: error: %s\n",
+                 terminal_safe(error.detail, /*keep_newlines=*/true).c_str());
     if (json) {
         boost::json::object out;
         out["ok"] = false;

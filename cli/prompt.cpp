@@ -136,9 +136,23 @@ core::Result<std::string> prompt_line(const std::string& prompt) {
 }
 
 core::Result<bool> confirm(const std::string& question) {
+    if (!have_terminal()) {
+        return fail(ErrorCode::IoError,
+                    "no terminal to ask \"" + question + "\"; pass --yes to answer yes");
+    }
     auto answer = prompt_line(question + " [y/N] ");
     if (!answer) return fail(answer.error());
     return *answer == "y" || *answer == "Y" || *answer == "yes";
+}
+
+bool have_terminal() {
+    Tty tty;
+    return tty.fd() >= 0;
+}
+
+void tell(const std::string& text) {
+    Tty tty;
+    if (tty.fd() >= 0) tty.write(text);
 }
 
 }  // namespace keybridge::cli

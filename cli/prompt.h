@@ -19,7 +19,14 @@ using vault::read_secret_file;
 // Asks on the terminal with echo on (confirmations, quiz answers).
 [[nodiscard]] core::Result<std::string> prompt_line(const std::string& prompt);
 
-// "question [y/N] "; true only for y/yes.
+// "question [y/N] "; true only for y/yes. Without a terminal: IoError quoting the question that
+// could not be asked.
 [[nodiscard]] core::Result<bool> confirm(const std::string& question);
+
+// True when the process has a controlling terminal to ask on (/dev/tty opens).
+bool have_terminal();
+
+// Writes text on the controlling terminal (notes between prompts); nothing without one.
+void tell(const std::string& text);
 
 }  // namespace keybridge::cli

@@ -576,8 +576,9 @@ Status Vault::check_password_locked(const SecretBuffer& password) const {
 
 Result<std::vector<Account>> Vault::derive(const SecretBuffer& password, std::size_t count,
                                            std::string_view path_template) {
-    if (count == 0 || count > 1000) {
-        return fail(ErrorCode::InvalidArgument, "count must be between 1 and 1000");
+    if (count == 0 || count > kMaxDeriveCount) {
+        return fail(ErrorCode::InvalidArgument,
+                    "count must be between 1 and " + std::to_string(kMaxDeriveCount));
     }
     auto parts = expand_template(path_template);
     if (!parts) return fail(parts.error());
@@ -610,6 +611,77 @@ Result<std::vector<Account>> Vault::derive(const SecretBuffer& password, std::si
         snap.accounts.push_back(account);
         added.push_back(std::move(account));
     }
+    auto gen = commit(datadir_, generation_, snap);
+    if (!gen) return fail(gen.error());
+    generation_ = *gen;
+    accounts_ = snap.accounts;
+    return added;
+}
+
+core::Status Vault::scan_seed_addresses(
+    const SecretBuffer& password, std::string_view path_template,
+    const std::function<Result<bool>(std::uint32_t, const core::Address&)>& visit) const {
+    auto parts = expand_template(path_template);
+    if (!parts) return fail(parts.error());
+    Result<SecretBuffer> seed = fail(ErrorCode::Internal, "unreachable");
+    {
+        // Only the seed is read under the lock: visit may take long (a node on the network).
+        auto lock = VaultLock::acquire(datadir_, /*exclusive=*/false);
+        if (!lock) return fail(lock.error());
+        auto live = live_view();
+        if (!live) return fail(live.error());
+        seed = unlock_seed(datadir_, live->generation_, password);
+        if (!seed) return fail(seed.error());
+    }
+    for (std::uint32_t index = 0;; ++index) {
+        if (index >= 0x80000000u) {
+            return fail(ErrorCode::OutOfRange, "no index left for this path template");
+        }
+        auto key = key_at_path(*seed, (*parts)[0] + std::to_string(index) + (*parts)[1]);
+        if (!key) return fail(key.error());
+        auto more = visit(index, core::PublicKey::from_private(*key).address());
+        if (!more) return fail(more.error());
+        if (!*more) return {};
+    }
+}
+
+Result<std::vector<Account>> Vault::derive_indices(const SecretBuffer& password,
+                                                   const std::vector<std::uint32_t>& indices,
+                                                   std::string_view path_template) {
+    auto parts = expand_template(path_template);
+    if (!parts) return fail(parts.error());
+    for (std::uint32_t index : indices) {
+        if (index >= 0x80000000u) return fail(ErrorCode::OutOfRange, "index out of range");
+    }
+    auto lock = VaultLock::acquire(datadir_, /*exclusive=*/true);
+    if (!lock) return fail(lock.error());
+    auto fresh = load(datadir_);  // another process may have written since we looked
+    if (!fresh) return fail(fresh.error());
+    *this = std::move(*fresh);
+
+    auto seed = unlock_seed(datadir_, generation_, password);
+    if (!seed) return fail(seed.error());
+    Snapshot snap = carry_everything(*this);
+    std::vector<Account> added;
+    for (std::uint32_t index : indices) {
+        std::string path = (*parts)[0] + std::to_string(index) + (*parts)[1];
+        if (std::any_of(snap.accounts.begin(), snap.accounts.end(),
+                        [&](const Account& a) { return a.path == path; }))
+            continue;
+        auto key = key_at_path(*seed, path);
+        if (!key) return fail(key.error());
+        Account account;
+        account.address = core::PublicKey::from_private(*key).address();
+        if (std::any_of(snap.accounts.begin(), snap.accounts.end(),
+                        [&](const Account& a) { return a.address == account.address; }))
+            continue;
+        account.source = AccountSource::Seed;
+        account.path = path;
+        account.name = default_name(snap.accounts, "Account");
+        snap.accounts.push_back(account);
+        added.push_back(std::move(account));
+    }
+    if (added.empty()) return added;
     auto gen = commit(datadir_, generation_, snap);
     if (!gen) return fail(gen.error());
     generation_ = *gen;

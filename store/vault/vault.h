@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/address.h"
@@ -70,6 +72,8 @@ struct UnlockedAccount {
     core::PrivateKey key;
 };
 
+inline constexpr std::size_t kMaxDeriveCount = 100000;
+
 class Vault {
   public:
     // $XDG_DATA_HOME/keybridge, else $HOME/.local/share/keybridge.
@@ -97,9 +101,25 @@ class Vault {
     // WrongPassword when the password does not open the vault.
     [[nodiscard]] core::Status check_password(const core::SecretBuffer& password) const;
 
-    // Adds `count` accounts from the phrase at the next unused indices of the template.
+    // Adds `count` accounts (1..kMaxDeriveCount) from the phrase at the next unused indices of
+    // the template. (The tool asks before large counts; the vault only bounds the work.)
     [[nodiscard]] core::Result<std::vector<Account>> derive(
         const core::SecretBuffer& password, std::size_t count,
+        std::string_view path_template = kBip44Template);
+
+    // Account discovery, step 1: calls visit(index, address) for the phrase's addresses at
+    // indices 0, 1, 2, ... of the template until visit returns false or an error (which is
+    // returned). Nothing is written, and no lock is held while visit runs (it may wait on the
+    // network). WrongPassword, InvalidArgument (template), OutOfRange past index 2^31-1.
+    [[nodiscard]] core::Status scan_seed_addresses(
+        const core::SecretBuffer& password, std::string_view path_template,
+        const std::function<core::Result<bool>(std::uint32_t, const core::Address&)>& visit) const;
+
+    // Account discovery, step 2: adds the phrase's accounts at exactly these indices of the
+    // template, in order; an index whose path or address is already in the vault is skipped.
+    // Returns the accounts added (possibly none; nothing is written then).
+    [[nodiscard]] core::Result<std::vector<Account>> derive_indices(
+        const core::SecretBuffer& password, const std::vector<std::uint32_t>& indices,
         std::string_view path_template = kBip44Template);
 
     // Imports a raw 32-byte private key / a v3 keystore (decrypted with its own password, then

@@ -34,6 +34,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "data")
 
 ALL_PHRASE = "all all all all all all all all all all all all"
+with open(os.path.join(DATA, "..", "..", "core", "wordlists", "japanese.txt"),
+          encoding="utf-8") as _f:
+    JAPANESE_WORDS = frozenset(_f.read().split())
 BAD_CHECKSUM_PHRASE = "all all all all all all all all all all all abandon"
 ALL_ADDRESSES = {
     "m/44'/60'/0'/0/0": "0x73d0385F4d8E00C5e6504C6030F47BF6212736A8",
@@ -65,7 +68,8 @@ ALL_PASSWORDS = (VAULT_PW, OTHER_PW, NEW_PW, WRONG_PW, EXPORT_PW)
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_WRONG_PASSWORD = 0, 1, 2, 3
 EXIT_NOT_FOUND, EXIT_DECLINED, EXIT_INVALID_INPUT = 4, 5, 6
 
-TIMEOUT = 300  # seconds per run; sanitizer builds with standard scrypt are slow
+# Seconds per run; sanitizer builds with standard scrypt are slow.
+TIMEOUT = int(os.environ.get("KEYBRIDGE_TEST_TIMEOUT", "300"))
 
 
 def tree_contents(root):
@@ -327,7 +331,7 @@ class RestoreTest(CliTestCase):
     def test_restore_tidies_whitespace_in_the_phrase_file(self):
         d = self.path("d")
         messy = self.secret_file("messy.phrase",
-                                 "  all  all all all all all\tall all all all all all \r\n")
+                                 "  ALL  all All all\u3000all all\tall all all all all all \r\n")
         self.run_cli("restore", "--mnemonic-file", messy, "--password-file", self.vault_pw,
                      "--light-kdf", datadir=d, check=EXIT_OK)
         self.assertEqual(self.addresses(d), [FIRST_ALL_ADDRESS])
@@ -401,12 +405,21 @@ class RestoreTest(CliTestCase):
         self.assertTrue(os.path.exists(os.path.join(default, "vault", "CURRENT")))
         self.assertEqual(self.addresses(None), [FIRST_ALL_ADDRESS])
 
+    def type_words(self, s, words, total=None):
+        """Answers 'Word N of M' prompts with words in order; checks each is asked hidden."""
+        total = total or len(words)
+        for i, word in enumerate(words):
+            m = s.expect(rb"Word (\d+) of (\d+): ")
+            self.assertEqual((int(m.group(1)), int(m.group(2))), (i + 1, total))
+            self.assertFalse(s.echo_on(), "echo is on while word %d is typed" % (i + 1))
+            s.send(word + "\n")
+
     def test_restore_interactive_hides_the_phrase(self):
         d = self.path("d")
         s = self.pty("restore", "--light-kdf", datadir=d)
-        s.expect(rb"Recovery phrase[^\n]*: ")
-        self.assertFalse(s.echo_on())
-        s.send(ALL_PHRASE + "\n")
+        s.expect(rb"How many words[^\n]*\? ")
+        s.send("12\n")
+        self.type_words(s, ALL_PHRASE.split())
         s.expect(rb"New vault password: ")
         self.assertFalse(s.echo_on())
         s.send(VAULT_PW + "\n")
@@ -439,15 +452,102 @@ class RestoreTest(CliTestCase):
         self.assertEqual(self.addresses(d), self.addresses(r))
         self.assertNotEqual(self.addresses(d), [FIRST_ALL_ADDRESS])
 
-    def test_interactive_passwords_that_differ_are_refused(self):
+    def test_interactive_passwords_that_differ_are_refused_after_three_tries(self):
         d = self.path("d")
         s = self.pty("restore", "--mnemonic-file", self.all_phrase, "--light-kdf", datadir=d)
-        s.expect(rb"New vault password: ")
-        s.send(VAULT_PW + "\n")
-        s.expect(rb"Repeat the vault password: ")
-        s.send(OTHER_PW + "\n")
+        for attempt in range(3):
+            s.expect(rb"New vault password: ")
+            s.send(VAULT_PW + "\n")
+            s.expect(rb"Repeat the vault password: ")
+            s.send(OTHER_PW + "\n")
+            s.expect(rb"The two vault passwords differ\.")
         self.assertEqual(s.wait(), EXIT_INVALID_INPUT)
+        self.assertEqual(s.screen.count(b"New vault password: "), 3)
         self.assertIn("differ", s.outputs()[1])
+        self.assert_no_vault(d)
+
+    def test_restore_interactive_tolerates_case_and_spaces_of_every_width(self):
+        d = self.path("d")
+        s = self.pty("restore", "--words", "12", "--password-file", self.vault_pw, "--light-kdf",
+                     datadir=d)
+        words = ALL_PHRASE.split()
+        shapes = ["ALL", "  All ", "\u3000all\u3000", "aLl\t", "\uff41\uff4c\uff4c"]  # last: full-width
+        self.type_words(s, [shapes[i % len(shapes)] for i in range(len(words))])
+        self.assertEqual(s.wait(), EXIT_OK, s.outputs()[1])
+        self.assertNotIn(b"not in the", s.screen)
+        self.assertEqual(self.addresses(d), [FIRST_ALL_ADDRESS])
+
+    def test_restore_interactive_accepts_the_whole_phrase_pasted_at_the_first_prompt(self):
+        d = self.path("d")
+        s = self.pty("restore", "--words", "12", "--password-file", self.vault_pw, "--light-kdf",
+                     datadir=d)
+        s.expect(rb"Word 1 of 12: ")
+        s.send("All all\u3000all  all all all all all all all all all\n")
+        self.assertEqual(s.wait(), EXIT_OK, s.outputs()[1])
+        self.assertNotIn(b"Word 2 of 12", s.screen)
+        self.assertEqual(self.addresses(d), [FIRST_ALL_ADDRESS])
+
+    def test_restore_interactive_typo_asks_that_word_again_with_suggestions(self):
+        d = self.path("d")
+        s = self.pty("restore", "--password-file", self.vault_pw, "--light-kdf", datadir=d)
+        s.expect(rb"How many words[^\n]*\? ")
+        s.send("twelve\n")  # not a number: asked again
+        s.expect(rb"How many words[^\n]*\? ")
+        s.send("12\n")
+        self.type_words(s, ["all"] * 4, total=12)
+        s.expect(rb"Word 5 of 12: ")
+        s.send("alll\n")
+        m = s.expect(rb"Word 5 is not in the English list\. Did you mean:([^?]*)\?")
+        offered = dict((w.decode(), int(n)) for n, w in re.findall(rb"(\d)\) (\w+)", m.group(1)))
+        self.assertIn("all", offered)
+        s.expect(rb"Word 5 of 12: ")
+        s.send("%d\n" % offered["all"])  # picks the suggestion by its number
+        for n in range(6, 13):
+            s.expect(("Word %d of 12: " % n).encode())
+            s.send("all\n")
+        self.assertEqual(s.wait(), EXIT_OK, s.outputs()[1])
+        self.assertEqual(self.addresses(d), [FIRST_ALL_ADDRESS])
+
+    def test_restore_interactive_bad_checksum_offers_to_retype_a_word(self):
+        d = self.path("d")
+        s = self.pty("restore", "--words", "12", "--password-file", self.vault_pw, "--light-kdf",
+                     datadir=d)
+        self.type_words(s, BAD_CHECKSUM_PHRASE.split())
+        s.expect(rb"do not form a valid phrase")
+        s.expect(rb"Number of the word to type again \(1-12\), or Enter to give up: ")
+        s.send("12\n")
+        s.expect(rb"Word 12 of 12: ")
+        s.send("all\n")
+        self.assertEqual(s.wait(), EXIT_OK, s.outputs()[1])
+        self.assertEqual(self.addresses(d), [FIRST_ALL_ADDRESS])
+        # Giving up leaves nothing behind.
+        n = self.path("n")
+        s = self.pty("restore", "--words", "12", "--password-file", self.vault_pw, "--light-kdf",
+                     datadir=n)
+        self.type_words(s, BAD_CHECKSUM_PHRASE.split())
+        s.expect(rb"or Enter to give up: ")
+        s.send("\n")
+        self.assertEqual(s.wait(), EXIT_INVALID_INPUT)
+        self.assertIn("checksum", s.outputs()[1])
+        self.assert_no_vault(n)
+
+    def test_restore_interactive_word_never_found_saves_nothing(self):
+        d = self.path("d")
+        s = self.pty("restore", "--words", "12", "--password-file", self.vault_pw, "--light-kdf",
+                     datadir=d)
+        for _ in range(3):
+            s.expect(rb"Word 1 of 12: ")
+            s.send("qqqqqq\n")
+            s.expect(rb"Word 1 is not in the English list")
+        self.assertEqual(s.wait(), EXIT_INVALID_INPUT)
+        self.assertIn("word 1", s.outputs()[1])
+        self.assert_no_vault(d)
+
+    def test_restore_without_terminal_or_phrase_file_is_refused(self):
+        d = self.path("d")
+        run = self.run_cli("restore", "--password-file", self.vault_pw, "--light-kdf", datadir=d)
+        self.assertNotEqual(run.returncode, EXIT_OK)
+        self.assertIn("--mnemonic-file", run.stderr)
         self.assert_no_vault(d)
 
     def test_ctrl_c_at_a_password_prompt_restores_echo(self):
@@ -570,15 +670,19 @@ class InitTest(CliTestCase):
         shown = m.group(0).decode("utf-8")
         words = [w for _, w in sorted((int(n), w) for n, w in
                                       re.findall(r"(\d+)\. (\S+)", shown))]
-        s.send("\n")
-        s.expect(rb"\(Press Enter\)")
-        s.send("\n")
+        s.send("\n")  # one Enter: the screen is cleared and the quiz starts
         return s, words
+
+    def expect_quiz_word(self, s, words):
+        m = s.expect(rb"Word (\d+) of (\d+): ")
+        self.assertEqual(int(m.group(2)), len(words))
+        self.assertFalse(s.echo_on(), "echo is on while a quiz word is typed")
+        return int(m.group(1))
 
     def answer_quiz(self, s, words, transform=lambda w: w):
         asked = []
         for _ in range(3):
-            n = int(s.expect(rb"Word (\d+): ").group(1))
+            n = self.expect_quiz_word(s, words)
             asked.append(n)
             s.send(transform(words[n - 1]) + "\n")
         self.assertEqual(len(set(asked)), 3, "the quiz asked for a word twice: %r" % asked)
@@ -618,21 +722,82 @@ class InitTest(CliTestCase):
         phrase_file = self.secret_file("shown.phrase", phrase + "\n")
         self.assertEqual(self.restored_first_address(phrase_file), first)
 
+    def test_init_interactive_clears_the_phrase_and_warns_about_scrollback(self):
+        d = self.path("d")
+        s, words = self.start_interactive(d)
+        self.expect_quiz_word(s, words)
+        after = s.screen[s.screen.index(b"Press Enter when you have written them down."):]
+        clear = after.index(b"\x1b[2J")
+        self.assertIn(b"\x1b[3J", after)  # the scrollback too, where the terminal can
+        self.assertIn(b"scrollback may still hold it", after[clear:])
+        # The numbered list of words is not drawn again after the clear.
+        self.assertIsNone(re.search(rb"\d+\. [^\s\d]", after[clear:]))
+        self.assertNotIn(b"Press Enter)", s.screen)  # no second Enter
+        s.kill()
+
     def test_init_interactive_wrong_word_saves_nothing(self):
         d = self.path("d")
         s, words = self.start_interactive(d)
-        n = int(s.expect(rb"Word (\d+): ").group(1))
+        n = self.expect_quiz_word(s, words)
         wrong = "zoo" if words[n - 1] != "zoo" else "abandon"
-        s.send(wrong + "\n")
+        for attempt in range(3):
+            if attempt:
+                self.assertEqual(self.expect_quiz_word(s, words), n)  # the same word again
+            s.send(wrong + "\n")
+            s.expect(("That is not word %d" % n).encode())
         self.assertEqual(s.wait(), EXIT_DECLINED)
         self.assertNotIn(b"New vault password", s.screen)
         self.assertIn("does not match", s.outputs()[1])
         self.assertFalse(os.path.exists(d))
 
-    def test_init_interactive_accepts_answers_with_blanks(self):
+    def test_init_interactive_mistyped_word_is_asked_again_with_suggestions(self):
         d = self.path("d")
         s, words = self.start_interactive(d)
-        self.answer_quiz(s, words, lambda w: "  " + w + " ")
+        n = self.expect_quiz_word(s, words)
+        word = words[n - 1]
+        s.send(word + "qx\n")  # a typo: not a list word
+        m = s.expect(rb"That is not a word of the English list\. Did you mean:([^?]*)\?")
+        offered = dict((w.decode(), int(k)) for k, w in re.findall(rb"(\d)\) (\w+)", m.group(1)))
+        self.assertIn(word, offered)
+        self.assertEqual(self.expect_quiz_word(s, words), n)
+        s.send("%d\n" % offered[word])  # the right suggestion, by its number
+        for _ in range(2):
+            k = self.expect_quiz_word(s, words)
+            s.send(words[k - 1] + "\n")
+        self.enter_new_password(s, VAULT_PW)
+        self.assertEqual(s.wait(), EXIT_OK, s.outputs()[1])
+        phrase_file = self.secret_file("shown.phrase", " ".join(words) + "\n")
+        self.assertEqual(self.restored_first_address(phrase_file), self.addresses(d)[0])
+
+    def test_init_interactive_password_mistakes_ask_again_and_keep_the_phrase(self):
+        d = self.path("d")
+        s, words = self.start_interactive(d)
+        self.answer_quiz(s, words)
+        s.expect(rb"New vault password: ")
+        s.send("password123\n")  # too weak
+        s.expect(rb"The vault password is too weak: it is built on a common password or word")
+        s.expect(rb"New vault password: ")
+        s.send(VAULT_PW + "\n")
+        s.expect(rb"Repeat the vault password: ")
+        s.send(OTHER_PW + "\n")  # differs
+        s.expect(rb"The two vault passwords differ\. Please try again\.")
+        self.enter_new_password(s, VAULT_PW)
+        self.assertEqual(s.wait(), EXIT_OK, s.outputs()[1])
+        self.assert_no_secrets(s.screen.decode("utf-8"), ("password123",))
+        # The vault holds the phrase that was shown, under the password typed last.
+        phrase_file = self.secret_file("shown.phrase", " ".join(words) + "\n")
+        self.assertEqual(self.restored_first_address(phrase_file), self.addresses(d)[0])
+        self.run_cli("account", "derive", "--password-file", self.vault_pw, datadir=d,
+                     check=EXIT_OK)
+
+    def test_init_interactive_accepts_answers_with_case_and_blanks(self):
+        d = self.path("d")
+        s, words = self.start_interactive(d)
+        shapes = [lambda w: "  " + w.upper() + " ", lambda w: "\u3000" + w.capitalize(),
+                  lambda w: w + "\u3000\u3000"]
+        for i in range(3):
+            n = self.expect_quiz_word(s, words)
+            s.send(shapes[i](words[n - 1]) + "\n")
         self.enter_new_password(s, VAULT_PW)
         self.assertEqual(s.wait(), EXIT_OK)
         self.assertEqual(len(self.addresses(d)), 1)
@@ -665,10 +830,12 @@ class InitTest(CliTestCase):
         d = self.path("d")
         s, words = self.start_interactive(d, "--with-passphrase")
         self.answer_quiz(s, words)
-        s.expect(rb"BIP39 passphrase[^\n]*: ")
-        s.send("one passphrase\n")
-        s.expect(rb"Repeat the BIP39 passphrase: ")
-        s.send("one pasphrase\n")
+        for _ in range(3):  # asked again twice, then given up
+            s.expect(rb"BIP39 passphrase[^\n]*: ")
+            s.send("one passphrase\n")
+            s.expect(rb"Repeat the BIP39 passphrase: ")
+            s.send("one pasphrase\n")
+            s.expect(rb"The two BIP39 passphrases differ")
         self.assertEqual(s.wait(), EXIT_INVALID_INPUT)
         self.assertIn("differ", s.outputs()[1])
         self.assertFalse(os.path.exists(d))
@@ -689,6 +856,301 @@ class InitTest(CliTestCase):
             if exercised:
                 break
         self.assertGreater(exercised, 0, "no asked word had a composable kana in 12 tries")
+
+
+class JapaneseRestoreTest(CliTestCase):
+    """The official Japanese BIP39 vectors, typed every way a user might: composed (NFC) or
+    decomposed (NFKD) kana, ideographic or ASCII spaces. Not one correct word may be flagged."""
+
+    FORMS = (("NFC", "\u3000"), ("NFC", " "), ("NFKD", "\u3000"), ("NFKD", " "))
+
+    @classmethod
+    def setUpClass(cls):
+        with open(os.path.join(DATA, "bip32jp-test_JP_BIP39.json"), encoding="utf-8") as f:
+            cls.vectors = json.load(f)
+
+    def restore_json(self, phrase, passphrase, name, check=EXIT_OK):
+        phrase_file = self.secret_file(name + ".phrase", phrase + "\n")
+        pp_file = self.secret_file(name + ".pp", passphrase)
+        run = self.run_cli("--json", "restore", "--mnemonic-file", phrase_file,
+                           "--passphrase-file", pp_file, "--password-file", self.vault_pw,
+                           "--light-kdf", datadir=self.path(name), check=check)
+        return run
+
+    _reference = {}  # vector index -> first address, restored from the file's own text
+
+    def reference_address(self, i):
+        if i not in self._reference:
+            v = self.vectors[i]
+            run = self.restore_json(v["mnemonic"], v["passphrase"], "ref-%d" % i)
+            self._reference[i] = run.json()["accounts"][0]["address"]
+        return self._reference[i]
+
+    def typed(self, vector, form):
+        norm, space = form
+        return [unicodedata.normalize(norm, w) for w in words_of(vector["mnemonic"])], space
+
+    def test_every_vector_from_a_file_in_every_form(self):
+        exercised = 0
+        for i, v in enumerate(self.vectors):
+            address = self.reference_address(i)
+            for k, form in enumerate(self.FORMS):
+                words, space = self.typed(v, form)
+                if space.join(words) == v["mnemonic"]:
+                    continue  # the reference itself
+                exercised += words != words_of(v["mnemonic"])
+                run = self.restore_json(space.join(words), v["passphrase"], "v%d-%d" % (i, k))
+                self.assertEqual(run.json()["accounts"][0]["address"], address,
+                                 "vector %d typed %s" % (i, form))
+        self.assertGreater(exercised, 0, "no form differed from the file's own")
+
+    def test_a_typo_is_the_only_word_flagged(self):
+        for i, v in enumerate(self.vectors):
+            for k, form in enumerate(self.FORMS):
+                words, space = self.typed(v, form)
+                bad = len(words) // 2
+                words[bad] = words[bad][:-1] + ("\u3093" if words[bad][-1] != "\u3093" else
+                                                "\u3042")
+                if unicodedata.normalize("NFKD", words[bad]) in JAPANESE_WORDS:
+                    continue  # the change happened to make another list word
+                run = self.restore_json(space.join(words), v["passphrase"], "t%d-%d" % (i, k),
+                                        check=EXIT_INVALID_INPUT)
+                flagged = re.findall(r"\n  word (\d+):", run.stderr)
+                self.assertEqual(flagged, [str(bad + 1)],
+                                 "vector %d typed %s: %s" % (i, form, run.stderr))
+
+    def test_every_vector_typed_word_by_word_without_a_suggestion(self):
+        for i, v in enumerate(self.vectors):
+            form = self.FORMS[i % len(self.FORMS)]
+            address = self.reference_address(i)
+            words, space = self.typed(v, form)
+            pp_file = self.secret_file("pp-%d" % i, v["passphrase"])
+            d = self.path("pty-%d" % i)
+            s = self.pty("restore", "--passphrase-file", pp_file, "--password-file",
+                         self.vault_pw, "--light-kdf", datadir=d)
+            s.expect(rb"How many words[^\n]*\? ")
+            s.send("%d\n" % len(words))
+            for n, w in enumerate(words):
+                s.expect(("Word %d of %d: " % (n + 1, len(words))).encode())
+                # Some words come with a blank typed around them, in the form's space.
+                s.send((space + w if n % 3 == 0 else w) + "\n")
+            self.assertEqual(s.wait(), EXIT_OK, "vector %d typed %s: %r" % (i, form, s.screen))
+            self.assertNotIn("not in the".encode(), s.screen, "vector %d typed %s" % (i, form))
+            self.assertNotIn("Did you mean".encode(), s.screen)
+            self.assertEqual(self.addresses(d), [address], "vector %d typed %s" % (i, form))
+
+
+class PasswordRuleTest(CliTestCase):
+    """New passwords: at least 8 characters and not among the easiest to guess."""
+
+    WEAK = ("short7!", "password1", "qwertyuiop", "aaaaaaaaaaa", "abcdefghijk", "12345678")
+
+    def test_weak_passwords_are_refused_with_a_reason(self):
+        reasons = set()
+        for k, pw in enumerate(self.WEAK):
+            weak = self.secret_file("weak-%d.pw" % k, pw + "\n")
+            d = self.path("w%d" % k)
+            run = self.run_cli("restore", "--mnemonic-file", self.all_phrase, "--password-file",
+                               weak, "--light-kdf", datadir=d, forbidden=(pw,),
+                               check=EXIT_INVALID_INPUT)
+            m = re.search(r"the vault password is too weak: (it [^(]*)", run.stderr)
+            self.assertIsNotNone(m, repr(run))
+            reasons.add(m.group(1).strip())
+            self.assert_no_vault(d)
+        # Different weaknesses get different short reasons.
+        self.assertGreaterEqual(len(reasons), 4, reasons)
+        self.assertIn("it is shorter than 8 characters", reasons)
+
+    def test_init_checks_a_password_file_before_making_a_phrase(self):
+        weak = self.secret_file("weak.pw", "letmein1\n")
+        out, d = self.path("phrase.txt"), self.path("d")
+        run = self.run_cli("init", "--yes", "--mnemonic-out", out, "--password-file", weak,
+                           "--light-kdf", datadir=d, check=EXIT_INVALID_INPUT)
+        self.assertIn("too weak", run.stderr)
+        self.assertFalse(os.path.exists(out))
+        self.assert_no_vault(d)
+        self.run_cli("init", "--yes", "--mnemonic-out", out, "--password-file", weak,
+                     "--light-kdf", "--allow-weak-password", datadir=d, check=EXIT_OK)
+
+    def test_allow_weak_password_accepts_any_non_empty_password(self):
+        weak = self.secret_file("weak.pw", "abc\n")
+        d = self.path("d")
+        self.run_cli("restore", "--mnemonic-file", self.all_phrase, "--password-file", weak,
+                     "--light-kdf", "--allow-weak-password", datadir=d, check=EXIT_OK)
+        self.assertEqual(self.addresses(d), [FIRST_ALL_ADDRESS])
+        empty = self.secret_file("empty.pw", "\n")
+        run = self.run_cli("restore", "--mnemonic-file", self.all_phrase, "--password-file",
+                           empty, "--light-kdf", "--allow-weak-password",
+                           datadir=self.path("e"), check=EXIT_INVALID_INPUT)
+        self.assertIn("empty", run.stderr)
+
+    def test_passwd_and_export_apply_the_rule(self):
+        d = self.path("d")
+        self.restore_all(d)
+        weak = self.secret_file("weak.pw", "iloveyou2\n")
+        before = tree_contents(d)
+        run = self.run_cli("passwd", "--password-file", self.vault_pw, "--new-password-file",
+                           weak, datadir=d, check=EXIT_INVALID_INPUT)
+        self.assertIn("too weak", run.stderr)
+        self.assertEqual(tree_contents(d), before)
+        out = self.path("export.json")
+        run = self.run_cli("account", "export", FIRST_ALL_ADDRESS, "--out", out,
+                           "--password-file", self.vault_pw, "--export-password-file", weak,
+                           datadir=d, check=EXIT_INVALID_INPUT)
+        self.assertIn("the export password is too weak", run.stderr)
+        self.assertFalse(os.path.exists(out))
+        self.run_cli("account", "export", FIRST_ALL_ADDRESS, "--out", out, "--password-file",
+                     self.vault_pw, "--export-password-file", weak, "--allow-weak-password",
+                     datadir=d, check=EXIT_OK)
+        self.run_cli("passwd", "--password-file", self.vault_pw, "--new-password-file", weak,
+                     "--allow-weak-password", datadir=d, check=EXIT_OK)
+
+    def test_passwd_interactive_weak_password_is_asked_again(self):
+        d = self.path("d")
+        self.restore_all(d)
+        s = self.pty("passwd", "--password-file", self.vault_pw, datadir=d)
+        s.expect(rb"New vault password: ")
+        s.send("zzzzzzzzzz\n")
+        s.expect(rb"too weak: it repeats characters")
+        s.expect(rb"New vault password: ")
+        s.send(NEW_PW + "\n")
+        s.expect(rb"Repeat the vault password: ")
+        s.send(NEW_PW + "\n")
+        self.assertEqual(s.wait(), EXIT_OK, s.outputs()[1])
+        self.run_cli("account", "derive", "--password-file", self.new_pw, datadir=d,
+                     check=EXIT_OK)
+
+    def test_restore_backup_replaces_a_weak_backup_password(self):
+        d = self.path("d")
+        weak = self.secret_file("weak.pw", "sunshine\n")
+        self.run_cli("restore", "--mnemonic-file", self.all_phrase, "--password-file", weak,
+                     "--light-kdf", "--allow-weak-password", datadir=d, check=EXIT_OK)
+        backup = self.path("b")
+        self.run_cli("backup", "--out", backup, "--password-file", weak, datadir=d,
+                     check=EXIT_OK)
+        # Without a new password (and no terminal to ask on): refused, nothing written.
+        n = self.path("n")
+        run = self.run_cli("restore-backup", backup, "--password-file", weak, datadir=n)
+        self.assertEqual(run.returncode, EXIT_FAILURE, repr(run))
+        self.assertIn("too weak", run.stderr)
+        self.assertIn("--new-password-file", run.stderr)
+        self.assertFalse(os.path.exists(n))
+        # With one: restored under the new password, the weak one no longer opens it.
+        run = self.run_cli("restore-backup", backup, "--password-file", weak,
+                           "--new-password-file", self.new_pw, datadir=n, check=EXIT_OK)
+        self.assertIn("new vault password", run.stdout)
+        self.run_cli("account", "derive", "--password-file", weak, datadir=n,
+                     check=EXIT_WRONG_PASSWORD)
+        self.run_cli("account", "derive", "--password-file", self.new_pw, datadir=n,
+                     check=EXIT_OK)
+        # --allow-weak-password keeps the backup's password.
+        k = self.path("k")
+        self.run_cli("restore-backup", backup, "--password-file", weak, "--allow-weak-password",
+                     datadir=k, check=EXIT_OK)
+        self.run_cli("account", "derive", "--password-file", weak, datadir=k, check=EXIT_OK)
+
+
+class QuestionsTest(CliTestCase):
+    """Questions that protect the user from a typo: many accounts, an existing export file."""
+
+    def setUp(self):
+        super().setUp()
+        self.d = self.path("d")
+        self.restore_all(self.d)
+
+    def test_derive_more_than_20_asks_first(self):
+        before = tree_contents(self.d)
+        run = self.run_cli("account", "derive", "--count", "21", "--password-file",
+                           self.vault_pw, datadir=self.d, check=EXIT_FAILURE)
+        self.assertIn('no terminal to ask "Add 21 accounts to the vault?"', run.stderr)
+        self.assertIn("--yes", run.stderr)
+        self.assertEqual(tree_contents(self.d), before)
+        s = self.pty("account", "derive", "--count", "21", datadir=self.d)
+        s.expect(rb"Add 21 accounts to the vault\? \[y/N\] ")
+        self.assertNotIn(b"password", s.screen.lower())  # asked before the password
+        s.send("n\n")
+        self.assertEqual(s.wait(), EXIT_DECLINED)
+        self.assertEqual(tree_contents(self.d), before)
+        s = self.pty("account", "derive", "--count", "21", "--password-file", self.vault_pw,
+                     datadir=self.d)
+        s.expect(rb"Add 21 accounts to the vault\? \[y/N\] ")
+        s.send("y\n")
+        self.assertEqual(s.wait(), EXIT_OK, s.outputs()[1])
+        self.assertEqual(len(self.addresses(self.d)), 22)
+        # 20 is not asked about; --yes answers the question.
+        self.run_cli("account", "derive", "--count", "20", "--password-file", self.vault_pw,
+                     datadir=self.d, check=EXIT_OK)
+        self.run_cli("account", "derive", "--count", "25", "--yes", "--password-file",
+                     self.vault_pw, datadir=self.d, check=EXIT_OK)
+        self.assertEqual(len(self.addresses(self.d)), 67)
+
+    def test_derive_more_than_1000_needs_yes(self):
+        before = tree_contents(self.d)
+        s = self.pty("account", "derive", "--count", "1001", "--password-file", self.vault_pw,
+                     datadir=self.d)
+        self.assertEqual(s.wait(), EXIT_USAGE)
+        self.assertNotIn(b"[y/N]", s.screen)  # refused, not asked
+        self.assertIn("--yes", s.outputs()[1])
+        self.assertEqual(tree_contents(self.d), before)
+
+    def test_export_asks_about_an_existing_file_before_any_password(self):
+        out = self.secret_file("existing.json", "keep\n")
+        run = self.run_cli("account", "export", FIRST_ALL_ADDRESS, "--out", out,
+                           "--password-file", self.vault_pw, "--export-password-file",
+                           self.export_pw, datadir=self.d, check=EXIT_FAILURE)
+        self.assertIn('no terminal to ask "%s exists. Overwrite it?"' % out, run.stderr)
+        s = self.pty("account", "export", FIRST_ALL_ADDRESS, "--out", out, datadir=self.d)
+        s.expect(rb"exists\. Overwrite it\? \[y/N\] ")
+        self.assertNotIn(b"password", s.screen.lower())
+        s.send("n\n")
+        self.assertEqual(s.wait(), EXIT_DECLINED)
+        self.assertNotIn(b"password", s.screen.lower())
+        with open(out) as f:
+            self.assertEqual(f.read(), "keep\n")
+        s = self.pty("account", "export", FIRST_ALL_ADDRESS, "--out", out, datadir=self.d)
+        s.expect(rb"Overwrite it\? \[y/N\] ")
+        s.send("y\n")
+        s.expect(rb"Vault password: ")
+        s.send(VAULT_PW + "\n")
+        s.expect(rb"New export password: ")
+        s.send(EXPORT_PW + "\n")
+        s.expect(rb"Repeat the export password: ")
+        s.send(EXPORT_PW + "\n")
+        self.assertEqual(s.wait(), EXIT_OK, s.outputs()[1])
+        with open(out) as f:
+            self.assertEqual(json.load(f)["address"].lower(), FIRST_ALL_ADDRESS[2:].lower())
+
+
+class ProgressTest(CliTestCase):
+    """A spinner while scrypt runs for long (standard strength), only on a terminal."""
+
+    SPINNER = "deriving the key from your password\u2026"
+
+    def test_spinner_on_a_terminal_only(self):
+        d = self.path("d")
+        s = self.pty("restore", "--mnemonic-file", self.all_phrase, "--password-file",
+                     self.vault_pw, datadir=d)
+        self.assertEqual(s.wait(), EXIT_OK, s.outputs()[1])
+        screen = s.screen.decode("utf-8")
+        self.assertIn(self.SPINNER, screen)
+        self.assertRegex(screen, "[\u2800-\u28ff] " + self.SPINNER)
+        self.assertIn("\r\x1b[K", screen)  # its line is erased when done
+        out, err = s.outputs()
+        self.assertNotIn("deriving", out + err)  # never on stdout or stderr
+        # Without a terminal: nothing.
+        run = self.run_cli("account", "derive", "--password-file", self.vault_pw, datadir=d,
+                           check=EXIT_OK)
+        self.assertNotIn("deriving", run.stdout + run.stderr)
+        # --json on a terminal: nothing either.
+        s = self.pty("--json", "account", "derive", "--password-file", self.vault_pw,
+                     datadir=d)
+        self.assertEqual(s.wait(), EXIT_OK)
+        self.assertNotIn(b"deriving", s.screen)
+        # A quick step (light scrypt) shows nothing.
+        s = self.pty("restore", "--mnemonic-file", self.all_phrase, "--password-file",
+                     self.vault_pw, "--light-kdf", datadir=self.path("light"))
+        self.assertEqual(s.wait(), EXIT_OK)
+        self.assertNotIn(b"deriving", s.screen)
 
 
 class AccountTest(CliTestCase):
@@ -1239,19 +1701,23 @@ class WrongPasswordTest(CliTestCase):
 class UsageTest(CliTestCase):
     EXPECTED_COMMANDS = {
         "init": ["--words", "--lang", "--mnemonic-out", "--password-file", "--passphrase-file",
-                 "--with-passphrase", "--light-kdf"],
-        "restore": ["--mnemonic-file", "--password-file", "--passphrase-file",
-                    "--with-passphrase", "--light-kdf"],
+                 "--with-passphrase", "--light-kdf", "--allow-weak-password"],
+        "restore": ["--mnemonic-file", "--words", "--lang", "--password-file",
+                    "--passphrase-file", "--with-passphrase", "--light-kdf",
+                    "--allow-weak-password", "--discover", "--rpc-url", "--chain"],
         "account list": [],
         "account derive": ["--count", "--path-template", "--ledger-live", "--password-file"],
+        "account discover": ["--rpc-url", "--chain", "--ledger-live", "--password-file"],
         "account import": ["--private-key-file", "--keystore", "--keystore-password-file",
                            "--name", "--password-file"],
-        "account export": ["--address", "--out", "--export-password-file", "--password-file"],
+        "account export": ["--address", "--out", "--export-password-file", "--password-file",
+                           "--allow-weak-password"],
         "account rename": ["--address", "--name"],
         "account remove": ["--address"],
         "backup": ["--out", "--password-file"],
-        "restore-backup": ["--file", "--password-file"],
-        "passwd": ["--password-file", "--new-password-file"],
+        "restore-backup": ["--file", "--password-file", "--new-password-file",
+                           "--allow-weak-password"],
+        "passwd": ["--password-file", "--new-password-file", "--allow-weak-password"],
         # The daemon commands (tests/cli/daemon_cli_test.py runs them against keybridged).
         "status": [],
         "unlock": ["--password-file"],

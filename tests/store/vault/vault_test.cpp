@@ -377,6 +377,69 @@ TEST_F(VaultTest, DeriveTakesTheLowestUnusedIndexEachTime) {
     EXPECT_EQ(names.size(), 5u);
 }
 
+TEST_F(VaultTest, ScanSeedAddressesWalksTheTemplateWithoutWriting) {
+    auto vault = create_light(datadir_, password_);
+    ASSERT_TRUE(vault) << describe(vault);
+    const std::string before = vault->generation();
+    std::vector<core::Address> seen;
+    auto status = vault->scan_seed_addresses(
+        password_, kLedgerLiveTemplate,
+        [&](std::uint32_t index, const core::Address& address) -> core::Result<bool> {
+            EXPECT_EQ(index, seen.size());
+            seen.push_back(address);
+            return seen.size() < 3;
+        });
+    ASSERT_TRUE(status) << describe(status);
+    ASSERT_EQ(seen.size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(seen[i], address_of(all_key_at("m/44'/60'/" + std::to_string(i) + "'/0/0")));
+    }
+    auto opened = Vault::open(datadir_);
+    ASSERT_TRUE(opened);
+    EXPECT_EQ(opened->generation(), before);
+    EXPECT_TRUE(opened->accounts().empty());
+
+    // The visitor's error ends the walk and comes back; a wrong password visits nothing.
+    auto failed = vault->scan_seed_addresses(
+        password_, kBip44Template, [](std::uint32_t, const core::Address&) -> core::Result<bool> {
+            return core::fail(ErrorCode::IoError, "node down");
+        });
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().detail, "node down");
+    bool visited = false;
+    auto wrong = vault->scan_seed_addresses(secret("wrong"), kBip44Template,
+                                            [&](std::uint32_t, const core::Address&) {
+                                                visited = true;
+                                                return core::Result<bool>(false);
+                                            });
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error().code, ErrorCode::WrongPassword);
+    EXPECT_FALSE(visited);
+}
+
+TEST_F(VaultTest, DeriveIndicesAddsExactlyThoseAndSkipsOnesPresent) {
+    auto vault = create_light(datadir_, password_);
+    ASSERT_TRUE(vault) << describe(vault);
+    ASSERT_TRUE(vault->derive(password_, 1));  // index 0
+    auto added = vault->derive_indices(password_, {0, 3, 7});
+    ASSERT_TRUE(added) << describe(added);
+    ASSERT_EQ(added->size(), 2u);
+    EXPECT_EQ((*added)[0].path, "m/44'/60'/0'/0/3");
+    EXPECT_EQ((*added)[1].path, "m/44'/60'/0'/0/7");
+    EXPECT_EQ((*added)[1].address, address_of(all_key_at("m/44'/60'/0'/0/7")));
+    EXPECT_EQ(vault->accounts().size(), 3u);
+    // Nothing new: no new snapshot.
+    const std::string gen = vault->generation();
+    auto none = vault->derive_indices(password_, {3, 7});
+    ASSERT_TRUE(none) << describe(none);
+    EXPECT_TRUE(none->empty());
+    EXPECT_EQ(vault->generation(), gen);
+    auto wrong = vault->derive_indices(secret("wrong"), {9});
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error().code, ErrorCode::WrongPassword);
+    EXPECT_EQ(vault->accounts().size(), 3u);
+}
+
 TEST_F(VaultTest, DeriveSkipsAKeyThatWasImportedAlready) {
     auto vault = create_light(datadir_, password_);
     ASSERT_TRUE(vault) << describe(vault);
@@ -414,7 +477,7 @@ TEST_F(VaultTest, DeriveRejectsBadTemplatesCountsAndPasswords) {
         EXPECT_EQ(result.error().code, ErrorCode::InvalidArgument)
             << tmpl << ": " << result.error().to_string();
     }
-    for (std::size_t count : {std::size_t{0}, std::size_t{1001}}) {
+    for (std::size_t count : {std::size_t{0}, vault::kMaxDeriveCount + 1}) {
         auto result = vault->derive(password_, count);
         ASSERT_FALSE(result) << count;
         EXPECT_EQ(result.error().code, ErrorCode::InvalidArgument);
