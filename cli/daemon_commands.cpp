@@ -579,11 +579,10 @@ class Approver {
                         ? socket_->call_raw("keybridge_respond",
                                             json::array{id, json::object{{"cancel", true}}},
                                             kSocketCallTimeout)
-                        : socket_->call_with_secret(
-                              "keybridge_respond",
-                              "[" + std::to_string(id) + ",{" +
-                                  json::serialize(json::string(field)) + ":",
-                              line, "}]", kSocketCallTimeout);
+                        : socket_->call_with_secret("keybridge_respond",
+                                                    "[" + std::to_string(id) + ",{" +
+                                                        json::serialize(json::string(field)) + ":",
+                                                    line, "}]", kSocketCallTimeout);
         if (!sent) return fail(lost(sent.error()));
         if (sent->error) {
             if (json_) {

@@ -6,11 +6,16 @@
 namespace keybridge::daemon::approvals::warnings {
 namespace {
 
-constexpr std::array<std::string_view, 10> kIds = {
-    "connect-exposes-addresses", "binary-32-byte-message", "eth-sign-opaque-hash",
-    "typed-data-chain-mismatch", "contract-creation",      "rpc-url-unencrypted",
-    "rpc-url-replaced",          "nonce-changed",          "fee-large",
-    "fee-above-value"};
+constexpr std::array<std::string_view, 10> kIds = {"connect-exposes-addresses",
+                                                   "binary-32-byte-message",
+                                                   "eth-sign-opaque-hash",
+                                                   "typed-data-chain-mismatch",
+                                                   "contract-creation",
+                                                   "rpc-url-unencrypted",
+                                                   "rpc-url-replaced",
+                                                   "nonce-changed",
+                                                   "fee-large",
+                                                   "fee-above-value"};
 
 Warning make(std::string_view id, Severity severity, std::string title, std::string detail) {
     return Warning{std::string(id), severity, std::move(title), std::move(detail)};

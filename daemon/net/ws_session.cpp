@@ -106,16 +106,17 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     ++in_flight_;
     const std::size_t calls = payload.entries.size();
     calls_in_flight_ += calls;
-    ctx_.dispatcher.dispatch(
-        client_, std::move(payload),
-        [self = shared_from_this(), calls](std::optional<std::string> body) {
-            // Answered inline (on this strand, most are) the reply is written at once, before
-            // the next read starts; from another thread it is queued to the strand.
-            boost::asio::dispatch(self->ws_.get_executor(),
-                                  [self, calls, body = std::move(body)]() mutable {
-                                      self->on_reply(std::move(body), calls);
-                                  });
-        });
+    ctx_.dispatcher.dispatch(client_, std::move(payload),
+                             [self = shared_from_this(), calls](std::optional<std::string> body) {
+                                 // Answered inline (on this strand, most are) the reply is written
+                                 // at once, before the next read starts; from another thread it is
+                                 // queued to the strand.
+                                 boost::asio::dispatch(
+                                     self->ws_.get_executor(),
+                                     [self, calls, body = std::move(body)]() mutable {
+                                         self->on_reply(std::move(body), calls);
+                                     });
+                             });
     read_more();  // requests are answered as they complete, possibly out of order (ids match)
 }
 

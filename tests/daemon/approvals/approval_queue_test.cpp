@@ -298,11 +298,13 @@ TEST_F(ApprovalQueueTest, OriginOverItsShareIsRefusedWhileOthersStillQueue) {
     q.submit(other, outcomes_.callback("other"));
     ASSERT_EQ(q.pending().size(), 5u);
     EXPECT_FALSE(outcomes_.answered("other"));
-    ASSERT_TRUE(q.decide(q.pending().back().id, Decision::Approve, shown(q.pending().back().id), "test approver"));
+    ASSERT_TRUE(q.decide(q.pending().back().id, Decision::Approve, shown(q.pending().back().id),
+                         "test approver"));
     EXPECT_TRUE(outcomes_.wait("other"));
 
     // A decision gives the origin its place back.
-    ASSERT_TRUE(q.decide(q.pending().front().id, Decision::Reject, shown(q.pending().front().id), "test approver"));
+    ASSERT_TRUE(q.decide(q.pending().front().id, Decision::Reject, shown(q.pending().front().id),
+                         "test approver"));
     q.submit(request("personal_sign"), outcomes_.callback("again"));
     EXPECT_EQ(q.pending().size(), 4u);
     EXPECT_FALSE(outcomes_.answered("again"));
@@ -329,7 +331,8 @@ TEST_F(ApprovalQueueTest, SecondConnectRequestOfAnOriginIsAlreadyPending) {
     EXPECT_FALSE(outcomes_.answered("sign"));
     EXPECT_FALSE(outcomes_.answered("other"));
     // Once the first is decided the origin may ask again.
-    ASSERT_TRUE(q.decide(q.pending().front().id, Decision::Reject, shown(q.pending().front().id), "test approver"));
+    ASSERT_TRUE(q.decide(q.pending().front().id, Decision::Reject, shown(q.pending().front().id),
+                         "test approver"));
     EXPECT_FALSE(outcomes_.wait("first"));
     q.submit(request("eth_requestAccounts", 1), outcomes_.callback("third"));
     EXPECT_EQ(q.pending().size(), 3u);

@@ -10,8 +10,7 @@
 namespace keybridge::daemon::rpc {
 namespace {
 
-const core::Address kAccount =
-    *core::Address::parse("0x73d0385F4d8E00C5e6504C6030F47BF6212736A8");
+const core::Address kAccount = *core::Address::parse("0x73d0385F4d8E00C5e6504C6030F47BF6212736A8");
 
 Client page(std::string origin, std::string channel = {}) {
     Client c;
@@ -47,8 +46,8 @@ TEST(ClientPrincipal, GrantsMadeThroughTheExtensionAreNotUsableByTheBareOrigin) 
         EXPECT_FALSE(store->grant(impostor.principal()).has_value());
         EXPECT_FALSE(store->selected_chain(impostor.principal()).has_value());
         // Another extension (another pairing) does not share it either.
-        EXPECT_TRUE(store->accounts(page("https://app.example", "extension:9c01").principal())
-                        .empty());
+        EXPECT_TRUE(
+            store->accounts(page("https://app.example", "extension:9c01").principal()).empty());
     }
     // And it stays theirs after a restart (the principal is the key in permissions.json).
     auto reopened = permissions::PermissionStore::open(dir);
