@@ -21,6 +21,10 @@ namespace {
 namespace json = boost::json;
 using rpc::RpcError;
 using Shared = std::shared_ptr<const SigningRequest>;
+// The approval entry of a request, made once and shared by the steps: copying its decoded
+// details (a whole typed-data document) at each step cost more than the rest of a personal_sign
+// besides the signature.
+using Approval = std::shared_ptr<const approvals::ApprovalRequest>;
 using Ticket = PendingSignings::TicketPtr;
 
 // 4901: the origin selected another chain while its request was pending (EIP-1193: the
@@ -154,9 +158,9 @@ approvals::ApprovalRequest approval_for(const SigningRequest& r, Explanation exp
 // become stages of the request's approval entry. Called on the signer's lane thread.
 class ApprovalPrompter final : public core::Prompter {
   public:
-    ApprovalPrompter(approvals::ApprovalQueue& queue, approvals::ApprovalRequest approval,
+    ApprovalPrompter(approvals::ApprovalQueue& queue, const approvals::ApprovalRequest& approval,
                      std::stop_token stop)
-        : queue_(queue), approval_(std::move(approval)), stop_(std::move(stop)) {}
+        : queue_(queue), approval_(approval), stop_(std::move(stop)) {}
 
     void on_device(std::string_view what) override {
         queue_.set_stage(approval_, approvals::Stage::OnDevice, std::string(what));
@@ -215,7 +219,7 @@ class ApprovalPrompter final : public core::Prompter {
     }
 
     approvals::ApprovalQueue& queue_;
-    approvals::ApprovalRequest approval_;
+    const approvals::ApprovalRequest& approval_;  // outlives the prompter (the job holds it)
     std::stop_token stop_;
 };
 
@@ -274,8 +278,8 @@ class EitherStop {
 // unless the network thread is saturated; on its worker, `done` runs there (what it calls —
 // approvals, audit, tickets, the send queue, reply, upstream — is thread-safe).
 // Signed is the point of no return: a chain switch cancels the request only until then.
-void sign_on_lane(Services& s, Shared request, const approvals::ApprovalRequest& approval,
-                  Ticket ticket, std::function<void(SignOutcome)> done) {
+void sign_on_lane(Services& s, Shared request, Approval approval, Ticket ticket,
+                  std::function<void(SignOutcome)> done) {
     auto route = s.signers.check(request->account);
     if (!route) return done(tl::unexpected(rpc::to_rpc_error(route.error())));
     const bool hop = route->signer->info().blocking;
@@ -293,7 +297,7 @@ void sign_on_lane(Services& s, Shared request, const approvals::ApprovalRequest&
                                                   "the request was cancelled before it was signed",
                                                   std::nullopt});
             } else {
-                ApprovalPrompter prompter(s.approvals, approval, token);
+                ApprovalPrompter prompter(s.approvals, *approval, token);
                 const core::SignContext context{token, prompter};
                 outcome = call_signer(*signer, context, key, *request);
                 // A device stopped by the switch: say why.
@@ -314,8 +318,7 @@ void finish_signed(Services& s, const approvals::ApprovalRequest& approval, cons
     s.approvals.complete(approval.id);
 }
 
-void approve(Services& s, Shared request, approvals::ApprovalRequest approval, Ticket ticket,
-             rpc::Reply reply);
+void approve(Services& s, Shared request, Approval approval, Ticket ticket, rpc::Reply reply);
 
 // ---- step: send (eth_sendTransaction)
 
@@ -332,9 +335,10 @@ void ask_again_with_nonce(Services& s, const Shared& approved, std::uint64_t non
                          " was taken meanwhile; asking again with " + std::to_string(nonce));
     Explanation explanation = explain(*renewed);
     explanation.warnings.push_back(approvals::warnings::nonce_changed(approved->tx.nonce, nonce));
-    auto approval = approval_for(*renewed, std::move(explanation));
-    approval.id = s.approvals.reserve_id();
-    if (!s.pending_signings.attach_approval(ticket, approval.id))
+    auto entry = approval_for(*renewed, std::move(explanation));
+    entry.id = s.approvals.reserve_id();
+    Approval approval = std::make_shared<const approvals::ApprovalRequest>(std::move(entry));
+    if (!s.pending_signings.attach_approval(ticket, approval->id))
         return reply(tl::unexpected(chain_changed_error(*ticket)));
     approve(s, std::move(renewed), std::move(approval), std::move(ticket), std::move(reply));
 }
@@ -343,14 +347,14 @@ void ask_again_with_nonce(Services& s, const Shared& approved, std::uint64_t non
 // nonce filled before the approval may since have been taken by another transaction approved
 // meanwhile: unless the dApp chose it, the node is asked again once the previous transaction has
 // reached it, and a nonce that moved forward is asked about again (ask_again_with_nonce).
-void sign_and_send(Services& s, Shared request, approvals::ApprovalRequest approval, Ticket ticket,
+void sign_and_send(Services& s, Shared request, Approval approval, Ticket ticket,
                    rpc::Reply reply) {
     const std::string key =
         std::to_string(request->chain_id) + ":" + request->account.to_lower_string();
     s.send_queue.run(key, [&s, request, approval, ticket, reply](std::function<void()> done) {
         if (ticket->cancelled()) {
             done();
-            s.approvals.complete(approval.id);
+            s.approvals.complete(approval->id);
             return reply(tl::unexpected(chain_changed_error(*ticket)));
         }
         auto send = [&s, request, approval, ticket, reply, done] {
@@ -358,10 +362,10 @@ void sign_and_send(Services& s, Shared request, approvals::ApprovalRequest appro
                          [&s, request, approval, reply, done](SignOutcome out) {
                              if (!out) {
                                  done();
-                                 s.approvals.complete(approval.id);
+                                 s.approvals.complete(approval->id);
                                  return reply(tl::unexpected(out.error()));
                              }
-                             finish_signed(s, approval, *out);
+                             finish_signed(s, *approval, *out);
                              const std::string hash = core::hex_encode(out->audited);
                              const json::array params{json::string(core::hex_encode(*out->raw))};
                              s.upstream.call(request->upstream_url, "eth_sendRawTransaction",
@@ -387,7 +391,7 @@ void sign_and_send(Services& s, Shared request, approvals::ApprovalRequest appro
                 }
                 if (!moved) return send();
                 done();  // the account's other transactions need not wait for the person
-                s.approvals.complete(approval.id);
+                s.approvals.complete(approval->id);
                 ask_again_with_nonce(s, request, *moved, ticket, reply);
             });
     });
@@ -395,28 +399,27 @@ void sign_and_send(Services& s, Shared request, approvals::ApprovalRequest appro
 
 // ---- step: approve, then sign
 
-void sign_approved(Services& s, Shared request, approvals::ApprovalRequest approval, Ticket ticket,
+void sign_approved(Services& s, Shared request, Approval approval, Ticket ticket,
                    rpc::Reply reply) {
     if (request->kind == SigningRequest::Kind::Transaction && request->broadcast)
         return sign_and_send(s, std::move(request), std::move(approval), std::move(ticket),
                              std::move(reply));
     sign_on_lane(s, request, approval, ticket, [&s, approval, reply](SignOutcome out) {
         if (!out) {
-            s.approvals.complete(approval.id);
+            s.approvals.complete(approval->id);
             return reply(tl::unexpected(out.error()));
         }
-        finish_signed(s, approval, *out);
+        finish_signed(s, *approval, *out);
         reply(std::move(out->result));
     });
 }
 
-void approve(Services& s, Shared request, approvals::ApprovalRequest approval, Ticket ticket,
-             rpc::Reply reply) {
-    const std::uint64_t id = approval.id;
+void approve(Services& s, Shared request, Approval approval, Ticket ticket, rpc::Reply reply) {
+    const std::uint64_t id = approval->id;
     s.approvals.submit_tracked(
-        approval, [&s, request, approval, ticket, reply](core::Status status) mutable {
+        *approval, [&s, request, approval, ticket, reply](core::Status status) mutable {
             if (ticket->cancelled()) {
-                s.approvals.complete(approval.id);  // approved just before the switch
+                s.approvals.complete(approval->id);  // approved just before the switch
                 return reply(tl::unexpected(chain_changed_error(*ticket)));
             }
             if (!status) return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
@@ -429,8 +432,8 @@ void approve(Services& s, Shared request, approvals::ApprovalRequest approval, T
 // A locked vault: the request waits at an "unlock" stage (keybridge_respond with the password,
 // or keybridge unlock), then goes on to its approval. During the --password-file unlock at start
 // the same stage is released by that unlock.
-void unlock_then_approve(Services& s, Shared request, approvals::ApprovalRequest approval,
-                         Ticket ticket, rpc::Reply reply) {
+void unlock_then_approve(Services& s, Shared request, Approval approval, Ticket ticket,
+                         rpc::Reply reply) {
     auto on_answer = [&s](const json::object& answer, std::function<void(core::Status)> done) {
         const json::value* password = answer.if_contains("password");
         if (password == nullptr || !password->is_string()) {
@@ -443,8 +446,8 @@ void unlock_then_approve(Services& s, Shared request, approvals::ApprovalRequest
     const std::string note = s.startup_unlock_pending.load()
                                  ? "keybridged is unlocking the vault (--password-file)"
                                  : "the vault is locked: unlock it to continue";
-    const std::uint64_t id = approval.id;
-    s.approvals.await_input(approval, "unlock", note, std::move(on_answer),
+    const std::uint64_t id = approval->id;
+    s.approvals.await_input(*approval, "unlock", note, std::move(on_answer),
                             [&s, request, approval, ticket, reply](core::Status status) {
                                 if (ticket->cancelled())
                                     return reply(tl::unexpected(chain_changed_error(*ticket)));
@@ -512,9 +515,11 @@ void run_signing_flow(Services& s, const std::shared_ptr<const rpc::Client>& cli
                 // Switched while the node filled the transaction: never shown, never judged.
                 if (ticket->cancelled()) return reply(tl::unexpected(chain_changed_error(*ticket)));
                 auto [shared, readiness] = *prepared;
-                auto approval = approval_for(*shared, explain(*shared));
-                approval.id = s.approvals.reserve_id();
-                if (!s.pending_signings.attach_approval(ticket, approval.id))
+                auto entry = approval_for(*shared, explain(*shared));
+                entry.id = s.approvals.reserve_id();
+                Approval approval =
+                    std::make_shared<const approvals::ApprovalRequest>(std::move(entry));
+                if (!s.pending_signings.attach_approval(ticket, approval->id))
                     return reply(tl::unexpected(chain_changed_error(*ticket)));
                 if (readiness == Readiness::NeedsUnlock)
                     return unlock_then_approve(s, shared, std::move(approval), ticket, reply);
