@@ -905,7 +905,9 @@ class JapaneseRestoreTest(CliTestCase):
         self.assertGreater(exercised, 0, "no form differed from the file's own")
 
     def test_a_typo_is_the_only_word_flagged(self):
-        for i, v in enumerate(self.vectors):
+        # Every third vector (all word counts occur among them) in every form: the test above
+        # already shows every correct word of every vector is accepted.
+        for i, v in list(enumerate(self.vectors))[::3]:
             for k, form in enumerate(self.FORMS):
                 words, space = self.typed(v, form)
                 bad = len(words) // 2
