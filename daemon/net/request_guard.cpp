@@ -25,16 +25,6 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-std::optional<std::string_view> repeated_identity_header(
-    const boost::beast::http::fields& headers) {
-    namespace http = boost::beast::http;
-    for (const http::field field :
-         {http::field::host, http::field::origin, http::field::authorization}) {
-        if (headers.count(field) > 1) return http::to_string(field);
-    }
-    return std::nullopt;
-}
-
 bool host_allowed(std::string_view host, std::uint16_t port) {
     const std::string suffix = ":" + std::to_string(port);
     if (host.size() <= suffix.size() || host.substr(host.size() - suffix.size()) != suffix) {

@@ -1,5 +1,7 @@
 #include "daemon/net/request_guard.h"
 
+#include "daemon/net/request_buffers.h"
+
 #include <string>
 
 #include <gtest/gtest.h>
@@ -7,9 +9,12 @@
 namespace keybridge::daemon::net {
 namespace {
 
-TEST(RepeatedIdentityHeader, NamesTheFirstRepeatedOne) {
+// Run over ordinary fields and over the request's own (wiping) fields, which the check reads in
+// place.
+template <class Fields>
+void expect_first_repeated_named() {
     namespace http = boost::beast::http;
-    http::fields single;
+    Fields single;
     single.insert(http::field::host, "127.0.0.1:8645");
     single.insert(http::field::origin, "https://a.example");
     single.insert(http::field::authorization, "Bearer x");
@@ -18,14 +23,22 @@ TEST(RepeatedIdentityHeader, NamesTheFirstRepeatedOne) {
     EXPECT_EQ(repeated_identity_header(single), std::nullopt);
     for (const http::field field :
          {http::field::host, http::field::origin, http::field::authorization}) {
-        http::fields twice = single;
+        Fields twice = single;
         twice.insert(field, "other");
         EXPECT_EQ(repeated_identity_header(twice), std::string_view(http::to_string(field)));
     }
-    http::fields spelled;  // names are case-insensitive
+    Fields spelled;  // names are case-insensitive
     spelled.insert("Host", "127.0.0.1:8645");
     spelled.insert("hOST", "127.0.0.1:8645");
     EXPECT_EQ(repeated_identity_header(spelled), std::string_view("Host"));
+}
+
+TEST(RepeatedIdentityHeader, NamesTheFirstRepeatedOne) {
+    expect_first_repeated_named<boost::beast::http::fields>();
+}
+
+TEST(RepeatedIdentityHeader, ReadsTheRequestsWipingFields) {
+    expect_first_repeated_named<RequestFields>();
 }
 
 TEST(HostAllowed, AcceptsLoopbackNamesWithOurPort) {
