@@ -10,6 +10,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "daemon/log.h"
+#include "daemon/net/http_reply.h"
 #include "daemon/net/request_guard.h"
 #include "daemon/net/ws_session.h"
 
@@ -264,15 +265,12 @@ void HttpSession::handle_rpc(Request req, std::shared_ptr<const rpc::Client> cli
                 self->answering_ = false;
                 self->probe_timer_.cancel();
                 if (self->gone_) return;  // nobody to answer: the socket is closed
-                Response res{body ? http::status::ok : http::status::no_content, version};
-                res.set(http::field::server, kServerName);
-                if (body) {
-                    res.set(http::field::content_type, "application/json");
-                    res.body() = std::move(*body);
-                }
-                add_cors(res, origin);
-                res.keep_alive(keep_alive);
-                self->send(std::move(res));
+                const bool stopping = self->ctx_.stopping.load();
+                const std::string_view cors =
+                    !origin.empty() && origin_valid(origin) ? std::string_view(origin) : "";
+                self->send_text(std::make_shared<std::string>(
+                                    rpc_reply_text(version, body, cors, keep_alive, stopping)),
+                                !keep_alive || stopping);
             });
         });
     // Answered inline (most methods): the reply is already being written. Otherwise watch the
@@ -295,6 +293,10 @@ void HttpSession::send(Response res) {
         text->append(field.name_string()).append(": ").append(field.value()).append("\r\n");
     }
     text->append("\r\n").append(res.body());
+    send_text(std::move(text), close);
+}
+
+void HttpSession::send_text(std::shared_ptr<std::string> text, bool close) {
     if (writing_) {
         // A probe is on its way: the reply follows it (on_probe_written).
         queued_reply_.emplace(std::move(text), close);
