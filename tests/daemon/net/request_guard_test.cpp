@@ -41,6 +41,33 @@ TEST(RepeatedIdentityHeader, ReadsTheRequestsWipingFields) {
     expect_first_repeated_named<RequestFields>();
 }
 
+TEST(IdentityHeaders, TakesTheFirstOfEachInOnePass) {
+    namespace http = boost::beast::http;
+    RequestFields fields;
+    fields.insert("content-TYPE", "application/json");
+    fields.insert(http::field::accept, "*/*");
+    fields.insert("AUTHORIZATION", "Bearer first");
+    fields.insert(http::field::host, "127.0.0.1:8645");
+    fields.insert(http::field::content_type, "text/plain");
+    const IdentityHeaders h = identity_headers(fields);
+    EXPECT_EQ(h.host, "127.0.0.1:8645");
+    EXPECT_EQ(h.origin, "");  // absent
+    EXPECT_EQ(h.authorization, "Bearer first");
+    EXPECT_EQ(h.content_type, "application/json");  // repeats allowed; the first counts
+    EXPECT_EQ(h.repeated, std::nullopt);
+    // The same values fields[name] gives.
+    EXPECT_EQ(h.host, fields[http::field::host]);
+    EXPECT_EQ(h.authorization, fields[http::field::authorization]);
+    EXPECT_EQ(h.content_type, fields[http::field::content_type]);
+    fields.insert("Origin", "https://a.example");
+    fields.insert("origin", "https://b.example");
+    fields.insert("authorization", "Bearer second");
+    const IdentityHeaders twice = identity_headers(fields);
+    EXPECT_EQ(twice.origin, "https://a.example");
+    EXPECT_EQ(twice.repeated,
+              std::string_view("Origin"));  // Origin is checked before Authorization
+}
+
 TEST(HostAllowed, AcceptsLoopbackNamesWithOurPort) {
     EXPECT_TRUE(host_allowed("127.0.0.1:8645", 8645));
     EXPECT_TRUE(host_allowed("localhost:8645", 8645));
