@@ -54,11 +54,11 @@ bool origin_valid(std::string_view origin) {
     return false;
 }
 
-std::optional<std::string> presented_token(std::string_view authorization,
-                                           std::string_view target) {
+std::optional<std::string_view> presented_token(std::string_view authorization,
+                                                std::string_view target) {
     authorization = trim(authorization);
     if (authorization.size() > 7 && iequals(authorization.substr(0, 7), "Bearer ")) {
-        return std::string(trim(authorization.substr(7)));
+        return trim(authorization.substr(7));
     }
     const auto q = target.find('?');
     if (q == std::string_view::npos) return std::nullopt;
@@ -66,7 +66,7 @@ std::optional<std::string> presented_token(std::string_view authorization,
     while (!query.empty()) {
         const auto amp = query.find('&');
         std::string_view pair = query.substr(0, amp);
-        if (pair.substr(0, 6) == "token=") return std::string(pair.substr(6));
+        if (pair.substr(0, 6) == "token=") return pair.substr(6);
         if (amp == std::string_view::npos) break;
         query.remove_prefix(amp + 1);
     }

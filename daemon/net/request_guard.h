@@ -82,9 +82,11 @@ bool host_allowed(std::string_view host_header, std::uint16_t port);
 // file://) is refused: such a page cannot be told apart from any other.
 bool origin_valid(std::string_view origin);
 
-// The bearer token from "Authorization: Bearer T", else from the query "?token=T".
-std::optional<std::string> presented_token(std::string_view authorization_header,
-                                           std::string_view target);
+// The bearer token from "Authorization: Bearer T", else from the query "?token=T": a view into
+// the argument it came from (the request's wiping fields or target), so the token is not copied
+// into ordinary memory, and no allocation is made per request.
+std::optional<std::string_view> presented_token(std::string_view authorization_header,
+                                                std::string_view target);
 
 // Constant-time comparison of the presented token with the cookie token.
 bool token_matches(std::string_view presented, std::string_view expected);
