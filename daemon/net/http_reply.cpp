@@ -17,16 +17,14 @@ std::string rpc_reply_text(unsigned version, const std::optional<std::string>& b
         text.append("Access-Control-Allow-Origin: ").append(cors_origin).append("\r\n");
         text.append("Vary: Origin\r\n");
     }
-    // As the client asked: HTTP/1.1 stays open unless told, HTTP/1.0 closes unless told.
-    if (!http10 && !keep_alive) text.append("Connection: close\r\n");
-    // HTTP/1.0 kept alive, but the daemon is stopping: the connection closes with nothing said.
+    // HTTP/1.0 kept alive says so (unless the daemon is stopping: then it closes unannounced).
     if (http10 && keep_alive && !stopping) text.append("Connection: keep-alive\r\n");
-    if (body) {
-        char digits[24];
-        const auto end = std::to_chars(digits, digits + sizeof digits, body->size()).ptr;
-        text.append("Content-Length: ").append(digits, end).append("\r\n");
-    }
-    if (!http10 && keep_alive && stopping) text.append("Connection: close\r\n");
+    // Content-Length always, 0 on a 204 too (as Beast's prepare_payload set it).
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, body ? body->size() : 0).ptr;
+    text.append("Content-Length: ").append(digits, end).append("\r\n");
+    // HTTP/1.1 closing: after Content-Length (the generic path set the field again there).
+    if (!http10 && (!keep_alive || stopping)) text.append("Connection: close\r\n");
     text.append("\r\n");
     if (body) text.append(*body);
     return text;

@@ -68,7 +68,7 @@ TEST(RpcReplyText, SpellsTheFields) {
               "Content-Length: 2\r\n\r\n{}");
     EXPECT_EQ(rpc_reply_text(11, std::nullopt, "http://a", false, false),
               "HTTP/1.1 204 No Content\r\nServer: keybridged\r\nAccess-Control-Allow-Origin: "
-              "http://a\r\nVary: Origin\r\nConnection: close\r\n\r\n");
+              "http://a\r\nVary: Origin\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
 }
 
 }  // namespace
