@@ -10,12 +10,13 @@
 # cell up with 300 requests, then counts N (default 1000) requests over 16 connections, one in
 # flight each. Prints "LABEL METHOD TRANSPORT instr/req COUNT" and keeps each profile as
 # OUT/LABEL.METHOD.TRANSPORT.cg for callgrind_annotate. Environment: N, METHODS, TRANSPORTS,
-# CONNECTIONS (16), DAEMON_ARGS (e.g. "--signing-worker off"), DAEMON, OUT (default BUILD_DIR/callgrind).
+# CONNECTIONS (16), INFLIGHT (1, requests in flight per connection), DAEMON_ARGS (e.g. "--signing-worker off"), DAEMON, OUT (default BUILD_DIR/callgrind).
 set -euo pipefail
 BUILD=${1:?usage: callgrind_daemon.sh BUILD_DIR [LABEL]}
 LABEL=${2:-run}
 N=${N:-1000}
 CONNECTIONS=${CONNECTIONS:-16}
+INFLIGHT=${INFLIGHT:-1}
 DAEMON=${DAEMON:-$BUILD/daemon/keybridged}
 OUT=${OUT:-$BUILD/callgrind}
 LOADGEN=$BUILD/bench/keybridge_loadgen
@@ -52,7 +53,7 @@ loadgen --method personal_sign --requests 1 --warmup 0 >/dev/null  # grants the 
 
 for method in ${METHODS:-eth_chainId personal_sign eth_signTypedData_v4}; do
     for transport in ${TRANSPORTS:-ws http}; do
-        cell=(--method "$method" --transport "$transport" --connections "$CONNECTIONS" --warmup 0)
+        cell=(--method "$method" --transport "$transport" --connections "$CONNECTIONS" --inflight "$INFLIGHT" --warmup 0)
         loadgen "${cell[@]}" --requests 300 >/dev/null
         callgrind_control -z "$PID" >/dev/null
         callgrind_control -i on "$PID" >/dev/null

@@ -10,6 +10,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "daemon/log.h"
+#include "daemon/net/http_reply.h"
 #include "daemon/net/request_guard.h"
 #include "daemon/net/ws_session.h"
 
@@ -129,20 +130,21 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
 
 void HttpSession::handle(Request req) {
     // 0. One Host, Origin and Authorization each: the checks below read only the first.
-    if (auto repeated = repeated_identity_header(req)) {
+    const IdentityHeaders headers = identity_headers(req.base());
+    if (auto repeated = headers.repeated) {
         refused(400, "repeated " + std::string(*repeated) + " header");
         return send_error(http::status::bad_request,
                           "repeated " + std::string(*repeated) + " header", true);
     }
     // 1. DNS rebinding: refuse any Host that is not our loopback address, before anything else.
-    if (!host_allowed(req[http::field::host], port_)) {
-        refused(403, "Host not allowed: '" + printable(req[http::field::host]) + "'");
+    if (!host_allowed(headers.host, port_)) {
+        refused(403, "Host not allowed: '" + printable(headers.host) + "'");
         return send_error(http::status::forbidden,
                           "Host not allowed: keybridged answers only to "
                           "127.0.0.1, localhost or [::1] with its port",
                           true);
     }
-    const std::string origin(req[http::field::origin]);
+    const std::string origin(headers.origin);
     if (!origin.empty() && !origin_valid(origin)) {
         refused(403, "Origin not allowed: '" + printable(origin) + "'");
         return send_error(http::status::forbidden, "Origin not allowed", true);
@@ -176,7 +178,7 @@ void HttpSession::handle(Request req) {
         add_cors(res, origin);
         // Any page may ask whether keybridged is there; whether the vault is unlocked (and the
         // rest) only the token's holder learns.
-        auto token = presented_token(req[http::field::authorization], req.target());
+        auto token = presented_token(headers.authorization, req.target());
         const bool detailed = token && token_matches(*token, ctx_.cookie_token) && ctx_.health;
         res.body() = json::serialize(detailed ? ctx_.health() : json::object{{"status", "up"}});
         res.keep_alive(req.keep_alive());
@@ -187,7 +189,7 @@ void HttpSession::handle(Request req) {
     auto client = std::make_shared<rpc::Client>();
     client->origin = origin;
     client->connection_id = ctx_.next_connection_id.fetch_add(1);
-    auto token = presented_token(req[http::field::authorization], req.target());
+    auto token = presented_token(headers.authorization, req.target());
     client->token_authenticated = token && token_matches(*token, ctx_.cookie_token);
     if (origin.empty() && !client->token_authenticated) {
         refused(401, token ? "wrong token (a stale .cookie? it changes at every start)"
@@ -217,9 +219,9 @@ void HttpSession::handle(Request req) {
         return send_error(http::status::method_not_allowed, "use POST for JSON-RPC", false, origin);
     }
     // A JSON content type makes browsers preflight, so a page cannot post here blindly.
-    if (!content_type_is_json(req[http::field::content_type])) {
-        refused(415, "Content-Type '" + printable(req[http::field::content_type]) +
-                         "' is not application/json");
+    if (!content_type_is_json(headers.content_type)) {
+        refused(415,
+                "Content-Type '" + printable(headers.content_type) + "' is not application/json");
         return send_error(http::status::unsupported_media_type,
                           "Content-Type must be application/json", false, origin);
     }
@@ -264,15 +266,12 @@ void HttpSession::handle_rpc(Request req, std::shared_ptr<const rpc::Client> cli
                 self->answering_ = false;
                 self->probe_timer_.cancel();
                 if (self->gone_) return;  // nobody to answer: the socket is closed
-                Response res{body ? http::status::ok : http::status::no_content, version};
-                res.set(http::field::server, kServerName);
-                if (body) {
-                    res.set(http::field::content_type, "application/json");
-                    res.body() = std::move(*body);
-                }
-                add_cors(res, origin);
-                res.keep_alive(keep_alive);
-                self->send(std::move(res));
+                const bool stopping = self->ctx_.stopping.load();
+                const std::string_view cors =
+                    !origin.empty() && origin_valid(origin) ? std::string_view(origin) : "";
+                self->send_text(std::make_shared<std::string>(
+                                    rpc_reply_text(version, body, cors, keep_alive, stopping)),
+                                !keep_alive || stopping);
             });
         });
     // Answered inline (most methods): the reply is already being written. Otherwise watch the
@@ -295,6 +294,10 @@ void HttpSession::send(Response res) {
         text->append(field.name_string()).append(": ").append(field.value()).append("\r\n");
     }
     text->append("\r\n").append(res.body());
+    send_text(std::move(text), close);
+}
+
+void HttpSession::send_text(std::shared_ptr<std::string> text, bool close) {
     if (writing_) {
         // A probe is on its way: the reply follows it (on_probe_written).
         queued_reply_.emplace(std::move(text), close);

@@ -44,6 +44,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void handle_rpc(Request request, std::shared_ptr<const rpc::Client> client);
     // Sends the response; closes afterwards unless keep_alive.
     void send(Response response);
+    // Writes a response already serialised; closes afterwards when `close`.
+    void send_text(std::shared_ptr<std::string> text, bool close);
     void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
     // Logs a refused request with its HTTP status and reason (rate-limited, see ServerContext).
     void refused(int status, const std::string& reason);

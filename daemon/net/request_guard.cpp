@@ -8,11 +8,14 @@
 namespace keybridge::daemon::net {
 namespace {
 
+// ASCII case-insensitive equality (header values are ASCII; tolower() would consult the locale
+// once per character).
 bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
+    auto lower = [](char c) {
+        return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    };
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [&](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::string_view trim(std::string_view s) {
@@ -24,16 +27,6 @@ std::string_view trim(std::string_view s) {
 }
 
 }  // namespace
-
-std::optional<std::string_view> repeated_identity_header(
-    const boost::beast::http::fields& headers) {
-    namespace http = boost::beast::http;
-    for (const http::field field :
-         {http::field::host, http::field::origin, http::field::authorization}) {
-        if (headers.count(field) > 1) return http::to_string(field);
-    }
-    return std::nullopt;
-}
 
 bool host_allowed(std::string_view host, std::uint16_t port) {
     const std::string suffix = ":" + std::to_string(port);
@@ -61,11 +54,11 @@ bool origin_valid(std::string_view origin) {
     return false;
 }
 
-std::optional<std::string> presented_token(std::string_view authorization,
-                                           std::string_view target) {
+std::optional<std::string_view> presented_token(std::string_view authorization,
+                                                std::string_view target) {
     authorization = trim(authorization);
     if (authorization.size() > 7 && iequals(authorization.substr(0, 7), "Bearer ")) {
-        return std::string(trim(authorization.substr(7)));
+        return trim(authorization.substr(7));
     }
     const auto q = target.find('?');
     if (q == std::string_view::npos) return std::nullopt;
@@ -73,7 +66,7 @@ std::optional<std::string> presented_token(std::string_view authorization,
     while (!query.empty()) {
         const auto amp = query.find('&');
         std::string_view pair = query.substr(0, amp);
-        if (pair.substr(0, 6) == "token=") return std::string(pair.substr(6));
+        if (pair.substr(0, 6) == "token=") return pair.substr(6);
         if (amp == std::string_view::npos) break;
         query.remove_prefix(amp + 1);
     }

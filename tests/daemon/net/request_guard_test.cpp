@@ -1,5 +1,7 @@
 #include "daemon/net/request_guard.h"
 
+#include "daemon/net/request_buffers.h"
+
 #include <string>
 
 #include <gtest/gtest.h>
@@ -7,9 +9,12 @@
 namespace keybridge::daemon::net {
 namespace {
 
-TEST(RepeatedIdentityHeader, NamesTheFirstRepeatedOne) {
+// Run over ordinary fields and over the request's own (wiping) fields, which the check reads in
+// place.
+template <class Fields>
+void expect_first_repeated_named() {
     namespace http = boost::beast::http;
-    http::fields single;
+    Fields single;
     single.insert(http::field::host, "127.0.0.1:8645");
     single.insert(http::field::origin, "https://a.example");
     single.insert(http::field::authorization, "Bearer x");
@@ -18,14 +23,49 @@ TEST(RepeatedIdentityHeader, NamesTheFirstRepeatedOne) {
     EXPECT_EQ(repeated_identity_header(single), std::nullopt);
     for (const http::field field :
          {http::field::host, http::field::origin, http::field::authorization}) {
-        http::fields twice = single;
+        Fields twice = single;
         twice.insert(field, "other");
         EXPECT_EQ(repeated_identity_header(twice), std::string_view(http::to_string(field)));
     }
-    http::fields spelled;  // names are case-insensitive
+    Fields spelled;  // names are case-insensitive
     spelled.insert("Host", "127.0.0.1:8645");
     spelled.insert("hOST", "127.0.0.1:8645");
     EXPECT_EQ(repeated_identity_header(spelled), std::string_view("Host"));
+}
+
+TEST(RepeatedIdentityHeader, NamesTheFirstRepeatedOne) {
+    expect_first_repeated_named<boost::beast::http::fields>();
+}
+
+TEST(RepeatedIdentityHeader, ReadsTheRequestsWipingFields) {
+    expect_first_repeated_named<RequestFields>();
+}
+
+TEST(IdentityHeaders, TakesTheFirstOfEachInOnePass) {
+    namespace http = boost::beast::http;
+    RequestFields fields;
+    fields.insert("content-TYPE", "application/json");
+    fields.insert(http::field::accept, "*/*");
+    fields.insert("AUTHORIZATION", "Bearer first");
+    fields.insert(http::field::host, "127.0.0.1:8645");
+    fields.insert(http::field::content_type, "text/plain");
+    const IdentityHeaders h = identity_headers(fields);
+    EXPECT_EQ(h.host, "127.0.0.1:8645");
+    EXPECT_EQ(h.origin, "");  // absent
+    EXPECT_EQ(h.authorization, "Bearer first");
+    EXPECT_EQ(h.content_type, "application/json");  // repeats allowed; the first counts
+    EXPECT_EQ(h.repeated, std::nullopt);
+    // The same values fields[name] gives.
+    EXPECT_EQ(h.host, fields[http::field::host]);
+    EXPECT_EQ(h.authorization, fields[http::field::authorization]);
+    EXPECT_EQ(h.content_type, fields[http::field::content_type]);
+    fields.insert("Origin", "https://a.example");
+    fields.insert("origin", "https://b.example");
+    fields.insert("authorization", "Bearer second");
+    const IdentityHeaders twice = identity_headers(fields);
+    EXPECT_EQ(twice.origin, "https://a.example");
+    EXPECT_EQ(twice.repeated,
+              std::string_view("Origin"));  // Origin is checked before Authorization
 }
 
 TEST(HostAllowed, AcceptsLoopbackNamesWithOurPort) {
