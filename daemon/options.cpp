@@ -324,7 +324,7 @@ const std::vector<OptionDecl>& option_table() {
         {"password-file", "FILE", "", "unlock the vault at start with the password in FILE"},
         {"policy", "FILE", "", "approval policy rules (see docs/POLICY.md)"},
         {"threads", "N", "1", "network threads"},
-        {"signing-worker", "auto|off", "auto",
+        {"signing-worker", "auto|off", "off",
          "sign on a worker thread while a network thread is saturated"},
         {"chain-id", "ID", "1", "chain selected for new origins"},
         {"chain", "ID=URL[,NAME]", "",
