@@ -51,7 +51,8 @@ core::Result<SplitType> split_type(std::string_view type) {
     while (!rest.empty()) {
         const auto close = rest.find(']');
         if (rest.front() != '[' || close == std::string_view::npos) {
-            return core::fail(ErrorCode::InvalidFormat, "malformed array type " + std::string(type));
+            return core::fail(ErrorCode::InvalidFormat,
+                              "malformed array type " + std::string(type));
         }
         const std::string_view digits = rest.substr(1, close - 1);
         if (digits.empty()) {
@@ -235,8 +236,8 @@ class ImplementationWriter {
 
     core::Status root(std::string_view name) {
         if (name.size() > kMaxApduData) return core::fail(too_big("type name"));
-        out_.push_back(apdu_unchecked(kCla, kInsEip712StructImplementation, 0x00, 0x00,
-                                      core::as_bytes(name)));
+        out_.push_back(
+            apdu_unchecked(kCla, kInsEip712StructImplementation, 0x00, 0x00, core::as_bytes(name)));
         return {};
     }
 
@@ -306,9 +307,9 @@ class ImplementationWriter {
 core::Result<Bytes> make_apdu(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2,
                               ByteView data) {
     if (data.size() > kMaxApduData) {
-        return core::fail(ErrorCode::InvalidArgument,
-                          fmt::format("APDU data of {} bytes (at most {})", data.size(),
-                                      kMaxApduData));
+        return core::fail(
+            ErrorCode::InvalidArgument,
+            fmt::format("APDU data of {} bytes (at most {})", data.size(), kMaxApduData));
     }
     return apdu_unchecked(cla, ins, p1, p2, data);
 }
@@ -336,7 +337,8 @@ Bytes get_app_and_version_apdu() {
 core::Result<AppAndVersion> parse_app_and_version(ByteView data) {
     std::size_t at = 0;
     auto field = [&](const char* what) -> core::Result<ByteView> {
-        if (at >= data.size()) return core::fail(protocol(fmt::format("app info without {}", what)));
+        if (at >= data.size())
+            return core::fail(protocol(fmt::format("app info without {}", what)));
         const std::size_t length = data[at++];
         if (length > data.size() - at) {
             return core::fail(protocol(fmt::format("app info: {} runs past the reply", what)));
@@ -414,13 +416,13 @@ core::Result<AddressReply> parse_address(ByteView data, bool chain_code) {
     if (!key) return core::fail(protocol("get address: the public key is not on the curve"));
     const std::size_t address_length = data[66];
     if (address_length != 40) {
-        return core::fail(protocol(fmt::format("get address: an address of {} characters",
-                                               address_length)));
+        return core::fail(
+            protocol(fmt::format("get address: an address of {} characters", address_length)));
     }
     const std::size_t expected = 1 + 65 + 1 + 40 + (chain_code ? 32 : 0);
     if (data.size() != expected) {
-        return core::fail(protocol(fmt::format("get address: a reply of {} bytes (expected {})",
-                                               data.size(), expected)));
+        return core::fail(protocol(
+            fmt::format("get address: a reply of {} bytes (expected {})", data.size(), expected)));
     }
     const std::string text(data.begin() + 67, data.begin() + 67 + 40);
     std::string lower = "0x";
@@ -444,8 +446,8 @@ core::Result<AddressReply> parse_address(ByteView data, bool chain_code) {
 
 core::Result<DeviceSignature> parse_signature(ByteView data) {
     if (data.size() != 65) {
-        return core::fail(protocol(fmt::format("a signature of {} bytes (expected 65)",
-                                               data.size())));
+        return core::fail(
+            protocol(fmt::format("a signature of {} bytes (expected 65)", data.size())));
     }
     DeviceSignature out;
     out.v = data[0];
@@ -548,8 +550,7 @@ core::Result<std::vector<Bytes>> sign_personal_message_apdus(std::string_view pa
     }
     Bytes first = *encoded;
     put_u32(first, static_cast<std::uint32_t>(message.size()));
-    const std::size_t first_take =
-        std::min(message.size(), kPersonalMessageChunk - first.size());
+    const std::size_t first_take = std::min(message.size(), kPersonalMessageChunk - first.size());
     first.insert(first.end(), message.begin(),
                  message.begin() + static_cast<std::ptrdiff_t>(first_take));
     std::vector<Bytes> apdus{apdu_unchecked(kCla, kInsSignPersonalMessage, 0x00, 0x00, first)};
@@ -581,19 +582,18 @@ core::Result<Eip712FullApdus> eip712_full_apdus(std::string_view path,
                                                 const core::eip712::HashedTypedData& hashed) {
     const core::eip712::TypedData& typed = hashed.typed();
     if (typed.primary_type() == core::eip712::kDomainTypeName) {
-        return core::fail(ErrorCode::NotSupported,
-                          "typed data whose primary type is EIP712Domain");
+        return core::fail(ErrorCode::NotSupported, "typed data whose primary type is EIP712Domain");
     }
     Eip712FullApdus out;
     for (const auto& [name, fields] : typed.types()) {
         if (name.size() > kMaxApduData) return core::fail(too_big("type name " + name));
-        out.definitions.push_back(apdu_unchecked(kCla, kInsEip712StructDefinition, 0x00, 0x00,
-                                                 core::as_bytes(name)));
+        out.definitions.push_back(
+            apdu_unchecked(kCla, kInsEip712StructDefinition, 0x00, 0x00, core::as_bytes(name)));
         for (const auto& field : fields) {
             auto definition = field_definition(field);
             if (!definition) return core::fail(definition.error());
-            out.definitions.push_back(apdu_unchecked(kCla, kInsEip712StructDefinition, 0x00, 0xff,
-                                                     *definition));
+            out.definitions.push_back(
+                apdu_unchecked(kCla, kInsEip712StructDefinition, 0x00, 0xff, *definition));
         }
     }
     ImplementationWriter writer(typed);
@@ -614,26 +614,46 @@ core::Result<Eip712FullApdus> eip712_full_apdus(std::string_view path,
 
 std::string status_name(std::uint16_t status) {
     switch (status) {
-        case kSwOk: return "success";
-        case kSwDenied: return "denied by the user";
-        case kSwUserRefused: return "refused by the user";
-        case kSwLocked: return "locked device";
-        case kSwSecurityStatus: return "security status not satisfied";
-        case kSwInvalidData: return "invalid data";
-        case kSwInsNotSupported: return "instruction not supported";
-        case kSwClaNotSupported: return "class not supported";
-        case kSwAppNotOpen: return "app not open";
-        case kSwUnknownApdu: return "unknown APDU";
-        case kSwAppNotOpen2: return "app not open";
-        case 0x6700: return "incorrect length";
-        case 0x6b00: return "incorrect P1/P2";
-        case 0x6501: return "transaction type not supported";
-        case 0x6502: return "chain id too large";
-        case 0x6503: return "plugin error";
-        case 0x6504: return "int256 conversion failed";
-        case 0x6984: return "plugin not installed";
-        case 0x6a84: return "not enough memory";
-        default: break;
+        case kSwOk:
+            return "success";
+        case kSwDenied:
+            return "denied by the user";
+        case kSwUserRefused:
+            return "refused by the user";
+        case kSwLocked:
+            return "locked device";
+        case kSwSecurityStatus:
+            return "security status not satisfied";
+        case kSwInvalidData:
+            return "invalid data";
+        case kSwInsNotSupported:
+            return "instruction not supported";
+        case kSwClaNotSupported:
+            return "class not supported";
+        case kSwAppNotOpen:
+            return "app not open";
+        case kSwUnknownApdu:
+            return "unknown APDU";
+        case kSwAppNotOpen2:
+            return "app not open";
+        case 0x6700:
+            return "incorrect length";
+        case 0x6b00:
+            return "incorrect P1/P2";
+        case 0x6501:
+            return "transaction type not supported";
+        case 0x6502:
+            return "chain id too large";
+        case 0x6503:
+            return "plugin error";
+        case 0x6504:
+            return "int256 conversion failed";
+        case 0x6984:
+            return "plugin not installed";
+        case 0x6a84:
+            return "not enough memory";
+        default:
+            break;
     }
     if ((status & 0xff00) == 0x6f00) return fmt::format("technical problem 0x{:04x}", status);
     return fmt::format("0x{:04x}", status);
@@ -658,24 +678,26 @@ core::Error status_error(std::uint16_t status, Request request, std::optional<bo
         case kSwInsNotSupported:
             return {ErrorCode::NotSupported,
                     "the Ledger does not know this command: open the Ethereum app, or update it "
-                    "in Ledger Live if it is open" + sw};
+                    "in Ledger Live if it is open" +
+                        sw};
         case kSwInvalidData:
             if ((request == Request::Transaction || request == Request::TypedData) &&
                 blind_signing.has_value() && !*blind_signing) {
                 return {ErrorCode::NotSupported,
                         "the Ledger refused the contract data: enable \"Blind signing\" in the "
-                        "Ethereum app's settings on the device, then try again" + sw};
+                        "Ethereum app's settings on the device, then try again" +
+                            sw};
             }
             return {ErrorCode::ProtocolError,
                     "the Ethereum app refused the data as invalid (if it is a contract call, "
-                    "\"Blind signing\" may need to be enabled in the app's settings)" + sw};
-        case 0x6501:
-            return {ErrorCode::NotSupported,
-                    "this Ethereum app version does not support the transaction type: update it" +
+                    "\"Blind signing\" may need to be enabled in the app's settings)" +
                         sw};
+        case 0x6501:
+            return {
+                ErrorCode::NotSupported,
+                "this Ethereum app version does not support the transaction type: update it" + sw};
         case 0x6502:
-            return {ErrorCode::NotSupported,
-                    "the Ethereum app cannot sign for this chain id" + sw};
+            return {ErrorCode::NotSupported, "the Ethereum app cannot sign for this chain id" + sw};
         case 0x6984:
             return {ErrorCode::NotSupported,
                     "the Ledger lacks the app plugin this contract needs" + sw};

@@ -41,16 +41,16 @@ inline constexpr std::size_t kPersonalMessageChunk = 150;
 
 // Status words.
 inline constexpr std::uint16_t kSwOk = 0x9000;
-inline constexpr std::uint16_t kSwDenied = 0x6985;            // rejected on the device
-inline constexpr std::uint16_t kSwUserRefused = 0x5501;       // rejected (OS level)
-inline constexpr std::uint16_t kSwLocked = 0x5515;            // locked: PIN needed
-inline constexpr std::uint16_t kSwSecurityStatus = 0x6982;    // locked (older firmware)
-inline constexpr std::uint16_t kSwInvalidData = 0x6a80;       // e.g. contract data, blind signing off
-inline constexpr std::uint16_t kSwInsNotSupported = 0x6d00;   // app too old, or the dashboard
-inline constexpr std::uint16_t kSwClaNotSupported = 0x6e00;   // another app is open
-inline constexpr std::uint16_t kSwAppNotOpen = 0x6e01;        // dashboard (newer firmware)
-inline constexpr std::uint16_t kSwUnknownApdu = 0x6d02;       // dashboard (newer firmware)
-inline constexpr std::uint16_t kSwAppNotOpen2 = 0x6511;       // dashboard (some firmware)
+inline constexpr std::uint16_t kSwDenied = 0x6985;          // rejected on the device
+inline constexpr std::uint16_t kSwUserRefused = 0x5501;     // rejected (OS level)
+inline constexpr std::uint16_t kSwLocked = 0x5515;          // locked: PIN needed
+inline constexpr std::uint16_t kSwSecurityStatus = 0x6982;  // locked (older firmware)
+inline constexpr std::uint16_t kSwInvalidData = 0x6a80;     // e.g. contract data, blind signing off
+inline constexpr std::uint16_t kSwInsNotSupported = 0x6d00;  // app too old, or the dashboard
+inline constexpr std::uint16_t kSwClaNotSupported = 0x6e00;  // another app is open
+inline constexpr std::uint16_t kSwAppNotOpen = 0x6e01;       // dashboard (newer firmware)
+inline constexpr std::uint16_t kSwUnknownApdu = 0x6d02;      // dashboard (newer firmware)
+inline constexpr std::uint16_t kSwAppNotOpen2 = 0x6511;      // dashboard (some firmware)
 
 // CLA INS P1 P2 Lc data. InvalidArgument when data is longer than 255 bytes.
 [[nodiscard]] core::Result<core::Bytes> make_apdu(std::uint8_t cla, std::uint8_t ins,

@@ -39,9 +39,9 @@ class FdReportDevice final : public HidReportDevice {
         if (n < 0 && (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)) {
             return core::fail(core::ErrorCode::Disconnected, "the HID peer closed the socket");
         }
-        return core::fail(core::ErrorCode::IoError,
-                          fmt::format("writing a HID report: {}", n < 0 ? std::strerror(errno)
-                                                                        : "short write"));
+        return core::fail(
+            core::ErrorCode::IoError,
+            fmt::format("writing a HID report: {}", n < 0 ? std::strerror(errno) : "short write"));
     }
 
     core::Result<core::Bytes> read(milliseconds timeout) override {
@@ -149,8 +149,9 @@ core::Result<std::unique_ptr<HidReportDevice>> open_hidapi_device(const std::str
         const int error = errno;
         std::string reason = narrow(hid_error(nullptr));
         if (error == EACCES || error == EPERM) {
-            reason = "permission denied: the udev rule for Ledger devices is not installed "
-                     "(see udev/README.md)";
+            reason =
+                "permission denied: the udev rule for Ledger devices is not installed "
+                "(see udev/README.md)";
         } else if (error == EBUSY) {
             reason = "another program holds the device (close Ledger Live or other wallets)";
         }
@@ -164,7 +165,9 @@ core::Result<std::unique_ptr<HidReportDevice>> open_hidapi_device(const std::str
 HidApduChannel::HidApduChannel(std::unique_ptr<HidReportDevice> device)
     : device_(std::move(device)) {}
 
-std::string HidApduChannel::describe() const { return device_->describe(); }
+std::string HidApduChannel::describe() const {
+    return device_->describe();
+}
 
 void HidApduChannel::flush() {
     // Drops whatever the device still sends after broken framing, until it falls quiet.
@@ -251,13 +254,13 @@ core::Result<ApduReply> HidApduChannel::exchange(core::ByteView command, millise
     --owed_replies_;
     if (message->size() < 2) {
         needs_flush_ = false;
-        return core::fail(core::ErrorCode::ProtocolError,
-                          fmt::format("Ledger HID: a reply of {} bytes has no status word",
-                                      message->size()));
+        return core::fail(
+            core::ErrorCode::ProtocolError,
+            fmt::format("Ledger HID: a reply of {} bytes has no status word", message->size()));
     }
     ApduReply reply;
-    reply.status = static_cast<std::uint16_t>((message->at(message->size() - 2) << 8) |
-                                              message->back());
+    reply.status =
+        static_cast<std::uint16_t>((message->at(message->size() - 2) << 8) | message->back());
     reply.data.assign(message->begin(), message->end() - 2);
     return reply;
 }

@@ -70,7 +70,8 @@ core::Result<bool> HidReassembler::feed(core::ByteView report) {
     if (failed_) return refuse("a report after a framing error (reset first)");
     if (complete_) return refuse("a report after the message was complete");
     if (report.size() != kReportSize) {
-        return refuse(fmt::format("a report of {} bytes (expected {})", report.size(), kReportSize));
+        return refuse(
+            fmt::format("a report of {} bytes (expected {})", report.size(), kReportSize));
     }
     const std::uint16_t channel = get_u16(report.data());
     if (channel != channel_) {

@@ -44,13 +44,20 @@ std::string short_hex(const core::Hash32& hash) {
 
 std::string_view to_string(LedgerState::State state) {
     switch (state) {
-        case State::Unknown: return "unknown";
-        case State::Ready: return "ready";
-        case State::Locked: return "locked";
-        case State::Dashboard: return "dashboard";
-        case State::WrongApp: return "wrong-app";
-        case State::Unresponsive: return "unresponsive";
-        case State::Disconnected: return "disconnected";
+        case State::Unknown:
+            return "unknown";
+        case State::Ready:
+            return "ready";
+        case State::Locked:
+            return "locked";
+        case State::Dashboard:
+            return "dashboard";
+        case State::WrongApp:
+            return "wrong-app";
+        case State::Unresponsive:
+            return "unresponsive";
+        case State::Disconnected:
+            return "disconnected";
     }
     return "unknown";
 }
@@ -94,7 +101,9 @@ LedgerState LedgerSigner::state() const {
     return state_;
 }
 
-std::string LedgerSigner::describe() const { return channel_->describe(); }
+std::string LedgerSigner::describe() const {
+    return channel_->describe();
+}
 
 core::SignerInfo LedgerSigner::info() const {
     std::lock_guard lock(state_mutex_);
@@ -112,8 +121,7 @@ core::Status LedgerSigner::ready(const core::KeyRef& key) const {
     const bool known = std::find(keys_.begin(), keys_.end(), key) != keys_.end();
     if (!known) {
         return core::fail(ErrorCode::NotFound, key.address.to_checksum_string() +
-                                                   " is not an account of the Ledger " +
-                                                   identity_);
+                                                   " is not an account of the Ledger " + identity_);
     }
     switch (state_.state) {
         case State::Disconnected:
@@ -132,7 +140,8 @@ void LedgerSigner::note_status(std::uint16_t status) {
         case eth::kSwLocked:
         case eth::kSwSecurityStatus:
             state_.state = State::Locked;
-            state_.detail = "the Ledger is locked: unlock it with its PIN and open the Ethereum app";
+            state_.detail =
+                "the Ledger is locked: unlock it with its PIN and open the Ethereum app";
             break;
         case eth::kSwClaNotSupported:
         case eth::kSwAppNotOpen:
@@ -153,8 +162,7 @@ void LedgerSigner::note_status(std::uint16_t status) {
 
 core::Result<ApduReply> LedgerSigner::exchange(const core::Bytes& apdu, Wait wait,
                                                const std::stop_token& stop) {
-    const auto timeout =
-        wait == Wait::User ? options_.user_timeout : options_.command_timeout;
+    const auto timeout = wait == Wait::User ? options_.user_timeout : options_.command_timeout;
     auto reply = channel_->exchange(apdu, timeout, stop);
     if (!reply) {
         if (reply.error().code == ErrorCode::Disconnected && !stop.stop_requested()) {
@@ -208,8 +216,8 @@ core::Result<core::Address> LedgerSigner::get_address(const core::SignContext& c
                                                       std::string_view path, bool display) {
     auto apdu = eth::get_address_apdu(path, display, false);
     if (!apdu) return core::fail(apdu.error());
-    auto reply = call(*apdu, display ? Wait::User : Wait::Command, context.stop,
-                      eth::Request::Address);
+    auto reply =
+        call(*apdu, display ? Wait::User : Wait::Command, context.stop, eth::Request::Address);
     if (!reply) return core::fail(reply.error());
     auto parsed = eth::parse_address(*reply, false);
     if (!parsed) return core::fail(parsed.error());
@@ -221,13 +229,13 @@ core::Status LedgerSigner::check_address(const core::SignContext& context,
     auto address = get_address(context, key.path, false);
     if (!address) return core::fail(address.error());
     if (*address != key.address) {
-        return core::fail(ErrorCode::DeviceNotFound,
-                          fmt::format("the connected Ledger derives {} at {}, not the account {}: "
-                                      "it holds another seed or passphrase. Connect the Ledger "
-                                      "that holds {} (with the same passphrase) and try again",
-                                      address->to_checksum_string(), key.path,
-                                      key.address.to_checksum_string(),
-                                      key.address.to_checksum_string()));
+        return core::fail(
+            ErrorCode::DeviceNotFound,
+            fmt::format("the connected Ledger derives {} at {}, not the account {}: "
+                        "it holds another seed or passphrase. Connect the Ledger "
+                        "that holds {} (with the same passphrase) and try again",
+                        address->to_checksum_string(), key.path, key.address.to_checksum_string(),
+                        key.address.to_checksum_string()));
     }
     return {};
 }
@@ -256,9 +264,9 @@ core::Result<core::RecoverableSignature> LedgerSigner::finish_message_signature(
     core::RecoverableSignature signature{parsed->r, parsed->s, *recovery};
     auto signer = core::recover_public_key(digest, signature, /*require_low_s=*/false);
     if (!signer || signer->address() != key.address) {
-        return core::fail(ErrorCode::ProtocolError,
-                          "the Ledger's signature does not recover to " +
-                              key.address.to_checksum_string() + ": refused");
+        return core::fail(ErrorCode::ProtocolError, "the Ledger's signature does not recover to " +
+                                                        key.address.to_checksum_string() +
+                                                        ": refused");
     }
     return signature;
 }
@@ -292,13 +300,14 @@ core::Result<core::RecoverableSignature> LedgerSigner::sign_typed_hashed(
         return core::fail(ErrorCode::NotSupported,
                           "a Ledger cannot sign typed data whose primary type is EIP712Domain");
     }
-    auto apdu = eth::sign_eip712_hashed_apdu(key.path, typed.domain_separator(),
-                                             *typed.message_hash());
+    auto apdu =
+        eth::sign_eip712_hashed_apdu(key.path, typed.domain_separator(), *typed.message_hash());
     if (!apdu) return core::fail(apdu.error());
     DevicePrompt prompt(context.prompter);
-    prompt.show(fmt::format("Your Ledger shows hashes only: check domain hash {} and message hash "
-                            "{} on it, then confirm",
-                            short_hex(typed.domain_separator()), short_hex(*typed.message_hash())));
+    prompt.show(
+        fmt::format("Your Ledger shows hashes only: check domain hash {} and message hash "
+                    "{} on it, then confirm",
+                    short_hex(typed.domain_separator()), short_hex(*typed.message_hash())));
     auto reply = call(*apdu, Wait::User, context.stop, eth::Request::TypedData);
     if (!reply) return core::fail(reply.error());
     return finish_message_signature(*reply, typed.digest(), key);
@@ -341,14 +350,15 @@ core::Result<core::RecoverableSignature> LedgerSigner::sign_typed_data(
             return sign_typed_hashed(context, key, typed);
         }
         if (reply->status != eth::kSwOk) {
-            return core::fail(eth::status_error(reply->status, eth::Request::TypedData,
-                                                blind_signing()));
+            return core::fail(
+                eth::status_error(reply->status, eth::Request::TypedData, blind_signing()));
         }
     }
     DevicePrompt prompt(context.prompter);
-    prompt.show(fmt::format("Review the typed data ({}) field by field on your Ledger and "
-                            "confirm",
-                            typed.typed().primary_type()));
+    prompt.show(
+        fmt::format("Review the typed data ({}) field by field on your Ledger and "
+                    "confirm",
+                    typed.typed().primary_type()));
     // The app may stop on each field until the person moves on: every exchange can wait.
     for (const auto& apdu : apdus->implementations) {
         auto reply = call(apdu, Wait::User, context.stop, eth::Request::TypedData);
@@ -388,8 +398,8 @@ core::Result<core::SignedTransaction> LedgerSigner::sign_transaction(
     for (std::size_t i = 0; i < apdus->size(); ++i) {
         const bool last = i + 1 == apdus->size();
         if (last) {
-            prompt.show(fmt::format("Confirm the transaction on your Ledger ({})",
-                                    model_name(model_)));
+            prompt.show(
+                fmt::format("Confirm the transaction on your Ledger ({})", model_name(model_)));
         }
         auto data = call((*apdus)[i], last ? Wait::User : Wait::Command, context.stop,
                          eth::Request::Transaction);
@@ -411,9 +421,9 @@ core::Result<core::SignedTransaction> LedgerSigner::sign_transaction(
     if (!raw) return core::fail(raw.error());
     auto decoded = core::decode_signed(*raw);
     if (!decoded) {
-        return core::fail(ErrorCode::ProtocolError,
-                          "the Ledger's transaction signature does not decode: " +
-                              decoded.error().detail);
+        return core::fail(
+            ErrorCode::ProtocolError,
+            "the Ledger's transaction signature does not decode: " + decoded.error().detail);
     }
     return decoded;
 }
@@ -499,12 +509,14 @@ LedgerState LedgerSigner::probe_locked(const std::stop_token& stop) {
     next.state = State::Ready;
     std::vector<std::string> notes;
     if (!eth::version_at_least(next.app_version, 1, 9, 19)) {
-        notes.push_back("the Ethereum app is older than 1.9.19: typed data shows as hashes; "
-                        "update it in Ledger Live");
+        notes.push_back(
+            "the Ethereum app is older than 1.9.19: typed data shows as hashes; "
+            "update it in Ledger Live");
     }
     if (!parsed->blind_signing()) {
-        notes.push_back("\"Blind signing\" is off in the Ethereum app's settings: contract calls "
-                        "the app cannot decode will be refused until it is enabled");
+        notes.push_back(
+            "\"Blind signing\" is off in the Ethereum app's settings: contract calls "
+            "the app cannot decode will be refused until it is enabled");
     }
     for (const auto& note : notes) {
         if (!next.detail.empty()) next.detail += "; ";

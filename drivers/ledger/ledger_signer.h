@@ -28,10 +28,10 @@ struct LedgerState {
         Disconnected,  // unplugged / the emulator went away (final for this signer)
     };
     State state = State::Unknown;
-    std::string app_name;     // "Ethereum", "BOLOS" (the dashboard), "Bitcoin", ...
-    std::string app_version;  // "1.10.3"
+    std::string app_name;               // "Ethereum", "BOLOS" (the dashboard), "Bitcoin", ...
+    std::string app_version;            // "1.10.3"
     std::optional<bool> blind_signing;  // the Ethereum app's setting, when it is open
-    std::string detail;       // plain words: what is wrong and what to do, or notes when Ready
+    std::string detail;  // plain words: what is wrong and what to do, or notes when Ready
 };
 
 std::string_view to_string(LedgerState::State state);  // "ready", "locked", ...
@@ -98,8 +98,7 @@ class LedgerSigner final : public core::Signer {
     [[nodiscard]] core::Result<core::Address> confirm_address(const core::SignContext& context,
                                                               std::string_view path);
     [[nodiscard]] core::Result<core::RecoverableSignature> sign_personal_message(
-        const core::SignContext& context, const core::KeyRef& key,
-        core::ByteView message) override;
+        const core::SignContext& context, const core::KeyRef& key, core::ByteView message) override;
     [[nodiscard]] core::Result<core::RecoverableSignature> sign_typed_data(
         const core::SignContext& context, const core::KeyRef& key,
         const core::eip712::HashedTypedData& typed) override;
@@ -118,7 +117,7 @@ class LedgerSigner final : public core::Signer {
     [[nodiscard]] core::Result<core::Bytes> call(const core::Bytes& apdu, Wait wait,
                                                  const std::stop_token& stop, eth::Request request);
     [[nodiscard]] core::Result<ApduReply> exchange(const core::Bytes& apdu, Wait wait,
-                                                        const std::stop_token& stop);
+                                                   const std::stop_token& stop);
     [[nodiscard]] core::Status begin(const core::KeyRef& key);
     [[nodiscard]] core::Status check_address(const core::SignContext& context,
                                              const core::KeyRef& key);

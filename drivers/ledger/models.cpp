@@ -18,7 +18,9 @@ constexpr std::array<ModelInfo, 7> kModels{{
 
 }  // namespace
 
-std::span<const ModelInfo> usb_models() { return kModels; }
+std::span<const ModelInfo> usb_models() {
+    return kModels;
+}
 
 std::optional<Model> model_from_product_id(std::uint16_t product_id) {
     for (const auto& m : kModels) {

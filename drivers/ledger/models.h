@@ -18,9 +18,9 @@ enum class Model { Blue, NanoS, NanoX, NanoSPlus, Stax, Flex, NanoGen5, Emulator
 
 struct ModelInfo {
     Model model;
-    std::string_view name;           // "Nano S Plus"
-    std::uint8_t product_id_mm;      // the model byte: product id >> 8 on current firmware
-    std::uint16_t legacy_product_id; // the whole product id on old firmware (0x0001 ...)
+    std::string_view name;            // "Nano S Plus"
+    std::uint8_t product_id_mm;       // the model byte: product id >> 8 on current firmware
+    std::uint16_t legacy_product_id;  // the whole product id on old firmware (0x0001 ...)
 };
 
 // Every USB model, in product order. Blue shares the model byte 0x00 with the legacy ids, so it

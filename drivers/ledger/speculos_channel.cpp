@@ -68,8 +68,7 @@ class SpeculosChannel final : public ApduChannel {
 
   private:
     core::Result<ApduReply> finish_failed(const core::Error& error, const std::stop_token& stop) {
-        const bool cancelled =
-            error.code == core::ErrorCode::Disconnected && stop.stop_requested();
+        const bool cancelled = error.code == core::ErrorCode::Disconnected && stop.stop_requested();
         // A reply half read, or a broken one, leaves the stream out of step: end the channel.
         if ((!cancelled && error.code != core::ErrorCode::Timeout) || partial_) close_socket();
         return core::fail(error);
@@ -92,9 +91,9 @@ class SpeculosChannel final : public ApduChannel {
             }
             const auto left = std::chrono::duration_cast<milliseconds>(deadline - now);
             pollfd p{fd_, events, 0};
-            const int ready = ::poll(&p, 1, static_cast<int>(std::min(left + milliseconds(1),
-                                                                      kStopPollInterval)
-                                                                 .count()));
+            const int ready = ::poll(
+                &p, 1,
+                static_cast<int>(std::min(left + milliseconds(1), kStopPollInterval).count()));
             if (ready < 0 && errno != EINTR) {
                 return core::fail(core::ErrorCode::IoError,
                                   fmt::format("waiting on the emulator: {}", std::strerror(errno)));
@@ -108,13 +107,13 @@ class SpeculosChannel final : public ApduChannel {
         std::size_t done = 0;
         while (done < bytes.size()) {
             KEYBRIDGE_TRY_STATUS(wait(POLLOUT, deadline, stop));
-            const ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done,
-                                     MSG_NOSIGNAL | MSG_DONTWAIT);
+            const ssize_t n =
+                ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
-                return core::fail(core::ErrorCode::Disconnected,
-                                  fmt::format("the emulator at {} went away ({})", where_,
-                                              std::strerror(errno)));
+                return core::fail(
+                    core::ErrorCode::Disconnected,
+                    fmt::format("the emulator at {} went away ({})", where_, std::strerror(errno)));
             }
             done += static_cast<std::size_t>(n);
         }
@@ -133,9 +132,9 @@ class SpeculosChannel final : public ApduChannel {
             }
             if (n < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
-                return core::fail(core::ErrorCode::Disconnected,
-                                  fmt::format("the emulator at {} went away ({})", where_,
-                                              std::strerror(errno)));
+                return core::fail(
+                    core::ErrorCode::Disconnected,
+                    fmt::format("the emulator at {} went away ({})", where_, std::strerror(errno)));
             }
             done += static_cast<std::size_t>(n);
             partial_ = true;

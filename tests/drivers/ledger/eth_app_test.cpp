@@ -15,7 +15,9 @@ using test::ledger::kPath;
 
 constexpr const char* kPathHex = "058000002c8000003c800000000000000000000000";
 
-std::string h(const core::Bytes& bytes) { return core::hex_encode(bytes, false); }
+std::string h(const core::Bytes& bytes) {
+    return core::hex_encode(bytes, false);
+}
 
 TEST(LedgerEthApp, ApduHeaderCarriesLcAndRefusesLongData) {
     EXPECT_EQ(h(*make_apdu(0xe0, 0x06, 0, 0)), "e006000000");
@@ -88,9 +90,9 @@ TEST(LedgerEthApp, ParsesConfigurationAndAppVersion) {
     EXPECT_EQ(app->version, "1.10.3");
     EXPECT_EQ(h(app->flags), "0a");
     EXPECT_TRUE(parse_app_and_version(hex("0105424f4c4f5305322e312e30")));
-    EXPECT_FALSE(parse_app_and_version(hex("0108457468")));        // name runs past the end
+    EXPECT_FALSE(parse_app_and_version(hex("0108457468")));            // name runs past the end
     EXPECT_FALSE(parse_app_and_version(hex("0208457468657265756d")));  // unknown format
-    EXPECT_FALSE(parse_app_and_version(hex("0103457468")));        // no version
+    EXPECT_FALSE(parse_app_and_version(hex("0103457468")));            // no version
     EXPECT_EQ(h(get_app_and_version_apdu()), "b001000000");
     EXPECT_EQ(h(get_configuration_apdu()), "e006000000");
 }
@@ -128,10 +130,11 @@ TEST(LedgerEthApp, TransactionFirstChunkCarriesThePath) {
     ASSERT_TRUE(apdus);
     ASSERT_EQ(apdus->size(), 1u);
     const core::Bytes expected_data = core::concat({hex(kPathHex), core::encode_unsigned(tx)});
-    EXPECT_EQ(h((*apdus)[0]), "e0040000" + core::hex_encode(core::Bytes{static_cast<std::uint8_t>(
-                                                                 expected_data.size())},
-                                                             false) +
-                                  h(expected_data));
+    EXPECT_EQ(
+        h((*apdus)[0]),
+        "e0040000" +
+            core::hex_encode(core::Bytes{static_cast<std::uint8_t>(expected_data.size())}, false) +
+            h(expected_data));
 }
 
 TEST(LedgerEthApp, LegacyLastChunkIsNeverTheShortTailTheAppMisreads) {
@@ -224,7 +227,8 @@ TEST(LedgerEthApp, PersonalMessageChunksOf150WithLengthInTheFirst) {
     auto apdus = sign_personal_message_apdus(kPath, message);
     ASSERT_TRUE(apdus);
     ASSERT_EQ(apdus->size(), 3u);
-    EXPECT_EQ(h((*apdus)[0]).substr(0, 10 + 42 + 8), std::string("e008000096") + kPathHex + "0000012c");
+    EXPECT_EQ(h((*apdus)[0]).substr(0, 10 + 42 + 8),
+              std::string("e008000096") + kPathHex + "0000012c");
     EXPECT_EQ((*apdus)[0].size(), 5u + 150);
     EXPECT_EQ(h((*apdus)[1]).substr(0, 10), "e008800096");
     EXPECT_EQ((*apdus)[1][5], 125);  // 150 - 21 - 4 bytes went first
@@ -244,7 +248,8 @@ TEST(LedgerEthApp, Eip712HashedModeSendsBothHashesAfterThePath) {
     message.fill(0x02);
     auto apdu = sign_eip712_hashed_apdu(kPath, domain, message);
     ASSERT_TRUE(apdu);
-    EXPECT_EQ(h(*apdu), std::string("e00c000055") + kPathHex + core::hex_encode(domain, false) + core::hex_encode(message, false));
+    EXPECT_EQ(h(*apdu), std::string("e00c000055") + kPathHex + core::hex_encode(domain, false) +
+                            core::hex_encode(message, false));
 }
 
 core::eip712::HashedTypedData hashed(std::string_view json) {
@@ -280,19 +285,47 @@ TEST(LedgerEthApp, Eip712FullModeDefinitionsInNameOrder) {
         defs.push_back(h(a));
     const std::vector<std::string> expected = {
         "e01a00000c" + core::hex_encode(core::as_bytes("EIP712Domain"), false),
-        "e01a00ff06" "05" "04" + core::hex_encode(core::as_bytes("name"), false),
-        "e01a00ff09" "05" "07" + core::hex_encode(core::as_bytes("version"), false),
-        "e01a00ff0a" "42" "20" "07" + core::hex_encode(core::as_bytes("chainId"), false),
-        "e01a00ff13" "03" "11" + core::hex_encode(core::as_bytes("verifyingContract"), false),
+        "e01a00ff06"
+        "05"
+        "04" +
+            core::hex_encode(core::as_bytes("name"), false),
+        "e01a00ff09"
+        "05"
+        "07" +
+            core::hex_encode(core::as_bytes("version"), false),
+        "e01a00ff0a"
+        "42"
+        "20"
+        "07" +
+            core::hex_encode(core::as_bytes("chainId"), false),
+        "e01a00ff13"
+        "03"
+        "11" +
+            core::hex_encode(core::as_bytes("verifyingContract"), false),
         "e01a000004" + core::hex_encode(core::as_bytes("Mail"), false),
-        "e01a00ff0d" "00" "06" + core::hex_encode(core::as_bytes("Person"), false) + "04" +
+        "e01a00ff0d"
+        "00"
+        "06" +
+            core::hex_encode(core::as_bytes("Person"), false) + "04" +
             core::hex_encode(core::as_bytes("from"), false),
-        "e01a00ff0b" "00" "06" + core::hex_encode(core::as_bytes("Person"), false) + "02" +
+        "e01a00ff0b"
+        "00"
+        "06" +
+            core::hex_encode(core::as_bytes("Person"), false) + "02" +
             core::hex_encode(core::as_bytes("to"), false),
-        "e01a00ff0a" "05" "08" + core::hex_encode(core::as_bytes("contents"), false),
+        "e01a00ff0a"
+        "05"
+        "08" +
+            core::hex_encode(core::as_bytes("contents"), false),
         "e01a000006" + core::hex_encode(core::as_bytes("Person"), false),
-        "e01a00ff06" "05" "04" + core::hex_encode(core::as_bytes("name"), false),
-        "e01a00ff08" "03" "06" + core::hex_encode(core::as_bytes("wallet"), false),
+        "e01a00ff06"
+        "05"
+        "04" +
+            core::hex_encode(core::as_bytes("name"), false),
+        "e01a00ff08"
+        "03"
+        "06" +
+            core::hex_encode(core::as_bytes("wallet"), false),
     };
     EXPECT_EQ(defs, expected);
 }
@@ -306,16 +339,34 @@ TEST(LedgerEthApp, Eip712FullModeImplementationsWalkDomainThenMessage) {
     auto text = [](std::string_view s) { return core::hex_encode(core::as_bytes(s), false); };
     const std::vector<std::string> expected = {
         "e01c00000c" + text("EIP712Domain"),
-        "e01c00ff0c" "000a" + text("Ether Mail"),
-        "e01c00ff03" "0001" + text("1"),
-        "e01c00ff03" "0001" "01",
-        "e01c00ff16" "0014" "cccccccccccccccccccccccccccccccccccccccc",
+        "e01c00ff0c"
+        "000a" +
+            text("Ether Mail"),
+        "e01c00ff03"
+        "0001" +
+            text("1"),
+        "e01c00ff03"
+        "0001"
+        "01",
+        "e01c00ff16"
+        "0014"
+        "cccccccccccccccccccccccccccccccccccccccc",
         "e01c000004" + text("Mail"),
-        "e01c00ff05" "0003" + text("Cow"),
-        "e01c00ff16" "0014" "cd2a3d9f938e13cd947ec05abc7fe734df8dd826",
-        "e01c00ff05" "0003" + text("Bob"),
-        "e01c00ff16" "0014" "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
-        "e01c00ff0d" "000b" + text("Hello, Bob!"),
+        "e01c00ff05"
+        "0003" +
+            text("Cow"),
+        "e01c00ff16"
+        "0014"
+        "cd2a3d9f938e13cd947ec05abc7fe734df8dd826",
+        "e01c00ff05"
+        "0003" +
+            text("Bob"),
+        "e01c00ff16"
+        "0014"
+        "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+        "e01c00ff0d"
+        "000b" +
+            text("Hello, Bob!"),
     };
     EXPECT_EQ(impl, expected);
     EXPECT_EQ(h(apdus->sign), std::string("e00c000115") + kPathHex);
@@ -338,25 +389,73 @@ TEST(LedgerEthApp, Eip712FullModeValueEncodings) {
     ASSERT_TRUE(apdus) << apdus.error().detail;
     // Definitions of the T members.
     const auto& defs = apdus->definitions;
-    EXPECT_EQ(h(defs[3]), "e01a00ff04" "4101" "0161");             // int8: size 1
-    EXPECT_EQ(h(defs[4]), "e01a00ff04" "4120" "0162");             // int256
-    EXPECT_EQ(h(defs[8]), "e01a00ff04" "4604" "0166");             // bytes4
-    EXPECT_EQ(h(defs[9]), "e01a00ff03" "07" "0167");               // bytes
-    EXPECT_EQ(h(defs[10]), "e01a00ff08" "c201" "02" "0102" "00" "0168");  // uint8[2][]
+    EXPECT_EQ(h(defs[3]),
+              "e01a00ff04"
+              "4101"
+              "0161");  // int8: size 1
+    EXPECT_EQ(h(defs[4]),
+              "e01a00ff04"
+              "4120"
+              "0162");  // int256
+    EXPECT_EQ(h(defs[8]),
+              "e01a00ff04"
+              "4604"
+              "0166");  // bytes4
+    EXPECT_EQ(h(defs[9]),
+              "e01a00ff03"
+              "07"
+              "0167");  // bytes
+    EXPECT_EQ(h(defs[10]),
+              "e01a00ff08"
+              "c201"
+              "02"
+              "0102"
+              "00"
+              "0168");  // uint8[2][]
     std::vector<std::string> impl;
     for (const auto& a : apdus->implementations)
         impl.push_back(h(a));
-    EXPECT_EQ(impl[1], "e01c00ff03" "0001" "00");  // chain id "0"
-    EXPECT_EQ(impl[3], "e01c00ff03" "0001" "ff");  // int8 -1
-    EXPECT_EQ(impl[4], "e01c00ff22" "0020" + std::string(62, 'f') + "fe");  // int256 -2
-    EXPECT_EQ(impl[5], "e01c00ff04" "0002" "00ff");  // hex as written
-    EXPECT_EQ(impl[6], "e01c00ff04" "0002" "0100");  // 256
-    EXPECT_EQ(impl[7], "e01c00ff03" "0001" "01");
-    EXPECT_EQ(impl[8], "e01c00ff06" "0004" "deadbeef");
-    EXPECT_EQ(impl[9], "e01c00ff02" "0000");
-    EXPECT_EQ(impl[10], "e01c000f01" "03");  // outer array: 3 entries
-    EXPECT_EQ(impl[11], "e01c000f01" "02");  // each inner: 2
-    EXPECT_EQ(impl[12], "e01c00ff03" "0001" "01");
+    EXPECT_EQ(impl[1],
+              "e01c00ff03"
+              "0001"
+              "00");  // chain id "0"
+    EXPECT_EQ(impl[3],
+              "e01c00ff03"
+              "0001"
+              "ff");  // int8 -1
+    EXPECT_EQ(impl[4],
+              "e01c00ff22"
+              "0020" +
+                  std::string(62, 'f') + "fe");  // int256 -2
+    EXPECT_EQ(impl[5],
+              "e01c00ff04"
+              "0002"
+              "00ff");  // hex as written
+    EXPECT_EQ(impl[6],
+              "e01c00ff04"
+              "0002"
+              "0100");  // 256
+    EXPECT_EQ(impl[7],
+              "e01c00ff03"
+              "0001"
+              "01");
+    EXPECT_EQ(impl[8],
+              "e01c00ff06"
+              "0004"
+              "deadbeef");
+    EXPECT_EQ(impl[9],
+              "e01c00ff02"
+              "0000");
+    EXPECT_EQ(impl[10],
+              "e01c000f01"
+              "03");  // outer array: 3 entries
+    EXPECT_EQ(impl[11],
+              "e01c000f01"
+              "02");  // each inner: 2
+    EXPECT_EQ(impl[12],
+              "e01c00ff03"
+              "0001"
+              "01");
     // 300 characters + 2 length bytes = 302: 255 with P1 01, then 47 with P1 00.
     const std::string& first = impl[impl.size() - 2];
     const std::string& second = impl.back();
@@ -395,8 +494,7 @@ TEST(LedgerEthApp, StatusWordsBecomeErrorsThatSayWhatToDo) {
     EXPECT_EQ(blind.code, ErrorCode::NotSupported);
     EXPECT_NE(blind.detail.find("Blind signing"), std::string::npos);
     EXPECT_EQ(status_error(0x6a80, Request::Transaction, true).code, ErrorCode::ProtocolError);
-    EXPECT_EQ(status_error(0x6a80, Request::PersonalMessage, false).code,
-              ErrorCode::ProtocolError);
+    EXPECT_EQ(status_error(0x6a80, Request::PersonalMessage, false).code, ErrorCode::ProtocolError);
     const auto odd = status_error(0x6f01, Request::Transaction);
     EXPECT_EQ(odd.code, ErrorCode::ProtocolError);
     EXPECT_NE(odd.detail.find("0x6f01"), std::string::npos);

@@ -32,7 +32,10 @@ TEST(LedgerHidFraming, FirstReportCarriesHeaderLengthAndFirst57Bytes) {
     ASSERT_TRUE(reports);
     ASSERT_EQ(reports->size(), 1u);
     const Report& r = (*reports)[0];
-    EXPECT_EQ(core::hex_encode(core::ByteView(r).first(12), false), "0101050000" "0005" "e006000000");
+    EXPECT_EQ(core::hex_encode(core::ByteView(r).first(12), false),
+              "0101050000"
+              "0005"
+              "e006000000");
     for (std::size_t i = 12; i < kReportSize; ++i)
         EXPECT_EQ(r[i], 0) << i;
 }

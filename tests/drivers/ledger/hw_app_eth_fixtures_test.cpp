@@ -63,12 +63,26 @@ class NullPrompter final : public core::Prompter {
 
 TEST(LedgerHwAppEthFixtures, FullModeSendsExactlyWhatLedgersLibrarySent) {
     const std::string dir = std::string(KEYBRIDGE_TEST_DATA_DIR) + "/ledger/hw-app-eth/";
-    const std::vector<std::pair<std::string, std::string>> cases = {
-        {"0", "0"},   {"1", "1"},   {"2", "2"},   {"3", "3"},   {"4", "4"},
-        {"5", "5"},   {"6", "6"},   {"7", "7"},   {"8", "8"},   {"9", "9"},
-        {"10", "10"}, {"11", "11"}, {"12", "12"}, {"13", "13"}, {"14", "14"},
-        {"14", "14bis"}, {"15", "15-permit"}, {"16", "16-permit2"}, {"17", "17-uniswapx"},
-        {"18", "18-1inch-fusion"}};
+    const std::vector<std::pair<std::string, std::string>> cases = {{"0", "0"},
+                                                                    {"1", "1"},
+                                                                    {"2", "2"},
+                                                                    {"3", "3"},
+                                                                    {"4", "4"},
+                                                                    {"5", "5"},
+                                                                    {"6", "6"},
+                                                                    {"7", "7"},
+                                                                    {"8", "8"},
+                                                                    {"9", "9"},
+                                                                    {"10", "10"},
+                                                                    {"11", "11"},
+                                                                    {"12", "12"},
+                                                                    {"13", "13"},
+                                                                    {"14", "14"},
+                                                                    {"14", "14bis"},
+                                                                    {"15", "15-permit"},
+                                                                    {"16", "16-permit2"},
+                                                                    {"17", "17-uniswapx"},
+                                                                    {"18", "18-1inch-fusion"}};
     int matched = 0;
     std::vector<std::string> refused_by_core;
     for (const auto& [apdus_name, message_name] : cases) {

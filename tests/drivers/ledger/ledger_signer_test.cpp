@@ -68,7 +68,8 @@ TEST_F(LedgerSignerTest, DescribesItselfAsABlockingLedger) {
     EXPECT_TRUE(info.blocking);
     ASSERT_EQ(signer_->keys().size(), 1u);
     EXPECT_TRUE(signer_->ready(account()));
-    auto stranger = signer_->ready({*core::Address::parse("0x0000000000000000000000000000000000000001"), kPath});
+    auto stranger = signer_->ready(
+        {*core::Address::parse("0x0000000000000000000000000000000000000001"), kPath});
     ASSERT_FALSE(stranger);
     EXPECT_EQ(stranger.error().code, ErrorCode::NotFound);
 }
@@ -183,8 +184,8 @@ TEST_F(LedgerSignerTest, SignsEveryTransactionTypeIncludingLargeChainIds) {
     const std::vector<Case> cases = {
         {core::TxType::Legacy, 1, true},
         {core::TxType::Legacy, 0, false},
-        {core::TxType::Legacy, core::U256(4294967295ull), true},       // 0xffffffff
-        {core::TxType::Legacy, core::U256(1099511627791ull), true},    // > 4 bytes
+        {core::TxType::Legacy, core::U256(4294967295ull), true},     // 0xffffffff
+        {core::TxType::Legacy, core::U256(1099511627791ull), true},  // > 4 bytes
         {core::TxType::Eip2930, 11155111, true},
         {core::TxType::Eip1559, 1, true},
         {core::TxType::Eip1559, core::U256(1099511627791ull), true},
@@ -198,8 +199,8 @@ TEST_F(LedgerSignerTest, SignsEveryTransactionTypeIncludingLargeChainIds) {
         const auto apdus = *eth::sign_transaction_apdus(kPath, tx);
         for (std::size_t i = 0; i + 1 < apdus.size(); ++i)
             channel_->ok();
-        channel_->ok(signature_reply(expected->signature,
-                                     device_v(tx, expected->signature.recovery_id)));
+        channel_->ok(
+            signature_reply(expected->signature, device_v(tx, expected->signature.recovery_id)));
         const std::size_t before = channel_->sent().size();
         auto result = signer_->sign_transaction(context(), account(), tx);
         ASSERT_TRUE(result) << result.error().detail;
@@ -311,8 +312,8 @@ TEST_F(LedgerSignerTest, TypedDataInHashedModeOnAnOldApp) {
     channel_->ok(signature_reply(sig, static_cast<std::uint8_t>(27 + sig.recovery_id)));
     auto result = signer_->sign_typed_data(context(), account(), typed);
     ASSERT_TRUE(result) << result.error().detail;
-    EXPECT_EQ(channel_->sent().back(), *eth::sign_eip712_hashed_apdu(kPath, typed.domain_separator(),
-                                                                     *typed.message_hash()));
+    EXPECT_EQ(channel_->sent().back(), *eth::sign_eip712_hashed_apdu(
+                                           kPath, typed.domain_separator(), *typed.message_hash()));
     ASSERT_EQ(prompter_.shown.size(), 1u);
     EXPECT_NE(prompter_.shown[0].find("hash"), std::string::npos);
 }

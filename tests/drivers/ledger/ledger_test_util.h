@@ -23,7 +23,9 @@ inline core::PrivateKey key_at(std::string_view path, std::string_view mnemonic 
     return std::move(*core::bip32::ethereum_private_key(seed->view(), path));
 }
 
-inline core::Bytes hex(std::string_view text) { return *core::hex_decode(text); }
+inline core::Bytes hex(std::string_view text) {
+    return *core::hex_decode(text);
+}
 
 // The data of a GET ETH PUBLIC ADDRESS reply for key (no chain code).
 inline core::Bytes address_reply(const core::PrivateKey& key) {

@@ -37,7 +37,8 @@ class Server {
     core::Bytes read_command() {
         std::uint8_t header[4];
         if (!read_all(header, 4)) return {};
-        const std::uint32_t n = (header[0] << 24) | (header[1] << 16) | (header[2] << 8) | header[3];
+        const std::uint32_t n =
+            (header[0] << 24) | (header[1] << 16) | (header[2] << 8) | header[3];
         core::Bytes out(n);
         if (!read_all(out.data(), n)) return {};
         return out;
