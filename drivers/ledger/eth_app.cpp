@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -29,8 +30,15 @@ void put_u32(Bytes& out, std::uint32_t value) {
 
 Bytes apdu_unchecked(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2,
                      ByteView data) {
-    Bytes out{cla, ins, p1, p2, static_cast<std::uint8_t>(data.size())};
-    out.insert(out.end(), data.begin(), data.end());
+    // Sized first and filled with memcpy: GCC 12 reports a bogus -Warray-bounds for insert()
+    // into a 5-byte vector when this is inlined with empty data (Release builds).
+    Bytes out(5 + data.size());
+    out[0] = cla;
+    out[1] = ins;
+    out[2] = p1;
+    out[3] = p2;
+    out[4] = static_cast<std::uint8_t>(data.size());
+    if (!data.empty()) std::memcpy(out.data() + 5, data.data(), data.size());
     return out;
 }
 
@@ -480,6 +488,10 @@ std::vector<std::size_t> transaction_chunk_sizes(std::size_t payload_size, bool 
         done += sizes.back();
     } while (done < payload_size);
     return sizes;
+}
+
+core::Result<Bytes> provide_erc20_apdu(ByteView descriptor) {
+    return make_apdu(kCla, kInsProvideErc20, 0x00, 0x00, descriptor);
 }
 
 core::Result<std::vector<Bytes>> sign_transaction_apdus(std::string_view path,

@@ -27,6 +27,7 @@ inline constexpr std::uint8_t kInsGetAddress = 0x02;
 inline constexpr std::uint8_t kInsSignTransaction = 0x04;
 inline constexpr std::uint8_t kInsGetConfiguration = 0x06;
 inline constexpr std::uint8_t kInsSignPersonalMessage = 0x08;
+inline constexpr std::uint8_t kInsProvideErc20 = 0x0a;
 inline constexpr std::uint8_t kInsSignEip712 = 0x0c;
 inline constexpr std::uint8_t kInsEip712StructDefinition = 0x1a;
 inline constexpr std::uint8_t kInsEip712StructImplementation = 0x1c;
@@ -116,6 +117,10 @@ struct DeviceSignature {
     core::Hash32 s{};
 };
 [[nodiscard]] core::Result<DeviceSignature> parse_signature(core::ByteView data);
+
+// PROVIDE ERC 20 TOKEN INFORMATION: E0 0A 00 00 descriptor (see erc20_descriptors.h).
+// InvalidArgument for a descriptor longer than 255 bytes.
+[[nodiscard]] core::Result<core::Bytes> provide_erc20_apdu(core::ByteView descriptor);
 
 // Transactions: E0 04 P1 00, P1 = 00 for the first chunk, 80 for the next ones. The payload
 // path || unsigned transaction (core::encode_unsigned) is cut into 255-byte chunks. A legacy

@@ -6,6 +6,7 @@
 
 #include "core/eip191.h"
 #include "core/transaction.h"
+#include "drivers/ledger/erc20_descriptors.h"
 
 namespace keybridge::drivers::ledger {
 namespace {
@@ -393,6 +394,15 @@ core::Result<core::SignedTransaction> LedgerSigner::sign_transaction(
     if (!apdus) return core::fail(apdus.error());
     std::lock_guard device(device_mutex_);
     KEYBRIDGE_TRY_STATUS(check_address(context, key));
+    if (options_.provide_token_descriptors) {
+        if (auto token = erc20_descriptor_for(tx)) {
+            if (auto apdu = eth::provide_erc20_apdu(token->payload)) {
+                // A refusal (an app that checks another key) only costs the clear display.
+                auto reply = exchange(*apdu, Wait::Command, context.stop);
+                if (!reply) return core::fail(reply.error());
+            }
+        }
+    }
     DevicePrompt prompt(context.prompter);
     core::Bytes reply;
     for (std::size_t i = 0; i < apdus->size(); ++i) {

@@ -69,6 +69,10 @@ class LedgerSigner final : public core::Signer {
         std::chrono::milliseconds command_timeout{5000};
         // Exchanges that wait for the buttons (the last chunk of a request).
         std::chrono::milliseconds user_timeout{std::chrono::minutes(10)};
+        // Before an ERC-20 transfer/approve/transferFrom of a token Ledger publishes a signed
+        // descriptor for (erc20_descriptors.h), hand it to the app so that the device shows
+        // token and amount. An app that refuses it (another signing key) is signed on without.
+        bool provide_token_descriptors = true;
     };
 
     LedgerSigner(std::unique_ptr<ApduChannel> channel, std::string identity, Model model);

@@ -214,6 +214,27 @@ TEST_F(LedgerSignerTest, SignsEveryTransactionTypeIncludingLargeChainIds) {
     EXPECT_EQ(prompter_.done, static_cast<int>(cases.size()));
 }
 
+TEST_F(LedgerSignerTest, AnErc20TransferFirstGivesTheAppTheTokensDescriptor) {
+    auto tx = make_tx(core::TxType::Eip1559, 1);
+    tx.to = *core::Address::parse("0xdac17f958d2ee523a2206206994597c13d831ec7");  // USDT
+    tx.value = 0;
+    tx.data = hex("a9059cbb000000000000000000000000" +
+                  std::string("70997970c51812dc3a010c7d01b50e0d17dc79c8") + std::string(60, '0') +
+                  "2710");
+    auto expected = core::sign(tx, key_);
+    ASSERT_TRUE(expected);
+    expect_address_check();
+    channel_->status(0x6a80);  // an app that checks another key refuses it: signed on without
+    channel_->ok(signature_reply(expected->signature, expected->signature.recovery_id));
+    auto result = signer_->sign_transaction(context(), account(), tx);
+    ASSERT_TRUE(result) << result.error().detail;
+    EXPECT_EQ(result->raw, expected->raw);
+    const auto sent = channel_->sent();
+    ASSERT_EQ(sent.size(), 3u);
+    EXPECT_EQ(core::hex_encode(core::ByteView(sent[1]).first(2), false), "e00a");
+    EXPECT_EQ(sent[2], (*eth::sign_transaction_apdus(kPath, tx))[0]);
+}
+
 TEST_F(LedgerSignerTest, AVThatFitsNeitherParityIsAProtocolError) {
     auto tx = make_tx(core::TxType::Legacy, 1);
     auto expected = core::sign(tx, key_);
