@@ -409,9 +409,14 @@ bool version_at_least(std::string_view version, int major, int minor, int patch)
 
 // ---- addresses ----
 
-core::Result<Bytes> get_address_apdu(std::string_view path, bool display, bool chain_code) {
+core::Result<Bytes> get_address_apdu(std::string_view path, bool display, bool chain_code,
+                                     std::optional<std::uint64_t> chain_id) {
     auto encoded = encode_path(path);
     if (!encoded) return core::fail(encoded.error());
+    if (chain_id) {
+        for (int i = 7; i >= 0; --i)
+            encoded->push_back(static_cast<std::uint8_t>(*chain_id >> (8 * i)));
+    }
     return apdu_unchecked(kCla, kInsGetAddress, display ? 0x01 : 0x00, chain_code ? 0x01 : 0x00,
                           *encoded);
 }

@@ -94,10 +94,11 @@ bool version_at_least(std::string_view version, int major, int minor, int patch)
 
 // ---- addresses ----
 
-// E0 02 P1 P2 path: P1 = 01 shows the address on the device for confirmation; P2 = 01 also
-// returns the chain code.
-[[nodiscard]] core::Result<core::Bytes> get_address_apdu(std::string_view path, bool display,
-                                                         bool chain_code);
+// E0 02 P1 P2 path [chain id]: P1 = 01 shows the address on the device for confirmation; P2 = 01
+// also returns the chain code; a chain id (8 bytes BE) lets newer devices name the network.
+[[nodiscard]] core::Result<core::Bytes> get_address_apdu(
+    std::string_view path, bool display, bool chain_code,
+    std::optional<std::uint64_t> chain_id = std::nullopt);
 struct AddressReply {
     core::PublicKey public_key;
     core::Address address;
