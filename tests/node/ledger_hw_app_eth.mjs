@@ -66,13 +66,18 @@ globalThis.fetch = async () => {
   networkAttempts += 1;
   throw new Error("network access attempted during the Ledger test");
 };
+// ERC-20 descriptors signed by Ledger, from the npm package (no CAL lookup at run time).
+const erc20Signatures = (chainId) =>
+  require(`@ledgerhq/cryptoassets-evm-signatures/data/evm/${chainId}/index`).signatures;
 const loadConfig = {
   calServiceURL: null,
   cryptoassetsBaseURL: null,
   nftExplorerBaseURL: null,
   pluginBaseURL: null,
   extraPlugins: null,
+  staticERC20Signatures: { 1: erc20Signatures(1) },
 };
+const erc20Only = { erc20: true, externalPlugins: false, nft: false, uniswapV3: false };
 
 // ---- bookkeeping ----
 const failures = [];
@@ -227,7 +232,12 @@ async function runRequest(eth, req) {
     case "signTransaction": {
       const tx = buildTransaction(req.tx);
       const raw = tx.unsignedSerialized.slice(2);
-      const result = await eth.signTransaction(req.path, raw, null);
+      let resolution = null;
+      if (req.resolve === "erc20") {
+        resolution = await eth.ledgerService.resolveTransaction(raw, loadConfig, erc20Only);
+        assertEq(resolution.erc20Tokens.length, 1, "ERC-20 descriptors resolved offline");
+      }
+      const result = await eth.signTransaction(req.path, raw, resolution);
       const signature =
         tx.type === 0
           ? ethers.Signature.from({ r: "0x" + result.r, s: "0x" + result.s, v: BigInt("0x" + result.v) })
@@ -453,6 +463,37 @@ if (sim) {
       await sim.control("blind on");
     }
     assertEq((await eth.getAppConfiguration()).arbitraryDataEnabled, 1, "blind signing flag");
+  });
+
+  await check("ERC-20 descriptors signed by Ledger: clear signing without blind signing", async () => {
+    const req = spec.requests.find((r) => r.name === "tx_erc20_transfer_described");
+    const raw = buildTransaction(req.tx).unsignedSerialized.slice(2);
+    const resolution = await eth.ledgerService.resolveTransaction(raw, loadConfig, erc20Only);
+    const descriptor = Buffer.from(resolution.erc20Tokens[0], "hex");
+    await sim.control("blind off");
+    try {
+      await eth.signTransaction(path0, raw, resolution);
+      const shown = await sim.control("last-prompt");
+      assert(shown.includes("Send 1.5 USDC to 0x7777777777777777777777777777777777777777"), shown);
+      // Without the descriptor the app cannot show the call.
+      const error = await eth.signTransaction(path0, raw, null).then(() => null, (e) => e);
+      assertEq(error?.name, "EthAppPleaseEnableContractData", "undescribed token call");
+      // A descriptor whose signature does not verify against Ledger's key is refused.
+      const forged = Buffer.from(descriptor);
+      forged[forged.length - 1] ^= 0x01;
+      await expectStatus(send(0xe0, 0x0a, 0x00, 0x00, forged), 0x6a80, "forged descriptor");
+      const renamed = Buffer.from(descriptor);
+      renamed[1] ^= 0x20; // "USDC" -> "uSDC"
+      await expectStatus(send(0xe0, 0x0a, 0x00, 0x00, renamed), 0x6a80, "altered ticker");
+      // A descriptor serves one transaction.
+      const answer = await send(0xe0, 0x0a, 0x00, 0x00, descriptor);
+      assertEq(answer.length, 3, "slot index answered");
+      await eth.signTransaction(path0, raw, null);
+      const again = await eth.signTransaction(path0, raw, null).then(() => null, (e) => e);
+      assertEq(again?.name, "EthAppPleaseEnableContractData", "descriptor used twice");
+    } finally {
+      await sim.control("blind on");
+    }
   });
 
   await check("locked device: 0x5515 for everything", async () => {

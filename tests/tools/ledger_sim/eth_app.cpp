@@ -9,6 +9,9 @@
 #include "core/hash.h"
 #include "core/rlp.h"
 #include "core/secp256k1.h"
+#include "core/uint256.h"
+
+#include <secp256k1.h>
 
 namespace keybridge::tests::ledger_sim {
 
@@ -26,6 +29,18 @@ constexpr std::uint16_t kUnknownCla = 0x6E00;
 constexpr std::uint16_t kLocked = 0x5515;
 
 constexpr std::size_t kMaxPathLength = 10;  // the app refuses deeper paths
+constexpr std::size_t kMaxTokens = 5;       // token descriptors kept for one transaction
+
+// The public key that signs ERC-20 token descriptors in release builds of the Ethereum app
+// (Ledger's production "erc20signer" key, as published in the app's source). The signature is
+// ECDSA over SHA-256(ticker || address || decimals (4 bytes BE) || chain id (4 bytes BE)), DER.
+// The descriptors in the npm package @ledgerhq/cryptoassets-evm-signatures carry it.
+constexpr std::uint8_t kLedgerTokenKey[65] = {
+    0x04, 0x5e, 0x6c, 0x10, 0x20, 0xc1, 0x4d, 0xc4, 0x64, 0x42, 0xfe, 0x89, 0xf9,
+    0x7c, 0x0b, 0x68, 0xcd, 0xb1, 0x59, 0x76, 0xdc, 0x24, 0xf2, 0x4c, 0x31, 0x6e,
+    0x7b, 0x30, 0xfe, 0x4e, 0x8c, 0xc7, 0x6b, 0x14, 0x89, 0x15, 0x0c, 0x21, 0x51,
+    0x4e, 0xbf, 0x44, 0x0f, 0xf5, 0xde, 0xa5, 0x39, 0x3d, 0x83, 0xde, 0x53, 0x58,
+    0xcd, 0x09, 0x8f, 0xce, 0x8f, 0xd0, 0xf8, 0x1d, 0xaa, 0x94, 0x97, 0x91, 0x83};
 
 Bytes reply(std::uint16_t sw) {
     return {static_cast<std::uint8_t>(sw >> 8), static_cast<std::uint8_t>(sw & 0xff)};
@@ -103,6 +118,7 @@ enum class TxKind { Legacy, AccessList, DynamicFee };
 struct TxScan {
     enum class State { NeedMore, Complete, EndsBeforeV, Bad } state = State::NeedMore;
     bool has_calldata = false;
+    std::optional<Bytes> to;  // the destination, once its field has arrived
 };
 
 // Follows a transaction as far as its bytes have arrived, the way the app's stream parser does.
@@ -144,6 +160,10 @@ TxScan scan_transaction(ByteView tx) {
         if (field == data_field && head.length > 0 && !head.list) result.has_calldata = true;
         std::size_t end = pos + head.header + head.length;
         if (end > tx.size()) break;
+        if (field == data_field - 2 && !head.list) {
+            result.to = Bytes(tx.begin() + static_cast<std::ptrdiff_t>(pos + head.header),
+                              tx.begin() + static_cast<std::ptrdiff_t>(end));
+        }
         pos = end;
         ++field;
     }
@@ -284,7 +304,16 @@ std::optional<StructField> parse_struct_field(ByteView data) {
 
 }  // namespace
 
+struct Token {
+    Bytes address;
+    std::string ticker;
+    std::uint32_t decimals = 0;
+    std::uint32_t chain_id = 0;
+};
+
 struct AppSession {
+    // INS 0x0A: descriptors provided for the next transaction (oldest replaced first)
+    std::vector<Token> tokens;
     // INS 0x04
     struct {
         bool active = false;
@@ -554,12 +583,95 @@ Bytes get_address(const Context& ctx, std::uint8_t p1, std::uint8_t p2, ByteView
     return reply(std::move(out), kOk);
 }
 
+// ---- INS 0x0A: ERC-20 token descriptor ----
+
+// Payload: ticker length, ticker, contract address (20), decimals (4 BE), chain id (4 BE), then the
+// DER signature by Ledger's token key over everything but the first byte.
+Bytes provide_token(AppSession& s, std::uint8_t p1, std::uint8_t p2, ByteView data) {
+    if (p1 != 0x00 || p2 != 0x00) return reply(kBadP1P2);
+    if (data.empty()) return reply(kBadData);
+    const std::size_t ticker_length = data[0];
+    const std::size_t signed_end = 1 + ticker_length + 20 + 4 + 4;
+    if (ticker_length == 0 || ticker_length > 10 || data.size() <= signed_end)
+        return reply(kBadData);
+    ByteView signed_part = data.subspan(1, signed_end - 1);
+    ByteView der = data.subspan(signed_end);
+    const Hash32 digest = core::sha256(signed_part);
+    auto* ctx = core::secp256k1_ctx();
+    secp256k1_ecdsa_signature signature;
+    secp256k1_pubkey key;
+    if (!secp256k1_ecdsa_signature_parse_der(ctx, &signature, der.data(), der.size()) ||
+        !secp256k1_ec_pubkey_parse(ctx, &key, kLedgerTokenKey, sizeof kLedgerTokenKey))
+        return reply(kBadData);
+    // Ledger's signer does not normalise s; libsecp256k1 verifies only the low form.
+    secp256k1_ecdsa_signature_normalize(ctx, &signature, &signature);
+    if (!secp256k1_ecdsa_verify(ctx, &signature, digest.data(), &key)) return reply(kBadData);
+    const auto at = [&](std::size_t offset) {
+        return data.begin() + static_cast<std::ptrdiff_t>(offset);
+    };
+    Token token;
+    token.ticker.assign(at(1), at(1 + ticker_length));
+    token.address.assign(at(1 + ticker_length), at(1 + ticker_length + 20));
+    token.decimals = read_be32(data, 1 + ticker_length + 20);
+    token.chain_id = read_be32(data, 1 + ticker_length + 24);
+    if (s.tokens.size() == kMaxTokens) s.tokens.erase(s.tokens.begin());  // oldest makes room
+    s.tokens.push_back(std::move(token));
+    return reply(Bytes{static_cast<std::uint8_t>(s.tokens.size() - 1)}, kOk);
+}
+
+const Token* find_token(const std::vector<Token>& tokens, const Bytes& address) {
+    for (const auto& t : tokens) {
+        if (t.address == address) return &t;
+    }
+    return nullptr;
+}
+
+// A token amount with its decimals: 1500000 with 6 decimals is "1.5".
+std::string token_amount(ByteView word, std::uint32_t decimals) {
+    auto value = core::u256_from_be(word);
+    if (!value) return "?";
+    std::string digits = core::u256_to_decimal(*value);
+    if (decimals == 0 || decimals > 77) return digits;
+    if (digits.size() <= decimals) digits.insert(0, decimals + 1 - digits.size(), '0');
+    std::string whole = digits.substr(0, digits.size() - decimals);
+    std::string fraction = digits.substr(digits.size() - decimals);
+    while (!fraction.empty() && fraction.back() == '0')
+        fraction.pop_back();
+    return fraction.empty() ? whole : whole + "." + fraction;
+}
+
+// What the app shows for ERC-20 transfer(address,uint256) / approve(address,uint256) calldata on
+// a token the host described for this chain; nullopt when it cannot (blind signing needed).
+std::optional<std::string> erc20_view(const std::vector<Token>& tokens, const Bytes& to,
+                                      const Bytes& chain_id, const Bytes& data) {
+    const Token* token = find_token(tokens, to);
+    if (!token || data.size() != 4 + 64 || chain_id.size() > 4) return std::nullopt;
+    std::uint32_t chain = 0;
+    for (auto b : chain_id)
+        chain = (chain << 8) | b;
+    if (chain != token->chain_id) return std::nullopt;
+    const Bytes selector(data.begin(), data.begin() + 4);
+    const bool transfer = selector == Bytes{0xa9, 0x05, 0x9c, 0xbb};
+    const bool approve = selector == Bytes{0x09, 0x5e, 0xa7, 0xb3};
+    if (!transfer && !approve) return std::nullopt;
+    for (std::size_t i = 4; i < 16; ++i) {
+        if (data[i] != 0) return std::nullopt;  // not an address
+    }
+    const std::string who = core::hex_encode(ByteView(data).subspan(16, 20));
+    const std::string amount = token_amount(ByteView(data).subspan(36, 32), token->decimals);
+    return (transfer ? "Send " : "Approve ") + amount + " " + token->ticker +
+           (transfer ? " to " : " for ") + who;
+}
+
 // ---- INS 0x04: sign transaction ----
 
 Bytes finish_transaction(const Context& ctx, AppSession& s, bool ends_before_v) {
     Bytes tx = std::move(s.tx.tx);
     auto path = std::move(s.tx.path);
     s.tx = {};
+    // Token descriptors serve one transaction.
+    const std::vector<Token> tokens = std::move(s.tokens);
+    s.tokens.clear();
     const bool legacy = tx[0] > 0x7f;
     Bytes chain_id;
     std::string summary;
@@ -587,14 +699,21 @@ Bytes finish_transaction(const Context& ctx, AppSession& s, bool ends_before_v) 
             chain_id = items[0].bytes;
         }
         const auto& value = items[to_field + 1].bytes;
+        const auto& calldata = items[to_field + 2].bytes;
+        std::string shown;
+        if (!calldata.empty() && !ctx.config.blind_signing) {
+            auto view = erc20_view(tokens, to, chain_id, calldata);
+            if (!view) return reply(kBadData);  // blind signing needed
+            shown = ": " + *view;
+        }
         summary = std::string("Review transaction (") +
                   (legacy          ? "legacy"
                    : tx[0] == 0x01 ? "EIP-2930"
                                    : "EIP-1559") +
                   ") chain " + hex_or_zero(chain_id) + " to " +
                   (to.empty() ? std::string("contract creation") : core::hex_encode(to)) +
-                  " value " + hex_or_zero(value) + " data " +
-                  std::to_string(items[to_field + 2].bytes.size()) + " bytes";
+                  " value " + hex_or_zero(value) + " data " + std::to_string(calldata.size()) +
+                  " bytes" + shown;
     }
     if (!approved(ctx, summary + " from " + path_text(path))) return reply(kDenied);
     const Hash32 digest = core::keccak256(tx);
@@ -643,7 +762,8 @@ Bytes sign_transaction(const Context& ctx, AppSession& s, std::uint8_t p1, std::
         s.tx = {};
         return reply(kBadData);
     }
-    if (scan.has_calldata && !ctx.config.blind_signing) {
+    if (scan.has_calldata && !ctx.config.blind_signing &&
+        !(scan.to && find_token(s.tokens, *scan.to))) {
         // Contract data the app cannot show: refused unless blind signing is on.
         s.tx = {};
         return reply(kBadData);
@@ -991,6 +1111,8 @@ Bytes EthApp::exchange(ByteView apdu) {
             return get_configuration(ctx, data);
         case 0x02:
             return get_address(ctx, p1, p2, data);
+        case 0x0A:
+            return provide_token(s, p1, p2, data);
         case 0x04:
             return sign_transaction(ctx, s, p1, p2, data);
         case 0x08:

@@ -17,6 +17,8 @@
 //                              chunk that ends exactly before the v field ends the transaction
 //                              (signed as pre-EIP-155, "chain id 0"); calldata needs blind
 //                              signing (0x6A80 otherwise)
+//   0A ERC-20 token descriptor   verified against Ledger's production token key; a described
+//                              token's transfer/approve then signs without blind signing
 //   08 sign personal message   P1 0x00 first (path, 4-byte BE length, data) / 0x80 more
 //   0C sign EIP-712            P2 0x00 hashed (path, domain separator, message hash; app >=
 //                              1.5.0), P2 0x01 full (path only, after 1A/1C; app >= 1.9.19)
