@@ -411,8 +411,16 @@ TEST(LedgerSimProgram, ServesHidOnAnInheritedDescriptorAndExitsWhenTheHostCloses
 TEST(LedgerSimProgram, AnswersControlLinesOnItsControlPort) {
     int out[2];
     ASSERT_EQ(::pipe(out), 0);
-    const char* argv[] = {
-        KEYBRIDGE_LEDGER_SIM_PATH, "--port", "0", "--control-port", "0", "--user", "hold", nullptr};
+    const char* argv[] = {KEYBRIDGE_LEDGER_SIM_PATH,
+                          "--port",
+                          "0",
+                          "--control-port",
+                          "0",
+                          "--user",
+                          "hold",
+                          "--state",
+                          "app:Solana",
+                          nullptr};
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
@@ -449,7 +457,11 @@ TEST(LedgerSimProgram, AnswersControlLinesOnItsControlPort) {
             answer += c;
         return answer;
     };
+    EXPECT_EQ(ask("status"),
+              "ok state=other-app app=Solana version=1.13.0 blind=off user=hold "
+              "waiting=no prompts=0");
     EXPECT_EQ(ask("blind on"), "ok");
+    EXPECT_EQ(ask("open ethereum"), "ok");
     EXPECT_EQ(ask("status"),
               "ok state=ready app=Ethereum version=1.13.0 blind=on user=hold waiting=no prompts=0");
     EXPECT_EQ(ask("quit"), "ok");
