@@ -559,11 +559,11 @@ if (!sim) {
       );
       await sim.control("version 1.8.0");
       const tx1559 = buildTransaction(spec.requests.find((r) => r.name === "tx_eip1559").tx);
-      // hw-app-eth turns every 0x6A80 from a transaction into its "enable blind signing" error.
-      const error = await eth
-        .signTransaction(path0, tx1559.unsignedSerialized.slice(2), null)
-        .then(() => null, (e) => e);
-      assertEq(error?.name, "EthAppPleaseEnableContractData", "EIP-1559 on 1.8.0 (0x6A80)");
+      await expectStatus(
+        eth.signTransaction(path0, tx1559.unsignedSerialized.slice(2), null),
+        0x6501,
+        "EIP-1559 on 1.8.0 (transaction type not supported)",
+      );
     } finally {
       await sim.control(`version ${spec.recordedWith.appVersion}`);
     }
@@ -600,6 +600,12 @@ if (!sim) {
     await expectStatus(send(0xe0, 0xff, 0x00, 0x00), 0x6d00, "unknown INS");
     await expectStatus(send(0xe1, 0x02, 0x00, 0x00, pathBytes(path0)), 0x6e00, "unknown CLA");
     await expectStatus(send(0xe0, 0x1e, 0x00, 0x00, Buffer.from([0])), 0x6a80, "EIP-712 filters");
+    // An EIP-4844 (type 3) transaction is not signed.
+    await expectStatus(
+      send(0xe0, 0x04, 0x00, 0x00, Buffer.concat([pathBytes(path0), Buffer.from("03c180", "hex")])),
+      0x6501,
+      "blob transaction",
+    );
     await expectStatus(send(0xe0, 0x0c, 0x00, 0x01, pathBytes(path0)), 0x6a80, "full EIP-712 sign without data");
     // A legacy transaction whose RLP runs past its list is refused.
     const bad = Buffer.concat([pathBytes(path0), raw, Buffer.from([0x80])]);

@@ -27,6 +27,7 @@ constexpr std::uint16_t kBadLength = 0x6700;
 constexpr std::uint16_t kUnknownIns = 0x6D00;
 constexpr std::uint16_t kUnknownCla = 0x6E00;
 constexpr std::uint16_t kLocked = 0x5515;
+constexpr std::uint16_t kTxTypeNotSupported = 0x6501;
 
 constexpr std::size_t kMaxPathLength = 10;  // the app refuses deeper paths
 constexpr std::size_t kMaxTokens = 5;       // token descriptors kept for one transaction
@@ -752,9 +753,11 @@ Bytes sign_transaction(const Context& ctx, AppSession& s, std::uint8_t p1, std::
         s.tx = {};
         return reply(kBadData);
     }
-    if (s.tx.tx.empty() && data[0] <= 0x7f && ctx.config.version < AppVersion{1, 9, 0}) {
+    if (s.tx.tx.empty() && data[0] <= 0x7f &&
+        ((data[0] != 0x01 && data[0] != 0x02) || ctx.config.version < AppVersion{1, 9, 0})) {
+        // EIP-2930 and EIP-1559 came with app 1.9.0; other types (blobs, ...) are not signed.
         s.tx = {};
-        return reply(kBadData);  // typed transactions came with app 1.9.0
+        return reply(kTxTypeNotSupported);
     }
     s.tx.tx.insert(s.tx.tx.end(), data.begin(), data.end());
     TxScan scan = scan_transaction(s.tx.tx);

@@ -26,8 +26,9 @@
 //   1E EIP-712 filtering: refused with 0x6A80 (filters are signed by Ledger's key; the
 //      simulator holds no trusted key)
 // Status words: 9000 ok, 6985 denied by the user (or a chunk out of sequence), 6A80 bad data /
-// blind signing needed, 6B00 bad P1/P2, 6700 bad length, 6D00 unknown INS (also every E0 command
-// on the dashboard), 6E00 unknown CLA (also E0 commands while another app is open), 5515 locked.
+// blind signing needed, 6501 transaction type not supported (EIP-4844, or typed on app < 1.9.0),
+// 6B00 bad P1/P2, 6700 bad length, 6D00 unknown INS (also every E0 command on the dashboard), 6E00
+// unknown CLA (also E0 commands while another app is open), 5515 locked.
 //
 // Thread-safety: exchange() is called by one thread at a time (the transport's); configuration
 // setters and the User may be used from any other thread meanwhile.
