@@ -15,7 +15,7 @@
 // dashboard, another app, app versions too old for a feature, the legacy short-last-chunk quirk,
 // chunking and status-word rules, unplugging mid-request.
 //
-// Usage: node ledger_hw_app_eth.mjs PATH_TO_keybridge_ledger_sim
+// Usage: node ledger_hw_app_eth.mjs PATH_TO_keybridge_ledger_sim PATH_TO_core_oracle
 // KEYBRIDGE_SPECULOS=host:port targets a real Speculos (the Ethereum app, blind signing enabled,
 // prompts approved by a person or Speculos automation) instead: the requests run and verify; the
 // transcript check compares the host's APDUs only, and is skipped (with a visible notice) when
@@ -32,6 +32,7 @@ import readline from "node:readline";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { ethers } from "ethers";
+import { Oracle } from "./lib/oracle.mjs";
 
 // The packages' ES module builds use extension-less imports that Node's ESM loader refuses; their
 // CommonJS builds are the ones Node runs.
@@ -47,8 +48,9 @@ const spec = JSON.parse(fs.readFileSync(path.join(transcriptDir, "requests.json"
 const record = process.env.KEYBRIDGE_RECORD_TRANSCRIPTS === "1";
 const speculos = process.env.KEYBRIDGE_SPECULOS;
 const simPath = process.argv[2];
-if (!speculos && !simPath) {
-  console.error("usage: node ledger_hw_app_eth.mjs PATH_TO_keybridge_ledger_sim");
+const oraclePath = process.argv[3];
+if ((!speculos && !simPath) || !oraclePath) {
+  console.error("usage: node ledger_hw_app_eth.mjs PATH_TO_keybridge_ledger_sim PATH_TO_core_oracle");
   process.exit(2);
 }
 
@@ -368,6 +370,74 @@ for (const req of spec.requests) {
       log.on = false;
     }
     if (!skipTranscripts) compareTranscript(req.name, log.lines, hostOnly);
+  });
+}
+
+// The typed-data messages and APDU recordings hw-app-eth ships for its own tests: every message
+// is signed in full mode and its signature must be over the digest keybridge core computes (and
+// ethers too, where ethers accepts the message; it refuses unused types and bad checksums); the
+// host's APDUs must be the ones in the vendor's recording (after its app-version exchange).
+{
+  const fixtures = path.join(
+    here,
+    "node_modules",
+    "@ledgerhq",
+    "hw-app-eth",
+    "tests",
+    "fixtures",
+  );
+  const oracle = new Oracle(oraclePath);
+  const path0 = "44'/60'/0'/0/0";
+  const { address } = await eth.getAddress(path0);
+  const signer = speculos ? null : ethers.HDNodeWallet.fromPhrase(defaultPhrase, undefined, "m/" + path0);
+  const names = fs.readdirSync(path.join(fixtures, "messages")).filter((n) => n.endsWith(".json"));
+  let replayed = 0;
+  assert(names.length >= 20, `only ${names.length} vendor messages`);
+  for (const name of names.sort()) {
+    await check(`vendor typed data ${name}`, async () => {
+      const typed = JSON.parse(fs.readFileSync(path.join(fixtures, "messages", name), "utf8"));
+      log.lines = [];
+      log.on = true;
+      let result;
+      try {
+        result = await eth.signEIP712Message(path0, typed);
+      } finally {
+        log.on = false;
+      }
+      const signature = "0x" + result.r + result.s + result.v.toString(16);
+      // core's digest (its signature too, on the simulator: both sign deterministically)
+      const key = signer ? signer.privateKey : "0x" + "11".repeat(32);
+      const core = await oracle.call("typed_v4", { key, typedData: typed });
+      assert(core.ok !== false, `core refused the message: ${core.error}`);
+      assertEq(ethers.recoverAddress(core.digest, signature), address, "signer of core's digest");
+      if (signer) assertEq(signature, core.signature, "signature as core makes it");
+      let ethersDigest = null;
+      try {
+        const { EIP712Domain, ...types } = typed.types;
+        ethersDigest = ethers.TypedDataEncoder.hash(typed.domain, types, typed.message);
+      } catch {
+        // ethers refuses this message; core's digest stands alone
+      }
+      if (ethersDigest) assertEq(ethersDigest, core.digest, "ethers' digest");
+      // The vendor's tests pair N.apdus with N.json, 14bis.json and N-<name>.json (the
+      // empty-array messages are recorded only with filters, which need Ledger's signatures).
+      const paired = /^(\d+)(bis|-permit2?|-uniswapx|-1inch-fusion)?\.json$/.exec(name);
+      const recording = paired && path.join(fixtures, "apdus", `${paired[1]}.apdus`);
+      if (recording) {
+        const vendor = fs
+          .readFileSync(recording, "utf8")
+          .split("\n")
+          .filter((l) => l.startsWith("=> "));
+        const ours = log.lines.filter((l) => l.startsWith("=> ") && !l.startsWith("=> b001"));
+        assertEq(ours.length, vendor.length, "number of APDUs against the vendor's recording");
+        for (let i = 0; i < ours.length; i++) assertEq(ours[i], vendor[i], `APDU ${i + 1}`);
+        replayed += 1;
+      }
+    });
+  }
+  oracle.close();
+  await check("vendor APDU recordings compared", async () => {
+    assert(replayed >= 20, `only ${replayed} of hw-app-eth's recordings compared`);
   });
 }
 

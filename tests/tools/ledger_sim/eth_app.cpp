@@ -201,7 +201,7 @@ struct FieldType {
     FieldKind kind = FieldKind::Custom;
     std::string custom;                              // struct name for Custom
     std::size_t size = 0;                            // bytes, for Int/Uint/FixedBytes
-    std::vector<std::optional<std::size_t>> levels;  // array levels, outermost first
+    std::vector<std::optional<std::size_t>> levels;  // as written: T[2][] has {2, dynamic}
 
     std::string base_name() const {
         switch (kind) {
@@ -1042,10 +1042,13 @@ Bytes struct_implementation(AppSession& s, std::uint8_t p1, std::uint8_t p2, Byt
     if (p2 == 0x0F) {
         if (expect != Expect::Array || p1 != 0x00 || data.size() != 1) return fail_all(kBadData);
         const std::size_t count = data[0];
-        if (next->levels.front() && *next->levels.front() != count) return fail_all(kBadData);
+        // As in Solidity, the last level written is the outermost: T[2][] is a dynamic array of
+        // T[2], so its first array APDU gives the dynamic count.
+        const auto& outer = next->levels.back();
+        if (outer && *outer != count) return fail_all(kBadData);
         AppSession::Frame frame;
         frame.element = *next;
-        frame.element.levels.erase(frame.element.levels.begin());
+        frame.element.levels.pop_back();
         frame.remaining = count;
         e.stack.push_back(std::move(frame));
         if (settle(s, &next) == Expect::Error) return fail_all(kBadData);
