@@ -471,5 +471,54 @@ TEST(LedgerSimProgram, AnswersControlLinesOnItsControlPort) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+// ---- hostile input ----
+
+TEST(LedgerSimRobustness, RandomAndMutatedApdusOnlyEverGetStatusWords) {
+    Device device;
+    device.user.set_mode(UserMode::Reject);
+    std::uint64_t state = 0x9e3779b97f4a7c15ULL;
+    auto next = [&] {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return state;
+    };
+    // Valid starting points, mutated byte by byte, plus pure noise on every instruction.
+    const std::vector<Bytes> seeds = {
+        apdu(0xe0, 0x04, 0x00, 0x00, core::concat({kPath, kLegacy})),
+        apdu(0xe0, 0x1a, 0x00, 0xff, hex("8301000777616c6c657473")),
+        apdu(0xe0, 0x1a, 0x00, 0xff, hex("c201040000000006646570746879")),
+        apdu(0xe0, 0x1c, 0x00, 0xff, hex("00020102")),
+        apdu(0xe0, 0x0a, 0x00, 0x00,
+             hex("0455534443a0b86991c6218b36c1d19d4a2e9eb0ce3606eb48000000060000000130450221")),
+        apdu(0xe0, 0x08, 0x00, 0x00, core::concat({kPath, hex("00000003616263")})),
+        apdu(0xe0, 0x0c, 0x00, 0x00, core::concat({kPath, Bytes(64, 0x11)})),
+    };
+    const std::uint8_t instructions[] = {0x02, 0x04, 0x06, 0x08, 0x0a, 0x0c, 0x1a, 0x1c, 0x1e};
+    for (int round = 0; round < 20000; ++round) {
+        Bytes a;
+        if (round % 2 == 0) {
+            a = seeds[next() % seeds.size()];
+            for (int flips = 1 + static_cast<int>(next() % 4); flips > 0; --flips)
+                a[5 + next() % (a.size() - 5)] = static_cast<std::uint8_t>(next());
+            if (next() % 4 == 0) a.resize(5 + next() % (a.size() - 4));
+            a[4] = static_cast<std::uint8_t>(a.size() - 5);
+        } else {
+            Bytes data(next() % 80);
+            for (auto& b : data)
+                b = static_cast<std::uint8_t>(next());
+            a = apdu(0xe0, instructions[next() % sizeof instructions],
+                     static_cast<std::uint8_t>(next() % 3 == 0 ? next() : 0),
+                     static_cast<std::uint8_t>(next() % 3 == 0 ? next() : 0), data);
+        }
+        Bytes reply = device.app->exchange(a);
+        ASSERT_GE(reply.size(), 2u);
+    }
+    // Still a working device afterwards.
+    device.user.set_mode(UserMode::Approve);
+    auto reply = device.app->exchange(apdu(0xe0, 0x04, 0x00, 0x00, core::concat({kPath, kLegacy})));
+    EXPECT_EQ(reply.size(), 67u);
+}
+
 }  // namespace
 }  // namespace keybridge::tests::ledger_sim
