@@ -26,7 +26,6 @@ constexpr std::uint16_t kBadP1P2 = 0x6B00;
 constexpr std::uint16_t kBadLength = 0x6700;
 constexpr std::uint16_t kUnknownIns = 0x6D00;
 constexpr std::uint16_t kUnknownCla = 0x6E00;
-constexpr std::uint16_t kLocked = 0x5515;
 constexpr std::uint16_t kTxTypeNotSupported = 0x6501;
 
 constexpr std::size_t kMaxPathLength = 10;  // the app refuses deeper paths
@@ -528,7 +527,7 @@ Bytes get_app_and_version(const Context& ctx) {
     std::string version;
     switch (ctx.config.state) {
         case DeviceState::Locked:
-            return reply(kLocked);
+            return reply(ctx.config.locked_status);
         case DeviceState::Dashboard:
             name = "BOLOS";
             version = ctx.config.firmware_version;
@@ -1099,13 +1098,14 @@ Bytes EthApp::exchange(ByteView apdu) {
         data = apdu.subspan(5);
     }
 
-    if (config.state == DeviceState::Locked) return reply(kLocked);
+    if (config.state == DeviceState::Locked) return reply(config.locked_status);
     if (cla == 0xB0) {
         if (ins == 0x01) return get_app_and_version(ctx);
         return reply(kUnknownIns);
     }
-    if (config.state == DeviceState::Dashboard) return reply(kUnknownIns);
-    if (config.state == DeviceState::OtherApp || cla != 0xE0) return reply(kUnknownCla);
+    if (config.state == DeviceState::Dashboard) return reply(config.dashboard_status);
+    if (config.state == DeviceState::OtherApp) return reply(config.other_app_status);
+    if (cla != 0xE0) return reply(kUnknownCla);
 
     // Any command other than the continuation of a multi-APDU signature ends that signature.
     if (ins != 0x04) s.tx = {};

@@ -79,6 +79,11 @@ struct Config {
     std::string other_app = "Bitcoin";
     std::string other_app_version = "2.1.3";
     std::string firmware_version = "2.2.3";  // what B0 01 names on the dashboard ("BOLOS")
+    // What the device answers outside the Ethereum app (firmware versions differ: older ones
+    // answer 0x6982 when locked, some 0x6E00 or 0x6E01 on the dashboard).
+    std::uint16_t locked_status = 0x5515;
+    std::uint16_t dashboard_status = 0x6D00;  // E0 commands on the dashboard
+    std::uint16_t other_app_status = 0x6E00;  // E0 commands while another app is open
 };
 
 enum class UserAnswer { Approve, Reject };

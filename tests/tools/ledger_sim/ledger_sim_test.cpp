@@ -314,6 +314,17 @@ TEST(LedgerSimControl, CommandsChangeTheDevice) {
     EXPECT_EQ(status_of(device.app->exchange(apdu(0xe0, 0x1a, 0x00, 0x00, hex("41")))), 0x6D00);
     EXPECT_EQ(control_command(*device.app, device.user, nullptr, "lock"), "ok");
     EXPECT_EQ(status_of(device.app->exchange(apdu(0xb0, 0x01, 0x00, 0x00, {}))), 0x5515);
+    EXPECT_EQ(control_command(*device.app, device.user, nullptr, "lock 6982"), "ok");
+    EXPECT_EQ(status_of(device.app->exchange(apdu(0xe0, 0x02, 0x00, 0x00, kPath))), 0x6982);
+    EXPECT_EQ(control_command(*device.app, device.user, nullptr, "dashboard 6e01"), "ok");
+    EXPECT_EQ(status_of(device.app->exchange(apdu(0xe0, 0x02, 0x00, 0x00, kPath))), 0x6E01);
+    EXPECT_EQ(control_command(*device.app, device.user, nullptr, "open Bitcoin 6d02"), "ok");
+    EXPECT_EQ(status_of(device.app->exchange(apdu(0xe0, 0x02, 0x00, 0x00, kPath))), 0x6D02);
+    EXPECT_EQ(control_command(*device.app, device.user, nullptr, "lock 69").rfind("error", 0), 0u);
+    EXPECT_EQ(control_command(*device.app, device.user, nullptr, "lock 0x69").rfind("error", 0),
+              0u);
+    EXPECT_EQ(control_command(*device.app, device.user, nullptr, "blind on off").rfind("error", 0),
+              0u);
     EXPECT_EQ(control_command(*device.app, device.user, nullptr, "unlock"), "ok");
     EXPECT_EQ(control_command(*device.app, device.user, nullptr, "blind off"), "ok");
     EXPECT_EQ(device.app->exchange(apdu(0xe0, 0x06, 0x00, 0x00, {})), hex("0001091290"

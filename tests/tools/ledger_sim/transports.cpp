@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -235,14 +236,30 @@ void ApduTcpServer::serve_client(int fd) {
 
 // ---- control protocol ----
 
+namespace {
+
+// An optional status word written as 4 hex digits ("6982"); empty text is fine (no change).
+std::optional<std::uint16_t> status_word(const std::string& text) {
+    if (text.empty()) return std::uint16_t{0};
+    if (text.size() != 4) return std::nullopt;
+    for (char ch : text) {
+        if (!std::isxdigit(static_cast<unsigned char>(ch))) return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(std::stoul(text, nullptr, 16));
+}
+
+}  // namespace
+
 std::string control_command(EthApp& app, User& user, ApduTcpServer* server, std::string_view line) {
     std::istringstream in{std::string(line)};
     std::string command;
     std::string argument;
     in >> command;
     in >> argument;
-    std::string extra;
-    if (in >> extra) return "error too many words";
+    std::string extra;  // only "open NAME SW" has a third word
+    in >> extra;
+    std::string more;
+    if (in >> more || (!extra.empty() && command != "open")) return "error too many words";
     auto no_argument = [&] { return argument.empty(); };
 
     if ((command == "approve" || command == "reject" || command == "hold") && no_argument()) {
@@ -265,21 +282,29 @@ std::string control_command(EthApp& app, User& user, ApduTcpServer* server, std:
         auto text = user.wait_for_prompt(std::chrono::milliseconds(ms));
         return text ? "ok " + *text : "error timeout";
     }
-    if ((command == "lock" || command == "unlock" || command == "dashboard") && no_argument()) {
+    if (command == "unlock" && no_argument()) {
+        app.update_config([&](Config& c) { c.state = DeviceState::Ready; });
+        return "ok";
+    }
+    if (command == "lock" || command == "dashboard") {
+        auto sw = status_word(argument);
+        if (!sw) return "error the status word is 4 hex digits";
         app.update_config([&](Config& c) {
-            c.state = command == "lock"        ? DeviceState::Locked
-                      : command == "dashboard" ? DeviceState::Dashboard
-                                               : DeviceState::Ready;
+            c.state = command == "lock" ? DeviceState::Locked : DeviceState::Dashboard;
+            if (!argument.empty()) (command == "lock" ? c.locked_status : c.dashboard_status) = *sw;
         });
         return "ok";
     }
     if (command == "open" && !argument.empty()) {
+        auto sw = status_word(extra);
+        if (!sw) return "error the status word is 4 hex digits";
         app.update_config([&](Config& c) {
             if (argument == "ethereum" || argument == "Ethereum") {
                 c.state = DeviceState::Ready;
             } else {
                 c.state = DeviceState::OtherApp;
                 c.other_app = argument;
+                if (!extra.empty()) c.other_app_status = *sw;
             }
         });
         return "ok";

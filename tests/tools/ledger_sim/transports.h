@@ -92,9 +92,11 @@ class ApduTcpServer {
 //   press approve | press reject   answer the waiting prompt, or the next one
 //   wait-prompt [MILLISECONDS]     wait (default 5000 ms) until a prompt is waiting; answers
 //                                  "ok <prompt text>" or "error timeout"
-//   lock | unlock                  PIN screen on (every APDU 0x5515) / off (Ethereum app open)
-//   dashboard                      close the app (E0 commands answer 0x6D00)
-//   open ethereum | open NAME      open the Ethereum app, or another app (E0 commands: 0x6E00)
+//   lock [SW] | unlock             PIN screen on (every APDU answers SW, default 5515) / off
+//                                  (Ethereum app open)
+//   dashboard [SW]                 close the app (E0 commands answer SW, default 6D00)
+//   open ethereum | open NAME [SW] open the Ethereum app, or another app (E0 commands answer SW,
+//                                  default 6E00); SW is 4 hex digits and is kept for next time
 //   blind on | blind off           the app's blind signing setting
 //   version X.Y.Z                  the Ethereum app version reported and obeyed
 //   unplug                         drop the APDU connection mid-request (TCP only)
