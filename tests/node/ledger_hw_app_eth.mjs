@@ -540,6 +540,72 @@ if (!sim) {
     assertEq((await eth.getAppConfiguration()).arbitraryDataEnabled, 1, "blind signing flag");
   });
 
+  // hw-app-eth's recordings of filtered typed-data flows (filters and token descriptors signed
+  // with Ledger's CAL test key), replayed APDU by APDU: every status word as recorded, every
+  // signature verified by the simulator, and the final signature over core's digest.
+  await check("vendor filtered EIP-712 recordings replay (CAL test key trusted)", async () => {
+    const fixtures = path.join(here, "node_modules", "@ledgerhq", "hw-app-eth", "tests", "fixtures");
+    const messages = fs.readdirSync(path.join(fixtures, "messages"));
+    const recordings = fs.readdirSync(path.join(fixtures, "apdus")).filter((n) => n.includes("-filtered-"));
+    assert(recordings.length >= 25, `only ${recordings.length} filtered recordings`);
+    const oracle = new Oracle(oraclePath);
+    const signer = ethers.HDNodeWallet.fromPhrase(defaultPhrase, undefined, "m/" + path0);
+    await sim.control("cal-test-key on");
+    try {
+      for (const name of recordings.sort()) {
+        // "N-filtered-vK" pairs with message N ("N-<name>.json" for the later ones),
+        // "1-filtered-empty-array-L-level(s)-v2" with "1-empty-array-L-level(s).json".
+        const base = name.replace(/-filtered/, "").replace(/-v\d\.apdus$/, "");
+        const message =
+          messages.find((m) => m === `${base}.json`) ??
+          messages.find((m) => m.startsWith(`${base}-`));
+        assert(message, `no message for ${name}`);
+        const typed = JSON.parse(fs.readFileSync(path.join(fixtures, "messages", message), "utf8"));
+        const lines = fs.readFileSync(path.join(fixtures, "apdus", name), "utf8").split("\n");
+        let last = null;
+        for (let i = 0; i < lines.length; i++) {
+          if (!lines[i].startsWith("=> ")) continue;
+          const apdu = Buffer.from(lines[i].slice(3), "hex");
+          const recorded = lines[i + 1].slice(3);
+          const answer = await transport.exchange(apdu);
+          const sw = answer.subarray(-2).toString("hex");
+          assertEq(sw, recorded.slice(-4), `${name}: status of APDU ${lines[i].slice(3, 40)}…`);
+          if (apdu[1] === 0x0a) assertEq(answer.length, 3, `${name}: descriptor slot answered`);
+          last = answer;
+        }
+        assertEq(last.length, 67, `${name}: final signature`);
+        const core = await oracle.call("typed_v4", { key: signer.privateKey, typedData: typed });
+        assert(core.ok !== false, `${name}: core refused ${message}: ${core.error}`);
+        const v = last[0];
+        const signature = "0x" + last.subarray(1, 65).toString("hex") + v.toString(16);
+        assertEq(signature, core.signature, `${name}: signature over core's digest of ${message}`);
+        const prompt = await sim.control("last-prompt");
+        assert(prompt.includes("["), `${name}: the filters are not shown: ${prompt}`);
+      }
+    } finally {
+      oracle.close();
+      await sim.control("cal-test-key off");
+    }
+    // Without the test key the same filters are refused (release apps trust production only).
+    const first = fs
+      .readFileSync(path.join(fixtures, "apdus", "0-filtered-v1.apdus"), "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("=> "))
+      .map((l) => Buffer.from(l.slice(3), "hex"));
+    let refused = null;
+    for (const apdu of first) {
+      const answer = await transport.exchange(apdu);
+      const sw = answer.subarray(-2).readUInt16BE(0);
+      if (sw !== 0x9000) {
+        refused = { ins: apdu[1], p2: apdu[3], sw };
+        break;
+      }
+    }
+    assert(refused, "test-key filters accepted without the test key");
+    assertEq(refused.ins, 0x1e, "the first refused APDU is a filter");
+    assertEq(refused.sw, 0x6a80, "status of a filter signed with an untrusted key");
+  });
+
   await check("ERC-20 descriptors signed by Ledger: clear signing without blind signing", async () => {
     const req = spec.requests.find((r) => r.name === "tx_erc20_transfer_described");
     const raw = buildTransaction(req.tx).unsignedSerialized.slice(2);
@@ -669,7 +735,11 @@ if (!sim) {
     await expectStatus(send(0xe0, 0x08, 0x00, 0x00, Buffer.concat([pathBytes(path0), Buffer.from([0, 0, 0, 2]), Buffer.from("abc")])), 0x6a80, "message longer than declared");
     await expectStatus(send(0xe0, 0xff, 0x00, 0x00), 0x6d00, "unknown INS");
     await expectStatus(send(0xe1, 0x02, 0x00, 0x00, pathBytes(path0)), 0x6e00, "unknown CLA");
-    await expectStatus(send(0xe0, 0x1e, 0x00, 0x00, Buffer.from([0])), 0x6a80, "EIP-712 filters");
+    await expectStatus(
+      send(0xe0, 0x1e, 0x00, 0x0f, Buffer.from([0])),
+      0x6985,
+      "EIP-712 message info without filtering activated",
+    );
     // An EIP-4844 (type 3) transaction is not signed.
     await expectStatus(
       send(0xe0, 0x04, 0x00, 0x00, Buffer.concat([pathBytes(path0), Buffer.from("03c180", "hex")])),

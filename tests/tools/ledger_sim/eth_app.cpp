@@ -11,6 +11,7 @@
 #include "core/secp256k1.h"
 #include "core/uint256.h"
 
+#include <openssl/sha.h>
 #include <secp256k1.h>
 
 namespace keybridge::tests::ledger_sim {
@@ -41,6 +42,16 @@ constexpr std::uint8_t kLedgerTokenKey[65] = {
     0x7b, 0x30, 0xfe, 0x4e, 0x8c, 0xc7, 0x6b, 0x14, 0x89, 0x15, 0x0c, 0x21, 0x51,
     0x4e, 0xbf, 0x44, 0x0f, 0xf5, 0xde, 0xa5, 0x39, 0x3d, 0x83, 0xde, 0x53, 0x58,
     0xcd, 0x09, 0x8f, 0xce, 0x8f, 0xd0, 0xf8, 0x1d, 0xaa, 0x94, 0x97, 0x91, 0x83};
+
+// The same role in app builds made with the CAL test key (HAVE_CAL_TEST_KEY), as published in the
+// app's source: the descriptors and EIP-712 filters that hw-app-eth's own recorded fixtures carry
+// are signed with it, so Ledger's emulator runs accept it. Trusted only when Config says so.
+constexpr std::uint8_t kLedgerCalTestKey[65] = {
+    0x04, 0x4c, 0xca, 0x8f, 0xad, 0x49, 0x6a, 0xa5, 0x04, 0x0a, 0x00, 0xa7, 0xeb,
+    0x2f, 0x5c, 0xc3, 0xb8, 0x53, 0x76, 0xd8, 0x8b, 0xa1, 0x47, 0xa7, 0xd7, 0x05,
+    0x4a, 0x99, 0xc6, 0x40, 0x56, 0x18, 0x87, 0xfe, 0x17, 0xa0, 0x96, 0xe3, 0x6c,
+    0x3b, 0x52, 0x3b, 0x24, 0x4f, 0x3e, 0x2f, 0xf7, 0xf8, 0x40, 0xae, 0x26, 0xc4,
+    0xe7, 0x7a, 0xd3, 0xbc, 0x73, 0x9a, 0xf5, 0xde, 0x6f, 0x2d, 0x77, 0xa7, 0xb6};
 
 Bytes reply(std::uint16_t sw) {
     return {static_cast<std::uint8_t>(sw >> 8), static_cast<std::uint8_t>(sw & 0xff)};
@@ -345,6 +356,16 @@ struct AppSession {
         // a field value split over several APDUs
         std::optional<std::size_t> value_length;
         Bytes value;
+        // filtering (INS 0x1E)
+        bool filtering = false;
+        std::optional<std::size_t> filters_expected;
+        std::set<std::string> filtered_paths;  // a filter repeated per array element counts once
+        std::optional<std::string> discarded_path;
+        std::string contract_name;
+        std::vector<std::string> labels;
+        // from the domain's values, for filter signatures
+        std::uint64_t chain_id = 0;
+        Bytes contract = Bytes(20, 0);
     } eip712;
 
     void reset_signing() {
@@ -587,7 +608,25 @@ Bytes get_address(const Context& ctx, std::uint8_t p1, std::uint8_t p2, ByteView
 
 // Payload: ticker length, ticker, contract address (20), decimals (4 BE), chain id (4 BE), then the
 // DER signature by Ledger's token key over everything but the first byte.
-Bytes provide_token(AppSession& s, std::uint8_t p1, std::uint8_t p2, ByteView data) {
+// Whether der (a DER ECDSA signature) signs digest with a CAL key the configured app trusts.
+bool verify_cal(const Config& config, const Hash32& digest, ByteView der) {
+    auto* ctx = core::secp256k1_ctx();
+    secp256k1_ecdsa_signature signature;
+    if (!secp256k1_ecdsa_signature_parse_der(ctx, &signature, der.data(), der.size())) return false;
+    // Ledger's signer does not normalise s; libsecp256k1 verifies only the low form.
+    secp256k1_ecdsa_signature_normalize(ctx, &signature, &signature);
+    for (const std::uint8_t* raw : {kLedgerTokenKey, kLedgerCalTestKey}) {
+        if (raw == kLedgerCalTestKey && !config.trust_cal_test_key) continue;
+        secp256k1_pubkey key;
+        if (secp256k1_ec_pubkey_parse(ctx, &key, raw, 65) &&
+            secp256k1_ecdsa_verify(ctx, &signature, digest.data(), &key))
+            return true;
+    }
+    return false;
+}
+
+Bytes provide_token(const Context& ctx, AppSession& s, std::uint8_t p1, std::uint8_t p2,
+                    ByteView data) {
     if (p1 != 0x00 || p2 != 0x00) return reply(kBadP1P2);
     if (data.empty()) return reply(kBadData);
     const std::size_t ticker_length = data[0];
@@ -596,16 +635,7 @@ Bytes provide_token(AppSession& s, std::uint8_t p1, std::uint8_t p2, ByteView da
         return reply(kBadData);
     ByteView signed_part = data.subspan(1, signed_end - 1);
     ByteView der = data.subspan(signed_end);
-    const Hash32 digest = core::sha256(signed_part);
-    auto* ctx = core::secp256k1_ctx();
-    secp256k1_ecdsa_signature signature;
-    secp256k1_pubkey key;
-    if (!secp256k1_ecdsa_signature_parse_der(ctx, &signature, der.data(), der.size()) ||
-        !secp256k1_ec_pubkey_parse(ctx, &key, kLedgerTokenKey, sizeof kLedgerTokenKey))
-        return reply(kBadData);
-    // Ledger's signer does not normalise s; libsecp256k1 verifies only the low form.
-    secp256k1_ecdsa_signature_normalize(ctx, &signature, &signature);
-    if (!secp256k1_ecdsa_verify(ctx, &signature, digest.data(), &key)) return reply(kBadData);
+    if (!verify_cal(ctx.config, core::sha256(signed_part), der)) return reply(kBadData);
     const auto at = [&](std::size_t offset) {
         return data.begin() + static_cast<std::ptrdiff_t>(offset);
     };
@@ -854,10 +884,21 @@ Bytes sign_typed(const Context& ctx, AppSession& s, std::uint8_t p1, std::uint8_
             s.eip712 = {};
             return reply(kBadData);
         }
+        if (e.filtering &&
+            (!e.filters_expected || *e.filters_expected != e.filtered_paths.size())) {
+            s.eip712 = {};
+            return reply(kBadData);  // the message info announced another number of filters
+        }
         domain = *e.domain_hash;
         message = *e.message_hash;
         what = "Sign typed data (fields shown) domain " + core::hex_encode(domain) + " message " +
                core::hex_encode(message);
+        if (e.filtering) {
+            what += " [" + e.contract_name + ":";
+            for (const auto& label : e.labels)
+                what += " " + label + ";";
+            what += "]";
+        }
         s.eip712 = {};
     }
     if (!approved(ctx, what + " with " + path_text(*path))) return reply(kDenied);
@@ -1067,10 +1108,21 @@ Bytes struct_implementation(AppSession& s, std::uint8_t p1, std::uint8_t p2, Byt
     if (done != (p1 == 0x00)) return fail_all(kBadData);
     if (!done) return reply(kOk);
     auto word = encode_atomic(*next, e.value);
-    e.value_length.reset();
-    e.value.clear();
     if (!word) return fail_all(kBadData);
     auto& top = e.stack.back();
+    if (e.root_is_domain && e.stack.size() == 1 && top.def) {
+        // The filters' signatures cover the domain's chain id and verifying contract.
+        const std::string& field = top.def->fields[top.index].name;
+        if (field == "chainId") {
+            e.chain_id = 0;
+            for (std::size_t i = 24; i < 32; ++i)
+                e.chain_id = (e.chain_id << 8) | (*word)[i];
+        } else if (field == "verifyingContract" && e.value.size() == 20) {
+            e.contract = e.value;
+        }
+    }
+    e.value_length.reset();
+    e.value.clear();
     top.encoded.insert(top.encoded.end(), word->begin(), word->end());
     if (top.def) {
         ++top.index;
@@ -1078,6 +1130,168 @@ Bytes struct_implementation(AppSession& s, std::uint8_t p1, std::uint8_t p2, Byt
         --top.remaining;
     }
     if (settle(s, &next) == Expect::Error) return fail_all(kBadData);
+    return reply(kOk);
+}
+
+// ---- INS 0x1E: EIP-712 filtering ----
+
+// The schema hash the filters' signatures cover: SHA-224 of the struct definitions as the app
+// rebuilds them, {"Name":[{"name":"field","type":"type"},...],...} in the order received.
+std::array<std::uint8_t, 28> schema_hash(const AppSession& s) {
+    auto quoted = [](const std::string& text) {
+        std::string out = "\"";
+        for (char ch : text) {
+            if (ch == '"' || ch == '\\') out += '\\';
+            out += ch;
+        }
+        return out + "\"";
+    };
+    std::string json = "{";
+    for (std::size_t i = 0; i < s.eip712.defs.size(); ++i) {
+        const auto& def = s.eip712.defs[i];
+        if (i) json += ",";
+        json += quoted(def.name) + ":[";
+        for (std::size_t j = 0; j < def.fields.size(); ++j) {
+            if (j) json += ",";
+            json += "{\"name\":" + quoted(def.fields[j].name) +
+                    ",\"type\":" + quoted(def.fields[j].type.type_name()) + "}";
+        }
+        json += "]";
+    }
+    json += "}";
+    std::array<std::uint8_t, 28> out{};
+    SHA224(reinterpret_cast<const unsigned char*>(json.data()), json.size(), out.data());
+    return out;
+}
+
+// The path of the field the next value belongs to: member names from the root, each followed by
+// ".[]" per array level of that member ("to.[].wallets.[]").
+std::optional<std::pair<std::string, const FieldType*>> current_field(const AppSession& s) {
+    std::string path;
+    const FieldType* type = nullptr;
+    for (const auto& frame : s.eip712.stack) {
+        if (!frame.def) continue;
+        if (frame.index >= frame.def->fields.size()) return std::nullopt;
+        const auto& field = frame.def->fields[frame.index];
+        if (!path.empty()) path += ".";
+        path += field.name;
+        for (std::size_t i = 0; i < field.type.levels.size(); ++i)
+            path += ".[]";
+        type = &field.type;
+    }
+    if (!type) return std::nullopt;
+    return std::make_pair(path, type);
+}
+
+Bytes eip712_filtering(const Context& ctx, AppSession& s, std::uint8_t p1, std::uint8_t p2,
+                       ByteView data) {
+    auto& e = s.eip712;
+    auto fail_all = [&](std::uint16_t sw) {
+        s.eip712 = {};
+        return reply(sw);
+    };
+    if (p1 > 0x01) return fail_all(kBadP1P2);
+    if (p2 == 0x00) {
+        if (e.implementing) return fail_all(kDenied);  // activation comes before the values
+        e.filtering = true;
+        return reply(kOk);
+    }
+    if (!e.filtering) return fail_all(kDenied);
+    std::size_t pos = 0;
+    auto take = [&](std::size_t n) -> std::optional<ByteView> {
+        if (data.size() - pos < n) return std::nullopt;
+        ByteView out = data.subspan(pos, n);
+        pos += n;
+        return out;
+    };
+    auto take_name = [&]() -> std::optional<ByteView> {
+        auto length = take(1);
+        if (!length) return std::nullopt;
+        return take((*length)[0]);
+    };
+    auto take_signature = [&]() -> std::optional<ByteView> {
+        auto sig = take_name();
+        if (!sig || pos != data.size()) return std::nullopt;
+        return sig;
+    };
+    if (p2 == 0x01) {  // the path of a filter for a field inside an empty array
+        auto path = take_name();
+        if (!path || pos != data.size()) return fail_all(kBadData);
+        e.discarded_path = std::string(path->begin(), path->end());
+        return reply(kOk);
+    }
+    // Every signature starts with the magic byte, the chain id (8 bytes BE), the verifying
+    // contract and the schema hash.
+    auto preimage = [&](std::uint8_t magic) {
+        Bytes out{magic};
+        for (int shift = 56; shift >= 0; shift -= 8)
+            out.push_back(static_cast<std::uint8_t>(e.chain_id >> shift));
+        out.insert(out.end(), e.contract.begin(), e.contract.end());
+        const auto schema = schema_hash(s);
+        out.insert(out.end(), schema.begin(), schema.end());
+        return out;
+    };
+    if (p2 == 0x0F) {  // message info: after the domain's values, before the message's
+        if (!e.root_is_domain || !e.domain_hash || !e.stack.empty()) return fail_all(kDenied);
+        auto name = take_name();
+        auto count = take(1);
+        auto sig = take_signature();
+        if (!name || !count || !sig) return fail_all(kBadData);
+        Bytes signed_part = preimage(183);
+        signed_part.push_back((*count)[0]);
+        signed_part.insert(signed_part.end(), name->begin(), name->end());
+        if (!verify_cal(ctx.config, core::sha256(signed_part), *sig)) return fail_all(kBadData);
+        e.filters_expected = (*count)[0];
+        e.contract_name.assign(name->begin(), name->end());
+        return reply(kOk);
+    }
+    if (p2 != 0xFC && p2 != 0xFD && p2 != 0xFE && p2 != 0xFF) return fail_all(kBadP1P2);
+    if (e.root_is_domain || e.stack.empty()) return fail_all(kDenied);  // message fields only
+    std::string path;
+    const FieldType* type = nullptr;
+    if (p1 == 0x01) {
+        if (!e.discarded_path) return fail_all(kBadData);
+        path = *e.discarded_path;
+        e.discarded_path.reset();
+    } else {
+        auto field = current_field(s);
+        if (!field) return fail_all(kBadData);
+        path = field->first;
+        type = field->second;
+    }
+    std::optional<ByteView> name;
+    std::optional<ByteView> token;
+    std::uint8_t magic = 0;
+    if (p2 == 0xFD) {
+        magic = 11;
+        token = take(1);
+    } else {
+        magic = p2 == 0xFF ? 72 : p2 == 0xFC ? 33 : 22;
+        name = take_name();
+        if (p2 == 0xFE) token = take(1);
+    }
+    auto sig = take_signature();
+    if (!sig || (p2 != 0xFD && !name) || ((p2 == 0xFD || p2 == 0xFE) && !token))
+        return fail_all(kBadData);
+    Bytes signed_part = preimage(magic);
+    signed_part.insert(signed_part.end(), path.begin(), path.end());
+    if (name) signed_part.insert(signed_part.end(), name->begin(), name->end());
+    if (token) signed_part.push_back((*token)[0]);
+    if (!verify_cal(ctx.config, core::sha256(signed_part), *sig)) return fail_all(kBadData);
+    if (type) {
+        // The format must suit the field: dates and amounts are uints, a token is an address.
+        const bool wants_uint = p2 == 0xFC || p2 == 0xFE;
+        if (wants_uint && type->kind != FieldKind::Uint) return fail_all(kBadData);
+        if (p2 == 0xFD && type->kind != FieldKind::Address) return fail_all(kBadData);
+    }
+    if (token) {
+        const std::uint8_t index = (*token)[0];
+        const bool known = index == 0xFF && p2 == 0xFE ? find_token(s.tokens, e.contract) != nullptr
+                                                       : index < s.tokens.size();
+        if (!known) return fail_all(kBadData);  // no descriptor provided for that token
+    }
+    if (e.filtered_paths.insert(path).second && name && !name->empty())
+        e.labels.emplace_back(name->begin(), name->end());
     return reply(kOk);
 }
 
@@ -1110,7 +1324,8 @@ Bytes EthApp::exchange(ByteView apdu) {
     // Any command other than the continuation of a multi-APDU signature ends that signature.
     if (ins != 0x04) s.tx = {};
     if (ins != 0x08) s.message = {};
-    if (ins != 0x1A && ins != 0x1C && ins != 0x1E && ins != 0x0C) s.eip712 = {};
+    // (token descriptors may come in the middle of a typed-data flow, for amount filters)
+    if (ins != 0x1A && ins != 0x1C && ins != 0x1E && ins != 0x0C && ins != 0x0A) s.eip712 = {};
 
     switch (ins) {
         case 0x06:
@@ -1118,7 +1333,7 @@ Bytes EthApp::exchange(ByteView apdu) {
         case 0x02:
             return get_address(ctx, p1, p2, data);
         case 0x0A:
-            return provide_token(s, p1, p2, data);
+            return provide_token(ctx, s, p1, p2, data);
         case 0x04:
             return sign_transaction(ctx, s, p1, p2, data);
         case 0x08:
@@ -1133,7 +1348,7 @@ Bytes EthApp::exchange(ByteView apdu) {
             return struct_implementation(s, p1, p2, data);
         case 0x1E:
             if (config.version < AppVersion{1, 9, 19}) return reply(kUnknownIns);
-            return reply(kBadData);
+            return eip712_filtering(ctx, s, p1, p2, data);
         default:
             return reply(kUnknownIns);
     }

@@ -23,8 +23,9 @@
 //   0C sign EIP-712            P2 0x00 hashed (path, domain separator, message hash; app >=
 //                              1.5.0), P2 0x01 full (path only, after 1A/1C; app >= 1.9.19)
 //   1A EIP-712 struct definitions, 1C struct implementations (app >= 1.9.19, else 0x6D00)
-//   1E EIP-712 filtering: refused with 0x6A80 (filters are signed by Ledger's key; the
-//      simulator holds no trusted key)
+//   1E EIP-712 filtering (activation, message info, raw / date-time / amount-join token and
+//      value, discarded paths), every signature checked against Ledger's CAL key (production,
+//      or also the CAL test key when Config::trust_cal_test_key) over the app's preimages
 // Status words: 9000 ok, 6985 denied by the user (or a chunk out of sequence), 6A80 bad data /
 // blind signing needed, 6501 transaction type not supported (EIP-4844, or typed on app < 1.9.0),
 // 6B00 bad P1/P2, 6700 bad length, 6D00 unknown INS (also every E0 command on the dashboard), 6E00
@@ -84,6 +85,9 @@ struct Config {
     std::uint16_t locked_status = 0x5515;
     std::uint16_t dashboard_status = 0x6D00;  // E0 commands on the dashboard
     std::uint16_t other_app_status = 0x6E00;  // E0 commands while another app is open
+    // Also accept ERC-20 descriptors and EIP-712 filters signed with Ledger's CAL test key (app
+    // builds made for testing, which Ledger's emulator runs use), besides the production key.
+    bool trust_cal_test_key = false;
 };
 
 enum class UserAnswer { Approve, Reject };

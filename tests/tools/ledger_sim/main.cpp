@@ -3,6 +3,7 @@
 //   keybridge_ledger_sim [--port N] [--hid-fd FD] [--control-port N]
 //                        [--seed-phrase-file F] [--app-version X.Y.Z] [--blind-signing on|off]
 //                        [--state ready|locked|dashboard|app:NAME] [--user approve|reject|hold]
+//                        [--cal-test-key on|off]
 //
 // --port N serves the Speculos APDU protocol on 127.0.0.1:N (0: a free port); --hid-fd FD serves
 // raw 64-byte HID reports on an inherited SOCK_SEQPACKET descriptor. At least one is needed. The
@@ -39,7 +40,8 @@ int usage(const std::string& why) {
     std::cerr << "keybridge_ledger_sim: " << why
               << "\nusage: keybridge_ledger_sim [--port N] [--hid-fd FD] [--control-port N] "
                  "[--seed-phrase-file F] [--app-version X.Y.Z] [--blind-signing on|off] "
-                 "[--state ready|locked|dashboard|app:NAME] [--user approve|reject|hold]\n";
+                 "[--state ready|locked|dashboard|app:NAME] [--user approve|reject|hold] "
+                 "[--cal-test-key on|off]\n";
     return 2;
 }
 
@@ -107,6 +109,9 @@ int main(int argc, char** argv) {
             auto version = AppVersion::parse(value);
             if (!version) return usage(version.error().detail);
             config.version = *version;
+        } else if (arg == "--cal-test-key") {
+            if (value != "on" && value != "off") return usage("--cal-test-key takes on or off");
+            config.trust_cal_test_key = value == "on";
         } else if (arg == "--blind-signing") {
             if (value != "on" && value != "off") return usage("--blind-signing takes on or off");
             config.blind_signing = value == "on";

@@ -313,6 +313,10 @@ std::string control_command(EthApp& app, User& user, ApduTcpServer* server, std:
         app.update_config([&](Config& c) { c.blind_signing = argument == "on"; });
         return "ok";
     }
+    if (command == "cal-test-key" && (argument == "on" || argument == "off")) {
+        app.update_config([&](Config& c) { c.trust_cal_test_key = argument == "on"; });
+        return "ok";
+    }
     if (command == "version") {
         auto version = AppVersion::parse(argument);
         if (!version) return "error " + version.error().detail;

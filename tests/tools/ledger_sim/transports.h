@@ -98,6 +98,7 @@ class ApduTcpServer {
 //   open ethereum | open NAME [SW] open the Ethereum app, or another app (E0 commands answer SW,
 //                                  default 6E00); SW is 4 hex digits and is kept for next time
 //   blind on | blind off           the app's blind signing setting
+//   cal-test-key on | off          also trust Ledger's CAL test key (descriptors, filters)
 //   version X.Y.Z                  the Ethereum app version reported and obeyed
 //   unplug                         drop the APDU connection mid-request (TCP only)
 //   status                         "ok state=… app=… version=… blind=on|off user=… waiting=yes|no
