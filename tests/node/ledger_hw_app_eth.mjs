@@ -68,9 +68,11 @@ globalThis.fetch = async () => {
   networkAttempts += 1;
   throw new Error("network access attempted during the Ledger test");
 };
-// ERC-20 descriptors signed by Ledger, from the npm package (no CAL lookup at run time).
+// ERC-20 descriptors and EIP-712 filters signed by Ledger, from the npm package (no CAL lookup
+// at run time).
 const erc20Signatures = (chainId) =>
   require(`@ledgerhq/cryptoassets-evm-signatures/data/evm/${chainId}/index`).signatures;
+const eip712Filters = require("@ledgerhq/cryptoassets-evm-signatures/data/eip712_v2");
 const loadConfig = {
   calServiceURL: null,
   cryptoassetsBaseURL: null,
@@ -79,6 +81,13 @@ const loadConfig = {
   extraPlugins: null,
   staticERC20Signatures: { 1: erc20Signatures(1) },
 };
+// For the requests that expect filters: the package's EIP-712 filters (v2) too.
+const filteringLoadConfig = {
+  ...loadConfig,
+  staticERC20Signatures: { 1: erc20Signatures(1), 137: erc20Signatures(137) },
+  staticEIP712SignaturesV2: eip712Filters.default ?? eip712Filters,
+};
+const vendorFixtures = path.join(here, "node_modules", "@ledgerhq", "hw-app-eth", "tests", "fixtures");
 const erc20Only = { erc20: true, externalPlugins: false, nft: false, uniswapV3: false };
 
 // ---- bookkeeping ----
@@ -258,7 +267,10 @@ async function runRequest(eth, req) {
     }
     case "signEIP712HashedMessage":
     case "signEIP712Message": {
-      const typed = spec.typedData[req.typedData];
+      // typedDataFixture names one of the messages hw-app-eth ships for its own tests.
+      const typed = req.typedDataFixture
+        ? JSON.parse(fs.readFileSync(path.join(vendorFixtures, "messages", req.typedDataFixture), "utf8"))
+        : spec.typedData[req.typedData];
       const types = withoutDomain(typed.types);
       let result;
       if (req.method === "signEIP712HashedMessage") {
@@ -270,7 +282,12 @@ async function runRequest(eth, req) {
           hashStruct.slice(2),
         );
       } else {
-        result = await eth.signEIP712Message(req.path, typed);
+        if (req.expectFilters) eth.setLoadConfig(filteringLoadConfig);
+        try {
+          result = await eth.signEIP712Message(req.path, typed);
+        } finally {
+          eth.setLoadConfig(loadConfig);
+        }
       }
       const signature = "0x" + result.r + result.s + result.v.toString(16);
       const expected = await addressOf(req.path);
@@ -279,6 +296,11 @@ async function runRequest(eth, req) {
         expected,
         "typed data signer",
       );
+      if (req.expectFilters && sim) {
+        // The Ledger-signed filters were accepted: the device showed their labels.
+        const shown = await sim.control("last-prompt");
+        for (const label of req.expectFilters) assert(shown.includes(label + ";"), `${label} not in ${shown}`);
+      }
       return null;
     }
     default:
@@ -604,6 +626,30 @@ if (!sim) {
     assert(refused, "test-key filters accepted without the test key");
     assertEq(refused.ins, 0x1e, "the first refused APDU is a filter");
     assertEq(refused.sw, 0x6a80, "status of a filter signed with an untrusted key");
+  });
+
+  await check("a Permit's amount filter needs the verifying contract's descriptor: 0x6A80 without", async () => {
+    // hw-app-eth looks the token up for coin_ref 255 without its static signatures, so offline it
+    // sends no INS 0x0A for the verifying contract and the app cannot join the amount to a token.
+    // (A host must send that descriptor itself before the filters.)
+    const typed = JSON.parse(
+      fs.readFileSync(path.join(vendorFixtures, "messages", "15-permit.json"), "utf8"),
+    );
+    const sent = [];
+    const exchange = transport.exchange;
+    transport.exchange = async (apdu) => {
+      sent.push(apdu.subarray(0, 4).toString("hex"));
+      return exchange(apdu);
+    };
+    eth.setLoadConfig(filteringLoadConfig);
+    try {
+      await expectStatus(eth.signEIP712Message(path0, typed), 0x6a80, "Permit with filters");
+    } finally {
+      eth.setLoadConfig(loadConfig);
+      transport.exchange = exchange;
+    }
+    assertEq(sent.at(-1), "e01e00fe", "refused at the amount-join value filter");
+    assert(!sent.includes("e00a0000"), "a descriptor was sent after all");
   });
 
   await check("ERC-20 descriptors signed by Ledger: clear signing without blind signing", async () => {

@@ -324,7 +324,10 @@ struct Token {
 
 struct AppSession {
     // INS 0x0A: descriptors provided for the next transaction (oldest replaced first)
-    std::vector<Token> tokens;
+    // Slots filled in turn (the answer to INS 0x0A is the slot), the oldest overwritten when all
+    // are used; cleared when a signature completes.
+    std::vector<Token> tokens = std::vector<Token>(kMaxTokens);
+    std::size_t next_token_slot = 0;
     // INS 0x04
     struct {
         bool active = false;
@@ -644,14 +647,15 @@ Bytes provide_token(const Context& ctx, AppSession& s, std::uint8_t p1, std::uin
     token.address.assign(at(1 + ticker_length), at(1 + ticker_length + 20));
     token.decimals = read_be32(data, 1 + ticker_length + 20);
     token.chain_id = read_be32(data, 1 + ticker_length + 24);
-    if (s.tokens.size() == kMaxTokens) s.tokens.erase(s.tokens.begin());  // oldest makes room
-    s.tokens.push_back(std::move(token));
-    return reply(Bytes{static_cast<std::uint8_t>(s.tokens.size() - 1)}, kOk);
+    const std::size_t slot = s.next_token_slot;
+    s.tokens[slot] = std::move(token);
+    s.next_token_slot = (slot + 1) % kMaxTokens;
+    return reply(Bytes{static_cast<std::uint8_t>(slot)}, kOk);
 }
 
 const Token* find_token(const std::vector<Token>& tokens, const Bytes& address) {
     for (const auto& t : tokens) {
-        if (t.address == address) return &t;
+        if (!t.address.empty() && t.address == address) return &t;
     }
     return nullptr;
 }
@@ -701,7 +705,8 @@ Bytes finish_transaction(const Context& ctx, AppSession& s, bool ends_before_v) 
     s.tx = {};
     // Token descriptors serve one transaction.
     const std::vector<Token> tokens = std::move(s.tokens);
-    s.tokens.clear();
+    s.tokens = std::vector<Token>(kMaxTokens);
+    s.next_token_slot = 0;
     const bool legacy = tx[0] > 0x7f;
     Bytes chain_id;
     std::string summary;
@@ -901,6 +906,8 @@ Bytes sign_typed(const Context& ctx, AppSession& s, std::uint8_t p1, std::uint8_
         }
         s.eip712 = {};
     }
+    s.tokens = std::vector<Token>(kMaxTokens);  // descriptors serve one signature
+    s.next_token_slot = 0;
     if (!approved(ctx, what + " with " + path_text(*path))) return reply(kDenied);
     return sign_reply(ctx, *path, eip712_digest(domain, message),
                       [](std::uint8_t parity) { return static_cast<std::uint8_t>(27 + parity); });
@@ -1286,8 +1293,9 @@ Bytes eip712_filtering(const Context& ctx, AppSession& s, std::uint8_t p1, std::
     }
     if (token) {
         const std::uint8_t index = (*token)[0];
-        const bool known = index == 0xFF && p2 == 0xFE ? find_token(s.tokens, e.contract) != nullptr
-                                                       : index < s.tokens.size();
+        const bool known = index == 0xFF && p2 == 0xFE
+                               ? find_token(s.tokens, e.contract) != nullptr
+                               : index < kMaxTokens && !s.tokens[index].address.empty();
         if (!known) return fail_all(kBadData);  // no descriptor provided for that token
     }
     if (e.filtered_paths.insert(path).second && name && !name->empty())
