@@ -819,7 +819,7 @@ if (!sim) {
 
   await check("control protocol: status and errors", async () => {
     const status = await sim.control("status");
-    assert(/state=ready app=Ethereum version=1\.13\.0 blind=on user=approve waiting=no prompts=\d+/.test(status), status);
+    assert(/state=ready app=Ethereum version=1\.13\.0 blind=on user=approve waiting=no prompts=\d+ apdus=\d+ interrupted=\d+$/.test(status), status);
     assert((await sim.control("version 1.x", true)).startsWith("error"), "bad version accepted");
     assert((await sim.control("fly away", true)).startsWith("error"), "unknown command accepted");
   });

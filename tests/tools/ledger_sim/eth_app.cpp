@@ -1306,6 +1306,7 @@ Bytes eip712_filtering(const Context& ctx, AppSession& s, std::uint8_t p1, std::
 }  // namespace
 
 Bytes EthApp::exchange(ByteView apdu) {
+    apdus_.fetch_add(1);
     const Config config = this->config();
     Context ctx{master_, user_, config};
     auto& s = *session_;
@@ -1329,11 +1330,20 @@ Bytes EthApp::exchange(ByteView apdu) {
     if (config.state == DeviceState::OtherApp) return reply(config.other_app_status);
     if (cla != 0xE0) return reply(kUnknownCla);
 
-    // Any command other than the continuation of a multi-APDU signature ends that signature.
-    if (ins != 0x04) s.tx = {};
-    if (ins != 0x08) s.message = {};
-    // (token descriptors may come in the middle of a typed-data flow, for amount filters)
-    if (ins != 0x1A && ins != 0x1C && ins != 0x1E && ins != 0x0C && ins != 0x0A) s.eip712 = {};
+    // Any command other than the continuation of a multi-APDU signature ends that signature
+    // (counted: a host that interleaves two requests' APDUs shows up here). The read-only
+    // configuration poll is the exception (B0 01 is answered above, also without effect).
+    if (ins != 0x06) {
+        const bool typed_flow = ins == 0x1A || ins == 0x1C || ins == 0x1E || ins == 0x0C;
+        // (token descriptors may come in the middle of a typed-data flow, for amount filters)
+        const bool keeps_typed = typed_flow || ins == 0x0A;
+        if ((ins != 0x04 && s.tx.active) || (ins != 0x08 && s.message.active) ||
+            (!keeps_typed && s.eip712.implementing))
+            interrupted_.fetch_add(1);
+        if (ins != 0x04) s.tx = {};
+        if (ins != 0x08) s.message = {};
+        if (!keeps_typed) s.eip712 = {};
+    }
 
     switch (ins) {
         case 0x06:

@@ -34,6 +34,7 @@
 // Thread-safety: exchange() is called by one thread at a time (the transport's); configuration
 // setters and the User may be used from any other thread meanwhile.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -145,6 +146,11 @@ class EthApp {
     // problem becomes a status word, as on the device.
     Bytes exchange(ByteView apdu);
 
+    // APDUs answered so far, and multi-APDU flows (transaction, message, typed data) that another
+    // command cut short: what a host that interleaves two requests' APDUs would cause.
+    std::uint64_t apdu_count() const { return apdus_.load(); }
+    std::uint64_t interrupted_flows() const { return interrupted_.load(); }
+
     Config config() const;
     void set_config(const Config& config);
     // Applies a change to the configuration under the lock.
@@ -163,6 +169,8 @@ class EthApp {
     User& user_;
     mutable std::mutex config_mutex_;
     Config config_;
+    std::atomic<std::uint64_t> apdus_{0};
+    std::atomic<std::uint64_t> interrupted_{0};
     std::unique_ptr<AppSession> session_;  // state across APDUs; touched only by exchange()
 };
 

@@ -280,6 +280,27 @@ TEST(LedgerSimTransaction, CalldataNeedsBlindSigning) {
     EXPECT_EQ(reply.size(), 67u);
 }
 
+TEST(LedgerSimTransaction, AnotherCommandCutsAMultiApduFlowShortAndIsCounted) {
+    Device device;
+    const Bytes head(kLegacy.begin(), kLegacy.begin() + 20);
+    const Bytes rest(kLegacy.begin() + 20, kLegacy.end());
+    EXPECT_EQ(device.app->exchange(apdu(0xe0, 0x04, 0x00, 0x00, core::concat({kPath, head}))),
+              hex("9000"));
+    EXPECT_EQ(device.app->interrupted_flows(), 0u);
+    // Another host's request lands between the chunks.
+    EXPECT_EQ(status_of(device.app->exchange(apdu(0xe0, 0x02, 0x00, 0x00, kPath))), 0x9000);
+    EXPECT_EQ(device.app->interrupted_flows(), 1u);
+    EXPECT_EQ(status_of(device.app->exchange(apdu(0xe0, 0x04, 0x80, 0x00, rest))), 0x6985);
+    // Uninterrupted flows, and configuration polls in between, do not count.
+    EXPECT_EQ(device.app->exchange(apdu(0xe0, 0x04, 0x00, 0x00, core::concat({kPath, head}))),
+              hex("9000"));
+    EXPECT_EQ(status_of(device.app->exchange(apdu(0xe0, 0x06, 0x00, 0x00, {}))), 0x9000);
+    EXPECT_EQ(status_of(device.app->exchange(apdu(0xb0, 0x01, 0x00, 0x00, {}))), 0x9000);
+    EXPECT_EQ(device.app->exchange(apdu(0xe0, 0x04, 0x80, 0x00, rest)).size(), 67u);
+    EXPECT_EQ(device.app->interrupted_flows(), 1u);
+    EXPECT_EQ(device.app->apdu_count(), 7u);
+}
+
 // ---- the user ----
 
 TEST(LedgerSimUser, HeldPromptEndsWithDenialWhenCancelled) {
@@ -331,7 +352,7 @@ TEST(LedgerSimControl, CommandsChangeTheDevice) {
                                                                           "00"));
     EXPECT_EQ(control_command(*device.app, device.user, nullptr, "status"),
               "ok state=ready app=Ethereum version=1.9.18 blind=off user=approve waiting=no "
-              "prompts=0");
+              "prompts=0 apdus=6 interrupted=0");
     EXPECT_EQ(control_command(*device.app, device.user, nullptr, "unplug").rfind("error", 0), 0u);
     EXPECT_EQ(control_command(*device.app, device.user, nullptr, "press maybe").rfind("error", 0),
               0u);
@@ -470,11 +491,12 @@ TEST(LedgerSimProgram, AnswersControlLinesOnItsControlPort) {
     };
     EXPECT_EQ(ask("status"),
               "ok state=other-app app=Solana version=1.13.0 blind=off user=hold "
-              "waiting=no prompts=0");
+              "waiting=no prompts=0 apdus=0 interrupted=0");
     EXPECT_EQ(ask("blind on"), "ok");
     EXPECT_EQ(ask("open ethereum"), "ok");
     EXPECT_EQ(ask("status"),
-              "ok state=ready app=Ethereum version=1.13.0 blind=on user=hold waiting=no prompts=0");
+              "ok state=ready app=Ethereum version=1.13.0 blind=on user=hold waiting=no prompts=0 "
+              "apdus=0 interrupted=0");
     EXPECT_EQ(ask("quit"), "ok");
     ::close(fd);
     int status = 0;

@@ -337,7 +337,9 @@ std::string control_command(EthApp& app, User& user, ApduTcpServer* server, std:
                " app=" + (c.state == DeviceState::OtherApp ? c.other_app : "Ethereum") +
                " version=" + c.version.to_string() + " blind=" + (c.blind_signing ? "on" : "off") +
                " user=" + mode + " waiting=" + (user.waiting() ? "yes" : "no") +
-               " prompts=" + std::to_string(user.prompts().size());
+               " prompts=" + std::to_string(user.prompts().size()) +
+               " apdus=" + std::to_string(app.apdu_count()) +
+               " interrupted=" + std::to_string(app.interrupted_flows());
     }
     if (command == "last-prompt" && no_argument()) {
         auto prompts = user.prompts();

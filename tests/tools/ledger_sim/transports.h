@@ -102,7 +102,8 @@ class ApduTcpServer {
 //   version X.Y.Z                  the Ethereum app version reported and obeyed
 //   unplug                         drop the APDU connection mid-request (TCP only)
 //   status                         "ok state=… app=… version=… blind=on|off user=… waiting=yes|no
-//                                   prompts=N"
+//                                   prompts=N apdus=N interrupted=N" (interrupted: multi-APDU
+//                                   flows another command cut short, i.e. interleaved hosts)
 //   last-prompt                    "ok <text of the latest prompt>" ("error none" before one)
 // server may be null (then unplug answers an error).
 std::string control_command(EthApp& app, User& user, ApduTcpServer* server, std::string_view line);
