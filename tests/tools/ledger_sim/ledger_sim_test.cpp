@@ -41,8 +41,13 @@ std::uint16_t status_of(const Bytes& reply) {
 
 Bytes apdu(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2,
            const Bytes& data) {
-    Bytes out{cla, ins, p1, p2, static_cast<std::uint8_t>(data.size())};
-    out.insert(out.end(), data.begin(), data.end());
+    Bytes out(5 + data.size());
+    out[0] = cla;
+    out[1] = ins;
+    out[2] = p1;
+    out[3] = p2;
+    out[4] = static_cast<std::uint8_t>(data.size());
+    std::copy(data.begin(), data.end(), out.begin() + 5);
     return out;
 }
 
