@@ -2,6 +2,7 @@
 // the report loop on a socketpair, the transaction stream parser at every chunk boundary, the
 // user's hold/cancel, the Speculos TCP framing and the program's --hid-fd mode.
 #include <arpa/inet.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <spawn.h>
@@ -507,6 +508,49 @@ TEST(LedgerSimProgram, AnswersControlLinesOnItsControlPort) {
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(LedgerSimProgram, KeepsServingWithStdinFromDevNullUntilTerminated) {
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    const char* argv[] = {KEYBRIDGE_LEDGER_SIM_PATH, "--port", "0", nullptr};
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, KEYBRIDGE_LEDGER_SIM_PATH, &actions, nullptr,
+                          const_cast<char**>(argv), environ),
+              0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    std::string ready;
+    char c;
+    while (::read(out[0], &c, 1) == 1 && c != '\n')
+        ready += c;
+    ::close(out[0]);
+    unsigned port = 0;
+    ASSERT_EQ(std::sscanf(ready.c_str(), "ready apdu_port=%u", &port), 1) << ready;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    int status = 0;
+    EXPECT_EQ(::waitpid(pid, &status, WNOHANG), 0) << "the simulator exited at stdin's end";
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    Bytes request =
+        hex("00000005"
+            "b001000000");
+    ASSERT_EQ(::write(fd, request.data(), request.size()), 9);
+    std::uint8_t in[64];
+    EXPECT_GT(::read(fd, in, sizeof in), 6);
+    ::close(fd);
+    ::kill(pid, SIGTERM);
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
 }
 
 // ---- hostile input ----
