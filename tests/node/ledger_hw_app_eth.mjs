@@ -10,10 +10,16 @@
 // hw-app-eth (or the simulator) changes what goes over the wire. Rewrite them deliberately with
 // KEYBRIDGE_RECORD_TRANSCRIPTS=1.
 //
+// The typed-data messages hw-app-eth ships for its own tests are signed in full mode over
+// keybridge core's digest, and the host's APDUs must match the vendor's recordings of them.
+// ERC-20 descriptors and EIP-712 filters come Ledger-signed from @ledgerhq/cryptoassets-evm-
+// signatures (offline).
+//
 // Then the simulator's device behaviours, through hw-app-eth where it has an API and raw APDUs
-// where it does not: rejection on device, a held prompt answered later, blind signing off, locked,
-// dashboard, another app, app versions too old for a feature, the legacy short-last-chunk quirk,
-// chunking and status-word rules, unplugging mid-request.
+// where it does not: rejection on device, a held prompt answered later, blind signing off,
+// descriptors (forged ones refused), the vendor's 25 filtered recordings replayed (CAL test key),
+// locked, dashboard, another app, app versions too old for a feature, the legacy
+// short-last-chunk quirk, chunking and status-word rules, unplugging mid-request.
 //
 // Usage: node ledger_hw_app_eth.mjs PATH_TO_keybridge_ledger_sim PATH_TO_core_oracle
 // KEYBRIDGE_SPECULOS=host:port targets a real Speculos (the Ethereum app, blind signing enabled,
@@ -21,8 +27,9 @@
 // transcript check compares the host's APDUs only, and is skipped (with a visible notice) when
 // the app version differs from the recorded one; the simulator-only behaviours are skipped.
 //
-// No network: hw-app-eth gets explicit resolutions (null) and a load config without Ledger's
-// services, and every HTTP(S) request in this process fails and is counted (must stay 0).
+// No network: hw-app-eth gets explicit resolutions (null, or resolved offline) and a load config
+// without Ledger's services, and every HTTP(S) request in this process fails and is counted
+// (must stay 0).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
