@@ -26,6 +26,9 @@
 // prompts approved by a person or Speculos automation) instead: the requests run and verify; the
 // transcript check compares the host's APDUs only, and is skipped (with a visible notice) when
 // the app version differs from the recorded one; the simulator-only behaviours are skipped.
+// The descriptor and filter requests carry Ledger's production signatures: a Speculos running an
+// app built with the CAL test key refuses them (0x6A80), a release build accepts them.
+// ledger_speculos_mode.mjs runs this mode against the simulator as an outside process.
 //
 // No network: hw-app-eth gets explicit resolutions (null, or resolved offline) and a load config
 // without Ledger's services, and every HTTP(S) request in this process fails and is counted
