@@ -104,6 +104,18 @@ TEST_F(LedgerOnSimulator, AClientLeavingEndsTheWaitAndTheLateAnswerIsDropped) {
     EXPECT_EQ(who->to_checksum_string(), kAddress);
 }
 
+TEST_F(LedgerOnSimulator, SignsEmptyAndLongPersonalMessages) {
+    start();
+    for (std::size_t size : {0u, 1u, 125u, 126u, 275u, 1000u}) {
+        const std::string text(size, 'k');
+        auto sig = signer_->sign_personal_message(context(), account(), core::as_bytes(text));
+        ASSERT_TRUE(sig) << size << ": " << sig.error().detail;
+        EXPECT_EQ(core::recover_personal_signer(core::as_bytes(text), sig->to_rsv())
+                      ->to_checksum_string(),
+                  kAddress);
+    }
+}
+
 TEST_F(LedgerOnSimulator, RejectOnTheDeviceIsUserCancelled) {
     start();
     user_.set_mode(sim::UserMode::Reject);
@@ -173,6 +185,19 @@ TEST_F(LedgerOnSimulator, ContractDataNeedsBlindSigningAndThenSigns) {
             EXPECT_EQ(signed_tx->tx.chain_id, chain);
         }
     }
+}
+
+TEST_F(LedgerOnSimulator, ATokenTransferSignsWhenTheAppRefusesTheDescriptor) {
+    start();
+    app_->update_config([](sim::Config& c) { c.blind_signing = true; });
+    core::Transaction tx = contract_call(core::TxType::Eip1559, 1);
+    tx.to = *core::Address::parse("0xdac17f958d2ee523a2206206994597c13d831ec7");  // USDT
+    tx.data = *core::hex_decode("a9059cbb" + std::string(24, '0') +
+                                "70997970c51812dc3a010c7d01b50e0d17dc79c8" + std::string(60, '0') +
+                                "2710");
+    auto signed_tx = signer_->sign_transaction(context(), account(), tx);
+    ASSERT_TRUE(signed_tx) << signed_tx.error().detail;
+    EXPECT_EQ(signed_tx->sender.to_checksum_string(), kAddress);
 }
 
 TEST_F(LedgerOnSimulator, TypedDataOnAnOldAppIsSignedInHashedMode) {
