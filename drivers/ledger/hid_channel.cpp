@@ -253,7 +253,6 @@ core::Result<ApduReply> HidApduChannel::exchange(core::ByteView command, millise
     }
     --owed_replies_;
     if (message->size() < 2) {
-        needs_flush_ = false;
         return core::fail(
             core::ErrorCode::ProtocolError,
             fmt::format("Ledger HID: a reply of {} bytes has no status word", message->size()));

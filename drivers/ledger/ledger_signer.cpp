@@ -332,6 +332,18 @@ core::Result<core::RecoverableSignature> LedgerSigner::sign_typed_data(
         full = false;
         if (reply->status == eth::kSwOk) {
             if (auto app = eth::parse_app_and_version(reply->data)) {
+                if (app->name != "Ethereum") {
+                    // The dashboard (BOLOS) or another app: nothing to send the document to.
+                    const bool dashboard = app->name == "BOLOS";
+                    std::lock_guard lock(state_mutex_);
+                    state_.state = dashboard ? State::Dashboard : State::WrongApp;
+                    state_.detail = dashboard
+                                        ? "the Ethereum app is not open on the Ledger: open it"
+                                        : "the " + app->name +
+                                              " app is open on the Ledger: close it and open "
+                                              "Ethereum";
+                    return core::fail(ErrorCode::DeviceNotFound, state_.detail);
+                }
                 full = eth::version_at_least(app->version, 1, 9, 19);
                 std::lock_guard lock(state_mutex_);
                 state_.app_name = app->name;

@@ -355,6 +355,17 @@ TEST_F(LedgerSignerTest, TypedDataFallsBackToHashedModeOn6D00) {
                                                      *typed.message_hash()));
 }
 
+TEST_F(LedgerSignerTest, TypedDataWithTheDashboardOpenSaysToOpenTheApp) {
+    expect_address_check();
+    channel_->ok(hex("0105424f4c4f5305322e312e30"));  // BOLOS 2.1.0
+    auto result = signer_->sign_typed_data(context(), account(), mail());
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code, ErrorCode::DeviceNotFound);
+    EXPECT_NE(result.error().detail.find("Ethereum app is not open"), std::string::npos);
+    EXPECT_EQ(channel_->sent().size(), 2u);
+    EXPECT_FALSE(signer_->ready(account()));
+}
+
 TEST_F(LedgerSignerTest, EthSignAndTypedDataV1AreNotSupported) {
     auto digest = signer_->sign_digest(context(), account(), core::Hash32{});
     ASSERT_FALSE(digest);
