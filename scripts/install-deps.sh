@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake make pkg-config
   libssl-dev libcrypto++-dev libsecp256k1-dev libboost1.81-dev libexpected-dev libfmt-dev
-  libicu-dev
+  libicu-dev protobuf-compiler libprotobuf-dev
   python3 dpkg-dev file
 )
 # python3 generates the man pages at build time (packaging/man/gen_man.py); dpkg-dev
@@ -19,6 +19,7 @@ packages=(
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev
   nodejs npm clang-format systemd python3 lintian man-db groff-base python3-websockets curl
+  python3-trezor
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")
