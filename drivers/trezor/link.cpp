@@ -1,5 +1,6 @@
 #include "drivers/trezor/link.h"
 
+#include <algorithm>
 #include <string>
 
 namespace keybridge::drivers::trezor {
@@ -11,13 +12,17 @@ core::Status Link::send_raw(std::uint16_t type, const google::protobuf::MessageL
     std::string payload;
     if (!message.SerializeToString(&payload) || payload.size() > kMaxMessageLength) {
         return core::fail(core::ErrorCode::InvalidArgument,
-                          "cannot serialize " + trezor::message_name(type) +
+                          "cannot serialize " + ::keybridge::trezor::message_name(type) +
                               " (a required field missing, or too large)");
     }
-    for (const Report& report : encode_reports(type, core::as_bytes(payload))) {
-        KEYBRIDGE_TRY_STATUS(device_->write(report));
+    core::Status status;
+    for (Report& report : encode_reports(type, core::as_bytes(payload))) {
+        if (status) status = device_->write(report);
+        std::fill(report.begin(), report.end(), 0);
     }
-    return {};
+    // A PinMatrixAck or PassphraseAck leaves no copy behind.
+    std::fill(payload.begin(), payload.end(), '\0');
+    return status;
 }
 
 core::Result<WireMessage> Link::receive(std::chrono::milliseconds timeout,

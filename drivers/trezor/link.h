@@ -23,8 +23,8 @@ class Link {
     // Serializes and sends one message. Disconnected when the device is gone.
     template <class M>
     [[nodiscard]] core::Status send(const M& message) {
-        static_assert(trezor::kHasWireId<M>, "message without a wire id");
-        return send_raw(trezor::kWireId<M>, message);
+        static_assert(::keybridge::trezor::kHasWireId<M>, "message without a wire id");
+        return send_raw(::keybridge::trezor::kWireId<M>, message);
     }
 
     // Waits for the next complete message: Timeout after `timeout`, Disconnected when stop
@@ -50,11 +50,11 @@ class Link {
 template <class M>
 [[nodiscard]] core::Result<M> parse_as(const WireMessage& message) {
     M parsed;
-    if (message.type != trezor::kWireId<M> ||
+    if (message.type != ::keybridge::trezor::kWireId<M> ||
         !parsed.ParseFromArray(message.payload.data(), static_cast<int>(message.payload.size()))) {
         return core::fail(core::ErrorCode::ProtocolError,
-                          "Trezor sent " + trezor::message_name(message.type) +
-                              " that does not parse as " + trezor::message_name(trezor::kWireId<M>));
+                          "Trezor sent " + ::keybridge::trezor::message_name(message.type) +
+                              " that does not parse as " + ::keybridge::trezor::message_name(::keybridge::trezor::kWireId<M>));
     }
     return parsed;
 }

@@ -188,6 +188,7 @@ void SimDevice::reset_flow() {
 
 SimMessage SimDevice::cancel() {
     std::lock_guard lock(mutex_);
+    received_.emplace_back("Cancel");
     reset_flow();
     pb::Failure failure;
     failure.set_code(pb::Failure::Failure_ActionCancelled);
