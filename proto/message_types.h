@@ -19,11 +19,11 @@ inline constexpr bool kHasWireId = false;
 template <class M>
 inline constexpr std::uint16_t kWireId = 0;
 
-#define KEYBRIDGE_TREZOR_WIRE_ID(Message)                  \
-    template <>                                            \
-    inline constexpr bool kHasWireId<Message> = true;      \
-    template <>                                            \
-    inline constexpr std::uint16_t kWireId<Message> =      \
+#define KEYBRIDGE_TREZOR_WIRE_ID(Message)             \
+    template <>                                       \
+    inline constexpr bool kHasWireId<Message> = true; \
+    template <>                                       \
+    inline constexpr std::uint16_t kWireId<Message> = \
         static_cast<std::uint16_t>(MessageType_##Message);
 
 KEYBRIDGE_TREZOR_WIRE_ID(Initialize)

@@ -17,7 +17,8 @@ std::vector<Report> encode_reports(std::uint16_t type, core::ByteView payload) {
     first[3] = static_cast<std::uint8_t>(type >> 8);
     first[4] = static_cast<std::uint8_t>(type);
     const auto length = static_cast<std::uint32_t>(payload.size());
-    for (int i = 0; i < 4; ++i) first[5 + i] = static_cast<std::uint8_t>(length >> (24 - 8 * i));
+    for (int i = 0; i < 4; ++i)
+        first[5 + i] = static_cast<std::uint8_t>(length >> (24 - 8 * i));
     std::size_t used = std::min(payload.size(), kFirstPayload);
     std::copy_n(payload.begin(), used, first.begin() + 9);
     reports.push_back(first);
@@ -41,9 +42,9 @@ void Reassembler::reset() {
 
 core::Result<std::optional<WireMessage>> Reassembler::feed(core::ByteView report) {
     if (report.size() != kReportSize) {
-        return core::fail(core::ErrorCode::ProtocolError,
-                          "Trezor report of " + std::to_string(report.size()) +
-                              " bytes (reports are 64 bytes)");
+        return core::fail(
+            core::ErrorCode::ProtocolError,
+            "Trezor report of " + std::to_string(report.size()) + " bytes (reports are 64 bytes)");
     }
     std::size_t offset = 0;
     if (!in_progress_) {

@@ -54,7 +54,8 @@ template <class M>
         !parsed.ParseFromArray(message.payload.data(), static_cast<int>(message.payload.size()))) {
         return core::fail(core::ErrorCode::ProtocolError,
                           "Trezor sent " + ::keybridge::trezor::message_name(message.type) +
-                              " that does not parse as " + ::keybridge::trezor::message_name(::keybridge::trezor::kWireId<M>));
+                              " that does not parse as " +
+                              ::keybridge::trezor::message_name(::keybridge::trezor::kWireId<M>));
     }
     return parsed;
 }

@@ -29,7 +29,8 @@ core::Error failure_error(const pb::Failure& failure) {
         case pb::Failure::Failure_PinInvalid:
             return {ErrorCode::WrongPassword,
                     "wrong PIN: the Trezor waits longer after each wrong PIN and wipes itself "
-                    "after too many" + text};
+                    "after too many" +
+                        text};
         case pb::Failure::Failure_PinExpected:
             return {ErrorCode::PinRequired, "the Trezor wants its PIN first" + text};
         case pb::Failure::Failure_DataError:
@@ -40,7 +41,8 @@ core::Error failure_error(const pb::Failure& failure) {
             return {ErrorCode::NotSupported,
                     "this Trezor firmware does not support the request" + text};
         case pb::Failure::Failure_NotInitialized:
-            return {ErrorCode::NotSupported, "the Trezor has no wallet yet (set it up first)" + text};
+            return {ErrorCode::NotSupported,
+                    "the Trezor has no wallet yet (set it up first)" + text};
         default:
             return {ErrorCode::ProtocolError, "the Trezor failed" + text};
     }
@@ -54,7 +56,8 @@ core::Result<std::vector<std::uint32_t>> path_indices(std::string_view path) {
 
 template <class M>
 void set_path(M& message, const std::vector<std::uint32_t>& path) {
-    for (std::uint32_t index : path) message.add_address_n(index);
+    for (std::uint32_t index : path)
+        message.add_address_n(index);
 }
 
 std::string minimal_be(const core::U256& value) {
@@ -62,14 +65,18 @@ std::string minimal_be(const core::U256& value) {
     return std::string(bytes.begin(), bytes.end());
 }
 
-std::string minimal_be(std::uint64_t value) { return minimal_be(core::U256(value)); }
+std::string minimal_be(std::uint64_t value) {
+    return minimal_be(core::U256(value));
+}
 
-std::string to_string(core::ByteView bytes) { return std::string(bytes.begin(), bytes.end()); }
+std::string to_string(core::ByteView bytes) {
+    return std::string(bytes.begin(), bytes.end());
+}
 
 core::Result<core::Hash32> hash32(const std::string& bytes, std::string_view what) {
     if (bytes.empty() || bytes.size() > 32) {
-        return core::fail(ErrorCode::ProtocolError, "the Trezor sent a bad signature " +
-                                                        std::string(what));
+        return core::fail(ErrorCode::ProtocolError,
+                          "the Trezor sent a bad signature " + std::string(what));
     }
     core::Hash32 out{};
     std::copy(bytes.begin(), bytes.end(), out.end() - static_cast<std::ptrdiff_t>(bytes.size()));
@@ -183,10 +190,11 @@ core::Result<std::string> encode_atomic(std::string_view type, const json::value
 core::Result<std::string> typed_value(const core::eip712::TypedData& typed,
                                       const google::protobuf::RepeatedField<std::uint32_t>& path) {
     if (path.empty() || path[0] > 1) {
-        return core::fail(ErrorCode::ProtocolError, "the Trezor asked for a value outside the data");
+        return core::fail(ErrorCode::ProtocolError,
+                          "the Trezor asked for a value outside the data");
     }
-    std::string type = path[0] == 0 ? std::string(core::eip712::kDomainTypeName)
-                                     : typed.primary_type();
+    std::string type =
+        path[0] == 0 ? std::string(core::eip712::kDomainTypeName) : typed.primary_type();
     const json::value* value = nullptr;
     json::value root = path[0] == 0 ? json::value(typed.domain()) : json::value(typed.message());
     value = &root;
@@ -195,7 +203,8 @@ core::Result<std::string> typed_value(const core::eip712::TypedData& typed,
         if (type.ends_with(']')) {
             type = type.substr(0, type.rfind('['));
             if (!value->is_array() || index >= value->get_array().size()) {
-                return core::fail(ErrorCode::ProtocolError, "the Trezor asked for a missing element");
+                return core::fail(ErrorCode::ProtocolError,
+                                  "the Trezor asked for a missing element");
             }
             value = &value->get_array()[index];
             continue;
@@ -223,8 +232,8 @@ core::Result<std::string> typed_value(const core::eip712::TypedData& typed,
     }
     auto encoded = encode_atomic(type, *value);
     if (!encoded) {
-        return core::fail(encoded.error().code, "typed data value of type " + type + ": " +
-                                                    encoded.error().detail);
+        return core::fail(encoded.error().code,
+                          "typed data value of type " + type + ": " + encoded.error().detail);
     }
     return encoded;
 }
@@ -302,8 +311,7 @@ class TrezorSigner::Flow {
                         reinterpret_cast<const char*>(passphrase->data()), passphrase->size()));
                 }
                 auto sent = signer_.link_->send(ack);
-                std::fill(ack.mutable_passphrase()->begin(), ack.mutable_passphrase()->end(),
-                          '\0');
+                std::fill(ack.mutable_passphrase()->begin(), ack.mutable_passphrase()->end(), '\0');
                 if (!sent) return tl::unexpected(sent.error());
                 continue;
             }
@@ -338,8 +346,8 @@ class TrezorSigner::Flow {
     bool shown_ = false;
 };
 
-core::Result<std::unique_ptr<TrezorSigner>> TrezorSigner::connect(std::unique_ptr<ReportDevice> device,
-                                                                  Options options) {
+core::Result<std::unique_ptr<TrezorSigner>> TrezorSigner::connect(
+    std::unique_ptr<ReportDevice> device, Options options) {
     auto link = std::make_unique<Link>(std::move(device));
     KEYBRIDGE_TRY_STATUS(link->send(pb::Initialize()));
     std::stop_source never;
@@ -374,8 +382,8 @@ core::Result<std::unique_ptr<TrezorSigner>> TrezorSigner::connect(std::unique_pt
             f.passphrase_entry_on_device = true;
         }
     }
-    return std::unique_ptr<TrezorSigner>(new TrezorSigner(std::move(link), options, std::move(f),
-                                                          features->session_id()));
+    return std::unique_ptr<TrezorSigner>(
+        new TrezorSigner(std::move(link), options, std::move(f), features->session_id()));
 }
 
 TrezorSigner::TrezorSigner(std::unique_ptr<Link> link, Options options, TrezorFeatures features,
@@ -395,7 +403,9 @@ void TrezorSigner::set_present(bool present) {
     present_ = present;
 }
 
-std::string TrezorSigner::id() const { return "trezor:" + features_.device_id; }
+std::string TrezorSigner::id() const {
+    return "trezor:" + features_.device_id;
+}
 
 core::SignerInfo TrezorSigner::info() const {
     return {core::SignerFamily::Trezor, features_.model_name, features_.firmware, true};
@@ -433,8 +443,8 @@ core::Status TrezorSigner::ready(const core::KeyRef& key) const {
         if (std::find_if(keys_.begin(), keys_.end(), [&](const core::KeyRef& k) {
                 return k.address == key.address;
             }) == keys_.end()) {
-            return core::fail(ErrorCode::NotFound,
-                              key.address.to_checksum_string() + " is not an account of this Trezor");
+            return core::fail(ErrorCode::NotFound, key.address.to_checksum_string() +
+                                                       " is not an account of this Trezor");
         }
     }
     return usable();
@@ -517,9 +527,8 @@ core::Result<core::RecoverableSignature> checked_rsv(const std::string& bytes,
     }
     auto pub = core::recover_public_key(digest, *sig);
     if (!pub || pub->address() != expected) {
-        return core::fail(ErrorCode::ProtocolError,
-                          "the Trezor's signature does not recover to " +
-                              expected.to_checksum_string());
+        return core::fail(ErrorCode::ProtocolError, "the Trezor's signature does not recover to " +
+                                                        expected.to_checksum_string());
     }
     return *sig;
 }
@@ -617,9 +626,8 @@ core::Result<core::RecoverableSignature> TrezorSigner::sign_digest(const core::S
                       "a Trezor does not sign raw hashes (eth_sign); use personal_sign");
 }
 
-core::Result<core::SignedTransaction> TrezorSigner::sign_transaction(const core::SignContext& context,
-                                                                     const core::KeyRef& key,
-                                                                     const core::Transaction& tx) {
+core::Result<core::SignedTransaction> TrezorSigner::sign_transaction(
+    const core::SignContext& context, const core::KeyRef& key, const core::Transaction& tx) {
     KEYBRIDGE_TRY_STATUS(ready(key));
     if (tx.type == core::TxType::Eip2930) {
         return core::fail(ErrorCode::NotSupported,
@@ -630,8 +638,7 @@ core::Result<core::SignedTransaction> TrezorSigner::sign_transaction(const core:
                           "a Trezor signs legacy transactions with EIP-155 replay protection only");
     }
     if (tx.chain_id == 0 || tx.chain_id > core::U256(std::numeric_limits<std::uint64_t>::max())) {
-        return core::fail(ErrorCode::NotSupported,
-                          "a Trezor takes chain ids from 1 to 2^64 - 1");
+        return core::fail(ErrorCode::NotSupported, "a Trezor takes chain ids from 1 to 2^64 - 1");
     }
     const auto chain_id = static_cast<std::uint64_t>(tx.chain_id);
     KEYBRIDGE_TRY_STATUS(check_key(context, key));
@@ -639,11 +646,12 @@ core::Result<core::SignedTransaction> TrezorSigner::sign_transaction(const core:
     if (!indices) return tl::unexpected(indices.error());
 
     const std::size_t first = std::min(tx.data.size(), kDataChunk);
-    const std::string initial(tx.data.begin(), tx.data.begin() + static_cast<std::ptrdiff_t>(first));
+    const std::string initial(tx.data.begin(),
+                              tx.data.begin() + static_cast<std::ptrdiff_t>(first));
     const std::string to = tx.to ? tx.to->to_checksum_string() : std::string();
-    Flow flow(*this, context,
-              "check the recipient, amount and fee, then sign with " +
-                  key.address.to_checksum_string());
+    Flow flow(
+        *this, context,
+        "check the recipient, amount and fee, then sign with " + key.address.to_checksum_string());
     core::Result<WireMessage> reply = core::fail(ErrorCode::Internal, "unset");
     if (tx.type == core::TxType::Legacy) {
         pb::EthereumSignTx request;
@@ -672,7 +680,8 @@ core::Result<core::SignedTransaction> TrezorSigner::sign_transaction(const core:
         for (const auto& entry : tx.access_list) {
             auto* item = request.add_access_list();
             item->set_address(entry.address.to_checksum_string());
-            for (const auto& slot : entry.storage_keys) item->add_storage_keys(to_string(slot));
+            for (const auto& slot : entry.storage_keys)
+                item->add_storage_keys(to_string(slot));
         }
         reply = flow.call(request);
     }

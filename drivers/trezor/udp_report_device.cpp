@@ -48,8 +48,8 @@ core::Result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_
     std::uint16_t port = kDefaultEmulatorPort;
     if (!port_text.empty() || text.ends_with(':')) {
         unsigned value = 0;
-        auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(),
-                                         value);
+        auto [end, ec] =
+            std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
         if (ec != std::errc() || end != port_text.data() + port_text.size() || value == 0 ||
             value > 65535) {
             return core::fail(core::ErrorCode::InvalidFormat,
@@ -82,19 +82,20 @@ core::Result<std::unique_ptr<UdpReportDevice>> UdpReportDevice::open(const std::
     }
     freeaddrinfo(found);
     if (fd < 0) {
-        return core::fail(core::ErrorCode::IoError, std::string("UDP socket to the emulator: ") +
-                                                        std::strerror(errno));
+        return core::fail(core::ErrorCode::IoError,
+                          std::string("UDP socket to the emulator: ") + std::strerror(errno));
     }
     const bool v6 = host.find(':') != std::string::npos;
-    std::string description =
-        "udp:" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+    std::string description = "udp:" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
     return std::unique_ptr<UdpReportDevice>(new UdpReportDevice(fd, std::move(description)));
 }
 
 UdpReportDevice::UdpReportDevice(int fd, std::string description)
     : fd_(fd), description_(std::move(description)) {}
 
-UdpReportDevice::~UdpReportDevice() { ::close(fd_); }
+UdpReportDevice::~UdpReportDevice() {
+    ::close(fd_);
+}
 
 void UdpReportDevice::drain() {
     std::array<std::uint8_t, 256> buffer{};

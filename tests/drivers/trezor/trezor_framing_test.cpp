@@ -19,7 +19,8 @@ using drivers::trezor::WireMessage;
 
 core::Bytes pattern(std::size_t n) {
     core::Bytes out(n);
-    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint8_t>(i * 7 + 3);
+    for (std::size_t i = 0; i < n; ++i)
+        out[i] = static_cast<std::uint8_t>(i * 7 + 3);
     return out;
 }
 
@@ -56,7 +57,8 @@ TEST(TrezorFraming, ManyLengthsRoundTripAndMatchTheSimulatorsFraming) {
         const auto reports = encode_reports(58, payload);
         const std::size_t expected_reports = n <= 55 ? 1 : 1 + (n - 55 + 62) / 63;
         EXPECT_EQ(reports.size(), expected_reports) << n;
-        for (std::size_t i = 1; i < reports.size(); ++i) EXPECT_EQ(reports[i][0], '?');
+        for (std::size_t i = 1; i < reports.size(); ++i)
+            EXPECT_EQ(reports[i][0], '?');
 
         Reassembler reader;
         auto got = feed_all(reader, reports);
@@ -69,7 +71,8 @@ TEST(TrezorFraming, ManyLengthsRoundTripAndMatchTheSimulatorsFraming) {
         trezor_sim::SimMessage sim{58, std::string(payload.begin(), payload.end())};
         const auto sim_reports = trezor_sim::to_reports(sim);
         ASSERT_EQ(sim_reports.size(), reports.size()) << n;
-        for (std::size_t i = 0; i < reports.size(); ++i) EXPECT_EQ(sim_reports[i], reports[i]);
+        for (std::size_t i = 0; i < reports.size(); ++i)
+            EXPECT_EQ(sim_reports[i], reports[i]);
         trezor_sim::SimAssembler sim_reader(1u << 20);
         std::optional<trezor_sim::SimMessage> back;
         for (const auto& r : reports) {
@@ -113,13 +116,15 @@ TEST(TrezorFraming, WrongMagicIsNeverAHeader) {
 }
 
 TEST(TrezorFraming, AbsurdDeclaredLengthsAreRefused) {
-    for (std::uint32_t length : {drivers::trezor::kMaxMessageLength + 1, 0x7fffffffu, 0xffffffffu}) {
+    for (std::uint32_t length :
+         {drivers::trezor::kMaxMessageLength + 1, 0x7fffffffu, 0xffffffffu}) {
         Report header{};
         header[0] = '?';
         header[1] = '#';
         header[2] = '#';
         header[4] = 59;
-        for (int i = 0; i < 4; ++i) header[5 + i] = static_cast<std::uint8_t>(length >> (24 - 8 * i));
+        for (int i = 0; i < 4; ++i)
+            header[5 + i] = static_cast<std::uint8_t>(length >> (24 - 8 * i));
         Reassembler reader;
         auto fed = reader.feed(header);
         ASSERT_FALSE(fed);
@@ -176,8 +181,8 @@ TEST(TrezorFraming, ReportsOfTheWrongSizeAreRefused) {
 TEST(TrezorFraming, RandomCorruptionNeverCrashesOrInventsLength) {
     std::mt19937 random(12345);
     for (int round = 0; round < 300; ++round) {
-        auto reports = encode_reports(static_cast<std::uint16_t>(random()),
-                                      pattern(random() % 700));
+        auto reports =
+            encode_reports(static_cast<std::uint16_t>(random()), pattern(random() % 700));
         for (auto& r : reports) {
             if (random() % 3 == 0) r[random() % 64] = static_cast<std::uint8_t>(random());
         }
@@ -252,10 +257,12 @@ TEST(TrezorProto, RoundTripsAndKnownEncodings) {
     auto* m = sa.add_members();
     m->set_name("wallets");
     m->mutable_type()->set_data_type(trezor::EthereumTypedDataStructAck::ARRAY);
-    m->mutable_type()->mutable_entry_type()->set_data_type(trezor::EthereumTypedDataStructAck::ADDRESS);
+    m->mutable_type()->mutable_entry_type()->set_data_type(
+        trezor::EthereumTypedDataStructAck::ADDRESS);
     trezor::EthereumTypedDataStructAck sb;
     ASSERT_TRUE(sb.ParseFromString(sa.SerializeAsString()));
-    EXPECT_EQ(sb.members(0).type().entry_type().data_type(), trezor::EthereumTypedDataStructAck::ADDRESS);
+    EXPECT_EQ(sb.members(0).type().entry_type().data_type(),
+              trezor::EthereumTypedDataStructAck::ADDRESS);
 }
 
 TEST(TrezorUdp, HostPortParsing) {

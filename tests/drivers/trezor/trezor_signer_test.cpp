@@ -52,8 +52,12 @@ class ScriptedPrompter final : public core::Prompter {
     std::optional<std::string> passphrase_text;
 };
 
-core::Address all_address() { return *core::Address::parse(kAllAddress); }
-core::KeyRef all_key() { return {all_address(), kPath}; }
+core::Address all_address() {
+    return *core::Address::parse(kAllAddress);
+}
+core::KeyRef all_key() {
+    return {all_address(), kPath};
+}
 
 core::Address hidden_address(const std::string& passphrase) {
     auto seed = core::bip39::seed_from_mnemonic("all all all all all all all all all all all all",
@@ -244,13 +248,15 @@ TEST_F(TrezorSignerTest, LegacyTransactionWithDataInChunks) {
     tx.to = *core::Address::parse(kTo);
     tx.value = 1;
     tx.data.resize(3000);
-    for (std::size_t i = 0; i < tx.data.size(); ++i) tx.data[i] = static_cast<std::uint8_t>(i);
+    for (std::size_t i = 0; i < tx.data.size(); ++i)
+        tx.data[i] = static_cast<std::uint8_t>(i);
     auto signed_tx = t_.signer->sign_transaction(context(), all_key(), tx);
     ASSERT_TRUE(signed_tx) << signed_tx.error().detail;
     EXPECT_EQ(signed_tx->sender, all_address());
     EXPECT_EQ(signed_tx->tx.data, tx.data);
     int acks = 0;
-    for (const auto& name : sim().received()) acks += name == "EthereumTxAck";
+    for (const auto& name : sim().received())
+        acks += name == "EthereumTxAck";
     EXPECT_EQ(acks, 2);  // 1024 with the request, then 1024 and 952 as asked
 }
 
@@ -310,7 +316,8 @@ TEST_F(TrezorSignerTest, UnsupportedTransactionKindsAreRefusedUpFront) {
     auto b = t_.signer->sign_transaction(context(), all_key(), tx);
     ASSERT_FALSE(b);
     EXPECT_EQ(b.error().code, ErrorCode::NotSupported);
-    for (const auto& name : sim().received()) EXPECT_FALSE(name.starts_with("EthereumSign")) << name;
+    for (const auto& name : sim().received())
+        EXPECT_FALSE(name.starts_with("EthereumSign")) << name;
 }
 
 constexpr const char* kMail = R"({
@@ -358,8 +365,8 @@ TEST_F(TrezorSignerTest, TypedDataThroughTheStructValueProtocol) {
         structs += name == "EthereumTypedDataStructAck";
         values += name == "EthereumTypedDataValueAck";
     }
-    EXPECT_EQ(structs, 3);   // EIP712Domain, Mail, Person
-    EXPECT_EQ(values, 20);   // 4 domain + from(name, wallets len, 1) + to len + 2 persons ...
+    EXPECT_EQ(structs, 3);  // EIP712Domain, Mail, Person
+    EXPECT_EQ(values, 20);  // 4 domain + from(name, wallets len, 1) + to len + 2 persons ...
 }
 
 TEST_F(TrezorSignerTest, TypedDataAsHashesOnTheTrezorOne) {
@@ -408,7 +415,8 @@ TEST_F(TrezorSignerTest, DeviceGoneMidRequestIsNotASuccess) {
     auto sig = t_.signer->sign_personal_message(context(), all_key(), core::as_bytes("x"));
     unplug.join();
     ASSERT_FALSE(sig);
-    EXPECT_TRUE(sig.error().code == ErrorCode::Disconnected || sig.error().code == ErrorCode::Timeout)
+    EXPECT_TRUE(sig.error().code == ErrorCode::Disconnected ||
+                sig.error().code == ErrorCode::Timeout)
         << sig.error().to_string();
 }
 

@@ -17,7 +17,9 @@ struct TrezorUnderTest {
     std::unique_ptr<drivers::trezor::TrezorSigner> signer;
 };
 
-inline const char* trezor_emulator() { return std::getenv("KEYBRIDGE_TREZOR_EMULATOR"); }
+inline const char* trezor_emulator() {
+    return std::getenv("KEYBRIDGE_TREZOR_EMULATOR");
+}
 
 inline core::Result<TrezorUnderTest> start_trezor(trezor_sim::SimConfig config,
                                                   bool use_emulator_if_set = false) {

@@ -20,7 +20,9 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+    g_stop = 1;
+}
 
 int usage(const char* message) {
     std::cerr << "keybridge_trezor_sim: " << message << "\n";
@@ -93,7 +95,8 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
     std::cout << "port " << server.port() << " control " << server.control_port() << std::endl;
-    while (!g_stop) ::pause();
+    while (!g_stop)
+        ::pause();
     server.stop();
     return 0;
 }

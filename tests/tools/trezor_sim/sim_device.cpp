@@ -76,17 +76,21 @@ std::optional<std::string> type_string(const pb::EthereumTypedDataStructAck::Eth
     return std::nullopt;
 }
 
-bool is_array(const std::string& type) { return type.ends_with(']'); }
+bool is_array(const std::string& type) {
+    return type.ends_with(']');
+}
 
-std::string element_type(const std::string& type) { return type.substr(0, type.rfind('[')); }
+std::string element_type(const std::string& type) {
+    return type.substr(0, type.rfind('['));
+}
 
 bool is_atomic(const std::string& type) {
     return type == "address" || type == "bool" || type == "string" || type.starts_with("bytes") ||
            type.starts_with("uint") || type.starts_with("int");
 }
 
-json::value* resolve(json::object& root, const std::vector<std::variant<std::string, std::size_t>>&
-                                             path) {
+json::value* resolve(json::object& root,
+                     const std::vector<std::variant<std::string, std::size_t>>& path) {
     json::value* at = nullptr;
     for (std::size_t i = 0; i < path.size(); ++i) {
         if (i == 0) {
@@ -123,7 +127,8 @@ std::optional<json::value> decode_value(const std::string& type, const std::stri
     const std::size_t size = std::stoul(type.substr(is_signed ? 3 : 4)) / 8;
     if (bytes.size() != size) return std::nullopt;
     cpp_int value = 0;
-    for (unsigned char c : bytes) value = (value << 8) | c;
+    for (unsigned char c : bytes)
+        value = (value << 8) | c;
     if (is_signed && !bytes.empty() && (static_cast<unsigned char>(bytes[0]) & 0x80) != 0) {
         value -= cpp_int(1) << (8 * size);
     }
@@ -132,7 +137,8 @@ std::optional<json::value> decode_value(const std::string& type, const std::stri
 
 }  // namespace
 
-SimDevice::SimDevice(SimConfig config) : config_(std::move(config)), random_(std::random_device{}()) {
+SimDevice::SimDevice(SimConfig config)
+    : config_(std::move(config)), random_(std::random_device{}()) {
     matrix_ = {1, 2, 3, 4, 5, 6, 7, 8, 9};
 }
 
@@ -149,7 +155,8 @@ void SimDevice::set_delay(std::chrono::milliseconds delay) {
 std::string SimDevice::matrix() const {
     std::lock_guard lock(mutex_);
     std::string digits;
-    for (int d : matrix_) digits.push_back(static_cast<char>('0' + d));
+    for (int d : matrix_)
+        digits.push_back(static_cast<char>('0' + d));
     return digits;
 }
 
@@ -247,7 +254,8 @@ SimStep SimDevice::dispatch(const SimMessage& message) {
             // A new session forgets the passphrase (a PIN unlock stays, as on the device).
             passphrase_.reset();
             session_id_.assign(32, '\0');
-            for (char& c : session_id_) c = static_cast<char>(random_() & 0xff);
+            for (char& c : session_id_)
+                c = static_cast<char>(random_() & 0xff);
         }
         return features();
     }
@@ -265,8 +273,9 @@ SimStep SimDevice::dispatch(const SimMessage& message) {
         pb::Success success;
         success.set_message(ping.message());
         if (ping.button_protection()) {
-            return ask_button(pb::ButtonRequest::ButtonRequest_ProtectCall,
-                              [success] { return SimStep{{out(success)}, {}}; });
+            return ask_button(pb::ButtonRequest::ButtonRequest_ProtectCall, [success] {
+                return SimStep{{out(success)}, {}};
+            });
         }
         return {{out(success)}, {}};
     }
@@ -413,7 +422,8 @@ std::optional<std::string> SimDevice::derive_path(const std::vector<std::uint32_
     if (!seed) return std::string("seed");
     auto key = core::bip32::ethereum_private_key(seed->view(), core::bip32::format_path(path));
     if (!key) return std::string("Invalid path");
-    if (address_out) *address_out = core::PublicKey::from_private(*key).address().to_checksum_string();
+    if (address_out)
+        *address_out = core::PublicKey::from_private(*key).address().to_checksum_string();
     if (key_out) key_out->assign(key->view().begin(), key->view().end());
     return std::nullopt;
 }
@@ -431,8 +441,9 @@ SimStep SimDevice::get_address(const std::string& payload) {
     pb::EthereumAddress reply;
     reply.set_address(address);
     if (request.show_display()) {
-        return ask_button(pb::ButtonRequest::ButtonRequest_Address,
-                          [reply] { return SimStep{{out(reply)}, {}}; });
+        return ask_button(pb::ButtonRequest::ButtonRequest_Address, [reply] {
+            return SimStep{{out(reply)}, {}};
+        });
     }
     return {{out(reply)}, {}};
 }
@@ -448,15 +459,14 @@ SimStep SimDevice::sign_message(const std::string& payload) {
     if (auto error = derive_path(path, &address, &key_bytes)) {
         return fail(pb::Failure::Failure_DataError, *error);
     }
-    return ask_button(pb::ButtonRequest::ButtonRequest_ProtectCall,
-                      [request, address, key_bytes] {
-                          auto key = core::PrivateKey::from_bytes(key_bytes);
-                          auto sig = core::sign_personal_message(*key, core::as_bytes(request.message()));
-                          pb::EthereumMessageSignature reply;
-                          reply.set_signature(rsv(sig));
-                          reply.set_address(address);
-                          return SimStep{{out(reply)}, {}};
-                      });
+    return ask_button(pb::ButtonRequest::ButtonRequest_ProtectCall, [request, address, key_bytes] {
+        auto key = core::PrivateKey::from_bytes(key_bytes);
+        auto sig = core::sign_personal_message(*key, core::as_bytes(request.message()));
+        pb::EthereumMessageSignature reply;
+        reply.set_signature(rsv(sig));
+        reply.set_address(address);
+        return SimStep{{out(reply)}, {}};
+    });
 }
 
 SimStep SimDevice::start_tx(const SimMessage& message) {
@@ -507,8 +517,8 @@ SimStep SimDevice::tx_data(const std::string& payload) {
         waiting_ = Waiting::Nothing;
     }
     if (tx_.data.size() < tx_.data_length) {
-        tx_.asked = std::min<std::uint32_t>(kChunk, tx_.data_length -
-                                                        static_cast<std::uint32_t>(tx_.data.size()));
+        tx_.asked = std::min<std::uint32_t>(
+            kChunk, tx_.data_length - static_cast<std::uint32_t>(tx_.data.size()));
         waiting_ = Waiting::TxData;
         pb::EthereumTxRequest request;
         request.set_data_length(tx_.asked);
@@ -518,9 +528,7 @@ SimStep SimDevice::tx_data(const std::string& payload) {
 }
 
 SimStep SimDevice::finish_tx() {
-    auto u256 = [](const std::string& bytes) {
-        return core::u256_from_be(core::as_bytes(bytes));
-    };
+    auto u256 = [](const std::string& bytes) { return core::u256_from_be(core::as_bytes(bytes)); };
     core::Transaction tx;
     std::string nonce, to, gas_limit;
     std::uint64_t chain_id = 0;
@@ -541,10 +549,12 @@ SimStep SimDevice::finish_tx() {
         chain_id = r.chain_id();
         for (const auto& entry : r.access_list()) {
             auto address = core::Address::parse(entry.address());
-            if (!address) return fail(pb::Failure::Failure_DataError, "Invalid access list address");
+            if (!address)
+                return fail(pb::Failure::Failure_DataError, "Invalid access list address");
             core::AccessListEntry e{*address, {}};
             for (const auto& key : entry.storage_keys()) {
-                if (key.size() != 32) return fail(pb::Failure::Failure_DataError, "Invalid storage key");
+                if (key.size() != 32)
+                    return fail(pb::Failure::Failure_DataError, "Invalid storage key");
                 core::Hash32 k{};
                 std::copy(key.begin(), key.end(), k.begin());
                 e.storage_keys.push_back(k);
@@ -569,8 +579,10 @@ SimStep SimDevice::finish_tx() {
     if (nonce.size() > 8 || gas_limit.size() > 8) {
         return fail(pb::Failure::Failure_DataError, "Nonce or gas limit too large");
     }
-    for (unsigned char c : nonce) tx.nonce = tx.nonce << 8 | c;
-    for (unsigned char c : gas_limit) tx.gas_limit = tx.gas_limit << 8 | c;
+    for (unsigned char c : nonce)
+        tx.nonce = tx.nonce << 8 | c;
+    for (unsigned char c : gas_limit)
+        tx.gas_limit = tx.gas_limit << 8 | c;
     tx.chain_id = chain_id;
     if (!to.empty()) {
         auto address = core::Address::parse(to);
@@ -677,7 +689,8 @@ SimStep SimDevice::next_typed_step() {
         if (typed_.primary_type != core::eip712::kDomainTypeName) {
             add_members(typed_.primary_type, 1, "message");
         }
-        return ask_button(pb::ButtonRequest::ButtonRequest_Other, [this] { return next_typed_step(); });
+        return ask_button(pb::ButtonRequest::ButtonRequest_Other,
+                          [this] { return next_typed_step(); });
     }
     // 3. Values, depth first in member order.
     while (!typed_.tasks.empty()) {
@@ -697,7 +710,8 @@ SimStep SimDevice::next_typed_step() {
         }
         waiting_ = Waiting::Value;
         pb::EthereumTypedDataValueRequest request;
-        for (std::uint32_t index : task.member_path) request.add_member_path(index);
+        for (std::uint32_t index : task.member_path)
+            request.add_member_path(index);
         return {{out(request)}, {}};
     }
     waiting_ = Waiting::Nothing;
@@ -715,7 +729,8 @@ SimStep SimDevice::struct_ack(const std::string& payload) {
         if (!type) return fail(pb::Failure::Failure_DataError, "Invalid field type");
         members.push_back({*type, member.name()});
         const auto* inner = &member.type();
-        while (inner->data_type() == pb::EthereumTypedDataStructAck::ARRAY) inner = &inner->entry_type();
+        while (inner->data_type() == pb::EthereumTypedDataStructAck::ARRAY)
+            inner = &inner->entry_type();
         if (inner->data_type() == pb::EthereumTypedDataStructAck::STRUCT) {
             typed_.struct_queue.push_back(inner->struct_name());
         }
@@ -734,9 +749,11 @@ SimStep SimDevice::value_ack(const std::string& payload) {
     typed_.tasks.pop_front();
     waiting_ = Waiting::Nothing;
     if (is_array(task.type)) {
-        if (ack.value().size() != 2) return fail(pb::Failure::Failure_DataError, "Invalid array length");
-        const std::size_t length = static_cast<std::size_t>(
-            (static_cast<unsigned char>(ack.value()[0]) << 8) | static_cast<unsigned char>(ack.value()[1]));
+        if (ack.value().size() != 2)
+            return fail(pb::Failure::Failure_DataError, "Invalid array length");
+        const std::size_t length =
+            static_cast<std::size_t>((static_cast<unsigned char>(ack.value()[0]) << 8) |
+                                     static_cast<unsigned char>(ack.value()[1]));
         json::array elements;
         elements.resize(length);
         *resolve(typed_.root, task.target) = std::move(elements);
@@ -760,7 +777,8 @@ SimStep SimDevice::finish_typed_data() {
     json::object types;
     for (const auto& [name, members] : typed_.types) {
         json::array list;
-        for (const auto& m : members) list.push_back(json::object{{"name", m.name}, {"type", m.type}});
+        for (const auto& m : members)
+            list.push_back(json::object{{"name", m.name}, {"type", m.type}});
         types[name] = std::move(list);
     }
     document["types"] = std::move(types);

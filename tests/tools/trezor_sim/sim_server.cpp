@@ -39,7 +39,9 @@ int bind_udp(std::uint16_t port, std::uint16_t* bound) {
 SimServer::SimServer(std::shared_ptr<SimDevice> device, std::uint16_t port)
     : device_(std::move(device)), port_(port) {}
 
-SimServer::~SimServer() { stop(); }
+SimServer::~SimServer() {
+    stop();
+}
 
 bool SimServer::start() {
     fd_ = bind_udp(port_, &port_);
@@ -101,7 +103,8 @@ void SimServer::run() {
             due = std::chrono::steady_clock::now() + pending->delay;
             return;
         }
-        for (const auto& message : step.replies) send_message(message);
+        for (const auto& message : step.replies)
+            send_message(message);
     };
 
     for (;;) {
@@ -117,7 +120,8 @@ void SimServer::run() {
         if (pending && std::chrono::steady_clock::now() >= due) {
             SimStep step = std::move(*pending);
             pending.reset();
-            for (const auto& message : step.replies) send_message(message);
+            for (const auto& message : step.replies)
+                send_message(message);
         }
         if ((fds[1].revents & POLLIN) != 0) {
             char buffer[256];
@@ -126,7 +130,8 @@ void SimServer::run() {
             const ssize_t n = ::recvfrom(control_fd_, buffer, sizeof buffer, 0,
                                          reinterpret_cast<sockaddr*>(&from), &from_length);
             if (n > 0) {
-                const std::string answer = control(std::string(buffer, static_cast<std::size_t>(n)));
+                const std::string answer =
+                    control(std::string(buffer, static_cast<std::size_t>(n)));
                 ::sendto(control_fd_, answer.data(), answer.size(), 0,
                          reinterpret_cast<sockaddr*>(&from), from_length);
             }

@@ -10,7 +10,8 @@ std::vector<std::array<std::uint8_t, 64>> to_reports(const SimMessage& message) 
     stream.push_back(static_cast<char>(message.type >> 8));
     stream.push_back(static_cast<char>(message.type & 0xff));
     const auto size = static_cast<std::uint32_t>(message.payload.size());
-    for (int shift = 24; shift >= 0; shift -= 8) stream.push_back(static_cast<char>(size >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+        stream.push_back(static_cast<char>(size >> shift));
     stream += message.payload;
     std::vector<std::array<std::uint8_t, 64>> out;
     for (std::size_t at = 0; at < stream.size(); at += 63) {
