@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake make pkg-config
   libssl-dev libcrypto++-dev libsecp256k1-dev libboost1.81-dev libexpected-dev libfmt-dev
-  libicu-dev protobuf-compiler libprotobuf-dev
+  libicu-dev protobuf-compiler libprotobuf-dev libhidapi-dev libusb-1.0-0-dev
   python3 dpkg-dev file
 )
 # python3 generates the man pages at build time (packaging/man/gen_man.py); dpkg-dev

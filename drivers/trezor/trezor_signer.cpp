@@ -570,7 +570,10 @@ core::Result<core::RecoverableSignature> TrezorSigner::sign_typed_data(
         pb::EthereumSignTypedData request;
         set_path(request, *indices);
         request.set_primary_type(typed.primary_type());
-        request.set_metamask_v4_compat(hashed.version() == core::eip712::Version::V4);
+        // MetaMask's v4 rules differ from v3 only for arrays (v3 has none) and missing members
+        // (refused below), so the v4-compatible walk signs v3 documents the same; the
+        // signature is checked against hashed.digest() either way.
+        request.set_metamask_v4_compat(true);
         reply = flow.call(request);
         while (reply) {
             if (reply->type == pb::kWireId<pb::EthereumTypedDataStructRequest>) {

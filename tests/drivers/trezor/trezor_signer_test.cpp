@@ -369,6 +369,24 @@ TEST_F(TrezorSignerTest, TypedDataThroughTheStructValueProtocol) {
     EXPECT_EQ(values, 20);  // 4 domain + from(name, wallets len, 1) + to len + 2 persons ...
 }
 
+TEST_F(TrezorSignerTest, TypedDataV3SignsTheV3Digest) {
+    start();
+    auto typed = core::eip712::parse(std::string_view(R"({
+      "types": {"EIP712Domain": [{"name": "name", "type": "string"}],
+                "Person": [{"name": "name", "type": "string"}, {"name": "age", "type": "uint8"}],
+                "Pair": [{"name": "a", "type": "Person"}, {"name": "b", "type": "Person"}]},
+      "primaryType": "Pair", "domain": {"name": "v3"},
+      "message": {"a": {"name": "A", "age": 1}, "b": {"name": "B", "age": 255}}})"));
+    ASSERT_TRUE(typed) << typed.error().detail;
+    auto hashed = core::eip712::hash_typed_data(*typed, core::eip712::Version::V3);
+    ASSERT_TRUE(hashed);
+    auto sig = t_.signer->sign_typed_data(context(), all_key(), *hashed);
+    ASSERT_TRUE(sig) << sig.error().detail;
+    auto who = core::eip712::recover_signer(*typed, core::eip712::Version::V3, sig->to_rsv());
+    ASSERT_TRUE(who);
+    EXPECT_EQ(*who, all_address());
+}
+
 TEST_F(TrezorSignerTest, TypedDataAsHashesOnTheTrezorOne) {
     trezor_sim::SimConfig config;
     config.model = "1";
