@@ -14,7 +14,9 @@ constexpr std::array<TrezorUsbId, 3> kIds{{
 
 }  // namespace
 
-std::span<const TrezorUsbId> trezor_usb_ids() { return kIds; }
+std::span<const TrezorUsbId> trezor_usb_ids() {
+    return kIds;
+}
 
 const TrezorUsbId* find_trezor_usb_id(std::uint16_t vendor_id, std::uint16_t product_id) {
     for (const auto& id : kIds) {

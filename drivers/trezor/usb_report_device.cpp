@@ -44,7 +44,8 @@ std::chrono::milliseconds left_until(std::chrono::steady_clock::time_point deadl
 // Trezor One, HID: hidapi wants the report id (0) in front of each 64-byte report written.
 class HidReportDevice final : public ReportDevice {
   public:
-    HidReportDevice(hid_device* device, std::string path) : device_(device), path_(std::move(path)) {}
+    HidReportDevice(hid_device* device, std::string path)
+        : device_(device), path_(std::move(path)) {}
     ~HidReportDevice() override { hid_close(device_); }
     HidReportDevice(const HidReportDevice&) = delete;
     HidReportDevice& operator=(const HidReportDevice&) = delete;
@@ -70,8 +71,9 @@ class HidReportDevice final : public ReportDevice {
                 return core::fail(ErrorCode::Timeout, describe() + " did not answer");
             }
             Report report{};
-            const int n = hid_read_timeout(device_, report.data(), report.size(),
-                                           static_cast<int>(std::min<long>(left.count(), kSliceMs)));
+            const int n =
+                hid_read_timeout(device_, report.data(), report.size(),
+                                 static_cast<int>(std::min<long>(left.count(), kSliceMs)));
             if (n < 0) return core::fail(ErrorCode::Disconnected, describe() + " was unplugged");
             if (n == static_cast<int>(kReportSize)) return report;
         }
@@ -99,9 +101,9 @@ class WebUsbReportDevice final : public ReportDevice {
     core::Status write(const Report& report) override {
         Report copy = report;
         int sent = 0;
-        const int rc = libusb_interrupt_transfer(handle_, kEndpointOut, copy.data(),
-                                                 static_cast<int>(copy.size()), &sent,
-                                                 kWriteTimeoutMs);
+        const int rc =
+            libusb_interrupt_transfer(handle_, kEndpointOut, copy.data(),
+                                      static_cast<int>(copy.size()), &sent, kWriteTimeoutMs);
         if (rc != 0 || sent != static_cast<int>(copy.size())) {
             return core::fail(ErrorCode::Disconnected,
                               describe() + ": write failed (" + libusb_error_name(rc) + ")");
@@ -190,8 +192,9 @@ core::Result<std::unique_ptr<ReportDevice>> open_webusb(const std::string& path)
     if (claimed != 0) {
         libusb_close(handle);
         if (claimed == LIBUSB_ERROR_BUSY) {
-            return core::fail(ErrorCode::DeviceBusy,
-                              path + " is held by another program (Trezor Suite or Trezor Bridge?)");
+            return core::fail(
+                ErrorCode::DeviceBusy,
+                path + " is held by another program (Trezor Suite or Trezor Bridge?)");
         }
         return core::fail(ErrorCode::IoError, path + ": " + libusb_error_name(claimed));
     }
@@ -259,7 +262,8 @@ core::Result<std::unique_ptr<ReportDevice>> open_usb_trezor(const std::string& p
     if (device == nullptr) {
         // hidraw nodes that exist but cannot be opened are a permission problem.
         if (::access(node.c_str(), F_OK) == 0) {
-            return core::fail(ErrorCode::IoError, "cannot open " + path + std::string(kPermissionHint));
+            return core::fail(ErrorCode::IoError,
+                              "cannot open " + path + std::string(kPermissionHint));
         }
         return core::fail(ErrorCode::DeviceNotFound, path + " is not connected");
     }

@@ -40,7 +40,8 @@ TEST(TrezorUsb, IdTable) {
 std::set<std::pair<int, int>> ids_in_rules(const std::string& file, const std::string& grant) {
     std::ifstream in(std::string(KEYBRIDGE_SOURCE_DIR) + "/udev/" + file);
     EXPECT_TRUE(in) << file;
-    const std::regex line(R"re(SUBSYSTEMS=="usb", ATTRS\{idVendor\}=="([0-9a-f]{4})", ATTRS\{idProduct\}=="([0-9a-f]{4})", (.*))re");
+    const std::regex line(
+        R"re(SUBSYSTEMS=="usb", ATTRS\{idVendor\}=="([0-9a-f]{4})", ATTRS\{idProduct\}=="([0-9a-f]{4})", (.*))re");
     std::set<std::pair<int, int>> ids;
     std::string text;
     while (std::getline(in, text)) {
@@ -56,7 +57,8 @@ std::set<std::pair<int, int>> ids_in_rules(const std::string& file, const std::s
 
 TEST(TrezorUsb, UdevRulesCoverExactlyTheTable) {
     std::set<std::pair<int, int>> table;
-    for (const auto& id : trezor_usb_ids()) table.insert({id.vendor_id, id.product_id});
+    for (const auto& id : trezor_usb_ids())
+        table.insert({id.vendor_id, id.product_id});
     EXPECT_EQ(ids_in_rules("20-keybridge-trezor.rules", R"(TAG+="uaccess")"), table);
     EXPECT_EQ(ids_in_rules("20-keybridge-trezor-plugdev.rules", R"(MODE="0660", GROUP="plugdev")"),
               table);
