@@ -291,6 +291,8 @@ class TrezorSigner::Flow {
                 auto sent = signer_.link_->send(ack);
                 std::fill(ack.mutable_pin()->begin(), ack.mutable_pin()->end(), '\0');
                 if (!sent) return tl::unexpected(sent.error());
+                // The device's back-off after wrong PINs can take long; so can unlocking.
+                timeout = signer_.options_.person_timeout;
                 continue;
             }
             if (reply->type == pb::kWireId<pb::PassphraseRequest>) {
@@ -313,6 +315,8 @@ class TrezorSigner::Flow {
                 auto sent = signer_.link_->send(ack);
                 std::fill(ack.mutable_passphrase()->begin(), ack.mutable_passphrase()->end(), '\0');
                 if (!sent) return tl::unexpected(sent.error());
+                // Deriving the hidden wallet's seed takes the device a while.
+                timeout = signer_.options_.person_timeout;
                 continue;
             }
             if (reply->type == pb::kWireId<pb::Failure>) {

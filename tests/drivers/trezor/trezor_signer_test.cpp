@@ -144,6 +144,29 @@ TEST_F(TrezorSignerTest, WrongPinIsAClearErrorAndTheRightOneStillWorks) {
     EXPECT_EQ(again->to_checksum_string(), kAllAddress);
 }
 
+// The device's back-off after a wrong PIN may outlast the timeout for its quick replies: after
+// a PinMatrixAck the driver waits as long as it would for a person.
+TEST_F(TrezorSignerTest, PinBackOffLongerThanTheDeviceTimeoutIsWaitedOut) {
+    trezor_sim::SimConfig config;
+    config.pin = "1397";
+    config.pin_backoff_unit = std::chrono::milliseconds(900);
+    drivers::trezor::TrezorSigner::Options options;
+    options.device_timeout = std::chrono::milliseconds(300);
+    options.person_timeout = std::chrono::milliseconds(5000);
+    auto started = start_trezor(config, false, options);
+    ASSERT_TRUE(started) << started.error().detail;
+    t_ = std::move(*started);
+    prompter_.sim = &t_.server->device();
+    prompter_.pin = "1111";
+    auto wrong = t_.signer->address_at(context(), kPath);
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error().code, ErrorCode::WrongPassword);
+    prompter_.pin = "1397";
+    auto right = t_.signer->address_at(context(), kPath);
+    ASSERT_TRUE(right) << right.error().detail;
+    EXPECT_EQ(right->to_checksum_string(), kAllAddress);
+}
+
 TEST_F(TrezorSignerTest, PinPromptCancelledCancelsOnTheDevice) {
     trezor_sim::SimConfig config;
     config.pin = "1397";

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "drivers/trezor/trezor_signer.h"
@@ -21,8 +22,9 @@ inline const char* trezor_emulator() {
     return std::getenv("KEYBRIDGE_TREZOR_EMULATOR");
 }
 
-inline core::Result<TrezorUnderTest> start_trezor(trezor_sim::SimConfig config,
-                                                  bool use_emulator_if_set = false) {
+inline core::Result<TrezorUnderTest> start_trezor(
+    trezor_sim::SimConfig config, bool use_emulator_if_set = false,
+    std::optional<drivers::trezor::TrezorSigner::Options> custom = std::nullopt) {
     TrezorUnderTest out;
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;
@@ -45,6 +47,7 @@ inline core::Result<TrezorUnderTest> start_trezor(trezor_sim::SimConfig config,
     drivers::trezor::TrezorSigner::Options options;
     options.device_timeout = std::chrono::milliseconds(3000);
     options.person_timeout = std::chrono::milliseconds(10000);
+    if (custom) options = *custom;
     auto signer = drivers::trezor::TrezorSigner::connect(std::move(*device), options);
     if (!signer) return tl::unexpected(signer.error());
     out.signer = std::move(*signer);
