@@ -256,7 +256,13 @@ class TrezorSigner::Flow {
         : signer_(signer), context_(context), what_(std::move(what)) {}
     ~Flow() {
         if (shown_) context_.prompter.device_done();
+        // Ended early (an error, a device that broke the protocol, data it should not have
+        // asked for): the next request starts by re-initialising the session, which also ends
+        // whatever the device was still doing.
+        if (!finished_) signer_.session_broken_ = true;
     }
+    // The flow reached its last message.
+    void finish() { finished_ = true; }
     Flow(const Flow&) = delete;
     Flow& operator=(const Flow&) = delete;
 
@@ -348,6 +354,7 @@ class TrezorSigner::Flow {
     const core::SignContext& context_;
     std::string what_;
     bool shown_ = false;
+    bool finished_ = false;
 };
 
 core::Result<std::unique_ptr<TrezorSigner>> TrezorSigner::connect(
@@ -486,6 +493,7 @@ core::Result<core::Address> TrezorSigner::get_address(const core::SignContext& c
     if (!reply) return tl::unexpected(reply.error());
     auto address = parse_as<pb::EthereumAddress>(*reply);
     if (!address) return tl::unexpected(address.error());
+    flow.finish();
     auto parsed = core::Address::parse(address->address());
     if (!parsed) {
         return core::fail(ErrorCode::ProtocolError,
@@ -552,6 +560,7 @@ core::Result<core::RecoverableSignature> TrezorSigner::sign_personal_message(
     if (!reply) return tl::unexpected(reply.error());
     auto signature = parse_as<pb::EthereumMessageSignature>(*reply);
     if (!signature) return tl::unexpected(signature.error());
+    flow.finish();
     return checked_rsv(signature->signature(), core::personal_message_hash(message), key.address);
 }
 
@@ -615,6 +624,7 @@ core::Result<core::RecoverableSignature> TrezorSigner::sign_typed_data(
     if (!reply) return tl::unexpected(reply.error());
     auto signature = parse_as<pb::EthereumTypedDataSignature>(*reply);
     if (!signature) return tl::unexpected(signature.error());
+    flow.finish();
     return checked_rsv(signature->signature(), hashed.digest(), key.address);
 }
 
@@ -702,6 +712,7 @@ core::Result<core::SignedTransaction> TrezorSigner::sign_transaction(
                 return core::fail(ErrorCode::ProtocolError,
                                   "the Trezor signed before receiving all the data");
             }
+            flow.finish();
             auto r = hash32(request->signature_r(), "r");
             auto s = hash32(request->signature_s(), "s");
             if (!r || !s || !request->has_signature_v()) {

@@ -32,7 +32,8 @@ std::string model_name(const std::string& model);
 
 // A Trezor (One, Model T, Safe 3/5, or an emulator) speaking protocol v1, as a core::Signer.
 //  - connect() starts a session (Initialize -> Features) and keeps its session id, so that a
-//    passphrase entered once serves the following requests.
+//    passphrase entered once serves the following requests. After a flow that ended early, the
+//    next request re-initialises with that id first (ending what the device was still doing).
 //  - Every flow answers the device's ButtonRequests with ButtonAck and tells the person through
 //    prompter.on_device("Confirm on your Trezor ...") (device_done() when the flow ends, however
 //    it ends); PinMatrixRequest -> prompter.pin_matrix (the positions on the device's scrambled
