@@ -34,7 +34,8 @@ class ScriptedDevice final : public drivers::trezor::ReportDevice {
     explicit ScriptedDevice(Responder respond) : respond_(std::move(respond)) {}
 
     void push(const WireMessage& m) {
-        for (const auto& r : drivers::trezor::encode_reports(m.type, m.payload)) queue.push_back(r);
+        for (const auto& r : drivers::trezor::encode_reports(m.type, m.payload))
+            queue.push_back(r);
     }
 
     core::Status write(const Report& report) override {
@@ -42,7 +43,8 @@ class ScriptedDevice final : public drivers::trezor::ReportDevice {
         if (!message) return tl::unexpected(message.error());
         if (*message) {
             written.push_back((*message)->type);
-            for (const auto& reply : respond_(**message)) push(reply);
+            for (const auto& reply : respond_(**message))
+                push(reply);
         }
         return {};
     }
@@ -83,9 +85,8 @@ pb::Failure failure(pb::Failure::FailureType code, const std::string& text) {
 }
 
 TEST(TrezorLink, SkipsGarbageAndReadsTheNextMessage) {
-    auto device = std::make_unique<ScriptedDevice>([](const WireMessage&) {
-        return std::vector<WireMessage>{};
-    });
+    auto device = std::make_unique<ScriptedDevice>(
+        [](const WireMessage&) { return std::vector<WireMessage>{}; });
     Report junk{};
     junk.fill(0xee);
     device->queue.push_back(junk);
@@ -108,9 +109,8 @@ TEST(TrezorLink, SkipsGarbageAndReadsTheNextMessage) {
 }
 
 TEST(TrezorLink, AbsurdLengthIsAnErrorAndTheNextMessageStillComes) {
-    auto device = std::make_unique<ScriptedDevice>([](const WireMessage&) {
-        return std::vector<WireMessage>{};
-    });
+    auto device = std::make_unique<ScriptedDevice>(
+        [](const WireMessage&) { return std::vector<WireMessage>{}; });
     Report absurd{};
     absurd[0] = '?';
     absurd[1] = '#';
@@ -129,9 +129,8 @@ TEST(TrezorLink, AbsurdLengthIsAnErrorAndTheNextMessageStillComes) {
 }
 
 TEST(TrezorLink, TimeoutAndStop) {
-    auto device = std::make_unique<ScriptedDevice>([](const WireMessage&) {
-        return std::vector<WireMessage>{};
-    });
+    auto device = std::make_unique<ScriptedDevice>(
+        [](const WireMessage&) { return std::vector<WireMessage>{}; });
     drivers::trezor::Link link(std::move(device));
     std::stop_source stop;
     auto timeout = link.receive(std::chrono::milliseconds(50), stop.get_token());
@@ -172,9 +171,8 @@ TEST(TrezorConnect, FailureAndGarbageFeatures) {
     auto b = drivers::trezor::TrezorSigner::connect(std::move(garbage));
     ASSERT_FALSE(b);
     EXPECT_EQ(b.error().code, ErrorCode::ProtocolError);
-    auto silent = std::make_unique<ScriptedDevice>([](const WireMessage&) {
-        return std::vector<WireMessage>{};
-    });
+    auto silent = std::make_unique<ScriptedDevice>(
+        [](const WireMessage&) { return std::vector<WireMessage>{}; });
     drivers::trezor::TrezorSigner::Options options;
     options.device_timeout = std::chrono::milliseconds(50);
     auto c = drivers::trezor::TrezorSigner::connect(std::move(silent), options);
@@ -200,7 +198,8 @@ struct Keys {
 };
 
 Keys all_key() {
-    auto seed = core::bip39::seed_from_mnemonic("all all all all all all all all all all all all", "");
+    auto seed =
+        core::bip39::seed_from_mnemonic("all all all all all all all all all all all all", "");
     auto key = core::bip32::ethereum_private_key(seed->view(), "m/44'/60'/0'/0/0");
     const core::Address address = core::PublicKey::from_private(*key).address();
     return {std::move(*key), address};
@@ -210,7 +209,8 @@ Keys all_key() {
 std::unique_ptr<drivers::trezor::TrezorSigner> signer_with(const core::Address& address,
                                                            std::vector<WireMessage> other) {
     auto device = std::make_unique<ScriptedDevice>([address, other](const WireMessage& m) {
-        if (m.type == pb::kWireId<pb::Initialize>) return std::vector<WireMessage>{wire(features())};
+        if (m.type == pb::kWireId<pb::Initialize>)
+            return std::vector<WireMessage>{wire(features())};
         if (m.type == pb::kWireId<pb::EthereumGetAddress>) {
             pb::EthereumAddress reply;
             reply.set_address(address.to_checksum_string());
@@ -346,7 +346,8 @@ TEST(TrezorFailures, AnotherDevicesAddressIsRefusedBeforeSigning) {
     auto stranger = *core::Address::parse("0x0000000000000000000000000000000000000bad");
     auto signer = signer_with(stranger, {wire(failure(pb::Failure::Failure_FirmwareError, "x"))});
     signer->set_keys({key});
-    auto sig = signer->sign_personal_message({stop.get_token(), prompter}, key, core::as_bytes("m"));
+    auto sig =
+        signer->sign_personal_message({stop.get_token(), prompter}, key, core::as_bytes("m"));
     ASSERT_FALSE(sig);
     EXPECT_EQ(sig.error().code, ErrorCode::NotFound);
     EXPECT_NE(sig.error().detail.find(stranger.to_checksum_string()), std::string::npos);
