@@ -16,6 +16,10 @@ namespace {
 
 // Reads wait in short slices so that a stop request is seen promptly.
 constexpr std::chrono::milliseconds kSlice{50};
+// While a read waits this long without traffic, a PINGPING probes the emulator: when it is gone
+// the kernel answers with ICMP port unreachable, and the next receive fails (ECONNREFUSED), so
+// a killed emulator ends the request instead of leaving it waiting for buttons.
+constexpr std::chrono::milliseconds kProbeAfter{1000};
 
 }  // namespace
 
@@ -136,9 +140,16 @@ core::Status UdpReportDevice::write(const Report& report) {
 core::Result<Report> UdpReportDevice::read(std::chrono::milliseconds timeout,
                                            const std::stop_token& stop) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto last_traffic = std::chrono::steady_clock::now();
     for (;;) {
         if (stop.stop_requested()) {
             return core::fail(core::ErrorCode::Disconnected, "the request was stopped");
+        }
+        if (std::chrono::steady_clock::now() - last_traffic >= kProbeAfter) {
+            last_traffic = std::chrono::steady_clock::now();
+            if (::send(fd_, "PINGPING", 8, 0) < 0 && errno == ECONNREFUSED) {
+                return core::fail(core::ErrorCode::Disconnected, description_ + " is gone");
+            }
         }
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
@@ -160,6 +171,7 @@ core::Result<Report> UdpReportDevice::read(std::chrono::milliseconds timeout,
             return core::fail(core::ErrorCode::Disconnected,
                               description_ + ": " + std::strerror(errno));
         }
+        last_traffic = std::chrono::steady_clock::now();
         if (static_cast<std::size_t>(n) != kReportSize) continue;
         Report report{};
         std::copy_n(buffer.begin(), kReportSize, report.begin());

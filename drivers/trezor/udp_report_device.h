@@ -12,7 +12,9 @@ namespace keybridge::drivers::trezor {
 inline constexpr std::uint16_t kDefaultEmulatorPort = 21324;
 
 // The Trezor emulator's transport (and keybridge's simulator's): one report per UDP datagram to
-// host:port; "PINGPING" answered by "PONGPONG" tells whether something is listening.
+// host:port; "PINGPING" answered by "PONGPONG" tells whether something is listening. A read
+// that waits (for a person) probes with PINGPING every second, so that an emulator that went
+// away ends the read with Disconnected.
 class UdpReportDevice final : public ReportDevice {
   public:
     // Connects a UDP socket (no traffic yet). host is an IPv4 or IPv6 literal or "localhost".
