@@ -278,9 +278,16 @@ class TrezorSigner::Flow {
             auto reply = signer_.link_->receive(timeout, context_.stop);
             if (!reply) return abandon(reply.error());
             if (reply->type == pb::kWireId<pb::ButtonRequest>) {
-                if (!shown_) {
-                    context_.prompter.on_device("Confirm on your Trezor: " + what_);
-                    shown_ = true;
+                auto request = parse_as<pb::ButtonRequest>(*reply);
+                if (!request) return abandon(request.error());
+                // Models with a touch screen or keys take the PIN and passphrase on the device
+                // too, announced by these button requests.
+                if (request->code() == pb::ButtonRequest::ButtonRequest_PinEntry) {
+                    show("Enter your PIN on your Trezor");
+                } else if (request->code() == pb::ButtonRequest::ButtonRequest_PassphraseEntry) {
+                    show("Enter your passphrase on your Trezor");
+                } else {
+                    show("Confirm on your Trezor: " + what_);
                 }
                 KEYBRIDGE_TRY_STATUS(signer_.link_->send(pb::ButtonAck()));
                 timeout = signer_.options_.person_timeout;
@@ -305,11 +312,7 @@ class TrezorSigner::Flow {
                 pb::PassphraseAck ack;
                 if (signer_.features_.passphrase_entry_on_device) {
                     ack.set_on_device(true);
-                    if (!shown_) {
-                        context_.prompter.on_device("Enter your passphrase on your Trezor, then " +
-                                                    what_);
-                        shown_ = true;
-                    }
+                    show("Enter your passphrase on your Trezor");
                     timeout = signer_.options_.person_timeout;
                 } else {
                     auto passphrase = context_.prompter.passphrase(
@@ -334,6 +337,15 @@ class TrezorSigner::Flow {
         }
     }
 
+    // Tells the person what the device waits for, each time that changes (device_done() once,
+    // when the flow ends).
+    void show(const std::string& text) {
+        if (shown_ && text == shown_text_) return;
+        context_.prompter.on_device(text);
+        shown_ = true;
+        shown_text_ = text;
+    }
+
     // The request ends here (stopped, timed out, the person cancelled a prompt): tell the
     // device so it does not wait for buttons nobody will press, and drop its answer.
     tl::unexpected<core::Error> abandon(core::Error error) {
@@ -354,6 +366,7 @@ class TrezorSigner::Flow {
     const core::SignContext& context_;
     std::string what_;
     bool shown_ = false;
+    std::string shown_text_;
     bool finished_ = false;
 };
 

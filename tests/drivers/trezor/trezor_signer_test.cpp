@@ -128,6 +128,28 @@ TEST_F(TrezorSignerTest, PinThroughTheScrambledMatrix) {
     EXPECT_EQ(prompter_.pin_prompts, 1);
 }
 
+TEST_F(TrezorSignerTest, PinAndPassphraseOnATouchScreenModelAreAnnounced) {
+    trezor_sim::SimConfig config;
+    config.model = "Safe 5";
+    config.pin = "1397";
+    config.pin_on_device = true;
+    config.passphrase_protection = true;
+    config.device_passphrase = "on the screen";
+    start(config);
+    t_.signer->set_keys({{hidden_address("on the screen"), kPath}});
+    auto sig = t_.signer->sign_personal_message(context(), {hidden_address("on the screen"), kPath},
+                                                core::as_bytes("touch"));
+    ASSERT_TRUE(sig) << sig.error().detail;
+    EXPECT_EQ(prompter_.pin_prompts, 0);
+    EXPECT_EQ(prompter_.passphrase_prompts, 0);
+    // The address check (PIN, then passphrase, on the device), then the signature.
+    ASSERT_EQ(prompter_.shown.size(), 3u);
+    EXPECT_EQ(prompter_.shown[0], "Enter your PIN on your Trezor");
+    EXPECT_EQ(prompter_.shown[1], "Enter your passphrase on your Trezor");
+    EXPECT_NE(prompter_.shown[2].find("Confirm on your Trezor"), std::string::npos);
+    EXPECT_EQ(prompter_.done, 2);  // one per flow
+}
+
 TEST_F(TrezorSignerTest, WrongPinIsAClearErrorAndTheRightOneStillWorks) {
     trezor_sim::SimConfig config;
     config.pin = "1397";

@@ -1,5 +1,6 @@
 // keybridge_trezor_sim: the Trezor simulator as a program, for tests in other languages.
-//   keybridge_trezor_sim [--port N] [--mnemonic-file F] [--pin DIGITS] [--passphrase-protection]
+//   keybridge_trezor_sim [--port N] [--mnemonic-file F] [--pin DIGITS] [--pin-on-device]
+//                        [--passphrase-protection]
 //                        [--device-passphrase P] [--model 1|T|"Safe 3"|"Safe 5"] [--label L]
 //                        [--device-id ID] [--reject] [--delay-ms MS] [--bootloader]
 // Prints "port P control C" on stdout once listening, then serves until killed (SIGTERM/SIGINT).
@@ -53,6 +54,8 @@ int main(int argc, char** argv) {
             const char* v = value();
             if (!v) return usage("--pin needs a value");
             config.pin = v;
+        } else if (arg == "--pin-on-device") {
+            config.pin_on_device = true;
         } else if (arg == "--passphrase-protection") {
             config.passphrase_protection = true;
         } else if (arg == "--device-passphrase") {

@@ -232,9 +232,8 @@ SimStep SimDevice::features() {
     return {{out(f)}, {}};
 }
 
-std::string SimDevice::new_matrix() {
+void SimDevice::new_matrix() {
     std::shuffle(matrix_.begin(), matrix_.end(), random_);
-    return {};
 }
 
 SimStep SimDevice::handle(const SimMessage& message) {
@@ -382,6 +381,13 @@ SimStep SimDevice::dispatch(const SimMessage& message) {
 }
 
 SimStep SimDevice::with_unlock(Continuation run) {
+    if (!config_.pin.empty() && !unlocked_ && config_.pin_on_device) {
+        return ask_button(pb::ButtonRequest::ButtonRequest_PinEntry,
+                          [this, run = std::move(run)]() mutable {
+                              unlocked_ = true;
+                              return after_passphrase_check(std::move(run));
+                          });
+    }
     if (!config_.pin.empty() && !unlocked_) {
         waiting_ = Waiting::Pin;
         continuation_ = std::move(run);

@@ -15,7 +15,6 @@
 
 #include <boost/json.hpp>
 
-#include "core/secret_buffer.h"
 #include "tests/tools/trezor_sim/sim_wire.h"
 
 // A Trezor as the host sees it, for tests: the management messages (Initialize, GetFeatures,
@@ -29,6 +28,9 @@ namespace keybridge::trezor_sim {
 struct SimConfig {
     std::string mnemonic = "all all all all all all all all all all all all";
     std::string pin;  // empty: no PIN protection
+    // The PIN is typed on the device (touch screen models): ButtonRequest(PinEntry), and the
+    // person's answer decides (approve: the right PIN, reject: cancelled); else the matrix.
+    bool pin_on_device = false;
     bool passphrase_protection = false;
     std::string device_passphrase;  // what the person types when entry is on the device
     std::string model = "T";        // "1" (Trezor One), "T", "Safe 3", "Safe 5"
@@ -81,7 +83,7 @@ class SimDevice {
     SimStep fail(int code, const std::string& text);
     SimStep features();
     void reset_flow();
-    std::string new_matrix();
+    void new_matrix();
     std::optional<std::string> derive_path(const std::vector<std::uint32_t>& path,
                                            std::string* address_out,
                                            std::vector<std::uint8_t>* key_out);
