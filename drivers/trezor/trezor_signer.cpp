@@ -735,13 +735,16 @@ core::Result<core::SignedTransaction> TrezorSigner::sign_transaction(
             // 35 + 2 * chain id, or the bare parity for typed and very large chain ids); then
             // confirmed by recovery, trying the other parity if the first does not match.
             const std::uint64_t v = request->signature_v();
-            std::uint8_t parity = static_cast<std::uint8_t>(v & 1);
+            // 35 + 2 * chainId + recid keeps the recid's parity even when the firmware cut v
+            // to 32 bits, since 2 * chainId and 2^32 are even.
+            std::uint8_t parity = 0;
             if (v <= 1) {
                 parity = static_cast<std::uint8_t>(v);
             } else if (v == 27 || v == 28) {
                 parity = static_cast<std::uint8_t>(v - 27);
-            } else if (v >= 35 + 2 * (chain_id & 0x7fffffff)) {
-                parity = static_cast<std::uint8_t>((v - 35 - 2 * chain_id) & 1);
+            } else {
+                // v - 35 has the recid's parity (wrapped or not).
+                parity = static_cast<std::uint8_t>((v + 1) & 1);
             }
             const core::Hash32 digest = core::signing_hash(tx);
             for (std::uint8_t attempt = 0; attempt < 2; ++attempt) {

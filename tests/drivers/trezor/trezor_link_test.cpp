@@ -338,6 +338,43 @@ TEST(TrezorFailures, AnInterruptedFlowReinitialisesTheSessionFirst) {
     EXPECT_EQ(initializes, 2);
 }
 
+// Whatever convention a firmware uses for v (bare parity, 27/28, EIP-155, EIP-155 cut to 32
+// bits), the driver finds the recovery id and rebuilds v at full width for the chain id.
+TEST(TrezorFailures, EveryVConventionGivesTheSameTransaction) {
+    const Keys k = all_key();
+    const core::KeyRef key{k.address, "m/44'/60'/0'/0/0"};
+    NullPrompter prompter;
+    std::stop_source stop;
+    const core::SignContext context{stop.get_token(), prompter};
+    for (const std::uint64_t chain : {std::uint64_t{1}, std::uint64_t{5'000'000'000}}) {
+        core::Transaction tx;
+        tx.type = core::TxType::Legacy;
+        tx.chain_id = chain;
+        tx.nonce = 9;
+        tx.gas_price = 1000;
+        tx.gas_limit = 21000;
+        tx.to = k.address;
+        const core::RecoverableSignature sig = core::sign_digest(k.key, core::signing_hash(tx));
+        const std::uint64_t r = sig.recovery_id;
+        const std::uint64_t eip155 = 35 + 2 * chain + r;
+        for (const std::uint64_t v : {r, 27 + r, eip155, eip155 & 0xffffffffu, eip155 ^ 1}) {
+            pb::EthereumTxRequest reply;
+            reply.set_signature_v(static_cast<std::uint32_t>(v));
+            reply.set_signature_r(std::string(sig.r.begin(), sig.r.end()));
+            reply.set_signature_s(std::string(sig.s.begin(), sig.s.end()));
+            auto signer = signer_with(k.address, {wire(reply)});
+            signer->set_keys({key});
+            auto signed_tx = signer->sign_transaction(context, key, tx);
+            ASSERT_TRUE(signed_tx) << chain << " v=" << v << ": " << signed_tx.error().detail;
+            EXPECT_EQ(signed_tx->sender, k.address);
+            EXPECT_EQ(signed_tx->signature.recovery_id, sig.recovery_id);
+            auto expected = core::sign(tx, k.key);
+            ASSERT_TRUE(expected);
+            EXPECT_EQ(signed_tx->raw, expected->raw) << chain << " v=" << v;
+        }
+    }
+}
+
 TEST(TrezorFailures, AnotherDevicesAddressIsRefusedBeforeSigning) {
     const Keys k = all_key();
     const core::KeyRef key{k.address, "m/44'/60'/0'/0/0"};
