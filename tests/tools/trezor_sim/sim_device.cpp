@@ -530,7 +530,10 @@ SimStep SimDevice::tx_data(const std::string& payload) {
         request.set_data_length(tx_.asked);
         return {{out(request)}, {}};
     }
-    return ask_button(pb::ButtonRequest::ButtonRequest_SignTx, [this] { return finish_tx(); });
+    // Two screens, as the firmware has them: the recipient and amount, then the fee.
+    return ask_button(pb::ButtonRequest::ButtonRequest_ConfirmOutput, [this] {
+        return ask_button(pb::ButtonRequest::ButtonRequest_SignTx, [this] { return finish_tx(); });
+    });
 }
 
 SimStep SimDevice::finish_tx() {
