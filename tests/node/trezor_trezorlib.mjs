@@ -4,13 +4,16 @@
 // ones ethers makes with the same phrase (RFC 6979), for a legacy transaction with data sent in
 // chunks, a legacy transaction on a chain id above 2^32, an EIP-1559 transaction with an access
 // list, a personal message, EIP-712 typed data (struct/value protocol) and the Trezor One
-// typed-hash form. Also: the hidden wallet of a passphrase behind a PIN, and a rejection.
-// Usage: node trezor_trezorlib.mjs PATH_TO_keybridge_trezor_sim
+// typed-hash form; and equal to what keybridge's software keystore signs (core, through
+// core_oracle) with the same phrase. Also: the hidden wallet of a passphrase behind a PIN, and a
+// rejection.
+// Usage: node trezor_trezorlib.mjs PATH_TO_keybridge_trezor_sim PATH_TO_core_oracle
 // KEYBRIDGE_TREZOR_EMULATOR=host:port runs the main flows against a real emulator instead.
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { ethers } from "ethers";
+import { Oracle } from "./lib/oracle.mjs";
 
 const MNEMONIC = "all all all all all all all all all all all all";
 const PATH = "m/44'/60'/0'/0/0";
@@ -20,10 +23,25 @@ const TO = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const script = fileURLToPath(new URL("../tools/trezor_sim/trezorlib_check.py", import.meta.url));
 const emulator = process.env.KEYBRIDGE_TREZOR_EMULATOR;
 const sim = process.argv[2];
-if (!sim && !emulator) {
-  console.error("usage: node trezor_trezorlib.mjs KEYBRIDGE_TREZOR_SIM");
+const oraclePath = process.argv[3];
+if ((!sim && !emulator) || !oraclePath) {
+  console.error("usage: node trezor_trezorlib.mjs KEYBRIDGE_TREZOR_SIM CORE_ORACLE");
   process.exit(2);
 }
+const oracle = new Oracle(oraclePath);
+const key = wallet_key();
+function wallet_key() {
+  return ethers.HDNodeWallet.fromPhrase("all all all all all all all all all all all all", undefined,
+                                        "m/44'/60'/0'/0/0").privateKey;
+}
+// The software keystore's signature (keybridge's core) for the same request.
+async function keystore(op, fields) {
+  const answer = await oracle.call(op, { key, ...fields });
+  assert.ok(answer.ok, `core_oracle ${op}: ${answer.error}`);
+  return answer;
+}
+const quantities = (tx) => Object.fromEntries(Object.entries(tx).map(([k, v]) =>
+  [k, typeof v === "bigint" || typeof v === "number" ? (k === "type" ? Number(v) : ethers.toQuantity(v)) : v]));
 console.log(emulator ? `target: real emulator at ${emulator}` : "target: keybridge_trezor_sim");
 
 const wallet = ethers.HDNodeWallet.fromPhrase(MNEMONIC, undefined, PATH);
@@ -48,9 +66,12 @@ assert.equal(main.address, EXPECTED, "address at m/44'/60'/0'/0/0");
 assert.equal(main.address_shown, EXPECTED, "address shown on the device");
 
 async function expectSameTx(tx, got, label) {
-  const signed = ethers.Transaction.from(await wallet.signTransaction(tx));
+  const raw = await wallet.signTransaction(tx);
+  const signed = ethers.Transaction.from(raw);
   assert.equal(signed.signature.r, "0x" + got.r, `${label}: r`);
   assert.equal(signed.signature.s, "0x" + got.s, `${label}: s`);
+  const ours = await keystore("sign_tx", { tx: quantities(tx) });
+  assert.equal(ours.raw, raw, `${label}: the software keystore signs the same transaction`);
   return signed;
 }
 
@@ -75,6 +96,9 @@ assert.equal(main.eip1559.v, fee.signature.yParity, "EIP-1559: y parity");
 
 assert.equal("0x" + main.message.signature, await wallet.signMessage(main.message.text),
              "personal message");
+assert.equal((await keystore("personal_sign",
+                             { message: ethers.hexlify(ethers.toUtf8Bytes(main.message.text)) })).signature,
+             "0x" + main.message.signature, "personal message: the software keystore's");
 assert.equal(main.message.address, EXPECTED);
 assert.equal(ethers.verifyMessage(main.message.text, "0x" + main.message.signature), EXPECTED);
 
@@ -82,6 +106,8 @@ if (main.typed) {
   const { EIP712Domain, ...types } = main.typed.data.types;
   const expected = await wallet.signTypedData(main.typed.data.domain, types, main.typed.data.message);
   assert.equal("0x" + main.typed.signature, expected, "EIP-712 through the struct/value protocol");
+  assert.equal((await keystore("typed_v4", { typedData: main.typed.data })).signature,
+               "0x" + main.typed.signature, "EIP-712: the software keystore's");
   assert.equal(main.typed.address, EXPECTED);
 } else {
   console.log(`typed data: ${main.typed_data_skipped}`);
@@ -101,4 +127,5 @@ if (!emulator) {
   assert.equal("0x" + th.signature, expected, "Trezor One typed hash");
   assert.equal(th.address, EXPECTED);
 }
+oracle.close();
 console.log("trezorlib against the Trezor " + (emulator ? "emulator" : "simulator") + ": all checks passed");
