@@ -494,20 +494,5 @@ TEST_F(TrezorSignerTest, DigestsAndV1TypedDataAreNotSupported) {
     EXPECT_EQ(b.error().code, ErrorCode::NotSupported);
 }
 
-// The same driver against a real Trezor emulator (whose seed must be the "all all ..." phrase,
-// as the vendor's test setup loads it); no buttons are needed for an address.
-TEST(TrezorEmulator, AddressOfTheAllAllPhrase) {
-    if (trezor_emulator() == nullptr) {
-        GTEST_SKIP() << "KEYBRIDGE_TREZOR_EMULATOR=host:port is not set: no real emulator to test";
-    }
-    auto started = start_trezor({}, /*use_emulator_if_set=*/true);
-    ASSERT_TRUE(started) << started.error().detail;
-    ScriptedPrompter prompter;
-    std::stop_source stop;
-    auto address = started->signer->address_at({stop.get_token(), prompter}, kPath);
-    ASSERT_TRUE(address) << address.error().detail;
-    EXPECT_EQ(address->to_checksum_string(), kAllAddress);
-}
-
 }  // namespace
 }  // namespace keybridge::test

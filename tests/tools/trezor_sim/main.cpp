@@ -3,6 +3,7 @@
 //                        [--passphrase-protection]
 //                        [--device-passphrase P] [--model 1|T|"Safe 3"|"Safe 5"] [--label L]
 //                        [--device-id ID] [--reject] [--delay-ms MS] [--bootloader]
+//                        [--debuglink-buttons]   (buttons wait for DebugLinkDecision on port + 1)
 // Prints "port P control C" on stdout once listening, then serves until killed (SIGTERM/SIGINT).
 // The mnemonic defaults to "all all ... all" (12 words); the control port protocol is described
 // in sim_server.h.
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
             const char* v = value();
             if (!v) return usage("--delay-ms needs a value");
             delay_ms = std::stol(v);
+        } else if (arg == "--debuglink-buttons") {
+            config.debuglink_buttons = true;
         } else if (arg == "--bootloader") {
             config.bootloader_mode = true;
         } else {

@@ -188,6 +188,7 @@ std::vector<std::string> SimDevice::received() const {
 
 void SimDevice::reset_flow() {
     waiting_ = Waiting::Nothing;
+    decisions_.clear();
     continuation_ = nullptr;
     tx_ = Tx{};
     typed_ = Typed{};
@@ -281,6 +282,14 @@ SimStep SimDevice::dispatch(const SimMessage& message) {
     switch (waiting_) {
         case Waiting::Button:
             if (type == pb::kWireId<pb::ButtonAck>) {
+                if (config_.debuglink_buttons) {
+                    // The screen waits for a DebugLinkDecision (perhaps already queued).
+                    waiting_ = Waiting::Decision;
+                    if (decisions_.empty()) return {};
+                    const bool yes = decisions_.front();
+                    decisions_.pop_front();
+                    return press(yes);
+                }
                 waiting_ = Waiting::Nothing;
                 if (answer_ == UserAnswer::Reject) {
                     SimStep step = fail(pb::Failure::Failure_ActionCancelled, "Cancelled");
@@ -355,6 +364,7 @@ SimStep SimDevice::dispatch(const SimMessage& message) {
         case Waiting::Value:
             if (type == pb::kWireId<pb::EthereumTypedDataValueAck>) return value_ack(payload);
             break;
+        case Waiting::Decision:
         case Waiting::Nothing:
             break;
     }
@@ -378,6 +388,25 @@ SimStep SimDevice::dispatch(const SimMessage& message) {
         return with_unlock([this, payload] { return start_typed_data(payload); });
     }
     return fail(pb::Failure::Failure_UnexpectedMessage, "Unexpected message");
+}
+
+SimStep SimDevice::decision(bool yes) {
+    std::lock_guard lock(mutex_);
+    received_.emplace_back("DebugLinkDecision");
+    if (waiting_ != Waiting::Decision) {
+        // Pressed before the screen asked: the firmware queues it too.
+        decisions_.push_back(yes);
+        return {};
+    }
+    return press(yes);
+}
+
+SimStep SimDevice::press(bool yes) {
+    waiting_ = Waiting::Nothing;
+    if (!yes) return fail(pb::Failure::Failure_ActionCancelled, "Cancelled");
+    auto next = std::move(continuation_);
+    continuation_ = nullptr;
+    return next();
 }
 
 SimStep SimDevice::with_unlock(Continuation run) {

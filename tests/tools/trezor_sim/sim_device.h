@@ -38,6 +38,10 @@ struct SimConfig {
     std::string device_id = "KBSIM0000000001";
     std::uint32_t major = 2, minor = 8, patch = 1;
     bool bootloader_mode = false;
+    // Buttons are pressed through DebugLink, as on the vendor's emulator: after a ButtonAck the
+    // device waits for a DebugLinkDecision (SimServer's control port) instead of the scripted
+    // answer.
+    bool debuglink_buttons = false;
     // The device's PIN back-off: after n wrong PINs the next check waits 2^(n-1) units.
     std::chrono::milliseconds pin_backoff_unit{20};
 };
@@ -57,6 +61,9 @@ class SimDevice {
     explicit SimDevice(SimConfig config);
 
     SimStep handle(const SimMessage& message);
+    // A DebugLinkDecision (yes: confirm, no: reject) with debuglink_buttons; one that arrives
+    // before the screen waits for it is kept for that screen.
+    SimStep decision(bool yes);
     // Ends any flow (a Cancel, or the host went away): Failure(ActionCancelled).
     SimMessage cancel();
 
@@ -74,9 +81,10 @@ class SimDevice {
 
   private:
     using Continuation = std::function<SimStep()>;
-    enum class Waiting { Nothing, Button, Pin, Passphrase, TxData, Struct, Value };
+    enum class Waiting { Nothing, Button, Decision, Pin, Passphrase, TxData, Struct, Value };
 
     SimStep dispatch(const SimMessage& message);
+    SimStep press(bool yes);
     SimStep with_unlock(Continuation run);
     SimStep after_passphrase_check(Continuation run);
     SimStep ask_button(std::uint32_t code, Continuation on_approve);
@@ -114,6 +122,7 @@ class SimDevice {
     std::vector<std::string> received_;
 
     Waiting waiting_ = Waiting::Nothing;
+    std::deque<bool> decisions_;
     Continuation continuation_;
 
     // Transaction in progress.

@@ -85,6 +85,7 @@ std::string SimServer::control(const std::string& command) {
 
 void SimServer::run() {
     SimAssembler assembler;
+    SimAssembler debug_assembler;
     sockaddr_storage host{};
     socklen_t host_length = 0;
     // Replies of a slow person wait here until they are due (or a Cancel replaces them).
@@ -129,7 +130,16 @@ void SimServer::run() {
             socklen_t from_length = sizeof from;
             const ssize_t n = ::recvfrom(control_fd_, buffer, sizeof buffer, 0,
                                          reinterpret_cast<sockaddr*>(&from), &from_length);
-            if (n > 0) {
+            if (n == 64 && buffer[0] == '?') {
+                // DebugLink, framed like the wallet link: DebugLinkDecision (100) presses a
+                // button; field 1 (yes_no on the One, button on newer firmware) 1 means yes.
+                auto message =
+                    debug_assembler.push(reinterpret_cast<const std::uint8_t*>(buffer), 64);
+                if (message && message->type == 100) {
+                    const bool yes = message->payload == std::string("\x08\x01", 2);
+                    if (host_length > 0) deliver(device_->decision(yes));
+                }
+            } else if (n > 0) {
                 const std::string answer =
                     control(std::string(buffer, static_cast<std::size_t>(n)));
                 ::sendto(control_fd_, answer.data(), answer.size(), 0,
