@@ -171,10 +171,10 @@ TEST_F(TrezorSignerTest, WrongPinIsAClearErrorAndTheRightOneStillWorks) {
 TEST_F(TrezorSignerTest, PinBackOffLongerThanTheDeviceTimeoutIsWaitedOut) {
     trezor_sim::SimConfig config;
     config.pin = "1397";
-    config.pin_backoff_unit = std::chrono::milliseconds(900);
+    config.pin_backoff_unit = std::chrono::milliseconds(1500);
     drivers::trezor::TrezorSigner::Options options;
-    options.device_timeout = std::chrono::milliseconds(300);
-    options.person_timeout = std::chrono::milliseconds(5000);
+    options.device_timeout = std::chrono::milliseconds(700);
+    options.person_timeout = std::chrono::milliseconds(8000);
     auto started = start_trezor(config, false, options);
     ASSERT_TRUE(started) << started.error().detail;
     t_ = std::move(*started);
