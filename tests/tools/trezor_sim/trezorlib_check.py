@@ -325,7 +325,7 @@ def main():
         transport = UdpTransport(emulator)
         client = TrezorClientDebugLink(transport)
         device.wipe(client)
-        debuglink.load_device(client, mnemonic=MNEMONIC, pin="", passphrase_protection=False,
+        debuglink.load_device(client, mnemonic=MNEMONIC, pin=None, passphrase_protection=False,
                               label="keybridge")
         results["main"] = run_flows(client, client.features.model or "1")
         client.close()
