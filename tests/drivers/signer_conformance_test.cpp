@@ -158,6 +158,8 @@ void lock_ledger_sim(core::Signer& signer) {
     device->app->update_config(
         [](ledger_sim::Config& c) { c.state = ledger_sim::DeviceState::Locked; });
     EXPECT_EQ(device->signer->probe().state, drivers::ledger::LedgerState::State::Locked);
+}
+
 // The real Trezor driver over UDP against the simulator (protocol v1, its own framing code).
 std::shared_ptr<core::Signer> make_trezor(const std::string& model) {
     trezor_sim::SimConfig config;
