@@ -70,7 +70,8 @@ Result<std::string> ledger_path(const Context& ctx) {
     const bool live = ctx.args.flag("ledger-live");
     const bool bip44 = ctx.args.flag("bip44");
     if (index && path) return fail(ErrorCode::InvalidArgument, "give --index or --path, not both");
-    if (!index && !path) return fail(ErrorCode::InvalidArgument, "--index N or --path P is required");
+    if (!index && !path)
+        return fail(ErrorCode::InvalidArgument, "--index N or --path P is required");
     if (live && bip44)
         return fail(ErrorCode::InvalidArgument, "--ledger-live and --bip44 exclude each other");
     if (path) {
@@ -115,8 +116,8 @@ Result<Report> run_account_add(Context& ctx) {
     const std::string identity = field(a, "device");
     if (!address || identity.empty() || field(a, "path") != *path)
         return fail(ErrorCode::ProtocolError, "keybridge_deviceAddress: unexpected answer");
-    auto added = vault->add_hardware_account(*address, identity, *path,
-                                             ctx.args.value("name").value_or(""));
+    auto added =
+        vault->add_hardware_account(*address, identity, *path, ctx.args.value("name").value_or(""));
     if (!added) return fail(added.error());
     Report report;
     report.data["account"] = json::object{{"address", address->to_checksum_string()},
@@ -133,8 +134,8 @@ Result<Report> run_account_add(Context& ctx) {
 std::string render(const std::vector<Finding>& findings) {
     std::string text;
     for (const auto& f : findings) {
-        text += std::string(f.problem ? "[problem] " : "[ok]      ") + f.subject + ": " + f.text +
-                "\n";
+        text +=
+            std::string(f.problem ? "[problem] " : "[ok]      ") + f.subject + ": " + f.text + "\n";
         if (!f.fix.empty()) text += "          fix: " + f.fix + "\n";
     }
     return text;
@@ -151,8 +152,7 @@ Result<Report> run_doctor(Context& ctx) {
             findings.push_back(std::move(f));
         if (devices->empty()) findings.push_back({false, "keybridged", "sees no device", ""});
     } else {
-        findings.push_back({false, "keybridged",
-                            "did not answer (" + devices.error().detail + ")",
+        findings.push_back({false, "keybridged", "did not answer (" + devices.error().detail + ")",
                             "start it (keybridged, or: systemctl --user start keybridged) to "
                             "check each device's app and settings"});
     }
@@ -160,19 +160,17 @@ Result<Report> run_doctor(Context& ctx) {
     json::array out;
     for (const auto& f : findings) {
         problems += f.problem ? 1 : 0;
-        out.push_back(json::object{{"problem", f.problem},
-                                   {"subject", f.subject},
-                                   {"text", f.text},
-                                   {"fix", f.fix}});
+        out.push_back(json::object{
+            {"problem", f.problem}, {"subject", f.subject}, {"text", f.text}, {"fix", f.fix}});
     }
     Report report;
     report.data["findings"] = std::move(out);
     report.data["problems"] = problems;
     report.data["daemonRunning"] = daemon_running;
-    report.text = render(findings) + (problems == 0 ? std::string("No problems found.")
-                                                    : std::to_string(problems) +
-                                                          (problems == 1 ? " problem" : " problems") +
-                                                          " found.");
+    report.text = render(findings) +
+                  (problems == 0 ? std::string("No problems found.")
+                                 : std::to_string(problems) +
+                                       (problems == 1 ? " problem" : " problems") + " found.");
     return report;
 }
 

@@ -20,8 +20,7 @@ namespace json = boost::json;
 
 constexpr const char* kUaccessFile = "20-keybridge-ledger.rules";
 constexpr const char* kPlugdevFile = "20-keybridge-ledger-plugdev.rules";
-constexpr const char* kReload =
-    " && sudo udevadm control --reload-rules && sudo udevadm trigger";
+constexpr const char* kReload = " && sudo udevadm control --reload-rules && sudo udevadm trigger";
 
 bool exists(const std::string& path) {
     return ::access(path.c_str(), F_OK) == 0;
@@ -93,7 +92,8 @@ std::vector<Holder> holders_of(const DoctorEnvironment& env, const std::string& 
         out.push_back({pid, program.empty() ? "?" : program});
     }
     ::closedir(proc);
-    std::sort(out.begin(), out.end(), [](const Holder& a, const Holder& b) { return a.pid < b.pid; });
+    std::sort(out.begin(), out.end(),
+              [](const Holder& a, const Holder& b) { return a.pid < b.pid; });
     return out;
 }
 
@@ -207,8 +207,10 @@ std::vector<Finding> check_usb(const DoctorEnvironment& env) {
                      std::to_string(holder.pid) +
                      "); while it talks to the Ledger, keybridged's requests fail or get its "
                      "answers",
-                 "quit " + holder.program + " (Ledger Live, or a browser tab using the Ledger), "
-                                            "or: kill " + std::to_string(holder.pid)});
+                 "quit " + holder.program +
+                     " (Ledger Live, or a browser tab using the Ledger), "
+                     "or: kill " +
+                     std::to_string(holder.pid)});
         }
     }
     if (!any) {
@@ -228,7 +230,8 @@ std::vector<Finding> check_daemon_devices(const json::array& devices) {
         const std::string detail = field(d, "detail");
         const std::string app = field(d, "app");
         const std::string version = field(d, "appVersion");
-        const std::string subject = "Ledger " + field(d, "model") + " (" + field(d, "location") + ")";
+        const std::string subject =
+            "Ledger " + field(d, "model") + " (" + field(d, "location") + ")";
         auto problem = [&](std::string text, std::string fix) {
             if (!detail.empty() && text.find(detail) == std::string::npos)
                 text += " (" + detail + ")";
@@ -261,8 +264,10 @@ std::vector<Finding> check_daemon_devices(const json::array& devices) {
                 fine = false;
                 out.push_back(
                     {true, subject,
-                     "its Ethereum app " + version + " is too old: typed data (EIP-712) shows "
-                     "only as hashes before " + kMinimumEthereumApp,
+                     "its Ethereum app " + version +
+                         " is too old: typed data (EIP-712) shows "
+                         "only as hashes before " +
+                         kMinimumEthereumApp,
                      "update the Ethereum app in Ledger Live (My Ledger), then open it again"});
             }
             const json::value* blind = d.if_contains("blindSigning");

@@ -203,8 +203,7 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         if (value != "on" && value != "off")
             return fail(ErrorCode::InvalidArgument, "--usb must be on or off");
         c.usb_devices = value == "on";
-    }
-    else if (name == "log-level") {
+    } else if (name == "log-level") {
         if (value != "debug" && value != "info" && value != "warn" && value != "error") {
             return fail(ErrorCode::InvalidArgument,
                         "--log-level must be debug, info, warn or error");

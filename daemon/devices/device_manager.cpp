@@ -190,8 +190,13 @@ void DeviceManager::step(Entry& entry, std::stop_token stop) {
     if (entry.device && entry.device->gone()) {
         detach(entry, "the connection was lost");
         entry.device.reset();
-        if (entry.report.state == DeviceState::Ready || entry.report.state == DeviceState::Connecting)
-            entry.report = DeviceReport{DeviceState::Unreachable, "", "", "", std::nullopt,
+        if (entry.report.state == DeviceState::Ready ||
+            entry.report.state == DeviceState::Connecting)
+            entry.report = DeviceReport{DeviceState::Unreachable,
+                                        "",
+                                        "",
+                                        "",
+                                        std::nullopt,
                                         "the connection to the device was lost"};
     }
     if (!entry.device) {
@@ -307,9 +312,9 @@ core::Result<std::string> DeviceManager::choose(std::string_view identity) const
     if (!identity.empty()) {
         if (std::find(attached.begin(), attached.end(), identity) != attached.end())
             return std::string(identity);
-        return fail(ErrorCode::DeviceNotFound,
-                    "no device " + std::string(identity) +
-                        " is connected with its Ethereum app open." + others);
+        return fail(ErrorCode::DeviceNotFound, "no device " + std::string(identity) +
+                                                   " is connected with its Ethereum app open." +
+                                                   others);
     }
     if (attached.size() == 1) return attached.front();
     if (attached.empty()) {

@@ -75,8 +75,8 @@ void register_device_methods(rpc::Dispatcher& d, Services& s) {
                auto path = rpc::string_at(**p, 0, "path");
                if (!path) return reply(tl::unexpected(path.error()));
                if (auto parsed = core::bip32::parse_path(*path); !parsed)
-                   return reply(tl::unexpected(rpc::invalid_params_error(
-                       "params[0] (path): " + parsed.error().detail)));
+                   return reply(tl::unexpected(
+                       rpc::invalid_params_error("params[0] (path): " + parsed.error().detail)));
                std::string wanted;
                if ((*p)->size() == 2 && !(**p)[1].is_null()) {
                    auto device = rpc::string_at(**p, 1, "device");
@@ -94,25 +94,25 @@ void register_device_methods(rpc::Dispatcher& d, Services& s) {
                    return reply(tl::unexpected(rpc::to_rpc_error(
                        {core::ErrorCode::DeviceNotFound, *chosen + " was just unplugged"})));
                // On the device's lane: never beside a signature of the same device.
-               lane->run(s.stops.token_for(client->connection_id),
-                         [signer, reply, path = *path, id = *chosen](std::stop_token token) {
-                             if (token.stop_requested())
-                                 return reply(tl::unexpected(rpc::to_rpc_error(
-                                     {core::ErrorCode::Disconnected, "cancelled"})));
-                             NoPersonPrompter prompter;
-                             const core::SignContext context{token, prompter};
-                             auto address = signer->address_at(context, path);
-                             if (!address)
-                                 return reply(tl::unexpected(rpc::to_rpc_error(address.error())));
-                             const core::SignerInfo info = signer->info();
-                             log::info("devices", id + ": address asked at " + path);
-                             reply(json::value(json::object{
-                                 {"device", id},
-                                 {"family", core::to_string(info.family)},
-                                 {"model", info.model},
-                                 {"path", path},
-                                 {"address", address->to_checksum_string()}}));
-                         });
+               lane->run(
+                   s.stops.token_for(client->connection_id),
+                   [signer, reply, path = *path, id = *chosen](std::stop_token token) {
+                       if (token.stop_requested())
+                           return reply(tl::unexpected(
+                               rpc::to_rpc_error({core::ErrorCode::Disconnected, "cancelled"})));
+                       NoPersonPrompter prompter;
+                       const core::SignContext context{token, prompter};
+                       auto address = signer->address_at(context, path);
+                       if (!address)
+                           return reply(tl::unexpected(rpc::to_rpc_error(address.error())));
+                       const core::SignerInfo info = signer->info();
+                       log::info("devices", id + ": address asked at " + path);
+                       reply(json::value(json::object{{"device", id},
+                                                      {"family", core::to_string(info.family)},
+                                                      {"model", info.model},
+                                                      {"path", path},
+                                                      {"address", address->to_checksum_string()}}));
+                   });
            }});
 }
 

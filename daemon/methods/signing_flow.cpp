@@ -59,16 +59,15 @@ enum class Readiness { Ready, NeedsUnlock };
 // connect); approvers hear of it too, as an "unavailable" event on keybridge_approvals, so the
 // person at the approver learns which device to plug in (docs/RPC.md).
 void announce_unavailable(Services& s, const SigningRequest& r, const core::Error& why) {
-    const json::object event{
-        {"type", "unavailable"},
-        {"request", json::object{{"origin", r.origin},
-                                 {"method", r.method},
-                                 {"account", r.account.to_checksum_string()},
-                                 {"chainId", rpc::quantity(r.chain_id)}}},
-        {"message", why.detail}};
+    const json::object event{{"type", "unavailable"},
+                             {"request", json::object{{"origin", r.origin},
+                                                      {"method", r.method},
+                                                      {"account", r.account.to_checksum_string()},
+                                                      {"chainId", rpc::quantity(r.chain_id)}}},
+                             {"message", why.detail}};
     s.events.publish(EventHub::Topic::Approvals, "", event);
-    log::info("devices", r.method + " for " + r.account.to_checksum_string() + " from " +
-                             r.origin + " refused: " + why.detail);
+    log::info("devices", r.method + " for " + r.account.to_checksum_string() + " from " + r.origin +
+                             " refused: " + why.detail);
 }
 
 // The account must be connected to this caller and routed to a signer. A locked vault is not an

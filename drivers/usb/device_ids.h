@@ -24,10 +24,10 @@ inline constexpr std::uint16_t kLedgerVendorId = 0x2c97;
 struct UsbModel {
     core::SignerFamily family;
     std::uint16_t vendor_id;
-    std::uint8_t product_high;                  // product id >> 8 of current firmware
+    std::uint8_t product_high;                    // product id >> 8 of current firmware
     std::optional<std::uint16_t> legacy_product;  // the model's product id on older firmware
-    std::string_view name;                      // "Nano S Plus"
-    int apdu_interface;                         // USB interface number that carries APDUs
+    std::string_view name;                        // "Nano S Plus"
+    int apdu_interface;                           // USB interface number that carries APDUs
 };
 
 // Every model, in the order of the table.

@@ -8,19 +8,19 @@ namespace keybridge::drivers::usb {
 
 // One hidraw node as the kernel describes it in sysfs (no device is opened).
 struct HidrawNode {
-    std::string name;        // "hidraw3"
-    std::string node;        // "/dev/hidraw3"
+    std::string name;  // "hidraw3"
+    std::string node;  // "/dev/hidraw3"
     std::uint16_t vendor_id = 0;
     std::uint16_t product_id = 0;
-    int interface = -1;      // USB interface number; -1 when sysfs does not say (not USB)
-    std::string product;     // HID_NAME: "Ledger Nano S Plus"
-    std::string serial;      // HID_UNIQ; often empty
+    int interface = -1;   // USB interface number; -1 when sysfs does not say (not USB)
+    std::string product;  // HID_NAME: "Ledger Nano S Plus"
+    std::string serial;   // HID_UNIQ; often empty
 };
 
 // Where scan_hidraw looks: the kernel's folders, or a copy of them in tests.
 struct SysfsRoots {
     std::string hidraw_class = "/sys/class/hidraw";  // hidrawN/device/uevent
-    std::string dev = "/dev";                         // the nodes
+    std::string dev = "/dev";                        // the nodes
 };
 
 // Every hidraw node whose uevent names a USB or Bluetooth HID device, in name order. Reads

@@ -135,7 +135,7 @@ TEST_F(Doctor, OtherProgramsHoldingTheNodeAreNamedKeybridgedIsNot) {
 
 TEST_F(Doctor, DaemonDeviceStatesBecomePlainWordsAndFixes) {
     auto device = [](std::string state, json::object extra = {}) {
-        json::object d{{"model", "Nano X"}, {"location", "hid:/dev/hidraw3"},
+        json::object d{{"model", "Nano X"},  {"location", "hid:/dev/hidraw3"},
                        {"transport", "usb"}, {"state", state},
                        {"detail", ""},       {"accounts", 1}};
         for (auto& [k, v] : extra)
@@ -148,8 +148,10 @@ TEST_F(Doctor, DaemonDeviceStatesBecomePlainWordsAndFixes) {
         device("wrong-app", {{"app", "Bitcoin"}}),
         device("ready", {{"app", "Ethereum"}, {"appVersion", "1.9.18"}, {"blindSigning", true}}),
         device("ready", {{"app", "Ethereum"}, {"appVersion", "1.10.4"}, {"blindSigning", false}}),
-        device("ready",
-               {{"app", "Ethereum"}, {"appVersion", "1.10.4"}, {"blindSigning", true}, {"accounts", 0}}),
+        device("ready", {{"app", "Ethereum"},
+                         {"appVersion", "1.10.4"},
+                         {"blindSigning", true},
+                         {"accounts", 0}}),
         device("ready", {{"app", "Ethereum"}, {"appVersion", "1.10.4"}, {"blindSigning", true}}),
         device("unreachable", {{"transport", "speculos"}, {"location", "speculos:127.0.0.1:9"}}),
     };

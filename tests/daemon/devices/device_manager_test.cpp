@@ -61,8 +61,7 @@ class DeviceManagerTest : public ::testing::Test {
     }
 
     std::shared_ptr<FakeBus> bus_ = std::make_shared<FakeBus>();
-    signers::SignerRegistry registry_{std::make_shared<drivers::software::SoftwareSigner>(),
-                                      false};
+    signers::SignerRegistry registry_{std::make_shared<drivers::software::SoftwareSigner>(), false};
     std::shared_ptr<TestDeviceSigner> signer_;
 };
 
@@ -201,7 +200,8 @@ TEST_F(DeviceManagerTest, TheSignerLearnsAccountsAddedToTheVault) {
     ASSERT_EQ(device->key_updates(), 1u);
     manager->poll_once();
     EXPECT_EQ(device->key_updates(), 1u);  // unchanged: not pushed again
-    const core::Address second = *core::Address::parse("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+    const core::Address second =
+        *core::Address::parse("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
     registry_.set_accounts({{{signer_->address(), kPath}, signer_->id()},
                             {{second, "m/44'/60'/0'/0/1"}, signer_->id()}});
     manager->poll_once();

@@ -32,7 +32,7 @@ struct FakeDeviceState {
             state == daemon::devices::DeviceState::Ready && signer ? signer->id() : "";
         report.app = state == daemon::devices::DeviceState::Ready       ? "Ethereum"
                      : state == daemon::devices::DeviceState::Dashboard ? "BOLOS"
-                                                                          : "";
+                                                                        : "";
         report.app_version = state == daemon::devices::DeviceState::Ready ? "1.10.4" : "";
     }
     int probe_count() const {
@@ -56,7 +56,11 @@ class FakeDevice final : public daemon::devices::Device {
         std::lock_guard lock(state_->mutex);
         ++state_->probes;
         if (state_->gone)
-            return {daemon::devices::DeviceState::Unreachable, "", "", "", std::nullopt,
+            return {daemon::devices::DeviceState::Unreachable,
+                    "",
+                    "",
+                    "",
+                    std::nullopt,
                     "the device stopped answering"};
         return state_->report;
     }
@@ -80,17 +84,17 @@ class FakeDevice final : public daemon::devices::Device {
 // The plugs: what enumerate() lists and what open() gives, changed by the test at any time.
 class FakeBus {
   public:
-    std::shared_ptr<FakeDeviceState> plug(const std::string& location, const std::string& model,
-                                          std::shared_ptr<TestDeviceSigner> signer,
-                                          daemon::devices::DeviceState state =
-                                              daemon::devices::DeviceState::Ready) {
+    std::shared_ptr<FakeDeviceState> plug(
+        const std::string& location, const std::string& model,
+        std::shared_ptr<TestDeviceSigner> signer,
+        daemon::devices::DeviceState state = daemon::devices::DeviceState::Ready) {
         auto device = std::make_shared<FakeDeviceState>();
         device->signer = std::move(signer);
         device->set(state);
         std::lock_guard lock(mutex_);
-        plugged_[location] = {daemon::devices::DeviceCandidate{location, "usb", model,
-                                                               core::SignerFamily::Ledger},
-                              device};
+        plugged_[location] = {
+            daemon::devices::DeviceCandidate{location, "usb", model, core::SignerFamily::Ledger},
+            device};
         return device;
     }
     void unplug(const std::string& location) {

@@ -168,9 +168,8 @@ TEST_F(Devices, AccountAddLedgerRecordsTheDevicesAddressAndSigningConfirmsOnTheD
     const std::string text = "signed on the device";
     auto answer = std::async(std::launch::async, [&] {
         return rpc(page_caller())
-            .call("personal_sign",
-                  json::array{json::string(core::hex_encode(core::as_bytes(text))),
-                              json::string(device_->address().to_lower_string())});
+            .call("personal_sign", json::array{json::string(core::hex_encode(core::as_bytes(text))),
+                                               json::string(device_->address().to_lower_string())});
     });
     ASSERT_TRUE(eventually([&] { return device_->started() == 1; }));
     const json::array now = control().result("keybridge_pendingApprovals").as_array();
@@ -198,11 +197,14 @@ TEST_F(Devices, ARequestForAnUnpluggedDeviceNamesItAndApproversAreTold) {
     }
     ControlConnection watcher(control_path());
     ASSERT_TRUE(watcher.connected());
-    ASSERT_TRUE(watcher.call("eth_subscribe", json::array{"keybridge_approvals"}).as_object()
+    ASSERT_TRUE(watcher.call("eth_subscribe", json::array{"keybridge_approvals"})
+                    .as_object()
                     .contains("result"));
 
-    const json::value refused = rpc(page_caller()).call(
-        "personal_sign", json::array{"0x6869", json::string(device_->address().to_lower_string())});
+    const json::value refused =
+        rpc(page_caller())
+            .call("personal_sign",
+                  json::array{"0x6869", json::string(device_->address().to_lower_string())});
     ASSERT_TRUE(refused.as_object().contains("error")) << refused;
     EXPECT_EQ(refused.at("error").at("code"), json::value(4900));
     const std::string message(refused.at("error").at("message").as_string());
@@ -243,8 +245,9 @@ TEST_F(Devices, ARequestForAnUnpluggedDeviceNamesItAndApproversAreTold) {
 
 TEST_F(Devices, DoctorReportsWhatKeybridgedSeesOnTheDevices) {
     auto state = bus_->plug(kLocation, "Nano X", device_, DeviceState::Locked);
-    ASSERT_TRUE(eventually([&] { return devices().size() == 1 &&
-                                        devices()[0].at("state") == json::value("locked"); }));
+    ASSERT_TRUE(eventually([&] {
+        return devices().size() == 1 && devices()[0].at("state") == json::value("locked");
+    }));
     std::string text = run_tool({"doctor"});
     EXPECT_NE(text.find("[problem] Ledger Nano X (hid:/dev/hidraw7): locked"), std::string::npos)
         << text;

@@ -69,10 +69,10 @@ TEST_F(HidrawScan, ReadsIdsNameSerialAndInterface) {
 TEST_F(HidrawScan, SkipsMalformedAndNonUsbNodesAndToleratesMissingFiles) {
     add("hidraw0", "HID_ID=0018:000004F3:00003057\nHID_NAME=I2C touchpad\n", "");  // I2C bus
     add("hidraw1", "HID_ID=garbage\n", "00");
-    add("hidraw2", "HID_ID=0003:00002C97\n", "00");                       // two fields
-    add("hidraw5", "HID_ID=0003:00002C97:000050110\n", "00");             // over 16 bits
-    add("hidraw6", "HID_ID=0003:00002C97:00004011\n", "");                // no interface file
-    fs::create_directories(root_ / "class/hidraw/hidraw9");              // no device link
+    add("hidraw2", "HID_ID=0003:00002C97\n", "00");            // two fields
+    add("hidraw5", "HID_ID=0003:00002C97:000050110\n", "00");  // over 16 bits
+    add("hidraw6", "HID_ID=0003:00002C97:00004011\n", "");     // no interface file
+    fs::create_directories(root_ / "class/hidraw/hidraw9");    // no device link
     const auto nodes = scan_hidraw(roots_);
     ASSERT_EQ(nodes.size(), 1u);
     EXPECT_EQ(nodes[0].name, "hidraw6");
