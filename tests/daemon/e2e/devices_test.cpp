@@ -4,8 +4,15 @@
 // `keybridge account add --ledger`, signing with the added account ("on device", confirmed on
 // the device), a request whose device is unplugged (refused, naming the device; approvers are
 // told), `keybridge doctor`.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -40,6 +47,71 @@ bool eventually(F condition, std::chrono::milliseconds timeout = 10s) {
     }
     return condition();
 }
+
+// A program that keeps running (keybridge approve --json): its stdin stays open, its stdout is
+// read line by line.
+class Running {
+  public:
+    explicit Running(const std::vector<std::string>& argv) {
+        int in[2], out[2];
+        if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return;
+        // Built before fork: the child of a threaded process may only exec.
+        std::vector<char*> args;
+        for (const auto& a : argv)
+            args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::dup2(in[0], 0);
+            ::dup2(out[1], 1);
+            ::execv(args[0], args.data());
+            ::_exit(127);
+        }
+        ::close(in[0]);
+        ::close(out[1]);
+        input_ = in[1];
+        output_ = out[0];
+    }
+    ~Running() {
+        if (input_ >= 0) ::close(input_);  // the end of its input ends it
+        if (pid_ > 0) {
+            int status = 0;
+            for (int i = 0; i < 500 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i)
+                std::this_thread::sleep_for(10ms);
+            if (::waitpid(pid_, &status, WNOHANG) == 0) {
+                ::kill(pid_, SIGKILL);
+                ::waitpid(pid_, &status, 0);
+            }
+        }
+        if (output_ >= 0) ::close(output_);
+    }
+    // The next line of its output, or nullopt when none comes in time.
+    std::optional<std::string> line(std::chrono::milliseconds timeout) {
+        const auto until = std::chrono::steady_clock::now() + timeout;
+        while (true) {
+            if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
+                std::string out = buffer_.substr(0, nl);
+                buffer_.erase(0, nl + 1);
+                return out;
+            }
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                until - std::chrono::steady_clock::now());
+            if (left.count() <= 0) return std::nullopt;
+            pollfd p{output_, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+            char chunk[4096];
+            const ssize_t n = ::read(output_, chunk, sizeof chunk);
+            if (n <= 0) return std::nullopt;
+            buffer_.append(chunk, static_cast<std::size_t>(n));
+        }
+    }
+
+  private:
+    pid_t pid_ = -1;
+    int input_ = -1;
+    int output_ = -1;
+    std::string buffer_;
+};
 
 class Devices : public DaemonTest {
   protected:
@@ -228,6 +300,23 @@ TEST_F(Devices, ARequestForAnUnpluggedDeviceNamesItAndApproversAreTold) {
     EXPECT_EQ(event.at("request").at("origin"), json::value(kPageOrigin));
     EXPECT_EQ(event.at("request").at("account"),
               json::value(device_->address().to_checksum_string()));
+
+    // keybridge approve shows it to the person who can plug the device in.
+    {
+        Running approve({KEYBRIDGE_CLI_PATH, "--datadir", datadir_, "approve", "--json"});
+        std::optional<std::string> shown;
+        for (int i = 0; i < 100 && !shown; ++i) {  // until the approver has subscribed
+            rpc(page_caller())
+                .call("personal_sign",
+                      json::array{"0x6869", json::string(device_->address().to_lower_string())});
+            shown = approve.line(200ms);
+        }
+        ASSERT_TRUE(shown) << "keybridge approve printed nothing";
+        const json::value printed = json::parse(*shown);
+        EXPECT_EQ(printed.at("event"), json::value("unavailable")) << *shown;
+        EXPECT_EQ(printed.at("message"), json::value(message));
+        EXPECT_EQ(printed.at("request").at("method"), json::value("personal_sign"));
+    }
 
     // Plugged in (and ready): the same request goes to the device.
     bus_->plug(kLocation, "Nano S Plus", device_);
