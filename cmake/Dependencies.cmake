@@ -8,6 +8,8 @@ find_package(ICU REQUIRED COMPONENTS uc i18n)
 find_package(Threads REQUIRED)
 pkg_check_modules(SECP256K1 REQUIRED IMPORTED_TARGET libsecp256k1)
 pkg_check_modules(CRYPTOPP REQUIRED libcrypto++)
+# Ledger devices over USB HID: hidapi's hidraw backend (/dev/hidraw*, the nodes udev/ grants).
+pkg_check_modules(HIDAPI REQUIRED IMPORTED_TARGET hidapi-hidraw)
 
 # Crypto++ is linked statically (libcrypto++.a from Debian's libcrypto++-dev) into every target
 # that uses it: only Keccak and scrypt are used, and the shared library's static initialisers

@@ -6,9 +6,10 @@ set -euo pipefail
 packages=(
   build-essential cmake make pkg-config
   libssl-dev libcrypto++-dev libsecp256k1-dev libboost1.81-dev libexpected-dev libfmt-dev
-  libicu-dev
+  libicu-dev libhidapi-dev
   python3 dpkg-dev file
 )
+# libhidapi-dev: Ledger devices over USB HID (hidraw backend).
 # python3 generates the man pages at build time (packaging/man/gen_man.py); dpkg-dev
 # (dpkg-shlibdeps) and file let `make deb` compute the package's dependencies.
 # systemd: systemd-analyze verifies packaging/systemd/keybridged.service (ctest systemd_unit).

@@ -2,8 +2,12 @@
 // today, each device simulator as it arrives) must pass the same checks, run through a fake
 // prompter. A new signer family adds one SignerHarness below.
 #include <functional>
+#include <map>
 #include <memory>
 #include <thread>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -12,8 +16,13 @@
 #include "core/eip191.h"
 #include "core/eip712.h"
 #include "core/signer.h"
+#include "drivers/ledger/hid_channel.h"
+#include "drivers/ledger/ledger_signer.h"
+#include "drivers/ledger/speculos_channel.h"
 #include "drivers/software/software_signer.h"
 #include "tests/drivers/test_device_signer.h"
+#include "tests/tools/ledger_sim/eth_app.h"
+#include "tests/tools/ledger_sim/transports.h"
 
 namespace keybridge::test {
 namespace {
@@ -75,6 +84,78 @@ std::shared_ptr<core::Signer> make_test_device() {
                                               /*auto_release=*/true);
 }
 
+// A LedgerSigner on keybridge's Ledger simulator (tests/tools/ledger_sim), holding kMnemonic,
+// reached over the Speculos TCP protocol or over raw HID reports on a socketpair: the real
+// driver end to end, transport included. The simulator lives as long as the signer.
+namespace ledger_sim = keybridge::tests::ledger_sim;
+
+struct LedgerSimDevice {
+    ledger_sim::User user;
+    std::unique_ptr<ledger_sim::EthApp> app;
+    std::unique_ptr<ledger_sim::ApduTcpServer> server;
+    std::thread hid_thread;
+    int hid_device_fd = -1;
+    std::unique_ptr<drivers::ledger::LedgerSigner> signer;
+
+    ~LedgerSimDevice() {
+        signer.reset();  // closes the host end: the HID loop sees end of file
+        if (hid_thread.joinable()) hid_thread.join();
+        if (hid_device_fd >= 0) ::close(hid_device_fd);
+        server.reset();
+    }
+};
+
+// Which simulator serves which signer, for make_unready.
+std::mutex g_ledger_sims_mutex;
+std::map<const core::Signer*, std::weak_ptr<LedgerSimDevice>> g_ledger_sims;
+
+std::shared_ptr<core::Signer> make_ledger_sim(bool over_hid) {
+    auto device = std::make_shared<LedgerSimDevice>();
+    auto app = ledger_sim::EthApp::from_mnemonic(kMnemonic, "", device->user);
+    EXPECT_TRUE(app);
+    device->app = std::move(*app);
+    std::unique_ptr<drivers::ledger::ApduChannel> channel;
+    if (over_hid) {
+        int fds[2];
+        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);
+        device->hid_device_fd = fds[1];
+        device->hid_thread = std::thread(
+            [fd = fds[1], app = device->app.get()] { ledger_sim::serve_hid(fd, *app); });
+        channel = drivers::ledger::open_fd_hid_channel(fds[0]);
+    } else {
+        auto server = ledger_sim::ApduTcpServer::start(*device->app, device->user, 0);
+        EXPECT_TRUE(server);
+        device->server = std::move(*server);
+        auto opened = drivers::ledger::open_speculos_channel("127.0.0.1", device->server->port());
+        EXPECT_TRUE(opened) << opened.error().detail;
+        channel = std::move(*opened);
+    }
+    auto identity = drivers::ledger::ledger_identity(*channel);
+    EXPECT_TRUE(identity) << identity.error().detail;
+    device->signer = std::make_unique<drivers::ledger::LedgerSigner>(
+        std::move(channel), *identity, drivers::ledger::Model::Emulator);
+    device->signer->set_keys({{*core::Address::parse(kExpectedAddress), kPath}});
+    EXPECT_EQ(device->signer->probe().state, drivers::ledger::LedgerState::State::Ready);
+    std::shared_ptr<core::Signer> signer(device, device->signer.get());
+    std::lock_guard lock(g_ledger_sims_mutex);
+    g_ledger_sims[signer.get()] = device;
+    return signer;
+}
+
+// Locks the simulated device; the signer learns it from its next probe, as the daemon's device
+// watcher would tell it.
+void lock_ledger_sim(core::Signer& signer) {
+    std::shared_ptr<LedgerSimDevice> device;
+    {
+        std::lock_guard lock(g_ledger_sims_mutex);
+        device = g_ledger_sims.at(&signer).lock();
+    }
+    ASSERT_TRUE(device);
+    device->app->update_config(
+        [](ledger_sim::Config& c) { c.state = ledger_sim::DeviceState::Locked; });
+    EXPECT_EQ(device->signer->probe().state, drivers::ledger::LedgerState::State::Locked);
+}
+
 std::vector<SignerHarness> harnesses() {
     return {
         {"software", make_software,
@@ -82,6 +163,10 @@ std::vector<SignerHarness> harnesses() {
          ErrorCode::VaultLocked},
         {"test_device", make_test_device,
          [](core::Signer& s) { static_cast<TestDeviceSigner&>(s).set_present(false); },
+         ErrorCode::DeviceNotFound},
+        {"ledger_sim_tcp", [] { return make_ledger_sim(false); }, lock_ledger_sim,
+         ErrorCode::DeviceNotFound},
+        {"ledger_sim_hid", [] { return make_ledger_sim(true); }, lock_ledger_sim,
          ErrorCode::DeviceNotFound},
     };
 }
@@ -169,6 +254,12 @@ TEST_P(SignerConformance, DigestSignatureRecoversToTheKey) {
     core::Hash32 digest{};
     digest.fill(0x5a);
     auto sig = signer_->sign_digest(context(), key(), digest);
+    if (dynamic_cast<drivers::ledger::LedgerSigner*>(signer_.get()) != nullptr) {
+        // The Ledger Ethereum app signs no raw hashes: a clear NotSupported, never a fake.
+        ASSERT_FALSE(sig);
+        EXPECT_EQ(sig.error().code, ErrorCode::NotSupported);
+        return;
+    }
     ASSERT_TRUE(sig) << sig.error().detail;
     auto pub = core::recover_public_key(digest, *sig);
     ASSERT_TRUE(pub);
