@@ -12,6 +12,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "core/hash.h"
+#include "daemon/devices/ledger_device.h"
 #include "daemon/devices/system_factory.h"
 #include "daemon/log.h"
 #include "daemon/service_notify.h"
@@ -204,12 +205,12 @@ void Server::set_device_factory(std::unique_ptr<devices::DeviceFactory> factory,
 // Hardware wallets: USB (hidraw) and the --speculos emulators, polled on the manager's own
 // thread; their signers join the registry as they become ready.
 void Server::start_devices() {
-    if (!device_factory_) {
+    if (!device_factory_) {  // the system's: USB (hidraw) and --speculos
         devices::SystemDeviceFactory::Settings settings;
         settings.usb = config_.usb_devices;
         settings.speculos = config_.speculos;
-        device_factory_ = std::make_unique<devices::SystemDeviceFactory>(
-            std::move(settings), devices::SystemDeviceFactory::Opener());
+        device_factory_ = std::make_unique<devices::SystemDeviceFactory>(std::move(settings),
+                                                                         devices::open_ledger);
     }
     devices_ = std::make_unique<devices::DeviceManager>(std::move(device_factory_), signers_,
                                                         device_settings_);

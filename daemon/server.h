@@ -51,7 +51,7 @@ class Server {
     // Where device watchers, emulator options and tests attach signers (after start()).
     signers::SignerRegistry& signers() { return signers_; }
     // Before start(): find devices with this factory instead of the system's (USB and
-    // --speculos); tests pass fakes. `settings` sets the poll interval.
+    // --speculos; also when `factory` is null); tests pass fakes. `settings`: poll interval.
     void set_device_factory(std::unique_ptr<devices::DeviceFactory> factory,
                             devices::DeviceManager::Settings settings = {});
     devices::DeviceManager* devices() { return devices_.get(); }
