@@ -1,34 +1,40 @@
 #include "drivers/usb/device_ids.h"
 
-#include <array>
 #include <cstdio>
+#include <vector>
+
+#include "drivers/ledger/models.h"
 
 namespace keybridge::drivers::usb {
 namespace {
 
-using core::SignerFamily;
-
-// Model bytes and legacy ids as the vendor's public device list (@ledgerhq/devices) gives them.
-constexpr std::array kModels = {
-    UsbModel{SignerFamily::Ledger, kLedgerVendorId, 0x10, 0x0001, "Nano S", 0},
-    UsbModel{SignerFamily::Ledger, kLedgerVendorId, 0x40, 0x0004, "Nano X", 0},
-    UsbModel{SignerFamily::Ledger, kLedgerVendorId, 0x50, 0x0005, "Nano S Plus", 0},
-    UsbModel{SignerFamily::Ledger, kLedgerVendorId, 0x60, 0x0006, "Stax", 0},
-    UsbModel{SignerFamily::Ledger, kLedgerVendorId, 0x70, 0x0007, "Flex", 0},
-    UsbModel{SignerFamily::Ledger, kLedgerVendorId, 0x80, 0x0008, "Nano Gen5", 0},
-};
+const std::vector<UsbModel>& table() {
+    static const std::vector<UsbModel> models = [] {
+        std::vector<UsbModel> out;
+        for (const auto& m : ledger::usb_models()) {
+            // Model byte 0x00 is where the legacy ids live: such a model (Blue) has only its
+            // legacy id.
+            std::optional<std::uint8_t> high;
+            if (m.product_id_mm != 0) high = m.product_id_mm;
+            out.push_back(UsbModel{core::SignerFamily::Ledger, ledger::kLedgerVendorId, high,
+                                   m.legacy_product_id, m.name, 0});
+        }
+        return out;
+    }();
+    return models;
+}
 
 }  // namespace
 
 std::span<const UsbModel> usb_models() {
-    return kModels;
+    return table();
 }
 
 const UsbModel* find_usb_model(std::uint16_t vendor_id, std::uint16_t product_id) {
-    for (const UsbModel& m : kModels) {
+    for (const UsbModel& m : table()) {
         if (m.vendor_id != vendor_id) continue;
-        // A legacy id is below 0x0100, so its high byte (0) never matches a current model byte.
-        if ((product_id >> 8) == m.product_high || m.legacy_product == product_id) return &m;
+        if (m.legacy_product == product_id) return &m;
+        if (m.product_high && (product_id >> 8) == *m.product_high) return &m;
     }
     return nullptr;
 }

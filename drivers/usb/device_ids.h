@@ -10,8 +10,9 @@
 
 namespace keybridge::drivers::usb {
 
-// The USB ids of the hardware wallets keybridge drives: the one table that device enumeration
-// (the daemon), `keybridge doctor` and the udev rules in udev/ follow. A test
+// The USB ids of the hardware wallets keybridge drives, as device enumeration (the daemon),
+// `keybridge doctor` and the udev rules in udev/ use them. For Ledger this is the driver's own id
+// table (drivers/ledger/models.h) seen from USB: one table, and a test
 // (tests/drivers/usb/udev_rules_test.cpp) checks every rules file against it.
 //
 // Ledger: vendor 0x2c97. Current firmware reports a product id whose high byte names the model
@@ -24,7 +25,8 @@ inline constexpr std::uint16_t kLedgerVendorId = 0x2c97;
 struct UsbModel {
     core::SignerFamily family;
     std::uint16_t vendor_id;
-    std::uint8_t product_high;                    // product id >> 8 of current firmware
+    // product id >> 8 of current firmware; none for a model known only by its legacy id (Blue)
+    std::optional<std::uint8_t> product_high;
     std::optional<std::uint16_t> legacy_product;  // the model's product id on older firmware
     std::string_view name;                        // "Nano S Plus"
     int apdu_interface;                           // USB interface number that carries APDUs

@@ -1,4 +1,5 @@
-// udev/*.rules against the USB id table (drivers/usb/device_ids.h): every model has its line in
+// udev/*.rules against the USB id table (drivers/usb/device_ids.h, from drivers/ledger/models.cpp):
+// every model has its line in
 // each rules file (current product ids NN?? and its legacy id), with the access the file is for,
 // and no line names an id the table does not know.
 #include <fstream>
@@ -48,8 +49,9 @@ std::vector<Rule> read_rules(const std::string& name) {
 
 // The product patterns the table implies for one model.
 std::set<std::string> patterns_of(const UsbModel& m) {
-    std::set<std::string> out{hex4(static_cast<std::uint16_t>(m.product_high << 8)).substr(0, 2) +
-                              "??"};
+    std::set<std::string> out;
+    if (m.product_high)
+        out.insert(hex4(static_cast<std::uint16_t>(*m.product_high << 8)).substr(0, 2) + "??");
     if (m.legacy_product) out.insert(hex4(*m.legacy_product));
     return out;
 }
@@ -96,6 +98,9 @@ TEST(UsbIds, ModelsByCurrentAndLegacyProductIds) {
     EXPECT_EQ(find_usb_model(0x2c97, 0x8011)->name, "Nano Gen5");
     EXPECT_EQ(find_usb_model(0x2c97, 0x2011), nullptr);  // no model 0x20
     EXPECT_EQ(find_usb_model(0x2c97, 0x0003), nullptr);
+    ASSERT_NE(find_usb_model(0x2c97, 0x0000), nullptr);  // Blue: its legacy id only
+    EXPECT_EQ(find_usb_model(0x2c97, 0x0000)->name, "Blue");
+    EXPECT_EQ(find_usb_model(0x2c97, 0x0011), nullptr);  // model byte 0x00 is not Blue's
     EXPECT_EQ(find_usb_model(0x1209, 0x5011), nullptr);  // another vendor
     EXPECT_EQ(hex4(0x2c97), "2c97");
 }
