@@ -160,6 +160,19 @@ TEST_F(LedgerDevices, AnAccountAddedFromTheDeviceSignsThereAndARejectionOnTheDev
     ASSERT_TRUE(signer);
     EXPECT_EQ(*signer, address_);
 
+    // The approval follows the request onto the device: "on-device", with what to confirm
+    // there, until the person presses.
+    user_.set_mode(sim::UserMode::Hold);
+    auto held = std::async(std::launch::async, [&] { return page_sign("held on the device"); });
+    json::array now;
+    ASSERT_TRUE(eventually([&] {
+        now = control().result("keybridge_pendingApprovals").as_array();
+        return now.size() == 1 && now[0].at("stage") == json::value("on-device");
+    })) << now;
+    EXPECT_NE(std::string(now[0].at("note").as_string()).find("Ledger"), std::string::npos) << now;
+    user_.press(sim::UserAnswer::Approve);
+    EXPECT_TRUE(held.get().as_object().contains("result"));
+
     user_.set_mode(sim::UserMode::Reject);
     const json::value rejected = page_sign("no");
     ASSERT_TRUE(rejected.as_object().contains("error")) << rejected;
