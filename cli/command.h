@@ -42,5 +42,6 @@ struct Command {
 std::vector<Command> vault_commands();
 std::vector<Command> daemon_commands();  // status, unlock, lock, approve, permissions ...
 std::vector<Command> audit_commands();   // audit (reads the data folder's files)
+std::vector<Command> device_commands();  // devices, account add --ledger, doctor
 
 }  // namespace keybridge::cli

@@ -470,6 +470,27 @@ class Approver {
         }
     }
 
+    // A request failed at once because the device holding its account is not connected: the
+    // person here is the one who can plug it in.
+    void unavailable(const json::object& request, const json::object& event) {
+        const json::value* message = event.if_contains("message");
+        const std::string text = message != nullptr && message->is_string()
+                                     ? std::string(message->as_string())
+                                     : std::string("its device is not connected");
+        if (json_) {
+            emit(json::object{{"event", "unavailable"}, {"request", request}, {"message", text}});
+            return;
+        }
+        auto part = [&](std::string_view key) {
+            const json::value* v = request.if_contains(key);
+            return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string("?");
+        };
+        std::printf("\n%s from %s for %s could not be signed: %s\n",
+                    terminal_safe(part("method")).c_str(), terminal_safe(part("origin")).c_str(),
+                    terminal_safe(part("account")).c_str(), terminal_safe(text).c_str());
+        std::fflush(stdout);
+    }
+
     void emit(json::object event) {
         std::cout << json_for_terminal(json::serialize(event)) << "\n" << std::flush;
     }
@@ -508,6 +529,8 @@ class Approver {
                     gone_.insert(*id);
                     queue_.erase(*id);
                 }
+            } else if (type->as_string() == "unavailable") {
+                unavailable(request->as_object(), event);
             }
         }
     }

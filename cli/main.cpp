@@ -94,6 +94,8 @@ int main(int argc, char** argv) {
         commands.push_back(std::move(c));
     for (auto& c : audit_commands())
         commands.push_back(std::move(c));
+    for (auto& c : device_commands())
+        commands.push_back(std::move(c));
     commands.push_back({"version",
                         "keybridge version [--json]",
                         "print the version (as --version does)",

@@ -194,7 +194,16 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
             c.chains.push_back(*chain);
     } else if (name == "enable-eth-sign")
         c.enable_eth_sign = true;
-    else if (name == "log-level") {
+    else if (name == "speculos") {
+        auto endpoint = parse_speculos(value);
+        if (!endpoint) return fail(endpoint.error());
+        if (std::find(c.speculos.begin(), c.speculos.end(), value) == c.speculos.end())
+            c.speculos.push_back(value);
+    } else if (name == "usb") {
+        if (value != "on" && value != "off")
+            return fail(ErrorCode::InvalidArgument, "--usb must be on or off");
+        c.usb_devices = value == "on";
+    } else if (name == "log-level") {
         if (value != "debug" && value != "info" && value != "warn" && value != "error") {
             return fail(ErrorCode::InvalidArgument,
                         "--log-level must be debug, info, warn or error");
@@ -334,6 +343,11 @@ const std::vector<OptionDecl>& option_table() {
          "keys in the config file instead",
          true, true},
         {"enable-eth-sign", "", "off", "allow eth_sign (signs opaque hashes: dangerous)"},
+        {"speculos", "HOST:PORT", "",
+         "attach the Speculos emulator whose APDU port is HOST:PORT (loopback) as if it were a "
+         "plugged-in Ledger; repeatable",
+         true},
+        {"usb", "on|off", "on", "look for Ledger devices on USB (hidraw)"},
         {"max-request-bytes", "N", "1048576", "largest HTTP body or WebSocket message"},
         {"max-batch", "N", "100", "longest JSON-RPC batch"},
         {"max-depth", "N", "64", "deepest JSON nesting"},
@@ -416,6 +430,20 @@ core::Result<Endpoint> parse_listen(const std::string& text) {
     auto number = parse_uint("listen", port, 0, 65535);
     if (!number) return fail(number.error());
     return Endpoint{host, static_cast<std::uint16_t>(*number)};
+}
+
+core::Result<Endpoint> parse_speculos(const std::string& text) {
+    auto endpoint = parse_listen(text);
+    if (!endpoint) {
+        return fail(ErrorCode::InvalidArgument,
+                    "--speculos " + text +
+                        ": expected HOST:PORT of the emulator's APDU port on a loopback address "
+                        "(127.0.0.1:9999)");
+    }
+    if (endpoint->port == 0) {
+        return fail(ErrorCode::InvalidArgument, "--speculos " + text + ": the port must not be 0");
+    }
+    return endpoint;
 }
 
 core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string>& args) {

@@ -68,6 +68,10 @@ struct Config {
     std::uint64_t default_chain_id = 1;
     std::vector<ChainConfig> chains;
     bool enable_eth_sign = false;
+    // Hardware wallets: Speculos emulators to attach as if plugged in ("127.0.0.1:9999", their
+    // APDU port; loopback only), and whether to look for devices on USB (hidraw).
+    std::vector<std::string> speculos;
+    bool usb_devices = true;
     std::string log_level = "info";
 };
 
@@ -97,6 +101,9 @@ struct Endpoint {
     std::uint16_t port = 0;
 };
 [[nodiscard]] core::Result<Endpoint> parse_listen(const std::string& text);
+// --speculos HOST:PORT: as parse_listen (loopback only: APDUs never leave this computer), with
+// messages naming --speculos.
+[[nodiscard]] core::Result<Endpoint> parse_speculos(const std::string& text);
 
 inline constexpr std::uint16_t kDefaultPort = 8645;
 inline constexpr const char* kVersion = "0.1.0";

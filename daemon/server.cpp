@@ -12,6 +12,8 @@
 #include <boost/asio/strand.hpp>
 
 #include "core/hash.h"
+#include "daemon/devices/ledger_device.h"
+#include "daemon/devices/system_factory.h"
 #include "daemon/log.h"
 #include "daemon/service_notify.h"
 #include "store/datadir/daemon_files.h"
@@ -54,6 +56,7 @@ core::Status Server::start() {
     KEYBRIDGE_TRY_STATUS(open_stores());
     KEYBRIDGE_TRY_STATUS(make_services());
     watch_vault();
+    start_devices();
     register_methods();
     make_server_context(std::move(*token));
     watch_signals();
@@ -193,11 +196,36 @@ void Server::watch_vault() {
     }
 }
 
+void Server::set_device_factory(std::unique_ptr<devices::DeviceFactory> factory,
+                                devices::DeviceManager::Settings settings) {
+    device_factory_ = std::move(factory);
+    device_settings_ = settings;
+}
+
+// Hardware wallets: USB (hidraw) and the --speculos emulators, polled on the manager's own
+// thread; their signers join the registry as they become ready.
+void Server::start_devices() {
+    if (!device_factory_) {  // the system's: USB (hidraw) and --speculos
+        devices::SystemDeviceFactory::Settings settings;
+        settings.usb = config_.usb_devices;
+        settings.speculos = config_.speculos;
+        device_factory_ = std::make_unique<devices::SystemDeviceFactory>(std::move(settings),
+                                                                         devices::open_ledger);
+    }
+    devices_ = std::make_unique<devices::DeviceManager>(std::move(device_factory_), signers_,
+                                                        device_settings_);
+    services_->devices = devices_.get();
+    for (const auto& endpoint : config_.speculos)
+        log::info("devices", "Speculos emulator at " + endpoint);
+    devices_->start();
+}
+
 void Server::register_methods() {
     register_chain_methods(dispatcher_, *services_);
     register_account_methods(dispatcher_, *services_);
     register_signing_methods(dispatcher_, *services_);
     register_admin_methods(dispatcher_, *services_);
+    register_device_methods(dispatcher_, *services_);
 }
 
 void Server::make_server_context(std::string token) {
@@ -352,6 +380,8 @@ void Server::shutdown() {
     approvals_->cancel_all();
     // Signer jobs, queued or running (a device waiting for its button), end now and answer.
     services_->stops.stop_all();
+    // Device polling ends and the devices leave the registry (their lanes stop).
+    if (devices_) devices_->stop();
     signers_.stop_all();
     feeds_->stop_all();
     std::vector<std::shared_ptr<EventSink>> sinks;

@@ -15,6 +15,7 @@
 #include "core/result.h"
 #include "daemon/approvals/approval_queue.h"
 #include "daemon/approvals/audit_log.h"
+#include "daemon/devices/device_manager.h"
 #include "daemon/events/event_hub.h"
 #include "daemon/net/control_listener.h"
 #include "daemon/net/listener.h"
@@ -49,6 +50,11 @@ class Server {
     const std::vector<std::uint16_t>& ports() const { return ports_; }
     // Where device watchers, emulator options and tests attach signers (after start()).
     signers::SignerRegistry& signers() { return signers_; }
+    // Before start(): find devices with this factory instead of the system's (USB and
+    // --speculos; also when `factory` is null); tests pass fakes. `settings`: poll interval.
+    void set_device_factory(std::unique_ptr<devices::DeviceFactory> factory,
+                            devices::DeviceManager::Settings settings = {});
+    devices::DeviceManager* devices() { return devices_.get(); }
 
   private:
     // The steps of start(), in order.
@@ -57,6 +63,7 @@ class Server {
     [[nodiscard]] core::Status open_stores();
     [[nodiscard]] core::Status make_services();
     void watch_vault();
+    void start_devices();
     void register_methods();
     void make_server_context(std::string token);
     void watch_signals();
@@ -89,6 +96,9 @@ class Server {
     std::optional<ChainRegistry> chains_;
     std::optional<subscriptions::ChainFeeds> feeds_;  // uses upstream_ and chains_
     std::optional<Services> services_;
+    std::unique_ptr<devices::DeviceFactory> device_factory_;
+    devices::DeviceManager::Settings device_settings_;
+    std::unique_ptr<devices::DeviceManager> devices_;
     rpc::Dispatcher dispatcher_;
     std::vector<std::shared_ptr<net::Listener>> listeners_;
     std::shared_ptr<net::ControlListener> control_;

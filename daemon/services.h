@@ -14,6 +14,7 @@
 
 #include "daemon/approvals/approval_queue.h"
 #include "daemon/approvals/connect_choices.h"
+#include "daemon/devices/device_manager.h"
 #include "daemon/events/event_hub.h"
 #include "daemon/methods/pending_signings.h"
 #include "daemon/options.h"
@@ -93,6 +94,9 @@ struct Services {
     ChainRegistry& chains;
     subscriptions::ChainFeeds& feeds;  // eth_subscribe newHeads / logs
 
+    // Hardware wallets found on USB or configured (--speculos); set by the Server at start.
+    devices::DeviceManager* devices = nullptr;
+
     ConnectionStops stops;
     // Set while the --password-file unlock at start runs: requests wait for it instead of
     // asking the person to unlock.
@@ -133,6 +137,7 @@ void register_chain_methods(rpc::Dispatcher& dispatcher, Services& services);
 void register_account_methods(rpc::Dispatcher& dispatcher, Services& services);
 void register_signing_methods(rpc::Dispatcher& dispatcher, Services& services);
 void register_admin_methods(rpc::Dispatcher& dispatcher, Services& services);
+void register_device_methods(rpc::Dispatcher& dispatcher, Services& services);
 
 // Decrypts the vault off the network threads and hands the keys (and the BIP39 seed, for
 // accounts derived later) to the software signer; requests held at the "unlock" stage move on.

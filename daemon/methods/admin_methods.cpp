@@ -192,6 +192,8 @@ void reload_vault_accounts(Services& s) {
     }
     const std::vector<core::Address> before = s.all_accounts();
     s.signers.set_accounts(account_routes(listed));
+    // A device's signer learns its accounts (keybridge account add --ledger) at once.
+    if (s.devices != nullptr) s.devices->wake();
     std::vector<core::Address> changed;
     for (const auto& a : before) {
         if (std::find(after.begin(), after.end(), a) == after.end()) changed.push_back(a);

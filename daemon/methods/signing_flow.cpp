@@ -55,10 +55,26 @@ void withdraw_for_chain_change(Services& s, std::uint64_t approval_id) {
 
 enum class Readiness { Ready, NeedsUnlock };
 
+// A request for an account whose device is not connected fails at once (4900, with what to
+// connect); approvers hear of it too, as an "unavailable" event on keybridge_approvals, so the
+// person at the approver learns which device to plug in (docs/RPC.md).
+void announce_unavailable(Services& s, const SigningRequest& r, const core::Error& why) {
+    const json::object event{{"type", "unavailable"},
+                             {"request", json::object{{"origin", r.origin},
+                                                      {"method", r.method},
+                                                      {"account", r.account.to_checksum_string()},
+                                                      {"chainId", rpc::quantity(r.chain_id)}}},
+                             {"message", why.detail}};
+    s.events.publish(EventHub::Topic::Approvals, "", event);
+    log::info("devices", r.method + " for " + r.account.to_checksum_string() + " from " + r.origin +
+                             " refused: " + why.detail);
+}
+
 // The account must be connected to this caller and routed to a signer. A locked vault is not an
 // error here: the request waits for an unlock as a stage of its approval.
 tl::expected<Readiness, RpcError> check_account(Services& s, const rpc::Client& client,
-                                                const core::Address& account) {
+                                                const SigningRequest& request, bool announce) {
+    const core::Address& account = request.account;
     auto visible = s.visible_accounts(client);
     if (std::find(visible.begin(), visible.end(), account) == visible.end()) {
         return tl::unexpected(
@@ -70,6 +86,8 @@ tl::expected<Readiness, RpcError> check_account(Services& s, const rpc::Client& 
     auto ready = s.signers.check(account);
     if (ready) return Readiness::Ready;
     if (ready.error().code == core::ErrorCode::VaultLocked) return Readiness::NeedsUnlock;
+    if (announce && ready.error().code == core::ErrorCode::DeviceNotFound)
+        announce_unavailable(s, request, ready.error());
     return tl::unexpected(rpc::to_rpc_error(ready.error()));
 }
 
@@ -463,9 +481,11 @@ void unlock_then_approve(Services& s, Shared request, Approval approval, Ticket 
 }
 
 // check → fill → explain, shared by the flow and keybridge_explainRequest.
+// `announce`: a missing device is told to approvers (not for keybridge_explainRequest).
 void prepare(Services& s, const std::shared_ptr<const rpc::Client>& client, SigningRequest request,
+             bool announce,
              std::function<void(tl::expected<std::pair<Shared, Readiness>, RpcError>)> done) {
-    auto readiness = check_account(s, *client, request.account);
+    auto readiness = check_account(s, *client, request, announce);
     if (!readiness) return done(tl::unexpected(readiness.error()));
     auto owned = std::make_shared<SigningRequest>(std::move(request));
     fill(s, owned, [done, ready = *readiness](tl::expected<Shared, RpcError> filled) {
@@ -509,7 +529,7 @@ void run_signing_flow(Services& s, const std::shared_ptr<const rpc::Client>& cli
     // A switch between the request's arrival and its ticket found nothing to cancel.
     if (const std::uint64_t now = s.chain_for(*client); now != request.chain_id)
         return reply(tl::unexpected(chain_changed_error(request.chain_id, now)));
-    prepare(s, client, std::move(request),
+    prepare(s, client, std::move(request), /*announce=*/true,
             [&s, ticket, reply](tl::expected<std::pair<Shared, Readiness>, RpcError> prepared) {
                 if (!prepared) return reply(tl::unexpected(prepared.error()));
                 // Switched while the node filled the transaction: never shown, never judged.
@@ -534,7 +554,7 @@ void cancel_signings_for_chain(Services& s, const std::string& origin, std::uint
 
 void explain_signing_request(Services& s, const std::shared_ptr<const rpc::Client>& client,
                              SigningRequest request, rpc::Reply reply) {
-    prepare(s, client, std::move(request),
+    prepare(s, client, std::move(request), /*announce=*/false,
             [reply](tl::expected<std::pair<Shared, Readiness>, RpcError> prepared) {
                 if (!prepared) return reply(tl::unexpected(prepared.error()));
                 const auto& [shared, readiness] = *prepared;

@@ -70,6 +70,18 @@ bool SignerRegistry::attached(const std::string& signer_id) const {
     return attached_.count(signer_id) != 0;
 }
 
+std::shared_ptr<SignerLane> SignerRegistry::lane(const std::string& signer_id) const {
+    std::lock_guard lock(mutex_);
+    auto it = attached_.find(signer_id);
+    return it == attached_.end() ? nullptr : it->second.lane;
+}
+
+std::shared_ptr<core::Signer> SignerRegistry::signer(const std::string& signer_id) const {
+    std::lock_guard lock(mutex_);
+    auto it = attached_.find(signer_id);
+    return it == attached_.end() ? nullptr : it->second.signer;
+}
+
 std::vector<std::shared_ptr<core::Signer>> SignerRegistry::signers() const {
     std::lock_guard lock(mutex_);
     std::vector<std::shared_ptr<core::Signer>> out;

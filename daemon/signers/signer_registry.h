@@ -49,6 +49,12 @@ class SignerRegistry {
     // The signer is gone: its lane stops, so running and queued jobs end with a stopped token.
     void detach(const std::string& signer_id);
     bool attached(const std::string& signer_id) const;
+    // The lane of an attached signer (nullptr when none is attached under that id): work that
+    // must not run beside its signatures (a device's status probe, "what address is at this
+    // path?") runs there, in turn.
+    std::shared_ptr<SignerLane> lane(const std::string& signer_id) const;
+    // The attached signer with that id, or nullptr.
+    std::shared_ptr<core::Signer> signer(const std::string& signer_id) const;
     std::vector<std::shared_ptr<core::Signer>> signers() const;
 
     // The vault's accounts, in the vault's order (the software signer learns its own).

@@ -4,7 +4,7 @@
 1. The default prefix (~/.local, with HOME pointing at a scratch folder) and PREFIX=/usr/local
    with DESTDIR: the programs, man pages, bash completion, copyright and changelog, and the
    systemd user unit whose ExecStart names the installed keybridged (systemd-analyze verify
-   accepts it where that path exists).
+   accepts it where that path exists), and the udev rules in share/keybridge/udev.
 2. The installed programs run (`--version`), `man` renders the installed page, and the installed
    completion completes a command.
 3. `make uninstall` removes every installed file, and nothing was installed outside the list.
@@ -38,6 +38,9 @@ EXPECTED = [
     "share/doc/keybridge/copyright",
     "share/doc/keybridge/changelog.gz",
     "share/systemd/user/keybridged.service",
+    # udev reads only /etc and /usr/lib: these wait for the user to copy one (udev/README.md).
+    "share/keybridge/udev/20-keybridge-ledger.rules",
+    "share/keybridge/udev/20-keybridge-ledger-plugdev.rules",
 ]
 
 

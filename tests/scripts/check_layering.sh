@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Dependency arrows point inward only (docs/ARCHITECTURE.md draws them):
-#   cli    -> store, drivers?, core          daemon -> drivers, store, proto, core
+#   cli    -> store, drivers/usb, core       daemon -> drivers, store, proto, core
 #   drivers -> proto, core                   store  -> core            core -> nothing
 # Inside daemon/: net -> rpc -> events; rpc and events never include net, events nothing else.
 set -euo pipefail
@@ -23,5 +23,12 @@ check daemon cli
 check cli daemon
 check daemon/rpc daemon/net daemon/methods daemon/approvals daemon/subscriptions
 check daemon/events daemon/net daemon/rpc daemon/methods daemon/approvals
+# The device manager sits beside the signer registry: it attaches signers, it serves no requests.
+check daemon/devices daemon/net daemon/rpc daemon/methods daemon/approvals daemon/subscriptions
+# The tool reads the USB id table and sysfs (keybridge doctor), never a driver's protocol code.
+if grep -rnE '#include +"drivers/' cli | grep -vE '#include +"drivers/usb/'; then
+  echo "layering: cli may include drivers/usb/ only" >&2
+  status=1
+fi
 [ $status -eq 0 ] && echo "layering: ok"
 exit $status

@@ -417,5 +417,23 @@ TEST_F(OptionsTest, HelpAndVersion) {
     }
 }
 
+TEST_F(OptionsTest, SpeculosEndpointsAreLoopbackRepeatableAndUsbCanBeOff) {
+    Config none = parse({});
+    EXPECT_TRUE(none.speculos.empty());
+    EXPECT_TRUE(none.usb_devices);
+    Config c = parse({"--speculos", "127.0.0.1:9999", "--speculos=[::1]:40000", "--speculos",
+                      "127.0.0.1:9999", "--usb", "off"});
+    EXPECT_EQ(c.speculos, (std::vector<std::string>{"127.0.0.1:9999", "[::1]:40000"}));
+    EXPECT_FALSE(c.usb_devices);
+    EXPECT_NE(error({"--speculos", "192.0.2.7:9999"}).find("loopback"), std::string::npos);
+    EXPECT_NE(error({"--speculos", "9999"}).find("--speculos 9999"), std::string::npos);
+    EXPECT_NE(error({"--speculos", "127.0.0.1:0"}).find("port must not be 0"), std::string::npos);
+    EXPECT_NE(error({"--usb", "maybe"}).find("--usb must be on or off"), std::string::npos);
+    write("keybridged.conf", "speculos = 127.0.0.1:41000\nusb = off\n");
+    Config from_file = parse({"--config", dir_ + "/keybridged.conf"});
+    EXPECT_EQ(from_file.speculos, (std::vector<std::string>{"127.0.0.1:41000"}));
+    EXPECT_FALSE(from_file.usb_devices);
+}
+
 }  // namespace
 }  // namespace keybridge::daemon

@@ -1,0 +1,207 @@
+// The commands about hardware wallets: devices (what keybridged sees), account add --ledger (an
+// account whose key stays on the device), doctor (what stops a device from working).
+#include <cstdint>
+#include <string>
+
+#include "cli/command.h"
+#include "cli/daemon_client.h"
+#include "cli/device_doctor.h"
+#include "cli/terminal_text.h"
+#include "store/vault/vault.h"
+
+namespace keybridge::cli {
+namespace {
+
+namespace json = boost::json;
+using core::ErrorCode;
+using core::fail;
+using core::Result;
+
+// Asking a device for an address may wait for it (a busy lane, a slow emulator).
+constexpr std::chrono::seconds kDeviceCallTimeout{60};
+
+std::string field(const json::object& o, std::string_view key) {
+    const json::value* v = o.if_contains(key);
+    if (v == nullptr || v->is_null()) return "";
+    return v->is_string() ? std::string(v->as_string()) : json::serialize(*v);
+}
+
+Result<json::array> list_devices(DaemonClient& client) {
+    auto listed = client.call("keybridge_devices", json::array{});
+    if (!listed) return fail(listed.error());
+    if (!listed->is_array())
+        return fail(ErrorCode::ProtocolError, "keybridge_devices: not an array");
+    return listed->as_array();
+}
+
+Result<Report> run_devices(Context& ctx) {
+    auto client = DaemonClient::open(ctx.datadir);
+    if (!client) return fail(client.error());
+    auto devices = list_devices(*client);
+    if (!devices) return fail(devices.error());
+    Report report;
+    report.data["devices"] = *devices;
+    if (devices->empty()) {
+        report.text =
+            "No devices found. Plug in your Ledger, unlock it and open its Ethereum app; "
+            "'keybridge doctor' says what is in the way.";
+        return report;
+    }
+    for (const auto& item : *devices) {
+        if (!item.is_object()) continue;
+        const json::object& d = item.as_object();
+        const std::string id = field(d, "id");
+        const std::string app = field(d, "app");
+        std::string line = "Ledger " + field(d, "model") + "  " + field(d, "transport") + "  " +
+                           field(d, "location") + "  " + field(d, "state");
+        if (!app.empty()) line += "  " + app + " " + field(d, "appVersion");
+        if (!id.empty()) line += "  " + id + "  " + field(d, "accounts") + " accounts";
+        report.text += line + "\n";
+        const std::string detail = field(d, "detail");
+        if (!detail.empty()) report.text += "    " + detail + "\n";
+    }
+    return report;
+}
+
+// The derivation path of `account add --ledger`.
+Result<std::string> ledger_path(const Context& ctx) {
+    const auto index = ctx.args.value("index");
+    const auto path = ctx.args.value("path");
+    const bool live = ctx.args.flag("ledger-live");
+    const bool bip44 = ctx.args.flag("bip44");
+    if (index && path) return fail(ErrorCode::InvalidArgument, "give --index or --path, not both");
+    if (!index && !path)
+        return fail(ErrorCode::InvalidArgument, "--index N or --path P is required");
+    if (live && bip44)
+        return fail(ErrorCode::InvalidArgument, "--ledger-live and --bip44 exclude each other");
+    if (path) {
+        if (live || bip44)
+            return fail(ErrorCode::InvalidArgument,
+                        "--ledger-live and --bip44 choose a path for --index; --path names one");
+        return *path;
+    }
+    const std::string& text = *index;
+    if (text.empty() || text.size() > 10 ||
+        text.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoull(text) >= (std::uint64_t{1} << 31))
+        return fail(ErrorCode::InvalidArgument, "--index must be a number from 0 to 2147483647");
+    // Ledger Live's accounts by default: what a Ledger user has used so far.
+    const std::string_view templ = bip44 ? vault::kBip44Template : vault::kLedgerLiveTemplate;
+    std::string out(templ);
+    out.replace(out.find("{i}"), 3, text);
+    return out;
+}
+
+Result<Report> run_account_add(Context& ctx) {
+    if (!ctx.args.flag("ledger"))
+        return fail(ErrorCode::InvalidArgument,
+                    "say which kind of device holds the account: --ledger");
+    auto path = ledger_path(ctx);
+    if (!path) return fail(path.error());
+    // The vault first: no device round trip for a vault that is not there.
+    auto vault = vault::Vault::open(ctx.datadir);
+    if (!vault) return fail(vault.error());
+    auto client = DaemonClient::open(ctx.datadir);
+    if (!client) return fail(client.error());
+    const auto device = ctx.args.value("device");
+    auto answer = client->call(
+        "keybridge_deviceAddress",
+        json::array{json::string(*path), device ? json::value(*device) : json::value(nullptr)},
+        kDeviceCallTimeout);
+    if (!answer) return fail(answer.error());
+    if (!answer->is_object())
+        return fail(ErrorCode::ProtocolError, "keybridge_deviceAddress: not an object");
+    const json::object& a = answer->as_object();
+    auto address = core::Address::parse(field(a, "address"));
+    const std::string identity = field(a, "device");
+    if (!address || identity.empty() || field(a, "path") != *path)
+        return fail(ErrorCode::ProtocolError, "keybridge_deviceAddress: unexpected answer");
+    auto added =
+        vault->add_hardware_account(*address, identity, *path, ctx.args.value("name").value_or(""));
+    if (!added) return fail(added.error());
+    Report report;
+    report.data["account"] = json::object{{"address", address->to_checksum_string()},
+                                          {"name", added->name},
+                                          {"device", identity},
+                                          {"model", field(a, "model")},
+                                          {"path", *path}};
+    report.text = "Added " + address->to_checksum_string() + " (" + terminal_safe(added->name) +
+                  ") on Ledger " + field(a, "model") + " " + identity + " at " + *path +
+                  ": its key stays on the device, which confirms every signature.";
+    return report;
+}
+
+std::string render(const std::vector<Finding>& findings) {
+    std::string text;
+    for (const auto& f : findings) {
+        text +=
+            std::string(f.problem ? "[problem] " : "[ok]      ") + f.subject + ": " + f.text + "\n";
+        if (!f.fix.empty()) text += "          fix: " + f.fix + "\n";
+    }
+    return text;
+}
+
+Result<Report> run_doctor(Context& ctx) {
+    std::vector<Finding> findings = check_usb(system_environment());
+    bool daemon_running = false;
+    auto client = DaemonClient::open(ctx.datadir);
+    auto devices = client ? list_devices(*client) : Result<json::array>(fail(client.error()));
+    if (devices) {
+        daemon_running = true;
+        for (auto& f : check_daemon_devices(*devices))
+            findings.push_back(std::move(f));
+        if (devices->empty()) findings.push_back({false, "keybridged", "sees no device", ""});
+    } else {
+        findings.push_back({false, "keybridged", "did not answer (" + devices.error().detail + ")",
+                            "start it (keybridged, or: systemctl --user start keybridged) to "
+                            "check each device's app and settings"});
+    }
+    std::size_t problems = 0;
+    json::array out;
+    for (const auto& f : findings) {
+        problems += f.problem ? 1 : 0;
+        out.push_back(json::object{
+            {"problem", f.problem}, {"subject", f.subject}, {"text", f.text}, {"fix", f.fix}});
+    }
+    Report report;
+    report.data["findings"] = std::move(out);
+    report.data["problems"] = problems;
+    report.data["daemonRunning"] = daemon_running;
+    report.text = render(findings) +
+                  (problems == 0 ? std::string("No problems found.")
+                                 : std::to_string(problems) +
+                                       (problems == 1 ? " problem" : " problems") + " found.");
+    return report;
+}
+
+}  // namespace
+
+std::vector<Command> device_commands() {
+    return {
+        {"devices",
+         "keybridge devices [--json]",
+         "hardware wallets keybridged sees: model, transport, app, app version, state",
+         {},
+         run_devices},
+        {"account add",
+         "keybridge account add --ledger (--index N [--ledger-live | --bip44] | --path P) "
+         "[--device ID] [--name NAME]",
+         "add an account whose key stays on a connected Ledger (keybridged asks the device)",
+         {{"ledger", "", "the account is on a Ledger"},
+          {"index", "N", "account number N: m/44'/60'/N'/0/0 (Ledger Live, the default)"},
+          {"ledger-live", "", "with --index: Ledger Live paths m/44'/60'/N'/0/0"},
+          {"bip44", "", "with --index: BIP44 paths m/44'/60'/0'/0/N (MetaMask, Trezor)"},
+          {"path", "P", "any derivation path, e.g. m/44'/60'/1'/0/3"},
+          {"device", "ID", "the device to ask when several are connected (keybridge devices)"},
+          {"name", "NAME", "account name"}},
+         run_account_add},
+        {"doctor",
+         "keybridge doctor [--json]",
+         "explain what stops a hardware wallet from working (permissions, udev rules, other "
+         "programs, locked, wrong app, app too old, blind signing) and how to fix it",
+         {},
+         run_doctor},
+    };
+}
+
+}  // namespace keybridge::cli

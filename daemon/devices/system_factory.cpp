@@ -1,0 +1,36 @@
+#include "daemon/devices/system_factory.h"
+
+#include "drivers/usb/device_ids.h"
+
+namespace keybridge::daemon::devices {
+
+SystemDeviceFactory::SystemDeviceFactory(Settings settings, Opener ledger_opener)
+    : settings_(std::move(settings)), ledger_opener_(std::move(ledger_opener)) {}
+
+std::vector<DeviceCandidate> SystemDeviceFactory::enumerate() {
+    std::vector<DeviceCandidate> out;
+    if (settings_.usb) {
+        for (const auto& node : drivers::usb::scan_hidraw(settings_.roots)) {
+            const auto* model = drivers::usb::find_usb_model(node.vendor_id, node.product_id);
+            if (model == nullptr) continue;
+            // A Ledger also offers FIDO (U2F) and other interfaces: only the APDU one is ours.
+            if (node.interface != model->apdu_interface) continue;
+            out.push_back(DeviceCandidate{"hid:" + node.node, "usb", std::string(model->name),
+                                          model->family});
+        }
+    }
+    for (const auto& endpoint : settings_.speculos)
+        out.push_back(DeviceCandidate{"speculos:" + endpoint, "speculos", "Speculos",
+                                      core::SignerFamily::Ledger});
+    return out;
+}
+
+core::Result<std::unique_ptr<Device>> SystemDeviceFactory::open(const DeviceCandidate& candidate) {
+    if (candidate.family == core::SignerFamily::Ledger && ledger_opener_)
+        return ledger_opener_(candidate);
+    return core::fail(core::ErrorCode::NotSupported,
+                      "this keybridged has no driver for " + candidate.model +
+                          " devices (built without the Ledger driver)");
+}
+
+}  // namespace keybridge::daemon::devices

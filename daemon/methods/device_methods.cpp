@@ -1,0 +1,119 @@
+// keybridge_devices (the hardware wallets keybridged sees) and keybridge_deviceAddress (what
+// address a device derives at a path: `keybridge account add --ledger`).
+#include <string>
+
+#include "core/bip32.h"
+#include "daemon/log.h"
+#include "daemon/rpc/params.h"
+#include "daemon/services.h"
+
+namespace keybridge::daemon {
+namespace {
+
+namespace json = boost::json;
+using rpc::RpcError;
+
+json::value text_or_null(const std::string& text) {
+    return text.empty() ? json::value(nullptr) : json::value(text);
+}
+
+json::object device_json(const devices::DeviceManager::Listed& d) {
+    json::object o;
+    o["id"] = text_or_null(d.report.identity);
+    o["family"] = core::to_string(d.candidate.family);
+    o["model"] = d.candidate.model;
+    o["transport"] = d.candidate.transport;
+    o["location"] = d.candidate.location;
+    o["state"] = devices::to_string(d.report.state);
+    o["app"] = text_or_null(d.report.app);
+    o["appVersion"] = text_or_null(d.report.app_version);
+    o["blindSigning"] =
+        d.report.blind_signing ? json::value(*d.report.blind_signing) : json::value(nullptr);
+    o["detail"] = d.report.detail;
+    o["attached"] = d.attached;
+    o["accounts"] = d.accounts;
+    return o;
+}
+
+// The address query has no person to ask: a device that wants a PIN or passphrase for it is
+// refused (the person unlocks the device itself), and a device that shows the address asks on
+// the device, which the person sees there.
+class NoPersonPrompter final : public core::Prompter {
+  public:
+    void on_device(std::string_view) override {}
+    void device_done() override {}
+    core::Result<core::SecretBuffer> pin_matrix(std::string_view) override {
+        return core::fail(core::ErrorCode::PinRequired,
+                          "unlock the device first, then ask for the address again");
+    }
+    core::Result<core::SecretBuffer> passphrase(std::string_view) override {
+        return core::fail(core::ErrorCode::NotSupported,
+                          "a passphrase cannot be entered while adding an account");
+    }
+};
+
+}  // namespace
+
+void register_device_methods(rpc::Dispatcher& d, Services& s) {
+    d.add({"keybridge_devices",
+           "hardware wallets found on USB or configured (--speculos): model, transport, app, "
+           "app version, state and what to do",
+           rpc::Access::TokenOnly, [&s](const auto&, const json::value&, rpc::Reply reply) {
+               json::array out;
+               if (s.devices != nullptr) {
+                   for (const auto& listed : s.devices->list())
+                       out.push_back(device_json(listed));
+               }
+               reply(json::value(std::move(out)));
+           }});
+    d.add({"keybridge_deviceAddress",
+           "the address a connected device derives at a path: params [path] or [path, device]",
+           rpc::Access::ApproverOnly,
+           [&s](const auto& client, const json::value& params, rpc::Reply reply) {
+               auto p = rpc::positional(params, 1, 2);
+               if (!p) return reply(tl::unexpected(p.error()));
+               auto path = rpc::string_at(**p, 0, "path");
+               if (!path) return reply(tl::unexpected(path.error()));
+               if (auto parsed = core::bip32::parse_path(*path); !parsed)
+                   return reply(tl::unexpected(
+                       rpc::invalid_params_error("params[0] (path): " + parsed.error().detail)));
+               std::string wanted;
+               if ((*p)->size() == 2 && !(**p)[1].is_null()) {
+                   auto device = rpc::string_at(**p, 1, "device");
+                   if (!device) return reply(tl::unexpected(device.error()));
+                   wanted = *device;
+               }
+               if (s.devices == nullptr)
+                   return reply(tl::unexpected(rpc::to_rpc_error(
+                       {core::ErrorCode::DeviceNotFound, "keybridged watches no devices"})));
+               auto chosen = s.devices->choose(wanted);
+               if (!chosen) return reply(tl::unexpected(rpc::to_rpc_error(chosen.error())));
+               auto signer = s.signers.signer(*chosen);
+               auto lane = s.signers.lane(*chosen);
+               if (!signer || !lane)
+                   return reply(tl::unexpected(rpc::to_rpc_error(
+                       {core::ErrorCode::DeviceNotFound, *chosen + " was just unplugged"})));
+               // On the device's lane: never beside a signature of the same device.
+               lane->run(
+                   s.stops.token_for(client->connection_id),
+                   [signer, reply, path = *path, id = *chosen](std::stop_token token) {
+                       if (token.stop_requested())
+                           return reply(tl::unexpected(
+                               rpc::to_rpc_error({core::ErrorCode::Disconnected, "cancelled"})));
+                       NoPersonPrompter prompter;
+                       const core::SignContext context{token, prompter};
+                       auto address = signer->address_at(context, path);
+                       if (!address)
+                           return reply(tl::unexpected(rpc::to_rpc_error(address.error())));
+                       const core::SignerInfo info = signer->info();
+                       log::info("devices", id + ": address asked at " + path);
+                       reply(json::value(json::object{{"device", id},
+                                                      {"family", core::to_string(info.family)},
+                                                      {"model", info.model},
+                                                      {"path", path},
+                                                      {"address", address->to_checksum_string()}}));
+                   });
+           }});
+}
+
+}  // namespace keybridge::daemon
