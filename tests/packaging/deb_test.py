@@ -3,7 +3,7 @@
 
 1. Its contents: exactly the programs, man pages, systemd user unit (ExecStart=/usr/bin/
    keybridged), bash completion, copyright and changelog, and any udev rules of udev/.
-2. Depends: every shared library the two programs link (their NEEDED entries, resolved with
+2. Depends: every shared library the two programs link directly (their NEEDED entries, resolved with
    ldd and mapped to packages with dpkg -S) is covered by a declared dependency; nothing is
    declared that they do not link.
 3. Unpacked into a scratch root with dpkg-deb -x, the programs run (--version).
@@ -44,11 +44,16 @@ def run(argv, **kw):
 
 
 def linked_packages(binary):
-    """The Debian packages providing the shared libraries `binary` needs."""
+    """The Debian packages providing the shared libraries `binary` names in its NEEDED entries.
+
+    Only direct entries: a library's own dependencies (libudev1 under libhidapi-hidraw0) are its
+    package's business, and dpkg-shlibdeps does not declare them either."""
+    needed = set(re.findall(r"\(NEEDED\)\s+Shared library: \[(\S+)\]",
+                            run(["readelf", "-d", binary])))
     packages = set()
     for line in run(["ldd", binary]).splitlines():
         m = re.match(r"\s*(\S+) => (/\S+)", line)
-        if not m:
+        if not m or m.group(1) not in needed:
             continue
         path = os.path.realpath(m.group(2))
         owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
