@@ -453,20 +453,23 @@ core::Result<core::SignedTransaction> LedgerSigner::sign_transaction(
 LedgerState LedgerSigner::probe(std::stop_token stop) {
     std::unique_lock device(device_mutex_, std::try_to_lock);
     if (!device.owns_lock()) return state();  // a request is using the device
-    return probe_locked(stop);
+    LedgerState next = probe_ledger(*channel_, stop, options_.command_timeout);
+    if (next.state == State::Disconnected) {
+        next.detail = "the Ledger " + identity_ + " was disconnected: plug it in again";
+    }
+    std::lock_guard lock(state_mutex_);
+    state_ = next;
+    return next;
 }
 
-LedgerState LedgerSigner::probe_locked(const std::stop_token& stop) {
+LedgerState probe_ledger(ApduChannel& channel, std::stop_token stop,
+                         std::chrono::milliseconds timeout) {
     LedgerState next;
-    auto finish = [&](LedgerState s) {
-        std::lock_guard lock(state_mutex_);
-        state_ = s;
-        return s;
-    };
+    auto finish = [](LedgerState s) { return s; };
     auto channel_failed = [&](const core::Error& error) {
         if (error.code == ErrorCode::Disconnected && !stop.stop_requested()) {
             next.state = State::Disconnected;
-            next.detail = "the Ledger " + identity_ + " was disconnected: plug it in again";
+            next.detail = "the Ledger was disconnected: plug it in again";
         } else {
             next.state = State::Unresponsive;
             next.detail = "the Ledger does not answer (" + error.detail +
@@ -489,7 +492,7 @@ LedgerState LedgerSigner::probe_locked(const std::stop_token& stop) {
         return finish(next);
     };
 
-    auto app = channel_->exchange(eth::get_app_and_version_apdu(), options_.command_timeout, stop);
+    auto app = channel.exchange(eth::get_app_and_version_apdu(), timeout, stop);
     if (!app) return channel_failed(app.error());
     if (app->status == eth::kSwLocked || app->status == eth::kSwSecurityStatus) {
         return closed_app(app->status);
@@ -516,7 +519,7 @@ LedgerState LedgerSigner::probe_locked(const std::stop_token& stop) {
         }
     }
     // The Ethereum app (or firmware too old to name it): its settings.
-    auto config = channel_->exchange(eth::get_configuration_apdu(), options_.command_timeout, stop);
+    auto config = channel.exchange(eth::get_configuration_apdu(), timeout, stop);
     if (!config) return channel_failed(config.error());
     if (config->status != eth::kSwOk) return closed_app(config->status);
     auto parsed = eth::parse_configuration(config->data);

@@ -386,6 +386,18 @@ TEST_F(LedgerSignerTest, ConfirmAddressShowsItOnTheDevice) {
     EXPECT_EQ(prompter_.done, 1);
 }
 
+TEST(LedgerProbe, WorksOnAChannelBeforeThereIsASigner) {
+    ScriptedChannel channel;
+    channel.ok(hex(kAppVersionNew));
+    channel.ok(hex("01010a03"));
+    const LedgerState state = probe_ledger(channel);
+    EXPECT_EQ(state.state, LedgerState::State::Ready);
+    EXPECT_EQ(state.blind_signing, true);
+    EXPECT_TRUE(state.detail.empty()) << state.detail;
+    EXPECT_EQ(channel.sent(), (std::vector<core::Bytes>{eth::get_app_and_version_apdu(),
+                                                        eth::get_configuration_apdu()}));
+}
+
 TEST_F(LedgerSignerTest, ProbeTellsReadyDashboardWrongAppLockedAndGone) {
     channel_->ok(hex(kAppVersionNew));
     channel_->ok(hex("00010a03"));
