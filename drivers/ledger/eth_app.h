@@ -168,6 +168,10 @@ std::vector<std::size_t> transaction_chunk_sizes(std::size_t payload_size, bool 
 // sends them. Values are the raw bytes the app expects: integers big-endian (decimals minimal,
 // negatives in two's complement of the type's width, hex strings as written), addresses 20
 // bytes, bools one byte, strings UTF-8, bytes as they are.
+// Values longer than one APDU go in 255-byte pieces until every byte is sent. (hw-app-eth 7.9.0
+// counts ceil(n / 256) pieces of 255 bytes, which drops the last byte or two of a value whose
+// length field plus data is 256, 511, 512, 766 ... bytes long; that case is the one place where
+// the APDUs here differ from its.)
 // NotSupported when the document cannot be expressed this way (then sign in hashed mode): a
 // member missing or null (EIP-712 v3 leaves missing members out, v4 zeroes null structs), the
 // primary type EIP712Domain, a name, array or value longer than the APDU fields hold.
