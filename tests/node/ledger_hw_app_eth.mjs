@@ -10,19 +10,29 @@
 // hw-app-eth (or the simulator) changes what goes over the wire. Rewrite them deliberately with
 // KEYBRIDGE_RECORD_TRANSCRIPTS=1.
 //
-// Then the simulator's device behaviours, through hw-app-eth where it has an API and raw APDUs
-// where it does not: rejection on device, a held prompt answered later, blind signing off, locked,
-// dashboard, another app, app versions too old for a feature, the legacy short-last-chunk quirk,
-// chunking and status-word rules, unplugging mid-request.
+// The typed-data messages hw-app-eth ships for its own tests are signed in full mode over
+// keybridge core's digest, and the host's APDUs must match the vendor's recordings of them.
+// ERC-20 descriptors and EIP-712 filters come Ledger-signed from @ledgerhq/cryptoassets-evm-
+// signatures (offline).
 //
-// Usage: node ledger_hw_app_eth.mjs PATH_TO_keybridge_ledger_sim
+// Then the simulator's device behaviours, through hw-app-eth where it has an API and raw APDUs
+// where it does not: rejection on device, a held prompt answered later, blind signing off,
+// descriptors (forged ones refused), the vendor's 25 filtered recordings replayed (CAL test key),
+// locked, dashboard, another app, app versions too old for a feature, the legacy
+// short-last-chunk quirk, chunking and status-word rules, unplugging mid-request.
+//
+// Usage: node ledger_hw_app_eth.mjs PATH_TO_keybridge_ledger_sim PATH_TO_core_oracle
 // KEYBRIDGE_SPECULOS=host:port targets a real Speculos (the Ethereum app, blind signing enabled,
 // prompts approved by a person or Speculos automation) instead: the requests run and verify; the
 // transcript check compares the host's APDUs only, and is skipped (with a visible notice) when
 // the app version differs from the recorded one; the simulator-only behaviours are skipped.
+// The descriptor and filter requests carry Ledger's production signatures: a Speculos running an
+// app built with the CAL test key refuses them (0x6A80), a release build accepts them.
+// ledger_speculos_mode.mjs runs this mode against the simulator as an outside process.
 //
-// No network: hw-app-eth gets explicit resolutions (null) and a load config without Ledger's
-// services, and every HTTP(S) request in this process fails and is counted (must stay 0).
+// No network: hw-app-eth gets explicit resolutions (null, or resolved offline) and a load config
+// without Ledger's services, and every HTTP(S) request in this process fails and is counted
+// (must stay 0).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -32,6 +42,7 @@ import readline from "node:readline";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { ethers } from "ethers";
+import { Oracle } from "./lib/oracle.mjs";
 
 // The packages' ES module builds use extension-less imports that Node's ESM loader refuses; their
 // CommonJS builds are the ones Node runs.
@@ -47,8 +58,9 @@ const spec = JSON.parse(fs.readFileSync(path.join(transcriptDir, "requests.json"
 const record = process.env.KEYBRIDGE_RECORD_TRANSCRIPTS === "1";
 const speculos = process.env.KEYBRIDGE_SPECULOS;
 const simPath = process.argv[2];
-if (!speculos && !simPath) {
-  console.error("usage: node ledger_hw_app_eth.mjs PATH_TO_keybridge_ledger_sim");
+const oraclePath = process.argv[3];
+if ((!speculos && !simPath) || !oraclePath) {
+  console.error("usage: node ledger_hw_app_eth.mjs PATH_TO_keybridge_ledger_sim PATH_TO_core_oracle");
   process.exit(2);
 }
 
@@ -66,13 +78,27 @@ globalThis.fetch = async () => {
   networkAttempts += 1;
   throw new Error("network access attempted during the Ledger test");
 };
+// ERC-20 descriptors and EIP-712 filters signed by Ledger, from the npm package (no CAL lookup
+// at run time).
+const erc20Signatures = (chainId) =>
+  require(`@ledgerhq/cryptoassets-evm-signatures/data/evm/${chainId}/index`).signatures;
+const eip712Filters = require("@ledgerhq/cryptoassets-evm-signatures/data/eip712_v2");
 const loadConfig = {
   calServiceURL: null,
   cryptoassetsBaseURL: null,
   nftExplorerBaseURL: null,
   pluginBaseURL: null,
   extraPlugins: null,
+  staticERC20Signatures: { 1: erc20Signatures(1) },
 };
+// For the requests that expect filters: the package's EIP-712 filters (v2) too.
+const filteringLoadConfig = {
+  ...loadConfig,
+  staticERC20Signatures: { 1: erc20Signatures(1), 137: erc20Signatures(137) },
+  staticEIP712SignaturesV2: eip712Filters.default ?? eip712Filters,
+};
+const vendorFixtures = path.join(here, "node_modules", "@ledgerhq", "hw-app-eth", "tests", "fixtures");
+const erc20Only = { erc20: true, externalPlugins: false, nft: false, uniswapV3: false };
 
 // ---- bookkeeping ----
 const failures = [];
@@ -227,7 +253,12 @@ async function runRequest(eth, req) {
     case "signTransaction": {
       const tx = buildTransaction(req.tx);
       const raw = tx.unsignedSerialized.slice(2);
-      const result = await eth.signTransaction(req.path, raw, null);
+      let resolution = null;
+      if (req.resolve === "erc20") {
+        resolution = await eth.ledgerService.resolveTransaction(raw, loadConfig, erc20Only);
+        assertEq(resolution.erc20Tokens.length, 1, "ERC-20 descriptors resolved offline");
+      }
+      const result = await eth.signTransaction(req.path, raw, resolution);
       const signature =
         tx.type === 0
           ? ethers.Signature.from({ r: "0x" + result.r, s: "0x" + result.s, v: BigInt("0x" + result.v) })
@@ -246,7 +277,10 @@ async function runRequest(eth, req) {
     }
     case "signEIP712HashedMessage":
     case "signEIP712Message": {
-      const typed = spec.typedData[req.typedData];
+      // typedDataFixture names one of the messages hw-app-eth ships for its own tests.
+      const typed = req.typedDataFixture
+        ? JSON.parse(fs.readFileSync(path.join(vendorFixtures, "messages", req.typedDataFixture), "utf8"))
+        : spec.typedData[req.typedData];
       const types = withoutDomain(typed.types);
       let result;
       if (req.method === "signEIP712HashedMessage") {
@@ -258,7 +292,12 @@ async function runRequest(eth, req) {
           hashStruct.slice(2),
         );
       } else {
-        result = await eth.signEIP712Message(req.path, typed);
+        if (req.expectFilters) eth.setLoadConfig(filteringLoadConfig);
+        try {
+          result = await eth.signEIP712Message(req.path, typed);
+        } finally {
+          eth.setLoadConfig(loadConfig);
+        }
       }
       const signature = "0x" + result.r + result.s + result.v.toString(16);
       const expected = await addressOf(req.path);
@@ -267,6 +306,11 @@ async function runRequest(eth, req) {
         expected,
         "typed data signer",
       );
+      if (req.expectFilters && sim) {
+        // The Ledger-signed filters were accepted: the device showed their labels.
+        const shown = await sim.control("last-prompt");
+        for (const label of req.expectFilters) assert(shown.includes(label + ";"), `${label} not in ${shown}`);
+      }
       return null;
     }
     default:
@@ -361,6 +405,74 @@ for (const req of spec.requests) {
   });
 }
 
+// The typed-data messages and APDU recordings hw-app-eth ships for its own tests: every message
+// is signed in full mode and its signature must be over the digest keybridge core computes (and
+// ethers too, where ethers accepts the message; it refuses unused types and bad checksums); the
+// host's APDUs must be the ones in the vendor's recording (after its app-version exchange).
+{
+  const fixtures = path.join(
+    here,
+    "node_modules",
+    "@ledgerhq",
+    "hw-app-eth",
+    "tests",
+    "fixtures",
+  );
+  const oracle = new Oracle(oraclePath);
+  const path0 = "44'/60'/0'/0/0";
+  const { address } = await eth.getAddress(path0);
+  const signer = speculos ? null : ethers.HDNodeWallet.fromPhrase(defaultPhrase, undefined, "m/" + path0);
+  const names = fs.readdirSync(path.join(fixtures, "messages")).filter((n) => n.endsWith(".json"));
+  let replayed = 0;
+  assert(names.length >= 20, `only ${names.length} vendor messages`);
+  for (const name of names.sort()) {
+    await check(`vendor typed data ${name}`, async () => {
+      const typed = JSON.parse(fs.readFileSync(path.join(fixtures, "messages", name), "utf8"));
+      log.lines = [];
+      log.on = true;
+      let result;
+      try {
+        result = await eth.signEIP712Message(path0, typed);
+      } finally {
+        log.on = false;
+      }
+      const signature = "0x" + result.r + result.s + result.v.toString(16);
+      // core's digest (its signature too, on the simulator: both sign deterministically)
+      const key = signer ? signer.privateKey : "0x" + "11".repeat(32);
+      const core = await oracle.call("typed_v4", { key, typedData: typed });
+      assert(core.ok !== false, `core refused the message: ${core.error}`);
+      assertEq(ethers.recoverAddress(core.digest, signature), address, "signer of core's digest");
+      if (signer) assertEq(signature, core.signature, "signature as core makes it");
+      let ethersDigest = null;
+      try {
+        const { EIP712Domain, ...types } = typed.types;
+        ethersDigest = ethers.TypedDataEncoder.hash(typed.domain, types, typed.message);
+      } catch {
+        // ethers refuses this message; core's digest stands alone
+      }
+      if (ethersDigest) assertEq(ethersDigest, core.digest, "ethers' digest");
+      // The vendor's tests pair N.apdus with N.json, 14bis.json and N-<name>.json (the
+      // empty-array messages are recorded only with filters, which need Ledger's signatures).
+      const paired = /^(\d+)(bis|-permit2?|-uniswapx|-1inch-fusion)?\.json$/.exec(name);
+      const recording = paired && path.join(fixtures, "apdus", `${paired[1]}.apdus`);
+      if (recording) {
+        const vendor = fs
+          .readFileSync(recording, "utf8")
+          .split("\n")
+          .filter((l) => l.startsWith("=> "));
+        const ours = log.lines.filter((l) => l.startsWith("=> ") && !l.startsWith("=> b001"));
+        assertEq(ours.length, vendor.length, "number of APDUs against the vendor's recording");
+        for (let i = 0; i < ours.length; i++) assertEq(ours[i], vendor[i], `APDU ${i + 1}`);
+        replayed += 1;
+      }
+    });
+  }
+  oracle.close();
+  await check("vendor APDU recordings compared", async () => {
+    assert(replayed >= 20, `only ${replayed} of hw-app-eth's recordings compared`);
+  });
+}
+
 // hw-app-eth's chunking is what the transcripts pin; these make the properties explicit.
 await check("legacy transaction chunks never end 3 bytes or fewer past a 255 boundary", async () => {
   const lines = fs
@@ -373,7 +485,12 @@ await check("legacy transaction chunks never end 3 bytes or fewer past a 255 bou
   assert(sizes.at(-1) > 3, `last chunk of ${sizes.at(-1)} bytes`);
 });
 
-if (sim) {
+if (!sim) {
+  console.log(
+    "NOTICE simulator-only behaviours SKIPPED (they script the user and the device state, " +
+      "which a Speculos target cannot do through this test)",
+  );
+} else {
   const path0 = "44'/60'/0'/0/0";
   const address0 = expectedAddress(path0);
   const send = (cla, ins, p1, p2, data) =>
@@ -455,6 +572,127 @@ if (sim) {
     assertEq((await eth.getAppConfiguration()).arbitraryDataEnabled, 1, "blind signing flag");
   });
 
+  // hw-app-eth's recordings of filtered typed-data flows (filters and token descriptors signed
+  // with Ledger's CAL test key), replayed APDU by APDU: every status word as recorded, every
+  // signature verified by the simulator, and the final signature over core's digest.
+  await check("vendor filtered EIP-712 recordings replay (CAL test key trusted)", async () => {
+    const fixtures = path.join(here, "node_modules", "@ledgerhq", "hw-app-eth", "tests", "fixtures");
+    const messages = fs.readdirSync(path.join(fixtures, "messages"));
+    const recordings = fs.readdirSync(path.join(fixtures, "apdus")).filter((n) => n.includes("-filtered-"));
+    assert(recordings.length >= 25, `only ${recordings.length} filtered recordings`);
+    const oracle = new Oracle(oraclePath);
+    const signer = ethers.HDNodeWallet.fromPhrase(defaultPhrase, undefined, "m/" + path0);
+    await sim.control("cal-test-key on");
+    try {
+      for (const name of recordings.sort()) {
+        // "N-filtered-vK" pairs with message N ("N-<name>.json" for the later ones),
+        // "1-filtered-empty-array-L-level(s)-v2" with "1-empty-array-L-level(s).json".
+        const base = name.replace(/-filtered/, "").replace(/-v\d\.apdus$/, "");
+        const message =
+          messages.find((m) => m === `${base}.json`) ??
+          messages.find((m) => m.startsWith(`${base}-`));
+        assert(message, `no message for ${name}`);
+        const typed = JSON.parse(fs.readFileSync(path.join(fixtures, "messages", message), "utf8"));
+        const lines = fs.readFileSync(path.join(fixtures, "apdus", name), "utf8").split("\n");
+        let last = null;
+        for (let i = 0; i < lines.length; i++) {
+          if (!lines[i].startsWith("=> ")) continue;
+          const apdu = Buffer.from(lines[i].slice(3), "hex");
+          const recorded = lines[i + 1].slice(3);
+          const answer = await transport.exchange(apdu);
+          const sw = answer.subarray(-2).toString("hex");
+          assertEq(sw, recorded.slice(-4), `${name}: status of APDU ${lines[i].slice(3, 40)}…`);
+          if (apdu[1] === 0x0a) assertEq(answer.length, 3, `${name}: descriptor slot answered`);
+          last = answer;
+        }
+        assertEq(last.length, 67, `${name}: final signature`);
+        const core = await oracle.call("typed_v4", { key: signer.privateKey, typedData: typed });
+        assert(core.ok !== false, `${name}: core refused ${message}: ${core.error}`);
+        const v = last[0];
+        const signature = "0x" + last.subarray(1, 65).toString("hex") + v.toString(16);
+        assertEq(signature, core.signature, `${name}: signature over core's digest of ${message}`);
+        const prompt = await sim.control("last-prompt");
+        assert(prompt.includes("["), `${name}: the filters are not shown: ${prompt}`);
+      }
+    } finally {
+      oracle.close();
+      await sim.control("cal-test-key off");
+    }
+    // Without the test key the same filters are refused (release apps trust production only).
+    const first = fs
+      .readFileSync(path.join(fixtures, "apdus", "0-filtered-v1.apdus"), "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("=> "))
+      .map((l) => Buffer.from(l.slice(3), "hex"));
+    let refused = null;
+    for (const apdu of first) {
+      const answer = await transport.exchange(apdu);
+      const sw = answer.subarray(-2).readUInt16BE(0);
+      if (sw !== 0x9000) {
+        refused = { ins: apdu[1], p2: apdu[3], sw };
+        break;
+      }
+    }
+    assert(refused, "test-key filters accepted without the test key");
+    assertEq(refused.ins, 0x1e, "the first refused APDU is a filter");
+    assertEq(refused.sw, 0x6a80, "status of a filter signed with an untrusted key");
+  });
+
+  await check("a Permit's amount filter needs the verifying contract's descriptor: 0x6A80 without", async () => {
+    // hw-app-eth looks the token up for coin_ref 255 without its static signatures, so offline it
+    // sends no INS 0x0A for the verifying contract and the app cannot join the amount to a token.
+    // (A host must send that descriptor itself before the filters.)
+    const typed = JSON.parse(
+      fs.readFileSync(path.join(vendorFixtures, "messages", "15-permit.json"), "utf8"),
+    );
+    const sent = [];
+    const exchange = transport.exchange;
+    transport.exchange = async (apdu) => {
+      sent.push(apdu.subarray(0, 4).toString("hex"));
+      return exchange(apdu);
+    };
+    eth.setLoadConfig(filteringLoadConfig);
+    try {
+      await expectStatus(eth.signEIP712Message(path0, typed), 0x6a80, "Permit with filters");
+    } finally {
+      eth.setLoadConfig(loadConfig);
+      transport.exchange = exchange;
+    }
+    assertEq(sent.at(-1), "e01e00fe", "refused at the amount-join value filter");
+    assert(!sent.includes("e00a0000"), "a descriptor was sent after all");
+  });
+
+  await check("ERC-20 descriptors signed by Ledger: clear signing without blind signing", async () => {
+    const req = spec.requests.find((r) => r.name === "tx_erc20_transfer_described");
+    const raw = buildTransaction(req.tx).unsignedSerialized.slice(2);
+    const resolution = await eth.ledgerService.resolveTransaction(raw, loadConfig, erc20Only);
+    const descriptor = Buffer.from(resolution.erc20Tokens[0], "hex");
+    await sim.control("blind off");
+    try {
+      await eth.signTransaction(path0, raw, resolution);
+      const shown = await sim.control("last-prompt");
+      assert(shown.includes("Send 1.5 USDC to 0x7777777777777777777777777777777777777777"), shown);
+      // Without the descriptor the app cannot show the call.
+      const error = await eth.signTransaction(path0, raw, null).then(() => null, (e) => e);
+      assertEq(error?.name, "EthAppPleaseEnableContractData", "undescribed token call");
+      // A descriptor whose signature does not verify against Ledger's key is refused.
+      const forged = Buffer.from(descriptor);
+      forged[forged.length - 1] ^= 0x01;
+      await expectStatus(send(0xe0, 0x0a, 0x00, 0x00, forged), 0x6a80, "forged descriptor");
+      const renamed = Buffer.from(descriptor);
+      renamed[1] ^= 0x20; // "USDC" -> "uSDC"
+      await expectStatus(send(0xe0, 0x0a, 0x00, 0x00, renamed), 0x6a80, "altered ticker");
+      // A descriptor serves one transaction.
+      const answer = await send(0xe0, 0x0a, 0x00, 0x00, descriptor);
+      assertEq(answer.length, 3, "slot index answered");
+      await eth.signTransaction(path0, raw, null);
+      const again = await eth.signTransaction(path0, raw, null).then(() => null, (e) => e);
+      assertEq(again?.name, "EthAppPleaseEnableContractData", "descriptor used twice");
+    } finally {
+      await sim.control("blind on");
+    }
+  });
+
   await check("locked device: 0x5515 for everything", async () => {
     await sim.control("lock");
     try {
@@ -513,11 +751,11 @@ if (sim) {
       );
       await sim.control("version 1.8.0");
       const tx1559 = buildTransaction(spec.requests.find((r) => r.name === "tx_eip1559").tx);
-      // hw-app-eth turns every 0x6A80 from a transaction into its "enable blind signing" error.
-      const error = await eth
-        .signTransaction(path0, tx1559.unsignedSerialized.slice(2), null)
-        .then(() => null, (e) => e);
-      assertEq(error?.name, "EthAppPleaseEnableContractData", "EIP-1559 on 1.8.0 (0x6A80)");
+      await expectStatus(
+        eth.signTransaction(path0, tx1559.unsignedSerialized.slice(2), null),
+        0x6501,
+        "EIP-1559 on 1.8.0 (transaction type not supported)",
+      );
     } finally {
       await sim.control(`version ${spec.recordedWith.appVersion}`);
     }
@@ -553,7 +791,17 @@ if (sim) {
     await expectStatus(send(0xe0, 0x08, 0x00, 0x00, Buffer.concat([pathBytes(path0), Buffer.from([0, 0, 0, 2]), Buffer.from("abc")])), 0x6a80, "message longer than declared");
     await expectStatus(send(0xe0, 0xff, 0x00, 0x00), 0x6d00, "unknown INS");
     await expectStatus(send(0xe1, 0x02, 0x00, 0x00, pathBytes(path0)), 0x6e00, "unknown CLA");
-    await expectStatus(send(0xe0, 0x1e, 0x00, 0x00, Buffer.from([0])), 0x6a80, "EIP-712 filters");
+    await expectStatus(
+      send(0xe0, 0x1e, 0x00, 0x0f, Buffer.from([0])),
+      0x6985,
+      "EIP-712 message info without filtering activated",
+    );
+    // An EIP-4844 (type 3) transaction is not signed.
+    await expectStatus(
+      send(0xe0, 0x04, 0x00, 0x00, Buffer.concat([pathBytes(path0), Buffer.from("03c180", "hex")])),
+      0x6501,
+      "blob transaction",
+    );
     await expectStatus(send(0xe0, 0x0c, 0x00, 0x01, pathBytes(path0)), 0x6a80, "full EIP-712 sign without data");
     // A legacy transaction whose RLP runs past its list is refused.
     const bad = Buffer.concat([pathBytes(path0), raw, Buffer.from([0x80])]);
@@ -581,7 +829,7 @@ if (sim) {
 
   await check("control protocol: status and errors", async () => {
     const status = await sim.control("status");
-    assert(/state=ready app=Ethereum version=1\.13\.0 blind=on user=approve waiting=no prompts=\d+/.test(status), status);
+    assert(/state=ready app=Ethereum version=1\.13\.0 blind=on user=approve waiting=no prompts=\d+ apdus=\d+ interrupted=\d+$/.test(status), status);
     assert((await sim.control("version 1.x", true)).startsWith("error"), "bad version accepted");
     assert((await sim.control("fly away", true)).startsWith("error"), "unknown command accepted");
   });

@@ -9,6 +9,10 @@
 #include "core/hash.h"
 #include "core/rlp.h"
 #include "core/secp256k1.h"
+#include "core/uint256.h"
+
+#include <openssl/sha.h>
+#include <secp256k1.h>
 
 namespace keybridge::tests::ledger_sim {
 
@@ -23,9 +27,31 @@ constexpr std::uint16_t kBadP1P2 = 0x6B00;
 constexpr std::uint16_t kBadLength = 0x6700;
 constexpr std::uint16_t kUnknownIns = 0x6D00;
 constexpr std::uint16_t kUnknownCla = 0x6E00;
-constexpr std::uint16_t kLocked = 0x5515;
+constexpr std::uint16_t kTxTypeNotSupported = 0x6501;
 
 constexpr std::size_t kMaxPathLength = 10;  // the app refuses deeper paths
+constexpr std::size_t kMaxTokens = 5;       // token descriptors kept for one transaction
+
+// The public key that signs ERC-20 token descriptors in release builds of the Ethereum app
+// (Ledger's production "erc20signer" key, as published in the app's source). The signature is
+// ECDSA over SHA-256(ticker || address || decimals (4 bytes BE) || chain id (4 bytes BE)), DER.
+// The descriptors in the npm package @ledgerhq/cryptoassets-evm-signatures carry it.
+constexpr std::uint8_t kLedgerTokenKey[65] = {
+    0x04, 0x5e, 0x6c, 0x10, 0x20, 0xc1, 0x4d, 0xc4, 0x64, 0x42, 0xfe, 0x89, 0xf9,
+    0x7c, 0x0b, 0x68, 0xcd, 0xb1, 0x59, 0x76, 0xdc, 0x24, 0xf2, 0x4c, 0x31, 0x6e,
+    0x7b, 0x30, 0xfe, 0x4e, 0x8c, 0xc7, 0x6b, 0x14, 0x89, 0x15, 0x0c, 0x21, 0x51,
+    0x4e, 0xbf, 0x44, 0x0f, 0xf5, 0xde, 0xa5, 0x39, 0x3d, 0x83, 0xde, 0x53, 0x58,
+    0xcd, 0x09, 0x8f, 0xce, 0x8f, 0xd0, 0xf8, 0x1d, 0xaa, 0x94, 0x97, 0x91, 0x83};
+
+// The same role in app builds made with the CAL test key (HAVE_CAL_TEST_KEY), as published in the
+// app's source: the descriptors and EIP-712 filters that hw-app-eth's own recorded fixtures carry
+// are signed with it, so Ledger's emulator runs accept it. Trusted only when Config says so.
+constexpr std::uint8_t kLedgerCalTestKey[65] = {
+    0x04, 0x4c, 0xca, 0x8f, 0xad, 0x49, 0x6a, 0xa5, 0x04, 0x0a, 0x00, 0xa7, 0xeb,
+    0x2f, 0x5c, 0xc3, 0xb8, 0x53, 0x76, 0xd8, 0x8b, 0xa1, 0x47, 0xa7, 0xd7, 0x05,
+    0x4a, 0x99, 0xc6, 0x40, 0x56, 0x18, 0x87, 0xfe, 0x17, 0xa0, 0x96, 0xe3, 0x6c,
+    0x3b, 0x52, 0x3b, 0x24, 0x4f, 0x3e, 0x2f, 0xf7, 0xf8, 0x40, 0xae, 0x26, 0xc4,
+    0xe7, 0x7a, 0xd3, 0xbc, 0x73, 0x9a, 0xf5, 0xde, 0x6f, 0x2d, 0x77, 0xa7, 0xb6};
 
 Bytes reply(std::uint16_t sw) {
     return {static_cast<std::uint8_t>(sw >> 8), static_cast<std::uint8_t>(sw & 0xff)};
@@ -103,6 +129,7 @@ enum class TxKind { Legacy, AccessList, DynamicFee };
 struct TxScan {
     enum class State { NeedMore, Complete, EndsBeforeV, Bad } state = State::NeedMore;
     bool has_calldata = false;
+    std::optional<Bytes> to;  // the destination, once its field has arrived
 };
 
 // Follows a transaction as far as its bytes have arrived, the way the app's stream parser does.
@@ -144,6 +171,10 @@ TxScan scan_transaction(ByteView tx) {
         if (field == data_field && head.length > 0 && !head.list) result.has_calldata = true;
         std::size_t end = pos + head.header + head.length;
         if (end > tx.size()) break;
+        if (field == data_field - 2 && !head.list) {
+            result.to = Bytes(tx.begin() + static_cast<std::ptrdiff_t>(pos + head.header),
+                              tx.begin() + static_cast<std::ptrdiff_t>(end));
+        }
         pos = end;
         ++field;
     }
@@ -180,7 +211,7 @@ struct FieldType {
     FieldKind kind = FieldKind::Custom;
     std::string custom;                              // struct name for Custom
     std::size_t size = 0;                            // bytes, for Int/Uint/FixedBytes
-    std::vector<std::optional<std::size_t>> levels;  // array levels, outermost first
+    std::vector<std::optional<std::size_t>> levels;  // as written: T[2][] has {2, dynamic}
 
     std::string base_name() const {
         switch (kind) {
@@ -284,7 +315,19 @@ std::optional<StructField> parse_struct_field(ByteView data) {
 
 }  // namespace
 
+struct Token {
+    Bytes address;
+    std::string ticker;
+    std::uint32_t decimals = 0;
+    std::uint32_t chain_id = 0;
+};
+
 struct AppSession {
+    // INS 0x0A: descriptors provided for the next transaction (oldest replaced first)
+    // Slots filled in turn (the answer to INS 0x0A is the slot), the oldest overwritten when all
+    // are used; cleared when a signature completes.
+    std::vector<Token> tokens = std::vector<Token>(kMaxTokens);
+    std::size_t next_token_slot = 0;
     // INS 0x04
     struct {
         bool active = false;
@@ -316,6 +359,16 @@ struct AppSession {
         // a field value split over several APDUs
         std::optional<std::size_t> value_length;
         Bytes value;
+        // filtering (INS 0x1E)
+        bool filtering = false;
+        std::optional<std::size_t> filters_expected;
+        std::set<std::string> filtered_paths;  // a filter repeated per array element counts once
+        std::optional<std::string> discarded_path;
+        std::string contract_name;
+        std::vector<std::string> labels;
+        // from the domain's values, for filter signatures
+        std::uint64_t chain_id = 0;
+        Bytes contract = Bytes(20, 0);
     } eip712;
 
     void reset_signing() {
@@ -498,7 +551,7 @@ Bytes get_app_and_version(const Context& ctx) {
     std::string version;
     switch (ctx.config.state) {
         case DeviceState::Locked:
-            return reply(kLocked);
+            return reply(ctx.config.locked_status);
         case DeviceState::Dashboard:
             name = "BOLOS";
             version = ctx.config.firmware_version;
@@ -554,12 +607,106 @@ Bytes get_address(const Context& ctx, std::uint8_t p1, std::uint8_t p2, ByteView
     return reply(std::move(out), kOk);
 }
 
+// ---- INS 0x0A: ERC-20 token descriptor ----
+
+// Payload: ticker length, ticker, contract address (20), decimals (4 BE), chain id (4 BE), then the
+// DER signature by Ledger's token key over everything but the first byte.
+// Whether der (a DER ECDSA signature) signs digest with a CAL key the configured app trusts.
+bool verify_cal(const Config& config, const Hash32& digest, ByteView der) {
+    auto* ctx = core::secp256k1_ctx();
+    secp256k1_ecdsa_signature signature;
+    if (!secp256k1_ecdsa_signature_parse_der(ctx, &signature, der.data(), der.size())) return false;
+    // Ledger's signer does not normalise s; libsecp256k1 verifies only the low form.
+    secp256k1_ecdsa_signature_normalize(ctx, &signature, &signature);
+    for (const std::uint8_t* raw : {kLedgerTokenKey, kLedgerCalTestKey}) {
+        if (raw == kLedgerCalTestKey && !config.trust_cal_test_key) continue;
+        secp256k1_pubkey key;
+        if (secp256k1_ec_pubkey_parse(ctx, &key, raw, 65) &&
+            secp256k1_ecdsa_verify(ctx, &signature, digest.data(), &key))
+            return true;
+    }
+    return false;
+}
+
+Bytes provide_token(const Context& ctx, AppSession& s, std::uint8_t p1, std::uint8_t p2,
+                    ByteView data) {
+    if (p1 != 0x00 || p2 != 0x00) return reply(kBadP1P2);
+    if (data.empty()) return reply(kBadData);
+    const std::size_t ticker_length = data[0];
+    const std::size_t signed_end = 1 + ticker_length + 20 + 4 + 4;
+    if (ticker_length == 0 || ticker_length > 10 || data.size() <= signed_end)
+        return reply(kBadData);
+    ByteView signed_part = data.subspan(1, signed_end - 1);
+    ByteView der = data.subspan(signed_end);
+    if (!verify_cal(ctx.config, core::sha256(signed_part), der)) return reply(kBadData);
+    const auto at = [&](std::size_t offset) {
+        return data.begin() + static_cast<std::ptrdiff_t>(offset);
+    };
+    Token token;
+    token.ticker.assign(at(1), at(1 + ticker_length));
+    token.address.assign(at(1 + ticker_length), at(1 + ticker_length + 20));
+    token.decimals = read_be32(data, 1 + ticker_length + 20);
+    token.chain_id = read_be32(data, 1 + ticker_length + 24);
+    const std::size_t slot = s.next_token_slot;
+    s.tokens[slot] = std::move(token);
+    s.next_token_slot = (slot + 1) % kMaxTokens;
+    return reply(Bytes{static_cast<std::uint8_t>(slot)}, kOk);
+}
+
+const Token* find_token(const std::vector<Token>& tokens, const Bytes& address) {
+    for (const auto& t : tokens) {
+        if (!t.address.empty() && t.address == address) return &t;
+    }
+    return nullptr;
+}
+
+// A token amount with its decimals: 1500000 with 6 decimals is "1.5".
+std::string token_amount(ByteView word, std::uint32_t decimals) {
+    auto value = core::u256_from_be(word);
+    if (!value) return "?";
+    std::string digits = core::u256_to_decimal(*value);
+    if (decimals == 0 || decimals > 77) return digits;
+    if (digits.size() <= decimals) digits.insert(0, decimals + 1 - digits.size(), '0');
+    std::string whole = digits.substr(0, digits.size() - decimals);
+    std::string fraction = digits.substr(digits.size() - decimals);
+    while (!fraction.empty() && fraction.back() == '0')
+        fraction.pop_back();
+    return fraction.empty() ? whole : whole + "." + fraction;
+}
+
+// What the app shows for ERC-20 transfer(address,uint256) / approve(address,uint256) calldata on
+// a token the host described for this chain; nullopt when it cannot (blind signing needed).
+std::optional<std::string> erc20_view(const std::vector<Token>& tokens, const Bytes& to,
+                                      const Bytes& chain_id, const Bytes& data) {
+    const Token* token = find_token(tokens, to);
+    if (!token || data.size() != 4 + 64 || chain_id.size() > 4) return std::nullopt;
+    std::uint32_t chain = 0;
+    for (auto b : chain_id)
+        chain = (chain << 8) | b;
+    if (chain != token->chain_id) return std::nullopt;
+    const Bytes selector(data.begin(), data.begin() + 4);
+    const bool transfer = selector == Bytes{0xa9, 0x05, 0x9c, 0xbb};
+    const bool approve = selector == Bytes{0x09, 0x5e, 0xa7, 0xb3};
+    if (!transfer && !approve) return std::nullopt;
+    for (std::size_t i = 4; i < 16; ++i) {
+        if (data[i] != 0) return std::nullopt;  // not an address
+    }
+    const std::string who = core::hex_encode(ByteView(data).subspan(16, 20));
+    const std::string amount = token_amount(ByteView(data).subspan(36, 32), token->decimals);
+    return (transfer ? "Send " : "Approve ") + amount + " " + token->ticker +
+           (transfer ? " to " : " for ") + who;
+}
+
 // ---- INS 0x04: sign transaction ----
 
 Bytes finish_transaction(const Context& ctx, AppSession& s, bool ends_before_v) {
     Bytes tx = std::move(s.tx.tx);
     auto path = std::move(s.tx.path);
     s.tx = {};
+    // Token descriptors serve one transaction.
+    const std::vector<Token> tokens = std::move(s.tokens);
+    s.tokens = std::vector<Token>(kMaxTokens);
+    s.next_token_slot = 0;
     const bool legacy = tx[0] > 0x7f;
     Bytes chain_id;
     std::string summary;
@@ -587,14 +734,21 @@ Bytes finish_transaction(const Context& ctx, AppSession& s, bool ends_before_v) 
             chain_id = items[0].bytes;
         }
         const auto& value = items[to_field + 1].bytes;
+        const auto& calldata = items[to_field + 2].bytes;
+        std::string shown;
+        if (!calldata.empty() && !ctx.config.blind_signing) {
+            auto view = erc20_view(tokens, to, chain_id, calldata);
+            if (!view) return reply(kBadData);  // blind signing needed
+            shown = ": " + *view;
+        }
         summary = std::string("Review transaction (") +
                   (legacy          ? "legacy"
                    : tx[0] == 0x01 ? "EIP-2930"
                                    : "EIP-1559") +
                   ") chain " + hex_or_zero(chain_id) + " to " +
                   (to.empty() ? std::string("contract creation") : core::hex_encode(to)) +
-                  " value " + hex_or_zero(value) + " data " +
-                  std::to_string(items[to_field + 2].bytes.size()) + " bytes";
+                  " value " + hex_or_zero(value) + " data " + std::to_string(calldata.size()) +
+                  " bytes" + shown;
     }
     if (!approved(ctx, summary + " from " + path_text(path))) return reply(kDenied);
     const Hash32 digest = core::keccak256(tx);
@@ -633,9 +787,11 @@ Bytes sign_transaction(const Context& ctx, AppSession& s, std::uint8_t p1, std::
         s.tx = {};
         return reply(kBadData);
     }
-    if (s.tx.tx.empty() && data[0] <= 0x7f && ctx.config.version < AppVersion{1, 9, 0}) {
+    if (s.tx.tx.empty() && data[0] <= 0x7f &&
+        ((data[0] != 0x01 && data[0] != 0x02) || ctx.config.version < AppVersion{1, 9, 0})) {
+        // EIP-2930 and EIP-1559 came with app 1.9.0; other types (blobs, ...) are not signed.
         s.tx = {};
-        return reply(kBadData);  // typed transactions came with app 1.9.0
+        return reply(kTxTypeNotSupported);
     }
     s.tx.tx.insert(s.tx.tx.end(), data.begin(), data.end());
     TxScan scan = scan_transaction(s.tx.tx);
@@ -643,7 +799,8 @@ Bytes sign_transaction(const Context& ctx, AppSession& s, std::uint8_t p1, std::
         s.tx = {};
         return reply(kBadData);
     }
-    if (scan.has_calldata && !ctx.config.blind_signing) {
+    if (scan.has_calldata && !ctx.config.blind_signing &&
+        !(scan.to && find_token(s.tokens, *scan.to))) {
         // Contract data the app cannot show: refused unless blind signing is on.
         s.tx = {};
         return reply(kBadData);
@@ -732,12 +889,25 @@ Bytes sign_typed(const Context& ctx, AppSession& s, std::uint8_t p1, std::uint8_
             s.eip712 = {};
             return reply(kBadData);
         }
+        if (e.filtering &&
+            (!e.filters_expected || *e.filters_expected != e.filtered_paths.size())) {
+            s.eip712 = {};
+            return reply(kBadData);  // the message info announced another number of filters
+        }
         domain = *e.domain_hash;
         message = *e.message_hash;
         what = "Sign typed data (fields shown) domain " + core::hex_encode(domain) + " message " +
                core::hex_encode(message);
+        if (e.filtering) {
+            what += " [" + e.contract_name + ":";
+            for (const auto& label : e.labels)
+                what += " " + label + ";";
+            what += "]";
+        }
         s.eip712 = {};
     }
+    s.tokens = std::vector<Token>(kMaxTokens);  // descriptors serve one signature
+    s.next_token_slot = 0;
     if (!approved(ctx, what + " with " + path_text(*path))) return reply(kDenied);
     return sign_reply(ctx, *path, eip712_digest(domain, message),
                       [](std::uint8_t parity) { return static_cast<std::uint8_t>(27 + parity); });
@@ -919,10 +1089,13 @@ Bytes struct_implementation(AppSession& s, std::uint8_t p1, std::uint8_t p2, Byt
     if (p2 == 0x0F) {
         if (expect != Expect::Array || p1 != 0x00 || data.size() != 1) return fail_all(kBadData);
         const std::size_t count = data[0];
-        if (next->levels.front() && *next->levels.front() != count) return fail_all(kBadData);
+        // As in Solidity, the last level written is the outermost: T[2][] is a dynamic array of
+        // T[2], so its first array APDU gives the dynamic count.
+        const auto& outer = next->levels.back();
+        if (outer && *outer != count) return fail_all(kBadData);
         AppSession::Frame frame;
         frame.element = *next;
-        frame.element.levels.erase(frame.element.levels.begin());
+        frame.element.levels.pop_back();
         frame.remaining = count;
         e.stack.push_back(std::move(frame));
         if (settle(s, &next) == Expect::Error) return fail_all(kBadData);
@@ -942,10 +1115,21 @@ Bytes struct_implementation(AppSession& s, std::uint8_t p1, std::uint8_t p2, Byt
     if (done != (p1 == 0x00)) return fail_all(kBadData);
     if (!done) return reply(kOk);
     auto word = encode_atomic(*next, e.value);
-    e.value_length.reset();
-    e.value.clear();
     if (!word) return fail_all(kBadData);
     auto& top = e.stack.back();
+    if (e.root_is_domain && e.stack.size() == 1 && top.def) {
+        // The filters' signatures cover the domain's chain id and verifying contract.
+        const std::string& field = top.def->fields[top.index].name;
+        if (field == "chainId") {
+            e.chain_id = 0;
+            for (std::size_t i = 24; i < 32; ++i)
+                e.chain_id = (e.chain_id << 8) | (*word)[i];
+        } else if (field == "verifyingContract" && e.value.size() == 20) {
+            e.contract = e.value;
+        }
+    }
+    e.value_length.reset();
+    e.value.clear();
     top.encoded.insert(top.encoded.end(), word->begin(), word->end());
     if (top.def) {
         ++top.index;
@@ -956,9 +1140,173 @@ Bytes struct_implementation(AppSession& s, std::uint8_t p1, std::uint8_t p2, Byt
     return reply(kOk);
 }
 
+// ---- INS 0x1E: EIP-712 filtering ----
+
+// The schema hash the filters' signatures cover: SHA-224 of the struct definitions as the app
+// rebuilds them, {"Name":[{"name":"field","type":"type"},...],...} in the order received.
+std::array<std::uint8_t, 28> schema_hash(const AppSession& s) {
+    auto quoted = [](const std::string& text) {
+        std::string out = "\"";
+        for (char ch : text) {
+            if (ch == '"' || ch == '\\') out += '\\';
+            out += ch;
+        }
+        return out + "\"";
+    };
+    std::string json = "{";
+    for (std::size_t i = 0; i < s.eip712.defs.size(); ++i) {
+        const auto& def = s.eip712.defs[i];
+        if (i) json += ",";
+        json += quoted(def.name) + ":[";
+        for (std::size_t j = 0; j < def.fields.size(); ++j) {
+            if (j) json += ",";
+            json += "{\"name\":" + quoted(def.fields[j].name) +
+                    ",\"type\":" + quoted(def.fields[j].type.type_name()) + "}";
+        }
+        json += "]";
+    }
+    json += "}";
+    std::array<std::uint8_t, 28> out{};
+    SHA224(reinterpret_cast<const unsigned char*>(json.data()), json.size(), out.data());
+    return out;
+}
+
+// The path of the field the next value belongs to: member names from the root, each followed by
+// ".[]" per array level of that member ("to.[].wallets.[]").
+std::optional<std::pair<std::string, const FieldType*>> current_field(const AppSession& s) {
+    std::string path;
+    const FieldType* type = nullptr;
+    for (const auto& frame : s.eip712.stack) {
+        if (!frame.def) continue;
+        if (frame.index >= frame.def->fields.size()) return std::nullopt;
+        const auto& field = frame.def->fields[frame.index];
+        if (!path.empty()) path += ".";
+        path += field.name;
+        for (std::size_t i = 0; i < field.type.levels.size(); ++i)
+            path += ".[]";
+        type = &field.type;
+    }
+    if (!type) return std::nullopt;
+    return std::make_pair(path, type);
+}
+
+Bytes eip712_filtering(const Context& ctx, AppSession& s, std::uint8_t p1, std::uint8_t p2,
+                       ByteView data) {
+    auto& e = s.eip712;
+    auto fail_all = [&](std::uint16_t sw) {
+        s.eip712 = {};
+        return reply(sw);
+    };
+    if (p1 > 0x01) return fail_all(kBadP1P2);
+    if (p2 == 0x00) {
+        if (e.implementing) return fail_all(kDenied);  // activation comes before the values
+        e.filtering = true;
+        return reply(kOk);
+    }
+    if (!e.filtering) return fail_all(kDenied);
+    std::size_t pos = 0;
+    auto take = [&](std::size_t n) -> std::optional<ByteView> {
+        if (data.size() - pos < n) return std::nullopt;
+        ByteView out = data.subspan(pos, n);
+        pos += n;
+        return out;
+    };
+    auto take_name = [&]() -> std::optional<ByteView> {
+        auto length = take(1);
+        if (!length) return std::nullopt;
+        return take((*length)[0]);
+    };
+    auto take_signature = [&]() -> std::optional<ByteView> {
+        auto sig = take_name();
+        if (!sig || pos != data.size()) return std::nullopt;
+        return sig;
+    };
+    if (p2 == 0x01) {  // the path of a filter for a field inside an empty array
+        auto path = take_name();
+        if (!path || pos != data.size()) return fail_all(kBadData);
+        e.discarded_path = std::string(path->begin(), path->end());
+        return reply(kOk);
+    }
+    // Every signature starts with the magic byte, the chain id (8 bytes BE), the verifying
+    // contract and the schema hash.
+    auto preimage = [&](std::uint8_t magic) {
+        Bytes out{magic};
+        for (int shift = 56; shift >= 0; shift -= 8)
+            out.push_back(static_cast<std::uint8_t>(e.chain_id >> shift));
+        out.insert(out.end(), e.contract.begin(), e.contract.end());
+        const auto schema = schema_hash(s);
+        out.insert(out.end(), schema.begin(), schema.end());
+        return out;
+    };
+    if (p2 == 0x0F) {  // message info: after the domain's values, before the message's
+        if (!e.root_is_domain || !e.domain_hash || !e.stack.empty()) return fail_all(kDenied);
+        auto name = take_name();
+        auto count = take(1);
+        auto sig = take_signature();
+        if (!name || !count || !sig) return fail_all(kBadData);
+        Bytes signed_part = preimage(183);
+        signed_part.push_back((*count)[0]);
+        signed_part.insert(signed_part.end(), name->begin(), name->end());
+        if (!verify_cal(ctx.config, core::sha256(signed_part), *sig)) return fail_all(kBadData);
+        e.filters_expected = (*count)[0];
+        e.contract_name.assign(name->begin(), name->end());
+        return reply(kOk);
+    }
+    if (p2 != 0xFC && p2 != 0xFD && p2 != 0xFE && p2 != 0xFF) return fail_all(kBadP1P2);
+    if (e.root_is_domain || e.stack.empty()) return fail_all(kDenied);  // message fields only
+    std::string path;
+    const FieldType* type = nullptr;
+    if (p1 == 0x01) {
+        if (!e.discarded_path) return fail_all(kBadData);
+        path = *e.discarded_path;
+        e.discarded_path.reset();
+    } else {
+        auto field = current_field(s);
+        if (!field) return fail_all(kBadData);
+        path = field->first;
+        type = field->second;
+    }
+    std::optional<ByteView> name;
+    std::optional<ByteView> token;
+    std::uint8_t magic = 0;
+    if (p2 == 0xFD) {
+        magic = 11;
+        token = take(1);
+    } else {
+        magic = p2 == 0xFF ? 72 : p2 == 0xFC ? 33 : 22;
+        name = take_name();
+        if (p2 == 0xFE) token = take(1);
+    }
+    auto sig = take_signature();
+    if (!sig || (p2 != 0xFD && !name) || ((p2 == 0xFD || p2 == 0xFE) && !token))
+        return fail_all(kBadData);
+    Bytes signed_part = preimage(magic);
+    signed_part.insert(signed_part.end(), path.begin(), path.end());
+    if (name) signed_part.insert(signed_part.end(), name->begin(), name->end());
+    if (token) signed_part.push_back((*token)[0]);
+    if (!verify_cal(ctx.config, core::sha256(signed_part), *sig)) return fail_all(kBadData);
+    if (type) {
+        // The format must suit the field: dates and amounts are uints, a token is an address.
+        const bool wants_uint = p2 == 0xFC || p2 == 0xFE;
+        if (wants_uint && type->kind != FieldKind::Uint) return fail_all(kBadData);
+        if (p2 == 0xFD && type->kind != FieldKind::Address) return fail_all(kBadData);
+    }
+    if (token) {
+        const std::uint8_t index = (*token)[0];
+        const bool known = index == 0xFF && p2 == 0xFE
+                               ? find_token(s.tokens, e.contract) != nullptr
+                               : index < kMaxTokens && !s.tokens[index].address.empty();
+        if (!known) return fail_all(kBadData);  // no descriptor provided for that token
+    }
+    if (e.filtered_paths.insert(path).second && name && !name->empty())
+        e.labels.emplace_back(name->begin(), name->end());
+    return reply(kOk);
+}
+
 }  // namespace
 
 Bytes EthApp::exchange(ByteView apdu) {
+    apdus_.fetch_add(1);
     const Config config = this->config();
     Context ctx{master_, user_, config};
     auto& s = *session_;
@@ -973,24 +1321,37 @@ Bytes EthApp::exchange(ByteView apdu) {
         data = apdu.subspan(5);
     }
 
-    if (config.state == DeviceState::Locked) return reply(kLocked);
+    if (config.state == DeviceState::Locked) return reply(config.locked_status);
     if (cla == 0xB0) {
         if (ins == 0x01) return get_app_and_version(ctx);
         return reply(kUnknownIns);
     }
-    if (config.state == DeviceState::Dashboard) return reply(kUnknownIns);
-    if (config.state == DeviceState::OtherApp || cla != 0xE0) return reply(kUnknownCla);
+    if (config.state == DeviceState::Dashboard) return reply(config.dashboard_status);
+    if (config.state == DeviceState::OtherApp) return reply(config.other_app_status);
+    if (cla != 0xE0) return reply(kUnknownCla);
 
-    // Any command other than the continuation of a multi-APDU signature ends that signature.
-    if (ins != 0x04) s.tx = {};
-    if (ins != 0x08) s.message = {};
-    if (ins != 0x1A && ins != 0x1C && ins != 0x1E && ins != 0x0C) s.eip712 = {};
+    // Any command other than the continuation of a multi-APDU signature ends that signature
+    // (counted: a host that interleaves two requests' APDUs shows up here). The read-only
+    // configuration poll is the exception (B0 01 is answered above, also without effect).
+    if (ins != 0x06) {
+        const bool typed_flow = ins == 0x1A || ins == 0x1C || ins == 0x1E || ins == 0x0C;
+        // (token descriptors may come in the middle of a typed-data flow, for amount filters)
+        const bool keeps_typed = typed_flow || ins == 0x0A;
+        if ((ins != 0x04 && s.tx.active) || (ins != 0x08 && s.message.active) ||
+            (!keeps_typed && s.eip712.implementing))
+            interrupted_.fetch_add(1);
+        if (ins != 0x04) s.tx = {};
+        if (ins != 0x08) s.message = {};
+        if (!keeps_typed) s.eip712 = {};
+    }
 
     switch (ins) {
         case 0x06:
             return get_configuration(ctx, data);
         case 0x02:
             return get_address(ctx, p1, p2, data);
+        case 0x0A:
+            return provide_token(ctx, s, p1, p2, data);
         case 0x04:
             return sign_transaction(ctx, s, p1, p2, data);
         case 0x08:
@@ -1005,7 +1366,7 @@ Bytes EthApp::exchange(ByteView apdu) {
             return struct_implementation(s, p1, p2, data);
         case 0x1E:
             if (config.version < AppVersion{1, 9, 19}) return reply(kUnknownIns);
-            return reply(kBadData);
+            return eip712_filtering(ctx, s, p1, p2, data);
         default:
             return reply(kUnknownIns);
     }

@@ -17,19 +17,24 @@
 //                              chunk that ends exactly before the v field ends the transaction
 //                              (signed as pre-EIP-155, "chain id 0"); calldata needs blind
 //                              signing (0x6A80 otherwise)
+//   0A ERC-20 token descriptor   verified against Ledger's production token key; a described
+//                              token's transfer/approve then signs without blind signing
 //   08 sign personal message   P1 0x00 first (path, 4-byte BE length, data) / 0x80 more
 //   0C sign EIP-712            P2 0x00 hashed (path, domain separator, message hash; app >=
 //                              1.5.0), P2 0x01 full (path only, after 1A/1C; app >= 1.9.19)
 //   1A EIP-712 struct definitions, 1C struct implementations (app >= 1.9.19, else 0x6D00)
-//   1E EIP-712 filtering: refused with 0x6A80 (filters are signed by Ledger's key; the
-//      simulator holds no trusted key)
+//   1E EIP-712 filtering (activation, message info, raw / date-time / amount-join token and
+//      value, discarded paths), every signature checked against Ledger's CAL key (production,
+//      or also the CAL test key when Config::trust_cal_test_key) over the app's preimages
 // Status words: 9000 ok, 6985 denied by the user (or a chunk out of sequence), 6A80 bad data /
-// blind signing needed, 6B00 bad P1/P2, 6700 bad length, 6D00 unknown INS (also every E0 command
-// on the dashboard), 6E00 unknown CLA (also E0 commands while another app is open), 5515 locked.
+// blind signing needed, 6501 transaction type not supported (EIP-4844, or typed on app < 1.9.0),
+// 6B00 bad P1/P2, 6700 bad length, 6D00 unknown INS (also every E0 command on the dashboard), 6E00
+// unknown CLA (also E0 commands while another app is open), 5515 locked.
 //
 // Thread-safety: exchange() is called by one thread at a time (the transport's); configuration
 // setters and the User may be used from any other thread meanwhile.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -76,6 +81,14 @@ struct Config {
     std::string other_app = "Bitcoin";
     std::string other_app_version = "2.1.3";
     std::string firmware_version = "2.2.3";  // what B0 01 names on the dashboard ("BOLOS")
+    // What the device answers outside the Ethereum app (firmware versions differ: older ones
+    // answer 0x6982 when locked, some 0x6E00 or 0x6E01 on the dashboard).
+    std::uint16_t locked_status = 0x5515;
+    std::uint16_t dashboard_status = 0x6D00;  // E0 commands on the dashboard
+    std::uint16_t other_app_status = 0x6E00;  // E0 commands while another app is open
+    // Also accept ERC-20 descriptors and EIP-712 filters signed with Ledger's CAL test key (app
+    // builds made for testing, which Ledger's emulator runs use), besides the production key.
+    bool trust_cal_test_key = false;
 };
 
 enum class UserAnswer { Approve, Reject };
@@ -133,6 +146,11 @@ class EthApp {
     // problem becomes a status word, as on the device.
     Bytes exchange(ByteView apdu);
 
+    // APDUs answered so far, and multi-APDU flows (transaction, message, typed data) that another
+    // command cut short: what a host that interleaves two requests' APDUs would cause.
+    std::uint64_t apdu_count() const { return apdus_.load(); }
+    std::uint64_t interrupted_flows() const { return interrupted_.load(); }
+
     Config config() const;
     void set_config(const Config& config);
     // Applies a change to the configuration under the lock.
@@ -151,6 +169,8 @@ class EthApp {
     User& user_;
     mutable std::mutex config_mutex_;
     Config config_;
+    std::atomic<std::uint64_t> apdus_{0};
+    std::atomic<std::uint64_t> interrupted_{0};
     std::unique_ptr<AppSession> session_;  // state across APDUs; touched only by exchange()
 };
 

@@ -2,6 +2,7 @@
 // the report loop on a socketpair, the transaction stream parser at every chunk boundary, the
 // user's hold/cancel, the Speculos TCP framing and the program's --hid-fd mode.
 #include <arpa/inet.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <spawn.h>
@@ -41,8 +42,13 @@ std::uint16_t status_of(const Bytes& reply) {
 
 Bytes apdu(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2,
            const Bytes& data) {
-    Bytes out{cla, ins, p1, p2, static_cast<std::uint8_t>(data.size())};
-    out.insert(out.end(), data.begin(), data.end());
+    Bytes out(5 + data.size());
+    out[0] = cla;
+    out[1] = ins;
+    out[2] = p1;
+    out[3] = p2;
+    out[4] = static_cast<std::uint8_t>(data.size());
+    std::copy(data.begin(), data.end(), out.begin() + 5);
     return out;
 }
 
@@ -280,6 +286,27 @@ TEST(LedgerSimTransaction, CalldataNeedsBlindSigning) {
     EXPECT_EQ(reply.size(), 67u);
 }
 
+TEST(LedgerSimTransaction, AnotherCommandCutsAMultiApduFlowShortAndIsCounted) {
+    Device device;
+    const Bytes head(kLegacy.begin(), kLegacy.begin() + 20);
+    const Bytes rest(kLegacy.begin() + 20, kLegacy.end());
+    EXPECT_EQ(device.app->exchange(apdu(0xe0, 0x04, 0x00, 0x00, core::concat({kPath, head}))),
+              hex("9000"));
+    EXPECT_EQ(device.app->interrupted_flows(), 0u);
+    // Another host's request lands between the chunks.
+    EXPECT_EQ(status_of(device.app->exchange(apdu(0xe0, 0x02, 0x00, 0x00, kPath))), 0x9000);
+    EXPECT_EQ(device.app->interrupted_flows(), 1u);
+    EXPECT_EQ(status_of(device.app->exchange(apdu(0xe0, 0x04, 0x80, 0x00, rest))), 0x6985);
+    // Uninterrupted flows, and configuration polls in between, do not count.
+    EXPECT_EQ(device.app->exchange(apdu(0xe0, 0x04, 0x00, 0x00, core::concat({kPath, head}))),
+              hex("9000"));
+    EXPECT_EQ(status_of(device.app->exchange(apdu(0xe0, 0x06, 0x00, 0x00, {}))), 0x9000);
+    EXPECT_EQ(status_of(device.app->exchange(apdu(0xb0, 0x01, 0x00, 0x00, {}))), 0x9000);
+    EXPECT_EQ(device.app->exchange(apdu(0xe0, 0x04, 0x80, 0x00, rest)).size(), 67u);
+    EXPECT_EQ(device.app->interrupted_flows(), 1u);
+    EXPECT_EQ(device.app->apdu_count(), 7u);
+}
+
 // ---- the user ----
 
 TEST(LedgerSimUser, HeldPromptEndsWithDenialWhenCancelled) {
@@ -314,13 +341,24 @@ TEST(LedgerSimControl, CommandsChangeTheDevice) {
     EXPECT_EQ(status_of(device.app->exchange(apdu(0xe0, 0x1a, 0x00, 0x00, hex("41")))), 0x6D00);
     EXPECT_EQ(control_command(*device.app, device.user, nullptr, "lock"), "ok");
     EXPECT_EQ(status_of(device.app->exchange(apdu(0xb0, 0x01, 0x00, 0x00, {}))), 0x5515);
+    EXPECT_EQ(control_command(*device.app, device.user, nullptr, "lock 6982"), "ok");
+    EXPECT_EQ(status_of(device.app->exchange(apdu(0xe0, 0x02, 0x00, 0x00, kPath))), 0x6982);
+    EXPECT_EQ(control_command(*device.app, device.user, nullptr, "dashboard 6e01"), "ok");
+    EXPECT_EQ(status_of(device.app->exchange(apdu(0xe0, 0x02, 0x00, 0x00, kPath))), 0x6E01);
+    EXPECT_EQ(control_command(*device.app, device.user, nullptr, "open Bitcoin 6d02"), "ok");
+    EXPECT_EQ(status_of(device.app->exchange(apdu(0xe0, 0x02, 0x00, 0x00, kPath))), 0x6D02);
+    EXPECT_EQ(control_command(*device.app, device.user, nullptr, "lock 69").rfind("error", 0), 0u);
+    EXPECT_EQ(control_command(*device.app, device.user, nullptr, "lock 0x69").rfind("error", 0),
+              0u);
+    EXPECT_EQ(control_command(*device.app, device.user, nullptr, "blind on off").rfind("error", 0),
+              0u);
     EXPECT_EQ(control_command(*device.app, device.user, nullptr, "unlock"), "ok");
     EXPECT_EQ(control_command(*device.app, device.user, nullptr, "blind off"), "ok");
     EXPECT_EQ(device.app->exchange(apdu(0xe0, 0x06, 0x00, 0x00, {})), hex("0001091290"
                                                                           "00"));
     EXPECT_EQ(control_command(*device.app, device.user, nullptr, "status"),
               "ok state=ready app=Ethereum version=1.9.18 blind=off user=approve waiting=no "
-              "prompts=0");
+              "prompts=0 apdus=6 interrupted=0");
     EXPECT_EQ(control_command(*device.app, device.user, nullptr, "unplug").rfind("error", 0), 0u);
     EXPECT_EQ(control_command(*device.app, device.user, nullptr, "press maybe").rfind("error", 0),
               0u);
@@ -411,8 +449,16 @@ TEST(LedgerSimProgram, ServesHidOnAnInheritedDescriptorAndExitsWhenTheHostCloses
 TEST(LedgerSimProgram, AnswersControlLinesOnItsControlPort) {
     int out[2];
     ASSERT_EQ(::pipe(out), 0);
-    const char* argv[] = {
-        KEYBRIDGE_LEDGER_SIM_PATH, "--port", "0", "--control-port", "0", "--user", "hold", nullptr};
+    const char* argv[] = {KEYBRIDGE_LEDGER_SIM_PATH,
+                          "--port",
+                          "0",
+                          "--control-port",
+                          "0",
+                          "--user",
+                          "hold",
+                          "--state",
+                          "app:Solana",
+                          nullptr};
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
@@ -449,14 +495,111 @@ TEST(LedgerSimProgram, AnswersControlLinesOnItsControlPort) {
             answer += c;
         return answer;
     };
-    EXPECT_EQ(ask("blind on"), "ok");
     EXPECT_EQ(ask("status"),
-              "ok state=ready app=Ethereum version=1.13.0 blind=on user=hold waiting=no prompts=0");
+              "ok state=other-app app=Solana version=1.13.0 blind=off user=hold "
+              "waiting=no prompts=0 apdus=0 interrupted=0");
+    EXPECT_EQ(ask("blind on"), "ok");
+    EXPECT_EQ(ask("open ethereum"), "ok");
+    EXPECT_EQ(ask("status"),
+              "ok state=ready app=Ethereum version=1.13.0 blind=on user=hold waiting=no prompts=0 "
+              "apdus=0 interrupted=0");
     EXPECT_EQ(ask("quit"), "ok");
     ::close(fd);
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(LedgerSimProgram, KeepsServingWithStdinFromDevNullUntilTerminated) {
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    const char* argv[] = {KEYBRIDGE_LEDGER_SIM_PATH, "--port", "0", nullptr};
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, KEYBRIDGE_LEDGER_SIM_PATH, &actions, nullptr,
+                          const_cast<char**>(argv), environ),
+              0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    std::string ready;
+    char c;
+    while (::read(out[0], &c, 1) == 1 && c != '\n')
+        ready += c;
+    ::close(out[0]);
+    unsigned port = 0;
+    ASSERT_EQ(std::sscanf(ready.c_str(), "ready apdu_port=%u", &port), 1) << ready;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    int status = 0;
+    EXPECT_EQ(::waitpid(pid, &status, WNOHANG), 0) << "the simulator exited at stdin's end";
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    Bytes request =
+        hex("00000005"
+            "b001000000");
+    ASSERT_EQ(::write(fd, request.data(), request.size()), 9);
+    std::uint8_t in[64];
+    EXPECT_GT(::read(fd, in, sizeof in), 6);
+    ::close(fd);
+    ::kill(pid, SIGTERM);
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+}
+
+// ---- hostile input ----
+
+TEST(LedgerSimRobustness, RandomAndMutatedApdusOnlyEverGetStatusWords) {
+    Device device;
+    device.user.set_mode(UserMode::Reject);
+    std::uint64_t state = 0x9e3779b97f4a7c15ULL;
+    auto next = [&] {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return state;
+    };
+    // Valid starting points, mutated byte by byte, plus pure noise on every instruction.
+    const std::vector<Bytes> seeds = {
+        apdu(0xe0, 0x04, 0x00, 0x00, core::concat({kPath, kLegacy})),
+        apdu(0xe0, 0x1a, 0x00, 0xff, hex("8301000777616c6c657473")),
+        apdu(0xe0, 0x1a, 0x00, 0xff, hex("c201040000000006646570746879")),
+        apdu(0xe0, 0x1c, 0x00, 0xff, hex("00020102")),
+        apdu(0xe0, 0x0a, 0x00, 0x00,
+             hex("0455534443a0b86991c6218b36c1d19d4a2e9eb0ce3606eb48000000060000000130450221")),
+        apdu(0xe0, 0x08, 0x00, 0x00, core::concat({kPath, hex("00000003616263")})),
+        apdu(0xe0, 0x0c, 0x00, 0x00, core::concat({kPath, Bytes(64, 0x11)})),
+    };
+    const std::uint8_t instructions[] = {0x02, 0x04, 0x06, 0x08, 0x0a, 0x0c, 0x1a, 0x1c, 0x1e};
+    for (int round = 0; round < 20000; ++round) {
+        Bytes a;
+        if (round % 2 == 0) {
+            a = seeds[next() % seeds.size()];
+            for (int flips = 1 + static_cast<int>(next() % 4); flips > 0; --flips)
+                a[5 + next() % (a.size() - 5)] = static_cast<std::uint8_t>(next());
+            if (next() % 4 == 0) a.resize(5 + next() % (a.size() - 4));
+            a[4] = static_cast<std::uint8_t>(a.size() - 5);
+        } else {
+            Bytes data(next() % 80);
+            for (auto& b : data)
+                b = static_cast<std::uint8_t>(next());
+            a = apdu(0xe0, instructions[next() % sizeof instructions],
+                     static_cast<std::uint8_t>(next() % 3 == 0 ? next() : 0),
+                     static_cast<std::uint8_t>(next() % 3 == 0 ? next() : 0), data);
+        }
+        Bytes reply = device.app->exchange(a);
+        ASSERT_GE(reply.size(), 2u);
+    }
+    // Still a working device afterwards.
+    device.user.set_mode(UserMode::Approve);
+    auto reply = device.app->exchange(apdu(0xe0, 0x04, 0x00, 0x00, core::concat({kPath, kLegacy})));
+    EXPECT_EQ(reply.size(), 67u);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 //   keybridge_ledger_sim [--port N] [--hid-fd FD] [--control-port N]
 //                        [--seed-phrase-file F] [--app-version X.Y.Z] [--blind-signing on|off]
 //                        [--state ready|locked|dashboard|app:NAME] [--user approve|reject|hold]
+//                        [--cal-test-key on|off]
 //
 // --port N serves the Speculos APDU protocol on 127.0.0.1:N (0: a free port); --hid-fd FD serves
 // raw 64-byte HID reports on an inherited SOCK_SEQPACKET descriptor. At least one is needed. The
@@ -11,12 +12,14 @@
 //   ready apdu_port=N control_port=M      (0 for what is not served)
 // The control protocol (transports.h, control_command) is read line by line from the control port
 // (one client at a time) when --control-port is given, else from stdin; each line gets one answer
-// line. The program ends on "quit", at the end of stdin (stdin control), when the HID peer
-// closes (HID only), or on SIGTERM/SIGINT.
+// line. The program ends on "quit", at the end of stdin when stdin is a pipe, socket or terminal
+// (stdin control; /dev/null or a file keeps it serving), when the HID peer closes (HID only), or
+// on SIGTERM/SIGINT.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,7 +42,8 @@ int usage(const std::string& why) {
     std::cerr << "keybridge_ledger_sim: " << why
               << "\nusage: keybridge_ledger_sim [--port N] [--hid-fd FD] [--control-port N] "
                  "[--seed-phrase-file F] [--app-version X.Y.Z] [--blind-signing on|off] "
-                 "[--state ready|locked|dashboard|app:NAME] [--user approve|reject|hold]\n";
+                 "[--state ready|locked|dashboard|app:NAME] [--user approve|reject|hold] "
+                 "[--cal-test-key on|off]\n";
     return 2;
 }
 
@@ -107,6 +111,9 @@ int main(int argc, char** argv) {
             auto version = AppVersion::parse(value);
             if (!version) return usage(version.error().detail);
             config.version = *version;
+        } else if (arg == "--cal-test-key") {
+            if (value != "on" && value != "off") return usage("--cal-test-key takes on or off");
+            config.trust_cal_test_key = value == "on";
         } else if (arg == "--blind-signing") {
             if (value != "on" && value != "off") return usage("--blind-signing takes on or off");
             config.blind_signing = value == "on";
@@ -206,16 +213,23 @@ int main(int argc, char** argv) {
         return 0;
     }
     std::string line;
+    bool quit = false;
     while (std::getline(std::cin, line)) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line == "quit") {
             std::cout << "ok" << std::endl;
+            quit = true;
             break;
         }
         std::cout << control_command(**app, user, server.get(), line) << std::endl;
     }
-    if (hid_fd >= 0 && !server) {
-        // HID only and stdin closed: keep serving until the HID peer closes.
+    // The end of a pipe, socket or terminal means the controlling program is gone: stop. Stdin
+    // from /dev/null or a file controls nothing: keep serving (until SIGTERM, or the HID peer
+    // closing in HID-only mode).
+    struct stat in {};
+    const bool controlled =
+        ::fstat(0, &in) == 0 && (S_ISFIFO(in.st_mode) || S_ISSOCK(in.st_mode) || ::isatty(0));
+    if (!quit && !controlled) {
         for (;;)
             ::pause();
     }

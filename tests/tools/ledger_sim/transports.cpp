@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -235,14 +236,30 @@ void ApduTcpServer::serve_client(int fd) {
 
 // ---- control protocol ----
 
+namespace {
+
+// An optional status word written as 4 hex digits ("6982"); empty text is fine (no change).
+std::optional<std::uint16_t> status_word(const std::string& text) {
+    if (text.empty()) return std::uint16_t{0};
+    if (text.size() != 4) return std::nullopt;
+    for (char ch : text) {
+        if (!std::isxdigit(static_cast<unsigned char>(ch))) return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(std::stoul(text, nullptr, 16));
+}
+
+}  // namespace
+
 std::string control_command(EthApp& app, User& user, ApduTcpServer* server, std::string_view line) {
     std::istringstream in{std::string(line)};
     std::string command;
     std::string argument;
     in >> command;
     in >> argument;
-    std::string extra;
-    if (in >> extra) return "error too many words";
+    std::string extra;  // only "open NAME SW" has a third word
+    in >> extra;
+    std::string more;
+    if (in >> more || (!extra.empty() && command != "open")) return "error too many words";
     auto no_argument = [&] { return argument.empty(); };
 
     if ((command == "approve" || command == "reject" || command == "hold") && no_argument()) {
@@ -265,27 +282,39 @@ std::string control_command(EthApp& app, User& user, ApduTcpServer* server, std:
         auto text = user.wait_for_prompt(std::chrono::milliseconds(ms));
         return text ? "ok " + *text : "error timeout";
     }
-    if ((command == "lock" || command == "unlock" || command == "dashboard") && no_argument()) {
+    if (command == "unlock" && no_argument()) {
+        app.update_config([&](Config& c) { c.state = DeviceState::Ready; });
+        return "ok";
+    }
+    if (command == "lock" || command == "dashboard") {
+        auto sw = status_word(argument);
+        if (!sw) return "error the status word is 4 hex digits";
         app.update_config([&](Config& c) {
-            c.state = command == "lock"        ? DeviceState::Locked
-                      : command == "dashboard" ? DeviceState::Dashboard
-                                               : DeviceState::Ready;
+            c.state = command == "lock" ? DeviceState::Locked : DeviceState::Dashboard;
+            if (!argument.empty()) (command == "lock" ? c.locked_status : c.dashboard_status) = *sw;
         });
         return "ok";
     }
     if (command == "open" && !argument.empty()) {
+        auto sw = status_word(extra);
+        if (!sw) return "error the status word is 4 hex digits";
         app.update_config([&](Config& c) {
             if (argument == "ethereum" || argument == "Ethereum") {
                 c.state = DeviceState::Ready;
             } else {
                 c.state = DeviceState::OtherApp;
                 c.other_app = argument;
+                if (!extra.empty()) c.other_app_status = *sw;
             }
         });
         return "ok";
     }
     if (command == "blind" && (argument == "on" || argument == "off")) {
         app.update_config([&](Config& c) { c.blind_signing = argument == "on"; });
+        return "ok";
+    }
+    if (command == "cal-test-key" && (argument == "on" || argument == "off")) {
+        app.update_config([&](Config& c) { c.trust_cal_test_key = argument == "on"; });
         return "ok";
     }
     if (command == "version") {
@@ -308,7 +337,9 @@ std::string control_command(EthApp& app, User& user, ApduTcpServer* server, std:
                " app=" + (c.state == DeviceState::OtherApp ? c.other_app : "Ethereum") +
                " version=" + c.version.to_string() + " blind=" + (c.blind_signing ? "on" : "off") +
                " user=" + mode + " waiting=" + (user.waiting() ? "yes" : "no") +
-               " prompts=" + std::to_string(user.prompts().size());
+               " prompts=" + std::to_string(user.prompts().size()) +
+               " apdus=" + std::to_string(app.apdu_count()) +
+               " interrupted=" + std::to_string(app.interrupted_flows());
     }
     if (command == "last-prompt" && no_argument()) {
         auto prompts = user.prompts();

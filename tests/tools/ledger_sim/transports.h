@@ -92,14 +92,18 @@ class ApduTcpServer {
 //   press approve | press reject   answer the waiting prompt, or the next one
 //   wait-prompt [MILLISECONDS]     wait (default 5000 ms) until a prompt is waiting; answers
 //                                  "ok <prompt text>" or "error timeout"
-//   lock | unlock                  PIN screen on (every APDU 0x5515) / off (Ethereum app open)
-//   dashboard                      close the app (E0 commands answer 0x6D00)
-//   open ethereum | open NAME      open the Ethereum app, or another app (E0 commands: 0x6E00)
+//   lock [SW] | unlock             PIN screen on (every APDU answers SW, default 5515) / off
+//                                  (Ethereum app open)
+//   dashboard [SW]                 close the app (E0 commands answer SW, default 6D00)
+//   open ethereum | open NAME [SW] open the Ethereum app, or another app (E0 commands answer SW,
+//                                  default 6E00); SW is 4 hex digits and is kept for next time
 //   blind on | blind off           the app's blind signing setting
+//   cal-test-key on | off          also trust Ledger's CAL test key (descriptors, filters)
 //   version X.Y.Z                  the Ethereum app version reported and obeyed
 //   unplug                         drop the APDU connection mid-request (TCP only)
 //   status                         "ok state=… app=… version=… blind=on|off user=… waiting=yes|no
-//                                   prompts=N"
+//                                   prompts=N apdus=N interrupted=N" (interrupted: multi-APDU
+//                                   flows another command cut short, i.e. interleaved hosts)
 //   last-prompt                    "ok <text of the latest prompt>" ("error none" before one)
 // server may be null (then unplug answers an error).
 std::string control_command(EthApp& app, User& user, ApduTcpServer* server, std::string_view line);
