@@ -33,3 +33,7 @@ set_target_properties(keybridge::cryptopp PROPERTIES
 if(NOT KEYBRIDGE_FUZZ)
   add_link_options(LINKER:--gc-sections)
 endif()
+
+# Trezors over USB: hidapi's hidraw backend (Trezor One HID) and libusb (WebUSB).
+pkg_check_modules(HIDAPI REQUIRED IMPORTED_TARGET hidapi-hidraw)
+pkg_check_modules(LIBUSB REQUIRED IMPORTED_TARGET libusb-1.0)

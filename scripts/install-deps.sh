@@ -6,10 +6,11 @@ set -euo pipefail
 packages=(
   build-essential cmake make pkg-config
   libssl-dev libcrypto++-dev libsecp256k1-dev libboost1.81-dev libexpected-dev libfmt-dev
-  libicu-dev libhidapi-dev
+  libicu-dev protobuf-compiler libprotobuf-dev libhidapi-dev libusb-1.0-0-dev
   python3 dpkg-dev file
 )
-# libhidapi-dev: Ledger devices over USB HID (hidraw backend).
+# libhidapi-dev: Ledger and Trezor One devices over USB HID (hidraw backend); libusb: Trezor
+# WebUSB; protobuf: the Trezor messages (proto/).
 # python3 generates the man pages at build time (packaging/man/gen_man.py); dpkg-dev
 # (dpkg-shlibdeps) and file let `make deb` compute the package's dependencies.
 # systemd: systemd-analyze verifies packaging/systemd/keybridged.service (ctest systemd_unit).
@@ -20,6 +21,7 @@ packages=(
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev
   nodejs npm clang-format systemd python3 lintian man-db groff-base python3-websockets curl
+  python3-trezor
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/assert.h"
 #include "core/bip32.h"
 #include "core/bip39.h"
 #include "core/eip191.h"
@@ -20,6 +21,7 @@
 #include "drivers/ledger/ledger_signer.h"
 #include "drivers/ledger/speculos_channel.h"
 #include "drivers/software/software_signer.h"
+#include "tests/drivers/trezor/trezor_sim_fixture.h"
 #include "tests/drivers/test_device_signer.h"
 #include "tests/tools/ledger_sim/eth_app.h"
 #include "tests/tools/ledger_sim/transports.h"
@@ -65,6 +67,8 @@ struct SignerHarness {
     std::function<std::shared_ptr<core::Signer>()> make;
     std::function<void(core::Signer&)> make_unready;
     ErrorCode unready_code;
+    // Devices that sign no opaque hashes (Trezor) answer sign_digest with NotSupported.
+    bool signs_digests = true;
 };
 
 std::shared_ptr<core::Signer> make_software() {
@@ -156,6 +160,18 @@ void lock_ledger_sim(core::Signer& signer) {
     EXPECT_EQ(device->signer->probe().state, drivers::ledger::LedgerState::State::Locked);
 }
 
+// The real Trezor driver over UDP against the simulator (protocol v1, its own framing code).
+std::shared_ptr<core::Signer> make_trezor(const std::string& model) {
+    trezor_sim::SimConfig config;
+    config.mnemonic = std::string(kMnemonic);
+    config.model = model;
+    auto started = start_trezor(config);
+    KEYBRIDGE_ASSERT(started.has_value());
+    auto bundle = std::make_shared<TrezorUnderTest>(std::move(*started));
+    bundle->signer->set_keys({{*core::Address::parse(kExpectedAddress), kPath}});
+    return std::shared_ptr<core::Signer>(bundle, bundle->signer.get());
+}
+
 std::vector<SignerHarness> harnesses() {
     return {
         {"software", make_software,
@@ -165,9 +181,15 @@ std::vector<SignerHarness> harnesses() {
          [](core::Signer& s) { static_cast<TestDeviceSigner&>(s).set_present(false); },
          ErrorCode::DeviceNotFound},
         {"ledger_sim_tcp", [] { return make_ledger_sim(false); }, lock_ledger_sim,
-         ErrorCode::DeviceNotFound},
+         ErrorCode::DeviceNotFound, /*signs_digests=*/false},
         {"ledger_sim_hid", [] { return make_ledger_sim(true); }, lock_ledger_sim,
-         ErrorCode::DeviceNotFound},
+         ErrorCode::DeviceNotFound, /*signs_digests=*/false},
+        {"trezor_model_t", [] { return make_trezor("T"); },
+         [](core::Signer& s) { static_cast<drivers::trezor::TrezorSigner&>(s).set_present(false); },
+         ErrorCode::DeviceNotFound, /*signs_digests=*/false},
+        {"trezor_one", [] { return make_trezor("1"); },
+         [](core::Signer& s) { static_cast<drivers::trezor::TrezorSigner&>(s).set_present(false); },
+         ErrorCode::DeviceNotFound, /*signs_digests=*/false},
     };
 }
 
@@ -254,8 +276,9 @@ TEST_P(SignerConformance, DigestSignatureRecoversToTheKey) {
     core::Hash32 digest{};
     digest.fill(0x5a);
     auto sig = signer_->sign_digest(context(), key(), digest);
-    if (dynamic_cast<drivers::ledger::LedgerSigner*>(signer_.get()) != nullptr) {
-        // The Ledger Ethereum app signs no raw hashes: a clear NotSupported, never a fake.
+    if (!GetParam().signs_digests) {
+        // Neither the Ledger Ethereum app nor a Trezor signs raw hashes: a clear NotSupported,
+        // never a fake.
         ASSERT_FALSE(sig);
         EXPECT_EQ(sig.error().code, ErrorCode::NotSupported);
         return;
