@@ -69,6 +69,9 @@ Result<SecretBuffer> pbkdf2(const EVP_MD* md, ByteView password, ByteView salt,
 Hash32 sha256(ByteView data) {
     return evp_digest<32>(EVP_sha256(), data);
 }
+std::array<std::uint8_t, 28> sha224(ByteView data) {
+    return evp_digest<28>(EVP_sha224(), data);
+}
 Hash64 sha512(ByteView data) {
     return evp_digest<64>(EVP_sha512(), data);
 }

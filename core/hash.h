@@ -34,6 +34,8 @@ class Keccak256 {
 
 // SHA-2, RIPEMD-160 and HMAC from OpenSSL's libcrypto.
 Hash32 sha256(ByteView data);
+// SHA-224 (Ledger names EIP-712 schemas by it).
+std::array<std::uint8_t, 28> sha224(ByteView data);
 Hash64 sha512(ByteView data);
 Hash20 ripemd160(ByteView data);
 Hash64 hmac_sha512(ByteView key, ByteView data);

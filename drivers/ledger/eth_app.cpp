@@ -4,12 +4,15 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "core/bip32.h"
 #include "core/rlp.h"
 #include "core/uint256.h"
+#include "drivers/ledger/erc20_descriptors.h"
 
 namespace keybridge::drivers::ledger::eth {
 namespace {
@@ -242,6 +245,29 @@ class ImplementationWriter {
   public:
     explicit ImplementationWriter(const core::eip712::TypedData& typed) : typed_(typed) {}
 
+    // Filters to interleave (see eip712_full_apdus). coin_tokens: coin reference -> token
+    // address text; chain_id: the domain's, for descriptor lookups.
+    void set_filters(const Eip712Filters* filters, bool discarded_fields,
+                     std::map<int, std::string> coin_tokens, std::uint64_t chain_id) {
+        filters_ = filters;
+        discarded_fields_ = discarded_fields;
+        coin_tokens_ = std::move(coin_tokens);
+        chain_id_ = chain_id;
+    }
+
+    // E0 1E 00 0F: the contract's name, the number of filters, Ledger's signature.
+    core::Status contract_name() {
+        if (filters_ == nullptr) return {};
+        Bytes payload;
+        KEYBRIDGE_TRY_STATUS(append_short(payload, core::as_bytes(filters_->contract_label)));
+        if (filters_->fields.size() > 255) return core::fail(too_big("filter count"));
+        payload.push_back(static_cast<std::uint8_t>(filters_->fields.size()));
+        KEYBRIDGE_TRY_STATUS(append_short(payload, filters_->contract_signature));
+        return push(kInsEip712Filtering, 0x00, 0x0f, payload);
+    }
+
+    std::vector<Eip712TokenStep> take_steps() { return std::move(steps_); }
+
     core::Status root(std::string_view name) {
         if (name.size() > kMaxApduData) return core::fail(too_big("type name"));
         out_.push_back(
@@ -250,7 +276,8 @@ class ImplementationWriter {
     }
 
     // The members of struct `type` from object `value`, in declared order.
-    core::Status members(std::string_view type, const json::value* value, int depth = 0) {
+    core::Status members(std::string_view type, const json::value* value, int depth = 0,
+                         const std::string& path = "") {
         const auto* fields = typed_.find_type(type);
         if (fields == nullptr) return core::fail(ErrorCode::InvalidArgument, "undefined type");
         if (value == nullptr || !value->is_object()) {
@@ -261,16 +288,96 @@ class ImplementationWriter {
             const json::value* member = value->get_object().if_contains(field.name);
             auto split = split_type(field.type);
             if (!split) return core::fail(split.error());
-            KEYBRIDGE_TRY_STATUS(member_value(*split, 0, member, depth + 1));
+            // hw-app-eth's paths: message members by name, nested ones joined with '.', array
+            // entries as "[]"; the domain's members have no path.
+            const std::string child =
+                !root_path_ ? std::string() : (path.empty() ? field.name : path + "." + field.name);
+            KEYBRIDGE_TRY_STATUS(member_value(*split, 0, member, depth + 1, child));
         }
         return {};
     }
 
+    // Whether members() below names paths (the message) or not (the domain).
+    void name_paths(bool on) { root_path_ = on; }
+
     std::vector<Bytes> take() { return std::move(out_); }
 
   private:
+    core::Status append_short(Bytes& out, ByteView bytes) {
+        if (bytes.size() > 255) return core::fail(too_big("a filter field over 255 bytes"));
+        out.push_back(static_cast<std::uint8_t>(bytes.size()));
+        out.insert(out.end(), bytes.begin(), bytes.end());
+        return {};
+    }
+
+    core::Status push(std::uint8_t ins, std::uint8_t p1, std::uint8_t p2, ByteView data) {
+        if (data.size() > kMaxApduData) return core::fail(too_big("a filter APDU"));
+        out_.push_back(apdu_unchecked(kCla, ins, p1, p2, data));
+        return {};
+    }
+
+    // The token's descriptor, once per coin reference (255: every time), as hw-app-eth does.
+    core::Status provide_token(int coin_ref) {
+        if (coin_ref != 255 && provided_.count(coin_ref) != 0) return {};
+        auto token = coin_tokens_.find(coin_ref);
+        if (token == coin_tokens_.end()) return {};
+        auto address = core::Address::parse(token->second);
+        if (!address) {
+            // Mixed case with a bad checksum: the lookup is by lower case anyway.
+            std::string lower = token->second;
+            for (char& c : lower)
+                c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+            address = core::Address::parse(lower);
+        }
+        if (!address) return {};
+        auto descriptor = find_erc20_descriptor(chain_id_, *address);
+        if (!descriptor) return {};
+        KEYBRIDGE_TRY_STATUS(push(kInsProvideErc20, 0x00, 0x00, descriptor->payload));
+        steps_.push_back({out_.size() - 1, true, coin_ref, 0});
+        provided_.insert(coin_ref);
+        return {};
+    }
+
+    core::Status show_field(const Eip712FieldFilter& filter, bool discarded) {
+        Bytes label;
+        KEYBRIDGE_TRY_STATUS(append_short(label, core::as_bytes(filter.label)));
+        Bytes signature;
+        KEYBRIDGE_TRY_STATUS(append_short(signature, filter.signature));
+        const std::uint8_t p1 = discarded ? 0x01 : 0x00;
+        const int coin = filter.coin_ref.value_or(0);
+        if (filter.format == "raw" || filter.format == "datetime") {
+            return push(kInsEip712Filtering, p1, filter.format == "raw" ? 0xff : 0xfc,
+                        core::concat({label, signature}));
+        }
+        if (filter.format == "token") {
+            if (filter.coin_ref) KEYBRIDGE_TRY_STATUS(provide_token(coin));
+            Bytes payload{static_cast<std::uint8_t>(coin)};
+            payload.insert(payload.end(), signature.begin(), signature.end());
+            KEYBRIDGE_TRY_STATUS(push(kInsEip712Filtering, p1, 0xfd, payload));
+            steps_.push_back({out_.size() - 1, false, coin, 5});
+            return {};
+        }
+        if (filter.format == "amount") {
+            if (coin == 255) KEYBRIDGE_TRY_STATUS(provide_token(255));
+            Bytes payload = label;
+            payload.push_back(static_cast<std::uint8_t>(coin));
+            payload.insert(payload.end(), signature.begin(), signature.end());
+            KEYBRIDGE_TRY_STATUS(push(kInsEip712Filtering, p1, 0xfe, payload));
+            steps_.push_back({out_.size() - 1, false, coin, 5 + label.size()});
+            return {};
+        }
+        return core::fail(ErrorCode::NotSupported, "an EIP-712 filter format " + filter.format);
+    }
+
+    const Eip712FieldFilter* filter_at(const std::string& path) const {
+        if (filters_ == nullptr || !root_path_) return nullptr;
+        for (const auto& f : filters_->fields)
+            if (f.path == path) return &f;
+        return nullptr;
+    }
+
     core::Status member_value(const SplitType& type, std::size_t level, const json::value* value,
-                              int depth) {
+                              int depth, const std::string& path) {
         if (depth > static_cast<int>(core::eip712::kMaxDepth)) {
             return core::fail(too_big("nesting"));
         }
@@ -285,12 +392,28 @@ class ImplementationWriter {
             const std::uint8_t size = static_cast<std::uint8_t>(array.size());
             out_.push_back(apdu_unchecked(kCla, kInsEip712StructImplementation, 0x00, 0x0f,
                                           ByteView(&size, 1)));
+            const std::string entry_path = root_path_ ? path + ".[]" : std::string();
+            if (array.empty() && filters_ != nullptr && discarded_fields_ && root_path_) {
+                // The filters of fields that will never come are discarded, so that the app
+                // does not wait for them.
+                for (const auto& f : filters_->fields) {
+                    if (!f.path.starts_with(entry_path)) continue;
+                    Bytes discard;
+                    KEYBRIDGE_TRY_STATUS(append_short(discard, core::as_bytes(f.path)));
+                    KEYBRIDGE_TRY_STATUS(push(kInsEip712Filtering, 0x00, 0x01, discard));
+                    KEYBRIDGE_TRY_STATUS(show_field(f, /*discarded=*/true));
+                }
+            }
             for (const auto& element : array)
-                KEYBRIDGE_TRY_STATUS(member_value(type, level + 1, &element, depth + 1));
+                KEYBRIDGE_TRY_STATUS(
+                    member_value(type, level + 1, &element, depth + 1, entry_path));
             return {};
         }
         const AtomicType atomic = classify(type.base);
-        if (atomic.key == TypeKey::Custom) return members(type.base, value, depth);
+        if (atomic.key == TypeKey::Custom) return members(type.base, value, depth, path);
+        if (const auto* filter = filter_at(path)) {
+            KEYBRIDGE_TRY_STATUS(show_field(*filter, /*discarded=*/false));
+        }
         auto raw = atomic_value(*value, atomic);
         if (!raw) return core::fail(raw.error());
         if (raw->size() > 0xffff) return core::fail(too_big("a value over 65535 bytes"));
@@ -308,7 +431,33 @@ class ImplementationWriter {
 
     const core::eip712::TypedData& typed_;
     std::vector<Bytes> out_;
+    const Eip712Filters* filters_ = nullptr;
+    bool discarded_fields_ = false;
+    bool root_path_ = false;
+    std::map<int, std::string> coin_tokens_;
+    std::uint64_t chain_id_ = 0;
+    std::set<int> provided_;
+    std::vector<Eip712TokenStep> steps_;
 };
+
+// hw-app-eth's getValueFromPath for a token filter: the message value at a dotted path (no
+// arrays), as text.
+std::optional<std::string> value_at(const json::object& message, std::string_view path) {
+    const json::value* at = nullptr;
+    const json::object* object = &message;
+    while (true) {
+        const auto dot = path.find('.');
+        const std::string_view key = path.substr(0, dot);
+        if (object == nullptr || key == "[]") return std::nullopt;
+        at = object->if_contains(key);
+        if (at == nullptr) return std::nullopt;
+        if (dot == std::string_view::npos) break;
+        object = at->is_object() ? &at->get_object() : nullptr;
+        path.remove_prefix(dot + 1);
+    }
+    if (!at->is_string()) return std::nullopt;
+    return std::string(at->get_string());
+}
 
 }  // namespace
 
@@ -596,7 +745,9 @@ core::Result<Bytes> sign_eip712_hashed_apdu(std::string_view path, const core::H
 }
 
 core::Result<Eip712FullApdus> eip712_full_apdus(std::string_view path,
-                                                const core::eip712::HashedTypedData& hashed) {
+                                                const core::eip712::HashedTypedData& hashed,
+                                                const Eip712Filters* filters,
+                                                bool discarded_fields) {
     const core::eip712::TypedData& typed = hashed.typed();
     if (typed.primary_type() == core::eip712::kDomainTypeName) {
         return core::fail(ErrorCode::NotSupported, "typed data whose primary type is EIP712Domain");
@@ -614,13 +765,52 @@ core::Result<Eip712FullApdus> eip712_full_apdus(std::string_view path,
         }
     }
     ImplementationWriter writer(typed);
+    if (filters != nullptr) {
+        out.activate = apdu_unchecked(kCla, kInsEip712Filtering, 0x01, 0x00, {});
+        std::map<int, std::string> coin_tokens;
+        bool verifying_contract = false;
+        for (const auto& f : filters->fields) {
+            if (f.format == "token" && f.coin_ref) {
+                auto token = value_at(typed.message(), f.path);
+                if (!token) {
+                    return core::fail(ErrorCode::NotSupported,
+                                      "a token filter on " + f.path + " (arrays of tokens)");
+                }
+                coin_tokens[*f.coin_ref] = *token;
+            }
+            verifying_contract = verifying_contract || (f.format == "amount" && f.coin_ref == 255);
+        }
+        if (verifying_contract) {
+            if (const json::value* v = typed.domain().if_contains("verifyingContract");
+                v != nullptr && v->is_string()) {
+                coin_tokens[255] = std::string(v->get_string());
+            }
+        }
+        std::uint64_t chain_id = 0;
+        if (const json::value* id = typed.domain().if_contains("chainId"); id != nullptr) {
+            if (id->is_int64() && id->get_int64() > 0) {
+                chain_id = static_cast<std::uint64_t>(id->get_int64());
+            } else if (id->is_uint64()) {
+                chain_id = id->get_uint64();
+            } else if (id->is_string()) {
+                if (auto parsed = core::parse_u256(id->get_string());
+                    parsed && *parsed <= 0xffffffffu) {
+                    chain_id = static_cast<std::uint64_t>(*parsed);
+                }
+            }
+        }
+        writer.set_filters(filters, discarded_fields, std::move(coin_tokens), chain_id);
+    }
     const json::value domain(typed.domain());
     const json::value message(typed.message());
     KEYBRIDGE_TRY_STATUS(writer.root(core::eip712::kDomainTypeName));
     KEYBRIDGE_TRY_STATUS(writer.members(core::eip712::kDomainTypeName, &domain));
+    KEYBRIDGE_TRY_STATUS(writer.contract_name());
     KEYBRIDGE_TRY_STATUS(writer.root(typed.primary_type()));
+    writer.name_paths(true);
     KEYBRIDGE_TRY_STATUS(writer.members(typed.primary_type(), &message));
     out.implementations = writer.take();
+    out.token_steps = writer.take_steps();
     auto encoded = encode_path(path);
     if (!encoded) return core::fail(encoded.error());
     out.sign = apdu_unchecked(kCla, kInsSignEip712, 0x00, 0x01, *encoded);

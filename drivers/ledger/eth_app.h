@@ -12,6 +12,7 @@
 #include "core/result.h"
 #include "core/secp256k1.h"
 #include "core/transaction.h"
+#include "drivers/ledger/eip712_filters.h"
 
 // The Ledger Ethereum app's APDUs (CLA 0xE0) and the dashboard's "get app and version"
 // (CLA 0xB0), as pure builders and parsers: no I/O, no state. Facts from the app's APDU
@@ -31,6 +32,7 @@ inline constexpr std::uint8_t kInsProvideErc20 = 0x0a;
 inline constexpr std::uint8_t kInsSignEip712 = 0x0c;
 inline constexpr std::uint8_t kInsEip712StructDefinition = 0x1a;
 inline constexpr std::uint8_t kInsEip712StructImplementation = 0x1c;
+inline constexpr std::uint8_t kInsEip712Filtering = 0x1e;
 inline constexpr std::uint8_t kDashboardCla = 0xb0;
 inline constexpr std::uint8_t kInsGetAppAndVersion = 0x01;
 
@@ -168,16 +170,39 @@ std::vector<std::size_t> transaction_chunk_sizes(std::size_t payload_size, bool 
 // sends them. Values are the raw bytes the app expects: integers big-endian (decimals minimal,
 // negatives in two's complement of the type's width, hex strings as written), addresses 20
 // bytes, bools one byte, strings UTF-8, bytes as they are.
+// Values longer than one APDU go in 255-byte pieces until every byte is sent. (hw-app-eth 7.9.0
+// counts ceil(n / 256) pieces of 255 bytes, which drops the last byte or two of a value whose
+// length field plus data is 256, 511, 512, 766 ... bytes long; that case is the one place where
+// the APDUs here differ from its.)
 // NotSupported when the document cannot be expressed this way (then sign in hashed mode): a
 // member missing or null (EIP-712 v3 leaves missing members out, v4 zeroes null structs), the
 // primary type EIP712Domain, a name, array or value longer than the APDU fields hold.
+//
+// With `filters` (app 1.11.1 and later, Ledger's "v2" filters, as hw-app-eth sends them):
+// `activate` (E0 1E 01 00) goes after the definitions; the contract's name (E0 1E 00 0F) after
+// the domain; before each filtered field its label (E0 1E, P2 FF raw, FC datetime, FD token,
+// FE amount); an empty array's filtered fields are discarded (E0 1E 00 01, then the label with
+// P1 01) when `discarded_fields` (app 1.12.0 and later). A token field is preceded by its
+// token's descriptor (E0 0A, erc20_descriptors.h) the first time, and the token/amount labels
+// carry the index the app gave that descriptor: `token_steps` say which APDU's answer sets an
+// index and which APDU byte takes it (hw-app-eth's rule: the app's index when it is not 0, else
+// the coin reference).
+struct Eip712TokenStep {
+    std::size_t apdu;  // index in implementations
+    bool provides;     // true: the answer's first byte is coin_ref's index (255 stays 255)
+    int coin_ref;
+    std::size_t patch_at;  // !provides: the byte of the APDU that takes the index
+};
 struct Eip712FullApdus {
     std::vector<core::Bytes> definitions;
+    std::optional<core::Bytes> activate;
     std::vector<core::Bytes> implementations;
+    std::vector<Eip712TokenStep> token_steps;
     core::Bytes sign;
 };
 [[nodiscard]] core::Result<Eip712FullApdus> eip712_full_apdus(
-    std::string_view path, const core::eip712::HashedTypedData& typed);
+    std::string_view path, const core::eip712::HashedTypedData& typed,
+    const Eip712Filters* filters = nullptr, bool discarded_fields = false);
 
 // ---- status words ----
 

@@ -1,11 +1,13 @@
 #include "drivers/ledger/ledger_signer.h"
 
+#include <map>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "core/eip191.h"
 #include "core/transaction.h"
+#include "drivers/ledger/eip712_filters.h"
 #include "drivers/ledger/erc20_descriptors.h"
 
 namespace keybridge::drivers::ledger {
@@ -323,6 +325,7 @@ core::Result<core::RecoverableSignature> LedgerSigner::sign_typed_data(
 
     // Full mode needs app 1.9.19; ask the version as hw-app-eth does, from the OS.
     bool full = model_ != Model::NanoS;
+    std::string version;
     if (full) {
         auto reply = exchange(eth::get_app_and_version_apdu(), Wait::Command, context.stop);
         if (!reply) return core::fail(reply.error());
@@ -345,6 +348,7 @@ core::Result<core::RecoverableSignature> LedgerSigner::sign_typed_data(
                     return core::fail(ErrorCode::DeviceNotFound, state_.detail);
                 }
                 full = eth::version_at_least(app->version, 1, 9, 19);
+                version = app->version;
                 std::lock_guard lock(state_mutex_);
                 state_.app_name = app->name;
                 state_.app_version = app->version;
@@ -352,7 +356,16 @@ core::Result<core::RecoverableSignature> LedgerSigner::sign_typed_data(
         }
     }
     if (!full) return sign_typed_hashed(context, key, typed);
-    auto apdus = eth::eip712_full_apdus(key.path, typed);
+    // Ledger's signed filters (labels, token amounts) for known schemas, from app 1.11.1 ("v2");
+    // discarding the filters of empty arrays from 1.12.0. Without them the app shows every field.
+    std::optional<Eip712Filters> filters;
+    if (options_.provide_token_descriptors && eth::version_at_least(version, 1, 11, 1)) {
+        filters = find_eip712_filters(typed.typed());
+    }
+    const bool discarded_fields = eth::version_at_least(version, 1, 12, 0);
+    auto apdus =
+        eth::eip712_full_apdus(key.path, typed, filters ? &*filters : nullptr, discarded_fields);
+    if (!apdus && filters) apdus = eth::eip712_full_apdus(key.path, typed);
     if (!apdus) return sign_typed_hashed(context, key, typed);
 
     for (std::size_t i = 0; i < apdus->definitions.size(); ++i) {
@@ -367,13 +380,44 @@ core::Result<core::RecoverableSignature> LedgerSigner::sign_typed_data(
                 eth::status_error(reply->status, eth::Request::TypedData, blind_signing()));
         }
     }
+    if (apdus->activate) {
+        auto reply = exchange(*apdus->activate, Wait::Command, context.stop);
+        if (!reply) return core::fail(reply.error());
+        if (reply->status != eth::kSwOk) {
+            // An app that takes no filters (or not Ledger's key): every field is shown instead.
+            auto plain = eth::eip712_full_apdus(key.path, typed);
+            if (!plain) return core::fail(plain.error());
+            apdus->implementations = std::move(plain->implementations);
+            apdus->token_steps.clear();
+        }
+    }
     DevicePrompt prompt(context.prompter);
     prompt.show(
         fmt::format("Review the typed data ({}) field by field on your Ledger and "
                     "confirm",
                     typed.typed().primary_type()));
     // The app may stop on each field until the person moves on: every exchange can wait.
-    for (const auto& apdu : apdus->implementations) {
+    std::map<int, std::uint8_t> token_index;  // coin reference -> the app's index for it
+    for (std::size_t i = 0; i < apdus->implementations.size(); ++i) {
+        core::Bytes apdu = apdus->implementations[i];
+        const eth::Eip712TokenStep* step = nullptr;
+        for (const auto& s : apdus->token_steps)
+            if (s.apdu == i) step = &s;
+        if (step != nullptr && step->provides) {
+            auto reply = exchange(apdu, Wait::Command, context.stop);
+            if (!reply) return core::fail(reply.error());
+            // A descriptor the app refuses only costs the token's name on the screen.
+            if (reply->status == eth::kSwOk) {
+                token_index[step->coin_ref] =
+                    step->coin_ref == 255 ? 255 : (reply->data.empty() ? 0 : reply->data[0]);
+            }
+            continue;
+        }
+        if (step != nullptr && step->patch_at < apdu.size()) {
+            auto known = token_index.find(step->coin_ref);
+            if (known != token_index.end() && known->second != 0)
+                apdu[step->patch_at] = known->second;
+        }
         auto reply = call(apdu, Wait::User, context.stop, eth::Request::TypedData);
         if (!reply) return core::fail(reply.error());
     }
@@ -453,20 +497,23 @@ core::Result<core::SignedTransaction> LedgerSigner::sign_transaction(
 LedgerState LedgerSigner::probe(std::stop_token stop) {
     std::unique_lock device(device_mutex_, std::try_to_lock);
     if (!device.owns_lock()) return state();  // a request is using the device
-    return probe_locked(stop);
+    LedgerState next = probe_ledger(*channel_, stop, options_.command_timeout);
+    if (next.state == State::Disconnected) {
+        next.detail = "the Ledger " + identity_ + " was disconnected: plug it in again";
+    }
+    std::lock_guard lock(state_mutex_);
+    state_ = next;
+    return next;
 }
 
-LedgerState LedgerSigner::probe_locked(const std::stop_token& stop) {
+LedgerState probe_ledger(ApduChannel& channel, std::stop_token stop,
+                         std::chrono::milliseconds timeout) {
     LedgerState next;
-    auto finish = [&](LedgerState s) {
-        std::lock_guard lock(state_mutex_);
-        state_ = s;
-        return s;
-    };
+    auto finish = [](LedgerState s) { return s; };
     auto channel_failed = [&](const core::Error& error) {
         if (error.code == ErrorCode::Disconnected && !stop.stop_requested()) {
             next.state = State::Disconnected;
-            next.detail = "the Ledger " + identity_ + " was disconnected: plug it in again";
+            next.detail = "the Ledger was disconnected: plug it in again";
         } else {
             next.state = State::Unresponsive;
             next.detail = "the Ledger does not answer (" + error.detail +
@@ -489,7 +536,7 @@ LedgerState LedgerSigner::probe_locked(const std::stop_token& stop) {
         return finish(next);
     };
 
-    auto app = channel_->exchange(eth::get_app_and_version_apdu(), options_.command_timeout, stop);
+    auto app = channel.exchange(eth::get_app_and_version_apdu(), timeout, stop);
     if (!app) return channel_failed(app.error());
     if (app->status == eth::kSwLocked || app->status == eth::kSwSecurityStatus) {
         return closed_app(app->status);
@@ -516,7 +563,7 @@ LedgerState LedgerSigner::probe_locked(const std::stop_token& stop) {
         }
     }
     // The Ethereum app (or firmware too old to name it): its settings.
-    auto config = channel_->exchange(eth::get_configuration_apdu(), options_.command_timeout, stop);
+    auto config = channel.exchange(eth::get_configuration_apdu(), timeout, stop);
     if (!config) return channel_failed(config.error());
     if (config->status != eth::kSwOk) return closed_app(config->status);
     auto parsed = eth::parse_configuration(config->data);

@@ -36,6 +36,12 @@ struct LedgerState {
 
 std::string_view to_string(LedgerState::State state);  // "ready", "locked", ...
 
+// What LedgerSigner::probe() reports, for a channel that has no signer yet: the app's name and
+// version (B0 01), then the Ethereum app's settings (E0 06); a device that does not answer is
+// Unresponsive, one that went away Disconnected. Never fails: the state says what happened.
+LedgerState probe_ledger(ApduChannel& channel, std::stop_token stop = {},
+                         std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
 // "ledger:" and the first 8 hex digits (lower case) of the address the device derives at
 // m/44'/60'/0'/0/0: the same seed gives the same identity on any device and transport, and it
 // reveals nothing a dApp could not learn anyway once an account is shared. Errors as the
@@ -132,7 +138,6 @@ class LedgerSigner final : public core::Signer {
     [[nodiscard]] core::Result<core::RecoverableSignature> sign_typed_hashed(
         const core::SignContext& context, const core::KeyRef& key,
         const core::eip712::HashedTypedData& typed);
-    LedgerState probe_locked(const std::stop_token& stop);
     void note_status(std::uint16_t status);
     std::optional<bool> blind_signing() const;
 

@@ -42,4 +42,13 @@ std::string_view model_name(Model model) {
     return "Ledger";
 }
 
+Model model_from_name(std::string_view name) {
+    if (name.starts_with("Ledger ")) name.remove_prefix(7);
+    for (const auto& m : kModels) {
+        if (m.name == name) return m.model;
+    }
+    if (name == model_name(Model::Emulator) || name == "Speculos") return Model::Emulator;
+    return Model::Unknown;
+}
+
 }  // namespace keybridge::drivers::ledger

@@ -34,5 +34,8 @@ std::optional<Model> model_from_product_id(std::uint16_t product_id);
 
 // "Nano S Plus", "Speculos emulator", "Ledger" for Unknown.
 std::string_view model_name(Model model);
+// The inverse of model_name ("Nano S Plus" -> NanoSPlus; also "Ledger Nano S Plus"); Unknown for
+// a name it does not know.
+Model model_from_name(std::string_view name);
 
 }  // namespace keybridge::drivers::ledger

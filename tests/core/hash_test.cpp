@@ -23,6 +23,9 @@ TEST(Keccak256, IncrementalEqualsOneShot) {
 }
 
 TEST(Sha2, MatchesFips180Examples) {
+    // FIPS 180-2 appendix: SHA-224("abc").
+    EXPECT_EQ(hex_encode(sha224(as_bytes("abc"))),
+              "0x23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7");
     EXPECT_EQ(hex_encode(sha256(as_bytes("abc"))),
               "0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     EXPECT_EQ(hex_encode(sha512(as_bytes("abc"))).substr(0, 34),

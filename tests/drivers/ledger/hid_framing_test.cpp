@@ -164,6 +164,10 @@ TEST(LedgerModels, ModelComesFromTheProductIdHighByteOrTheLegacyId) {
     EXPECT_EQ(model_from_product_id(0x2011), std::nullopt);
     EXPECT_EQ(model_name(Model::NanoSPlus), "Nano S Plus");
     EXPECT_EQ(model_name(Model::Emulator), "Speculos emulator");
+    EXPECT_EQ(model_from_name("Nano S Plus"), Model::NanoSPlus);
+    EXPECT_EQ(model_from_name("Ledger Flex"), Model::Flex);
+    EXPECT_EQ(model_from_name("Speculos"), Model::Emulator);
+    EXPECT_EQ(model_from_name("Nano Q"), Model::Unknown);
     for (const auto& m : usb_models()) {
         EXPECT_EQ(model_from_product_id(m.legacy_product_id), m.model);
         if (m.product_id_mm != 0) {

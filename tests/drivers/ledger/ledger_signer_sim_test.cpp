@@ -1,7 +1,9 @@
 // LedgerSigner end to end on keybridge's Ledger simulator (tests/tools/ledger_sim) over the
 // Speculos TCP protocol: a person who holds, rejects or is not there, a device unplugged in the
 // middle of a request, another seed, blind signing, old apps.
+#include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -198,6 +200,22 @@ TEST_F(LedgerOnSimulator, ATokenTransferSignsWhenTheAppRefusesTheDescriptor) {
     auto signed_tx = signer_->sign_transaction(context(), account(), tx);
     ASSERT_TRUE(signed_tx) << signed_tx.error().detail;
     EXPECT_EQ(signed_tx->sender.to_checksum_string(), kAddress);
+}
+
+TEST_F(LedgerOnSimulator, TypedDataWithLedgersFiltersSigns) {
+    start();
+    std::ifstream in(std::string(KEYBRIDGE_TEST_DATA_DIR) +
+                     "/ledger/hw-app-eth/message-16-permit2.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = core::eip712::parse(text.str());
+    ASSERT_TRUE(parsed);
+    auto hashed = core::eip712::hash_typed_data(std::move(*parsed), core::eip712::Version::V4);
+    ASSERT_TRUE(hashed);
+    auto sig = signer_->sign_typed_data(context(), account(), *hashed);
+    ASSERT_TRUE(sig) << sig.error().detail;
+    EXPECT_EQ(core::recover_public_key(hashed->digest(), *sig)->address().to_checksum_string(),
+              kAddress);
 }
 
 TEST_F(LedgerOnSimulator, TypedDataOnAnOldAppIsSignedInHashedMode) {

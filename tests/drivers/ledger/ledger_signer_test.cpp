@@ -1,5 +1,8 @@
 #include "drivers/ledger/ledger_signer.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "core/eip191.h"
@@ -325,6 +328,35 @@ TEST_F(LedgerSignerTest, TypedDataInFullModeOnARecentApp) {
     EXPECT_EQ(prompter_.done, 1);
 }
 
+TEST_F(LedgerSignerTest, FiltersRefusedByTheAppFallBackToEveryField) {
+    std::ifstream in(std::string(KEYBRIDGE_TEST_DATA_DIR) +
+                     "/ledger/hw-app-eth/message-16-permit2.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = core::eip712::parse(text.str());
+    ASSERT_TRUE(parsed);
+    const auto typed =
+        std::move(*core::eip712::hash_typed_data(std::move(*parsed), core::eip712::Version::V4));
+    const auto sig = core::eip712::sign(key_, typed);
+    const auto plain = *eth::eip712_full_apdus(kPath, typed);
+    expect_address_check();
+    channel_->ok(hex("0108457468657265756d06312e31322e30"));  // Ethereum 1.12.0: filters
+    for (std::size_t i = 0; i < plain.definitions.size(); ++i)
+        channel_->ok();
+    channel_->status(0x6a80);  // activation refused
+    for (std::size_t i = 0; i < plain.implementations.size(); ++i)
+        channel_->ok();
+    channel_->ok(signature_reply(sig, static_cast<std::uint8_t>(27 + sig.recovery_id)));
+    auto result = signer_->sign_typed_data(context(), account(), typed);
+    ASSERT_TRUE(result) << result.error().detail;
+    const auto sent = channel_->sent();
+    const std::size_t defs = plain.definitions.size();
+    ASSERT_EQ(sent.size(), 2 + defs + 1 + plain.implementations.size() + 1);
+    EXPECT_EQ(core::hex_encode(sent[2 + defs], false), "e01e010000");
+    for (std::size_t i = 0; i < plain.implementations.size(); ++i)
+        EXPECT_EQ(sent[3 + defs + i], plain.implementations[i]);
+}
+
 TEST_F(LedgerSignerTest, TypedDataInHashedModeOnAnOldApp) {
     const auto typed = mail();
     const auto sig = core::eip712::sign(key_, typed);
@@ -384,6 +416,18 @@ TEST_F(LedgerSignerTest, ConfirmAddressShowsItOnTheDevice) {
     EXPECT_EQ(channel_->sent()[0], *eth::get_address_apdu(kPath, true, false));
     EXPECT_EQ(channel_->timeouts()[0].count(), 98765);
     EXPECT_EQ(prompter_.done, 1);
+}
+
+TEST(LedgerProbe, WorksOnAChannelBeforeThereIsASigner) {
+    ScriptedChannel channel;
+    channel.ok(hex(kAppVersionNew));
+    channel.ok(hex("01010a03"));
+    const LedgerState state = probe_ledger(channel);
+    EXPECT_EQ(state.state, LedgerState::State::Ready);
+    EXPECT_EQ(state.blind_signing, true);
+    EXPECT_TRUE(state.detail.empty()) << state.detail;
+    EXPECT_EQ(channel.sent(), (std::vector<core::Bytes>{eth::get_app_and_version_apdu(),
+                                                        eth::get_configuration_apdu()}));
 }
 
 TEST_F(LedgerSignerTest, ProbeTellsReadyDashboardWrongAppLockedAndGone) {
