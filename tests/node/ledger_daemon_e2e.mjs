@@ -12,8 +12,9 @@
 //
 // Usage: node ledger_daemon_e2e.mjs PATH_TO_keybridged PATH_TO_keybridge PATH_TO_keybridge_ledger_sim
 // KEYBRIDGE_SPECULOS=host:port: target that real Speculos (running the Ethereum app with the
-// default test seed, set to approve by itself, e.g. with an automation file) instead of the
-// simulator; the steps that need the simulator's control port are skipped with the reason.
+// default test seed) instead of the simulator; the steps that need the simulator's control port
+// are skipped with the reason, and the signing steps run only with KEYBRIDGE_SPECULOS_APPROVES=1
+// (the emulator approves its prompts by itself, e.g. with an automation file).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -35,6 +36,12 @@ if (!keybridged || !keybridge || !ledgerSim) {
 const speculos = process.env.KEYBRIDGE_SPECULOS ?? "";
 const simulated = speculos === "";
 const simOnly = simulated ? {} : { skip: `KEYBRIDGE_SPECULOS=${speculos}: needs the simulator's control port` };
+// A real Speculos waits for its buttons unless an automation file approves: say so to run the
+// signing steps (as tests/drivers/ledger/speculos_e2e_test.cpp asks).
+const approves = simulated || process.env.KEYBRIDGE_SPECULOS_APPROVES === "1";
+const signs = approves
+  ? {}
+  : { skip: `KEYBRIDGE_SPECULOS_APPROVES=1 is not set: the emulator would wait for its buttons` };
 
 // Speculos's default seed (the simulator's too) holds the Ledger account; the vault's software
 // account comes from anvil's phrase, which is also "another seed" for the last test.
@@ -424,7 +431,7 @@ const kMessages = [
   ["600 bytes (three APDUs)", "ledger ".repeat(86)],
 ];
 for (const [what, message] of kMessages) {
-  e2e(`personal_sign on the Ledger, ${what}: verifyMessage gives the Ledger account`, async () => {
+  e2e(`personal_sign on the Ledger, ${what}: verifyMessage gives the Ledger account`, signs, async () => {
     const seen = approver.expect("personal_sign");
     const signature = await ledger.signMessage(message);
     assert.equal((await seen).account, kLedgerAddress);
@@ -460,7 +467,7 @@ const kMail = {
   amount: 10n ** 20n,
 };
 
-e2e("eth_signTypedData_v4 on the Ledger (nested structs, an array of structs): verifyTypedData", async () => {
+e2e("eth_signTypedData_v4 on the Ledger (nested structs, an array of structs): verifyTypedData", signs, async () => {
   const seen = approver.expect("eth_signTypedData_v4");
   const signature = await ledger.signTypedData(kMailDomain, kMailTypes, kMail);
   await seen;
@@ -479,7 +486,7 @@ const kTypes = [
 ];
 
 for (const [type, name] of kTypes) {
-  e2e(`eth_sendTransaction, ${name} (type ${type}): signed on the Ledger, broadcast and mined`, async () => {
+  e2e(`eth_sendTransaction, ${name} (type ${type}): signed on the Ledger, broadcast and mined`, signs, async () => {
     const to = ethers.Wallet.createRandom().address;
     const value = ethers.parseEther("0.01") + BigInt(type);
     const extra = type === 1 ? { accessList: [{ address: to, storageKeys: [ethers.ZeroHash] }] } : {};
@@ -502,7 +509,7 @@ for (const [type, name] of kTypes) {
 }
 
 for (const [type, name] of kTypes) {
-  e2e(`eth_signTransaction, ${name} (type ${type}): ethers recovers the Ledger account, nothing sent`, async () => {
+  e2e(`eth_signTransaction, ${name} (type ${type}): ethers recovers the Ledger account, nothing sent`, signs, async () => {
     const to = ethers.Wallet.createRandom().address;
     const nonce = await chain.getTransactionCount(kLedgerAddress);
     const seen = approver.expect("eth_signTransaction");
@@ -534,7 +541,7 @@ e2e("rejected on the device: 4001, ethers ACTION_REJECTED; the next request sign
   await seen;
 });
 
-e2e("two clients race for the device: both signed, the device never saw interleaved APDUs", async () => {
+e2e("two clients race for the device: both signed, the device never saw interleaved APDUs", signs, async () => {
   const second = page("https://other.example");
   const seenConnect = approver.expect("eth_requestAccounts", { accounts: [kLedgerAddress] });
   const other = await second.getSigner(kLedgerAddress);

@@ -1,7 +1,7 @@
 // Keeps ledger_daemon_e2e.mjs's KEYBRIDGE_SPECULOS path working without a real Speculos: starts
 // keybridge_ledger_sim as an outside emulator would run (its own process, every prompt
 // approved, no control port given to the test) and runs the test with
-// KEYBRIDGE_SPECULOS=127.0.0.1:PORT. It must pass, run the signing steps, and say visibly that
+// KEYBRIDGE_SPECULOS=127.0.0.1:PORT and KEYBRIDGE_SPECULOS_APPROVES=1. It must pass, run the signing steps, and say visibly that
 // the simulator-only steps were skipped.
 // Usage: node ledger_daemon_e2e_speculos_mode.mjs PATH_TO_keybridged PATH_TO_keybridge PATH_TO_keybridge_ledger_sim
 import { spawn } from "node:child_process";
@@ -23,7 +23,7 @@ if (!port) {
   process.exit(1);
 }
 const test = spawn(process.execPath, [path.join(here, "ledger_daemon_e2e.mjs"), keybridged, keybridge, "-"], {
-  env: { ...process.env, KEYBRIDGE_SPECULOS: `127.0.0.1:${port}` },
+  env: { ...process.env, KEYBRIDGE_SPECULOS: `127.0.0.1:${port}`, KEYBRIDGE_SPECULOS_APPROVES: "1" },
   stdio: ["ignore", "pipe", "inherit"],
 });
 let output = "";
