@@ -8,7 +8,8 @@
 // EIP-1559 (every signature verified with ethers), a rejection on the device (4001), two clients
 // racing for the device (both succeed, the simulator saw no interleaved APDUs), the device unplugged
 // while a prompt is held (a clear error within 2 s, the daemon keeps serving) and a device holding
-// another seed (a refusal naming the account, no prompt on the device).
+// another seed (a refusal naming the account, no prompt on the device), then the right one plugged
+// back in (attached again, signs).
 //
 // Usage: node ledger_daemon_e2e.mjs PATH_TO_keybridged PATH_TO_keybridge PATH_TO_keybridge_ledger_sim
 // KEYBRIDGE_SPECULOS=host:port: target that real Speculos (running the Ethereum app with the
@@ -623,4 +624,18 @@ e2e("a Ledger holding another seed: a refusal naming the account, nothing signed
   assert.ok(message.includes(kLedgerAddress), `the refusal does not name the account: ${message}`);
   const status = await sim.control.status();
   assert.equal(status.prompts, 0, "the device with another seed was asked to sign");
+});
+
+e2e("the right Ledger plugged back in: attached again, and it signs", simOnly, async () => {
+  const port = Number(simEndpoint.split(":")[1]);
+  sim.child.kill("SIGKILL");
+  await once(sim.child, "exit");
+  sim.control.close();
+  sim = await startLedgerSim(ledgerSim, { port });
+  track(sim.child);
+  await eventually("the Ledger attached again", () => theDevice(kIdentity));
+  const seen = approver.expect("personal_sign");
+  assert.equal(ethers.verifyMessage("back again", await ledger.signMessage("back again")), kLedgerAddress);
+  await seen;
+  assert.equal((await sim.control.status()).prompts, 1);
 });
