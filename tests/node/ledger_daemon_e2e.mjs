@@ -322,9 +322,20 @@ async function eventually(what, condition, ms = 15_000) {
   }
 }
 
+// The device with that identity: listed attached and ready by keybridge_devices, and among the
+// signers that keybridge_status reports (the registry requests are routed by). Both are asked: the
+// listing can show a report of the device that was there before (see the last test).
 async function theDevice(identity) {
   const list = await tokenCall("keybridge_devices");
-  return list.find((d) => d.id === identity && d.attached);
+  const listed = list.find((d) => d.id === identity && d.attached && d.state === "ready");
+  const { signers } = await tokenCall("keybridge_status");
+  return listed && signers.some((s) => s.id === identity) ? listed : undefined;
+}
+
+// Whether the registry serves that identity (whatever the listing says).
+async function serving(identity) {
+  const { signers } = await tokenCall("keybridge_status");
+  return signers.some((s) => s.id === identity);
 }
 
 before(async () => {
@@ -600,7 +611,7 @@ e2e("unplugged while a prompt is held: a clear error within 2 s, and the daemon 
   console.log(`# unplugged: error ${rpcError(error).code} after ${elapsed} ms: ${message}`);
   // Still serving: reads, the device list (unreachable now), the software account signs.
   assert.equal((await dapp.getNetwork()).chainId, BigInt(kChain));
-  await eventually("the device is no longer attached", async () => !(await theDevice(kIdentity)));
+  await eventually("the device is no longer attached", async () => !(await serving(kIdentity)));
   const software = await dapp.getSigner(softwareAccount);
   const seenSoftware = approver.expect("personal_sign");
   assert.equal(ethers.verifyMessage("still here", await software.signMessage("still here")), softwareAccount);
@@ -615,7 +626,7 @@ e2e("a Ledger holding another seed: a refusal naming the account, nothing signed
   sim = await startLedgerSim(ledgerSim, { port: Number(simEndpoint.split(":")[1]), args: ["--seed-phrase-file", phraseFile] });
   track(sim.child);
   await eventually("the other device attached", () => theDevice(kOtherIdentity));
-  assert.equal(await theDevice(kIdentity), undefined);
+  assert.equal(await serving(kIdentity), false);
   approver.expect("personal_sign"); // approved if asked; the daemon may refuse before asking
   const error = await rejection(ledger.signMessage("not this seed"));
   approver.expected.length = 0;
@@ -639,3 +650,56 @@ e2e("the right Ledger plugged back in: attached again, and it signs", simOnly, a
   await seen;
   assert.equal((await sim.control.status()).prompts, 1);
 });
+
+// Found by this test (hdevices' daemon/devices/device_manager.cpp, not ours to edit): an entry's
+// `refresh` slot (the state re-probe run on the device's lane every refresh_every polls) is made
+// once per location and kept across detach and re-open. A re-probe of the old device that ends
+// after the device was replaced leaves its report there, and the next poll shows it as the new
+// device's: seen in this file's runs as keybridge_devices listing ledger:dad77910 "ready" and
+// attached while the registry still served ledger:f39fd6e5 (the device with the other seed), so
+// that a request got 4900 "connect your Ledger" from a daemon whose listing said it was there.
+// A re-probe dropped with its stopped lane would also leave `running` true, after which the new
+// device is never re-probed and its own loss not noticed until a request fails. This step provokes
+// both (a prompt held past refresh_every polls, the device replaced, then the new one lost with
+// nothing asked of it); marked todo until the manager resets the slot on detach.
+e2e(
+  "a re-probe queued behind a held prompt does not outlive its device: listing and loss detection (todo: stale refresh slot)",
+  { ...simOnly, todo: simulated ? "DeviceManager keeps Entry::refresh across detach/re-open" : undefined, timeout: 40_000 },
+  async () => {
+    const port = Number(simEndpoint.split(":")[1]);
+    await sim.control.command("hold");
+    const seen = approver.expect("personal_sign");
+    const pending = rejection(ledger.signMessage("held past a refresh"));
+    await seen;
+    assert.match(await sim.control.command("wait-prompt 10000"), /^ok /);
+    await sleep(3500); // more than refresh_every (3) polls of 1 s: a re-probe waits behind the prompt
+    sim.child.kill("SIGKILL");
+    await once(sim.child, "exit");
+    sim.control.close();
+    await pending;
+    await eventually("the device detached", async () => !(await serving(kIdentity)));
+    sim = await startLedgerSim(ledgerSim, { port });
+    track(sim.child);
+    await eventually("the Ledger attached again", () => theDevice(kIdentity));
+    // The new device's listing stays its own for the next re-probes (no late report of the old one).
+    const seenStates = new Set();
+    for (const until = Date.now() + 3500; Date.now() < until; await sleep(100)) {
+      const [d] = await tokenCall("keybridge_devices");
+      seenStates.add(`${d.id} ${d.state} attached=${d.attached}`);
+    }
+    assert.deepEqual([...seenStates], [`${kIdentity} ready attached=true`]);
+    // Now the new device goes away with nothing asked of it: the manager's re-probe must notice.
+    sim.child.kill("SIGKILL");
+    await once(sim.child, "exit");
+    sim.control.close();
+    sim = null;
+    await eventually(
+      "the second loss noticed by the re-probe",
+      async () => {
+        const list = await tokenCall("keybridge_devices");
+        return list.length === 1 && !list[0].attached;
+      },
+      8000,
+    );
+  },
+);

@@ -37,7 +37,7 @@ const problems = [];
 if (code !== 0) problems.push(`the test exited with ${code}`);
 if (!output.includes(`KEYBRIDGE_SPECULOS=127.0.0.1:${port}: the device is that Speculos`)) problems.push("not in Speculos mode");
 const skipped = (output.match(/# SKIP KEYBRIDGE_SPECULOS=[^\n]*needs the simulator's control port/g) ?? []).length;
-if (skipped !== 4) problems.push(`${skipped} steps skipped with the reason, expected 4 (reject, unplug, another seed, plugged back)`);
+if (skipped !== 5) problems.push(`${skipped} steps skipped with the reason, expected 5 (reject, unplug, another seed, plugged back, re-probe)`);
 for (const step of ["eth_sendTransaction, EIP-1559", "eth_signTypedData_v4", "two clients race"]) {
   if (!new RegExp(`\\nok \\d+ - ${step}`).test(output)) problems.push(`"${step}" did not pass`);
 }
