@@ -128,6 +128,10 @@ void DeviceManager::detach(Entry& entry, std::string_view why) {
     log::info("devices", entry.attached + " detached: " + std::string(why));
     entry.attached.clear();
     entry.keys.clear();
+    // A re-probe still queued on the old lane reports about the old device: it keeps the old
+    // slot, so it can neither overwrite what the next device at this location says nor leave
+    // `running` set for it.
+    entry.refresh = std::make_shared<Refresh>();
 }
 
 void DeviceManager::poll_once() {

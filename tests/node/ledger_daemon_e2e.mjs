@@ -651,20 +651,14 @@ e2e("the right Ledger plugged back in: attached again, and it signs", simOnly, a
   assert.equal((await sim.control.status()).prompts, 1);
 });
 
-// Found by this test (hdevices' daemon/devices/device_manager.cpp, not ours to edit): an entry's
-// `refresh` slot (the state re-probe run on the device's lane every refresh_every polls) is made
-// once per location and kept across detach and re-open. A re-probe of the old device that ends
-// after the device was replaced leaves its report there, and the next poll shows it as the new
-// device's: seen in this file's runs as keybridge_devices listing ledger:dad77910 "ready" and
-// attached while the registry still served ledger:f39fd6e5 (the device with the other seed), so
-// that a request got 4900 "connect your Ledger" from a daemon whose listing said it was there.
-// A re-probe dropped with its stopped lane would also leave `running` true, after which the new
-// device is never re-probed and its own loss not noticed until a request fails. This step provokes
-// both (a prompt held past refresh_every polls, the device replaced, then the new one lost with
-// nothing asked of it); marked todo until the manager resets the slot on detach.
+// A device's state re-probe runs on its lane every few polls. One queued behind a held prompt
+// must not outlive its device: when the device is replaced at the same place, a late report about
+// the old one must not show up as the new one's (this step failed while DeviceManager kept one
+// re-probe slot per location across detach and re-open), and the new device's own loss must
+// still be noticed by its re-probes.
 e2e(
-  "a re-probe queued behind a held prompt does not outlive its device: listing and loss detection (todo: stale refresh slot)",
-  { ...simOnly, todo: simulated ? "DeviceManager keeps Entry::refresh across detach/re-open" : undefined, timeout: 40_000 },
+  "a re-probe queued behind a held prompt does not outlive its device: listing and loss detection",
+  { ...simOnly, timeout: 40_000 },
   async () => {
     const port = Number(simEndpoint.split(":")[1]);
     await sim.control.command("hold");
