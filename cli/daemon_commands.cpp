@@ -580,7 +580,9 @@ class Approver {
         } else {
             std::printf("\n%s", render_approval(request, color_).c_str());
             if (input == "pin")
-                std::printf("The PIN matrix on the device:  7 8 9 / 4 5 6 / 1 2 3\n");
+                std::printf(
+                    "The digits are shown only on the device. Type the positions of your PIN's "
+                    "digits on its grid:\n    7 8 9\n    4 5 6\n    1 2 3\n");
             std::printf("%s (empty to cancel the request): ", input == "unlock" ? "Vault password"
                                                               : input == "pin"  ? "PIN positions"
                                                                                 : "Passphrase");

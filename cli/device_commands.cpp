@@ -52,9 +52,16 @@ Result<Report> run_devices(Context& ctx) {
         const json::object& d = item.as_object();
         const std::string id = field(d, "id");
         const std::string app = field(d, "app");
-        std::string line = "Ledger " + field(d, "model") + "  " + field(d, "transport") + "  " +
-                           field(d, "location") + "  " + field(d, "state");
-        if (!app.empty()) line += "  " + app + " " + field(d, "appVersion");
+        const bool trezor = field(d, "family") == "trezor";
+        std::string line = (trezor ? "" : "Ledger ") + field(d, "model") + "  " +
+                           field(d, "transport") + "  " + field(d, "location") + "  " +
+                           field(d, "state");
+        if (trezor) {
+            if (!field(d, "firmware").empty()) line += "  firmware " + field(d, "firmware");
+            if (!field(d, "label").empty()) line += "  \"" + terminal_safe(field(d, "label")) + "\"";
+        } else if (!app.empty()) {
+            line += "  " + app + " " + field(d, "appVersion");
+        }
         if (!id.empty()) line += "  " + id + "  " + field(d, "accounts") + " accounts";
         report.text += line + "\n";
         const std::string detail = field(d, "detail");
@@ -85,17 +92,24 @@ Result<std::string> ledger_path(const Context& ctx) {
         text.find_first_not_of("0123456789") != std::string::npos ||
         std::stoull(text) >= (std::uint64_t{1} << 31))
         return fail(ErrorCode::InvalidArgument, "--index must be a number from 0 to 2147483647");
-    // Ledger Live's accounts by default: what a Ledger user has used so far.
-    const std::string_view templ = bip44 ? vault::kBip44Template : vault::kLedgerLiveTemplate;
+    // Ledger Live's accounts by default on a Ledger: what a Ledger user has used so far; on a
+    // Trezor, BIP44 (Trezor Suite's and MetaMask's).
+    const std::string_view templ = bip44 || ctx.args.flag("trezor") ? vault::kBip44Template
+                                                                     : vault::kLedgerLiveTemplate;
     std::string out(templ);
     out.replace(out.find("{i}"), 3, text);
     return out;
 }
 
 Result<Report> run_account_add(Context& ctx) {
-    if (!ctx.args.flag("ledger"))
+    const bool ledger = ctx.args.flag("ledger");
+    const bool trezor = ctx.args.flag("trezor");
+    if (ledger == trezor)
         return fail(ErrorCode::InvalidArgument,
-                    "say which kind of device holds the account: --ledger");
+                    "say which kind of device holds the account: --ledger or --trezor");
+    if (trezor && ctx.args.flag("ledger-live"))
+        return fail(ErrorCode::InvalidArgument, "--ledger-live is for Ledger accounts");
+    const std::string family = trezor ? "trezor" : "ledger";
     auto path = ledger_path(ctx);
     if (!path) return fail(path.error());
     // The vault first: no device round trip for a vault that is not there.
@@ -103,7 +117,25 @@ Result<Report> run_account_add(Context& ctx) {
     if (!vault) return fail(vault.error());
     auto client = DaemonClient::open(ctx.datadir);
     if (!client) return fail(client.error());
-    const auto device = ctx.args.value("device");
+    auto device = ctx.args.value("device");
+    if (!device) {
+        // The one attached device of the kind asked for (a Ledger and a Trezor may both be
+        // connected).
+        auto devices = list_devices(*client);
+        if (!devices) return fail(devices.error());
+        std::vector<std::string> ids;
+        for (const auto& item : *devices) {
+            if (!item.is_object()) continue;
+            const json::object& d = item.as_object();
+            if (field(d, "family") == family && field(d, "attached") == "true")
+                ids.push_back(field(d, "id"));
+        }
+        if (ids.size() > 1)
+            return fail(ErrorCode::InvalidArgument,
+                        "several " + family + " devices are connected: name one with --device "
+                        "(keybridge devices)");
+        if (ids.size() == 1) device = ids[0];
+    }
     auto answer = client->call(
         "keybridge_deviceAddress",
         json::array{json::string(*path), device ? json::value(*device) : json::value(nullptr)},
@@ -116,6 +148,10 @@ Result<Report> run_account_add(Context& ctx) {
     const std::string identity = field(a, "device");
     if (!address || identity.empty() || field(a, "path") != *path)
         return fail(ErrorCode::ProtocolError, "keybridge_deviceAddress: unexpected answer");
+    if (identity.rfind(family + ":", 0) != 0)
+        return fail(ErrorCode::InvalidArgument,
+                    identity + " is not a " + (trezor ? "Trezor" : "Ledger") +
+                        ": connect one, or name it with --device");
     auto added =
         vault->add_hardware_account(*address, identity, *path, ctx.args.value("name").value_or(""));
     if (!added) return fail(added.error());
@@ -126,7 +162,8 @@ Result<Report> run_account_add(Context& ctx) {
                                           {"model", field(a, "model")},
                                           {"path", *path}};
     report.text = "Added " + address->to_checksum_string() + " (" + terminal_safe(added->name) +
-                  ") on Ledger " + field(a, "model") + " " + identity + " at " + *path +
+                  ") on " + (trezor ? "" : "Ledger ") + field(a, "model") + " " + identity +
+                  " at " + *path +
                   ": its key stays on the device, which confirms every signature.";
     return report;
 }
@@ -184,11 +221,15 @@ std::vector<Command> device_commands() {
          {},
          run_devices},
         {"account add",
-         "keybridge account add --ledger (--index N [--ledger-live | --bip44] | --path P) "
-         "[--device ID] [--name NAME]",
-         "add an account whose key stays on a connected Ledger (keybridged asks the device)",
+         "keybridge account add (--ledger | --trezor) (--index N [--ledger-live | --bip44] | "
+         "--path P) [--device ID] [--name NAME]",
+         "add an account whose key stays on a connected Ledger or Trezor (keybridged asks the "
+         "device)",
          {{"ledger", "", "the account is on a Ledger"},
-          {"index", "N", "account number N: m/44'/60'/N'/0/0 (Ledger Live, the default)"},
+          {"trezor", "", "the account is on a Trezor (--index N: m/44'/60'/0'/0/N)"},
+          {"index", "N",
+           "account number N: m/44'/60'/N'/0/0 on a Ledger (Ledger Live), m/44'/60'/0'/0/N on a "
+           "Trezor"},
           {"ledger-live", "", "with --index: Ledger Live paths m/44'/60'/N'/0/0"},
           {"bip44", "", "with --index: BIP44 paths m/44'/60'/0'/0/N (MetaMask, Trezor)"},
           {"path", "P", "any derivation path, e.g. m/44'/60'/1'/0/3"},

@@ -221,11 +221,59 @@ std::vector<Finding> check_usb(const DoctorEnvironment& env) {
     return out;
 }
 
+// A Trezor as keybridged reports it (family "trezor"): no apps, so the state alone says it.
+static void check_trezor_device(const json::object& d, std::vector<Finding>& out) {
+    const std::string state = field(d, "state");
+    const std::string detail = field(d, "detail");
+    const std::string subject = field(d, "model") + " (" + field(d, "location") + ")";
+    auto problem = [&](std::string text, std::string fix) {
+        if (!detail.empty() && text.find(detail) == std::string::npos) text += " (" + detail + ")";
+        out.push_back({true, subject, std::move(text), std::move(fix)});
+    };
+    if (state == "ready") {
+        const std::string accounts = field(d, "accounts");
+        if (accounts == "0") {
+            out.push_back({false, subject, "ready, but no account of the vault is on it",
+                           "keybridge account add --trezor --index 0"});
+        } else {
+            out.push_back({false, subject,
+                           "ready: firmware " + field(d, "firmware") + ", " + accounts +
+                               " accounts",
+                           ""});
+        }
+    } else if (state == "bootloader") {
+        problem("in bootloader mode: nothing is signed on it",
+                "unplug it and plug it in again without touching the screen or buttons");
+    } else if (state == "unsupported") {
+        problem("not supported yet",
+                "keybridge speaks protocol v1 only; this model needs the Trezor-Host Protocol");
+    } else if (state == "no-access") {
+        problem("keybridged may not open it",
+                "install keybridge's udev rules (udev/README.md), then plug it in again");
+    } else if (state == "busy") {
+        problem("another program holds it", "quit Trezor Suite or Trezor Bridge");
+    } else if (state == "unreachable") {
+        problem("does not answer",
+                field(d, "transport") == "emulator"
+                    ? "start the Trezor emulator with its UDP port there, or fix keybridged's "
+                      "--trezor-emulator option"
+                    : "unplug it and plug it in again");
+    } else if (state == "connecting") {
+        out.push_back({false, subject, "keybridged is connecting to it", ""});
+    } else {
+        problem("cannot be used", "see the detail; unplug it and plug it in again");
+    }
+}
+
 std::vector<Finding> check_daemon_devices(const json::array& devices) {
     std::vector<Finding> out;
     for (const auto& item : devices) {
         if (!item.is_object()) continue;
         const json::object& d = item.as_object();
+        if (field(d, "family") == "trezor") {
+            check_trezor_device(d, out);
+            continue;
+        }
         const std::string state = field(d, "state");
         const std::string detail = field(d, "detail");
         const std::string app = field(d, "app");

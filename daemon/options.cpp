@@ -199,6 +199,12 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         if (!endpoint) return fail(endpoint.error());
         if (std::find(c.speculos.begin(), c.speculos.end(), value) == c.speculos.end())
             c.speculos.push_back(value);
+    } else if (name == "trezor-emulator") {
+        auto endpoint = parse_trezor_emulator(value);
+        if (!endpoint) return fail(endpoint.error());
+        if (std::find(c.trezor_emulators.begin(), c.trezor_emulators.end(), value) ==
+            c.trezor_emulators.end())
+            c.trezor_emulators.push_back(value);
     } else if (name == "usb") {
         if (value != "on" && value != "off")
             return fail(ErrorCode::InvalidArgument, "--usb must be on or off");
@@ -347,7 +353,11 @@ const std::vector<OptionDecl>& option_table() {
          "attach the Speculos emulator whose APDU port is HOST:PORT (loopback) as if it were a "
          "plugged-in Ledger; repeatable",
          true},
-        {"usb", "on|off", "on", "look for Ledger devices on USB (hidraw)"},
+        {"trezor-emulator", "HOST:PORT", "",
+         "attach the Trezor emulator whose UDP port is HOST:PORT (loopback; the emulator's "
+         "default is 127.0.0.1:21324) as if it were a plugged-in Trezor; repeatable",
+         true},
+        {"usb", "on|off", "on", "look for Ledger and Trezor devices on USB (hidraw, WebUSB)"},
         {"max-request-bytes", "N", "1048576", "largest HTTP body or WebSocket message"},
         {"max-batch", "N", "100", "longest JSON-RPC batch"},
         {"max-depth", "N", "64", "deepest JSON nesting"},
@@ -442,6 +452,21 @@ core::Result<Endpoint> parse_speculos(const std::string& text) {
     }
     if (endpoint->port == 0) {
         return fail(ErrorCode::InvalidArgument, "--speculos " + text + ": the port must not be 0");
+    }
+    return endpoint;
+}
+
+core::Result<Endpoint> parse_trezor_emulator(const std::string& text) {
+    auto endpoint = parse_listen(text);
+    if (!endpoint) {
+        return fail(ErrorCode::InvalidArgument,
+                    "--trezor-emulator " + text +
+                        ": expected HOST:PORT of the emulator's UDP port on a loopback address "
+                        "(127.0.0.1:21324)");
+    }
+    if (endpoint->port == 0) {
+        return fail(ErrorCode::InvalidArgument,
+                    "--trezor-emulator " + text + ": the port must not be 0");
     }
     return endpoint;
 }

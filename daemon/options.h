@@ -71,6 +71,9 @@ struct Config {
     // Hardware wallets: Speculos emulators to attach as if plugged in ("127.0.0.1:9999", their
     // APDU port; loopback only), and whether to look for devices on USB (hidraw).
     std::vector<std::string> speculos;
+    // Trezor emulators to attach as if plugged in (--trezor-emulator: "127.0.0.1:21324", their
+    // UDP port; loopback only).
+    std::vector<std::string> trezor_emulators;
     bool usb_devices = true;
     std::string log_level = "info";
 };
@@ -104,6 +107,8 @@ struct Endpoint {
 // --speculos HOST:PORT: as parse_listen (loopback only: APDUs never leave this computer), with
 // messages naming --speculos.
 [[nodiscard]] core::Result<Endpoint> parse_speculos(const std::string& text);
+// --trezor-emulator HOST:PORT: the same rules, with messages naming --trezor-emulator.
+[[nodiscard]] core::Result<Endpoint> parse_trezor_emulator(const std::string& text);
 
 inline constexpr std::uint16_t kDefaultPort = 8645;
 inline constexpr const char* kVersion = "0.1.0";

@@ -14,6 +14,7 @@
 #include "core/hash.h"
 #include "daemon/devices/ledger_device.h"
 #include "daemon/devices/system_factory.h"
+#include "daemon/devices/trezor_device.h"
 #include "daemon/log.h"
 #include "daemon/service_notify.h"
 #include "store/datadir/daemon_files.h"
@@ -209,14 +210,18 @@ void Server::start_devices() {
         devices::SystemDeviceFactory::Settings settings;
         settings.usb = config_.usb_devices;
         settings.speculos = config_.speculos;
+        settings.trezor_emulators = config_.trezor_emulators;
         device_factory_ = std::make_unique<devices::SystemDeviceFactory>(std::move(settings),
-                                                                         devices::open_ledger);
+                                                                         devices::open_ledger,
+                                                                         devices::open_trezor);
     }
     devices_ = std::make_unique<devices::DeviceManager>(std::move(device_factory_), signers_,
                                                         device_settings_);
     services_->devices = devices_.get();
     for (const auto& endpoint : config_.speculos)
         log::info("devices", "Speculos emulator at " + endpoint);
+    for (const auto& endpoint : config_.trezor_emulators)
+        log::info("devices", "Trezor emulator at " + endpoint);
     devices_->start();
 }
 

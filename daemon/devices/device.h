@@ -25,6 +25,8 @@ enum class DeviceState {
     Busy,         // another program holds it
     Unreachable,  // an emulator that does not answer on its port
     Error,        // anything else; the detail says what
+    Bootloader,   // a Trezor in bootloader mode: listed, never signs
+    Unsupported,  // a model keybridge cannot talk to yet (a Trezor that speaks only THP)
 };
 
 std::string_view to_string(DeviceState state);  // "ready", "locked", "dashboard", "wrong-app", …
@@ -39,13 +41,17 @@ struct DeviceReport {
     std::string app_version;  // "1.10.4"
     std::optional<bool> blind_signing;
     std::string detail;
+    // What the device said about itself (a Trezor's Features); empty when it does not say.
+    std::string model;     // "Trezor Safe 3": overrides the candidate's model in the list
+    std::string firmware;  // "2.8.1"
+    std::string label;     // the name its owner gave it
 };
 
 // Where enumeration found a device.
 struct DeviceCandidate {
     // Unique while it is plugged in or configured: "hid:/dev/hidraw3", "speculos:127.0.0.1:9999".
     std::string location;
-    std::string transport;  // "usb", "speculos"
+    std::string transport;  // "usb", "speculos", "emulator" (--trezor-emulator)
     std::string model;      // "Nano S Plus"; for an emulator, what it was configured as
     core::SignerFamily family = core::SignerFamily::Ledger;
 };

@@ -30,6 +30,10 @@ std::string_view to_string(DeviceState state) {
             return "unreachable";
         case DeviceState::Error:
             return "error";
+        case DeviceState::Bootloader:
+            return "bootloader";
+        case DeviceState::Unsupported:
+            return "unsupported";
     }
     return "error";
 }
@@ -196,12 +200,12 @@ void DeviceManager::step(Entry& entry, std::stop_token stop) {
         entry.device.reset();
         if (entry.report.state == DeviceState::Ready ||
             entry.report.state == DeviceState::Connecting)
-            entry.report = DeviceReport{DeviceState::Unreachable,
-                                        "",
-                                        "",
-                                        "",
-                                        std::nullopt,
-                                        "the connection to the device was lost"};
+        {
+            DeviceReport lost;
+            lost.state = DeviceState::Unreachable;
+            lost.detail = "the connection to the device was lost";
+            entry.report = std::move(lost);
+        }
     }
     if (!entry.device) {
         if (now < entry.retry_at) return;

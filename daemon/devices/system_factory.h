@@ -23,10 +23,14 @@ class SystemDeviceFactory final : public DeviceFactory {
     struct Settings {
         bool usb = true;
         std::vector<std::string> speculos;  // HOST:PORT, already validated
+        // --trezor-emulator HOST:PORT, already validated ("trezor-emulator:HOST:PORT",
+        // transport "emulator"); with usb, the Trezors on USB (drivers/trezor enumeration).
+        std::vector<std::string> trezor_emulators;
         drivers::usb::SysfsRoots roots;     // tests point this at a copy of sysfs
     };
 
-    SystemDeviceFactory(Settings settings, Opener ledger_opener);
+    // trezor_opener: the Trezor driver's (open_trezor); without it Trezors are not looked for.
+    SystemDeviceFactory(Settings settings, Opener ledger_opener, Opener trezor_opener = nullptr);
 
     std::vector<DeviceCandidate> enumerate() override;
     [[nodiscard]] core::Result<std::unique_ptr<Device>> open(
@@ -35,6 +39,7 @@ class SystemDeviceFactory final : public DeviceFactory {
   private:
     Settings settings_;
     Opener ledger_opener_;
+    Opener trezor_opener_;
 };
 
 }  // namespace keybridge::daemon::devices

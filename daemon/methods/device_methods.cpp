@@ -21,7 +21,7 @@ json::object device_json(const devices::DeviceManager::Listed& d) {
     json::object o;
     o["id"] = text_or_null(d.report.identity);
     o["family"] = core::to_string(d.candidate.family);
-    o["model"] = d.candidate.model;
+    o["model"] = d.report.model.empty() ? d.candidate.model : d.report.model;
     o["transport"] = d.candidate.transport;
     o["location"] = d.candidate.location;
     o["state"] = devices::to_string(d.report.state);
@@ -29,6 +29,8 @@ json::object device_json(const devices::DeviceManager::Listed& d) {
     o["appVersion"] = text_or_null(d.report.app_version);
     o["blindSigning"] =
         d.report.blind_signing ? json::value(*d.report.blind_signing) : json::value(nullptr);
+    o["firmware"] = text_or_null(d.report.firmware);
+    o["label"] = text_or_null(d.report.label);
     o["detail"] = d.report.detail;
     o["attached"] = d.attached;
     o["accounts"] = d.accounts;
@@ -56,7 +58,7 @@ class NoPersonPrompter final : public core::Prompter {
 
 void register_device_methods(rpc::Dispatcher& d, Services& s) {
     d.add({"keybridge_devices",
-           "hardware wallets found on USB or configured (--speculos): model, transport, app, "
+           "hardware wallets found on USB or configured (--speculos, --trezor-emulator): model, transport, app, "
            "app version, state and what to do",
            rpc::Access::TokenOnly, [&s](const auto&, const json::value&, rpc::Reply reply) {
                json::array out;

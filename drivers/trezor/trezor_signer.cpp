@@ -43,6 +43,11 @@ core::Error failure_error(const pb::Failure& failure) {
         case pb::Failure::Failure_NotInitialized:
             return {ErrorCode::NotSupported,
                     "the Trezor has no wallet yet (set it up first)" + text};
+        case pb::Failure::Failure_InvalidProtocol:
+            return {ErrorCode::NotSupported,
+                    "this Trezor speaks only the encrypted Trezor-Host Protocol (THP), which "
+                    "keybridge does not support yet" +
+                        text};
         default:
             return {ErrorCode::ProtocolError, "the Trezor failed" + text};
     }

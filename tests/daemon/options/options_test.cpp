@@ -435,5 +435,20 @@ TEST_F(OptionsTest, SpeculosEndpointsAreLoopbackRepeatableAndUsbCanBeOff) {
     EXPECT_FALSE(from_file.usb_devices);
 }
 
+TEST_F(OptionsTest, TrezorEmulatorEndpointsAreLoopbackAndRepeatable) {
+    EXPECT_TRUE(parse({}).trezor_emulators.empty());
+    Config c = parse({"--trezor-emulator", "127.0.0.1:21324", "--trezor-emulator=[::1]:21424",
+                      "--trezor-emulator", "127.0.0.1:21324"});
+    EXPECT_EQ(c.trezor_emulators, (std::vector<std::string>{"127.0.0.1:21324", "[::1]:21424"}));
+    EXPECT_NE(error({"--trezor-emulator", "192.0.2.7:21324"}).find("loopback"), std::string::npos);
+    EXPECT_NE(error({"--trezor-emulator", "21324"}).find("--trezor-emulator 21324"),
+              std::string::npos);
+    EXPECT_NE(error({"--trezor-emulator", "127.0.0.1:0"}).find("port must not be 0"),
+              std::string::npos);
+    write("keybridged.conf", "trezor-emulator = 127.0.0.1:21324\n");
+    Config from_file = parse({"--config", dir_ + "/keybridged.conf"});
+    EXPECT_EQ(from_file.trezor_emulators, (std::vector<std::string>{"127.0.0.1:21324"}));
+}
+
 }  // namespace
 }  // namespace keybridge::daemon
