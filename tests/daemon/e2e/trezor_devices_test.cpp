@@ -10,6 +10,7 @@
 // signed by the one connected.
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -54,8 +55,9 @@ bool eventually(F condition, std::chrono::milliseconds timeout = 20s) {
     return condition();
 }
 
-core::Address address_of(std::string_view phrase, const std::string& path) {
-    auto seed = core::bip39::seed_from_mnemonic(phrase, "");
+core::Address address_of(std::string_view phrase, const std::string& path,
+                         std::string_view passphrase = "") {
+    auto seed = core::bip39::seed_from_mnemonic(phrase, passphrase);
     auto key = core::bip32::ethereum_private_key(seed->view(), path);
     return core::PublicKey::from_private(*key).address();
 }
@@ -73,6 +75,23 @@ std::string signer_of(const core::Hash32& digest, const json::value& signature) 
 const char* outside_emulator() {
     const char* e = std::getenv("KEYBRIDGE_TREZOR_EMULATOR");
     return e != nullptr && *e != '\0' ? e : nullptr;
+}
+
+// Answers the first needs-input stage of `kind` with `answer` (a PIN's positions are computed
+// when the stage is seen: the device scrambles its grid for each request).
+bool answer_input(const ControlClient& control, const std::string& kind,
+                  const std::function<std::string()>& answer, json::value* seen = nullptr) {
+    return eventually([&] {
+        for (const auto& p : control.result("keybridge_pendingApprovals").as_array()) {
+            if (p.at("stage") == json::value("needs-input") && p.at("input") == json::value(kind)) {
+                if (seen != nullptr) *seen = p;
+                control.result("keybridge_respond",
+                               json::array{p.at("id"), json::object{{kind, answer()}}});
+                return true;
+            }
+        }
+        return false;
+    });
 }
 
 class TrezorDevices : public DaemonTest {
@@ -279,21 +298,9 @@ TEST_F(TrezorDevices, ThePinMatrixIsANeedsInputStageTheApproverAnswersWithPositi
     auto answer = std::async(std::launch::async, [&] { return sign_message("behind a PIN"); });
     // The approver sees the needs-input stage and answers with the positions of the PIN's
     // digits on the device's scrambled grid (which only the device shows).
-    bool answered = false;
     json::value asked;
-    ASSERT_TRUE(eventually([&] {
-        for (const auto& p : control().result("keybridge_pendingApprovals").as_array()) {
-            if (p.at("stage") == json::value("needs-input") && p.at("input") == json::value("pin")) {
-                asked = p;
-                const std::string positions = sim()->device().positions_for("1234");
-                control().result("keybridge_respond",
-                                 json::array{p.at("id"), json::object{{"pin", positions}}});
-                answered = true;
-                return true;
-            }
-        }
-        return false;
-    }));
+    const bool answered = answer_input(
+        control(), "pin", [&] { return sim()->device().positions_for("1234"); }, &asked);
     ASSERT_TRUE(answered);
     EXPECT_NE(std::string(asked.at("note").as_string()).size(), 0u) << asked;
     const json::value signed_message = answer.get();
@@ -303,6 +310,92 @@ TEST_F(TrezorDevices, ThePinMatrixIsANeedsInputStageTheApproverAnswersWithPositi
     auto recovered = core::recover_personal_signer(core::as_bytes(std::string("behind a PIN")), *sig);
     ASSERT_TRUE(recovered);
     EXPECT_EQ(*recovered, trezor_address_);
+}
+
+TEST_F(TrezorDevices, APassphraseTheDeviceCannotTakeIsAskedThroughTheApprover) {
+    if (outside_emulator() != nullptr)
+        GTEST_SKIP() << "KEYBRIDGE_TREZOR_EMULATOR is set: the test needs a passphrase-protected "
+                        "simulated Trezor One";
+    tsim::SimConfig config;
+    config.model = "1";  // no passphrase entry on the device: the host asks
+    config.passphrase_protection = true;
+    const std::string endpoint = start_sim(config);
+    ASSERT_NO_FATAL_FAILURE(start_with({endpoint}));
+    // The hidden wallet's account, as recorded for this device.
+    const core::Address hidden = address_of(kAllPhrase, kTrezorPath, "hidden words");
+    ASSERT_TRUE(wait_accounts(1));
+    {
+        auto vault = vault::Vault::open(datadir_);
+        ASSERT_TRUE(vault);
+        ASSERT_TRUE(vault->add_hardware_account(hidden, "trezor:KBSIM0000000001", kTrezorPath,
+                                                "hidden"));
+    }
+    ASSERT_TRUE(wait_accounts(2, 10s));
+    {
+        Approver sharer(control_path(), approve_sharing_all());
+        local().result("eth_requestAccounts");
+    }
+    Approver approver(control_path(), approve_sharing_all());
+    const std::string text = "from the hidden wallet";
+    auto answer = std::async(std::launch::async, [&] {
+        return local().call("personal_sign",
+                            json::array{json::string(core::hex_encode(core::as_bytes(text))),
+                                        json::string(hidden.to_lower_string())});
+    });
+    ASSERT_TRUE(answer_input(control(), "passphrase", [] { return std::string("hidden words"); }));
+    const json::value signed_message = answer.get();
+    ASSERT_TRUE(signed_message.as_object().contains("result")) << signed_message;
+    auto sig = core::hex_decode(signed_message.at("result").as_string(), core::HexPrefix::Required);
+    ASSERT_TRUE(sig);
+    auto recovered = core::recover_personal_signer(core::as_bytes(text), *sig);
+    ASSERT_TRUE(recovered);
+    EXPECT_EQ(*recovered, hidden);
+    // The passphrase never reaches the log.
+    EXPECT_EQ(daemon_.log().find("hidden words"), std::string::npos);
+}
+
+TEST_F(TrezorDevices, BootloaderModeIsListedAndRefusedAndThpOnlyIsReportedUnsupported) {
+    if (outside_emulator() != nullptr)
+        GTEST_SKIP() << "KEYBRIDGE_TREZOR_EMULATOR is set: these modes need the simulator";
+    tsim::SimConfig boot;
+    boot.bootloader_mode = true;
+    const std::string bootloader = start_sim(boot);
+    tsim::SimConfig thp;
+    thp.thp_only = true;
+    const std::string thp_only = start_sim(thp);
+    const auto started = std::chrono::steady_clock::now();
+    ASSERT_NO_FATAL_FAILURE(start_with({bootloader, thp_only}, {}, 0));
+    json::object in_bootloader, unsupported;
+    ASSERT_TRUE(eventually([&] {
+        for (const auto& d : devices()) {
+            if (d.at("location") == json::value("trezor-emulator:" + bootloader))
+                in_bootloader = d.as_object();
+            if (d.at("location") == json::value("trezor-emulator:" + thp_only))
+                unsupported = d.as_object();
+        }
+        return !in_bootloader.empty() && in_bootloader.at("state") != json::value("connecting") &&
+               !unsupported.empty() && unsupported.at("state") != json::value("connecting");
+    })) << json::serialize(devices());
+    // Nothing hangs: both are reported within seconds.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 15s);
+    EXPECT_EQ(in_bootloader.at("state"), json::value("bootloader")) << in_bootloader;
+    EXPECT_EQ(in_bootloader.at("attached"), json::value(false));
+    EXPECT_NE(std::string(in_bootloader.at("detail").as_string()).find("bootloader mode"),
+              std::string::npos);
+    EXPECT_EQ(unsupported.at("state"), json::value("unsupported")) << unsupported;
+    EXPECT_NE(std::string(unsupported.at("detail").as_string()).find("THP"), std::string::npos);
+    EXPECT_EQ(unsupported.at("attached"), json::value(false));
+    const std::string doctor = run_tool({"doctor"}, 0);
+    EXPECT_NE(doctor.find("in bootloader mode: nothing is signed on it"), std::string::npos)
+        << doctor;
+    EXPECT_NE(doctor.find("not supported yet"), std::string::npos) << doctor;
+    // No account can be added from either.
+    std::string refused;
+    EXPECT_NE(run_program({KEYBRIDGE_CLI_PATH, "--datadir", datadir_, "account", "add", "--trezor",
+                           "--index", "0"},
+                          &refused),
+              0);
+    EXPECT_FALSE(refused.empty());
 }
 
 TEST_F(TrezorDevices, ASimulatorKilledMidRequestEndsItClearlyAndKeybridgedKeepsServing) {

@@ -246,6 +246,9 @@ SimStep SimDevice::handle(const SimMessage& message) {
 SimStep SimDevice::dispatch(const SimMessage& message) {
     const std::uint16_t type = message.type;
     const std::string& payload = message.payload;
+    if (config_.thp_only) {
+        return fail(pb::Failure::Failure_InvalidProtocol, "Invalid protocol");
+    }
     if (type == pb::kWireId<pb::Initialize>) {
         pb::Initialize init;
         init.ParseFromString(payload);

@@ -38,6 +38,9 @@ struct SimConfig {
     std::string device_id = "KBSIM0000000001";
     std::uint32_t major = 2, minor = 8, patch = 1;
     bool bootloader_mode = false;
+    // A model that speaks only the encrypted Trezor-Host Protocol: every protocol v1 message is
+    // answered with Failure(InvalidProtocol), as such firmware refuses the old codec.
+    bool thp_only = false;
     // Buttons are pressed through DebugLink, as on the vendor's emulator: after a ButtonAck the
     // device waits for a DebugLinkDecision (SimServer's control port) instead of the scripted
     // answer.
