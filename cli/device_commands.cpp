@@ -58,7 +58,8 @@ Result<Report> run_devices(Context& ctx) {
                            field(d, "state");
         if (trezor) {
             if (!field(d, "firmware").empty()) line += "  firmware " + field(d, "firmware");
-            if (!field(d, "label").empty()) line += "  \"" + terminal_safe(field(d, "label")) + "\"";
+            if (!field(d, "label").empty())
+                line += "  \"" + terminal_safe(field(d, "label")) + "\"";
         } else if (!app.empty()) {
             line += "  " + app + " " + field(d, "appVersion");
         }
@@ -94,8 +95,8 @@ Result<std::string> ledger_path(const Context& ctx) {
         return fail(ErrorCode::InvalidArgument, "--index must be a number from 0 to 2147483647");
     // Ledger Live's accounts by default on a Ledger: what a Ledger user has used so far; on a
     // Trezor, BIP44 (Trezor Suite's and MetaMask's).
-    const std::string_view templ = bip44 || ctx.args.flag("trezor") ? vault::kBip44Template
-                                                                     : vault::kLedgerLiveTemplate;
+    const std::string_view templ =
+        bip44 || ctx.args.flag("trezor") ? vault::kBip44Template : vault::kLedgerLiveTemplate;
     std::string out(templ);
     out.replace(out.find("{i}"), 3, text);
     return out;
@@ -132,8 +133,9 @@ Result<Report> run_account_add(Context& ctx) {
         }
         if (ids.size() > 1)
             return fail(ErrorCode::InvalidArgument,
-                        "several " + family + " devices are connected: name one with --device "
-                        "(keybridge devices)");
+                        "several " + family +
+                            " devices are connected: name one with --device "
+                            "(keybridge devices)");
         if (ids.size() == 1) device = ids[0];
     }
     auto answer = client->call(
@@ -149,9 +151,9 @@ Result<Report> run_account_add(Context& ctx) {
     if (!address || identity.empty() || field(a, "path") != *path)
         return fail(ErrorCode::ProtocolError, "keybridge_deviceAddress: unexpected answer");
     if (identity.rfind(family + ":", 0) != 0)
-        return fail(ErrorCode::InvalidArgument,
-                    identity + " is not a " + (trezor ? "Trezor" : "Ledger") +
-                        ": connect one, or name it with --device");
+        return fail(ErrorCode::InvalidArgument, identity + " is not a " +
+                                                    (trezor ? "Trezor" : "Ledger") +
+                                                    ": connect one, or name it with --device");
     auto added =
         vault->add_hardware_account(*address, identity, *path, ctx.args.value("name").value_or(""));
     if (!added) return fail(added.error());
@@ -163,8 +165,7 @@ Result<Report> run_account_add(Context& ctx) {
                                           {"path", *path}};
     report.text = "Added " + address->to_checksum_string() + " (" + terminal_safe(added->name) +
                   ") on " + (trezor ? "" : "Ledger ") + field(a, "model") + " " + identity +
-                  " at " + *path +
-                  ": its key stays on the device, which confirms every signature.";
+                  " at " + *path + ": its key stays on the device, which confirms every signature.";
     return report;
 }
 

@@ -236,10 +236,9 @@ static void check_trezor_device(const json::object& d, std::vector<Finding>& out
             out.push_back({false, subject, "ready, but no account of the vault is on it",
                            "keybridge account add --trezor --index 0"});
         } else {
-            out.push_back({false, subject,
-                           "ready: firmware " + field(d, "firmware") + ", " + accounts +
-                               " accounts",
-                           ""});
+            out.push_back(
+                {false, subject,
+                 "ready: firmware " + field(d, "firmware") + ", " + accounts + " accounts", ""});
         }
     } else if (state == "bootloader") {
         problem("in bootloader mode: nothing is signed on it",

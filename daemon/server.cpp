@@ -211,9 +211,8 @@ void Server::start_devices() {
         settings.usb = config_.usb_devices;
         settings.speculos = config_.speculos;
         settings.trezor_emulators = config_.trezor_emulators;
-        device_factory_ = std::make_unique<devices::SystemDeviceFactory>(std::move(settings),
-                                                                         devices::open_ledger,
-                                                                         devices::open_trezor);
+        device_factory_ = std::make_unique<devices::SystemDeviceFactory>(
+            std::move(settings), devices::open_ledger, devices::open_trezor);
     }
     devices_ = std::make_unique<devices::DeviceManager>(std::move(device_factory_), signers_,
                                                         device_settings_);

@@ -199,8 +199,7 @@ void DeviceManager::step(Entry& entry, std::stop_token stop) {
         detach(entry, "the connection was lost");
         entry.device.reset();
         if (entry.report.state == DeviceState::Ready ||
-            entry.report.state == DeviceState::Connecting)
-        {
+            entry.report.state == DeviceState::Connecting) {
             DeviceReport lost;
             lost.state = DeviceState::Unreachable;
             lost.detail = "the connection to the device was lost";

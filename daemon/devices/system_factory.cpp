@@ -42,9 +42,9 @@ core::Result<std::unique_ptr<Device>> SystemDeviceFactory::open(const DeviceCand
         return ledger_opener_(candidate);
     if (candidate.family == core::SignerFamily::Trezor && trezor_opener_)
         return trezor_opener_(candidate);
-    return core::fail(core::ErrorCode::NotSupported,
-                      "this keybridged has no driver for " + candidate.model +
-                          " devices (built without its driver)");
+    return core::fail(core::ErrorCode::NotSupported, "this keybridged has no driver for " +
+                                                         candidate.model +
+                                                         " devices (built without its driver)");
 }
 
 }  // namespace keybridge::daemon::devices

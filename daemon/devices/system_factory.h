@@ -26,7 +26,7 @@ class SystemDeviceFactory final : public DeviceFactory {
         // --trezor-emulator HOST:PORT, already validated ("trezor-emulator:HOST:PORT",
         // transport "emulator"); with usb, the Trezors on USB (drivers/trezor enumeration).
         std::vector<std::string> trezor_emulators;
-        drivers::usb::SysfsRoots roots;     // tests point this at a copy of sysfs
+        drivers::usb::SysfsRoots roots;  // tests point this at a copy of sysfs
     };
 
     // trezor_opener: the Trezor driver's (open_trezor); without it Trezors are not looked for.

@@ -58,7 +58,8 @@ class NoPersonPrompter final : public core::Prompter {
 
 void register_device_methods(rpc::Dispatcher& d, Services& s) {
     d.add({"keybridge_devices",
-           "hardware wallets found on USB or configured (--speculos, --trezor-emulator): model, transport, app, "
+           "hardware wallets found on USB or configured (--speculos, --trezor-emulator): model, "
+           "transport, app, "
            "app version, state and what to do",
            rpc::Access::TokenOnly, [&s](const auto&, const json::value&, rpc::Reply reply) {
                json::array out;

@@ -108,8 +108,8 @@ class TrezorDevices : public DaemonTest {
             sims_.push_back(nullptr);
             return outside_emulator();
         }
-        auto sim =
-            std::make_unique<tsim::SimServer>(std::make_shared<tsim::SimDevice>(std::move(config)), 0);
+        auto sim = std::make_unique<tsim::SimServer>(
+            std::make_shared<tsim::SimDevice>(std::move(config)), 0);
         EXPECT_TRUE(sim->start());
         const std::string endpoint = "127.0.0.1:" + std::to_string(sim->port());
         sims_.push_back(std::move(sim));
@@ -191,8 +191,7 @@ TEST_F(TrezorDevices, TheEmulatorIsListedFromItsFeaturesAndTheDoctorExplainsIt) 
     EXPECT_NE(listed.find(std::string(d.at("model").as_string())), std::string::npos) << listed;
     EXPECT_NE(listed.find("firmware"), std::string::npos) << listed;
     const std::string doctor = run_tool({"doctor"});
-    EXPECT_NE(doctor.find("keybridge account add --trezor --index 0"), std::string::npos)
-        << doctor;
+    EXPECT_NE(doctor.find("keybridge account add --trezor --index 0"), std::string::npos) << doctor;
 }
 
 TEST_F(TrezorDevices, EveryMethodIsSignedOnTheTrezorAndARejectionThereIs4001) {
@@ -232,23 +231,22 @@ TEST_F(TrezorDevices, EveryMethodIsSignedOnTheTrezorAndARejectionThereIs4001) {
     EXPECT_EQ(signer_of(*digest, typed_sig), from);
 
     // eth_signTransaction: legacy (EIP-155) and EIP-1559, each decoded and its sender recovered
-    const std::vector<json::object> txs{
-        json::object{{"from", from},
-                     {"to", kFirstAccount},
-                     {"gas", "0x5208"},
-                     {"gasPrice", "0x3b9aca00"},
-                     {"nonce", "0x0"},
-                     {"value", "0x1"},
-                     {"chainId", "0x1"}},
-        json::object{{"from", from},
-                     {"to", kFirstAccount},
-                     {"gas", "0x5208"},
-                     {"maxFeePerGas", "0x3b9aca00"},
-                     {"maxPriorityFeePerGas", "0x1"},
-                     {"nonce", "0x1"},
-                     {"value", "0x2"},
-                     {"data", "0x" + std::string(200, 'a')},
-                     {"chainId", "0x1"}}};
+    const std::vector<json::object> txs{json::object{{"from", from},
+                                                     {"to", kFirstAccount},
+                                                     {"gas", "0x5208"},
+                                                     {"gasPrice", "0x3b9aca00"},
+                                                     {"nonce", "0x0"},
+                                                     {"value", "0x1"},
+                                                     {"chainId", "0x1"}},
+                                        json::object{{"from", from},
+                                                     {"to", kFirstAccount},
+                                                     {"gas", "0x5208"},
+                                                     {"maxFeePerGas", "0x3b9aca00"},
+                                                     {"maxPriorityFeePerGas", "0x1"},
+                                                     {"nonce", "0x1"},
+                                                     {"value", "0x2"},
+                                                     {"data", "0x" + std::string(200, 'a')},
+                                                     {"chainId", "0x1"}}};
     for (const auto& tx : txs) {
         const json::value raw = local().call("eth_signTransaction", json::array{tx});
         ASSERT_TRUE(raw.as_object().contains("result")) << raw;
@@ -307,7 +305,8 @@ TEST_F(TrezorDevices, ThePinMatrixIsANeedsInputStageTheApproverAnswersWithPositi
     ASSERT_TRUE(signed_message.as_object().contains("result")) << signed_message;
     auto sig = core::hex_decode(signed_message.at("result").as_string(), core::HexPrefix::Required);
     ASSERT_TRUE(sig);
-    auto recovered = core::recover_personal_signer(core::as_bytes(std::string("behind a PIN")), *sig);
+    auto recovered =
+        core::recover_personal_signer(core::as_bytes(std::string("behind a PIN")), *sig);
     ASSERT_TRUE(recovered);
     EXPECT_EQ(*recovered, trezor_address_);
 }
@@ -327,8 +326,8 @@ TEST_F(TrezorDevices, APassphraseTheDeviceCannotTakeIsAskedThroughTheApprover) {
     {
         auto vault = vault::Vault::open(datadir_);
         ASSERT_TRUE(vault);
-        ASSERT_TRUE(vault->add_hardware_account(hidden, "trezor:KBSIM0000000001", kTrezorPath,
-                                                "hidden"));
+        ASSERT_TRUE(
+            vault->add_hardware_account(hidden, "trezor:KBSIM0000000001", kTrezorPath, "hidden"));
     }
     ASSERT_TRUE(wait_accounts(2, 10s));
     {
@@ -421,8 +420,9 @@ TEST_F(TrezorDevices, ASimulatorKilledMidRequestEndsItClearlyAndKeybridgedKeepsS
     EXPECT_NE(failed.at("error").at("code"), json::value(4001)) << failed;
     // keybridged still serves, and lists the emulator as unreachable.
     EXPECT_EQ(local().result("keybridge_status").at("unlocked"), json::value(true));
-    EXPECT_TRUE(eventually([&] { return trezor_listed().at("state") == json::value("unreachable"); }))
-        << json::serialize(devices());
+    EXPECT_TRUE(eventually([&] {
+        return trezor_listed().at("state") == json::value("unreachable");
+    })) << json::serialize(devices());
     const json::value refused = sign_message("while it is gone");
     ASSERT_TRUE(refused.as_object().contains("error")) << refused;
     EXPECT_EQ(refused.at("error").at("code"), json::value(4900)) << refused;
@@ -484,9 +484,9 @@ TEST_F(TrezorDevices, AnAccountOfAnotherTrezorIsNeverSignedByTheOneConnected) {
     const json::value refused = sign_message("not for the second Trezor");
     ASSERT_TRUE(refused.as_object().contains("error")) << refused;
     EXPECT_EQ(refused.at("error").at("code"), json::value(4900)) << refused;
-    EXPECT_NE(std::string(refused.at("error").at("message").as_string())
-                  .find("trezor:KBSIM0000000001"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(refused.at("error").at("message").as_string()).find("trezor:KBSIM0000000001"),
+        std::string::npos)
         << refused;
     EXPECT_EQ(sim(1)->device().button_requests(), buttons_before);
 }
