@@ -428,6 +428,31 @@ TEST_F(TrezorDevices, ASimulatorKilledMidRequestEndsItClearlyAndKeybridgedKeepsS
     EXPECT_EQ(refused.at("error").at("code"), json::value(4900)) << refused;
 }
 
+TEST_F(TrezorDevices, WhenTheClientLeavesTheDeviceGetsCancelAndTheNextRequestIsSigned) {
+    if (outside_emulator() != nullptr)
+        GTEST_SKIP() << "KEYBRIDGE_TREZOR_EMULATOR is set: the test reads what the simulator got";
+    const std::string endpoint = start_sim();
+    ASSERT_NO_FATAL_FAILURE(start_with({endpoint}));
+    ASSERT_NO_FATAL_FAILURE(add_and_share());
+    sim()->device().set_delay(30s);  // nobody presses the button
+    Approver approver(control_path(), approve_sharing_all());
+    // A client that gives up after two seconds: its connection closes while the device waits.
+    const RpcClient impatient(port(), local_caller(), 2s);
+    const HttpResponse gave_up = impatient.post(
+        body("personal_sign",
+             json::array{json::string(core::hex_encode(core::as_bytes(std::string("abandoned")))),
+                         json::string(trezor_address_.to_lower_string())}));
+    EXPECT_FALSE(gave_up.json().is_object()) << gave_up.body;
+    EXPECT_TRUE(eventually([&] {
+        for (const auto& name : sim()->device().received())
+            if (name == "Cancel") return true;
+        return false;
+    }));
+    sim()->device().set_delay(0ms);
+    const json::value next = sign_message("after the cancel");
+    EXPECT_TRUE(next.as_object().contains("result")) << next;
+}
+
 TEST_F(TrezorDevices, ALedgerSimulatorAndATrezorSimulatorServeAtOnce) {
     const std::string trezor_endpoint = start_sim();
     lsim::User user;
