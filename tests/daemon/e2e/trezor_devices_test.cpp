@@ -82,7 +82,8 @@ const char* outside_emulator() {
 bool answer_input(const ControlClient& control, const std::string& kind,
                   const std::function<std::string()>& answer, json::value* seen = nullptr) {
     return eventually([&] {
-        for (const auto& p : control.result("keybridge_pendingApprovals").as_array()) {
+        const json::value pending = control.result("keybridge_pendingApprovals");
+        for (const auto& p : pending.as_array()) {
             if (p.at("stage") == json::value("needs-input") && p.at("input") == json::value(kind)) {
                 if (seen != nullptr) *seen = p;
                 control.result("keybridge_respond",
@@ -407,7 +408,8 @@ TEST_F(TrezorDevices, ASimulatorKilledMidRequestEndsItClearlyAndKeybridgedKeepsS
     Approver approver(control_path(), approve_sharing_all());
     auto answer = std::async(std::launch::async, [&] { return sign_message("never finished"); });
     ASSERT_TRUE(eventually([&] {
-        for (const auto& p : control().result("keybridge_pendingApprovals").as_array())
+        const json::value pending = control().result("keybridge_pendingApprovals");
+        for (const auto& p : pending.as_array())
             if (p.at("stage") == json::value("on-device")) return true;
         return false;
     }));
