@@ -9,6 +9,7 @@
 // simulator and a Trezor simulator serve at once, and an account of another Trezor is never
 // signed by the one connected.
 #include <chrono>
+#include <atomic>
 #include <cstdlib>
 #include <functional>
 #include <future>
@@ -23,6 +24,8 @@
 #include "core/eip712.h"
 #include "core/secp256k1.h"
 #include "core/transaction.h"
+#include "drivers/trezor/framing.h"
+#include "drivers/trezor/udp_report_device.h"
 #include "store/vault/vault.h"
 #include "test_data.h"
 #include "tests/daemon/e2e/client.h"
@@ -95,9 +98,57 @@ bool answer_input(const ControlClient& control, const std::string& kind,
     });
 }
 
+// On an outside emulator nobody presses its buttons: while a request is on the device (its
+// approval at the "on-device" stage), this thumb sends DebugLinkDecision(yes) to the emulator's
+// DebugLink port (the next one up) every half second, as the vendor's own tests press them.
+class EmulatorThumb {
+  public:
+    EmulatorThumb(std::string control_path, const std::string& endpoint) {
+        auto host_port = drivers::trezor::parse_host_port(endpoint);
+        if (!host_port) return;
+        auto debug = drivers::trezor::UdpReportDevice::open(
+            host_port->first, static_cast<std::uint16_t>(host_port->second + 1));
+        if (!debug) return;
+        debug_ = std::move(*debug);
+        thread_ = std::thread([this, control = ControlClient(std::move(control_path))] {
+            while (!stop_.load()) {
+                bool on_device = false;
+                const json::value pending = control.call("keybridge_pendingApprovals");
+                const json::value* list =
+                    pending.is_object() ? pending.as_object().if_contains("result") : nullptr;
+                if (list != nullptr && list->is_array()) {
+                    for (const auto& p : list->as_array())
+                        on_device = on_device || p.at("stage") == json::value("on-device");
+                }
+                if (on_device) {
+                    const core::Bytes yes{0x08, 0x01};  // field 1 = 1: yes_no / button YES
+                    for (const auto& r : drivers::trezor::encode_reports(kDebugLinkDecision, yes))
+                        (void)debug_->write(r);
+                    std::this_thread::sleep_for(500ms);
+                } else {
+                    std::this_thread::sleep_for(100ms);
+                }
+            }
+        });
+    }
+    ~EmulatorThumb() {
+        stop_.store(true);
+        if (thread_.joinable()) thread_.join();
+    }
+    EmulatorThumb(const EmulatorThumb&) = delete;
+    EmulatorThumb& operator=(const EmulatorThumb&) = delete;
+
+  private:
+    static constexpr std::uint16_t kDebugLinkDecision = 100;
+    std::unique_ptr<drivers::trezor::UdpReportDevice> debug_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
 class TrezorDevices : public DaemonTest {
   protected:
     void TearDown() override {
+        thumb_.reset();
         DaemonTest::TearDown();
         for (auto& s : sims_)
             s.reset();
@@ -126,6 +177,8 @@ class TrezorDevices : public DaemonTest {
             args.insert(args.end(), {"--trezor-emulator", e});
         args.insert(args.end(), extra.begin(), extra.end());
         ASSERT_NO_FATAL_FAILURE(start(args));
+        if (outside_emulator() != nullptr)
+            thumb_ = std::make_unique<EmulatorThumb>(control_path(), outside_emulator());
         ASSERT_TRUE(eventually([&] {
             std::size_t attached = 0;
             for (const auto& d : devices())
@@ -168,6 +221,7 @@ class TrezorDevices : public DaemonTest {
     }
 
     std::vector<std::unique_ptr<tsim::SimServer>> sims_;
+    std::unique_ptr<EmulatorThumb> thumb_;
     const core::Address trezor_address_ = address_of(kAllPhrase, kTrezorPath);
 };
 
@@ -516,6 +570,18 @@ TEST_F(TrezorDevices, AnAccountOfAnotherTrezorIsNeverSignedByTheOneConnected) {
         std::string::npos)
         << refused;
     EXPECT_EQ(sim(1)->device().button_requests(), buttons_before);
+}
+
+// Says, in the test output, which device the tests above ran against.
+TEST(TrezorDevicesTarget, OutsideEmulator) {
+    if (outside_emulator() == nullptr)
+        GTEST_SKIP() << "KEYBRIDGE_TREZOR_EMULATOR is not set: the Trezor device tests ran "
+                        "against the project's simulator, not a vendor emulator";
+    auto host_port = drivers::trezor::parse_host_port(outside_emulator());
+    ASSERT_TRUE(host_port) << host_port.error().detail;
+    auto device = drivers::trezor::UdpReportDevice::open(host_port->first, host_port->second);
+    ASSERT_TRUE(device) << device.error().detail;
+    EXPECT_TRUE((*device)->ping(2s)) << "no PONGPONG from " << outside_emulator();
 }
 
 }  // namespace
