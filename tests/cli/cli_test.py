@@ -1731,6 +1731,11 @@ class UsageTest(CliTestCase):
         "permissions revoke": [],
         # Reads the audit log's files (tests/cli/audit_cli_test.py).
         "audit": ["--origin", "--method", "--account", "--since", "--decision", "--limit"],
+        # Hardware wallets, through keybridged (tests/daemon/e2e/*_devices_test.cpp).
+        "devices": [],
+        "account add": ["--ledger", "--trezor", "--index", "--ledger-live", "--bip44", "--path",
+                        "--device", "--name"],
+        "doctor": [],
     }
     GLOBAL_OPTIONS = ["--datadir", "--json", "--yes", "--help"]
 
@@ -1761,10 +1766,10 @@ class UsageTest(CliTestCase):
                 self.assertTrue(text.startswith("Usage: keybridge " + command), text)
                 usage_line = text.splitlines()[0]
                 options_block = text.split("\nOptions:\n", 1)[1]
-                listed = re.findall(r"^  (--[a-z-]+)", options_block, re.M)
+                listed = re.findall(r"^  (--[a-z0-9-]+)", options_block, re.M)
                 for option in self.EXPECTED_COMMANDS[command] + self.GLOBAL_OPTIONS:
                     self.assertIn(option, listed, command)
-                for option in re.findall(r"--[a-z-]+", usage_line):
+                for option in re.findall(r"--[a-z0-9-]+", usage_line):
                     self.assertIn(option, listed, command + ": usage mentions " + option)
                 self.assertIn("Exit codes", text)
             # Global options may stand before the command too.
