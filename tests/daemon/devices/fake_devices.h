@@ -55,13 +55,12 @@ class FakeDevice final : public daemon::devices::Device {
     daemon::devices::DeviceReport probe(std::stop_token) override {
         std::lock_guard lock(state_->mutex);
         ++state_->probes;
-        if (state_->gone)
-            return {daemon::devices::DeviceState::Unreachable,
-                    "",
-                    "",
-                    "",
-                    std::nullopt,
-                    "the device stopped answering"};
+        if (state_->gone) {
+            daemon::devices::DeviceReport lost;
+            lost.state = daemon::devices::DeviceState::Unreachable;
+            lost.detail = "the device stopped answering";
+            return lost;
+        }
         return state_->report;
     }
     bool gone() const override {
