@@ -110,7 +110,8 @@ std::size_t head_size(const Type& t) {
     if (t.kind == Type::Kind::FixedArray) return t.size * head_size(t.children[0]);
     if (t.kind == Type::Kind::Tuple) {
         std::size_t n = 0;
-        for (const auto& c : t.children) n += head_size(c);
+        for (const auto& c : t.children)
+            n += head_size(c);
         return n;
     }
     return 32;
@@ -148,7 +149,8 @@ class Decoder {
         for (std::size_t i = 0; i < 24; ++i)
             if ((*w)[i] != 0) return tl::unexpected(bad("offset or length too large"));
         std::size_t n = 0;
-        for (std::size_t i = 24; i < 32; ++i) n = (n << 8) | (*w)[i];
+        for (std::size_t i = 24; i < 32; ++i)
+            n = (n << 8) | (*w)[i];
         if (n > data_.size()) return tl::unexpected(bad("offset or length too large"));
         return n;
     }
@@ -207,7 +209,8 @@ class Decoder {
             case K::String: {
                 auto len = word_size(pos);
                 if (!len) return tl::unexpected(len.error());
-                if (data_.size() - pos - 32 < *len) return tl::unexpected(bad("bytes run past data"));
+                if (data_.size() - pos - 32 < *len)
+                    return tl::unexpected(bad("bytes run past data"));
                 const auto bytes = data_.subspan(pos + 32, *len);
                 if (t.kind == K::String)
                     return json::value(std::string(bytes.begin(), bytes.end()));
@@ -301,7 +304,9 @@ std::string Type::canonical() const {
     return {};
 }
 
-core::Result<Type> parse_params(std::string_view text) { return parse_tuple(text); }
+core::Result<Type> parse_params(std::string_view text) {
+    return parse_tuple(text);
+}
 
 core::Result<json::object> decode(const Type& tuple, core::ByteView data) {
     Decoder d(data);

@@ -15,7 +15,18 @@ namespace keybridge::insight::abi {
 
 // One Solidity ABI type: uintN, intN, address, bool, bytesN, bytes, string, T[], T[k], tuples.
 struct Type {
-    enum class Kind { Uint, Int, Address, Bool, FixedBytes, Bytes, String, Array, FixedArray, Tuple };
+    enum class Kind {
+        Uint,
+        Int,
+        Address,
+        Bool,
+        FixedBytes,
+        Bytes,
+        String,
+        Array,
+        FixedArray,
+        Tuple
+    };
     Kind kind = Kind::Uint;
     unsigned size = 256;             // bits (Uint, Int), bytes (FixedBytes), length (FixedArray)
     std::vector<Type> children;      // Array/FixedArray: the element; Tuple: the components

@@ -36,7 +36,9 @@ const U256 kMaxU48 = (U256(1) << 48) - 1;
 
 // "Unlimited": the type's maximum or so large (≥ 2^128 or ≥ half the type's range) that it works
 // as one; wallets commonly write 2^256-1 or 2^160-1 (Permit2).
-bool unlimited(const U256& amount) { return amount >= (U256(1) << 128); }
+bool unlimited(const U256& amount) {
+    return amount >= (U256(1) << 128);
+}
 
 std::optional<U256> number(const json::value* v) {
     if (v == nullptr) return std::nullopt;
@@ -69,7 +71,9 @@ std::string short_address(const Address& a) {
     return s.substr(0, 6) + "…" + s.substr(s.size() - 4);
 }
 
-std::string lower_hex(const Address& a) { return a.to_lower_string().substr(2); }
+std::string lower_hex(const Address& a) {
+    return a.to_lower_string().substr(2);
+}
 
 bool is_known(const Context& c, const Address& a) {
     if (a == c.account) return true;
@@ -117,9 +121,12 @@ std::string token_label(std::uint64_t chain, const Address& token) {
 
 std::string native_amount(const Context& c, const U256& wei) {
     (void)c;
-    return format_units(wei, 18) + " " + (c.chain_id == 137 ? "POL" : c.chain_id == 56 ? "BNB"
-                                          : c.chain_id == 100 ? "xDAI" : c.chain_id == 43114 ? "AVAX"
-                                          : "ETH");
+    return format_units(wei, 18) + " " +
+           (c.chain_id == 137     ? "POL"
+            : c.chain_id == 56    ? "BNB"
+            : c.chain_id == 100   ? "xDAI"
+            : c.chain_id == 43114 ? "AVAX"
+                                  : "ETH");
 }
 
 // ---- messages
@@ -128,7 +135,11 @@ bool is_text(core::ByteView bytes, std::string& out) {
     std::string s(bytes.begin(), bytes.end());
     for (std::size_t i = 0; i < s.size();) {
         const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        std::size_t n = c < 0x80         ? 1
+                        : (c >> 5) == 6  ? 2
+                        : (c >> 4) == 14 ? 3
+                        : (c >> 3) == 30 ? 4
+                                         : 0;
         if (n == 0 || i + n > s.size()) return false;
         if (n == 1 && c < 0x20 && c != '\n' && c != '\r' && c != '\t') return false;
         if (n == 1 && c == 0x7f) return false;
@@ -207,30 +218,46 @@ std::optional<Siwe> parse_siwe(std::string_view text) {
     return s;
 }
 
-// RFC 3339 "2026-12-05T07:40:00Z" or with an offset → unix seconds.
-std::optional<std::int64_t> parse_rfc3339(std::string_view t) {
-    int y, mo, d, h, mi, sec;
-    if (t.size() < 19) return std::nullopt;
-    const std::string s(t);
-    if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6)
+// Digits at s[pos, pos+n) as a number, or -1.
+int digits(std::string_view s, std::size_t pos, std::size_t n) {
+    if (pos + n > s.size()) return -1;
+    int v = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+// RFC 3339 "2026-12-05T07:40:00Z", "…00.5Z" or "…00+02:00" → unix seconds.
+std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
+    int y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2), h = digits(s, 11, 2),
+        mi = digits(s, 14, 2), sec = digits(s, 17, 2);
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || mi < 0 || sec < 0 ||
+        s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
+        s[16] != ':')
         return std::nullopt;
     // Days from civil (Howard Hinnant's algorithm).
     y -= mo <= 2;
     const int era = (y >= 0 ? y : y - 399) / 400;
     const unsigned yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
+    const unsigned doy = (153 * static_cast<unsigned>(mo + (mo > 2 ? -3 : 9)) + 2) / 5 +
+                         static_cast<unsigned>(d) - 1;
     const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+    const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
     std::int64_t out = days * 86400 + h * 3600 + mi * 60 + sec;
     std::size_t p = 19;
-    if (p < s.size() && s[p] == '.')
-        while (p + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[p + 1]))) ++p, (void)0;
-    if (p < s.size() && s[p] == '.') ++p;
-    const auto zone = s.find_first_of("Z+-", 19);
-    if (zone != std::string::npos && s[zone] != 'Z' && zone + 5 < s.size() + 1) {
-        int oh = 0, om = 0;
-        if (std::sscanf(s.c_str() + zone + 1, "%2d:%2d", &oh, &om) == 2)
-            out += (s[zone] == '+' ? -1 : 1) * (oh * 3600 + om * 60);
+    if (p < s.size() && s[p] == '.') {
+        ++p;
+        while (p < s.size() && s[p] >= '0' && s[p] <= '9')
+            ++p;
+    }
+    if (p < s.size() && (s[p] == '+' || s[p] == '-')) {
+        const int oh = digits(s, p + 1, 2), om = digits(s, p + 4, 2);
+        if (oh < 0 || om < 0) return std::nullopt;
+        out += (s[p] == '+' ? -1 : 1) * (oh * 3600 + om * 60);
+    } else if (p >= s.size() || (s[p] != 'Z' && s[p] != 'z')) {
+        return std::nullopt;
     }
     return out;
 }
@@ -253,13 +280,12 @@ void explain_siwe(const Siwe& s, const Context& c, Explanation& e) {
         std::string domain = s.domain;
         std::transform(domain.begin(), domain.end(), domain.begin(),
                        [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-        const std::string host = domain.substr(0, domain.rfind(':') == std::string::npos ||
-                                                          domain.find(']') != std::string::npos
-                                                      ? domain.size()
-                                                      : domain.rfind(':'));
+        const std::string host = domain.substr(
+            0, domain.rfind(':') == std::string::npos || domain.find(']') != std::string::npos
+                   ? domain.size()
+                   : domain.rfind(':'));
         if (host != origin->host) {
-            add(e, make("siwe-domain-mismatch", Severity::Danger,
-                        "The sign-in is for another site",
+            add(e, make("siwe-domain-mismatch", Severity::Danger, "The sign-in is for another site",
                         "The message signs you in to " + s.domain + ", but " + c.origin +
                             " asks for it: a site may be trying to log in as you elsewhere."));
         }
@@ -274,14 +300,14 @@ void explain_siwe(const Siwe& s, const Context& c, Explanation& e) {
         auto t = parse_rfc3339(s.expiration_time);
         if (t && *t <= c.now) {
             add(e, make("siwe-expired", Severity::Warning, "The sign-in message has expired",
-                        "It expired at " + s.expiration_time + "; a fresh request would carry a "
-                        "new one."));
+                        "It expired at " + s.expiration_time +
+                            "; a fresh request would carry a "
+                            "new one."));
         }
     }
     auto addr = Address::parse(s.address);
     if (addr && *addr != c.account) {
-        add(e, make("siwe-address-mismatch", Severity::Warning,
-                    "The sign-in names another account",
+        add(e, make("siwe-address-mismatch", Severity::Warning, "The sign-in names another account",
                     "The message names " + s.address + ", but " + c.account.to_checksum_string() +
                         " would sign it."));
     }
@@ -317,10 +343,10 @@ struct Walker {
                             ", now and in the future, without asking again."));
         }
         if (!is_known(c, spender)) {
-            add(e, make("approval-to-new-address", Severity::Warning,
-                        "Approval to an address you never used",
-                        "You have not interacted with " + spender.to_checksum_string() +
-                            " before."));
+            add(e,
+                make("approval-to-new-address", Severity::Warning,
+                     "Approval to an address you never used",
+                     "You have not interacted with " + spender.to_checksum_string() + " before."));
             check_poisoning(c, spender, "spender", e);
         }
     }
@@ -380,8 +406,8 @@ struct Walker {
             auto s = address(a, "spender");
             auto v = number(a, "value");
             if (!s || !v) return std::string(name);
-            if (*v == 0) return "Revoke " + short_address(*s) + "'s allowance of " +
-                                token_label(chain, to);
+            if (*v == 0)
+                return "Revoke " + short_address(*s) + "'s allowance of " + token_label(chain, to);
             if (is_token || unlimited(*v)) {
                 approval_checks(*s, unlimited(*v), token_label(chain, to));
                 return "Allow " + s->to_checksum_string() + " to spend " +
@@ -389,8 +415,9 @@ struct Walker {
                                       : token_amount(c, chain, to, *v).text);
             }
             approval_checks(*s, false, token_label(chain, to));
-            node["note"] = "approve(address,uint256) is the same call for ERC-20 amounts and "
-                           "ERC-721 token ids; this token is not in the token list";
+            node["note"] =
+                "approve(address,uint256) is the same call for ERC-20 amounts and "
+                "ERC-721 token ids; this token is not in the token list";
             return "Approve " + s->to_checksum_string() + " for " + core::u256_to_decimal(*v) +
                    " (an ERC-20 amount or an ERC-721 token id) of " + token_label(chain, to);
         }
@@ -409,7 +436,8 @@ struct Walker {
             if (!f || !r || !v) return std::string(name);
             recipient_checks(*r, "recipient");
             const std::string amount = is_token ? token_amount(c, chain, to, *v).text
-                                                : core::u256_to_decimal(*v) + " (amount or token id) of " +
+                                                : core::u256_to_decimal(*v) +
+                                                      " (amount or token id) of " +
                                                       token_label(chain, to);
             return "Move " + amount + " from " + f->to_checksum_string() + " to " +
                    r->to_checksum_string();
@@ -418,11 +446,13 @@ struct Walker {
             auto r = address(a, "to");
             if (r) recipient_checks(*r, "recipient");
             std::string what;
-            if (auto id = number(a, "tokenId")) what = "token #" + core::u256_to_decimal(*id);
+            if (auto id = number(a, "tokenId"))
+                what = "token #" + core::u256_to_decimal(*id);
             else if (auto id1155 = number(a, "id"))
                 what = core::u256_to_decimal(number(a, "value").value_or(0)) + " of item #" +
                        core::u256_to_decimal(*id1155);
-            else what = "several items";
+            else
+                what = "several items";
             return "Transfer " + what + " of " + short_address(to) + " to " +
                    (r ? r->to_checksum_string() : std::string("?"));
         }
@@ -518,7 +548,8 @@ struct Walker {
         }
         node["calls"] = std::move(calls);
         std::string out = std::to_string(parts.size()) + " calls: ";
-        for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? "; " : "") + parts[i];
+        for (std::size_t i = 0; i < parts.size(); ++i)
+            out += (i ? "; " : "") + parts[i];
         return out;
     }
 
@@ -540,8 +571,10 @@ struct Walker {
         inner["to"] = target->to_checksum_string();
         inner["value"] = core::u256_to_decimal(value);
         std::string what;
-        if (bytes && !bytes->empty() && depth < 3) what = call(*target, *bytes, value, depth + 1, inner);
-        else what = "send " + native_amount(c, value) + " to " + target->to_checksum_string();
+        if (bytes && !bytes->empty() && depth < 3)
+            what = call(*target, *bytes, value, depth + 1, inner);
+        else
+            what = "send " + native_amount(c, value) + " to " + target->to_checksum_string();
         if (!bytes || bytes->empty()) recipient_checks(*target, "recipient");
         node["safeTransaction"] = std::move(inner);
         return "Safe transaction: " + what;
@@ -584,7 +617,8 @@ struct Walker {
         }
         node["calls"] = std::move(calls);
         std::string out = "Safe MultiSend of " + std::to_string(parts.size()) + " calls: ";
-        for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? "; " : "") + parts[i];
+        for (std::size_t i = 0; i < parts.size(); ++i)
+            out += (i ? "; " : "") + parts[i];
         return out;
     }
 };
@@ -615,7 +649,8 @@ std::string permit_2612(const json::object& m, const json::object& domain, std::
         // DAI-style permit: all or nothing, "expiry" 0 meaning never.
         deadline = number(m, "expiry");
         if (deadline && *deadline == 0) deadline = kMaxU256;
-        if (!allowed->as_bool()) return "Revoke " + spender->to_checksum_string() + "'s " + label + " allowance";
+        if (!allowed->as_bool())
+            return "Revoke " + spender->to_checksum_string() + "'s " + label + " allowance";
         unl = true;
         amount = "an unlimited amount of " + label;
     } else {
@@ -659,16 +694,21 @@ std::string permit2(std::string_view type, const json::object& m, std::uint64_t 
     if (permitted && permitted->is_array())
         for (const auto& d : permitted->as_array())
             if (d.is_object()) one(d.as_object(), "amount");
-    const bool transfer = type.starts_with("Permit") && type.find("TransferFrom") != std::string_view::npos;
+    const bool transfer =
+        type.starts_with("Permit") && type.find("TransferFrom") != std::string_view::npos;
     std::optional<U256> deadline = transfer ? number(m, "deadline") : latest;
     std::string joined;
-    for (std::size_t i = 0; i < parts.size(); ++i) joined += (i ? ", " : "") + parts[i];
+    for (std::size_t i = 0; i < parts.size(); ++i)
+        joined += (i ? ", " : "") + parts[i];
     permit_warnings(c, e, *spender, any_unlimited, deadline, "tokens");
-    std::string out = transfer ? "Permit2: let " + spender->to_checksum_string() +
-                                     " transfer " + joined + " once"
-                               : "Permit2: allow " + spender->to_checksum_string() + " to spend " + joined;
-    if (deadline) out += (transfer ? ", signature valid until " : " until ") + format_deadline(*deadline, c.now);
-    if (type.find("Witness") != std::string_view::npos) out += " (with a witness: the protocol's own order)";
+    std::string out =
+        transfer ? "Permit2: let " + spender->to_checksum_string() + " transfer " + joined + " once"
+                 : "Permit2: allow " + spender->to_checksum_string() + " to spend " + joined;
+    if (deadline)
+        out +=
+            (transfer ? ", signature valid until " : " until ") + format_deadline(*deadline, c.now);
+    if (type.find("Witness") != std::string_view::npos)
+        out += " (with a witness: the protocol's own order)";
     return out;
 }
 
@@ -718,12 +758,16 @@ std::string seaport(const json::object& m, const Context& c, Explanation& e) {
         const auto type = number(k.as_object(), "itemType").value_or(0);
         const auto amount = std::max(number(k.as_object(), "startAmount").value_or(0),
                                      number(k.as_object(), "endAmount").value_or(0));
-        if (type <= 1) payment += amount;
-        else gets_items = true;
+        if (type <= 1)
+            payment += amount;
+        else
+            gets_items = true;
     }
     std::string g, r;
-    for (std::size_t i = 0; i < gives.size(); ++i) g += (i ? ", " : "") + gives[i];
-    for (std::size_t i = 0; i < gets.size(); ++i) r += (i ? ", " : "") + gets[i];
+    for (std::size_t i = 0; i < gives.size(); ++i)
+        g += (i ? ", " : "") + gives[i];
+    for (std::size_t i = 0; i < gets.size(); ++i)
+        r += (i ? ", " : "") + gets[i];
     // "Close to nothing": less than 0.0001 of a coin with 18 decimals (or raw units).
     if (!gives.empty() && !gets_items && payment < U256(100000000000000ULL)) {
         add(e, make("seaport-free-order", Severity::Danger,
@@ -737,18 +781,37 @@ std::string seaport(const json::object& m, const Context& c, Explanation& e) {
 }  // namespace
 
 const std::vector<std::string_view>& warning_ids() {
-    static const std::vector<std::string_view> ids = {
-        "site-phishing-list",     "site-lookalike",         "site-not-https",
-        "site-punycode",          "site-mixed-script",      "eth-sign-opaque-hash",
-        "binary-32-byte-message", "message-is-transaction", "siwe-domain-mismatch",
-        "siwe-chain-mismatch",    "siwe-expired",           "siwe-address-mismatch",
-        "typed-data-chain-mismatch", "far-deadline",        "seaport-free-order",
-        "safe-delegatecall",      "verifying-contract-no-code", "unlimited-approval",
-        "approval-for-all",       "approval-to-new-address", "value-above-threshold",
-        "fee-above-threshold",    "fee-far-above-base-fee", "recipient-zero-address",
-        "recipient-token-contract", "address-poisoning",    "no-code-at-recipient",
-        "transaction-chain-mismatch", "contract-creation",  "nonce-far-ahead",
-        "calldata-undecodable"};
+    static const std::vector<std::string_view> ids = {"site-phishing-list",
+                                                      "site-lookalike",
+                                                      "site-not-https",
+                                                      "site-punycode",
+                                                      "site-mixed-script",
+                                                      "eth-sign-opaque-hash",
+                                                      "binary-32-byte-message",
+                                                      "message-is-transaction",
+                                                      "siwe-domain-mismatch",
+                                                      "siwe-chain-mismatch",
+                                                      "siwe-expired",
+                                                      "siwe-address-mismatch",
+                                                      "typed-data-chain-mismatch",
+                                                      "far-deadline",
+                                                      "seaport-free-order",
+                                                      "safe-delegatecall",
+                                                      "verifying-contract-no-code",
+                                                      "unlimited-approval",
+                                                      "approval-for-all",
+                                                      "approval-to-new-address",
+                                                      "value-above-threshold",
+                                                      "fee-above-threshold",
+                                                      "fee-far-above-base-fee",
+                                                      "recipient-zero-address",
+                                                      "recipient-token-contract",
+                                                      "address-poisoning",
+                                                      "no-code-at-recipient",
+                                                      "transaction-chain-mismatch",
+                                                      "contract-creation",
+                                                      "nonce-far-ahead",
+                                                      "calldata-undecodable"};
     return ids;
 }
 
@@ -785,15 +848,13 @@ std::vector<Warning> site_warnings(std::string_view origin, const Settings& sett
                            host + " is written " + unicode + ": check it letter by letter."));
     }
     if (site::mixed_script(unicode)) {
-        out.push_back(make("site-mixed-script", Severity::Danger,
-                           "The site's name mixes alphabets",
+        out.push_back(make("site-mixed-script", Severity::Danger, "The site's name mixes alphabets",
                            unicode + " mixes letters of several scripts, a trick to imitate "
                                      "another site's name."));
     }
     if (verdict.kind != K::Allowed && verdict.kind != K::Fuzzy) {
         if (auto m = site::confusable_with(unicode)) {
-            out.push_back(make("site-lookalike", Severity::Danger,
-                               "The site's name imitates " + *m,
+            out.push_back(make("site-lookalike", Severity::Danger, "The site's name imitates " + *m,
                                unicode + " looks like " + *m + " but is another site."));
         }
     }
@@ -801,7 +862,8 @@ std::vector<Warning> site_warnings(std::string_view origin, const Settings& sett
 }
 
 void add_site_warnings(Explanation& e, const Context& c) {
-    for (auto& w : site_warnings(c.origin, settings_of(c))) add(e, std::move(w));
+    for (auto& w : site_warnings(c.origin, settings_of(c)))
+        add(e, std::move(w));
 }
 
 Explanation explain_message(core::ByteView message, const Context& c) {
@@ -812,7 +874,8 @@ Explanation explain_message(core::ByteView message, const Context& c) {
             explain_siwe(*s, c, e);
         } else {
             std::string first = text.substr(0, std::min<std::size_t>(text.find('\n'), 80));
-            e.summary = "Sign the message \"" + first + (first.size() < text.size() ? "…" : "") + "\"";
+            e.summary =
+                "Sign the message \"" + first + (first.size() < text.size() ? "…" : "") + "\"";
         }
         add_site_warnings(e, c);
         return e;
@@ -860,13 +923,16 @@ Explanation explain_typed_data(std::string_view type, const json::object& domain
         return n && n->is_string() ? std::string(n->as_string()) : std::string();
     }();
     std::string summary;
-    if (type == "Permit" && name == "Permit2") summary = permit2("PermitSingle", m, chain, c, e);
-    else if (type == "Permit") summary = permit_2612(m, domain, chain, c, e);
+    if (type == "Permit" && name == "Permit2")
+        summary = permit2("PermitSingle", m, chain, c, e);
+    else if (type == "Permit")
+        summary = permit_2612(m, domain, chain, c, e);
     else if (type == "PermitSingle" || type == "PermitBatch" || type == "PermitTransferFrom" ||
              type == "PermitBatchTransferFrom" || type.starts_with("PermitWitness") ||
              type.starts_with("PermitBatchWitness"))
         summary = permit2(type, m, chain, c, e);
-    else if (type == "SafeTx") summary = safe_tx(m, c, e);
+    else if (type == "SafeTx")
+        summary = safe_tx(m, c, e);
     else if (type == "OrderComponents" || type == "BulkOrder") {
         const json::value* tree = m.if_contains("tree");
         summary = type == "OrderComponents" ? seaport(m, c, e) : "Seaport bulk order";
@@ -897,8 +963,8 @@ Explanation explain_transaction(const core::Transaction& tx, const Context& c) {
     if (tx.chain_id != U256(c.chain_id) && tx.chain_id != 0) {
         add(e, make("transaction-chain-mismatch", Severity::Danger,
                     "The transaction is for another chain",
-                    "It names chain " + core::u256_to_decimal(tx.chain_id) + ", the active chain is " +
-                        std::to_string(c.chain_id) + "."));
+                    "It names chain " + core::u256_to_decimal(tx.chain_id) +
+                        ", the active chain is " + std::to_string(c.chain_id) + "."));
     }
     std::string summary;
     if (!tx.to) {
@@ -934,22 +1000,27 @@ Explanation explain_transaction(const core::Transaction& tx, const Context& c) {
     const U256 max_fee = fee_per_gas * tx.gas_limit;
     if (st.fee_warning_wei && max_fee > *st.fee_warning_wei) {
         add(e, make("fee-above-threshold", Severity::Warning, "Large network fee",
-                    "It may pay up to " + native_amount(c, max_fee) + " in fees, above your "
-                    "threshold of " + native_amount(c, *st.fee_warning_wei) + "."));
+                    "It may pay up to " + native_amount(c, max_fee) +
+                        " in fees, above your "
+                        "threshold of " +
+                        native_amount(c, *st.fee_warning_wei) + "."));
     }
     if (c.chain != nullptr) {
         if (auto base = c.chain->base_fee();
             base && *base > 0 && fee_per_gas > *base * st.base_fee_multiple) {
             add(e, make("fee-far-above-base-fee", Severity::Warning,
                         "The fee per gas is far above the current base fee",
-                        "Up to " + format_units(fee_per_gas, 9) + " gwei per gas, while the base "
-                        "fee is " + format_units(*base, 9) + " gwei."));
+                        "Up to " + format_units(fee_per_gas, 9) +
+                            " gwei per gas, while the base "
+                            "fee is " +
+                            format_units(*base, 9) + " gwei."));
         }
         if (auto pending = c.chain->pending_nonce(c.account);
             pending && tx.nonce > *pending + st.nonce_gap) {
             add(e, make("nonce-far-ahead", Severity::Warning, "The nonce is far ahead",
                         "Nonce " + std::to_string(tx.nonce) + ", the account's next is " +
-                            std::to_string(*pending) + ": the transaction waits until the gap "
+                            std::to_string(*pending) +
+                            ": the transaction waits until the gap "
                             "is filled, and can surprise you later."));
         }
     }

@@ -61,13 +61,13 @@ struct TokenInfo {
 
 // The user's settings (config file, docs/CONFIGURATION.md "insight").
 struct Settings {
-    std::optional<core::U256> value_warning_wei;  // value-above-threshold
-    std::optional<core::U256> fee_warning_wei;    // fee-above-threshold (gas × max fee)
-    std::uint64_t far_deadline_days = 30;         // permits and approvals expiring later
-    std::uint64_t nonce_gap = 5;                  // nonce-far-ahead: more than this ahead
-    unsigned base_fee_multiple = 5;               // fee-far-above-base-fee
-    std::vector<std::string> phishing_block;      // own entries: host and its subdomains
-    std::vector<std::string> phishing_allow;      // own exceptions (beat the bundled list)
+    std::optional<core::U256> value_warning_wei;       // value-above-threshold
+    std::optional<core::U256> fee_warning_wei;         // fee-above-threshold (gas × max fee)
+    std::uint64_t far_deadline_days = 30;              // permits and approvals expiring later
+    std::uint64_t nonce_gap = 5;                       // nonce-far-ahead: more than this ahead
+    unsigned base_fee_multiple = 5;                    // fee-far-above-base-fee
+    std::vector<std::string> phishing_block;           // own entries: host and its subdomains
+    std::vector<std::string> phishing_allow;           // own exceptions (beat the bundled list)
     std::map<std::uint64_t, std::string> chain_names;  // --chain names
 };
 

@@ -19,10 +19,10 @@ namespace {
 // Domains people are lured away from, besides the fuzzy list's: look-alikes of these are
 // reported (facts: the dApps' public domains).
 constexpr std::string_view kWellKnown[] = {
-    "app.uniswap.org", "uniswap.org",   "opensea.io",   "metamask.io", "etherscan.io",
-    "app.aave.com",    "aave.com",      "curve.fi",     "lido.fi",     "app.safe.global",
-    "safe.global",     "blur.io",       "1inch.io",     "app.1inch.io", "ens.domains",
-    "app.ens.domains", "myetherwallet.com", "rabby.io", "zapper.xyz", "debank.com"};
+    "app.uniswap.org", "uniswap.org",       "opensea.io", "metamask.io",  "etherscan.io",
+    "app.aave.com",    "aave.com",          "curve.fi",   "lido.fi",      "app.safe.global",
+    "safe.global",     "blur.io",           "1inch.io",   "app.1inch.io", "ens.domains",
+    "app.ens.domains", "myetherwallet.com", "rabby.io",   "zapper.xyz",   "debank.com"};
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -58,8 +58,10 @@ std::string fuzzy_form(std::string_view host) {
 const Lists& lists() {
     static const Lists l = [] {
         Lists out;
-        for (auto d : lines(kPhishingAllowlist)) out.allow.insert(d);
-        for (auto d : lines(kPhishingBlocklist)) out.block.insert(d);
+        for (auto d : lines(kPhishingAllowlist))
+            out.allow.insert(d);
+        for (auto d : lines(kPhishingBlocklist))
+            out.block.insert(d);
         for (auto d : lines(kPhishingFuzzylist)) {
             out.fuzzy.push_back(d);
             out.fuzzy_forms.push_back(fuzzy_form(d));
@@ -109,21 +111,23 @@ std::optional<Origin> parse_origin(std::string_view origin) {
     } else {
         out.host = lower(rest.substr(0, rest.find(':')));
     }
-    while (out.host.ends_with('.')) out.host.pop_back();
+    while (out.host.ends_with('.'))
+        out.host.pop_back();
     if (out.host.empty()) return std::nullopt;
     return out;
 }
 
 std::size_t levenshtein(std::string_view a, std::string_view b) {
     std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
     for (std::size_t i = 1; i <= a.size(); ++i) {
         std::size_t diagonal = row[0];
         row[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {
             const std::size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1,
-                               diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            row[j] =
+                std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
             diagonal = above;
         }
     }
@@ -158,9 +162,9 @@ std::string to_unicode(std::string_view host) {
     status = U_ZERO_ERROR;
     UIDNAInfo info = UIDNA_INFO_INITIALIZER;
     std::string out(host.size() * 4 + 16, '\0');
-    const int32_t n = uidna_nameToUnicodeUTF8(idna, host.data(), static_cast<int32_t>(host.size()),
-                                              out.data(), static_cast<int32_t>(out.size()), &info,
-                                              &status);
+    const int32_t n =
+        uidna_nameToUnicodeUTF8(idna, host.data(), static_cast<int32_t>(host.size()), out.data(),
+                                static_cast<int32_t>(out.size()), &info, &status);
     if (U_FAILURE(status) || n < 0 || static_cast<std::size_t>(n) > out.size())
         return std::string(host);
     out.resize(static_cast<std::size_t>(n));
@@ -179,47 +183,71 @@ bool mixed_script(std::string_view host) {
             const UScriptCode script = uscript_getScript(c, &status);
             if (U_FAILURE(status) || script == USCRIPT_COMMON || script == USCRIPT_INHERITED)
                 continue;
-            if (seen == USCRIPT_INVALID_CODE) seen = script;
-            else if (seen != script) return true;
+            if (seen == USCRIPT_INVALID_CODE)
+                seen = script;
+            else if (seen != script)
+                return true;
         }
         ++i;  // the dot
     }
     return false;
 }
 
-std::optional<std::string> confusable_with(std::string_view host) {
-    struct Closer {
-        void operator()(USpoofChecker* c) const { uspoof_close(c); }
-    };
+namespace {
+
+struct Closer {
+    void operator()(USpoofChecker* c) const { uspoof_close(c); }
+};
+
+// uspoof_getSkeleton is const on the checker: one shared instance serves every thread.
+const USpoofChecker* spoof_checker() {
+    static const std::unique_ptr<USpoofChecker, Closer> checker = [] {
+        UErrorCode status = U_ZERO_ERROR;
+        return std::unique_ptr<USpoofChecker, Closer>(uspoof_open(&status));
+    }();
+    return checker.get();
+}
+
+// TR39 skeleton (the string's "look"); empty on failure.
+std::string skeleton(std::string_view text) {
+    const USpoofChecker* checker = spoof_checker();
+    if (checker == nullptr) return {};
     UErrorCode status = U_ZERO_ERROR;
-    // uspoof_getSkeleton is const on the checker: one shared instance is safe across threads.
-    static const std::unique_ptr<USpoofChecker, Closer> checker(uspoof_open(&status));
-    if (!checker) return std::nullopt;
-    auto skeleton = [&](std::string_view text) -> std::string {
-        UErrorCode st = U_ZERO_ERROR;
-        std::string out(text.size() * 8 + 16, '\0');
-        const int32_t n = uspoof_getSkeletonUTF8(checker.get(), 0, text.data(),
-                                                 static_cast<int32_t>(text.size()), out.data(),
-                                                 static_cast<int32_t>(out.size()), &st);
-        if (U_FAILURE(st) || n < 0) return {};
-        out.resize(static_cast<std::size_t>(std::min<std::size_t>(n, out.size())));
+    std::string out(text.size() * 8 + 16, '\0');
+    const int32_t n =
+        uspoof_getSkeletonUTF8(checker, 0, text.data(), static_cast<int32_t>(text.size()),
+                               out.data(), static_cast<int32_t>(out.size()), &status);
+    if (U_FAILURE(status) || n < 0 || static_cast<std::size_t>(n) > out.size()) return {};
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+// The well-known and fuzzy-list domains with their skeletons, computed once.
+const std::vector<std::pair<std::string_view, std::string>>& known_skeletons() {
+    static const std::vector<std::pair<std::string_view, std::string>> all = [] {
+        std::vector<std::pair<std::string_view, std::string>> out;
+        for (std::string_view known : kWellKnown)
+            out.emplace_back(known, skeleton(known));
+        for (std::string_view known : lists().fuzzy)
+            out.emplace_back(known, skeleton(known));
         return out;
-    };
+    }();
+    return all;
+}
+
+}  // namespace
+
+std::optional<std::string> confusable_with(std::string_view host) {
     const std::string mine = skeleton(host);
     if (mine.empty()) return std::nullopt;
-    auto check = [&](std::string_view known) -> std::optional<std::string> {
-        if (host == known) return std::nullopt;
+    for (const auto& [known, known_skeleton] : known_skeletons()) {
+        if (host == known || known_skeleton != mine) continue;
         // A subdomain of the real domain is the real site.
         if (host.size() > known.size() && host.ends_with(known) &&
             host[host.size() - known.size() - 1] == '.')
-            return std::nullopt;
-        if (skeleton(known) == mine) return std::string(known);
-        return std::nullopt;
-    };
-    for (std::string_view known : kWellKnown)
-        if (auto m = check(known)) return m;
-    for (std::string_view known : lists().fuzzy)
-        if (auto m = check(known)) return m;
+            continue;
+        return std::string(known);
+    }
     return std::nullopt;
 }
 

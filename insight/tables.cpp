@@ -25,14 +25,25 @@ struct ChainRow {
 };
 
 // Chain names (facts: the chains' public registrations, chainid.network).
-constexpr ChainRow kChains[] = {
-    {1, "Ethereum"},          {10, "OP Mainnet"},        {56, "BNB Smart Chain"},
-    {100, "Gnosis"},          {130, "Unichain"},         {137, "Polygon"},
-    {324, "zkSync Era"},      {8453, "Base"},            {17000, "Holesky"},
-    {31337, "local (anvil)"}, {42161, "Arbitrum One"},   {42220, "Celo"},
-    {43114, "Avalanche C-Chain"}, {59144, "Linea"},      {81457, "Blast"},
-    {534352, "Scroll"},       {7777777, "Zora"},         {11155111, "Sepolia"},
-    {560048, "Hoodi"}};
+constexpr ChainRow kChains[] = {{1, "Ethereum"},
+                                {10, "OP Mainnet"},
+                                {56, "BNB Smart Chain"},
+                                {100, "Gnosis"},
+                                {130, "Unichain"},
+                                {137, "Polygon"},
+                                {324, "zkSync Era"},
+                                {8453, "Base"},
+                                {17000, "Holesky"},
+                                {31337, "local (anvil)"},
+                                {42161, "Arbitrum One"},
+                                {42220, "Celo"},
+                                {43114, "Avalanche C-Chain"},
+                                {59144, "Linea"},
+                                {81457, "Blast"},
+                                {534352, "Scroll"},
+                                {7777777, "Zora"},
+                                {11155111, "Sepolia"},
+                                {560048, "Hoodi"}};
 
 }  // namespace
 
@@ -81,7 +92,8 @@ std::string format_units(const core::U256& amount, unsigned decimals) {
     if (digits.size() <= decimals) digits.insert(0, decimals - digits.size() + 1, '0');
     std::string whole = digits.substr(0, digits.size() - decimals);
     std::string fraction = digits.substr(digits.size() - decimals);
-    while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+    while (!fraction.empty() && fraction.back() == '0')
+        fraction.pop_back();
     // Thousands separators in the whole part keep large amounts readable.
     std::string grouped;
     for (std::size_t i = 0; i < whole.size(); ++i) {
@@ -104,10 +116,14 @@ std::string format_deadline(const core::U256& unix_seconds, std::int64_t now) {
     const std::int64_t delta = t - now;
     const std::int64_t magnitude = delta < 0 ? -delta : delta;
     std::string span;
-    if (magnitude >= 2 * 86400) span = std::to_string(magnitude / 86400) + " days";
-    else if (magnitude >= 2 * 3600) span = std::to_string(magnitude / 3600) + " hours";
-    else if (magnitude >= 120) span = std::to_string(magnitude / 60) + " minutes";
-    else span = std::to_string(magnitude) + " seconds";
+    if (magnitude >= 2 * 86400)
+        span = std::to_string(magnitude / 86400) + " days";
+    else if (magnitude >= 2 * 3600)
+        span = std::to_string(magnitude / 3600) + " hours";
+    else if (magnitude >= 120)
+        span = std::to_string(magnitude / 60) + " minutes";
+    else
+        span = std::to_string(magnitude) + " seconds";
     return out + (delta < 0 ? " (" + span + " ago)" : " (in " + span + ")");
 }
 

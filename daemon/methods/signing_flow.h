@@ -48,6 +48,7 @@ using SigningResult = tl::expected<std::shared_ptr<const SigningRequest>, rpc::R
 
 // What the approver is shown: the request decoded, with warnings.
 struct Explanation {
+    std::string summary;  // the request in one sentence (insight)
     boost::json::object details;
     std::vector<approvals::Warning> warnings;
     core::U256 value = 0;    // wei moved (policy value limits)
@@ -73,6 +74,9 @@ void cancel_signings_for_chain(Services& s, const std::string& origin, std::uint
 void explain_signing_request(Services& s, const std::shared_ptr<const rpc::Client>& client,
                              SigningRequest request, rpc::Reply reply);
 
-Explanation explain(const SigningRequest& request);
+// The request decoded by the daemon (message text, typed-data tree, transaction fields) and by
+// insight (summary, decoded call, permits, site and request warnings), judged against the
+// config's insight settings and known addresses plus the vault's accounts.
+Explanation explain(Services& s, const SigningRequest& request);
 
 }  // namespace keybridge::daemon

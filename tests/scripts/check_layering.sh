@@ -2,6 +2,7 @@
 # Dependency arrows point inward only (docs/ARCHITECTURE.md draws them):
 #   cli    -> store, drivers?, core          daemon -> drivers, store, proto, core
 #   drivers -> proto, core                   store  -> core            core -> nothing
+#   insight -> core (a library beside core: pure functions, no I/O); daemon -> insight
 # Inside daemon/: net -> rpc -> events; rpc and events never include net, events nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,13 +16,19 @@ check() {  # folder, forbidden include prefixes...
     fi
   done
 }
-check core drivers daemon proto store cli
-check proto drivers daemon core store cli
-check store drivers daemon proto cli
-check drivers daemon store cli
+check core drivers daemon proto store cli insight
+check insight drivers daemon proto store cli
+check proto drivers daemon core store cli insight
+check store drivers daemon proto cli insight
+check drivers daemon store cli insight
 check daemon cli
 check cli daemon
 check daemon/rpc daemon/net daemon/methods daemon/approvals daemon/subscriptions
 check daemon/events daemon/net daemon/rpc daemon/methods daemon/approvals
+# insight/ does no I/O of its own: no files, sockets, processes or clocks.
+if grep -rnE '#include +<(fstream|cstdio|chrono|thread|boost/asio[^>]*|sys/[^>]*|unistd\.h)>' insight; then
+  echo "layering: insight/ must not do I/O (files, sockets, clocks)" >&2
+  status=1
+fi
 [ $status -eq 0 ] && echo "layering: ok"
 exit $status
