@@ -92,7 +92,7 @@ void BM_InsightMulticallOfApprovals(benchmark::State& state) {
     std::string data = "ac9650d8" + word("20") + word(std::to_string(n));
     for (std::size_t i = 0; i < n; ++i) {
         char offset[17];
-        std::snprintf(offset, sizeof offset, "%zx", n * 32 + i * 160);
+        std::snprintf(offset, sizeof offset, "%zx", n * 32 + i * 128);
         data += word(offset);
     }
     for (std::size_t i = 0; i < n; ++i)

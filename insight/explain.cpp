@@ -31,6 +31,15 @@ void add(Explanation& e, Warning w) {
 }
 
 const U256 kMaxU256 = ~U256(0);
+
+// U256 arithmetic throws on overflow; amounts here come from the page, so saturate instead.
+U256 saturating_mul(const U256& a, const U256& b) {
+    if (a != 0 && b > kMaxU256 / a) return kMaxU256;
+    return a * b;
+}
+U256 saturating_add(const U256& a, const U256& b) {
+    return b > kMaxU256 - a ? kMaxU256 : a + b;
+}
 const U256 kMaxU160 = (U256(1) << 160) - 1;
 const U256 kMaxU48 = (U256(1) << 48) - 1;
 
@@ -503,7 +512,7 @@ struct Walker {
     void far_deadline(const U256& deadline, bool unl, const std::string& what) {
         const auto& st = settings_of(c);
         const U256 limit = U256(static_cast<std::uint64_t>(std::max<std::int64_t>(c.now, 0))) +
-                           U256(st.far_deadline_days) * 86400;
+                           saturating_mul(U256(st.far_deadline_days), U256(86400));
         if (deadline <= limit) {
             if (unl) {
                 // Unlimited but short-lived: the danger stays, the reason is the amount.
@@ -759,7 +768,7 @@ std::string seaport(const json::object& m, const Context& c, Explanation& e) {
         const auto amount = std::max(number(k.as_object(), "startAmount").value_or(0),
                                      number(k.as_object(), "endAmount").value_or(0));
         if (type <= 1)
-            payment += amount;
+            payment = saturating_add(payment, amount);
         else
             gets_items = true;
     }
@@ -997,7 +1006,7 @@ Explanation explain_transaction(const core::Transaction& tx, const Context& c) {
     const U256 fee_per_gas = tx.type == core::TxType::Legacy || tx.type == core::TxType::Eip2930
                                  ? tx.gas_price
                                  : tx.max_fee_per_gas;
-    const U256 max_fee = fee_per_gas * tx.gas_limit;
+    const U256 max_fee = saturating_mul(fee_per_gas, U256(tx.gas_limit));
     if (st.fee_warning_wei && max_fee > *st.fee_warning_wei) {
         add(e, make("fee-above-threshold", Severity::Warning, "Large network fee",
                     "It may pay up to " + native_amount(c, max_fee) +
@@ -1007,7 +1016,7 @@ Explanation explain_transaction(const core::Transaction& tx, const Context& c) {
     }
     if (c.chain != nullptr) {
         if (auto base = c.chain->base_fee();
-            base && *base > 0 && fee_per_gas > *base * st.base_fee_multiple) {
+            base && *base > 0 && fee_per_gas > saturating_mul(*base, U256(st.base_fee_multiple))) {
             add(e, make("fee-far-above-base-fee", Severity::Warning,
                         "The fee per gas is far above the current base fee",
                         "Up to " + format_units(fee_per_gas, 9) +

@@ -77,16 +77,35 @@ tl::expected<Readiness, RpcError> check_account(Services& s, const rpc::Client& 
 
 // ---- step: fill (transactions)
 
+// Data sent to an address: does the node see code there? An error or an odd answer leaves it
+// unknown, and insight then says nothing about it.
+void look_up_code(Services& s, const std::shared_ptr<SigningRequest>& request,
+                  std::function<void()> then) {
+    if (request->upstream_url.empty() || !request->tx.to || request->tx.data.empty()) return then();
+    const json::array params{json::string(request->tx.to->to_lower_string()), "latest"};
+    s.upstream.call(request->upstream_url, "eth_getCode", params,
+                    [request, then = std::move(then)](rpc::Outcome out) {
+                        if (out && out->is_string()) {
+                            const std::string_view code(out->as_string());
+                            if (code.starts_with("0x") && code.size() % 2 == 0)
+                                request->recipient_has_code = code.size() > 2;
+                        }
+                        then();
+                    });
+}
+
 void fill(Services& s, std::shared_ptr<SigningRequest> request,
           std::function<void(tl::expected<Shared, RpcError>)> done) {
     if (request->kind != SigningRequest::Kind::Transaction) return done(Shared(request));
     auto filler = std::make_shared<TransactionFiller>(
         s.upstream, request->upstream_url, *request->unfilled, request->account, request->chain_id,
-        [request, done = std::move(done)](tl::expected<core::Transaction, RpcError> tx) {
+        [&s, request, done = std::move(done)](tl::expected<core::Transaction, RpcError> tx) {
             if (!tx) return done(tl::unexpected(tx.error()));
             request->tx = std::move(*tx);
             request->digest = core::signing_hash(request->tx);
-            done(Shared(request));  // from here on the request never changes
+            look_up_code(s, request, [request, done] {
+                done(Shared(request));  // from here on the request never changes
+            });
         });
     filler->start();
 }
@@ -489,6 +508,23 @@ approvals::Severity to_severity(insight::Severity severity) {
     return approvals::Severity::Warning;
 }
 
+// What the daemon learned from the node while filling, for insight.
+class FilledFacts final : public insight::ChainLookup {
+  public:
+    explicit FilledFacts(const SigningRequest& r) : r_(r) {}
+    std::optional<bool> has_code(const core::Address& address) const override {
+        if (r_.tx.to && *r_.tx.to == address) return r_.recipient_has_code;
+        return std::nullopt;
+    }
+    std::optional<std::uint64_t> pending_nonce(const core::Address&) const override {
+        return std::nullopt;
+    }
+    std::optional<core::U256> base_fee() const override { return std::nullopt; }
+
+  private:
+    const SigningRequest& r_;
+};
+
 // Insight's view of the request: summary, decoded details and warnings, merged into what the
 // daemon decoded itself (its keys and warnings win: the approval format does not change).
 void add_insight(Services& s, const SigningRequest& r, Explanation& out) {
@@ -501,6 +537,8 @@ void add_insight(Services& s, const SigningRequest& r, Explanation& out) {
     context.known_addresses = s.config.known_addresses;
     for (const core::Address& own : s.all_accounts())
         context.known_addresses.push_back(own);
+    const FilledFacts facts(r);
+    if (r.kind == SigningRequest::Kind::Transaction) context.chain = &facts;
     insight::Explanation seen;
     switch (r.kind) {
         case SigningRequest::Kind::PersonalMessage:

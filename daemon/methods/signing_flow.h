@@ -38,6 +38,9 @@ struct SigningRequest {
     bool broadcast = false;                                      // eth_sendTransaction
     bool nonce_given = false;                                    // the dApp chose the nonce
     std::string upstream_url;                                    // the chain's node (transactions)
+    // Filled transactions with data, when the node answered eth_getCode for `to`: whether code
+    // is there (insight's no-code-at-recipient).
+    std::optional<bool> recipient_has_code;
 
     // What is signed, computed once: the EIP-191 / EIP-712 / v1 digest or the 32-byte hash;
     // transactions: the signing hash once filled.

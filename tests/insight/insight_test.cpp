@@ -839,6 +839,29 @@ TEST(InsightExplain, SummariesSayWhatHappens) {
         << safe.summary;
 }
 
+// Amounts near 2^256 come from pages: they saturate, never overflow (U256 throws on overflow).
+TEST(InsightExplain, HugeAmountsSaturate) {
+    Settings st;
+    st.fee_warning_wei = U256(1);
+    Context c = context();
+    c.settings = &st;
+    auto t = tx_to(kFriend, 1);
+    t.max_fee_per_gas = kMax;
+    t.gas_limit = 30'000'000;
+    EXPECT_TRUE(explain_transaction(t, c).has("fee-above-threshold"));
+    FakeChain base;
+    base.fee = kMax / 2;
+    c.chain = &base;
+    EXPECT_NO_THROW(explain_transaction(t, c));
+    EXPECT_NO_THROW(typed(
+        "OrderComponents", R"({"name":"Seaport","chainId":1})",
+        R"({"offerer":"0x1111111111111111111111111111111111111111","offer":[],"consideration":[{"itemType":"0","startAmount":")" +
+            core::u256_to_decimal(kMax) +
+            R"(","recipient":"0x1111111111111111111111111111111111111111"},{"itemType":"0","startAmount":")" +
+            core::u256_to_decimal(kMax) +
+            R"(","recipient":"0x1111111111111111111111111111111111111111"}]})"));
+}
+
 TEST(InsightFormat, UnitsAndDeadlines) {
     EXPECT_EQ(format_units(U256(1234500000000000000ULL), 18), "1.2345");
     EXPECT_EQ(format_units(U256(5), 6), "0.000005");
