@@ -41,7 +41,6 @@ U256 saturating_add(const U256& a, const U256& b) {
     return b > kMaxU256 - a ? kMaxU256 : a + b;
 }
 const U256 kMaxU160 = (U256(1) << 160) - 1;
-const U256 kMaxU48 = (U256(1) << 48) - 1;
 
 // "Unlimited": the type's maximum or so large (≥ 2^128 or ≥ half the type's range) that it works
 // as one; wallets commonly write 2^256-1 or 2^160-1 (Permit2).
