@@ -15,7 +15,7 @@ DESTDIR ?=
 # kept apart so that `make deb` cannot replace it): `make uninstall` removes exactly these files.
 INSTALLED_LIST ?= $(RELEASE_DIR)/installed-files.txt
 
-.PHONY: run test deps install uninstall deb test-deps build-release build-test build-fuzz node-deps fuzz bench bench-daemon format check-format clean
+.PHONY: run test deps insight-tables install uninstall deb test-deps build-release build-test build-fuzz node-deps fuzz bench bench-daemon format check-format clean
 
 run: deps build-release
 	@echo "keybridge: built $(RELEASE_DIR)/daemon/keybridged and $(RELEASE_DIR)/cli/keybridge;" \
@@ -51,6 +51,13 @@ build-fuzz:
 node-deps:
 	@if [ ! -d $(NODE_DIR)/node_modules ] || [ $(NODE_DIR)/package-lock.json -nt $(NODE_DIR)/node_modules/.package-lock.json ]; then \
 	  cd $(NODE_DIR) && npm ci --no-audit --no-fund; fi
+	@if [ ! -d insight/data/node_modules ] || [ insight/data/package-lock.json -nt insight/data/node_modules/.package-lock.json ]; then \
+	  cd insight/data && npm ci --ignore-scripts --no-audit --no-fund; fi
+
+# Regenerates insight/generated/ from the npm packages of insight/data (after changing their
+# versions in insight/data/package.json and running npm install there); commit the result.
+insight-tables: node-deps
+	node insight/tools/generate.mjs
 
 # Long fuzzing runs: make fuzz FUZZ_SECONDS=3600
 FUZZ_SECONDS ?= 600

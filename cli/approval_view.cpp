@@ -299,6 +299,9 @@ std::string render_approval(const json::object& request, bool color) {
     if (const json::value* account = at(request, "account"))
         w.field(1, "Account", str(account), 10);
     if (auto chain = decimal_of(at(request, "chainId"))) w.field(1, "Chain", *chain, 10);
+    // The request in one sentence (keybridged's insight), before the fields it comes from.
+    if (const json::value* summary = at(request, "summary"); summary && summary->is_string())
+        w.field(1, "Summary", str(summary), 10);
     if (const json::value* details = at(request, "details");
         details != nullptr && details->is_object()) {
         render_details(w, method, details->as_object());

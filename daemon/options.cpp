@@ -25,6 +25,30 @@ using core::fail;
 const std::string kDefaultListen = "127.0.0.1:" + std::to_string(kDefaultPort);
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
 
+// "1.5" (ether, up to 18 decimals) → wei.
+core::Result<core::U256> parse_ether(const std::string& name, const std::string& text) {
+    const auto dot = text.find('.');
+    const std::string whole = text.substr(0, dot);
+    std::string fraction = dot == std::string::npos ? "" : text.substr(dot + 1);
+    auto digits_only = [](const std::string& d) {
+        return std::all_of(d.begin(), d.end(), [](unsigned char ch) { return std::isdigit(ch); });
+    };
+    if ((whole.empty() && fraction.empty()) || !digits_only(whole) || !digits_only(fraction) ||
+        fraction.size() > 18 || whole.size() > 40) {
+        return fail(ErrorCode::InvalidArgument,
+                    "--" + name + " takes an amount in ether, e.g. 1.5 (got '" + text + "')");
+    }
+    fraction.append(18 - fraction.size(), '0');
+    return core::parse_u256_decimal((whole.empty() ? "0" : whole) + fraction);
+}
+
+bool valid_host(const std::string& host) {
+    return !host.empty() && host.size() <= 253 &&
+           std::all_of(host.begin(), host.end(), [](unsigned char ch) {
+               return std::isalnum(ch) || ch == '.' || ch == '-' || ch == '_';
+           });
+}
+
 std::string trim(std::string s) {
     auto not_space = [](unsigned char c) { return !std::isspace(c); };
     s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
@@ -209,6 +233,33 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         if (value != "on" && value != "off")
             return fail(ErrorCode::InvalidArgument, "--usb must be on or off");
         c.usb_devices = value == "on";
+    } else if (name == "warn-value" || name == "warn-fee") {
+        auto wei = parse_ether(name, value);
+        if (!wei) return fail(wei.error());
+        (name == "warn-value" ? c.insight.value_warning_wei : c.insight.fee_warning_wei) = *wei;
+    } else if (name == "warn-deadline-days") {
+        auto days = parse_uint(name, value, 1, 36500);
+        if (!days) return fail(days.error());
+        c.insight.far_deadline_days = *days;
+    } else if (name == "phishing-block" || name == "phishing-allow") {
+        std::string host = value;
+        std::transform(host.begin(), host.end(), host.begin(),
+                       [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+        if (!valid_host(host)) {
+            return fail(
+                ErrorCode::InvalidArgument,
+                "--" + name + " takes a host name such as evil.example (got '" + value + "')");
+        }
+        (name == "phishing-block" ? c.insight.phishing_block : c.insight.phishing_allow)
+            .push_back(host);
+    } else if (name == "known-address") {
+        auto address = core::Address::parse(value);
+        if (!address) {
+            return fail(ErrorCode::InvalidArgument,
+                        "--known-address takes an address (0x and 40 hex digits): " +
+                            address.error().detail);
+        }
+        c.known_addresses.push_back(*address);
     } else if (name == "log-level") {
         if (value != "debug" && value != "info" && value != "warn" && value != "error") {
             return fail(ErrorCode::InvalidArgument,
@@ -358,6 +409,18 @@ const std::vector<OptionDecl>& option_table() {
          "default is 127.0.0.1:21324) as if it were a plugged-in Trezor; repeatable",
          true},
         {"usb", "on|off", "on", "look for Ledger and Trezor devices on USB (hidraw, WebUSB)"},
+        {"warn-value", "ETHER", "", "warn about transactions sending more than this (in ether)"},
+        {"warn-fee", "ETHER", "", "warn about transactions that may pay more fees than this"},
+        {"warn-deadline-days", "DAYS", "30",
+         "warn about permits and approvals valid for longer than this"},
+        {"phishing-block", "HOST", "",
+         "treat HOST and its subdomains as phishing sites; repeatable", true},
+        {"phishing-allow", "HOST", "",
+         "never warn that HOST or its subdomains are on the phishing list; repeatable", true},
+        {"known-address", "ADDRESS", "",
+         "an address you use (address book): approvals to others are flagged, look-alikes of it "
+         "are reported as address poisoning; repeatable",
+         true},
         {"max-request-bytes", "N", "1048576", "largest HTTP body or WebSocket message"},
         {"max-batch", "N", "100", "longest JSON-RPC batch"},
         {"max-depth", "N", "64", "deepest JSON nesting"},
@@ -568,6 +631,9 @@ core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string
             c.default_chain_id == 1 ? "Ethereum" : "Chain " + std::to_string(c.default_chain_id),
             ""});
     }
+    for (const ChainConfig& chain : c.chains)
+        if (!chain.name.empty() && chain.name != "Chain " + std::to_string(chain.chain_id))
+            c.insight.chain_names[chain.chain_id] = chain.name;
     return out;
 }
 

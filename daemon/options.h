@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "core/address.h"
 #include "core/result.h"
+#include "insight/insight.h"
 
 namespace keybridge::daemon {
 
@@ -76,6 +78,11 @@ struct Config {
     std::vector<std::string> trezor_emulators;
     bool usb_devices = true;
     std::string log_level = "info";
+
+    // Insight (docs/INSIGHT.md): the user's warning thresholds, own phishing entries and chain
+    // names (from `chain`), and the addresses the user knows (known-address).
+    insight::Settings insight;
+    std::vector<core::Address> known_addresses;
 };
 
 // Parses argv (after the program name). Options come from, in increasing priority: defaults, the

@@ -58,6 +58,7 @@ struct ApprovalRequest {
     std::uint64_t chain_id = 0;
     core::U256 value = 0;    // wei moved by a transaction (policy value limits)
     core::U256 max_fee = 0;  // the most a transaction can pay in fees, wei (max-fee, max-value)
+    std::string summary;     // signing requests: the request in one sentence (insight)
     boost::json::object details;
     std::vector<Warning> warnings;
     std::int64_t created = 0;  // unix seconds
@@ -69,7 +70,8 @@ struct ApprovalRequest {
     std::optional<core::Hash32> signing_hash;
 
     // Keccak-256 of exactly what the approver is shown, in one canonical serialization: origin,
-    // authenticated, method, account, chainId, value, details, warnings and signingHash (not the
+    // authenticated, method, summary (when there is one), account, chainId, value, details,
+    // warnings and signingHash (not the
     // id, the time or the stage, which change nothing of what is decided). keybridge_decide must
     // name it: a decision whose digest differs is refused (docs/RPC.md, "Approval objects").
     core::Hash32 content_digest() const;

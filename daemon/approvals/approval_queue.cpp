@@ -60,6 +60,7 @@ core::Hash32 ApprovalRequest::content_digest() const {
     shown["origin"] = origin;
     shown["authenticated"] = authenticated;
     shown["method"] = method;
+    if (!summary.empty()) shown["summary"] = summary;
     shown["account"] = account ? json::value(account->to_checksum_string()) : json::value(nullptr);
     shown["chainId"] = chain_id;
     shown["value"] = core::u256_to_decimal(value);
@@ -82,6 +83,7 @@ json::object ApprovalRequest::to_json() const {
     if (account) o["account"] = account->to_checksum_string();
     o["chainId"] = chain_id;
     if (value != 0) o["value"] = core::u256_to_decimal(value);
+    if (!summary.empty()) o["summary"] = summary;
     o["details"] = details;
     json::array w;
     for (const auto& warning : warnings)

@@ -132,6 +132,8 @@ bool warnings_match(const Policy::Rule& rule, const std::vector<Warning>& reques
         return false;
     }
     for (const Warning& w : request_warnings) {
+        if (named(rule.unless_warnings, w)) return false;
+        if (rule.unless_severity && w.severity >= *rule.unless_severity) return false;
         if (named(rule.allowed_warnings, w)) continue;
         if (rule.warnings_none) return false;
         if (rule.max_severity && w.severity > *rule.max_severity) return false;
@@ -228,6 +230,22 @@ core::Result<Policy> Policy::parse(std::string_view text, const std::string& nam
                                     "allow-warning=)");
                 }
                 rule.max_severity = *severity;
+            } else if (key == "unless-warning") {
+                for (const auto& v : values) {
+                    if (auto severity = parse_severity(v)) {
+                        rule.unless_severity = rule.unless_severity
+                                                   ? std::min(*rule.unless_severity, *severity)
+                                                   : *severity;
+                    } else if (warnings::is_known_id(v)) {
+                        rule.unless_warnings.push_back(v);
+                    } else {
+                        return fail(ErrorCode::InvalidArgument,
+                                    where +
+                                        "unless-warning takes info, warning, danger or a "
+                                        "warning id; unknown '" +
+                                        v + "'");
+                    }
+                }
             } else if (key == "allow-warning" || key == "warning") {
                 for (const auto& v : values) {
                     if (!warnings::is_known_id(v)) {
@@ -265,7 +283,7 @@ core::Result<Policy> Policy::parse(std::string_view text, const std::string& nam
                 return fail(ErrorCode::InvalidArgument,
                             where + "unknown condition '" + key +
                                 "' (origin, method, account, chain, max-value, max-fee, "
-                                "warnings, max-severity, allow-warning, warning)");
+                                "warnings, max-severity, allow-warning, warning, unless-warning)");
             }
         }
         rules.push_back(std::move(rule));

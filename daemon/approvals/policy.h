@@ -37,6 +37,10 @@ class Policy {
         std::optional<Severity> max_severity;
         std::vector<std::string> allowed_warnings;
         std::vector<std::string> required_warnings;
+        // unless-warning=: the rule does not match a request carrying a warning of at least
+        // `unless_severity`, or one of `unless_warnings`.
+        std::optional<Severity> unless_severity;
+        std::vector<std::string> unless_warnings;
     };
 
     Policy() = default;

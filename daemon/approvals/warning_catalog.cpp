@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "insight/insight.h"
+
 namespace keybridge::daemon::approvals::warnings {
 namespace {
 
@@ -86,11 +88,19 @@ Warning fee_above_value(std::string_view max_fee, std::string_view value) {
 }
 
 std::span<const std::string_view> known_ids() {
-    return kIds;
+    // The daemon's own ids, then insight's (docs/INSIGHT.md) that are not among them.
+    static const std::vector<std::string_view> all = [] {
+        std::vector<std::string_view> out(kIds.begin(), kIds.end());
+        for (std::string_view id : insight::warning_ids())
+            if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+        return out;
+    }();
+    return all;
 }
 
 bool is_known_id(std::string_view id) {
-    return std::find(kIds.begin(), kIds.end(), id) != kIds.end();
+    const auto ids = known_ids();
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
 }  // namespace keybridge::daemon::approvals::warnings

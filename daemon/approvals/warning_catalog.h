@@ -35,7 +35,7 @@ Warning fee_large(std::string_view max_fee);
 // A transaction whose maximum fee is above the ether it moves (danger).
 Warning fee_above_value(std::string_view max_fee, std::string_view value);
 
-// The ids above, for validating policy files.
+// The ids above and insight's (insight::warning_ids), for validating policy files.
 std::span<const std::string_view> known_ids();
 bool is_known_id(std::string_view id);
 

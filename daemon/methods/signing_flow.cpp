@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <ctime>
 
 #include <boost/asio/post.hpp>
 #include <unicode/utf8.h>
@@ -14,6 +15,7 @@
 #include "daemon/log.h"
 #include "daemon/methods/transaction_filler.h"
 #include "daemon/services.h"
+#include "insight/insight.h"
 
 namespace keybridge::daemon {
 namespace {
@@ -93,16 +95,35 @@ tl::expected<Readiness, RpcError> check_account(Services& s, const rpc::Client& 
 
 // ---- step: fill (transactions)
 
+// Data sent to an address: does the node see code there? An error or an odd answer leaves it
+// unknown, and insight then says nothing about it.
+void look_up_code(Services& s, const std::shared_ptr<SigningRequest>& request,
+                  std::function<void()> then) {
+    if (request->upstream_url.empty() || !request->tx.to || request->tx.data.empty()) return then();
+    const json::array params{json::string(request->tx.to->to_lower_string()), "latest"};
+    s.upstream.call(request->upstream_url, "eth_getCode", params,
+                    [request, then = std::move(then)](rpc::Outcome out) {
+                        if (out && out->is_string()) {
+                            const std::string_view code(out->as_string());
+                            if (code.starts_with("0x") && code.size() % 2 == 0)
+                                request->recipient_has_code = code.size() > 2;
+                        }
+                        then();
+                    });
+}
+
 void fill(Services& s, std::shared_ptr<SigningRequest> request,
           std::function<void(tl::expected<Shared, RpcError>)> done) {
     if (request->kind != SigningRequest::Kind::Transaction) return done(Shared(request));
     auto filler = std::make_shared<TransactionFiller>(
         s.upstream, request->upstream_url, *request->unfilled, request->account, request->chain_id,
-        [request, done = std::move(done)](tl::expected<core::Transaction, RpcError> tx) {
+        [&s, request, done = std::move(done)](tl::expected<core::Transaction, RpcError> tx) {
             if (!tx) return done(tl::unexpected(tx.error()));
             request->tx = std::move(*tx);
             request->digest = core::signing_hash(request->tx);
-            done(Shared(request));  // from here on the request never changes
+            look_up_code(s, request, [request, done] {
+                done(Shared(request));  // from here on the request never changes
+            });
         });
     filler->start();
 }
@@ -165,6 +186,7 @@ approvals::ApprovalRequest approval_for(const SigningRequest& r, Explanation exp
     a.value = explanation.value;
     a.max_fee = explanation.max_fee;
     a.signing_hash = r.digest;
+    a.summary = std::move(explanation.summary);
     a.details = std::move(explanation.details);
     a.warnings = std::move(explanation.warnings);
     return a;
@@ -351,7 +373,7 @@ void ask_again_with_nonce(Services& s, const Shared& approved, std::uint64_t non
     renewed->digest = core::signing_hash(renewed->tx);
     log::info("rpc", "nonce " + std::to_string(approved->tx.nonce) +
                          " was taken meanwhile; asking again with " + std::to_string(nonce));
-    Explanation explanation = explain(*renewed);
+    Explanation explanation = explain(s, *renewed);
     explanation.warnings.push_back(approvals::warnings::nonce_changed(approved->tx.nonce, nonce));
     auto entry = approval_for(*renewed, std::move(explanation));
     entry.id = s.approvals.reserve_id();
@@ -494,9 +516,86 @@ void prepare(Services& s, const std::shared_ptr<const rpc::Client>& client, Sign
     });
 }
 
+approvals::Severity to_severity(insight::Severity severity) {
+    switch (severity) {
+        case insight::Severity::Info:
+            return approvals::Severity::Info;
+        case insight::Severity::Warning:
+            return approvals::Severity::Warning;
+        case insight::Severity::Danger:
+            return approvals::Severity::Danger;
+    }
+    return approvals::Severity::Warning;
+}
+
+// What the daemon learned from the node while filling, for insight.
+class FilledFacts final : public insight::ChainLookup {
+  public:
+    explicit FilledFacts(const SigningRequest& r) : r_(r) {}
+    std::optional<bool> has_code(const core::Address& address) const override {
+        if (r_.tx.to && *r_.tx.to == address) return r_.recipient_has_code;
+        return std::nullopt;
+    }
+    std::optional<std::uint64_t> pending_nonce(const core::Address&) const override {
+        return std::nullopt;
+    }
+    std::optional<core::U256> base_fee() const override { return std::nullopt; }
+
+  private:
+    const SigningRequest& r_;
+};
+
+// Insight's view of the request: summary, decoded details and warnings, merged into what the
+// daemon decoded itself (its keys and warnings win: the approval format does not change).
+void add_insight(Services& s, const SigningRequest& r, Explanation& out) {
+    insight::Context context;
+    context.chain_id = r.chain_id;
+    context.origin = r.origin;
+    context.account = r.account;
+    context.now = static_cast<std::int64_t>(std::time(nullptr));
+    context.settings = &s.config.insight;
+    context.known_addresses = s.config.known_addresses;
+    for (const core::Address& own : s.all_accounts())
+        context.known_addresses.push_back(own);
+    const FilledFacts facts(r);
+    if (r.kind == SigningRequest::Kind::Transaction) context.chain = &facts;
+    insight::Explanation seen;
+    switch (r.kind) {
+        case SigningRequest::Kind::PersonalMessage:
+            seen = insight::explain_message(r.message, context);
+            break;
+        case SigningRequest::Kind::Digest:
+            seen = insight::explain_digest(r.digest, context);
+            break;
+        case SigningRequest::Kind::TypedData: {
+            const auto& typed = r.typed->typed();
+            seen = insight::explain_typed_data(typed.primary_type(), typed.domain(),
+                                               typed.message(), context);
+            break;
+        }
+        case SigningRequest::Kind::TypedDataV1:
+            seen.summary = "Sign legacy typed data (eth_signTypedData v1)";
+            insight::add_site_warnings(seen, context);
+            break;
+        case SigningRequest::Kind::Transaction:
+            seen = insight::explain_transaction(r.tx, context);
+            break;
+    }
+    out.summary = std::move(seen.summary);
+    for (auto& [key, value] : seen.details)
+        if (!out.details.contains(key)) out.details[key] = std::move(value);
+    for (insight::Warning& w : seen.warnings) {
+        if (std::any_of(out.warnings.begin(), out.warnings.end(),
+                        [&](const approvals::Warning& have) { return have.id == w.id; }))
+            continue;
+        out.warnings.push_back(approvals::Warning{std::move(w.id), to_severity(w.severity),
+                                                  std::move(w.title), std::move(w.detail)});
+    }
+}
+
 }  // namespace
 
-Explanation explain(const SigningRequest& r) {
+Explanation explain(Services& s, const SigningRequest& r) {
     Explanation out;
     switch (r.kind) {
         case SigningRequest::Kind::PersonalMessage:
@@ -516,6 +615,7 @@ Explanation explain(const SigningRequest& r) {
             explain_transaction(r, out);
             break;
     }
+    add_insight(s, r, out);
     return out;
 }
 
@@ -535,7 +635,7 @@ void run_signing_flow(Services& s, const std::shared_ptr<const rpc::Client>& cli
                 // Switched while the node filled the transaction: never shown, never judged.
                 if (ticket->cancelled()) return reply(tl::unexpected(chain_changed_error(*ticket)));
                 auto [shared, readiness] = *prepared;
-                auto entry = approval_for(*shared, explain(*shared));
+                auto entry = approval_for(*shared, explain(s, *shared));
                 entry.id = s.approvals.reserve_id();
                 Approval approval =
                     std::make_shared<const approvals::ApprovalRequest>(std::move(entry));
@@ -555,10 +655,10 @@ void cancel_signings_for_chain(Services& s, const std::string& origin, std::uint
 void explain_signing_request(Services& s, const std::shared_ptr<const rpc::Client>& client,
                              SigningRequest request, rpc::Reply reply) {
     prepare(s, client, std::move(request), /*announce=*/false,
-            [reply](tl::expected<std::pair<Shared, Readiness>, RpcError> prepared) {
+            [&s, reply](tl::expected<std::pair<Shared, Readiness>, RpcError> prepared) {
                 if (!prepared) return reply(tl::unexpected(prepared.error()));
                 const auto& [shared, readiness] = *prepared;
-                auto approval = approval_for(*shared, explain(*shared));
+                auto approval = approval_for(*shared, explain(s, *shared));
                 json::object out = approval.to_json();
                 out.erase("id");
                 out.erase("created");

@@ -38,6 +38,9 @@ struct SigningRequest {
     bool broadcast = false;                                      // eth_sendTransaction
     bool nonce_given = false;                                    // the dApp chose the nonce
     std::string upstream_url;                                    // the chain's node (transactions)
+    // Filled transactions with data, when the node answered eth_getCode for `to`: whether code
+    // is there (insight's no-code-at-recipient).
+    std::optional<bool> recipient_has_code;
 
     // What is signed, computed once: the EIP-191 / EIP-712 / v1 digest or the 32-byte hash;
     // transactions: the signing hash once filled.
@@ -48,6 +51,7 @@ using SigningResult = tl::expected<std::shared_ptr<const SigningRequest>, rpc::R
 
 // What the approver is shown: the request decoded, with warnings.
 struct Explanation {
+    std::string summary;  // the request in one sentence (insight)
     boost::json::object details;
     std::vector<approvals::Warning> warnings;
     core::U256 value = 0;    // wei moved (policy value limits)
@@ -73,6 +77,9 @@ void cancel_signings_for_chain(Services& s, const std::string& origin, std::uint
 void explain_signing_request(Services& s, const std::shared_ptr<const rpc::Client>& client,
                              SigningRequest request, rpc::Reply reply);
 
-Explanation explain(const SigningRequest& request);
+// The request decoded by the daemon (message text, typed-data tree, transaction fields) and by
+// insight (summary, decoded call, permits, site and request warnings), judged against the
+// config's insight settings and known addresses plus the vault's accounts.
+Explanation explain(Services& s, const SigningRequest& request);
 
 }  // namespace keybridge::daemon

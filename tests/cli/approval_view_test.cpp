@@ -56,6 +56,16 @@ TEST(RenderApproval, ShowsWhoAsksAndEscapedWarnings) {
         << colored;
 }
 
+TEST(RenderApproval, SummaryLineIsShownEscaped) {
+    json::object r = request("eth_sendTransaction", {{"to", "0x2c75"}});
+    r["summary"] = "Send 12.5 USDC to 0xAb58\x1b[2J on Ethereum";
+    const std::string text = render_approval(r, false);
+    EXPECT_NE(text.find("  Summary:  Send 12.5 USDC to 0xAb58\\x1b[2J on Ethereum\n"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find('\x1b'), std::string::npos);
+}
+
 TEST(RenderApproval, WarningsShowSeverityMostSeriousFirst) {
     json::object r = request("eth_sign", {{"hash", "0x00"}});
     r["warnings"] = json::array{

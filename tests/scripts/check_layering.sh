@@ -2,6 +2,7 @@
 # Dependency arrows point inward only (docs/ARCHITECTURE.md draws them):
 #   cli    -> store, drivers/usb, core       daemon -> drivers, store, proto, core
 #   drivers -> proto, core                   store  -> core            core -> nothing
+#   insight -> core (a library beside core: pure functions, no I/O); daemon -> insight
 # Inside daemon/: net -> rpc -> events; rpc and events never include net, events nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,10 +16,11 @@ check() {  # folder, forbidden include prefixes...
     fi
   done
 }
-check core drivers daemon proto store cli
-check proto drivers daemon core store cli
-check store drivers daemon proto cli
-check drivers daemon store cli
+check core drivers daemon proto store cli insight
+check insight drivers daemon proto store cli
+check proto drivers daemon core store cli insight
+check store drivers daemon proto cli insight
+check drivers daemon store cli insight
 check daemon cli
 check cli daemon
 check daemon/rpc daemon/net daemon/methods daemon/approvals daemon/subscriptions
@@ -28,6 +30,11 @@ check daemon/devices daemon/net daemon/rpc daemon/methods daemon/approvals daemo
 # The tool reads the USB id table and sysfs (keybridge doctor), never a driver's protocol code.
 if grep -rnE '#include +"drivers/' cli | grep -vE '#include +"drivers/usb/'; then
   echo "layering: cli may include drivers/usb/ only" >&2
+  status=1
+fi
+# insight/ does no I/O of its own: no files, sockets, processes or clocks.
+if grep -rnE '#include +<(fstream|cstdio|chrono|thread|boost/asio[^>]*|sys/[^>]*|unistd\.h)>' insight; then
+  echo "layering: insight/ must not do I/O (files, sockets, clocks)" >&2
   status=1
 fi
 [ $status -eq 0 ] && echo "layering: ok"

@@ -458,6 +458,30 @@ TEST(PolicyEvaluate, WarningConditionMatchesRequestsCarryingIt) {
               std::make_pair(PolicyAction::Approve, std::size_t{2}));
 }
 
+// unless-warning= takes a severity (that or worse stops the rule) or ids, insight's included.
+TEST(PolicyEvaluate, UnlessWarningBySeverityOrId) {
+    const ApprovalRequest plain = local_request("eth_sendTransaction");
+    const ApprovalRequest creation =
+        with_warnings("eth_sendTransaction", {warnings::contract_creation()});
+    const ApprovalRequest unlimited = with_warnings(
+        "eth_sendTransaction",
+        {Warning{"unlimited-approval", Severity::Danger, "Unlimited approval", "all your USDC"}});
+    Policy deny_unless = parsed("deny unless-warning=danger\nask\n");
+    EXPECT_EQ(deny_unless.evaluate(plain).first, PolicyAction::Deny);
+    EXPECT_EQ(deny_unless.evaluate(creation).first, PolicyAction::Deny);
+    EXPECT_EQ(deny_unless.evaluate(unlimited).first, PolicyAction::Ask);
+    Policy approve_quiet = parsed("approve unless-warning=warning\n");
+    EXPECT_EQ(approve_quiet.evaluate(plain).first, PolicyAction::Approve);
+    EXPECT_EQ(approve_quiet.evaluate(creation).first, PolicyAction::Ask);
+    // A named insight id; a danger warning still needs allow-warning= for an approve rule.
+    Policy by_id =
+        parsed("ask unless-warning=unlimited-approval\ndeny warning=unlimited-approval\n");
+    EXPECT_EQ(by_id.evaluate(creation).first, PolicyAction::Ask);
+    EXPECT_EQ(by_id.evaluate(unlimited).first, PolicyAction::Deny);
+    EXPECT_FALSE(Policy::parse("approve unless-warning=loud\n", "p"));
+    EXPECT_TRUE(Policy::parse("deny warning=address-poisoning,site-phishing-list\n", "p"));
+}
+
 TEST(PolicyEvaluate, LocalIsTheNameOfTokenClientsEverywhere) {
     EXPECT_EQ(kLocalClientOrigin, "local");
     EXPECT_EQ(parsed("approve origin=local\n").evaluate(local_request("personal_sign")).first,

@@ -364,6 +364,52 @@ TEST_F(Approvals, ExplainRequestShowsWhatTheApproverWouldSeeWithoutSigning) {
               0);
 }
 
+// keybridge_explainRequest carries insight's summary, decoded call and warnings (docs/RPC.md's
+// example): an unlimited USDC approval to an address the user never used.
+TEST_F(Approvals, ExplainRequestCarriesInsight) {
+    ASSERT_NO_FATAL_FAILURE(start({}));
+    ASSERT_NO_FATAL_FAILURE(connect_account(page()));
+    const std::string approve = "0x095ea7b3" + std::string(24, '0') +
+                                "3fc91a3afd70395cd496c647d5a6cc9d4b2b7fad" + std::string(64, 'f');
+    const json::object explained =
+        local()
+            .result("keybridge_explainRequest",
+                    json::array{json::object{
+                        {"method", "eth_signTransaction"},
+                        {"params", json::array{json::object{
+                                       {"from", kFirstAccount},
+                                       {"to", "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"},
+                                       {"gas", "0xea60"},
+                                       {"maxFeePerGas", "0x6fc23ac00"},
+                                       {"maxPriorityFeePerGas", "0x3b9aca00"},
+                                       {"nonce", "0x0"},
+                                       {"data", approve}}}},
+                        {"origin", kPageOrigin}}})
+            .as_object();
+    EXPECT_EQ(explained.at("summary"),
+              json::value("Allow 0x3fC91A3afd70395Cd496C647d5a6CC9D4B2b7FAD to spend an unlimited "
+                          "amount of USDC on Ethereum"));
+    EXPECT_EQ(explained.at("details").at("call").at("function"),
+              json::value("approve(address,uint256)"));
+    std::vector<std::string> ids;
+    for (const auto& w : explained.at("warnings").as_array())
+        ids.emplace_back(w.at("id").as_string());
+    EXPECT_EQ(ids, (std::vector<std::string>{"unlimited-approval", "approval-to-new-address"}));
+    // A plain message stays quiet and is summarised.
+    const json::object message =
+        local()
+            .result("keybridge_explainRequest",
+                    json::array{json::object{
+                        {"method", "personal_sign"},
+                        {"params", json::array{core::hex_encode(core::as_bytes(
+                                                   std::string_view("Hello, keybridge"))),
+                                               kFirstAccount}},
+                        {"origin", kPageOrigin}}})
+            .as_object();
+    EXPECT_EQ(message.at("summary"), json::value("Sign the message \"Hello, keybridge\""));
+    EXPECT_EQ(message.at("warnings"), json::array{});
+}
+
 // Cancelling at the unlock prompt rejects the request (4001).
 TEST_F(Approvals, UnlockPromptCanBeCancelled) {
     ASSERT_NO_FATAL_FAILURE(start({}, /*unlock=*/false));

@@ -52,6 +52,30 @@ class OptionsTest : public ::testing::Test {
     std::string dir_;
 };
 
+// Insight's settings (docs/INSIGHT.md): thresholds in ether, own phishing entries, known
+// addresses, and the chains' names.
+TEST_F(OptionsTest, InsightSettings) {
+    write("keybridged.conf",
+          "warn-value = 1.5\nwarn-fee = .05\nphishing-block = Evil.Example\n"
+          "phishing-allow = ok.example\nknown-address = "
+          "0xab5801a7d398351b8be11c439e05c5b3259aec9b\nchain = 10=https://op.example/,Optimism\n");
+    Config c = parse({"--config", dir_ + "/keybridged.conf", "--warn-deadline-days", "7"});
+    ASSERT_TRUE(c.insight.value_warning_wei);
+    EXPECT_EQ(*c.insight.value_warning_wei, core::U256(1'500'000'000'000'000'000ULL));
+    ASSERT_TRUE(c.insight.fee_warning_wei);
+    EXPECT_EQ(*c.insight.fee_warning_wei, core::U256(50'000'000'000'000'000ULL));
+    EXPECT_EQ(c.insight.far_deadline_days, 7u);
+    EXPECT_EQ(c.insight.phishing_block, (std::vector<std::string>{"evil.example"}));
+    EXPECT_EQ(c.insight.phishing_allow, (std::vector<std::string>{"ok.example"}));
+    ASSERT_EQ(c.known_addresses.size(), 1u);
+    EXPECT_EQ(c.insight.chain_names.at(10), "Optimism");
+    EXPECT_EQ(insight::chain_name(1, &c.insight), "Ethereum");
+    EXPECT_NE(error({"--warn-value", "1.2.3"}).find("ether"), std::string::npos);
+    EXPECT_NE(error({"--warn-fee", "0.0000000000000000001"}).find("ether"), std::string::npos);
+    EXPECT_NE(error({"--phishing-block", "evil example"}).find("host"), std::string::npos);
+    EXPECT_NE(error({"--known-address", "0x12"}).find("address"), std::string::npos);
+}
+
 TEST_F(OptionsTest, Defaults) {
     Config c = parse({});
     EXPECT_EQ(c.datadir, dir_);
