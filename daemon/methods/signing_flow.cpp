@@ -89,6 +89,15 @@ tl::expected<Readiness, RpcError> check_account(Services& s, const rpc::Client& 
     auto ready = s.signers.check(account);
     if (ready) return Readiness::Ready;
     if (ready.error().code == core::ErrorCode::VaultLocked) return Readiness::NeedsUnlock;
+    if (ready.error().code == core::ErrorCode::DeviceNotFound && s.devices != nullptr &&
+        ready.error().detail.find("(trezor:") != std::string::npos) {
+        // A Trezor plugged in but in bootloader mode serves nothing: say that rather than
+        // "connect your Trezor".
+        const std::string mode = s.devices->blocked_by_mode(core::SignerFamily::Trezor);
+        if (!mode.empty())
+            ready = core::fail(core::ErrorCode::DeviceNotFound,
+                               mode + ". " + ready.error().detail);
+    }
     if (announce && ready.error().code == core::ErrorCode::DeviceNotFound)
         announce_unavailable(s, request, ready.error());
     return tl::unexpected(rpc::to_rpc_error(ready.error()));

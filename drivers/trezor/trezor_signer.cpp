@@ -289,6 +289,7 @@ class TrezorSigner::Flow {
                 // too, announced by these button requests.
                 if (request->code() == pb::ButtonRequest::ButtonRequest_PinEntry) {
                     show("Enter your PIN on your Trezor");
+                    pin_sent_ = true;
                 } else if (request->code() == pb::ButtonRequest::ButtonRequest_PassphraseEntry) {
                     show("Enter your passphrase on your Trezor");
                 } else {
@@ -311,6 +312,7 @@ class TrezorSigner::Flow {
                 if (!sent) return tl::unexpected(sent.error());
                 // The device's back-off after wrong PINs can take long; so can unlocking.
                 timeout = signer_.options_.person_timeout;
+                pin_sent_ = true;
                 continue;
             }
             if (reply->type == pb::kWireId<pb::PassphraseRequest>) {
@@ -336,8 +338,12 @@ class TrezorSigner::Flow {
             if (reply->type == pb::kWireId<pb::Failure>) {
                 auto failure = parse_as<pb::Failure>(*reply);
                 if (!failure) return tl::unexpected(failure.error());
+                if (failure->code() == pb::Failure::Failure_PinInvalid)
+                    signer_.unlocked_.store(false);
                 return tl::unexpected(failure_error(*failure));
             }
+            // The device went on past its PIN: it stays unlocked for a while.
+            if (pin_sent_) signer_.unlocked_.store(true);
             return reply;
         }
     }
@@ -373,6 +379,7 @@ class TrezorSigner::Flow {
     bool shown_ = false;
     std::string shown_text_;
     bool finished_ = false;
+    bool pin_sent_ = false;
 };
 
 core::Result<std::unique_ptr<TrezorSigner>> TrezorSigner::connect(
@@ -406,6 +413,7 @@ core::Result<std::unique_ptr<TrezorSigner>> TrezorSigner::connect(
     f.bootloader_mode = features->bootloader_mode();
     f.pin_protection = features->pin_protection();
     f.passphrase_protection = features->passphrase_protection();
+    f.unlocked = features->has_unlocked() ? features->unlocked() : !f.pin_protection;
     for (int capability : features->capabilities()) {
         if (capability == pb::Features::Capability_PassphraseEntry) {
             f.passphrase_entry_on_device = true;
@@ -420,7 +428,27 @@ TrezorSigner::TrezorSigner(std::unique_ptr<Link> link, Options options, TrezorFe
     : link_(std::move(link)),
       options_(options),
       features_(std::move(features)),
-      session_id_(std::move(session_id)) {}
+      session_id_(std::move(session_id)) {
+    unlocked_.store(features_.unlocked);
+}
+
+core::Status TrezorSigner::refresh_features(const std::stop_token& stop) {
+    if (session_broken_) KEYBRIDGE_TRY_STATUS(restart_session(stop));
+    KEYBRIDGE_TRY_STATUS(link_->send(pb::GetFeatures()));
+    for (;;) {
+        auto reply = link_->receive(options_.device_timeout, stop);
+        if (!reply) {
+            session_broken_ = true;
+            return tl::unexpected(reply.error());
+        }
+        // A stale answer of an abandoned flow may come first.
+        if (reply->type != pb::kWireId<pb::Features>) continue;
+        auto features = parse_as<pb::Features>(*reply);
+        if (!features) return tl::unexpected(features.error());
+        if (features->has_unlocked()) unlocked_.store(features->unlocked());
+        return {};
+    }
+}
 
 void TrezorSigner::set_keys(std::vector<core::KeyRef> keys) {
     std::lock_guard lock(mutex_);
