@@ -118,8 +118,9 @@ Result<std::string> ledger_path(const Context& ctx) {
 // memory. An empty answer cancels the request.
 Status answer_input(DaemonSocket& socket, std::uint64_t id, const std::string& input) {
     if (input == "pin") {
-        tell("Your Trezor shows a grid of digits. Type the positions of your PIN's digits on it,\n"
-             "as on a numeric keypad:\n    7 8 9\n    4 5 6\n    1 2 3\n");
+        tell(
+            "Your Trezor shows a grid of digits. Type the positions of your PIN's digits on it,\n"
+            "as on a numeric keypad:\n    7 8 9\n    4 5 6\n    1 2 3\n");
     }
     auto secret = prompt_secret(input == "pin" ? "PIN positions (empty to cancel): "
                                                : "Trezor passphrase (empty to cancel): ",
@@ -162,8 +163,10 @@ Result<json::value> device_address(DaemonClient& client, const std::string& path
     bool open = true;
     while (answer.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
         pollfd p{(*socket)->wake_fd(), POLLIN, 0};
-        if (open) (void)::poll(&p, 1, 200);
-        else std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        if (open)
+            (void)::poll(&p, 1, 200);
+        else
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
         while (open) {
             auto next = (*socket)->poll_notification();
             if (!next) {
@@ -183,15 +186,16 @@ Result<json::value> device_address(DaemonClient& client, const std::string& path
             const json::object& r = request->as_object();
             const json::value* details = r.if_contains("details");
             if (field(r, "method") != "keybridge_deviceAddress" ||
-                field(r, "stage") != "needs-input" || details == nullptr ||
-                !details->is_object() || field(details->as_object(), "path") != path ||
+                field(r, "stage") != "needs-input" || details == nullptr || !details->is_object() ||
+                field(details->as_object(), "path") != path ||
                 (device && field(details->as_object(), "device") != *device))
                 continue;
             const json::value* id = r.if_contains("id");
             const std::string input = field(r, "input");
             if (id == nullptr || (input != "pin" && input != "passphrase")) continue;
             std::uint64_t number = 0;
-            if (id->is_uint64()) number = id->as_uint64();
+            if (id->is_uint64())
+                number = id->as_uint64();
             else if (id->is_int64() && id->as_int64() > 0)
                 number = static_cast<std::uint64_t>(id->as_int64());
             else

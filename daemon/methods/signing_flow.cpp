@@ -95,8 +95,7 @@ tl::expected<Readiness, RpcError> check_account(Services& s, const rpc::Client& 
         // "connect your Trezor".
         const std::string mode = s.devices->blocked_by_mode(core::SignerFamily::Trezor);
         if (!mode.empty())
-            ready = core::fail(core::ErrorCode::DeviceNotFound,
-                               mode + ". " + ready.error().detail);
+            ready = core::fail(core::ErrorCode::DeviceNotFound, mode + ". " + ready.error().detail);
     }
     if (announce && ready.error().code == core::ErrorCode::DeviceNotFound)
         announce_unavailable(s, request, ready.error());

@@ -447,7 +447,8 @@ TEST_F(TrezorDevices, ALockedTrezorIsListedLockedAndAWrongPinIsAClearErrorNotRet
     };
     // A wrong PIN: a clear JSON-RPC error naming it; the daemon does not try again by itself.
     auto wrong = std::async(std::launch::async, [&] { return sign_message("wrong PIN"); });
-    ASSERT_TRUE(answer_input(control(), "pin", [&] { return sim()->device().positions_for("4321"); }));
+    ASSERT_TRUE(
+        answer_input(control(), "pin", [&] { return sim()->device().positions_for("4321"); }));
     const json::value refused = wrong.get();
     ASSERT_TRUE(refused.as_object().contains("error")) << refused;
     EXPECT_EQ(refused.at("error").at("code"), json::value(-32603)) << refused;
@@ -461,7 +462,8 @@ TEST_F(TrezorDevices, ALockedTrezorIsListedLockedAndAWrongPinIsAClearErrorNotRet
     // The next request: the device checks the PIN only after its back-off, which keybridged
     // waits out (a person-sized timeout, not a device one) before the signature.
     auto right = std::async(std::launch::async, [&] { return sign_message("right PIN"); });
-    ASSERT_TRUE(answer_input(control(), "pin", [&] { return sim()->device().positions_for("1234"); }));
+    ASSERT_TRUE(
+        answer_input(control(), "pin", [&] { return sim()->device().positions_for("1234"); }));
     const auto answered = std::chrono::steady_clock::now();
     const json::value signed_message = right.get();
     EXPECT_GE(std::chrono::steady_clock::now() - answered, 1400ms);
@@ -486,10 +488,9 @@ TEST_F(TrezorDevices, AccountAddOnAPinAndPassphraseProtectedTrezorAsksThroughThe
     // its address request, which an approver answers.
     auto added = std::async(std::launch::async, [&] {
         std::string output;
-        const int code =
-            run_program({KEYBRIDGE_CLI_PATH, "--datadir", datadir_, "account", "add", "--trezor",
-                         "--index", "1"},
-                        &output);
+        const int code = run_program({KEYBRIDGE_CLI_PATH, "--datadir", datadir_, "account", "add",
+                                      "--trezor", "--index", "1"},
+                                     &output);
         return std::make_pair(code, output);
     });
     json::value asked;
