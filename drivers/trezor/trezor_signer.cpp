@@ -273,7 +273,7 @@ class TrezorSigner::Flow {
 
     template <class M>
     core::Result<WireMessage> call(const M& message) {
-        KEYBRIDGE_TRY_STATUS(signer_.link_->send(message));
+        if (auto sent = signer_.link_->send(message); !sent) return abandon(sent.error());
         return run(signer_.options_.device_timeout);
     }
 
@@ -295,7 +295,8 @@ class TrezorSigner::Flow {
                 } else {
                     show("Confirm on your Trezor: " + what_);
                 }
-                KEYBRIDGE_TRY_STATUS(signer_.link_->send(pb::ButtonAck()));
+                if (auto acked = signer_.link_->send(pb::ButtonAck()); !acked)
+                    return abandon(acked.error());
                 timeout = signer_.options_.person_timeout;
                 continue;
             }
@@ -309,7 +310,7 @@ class TrezorSigner::Flow {
                                         positions->size()));
                 auto sent = signer_.link_->send(ack);
                 std::fill(ack.mutable_pin()->begin(), ack.mutable_pin()->end(), '\0');
-                if (!sent) return tl::unexpected(sent.error());
+                if (!sent) return abandon(sent.error());
                 // The device's back-off after wrong PINs can take long; so can unlocking.
                 timeout = signer_.options_.person_timeout;
                 pin_sent_ = true;
@@ -330,7 +331,7 @@ class TrezorSigner::Flow {
                 }
                 auto sent = signer_.link_->send(ack);
                 std::fill(ack.mutable_passphrase()->begin(), ack.mutable_passphrase()->end(), '\0');
-                if (!sent) return tl::unexpected(sent.error());
+                if (!sent) return abandon(sent.error());
                 // Deriving the hidden wallet's seed takes the device a while.
                 timeout = signer_.options_.person_timeout;
                 continue;
@@ -361,8 +362,12 @@ class TrezorSigner::Flow {
     // device so it does not wait for buttons nobody will press, and drop its answer.
     tl::unexpected<core::Error> abandon(core::Error error) {
         if (error.code == ErrorCode::Disconnected && !context_.stop.stop_requested()) {
+            // The device (or emulator) went away: say which, with the transport's words.
             signer_.session_broken_ = true;
-            return tl::unexpected(std::move(error));
+            return tl::unexpected(core::Error{ErrorCode::Disconnected,
+                                              signer_.features_.model_name + " " + signer_.id() +
+                                                  " was disconnected during the request (" +
+                                                  error.detail + ")"});
         }
         if (signer_.link_->send(pb::Cancel())) {
             signer_.link_->discard_pending(std::chrono::milliseconds(200));
