@@ -1,11 +1,19 @@
 // The commands about hardware wallets: devices (what keybridged sees), account add --ledger (an
 // account whose key stays on the device), doctor (what stops a device from working).
 #include <cstdint>
+#include <cstdio>
+#include <future>
+#include <set>
 #include <string>
+#include <thread>
+
+#include <poll.h>
+#include <unistd.h>
 
 #include "cli/command.h"
 #include "cli/daemon_client.h"
 #include "cli/device_doctor.h"
+#include "cli/prompt.h"
 #include "cli/terminal_text.h"
 #include "store/vault/vault.h"
 
@@ -16,9 +24,12 @@ namespace json = boost::json;
 using core::ErrorCode;
 using core::fail;
 using core::Result;
+using core::Status;
 
-// Asking a device for an address may wait for it (a busy lane, a slow emulator).
-constexpr std::chrono::seconds kDeviceCallTimeout{60};
+// Asking a device for an address may wait for it (a busy lane, a slow emulator) and for the
+// person (a Trezor's PIN or passphrase, the device's back-off after a wrong PIN).
+constexpr std::chrono::seconds kDeviceCallTimeout{300};
+constexpr std::chrono::seconds kSocketCallTimeout{30};
 
 std::string field(const json::object& o, std::string_view key) {
     const json::value* v = o.if_contains(key);
@@ -102,6 +113,111 @@ Result<std::string> ledger_path(const Context& ctx) {
     return out;
 }
 
+// Answers a needs-input stage of our own address request: the PIN as positions on the grid only
+// the Trezor shows, or the passphrase, typed without echo on the terminal and sent from locked
+// memory. An empty answer cancels the request.
+Status answer_input(DaemonSocket& socket, std::uint64_t id, const std::string& input) {
+    if (input == "pin") {
+        tell(
+            "Your Trezor shows a grid of digits. Type the positions of your PIN's digits on it,\n"
+            "as on a numeric keypad:\n    7 8 9\n    4 5 6\n    1 2 3\n");
+    }
+    auto secret = prompt_secret(input == "pin" ? "PIN positions (empty to cancel): "
+                                               : "Trezor passphrase (empty to cancel): ",
+                                "");
+    if (!secret) return fail(secret.error());
+    Result<RpcAnswer> sent =
+        secret->size() == 0
+            ? socket.call_raw("keybridge_respond", json::array{id, json::object{{"cancel", true}}},
+                              kSocketCallTimeout)
+            : socket.call_with_secret(
+                  "keybridge_respond",
+                  "[" + std::to_string(id) + ",{" + json::serialize(json::string(input)) + ":",
+                  std::string_view(reinterpret_cast<const char*>(secret->data()), secret->size()),
+                  "}]", kSocketCallTimeout);
+    if (!sent) return fail(sent.error());
+    if (sent->error) return fail(error_from_rpc(*sent->error));
+    return {};
+}
+
+// keybridge_deviceAddress, on a connection of its own while this one watches the approval
+// events: a Trezor that wants its PIN or passphrase for the address asks through a needs-input
+// stage of an entry with method keybridge_deviceAddress. With a terminal on stdin the tool asks
+// itself; otherwise any approver (keybridge approve, the approval page) answers it, and the tool
+// says so on stderr. The PIN and passphrase are never arguments and never printed.
+Result<json::value> device_address(DaemonClient& client, const std::string& path,
+                                   const std::optional<std::string>& device) {
+    auto socket = client.open_socket();
+    if (!socket) return fail(socket.error());
+    auto subscribed =
+        (*socket)->call("eth_subscribe", json::array{"keybridge_approvals"}, kSocketCallTimeout);
+    if (!subscribed) return fail(subscribed.error());
+    const json::array params{json::string(path),
+                             device ? json::value(*device) : json::value(nullptr)};
+    DaemonClient caller = client;
+    auto answer = std::async(std::launch::async, [caller, params]() mutable {
+        return caller.call("keybridge_deviceAddress", params, kDeviceCallTimeout);
+    });
+    const bool terminal = ::isatty(STDIN_FILENO) == 1 && have_terminal();
+    std::set<std::pair<std::uint64_t, std::string>> asked;
+    bool open = true;
+    while (answer.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
+        pollfd p{(*socket)->wake_fd(), POLLIN, 0};
+        if (open)
+            (void)::poll(&p, 1, 200);
+        else
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        while (open) {
+            auto next = (*socket)->poll_notification();
+            if (!next) {
+                open = false;  // the call's own answer says what happened
+                break;
+            }
+            if (!*next) break;
+            const json::value* result = (*next)->if_contains("params");
+            result = result != nullptr && result->is_object()
+                         ? result->as_object().if_contains("result")
+                         : nullptr;
+            if (result == nullptr || !result->is_object()) continue;
+            const json::object& event = result->as_object();
+            const json::value* request = event.if_contains("request");
+            if (field(event, "type") == "removed" || request == nullptr || !request->is_object())
+                continue;
+            const json::object& r = request->as_object();
+            const json::value* details = r.if_contains("details");
+            if (field(r, "method") != "keybridge_deviceAddress" ||
+                field(r, "stage") != "needs-input" || details == nullptr || !details->is_object() ||
+                field(details->as_object(), "path") != path ||
+                (device && field(details->as_object(), "device") != *device))
+                continue;
+            const json::value* id = r.if_contains("id");
+            const std::string input = field(r, "input");
+            if (id == nullptr || (input != "pin" && input != "passphrase")) continue;
+            std::uint64_t number = 0;
+            if (id->is_uint64())
+                number = id->as_uint64();
+            else if (id->is_int64() && id->as_int64() > 0)
+                number = static_cast<std::uint64_t>(id->as_int64());
+            else
+                continue;
+            if (!asked.insert({number, input}).second) continue;
+            if (!terminal) {
+                std::fprintf(stderr,
+                             "keybridge: the Trezor asks for its %s: answer it in an approver "
+                             "(keybridge approve, or the approval page), request %llu\n",
+                             input == "pin" ? "PIN" : "passphrase",
+                             static_cast<unsigned long long>(number));
+                continue;
+            }
+            if (auto answered = answer_input(**socket, number, input); !answered) {
+                std::fprintf(stderr, "keybridge: %s\n",
+                             terminal_safe(answered.error().detail).c_str());
+            }
+        }
+    }
+    return answer.get();
+}
+
 Result<Report> run_account_add(Context& ctx) {
     const bool ledger = ctx.args.flag("ledger");
     const bool trezor = ctx.args.flag("trezor");
@@ -138,10 +254,7 @@ Result<Report> run_account_add(Context& ctx) {
                             "(keybridge devices)");
         if (ids.size() == 1) device = ids[0];
     }
-    auto answer = client->call(
-        "keybridge_deviceAddress",
-        json::array{json::string(*path), device ? json::value(*device) : json::value(nullptr)},
-        kDeviceCallTimeout);
+    auto answer = device_address(*client, *path, device);
     if (!answer) return fail(answer.error());
     if (!answer->is_object())
         return fail(ErrorCode::ProtocolError, "keybridge_deviceAddress: not an object");

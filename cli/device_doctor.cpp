@@ -240,6 +240,10 @@ static void check_trezor_device(const json::object& d, std::vector<Finding>& out
                 {false, subject,
                  "ready: firmware " + field(d, "firmware") + ", " + accounts + " accounts", ""});
         }
+    } else if (state == "locked") {
+        // Not a problem: the first request asks for the PIN through the approver.
+        out.push_back({false, subject,
+                       "locked" + (detail.empty() ? std::string() : " (" + detail + ")"), ""});
     } else if (state == "bootloader") {
         problem("in bootloader mode: nothing is signed on it",
                 "unplug it and plug it in again without touching the screen or buttons");

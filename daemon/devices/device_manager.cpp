@@ -232,8 +232,11 @@ void DeviceManager::step(Entry& entry, std::stop_token stop) {
         entry.report = std::move(report);
         if (entry.device->gone()) return;  // detached and re-opened at the next poll
         auto signer = entry.device->signer();
-        if (entry.report.state != DeviceState::Ready || !signer || entry.report.identity.empty())
-            return;
+        // A locked Trezor serves too: its PIN is asked through the approver when it signs.
+        const bool serves = entry.report.state == DeviceState::Ready ||
+                            (entry.report.state == DeviceState::Locked &&
+                             entry.candidate.family == core::SignerFamily::Trezor);
+        if (!serves || !signer || entry.report.identity.empty()) return;
         const std::string id = signer->id();
         if (registry_.attached(id)) {
             // Two devices with the same seed: the first one found keeps serving.
@@ -300,6 +303,18 @@ std::vector<DeviceManager::Listed> DeviceManager::list() const {
     return out;
 }
 
+std::string DeviceManager::blocked_by_mode(core::SignerFamily family) const {
+    std::string out;
+    std::lock_guard lock(mutex_);
+    for (const auto& [location, entry] : entries_) {
+        if (entry.candidate.family != family || !entry.attached.empty() ||
+            entry.report.state != DeviceState::Bootloader)
+            continue;
+        out += (out.empty() ? "" : "; ") + entry.report.detail;
+    }
+    return out;
+}
+
 core::Result<std::string> DeviceManager::choose(std::string_view identity) const {
     std::vector<std::string> attached;
     std::string not_ready;  // what stops the others, for the message
@@ -325,6 +340,9 @@ core::Result<std::string> DeviceManager::choose(std::string_view identity) const
     }
     if (attached.size() == 1) return attached.front();
     if (attached.empty()) {
+        // The one reason that is no fault of keybridge's set-up comes first, plainly.
+        const std::string mode = blocked_by_mode(core::SignerFamily::Trezor);
+        if (!mode.empty()) return fail(ErrorCode::DeviceNotFound, mode + "." + others);
         return fail(ErrorCode::DeviceNotFound,
                     "no Ledger is ready: connect it, unlock it and open its Ethereum app "
                     "(keybridge devices shows what keybridged sees)." +

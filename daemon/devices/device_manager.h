@@ -62,6 +62,11 @@ class DeviceManager {
     // are there and why none can be used; "several: name one with --device").
     [[nodiscard]] core::Result<std::string> choose(std::string_view identity) const;
 
+    // Why a device of `family` that is plugged in cannot serve because of a mode it is in (a
+    // Trezor in bootloader mode: "Trezor One is in bootloader mode: …"), for the errors of
+    // requests that need one; empty when no such device is there. Thread-safe.
+    std::string blocked_by_mode(core::SignerFamily family) const;
+
   private:
     // What a lane job hands back to the poller.
     struct Refresh {

@@ -58,9 +58,9 @@ class TrezorDevice final : public Device {
                  bool usb)
         : reports_(std::move(reports)), udp_(udp), usb_(usb) {}
 
-    DeviceReport probe(std::stop_token) override {
+    DeviceReport probe(std::stop_token stop) override {
         if (fixed_) return *fixed_;
-        if (signer_) return refresh();
+        if (signer_) return refresh(stop);
         trezor::TrezorSigner::Options options;
         options.device_timeout = 5s;  // a device that does not answer v1 is not waited for long
         auto connected = trezor::TrezorSigner::connect(
@@ -121,12 +121,22 @@ class TrezorDevice final : public Device {
         r.app = "Ethereum";
         r.identity = signer_->id();
         if (f.pin_protection) r.detail = "PIN protected: the approver asks for the PIN positions";
+        if (f.pin_protection && !signer_->unlocked()) {
+            // Locked still signs: the first request asks for the PIN through the approver (or
+            // on the device's own screen), so the signer serves all the same.
+            r.state = DeviceState::Locked;
+            r.detail = f.passphrase_entry_on_device || f.model != "1"
+                           ? "the next request asks for its PIN (on the Trezor, or its "
+                             "positions through the approver)"
+                           : "the next request asks the approver for the positions of "
+                             "its PIN on the grid the Trezor shows";
+        }
         serving_ = true;
         return r;
     }
 
     // Between flows (on the signer's lane once attached): is it still there?
-    DeviceReport refresh() {
+    DeviceReport refresh(const std::stop_token& stop) {
         if (udp_ != nullptr && !udp_->ping(1500ms)) {
             gone_.store(true);
             DeviceReport r = base();
@@ -134,6 +144,9 @@ class TrezorDevice final : public Device {
             r.detail = "the emulator at " + udp_->describe() + " stopped answering";
             return r;
         }
+        // Locked or unlocked since the last look (a PIN typed, the device's auto-lock); a
+        // failure here is a lost device, which health_ has noted.
+        if (!health_->lost.load()) (void)signer_->refresh_features(stop);
         if (health_->lost.load()) {
             DeviceReport r = base();
             r.state = DeviceState::Unreachable;

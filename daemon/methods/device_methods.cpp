@@ -1,9 +1,14 @@
 // keybridge_devices (the hardware wallets keybridged sees) and keybridge_deviceAddress (what
-// address a device derives at a path: `keybridge account add --ledger`).
+// address a device derives at a path: `keybridge account add --ledger / --trezor`). A Trezor that
+// wants its PIN or passphrase for the address asks for it as any signature does: a needs-input
+// stage of an approval entry (method keybridge_deviceAddress) that an approver answers.
+#include <ctime>
+#include <memory>
 #include <string>
 
 #include "core/bip32.h"
 #include "daemon/log.h"
+#include "daemon/methods/approval_prompter.h"
 #include "daemon/rpc/params.h"
 #include "daemon/services.h"
 
@@ -36,23 +41,6 @@ json::object device_json(const devices::DeviceManager::Listed& d) {
     o["accounts"] = d.accounts;
     return o;
 }
-
-// The address query has no person to ask: a device that wants a PIN or passphrase for it is
-// refused (the person unlocks the device itself), and a device that shows the address asks on
-// the device, which the person sees there.
-class NoPersonPrompter final : public core::Prompter {
-  public:
-    void on_device(std::string_view) override {}
-    void device_done() override {}
-    core::Result<core::SecretBuffer> pin_matrix(std::string_view) override {
-        return core::fail(core::ErrorCode::PinRequired,
-                          "unlock the device first, then ask for the address again");
-    }
-    core::Result<core::SecretBuffer> passphrase(std::string_view) override {
-        return core::fail(core::ErrorCode::NotSupported,
-                          "a passphrase cannot be entered while adding an account");
-    }
-};
 
 }  // namespace
 
@@ -97,15 +85,27 @@ void register_device_methods(rpc::Dispatcher& d, Services& s) {
                    return reply(tl::unexpected(rpc::to_rpc_error(
                        {core::ErrorCode::DeviceNotFound, *chosen + " was just unplugged"})));
                // On the device's lane: never beside a signature of the same device.
+               // The entry the PIN / passphrase prompts would stand in (approvers see it only
+               // when the device asks for one).
+               auto entry = std::make_shared<approvals::ApprovalRequest>();
+               entry->id = s.approvals.reserve_id();
+               entry->origin = std::string(approvals::kLocalClientOrigin);
+               entry->authenticated = true;
+               entry->connection_id = client->connection_id;
+               entry->method = "keybridge_deviceAddress";
+               entry->created = static_cast<std::int64_t>(std::time(nullptr));
+               entry->summary = "keybridge account add: the address at " + *path + " on " + *chosen;
+               entry->details = json::object{{"device", *chosen}, {"path", *path}};
                lane->run(
                    s.stops.token_for(client->connection_id),
-                   [signer, reply, path = *path, id = *chosen](std::stop_token token) {
+                   [&s, entry, signer, reply, path = *path, id = *chosen](std::stop_token token) {
                        if (token.stop_requested())
                            return reply(tl::unexpected(
                                rpc::to_rpc_error({core::ErrorCode::Disconnected, "cancelled"})));
-                       NoPersonPrompter prompter;
+                       ApprovalPrompter prompter(s.approvals, *entry, token);
                        const core::SignContext context{token, prompter};
                        auto address = signer->address_at(context, path);
+                       s.approvals.complete(entry->id);
                        if (!address)
                            return reply(tl::unexpected(rpc::to_rpc_error(address.error())));
                        const core::SignerInfo info = signer->info();

@@ -273,7 +273,7 @@ class TrezorSigner::Flow {
 
     template <class M>
     core::Result<WireMessage> call(const M& message) {
-        KEYBRIDGE_TRY_STATUS(signer_.link_->send(message));
+        if (auto sent = signer_.link_->send(message); !sent) return abandon(sent.error());
         return run(signer_.options_.device_timeout);
     }
 
@@ -289,12 +289,14 @@ class TrezorSigner::Flow {
                 // too, announced by these button requests.
                 if (request->code() == pb::ButtonRequest::ButtonRequest_PinEntry) {
                     show("Enter your PIN on your Trezor");
+                    pin_sent_ = true;
                 } else if (request->code() == pb::ButtonRequest::ButtonRequest_PassphraseEntry) {
                     show("Enter your passphrase on your Trezor");
                 } else {
                     show("Confirm on your Trezor: " + what_);
                 }
-                KEYBRIDGE_TRY_STATUS(signer_.link_->send(pb::ButtonAck()));
+                if (auto acked = signer_.link_->send(pb::ButtonAck()); !acked)
+                    return abandon(acked.error());
                 timeout = signer_.options_.person_timeout;
                 continue;
             }
@@ -308,9 +310,10 @@ class TrezorSigner::Flow {
                                         positions->size()));
                 auto sent = signer_.link_->send(ack);
                 std::fill(ack.mutable_pin()->begin(), ack.mutable_pin()->end(), '\0');
-                if (!sent) return tl::unexpected(sent.error());
+                if (!sent) return abandon(sent.error());
                 // The device's back-off after wrong PINs can take long; so can unlocking.
                 timeout = signer_.options_.person_timeout;
+                pin_sent_ = true;
                 continue;
             }
             if (reply->type == pb::kWireId<pb::PassphraseRequest>) {
@@ -328,7 +331,7 @@ class TrezorSigner::Flow {
                 }
                 auto sent = signer_.link_->send(ack);
                 std::fill(ack.mutable_passphrase()->begin(), ack.mutable_passphrase()->end(), '\0');
-                if (!sent) return tl::unexpected(sent.error());
+                if (!sent) return abandon(sent.error());
                 // Deriving the hidden wallet's seed takes the device a while.
                 timeout = signer_.options_.person_timeout;
                 continue;
@@ -336,8 +339,12 @@ class TrezorSigner::Flow {
             if (reply->type == pb::kWireId<pb::Failure>) {
                 auto failure = parse_as<pb::Failure>(*reply);
                 if (!failure) return tl::unexpected(failure.error());
+                if (failure->code() == pb::Failure::Failure_PinInvalid)
+                    signer_.unlocked_.store(false);
                 return tl::unexpected(failure_error(*failure));
             }
+            // The device went on past its PIN: it stays unlocked for a while.
+            if (pin_sent_) signer_.unlocked_.store(true);
             return reply;
         }
     }
@@ -355,8 +362,12 @@ class TrezorSigner::Flow {
     // device so it does not wait for buttons nobody will press, and drop its answer.
     tl::unexpected<core::Error> abandon(core::Error error) {
         if (error.code == ErrorCode::Disconnected && !context_.stop.stop_requested()) {
+            // The device (or emulator) went away: say which, with the transport's words.
             signer_.session_broken_ = true;
-            return tl::unexpected(std::move(error));
+            return tl::unexpected(core::Error{ErrorCode::Disconnected,
+                                              signer_.features_.model_name + " " + signer_.id() +
+                                                  " was disconnected during the request (" +
+                                                  error.detail + ")"});
         }
         if (signer_.link_->send(pb::Cancel())) {
             signer_.link_->discard_pending(std::chrono::milliseconds(200));
@@ -373,6 +384,7 @@ class TrezorSigner::Flow {
     bool shown_ = false;
     std::string shown_text_;
     bool finished_ = false;
+    bool pin_sent_ = false;
 };
 
 core::Result<std::unique_ptr<TrezorSigner>> TrezorSigner::connect(
@@ -406,6 +418,7 @@ core::Result<std::unique_ptr<TrezorSigner>> TrezorSigner::connect(
     f.bootloader_mode = features->bootloader_mode();
     f.pin_protection = features->pin_protection();
     f.passphrase_protection = features->passphrase_protection();
+    f.unlocked = features->has_unlocked() ? features->unlocked() : !f.pin_protection;
     for (int capability : features->capabilities()) {
         if (capability == pb::Features::Capability_PassphraseEntry) {
             f.passphrase_entry_on_device = true;
@@ -420,7 +433,27 @@ TrezorSigner::TrezorSigner(std::unique_ptr<Link> link, Options options, TrezorFe
     : link_(std::move(link)),
       options_(options),
       features_(std::move(features)),
-      session_id_(std::move(session_id)) {}
+      session_id_(std::move(session_id)) {
+    unlocked_.store(features_.unlocked);
+}
+
+core::Status TrezorSigner::refresh_features(const std::stop_token& stop) {
+    if (session_broken_) KEYBRIDGE_TRY_STATUS(restart_session(stop));
+    KEYBRIDGE_TRY_STATUS(link_->send(pb::GetFeatures()));
+    for (;;) {
+        auto reply = link_->receive(options_.device_timeout, stop);
+        if (!reply) {
+            session_broken_ = true;
+            return tl::unexpected(reply.error());
+        }
+        // A stale answer of an abandoned flow may come first.
+        if (reply->type != pb::kWireId<pb::Features>) continue;
+        auto features = parse_as<pb::Features>(*reply);
+        if (!features) return tl::unexpected(features.error());
+        if (features->has_unlocked()) unlocked_.store(features->unlocked());
+        return {};
+    }
+}
 
 void TrezorSigner::set_keys(std::vector<core::KeyRef> keys) {
     std::lock_guard lock(mutex_);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,9 @@ struct TrezorFeatures {
     bool pin_protection = false;
     bool passphrase_protection = false;
     bool passphrase_entry_on_device = false;  // Capability_PassphraseEntry
+    // Features.unlocked (pin_cached on older firmware): the PIN is not needed now. A device
+    // that does not say is taken as unlocked unless it is PIN protected.
+    bool unlocked = true;
 };
 
 // "Trezor One" for "1", "Trezor Model T" for "T", "Trezor Safe 3" for "Safe 3", "Trezor <m>"
@@ -75,6 +79,12 @@ class TrezorSigner final : public core::Signer {
     }
 
     const TrezorFeatures& features() const { return features_; }
+    // Whether the device needs no PIN now: from Features at connect(), true once a PIN was
+    // accepted, and as refresh_features() last heard. Thread-safe.
+    bool unlocked() const { return unlocked_.load(); }
+    // Asks the device its Features again (GetFeatures, no person involved) and keeps what can
+    // change while it is plugged in (unlocked). Timeout / Disconnected when it does not answer.
+    [[nodiscard]] core::Status refresh_features(const std::stop_token& stop);
     // The vault's records for this device.
     void set_keys(std::vector<core::KeyRef> keys);
     // false: unplugged (ready() reports DeviceNotFound, calls fail with it).
@@ -121,6 +131,7 @@ class TrezorSigner final : public core::Signer {
     TrezorFeatures features_;
     std::string session_id_;
     bool session_broken_ = false;
+    std::atomic<bool> unlocked_{true};
     mutable std::mutex mutex_;  // guards keys_ and present_
     std::vector<core::KeyRef> keys_;
     bool present_ = true;

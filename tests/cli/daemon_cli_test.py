@@ -8,7 +8,9 @@ daemon over HTTP (with the cookie token, or as a browser page with an Origin hea
 The interactive approver and the password prompt run on a pseudo-terminal.
 Python 3 standard library only.
 
-Usage: daemon_cli_test.py PATH_TO_keybridge PATH_TO_keybridged [unittest options]
+Usage: daemon_cli_test.py PATH_TO_keybridge PATH_TO_keybridged [PATH_TO_keybridge_trezor_sim]
+       [unittest options]
+(without the simulator, the test of the approver's Trezor PIN grid is skipped, saying so)
 
 The expected signature and signed transaction were computed independently with ethers 6.17.0
 (HDNodeWallet.fromPhrase(phrase, undefined, "m/44'/60'/0'/0/0").signMessage / signTransaction).
@@ -24,6 +26,7 @@ import re
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +36,7 @@ import unittest
 
 KEYBRIDGE = None
 KEYBRIDGED = None
+TREZOR_SIM = None
 
 ALL_PHRASE = "all all all all all all all all all all all all"
 ADDRESS = "0x73d0385F4d8E00C5e6504C6030F47BF6212736A8"  # m/44'/60'/0'/0/0 of ALL_PHRASE
@@ -743,6 +747,121 @@ class DaemonCommands(unittest.TestCase):
         code, last = approver.finish()
         self.assertEqual((code, last), (EXIT_OK, {"decided": 2, "ok": True}))
 
+    # ------------------------------------------------------------ Trezor PIN on the terminal
+
+    def start_trezor_sim(self, *args):
+        """keybridge_trezor_sim on a free UDP port: (port, control(command) -> answer)."""
+        proc = subprocess.Popen([TREZOR_SIM, "--port", "0", *args], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+
+        def stop():
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+        self.cleanups.append(stop)
+        match = re.match(r"port (\d+) control (\d+)", proc.stdout.readline().decode())
+        self.assertIsNotNone(match, "the Trezor simulator did not start")
+        port, control_port = int(match.group(1)), int(match.group(2))
+
+        def control(command):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(5)
+                s.sendto(command.encode(), ("127.0.0.1", control_port))
+                return s.recvfrom(256)[0].decode()
+        return port, control
+
+    def test_terminal_approver_shows_the_pin_grid_and_sends_the_positions(self):
+        """A Trezor One asks for its PIN: `keybridge approve` on a terminal shows the grid of
+        positions (the digits are only on the device), reads the positions without echo and
+        sends them; `account add --trezor` and then a signature go through."""
+        if TREZOR_SIM is None:
+            self.skipTest("no PATH_TO_keybridge_trezor_sim given")
+        port, control = self.start_trezor_sim("--model", "1", "--pin", "1234")
+        daemon = self.start_daemon("--trezor-emulator", "127.0.0.1:%d" % port, "--usb", "off")
+        self.cli("unlock", "--password-file", self.vault_pw, daemon=daemon, check=EXIT_OK)
+        deadline = time.monotonic() + TIMEOUT
+        while not any(d["attached"] for d in json.loads(
+                self.cli("devices", "--json", check=EXIT_OK).stdout)["devices"]):
+            self.assertLess(time.monotonic(), deadline, "the Trezor simulator never attached")
+            time.sleep(0.1)
+        program = self.pty_program("approve")
+        program.expect(rb"Waiting for requests")
+
+        # keybridge account add, without a terminal of its own: the approver is asked.
+        add = subprocess.Popen(
+            [KEYBRIDGE, "--datadir", self.datadir, "account", "add", "--trezor", "--index", "1",
+             "--json"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True)
+        self.cleanups.append(lambda: add.poll() is None and add.kill())
+        program.expect(rb"Request \d+: keybridge_deviceAddress")
+        program.expect(rb"Needs:\s+pin: Enter your Trezor PIN")
+        program.expect(rb"The digits are shown only on the device\. Type the positions of your "
+                       rb"PIN's digits on its grid:\r\n    7 8 9\r\n    4 5 6\r\n    1 2 3\r\n")
+        program.expect(rb"PIN positions \(empty to cancel the request\): ")
+        positions = control("positions 1234")
+        self.assertRegex(positions, r"^[1-9]{4}$")
+        program.send(positions + "\n")
+        out, err = add.communicate(timeout=TIMEOUT)
+        self.assertEqual(add.returncode, EXIT_OK, err)
+        account = json.loads(out)["account"]
+        self.assertEqual(account["device"], "trezor:KBSIM0000000001")
+        self.assertEqual(account["path"], "m/44'/60'/0'/0/1")
+        self.assertIn("answer it in an approver", err.decode())
+        # Typed without echo: the positions never reached the screen.
+        self.assertNotIn(positions.encode(), program.screen)
+
+        # Locked again, a signature asks again, after the decision.
+        self.assertEqual(control("lock"), "ok")
+        call = daemon.rpc_async("eth_requestAccounts", [])
+        program.expect(rb"Request \d+: eth_requestAccounts")
+        program.expect(rb"Approve\? \[y/N\] ")
+        program.send("y\n")
+        program.expect(rb"Accounts to share \[[^\]]*\] \(numbers from the list, or all\): ")
+        program.send("all\n")
+        shared = call.result()["result"]
+        self.assertIn(account["address"].lower(), shared)
+        call = daemon.rpc_async("personal_sign", ["0x" + b"behind a PIN".hex(), account["address"]])
+        program.expect(rb"Request \d+: personal_sign")
+        program.expect(rb"Approve\? \[y/N\] ")
+        program.send("y\n")
+        program.expect(rb"7 8 9\r\n    4 5 6\r\n    1 2 3\r\n")
+        program.expect(rb"PIN positions \(empty to cancel the request\): ")
+        positions = control("positions 1234")
+        program.send(positions + "\n")
+        signature = call.result().get("result", "")
+        self.assertRegex(signature, r"^0x[0-9a-f]{130}$")
+
+    def test_account_add_on_a_terminal_asks_the_trezor_pin_and_passphrase_itself(self):
+        """On a terminal, `keybridge account add --trezor` answers the PIN and passphrase stages
+        of its own address request: the grid of positions, then the passphrase, neither echoed
+        nor on its command line."""
+        if TREZOR_SIM is None:
+            self.skipTest("no PATH_TO_keybridge_trezor_sim given")
+        port, control = self.start_trezor_sim("--model", "1", "--pin", "1234",
+                                              "--passphrase-protection")
+        daemon = self.start_daemon("--trezor-emulator", "127.0.0.1:%d" % port, "--usb", "off")
+        deadline = time.monotonic() + TIMEOUT
+        while not any(d["attached"] for d in json.loads(
+                self.cli("devices", "--json", check=EXIT_OK).stdout)["devices"]):
+            self.assertLess(time.monotonic(), deadline, "the Trezor simulator never attached")
+            time.sleep(0.1)
+        program = self.pty_program("account", "add", "--trezor", "--index", "2")
+        program.expect(rb"Your Trezor shows a grid of digits\. Type the positions of your PIN's "
+                       rb"digits on it,\r?\nas on a numeric keypad:\r?\n    7 8 9\r?\n    4 5 6\r?\n"
+                       rb"    1 2 3\r?\n")
+        program.expect(rb"PIN positions \(empty to cancel\): ")
+        positions = control("positions 1234")
+        program.send(positions + "\n")
+        program.expect(rb"Trezor passphrase \(empty to cancel\): ")
+        program.send("terminal words\n")
+        program.expect(rb"Added (0x[0-9a-fA-F]{40}) \(")
+        program.expect(rb"trezor:KBSIM0000000001 at m/44'/60'/0'/0/2")
+        self.assertEqual(program.wait(), EXIT_OK)
+        self.assertNotIn(positions.encode(), program.screen)
+        self.assertNotIn(b"terminal words", program.screen)
+        self.assertNotIn("terminal words", daemon.log())
+
     # ------------------------------------------------------------ interactive approve
 
     def test_interactive_approver_renders_transaction_and_typed_data(self):
@@ -981,13 +1100,17 @@ class DaemonCommands(unittest.TestCase):
 
 
 def main():
-    global KEYBRIDGE, KEYBRIDGED
+    global KEYBRIDGE, KEYBRIDGED, TREZOR_SIM
     if len(sys.argv) < 3:
         sys.stderr.write("usage: daemon_cli_test.py PATH_TO_keybridge PATH_TO_keybridged "
-                         "[unittest options]\n")
+                         "[PATH_TO_keybridge_trezor_sim] [unittest options]\n")
         return 2
     KEYBRIDGE, KEYBRIDGED = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    program = unittest.main(argv=[sys.argv[0]] + sys.argv[3:], exit=False, verbosity=2)
+    rest = sys.argv[3:]
+    if rest and not rest[0].startswith("-") and os.path.basename(rest[0]) == "keybridge_trezor_sim":
+        TREZOR_SIM = os.path.abspath(rest[0])
+        rest = rest[1:]
+    program = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2)
     return 0 if program.result.wasSuccessful() else 1
 
 

@@ -408,6 +408,169 @@ TEST_F(TrezorDevices, APassphraseTheDeviceCannotTakeIsAskedThroughTheApprover) {
     EXPECT_EQ(daemon_.log().find("hidden words"), std::string::npos);
 }
 
+TEST_F(TrezorDevices, ALockedTrezorIsListedLockedAndAWrongPinIsAClearErrorNotRetried) {
+    if (outside_emulator() != nullptr)
+        GTEST_SKIP() << "KEYBRIDGE_TREZOR_EMULATOR is set: the test needs the simulator's PIN";
+    tsim::SimConfig config;
+    config.pin = "1234";
+    config.pin_backoff_unit = 1500ms;  // the device waits this long after one wrong PIN
+    const std::string endpoint = start_sim(config);
+    ASSERT_NO_FATAL_FAILURE(start_with({endpoint}));
+    // Features.unlocked is false: listed "locked", yet attached (the PIN is asked when it signs).
+    json::object listed = trezor_listed();
+    EXPECT_EQ(listed.at("state"), json::value("locked")) << listed;
+    EXPECT_EQ(listed.at("attached"), json::value(true)) << listed;
+    const std::string shown = run_tool({"devices"});
+    EXPECT_NE(shown.find("locked"), std::string::npos) << shown;
+    const std::string doctor = run_tool({"doctor"});
+    EXPECT_NE(doctor.find("[ok]      Trezor Model T (trezor-emulator:" + endpoint + "): locked"),
+              std::string::npos)
+        << doctor;
+    ASSERT_TRUE(wait_accounts(1));
+    {
+        auto vault = vault::Vault::open(datadir_);
+        ASSERT_TRUE(vault);
+        ASSERT_TRUE(vault->add_hardware_account(trezor_address_, "trezor:KBSIM0000000001",
+                                                kTrezorPath, "pin trezor"));
+    }
+    ASSERT_TRUE(wait_accounts(2, 10s));
+    {
+        Approver sharer(control_path(), approve_sharing_all());
+        local().result("eth_requestAccounts");
+    }
+    Approver approver(control_path(), approve_sharing_all());
+    auto count_acks = [&] {
+        int n = 0;
+        for (const auto& name : sim()->device().received())
+            n += name == "PinMatrixAck" ? 1 : 0;
+        return n;
+    };
+    // A wrong PIN: a clear JSON-RPC error naming it; the daemon does not try again by itself.
+    auto wrong = std::async(std::launch::async, [&] { return sign_message("wrong PIN"); });
+    ASSERT_TRUE(
+        answer_input(control(), "pin", [&] { return sim()->device().positions_for("4321"); }));
+    const json::value refused = wrong.get();
+    ASSERT_TRUE(refused.as_object().contains("error")) << refused;
+    EXPECT_EQ(refused.at("error").at("code"), json::value(-32603)) << refused;
+    EXPECT_NE(std::string(refused.at("error").at("message").as_string()).find("wrong PIN"),
+              std::string::npos)
+        << refused;
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(count_acks(), 1);
+    EXPECT_EQ(sim()->device().wrong_pins(), 1);
+    EXPECT_TRUE(control().result("keybridge_pendingApprovals").as_array().empty());
+    // The next request: the device checks the PIN only after its back-off, which keybridged
+    // waits out (a person-sized timeout, not a device one) before the signature.
+    auto right = std::async(std::launch::async, [&] { return sign_message("right PIN"); });
+    ASSERT_TRUE(
+        answer_input(control(), "pin", [&] { return sim()->device().positions_for("1234"); }));
+    const auto answered = std::chrono::steady_clock::now();
+    const json::value signed_message = right.get();
+    EXPECT_GE(std::chrono::steady_clock::now() - answered, 1400ms);
+    ASSERT_TRUE(signed_message.as_object().contains("result")) << signed_message;
+    EXPECT_EQ(count_acks(), 2);
+    // Unlocked now: the listing says so at its next look.
+    EXPECT_TRUE(eventually([&] { return trezor_listed().at("state") == json::value("ready"); }))
+        << json::serialize(trezor_listed());
+}
+
+TEST_F(TrezorDevices, AccountAddOnAPinAndPassphraseProtectedTrezorAsksThroughTheApprover) {
+    if (outside_emulator() != nullptr)
+        GTEST_SKIP() << "KEYBRIDGE_TREZOR_EMULATOR is set: the test needs the simulator's PIN";
+    tsim::SimConfig config;
+    config.model = "1";  // the host takes the PIN positions and the passphrase
+    config.pin = "1234";
+    config.passphrase_protection = true;
+    const std::string endpoint = start_sim(config);
+    ASSERT_NO_FATAL_FAILURE(start_with({endpoint}));
+    const core::Address hidden = address_of(kAllPhrase, kTrezorPath, "tool words");
+    // keybridge account add without a terminal: the PIN and passphrase are needs-input stages of
+    // its address request, which an approver answers.
+    auto added = std::async(std::launch::async, [&] {
+        std::string output;
+        const int code = run_program({KEYBRIDGE_CLI_PATH, "--datadir", datadir_, "account", "add",
+                                      "--trezor", "--index", "1"},
+                                     &output);
+        return std::make_pair(code, output);
+    });
+    json::value asked;
+    ASSERT_TRUE(answer_input(
+        control(), "pin", [&] { return sim()->device().positions_for("1234"); }, &asked));
+    EXPECT_EQ(asked.at("method"), json::value("keybridge_deviceAddress")) << asked;
+    EXPECT_EQ(asked.at("details").at("path"), json::value(kTrezorPath)) << asked;
+    ASSERT_TRUE(answer_input(control(), "passphrase", [] { return std::string("tool words"); }));
+    const auto [code, output] = added.get();
+    ASSERT_EQ(code, 0) << output;
+    EXPECT_NE(output.find(hidden.to_checksum_string()), std::string::npos) << output;
+    EXPECT_NE(output.find("answer it in an approver"), std::string::npos) << output;
+    EXPECT_EQ(output.find("tool words"), std::string::npos) << output;
+    EXPECT_EQ(daemon_.log().find("tool words"), std::string::npos);
+    {
+        auto vault = vault::Vault::open(datadir_);
+        ASSERT_TRUE(vault);
+        const vault::Account* account = vault->find(hidden);
+        ASSERT_NE(account, nullptr);
+        EXPECT_EQ(account->device, "trezor:KBSIM0000000001");
+        EXPECT_EQ(account->path, kTrezorPath);
+    }
+    EXPECT_TRUE(control().result("keybridge_pendingApprovals").as_array().empty());
+    // It signs for that hidden-wallet account (the passphrase stays cached in the session).
+    ASSERT_TRUE(wait_accounts(2, 10s));
+    {
+        Approver sharer(control_path(), approve_sharing_all());
+        local().result("eth_requestAccounts");
+    }
+    Approver approver(control_path(), approve_sharing_all());
+    const std::string text = "from the account added behind a PIN";
+    const json::value signed_message = local().call(
+        "personal_sign", json::array{json::string(core::hex_encode(core::as_bytes(text))),
+                                     json::string(hidden.to_lower_string())});
+    ASSERT_TRUE(signed_message.as_object().contains("result")) << signed_message;
+    auto sig = core::hex_decode(signed_message.at("result").as_string(), core::HexPrefix::Required);
+    ASSERT_TRUE(sig);
+    auto recovered = core::recover_personal_signer(core::as_bytes(text), *sig);
+    ASSERT_TRUE(recovered);
+    EXPECT_EQ(*recovered, hidden);
+}
+
+TEST_F(TrezorDevices, ARequestForTheAccountOfATrezorInBootloaderModeSaysSo) {
+    if (outside_emulator() != nullptr)
+        GTEST_SKIP() << "KEYBRIDGE_TREZOR_EMULATOR is set: bootloader mode needs the simulator";
+    tsim::SimConfig boot;
+    boot.bootloader_mode = true;
+    const std::string endpoint = start_sim(boot);
+    ASSERT_NO_FATAL_FAILURE(start_with({endpoint}, {}, 0));
+    ASSERT_TRUE(eventually([&] {
+        const json::object d = trezor_listed();
+        return !d.empty() && d.at("state") == json::value("bootloader");
+    })) << json::serialize(devices());
+    ASSERT_TRUE(wait_accounts(1));
+    {
+        auto vault = vault::Vault::open(datadir_);
+        ASSERT_TRUE(vault);
+        ASSERT_TRUE(vault->add_hardware_account(trezor_address_, "trezor:KBSIM0000000001",
+                                                kTrezorPath, "in bootloader"));
+    }
+    ASSERT_TRUE(wait_accounts(2, 10s));
+    {
+        Approver sharer(control_path(), approve_sharing_all());
+        local().result("eth_requestAccounts");
+    }
+    const json::value refused = sign_message("while in the bootloader");
+    ASSERT_TRUE(refused.as_object().contains("error")) << refused;
+    EXPECT_EQ(refused.at("error").at("code"), json::value(4900)) << refused;
+    const std::string why(refused.at("error").at("message").as_string());
+    EXPECT_EQ(why.rfind("Trezor Model T is in bootloader mode: ", 0), 0u) << why;
+    EXPECT_NE(why.find(trezor_address_.to_checksum_string()), std::string::npos) << why;
+    std::string output;
+    EXPECT_NE(run_program({KEYBRIDGE_CLI_PATH, "--datadir", datadir_, "account", "add", "--trezor",
+                           "--index", "0"},
+                          &output),
+              0);
+    EXPECT_NE(output.find("Trezor Model T is in bootloader mode: "), std::string::npos) << output;
+    EXPECT_EQ(sim()->device().button_requests(), 0);
+}
+
 TEST_F(TrezorDevices, BootloaderModeIsListedAndRefusedAndThpOnlyIsReportedUnsupported) {
     if (outside_emulator() != nullptr)
         GTEST_SKIP() << "KEYBRIDGE_TREZOR_EMULATOR is set: these modes need the simulator";

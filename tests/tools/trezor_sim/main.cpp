@@ -4,6 +4,7 @@
 //                        [--device-passphrase P] [--model 1|T|"Safe 3"|"Safe 5"] [--label L]
 //                        [--device-id ID] [--reject] [--delay-ms MS] [--bootloader]
 //                        [--debuglink-buttons]   (buttons wait for DebugLinkDecision on port + 1)
+//                        [--pin-backoff-ms MS]   (after n wrong PINs the check waits 2^(n-1) MS)
 // Prints "port P control C" on stdout once listening, then serves until killed (SIGTERM/SIGINT).
 // The mnemonic defaults to "all all ... all" (12 words); the control port protocol is described
 // in sim_server.h.
@@ -84,6 +85,10 @@ int main(int argc, char** argv) {
             delay_ms = std::stol(v);
         } else if (arg == "--debuglink-buttons") {
             config.debuglink_buttons = true;
+        } else if (arg == "--pin-backoff-ms") {
+            const char* v = value();
+            if (!v) return usage("--pin-backoff-ms needs a value");
+            config.pin_backoff_unit = std::chrono::milliseconds(std::stol(v));
         } else if (arg == "--bootloader") {
             config.bootloader_mode = true;
         } else {

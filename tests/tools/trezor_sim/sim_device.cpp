@@ -160,6 +160,12 @@ std::string SimDevice::matrix() const {
     return digits;
 }
 
+void SimDevice::lock() {
+    std::lock_guard lock(mutex_);
+    unlocked_ = false;
+    passphrase_.reset();
+}
+
 std::string SimDevice::positions_for(const std::string& pin) const {
     std::lock_guard lock(mutex_);
     std::string positions;

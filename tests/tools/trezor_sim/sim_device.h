@@ -70,6 +70,9 @@ class SimDevice {
     // Ends any flow (a Cancel, or the host went away): Failure(ActionCancelled).
     SimMessage cancel();
 
+    // The device locks and forgets its session's passphrase (as after its auto-lock and a
+    // restart): the next request asks for the PIN and the passphrase again.
+    void lock();
     void set_answer(UserAnswer answer);
     void set_delay(std::chrono::milliseconds delay);
     // The digits shown at matrix positions 1..9 (position 1 bottom-left, 9 top-right, as a

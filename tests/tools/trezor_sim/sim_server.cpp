@@ -77,6 +77,10 @@ std::string SimServer::control(const std::string& command) {
         device_->set_delay(std::chrono::milliseconds(std::stol(argument)));
         return "ok";
     }
+    if (verb == "lock") {
+        device_->lock();
+        return "ok";
+    }
     if (verb == "matrix") return device_->matrix();
     if (verb == "positions") return device_->positions_for(argument);
     if (verb == "buttons") return std::to_string(device_->button_requests());

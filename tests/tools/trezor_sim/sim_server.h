@@ -19,6 +19,7 @@ namespace keybridge::trezor_sim {
 //   matrix                              -> the 9 digits shown at positions 1..9
 //   positions PIN                       -> the positions to type for PIN on that matrix
 //   buttons                             -> how many ButtonRequests were sent
+//   lock                                the device locks and forgets the session's passphrase
 // The same port also takes DebugLink reports (protocol v1 framing, as the emulator's DebugLink
 // port): DebugLinkDecision presses a button when SimConfig::debuglink_buttons is set.
 // Runs on its own thread from start() until stop() / destruction.
