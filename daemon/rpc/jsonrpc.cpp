@@ -94,6 +94,7 @@ RpcError to_rpc_error(const core::Error& error) {
                     std::nullopt};
         case ErrorCode::NotFound:
         case ErrorCode::VaultLocked:
+        case ErrorCode::WrongPassword:  // a wrong vault password or device PIN: not our fault
             return {kUnauthorized, error.detail, std::nullopt};
         case ErrorCode::Disconnected:
         case ErrorCode::DeviceNotFound:
@@ -103,7 +104,6 @@ RpcError to_rpc_error(const core::Error& error) {
         case ErrorCode::DeviceBusy:
         case ErrorCode::PinRequired:
         case ErrorCode::CryptoFailure:
-        case ErrorCode::WrongPassword:
         case ErrorCode::IoError:
             return {kInternalError, error.detail, std::nullopt};
         case ErrorCode::Internal:

@@ -680,7 +680,7 @@ e2e("a wrong PIN: a clear error naming it, not retried; the next request waits o
   await seen;
   await asked;
   const rpc = rpcError(error);
-  assert.equal(rpc.code, -32603, rpc.message);
+  assert.equal(rpc.code, 4100, rpc.message);
   assert.match(rpc.message, /wrong PIN/);
   await sleep(300);
   assert.equal(pinPrompts() - promptsBefore, 1, "the daemon asked for the PIN again by itself");

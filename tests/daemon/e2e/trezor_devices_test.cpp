@@ -451,7 +451,7 @@ TEST_F(TrezorDevices, ALockedTrezorIsListedLockedAndAWrongPinIsAClearErrorNotRet
         answer_input(control(), "pin", [&] { return sim()->device().positions_for("4321"); }));
     const json::value refused = wrong.get();
     ASSERT_TRUE(refused.as_object().contains("error")) << refused;
-    EXPECT_EQ(refused.at("error").at("code"), json::value(-32603)) << refused;
+    EXPECT_EQ(refused.at("error").at("code"), json::value(4100)) << refused;
     EXPECT_NE(std::string(refused.at("error").at("message").as_string()).find("wrong PIN"),
               std::string::npos)
         << refused;
