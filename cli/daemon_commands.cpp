@@ -1,5 +1,7 @@
 // The commands that talk to keybridged: status, unlock, lock, approve, permissions list/revoke.
 #include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -193,6 +195,53 @@ Result<Report> run_token(Context& ctx) {
     report.data["token"] = token;
     report.data["cookie"] = path;
     report.text = token;
+    return report;
+}
+
+// ---------------------------------------------------------------- ui
+
+// Opens the approval page: keybridged names its launcher file (in the data folder, mode 0600,
+// holding the page secret) and the browser opens that file, which posts the secret to the page.
+// Only the file's path is on the opener's command line, never the secret.
+Result<Report> run_ui(Context& ctx) {
+    auto client = connect(ctx);
+    if (!client) return fail(client.error());
+    auto page = client->call("keybridge_approvalPage", json::array{});
+    if (!page) return fail(page.error());
+    const json::object* o = page->if_object();
+    if (o == nullptr || !o->contains("url") || !o->contains("launcher") ||
+        !o->at("url").is_string() || !o->at("launcher").is_string()) {
+        return fail(ErrorCode::ProtocolError, "keybridged answered keybridge_approvalPage oddly");
+    }
+    const std::string url(o->at("url").as_string());
+    const std::string launcher(o->at("launcher").as_string());
+    Report report;
+    report.data["url"] = url;
+    report.data["launcher"] = launcher;
+    if (ctx.args.flag("no-open")) {
+        report.text = "Open " + launcher + " in your browser (it logs in to " + url + ").";
+        return report;
+    }
+    // $BROWSER (its first entry) when set, else the desktop's opener.
+    std::string opener = "xdg-open";
+    if (const char* browser = std::getenv("BROWSER"); browser != nullptr && *browser != 0) {
+        opener = std::string(browser).substr(0, std::string(browser).find(':'));
+    }
+    std::vector<char*> argv{opener.data(), const_cast<char*>(launcher.c_str()), nullptr};
+    pid_t pid = 0;
+    if (const int error =
+            ::posix_spawnp(&pid, opener.c_str(), nullptr, nullptr, argv.data(), environ);
+        error != 0) {
+        return fail(ErrorCode::NotFound, "cannot run " + opener + " (" + std::strerror(error) +
+                                             "): open " + launcher + " in your browser");
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        return fail(ErrorCode::IoError,
+                    opener + " failed: open " + launcher + " in your browser yourself");
+    }
+    report.text = "Opened the approval page (" + url + ") in your browser.";
     return report;
 }
 
@@ -1011,6 +1060,12 @@ std::vector<Command> daemon_commands() {
          "\"reject DIGEST\" in, DIGEST being the shown request's digest)",
          {{"once", "", "exit after deciding one request"}},
          run_approve},
+        {"ui",
+         "keybridge ui [--no-open] [--json]",
+         "open the approval page of the running keybridged in the browser ($BROWSER, else "
+         "xdg-open); --no-open: only print its launcher file",
+         {{"no-open", "", "print the launcher file instead of opening it"}},
+         run_ui},
         {"permissions list",
          "keybridge permissions list [--json]",
          "list the origins that may see accounts, with their chains (from the file if "

@@ -10,6 +10,8 @@ pkg_check_modules(SECP256K1 REQUIRED IMPORTED_TARGET libsecp256k1)
 pkg_check_modules(CRYPTOPP REQUIRED libcrypto++)
 # Ledger devices over USB HID: hidapi's hidraw backend (/dev/hidraw*, the nodes udev/ grants).
 pkg_check_modules(HIDAPI REQUIRED IMPORTED_TARGET hidapi-hidraw)
+# sd-bus: desktop notifications over the session D-Bus (daemon/desktop_notifier.cpp).
+pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
 # Crypto++ is linked statically (libcrypto++.a from Debian's libcrypto++-dev) into every target
 # that uses it: only Keccak and scrypt are used, and the shared library's static initialisers

@@ -229,6 +229,10 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
         if (std::find(c.trezor_emulators.begin(), c.trezor_emulators.end(), value) ==
             c.trezor_emulators.end())
             c.trezor_emulators.push_back(value);
+    } else if (name == "desktop-notifications") {
+        if (value != "on" && value != "off")
+            return fail(ErrorCode::InvalidArgument, "--desktop-notifications must be on or off");
+        c.desktop_notifications = value == "on";
     } else if (name == "usb") {
         if (value != "on" && value != "off")
             return fail(ErrorCode::InvalidArgument, "--usb must be on or off");
@@ -409,6 +413,9 @@ const std::vector<OptionDecl>& option_table() {
          "default is 127.0.0.1:21324) as if it were a plugged-in Trezor; repeatable",
          true},
         {"usb", "on|off", "on", "look for Ledger and Trezor devices on USB (hidraw, WebUSB)"},
+        {"desktop-notifications", "on|off", "on",
+         "announce new approval requests on the desktop (freedesktop notifications over the "
+         "session D-Bus, when there is one)"},
         {"warn-value", "ETHER", "", "warn about transactions sending more than this (in ether)"},
         {"warn-fee", "ETHER", "", "warn about transactions that may pay more fees than this"},
         {"warn-deadline-days", "DAYS", "30",

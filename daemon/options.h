@@ -77,6 +77,7 @@ struct Config {
     // UDP port; loopback only).
     std::vector<std::string> trezor_emulators;
     bool usb_devices = true;
+    bool desktop_notifications = true;  // Notify over the session D-Bus (desktop_notifier.h)
     std::string log_level = "info";
 
     // Insight (docs/INSIGHT.md): the user's warning thresholds, own phishing entries and chain

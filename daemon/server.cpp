@@ -44,6 +44,7 @@ Server::Server(Config config)
 
 Server::~Server() {
     if (!cookie_path_.empty()) ::unlink(cookie_path_.c_str());
+    if (!launcher_path_.empty()) ::unlink(launcher_path_.c_str());
     if (!control_path_.empty()) ::unlink(control_path_.c_str());
     if (instance_lock_ >= 0) ::close(instance_lock_);  // releases the flock
 }
@@ -63,6 +64,11 @@ core::Status Server::start() {
     watch_signals();
     log_configuration();
     KEYBRIDGE_TRY_STATUS(open_listeners());
+    KEYBRIDGE_TRY_STATUS(write_page_launcher());
+    if (config_.desktop_notifications) {
+        notifier_ = std::make_unique<DesktopNotifier>(launcher_path_);
+        notifier_->start();
+    }
     start_serving();
     return unlock_at_start();
 }
@@ -142,8 +148,35 @@ core::Status Server::open_stores() {
                                                           : "removed";
             json::object event{{"type", type}, {"request", request.to_json()}};
             events_.publish(EventHub::Topic::Approvals, "", event);
+            if (change == Event::Added) announce_pending(request);
         });
     return {};
+}
+
+// A new request waits for a person. Nobody listening for approvals (no `keybridge approve`, no
+// approval page): its caller hears so at once, rather than waiting out the timeout in silence.
+void Server::announce_pending(const approvals::ApprovalRequest& request) {
+    if (notifier_) {
+        notifier_->notify("keybridge: a request waits for you",
+                          request.origin + " asks: " +
+                              (request.summary.empty() ? request.method : request.summary));
+    }
+    if (!context_ || events_.subscribers(EventHub::Topic::Approvals) != 0) return;
+    std::shared_ptr<EventSink> sink;
+    {
+        std::lock_guard lock(context_->sinks_mutex);
+        auto it = context_->sinks.find(request.connection_id);
+        if (it != context_->sinks.end()) sink = it->second.lock();
+    }
+    if (!sink) return;  // an HTTP caller: nothing can be pushed to it
+    sink->push(json::serialize(rpc::make_notification(
+        "keybridge_requestStatus",
+        json::object{{"id", request.id},
+                     {"method", request.method},
+                     {"status", "no-approver"},
+                     {"message",
+                      "no approver is connected: open the approval page (keybridge ui) or run "
+                      "keybridge approve to decide this request"}})));
 }
 
 // Upstream nodes, chains, chain feeds, and the Services the methods share, with the vault's
@@ -230,10 +263,27 @@ void Server::register_methods() {
     register_signing_methods(dispatcher_, *services_);
     register_admin_methods(dispatcher_, *services_);
     register_device_methods(dispatcher_, *services_);
+    register_page_methods(dispatcher_, *services_, *audit_);
+    // The approval page's address: known once the listeners are bound (the handler reads it then).
+    dispatcher_.add(
+        {"keybridge_approvalPage",
+         "where the approval page is: its URL and the launcher file that opens it",
+         rpc::Access::ApproverOnly, [this](const auto&, const json::value&, rpc::Reply reply) {
+             if (page_url_.empty() || launcher_path_.empty()) {
+                 return reply(tl::unexpected(rpc::RpcError{
+                     rpc::kDisconnected, "the approval page is not being served", std::nullopt}));
+             }
+             reply(json::object{{"url", page_url_}, {"launcher", launcher_path_}});
+         }});
 }
 
 void Server::make_server_context(std::string token) {
     context_ = std::make_unique<net::ServerContext>(config_, dispatcher_, std::move(token));
+    if (auto page = net::PageAccess::create()) {
+        context_->page = std::make_shared<const net::PageAccess>(std::move(*page));
+    } else {
+        log::error("net", "no approval page: " + page.error().detail);
+    }
     context_->health = [this] {
         // "starting" until the --password-file unlock at start has finished.
         return json::object{
@@ -283,6 +333,11 @@ core::Status Server::open_listeners() {
             return core::fail(opened.error());
         }
         ports_.push_back(listener->port());
+        if (page_url_.empty()) {
+            page_url_ = "http://" +
+                        (address.is_v6() ? "[" + endpoint->host + "]" : endpoint->host) + ":" +
+                        std::to_string(listener->port()) + "/ui/";
+        }
         log::info("net", "listening on " +
                              (address.is_v6() ? "[" + endpoint->host + "]" : endpoint->host) + ":" +
                              std::to_string(listener->port()));
@@ -311,6 +366,19 @@ void Server::log_configuration() {
                                                          : log::redact_url(chain.rpc_url)) +
                                   (chain.chain_id == config_.default_chain_id ? ", default" : ""));
     }
+}
+
+// The launcher of the approval page (page_access.h): a 0600 file in the 0700 data folder, like
+// the cookie, written atomically; `keybridge ui` opens it.
+core::Status Server::write_page_launcher() {
+    if (!context_->page || page_url_.empty()) return {};
+    const std::string login =
+        page_url_.substr(0, page_url_.size() - 4) + std::string(net::PageAccess::kLoginPath);
+    const core::SecretBuffer html = context_->page->launcher_html(login);
+    const std::string path = datadir::page_launcher_path(config_.datadir);
+    KEYBRIDGE_TRY_STATUS(vault::write_file_atomic(path, html.view()));
+    launcher_path_ = path;
+    return {};
 }
 
 void Server::start_serving() {
@@ -377,6 +445,7 @@ void Server::shutdown() {
     signals_->cancel();
     audit_timer_->cancel();
     if (vault_watcher_) vault_watcher_->stop();
+    if (notifier_) notifier_->stop();
     // Pending approvals are answered with 4900. Those answers reach the connections after the
     // close requests below (they hop through the executor), so a WebSocket with requests in
     // flight defers keybridge_disconnect and its close frame until they are answered

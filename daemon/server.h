@@ -15,6 +15,7 @@
 #include "core/result.h"
 #include "daemon/approvals/approval_queue.h"
 #include "daemon/approvals/audit_log.h"
+#include "daemon/desktop_notifier.h"
 #include "daemon/devices/device_manager.h"
 #include "daemon/events/event_hub.h"
 #include "daemon/net/control_listener.h"
@@ -69,9 +70,11 @@ class Server {
     void watch_signals();
     void log_configuration();
     [[nodiscard]] core::Status open_listeners();
+    [[nodiscard]] core::Status write_page_launcher();
     void start_serving();
     [[nodiscard]] core::Status unlock_at_start();
 
+    void announce_pending(const approvals::ApprovalRequest& request);
     void shutdown();
     // Stops the io_context once no connection is left, or at the deadline.
     void stop_when_idle(std::chrono::steady_clock::time_point deadline);
@@ -108,7 +111,10 @@ class Server {
     std::atomic<bool> vault_reload_queued_{false};
     std::vector<std::uint16_t> ports_;
     std::string cookie_path_;
-    int instance_lock_ = -1;  // flock on <datadir>/keybridged.lock while we run
+    std::string page_url_;       // the approval page on the first listener, "http://…/ui/"
+    std::string launcher_path_;  // its launcher file, once written
+    std::unique_ptr<DesktopNotifier> notifier_;  // new approval requests on the desktop
+    int instance_lock_ = -1;                     // flock on <datadir>/keybridged.lock while we run
     bool stopped_ = false;
 };
 

@@ -138,6 +138,9 @@ void register_account_methods(rpc::Dispatcher& dispatcher, Services& services);
 void register_signing_methods(rpc::Dispatcher& dispatcher, Services& services);
 void register_admin_methods(rpc::Dispatcher& dispatcher, Services& services);
 void register_device_methods(rpc::Dispatcher& dispatcher, Services& services);
+// The approval page's management views (daemon/methods/page_methods.cpp).
+void register_page_methods(rpc::Dispatcher& dispatcher, Services& services,
+                           approvals::AuditLog& audit);
 
 // Decrypts the vault off the network threads and hands the keys (and the BIP39 seed, for
 // accounts derived later) to the software signer; requests held at the "unlock" stage move on.

@@ -6,22 +6,25 @@ set -euo pipefail
 packages=(
   build-essential cmake make pkg-config
   libssl-dev libcrypto++-dev libsecp256k1-dev libboost1.81-dev libexpected-dev libfmt-dev
-  libicu-dev protobuf-compiler libprotobuf-dev libhidapi-dev libusb-1.0-0-dev
+  libicu-dev protobuf-compiler libprotobuf-dev libhidapi-dev libusb-1.0-0-dev libsystemd-dev
   python3 dpkg-dev file
 )
 # libhidapi-dev: Ledger and Trezor One devices over USB HID (hidraw backend); libusb: Trezor
-# WebUSB; protobuf: the Trezor messages (proto/).
+# WebUSB; protobuf: the Trezor messages (proto/); libsystemd-dev: sd-bus, for desktop
+# notifications of new approval requests.
 # python3 generates the man pages at build time (packaging/man/gen_man.py); dpkg-dev
 # (dpkg-shlibdeps) and file let `make deb` compute the package's dependencies.
 # systemd: systemd-analyze verifies packaging/systemd/keybridged.service (ctest systemd_unit).
 # python3: the CLI end-to-end tests run with /usr/bin/python3 (standard library only).
 # lintian checks the package `make deb` builds; man-db and groff-base render the man pages
 # (ctest deb_package, make_install, man_pages). python3-websockets and curl run the snippets of
-# docs/CLIENTS.md (ctest clients_doc).
+# docs/CLIENTS.md (ctest clients_doc). chromium: the browser Playwright drives in the approval
+# page tests (ctest approval_page); dbus-daemon and dbus-bin (dbus-monitor) watch its desktop
+# notifications.
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev
   nodejs npm clang-format systemd python3 lintian man-db groff-base python3-websockets curl
-  python3-trezor
+  python3-trezor chromium dbus-daemon dbus-bin
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")

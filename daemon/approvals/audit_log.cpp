@@ -186,4 +186,41 @@ void AuditLog::sync() {
     if (file && file->fd >= 0) ::fdatasync(file->fd);
 }
 
+core::Result<std::vector<boost::json::object>> AuditLog::recent(std::size_t limit) const {
+    constexpr off_t kTail = 256 * 1024;
+    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return core::fail(core::ErrorCode::IoError,
+                          "cannot read " + path_ + ": " + std::strerror(errno));
+    }
+    struct stat st {};
+    std::string text;
+    if (::fstat(fd, &st) == 0) {
+        const off_t start = st.st_size > kTail ? st.st_size - kTail : 0;
+        text.resize(static_cast<std::size_t>(st.st_size - start));
+        const ssize_t n = ::pread(fd, text.data(), text.size(), start);
+        text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+        // Started inside a line: drop its end.
+        if (start > 0) {
+            const std::size_t first = text.find('\n');
+            text.erase(0, first == std::string::npos ? text.size() : first + 1);
+        }
+    }
+    ::close(fd);
+    // Whole lines only: one still being written has no newline yet.
+    std::vector<std::string_view> lines;
+    std::size_t from = 0;
+    for (std::size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', from)) {
+        lines.push_back(std::string_view(text).substr(from, nl - from));
+        from = nl + 1;
+    }
+    std::vector<boost::json::object> out;
+    for (auto it = lines.rbegin(); it != lines.rend() && out.size() < limit; ++it) {
+        boost::system::error_code ec;
+        auto value = boost::json::parse(*it, ec);
+        if (!ec && value.is_object()) out.push_back(std::move(value.as_object()));
+    }
+    return out;
+}
+
 }  // namespace keybridge::daemon::approvals

@@ -6,6 +6,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <boost/json.hpp>
 
 #include "core/address.h"
 #include "core/bytes.h"
@@ -55,6 +58,10 @@ class AuditLog {
                 const std::optional<core::Hash32>& signed_digest = std::nullopt);
 
     void sync();
+    // The last `limit` decisions recorded in audit.log (those before its last rotation are not
+    // read), newest first, each the line's object. Reads at most the file's last 256 KiB, without
+    // holding the lock record() takes. IoError when the file cannot be read.
+    [[nodiscard]] core::Result<std::vector<boost::json::object>> recent(std::size_t limit) const;
     const std::string& path() const { return path_; }
     // "<path>.N": the Nth most recent rotated file.
     std::string rotated_path(unsigned n) const { return path_ + "." + std::to_string(n); }

@@ -73,4 +73,18 @@ void EventHub::publish(Topic topic, const std::string& origin, const boost::json
     }
 }
 
+std::size_t EventHub::subscribers(Topic topic) {
+    std::lock_guard lock(mutex_);
+    std::size_t count = 0;
+    for (auto it = subscriptions_.begin(); it != subscriptions_.end();) {
+        if (it->second.sink.expired()) {
+            it = subscriptions_.erase(it);
+            continue;
+        }
+        if (it->second.topic == topic) ++count;
+        ++it;
+    }
+    return count;
+}
+
 }  // namespace keybridge::daemon

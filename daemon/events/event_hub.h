@@ -31,6 +31,9 @@ class EventHub {
     // local token clients; for Approvals the origin is ignored).
     void publish(Topic topic, const std::string& origin, const boost::json::value& result);
 
+    // How many live connections subscribe to `topic` (for Approvals: the approvers listening).
+    std::size_t subscribers(Topic topic);
+
     static bool parse_topic(std::string_view name, Topic& out);
 
   private:

@@ -11,7 +11,9 @@
 
 #include "daemon/log.h"
 #include "daemon/net/http_reply.h"
+#include "daemon/net/page_access.h"
 #include "daemon/net/request_guard.h"
+#include "daemon/net/ui_assets.h"
 #include "daemon/net/ws_session.h"
 
 namespace keybridge::daemon::net {
@@ -24,6 +26,7 @@ namespace {
 
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr const char* kServerName = "keybridged";
+constexpr std::string_view kPageSocketPath = "/ui/ws";
 
 // Bytes read ahead while a request is being answered (a pipelining client's next requests).
 // Beyond this the watch read stops and TCP flow control holds the rest; a client that goes
@@ -128,6 +131,29 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     handle(parser_->release());
 }
 
+const RouteTable<HttpSession::RouteHandler>& HttpSession::routes() {
+    static const RouteTable<RouteHandler> table = [] {
+        using http::verb;
+        RouteTable<RouteHandler> t;
+        // CORS and Private Network Access preflights, on any path.
+        t.add({verb::options, "*", Capability::None, false, &HttpSession::serve_preflight});
+        t.add({verb::get, "/health", Capability::None, false, &HttpSession::serve_health});
+        t.add({verb::post, "/", Capability::Caller, false, &HttpSession::serve_rpc});
+        t.add({verb::get, "/", Capability::Caller, true, &HttpSession::serve_websocket});
+        // The approval page: its files need the page cookie, which the secret buys at /ui/login.
+        for (const UiAsset& asset : ui_assets()) {
+            t.add({verb::get, std::string(asset.path), Capability::Approver, false,
+                   &HttpSession::serve_page_file});
+        }
+        t.add({verb::post, std::string(PageAccess::kLoginPath), Capability::None, false,
+               &HttpSession::serve_page_login});
+        t.add({verb::get, std::string(kPageSocketPath), Capability::Approver, true,
+               &HttpSession::serve_page_socket});
+        return t;
+    }();
+    return table;
+}
+
 void HttpSession::handle(Request req) {
     // 0. One Host, Origin and Authorization each: the checks below read only the first.
     const IdentityHeaders headers = identity_headers(req.base());
@@ -144,88 +170,216 @@ void HttpSession::handle(Request req) {
                           "127.0.0.1, localhost or [::1] with its port",
                           true);
     }
-    const std::string origin(headers.origin);
-    if (!origin.empty() && !origin_valid(origin)) {
-        refused(403, "Origin not allowed: '" + printable(origin) + "'");
+    const std::string_view path = target_path(req.target());
+    const bool upgrade = beast::websocket::is_upgrade(req);
+    const auto match = routes().find(req.method(), path, upgrade);
+
+    // 2. Origin: a well-formed one or none. "null" (a file:// page, a sandboxed frame) only where
+    // what the request carries proves enough by itself: the launcher file posting the secret.
+    Caller caller;
+    caller.origin = std::string(headers.origin);
+    const bool null_login = caller.origin == "null" && match.route != nullptr &&
+                            match.route->handler == &HttpSession::serve_page_login;
+    if (!caller.origin.empty() && !origin_valid(caller.origin) && !null_login) {
+        refused(403, "Origin not allowed: '" + printable(caller.origin) + "'");
         return send_error(http::status::forbidden, "Origin not allowed", true);
     }
-    const std::string_view path = target_path(req.target());
+    const std::string& origin = caller.origin;
 
-    // 2. CORS and Private Network Access preflights.
-    if (req.method() == http::verb::options) {
-        Response res{http::status::no_content, req.version()};
-        res.set(http::field::server, kServerName);
-        add_cors(res, origin);
-        if (!origin.empty()) {
-            res.set(http::field::access_control_allow_methods, "POST, GET, OPTIONS");
-            res.set(http::field::access_control_allow_headers, "Content-Type, Authorization");
-            res.set(http::field::access_control_max_age, "600");
-            // Private Network Access: a public page may reach us on purpose (that is what a
-            // wallet provider is for); every sensitive call still needs the user's approval.
-            if (req["Access-Control-Request-Private-Network"] == "true") {
-                res.set("Access-Control-Allow-Private-Network", "true");
-            }
-        }
-        res.keep_alive(req.keep_alive());
-        return send(std::move(res));
+    // 3. What the request proves: the cookie token; the page cookie from our own origin.
+    auto token = presented_token(headers.authorization, req.target());
+    caller.capabilities.token = token && token_matches(*token, ctx_.cookie_token);
+    caller.capabilities.caller =
+        caller.capabilities.token || (!origin.empty() && origin_valid(origin));
+    if (ctx_.page) {
+        auto cookie = cookie_value(req[http::field::cookie], PageAccess::kCookieName);
+        caller.capabilities.approver = cookie && ctx_.page->cookie_matches(*cookie) &&
+                                       (origin.empty() || own_origin(origin, port_));
     }
 
-    if (req.method() == http::verb::get && path == "/health") {
+    if (match.route == nullptr) {
+        if (match.path_known && !upgrade) {
+            return send_error(http::status::method_not_allowed,
+                              path == "/" ? "use POST for JSON-RPC" : "method not allowed", false,
+                              origin);
+        }
+        return send_error(http::status::not_found, "no such path", !match.path_known && upgrade,
+                          origin);
+    }
+    if (!caller.capabilities.grant(match.route->required)) {
+        return refuse_capability(match.route->required, caller, token.has_value());
+    }
+    (this->*(match.route->handler))(std::move(req), caller);
+}
+
+void HttpSession::refuse_capability(Capability required, const Caller& caller,
+                                    bool presented_token) {
+    if (required == Capability::Approver) {
+        refused(403, "approval page without its cookie (or from another origin)");
+        // Nothing of the page: no file, no socket, only how to get in.
+        return send_error(http::status::forbidden,
+                          "the approval page opens with `keybridge ui` (its secret changes at "
+                          "every start of keybridged)",
+                          true);
+    }
+    refused(401, presented_token ? "wrong token (a stale .cookie? it changes at every start)"
+                                 : "no Origin and no token");
+    send_error(http::status::unauthorized,
+               rpc_error_body(rpc::kUnauthorized,
+                              "clients without an Origin must present the token from "
+                              "the .cookie file (Authorization: Bearer or ?token=)"),
+               false, caller.origin);
+}
+
+std::shared_ptr<rpc::Client> HttpSession::make_client(const Caller& caller) const {
+    auto client = std::make_shared<rpc::Client>();
+    client->origin = caller.origin;
+    client->connection_id = ctx_.next_connection_id.fetch_add(1);
+    client->token_authenticated = caller.capabilities.token;
+    return client;
+}
+
+void HttpSession::serve_preflight(Request req, const Caller& caller) {
+    Response res{http::status::no_content, req.version()};
+    res.set(http::field::server, kServerName);
+    add_cors(res, caller.origin);
+    if (!caller.origin.empty()) {
+        res.set(http::field::access_control_allow_methods, "POST, GET, OPTIONS");
+        res.set(http::field::access_control_allow_headers, "Content-Type, Authorization");
+        res.set(http::field::access_control_max_age, "600");
+        // Private Network Access: a public page may reach us on purpose (that is what a
+        // wallet provider is for); every sensitive call still needs the user's approval.
+        if (req["Access-Control-Request-Private-Network"] == "true") {
+            res.set("Access-Control-Allow-Private-Network", "true");
+        }
+    }
+    res.keep_alive(req.keep_alive());
+    send(std::move(res));
+}
+
+void HttpSession::serve_health(Request req, const Caller& caller) {
+    Response res{http::status::ok, req.version()};
+    res.set(http::field::server, kServerName);
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    add_cors(res, caller.origin);
+    // Any page may ask whether keybridged is there; whether the vault is unlocked (and the
+    // rest) only the token's holder learns.
+    const bool detailed = caller.capabilities.token && ctx_.health;
+    res.body() = json::serialize(detailed ? ctx_.health() : json::object{{"status", "up"}});
+    res.keep_alive(req.keep_alive());
+    send(std::move(res));
+}
+
+void HttpSession::serve_websocket(Request req, const Caller& caller) {
+    auto client = make_client(caller);
+    if (!client->token_authenticated && !slot_.claim_page_share()) {
+        refused(503, "WebSocket without the token: pages hold their share of " +
+                         std::to_string(ctx_.config.max_connections) + " connections");
+        return send_error(http::status::service_unavailable,
+                          "too many WebSocket connections from pages; try again later", true);
+    }
+    parser_.reset();
+    auto ws =
+        std::make_shared<WsSession>(std::move(stream_), ctx_, std::move(slot_), std::move(*client));
+    ws->run(std::move(req));
+}
+
+void HttpSession::serve_rpc(Request req, const Caller& caller) {
+    // A JSON content type makes browsers preflight, so a page cannot post here blindly.
+    auto content_type = req[http::field::content_type];
+    if (!content_type_is_json(content_type)) {
+        refused(415, "Content-Type '" + printable(content_type) + "' is not application/json");
+        return send_error(http::status::unsupported_media_type,
+                          "Content-Type must be application/json", false, caller.origin);
+    }
+    handle_rpc(std::move(req), make_client(caller));
+}
+
+namespace {
+
+// The headers of everything the approval page is made of: its own files only (no inline script,
+// no other site), never framed, never cached, never sniffed. `host` is the request's Host (checked:
+// a loopback name with our port), the one address the page's WebSocket may reach.
+void add_page_headers(http::response<http::string_body>& res, std::string_view host) {
+    const std::string ws = "ws://" + std::string(host);
+    res.set("Content-Security-Policy",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+            "connect-src 'self' " +
+                ws + "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("X-Frame-Options", "DENY");
+    res.set("Referrer-Policy", "no-referrer");
+    res.set("Cross-Origin-Resource-Policy", "same-origin");
+    res.set("Cross-Origin-Opener-Policy", "same-origin");
+    res.set(http::field::cache_control, "no-store");
+}
+
+}  // namespace
+
+void HttpSession::serve_page_file(Request req, const Caller&) {
+    const std::string_view path = target_path(req.target());
+    for (const UiAsset& asset : ui_assets()) {
+        if (asset.path != path) continue;
         Response res{http::status::ok, req.version()};
         res.set(http::field::server, kServerName);
-        res.set(http::field::content_type, "application/json");
-        res.set(http::field::cache_control, "no-store");
-        add_cors(res, origin);
-        // Any page may ask whether keybridged is there; whether the vault is unlocked (and the
-        // rest) only the token's holder learns.
-        auto token = presented_token(headers.authorization, req.target());
-        const bool detailed = token && token_matches(*token, ctx_.cookie_token) && ctx_.health;
-        res.body() = json::serialize(detailed ? ctx_.health() : json::object{{"status", "up"}});
+        const bool text = asset.content_type.substr(0, 5) == "text/";
+        res.set(http::field::content_type,
+                std::string(asset.content_type) + (text ? "; charset=utf-8" : ""));
+        add_page_headers(res, req[http::field::host]);
+        res.body() = std::string(asset.body);
         res.keep_alive(req.keep_alive());
         return send(std::move(res));
     }
+    send_error(http::status::not_found, "no such path", false);
+}
 
-    // 3. Who is calling: a browser page (Origin) or a local client with the cookie token.
+void HttpSession::serve_page_login(Request req, const Caller&) {
+    if (!ctx_.page) return send_error(http::status::not_found, "no such path", true);
+    auto content_type = req[http::field::content_type];
+    const bool form =
+        content_type.substr(0, content_type.find(';')) == "application/x-www-form-urlencoded";
+    auto secret = form ? form_value(req.body(), "secret") : std::nullopt;
+    if (!secret || !ctx_.page->secret_matches(*secret)) {
+        refused(403, secret ? "wrong page secret" : "page login without a secret");
+        return send_error(http::status::forbidden,
+                          "wrong or missing page secret: open the page with `keybridge ui` (the "
+                          "secret changes at every start of keybridged)",
+                          true);
+    }
+    Response res{http::status::ok, req.version()};
+    res.set(http::field::server, kServerName);
+    res.set(http::field::content_type, "text/html; charset=utf-8");
+    add_page_headers(res, req[http::field::host]);
+    res.set(http::field::set_cookie, ctx_.page->set_cookie_header());
+    // A document of our own origin moves on to the page: the cookie is SameSite=Strict, and a
+    // navigation that started in the launcher file (another site) would not carry it.
+    res.body() =
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta http-equiv=\"refresh\" content=\"0;url=/ui/\"><title>keybridge</title></head>\n"
+        "<body><p><a href=\"/ui/\">Open the keybridge approval page</a></p></body></html>\n";
+    res.keep_alive(req.keep_alive());
+    send(std::move(res));
+}
+
+void HttpSession::serve_page_socket(Request req, const Caller& caller) {
+    // Browsers always send Origin on a WebSocket: the page's, never another program's page on
+    // another loopback port (which the host-scoped cookie would reach too).
+    if (!own_origin(caller.origin, port_)) {
+        refused(403, "approval page socket from origin '" + printable(caller.origin) + "'");
+        return send_error(http::status::forbidden, "the approval page's socket is its own", true);
+    }
     auto client = std::make_shared<rpc::Client>();
-    client->origin = origin;
     client->connection_id = ctx_.next_connection_id.fetch_add(1);
-    auto token = presented_token(headers.authorization, req.target());
-    client->token_authenticated = token && token_matches(*token, ctx_.cookie_token);
-    if (origin.empty() && !client->token_authenticated) {
-        refused(401, token ? "wrong token (a stale .cookie? it changes at every start)"
-                           : "no Origin and no token");
-        return send_error(http::status::unauthorized,
-                          rpc_error_body(rpc::kUnauthorized,
-                                         "clients without an Origin must present the token from "
-                                         "the .cookie file (Authorization: Bearer or ?token=)"),
-                          false);
-    }
-
-    if (beast::websocket::is_upgrade(req)) {
-        if (path != "/") return send_error(http::status::not_found, "no such path", true);
-        if (!client->token_authenticated && !slot_.claim_page_share()) {
-            refused(503, "WebSocket without the token: pages hold their share of " +
-                             std::to_string(ctx_.config.max_connections) + " connections");
-            return send_error(http::status::service_unavailable,
-                              "too many WebSocket connections from pages; try again later", true);
-        }
-        parser_.reset();
-        auto ws = std::make_shared<WsSession>(std::move(stream_), ctx_, std::move(slot_),
-                                              std::move(*client));
-        return ws->run(std::move(req));
-    }
-    if (path != "/") return send_error(http::status::not_found, "no such path", false, origin);
-    if (req.method() != http::verb::post) {
-        return send_error(http::status::method_not_allowed, "use POST for JSON-RPC", false, origin);
-    }
-    // A JSON content type makes browsers preflight, so a page cannot post here blindly.
-    if (!content_type_is_json(headers.content_type)) {
-        refused(415,
-                "Content-Type '" + printable(headers.content_type) + "' is not application/json");
-        return send_error(http::status::unsupported_media_type,
-                          "Content-Type must be application/json", false, origin);
-    }
-    handle_rpc(std::move(req), std::move(client));
+    // The page is the user's own tool, like the keybridge tool on the control socket: an
+    // approver, with the token's rights, and not a dApp (no origin).
+    client->token_authenticated = true;
+    client->approver = true;
+    client->session = "page#" + std::to_string(client->connection_id);
+    parser_.reset();
+    auto ws =
+        std::make_shared<WsSession>(std::move(stream_), ctx_, std::move(slot_), std::move(*client));
+    ws->run(std::move(req));
 }
 
 void HttpSession::handle_rpc(Request req, std::shared_ptr<const rpc::Client> client) {

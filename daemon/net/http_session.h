@@ -9,14 +9,18 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "daemon/net/http_routes.h"
 #include "daemon/net/request_buffers.h"
 #include "daemon/net/server_context.h"
 
 namespace keybridge::daemon::net {
 
-// One TCP connection speaking HTTP/1.1: GET /health, CORS preflights, POST / with JSON-RPC, and
-// the upgrade to a WebSocket (handed to WsSession). Runs on its own strand. Every request passes
-// the Host check first, then the Origin / token rule, before any JSON is read.
+// One TCP connection speaking HTTP/1.1. Runs on its own strand. Every request passes the Host
+// check first, then the Origin check; then its capabilities (http_routes.h) are worked out from
+// the token and the page cookie, and the route table (routes()) picks the handler: GET /health,
+// CORS preflights, POST / with JSON-RPC, the upgrade to a WebSocket (handed to WsSession), and the
+// approval page (its files, /ui/login, its WebSocket /ui/ws). A route whose capability the request
+// lacks is refused before any JSON is read.
 //
 // While a JSON-RPC request is being answered (it may wait minutes for the user's approval) a
 // read stays pending, so a client that goes away is noticed at once: its queued approvals are
@@ -40,7 +44,26 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t bytes);
+    // What the route handlers get besides the request.
+    struct Caller {
+        std::string origin;  // the Origin header ("null" only on routes that accept it)
+        Capabilities capabilities;
+    };
+    using RouteHandler = void (HttpSession::*)(Request request, const Caller& caller);
+    static const RouteTable<RouteHandler>& routes();
+
     void handle(Request request);
+    // The routes (see routes()).
+    void serve_preflight(Request request, const Caller& caller);
+    void serve_health(Request request, const Caller& caller);
+    void serve_rpc(Request request, const Caller& caller);
+    void serve_websocket(Request request, const Caller& caller);
+    void serve_page_file(Request request, const Caller& caller);
+    void serve_page_login(Request request, const Caller& caller);
+    void serve_page_socket(Request request, const Caller& caller);
+    // A refusal for a request that lacks the route's capability.
+    void refuse_capability(Capability required, const Caller& caller, bool presented_token);
+    std::shared_ptr<rpc::Client> make_client(const Caller& caller) const;
     void handle_rpc(Request request, std::shared_ptr<const rpc::Client> client);
     // Sends the response; closes afterwards unless keep_alive.
     void send(Response response);

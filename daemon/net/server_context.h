@@ -13,6 +13,7 @@
 #include "daemon/events/event_sink.h"
 #include "daemon/log.h"
 #include "daemon/net/outbound_queue.h"
+#include "daemon/net/page_access.h"
 #include "daemon/net/rate_limiter.h"
 #include "daemon/options.h"
 #include "daemon/rpc/dispatcher.h"
@@ -38,6 +39,8 @@ struct ServerContext {
     // Bytes queued to WebSocket clients and not yet written, over all connections.
     std::atomic<std::uint64_t> outbound_bytes{0};
     std::function<boost::json::object()> health;  // body of GET /health
+    // The approval page's secret and cookie (page_access.h); null: the page is not served.
+    std::shared_ptr<const PageAccess> page;
     // Called when a client can no longer receive answers, with the connection id its requests
     // carry: a WebSocket that ended, or an HTTP client that went away while its request was
     // being answered. Its requests still waiting for approval are dropped.

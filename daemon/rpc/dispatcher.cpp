@@ -57,7 +57,8 @@ void Dispatcher::run_call(const std::shared_ptr<const Client>& client, const Cal
             spec->access == Access::TokenOnly
                 ? call.method + " requires the cookie token of keybridged"
                 : call.method + " is for approvers: it is served only on the control socket "
-                                "in keybridged's data folder (the keybridge tool uses it)",
+                                "in keybridged's data folder (the keybridge tool uses it) and "
+                                "to the approval page (keybridge ui)",
             std::nullopt}));
         return;
     }

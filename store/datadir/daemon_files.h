@@ -22,6 +22,13 @@ inline std::string control_socket_path(const std::string& datadir) {
     return datadir + "/keybridged.sock";
 }
 
+// The approval page's launcher: a small HTML file (mode 0600) holding the page secret, which
+// `keybridge ui` hands to the browser so the secret never appears on a command line. Rewritten at
+// every start, removed at exit.
+inline std::string page_launcher_path(const std::string& datadir) {
+    return datadir + "/approval-page.html";
+}
+
 // Whether a keybridged holds the data folder's lock right now. A cookie or socket left by a
 // daemon that crashed stays on disk, but its lock does not: the kernel drops a flock with its
 // holder. IoError when the lock file cannot be checked.

@@ -1725,6 +1725,7 @@ class UsageTest(CliTestCase):
         "unlock": ["--password-file"],
         "lock": [],
         "token": [],
+        "ui": ["--no-open"],
         "version": [],
         "approve": ["--once"],
         "permissions list": [],

@@ -581,6 +581,41 @@ class DaemonCommands(unittest.TestCase):
         self.assertNotEqual(again.token, daemon.token)  # rotated at every start
         self.assertEqual(self.cli("token", check=EXIT_OK).stdout.strip(), again.token)
 
+    def test_ui_opens_the_launcher_file_without_the_secret_on_a_command_line(self):
+        run = self.cli("ui", check=EXIT_FAILURE)
+        self.assertIn("keybridged is not running", run.stderr)
+        daemon = self.start_daemon()
+        page = json.loads(self.cli("ui", "--no-open", "--json", check=EXIT_OK).stdout)
+        self.assertRegex(page["url"], r"^http://127\.0\.0\.1:\d+/ui/$")
+        launcher = page["launcher"]
+        self.assertEqual(launcher, os.path.join(self.datadir, "approval-page.html"))
+        self.assertEqual(os.stat(launcher).st_mode & 0o777, 0o600)
+        with open(launcher, encoding="utf-8") as f:
+            html = f.read()
+        secret = re.search(r'name="secret" value="([0-9a-f]{64})"', html).group(1)
+        self.assertIn('action="%slogin"' % page["url"], html)
+        # The opener ($BROWSER) gets the file's path and nothing else.
+        record = os.path.join(self.tmp, "browser-args")
+        browser = os.path.join(self.tmp, "fake-browser")
+        with open(browser, "w", encoding="utf-8") as f:
+            f.write('#!/bin/sh\nprintf "%%s\\n" "$@" > %s\n' % record)
+        os.chmod(browser, 0o700)
+        os.environ["BROWSER"] = browser
+        try:
+            self.cli("ui", check=EXIT_OK)
+        finally:
+            del os.environ["BROWSER"]
+        with open(record, encoding="utf-8") as f:
+            self.assertEqual(f.read(), launcher + "\n")
+        self.assertNotIn(secret, daemon.log())
+        daemon.stop()
+        self.daemons.remove(daemon)
+        self.assertFalse(os.path.exists(launcher))  # removed at exit with the cookie
+        # A new start makes a new secret.
+        self.start_daemon()
+        with open(launcher, encoding="utf-8") as f:
+            self.assertNotIn(secret, f.read())
+
     def test_unlock_asks_for_the_password_on_the_terminal(self):
         daemon = self.start_daemon()
         program = self.pty_program("unlock")
