@@ -21,7 +21,7 @@ packages=(
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev
   nodejs npm clang-format systemd python3 lintian man-db groff-base python3-websockets curl
-  python3-trezor
+  python3-trezor chromium
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")
