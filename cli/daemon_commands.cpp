@@ -1005,14 +1005,15 @@ Report pairings_report(const json::array& pairings, const std::string& source) {
         std::int64_t paired_at = 0;
         if (const json::value* t = p->if_contains("pairedAt"); t != nullptr && t->is_int64())
             paired_at = t->as_int64();
-        std::string line = text("extensionId") + "  \"" + text("name") + "\"  (paired " +
-                           time_text(paired_at);
+        std::string line =
+            text("extensionId") + "  \"" + text("name") + "\"  (paired " + time_text(paired_at);
         if (const json::value* c = p->if_contains("connected"); c != nullptr && c->is_bool())
             line += c->as_bool() ? ", connected" : ", not connected";
         line += ")\n";
         if (const json::value* o = p->if_contains("origins"); o != nullptr && o->is_array()) {
             for (const auto& origin : o->as_array()) {
-                if (origin.is_string()) line += "    relays for " + terminal_safe(origin.as_string()) + "\n";
+                if (origin.is_string())
+                    line += "    relays for " + terminal_safe(origin.as_string()) + "\n";
             }
         }
         report.text += line;
@@ -1035,7 +1036,8 @@ Result<Report> run_pairing_list(Context& ctx) {
     if (*daemon) {
         auto list = (*daemon)->call("keybridge_pairings", json::array{});
         if (!list) return fail(list.error());
-        if (!list->is_array()) return fail(ErrorCode::ProtocolError, "keybridge_pairings: not an array");
+        if (!list->is_array())
+            return fail(ErrorCode::ProtocolError, "keybridge_pairings: not an array");
         return pairings_report(list->as_array(), "daemon");
     }
     auto store = pairing::PairingStore::open(ctx.datadir);
@@ -1073,8 +1075,8 @@ Result<Report> run_pairing_revoke(Context& ctx) {
     Report report;
     report.data["revoked"] = id;
     report.data["source"] = source;
-    report.text = "Unpaired " + terminal_safe(id) +
-                  ": it must be approved again before it relays any page.";
+    report.text =
+        "Unpaired " + terminal_safe(id) + ": it must be approved again before it relays any page.";
     return report;
 }
 

@@ -124,7 +124,8 @@ void ExtensionRelay::register_methods(rpc::Dispatcher& d) {
            [this](const auto& client, const json::value& params, rpc::Reply reply) {
                pair(client, params, std::move(reply));
            }});
-    d.add({"keybridge_relay", "a paired extension relays one call of a page, tagged with its origin",
+    d.add({"keybridge_relay",
+           "a paired extension relays one call of a page, tagged with its origin",
            rpc::Access::Anyone,
            [this](const auto& client, const json::value& params, rpc::Reply reply) {
                relay(client, params, std::move(reply));
@@ -172,8 +173,9 @@ void ExtensionRelay::pair(const std::shared_ptr<const rpc::Client>& client,
             "moz-extension://ID)")));
     }
     if (client->sink.expired()) {
-        return reply(tl::unexpected(unauthorized(
-            "keybridge_pair needs a WebSocket: a pairing holds for the connection it was made on")));
+        return reply(
+            tl::unexpected(unauthorized("keybridge_pair needs a WebSocket: a pairing holds for the "
+                                        "connection it was made on")));
     }
     auto p = rpc::positional(params, 0, 1);
     if (!p) return reply(tl::unexpected(p.error()));
@@ -193,12 +195,14 @@ void ExtensionRelay::pair(const std::shared_ptr<const rpc::Client>& client,
             if (!s->is_string())
                 return reply(tl::unexpected(rpc::invalid_params_error("secret must be hex")));
             auto bytes = core::hex_decode(s->as_string());
-            if (!bytes) return reply(tl::unexpected(rpc::invalid_params_error("secret must be hex")));
+            if (!bytes)
+                return reply(tl::unexpected(rpc::invalid_params_error("secret must be hex")));
             secret = core::SecretBuffer::copy_of(core::ByteView(*bytes));
             core::secure_wipe(bytes->data(), bytes->size());
         }
     }
-    if (secret && store_.verify(*id, secret->view())) return reply(json::value(attach(*client, *id)));
+    if (secret && store_.verify(*id, secret->view()))
+        return reply(json::value(attach(*client, *id)));
 
     // The user decides. A wrong secret is no reason to refuse: an extension that lost its
     // storage (reinstalled) asks this way; the approver sees that the id was paired before.
@@ -214,37 +218,36 @@ void ExtensionRelay::pair(const std::shared_ptr<const rpc::Client>& client,
                                    {"pairedBefore", existing.has_value()}};
     if (existing) {
         request.warnings.push_back(approvals::Warning{
-            "pairing-replaced", approvals::Severity::Warning,
-            "This extension id was paired before",
+            "pairing-replaced", approvals::Severity::Warning, "This extension id was paired before",
             "Approving gives it a new secret and the old one stops working. An extension asks "
             "again this way after it lost its storage; if you did not reinstall it, another "
             "program may be posing as it."});
     }
     log::info("extension", "pairing asked by extension " + *id);
-    services_.approvals.submit(std::move(request), [this, client, id = *id, name,
-                                                    reply](core::Status status) {
-        if (!status) return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
-        auto fresh = std::make_shared<core::SecretBuffer>(32);
-        if (auto random = core::random_bytes(fresh->span()); !random)
-            return reply(tl::unexpected(rpc::to_rpc_error(random.error())));
-        pairing::Pairing record;
-        record.extension_id = id;
-        record.name = name;
-        record.paired_at = static_cast<std::int64_t>(std::time(nullptr));
-        record.secret_hash = core::sha256(fresh->view());
-        // The file is written off the network threads; the answer waits for it, so a secret
-        // the extension holds is always one the file knows.
-        boost::asio::post(services_.blocking, [this, client, id, record, fresh, reply]() {
-            if (auto added = store_.add(record); !added) {
-                log::error("extension", "cannot store the pairing: " + added.error().detail);
-                return reply(tl::unexpected(rpc::to_rpc_error(added.error())));
-            }
-            log::info("extension", "paired extension " + id);
-            json::object answer = attach(*client, id);
-            answer["secret"] = core::hex_encode(fresh->view(), false);
-            reply(json::value(std::move(answer)));
+    services_.approvals.submit(
+        std::move(request), [this, client, id = *id, name, reply](core::Status status) {
+            if (!status) return reply(tl::unexpected(rpc::to_rpc_error(status.error())));
+            auto fresh = std::make_shared<core::SecretBuffer>(32);
+            if (auto random = core::random_bytes(fresh->span()); !random)
+                return reply(tl::unexpected(rpc::to_rpc_error(random.error())));
+            pairing::Pairing record;
+            record.extension_id = id;
+            record.name = name;
+            record.paired_at = static_cast<std::int64_t>(std::time(nullptr));
+            record.secret_hash = core::sha256(fresh->view());
+            // The file is written off the network threads; the answer waits for it, so a secret
+            // the extension holds is always one the file knows.
+            boost::asio::post(services_.blocking, [this, client, id, record, fresh, reply]() {
+                if (auto added = store_.add(record); !added) {
+                    log::error("extension", "cannot store the pairing: " + added.error().detail);
+                    return reply(tl::unexpected(rpc::to_rpc_error(added.error())));
+                }
+                log::info("extension", "paired extension " + id);
+                json::object answer = attach(*client, id);
+                answer["secret"] = core::hex_encode(fresh->view(), false);
+                reply(json::value(std::move(answer)));
+            });
         });
-    });
 }
 
 json::object ExtensionRelay::attach(const rpc::Client& client, const std::string& extension_id) {
@@ -278,11 +281,10 @@ ExtensionRelay::OriginState* ExtensionRelay::origin_state_locked(Channel& channe
     state.client->sink = state.sink;
     // The page's EIP-1193 events, as if it had subscribed itself.
     const std::string principal = state.client->principal();
-    state.sink->set_topics(
-        services_.events.subscribe(state.sink, state.client->connection_id, principal,
-                                   EventHub::Topic::AccountsChanged),
-        services_.events.subscribe(state.sink, state.client->connection_id, principal,
-                                   EventHub::Topic::ChainChanged));
+    state.sink->set_topics(services_.events.subscribe(state.sink, state.client->connection_id,
+                                                      principal, EventHub::Topic::AccountsChanged),
+                           services_.events.subscribe(state.sink, state.client->connection_id,
+                                                      principal, EventHub::Topic::ChainChanged));
     return &channel.origins.emplace(origin, std::move(state)).first->second;
 }
 
@@ -305,8 +307,8 @@ void ExtensionRelay::relay(const std::shared_ptr<const rpc::Client>& client,
     json::value inner_params;
     if (const json::value* ip = o->if_contains("params"); ip != nullptr) {
         if (!ip->is_array() && !ip->is_object() && !ip->is_null())
-            return reply(tl::unexpected(
-                rpc::invalid_params_error("params must be an array or an object")));
+            return reply(
+                tl::unexpected(rpc::invalid_params_error("params must be an array or an object")));
         inner_params = *ip;
     }
     std::string key;
@@ -325,8 +327,8 @@ void ExtensionRelay::relay(const std::shared_ptr<const rpc::Client>& client,
         std::lock_guard lock(mutex_);
         auto paired = paired_.find(client->connection_id);
         if (paired == paired_.end()) {
-            return reply(tl::unexpected(unauthorized(
-                "keybridge_relay needs a connection paired with keybridge_pair")));
+            return reply(tl::unexpected(
+                unauthorized("keybridge_relay needs a connection paired with keybridge_pair")));
         }
         extension_id = paired->second;
         Channel& channel = channels_[extension_id];
@@ -345,10 +347,10 @@ void ExtensionRelay::relay(const std::shared_ptr<const rpc::Client>& client,
                 it->second.connection = client->connection_id;
                 it->second.reply = std::move(reply);
                 if (superseded)
-                    superseded(tl::unexpected(RpcError{
-                        rpc::kResourceUnavailable,
-                        "the same request (key) was relayed again: the answer goes there",
-                        std::nullopt}));
+                    superseded(tl::unexpected(
+                        RpcError{rpc::kResourceUnavailable,
+                                 "the same request (key) was relayed again: the answer goes there",
+                                 std::nullopt}));
                 return;
             }
             // Answers nobody came back for are dropped after a while.
@@ -440,7 +442,8 @@ void ExtensionRelay::connection_closed(std::uint64_t connection_id) {
 
 void ExtensionRelay::start_grace_locked(Channel& channel) {
     channel.grace_timer = std::make_unique<boost::asio::steady_timer>(executor_, grace_);
-    channel.grace_timer->async_wait([this, id = channel.extension_id](boost::system::error_code ec) {
+    channel.grace_timer->async_wait([this,
+                                     id = channel.extension_id](boost::system::error_code ec) {
         if (ec) return;
         std::vector<std::uint64_t> closed;
         {

@@ -110,9 +110,9 @@ class ExtensionRelay {
     std::chrono::seconds grace_;
 
     std::mutex mutex_;
-    std::map<std::string, Channel> channels_;             // by extension id
-    std::map<std::uint64_t, std::string> paired_;         // connection id -> extension id
-    std::uint64_t next_origin_connection_ = 1ULL << 48;   // apart from the sessions' ids
+    std::map<std::string, Channel> channels_;            // by extension id
+    std::map<std::uint64_t, std::string> paired_;        // connection id -> extension id
+    std::uint64_t next_origin_connection_ = 1ULL << 48;  // apart from the sessions' ids
 };
 
 // The extension id of a client whose Origin is chrome-extension://ID or moz-extension://ID,

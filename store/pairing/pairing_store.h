@@ -18,8 +18,8 @@ namespace keybridge::pairing {
 // (docs/RPC.md, "The browser extension"). The extension proves itself with a secret that
 // keybridged handed it once, at pairing; the file keeps only that secret's SHA-256.
 struct Pairing {
-    std::string extension_id;  // "abcdefghijklmnopabcdefghijklmnop" (chrome-extension://ID)
-    std::string name;          // what the extension called itself when it asked
+    std::string extension_id;    // "abcdefghijklmnopabcdefghijklmnop" (chrome-extension://ID)
+    std::string name;            // what the extension called itself when it asked
     std::int64_t paired_at = 0;  // unix seconds
     core::Hash32 secret_hash{};
 };

@@ -40,8 +40,8 @@ std::string lower(std::string text) {
     return text;
 }
 
-json::object relay_call(std::string_view origin, std::string_view method,
-                        json::array params = {}, std::string_view key = "") {
+json::object relay_call(std::string_view origin, std::string_view method, json::array params = {},
+                        std::string_view key = "") {
     json::object o{{"origin", origin}, {"method", method}, {"params", std::move(params)}};
     if (!key.empty()) o["key"] = key;
     return o;
@@ -98,7 +98,8 @@ TEST_F(ExtensionPairing, FirstPairingIsAnApprovalThenTheSecretPairsAlone) {
     ASSERT_EQ(daemon_.wait_exit(10s), 0);
     ASSERT_NO_FATAL_FAILURE(start());
     Extension again(port());
-    json::value resumed = again.ws.call("keybridge_pair", json::array{json::object{{"secret", secret}}});
+    json::value resumed =
+        again.ws.call("keybridge_pair", json::array{json::object{{"secret", secret}}});
     ASSERT_TRUE(resumed.as_object().contains("result")) << resumed;
     EXPECT_EQ(resumed.at("result").at("paired"), json::value(true));
     EXPECT_FALSE(resumed.at("result").as_object().contains("secret"));
@@ -217,10 +218,10 @@ TEST_F(ExtensionPairing, ARelayedRequestOutlivesTheExtensionConnection) {
             {"id", 7},
             {"method", "keybridge_relay"},
             {"params",
-             json::array{relay_call(kSite, "personal_sign",
-                                    json::array{core::hex_encode(core::as_bytes("still here?")),
-                                                kFirstAccount},
-                                    "req-1")}}})));
+             json::array{relay_call(
+                 kSite, "personal_sign",
+                 json::array{core::hex_encode(core::as_bytes("still here?")), kFirstAccount},
+                 "req-1")}}})));
         ASSERT_EQ(wait_pending(control(), 1).size(), 1u);
     }
     // The request is still pending once the socket has closed; the person approves it.
@@ -233,7 +234,8 @@ TEST_F(ExtensionPairing, ARelayedRequestOutlivesTheExtensionConnection) {
     std::this_thread::sleep_for(300ms);
     // The restarted worker pairs with its secret and asks for the same key: the answer.
     Extension back(port());
-    json::value resumed = back.ws.call("keybridge_pair", json::array{json::object{{"secret", secret}}});
+    json::value resumed =
+        back.ws.call("keybridge_pair", json::array{json::object{{"secret", secret}}});
     EXPECT_EQ(resumed.at("result").at("resumed"), json::value(true));
     json::value signature = back.relay(kSite, "personal_sign", json::array{}, "req-1");
     ASSERT_TRUE(signature.as_object().contains("result")) << signature;

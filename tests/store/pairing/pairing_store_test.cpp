@@ -100,10 +100,10 @@ TEST_F(PairingStoreTest, RefusesBadIdsAndDamagedFiles) {
     EXPECT_FALSE(store.add(pairing(std::string(65, 'a'), "s")));
     EXPECT_TRUE(extension_id_valid("{uuid}") == false);
     EXPECT_TRUE(extension_id_valid("a-b_c.d"));
-    for (std::string bad : {"not json", "[]", "{}", R"({"extensions":[]})",
-                            R"({"extensions":{"BAD":{"secretSha256":"00"}}})",
-                            R"({"extensions":{"abc":{}}})",
-                            R"({"extensions":{"abc":{"secretSha256":"0x1234"}}})"}) {
+    for (std::string bad :
+         {"not json", "[]", "{}", R"({"extensions":[]})",
+          R"({"extensions":{"BAD":{"secretSha256":"00"}}})", R"({"extensions":{"abc":{}}})",
+          R"({"extensions":{"abc":{"secretSha256":"0x1234"}}})"}) {
         std::ofstream(file()) << bad;
         auto opened = PairingStore::open(dir_);
         ASSERT_FALSE(opened) << bad;
