@@ -96,8 +96,9 @@ TEST_F(ExtensionPairing, FirstPairingIsAnApprovalThenTheSecretPairsAlone) {
     // A later connection (another worker, another daemon run) pairs with the secret alone.
     daemon_.signal(SIGTERM);
     ASSERT_EQ(daemon_.wait_exit(10s), 0);
-    ASSERT_NO_FATAL_FAILURE(start());
-    Extension again(port());
+    DaemonProcess second;
+    ASSERT_TRUE(second.start(base_args(false))) << second.log();
+    Extension again(second.port());
     json::value resumed =
         again.ws.call("keybridge_pair", json::array{json::object{{"secret", secret}}});
     ASSERT_TRUE(resumed.as_object().contains("result")) << resumed;
@@ -106,7 +107,7 @@ TEST_F(ExtensionPairing, FirstPairingIsAnApprovalThenTheSecretPairsAlone) {
     EXPECT_EQ(control().result("keybridge_pendingApprovals"), json::array{});
 
     // A wrong secret is a new pairing request, with a warning that the id was paired before.
-    Extension wrong(port());
+    Extension wrong(second.port());
     auto asked = std::async(std::launch::async, [&] {
         return wrong.ws.call("keybridge_pair",
                              json::array{json::object{{"secret", std::string(64, '0')}}});
@@ -119,11 +120,14 @@ TEST_F(ExtensionPairing, FirstPairingIsAnApprovalThenTheSecretPairsAlone) {
               json::value(true));
     EXPECT_EQ(asked.get().at("error").at("code"), json::value(4001));
     // The rejected request changed nothing: the old secret still pairs.
-    Extension third(port());
+    Extension third(second.port());
     EXPECT_EQ(third.ws.call("keybridge_pair", json::array{json::object{{"secret", secret}}})
                   .at("result")
                   .at("paired"),
               json::value(true));
+    second.signal(SIGTERM);
+    EXPECT_EQ(second.wait_exit(10s), 0) << second.log();
+    EXPECT_EQ(second.log().find("Sanitizer"), std::string::npos) << second.log();
 }
 
 TEST_F(ExtensionPairing, OnlyAPairedExtensionConnectionMayRelay) {
@@ -167,6 +171,13 @@ TEST_F(ExtensionPairing, EachRelayedOriginHasItsOwnClientState) {
         // The approver sees the page's origin, not the extension's.
         EXPECT_EQ(approver.seen()[0].at("origin"), json::value(kSite));
     }
+    // The page's accountsChanged, relayed to the extension with its origin.
+    json::value granted = ext.ws.next_notification(5s);
+    ASSERT_TRUE(granted.is_object()) << "no accountsChanged";
+    EXPECT_EQ(granted.at("method"), json::value("keybridge_relayEvent"));
+    EXPECT_EQ(granted.at("params").at("origin"), json::value(kSite));
+    EXPECT_EQ(granted.at("params").at("event"), json::value("accountsChanged"));
+    EXPECT_EQ(granted.at("params").at("data"), (json::array{json::string(account)}));
     EXPECT_EQ(ext.relay(kSite, "eth_accounts").at("result"), (json::array{json::string(account)}));
     // Another origin through the same extension, and the same origin straight to keybridged
     // (any program can claim it), see nothing.
