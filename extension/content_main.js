@@ -64,14 +64,13 @@
     if (!first) emit('chainChanged', chainId);
   }
 
+  // keybridged answers (again): `connect` once, with the chain.
   function onConnect(data) {
-    if (data && typeof data.chainId === 'string') {
-      chainId = data.chainId;
-    }
-    if (!connected && chainId !== null) {
-      connected = true;
-      emit('connect', { chainId });
-    }
+    if (connected) return;
+    if (data && typeof data.chainId === 'string') chainId = data.chainId;
+    if (chainId === null) return;
+    connected = true;
+    emit('connect', { chainId });
   }
 
   function onDisconnect(data) {
@@ -98,8 +97,8 @@
     } else if (m.type === 'event') {
       if (m.event === 'accountsChanged') setAccounts(m.data);
       else if (m.event === 'chainChanged') {
-        onConnect({ chainId: m.data });
         setChain(m.data);
+        onConnect({ chainId: m.data });
       } else if (m.event === 'connect') onConnect(m.data);
       else if (m.event === 'disconnect') onDisconnect(m.data);
       else if (m.event === 'message') emit('message', m.data);
@@ -129,8 +128,8 @@
     // Keep the cached state the legacy properties and events are made from.
     if (method === 'eth_requestAccounts' || method === 'eth_accounts') setAccounts(result);
     if (method === 'eth_chainId') {
-      onConnect({ chainId: result });
       setChain(result);
+      onConnect({ chainId: result });
     }
     return result;
   }
@@ -272,6 +271,7 @@
   // The chain, so that `connect` fires once keybridged answers.
   send('eth_chainId', []).then(
     (id) => {
+      setChain(id);
       onConnect({ chainId: id });
     },
     () => {}

@@ -462,24 +462,29 @@ test("the worker stopped while a signature waits: the answer still reaches the p
     return signer.signMessage("across a worker restart");
   });
   const request = await held;
-  const before = await currentWorker();
-  const closed = new Promise((resolve) => before.once("close", resolve));
+  // A mark in the running worker's global scope: a restarted worker does not have it.
+  await (await currentWorker()).evaluate(() => {
+    globalThis.beforeStop = true;
+  });
   // Stopped the way the browser stops an idle worker (its WebSocket closes with it).
   const extensionPage = await context.newPage();
   await extensionPage.goto(`chrome-extension://${extensionId}/popup.html`);
   const cdp = await context.newCDPSession(extensionPage);
   await cdp.send("ServiceWorker.enable");
   await cdp.send("ServiceWorker.stopAllWorkers");
-  await closed;
   await extensionPage.close();
-  // The user approves while no worker runs; a new one starts, pairs with its secret, and
-  // fetches the answer under the request's key.
-  await sleep(300);
+  // The page's content script wakes a new worker, which pairs with its secret and relays the
+  // call again under its key. Only then does the user approve.
+  await waitFor("a restarted worker", async () => {
+    try {
+      return await (await currentWorker()).evaluate(() => globalThis.beforeStop === undefined);
+    } catch {
+      return false;
+    }
+  });
   await approver.decide(request, "approve");
   const signature = await signing;
   assert.equal(ethers.verifyMessage("across a worker restart", signature), accounts[0]);
-  const after = await currentWorker();
-  assert.notEqual(after, before);
   approver.settled();
 });
 
