@@ -14,7 +14,11 @@ function text(id, value) {
   document.getElementById(id).textContent = value;
 }
 
+// The tab the popup describes: the active one (the popup opened from the toolbar), or the one
+// named by ?tab=ID (the popup opened as a page of its own).
 async function activeTabId() {
+  const named = Number(new URLSearchParams(location.search).get('tab'));
+  if (Number.isInteger(named) && named > 0) return named;
   try {
     const [tab] = await chrome.tabs.query({ active: true, lastFocusedWindow: true });
     return tab ? tab.id : null;

@@ -521,23 +521,19 @@ test("keybridged stopped: disconnect and 4900, the popup says how to start it; s
 });
 
 test("the popup shows the connection, the site's grant and chain, and the approval page button", { timeout: kStep }, async () => {
+  // Opened from the toolbar the popup describes the active tab; opened as a page of its own it
+  // is told which tab (the dApp's, as the worker knows it from the tab's port).
+  const dappTab = await (await currentWorker()).evaluate(() => [...ports.values()][0].tabId);
   const popup = await context.newPage();
-  await popup.setViewportSize({ width: 360, height: 560 });
-  await popup.goto(`chrome-extension://${extensionId}/popup.html`);
+  await popup.setViewportSize({ width: 360, height: 480 });
+  await popup.goto(`chrome-extension://${extensionId}/popup.html?tab=${dappTab}`);
   await popup.waitForSelector("#status.ready");
   assert.equal(await popup.textContent("#status"), "connected");
   await popup.waitForFunction((origin) => document.getElementById("sites").textContent.includes(origin), dappOrigin);
-  // The popup here is a tab of its own; its "site" section is that of the dApp tab when opened
-  // from the toolbar. The worker's view of the dApp's tab:
-  const site = await popup.evaluate(async () => {
-    const tabs = await chrome.tabs.query({});
-    const results = [];
-    for (const tab of tabs) results.push(await chrome.runtime.sendMessage({ type: "state", tabId: tab.id }));
-    return results.map((r) => r.site).find((s) => s && s.accounts);
-  });
-  assert.equal(site.origin, dappOrigin);
-  assert.deepEqual(site.accounts, [accounts[0].toLowerCase()]);
-  assert.equal(site.chainId, "0x7a69");
+  await popup.waitForFunction(() => document.getElementById("site-chain").textContent !== "–");
+  assert.equal(await popup.textContent("#site-origin"), dappOrigin);
+  assert.equal(await popup.textContent("#site-accounts"), accounts[0].toLowerCase());
+  assert.equal(await popup.textContent("#site-chain"), "31337 (0x7a69)");
   await popup.screenshot({ path: path.join(outputDir, "popup.png") });
 
   // The approval page button: opens the page keybridged names, or says why there is none.
