@@ -17,8 +17,9 @@ const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 5000;
 const ANSWER_LIFE_MS = 10 * 60 * 1000;
 
-// 'connecting' | 'pairing' | 'ready' | 'down' (keybridged not reachable) | 'unpaired'
-let status = 'connecting';
+// 'idle' (no page has asked yet) | 'connecting' | 'pairing' | 'ready' | 'down' (keybridged not
+// reachable) | 'unpaired'
+let status = 'idle';
 let statusDetail = '';
 let daemonPort = DEFAULT_PORT;
 let ws = null;
@@ -308,6 +309,7 @@ async function siteState(tabId) {
 async function popupMessage(m) {
   await loaded;
   if (m.type === 'state') {
+    connect();
     const sites = [...new Set([...ports.values()].map((p) => p.origin))];
     return {
       status,
@@ -362,4 +364,8 @@ chrome.storage.onChanged.addListener((changes, area) => {
   if (area === 'local' && changes.daemonPort && ws) ws.close();
 });
 
-connect();
+// keybridged is asked only once something needs it: a page with the provider, the popup, or
+// calls a stopped worker left unanswered (so that installing the extension alone asks nothing).
+loaded.then(() => {
+  if (Object.keys(pending).length > 0) connect();
+});

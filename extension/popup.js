@@ -3,6 +3,7 @@
 'use strict';
 
 const LABELS = {
+  idle: 'not connected yet',
   connecting: 'connecting…',
   pairing: 'waiting for pairing',
   ready: 'connected',

@@ -331,15 +331,18 @@ before(async () => {
     viewport: { width: 900, height: 700 },
   });
   worker = await currentWorker();
+  // Installed, the extension asks nothing of anybody until a page needs it.
+  await sleep(500);
+  assert.equal(await workerStatus(), "idle");
   // keybridged listens on a port of the test's choosing; the extension keeps it in its storage.
   await worker.evaluate((port) => chrome.storage.local.set({ daemonPort: port }), daemonPort);
+  page = await context.newPage();
+  await page.goto(`${dappOrigin}/`);
   const request = await pairing;
   assert.equal(request.origin, `chrome-extension://${extensionId}`);
   assert.equal(request.details.kind, "pairing");
   assert.equal(request.details.extensionId, extensionId);
   await waitFor("the worker to pair", async () => (await workerStatus()) === "ready");
-  page = await context.newPage();
-  await page.goto(`${dappOrigin}/`);
   await page.waitForFunction(() => window.dapp && window.dapp.wallets.length > 0);
 });
 
