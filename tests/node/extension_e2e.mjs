@@ -349,8 +349,11 @@ before(async () => {
 after(async () => {
   approver?.close();
   await context?.close().catch(() => {});
+  dappServer?.closeAllConnections();
   dappServer?.close();
   if (daemon) await stopDaemon().catch(() => {});
+  // The chain nodes (and anything else still running) would keep node's event loop alive.
+  for (const child of children) child.kill("SIGKILL");
 });
 
 test("the extension's id comes from its manifest key and keybridged keeps the pairing", async () => {
