@@ -17,7 +17,8 @@ packages=(
 # python3: the CLI end-to-end tests run with /usr/bin/python3 (standard library only).
 # lintian checks the package `make deb` builds; man-db and groff-base render the man pages
 # (ctest deb_package, make_install, man_pages). python3-websockets and curl run the snippets of
-# docs/CLIENTS.md (ctest clients_doc).
+# docs/CLIENTS.md (ctest clients_doc). chromium runs the browser extension under Playwright
+# (ctest extension_e2e; playwright-core from npm downloads no browser).
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev
   nodejs npm clang-format systemd python3 lintian man-db groff-base python3-websockets curl
