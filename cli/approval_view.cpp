@@ -215,6 +215,14 @@ void render_details(Writer& w, const std::string& method, const json::object& d)
     }
     if (method == "eth_sign") return w.field(1, "Hash to sign", str(at(d, "hash")));
     if (method == "eth_requestAccounts") return render_connect(w, d);
+    if (method == "keybridge_pair") {
+        w.field(1, "Browser extension",
+                str(at(d, "extensionId")) + "  \"" + str(at(d, "name")) + "\"");
+        w.field(1, "If you approve",
+                "it relays the requests of the pages you visit, each under its own site; "
+                "every signature is still asked for");
+        return;
+    }
     if (method == "wallet_addEthereumChain") {
         w.field(
             1, "Chain to add",

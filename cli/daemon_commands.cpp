@@ -1,4 +1,5 @@
-// The commands that talk to keybridged: status, unlock, lock, approve, permissions list/revoke.
+// The commands that talk to keybridged: status, unlock, lock, approve, permissions list/revoke,
+// pairing list/revoke.
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -30,6 +31,7 @@
 #include "core/secret_buffer.h"
 #include "core/uint256.h"
 #include "core/wiping_allocator.h"
+#include "store/pairing/pairing_store.h"
 #include "store/permissions/permission_store.h"
 
 namespace keybridge::cli {
@@ -1031,6 +1033,102 @@ Result<Report> run_permissions_revoke(Context& ctx) {
     return report;
 }
 
+// ---------------------------------------------------------------- pairing
+
+// [{extensionId, name, pairedAt, connected?, origins?}], from the daemon or read from the file.
+Report pairings_report(const json::array& pairings, const std::string& source) {
+    Report report;
+    report.data["source"] = source;
+    report.data["pairings"] = pairings;
+    if (pairings.empty()) {
+        report.text = "No browser extension is paired.";
+        return report;
+    }
+    for (const auto& value : pairings) {
+        const json::object* p = value.if_object();
+        if (p == nullptr) continue;
+        auto text = [&](std::string_view key) {
+            const json::value* v = p->if_contains(key);
+            return v != nullptr && v->is_string() ? terminal_safe(v->as_string()) : std::string();
+        };
+        std::int64_t paired_at = 0;
+        if (const json::value* t = p->if_contains("pairedAt"); t != nullptr && t->is_int64())
+            paired_at = t->as_int64();
+        std::string line =
+            text("extensionId") + "  \"" + text("name") + "\"  (paired " + time_text(paired_at);
+        if (const json::value* c = p->if_contains("connected"); c != nullptr && c->is_bool())
+            line += c->as_bool() ? ", connected" : ", not connected";
+        line += ")\n";
+        if (const json::value* o = p->if_contains("origins"); o != nullptr && o->is_array()) {
+            for (const auto& origin : o->as_array()) {
+                if (origin.is_string())
+                    line += "    relays for " + terminal_safe(origin.as_string()) + "\n";
+            }
+        }
+        report.text += line;
+    }
+    return report;
+}
+
+json::array pairings_json(const pairing::PairingStore& store) {
+    json::array out;
+    for (const auto& p : store.all()) {
+        out.push_back(json::object{
+            {"extensionId", p.extension_id}, {"name", p.name}, {"pairedAt", p.paired_at}});
+    }
+    return out;
+}
+
+Result<Report> run_pairing_list(Context& ctx) {
+    auto daemon = daemon_if_running(ctx);
+    if (!daemon) return fail(daemon.error());
+    if (*daemon) {
+        auto list = (*daemon)->call("keybridge_pairings", json::array{});
+        if (!list) return fail(list.error());
+        if (!list->is_array())
+            return fail(ErrorCode::ProtocolError, "keybridge_pairings: not an array");
+        return pairings_report(list->as_array(), "daemon");
+    }
+    auto store = pairing::PairingStore::open(ctx.datadir);
+    if (!store) return fail(store.error());
+    return pairings_report(pairings_json(*store), "file");
+}
+
+Result<Report> run_pairing_revoke(Context& ctx) {
+    if (ctx.args.positionals.empty()) {
+        return fail(ErrorCode::InvalidArgument,
+                    "give the extension ID to revoke (see 'pairing list')");
+    }
+    const std::string id = ctx.args.positionals.front();
+    auto daemon = daemon_if_running(ctx);
+    if (!daemon) return fail(daemon.error());
+    bool revoked = false;
+    std::string source;
+    if (*daemon) {
+        // The daemon forgets it and closes the extension's connections at once.
+        auto answer = (*daemon)->call("keybridge_revokePairing", json::array{json::string(id)});
+        if (!answer) return fail(answer.error());
+        revoked = answer->is_bool() && answer->as_bool();
+        source = "daemon";
+    } else {
+        auto store = pairing::PairingStore::open(ctx.datadir);
+        if (!store) return fail(store.error());
+        auto done = store->revoke(id);
+        if (!done) return fail(done.error());
+        revoked = *done;
+        source = "file";
+    }
+    if (!revoked) {
+        return fail(ErrorCode::NotFound, "no paired extension '" + terminal_safe(id) + "'");
+    }
+    Report report;
+    report.data["revoked"] = id;
+    report.data["source"] = source;
+    report.text =
+        "Unpaired " + terminal_safe(id) + ": it must be approved again before it relays any page.";
+    return report;
+}
+
 }  // namespace
 
 std::vector<Command> daemon_commands() {
@@ -1078,6 +1176,18 @@ std::vector<Command> daemon_commands() {
          {},
          run_permissions_revoke,
          "ORIGIN"},
+        {"pairing list",
+         "keybridge pairing list [--json]",
+         "list the paired browser extensions and the sites they relay (from the file if "
+         "keybridged is stopped)",
+         {},
+         run_pairing_list},
+        {"pairing revoke",
+         "keybridge pairing revoke ID",
+         "unpair a browser extension: its connections close and it must be approved again",
+         {},
+         run_pairing_revoke,
+         "ID"},
     };
 }
 

@@ -120,6 +120,9 @@ core::Status Server::open_stores() {
     auto permissions = permissions::PermissionStore::open(config_.datadir, std::move(writes));
     if (!permissions) return core::fail(permissions.error());
     permissions_.emplace(std::move(*permissions));
+    auto pairings = pairing::PairingStore::open(config_.datadir);
+    if (!pairings) return core::fail(pairings.error());
+    pairings_.emplace(std::move(*pairings));
     // Rotation renames files and flushes the retired one: on the blocking thread, not the
     // network thread that wrote the line crossing the size limit.
     auto audit = approvals::AuditLog::open(
@@ -275,6 +278,14 @@ void Server::register_methods() {
              }
              reply(json::object{{"url", page_url_}, {"launcher", launcher_path_}});
          }});
+    // The browser extension's pairing and relay. A page state it drops ends like a connection
+    // (context_ exists by the time any request runs).
+    extension_relay_.emplace(ioc_.get_executor(), *services_, dispatcher_, *pairings_,
+                             [this](std::uint64_t connection_id) {
+                                 if (context_ && context_->connection_closed)
+                                     context_->connection_closed(connection_id);
+                             });
+    extension_relay_->register_methods(dispatcher_);
 }
 
 void Server::make_server_context(std::string token) {
@@ -295,6 +306,7 @@ void Server::make_server_context(std::string token) {
         approvals_->cancel_connection(connection_id);
         services_->stops.closed(connection_id);  // its signer jobs, queued or running, stop
         feeds_->drop_connection(connection_id);  // its chain's poller stops if nobody is left
+        extension_relay_->connection_closed(connection_id);  // a paired extension's socket
     };
 }
 

@@ -18,10 +18,12 @@
 #include "daemon/desktop_notifier.h"
 #include "daemon/devices/device_manager.h"
 #include "daemon/events/event_hub.h"
+#include "daemon/extension/extension_relay.h"
 #include "daemon/net/control_listener.h"
 #include "daemon/net/listener.h"
 #include "daemon/net/server_context.h"
 #include "daemon/options.h"
+#include "store/pairing/pairing_store.h"
 #include "store/permissions/permission_store.h"
 #include "daemon/rpc/dispatcher.h"
 #include "daemon/services.h"
@@ -90,6 +92,7 @@ class Server {
     std::optional<boost::asio::steady_timer> audit_timer_;
     std::optional<boost::asio::steady_timer> stop_timer_;
     std::optional<permissions::PermissionStore> permissions_;
+    std::optional<pairing::PairingStore> pairings_;  // the paired browser extensions
     std::optional<approvals::AuditLog> audit_;
     std::optional<approvals::ApprovalQueue> approvals_;
     signers::SignerRegistry signers_{std::make_shared<drivers::software::SoftwareSigner>(),
@@ -99,6 +102,8 @@ class Server {
     std::optional<ChainRegistry> chains_;
     std::optional<subscriptions::ChainFeeds> feeds_;  // uses upstream_ and chains_
     std::optional<Services> services_;
+    // Uses services_ and pairings_; its timers go before ioc_.
+    std::optional<extension::ExtensionRelay> extension_relay_;
     std::unique_ptr<devices::DeviceFactory> device_factory_;
     devices::DeviceManager::Settings device_settings_;
     std::unique_ptr<devices::DeviceManager> devices_;

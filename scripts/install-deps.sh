@@ -19,7 +19,8 @@ packages=(
 # lintian checks the package `make deb` builds; man-db and groff-base render the man pages
 # (ctest deb_package, make_install, man_pages). python3-websockets and curl run the snippets of
 # docs/CLIENTS.md (ctest clients_doc). chromium: the browser Playwright drives in the approval
-# page tests (ctest approval_page); dbus-daemon and dbus-bin (dbus-monitor) watch its desktop
+# page and extension tests (ctest approval_page, extension_e2e; playwright-core from npm downloads
+# no browser); dbus-daemon and dbus-bin (dbus-monitor) watch its desktop
 # notifications.
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev

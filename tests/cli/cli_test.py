@@ -1730,6 +1730,9 @@ class UsageTest(CliTestCase):
         "approve": ["--once"],
         "permissions list": [],
         "permissions revoke": [],
+        # Browser extensions (tests/daemon/e2e/extension_pairing_test.cpp).
+        "pairing list": [],
+        "pairing revoke": [],
         # Reads the audit log's files (tests/cli/audit_cli_test.py).
         "audit": ["--origin", "--method", "--account", "--since", "--decision", "--limit"],
         # Hardware wallets, through keybridged (tests/daemon/e2e/*_devices_test.cpp).
