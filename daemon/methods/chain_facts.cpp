@@ -54,7 +54,7 @@ bool is_failure(const rpc::RpcError& e) {
     if (e.code == rpc::kChainDisconnected) return false;
     const std::string m = lower(e.message);
     for (std::string_view word : {"revert", "out of gas", "insufficient funds", "invalid opcode",
-                                  "gas required exceeds"})
+                                  "gas required exceeds", "intrinsic gas", "gas too low"})
         if (m.find(word) != std::string::npos) return true;
     return false;
 }
@@ -175,6 +175,12 @@ insight::Simulation simulation_from(const rpc::Outcome& call, const rpc::Outcome
     }
     if (!estimate && is_failure(estimate.error())) {
         reverts(estimate.error());
+        return sim;
+    }
+    if (estimate) {
+        // The call could not run here, but the estimate did: it succeeds given enough gas
+        // (insight compares the estimate with the transaction's limit).
+        sim.outcome = insight::Simulation::Outcome::Succeeds;
         return sim;
     }
     sim.outcome = insight::Simulation::Outcome::Unknown;

@@ -105,20 +105,22 @@ async function startAnvil() {
   }
 }
 
-// The daemon's node: forwards to anvil and counts calls; with `dead` set it takes requests and
-// never answers (a hung node).
+// The daemon's node: forwards to anvil and logs calls; with `dead` set it takes requests and
+// never answers (a hung node); methods in `hang` alone hang (a node stuck executing calls).
 function startProxy(target) {
-  const proxy = { dead: false, log: [], url: "" };
+  const proxy = { dead: false, hang: new Set(), log: [], url: "" };
   const server = http.createServer(async (req, res) => {
     let body = "";
     for await (const chunk of req) body += chunk;
     const call = JSON.parse(body);
-    proxy.log.push(call.method);
-    if (proxy.dead) return; // the socket stays open, unanswered
+    const entry = { method: call.method, start: Date.now(), ms: null };
+    proxy.log.push(entry);
+    if (proxy.dead || proxy.hang.has(call.method)) return; // the socket stays open, unanswered
     try {
       const answer = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
       res.writeHead(answer.status, { "content-type": "application/json" });
       res.end(await answer.text());
+      entry.ms = Date.now() - entry.start;
     } catch {
       req.socket.destroy();
     }
@@ -160,6 +162,7 @@ function runCli(args) {
 
 let daemonLog = "";
 async function startDaemon(nodeUrl, passwordFile) {
+  let ownLog = "";
   const args = ["--datadir", datadir, "--listen", "127.0.0.1:0", "--chain-id", String(kChain),
     "--chain", `${kChain}=${nodeUrl}`, "--password-file", passwordFile];
   const child = track(spawn(keybridged, args, { stdio: ["ignore", "ignore", "pipe"] }));
@@ -167,7 +170,8 @@ async function startDaemon(nodeUrl, passwordFile) {
     const timer = setTimeout(() => reject(new Error(`keybridged did not start: ${daemonLog}`)), 15_000);
     child.stderr.on("data", (d) => {
       daemonLog += d;
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(daemonLog);
+      ownLog += d;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(ownLog);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));
@@ -176,7 +180,12 @@ async function startDaemon(nodeUrl, passwordFile) {
     child.on("exit", (code) => reject(new Error(`keybridged exited with ${code}: ${daemonLog}`)));
   });
   const url = `http://127.0.0.1:${port}/`;
-  const token = fs.readFileSync(path.join(datadir, ".cookie"), "utf8").trim();
+  const cookie = path.join(datadir, ".cookie");
+  for (let i = 0; !fs.existsSync(cookie); i++) {
+    if (i > 200) throw new Error("keybridged wrote no cookie");
+    await sleep(25);
+  }
+  const token = fs.readFileSync(cookie, "utf8").trim();
   for (let i = 0; ; i++) {
     const status = await post(url, "keybridge_status", [], { Authorization: `Bearer ${token}` });
     if (status.result?.unlocked) break;
@@ -231,7 +240,9 @@ class Approver {
       const request = msg.params.result.request;
       if (request.stage !== "waiting") return;
       this.seen.push(request);
-      this.call("keybridge_decide", [request.id, "approve", { digest: request.digest }]).catch(() => {});
+      // A connect request is given every account of the vault.
+      const choice = request.method === "eth_requestAccounts" ? { accounts } : {};
+      this.call("keybridge_decide", [request.id, "approve", { digest: request.digest, ...choice }]).catch(() => {});
     }
   }
   close() {
@@ -254,7 +265,8 @@ const iface = new ethers.Interface(kToken.abi);
 
 // What the daemon would show for a transaction from `from` (as the local caller).
 async function explain(tx, method = "eth_sendTransaction") {
-  const answer = await post(daemon.url, "keybridge_explainRequest", [{ method, params: [tx] }], {
+  const params = Array.isArray(tx) ? tx : [tx];
+  const answer = await post(daemon.url, "keybridge_explainRequest", [{ method, params }], {
     Authorization: `Bearer ${daemon.token}`,
   });
   if (answer.error) throw new Error(`keybridge_explainRequest: ${answer.error.message}`);
@@ -272,9 +284,13 @@ async function send(tx) {
   return receipt;
 }
 
+// The approver, and the token client connected to the vault's accounts.
 async function connectApprover() {
   approver = new Approver(path.join(datadir, "keybridged.sock"));
   await approver.connect();
+  const granted = await post(daemon.url, "eth_requestAccounts", [], { Authorization: `Bearer ${daemon.token}` });
+  if (granted.error) throw new Error(`eth_requestAccounts: ${granted.error.message}`);
+  assert.equal(granted.result.length, accounts.length);
 }
 
 before(async () => {
@@ -322,7 +338,11 @@ function e2e(name, fn) {
 
 e2e("a token outside the bundled list is shown in its own units (symbol() and decimals() from the node)", async () => {
   const data = iface.encodeFunctionData("transfer", [accounts[1], 1_500000n]);
+  const mark = proxy.log.length;
+  const started = Date.now();
   const e = await explain({ from: accounts[0], to: token, data });
+  if (process.env.KEYBRIDGE_DEBUG)
+    console.log(Date.now() - started, proxy.log.slice(mark).map((c) => [c.method, c.start - started, c.ms]));
   assert.equal(e.summary, `Send 1.5 KBT to ${accounts[1]} on Anvil`);
   assert.equal(e.details.simulation.outcome, "succeeds");
   assert.ok(e.details.simulation.gasNeeded > 21000);
@@ -335,7 +355,7 @@ e2e("a transfer above the balance is predicted to revert, with the contract's re
   const data = iface.encodeFunctionData("transfer", [accounts[0], 5_000000n]);
   const e = await explain({ from: accounts[1], to: token, data, gas: "0x20000" });
   const w = warning(e, "predicted-revert");
-  assert.ok(w, `warnings: ${JSON.stringify(e.warnings)}`);
+  assert.ok(w, `warnings: ${JSON.stringify([e.warnings, e.details.simulation])}`);
   assert.equal(w.severity, "warning");
   assert.match(w.detail, /KBT: transfer amount exceeds balance/);
   assert.equal(e.details.simulation.outcome, "reverts");
@@ -343,7 +363,7 @@ e2e("a transfer above the balance is predicted to revert, with the contract's re
   assert.equal(e.details.simulation.reason.text, "KBT: transfer amount exceeds balance");
   // A gas limit far below what the transfer needs is a predicted failure too.
   const starved = await explain({ from: accounts[0], to: token, data: iface.encodeFunctionData("transfer", [accounts[1], 1n]), gas: "0x5300" });
-  assert.ok(ids(starved).includes("predicted-revert"), JSON.stringify(starved.warnings));
+  assert.ok(ids(starved).includes("predicted-revert"), JSON.stringify([starved.warnings, starved.details.simulation]));
 });
 
 e2e("data sent to an address without code, and an approval to a plain account", async () => {
@@ -408,24 +428,57 @@ e2e("after a real transfer, a look-alike recipient is address poisoning (also af
 });
 
 e2e("a node that does not answer costs the explanation its chain facts, not the request", async () => {
-  // Fully given: nothing to fill, so only insight's lookups would need the node.
+  // A node stuck executing calls: filling (nonce, block) still works, the pre-run and the token
+  // lookups never come back.
   const data = iface.encodeFunctionData("transfer", [accounts[1], 1n]);
   const tx = {
     from: accounts[0], to: token, data, nonce: "0x0", gas: "0x20000",
     maxFeePerGas: "0x77359400", maxPriorityFeePerGas: "0x1",
   };
-  proxy.dead = true;
+  proxy.hang = new Set(["eth_call", "eth_estimateGas", "eth_getCode"]);
   try {
     const started = Date.now();
     const e = await explain(tx, "eth_signTransaction");
     const took = Date.now() - started;
     assert.ok(took < 6000, `took ${took} ms`);
     assert.equal(e.details.simulation.outcome, "unknown");
-    assert.match(e.details.simulation.note, /could not pre-run/);
+    assert.match(e.details.simulation.note, /could not pre-run.*timed out/);
     assert.ok(!ids(e).includes("predicted-revert"));
-    // Without the node the token's units are unknown: raw, never guessed.
+    // Without the node's word the token's units are unknown: raw, never guessed.
+    assert.match(e.summary, /raw units/);
+  } finally {
+    proxy.hang = new Set();
+  }
+  // A node that answers nothing at all: a permit (nothing to fill) is explained without chain
+  // facts within the lookups' deadline.
+  const permit = {
+    types: {
+      EIP712Domain: [
+        { name: "name", type: "string" }, { name: "version", type: "string" },
+        { name: "chainId", type: "uint256" }, { name: "verifyingContract", type: "address" },
+      ],
+      Permit: [
+        { name: "owner", type: "address" }, { name: "spender", type: "address" },
+        { name: "value", type: "uint256" }, { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" },
+      ],
+    },
+    primaryType: "Permit",
+    domain: { name: "Keybridge Test Token", version: "1", chainId: kChain, verifyingContract: token },
+    message: { owner: accounts[0], spender: accounts[1], value: "1000000", nonce: "0", deadline: String(Math.floor(Date.now() / 1000) + 3600) },
+  };
+  proxy.dead = true;
+  try {
+    const started = Date.now();
+    const e = await explain([accounts[0], JSON.stringify(permit)], "eth_signTypedData_v4");
+    const took = Date.now() - started;
+    assert.ok(took < 6000, `took ${took} ms`);
+    assert.ok(!ids(e).includes("spender-no-code"), JSON.stringify(e.warnings));
     assert.match(e.summary, /raw units/);
   } finally {
     proxy.dead = false;
   }
+  // The node back: the same permit names a spender without code, in the token's units.
+  const e = await explain([accounts[0], JSON.stringify(permit)], "eth_signTypedData_v4");
+  assert.ok(ids(e).includes("spender-no-code"), JSON.stringify(e.warnings));
+  assert.match(e.summary, /Permit .* to spend 1 KBT/);
 });

@@ -50,8 +50,16 @@ TEST(ChainFacts, SimulationFromTheNodesAnswers) {
     EXPECT_EQ(s.outcome, Simulation::Outcome::Unknown);
     EXPECT_EQ(s.note, "the node could not pre-run the transaction: the chain's RPC node is "
                       "unreachable: timed out");
-    s = simulation_from(node_error(-32601, "method not found"), ok("0x5208"));
+    s = simulation_from(node_error(-32601, "method not found"), node_error(-32601, "no"));
     EXPECT_EQ(s.outcome, Simulation::Outcome::Unknown);
+    // The call could not run but the estimate did: it succeeds given that much gas.
+    s = simulation_from(node_error(-32601, "method not found"), ok("0x5208"));
+    EXPECT_EQ(s.outcome, Simulation::Outcome::Succeeds);
+    EXPECT_EQ(s.gas_needed, 21000u);
+    // anvil, for a gas limit below the intrinsic cost.
+    s = simulation_from(node_error(-32003, "intrinsic gas too high -- CallGasCostMoreThanGasLimit"),
+                        ok("0xc350"));
+    EXPECT_EQ(s.outcome, Simulation::Outcome::Reverts);
     // The call ran and the estimate is unavailable: succeeds, without a gas figure.
     s = simulation_from(ok("0x"), node_error(-32601, "method not found"));
     EXPECT_EQ(s.outcome, Simulation::Outcome::Succeeds);
