@@ -173,11 +173,10 @@ void BM_InsightUniswapSwap(benchmark::State& state) {
     tx.to = *core::Address::parse("0xe592427a0aece92de3edee1f18e0157c05861564");
     tx.gas_limit = 200000;
     tx.max_fee_per_gas = 30'000'000'000ULL;
-    tx.data = *core::hex_decode(
-        "0x414bf389" + word("a0b86991c6218b36c1d19d4a2e9eb0ce3606eb48") +
-        word("c02aaa39b223fe8d0a0e5c4f27ead9083c756cc2") + word("1f4") +
-        word("ab5801a7d398351b8be11c439e05c5b3259aec9b") + word("6955b900") + word("3b9aca00") +
-        word("1") + word("0"));
+    tx.data = *core::hex_decode("0x414bf389" + word("a0b86991c6218b36c1d19d4a2e9eb0ce3606eb48") +
+                                word("c02aaa39b223fe8d0a0e5c4f27ead9083c756cc2") + word("1f4") +
+                                word("ab5801a7d398351b8be11c439e05c5b3259aec9b") +
+                                word("6955b900") + word("3b9aca00") + word("1") + word("0"));
     for (auto _ : state)
         benchmark::DoNotOptimize(explain_transaction(tx, c));
 }

@@ -419,8 +419,7 @@ RevertReason decode_revert(core::ByteView data) {
         out.text = "unrecognised revert data " + core::hex_encode(data);
         return out;
     }
-    const std::uint32_t selector = (std::uint32_t(data[0]) << 24) |
-                                   (std::uint32_t(data[1]) << 16) |
+    const std::uint32_t selector = (std::uint32_t(data[0]) << 24) | (std::uint32_t(data[1]) << 16) |
                                    (std::uint32_t(data[2]) << 8) | data[3];
     const core::ByteView body = data.subspan(4);
     out.selector = selector;

@@ -74,9 +74,9 @@ struct RevertReason {
     enum class Kind { Empty, Message, Panic, Custom, Unknown };
     Kind kind = Kind::Empty;
     std::optional<std::uint32_t> selector;
-    std::string name;                // "Error", "Panic", "ERC20InsufficientBalance"
-    std::string text;                // "panic 0x11: arithmetic overflow or underflow"
-    boost::json::object arguments;   // decoded as decode() does
+    std::string name;               // "Error", "Panic", "ERC20InsufficientBalance"
+    std::string text;               // "panic 0x11: arithmetic overflow or underflow"
+    boost::json::object arguments;  // decoded as decode() does
     std::optional<core::U256> panic_code;
 };
 RevertReason decode_revert(core::ByteView data);

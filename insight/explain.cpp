@@ -438,7 +438,8 @@ struct Walker {
             auto v = number(a, "value");
             if (!s || !v) return std::string(name);
             if (*v == 0)
-                return "Revoke " + short_address(*s) + "'s allowance of " + token_label(c, chain, to);
+                return "Revoke " + short_address(*s) + "'s allowance of " +
+                       token_label(c, chain, to);
             if (is_token || unlimited(*v)) {
                 approval_checks(*s, unlimited(*v), token_label(c, chain, to));
                 return "Allow " + s->to_checksum_string() + " to spend " +
@@ -1001,8 +1002,7 @@ void explain_simulation(const Simulation& sim, const core::Transaction& tx, Expl
             node["outcome"] = "succeeds";
             if (sim.gas_needed && tx.gas_limit > 0 && *sim.gas_needed > tx.gas_limit) {
                 failure = "it needs about " + std::to_string(*sim.gas_needed) +
-                          " gas and its limit is " + std::to_string(tx.gas_limit) +
-                          " (out of gas)";
+                          " gas and its limit is " + std::to_string(tx.gas_limit) + " (out of gas)";
                 node["outcome"] = "reverts";
             }
             break;
@@ -1037,9 +1037,10 @@ void explain_simulation(const Simulation& sim, const core::Transaction& tx, Expl
     if (!sim.note.empty()) node["note"] = sim.note;
     e.details["simulation"] = std::move(node);
     if (failure) {
-        add(e, make("predicted-revert", Severity::Warning, "The node predicts this transaction fails",
-                    "Pre-run against the pending block, it reverts: " + *failure +
-                        ". A failed transaction still pays its network fee."));
+        add(e,
+            make("predicted-revert", Severity::Warning, "The node predicts this transaction fails",
+                 "Pre-run against the pending block, it reverts: " + *failure +
+                     ". A failed transaction still pays its network fee."));
     }
 }
 
@@ -1135,8 +1136,8 @@ std::vector<Address> counterparties(const core::Transaction& tx) {
     if (!args) return out;
     for (std::size_t i = 0; i < fn->type.children.size() && i < fn->type.names.size(); ++i) {
         if (fn->type.children[i].kind != abi::Type::Kind::Address) continue;
-        if (auto a = address(*args, fn->type.names[i].empty() ? std::to_string(i)
-                                                               : fn->type.names[i]);
+        if (auto a =
+                address(*args, fn->type.names[i].empty() ? std::to_string(i) : fn->type.names[i]);
             a && std::find(out.begin(), out.end(), *a) == out.end())
             out.push_back(*a);
     }

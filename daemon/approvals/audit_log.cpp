@@ -155,7 +155,9 @@ void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
     if (signed_line) {
         text.append(",\"counterparties\":[");
         for (std::size_t i = 0; i < r.counterparties.size(); ++i)
-            text.append(i ? ",\"" : "\"").append(r.counterparties[i].to_checksum_string()).append("\"");
+            text.append(i ? ",\"" : "\"")
+                .append(r.counterparties[i].to_checksum_string())
+                .append("\"");
         text.append("]");
     }
     text.append("}\n");

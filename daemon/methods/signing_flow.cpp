@@ -201,7 +201,8 @@ approvals::ApprovalRequest approval_for(const SigningRequest& r, Explanation exp
     a.value = explanation.value;
     a.max_fee = explanation.max_fee;
     a.signing_hash = r.digest;
-    if (r.kind == SigningRequest::Kind::Transaction) a.counterparties = insight::counterparties(r.tx);
+    if (r.kind == SigningRequest::Kind::Transaction)
+        a.counterparties = insight::counterparties(r.tx);
     a.summary = std::move(explanation.summary);
     a.details = std::move(explanation.details);
     a.warnings = std::move(explanation.warnings);

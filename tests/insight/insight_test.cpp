@@ -783,10 +783,10 @@ std::vector<Case> cases() {
          [] {
              Context c = context();
              c.chain = &no_code;
-             return typed("Permit", kPermitDomain,
-                          permit_msg("0x3fc91a3afd70395cd496c647d5a6cc9d4b2b7fad", "1000000",
-                                     kNow + 3600),
-                          c);
+             return typed(
+                 "Permit", kPermitDomain,
+                 permit_msg("0x3fc91a3afd70395cd496c647d5a6cc9d4b2b7fad", "1000000", kNow + 3600),
+                 c);
          },
          "spender-no-code"},
         {"predicted revert with Error(string)",
@@ -821,10 +821,10 @@ std::vector<Case> cases() {
          [] {
              Context c = context();
              c.chain = &has_code;
-             return typed("Permit", kPermitDomain,
-                          permit_msg("0x3fc91a3afd70395cd496c647d5a6cc9d4b2b7fad", "1000000",
-                                     kNow + 3600),
-                          c);
+             return typed(
+                 "Permit", kPermitDomain,
+                 permit_msg("0x3fc91a3afd70395cd496c647d5a6cc9d4b2b7fad", "1000000", kNow + 3600),
+                 c);
          },
          nullptr},
         {"transfer the node pre-runs fine",
@@ -1040,9 +1040,8 @@ TEST(InsightAbi, ErrorSelectorsAreTheSignaturesKeccak) {
 TEST(InsightAbi, SeaportAndUniswapRoutersAreInTheTable) {
     auto family_of = [](std::string_view signature) -> std::string {
         const auto h = core::keccak256(core::as_bytes(signature));
-        const std::uint32_t selector = (std::uint32_t(h[0]) << 24) |
-                                       (std::uint32_t(h[1]) << 16) | (std::uint32_t(h[2]) << 8) |
-                                       h[3];
+        const std::uint32_t selector = (std::uint32_t(h[0]) << 24) | (std::uint32_t(h[1]) << 16) |
+                                       (std::uint32_t(h[2]) << 8) | h[3];
         const abi::Function* f = abi::find(selector);
         return f ? std::string(f->family) : "";
     };
@@ -1058,9 +1057,9 @@ TEST(InsightAbi, SeaportAndUniswapRoutersAreInTheTable) {
               "Seaport");
     // A V2 swap decodes with its arguments.
     const Address weth = kWeth;
-    core::Bytes swap = calldata("38ed1739", word(1000) + word(990) + word(160) + word(kUser) +
-                                                word(kNow + 600) + word(2) + word(kUsdc) +
-                                                word(weth));
+    core::Bytes swap =
+        calldata("38ed1739", word(1000) + word(990) + word(160) + word(kUser) + word(kNow + 600) +
+                                 word(2) + word(kUsdc) + word(weth));
     Explanation e = explain_transaction(tx_to(kRouter, 0, swap), context());
     EXPECT_EQ(e.details.at("call").at("function"),
               "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)");

@@ -62,11 +62,10 @@ TEST_F(InsightE2e, RevertPredictionFromTheNode) {
         "0x4e487b710000000000000000000000000000000000000000000000000000000000000011";
     auto reverting = [](std::string data) {
         return [data](const json::array&) {
-            return ScriptedNode::Answer{nullptr,
-                                        json::object{{"code", 3},
-                                                     {"message", "execution reverted"},
-                                                     {"data", data}},
-                                        {}};
+            return ScriptedNode::Answer{
+                nullptr,
+                json::object{{"code", 3}, {"message", "execution reverted"}, {"data", data}},
+                {}};
         };
     };
     node.on("eth_call", reverting(panic));
@@ -75,8 +74,9 @@ TEST_F(InsightE2e, RevertPredictionFromTheNode) {
     ASSERT_NO_FATAL_FAILURE(connect_account(local()));
     json::object e = explain_call(local(), kContract);
     EXPECT_EQ(warning_ids(e), std::vector<std::string>{"predicted-revert"});
-    EXPECT_NE(json::serialize(e.at("warnings")).find("panic 0x11: arithmetic overflow or underflow"),
-              std::string::npos)
+    EXPECT_NE(
+        json::serialize(e.at("warnings")).find("panic 0x11: arithmetic overflow or underflow"),
+        std::string::npos)
         << json::serialize(e.at("warnings"));
     EXPECT_EQ(e.at("details").at("simulation").at("reason").at("kind"), "Panic");
     EXPECT_GE(node.calls("eth_call"), 1u);
@@ -88,8 +88,7 @@ TEST_F(InsightE2e, RevertPredictionFromTheNode) {
                                std::string(63, '0') + "a";
     node.on("eth_call", reverting(custom));
     e = explain_call(local(), kContract);
-    EXPECT_EQ(e.at("details").at("simulation").at("reason").at("name"),
-              "ERC20InsufficientBalance");
+    EXPECT_EQ(e.at("details").at("simulation").at("reason").at("name"), "ERC20InsufficientBalance");
     EXPECT_EQ(e.at("details").at("simulation").at("reason").at("arguments").at("needed"), "10");
 
     // The node takes the pre-run and never answers in time.
@@ -101,8 +100,9 @@ TEST_F(InsightE2e, RevertPredictionFromTheNode) {
     EXPECT_LT(took, std::chrono::seconds(5));  // the lookups' deadline is 2.5 s
     EXPECT_EQ(warning_ids(e), std::vector<std::string>{});
     EXPECT_EQ(e.at("details").at("simulation").at("outcome"), "unknown");
-    EXPECT_NE(std::string(e.at("details").at("simulation").at("note").as_string()).find("timed out"),
-              std::string::npos);
+    EXPECT_NE(
+        std::string(e.at("details").at("simulation").at("note").as_string()).find("timed out"),
+        std::string::npos);
 }
 
 TEST_F(InsightE2e, ConfigSettingsReachTheExplanation) {

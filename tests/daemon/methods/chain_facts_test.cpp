@@ -34,7 +34,8 @@ TEST(ChainFacts, SimulationFromTheNodesAnswers) {
     EXPECT_EQ(core::hex_encode(s.revert_data), kPanic11);
     EXPECT_EQ(s.node_message, "execution reverted: panic");
     // Data nested as {"data": …} and a node that only says it in words.
-    s = simulation_from(node_error(-32000, "Reverted", json::object{{"data", kPanic11}}), ok("0x1"));
+    s = simulation_from(node_error(-32000, "Reverted", json::object{{"data", kPanic11}}),
+                        ok("0x1"));
     EXPECT_EQ(s.outcome, Simulation::Outcome::Reverts);
     EXPECT_EQ(core::hex_encode(s.revert_data), kPanic11);
     s = simulation_from(node_error(-32000, "insufficient funds for transfer"),
@@ -45,11 +46,13 @@ TEST(ChainFacts, SimulationFromTheNodesAnswers) {
     s = simulation_from(ok("0x"), node_error(-32000, "gas required exceeds allowance (30000000)"));
     EXPECT_EQ(s.outcome, Simulation::Outcome::Reverts);
     // A dead or limited node is no prediction, with why.
-    s = simulation_from(node_error(rpc::kChainDisconnected, "the chain's RPC node is unreachable: timed out"),
-                        node_error(rpc::kChainDisconnected, "the chain's RPC node is unreachable: timed out"));
+    s = simulation_from(
+        node_error(rpc::kChainDisconnected, "the chain's RPC node is unreachable: timed out"),
+        node_error(rpc::kChainDisconnected, "the chain's RPC node is unreachable: timed out"));
     EXPECT_EQ(s.outcome, Simulation::Outcome::Unknown);
-    EXPECT_EQ(s.note, "the node could not pre-run the transaction: the chain's RPC node is "
-                      "unreachable: timed out");
+    EXPECT_EQ(s.note,
+              "the node could not pre-run the transaction: the chain's RPC node is "
+              "unreachable: timed out");
     s = simulation_from(node_error(-32601, "method not found"), node_error(-32601, "no"));
     EXPECT_EQ(s.outcome, Simulation::Outcome::Unknown);
     // The call could not run but the estimate did: it succeeds given that much gas.
@@ -68,25 +71,23 @@ TEST(ChainFacts, SimulationFromTheNodesAnswers) {
 
 TEST(ChainFacts, TokenSymbolsAsStringsOrBytes32AndOnlyPlainAscii) {
     // ABI string "USDC".
-    EXPECT_EQ(token_symbol_from(
-                  "0x0000000000000000000000000000000000000000000000000000000000000020"
-                  "0000000000000000000000000000000000000000000000000000000000000004"
-                  "5553444300000000000000000000000000000000000000000000000000000000"),
+    EXPECT_EQ(token_symbol_from("0x0000000000000000000000000000000000000000000000000000000000000020"
+                                "0000000000000000000000000000000000000000000000000000000000000004"
+                                "5553444300000000000000000000000000000000000000000000000000000000"),
               "USDC");
     // bytes32 "MKR" (Maker's token).
-    EXPECT_EQ(token_symbol_from(
-                  "0x4d4b520000000000000000000000000000000000000000000000000000000000"),
-              "MKR");
+    EXPECT_EQ(
+        token_symbol_from("0x4d4b520000000000000000000000000000000000000000000000000000000000"),
+        "MKR");
     // "USDС" with a Cyrillic С: refused, the amount stays raw.
-    EXPECT_EQ(token_symbol_from(
-                  "0x0000000000000000000000000000000000000000000000000000000000000020"
-                  "0000000000000000000000000000000000000000000000000000000000000005"
-                  "555344d0a1000000000000000000000000000000000000000000000000000000"),
+    EXPECT_EQ(token_symbol_from("0x0000000000000000000000000000000000000000000000000000000000000020"
+                                "0000000000000000000000000000000000000000000000000000000000000005"
+                                "555344d0a1000000000000000000000000000000000000000000000000000000"),
               std::nullopt);
     EXPECT_EQ(token_symbol_from("0x"), std::nullopt);
-    EXPECT_EQ(token_symbol_from(
-                  "0x0000000000000000000000000000000000000000000000000000000000000000"),
-              std::nullopt);  // bytes32 of nothing
+    EXPECT_EQ(
+        token_symbol_from("0x0000000000000000000000000000000000000000000000000000000000000000"),
+        std::nullopt);  // bytes32 of nothing
 }
 
 TEST(ChainFacts, RecordsInsightsQuestionsAndAnswersFromWhatTheNodeSaid) {
