@@ -315,8 +315,10 @@ after(async () => {
   chain?.destroy();
   approver?.close();
   if (daemon) await stopDaemon(daemon);
+  // Connections the hung node never answered, and anvil: nothing may keep node running.
   proxy?.server.closeAllConnections?.();
   proxy?.server.close();
+  for (const child of children) child.kill("SIGKILL");
   if (failures > 0) {
     console.log(`--- keybridged log (last 4000 characters) ---\n${daemonLog.slice(-4000)}`);
     keepTmp = true;
