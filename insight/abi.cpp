@@ -342,4 +342,130 @@ const Function* find(std::uint32_t selector) {
     return it != t.end() && it->selector == selector ? &*it : nullptr;
 }
 
+namespace {
+constexpr RawEntry kErrors[] = {
+#include "insight/generated/errors.inc"
+};
+}  // namespace
+
+const std::vector<Function>& error_table() {
+    static const std::vector<Function> errors = [] {
+        std::vector<Function> out;
+        out.reserve(std::size(kErrors));
+        for (const RawEntry& e : kErrors) {
+            auto type = parse_params(e.params);
+            KEYBRIDGE_ASSERT(type.has_value());  // the generator wrote it
+            out.push_back(Function{e.selector, e.family, e.name, e.params, std::move(*type)});
+        }
+        return out;  // sorted by selector (the generator sorts)
+    }();
+    return errors;
+}
+
+const Function* find_error(std::uint32_t selector) {
+    const auto& t = error_table();
+    auto it = std::lower_bound(t.begin(), t.end(), selector,
+                               [](const Function& f, std::uint32_t s) { return f.selector < s; });
+    return it != t.end() && it->selector == selector ? &*it : nullptr;
+}
+
+std::string_view panic_meaning(const core::U256& code) {
+    // Solidity's panic codes (the language documentation, "Panic via assert and error checks").
+    if (code > core::U256(0xff)) return "unknown panic code";
+    switch (static_cast<unsigned>(code)) {
+        case 0x00:
+            return "generic compiler panic";
+        case 0x01:
+            return "assertion failed";
+        case 0x11:
+            return "arithmetic overflow or underflow";
+        case 0x12:
+            return "division or modulo by zero";
+        case 0x21:
+            return "conversion to an enum out of range";
+        case 0x22:
+            return "incorrectly encoded storage byte array";
+        case 0x31:
+            return "pop() on an empty array";
+        case 0x32:
+            return "array index out of bounds";
+        case 0x41:
+            return "out of memory (too large an allocation)";
+        case 0x51:
+            return "call to an uninitialised internal function";
+        default:
+            return "unknown panic code";
+    }
+}
+
+namespace {
+
+std::string argument_text(const json::value& v) {
+    if (v.is_string()) return std::string(v.as_string());
+    return json::serialize(v);
+}
+
+}  // namespace
+
+RevertReason decode_revert(core::ByteView data) {
+    RevertReason out;
+    if (data.empty()) {
+        out.kind = RevertReason::Kind::Empty;
+        out.text = "no reason given";
+        return out;
+    }
+    if (data.size() < 4) {
+        out.kind = RevertReason::Kind::Unknown;
+        out.text = "unrecognised revert data " + core::hex_encode(data);
+        return out;
+    }
+    const std::uint32_t selector = (std::uint32_t(data[0]) << 24) | (std::uint32_t(data[1]) << 16) |
+                                   (std::uint32_t(data[2]) << 8) | data[3];
+    const core::ByteView body = data.subspan(4);
+    out.selector = selector;
+    if (selector == kErrorStringSelector) {
+        static const Type string_tuple = *parse_params("message:string");
+        if (auto args = decode(string_tuple, body)) {
+            out.kind = RevertReason::Kind::Message;
+            out.name = "Error";
+            out.text = std::string(args->at("message").as_string());
+            out.arguments = std::move(*args);
+            return out;
+        }
+    } else if (selector == kPanicSelector) {
+        static const Type panic_tuple = *parse_params("code:uint256");
+        if (auto args = decode(panic_tuple, body)) {
+            auto code = core::parse_u256(std::string(args->at("code").as_string()));
+            if (code) {
+                out.kind = RevertReason::Kind::Panic;
+                out.name = "Panic";
+                out.panic_code = *code;
+                const std::string hex = core::u256_to_quantity(*code);
+                out.text = "panic " + hex + ": " + std::string(panic_meaning(*code));
+                out.arguments = std::move(*args);
+                return out;
+            }
+        }
+    } else if (const Function* error = find_error(selector)) {
+        if (auto args = decode(error->type, body)) {
+            out.kind = RevertReason::Kind::Custom;
+            out.name = std::string(error->name);
+            std::string text = out.name + "(";
+            bool first = true;
+            for (const auto& [key, value] : *args) {
+                if (!first) text += ", ";
+                first = false;
+                text += std::string(key) + ": " + argument_text(value);
+            }
+            out.text = text + ")";
+            out.arguments = std::move(*args);
+            return out;
+        }
+    }
+    out.kind = RevertReason::Kind::Unknown;
+    out.text = "custom error " + core::hex_encode(data.subspan(0, 4)) +
+               " (not in the bundled ABIs) with " + std::to_string(body.size()) + " bytes of data";
+    return out;
+}
+
 }  // namespace keybridge::insight::abi

@@ -10,6 +10,7 @@
 
 #include "core/bytes.h"
 #include "core/result.h"
+#include "core/uint256.h"
 
 namespace keybridge::insight::abi {
 
@@ -60,5 +61,25 @@ struct Function {
 // The table's function for a selector, or nullptr (unknown: shown as such, never guessed).
 const Function* find(std::uint32_t selector);
 const std::vector<Function>& table();
+
+// Custom errors of the same ABIs (insight/generated/errors.inc), by selector.
+const Function* find_error(std::uint32_t selector);
+const std::vector<Function>& error_table();
+
+// Why a call reverted, from its revert data: Error(string), Panic(uint256) with the panic code's
+// meaning, a custom error of the bundled ABIs with its arguments, or unknown (never guessed).
+inline constexpr std::uint32_t kErrorStringSelector = 0x08c379a0;  // Error(string)
+inline constexpr std::uint32_t kPanicSelector = 0x4e487b71;        // Panic(uint256)
+struct RevertReason {
+    enum class Kind { Empty, Message, Panic, Custom, Unknown };
+    Kind kind = Kind::Empty;
+    std::optional<std::uint32_t> selector;
+    std::string name;               // "Error", "Panic", "ERC20InsufficientBalance"
+    std::string text;               // "panic 0x11: arithmetic overflow or underflow"
+    boost::json::object arguments;  // decoded as decode() does
+    std::optional<core::U256> panic_code;
+};
+RevertReason decode_revert(core::ByteView data);
+std::string_view panic_meaning(const core::U256& code);
 
 }  // namespace keybridge::insight::abi

@@ -79,10 +79,6 @@ std::string short_address(const Address& a) {
     return s.substr(0, 6) + "…" + s.substr(s.size() - 4);
 }
 
-std::string lower_hex(const Address& a) {
-    return a.to_lower_string().substr(2);
-}
-
 bool is_known(const Context& c, const Address& a) {
     if (a == c.account) return true;
     return std::find(c.known_addresses.begin(), c.known_addresses.end(), a) !=
@@ -94,10 +90,12 @@ bool is_known(const Context& c, const Address& a) {
 void check_poisoning(const Context& c, const Address& target, std::string_view role,
                      Explanation& e) {
     if (is_known(c, target)) return;
-    const std::string t = lower_hex(target);
+    // The first and last four hex digits are the first and last two bytes: compared as bytes,
+    // a history of thousands of addresses costs microseconds.
+    const Address::Raw& t = target.raw();
     for (const Address& known : c.known_addresses) {
-        const std::string k = lower_hex(known);
-        if (k.substr(0, 4) == t.substr(0, 4) && k.substr(36) == t.substr(36)) {
+        const Address::Raw& k = known.raw();
+        if (k[0] == t[0] && k[1] == t[1] && k[18] == t[18] && k[19] == t[19]) {
             add(e, make("address-poisoning", Severity::Danger,
                         "The " + std::string(role) + " only looks like an address you used",
                         "The " + std::string(role) + " " + target.to_checksum_string() +
@@ -115,26 +113,48 @@ struct Amount {
     bool known = false;
 };
 
+// The bundled token list first; for the active chain, then what the token contract itself says
+// (symbol() and decimals() through the chain lookup).
+std::optional<TokenInfo> lookup_token(const Context& c, std::uint64_t chain, const Address& token) {
+    if (auto t = find_token(chain, token)) return t;
+    if (c.chain != nullptr && chain == c.chain_id) {
+        if (auto t = c.chain->token(token)) {
+            t->from_chain = true;
+            return t;
+        }
+    }
+    return std::nullopt;
+}
+
 Amount token_amount(const Context& c, std::uint64_t chain, const Address& token, const U256& raw) {
-    if (auto t = find_token(chain, token))
+    if (auto t = lookup_token(c, chain, token))
         return {format_units(raw, t->decimals) + " " + t->symbol, true};
-    (void)c;
     return {core::u256_to_decimal(raw) + " raw units of token " + short_address(token), false};
 }
 
-std::string token_label(std::uint64_t chain, const Address& token) {
-    if (auto t = find_token(chain, token)) return t->symbol;
+std::string token_label(const Context& c, std::uint64_t chain, const Address& token) {
+    if (auto t = lookup_token(c, chain, token)) return t->symbol;
     return "token " + short_address(token);
 }
 
 std::string native_amount(const Context& c, const U256& wei) {
-    (void)c;
-    return format_units(wei, 18) + " " +
-           (c.chain_id == 137     ? "POL"
-            : c.chain_id == 56    ? "BNB"
-            : c.chain_id == 100   ? "xDAI"
-            : c.chain_id == 43114 ? "AVAX"
-                                  : "ETH");
+    const NativeCurrency coin = native_currency(c.chain_id);
+    return format_units(wei, coin.decimals) + " " + std::string(coin.symbol);
+}
+
+// With a chain lookup on the active chain: an approval's spender or operator without code is a
+// plain account, which is what drainers use (a DEX or marketplace is a contract).
+void spender_code_check(const Context& c, std::uint64_t chain, const Address& spender,
+                        std::string_view role, Explanation& e) {
+    if (c.chain == nullptr || chain != c.chain_id) return;
+    if (auto code = c.chain->has_code(spender); code && !*code) {
+        add(e, make("spender-no-code", Severity::Warning,
+                    "The " + std::string(role) + " is not a contract",
+                    spender.to_checksum_string() +
+                        " has no code: it is a plain account. Applications take approvals "
+                        "through contracts; a plain account as " +
+                        std::string(role) + " is what token drainers use."));
+    }
 }
 
 // ---- messages
@@ -335,16 +355,17 @@ struct Walker {
                         "The " + std::string(role) + " is the zero address",
                         "Anything sent to 0x0000…0000 is lost for good."));
         }
-        if (find_token(chain, to)) {
+        if (lookup_token(c, chain, to)) {
             add(e, make("recipient-token-contract", Severity::Danger,
                         "The " + std::string(role) + " is a token contract",
-                        to.to_checksum_string() + " is the " + token_label(chain, to) +
+                        to.to_checksum_string() + " is the " + token_label(c, chain, to) +
                             " contract; tokens or coins sent to it are usually lost."));
         }
         check_poisoning(c, to, role, e);
     }
 
     void approval_checks(const Address& spender, bool is_unlimited, const std::string& what) {
+        spender_code_check(c, chain, spender, "spender", e);
         if (is_unlimited) {
             add(e, make("unlimited-approval", Severity::Danger, "Unlimited approval",
                         short_address(spender) + " may take all your " + what +
@@ -402,7 +423,7 @@ struct Walker {
                         const U256& value, int depth, json::object& node) {
         const std::string_view name = fn.name;
         const std::string_view fam = fn.family;
-        const bool is_token = find_token(chain, to).has_value();
+        const bool is_token = lookup_token(c, chain, to).has_value();
         if ((fam == "ERC-20" || fam == "ERC-721") && name == "transfer") {
             auto r = address(a, "to");
             auto v = number(a, "value");
@@ -415,25 +436,26 @@ struct Walker {
             auto v = number(a, "value");
             if (!s || !v) return std::string(name);
             if (*v == 0)
-                return "Revoke " + short_address(*s) + "'s allowance of " + token_label(chain, to);
+                return "Revoke " + short_address(*s) + "'s allowance of " +
+                       token_label(c, chain, to);
             if (is_token || unlimited(*v)) {
-                approval_checks(*s, unlimited(*v), token_label(chain, to));
+                approval_checks(*s, unlimited(*v), token_label(c, chain, to));
                 return "Allow " + s->to_checksum_string() + " to spend " +
-                       (unlimited(*v) ? "an unlimited amount of " + token_label(chain, to)
+                       (unlimited(*v) ? "an unlimited amount of " + token_label(c, chain, to)
                                       : token_amount(c, chain, to, *v).text);
             }
-            approval_checks(*s, false, token_label(chain, to));
+            approval_checks(*s, false, token_label(c, chain, to));
             node["note"] =
                 "approve(address,uint256) is the same call for ERC-20 amounts and "
                 "ERC-721 token ids; this token is not in the token list";
             return "Approve " + s->to_checksum_string() + " for " + core::u256_to_decimal(*v) +
-                   " (an ERC-20 amount or an ERC-721 token id) of " + token_label(chain, to);
+                   " (an ERC-20 amount or an ERC-721 token id) of " + token_label(c, chain, to);
         }
         if (name == "increaseAllowance") {
             auto s = address(a, "spender");
             auto v = number(a, "addedValue");
             if (!s || !v) return std::string(name);
-            approval_checks(*s, unlimited(*v), token_label(chain, to));
+            approval_checks(*s, unlimited(*v), token_label(c, chain, to));
             return "Raise " + s->to_checksum_string() + "'s allowance by " +
                    token_amount(c, chain, to, *v).text;
         }
@@ -446,7 +468,7 @@ struct Walker {
             const std::string amount = is_token ? token_amount(c, chain, to, *v).text
                                                 : core::u256_to_decimal(*v) +
                                                       " (amount or token id) of " +
-                                                      token_label(chain, to);
+                                                      token_label(c, chain, to);
             return "Move " + amount + " from " + f->to_checksum_string() + " to " +
                    r->to_checksum_string();
         }
@@ -476,15 +498,16 @@ struct Walker {
                         op->to_checksum_string() + " may transfer every item you own of " +
                             to.to_checksum_string() + ", now and later, without asking."));
             if (!is_known(c, *op)) approval_checks(*op, false, "items");
+            spender_code_check(c, chain, *op, "operator", e);
             return "Let " + op->to_checksum_string() + " transfer all your items of " +
                    short_address(to);
         }
         if (fam == "WETH" && name == "deposit")
-            return "Wrap " + native_amount(c, value) + " into " + token_label(chain, to);
+            return "Wrap " + native_amount(c, value) + " into " + token_label(c, chain, to);
         if (fam == "WETH" && name == "withdraw") {
             auto v = number(a, "wad");
             return "Unwrap " + (v ? format_units(*v, 18) : std::string("?")) + " " +
-                   token_label(chain, to);
+                   token_label(c, chain, to);
         }
         if (fam == "Permit2" && name == "approve") {
             auto token = address(a, "token");
@@ -493,10 +516,10 @@ struct Walker {
             auto exp = number(a, "expiration");
             if (!token || !s || !amount || !exp) return std::string(name);
             const bool unl = *amount == kMaxU160 || unlimited(*amount);
-            approval_checks(*s, unl, token_label(chain, *token));
+            approval_checks(*s, unl, token_label(c, chain, *token));
             far_deadline(*exp, unl, "The approval");
             return "Permit2: allow " + s->to_checksum_string() + " to spend " +
-                   (unl ? "an unlimited amount of " + token_label(chain, *token)
+                   (unl ? "an unlimited amount of " + token_label(c, chain, *token)
                         : token_amount(c, chain, *token, *amount).text) +
                    " until " + format_deadline(*exp, c.now);
         }
@@ -649,7 +672,7 @@ std::string permit_2612(const json::object& m, const json::object& domain, std::
     auto token = address(domain, "verifyingContract");
     auto spender = address(m, "spender");
     if (!spender) return {};
-    const std::string label = token ? token_label(chain, *token) : "a token";
+    const std::string label = token ? token_label(c, chain, *token) : "a token";
     std::optional<U256> deadline = number(m, "deadline");
     bool unl = false;
     std::string amount;
@@ -670,6 +693,7 @@ std::string permit_2612(const json::object& m, const json::object& domain, std::
                               : core::u256_to_decimal(*value) + " raw units");
     }
     permit_warnings(c, e, *spender, unl, deadline, label);
+    spender_code_check(c, chain, *spender, "spender", e);
     std::string out = "Permit " + spender->to_checksum_string() + " to spend " + amount;
     if (deadline) out += " until " + format_deadline(*deadline, c.now);
     return out;
@@ -688,7 +712,7 @@ std::string permit2(std::string_view type, const json::object& m, std::uint64_t 
         if (!token || !amount) return;
         const bool unl = *amount == kMaxU160 || unlimited(*amount);
         any_unlimited = any_unlimited || unl;
-        parts.push_back(unl ? "an unlimited amount of " + token_label(chain, *token)
+        parts.push_back(unl ? "an unlimited amount of " + token_label(c, chain, *token)
                             : token_amount(c, chain, *token, *amount).text);
         if (auto exp = number(item, "expiration"); exp && (!latest || *exp > *latest)) latest = exp;
     };
@@ -709,6 +733,7 @@ std::string permit2(std::string_view type, const json::object& m, std::uint64_t 
     for (std::size_t i = 0; i < parts.size(); ++i)
         joined += (i ? ", " : "") + parts[i];
     permit_warnings(c, e, *spender, any_unlimited, deadline, "tokens");
+    spender_code_check(c, chain, *spender, "spender", e);
     std::string out =
         transfer ? "Permit2: let " + spender->to_checksum_string() + " transfer " + joined + " once"
                  : "Permit2: allow " + spender->to_checksum_string() + " to spend " + joined;
@@ -819,7 +844,9 @@ const std::vector<std::string_view>& warning_ids() {
                                                       "transaction-chain-mismatch",
                                                       "contract-creation",
                                                       "nonce-far-ahead",
-                                                      "calldata-undecodable"};
+                                                      "calldata-undecodable",
+                                                      "spender-no-code",
+                                                      "predicted-revert"};
     return ids;
 }
 
@@ -946,7 +973,8 @@ Explanation explain_typed_data(std::string_view type, const json::object& domain
         summary = type == "OrderComponents" ? seaport(m, c, e) : "Seaport bulk order";
         (void)tree;
     }
-    if (auto vc = address(domain, "verifyingContract"); vc && c.chain != nullptr) {
+    if (auto vc = address(domain, "verifyingContract");
+        vc && c.chain != nullptr && chain == c.chain_id) {
         if (auto code = c.chain->has_code(*vc); code && !*code) {
             add(e, make("verifying-contract-no-code", Severity::Warning,
                         "The verifying contract has no code",
@@ -960,6 +988,58 @@ Explanation explain_typed_data(std::string_view type, const json::object& domain
     e.summary = summary + " on " + chain_name(chain, c.settings);
     add_site_warnings(e, c);
     return e;
+}
+
+// The node's pre-run of the transaction: details.simulation, and predicted-revert when it fails
+// (with the reason decoded from the revert data) or needs more gas than its limit.
+void explain_simulation(const Simulation& sim, const core::Transaction& tx, Explanation& e) {
+    json::object node;
+    std::optional<std::string> failure;
+    switch (sim.outcome) {
+        case Simulation::Outcome::Succeeds:
+            node["outcome"] = "succeeds";
+            if (sim.gas_needed && tx.gas_limit > 0 && *sim.gas_needed > tx.gas_limit) {
+                failure = "it needs about " + std::to_string(*sim.gas_needed) +
+                          " gas and its limit is " + std::to_string(tx.gas_limit) + " (out of gas)";
+                node["outcome"] = "reverts";
+            }
+            break;
+        case Simulation::Outcome::Reverts: {
+            node["outcome"] = "reverts";
+            const abi::RevertReason reason = abi::decode_revert(sim.revert_data);
+            json::object r;
+            r["kind"] = reason.kind == abi::RevertReason::Kind::Message   ? "Error"
+                        : reason.kind == abi::RevertReason::Kind::Panic   ? "Panic"
+                        : reason.kind == abi::RevertReason::Kind::Custom  ? "custom"
+                        : reason.kind == abi::RevertReason::Kind::Unknown ? "unknown"
+                                                                          : "none";
+            if (!reason.name.empty()) r["name"] = reason.name;
+            r["text"] = reason.text;
+            if (!reason.arguments.empty()) r["arguments"] = reason.arguments;
+            if (!sim.revert_data.empty()) r["data"] = core::hex_encode(sim.revert_data);
+            node["reason"] = std::move(r);
+            if (reason.kind == abi::RevertReason::Kind::Empty && !sim.node_message.empty())
+                failure = sim.node_message;
+            else if (reason.kind == abi::RevertReason::Kind::Message)
+                failure = "\"" + reason.text + "\"";
+            else
+                failure = reason.text;
+            break;
+        }
+        case Simulation::Outcome::Unknown:
+            node["outcome"] = "unknown";
+            break;
+    }
+    if (sim.gas_needed) node["gasNeeded"] = *sim.gas_needed;
+    if (!sim.node_message.empty()) node["nodeMessage"] = sim.node_message;
+    if (!sim.note.empty()) node["note"] = sim.note;
+    e.details["simulation"] = std::move(node);
+    if (failure) {
+        add(e,
+            make("predicted-revert", Severity::Warning, "The node predicts this transaction fails",
+                 "Pre-run against the pending block, it reverts: " + *failure +
+                     ". A failed transaction still pays its network fee."));
+    }
 }
 
 Explanation explain_transaction(const core::Transaction& tx, const Context& c) {
@@ -1032,9 +1112,34 @@ Explanation explain_transaction(const core::Transaction& tx, const Context& c) {
                             "is filled, and can surprise you later."));
         }
     }
+    if (c.chain != nullptr && chain == c.chain_id) {
+        if (auto sim = c.chain->simulation()) explain_simulation(*sim, tx, e);
+    }
     e.summary = summary + " on " + chain_name(chain, c.settings);
     add_site_warnings(e, c);
     return e;
+}
+
+std::vector<Address> counterparties(const core::Transaction& tx) {
+    std::vector<Address> out;
+    if (!tx.to) return out;
+    out.push_back(*tx.to);
+    if (tx.data.size() < 4) return out;
+    const std::uint32_t selector = (std::uint32_t(tx.data[0]) << 24) |
+                                   (std::uint32_t(tx.data[1]) << 16) |
+                                   (std::uint32_t(tx.data[2]) << 8) | tx.data[3];
+    const abi::Function* fn = abi::find(selector);
+    if (fn == nullptr) return out;
+    auto args = abi::decode(fn->type, core::ByteView(tx.data).subspan(4));
+    if (!args) return out;
+    for (std::size_t i = 0; i < fn->type.children.size() && i < fn->type.names.size(); ++i) {
+        if (fn->type.children[i].kind != abi::Type::Kind::Address) continue;
+        if (auto a =
+                address(*args, fn->type.names[i].empty() ? std::to_string(i) : fn->type.names[i]);
+            a && std::find(out.begin(), out.end(), *a) == out.end())
+            out.push_back(*a);
+    }
+    return out;
 }
 
 }  // namespace keybridge::insight

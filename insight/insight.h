@@ -44,19 +44,36 @@ struct Explanation {
     bool has(std::string_view id) const;
 };
 
-// Read-only facts about the chain, answered by the caller from a cache or a node. nullopt: not
-// known (never a guess); insight then stays quiet about it.
+struct TokenInfo {
+    std::string symbol;
+    unsigned decimals = 18;
+    bool from_chain = false;  // read from the token contract (symbol()/decimals()), not the list
+};
+
+// The transaction pre-run by the node (eth_call and eth_estimateGas against the pending block).
+struct Simulation {
+    enum class Outcome { Succeeds, Reverts, Unknown };
+    Outcome outcome = Outcome::Unknown;
+    core::Bytes revert_data;                  // Reverts: the node's revert data (may be empty)
+    std::string node_message;                 // the node's words ("execution reverted: …")
+    std::optional<std::uint64_t> gas_needed;  // eth_estimateGas's answer
+    std::string note;                         // Unknown: why ("the node did not answer: …")
+};
+
+// Read-only facts about the chain (the active one), answered by the caller from a cache or a
+// node. nullopt: not known (never a guess); insight then stays quiet about it. The daemon asks
+// insight's questions first with a recording lookup, fetches the answers from the node, then
+// explains again with them (docs/INSIGHT.md, "Chain lookups").
 class ChainLookup {
   public:
     virtual ~ChainLookup() = default;
     virtual std::optional<bool> has_code(const core::Address& address) const = 0;
     virtual std::optional<std::uint64_t> pending_nonce(const core::Address& account) const = 0;
     virtual std::optional<core::U256> base_fee() const = 0;
-};
-
-struct TokenInfo {
-    std::string symbol;
-    unsigned decimals = 18;
+    // A token the bundled list does not know: its symbol() and decimals().
+    virtual std::optional<TokenInfo> token(const core::Address&) const { return std::nullopt; }
+    // The transaction being explained, pre-run by the node.
+    virtual std::optional<Simulation> simulation() const { return std::nullopt; }
 };
 
 // The user's settings (config file, docs/CONFIGURATION.md "insight").
@@ -105,6 +122,17 @@ void add_site_warnings(Explanation& explanation, const Context& context);
 
 // A chain's name ("Ethereum", "Base"; user names first), or "chain N".
 std::string chain_name(std::uint64_t chain_id, const Settings* settings = nullptr);
+// A chain's native currency from the bundled chain table (viem's chain data); ETH with 18
+// decimals for chains it does not know.
+struct NativeCurrency {
+    std::string_view symbol = "ETH";
+    unsigned decimals = 18;
+};
+NativeCurrency native_currency(std::uint64_t chain_id);
+// The addresses a transaction deals with: its recipient, and the address arguments of its
+// decoded call (token recipient, spender, operator). The daemon remembers them once signed
+// (the audit log's "counterparties") as the addresses the user has interacted with.
+std::vector<core::Address> counterparties(const core::Transaction& tx);
 // The bundled token list's entry for a token on a chain.
 std::optional<TokenInfo> find_token(std::uint64_t chain_id, const core::Address& token);
 // 1234500000000000000 with 18 decimals → "1.2345".

@@ -22,28 +22,20 @@ constexpr TokenRow kTokens[] = {
 struct ChainRow {
     std::uint64_t id;
     std::string_view name;
+    std::string_view symbol;
+    unsigned decimals;
 };
 
-// Chain names (facts: the chains' public registrations, chainid.network).
-constexpr ChainRow kChains[] = {{1, "Ethereum"},
-                                {10, "OP Mainnet"},
-                                {56, "BNB Smart Chain"},
-                                {100, "Gnosis"},
-                                {130, "Unichain"},
-                                {137, "Polygon"},
-                                {324, "zkSync Era"},
-                                {8453, "Base"},
-                                {17000, "Holesky"},
-                                {31337, "local (anvil)"},
-                                {42161, "Arbitrum One"},
-                                {42220, "Celo"},
-                                {43114, "Avalanche C-Chain"},
-                                {59144, "Linea"},
-                                {81457, "Blast"},
-                                {534352, "Scroll"},
-                                {7777777, "Zora"},
-                                {11155111, "Sepolia"},
-                                {560048, "Hoodi"}};
+// viem's chain data (insight/generated/chains.inc), sorted by id.
+constexpr ChainRow kChains[] = {
+#include "insight/generated/chains.inc"
+};
+
+const ChainRow* find_chain(std::uint64_t id) {
+    auto it = std::lower_bound(std::begin(kChains), std::end(kChains), id,
+                               [](const ChainRow& row, std::uint64_t key) { return row.id < key; });
+    return it != std::end(kChains) && it->id == id ? &*it : nullptr;
+}
 
 }  // namespace
 
@@ -69,9 +61,13 @@ std::string chain_name(std::uint64_t chain_id, const Settings* settings) {
         if (auto it = settings->chain_names.find(chain_id); it != settings->chain_names.end())
             return it->second;
     }
-    for (const ChainRow& c : kChains)
-        if (c.id == chain_id) return std::string(c.name);
+    if (const ChainRow* c = find_chain(chain_id)) return std::string(c->name);
     return "chain " + std::to_string(chain_id);
+}
+
+NativeCurrency native_currency(std::uint64_t chain_id) {
+    if (const ChainRow* c = find_chain(chain_id)) return {c->symbol, c->decimals};
+    return {};
 }
 
 std::optional<TokenInfo> find_token(std::uint64_t chain_id, const core::Address& token) {

@@ -68,6 +68,10 @@ struct ApprovalRequest {
     // Signing requests: what the signer signs (the EIP-191 / EIP-712 digest, the hash, the
     // transaction's signing hash), shown and part of the content digest.
     std::optional<core::Hash32> signing_hash;
+    // Transactions: the addresses it deals with (recipient, spender, operator), written to the
+    // audit log's "signed" line as the user's history (insight's approval-to-new-address and
+    // address-poisoning). Derived from what is shown; not part of the content digest.
+    std::vector<core::Address> counterparties;
 
     // Keccak-256 of exactly what the approver is shown, in one canonical serialization: origin,
     // authenticated, method, summary (when there is one), account, chainId, value, details,

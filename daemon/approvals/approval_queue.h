@@ -94,6 +94,9 @@ class ApprovalQueue {
 
     void set_listener(Listener listener);
 
+    // The audit log the queue records to (null in tests without one): the user's history.
+    const AuditLog* audit_log() const { return audit_; }
+
     // Drops the waiting requests of a connection that went away (its callers cannot be
     // answered). Its approved requests end through their stop token.
     void cancel_connection(std::uint64_t connection_id);

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <algorithm>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -54,7 +56,50 @@ core::Result<AuditLog> AuditLog::open(const std::string& datadir, Rotation rotat
     }
     struct stat st {};
     if (::fstat(log.file_->fd, &st) == 0) log.size_ = static_cast<std::uint64_t>(st.st_size);
+    log.load_history();
     return log;
+}
+
+void AuditLog::History::add(std::uint64_t chain_id, const core::Address& address) {
+    std::lock_guard lock(mutex);
+    auto& list = by_chain[chain_id];
+    if (list.size() >= kMaxCounterparties) return;
+    if (std::find(list.begin(), list.end(), address) == list.end()) list.push_back(address);
+}
+
+void AuditLog::load_history() {
+    // Oldest file first. Only "signed" lines carry counterparties; the others are skipped
+    // without parsing.
+    for (unsigned n = rotation_.keep + 1; n-- > 0;) {
+        std::ifstream in(n == 0 ? path_ : rotated_path(n));
+        if (!in) continue;
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.find("\"counterparties\"") == std::string::npos) continue;
+            boost::system::error_code ec;
+            const boost::json::value v = boost::json::parse(line, ec);
+            if (ec || !v.is_object()) continue;
+            const boost::json::object& o = v.as_object();
+            const boost::json::value* chain = o.if_contains("chainId");
+            const boost::json::value* list = o.if_contains("counterparties");
+            if (chain == nullptr || !chain->is_number() || list == nullptr || !list->is_array())
+                continue;
+            boost::system::error_code number_ec;
+            const auto chain_id = chain->to_number<std::uint64_t>(number_ec);
+            if (number_ec) continue;
+            for (const boost::json::value& item : list->as_array()) {
+                if (!item.is_string()) continue;
+                if (auto a = core::Address::parse(std::string_view(item.as_string())))
+                    history_->add(chain_id, *a);
+            }
+        }
+    }
+}
+
+std::vector<core::Address> AuditLog::counterparties(std::uint64_t chain_id) const {
+    std::lock_guard lock(history_->mutex);
+    auto it = history_->by_chain.find(chain_id);
+    return it == history_->by_chain.end() ? std::vector<core::Address>{} : it->second;
 }
 
 AuditLog::AuditLog(AuditLog&& other) noexcept
@@ -65,7 +110,8 @@ AuditLog::AuditLog(AuditLog&& other) noexcept
       file_(std::move(other.file_)),
       size_(other.size_),
       rotation_pending_(other.rotation_pending_),
-      dirty_(other.dirty_) {}
+      dirty_(other.dirty_),
+      history_(std::move(other.history_)) {}
 
 AuditLog::~AuditLog() = default;
 
@@ -105,7 +151,19 @@ void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
     text.append(",\"decidedBy\":")
         .append(boost::json::serialize(boost::json::string_view(decided_by)));
     if (digest) text.append(",\"digest\":\"").append(core::hex_encode(*digest)).append("\"");
+    const bool signed_line = decision == "signed" && !r.counterparties.empty();
+    if (signed_line) {
+        text.append(",\"counterparties\":[");
+        for (std::size_t i = 0; i < r.counterparties.size(); ++i)
+            text.append(i ? ",\"" : "\"")
+                .append(r.counterparties[i].to_checksum_string())
+                .append("\"");
+        text.append("]");
+    }
     text.append("}\n");
+    if (signed_line)
+        for (const core::Address& a : r.counterparties)
+            history_->add(r.chain_id, a);
     if (!file_ || file_->fd < 0) return;
     const ssize_t written = ::write(file_->fd, text.data(), text.size());
     if (written != static_cast<ssize_t>(text.size())) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -63,6 +64,14 @@ class AuditLog {
     // holding the lock record() takes. IoError when the file cannot be read.
     [[nodiscard]] core::Result<std::vector<boost::json::object>> recent(std::size_t limit) const;
     const std::string& path() const { return path_; }
+
+    // The addresses the user's signed transactions on `chain_id` dealt with (their recipients,
+    // spenders and operators: ApprovalRequest::counterparties, written to each "signed" line as
+    // "counterparties"), read from audit.log and its rotated files at open and kept up to date
+    // by record(). Insight counts them as addresses the user has interacted with. At most
+    // kMaxCounterparties per chain (the oldest kept). Thread-safe.
+    static constexpr std::size_t kMaxCounterparties = 4096;
+    std::vector<core::Address> counterparties(std::uint64_t chain_id) const;
     // "<path>.N": the Nth most recent rotated file.
     std::string rotated_path(unsigned n) const { return path_ + "." + std::to_string(n); }
 
@@ -73,7 +82,14 @@ class AuditLog {
         ~File();
     };
 
+    struct History {
+        mutable std::mutex mutex;
+        std::map<std::uint64_t, std::vector<core::Address>> by_chain;
+        void add(std::uint64_t chain_id, const core::Address& address);
+    };
+
     AuditLog() = default;
+    void load_history();
     void rotate();
     void shift_rotated_files() const;
 
@@ -87,6 +103,7 @@ class AuditLog {
     bool dirty_ = false;                        // written since the last sync()
     std::optional<core::Address> checksum_of_;  // the account checksum_ spells
     std::string checksum_;
+    std::shared_ptr<History> history_ = std::make_shared<History>();
     std::mutex mutex_;
 };
 

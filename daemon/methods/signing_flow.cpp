@@ -14,6 +14,7 @@
 #include "daemon/approvals/warning_catalog.h"
 #include "daemon/log.h"
 #include "daemon/methods/approval_prompter.h"
+#include "daemon/methods/chain_facts.h"
 #include "daemon/methods/transaction_filler.h"
 #include "daemon/services.h"
 #include "insight/insight.h"
@@ -104,33 +105,47 @@ tl::expected<Readiness, RpcError> check_account(Services& s, const rpc::Client& 
 
 // ---- step: fill (transactions)
 
-// Data sent to an address: does the node see code there? An error or an odd answer leaves it
-// unknown, and insight then says nothing about it.
-void look_up_code(Services& s, const std::shared_ptr<SigningRequest>& request,
-                  std::function<void()> then) {
-    if (request->upstream_url.empty() || !request->tx.to || request->tx.data.empty()) return then();
-    const json::array params{json::string(request->tx.to->to_lower_string()), "latest"};
-    s.upstream.call(request->upstream_url, "eth_getCode", params,
-                    [request, then = std::move(then)](rpc::Outcome out) {
-                        if (out && out->is_string()) {
-                            const std::string_view code(out->as_string());
-                            if (code.starts_with("0x") && code.size() % 2 == 0)
-                                request->recipient_has_code = code.size() > 2;
-                        }
-                        then();
-                    });
+insight::Explanation insight_explanation(Services& s, const SigningRequest& r,
+                                         const insight::ChainLookup* chain);
+
+// Insight's questions about the chain, answered by the chain's node: insight explains the
+// request once with a recording lookup, the node is asked what it wanted to know (in parallel,
+// each call at most kChainFactsTimeout), and the request keeps the answers for the explanation
+// the approver sees. Without a node, or when insight asks nothing, no call is made.
+void look_up_chain_facts(Services& s, const std::shared_ptr<SigningRequest>& request,
+                         std::function<void()> then) {
+    std::string url = request->upstream_url;
+    if (url.empty()) {
+        auto config = s.chains.find(request->chain_id);
+        if (config) url = config->rpc_url;
+    }
+    if (url.empty()) return then();
+    auto facts = std::make_shared<ChainFacts>();
+    (void)insight_explanation(s, *request, facts.get());
+    if (!facts->asked_anything()) return then();
+    const core::Transaction* tx =
+        request->kind == SigningRequest::Kind::Transaction ? &request->tx : nullptr;
+    fetch_chain_facts(s.upstream, url, tx, request->account, facts,
+                      [request, facts, then = std::move(then)] {
+                          request->chain_facts = facts;
+                          then();
+                      });
 }
 
 void fill(Services& s, std::shared_ptr<SigningRequest> request,
           std::function<void(tl::expected<Shared, RpcError>)> done) {
-    if (request->kind != SigningRequest::Kind::Transaction) return done(Shared(request));
+    if (request->kind != SigningRequest::Kind::Transaction) {
+        return look_up_chain_facts(s, request, [request, done = std::move(done)] {
+            done(Shared(request));  // from here on the request never changes
+        });
+    }
     auto filler = std::make_shared<TransactionFiller>(
         s.upstream, request->upstream_url, *request->unfilled, request->account, request->chain_id,
         [&s, request, done = std::move(done)](tl::expected<core::Transaction, RpcError> tx) {
             if (!tx) return done(tl::unexpected(tx.error()));
             request->tx = std::move(*tx);
             request->digest = core::signing_hash(request->tx);
-            look_up_code(s, request, [request, done] {
+            look_up_chain_facts(s, request, [request, done] {
                 done(Shared(request));  // from here on the request never changes
             });
         });
@@ -195,6 +210,8 @@ approvals::ApprovalRequest approval_for(const SigningRequest& r, Explanation exp
     a.value = explanation.value;
     a.max_fee = explanation.max_fee;
     a.signing_hash = r.digest;
+    if (r.kind == SigningRequest::Kind::Transaction)
+        a.counterparties = insight::counterparties(r.tx);
     a.summary = std::move(explanation.summary);
     a.details = std::move(explanation.details);
     a.warnings = std::move(explanation.warnings);
@@ -468,26 +485,9 @@ approvals::Severity to_severity(insight::Severity severity) {
     return approvals::Severity::Warning;
 }
 
-// What the daemon learned from the node while filling, for insight.
-class FilledFacts final : public insight::ChainLookup {
-  public:
-    explicit FilledFacts(const SigningRequest& r) : r_(r) {}
-    std::optional<bool> has_code(const core::Address& address) const override {
-        if (r_.tx.to && *r_.tx.to == address) return r_.recipient_has_code;
-        return std::nullopt;
-    }
-    std::optional<std::uint64_t> pending_nonce(const core::Address&) const override {
-        return std::nullopt;
-    }
-    std::optional<core::U256> base_fee() const override { return std::nullopt; }
-
-  private:
-    const SigningRequest& r_;
-};
-
-// Insight's view of the request: summary, decoded details and warnings, merged into what the
-// daemon decoded itself (its keys and warnings win: the approval format does not change).
-void add_insight(Services& s, const SigningRequest& r, Explanation& out) {
+// Insight's explanation of the request, judged with `chain` as its chain lookup (null: none).
+insight::Explanation insight_explanation(Services& s, const SigningRequest& r,
+                                         const insight::ChainLookup* chain) {
     insight::Context context;
     context.chain_id = r.chain_id;
     context.origin = r.origin;
@@ -497,8 +497,11 @@ void add_insight(Services& s, const SigningRequest& r, Explanation& out) {
     context.known_addresses = s.config.known_addresses;
     for (const core::Address& own : s.all_accounts())
         context.known_addresses.push_back(own);
-    const FilledFacts facts(r);
-    if (r.kind == SigningRequest::Kind::Transaction) context.chain = &facts;
+    if (const approvals::AuditLog* audit = s.approvals.audit_log()) {
+        for (const core::Address& used : audit->counterparties(r.chain_id))
+            context.known_addresses.push_back(used);
+    }
+    context.chain = chain;
     insight::Explanation seen;
     switch (r.kind) {
         case SigningRequest::Kind::PersonalMessage:
@@ -521,6 +524,13 @@ void add_insight(Services& s, const SigningRequest& r, Explanation& out) {
             seen = insight::explain_transaction(r.tx, context);
             break;
     }
+    return seen;
+}
+
+// Insight's view of the request: summary, decoded details and warnings, merged into what the
+// daemon decoded itself (its keys and warnings win: the approval format does not change).
+void add_insight(Services& s, const SigningRequest& r, Explanation& out) {
+    insight::Explanation seen = insight_explanation(s, r, r.chain_facts.get());
     out.summary = std::move(seen.summary);
     for (auto& [key, value] : seen.details)
         if (!out.details.contains(key)) out.details[key] = std::move(value);

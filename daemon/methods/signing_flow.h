@@ -11,6 +11,7 @@
 #include "daemon/approvals/approval.h"
 #include "daemon/rpc/dispatcher.h"
 #include "daemon/rpc/params.h"
+#include "insight/insight.h"
 
 namespace keybridge::daemon {
 
@@ -38,9 +39,10 @@ struct SigningRequest {
     bool broadcast = false;                                      // eth_sendTransaction
     bool nonce_given = false;                                    // the dApp chose the nonce
     std::string upstream_url;                                    // the chain's node (transactions)
-    // Filled transactions with data, when the node answered eth_getCode for `to`: whether code
-    // is there (insight's no-code-at-recipient).
-    std::optional<bool> recipient_has_code;
+    // What the chain's node said about insight's questions (code at the recipient, spender or
+    // verifyingContract, the pending nonce, the base fee, unknown tokens, the transaction's
+    // pre-run), asked once after filling (chain_facts.h); null without a node.
+    std::shared_ptr<const insight::ChainLookup> chain_facts;
 
     // What is signed, computed once: the EIP-191 / EIP-712 / v1 digest or the 32-byte hash;
     // transactions: the signing hash once filled.

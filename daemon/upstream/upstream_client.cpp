@@ -210,7 +210,9 @@ std::shared_ptr<asio::ssl::context> UpstreamClient::tls_context() {
 }
 
 void UpstreamClient::call(const std::string& url_text, std::string method, json::value params,
-                          std::function<void(rpc::Outcome)> done) {
+                          std::function<void(rpc::Outcome)> done,
+                          std::optional<std::chrono::milliseconds> timeout) {
+    const std::chrono::milliseconds deadline = timeout.value_or(timeout_);
     auto url = parse_url(url_text);
     if (!url) {
         return done(tl::unexpected(disconnected("bad upstream URL: " + url.error().detail)));
@@ -232,12 +234,12 @@ void UpstreamClient::call(const std::string& url_text, std::string method, json:
         }
         stream->set_verify_callback(asio::ssl::host_name_verification(url->host));
         std::make_shared<Exchange<beast::ssl_stream<beast::tcp_stream>>>(
-            std::move(stream), *url, std::move(body), timeout_, std::move(done))
+            std::move(stream), *url, std::move(body), deadline, std::move(done))
             ->start();
     } else {
         auto stream = std::make_unique<beast::tcp_stream>(strand);
         std::make_shared<Exchange<beast::tcp_stream>>(std::move(stream), *url, std::move(body),
-                                                      timeout_, std::move(done))
+                                                      deadline, std::move(done))
             ->start();
     }
 }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -27,8 +28,11 @@ class UpstreamClient {
     explicit UpstreamClient(boost::asio::any_io_executor executor,
                             std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
+    // `timeout`: this call's own deadline instead of the client's (insight's lookups use a
+    // short one: a slow node costs the explanation its chain facts, not the request its time).
     void call(const std::string& url, std::string method, boost::json::value params,
-              std::function<void(rpc::Outcome)> done);
+              std::function<void(rpc::Outcome)> done,
+              std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
   private:
     // The TLS context, made on the first https call: loading the system's trust store parses

@@ -1,6 +1,8 @@
 // Insight (insight/): the decoders and recognisers, and every warning in a table of cases that
 // must warn and cases that must stay quiet.
 #include <functional>
+#include <map>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -111,10 +113,37 @@ class FakeChain final : public ChainLookup {
     std::optional<bool> code;
     std::optional<std::uint64_t> nonce;
     std::optional<U256> fee;
+    std::map<Address, TokenInfo> tokens;
+    std::optional<Simulation> sim;
     std::optional<bool> has_code(const Address&) const override { return code; }
     std::optional<std::uint64_t> pending_nonce(const Address&) const override { return nonce; }
     std::optional<U256> base_fee() const override { return fee; }
+    std::optional<TokenInfo> token(const Address& a) const override {
+        if (auto it = tokens.find(a); it != tokens.end()) return it->second;
+        return std::nullopt;
+    }
+    std::optional<Simulation> simulation() const override { return sim; }
 };
+
+// Revert data: Error(string) as solc encodes it.
+core::Bytes error_string(std::string_view message) {
+    return calldata("08c379a0", word(32) + bytes_tail(core::Bytes(message.begin(), message.end())));
+}
+Simulation reverting(core::Bytes data) {
+    Simulation sim;
+    sim.outcome = Simulation::Outcome::Reverts;
+    sim.revert_data = std::move(data);
+    sim.node_message = "execution reverted";
+    return sim;
+}
+Simulation succeeding(std::uint64_t gas) {
+    Simulation sim;
+    sim.outcome = Simulation::Outcome::Succeeds;
+    sim.gas_needed = gas;
+    return sim;
+}
+// An ERC-20 the bundled list does not know.
+const Address kNewToken = *Address::parse("0x5fbdb2315678afecb367f032d93f642f64180aa3");
 
 const std::string kPermitDomain =
     R"({"name":"USD Coin","version":"2","chainId":1,"verifyingContract":"0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"})";
@@ -163,6 +192,21 @@ std::vector<Case> cases() {
         return c;
     };
     static FakeChain no_code, has_code, far_nonce, near_nonce, low_base, high_base;
+    static FakeChain reverts_string, reverts_custom, out_of_gas, runs_fine, dead_node, new_token;
+    reverts_string.code = true;
+    reverts_string.sim = reverting(error_string("ERC20: transfer amount exceeds balance"));
+    reverts_custom.code = true;
+    // ERC20InsufficientBalance(kUser, 5, 10), OpenZeppelin 5's ERC-6093 error.
+    reverts_custom.sim = reverting(calldata("e450d38c", word(kUser) + word(5) + word(10)));
+    out_of_gas.code = true;
+    out_of_gas.sim = succeeding(90000);  // the transaction's limit is 60000
+    runs_fine.code = true;
+    runs_fine.sim = succeeding(51000);
+    dead_node.sim = Simulation{};  // Unknown: the node did not answer
+    dead_node.sim->note = "the node could not pre-run the transaction: timed out";
+    new_token.code = true;
+    new_token.tokens[kNewToken] = TokenInfo{"KBT", 6, false};
+    new_token.sim = succeeding(40000);
     no_code.code = false;
     has_code.code = true;
     far_nonce.nonce = 3;
@@ -727,6 +771,83 @@ std::vector<Case> cases() {
                  context());
          },
          nullptr},
+        // ---- chain lookups answered by the node (the daemon's ChainFacts)
+        {"approval to a spender without code",
+         [] {
+             Context c = context();
+             c.chain = &no_code;
+             return explain_transaction(tx_to(kUsdc, 0, erc20_approve(kRouter, 1000)), c);
+         },
+         "spender-no-code"},
+        {"permit to a spender without code",
+         [] {
+             Context c = context();
+             c.chain = &no_code;
+             return typed(
+                 "Permit", kPermitDomain,
+                 permit_msg("0x3fc91a3afd70395cd496c647d5a6cc9d4b2b7fad", "1000000", kNow + 3600),
+                 c);
+         },
+         "spender-no-code"},
+        {"predicted revert with Error(string)",
+         [] {
+             Context c = context();
+             c.chain = &reverts_string;
+             return explain_transaction(tx_to(kUsdc, 0, erc20_transfer(kFriend, 1000)), c);
+         },
+         "predicted-revert"},
+        {"predicted revert with a custom error",
+         [] {
+             Context c = context();
+             c.chain = &reverts_custom;
+             return explain_transaction(tx_to(kUsdc, 0, erc20_transfer(kFriend, 1000)), c);
+         },
+         "predicted-revert"},
+        {"gas limit below the node's estimate",
+         [] {
+             Context c = context();
+             c.chain = &out_of_gas;
+             return explain_transaction(tx_to(kUsdc, 0, erc20_transfer(kFriend, 1000)), c);
+         },
+         "predicted-revert"},
+        {"bounded approval to a known contract spender",
+         [] {
+             Context c = context();
+             c.chain = &has_code;
+             return explain_transaction(tx_to(kUsdc, 0, erc20_approve(kRouter, 1000)), c);
+         },
+         nullptr},
+        {"bounded permit to a known contract spender",
+         [] {
+             Context c = context();
+             c.chain = &has_code;
+             return typed(
+                 "Permit", kPermitDomain,
+                 permit_msg("0x3fc91a3afd70395cd496c647d5a6cc9d4b2b7fad", "1000000", kNow + 3600),
+                 c);
+         },
+         nullptr},
+        {"transfer the node pre-runs fine",
+         [] {
+             Context c = context();
+             c.chain = &runs_fine;
+             return explain_transaction(tx_to(kUsdc, 0, erc20_transfer(kFriend, 1000)), c);
+         },
+         nullptr},
+        {"a dead node: no prediction, no warning",
+         [] {
+             Context c = context();
+             c.chain = &dead_node;
+             return explain_transaction(tx_to(kUsdc, 0, erc20_transfer(kFriend, 1000)), c);
+         },
+         nullptr},
+        {"transfer of a token the node describes",
+         [] {
+             Context c = context();
+             c.chain = &new_token;
+             return explain_transaction(tx_to(kNewToken, 0, erc20_transfer(kFriend, 1500000)), c);
+         },
+         nullptr},
     };
 }
 
@@ -840,6 +961,123 @@ TEST(InsightExplain, SummariesSayWhatHappens) {
 }
 
 // Amounts near 2^256 come from pages: they saturate, never overflow (U256 throws on overflow).
+TEST(InsightExplain, ChainLookupFacts) {
+    FakeChain chain;
+    chain.code = true;
+    chain.tokens[kNewToken] = TokenInfo{"KBT", 6, false};
+    chain.sim = reverting(calldata("e450d38c", word(kUser) + word(5) + word(10)));
+    Context c = context();
+    c.chain = &chain;
+    // The token's own symbol() and decimals() when the list does not know it.
+    Explanation e = explain_transaction(tx_to(kNewToken, 0, erc20_transfer(kFriend, 1500000)), c);
+    EXPECT_EQ(e.summary, "Send 1.5 KBT to " + kFriend.to_checksum_string() + " on Ethereum");
+    const json::object& sim = e.details.at("simulation").as_object();
+    EXPECT_EQ(sim.at("outcome"), "reverts");
+    EXPECT_EQ(sim.at("reason").at("name"), "ERC20InsufficientBalance");
+    EXPECT_EQ(sim.at("reason").at("text").as_string(),
+              "ERC20InsufficientBalance(sender: " + kUser.to_checksum_string() +
+                  ", balance: 5, needed: 10)");
+    ASSERT_TRUE(e.has("predicted-revert"));
+    // Without the lookup: raw units, and no prediction at all.
+    Explanation bare =
+        explain_transaction(tx_to(kNewToken, 0, erc20_transfer(kFriend, 1500000)), context());
+    EXPECT_NE(bare.summary.find("1500000 raw units"), std::string::npos) << bare.summary;
+    EXPECT_FALSE(bare.details.contains("simulation"));
+    // A chain lookup for another chain than the transaction's is not asked.
+    core::Transaction other = tx_to(kNewToken, 0, erc20_transfer(kFriend, 1500000));
+    other.chain_id = 10;
+    Explanation cross = explain_transaction(other, c);
+    EXPECT_FALSE(cross.details.contains("simulation"));
+    // A dead node: the details say there is no prediction and why.
+    FakeChain dead;
+    dead.sim = Simulation{};
+    dead.sim->note = "the node could not pre-run the transaction: timed out";
+    c.chain = &dead;
+    Explanation quiet = explain_transaction(tx_to(kUsdc, 0, erc20_transfer(kFriend, 1)), c);
+    EXPECT_EQ(quiet.details.at("simulation").at("outcome"), "unknown");
+    EXPECT_EQ(quiet.details.at("simulation").at("note"),
+              "the node could not pre-run the transaction: timed out");
+}
+
+TEST(InsightRevert, DecodesErrorPanicAndCustomErrors) {
+    auto r = abi::decode_revert(error_string("ERC20: transfer amount exceeds balance"));
+    EXPECT_EQ(r.kind, abi::RevertReason::Kind::Message);
+    EXPECT_EQ(r.text, "ERC20: transfer amount exceeds balance");
+    r = abi::decode_revert(calldata("4e487b71", word(0x11)));
+    EXPECT_EQ(r.kind, abi::RevertReason::Kind::Panic);
+    EXPECT_EQ(r.text, "panic 0x11: arithmetic overflow or underflow");
+    r = abi::decode_revert(calldata("4e487b71", word(0x32)));
+    EXPECT_EQ(r.text, "panic 0x32: array index out of bounds");
+    r = abi::decode_revert(calldata("4e487b71", word(0x12)));
+    EXPECT_EQ(r.text, "panic 0x12: division or modulo by zero");
+    // ERC20InsufficientAllowance(spender, allowance, needed)
+    r = abi::decode_revert(calldata("fb8f41b2", word(kRouter) + word(0) + word(7)));
+    EXPECT_EQ(r.kind, abi::RevertReason::Kind::Custom);
+    EXPECT_EQ(r.name, "ERC20InsufficientAllowance");
+    EXPECT_EQ(r.arguments.at("needed"), "7");
+    // Permit2's SignatureExpired(uint256)? No: it takes no argument in the table; an unknown
+    // selector is never guessed.
+    r = abi::decode_revert(calldata("deadbeef", word(1)));
+    EXPECT_EQ(r.kind, abi::RevertReason::Kind::Unknown);
+    EXPECT_NE(r.text.find("0xdeadbeef"), std::string::npos);
+    EXPECT_EQ(abi::decode_revert({}).kind, abi::RevertReason::Kind::Empty);
+    // A truncated Error(string) is not a message.
+    core::Bytes cut = error_string("abc");
+    cut.resize(40);
+    EXPECT_EQ(abi::decode_revert(cut).kind, abi::RevertReason::Kind::Unknown);
+}
+
+TEST(InsightAbi, ErrorSelectorsAreTheSignaturesKeccak) {
+    ASSERT_GT(abi::error_table().size(), 50u);
+    for (const abi::Function& f : abi::error_table()) {
+        const auto h = core::keccak256(core::as_bytes(f.signature()));
+        const std::uint32_t expected = (std::uint32_t(h[0]) << 24) | (std::uint32_t(h[1]) << 16) |
+                                       (std::uint32_t(h[2]) << 8) | h[3];
+        EXPECT_EQ(f.selector, expected) << f.signature();
+    }
+}
+
+TEST(InsightAbi, SeaportAndUniswapRoutersAreInTheTable) {
+    auto family_of = [](std::string_view signature) -> std::string {
+        const auto h = core::keccak256(core::as_bytes(signature));
+        const std::uint32_t selector = (std::uint32_t(h[0]) << 24) | (std::uint32_t(h[1]) << 16) |
+                                       (std::uint32_t(h[2]) << 8) | h[3];
+        const abi::Function* f = abi::find(selector);
+        return f ? std::string(f->family) : "";
+    };
+    EXPECT_EQ(family_of("execute(bytes,bytes[],uint256)"), "Uniswap");  // Universal Router
+    EXPECT_EQ(family_of("exactInputSingle((address,address,uint24,address,uint256,uint256,"
+                        "uint256,uint160))"),
+              "Uniswap");  // V3 SwapRouter
+    EXPECT_EQ(family_of("swapExactTokensForTokens(uint256,uint256,address[],address,uint256)"),
+              "Uniswap");  // V2 Router02
+    EXPECT_EQ(family_of("cancel((address,address,(uint8,address,uint256,uint256,uint256)[],"
+                        "(uint8,address,uint256,uint256,uint256,address)[],uint8,uint256,uint256,"
+                        "bytes32,uint256,bytes32,uint256)[])"),
+              "Seaport");
+    // A V2 swap decodes with its arguments.
+    const Address weth = kWeth;
+    core::Bytes swap =
+        calldata("38ed1739", word(1000) + word(990) + word(160) + word(kUser) + word(kNow + 600) +
+                                 word(2) + word(kUsdc) + word(weth));
+    Explanation e = explain_transaction(tx_to(kRouter, 0, swap), context());
+    EXPECT_EQ(e.details.at("call").at("function"),
+              "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)");
+    EXPECT_EQ(e.details.at("call").at("arguments").at("path").as_array().size(), 2u);
+    EXPECT_EQ(e.summary, "Call swapExactTokensForTokens on 0x3fC9…7FAD on Ethereum");
+}
+
+TEST(InsightExplain, CounterpartiesAreTheRecipientAndAddressArguments) {
+    auto list = counterparties(tx_to(kUsdc, 0, erc20_approve(kRouter, 5)));
+    ASSERT_EQ(list.size(), 2u);
+    EXPECT_EQ(list[0], kUsdc);
+    EXPECT_EQ(list[1], kRouter);
+    EXPECT_EQ(counterparties(tx_to(kFriend, 5)), std::vector<Address>{kFriend});
+    core::Transaction create = tx_to(kFriend, 0);
+    create.to.reset();
+    EXPECT_TRUE(counterparties(create).empty());
+}
+
 TEST(InsightExplain, HugeAmountsSaturate) {
     Settings st;
     st.fee_warning_wei = U256(1);
@@ -871,6 +1109,12 @@ TEST(InsightFormat, UnitsAndDeadlines) {
     EXPECT_EQ(format_deadline(U256(kNow - 5 * 86400), kNow), "2025-11-30 08:00 UTC (5 days ago)");
     EXPECT_EQ(format_deadline(kMax, kNow), "never (no practical expiry)");
     EXPECT_EQ(chain_name(8453), "Base");
+    // viem's chain data (insight/generated/chains.inc), native currencies included.
+    EXPECT_EQ(chain_name(1), "Ethereum");
+    EXPECT_EQ(chain_name(31337), "Anvil");
+    EXPECT_EQ(native_currency(137).symbol, "POL");
+    EXPECT_EQ(native_currency(100).symbol, "XDAI");
+    EXPECT_EQ(native_currency(999999).symbol, "ETH");
     EXPECT_EQ(chain_name(999999), "chain 999999");
     Settings s;
     s.chain_names[999999] = "my devnet";

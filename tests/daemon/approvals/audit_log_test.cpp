@@ -131,6 +131,48 @@ TEST_F(AuditLogTest, LinesAreTheJsonObjectTextWithClientTextEscaped) {
     }
 }
 
+// A transaction's "signed" line carries its counterparties; they are the history insight judges
+// new addresses against, kept in memory and read back from every kept file at the next open.
+TEST_F(AuditLogTest, CounterpartiesOfSignedTransactionsAreTheHistory) {
+    const auto account = *core::Address::parse("0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266");
+    const auto token = *core::Address::parse("0x5fbdb2315678afecb367f032d93f642f64180aa3");
+    const auto friend_ = *core::Address::parse("0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
+    const auto spender = *core::Address::parse("0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc");
+    const core::Hash32 digest = core::keccak256(core::as_bytes("tx"));
+    {
+        auto log = AuditLog::open(dir_, AuditRotation{600, 10});
+        ASSERT_TRUE(log) << log.error().detail;
+        EXPECT_TRUE(log->counterparties(31337).empty());
+        ApprovalRequest transfer = request("https://app.example", account);
+        transfer.chain_id = 31337;
+        transfer.counterparties = {token, friend_};
+        log->record(transfer, "approved", "user");  // a decision line: no history yet
+        EXPECT_TRUE(log->counterparties(31337).empty());
+        log->record(transfer, "signed", "approved", digest);
+        EXPECT_EQ(log->counterparties(31337), (std::vector<core::Address>{token, friend_}));
+        EXPECT_TRUE(log->counterparties(1).empty());  // per chain
+        // Enough lines to rotate: the history spans audit.log.N and audit.log.
+        ApprovalRequest approval = transfer;
+        approval.counterparties = {token, spender};
+        for (int i = 0; i < 6; ++i)
+            log->record(approval, "signed", "approved", digest);
+        log->sync();
+        EXPECT_EQ(log->counterparties(31337),
+                  (std::vector<core::Address>{token, friend_, spender}));
+    }
+    EXPECT_TRUE(exists("audit.log.1"));
+    const auto text = all_lines(10);
+    ASSERT_FALSE(text.empty());
+    EXPECT_NE(text[1].find("\"counterparties\":[\"" + token.to_checksum_string() + "\",\"" +
+                           friend_.to_checksum_string() + "\"]"),
+              std::string::npos)
+        << text[1];
+    auto reopened = AuditLog::open(dir_, AuditRotation{600, 10});
+    ASSERT_TRUE(reopened);
+    EXPECT_EQ(reopened->counterparties(31337),
+              (std::vector<core::Address>{token, friend_, spender}));
+}
+
 TEST_F(AuditLogTest, SyncWithoutNewLinesIsHarmless) {
     auto log = AuditLog::open(dir_);
     ASSERT_TRUE(log) << log.error().detail;
