@@ -4,6 +4,7 @@
 
 #include "daemon/approvals/transaction_cost.h"
 #include "daemon/log.h"
+#include "insight/abi.h"
 
 namespace keybridge::daemon {
 
@@ -27,6 +28,23 @@ tl::expected<core::U256, RpcError> quantity_of(const json::value& v, std::string
 
 RpcError node_error(std::string message) {
     return RpcError{rpc::kChainDisconnected, std::move(message), std::nullopt};
+}
+
+// The node's estimate failed because the transaction reverts (geth and anvil: code 3 with the
+// revert data): the message gains the decoded reason (Error(string), Panic, a known custom
+// error) so the caller reads why; code and data stay the node's, for clients that decode them.
+RpcError with_revert_reason(RpcError error) {
+    if (error.code != 3 || !error.data) return error;
+    const json::value* v = &*error.data;
+    if (v->is_object()) v = v->as_object().if_contains("data");
+    if (v == nullptr || !v->is_string()) return error;
+    auto bytes = core::hex_decode(std::string_view(v->as_string()));
+    if (!bytes || bytes->empty()) return error;
+    const auto reason = insight::abi::decode_revert(*bytes);
+    if (reason.kind == insight::abi::RevertReason::Kind::Empty) return error;
+    error.message =
+        "the transaction would fail: " + reason.text + " (eth_estimateGas: " + error.message + ")";
+    return error;
 }
 
 // For log lines: 1500000000 → "1.5 gwei".
@@ -157,7 +175,7 @@ void TransactionFiller::fill_gas() {
     if (request_.to) call["to"] = request_.to->to_lower_string();
     upstream_.call(rpc_url_, "eth_estimateGas", json::array{call},
                    [self = shared_from_this(), limit](rpc::Outcome out) {
-                       if (!out) return self->fail(out.error());
+                       if (!out) return self->fail(with_revert_reason(out.error()));
                        auto g = quantity_of(*out, "eth_estimateGas");
                        if (!g) return self->fail(g.error());
                        if (*g > core::U256(limit)) {

@@ -368,6 +368,19 @@ e2e("a transfer above the balance is predicted to revert, with the contract's re
   assert.ok(ids(starved).includes("predicted-revert"), JSON.stringify([starved.warnings, starved.details.simulation]));
 });
 
+e2e("without a gas limit the filler's estimate fails first: its error carries the decoded reason", async () => {
+  const data = iface.encodeFunctionData("transfer", [accounts[0], 5_000000n]);
+  const answer = await post(daemon.url, "keybridge_explainRequest",
+    [{ method: "eth_sendTransaction", params: [{ from: accounts[1], to: token, data }] }],
+    { Authorization: `Bearer ${daemon.token}` });
+  assert.ok(answer.error, JSON.stringify(answer));
+  assert.equal(answer.error.code, 3, JSON.stringify(answer.error));
+  assert.match(answer.error.message, /^the transaction would fail: KBT: transfer amount exceeds balance \(eth_estimateGas: /);
+  // The node's revert data stays, for clients that decode it themselves.
+  const revertData = typeof answer.error.data === "string" ? answer.error.data : answer.error.data?.data;
+  assert.match(String(revertData), /^0x08c379a0/, JSON.stringify(answer.error));
+});
+
 e2e("data sent to an address without code, and an approval to a plain account", async () => {
   const nobody = ethers.Wallet.createRandom().address;
   const call = await explain({ from: accounts[0], to: nobody, data: "0xa9059cbb" + "00".repeat(64) });
