@@ -441,6 +441,22 @@ std::optional<json::value> WsClient::read_json(std::chrono::milliseconds timeout
     return v;
 }
 
+std::optional<json::value> WsClient::read_response(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left <= 0ms) return std::nullopt;
+        auto v = read_json(left);
+        if (!v) return std::nullopt;
+        if (v->is_object() && v->as_object().contains("method") && !v->as_object().contains("id")) {
+            notifications_.push_back(std::move(*v));
+            continue;
+        }
+        return v;
+    }
+}
+
 json::value WsClient::call(std::string_view method, json::value params,
                            std::chrono::milliseconds timeout) {
     const std::int64_t id = next_id_++;

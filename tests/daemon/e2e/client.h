@@ -195,6 +195,10 @@ class WsClient {
     std::optional<std::string> read(std::chrono::milliseconds timeout = kDefaultTimeout);
     std::optional<boost::json::value> read_json(
         std::chrono::milliseconds timeout = kDefaultTimeout);
+    // The next response (or batch), keeping notifications read meanwhile (a pending request's
+    // keybridge_requestStatus, events) for next_notification(). nullopt as read_json.
+    std::optional<boost::json::value> read_response(
+        std::chrono::milliseconds timeout = kDefaultTimeout);
 
     // Sends a call and reads until its response; notifications read meanwhile are kept for
     // next_notification(). Null when the connection ended first.

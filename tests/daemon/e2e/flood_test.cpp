@@ -48,7 +48,7 @@ TEST_F(Floods, OnePageWithSixtyFourConnectRequestsDoesNotLockOtherPagesOut) {
     // One waits for the user; the 63 others are refused at once, as MetaMask does.
     int already_pending = 0;
     for (int i = 0; i < 63; ++i) {
-        auto answer = flood.read_json(10s);
+        auto answer = flood.read_response(10s);
         ASSERT_TRUE(answer) << "answer " << i << " missing";
         const json::value* error = answer->as_object().if_contains("error");
         ASSERT_NE(error, nullptr) << *answer;

@@ -165,7 +165,7 @@ TEST_F(VaultSync, RemovingAnAccountAnswersTheRequestsWaitingToSignWithIt) {
     ASSERT_EQ(wait_pending(control(), 2).size(), 2u);
 
     tool({"account", "remove", "--address", second});
-    auto answer = ws.read_json(5s);
+    auto answer = ws.read_response(5s);
     ASSERT_TRUE(answer.has_value()) << "no answer after the removal\n" << daemon_.log();
     EXPECT_EQ(answer->at("id"), json::value(1)) << *answer;
     EXPECT_EQ(answer->at("error").at("code"), json::value(4100)) << *answer;
