@@ -139,7 +139,7 @@ before(async () => {
     executablePath: firefoxPath,
     headless: true,
     env: { ...process.env, HOME: path.join(tmp, "firefox-home") },
-    protocolTimeout: kStep,
+    protocolTimeout: 30_000,
   });
   page = await browser.newPage();
   await page.setViewport({ width: 1000, height: 1000 });

@@ -239,7 +239,7 @@ before(async () => {
     headless: true,
     args: ["--remote-allow-system-access"],
     env: { ...process.env, HOME: path.join(tmp, "home") },
-    protocolTimeout: kStep,
+    protocolTimeout: 30_000,
   });
   geckoId = await browser.installExtension(extensionDir);
   const manifest = JSON.parse(fs.readFileSync(path.join(extensionDir, "manifest.json"), "utf8"));

@@ -57,8 +57,9 @@ TEST_F(FirefoxExtensionPairing, AFirefoxExtensionPairsByApprovalUnderItsUuid) {
     // A page through it: the grant is the page's via the Firefox extension's own origin.
     Approver sharing(control_path(), approve_sharing_all());
     json::value accounts = ext.call(
-        "keybridge_relay", json::array{json::object{
-                               {"origin", kSite}, {"method", "eth_requestAccounts"}, {"params", json::array{}}}});
+        "keybridge_relay",
+        json::array{json::object{
+            {"origin", kSite}, {"method", "eth_requestAccounts"}, {"params", json::array{}}}});
     sharing.stop();
     ASSERT_TRUE(accounts.as_object().contains("result")) << accounts;
     json::object grants = local().result("keybridge_permissions").as_object();
