@@ -46,7 +46,7 @@ TEST_F(FirefoxExtensionPairing, AFirefoxExtensionPairsByApprovalUnderItsUuid) {
     ASSERT_TRUE(answer.as_object().contains("result")) << answer;
     EXPECT_EQ(answer.at("result").at("extensionId"), json::value(kUuid));
     ASSERT_EQ(approver.seen().size(), 1u);
-    const json::object& seen = approver.seen().front();
+    const json::object seen = approver.seen().front();  // seen() is a copy
     EXPECT_EQ(seen.at("origin"), json::value(kFirefoxOrigin));
     EXPECT_EQ(seen.at("details").at("kind"), json::value("pairing"));
     EXPECT_EQ(seen.at("details").at("extensionId"), json::value(kUuid));
