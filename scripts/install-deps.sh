@@ -21,11 +21,12 @@ packages=(
 # docs/CLIENTS.md (ctest clients_doc). chromium: the browser Playwright drives in the approval
 # page and extension tests (ctest approval_page, extension_e2e; playwright-core from npm downloads
 # no browser); dbus-daemon and dbus-bin (dbus-monitor) watch its desktop
-# notifications.
+# notifications. firefox-esr: the browser puppeteer-core (npm, over WebDriver BiDi; no download)
+# drives in the Firefox tests (ctest approval_page_firefox, extension_firefox).
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev
   nodejs npm clang-format systemd python3 lintian man-db groff-base python3-websockets curl
-  python3-trezor chromium dbus-daemon dbus-bin
+  python3-trezor chromium dbus-daemon dbus-bin firefox-esr
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")

@@ -81,11 +81,25 @@ class OriginSink : public EventSink {
     std::string chain_;
 };
 
+bool firefox_extension_id_valid(std::string_view id) {
+    // 8-4-4-4-12 lowercase hex digits, as Firefox writes the UUIDs of moz-extension:// origins.
+    if (id.size() != 36) return false;
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        const char c = id[i];
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
+}
+
 std::optional<std::string> extension_id_of(const rpc::Client& client) {
     for (std::string_view scheme : {"chrome-extension://", "moz-extension://"}) {
         if (client.origin.rfind(scheme, 0) != 0) continue;
         std::string id = client.origin.substr(scheme.size());
         if (!pairing::extension_id_valid(id)) return std::nullopt;
+        // Firefox: the id is the per-profile UUID of the extension's origin (nothing else
+        // appears there, so nothing else pairs).
+        if (scheme == "moz-extension://" && !firefox_extension_id_valid(id)) return std::nullopt;
         return id;
     }
     return std::nullopt;
@@ -254,6 +268,7 @@ json::object ExtensionRelay::attach(const rpc::Client& client, const std::string
     std::lock_guard lock(mutex_);
     Channel& channel = channels_[extension_id];
     channel.extension_id = extension_id;
+    channel.extension_origin = client.origin;
     const bool resumed = !channel.origins.empty();
     if (!client.sink.expired()) {
         paired_[client.connection_id] = extension_id;
@@ -274,7 +289,8 @@ ExtensionRelay::OriginState* ExtensionRelay::origin_state_locked(Channel& channe
     OriginState state;
     state.client = std::make_shared<rpc::Client>();
     state.client->origin = origin;
-    state.client->channel = "chrome-extension://" + channel.extension_id;
+    // "ORIGIN via chrome-extension://ID", or via moz-extension://UUID for Firefox.
+    state.client->channel = channel.extension_origin;
     state.client->connection_id = next_origin_connection_++;
     state.sink = std::make_shared<OriginSink>(origin);
     state.sink->set_target(channel.sink);

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -78,6 +79,9 @@ class ExtensionRelay {
     };
     struct Channel {
         std::string extension_id;
+        // The extension's own origin, as it paired: chrome-extension://ID or
+        // moz-extension://UUID (Firefox).
+        std::string extension_origin;
         std::map<std::string, OriginState> origins;
         // Paired connections open now, and the latest of them: where events go.
         std::map<std::uint64_t, std::weak_ptr<EventSink>> connections;
@@ -118,5 +122,9 @@ class ExtensionRelay {
 // The extension id of a client whose Origin is chrome-extension://ID or moz-extension://ID,
 // when that id is well-formed.
 std::optional<std::string> extension_id_of(const rpc::Client& client);
+
+// Whether `id` is what Firefox puts after moz-extension://: the extension's per-profile UUID
+// (8-4-4-4-12 lowercase hex digits). Firefox extensions pair by that UUID.
+bool firefox_extension_id_valid(std::string_view id);
 
 }  // namespace keybridge::daemon::extension
