@@ -307,8 +307,7 @@ void Server::register_methods() {
              const std::string url = page_url_ + "login-code?code=" + std::string(code->text());
              reply(json::object{
                  {"url", url},
-                 {"expiresIn", static_cast<std::int64_t>(
-                                   net::PageLoginCodes::kLife.count())}});
+                 {"expiresIn", static_cast<std::int64_t>(net::PageLoginCodes::kLife.count())}});
          }});
     // The browser extension's pairing and relay. A page state it drops ends like a connection
     // (context_ exists by the time any request runs).
@@ -319,9 +318,8 @@ void Server::register_methods() {
                              });
     extension_relay_->register_methods(dispatcher_);
     // Relayed calls count in their page's own token bucket (context_ exists by then).
-    extension_relay_->set_admission([this](const rpc::Client& page) {
-        return !context_ || context_->admit(page, 1);
-    });
+    extension_relay_->set_admission(
+        [this](const rpc::Client& page) { return !context_ || context_->admit(page, 1); });
 }
 
 void Server::make_server_context(std::string token) {

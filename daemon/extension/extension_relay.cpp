@@ -347,9 +347,8 @@ void ExtensionRelay::relay(const std::shared_ptr<const rpc::Client>& client,
     // Each page origin has the rate limit a page of its own would have: the extension's
     // connection is not limited itself, so one noisy site cannot use up the others' share.
     if (page && admit_ && !admit_(*page)) {
-        return reply(tl::unexpected(
-            RpcError{rpc::kLimitExceeded, "request rate limit exceeded for " + origin,
-                     std::nullopt}));
+        return reply(tl::unexpected(RpcError{
+            rpc::kLimitExceeded, "request rate limit exceeded for " + origin, std::nullopt}));
     }
     page.reset();
     {

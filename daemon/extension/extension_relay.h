@@ -63,9 +63,7 @@ class ExtensionRelay {
 
     // Asked before each relayed call runs, with the page's client: false refuses the call with
     // -32005 (the server's per-principal rate limit). Unset: every call runs.
-    void set_admission(std::function<bool(const rpc::Client&)> admit) {
-        admit_ = std::move(admit);
-    }
+    void set_admission(std::function<bool(const rpc::Client&)> admit) { admit_ = std::move(admit); }
 
     // A WebSocket ended: if it was a paired extension's, its waiting relays keep their answers
     // for the next connection, and the grace period starts when it was the extension's last.

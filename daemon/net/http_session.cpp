@@ -375,7 +375,8 @@ void HttpSession::serve_page_code_login(Request req, const Caller&) {
     auto code = query == std::string_view::npos ? std::nullopt
                                                 : form_value(target.substr(query + 1), "code");
     if (!code || !ctx_.login_codes->redeem(*code)) {
-        refused(403, code ? "used, expired or unknown page login code" : "page login without a code");
+        refused(403,
+                code ? "used, expired or unknown page login code" : "page login without a code");
         return send_error(http::status::forbidden,
                           "this approval page link was used already or has expired: click the "
                           "button in the keybridge extension again, or open the page with "

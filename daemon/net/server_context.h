@@ -65,8 +65,8 @@ struct ServerContext {
     // Whether `client` may run `calls` more calls now. Pages (known by their Origin alone) share
     // a token bucket per origin; a paired extension's connection is not limited here, its relayed
     // calls are, each in the bucket of its page's principal (ExtensionRelay::relay), so one noisy
-    // site cannot use up the others' share. Token clients are not limited (docs/RPC.md, Limits): they
-    // proved they run as the user, who could stop the daemon anyway, and a limit would only
+    // site cannot use up the others' share. Token clients are not limited (docs/RPC.md, Limits):
+    // they proved they run as the user, who could stop the daemon anyway, and a limit would only
     // cap scripts and test suites that sign in bulk.
     bool admit(const rpc::Client& client, std::size_t calls) {
         if (client.token_authenticated) return true;

@@ -359,11 +359,11 @@ TEST_F(ExtensionPairing, NoApproverReachesTheExtensionForItsPage) {
     ASSERT_TRUE(ext.pair_approved(control_path()).as_object().contains("result"));
     // No approver is connected (nothing subscribed to keybridge_approvals): the page's request
     // says so at once, through the relay, with the page's origin.
-    ASSERT_TRUE(ext.ws.send_text(json::serialize(
-        json::object{{"jsonrpc", "2.0"},
-                     {"id", 900},
-                     {"method", "keybridge_relay"},
-                     {"params", json::array{relay_call(kSite, "eth_requestAccounts", {}, "k1")}}})));
+    ASSERT_TRUE(ext.ws.send_text(json::serialize(json::object{
+        {"jsonrpc", "2.0"},
+        {"id", 900},
+        {"method", "keybridge_relay"},
+        {"params", json::array{relay_call(kSite, "eth_requestAccounts", {}, "k1")}}})));
     json::value status = ext.ws.next_notification(5s);
     ASSERT_TRUE(status.is_object()) << "no requestStatus";
     EXPECT_EQ(status.at("method"), json::value("keybridge_relayEvent"));
@@ -414,20 +414,20 @@ TEST_F(ExtensionPairing, EachRelayedOriginHasThePendingShareOfAPage) {
             {"jsonrpc", "2.0"},
             {"id", id},
             {"method", "keybridge_relay"},
-            {"params", json::array{relay_call(
-                           origin, "wallet_addEthereumChain",
-                           json::array{json::object{{"chainId", "0x" + std::to_string(chain)},
-                                                    {"rpcUrls", json::array{"http://127.0.0.1:1"}}}},
-                           "chain-" + std::to_string(id))}}}));
+            {"params", json::array{relay_call(origin, "wallet_addEthereumChain",
+                                              json::array{json::object{
+                                                  {"chainId", "0x" + std::to_string(chain)},
+                                                  {"rpcUrls", json::array{"http://127.0.0.1:1"}}}},
+                                              "chain-" + std::to_string(id))}}}));
     };
     ASSERT_TRUE(add_chain(kSite, 1001, 901));
     ASSERT_TRUE(add_chain(kSite, 1002, 902));
     ASSERT_EQ(wait_pending(control(), 2).size(), 2u);
     // A third from the same site: over its share.
-    json::value third = ext.relay(
-        kSite, "wallet_addEthereumChain",
-        json::array{json::object{{"chainId", "0x1003"},
-                                 {"rpcUrls", json::array{"http://127.0.0.1:1"}}}});
+    json::value third =
+        ext.relay(kSite, "wallet_addEthereumChain",
+                  json::array{json::object{{"chainId", "0x1003"},
+                                           {"rpcUrls", json::array{"http://127.0.0.1:1"}}}});
     EXPECT_EQ(third.at("error").at("code"), json::value(-32005)) << third;
     // Another site through the same extension has its own.
     ASSERT_TRUE(add_chain("https://other.example", 1004, 903));
