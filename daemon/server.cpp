@@ -171,6 +171,8 @@ void Server::announce_pending(const approvals::ApprovalRequest& request) {
         auto it = context_->sinks.find(request.connection_id);
         if (it != context_->sinks.end()) sink = it->second.lock();
     }
+    // A page behind a paired extension: its state's sink wraps this as keybridge_relayEvent.
+    if (!sink && extension_relay_) sink = extension_relay_->origin_sink(request.connection_id);
     if (!sink) return;  // an HTTP caller: nothing can be pushed to it
     sink->push(json::serialize(rpc::make_notification(
         "keybridge_requestStatus",
@@ -278,6 +280,35 @@ void Server::register_methods() {
              }
              reply(json::object{{"url", page_url_}, {"launcher", launcher_path_}});
          }});
+    // A one-time address of the approval page for a paired extension's popup (docs/RPC.md,
+    // keybridge_pageLogin): the user trusts the extension they paired as they trust the
+    // launcher file, and the code it gets works once, for a minute.
+    dispatcher_.add(
+        {"keybridge_pageLogin",
+         "a paired browser extension's one-time address of the approval page, logged in",
+         rpc::Access::Anyone,
+         [this](const auto& client, const json::value& params, rpc::Reply reply) {
+             if (auto p = rpc::positional(params, 0, 0); !p)
+                 return reply(tl::unexpected(p.error()));
+             if (!extension_relay_->paired(client->connection_id)) {
+                 return reply(tl::unexpected(rpc::RpcError{
+                     rpc::kUnauthorized,
+                     "keybridge_pageLogin is for a browser extension's connection paired with "
+                     "keybridge_pair; open the page with `keybridge ui`",
+                     std::nullopt}));
+             }
+             if (page_url_.empty() || !context_ || !context_->login_codes) {
+                 return reply(tl::unexpected(rpc::RpcError{
+                     rpc::kDisconnected, "the approval page is not being served", std::nullopt}));
+             }
+             auto code = context_->login_codes->issue();
+             if (!code) return reply(tl::unexpected(rpc::to_rpc_error(code.error())));
+             // page_url_ ends in "/ui/".
+             const std::string url = page_url_ + "login-code?code=" + std::string(code->text());
+             reply(json::object{
+                 {"url", url},
+                 {"expiresIn", static_cast<std::int64_t>(net::PageLoginCodes::kLife.count())}});
+         }});
     // The browser extension's pairing and relay. A page state it drops ends like a connection
     // (context_ exists by the time any request runs).
     extension_relay_.emplace(ioc_.get_executor(), *services_, dispatcher_, *pairings_,
@@ -286,12 +317,16 @@ void Server::register_methods() {
                                      context_->connection_closed(connection_id);
                              });
     extension_relay_->register_methods(dispatcher_);
+    // Relayed calls count in their page's own token bucket (context_ exists by then).
+    extension_relay_->set_admission(
+        [this](const rpc::Client& page) { return !context_ || context_->admit(page, 1); });
 }
 
 void Server::make_server_context(std::string token) {
     context_ = std::make_unique<net::ServerContext>(config_, dispatcher_, std::move(token));
     if (auto page = net::PageAccess::create()) {
         context_->page = std::make_shared<const net::PageAccess>(std::move(*page));
+        context_->login_codes = std::make_shared<net::PageLoginCodes>();
     } else {
         log::error("net", "no approval page: " + page.error().detail);
     }
@@ -301,6 +336,9 @@ void Server::make_server_context(std::string token) {
             {"status", services_->startup_unlock_pending.load() ? "starting" : "ok"},
             {"version", kVersion},
             {"unlocked", signers_.software().unlocked()}};
+    };
+    context_->relays_pages = [this](std::uint64_t connection_id) {
+        return extension_relay_->paired(connection_id);
     };
     context_->connection_closed = [this](std::uint64_t connection_id) {
         approvals_->cancel_connection(connection_id);

@@ -151,8 +151,50 @@ function onSocketMessage(text) {
     else c.resolve(m.result);
     return;
   }
+  // The extension's own pairing request waits with nobody to decide it: the popup says so.
+  if (m && m.method === 'keybridge_requestStatus' && m.params && status === 'pairing') {
+    if (m.params.status === 'no-approver') setStatus('pairing', String(m.params.message || ''));
+    return;
+  }
   if (m && m.method === 'keybridge_relayEvent' && m.params) {
+    if (m.params.event === 'requestStatus') return onRequestStatus(m.params.origin, m.params.data);
     broadcast(m.params.origin, m.params.event, m.params.data);
+  }
+}
+
+// keybridged says a page's request waits with nobody to decide it ("no-approver": no approval
+// page open, no `keybridge approve`). The request is marked (kept with it in storage, so that a
+// restarted worker still knows), the toolbar badge shows it, and the popup says how to open
+// the approval page. It clears when the request is answered.
+function onRequestStatus(origin, data) {
+  if (!data || data.status !== 'no-approver') return;
+  let marked = false;
+  for (const p of Object.values(pending)) {
+    if (p.origin !== origin || p.answer || p.noApprover) continue;
+    if (typeof data.method === 'string' && p.method !== data.method) continue;
+    p.noApprover = typeof data.message === 'string' ? data.message : 'no approver is connected';
+    marked = true;
+  }
+  if (!marked) return;
+  savePending();
+  showBadge();
+}
+
+function noApproverWaiting() {
+  return Object.values(pending).filter((p) => p.noApprover && !p.answer);
+}
+
+// The toolbar badge: "!" while a request waits with nobody to decide it.
+function showBadge() {
+  const waiting = noApproverWaiting().length > 0;
+  try {
+    chrome.action.setBadgeText({ text: waiting ? '!' : '' });
+    if (waiting) chrome.action.setBadgeBackgroundColor({ color: '#b3261e' });
+    chrome.action.setTitle({
+      title: waiting ? 'keybridge: a request waits and no approver is connected' : 'keybridge',
+    });
+  } catch (e) {
+    // A browser without the action API: the popup still says it.
   }
 }
 
@@ -182,13 +224,35 @@ async function pair(socket) {
   for (const key of Object.keys(pending)) {
     if (!pending[key].answer) relay(key);
   }
-  // Pages learn that their provider is connected again, with their chain.
-  for (const origin of new Set([...ports.values()].map((p) => p.origin))) {
-    call('keybridge_relay', [{ origin, method: 'eth_chainId', params: [] }]).then(
-      (chainId) => broadcast(origin, 'connect', { chainId }),
-      () => {}
-    );
+  // Pages learn that their provider is connected again, with their chain, and whatever changed
+  // while no connection was open (events sent then are lost: the worker was stopped, or
+  // keybridged was down).
+  for (const origin of new Set([...ports.values()].map((p) => p.origin))) resync(origin);
+}
+
+// Reads a page origin's accounts and chain and hands them to its ports: `connect` with the
+// chain, then `chainChanged` and `accountsChanged`, which the page's provider turns into
+// events only where they differ from what it had (content_main.js). `port` limits it to one.
+async function resync(origin, port = null) {
+  const ask = (method) => call('keybridge_relay', [{ origin, method, params: [] }]);
+  let chainId;
+  let accounts;
+  try {
+    [chainId, accounts] = await Promise.all([ask('eth_chainId'), ask('eth_accounts')]);
+  } catch (e) {
+    return; // the socket closed again, or keybridged refused: the next connection tries
   }
+  const send = (event, data) => {
+    if (port === null) return broadcast(origin, event, data);
+    try {
+      port.postMessage({ type: 'event', event, data });
+    } catch (e) {
+      ports.delete(port);
+    }
+  };
+  send('connect', { chainId });
+  send('chainChanged', chainId);
+  if (Array.isArray(accounts)) send('accountsChanged', accounts);
 }
 
 // Keeps the worker (and the socket) alive while pages use it: the browser counts messages on
@@ -228,12 +292,14 @@ function answer(key, outcome) {
   if (!p) return;
   sentOn.delete(key);
   const port = keyPorts.get(key);
+  const marked = Boolean(p.noApprover);
   if (port && ports.has(port)) {
     try {
       port.postMessage({ type: 'response', key, ...outcome });
       delete pending[key];
       keyPorts.delete(key);
       savePending();
+      if (marked) showBadge();
       return;
     } catch (e) {
       ports.delete(port);
@@ -242,6 +308,7 @@ function answer(key, outcome) {
   // The page's port is gone (this worker restarted): kept until its content script asks again.
   p.answer = outcome;
   savePending();
+  if (marked) showBadge();
 }
 
 async function onPageRequest(port, info, m) {
@@ -291,6 +358,9 @@ chrome.runtime.onConnect.addListener((port) => {
     ports.delete(port);
     for (const [key, p] of keyPorts) if (p === port) keyPorts.delete(key);
   });
+  // A page whose port comes back to a worker already paired (another tab woke it after the
+  // browser stopped the last one): what changed meanwhile. Otherwise pair() does it for all.
+  if (status === 'ready') resync(origin, port);
   connect();
 });
 
@@ -319,6 +389,11 @@ async function popupMessage(m) {
       sites,
       site: await siteState(m.tabId),
       waiting: Object.values(pending).filter((p) => !p.answer).length,
+      noApprover: noApproverWaiting().map((p) => ({
+        origin: p.origin,
+        method: p.method,
+        message: p.noApprover,
+      })),
     };
   }
   if (m.type === 'reconnect') {
@@ -330,8 +405,16 @@ async function popupMessage(m) {
   if (m.type === 'approval-page') {
     if (status !== 'ready') return { error: downError().message };
     try {
-      const page = await call('keybridge_approvalPage', []);
-      if (!page || typeof page.url !== 'string' || !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):/.test(page.url)) {
+      // A one-time address that logs the new tab in (docs/RPC.md, keybridge_pageLogin): the
+      // code in it works once, within a minute, and the page moves on to /ui/ at once.
+      const page = await call('keybridge_pageLogin', []);
+      if (
+        !page ||
+        typeof page.url !== 'string' ||
+        !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):[0-9]+\/ui\/login-code\?code=[0-9a-f]{64}$/.test(
+          page.url
+        )
+      ) {
         return { error: 'keybridged gave no approval page address' };
       }
       await chrome.tabs.create({ url: page.url });
@@ -367,5 +450,6 @@ chrome.storage.onChanged.addListener((changes, area) => {
 // keybridged is asked only once something needs it: a page with the provider, the popup, or
 // calls a stopped worker left unanswered (so that installing the extension alone asks nothing).
 loaded.then(() => {
+  showBadge();
   if (Object.keys(pending).length > 0) connect();
 });

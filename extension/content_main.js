@@ -253,8 +253,15 @@
   window.addEventListener('eip6963:requestProvider', announce);
   announce();
 
-  // window.ethereum, unless another wallet already put its provider there.
-  if (window.ethereum === undefined) {
+  // window.ethereum, unless another wallet already put its provider there: that one stays (it
+  // may even be read-only, or a getter), and dApps find keybridge through EIP-6963 above.
+  let owned = true;
+  try {
+    owned = window.ethereum !== undefined;
+  } catch (e) {
+    // A getter of another wallet that throws: it is there.
+  }
+  if (!owned) {
     try {
       Object.defineProperty(window, 'ethereum', {
         value: provider,

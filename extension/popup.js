@@ -65,6 +65,10 @@ async function refresh() {
     })
   );
   text('waiting', state.waiting ? `${state.waiting} request(s) waiting for an answer` : '');
+  // Requests keybridged said nobody can decide now (keybridge_requestStatus "no-approver").
+  const stuck = Array.isArray(state.noApprover) ? state.noApprover : [];
+  document.getElementById('no-approver').hidden = stuck.length === 0;
+  text('no-approver-list', stuck.map((s) => `${s.method} from ${s.origin}`).join(', '));
 }
 
 document.getElementById('open-page').addEventListener('click', async () => {

@@ -20,7 +20,9 @@ using rpc::RpcError;
 // What a page of one origin would receive on its own WebSocket, sent to the extension's current
 // connection as keybridge_relayEvent {origin, event, data}: "accountsChanged" and
 // "chainChanged" for the two subscriptions the relay makes for every page state, "message"
-// (EIP-1193's {type: "eth_subscription", data}) for subscriptions the page made itself.
+// (EIP-1193's {type: "eth_subscription", data}) for subscriptions the page made itself, and
+// "requestStatus" (keybridge_requestStatus's params) for a request of the page that nobody can
+// decide yet.
 class OriginSink : public EventSink {
   public:
     explicit OriginSink(std::string origin) : origin_(std::move(origin)) {}
@@ -42,6 +44,10 @@ class OriginSink : public EventSink {
         const json::value* p = frame.as_object().if_contains("params");
         if (p == nullptr || !p->is_object()) return;
         const json::object& params = p->as_object();
+        // keybridge_requestStatus (e.g. "no-approver" for a request waiting for a person): the
+        // extension shows it, so it goes as the event "requestStatus" with the same params.
+        const json::value* method = frame.as_object().if_contains("method");
+        const bool status = method != nullptr && *method == "keybridge_requestStatus";
         std::string subscription;
         if (const json::value* s = params.if_contains("subscription"); s && s->is_string())
             subscription = std::string(s->as_string());
@@ -51,7 +57,10 @@ class OriginSink : public EventSink {
             std::lock_guard lock(mutex_);
             target = target_.lock();
             const json::value* result = params.if_contains("result");
-            if (!subscription.empty() && subscription == accounts_ && result != nullptr) {
+            if (status) {
+                out["event"] = "requestStatus";
+                out["data"] = params;
+            } else if (!subscription.empty() && subscription == accounts_ && result != nullptr) {
                 out["event"] = "accountsChanged";
                 out["data"] = *result;
             } else if (!subscription.empty() && subscription == chain_ && result != nullptr) {
@@ -348,6 +357,25 @@ void ExtensionRelay::relay(const std::shared_ptr<const rpc::Client>& client,
         }
         extension_id = paired->second;
         Channel& channel = channels_[extension_id];
+        if (OriginState* state = origin_state_locked(channel, origin); state != nullptr)
+            page = state->client;
+    }
+    // Each page origin has the rate limit a page of its own would have: the extension's
+    // connection is not limited itself, so one noisy site cannot use up the others' share.
+    if (page && admit_ && !admit_(*page)) {
+        return reply(tl::unexpected(RpcError{
+            rpc::kLimitExceeded, "request rate limit exceeded for " + origin, std::nullopt}));
+    }
+    page.reset();
+    {
+        std::lock_guard lock(mutex_);
+        auto paired = paired_.find(client->connection_id);
+        if (paired == paired_.end()) {
+            return reply(tl::unexpected(
+                unauthorized("keybridge_relay needs a connection paired with keybridge_pair")));
+        }
+        extension_id = paired->second;
+        Channel& channel = channels_[extension_id];
         if (!key.empty()) {
             auto it = channel.pending.find(key);
             if (it != channel.pending.end()) {
@@ -408,6 +436,21 @@ void ExtensionRelay::relay(const std::shared_ptr<const rpc::Client>& client,
     dispatcher_.call(page, call, [this, extension_id, key](rpc::Outcome outcome) {
         answered(extension_id, key, std::move(outcome));
     });
+}
+
+bool ExtensionRelay::paired(std::uint64_t connection_id) {
+    std::lock_guard lock(mutex_);
+    return paired_.count(connection_id) != 0;
+}
+
+std::shared_ptr<EventSink> ExtensionRelay::origin_sink(std::uint64_t connection_id) {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, channel] : channels_) {
+        for (const auto& [origin, state] : channel.origins) {
+            if (state.client->connection_id == connection_id) return state.sink;
+        }
+    }
+    return nullptr;
 }
 
 void ExtensionRelay::answered(const std::string& extension_id, const std::string& key,

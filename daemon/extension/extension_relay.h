@@ -55,6 +55,17 @@ class ExtensionRelay {
     // keybridge_pair, keybridge_relay, keybridge_pairings, keybridge_revokePairing.
     void register_methods(rpc::Dispatcher& dispatcher);
 
+    // Whether the connection is a paired extension's (keybridge_pair succeeded on it).
+    bool paired(std::uint64_t connection_id);
+
+    // The event sink of the page state with this connection id (what the page would receive,
+    // wrapped as keybridge_relayEvent), or null when no page state has it.
+    std::shared_ptr<EventSink> origin_sink(std::uint64_t connection_id);
+
+    // Asked before each relayed call runs, with the page's client: false refuses the call with
+    // -32005 (the server's per-principal rate limit). Unset: every call runs.
+    void set_admission(std::function<bool(const rpc::Client&)> admit) { admit_ = std::move(admit); }
+
     // A WebSocket ended: if it was a paired extension's, its waiting relays keep their answers
     // for the next connection, and the grace period starts when it was the extension's last.
     void connection_closed(std::uint64_t connection_id);
@@ -111,6 +122,7 @@ class ExtensionRelay {
     const rpc::Dispatcher& dispatcher_;
     pairing::PairingStore& store_;
     std::function<void(std::uint64_t)> origin_closed_;
+    std::function<bool(const rpc::Client&)> admit_;
     std::chrono::seconds grace_;
 
     std::mutex mutex_;

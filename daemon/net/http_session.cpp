@@ -27,6 +27,8 @@ namespace {
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr const char* kServerName = "keybridged";
 constexpr std::string_view kPageSocketPath = "/ui/ws";
+// Where a paired extension's one-time code is exchanged for the page cookie (keybridge_pageLogin).
+constexpr std::string_view kPageCodeLoginPath = "/ui/login-code";
 
 // Bytes read ahead while a request is being answered (a pipelining client's next requests).
 // Beyond this the watch read stops and TCP flow control holds the rest; a client that goes
@@ -147,6 +149,8 @@ const RouteTable<HttpSession::RouteHandler>& HttpSession::routes() {
         }
         t.add({verb::post, std::string(PageAccess::kLoginPath), Capability::None, false,
                &HttpSession::serve_page_login});
+        t.add({verb::get, std::string(kPageCodeLoginPath), Capability::None, false,
+               &HttpSession::serve_page_code_login});
         t.add({verb::get, std::string(kPageSocketPath), Capability::Approver, true,
                &HttpSession::serve_page_socket});
         return t;
@@ -354,6 +358,38 @@ void HttpSession::serve_page_login(Request req, const Caller&) {
     res.set(http::field::set_cookie, ctx_.page->set_cookie_header());
     // A document of our own origin moves on to the page: the cookie is SameSite=Strict, and a
     // navigation that started in the launcher file (another site) would not carry it.
+    res.body() =
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta http-equiv=\"refresh\" content=\"0;url=/ui/\"><title>keybridge</title></head>\n"
+        "<body><p><a href=\"/ui/\">Open the keybridge approval page</a></p></body></html>\n";
+    res.keep_alive(req.keep_alive());
+    send(std::move(res));
+}
+
+void HttpSession::serve_page_code_login(Request req, const Caller&) {
+    if (!ctx_.page || !ctx_.login_codes)
+        return send_error(http::status::not_found, "no such path", true);
+    // The code is in the query (the extension opens this address in a tab); it is hex.
+    const std::string_view target = req.target();
+    const auto query = target.find('?');
+    auto code = query == std::string_view::npos ? std::nullopt
+                                                : form_value(target.substr(query + 1), "code");
+    if (!code || !ctx_.login_codes->redeem(*code)) {
+        refused(403,
+                code ? "used, expired or unknown page login code" : "page login without a code");
+        return send_error(http::status::forbidden,
+                          "this approval page link was used already or has expired: click the "
+                          "button in the keybridge extension again, or open the page with "
+                          "`keybridge ui`",
+                          true);
+    }
+    Response res{http::status::ok, req.version()};
+    res.set(http::field::server, kServerName);
+    res.set(http::field::content_type, "text/html; charset=utf-8");
+    add_page_headers(res, req[http::field::host]);
+    res.set(http::field::set_cookie, ctx_.page->set_cookie_header());
+    // As after /ui/login: a document of our own origin moves on to the page (the cookie is
+    // SameSite=Strict), and the used code leaves the address bar.
     res.body() =
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta http-equiv=\"refresh\" content=\"0;url=/ui/\"><title>keybridge</title></head>\n"

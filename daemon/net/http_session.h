@@ -60,6 +60,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void serve_websocket(Request request, const Caller& caller);
     void serve_page_file(Request request, const Caller& caller);
     void serve_page_login(Request request, const Caller& caller);
+    // GET /ui/login-code?code=CODE: a one-time code a paired extension was given
+    // (keybridge_pageLogin) buys the page cookie, as the launcher's secret does.
+    void serve_page_code_login(Request request, const Caller& caller);
     void serve_page_socket(Request request, const Caller& caller);
     // A refusal for a request that lacks the route's capability.
     void refuse_capability(Capability required, const Caller& caller, bool presented_token);

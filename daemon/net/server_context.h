@@ -14,6 +14,7 @@
 #include "daemon/log.h"
 #include "daemon/net/outbound_queue.h"
 #include "daemon/net/page_access.h"
+#include "daemon/net/page_login_codes.h"
 #include "daemon/net/rate_limiter.h"
 #include "daemon/options.h"
 #include "daemon/rpc/dispatcher.h"
@@ -41,6 +42,11 @@ struct ServerContext {
     std::function<boost::json::object()> health;  // body of GET /health
     // The approval page's secret and cookie (page_access.h); null: the page is not served.
     std::shared_ptr<const PageAccess> page;
+    // One-time codes that buy the page cookie (keybridge_pageLogin); null with `page`.
+    std::shared_ptr<PageLoginCodes> login_codes;
+    // Whether a connection is a paired browser extension's: its keybridge_relay calls are
+    // admitted per page origin (ExtensionRelay), not under the extension's own bucket.
+    std::function<bool(std::uint64_t)> relays_pages;
     // Called when a client can no longer receive answers, with the connection id its requests
     // carry: a WebSocket that ended, or an HTTP client that went away while its request was
     // being answered. Its requests still waiting for approval are dropped.
@@ -57,11 +63,14 @@ struct ServerContext {
           limiter(c.rate_limit, c.rate_burst) {}
 
     // Whether `client` may run `calls` more calls now. Pages (known by their Origin alone) share
-    // a token bucket per origin; token clients are not limited (docs/RPC.md, Limits): they
-    // proved they run as the user, who could stop the daemon anyway, and a limit would only
+    // a token bucket per origin; a paired extension's connection is not limited here, its relayed
+    // calls are, each in the bucket of its page's principal (ExtensionRelay::relay), so one noisy
+    // site cannot use up the others' share. Token clients are not limited (docs/RPC.md, Limits):
+    // they proved they run as the user, who could stop the daemon anyway, and a limit would only
     // cap scripts and test suites that sign in bulk.
     bool admit(const rpc::Client& client, std::size_t calls) {
         if (client.token_authenticated) return true;
+        if (relays_pages && relays_pages(client.connection_id)) return true;
         return limiter.allow(client.principal(), static_cast<double>(calls));
     }
 

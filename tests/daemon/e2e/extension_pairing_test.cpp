@@ -173,8 +173,10 @@ TEST_F(ExtensionPairing, EachRelayedOriginHasItsOwnClientState) {
     }
     // The page's accountsChanged, relayed to the extension with its origin.
     // (A "no-approver" status may come first when the approver's subscription was not yet in.)
+    // The pairing's own no-approver status came to the extension's connection as it is.
     json::value granted = ext.ws.next_notification(5s);
-    while (granted.is_object() && granted.at("method") == "keybridge_requestStatus")
+    while (granted.is_object() && (granted.at("method") == "keybridge_requestStatus" ||
+                                   granted.at("params").at("event") == "requestStatus"))
         granted = ext.ws.next_notification(5s);
     ASSERT_TRUE(granted.is_object()) << "no accountsChanged";
     EXPECT_EQ(granted.at("method"), json::value("keybridge_relayEvent"));
@@ -289,6 +291,159 @@ TEST_F(ExtensionPairing, RevokingClosesTheExtensionAndForgetsItsSecret) {
     daemon_.signal(SIGTERM);
     ASSERT_EQ(daemon_.wait_exit(10s), 0);
     EXPECT_NE(tool({"pairing", "list"}).find("No browser extension is paired"), std::string::npos);
+}
+
+// The response to a plain GET of `target` (with a Cookie header when `cookie` is set).
+HttpResponse get(std::uint16_t port, const std::string& target, const std::string& cookie = "") {
+    HttpRequest req;
+    req.method = "GET";
+    req.target = target;
+    req.content_type = "";
+    if (!cookie.empty()) req.headers.emplace_back("Cookie", cookie);
+    return http_request(port, req);
+}
+
+TEST_F(ExtensionPairing, APairedExtensionGetsAOneTimeLoggedInPageAddress) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    // Nobody but a paired extension's own connection: not a page, not the token's holder, not
+    // an extension before pairing, not a page through the relay.
+    EXPECT_EQ(page(kSite).error_code("keybridge_pageLogin"), 4100);
+    EXPECT_EQ(local().error_code("keybridge_pageLogin"), 4100);
+    WsClient site(port(), Caller{"", kSite, false});
+    ASSERT_TRUE(site.open());
+    EXPECT_EQ(site.call("keybridge_pageLogin").at("error").at("code"), json::value(4100));
+    Extension ext(port());
+    ASSERT_TRUE(ext.ws.open());
+    EXPECT_EQ(ext.ws.call("keybridge_pageLogin").at("error").at("code"), json::value(4100));
+    ASSERT_TRUE(ext.pair_approved(control_path()).as_object().contains("result"));
+    EXPECT_EQ(ext.relay(kSite, "keybridge_pageLogin").at("error").at("code"), json::value(4100));
+
+    json::value answer = ext.ws.call("keybridge_pageLogin");
+    ASSERT_TRUE(answer.as_object().contains("result")) << answer;
+    const std::string url(answer.at("result").at("url").as_string());
+    EXPECT_EQ(answer.at("result").at("expiresIn"), json::value(60));
+    const std::string base = "http://127.0.0.1:" + std::to_string(port());
+    ASSERT_EQ(url.rfind(base + "/ui/login-code?code=", 0), 0u) << url;
+    const std::string target = url.substr(base.size());
+    const std::string code = target.substr(target.find('=') + 1);
+    ASSERT_EQ(code.size(), 64u);
+
+    // Without the cookie the page shows nothing; a forged code buys nothing.
+    EXPECT_EQ(get(port(), "/ui/").status, 403);
+    std::string forged = code;
+    forged[0] = forged[0] == '0' ? '1' : '0';
+    HttpResponse wrong = get(port(), "/ui/login-code?code=" + forged);
+    EXPECT_EQ(wrong.status, 403);
+    EXPECT_FALSE(wrong.has_header("set-cookie"));
+    EXPECT_EQ(get(port(), "/ui/login-code").status, 403);
+
+    // The code buys the page cookie the launcher gives (HttpOnly, SameSite=Strict), once.
+    HttpResponse login = get(port(), target);
+    ASSERT_EQ(login.status, 200) << login.body;
+    const std::string set_cookie = login.header("set-cookie");
+    EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos) << set_cookie;
+    EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos) << set_cookie;
+    EXPECT_TRUE(login.has_header("content-security-policy"));
+    const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+    HttpResponse page_file = get(port(), "/ui/", cookie);
+    EXPECT_EQ(page_file.status, 200);
+    HttpResponse again = get(port(), target);
+    EXPECT_EQ(again.status, 403);
+    EXPECT_FALSE(again.has_header("set-cookie"));
+    EXPECT_EQ(again.body.find("<script"), std::string::npos);
+    // Never in the log.
+    EXPECT_EQ(daemon_.log().find(code), std::string::npos);
+}
+
+TEST_F(ExtensionPairing, NoApproverReachesTheExtensionForItsPage) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    Extension ext(port());
+    ASSERT_TRUE(ext.pair_approved(control_path()).as_object().contains("result"));
+    // No approver is connected (nothing subscribed to keybridge_approvals): the page's request
+    // says so at once, through the relay, with the page's origin.
+    ASSERT_TRUE(ext.ws.send_text(json::serialize(json::object{
+        {"jsonrpc", "2.0"},
+        {"id", 900},
+        {"method", "keybridge_relay"},
+        {"params", json::array{relay_call(kSite, "eth_requestAccounts", {}, "k1")}}})));
+    json::value status = ext.ws.next_notification(5s);
+    // The extension's own pairing request said so too, on its own connection, unwrapped.
+    while (status.is_object() && status.at("method") == "keybridge_requestStatus") {
+        EXPECT_EQ(status.at("params").at("method"), json::value("keybridge_pair"));
+        status = ext.ws.next_notification(5s);
+    }
+    ASSERT_TRUE(status.is_object()) << "no requestStatus";
+    EXPECT_EQ(status.at("method"), json::value("keybridge_relayEvent"));
+    EXPECT_EQ(status.at("params").at("origin"), json::value(kSite));
+    EXPECT_EQ(status.at("params").at("event"), json::value("requestStatus"));
+    EXPECT_EQ(status.at("params").at("data").at("status"), json::value("no-approver"));
+    EXPECT_EQ(status.at("params").at("data").at("method"), json::value("eth_requestAccounts"));
+    json::array pending = wait_pending(control(), 1);
+    ASSERT_EQ(pending.size(), 1u);
+    EXPECT_EQ(status.at("params").at("data").at("id"), pending[0].at("id"));
+    EXPECT_EQ(control().result("keybridge_decide", decision_for(pending[0], "reject")),
+              json::value(true));
+}
+
+TEST_F(ExtensionPairing, EachRelayedOriginHasTheRateLimitOfAPage) {
+    ASSERT_NO_FATAL_FAILURE(start({"--rate-limit", "1", "--rate-burst", "3"}));
+    Extension ext(port());
+    ASSERT_TRUE(ext.pair_approved(control_path()).as_object().contains("result"));
+    // One noisy site uses up its own bucket...
+    int refused_at = 0;
+    for (int i = 1; i <= 10 && refused_at == 0; ++i) {
+        json::value answer = ext.relay(kSite, "eth_chainId");
+        if (answer.as_object().contains("error")) {
+            EXPECT_EQ(answer.at("error").at("code"), json::value(-32005)) << answer;
+            EXPECT_NE(std::string(answer.at("error").at("message").as_string()).find(kSite),
+                      std::string::npos)
+                << answer;
+            refused_at = i;
+        }
+    }
+    EXPECT_GE(refused_at, 3);
+    EXPECT_LE(refused_at, 5);
+    // ...and another site behind the same extension still has all of its own.
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(ext.relay("https://other.example", "eth_chainId").at("result"),
+                  json::value("0x1"));
+    }
+    // The extension's connection itself is not what is limited.
+    EXPECT_EQ(ext.ws.call("eth_chainId").at("result"), json::value("0x1"));
+}
+
+TEST_F(ExtensionPairing, EachRelayedOriginHasThePendingShareOfAPage) {
+    ASSERT_NO_FATAL_FAILURE(start({"--max-pending-per-origin", "2"}));
+    Extension ext(port());
+    ASSERT_TRUE(ext.pair_approved(control_path()).as_object().contains("result"));
+    auto add_chain = [&](std::string_view origin, int chain, int id) {
+        return ext.ws.send_text(json::serialize(json::object{
+            {"jsonrpc", "2.0"},
+            {"id", id},
+            {"method", "keybridge_relay"},
+            {"params", json::array{relay_call(origin, "wallet_addEthereumChain",
+                                              json::array{json::object{
+                                                  {"chainId", "0x" + std::to_string(chain)},
+                                                  {"rpcUrls", json::array{"http://127.0.0.1:1"}}}},
+                                              "chain-" + std::to_string(id))}}}));
+    };
+    ASSERT_TRUE(add_chain(kSite, 1001, 901));
+    ASSERT_TRUE(add_chain(kSite, 1002, 902));
+    ASSERT_EQ(wait_pending(control(), 2).size(), 2u);
+    // A third from the same site: over its share.
+    json::value third =
+        ext.relay(kSite, "wallet_addEthereumChain",
+                  json::array{json::object{{"chainId", "0x1003"},
+                                           {"rpcUrls", json::array{"http://127.0.0.1:1"}}}});
+    EXPECT_EQ(third.at("error").at("code"), json::value(-32005)) << third;
+    // Another site through the same extension has its own.
+    ASSERT_TRUE(add_chain("https://other.example", 1004, 903));
+    json::array pending = wait_pending(control(), 3);
+    ASSERT_EQ(pending.size(), 3u);
+    for (const auto& request : pending) {
+        EXPECT_EQ(control().result("keybridge_decide", decision_for(request, "reject")),
+                  json::value(true));
+    }
 }
 
 }  // namespace
