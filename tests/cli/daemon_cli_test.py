@@ -578,16 +578,18 @@ class DaemonCommands(unittest.TestCase):
         self.assertIn("did not answer yet", run.stdout)
         self.assertNotIn("SECRETKEY", run.stdout)
         listed = json.loads(self.cli("chain", "list", "--json", check=EXIT_OK).stdout)
-        self.assertEqual([c["chainId"] for c in listed["chains"]], ["0x1", "0x7a6a"])
+        # CHAIN_ID is the default chain (configured without a node).
+        self.assertEqual([c["chainId"] for c in listed["chains"]], ["0x1", "0x7a69", "0x7a6a"])
         self.assertNotIn("SECRETKEY", json.dumps(listed))
         text = self.cli("chain", "list", check=EXIT_OK).stdout
-        self.assertIn("1  \"Ethereum\"  http://127.0.0.1:9  (config, default)\n", text)
+        self.assertIn("1  \"Ethereum\"  http://127.0.0.1:9  (config)\n", text)
+        self.assertIn("31337  \"Chain 31337\"  no node  (config, default)\n", text)
         # The URL from standard input.
         run = subprocess.run([KEYBRIDGE, "--datadir", self.datadir, "chain", "set-upstream",
                               "1"], input=b"http://127.0.0.1:9/KEY2\n", capture_output=True,
                              timeout=TIMEOUT, start_new_session=True)
         self.assertEqual(run.returncode, EXIT_OK, run)
-        self.assertIn(b"http://127.0.0.1:9  (config, your node, default)", run.stdout)
+        self.assertIn(b"http://127.0.0.1:9  (config, your node)", run.stdout)
         with open(os.path.join(self.datadir, "chains.json")) as f:
             saved = json.load(f)
         self.assertEqual(saved["chains"]["1"]["rpcUrl"], "http://127.0.0.1:9/KEY2")
@@ -603,7 +605,7 @@ class DaemonCommands(unittest.TestCase):
         self.assertIn("http:// or https://", run.stderr)
         self.cli("chain", "remove", "31338", check=EXIT_OK)
         listed = json.loads(self.cli("chain", "list", "--json", check=EXIT_OK).stdout)
-        self.assertEqual([c["chainId"] for c in listed["chains"]], ["0x1"])
+        self.assertEqual([c["chainId"] for c in listed["chains"]], ["0x1", "0x7a69"])
         self.assertNotIn("SECRETKEY", daemon.log())
         self.assertNotIn("KEY2", daemon.log())
 

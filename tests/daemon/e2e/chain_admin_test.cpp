@@ -7,6 +7,7 @@
 #include <csignal>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -150,6 +151,66 @@ TEST_F(ChainAdmin, AddedChainAndNewUpstreamServeAtOnceAndSurviveARestart) {
     EXPECT_EQ(again.log().find("Sanitizer"), std::string::npos) << again.log();
 }
 
+// Waits until `node` had at least `count` calls of `method`.
+bool wait_calls(const ScriptedNode& node, const std::string& method, std::size_t count,
+                std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (node.calls(method) < count) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(20ms);
+    }
+    return true;
+}
+
+// The feeds poll the new node from the next poll on (the pending-transaction filter is made
+// again there, the old one uninstalled); a client's eth_newFilter filter made on the old node
+// goes (uninstalled there, "filter not found" to its owner, who makes a new one).
+TEST_F(ChainAdmin, ANewNodeTakesOverTheFeedsAndDropsTheOldNodesFilters) {
+    ScriptedNode first(31338);
+    ScriptedNode second(31338);
+    for (ScriptedNode* node : {&first, &second}) {
+        node->serve_defaults();
+        node->answer("eth_newFilter", "0xf1");
+        node->answer("eth_newPendingTransactionFilter", "0xf2");
+        node->answer("eth_getFilterChanges", json::array{});
+        node->answer("eth_uninstallFilter", true);
+    }
+    ASSERT_NO_FATAL_FAILURE(start({"--poll-interval", "50"}));
+    control().result("keybridge_addChain",
+                     json::array{add_params("0x7a6a", "Devnet", first.url())});
+    WsClient dapp(port(), Caller{"", kPageOrigin, false});
+    ASSERT_TRUE(dapp.open()) << dapp.error();
+    EXPECT_EQ(
+        dapp.call("wallet_switchEthereumChain", json::array{json::object{{"chainId", "0x7a6a"}}})
+            .at("result"),
+        json::value(nullptr));
+    json::value sub = dapp.call("eth_subscribe", json::array{"newPendingTransactions"});
+    ASSERT_TRUE(sub.as_object().contains("result")) << sub;
+    json::value filter = dapp.call("eth_newFilter", json::array{json::object{}});
+    ASSERT_TRUE(filter.as_object().contains("result")) << filter;
+    const json::value id = filter.at("result");
+    EXPECT_EQ(dapp.call("eth_getFilterChanges", json::array{id}).at("result"), json::array{});
+    ASSERT_TRUE(wait_calls(first, "eth_newPendingTransactionFilter", 1));
+    EXPECT_EQ(second.calls("eth_newPendingTransactionFilter"), 0u);
+
+    control().result("keybridge_setUpstream",
+                     json::array{json::object{{"chainId", "0x7a6a"}, {"rpcUrl", second.url()}}});
+    // The pending filter moves, the old one and the client's filter are uninstalled there.
+    EXPECT_TRUE(wait_calls(second, "eth_newPendingTransactionFilter", 1));
+    EXPECT_TRUE(wait_calls(first, "eth_uninstallFilter", 2)) << first.calls("eth_uninstallFilter");
+    EXPECT_TRUE(wait_calls(second, "eth_blockNumber", 1));
+    json::value gone = dapp.call("eth_getFilterChanges", json::array{id});
+    ASSERT_TRUE(gone.as_object().contains("error")) << gone;
+    EXPECT_EQ(gone.at("error").at("code"), json::value(-32000));
+    // A new filter is made on the new node.
+    EXPECT_TRUE(
+        dapp.call("eth_newFilter", json::array{json::object{}}).as_object().contains("result"));
+    EXPECT_EQ(second.calls("eth_newFilter"), 1u);
+    const std::size_t polled = first.calls("eth_blockNumber");
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(first.calls("eth_blockNumber"), polled) << "the old node is polled no more";
+}
+
 TEST_F(ChainAdmin, BadInputIsRefusedAndChangesNothing) {
     ScriptedNode other(5);  // serves chain 5, whatever the user says
     ASSERT_NO_FATAL_FAILURE(start());
@@ -158,13 +219,14 @@ TEST_F(ChainAdmin, BadInputIsRefusedAndChangesNothing) {
         json::object o{{"chainId", chain}, {"name", name}, {"rpcUrl", url}};
         return c.error_code("keybridge_addChain", json::array{o});
     };
-    EXPECT_EQ(add("0x0", "Zero", other.url()), -32602);
-    EXPECT_EQ(add("0x20000000000000", "Too big", other.url()), -32602);
-    EXPECT_EQ(add(7, "Not hex", other.url()), -32602);
-    EXPECT_EQ(add("0x7", "", other.url()), -32602);
-    EXPECT_EQ(add("0x7", "line\nbreak", other.url()), -32602);
-    EXPECT_EQ(add("0x7", std::string(65, 'n'), other.url()), -32602);
-    EXPECT_EQ(add("0x7", 7, other.url()), -32602);
+    const json::value node(other.url());
+    EXPECT_EQ(add("0x0", "Zero", node), -32602);
+    EXPECT_EQ(add("0x20000000000000", "Too big", node), -32602);
+    EXPECT_EQ(add(7, "Not hex", node), -32602);
+    EXPECT_EQ(add("0x7", "", node), -32602);
+    EXPECT_EQ(add("0x7", "line\nbreak", node), -32602);
+    EXPECT_EQ(add("0x7", json::value(std::string(65, 'n')), node), -32602);
+    EXPECT_EQ(add("0x7", 7, node), -32602);
     EXPECT_EQ(add("0x7", "Seven", "ftp://127.0.0.1/"), -32602);
     EXPECT_EQ(add("0x7", "Seven", "javascript:alert(1)"), -32602);
     EXPECT_EQ(add("0x7", "Seven", "http://"), -32602);
@@ -180,7 +242,7 @@ TEST_F(ChainAdmin, BadInputIsRefusedAndChangesNothing) {
         << wrong;
     // The default chain is known already; unknown chains have no node to change; configured
     // chains are not removed from here.
-    EXPECT_EQ(add("0x1", "Again", other.url()), -32602);
+    EXPECT_EQ(add("0x1", "Again", node), -32602);
     EXPECT_EQ(c.error_code("keybridge_setUpstream",
                            json::array{json::object{{"chainId", "0x9"}, {"rpcUrl", other.url()}}}),
               4902);
