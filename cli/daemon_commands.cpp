@@ -1,5 +1,5 @@
 // The commands that talk to keybridged: status, unlock, lock, approve, permissions list/revoke,
-// pairing list/revoke.
+// pairing list/revoke, chain list/add/set-upstream/remove.
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -31,8 +31,10 @@
 #include "core/secret_buffer.h"
 #include "core/uint256.h"
 #include "core/wiping_allocator.h"
+#include "store/chains/chain_store.h"
 #include "store/pairing/pairing_store.h"
 #include "store/permissions/permission_store.h"
+#include "store/vault/secure_file.h"
 
 namespace keybridge::cli {
 namespace {
@@ -1129,6 +1131,120 @@ Result<Report> run_pairing_revoke(Context& ctx) {
     return report;
 }
 
+// ---------------------------------------------------------------- chain
+
+// "10" or "0xa" → "0xa", the form keybridged's methods take.
+Result<std::string> chain_id_argument(const Context& ctx) {
+    if (ctx.args.positionals.empty())
+        return fail(ErrorCode::InvalidArgument, "give the chain id (see 'chain list')");
+    auto id = core::parse_u256(ctx.args.positionals.front());
+    if (!id || *id == 0 || *id > core::U256((std::uint64_t{1} << 53) - 1))
+        return fail(ErrorCode::InvalidArgument, "the chain id must be 1 to 2^53-1");
+    return core::u256_to_quantity(*id);
+}
+
+// The node's URL: from --url-file, else the first line of standard input. Never an argument:
+// a hosted node's URL holds an API key, which a command line shows to every local user.
+Result<std::string> node_url_argument(const Context& ctx) {
+    std::string url;
+    if (auto file = ctx.args.value("url-file")) {
+        auto text = vault::read_secret_file(*file);
+        if (!text) return fail(text.error());
+        url = std::string(text->text());
+    } else {
+        if (have_terminal()) tell("Node URL (http:// or https://): ");
+        std::getline(std::cin, url);
+    }
+    while (!url.empty() && (url.back() == ' ' || url.back() == '\r'))
+        url.pop_back();
+    if (auto ok = chains::check_rpc_url(url); !ok) return fail(ok.error());
+    return url;
+}
+
+std::string chain_line(const json::object& c) {
+    auto text = [&](std::string_view key) {
+        const json::value* v = c.if_contains(key);
+        return v != nullptr && v->is_string() ? terminal_safe(v->as_string()) : std::string();
+    };
+    auto flag = [&](std::string_view key) {
+        const json::value* v = c.if_contains(key);
+        return v != nullptr && v->is_bool() && v->as_bool();
+    };
+    std::string id = text("chainId");
+    if (auto parsed = core::parse_u256(id)) id = core::u256_to_decimal(*parsed);
+    std::string line = id + "  \"" + text("name") + "\"  " +
+                       (text("upstream").empty() ? std::string("no node") : text("upstream"));
+    line += "  (" + text("source");
+    if (flag("upstreamChanged")) line += ", your node";
+    if (flag("default")) line += ", default";
+    return line + ")\n";
+}
+
+Result<Report> run_chain_list(Context& ctx) {
+    auto client = connect(ctx);
+    if (!client) return fail(client.error());
+    auto list = client->call("keybridge_chains", json::array{});
+    if (!list) return fail(list.error());
+    if (!list->is_array()) return fail(ErrorCode::ProtocolError, "keybridge_chains: not an array");
+    Report report;
+    report.data["chains"] = list->as_array();
+    for (const auto& c : list->as_array())
+        if (c.is_object()) report.text += chain_line(c.as_object());
+    return report;
+}
+
+// keybridge_addChain / keybridge_setUpstream with the URL read as above.
+Result<Report> change_chain(Context& ctx, bool add) {
+    auto id = chain_id_argument(ctx);
+    if (!id) return fail(id.error());
+    json::object params{{"chainId", *id}};
+    if (add) {
+        auto name = ctx.args.value("name");
+        if (!name) return fail(ErrorCode::InvalidArgument, "give the chain's --name");
+        if (auto ok = chains::check_chain_name(*name); !ok) return fail(ok.error());
+        params["name"] = *name;
+    }
+    auto url = node_url_argument(ctx);
+    if (!url) return fail(url.error());
+    params["rpcUrl"] = *url;
+    auto client = connect(ctx);
+    if (!client) return fail(client.error());
+    auto answer =
+        client->call(add ? "keybridge_addChain" : "keybridge_setUpstream", json::array{params});
+    if (!answer) return fail(answer.error());
+    if (!answer->is_object()) return fail(ErrorCode::ProtocolError, "not a chain object");
+    Report report;
+    report.data = answer->as_object();
+    report.text = (add ? "Added " : "Now ") + chain_line(answer->as_object());
+    if (const json::value* r = answer->as_object().if_contains("reachable");
+        r != nullptr && r->is_bool() && !r->as_bool()) {
+        report.text += "The node did not answer yet: calls on this chain fail until it does.\n";
+    }
+    return report;
+}
+
+Result<Report> run_chain_add(Context& ctx) {
+    return change_chain(ctx, true);
+}
+Result<Report> run_chain_set_upstream(Context& ctx) {
+    return change_chain(ctx, false);
+}
+
+Result<Report> run_chain_remove(Context& ctx) {
+    auto id = chain_id_argument(ctx);
+    if (!id) return fail(id.error());
+    auto client = connect(ctx);
+    if (!client) return fail(client.error());
+    auto answer =
+        client->call("keybridge_removeChain", json::array{json::object{{"chainId", *id}}});
+    if (!answer) return fail(answer.error());
+    Report report;
+    report.data["removed"] = *id;
+    report.text = "Removed chain " + ctx.args.positionals.front() +
+                  ": the sites that used it are on the default chain now.";
+    return report;
+}
+
 }  // namespace
 
 std::vector<Command> daemon_commands() {
@@ -1187,6 +1303,33 @@ std::vector<Command> daemon_commands() {
          "unpair a browser extension: its connections close and it must be approved again",
          {},
          run_pairing_revoke,
+         "ID"},
+        {"chain list",
+         "keybridge chain list [--json]",
+         "list the chains keybridged knows, with their nodes (scheme://host only) and where "
+         "they come from",
+         {},
+         run_chain_list},
+        {"chain add",
+         "keybridge chain add ID --name NAME [--url-file FILE]",
+         "add a chain, kept across restarts; its node's URL is read from FILE or standard input "
+         "(it may hold an API key: never an argument)",
+         {{"name", "NAME", "the chain's name"},
+          {"url-file", "FILE", "read the node's URL from FILE"}},
+         run_chain_add,
+         "ID"},
+        {"chain set-upstream",
+         "keybridge chain set-upstream ID [--url-file FILE]",
+         "choose the node of a chain (URL from FILE or standard input); setting a configured "
+         "chain's own node again undoes the choice",
+         {{"url-file", "FILE", "read the node's URL from FILE"}},
+         run_chain_set_upstream,
+         "ID"},
+        {"chain remove",
+         "keybridge chain remove ID",
+         "remove a chain added with chain add or by a site (configured chains stay)",
+         {},
+         run_chain_remove,
          "ID"},
     };
 }

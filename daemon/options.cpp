@@ -636,7 +636,7 @@ core::Result<ParsedCommandLine> parse_command_line(const std::vector<std::string
         c.chains.push_back(ChainConfig{
             c.default_chain_id,
             c.default_chain_id == 1 ? "Ethereum" : "Chain " + std::to_string(c.default_chain_id),
-            ""});
+            "", ChainConfig::Source::Config, ""});
     }
     for (const ChainConfig& chain : c.chains)
         if (!chain.name.empty() && chain.name != "Chain " + std::to_string(chain.chain_id))

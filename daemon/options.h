@@ -32,6 +32,14 @@ struct ChainConfig {
     std::uint64_t chain_id = 1;
     std::string name;
     std::string rpc_url;  // http:// or https://; empty = no upstream
+    // Where the chain comes from (keybridge_chains shows it): the configuration (chain, rpc-url),
+    // the user (the approval page or `keybridge chain add`; kept in <datadir>/chains.json), or a
+    // dApp's approved wallet_addEthereumChain (this run only).
+    enum class Source : std::uint8_t { Config, User, Dapp };
+    Source source = Source::Config;
+    // A configured chain's node as the configuration names it; rpc_url differs when the user
+    // chose another one (keybridge_setUpstream, kept in chains.json).
+    std::string configured_url;
 };
 
 struct Config {

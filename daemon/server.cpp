@@ -123,6 +123,9 @@ core::Status Server::open_stores() {
     auto pairings = pairing::PairingStore::open(config_.datadir);
     if (!pairings) return core::fail(pairings.error());
     pairings_.emplace(std::move(*pairings));
+    auto saved_chains = chains::ChainStore::open(config_.datadir);
+    if (!saved_chains) return core::fail(saved_chains.error());
+    saved_chains_.emplace(std::move(*saved_chains));
     // Rotation renames files and flushes the retired one: on the blocking thread, not the
     // network thread that wrote the line crossing the size limit.
     auto audit = approvals::AuditLog::open(
@@ -188,7 +191,8 @@ void Server::announce_pending(const approvals::ApprovalRequest& request) {
 // account list (known from its metadata without a password).
 core::Status Server::make_services() {
     upstream_.emplace(ioc_.get_executor());
-    chains_.emplace(config_.chains, config_.default_chain_id);
+    chains_.emplace(apply_saved_chains(config_.chains, saved_chains_->all()),
+                    config_.default_chain_id);
     subscriptions::ChainFeeds::Settings feed_settings;
     feed_settings.poll_interval = std::chrono::milliseconds(config_.poll_interval_ms);
     feed_settings.filters.max_per_owner = config_.max_subscriptions;
@@ -269,6 +273,7 @@ void Server::register_methods() {
     register_admin_methods(dispatcher_, *services_);
     register_device_methods(dispatcher_, *services_);
     register_page_methods(dispatcher_, *services_, *audit_);
+    register_chain_admin_methods(dispatcher_, *services_, *saved_chains_);
     // The approval page's address: known once the listeners are bound (the handler reads it then).
     dispatcher_.add(
         {"keybridge_approvalPage",

@@ -23,6 +23,7 @@
 #include "daemon/net/listener.h"
 #include "daemon/net/server_context.h"
 #include "daemon/options.h"
+#include "store/chains/chain_store.h"
 #include "store/pairing/pairing_store.h"
 #include "store/permissions/permission_store.h"
 #include "daemon/rpc/dispatcher.h"
@@ -93,6 +94,8 @@ class Server {
     std::optional<boost::asio::steady_timer> stop_timer_;
     std::optional<permissions::PermissionStore> permissions_;
     std::optional<pairing::PairingStore> pairings_;  // the paired browser extensions
+    // The user's chains and chosen nodes (chains.json).
+    std::optional<chains::ChainStore> saved_chains_;
     std::optional<approvals::AuditLog> audit_;
     std::optional<approvals::ApprovalQueue> approvals_;
     signers::SignerRegistry signers_{std::make_shared<drivers::software::SoftwareSigner>(),

@@ -23,19 +23,25 @@
 #include "daemon/signers/signer_registry.h"
 #include "daemon/subscriptions/chain_feeds.h"
 #include "daemon/upstream/upstream_client.h"
+#include "store/chains/chain_store.h"
 #include "store/permissions/permission_store.h"
 #include "store/vault/vault.h"
 
 namespace keybridge::daemon {
 
-// The chains the daemon knows: from the configuration, plus those added with
-// wallet_addEthereumChain (for this run). Thread-safe.
+// The chains the daemon knows: from the configuration, the user's (chains.json, see
+// apply_saved_chains), plus those added with wallet_addEthereumChain (for this run).
+// Thread-safe. Every caller looks the node up per call, so a change applies at once.
 class ChainRegistry {
   public:
     explicit ChainRegistry(std::vector<ChainConfig> chains, std::uint64_t default_chain)
         : chains_(std::move(chains)), default_chain_(default_chain) {}
     std::optional<ChainConfig> find(std::uint64_t chain_id) const;
+    // Adds the chain or replaces the known one with that id (a dApp's replacement keeps the
+    // known chain's source and configured node).
     void add(ChainConfig chain);
+    // Whether the chain was known (and is gone now).
+    bool remove(std::uint64_t chain_id);
     // Every known chain, by chain id.
     std::vector<ChainConfig> all() const;
     std::uint64_t default_chain() const { return default_chain_; }
@@ -45,6 +51,12 @@ class ChainRegistry {
     std::vector<ChainConfig> chains_;
     std::uint64_t default_chain_;
 };
+
+// The configured chains with the user's saved ones applied (store/chains/chain_store.h): a
+// saved chain of the configuration gets the user's node, any other saved chain is added as the
+// user's. A configured chain keeps its configured node in configured_url.
+std::vector<ChainConfig> apply_saved_chains(std::vector<ChainConfig> configured,
+                                            const std::vector<chains::SavedChain>& saved);
 
 // One stop source per connection with signing work in flight: a client that leaves stops its
 // queued and running signer jobs (a device stops waiting for its button). Thread-safe.
@@ -141,6 +153,10 @@ void register_device_methods(rpc::Dispatcher& dispatcher, Services& services);
 // The approval page's management views (daemon/methods/page_methods.cpp).
 void register_page_methods(rpc::Dispatcher& dispatcher, Services& services,
                            approvals::AuditLog& audit);
+// The approval page's chains view and `keybridge chain` (daemon/methods/chain_admin_methods.cpp):
+// keybridge_chains, keybridge_addChain, keybridge_setUpstream, keybridge_removeChain.
+void register_chain_admin_methods(rpc::Dispatcher& dispatcher, Services& services,
+                                  chains::ChainStore& store);
 
 // Decrypts the vault off the network threads and hands the keys (and the BIP39 seed, for
 // accounts derived later) to the software signer; requests held at the "unlock" stage move on.

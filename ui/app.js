@@ -350,16 +350,93 @@ async function loadAccounts() {
   );
 }
 
+// Chains: keybridge_chains lists them (nodes as scheme://host only: a URL may hold an API key);
+// keybridge_addChain, keybridge_setUpstream and keybridge_removeChain change them for good.
 async function loadChains() {
-  await refreshStatus();
-  const def = state.status?.defaultChainId;
-  $("chains").replaceChildren(
-    table(
-      ["Chain", "Id", "Node", ""],
-      state.chains.map((c) => h("tr", { "data-chain": c.chainId }, h("td", {}, c.name), h("td", {}, String(parseInt(c.chainId, 16))), h("td", {}, c.upstream ?? "no node"), h("td", {}, c.chainId === def ? "default" : ""))),
-    ),
-  );
+  const chains = await rpc.call("keybridge_chains");
+  state.chains = chains;
+  const rows = [];
+  for (const c of chains) {
+    const id = parseInt(c.chainId, 16);
+    const change = h("button", { type: "button", "data-change-node": String(id), "aria-expanded": "false" }, "Change node");
+    const actions = h("td", {}, change);
+    if (c.removable) {
+      const remove = h("button", { type: "button", class: "reject", "data-remove-chain": String(id) }, "Remove");
+      remove.addEventListener("click", () => chainCall("keybridge_removeChain", [{ chainId: c.chainId }], `${c.name} removed.`));
+      actions.append(" ", remove);
+    }
+    const source = { config: "configuration", user: "added by you", dapp: "added by a site (this run)" }[c.source] ?? c.source;
+    const row = h(
+      "tr",
+      { "data-chain": c.chainId },
+      h("td", { class: "chain-name" }, c.name, h("div", { class: "muted small" }, c.default ? `default, ${source}` : source)),
+      h("td", { class: "chain-id" }, String(id)),
+      h("td", { class: "node" }, c.upstream ?? "no node", c.upstreamChanged ? h("div", { class: "muted small" }, "your choice") : ""),
+      actions,
+    );
+    const editor = nodeEditor(c, change);
+    change.addEventListener("click", () => {
+      const open = editor.hidden;
+      editor.hidden = !open;
+      change.setAttribute("aria-expanded", String(open));
+      if (open) editor.querySelector("input").focus();
+    });
+    rows.push(row, editor);
+  }
+  $("chains").replaceChildren(table(["Chain", "Id", "Node", ""], rows));
 }
+
+// The row under a chain where its new node URL is typed.
+function nodeEditor(chain, opener) {
+  const label = `New RPC node URL for ${chain.name}`;
+  const field = h("input", { type: "url", required: true, "aria-label": label, placeholder: "https://…", class: "node-url" });
+  const cancel = h("button", { type: "button" }, "Cancel");
+  const form = h("form", { class: "node-form", autocomplete: "off" }, field, h("div", { class: "buttons" }, cancel, h("button", { type: "submit", class: "approve" }, "Use this node")));
+  const row = h("tr", { class: "node-editor", hidden: true, "data-editor": chain.chainId }, h("td", { colspan: 4 }, form));
+  cancel.addEventListener("click", () => {
+    row.hidden = true;
+    opener.setAttribute("aria-expanded", "false");
+    opener.focus();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const url = field.value.trim();
+    field.value = "";
+    await chainCall("keybridge_setUpstream", [{ chainId: chain.chainId, rpcUrl: url }], `${chain.name} now uses the new node.`);
+  });
+  return row;
+}
+
+async function chainCall(method, params, done) {
+  $("chain-error").textContent = "";
+  $("chain-status").textContent = "";
+  try {
+    const result = await rpc.call(method, params);
+    const unreachable = result && result.reachable === false ? " The node did not answer yet: requests fail until it does." : "";
+    $("chain-status").textContent = done + unreachable;
+    await loadChains();
+    return true;
+  } catch (e) {
+    $("chain-error").textContent = e.message;
+    return false;
+  }
+}
+
+$("chain-add").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const idText = $("chain-add-id").value.trim();
+  if (!/^[0-9]+$/.test(idText) || Number(idText) < 1 || !Number.isSafeInteger(Number(idText))) {
+    $("chain-error").textContent = "The chain id is a whole number from 1 to 2^53-1.";
+    return;
+  }
+  const name = $("chain-add-name").value.trim();
+  const ok = await chainCall(
+    "keybridge_addChain",
+    [{ chainId: "0x" + Number(idText).toString(16), name, rpcUrl: $("chain-add-url").value.trim() }],
+    `${name} added.`,
+  );
+  if (ok) $("chain-add").reset();
+});
 
 async function loadActivity() {
   const entries = await rpc.call("keybridge_recentDecisions", [50]);

@@ -118,11 +118,41 @@ void ChainRegistry::add(ChainConfig chain) {
     std::lock_guard lock(mutex_);
     for (auto& c : chains_) {
         if (c.chain_id == chain.chain_id) {
+            if (chain.source == ChainConfig::Source::Dapp) {
+                chain.source = c.source;
+                chain.configured_url = c.configured_url;
+            }
             c = std::move(chain);
             return;
         }
     }
     chains_.push_back(std::move(chain));
+}
+
+bool ChainRegistry::remove(std::uint64_t chain_id) {
+    std::lock_guard lock(mutex_);
+    auto it = std::find_if(chains_.begin(), chains_.end(),
+                           [&](const ChainConfig& c) { return c.chain_id == chain_id; });
+    if (it == chains_.end()) return false;
+    chains_.erase(it);
+    return true;
+}
+
+std::vector<ChainConfig> apply_saved_chains(std::vector<ChainConfig> configured,
+                                            const std::vector<chains::SavedChain>& saved) {
+    for (auto& c : configured)
+        c.configured_url = c.rpc_url;
+    for (const auto& s : saved) {
+        auto it = std::find_if(configured.begin(), configured.end(),
+                               [&](const ChainConfig& c) { return c.chain_id == s.chain_id; });
+        if (it != configured.end()) {
+            it->rpc_url = s.rpc_url;
+        } else {
+            configured.push_back(
+                ChainConfig{s.chain_id, s.name, s.rpc_url, ChainConfig::Source::User, ""});
+        }
+    }
+    return configured;
 }
 
 std::uint64_t Services::chain_for(const rpc::Client& client) const {
@@ -199,7 +229,7 @@ void register_chain_methods(rpc::Dispatcher& d, Services& s) {
                ChainConfig config{*chain,
                                   name && name->is_string() ? std::string(name->as_string())
                                                             : "Chain " + std::to_string(*chain),
-                                  url};
+                                  url, ChainConfig::Source::Dapp, ""};
                approvals::ApprovalRequest request;
                request.origin = client->is_browser() ? client->origin
                                                      : std::string(approvals::kLocalClientOrigin);

@@ -196,7 +196,8 @@ void HttpSession::handle(Request req) {
     caller.capabilities.caller =
         caller.capabilities.token || (!origin.empty() && origin_valid(origin));
     if (ctx_.page) {
-        auto cookie = cookie_value(req[http::field::cookie], PageAccess::kCookieName);
+        // Only the cookie named for our port: another keybridged's (same host) is not ours.
+        auto cookie = cookie_value(req[http::field::cookie], PageAccess::cookie_name(port_));
         caller.capabilities.approver = cookie && ctx_.page->cookie_matches(*cookie) &&
                                        (origin.empty() || own_origin(origin, port_));
     }
@@ -355,7 +356,7 @@ void HttpSession::serve_page_login(Request req, const Caller&) {
     res.set(http::field::server, kServerName);
     res.set(http::field::content_type, "text/html; charset=utf-8");
     add_page_headers(res, req[http::field::host]);
-    res.set(http::field::set_cookie, ctx_.page->set_cookie_header());
+    res.set(http::field::set_cookie, ctx_.page->set_cookie_header(port_));
     // A document of our own origin moves on to the page: the cookie is SameSite=Strict, and a
     // navigation that started in the launcher file (another site) would not carry it.
     res.body() =
@@ -387,7 +388,7 @@ void HttpSession::serve_page_code_login(Request req, const Caller&) {
     res.set(http::field::server, kServerName);
     res.set(http::field::content_type, "text/html; charset=utf-8");
     add_page_headers(res, req[http::field::host]);
-    res.set(http::field::set_cookie, ctx_.page->set_cookie_header());
+    res.set(http::field::set_cookie, ctx_.page->set_cookie_header(port_));
     // As after /ui/login: a document of our own origin moves on to the page (the cookie is
     // SameSite=Strict), and the used code leaves the address bar.
     res.body() =

@@ -65,8 +65,12 @@ bool PageAccess::cookie_matches(std::string_view presented) const {
     return core::constant_time_equal(core::as_bytes(presented), cookie_.view());
 }
 
-std::string PageAccess::set_cookie_header() const {
-    return std::string(kCookieName) + "=" + std::string(cookie_.text()) +
+std::string PageAccess::cookie_name(std::uint16_t port) {
+    return std::string(kCookiePrefix) + std::to_string(port);
+}
+
+std::string PageAccess::set_cookie_header(std::uint16_t port) const {
+    return cookie_name(port) + "=" + std::string(cookie_.text()) +
            "; Path=/ui; HttpOnly; SameSite=Strict";
 }
 

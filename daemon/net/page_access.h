@@ -17,12 +17,17 @@ namespace keybridge::daemon::net {
 //    secret is never on a command line or in a URL (history, logs);
 //  - the page cookie, which /ui/login hands back for the secret (HttpOnly, SameSite=Strict,
 //    Path=/ui). The page's documents and its WebSocket present it; with it they hold the
-//    Approver capability (http_routes.h).
+//    Approver capability (http_routes.h). Browsers keep cookies by host, not port: the cookie's
+//    name carries the port (cookie_name), so two keybridged on two loopback ports each keep
+//    their own login in one browser, and each reads only its own.
 // Thread-safe after construction (read-only).
 class PageAccess {
   public:
-    static constexpr std::string_view kCookieName = "keybridge_page";
+    static constexpr std::string_view kCookiePrefix = "keybridge_page_";
     static constexpr std::string_view kLoginPath = "/ui/login";
+
+    // "keybridge_page_8645": the page cookie of the keybridged listening on `port`.
+    static std::string cookie_name(std::uint16_t port);
 
     // Fresh random values. Fails only when the system's random source does.
     [[nodiscard]] static core::Result<PageAccess> create();
@@ -31,8 +36,8 @@ class PageAccess {
     bool secret_matches(std::string_view presented) const;
     bool cookie_matches(std::string_view presented) const;
 
-    // The Set-Cookie value /ui/login answers with.
-    std::string set_cookie_header() const;
+    // The Set-Cookie value /ui/login answers with on `port` (the cookie named for that port).
+    std::string set_cookie_header(std::uint16_t port) const;
 
     // The launcher file's HTML: a form posting the secret to `login_url`, submitted at once by
     // its script (the file is opened from disk, where no CSP applies), with a button for

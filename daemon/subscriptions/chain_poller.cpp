@@ -204,6 +204,10 @@ void ChainPoller::poll() {
     if (stopped_) return;
     auto url = hooks_.node_url();
     if (!url || url->empty()) return fail("no RPC node is configured for the chain");
+    // The user chose another node for the chain (keybridge_setUpstream): the pending filter
+    // lives on the old one; a new one is made on the new node. Blocks carry on from the same
+    // height (the same chain).
+    if (pending_filter_ && pending_url_ != *url) uninstall_pending();
     url_ = std::move(*url);
     batch_ = {};
     poll_pending([this] { poll_blocks(); });

@@ -123,6 +123,15 @@ void ClientFilters::chain_selected(const std::string& principal, std::uint64_t c
     uninstall_upstream(std::move(removed));
 }
 
+void ClientFilters::node_changed(std::uint64_t chain_id, const std::string& node_url) {
+    std::vector<ClientFilter> removed;
+    {
+        std::lock_guard lock(mutex_);
+        removed = registry_.remove_other_nodes(chain_id, node_url);
+    }
+    uninstall_upstream(std::move(removed));
+}
+
 void ClientFilters::stop() {
     std::lock_guard lock(mutex_);
     stopped_ = true;

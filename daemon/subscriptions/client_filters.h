@@ -44,6 +44,9 @@ class ClientFilters {
     void drop_connection(std::uint64_t connection_id);
     // The principal selected chain_id: its filters on other chains go.
     void chain_selected(const std::string& principal, std::uint64_t chain_id);
+    // The chain's node is `node_url` now: its filters made on another node go (uninstalled
+    // there; their owners read "filter not found" next, as from a node that lost them).
+    void node_changed(std::uint64_t chain_id, const std::string& node_url);
     // Shutdown: forgets every filter (the nodes expire them) and stops the timer.
     void stop();
 

@@ -92,6 +92,12 @@ std::vector<ClientFilter> FilterRegistry::remove_other_chains(const std::string&
     });
 }
 
+std::vector<ClientFilter> FilterRegistry::remove_other_nodes(std::uint64_t chain_id,
+                                                             const std::string& node_url) {
+    return remove_if(
+        [&](const ClientFilter& f) { return f.chain_id == chain_id && f.node_url != node_url; });
+}
+
 std::vector<ClientFilter> FilterRegistry::remove_idle() {
     const auto now = clock_();
     return remove_if(

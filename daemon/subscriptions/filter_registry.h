@@ -69,6 +69,9 @@ class FilterRegistry {
     // other chains, as a wallet resets its filters when the network changes.
     std::vector<ClientFilter> remove_other_chains(const std::string& principal,
                                                   std::uint64_t chain_id);
+    // The filters of chain_id made on another node than `node_url` (the chain's node changed).
+    std::vector<ClientFilter> remove_other_nodes(std::uint64_t chain_id,
+                                                 const std::string& node_url);
     // Removes the filters nobody used for idle_timeout.
     std::vector<ClientFilter> remove_idle();
     // Removes everything (shutdown).

@@ -1733,6 +1733,12 @@ class UsageTest(CliTestCase):
         # Browser extensions (tests/daemon/e2e/extension_pairing_test.cpp).
         "pairing list": [],
         "pairing revoke": [],
+        # The chains keybridged knows (tests/cli/daemon_cli_test.py, and the methods in
+        # tests/daemon/e2e/chain_admin_test.cpp).
+        "chain list": [],
+        "chain add": ["--name", "--url-file"],
+        "chain set-upstream": ["--url-file"],
+        "chain remove": [],
         # Reads the audit log's files (tests/cli/audit_cli_test.py).
         "audit": ["--origin", "--method", "--account", "--since", "--decision", "--limit"],
         # Hardware wallets, through keybridged (tests/daemon/e2e/*_devices_test.cpp).

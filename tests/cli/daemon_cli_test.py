@@ -568,6 +568,47 @@ class DaemonCommands(unittest.TestCase):
         text = self.cli("permissions", "list", check=EXIT_OK).stdout
         self.assertRegex(text, r"local  \(chain 10, granted ")
 
+    def test_chain_commands_add_change_and_remove_without_the_url_on_the_command_line(self):
+        daemon = self.start_daemon("--chain", "1=http://127.0.0.1:9/,Ethereum")
+        # Nothing answers on port 9: the chain is added all the same, and the tool says so.
+        url_file = self.write(self.tmp, "node.url", "http://127.0.0.1:9/v3/SECRETKEY\n")
+        run = self.cli("chain", "add", "0x7a6a", "--name", "Devnet", "--url-file", url_file,
+                       check=EXIT_OK)
+        self.assertIn("Added 31338  \"Devnet\"  http://127.0.0.1:9  (user)", run.stdout)
+        self.assertIn("did not answer yet", run.stdout)
+        self.assertNotIn("SECRETKEY", run.stdout)
+        listed = json.loads(self.cli("chain", "list", "--json", check=EXIT_OK).stdout)
+        # CHAIN_ID is the default chain (configured without a node).
+        self.assertEqual([c["chainId"] for c in listed["chains"]], ["0x1", "0x7a69", "0x7a6a"])
+        self.assertNotIn("SECRETKEY", json.dumps(listed))
+        text = self.cli("chain", "list", check=EXIT_OK).stdout
+        self.assertIn("1  \"Ethereum\"  http://127.0.0.1:9  (config)\n", text)
+        self.assertIn("31337  \"Chain 31337\"  no node  (config, default)\n", text)
+        # The URL from standard input.
+        run = subprocess.run([KEYBRIDGE, "--datadir", self.datadir, "chain", "set-upstream",
+                              "1"], input=b"http://127.0.0.1:9/KEY2\n", capture_output=True,
+                             timeout=TIMEOUT, start_new_session=True)
+        self.assertEqual(run.returncode, EXIT_OK, run)
+        self.assertIn(b"http://127.0.0.1:9  (config, your node)", run.stdout)
+        with open(os.path.join(self.datadir, "chains.json")) as f:
+            saved = json.load(f)
+        self.assertEqual(saved["chains"]["1"]["rpcUrl"], "http://127.0.0.1:9/KEY2")
+        self.assertEqual(os.stat(os.path.join(self.datadir, "chains.json")).st_mode & 0o777,
+                         0o600)
+        # Bad input and configured chains are refused with the daemon's reason.
+        run = self.cli("chain", "remove", "1")
+        self.assertNotEqual(run.returncode, EXIT_OK)
+        self.assertIn("configuration file", run.stderr)
+        bad = self.write(self.tmp, "bad.url", "ftp://127.0.0.1/\n")
+        run = self.cli("chain", "add", "77", "--name", "Bad", "--url-file", bad)
+        self.assertNotEqual(run.returncode, EXIT_OK)
+        self.assertIn("http:// or https://", run.stderr)
+        self.cli("chain", "remove", "31338", check=EXIT_OK)
+        listed = json.loads(self.cli("chain", "list", "--json", check=EXIT_OK).stdout)
+        self.assertEqual([c["chainId"] for c in listed["chains"]], ["0x1", "0x7a69"])
+        self.assertNotIn("SECRETKEY", daemon.log())
+        self.assertNotIn("KEY2", daemon.log())
+
     def test_token_prints_the_running_daemons_cookie(self):
         run = self.cli("token", check=EXIT_FAILURE)
         self.assertIn("keybridged is not running", run.stderr)

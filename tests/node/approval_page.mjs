@@ -239,7 +239,7 @@ async function card(method) {
 
 test("the launcher logged the page in: HttpOnly, SameSite=Strict cookie, never the secret in a URL", async () => {
   const cookies = await context.cookies(pageUrl);
-  const cookie = cookies.find((c) => c.name === "keybridge_page");
+  const cookie = cookies.find((c) => c.name === `keybridge_page_${daemon.port}`);
   assert.ok(cookie, "the page cookie is set");
   assert.equal(cookie.httpOnly, true);
   assert.equal(cookie.sameSite, "Strict");
@@ -443,6 +443,21 @@ test("management views: accounts, chains, recent decisions, and a site's grant r
   await site.waitFor({ timeout: kStep });
   assert.match((await site.textContent()).toLowerCase(), new RegExp(accounts[1].slice(2).toLowerCase()));
   assert.ok((await dappCall("eth_accounts", [])).result.map((a) => ethers.getAddress(a)).includes(accounts[1]));
+  // Every view with its tables filled is readable at 400 px too (long addresses, device
+  // details and decisions wrap instead of widening the page).
+  await page.setViewportSize({ width: 400, height: 900 });
+  const filled = { 2: "#sites tr[data-origin]", 3: "#accounts tr[data-address]", 4: "#chains tr[data-chain]", 5: "#activity tbody tr" };
+  for (const [key, selector] of Object.entries(filled)) {
+    await page.keyboard.press(key);
+    await page.locator(selector).first().waitFor({ timeout: kStep });
+    await sleep(100);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 400, `view ${key} is ${width} px wide at 400`);
+  }
+  await page.screenshot({ path: path.join(outDir, "approval-page-activity-400px.png"), fullPage: true });
+  await page.setViewportSize({ width: 1000, height: 1000 });
+  await page.keyboard.press("2");
+  await site.waitFor({ timeout: kStep });
   await site.getByRole("button", { name: "Revoke" }).click();
   await site.waitFor({ state: "detached", timeout: kStep });
   assert.deepEqual((await dappCall("eth_accounts", [])).result, []);
@@ -475,7 +490,8 @@ test("without the secret: nothing of the page, no login, no socket", { timeout: 
   await stranger.close();
   // The page's socket: refused without the cookie, and with it from another origin (another
   // program's page on another loopback port is same-site and would send the cookie too).
-  const cookie = (await context.cookies(pageUrl)).find((c) => c.name === "keybridge_page");
+  const name = `keybridge_page_${daemon.port}`;
+  const cookie = (await context.cookies(pageUrl)).find((c) => c.name === name);
   const wsUrl = `ws://127.0.0.1:${daemon.port}/ui/ws`;
   const own = `http://127.0.0.1:${daemon.port}`;
   const status = (headers) =>
@@ -489,9 +505,12 @@ test("without the secret: nothing of the page, no login, no socket", { timeout: 
       ws.on("error", () => {});
     });
   assert.equal(await status({ origin: own }), 403);
-  assert.equal(await status({ origin: `http://127.0.0.1:${daemon.port + 1}`, cookie: `keybridge_page=${cookie.value}` }), 403);
-  assert.equal(await status({ origin: own, cookie: `keybridge_page=${"1".repeat(64)}` }), 403);
-  assert.equal(await status({ origin: own, cookie: `keybridge_page=${cookie.value}` }), 101);
+  assert.equal(await status({ origin: `http://127.0.0.1:${daemon.port + 1}`, cookie: `${name}=${cookie.value}` }), 403);
+  assert.equal(await status({ origin: own, cookie: `${name}=${"1".repeat(64)}` }), 403);
+  // The cookie under another port's name is not this keybridged's (cookies ignore ports).
+  assert.equal(await status({ origin: own, cookie: `keybridge_page_${daemon.port + 1}=${cookie.value}` }), 403);
+  assert.equal(await status({ origin: own, cookie: `keybridge_page=${cookie.value}` }), 403);
+  assert.equal(await status({ origin: own, cookie: `${name}=${cookie.value}` }), 101);
 });
 
 test("CSP and friends on every page response; no inline script", async () => {

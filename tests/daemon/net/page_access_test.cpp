@@ -18,8 +18,8 @@ std::string secret_in(const PageAccess& page) {
 
 // The cookie as /ui/login hands it out.
 std::string cookie_in(const PageAccess& page) {
-    const std::string header = page.set_cookie_header();
-    return std::string(cookie_value(header, PageAccess::kCookieName).value_or(""));
+    const std::string header = page.set_cookie_header(8645);
+    return std::string(cookie_value(header, PageAccess::cookie_name(8645)).value_or(""));
 }
 
 TEST(PageAccess, LauncherPostsTheSecretToTheLoginUrl) {
@@ -57,11 +57,26 @@ TEST(PageAccess, SecretAndCookieAreDistinctAndFreshAtEachStart) {
 TEST(PageAccess, CookieIsHttpOnlyStrictAndScopedToThePage) {
     auto page = PageAccess::create();
     ASSERT_TRUE(page);
-    const std::string header = page->set_cookie_header();
-    EXPECT_EQ(header.rfind("keybridge_page=", 0), 0u);
+    const std::string header = page->set_cookie_header(8645);
+    EXPECT_EQ(header.rfind("keybridge_page_8645=", 0), 0u);
     EXPECT_NE(header.find("; HttpOnly"), std::string::npos);
     EXPECT_NE(header.find("; SameSite=Strict"), std::string::npos);
     EXPECT_NE(header.find("; Path=/ui"), std::string::npos);
+}
+
+// Cookies are kept by host, not port: each keybridged names its cookie after its port, so a
+// second one on another loopback port neither overwrites nor reads the first one's.
+TEST(PageAccess, CookieNameCarriesThePort) {
+    EXPECT_EQ(PageAccess::cookie_name(8645), "keybridge_page_8645");
+    EXPECT_NE(PageAccess::cookie_name(8645), PageAccess::cookie_name(8646));
+    auto page = PageAccess::create();
+    ASSERT_TRUE(page);
+    const std::string header = page->set_cookie_header(8646);
+    EXPECT_EQ(header.rfind("keybridge_page_8646=", 0), 0u);
+    const std::string both = "keybridge_page_8645=aaaa; " + header.substr(0, header.find(';'));
+    EXPECT_EQ(cookie_value(both, PageAccess::cookie_name(8645)), "aaaa");
+    EXPECT_EQ(cookie_value(both, PageAccess::cookie_name(8646)), cookie_in(*page));
+    EXPECT_EQ(cookie_value(both, PageAccess::cookie_name(864)), std::nullopt);
 }
 
 TEST(PageAccess, ReadsCookieAndFormValues) {
