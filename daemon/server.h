@@ -90,9 +90,6 @@ class Server {
     // Declared before ioc_ so it outlives it: destroying ioc_ destroys the handlers still
     // queued at exit (reads of idle connections), and with them sessions that use the context.
     std::unique_ptr<net::ServerContext> context_;
-    // The first network thread's event loop: the listeners, the control socket, timers, the
-    // services' work, and its share of the connections.
-    boost::asio::io_context ioc_{1};
     // One more event loop per further network thread (--threads N: N - 1 of them), each run by
     // its own thread and serving its share of the connections only (Listener). One io_context
     // run by N threads hands every ready socket from the thread in epoll_wait to another through
@@ -100,6 +97,10 @@ class Server {
     std::vector<std::unique_ptr<boost::asio::io_context>> more_network_;
     std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
         more_network_work_;
+    // The first network thread's event loop: the listeners, the control socket, timers, the
+    // services' work, and its share of the connections. Declared after the others, so destroyed
+    // before them: an accept still pending in it holds a socket of the next thread's loop.
+    boost::asio::io_context ioc_{1};
     boost::asio::thread_pool blocking_{1};
     std::optional<boost::asio::signal_set> signals_;
     std::optional<boost::asio::steady_timer> audit_timer_;
