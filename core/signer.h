@@ -109,8 +109,7 @@ class Signer {
     // hash itself signs `digest` rather than hashing the message again; a device, which shows
     // the message and hashes it on board, gets the message. Default: sign_personal_message.
     [[nodiscard]] virtual Result<RecoverableSignature> sign_personal_message_hashed(
-        const SignContext& context, const KeyRef& key, ByteView message,
-        const Hash32& /*digest*/) {
+        const SignContext& context, const KeyRef& key, ByteView message, const Hash32& /*digest*/) {
         return sign_personal_message(context, key, message);
     }
     // EIP-712 (v3 or v4 semantics). `typed` is the parsed document with its hashes, computed

@@ -41,10 +41,10 @@ struct AuditRotation {
 // written while the rotation runs; the new file gets the lines after the swap. The renames and the
 // fdatasync of the old file run on the rotation runner (the server's blocking-work thread);
 // record() only swaps descriptors under its lock, and the rotation flushes the retired file once
-// the lines being written to it have landed (File::writers). A crash at any point loses no line: before the
-// swap every line is in the file now called audit.log or audit.log.1; at the next start a missing
-// audit.log is created again and a leftover audit.log.next (the new file, empty until the swap) is
-// removed.
+// the lines being written to it have landed (File::writers). A crash at any point loses no line:
+// before the swap every line is in the file now called audit.log or audit.log.1; at the next start
+// a missing audit.log is created again and a leftover audit.log.next (the new file, empty until the
+// swap) is removed.
 class AuditLog {
   public:
     using Rotation = AuditRotation;

@@ -160,8 +160,8 @@ TEST(SoftwareSigner, HashedPersonalMessageSignsTheGivenDigest) {
     const core::ByteView message(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
 
     auto plain = signer.sign_personal_message(context, key, message);
-    auto hashed =
-        signer.sign_personal_message_hashed(context, key, message, core::personal_message_hash(message));
+    auto hashed = signer.sign_personal_message_hashed(context, key, message,
+                                                      core::personal_message_hash(message));
     ASSERT_TRUE(plain && hashed);
     EXPECT_EQ(plain->to_rsv(), hashed->to_rsv());
 

@@ -155,14 +155,16 @@ TEST_F(Lifecycle, SeveralNetworkThreadsServeTheirConnectionsAndStopTogether) {
     for (auto& socket : sockets) {
         callers.emplace_back([&, ws = socket.get()] {
             for (int j = 0; j < kEach; ++j) {
-                const json::value r = ws->call("personal_sign", json::array{"0x6869", kFirstAccount});
+                const json::value r =
+                    ws->call("personal_sign", json::array{"0x6869", kFirstAccount});
                 if (r.is_object() && r.as_object().contains("result")) ++signed_count;
             }
         });
     }
     callers.emplace_back([&] {
         for (int j = 0; j < kEach; ++j) {
-            const json::value r = local().call("personal_sign", json::array{"0x6869", kFirstAccount});
+            const json::value r =
+                local().call("personal_sign", json::array{"0x6869", kFirstAccount});
             if (r.is_object() && r.as_object().contains("result")) ++signed_count;
         }
     });
