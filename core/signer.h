@@ -104,6 +104,14 @@ class Signer {
     // EIP-191 version 0x45 (personal_sign).
     [[nodiscard]] virtual Result<RecoverableSignature> sign_personal_message(
         const SignContext& context, const KeyRef& key, ByteView message) = 0;
+    // personal_sign when the caller has already computed `digest`, the message's EIP-191 hash
+    // (the daemon hashes it once, for the approval and the audit log): a signer that signs the
+    // hash itself signs `digest` rather than hashing the message again; a device, which shows
+    // the message and hashes it on board, gets the message. Default: sign_personal_message.
+    [[nodiscard]] virtual Result<RecoverableSignature> sign_personal_message_hashed(
+        const SignContext& context, const KeyRef& key, ByteView message, const Hash32& /*digest*/) {
+        return sign_personal_message(context, key, message);
+    }
     // EIP-712 (v3 or v4 semantics). `typed` is the parsed document with its hashes, computed
     // once by the daemon: sign typed.digest(), send typed.domain_separator() and
     // typed.message_hash() to a device that signs from those, or walk typed.typed() on a device

@@ -393,7 +393,7 @@ const std::vector<OptionDecl>& option_table() {
          "loopback address to serve on; repeat for several", true},
         {"password-file", "FILE", "", "unlock the vault at start with the password in FILE"},
         {"policy", "FILE", "", "approval policy rules (see docs/POLICY.md)"},
-        {"threads", "N", "1", "network threads"},
+        {"threads", "N", "1", "network threads (each its own event loop)"},
         {"signing-worker", "auto|off", "off",
          "sign on a worker thread while a network thread is saturated"},
         {"chain-id", "ID", "1", "chain selected for new origins"},

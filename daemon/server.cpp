@@ -39,8 +39,25 @@ void raise_fd_limit() {
 
 }  // namespace
 
-Server::Server(Config config)
-    : config_(std::move(config)), ioc_(static_cast<int>(config_.threads)) {}
+Server::Server(Config config) : config_(std::move(config)) {
+    for (unsigned i = 1; i < config_.threads; ++i) {
+        more_network_.push_back(std::make_unique<asio::io_context>(1));
+        more_network_work_.push_back(asio::make_work_guard(*more_network_.back()));
+    }
+}
+
+std::vector<asio::io_context*> Server::network_contexts() {
+    std::vector<asio::io_context*> contexts{&ioc_};
+    for (auto& ioc : more_network_)
+        contexts.push_back(ioc.get());
+    return contexts;
+}
+
+void Server::stop_network() {
+    ioc_.stop();
+    for (auto& ioc : more_network_)
+        ioc->stop();
+}
 
 Server::~Server() {
     if (!cookie_path_.empty()) ::unlink(cookie_path_.c_str());
@@ -374,7 +391,7 @@ core::Status Server::open_listeners() {
         if (!endpoint) return core::fail(endpoint.error());
         boost::system::error_code ec;
         auto address = asio::ip::make_address(endpoint->host, ec);
-        auto listener = std::make_shared<net::Listener>(ioc_, *context_);
+        auto listener = std::make_shared<net::Listener>(ioc_, *context_, network_contexts());
         auto opened = listener->open({address, endpoint->port});
         if (!opened) {
             // ::1 may be missing (IPv6 disabled); the IPv4 loopback is enough then. But an
@@ -471,8 +488,8 @@ void Server::schedule_audit_sync() {
 void Server::run() {
     if (!services_->startup_unlock_pending.load()) notify_service_manager("READY=1");
     std::vector<std::thread> threads;
-    for (unsigned i = 1; i < config_.threads; ++i)
-        threads.emplace_back([this] { ioc_.run(); });
+    for (auto& ioc : more_network_)
+        threads.emplace_back([&ioc] { ioc->run(); });
     ioc_.run();
     for (auto& t : threads)
         t.join();
@@ -533,7 +550,7 @@ void Server::shutdown() {
 void Server::stop_when_idle(std::chrono::steady_clock::time_point deadline) {
     const std::size_t open = context_->connections.load() + control_->open_connections();
     if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
-        ioc_.stop();
+        stop_network();
         return;
     }
     stop_timer_.emplace(ioc_, std::chrono::milliseconds(5));

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -82,12 +83,25 @@ class Server {
     // Stops the io_context once no connection is left, or at the deadline.
     void stop_when_idle(std::chrono::steady_clock::time_point deadline);
     void schedule_audit_sync();
+    // Every network thread's io_context: ioc_ first.
+    std::vector<boost::asio::io_context*> network_contexts();
+    void stop_network();
 
     Config config_;
     // Declared before ioc_ so it outlives it: destroying ioc_ destroys the handlers still
     // queued at exit (reads of idle connections), and with them sessions that use the context.
     std::unique_ptr<net::ServerContext> context_;
-    boost::asio::io_context ioc_;
+    // One more event loop per further network thread (--threads N: N - 1 of them), each run by
+    // its own thread and serving its share of the connections only (Listener). One io_context
+    // run by N threads hands every ready socket from the thread in epoll_wait to another through
+    // a mutex and a futex wake-up; separate loops never wait for each other.
+    std::vector<std::unique_ptr<boost::asio::io_context>> more_network_;
+    std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+        more_network_work_;
+    // The first network thread's event loop: the listeners, the control socket, timers, the
+    // services' work, and its share of the connections. Declared after the others, so destroyed
+    // before them: an accept still pending in it holds a socket of the next thread's loop.
+    boost::asio::io_context ioc_{1};
     boost::asio::thread_pool blocking_{1};
     std::optional<boost::asio::signal_set> signals_;
     std::optional<boost::asio::steady_timer> audit_timer_;

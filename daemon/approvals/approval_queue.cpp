@@ -188,7 +188,7 @@ void ApprovalQueue::enqueue(ApprovalRequest request, Callback callback, bool tra
             return;
         }
     }
-    if (request.id == 0) request.id = next_id_++;
+    if (request.id == 0) request.id = reserve_id();
     const std::uint64_t id = request.id;
     Entry& e = entries_[id];
     request.stage = Stage::Waiting;
@@ -241,15 +241,16 @@ core::Status ApprovalQueue::admit_locked(const ApprovalRequest& request) const {
 }
 
 std::uint64_t ApprovalQueue::reserve_id() {
-    std::lock_guard lock(mutex_);
-    return next_id_++;
+    // An atomic counter: a policy-approved request (most signatures) takes its id without the
+    // queue's lock, which the network threads would otherwise share for every request.
+    return next_id_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void ApprovalQueue::await_input(ApprovalRequest request, std::string input, std::string note,
                                 InputHandler handler, Callback callback) {
     if (request.created == 0) request.created = static_cast<std::int64_t>(std::time(nullptr));
     std::unique_lock lock(mutex_);
-    if (request.id == 0) request.id = next_id_++;
+    if (request.id == 0) request.id = reserve_id();
     auto existing = entries_.find(request.id);
     const bool held = existing != entries_.end();
     if (!held) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -142,7 +143,7 @@ class ApprovalQueue {
     AuditLog* audit_;
     mutable std::mutex mutex_;
     std::map<std::uint64_t, Entry> entries_;
-    std::uint64_t next_id_ = 1;
+    std::atomic<std::uint64_t> next_id_{1};
     Listener listener_;
 };
 

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <thread>
 #include <ctime>
 #include <fstream>
 #include <algorithm>
@@ -110,7 +111,7 @@ AuditLog::AuditLog(AuditLog&& other) noexcept
       file_(std::move(other.file_)),
       size_(other.size_),
       rotation_pending_(other.rotation_pending_),
-      dirty_(other.dirty_),
+      dirty_(other.dirty_.load()),
       history_(std::move(other.history_)) {}
 
 AuditLog::~AuditLog() = default;
@@ -165,16 +166,24 @@ void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
         for (const core::Address& a : r.counterparties)
             history_->add(r.chain_id, a);
     if (!file_ || file_->fd < 0) return;
-    const ssize_t written = ::write(file_->fd, text.data(), text.size());
+    // The write itself runs outside the lock. The file stays open until it is done: a rotation
+    // swapping file_ meanwhile waits for `writers` to reach zero before it flushes and closes it.
+    File* file = file_.get();
+    file->writers.fetch_add(1, std::memory_order_relaxed);
+    size_ += text.size();  // counted before the write: the line that crosses the limit rotates
+    const bool rotate_now = size_ >= rotation_.max_bytes && !rotation_pending_;
+    if (rotate_now) rotation_pending_ = true;
+    lock.unlock();
+    const ssize_t written = ::write(file->fd, text.data(), text.size());
+    const int error = errno;
+    // After the write: a sync() that ran between the lock and the write flushes it next time.
+    dirty_.store(true, std::memory_order_release);
+    file->writers.fetch_sub(1, std::memory_order_release);
     if (written != static_cast<ssize_t>(text.size())) {
         log::error("approvals",
-                   "cannot write the audit log " + path_ + ": " + std::strerror(errno));
+                   "cannot write the audit log " + path_ + ": " + std::strerror(error));
     }
-    if (written > 0) size_ += static_cast<std::uint64_t>(written);
-    dirty_ = true;
-    if (size_ < rotation_.max_bytes || rotation_pending_) return;
-    rotation_pending_ = true;
-    lock.unlock();
+    if (!rotate_now) return;
     if (runner_) {
         runner_([this] { rotate(); });
     } else {
@@ -225,7 +234,11 @@ void AuditLog::rotate() {
         size_ = 0;
         rotation_pending_ = false;
     }
-    // The retired file's last lines reach the disk here, the new names with the folder's sync.
+    // Lines being written to the retired file outside the lock land first (a write() of a
+    // line takes microseconds); then its last lines reach the disk, the new names with the
+    // folder's sync.
+    while (old->writers.load(std::memory_order_acquire) != 0)
+        std::this_thread::yield();
     ::fdatasync(old->fd);
     sync_folder(datadir_);
 }
@@ -234,8 +247,7 @@ void AuditLog::sync() {
     std::shared_ptr<File> file;
     {
         std::lock_guard lock(mutex_);
-        if (!dirty_) return;
-        dirty_ = false;
+        if (!dirty_.exchange(false, std::memory_order_acquire)) return;
         file = file_;
     }
     // The flush takes milliseconds; under the lock every signature meanwhile would wait for it.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -27,7 +28,9 @@ struct AuditRotation {
 // Append-only JSON lines in <datadir>/audit.log (0600): time, origin, method, account, chain,
 // decision, who decided (user, policy rule, timeout) and the keccak digest of what was signed.
 // Never a secret, never a whole payload. Each line is one write() on an O_APPEND descriptor, so
-// lines never interleave and a daemon crash loses none (the kernel holds them). fdatasync runs
+// lines never interleave and a daemon crash loses none (the kernel holds them). The write() runs
+// outside the lock (network threads writing at once do not wait for each other's system call);
+// the lock covers the bookkeeping only: which file, its size, the rotation. fdatasync runs
 // from sync(), which the server calls every second (on its blocking-work thread, never a network
 // thread) and at shutdown: one per request would cost a disk flush per signature. sync() holds no
 // lock while the disk flushes, so record() never waits for it. Thread-safe.
@@ -37,10 +40,11 @@ struct AuditRotation {
 // with a whole line: the line that crosses the threshold stays in the old file, and so do lines
 // written while the rotation runs; the new file gets the lines after the swap. The renames and the
 // fdatasync of the old file run on the rotation runner (the server's blocking-work thread);
-// record() only swaps descriptors under its lock. A crash at any point loses no line: before the
-// swap every line is in the file now called audit.log or audit.log.1; at the next start a missing
-// audit.log is created again and a leftover audit.log.next (the new file, empty until the swap) is
-// removed.
+// record() only swaps descriptors under its lock, and the rotation flushes the retired file once
+// the lines being written to it have landed (File::writers). A crash at any point loses no line:
+// before the swap every line is in the file now called audit.log or audit.log.1; at the next start
+// a missing audit.log is created again and a leftover audit.log.next (the new file, empty until the
+// swap) is removed.
 class AuditLog {
   public:
     using Rotation = AuditRotation;
@@ -79,6 +83,9 @@ class AuditLog {
     // Owns a descriptor; shared so that sync() can flush a file that rotate() just retired.
     struct File {
         int fd = -1;
+        // record() calls writing to this file outside the lock: counted up under the lock,
+        // down after the write(). A rotation waits for zero before it flushes and lets go of it.
+        std::atomic<unsigned> writers{0};
         ~File();
     };
 
@@ -100,7 +107,7 @@ class AuditLog {
     std::shared_ptr<File> file_;
     std::uint64_t size_ = 0;                    // bytes in the current audit.log
     bool rotation_pending_ = false;             // a rotation is queued or running
-    bool dirty_ = false;                        // written since the last sync()
+    std::atomic<bool> dirty_{false};            // written since the last sync()
     std::optional<core::Address> checksum_of_;  // the account checksum_ spells
     std::string checksum_;
     std::shared_ptr<History> history_ = std::make_shared<History>();

@@ -235,7 +235,10 @@ SignOutcome call_signer(core::Signer& signer, const core::SignContext& context,
     };
     switch (r.kind) {
         case SigningRequest::Kind::PersonalMessage:
-            return signature_reply(signer.sign_personal_message(context, key, r.message));
+            // r.digest is the message's EIP-191 hash (parse_personal_sign): the software
+            // signer signs it as is, a device gets the message.
+            return signature_reply(
+                signer.sign_personal_message_hashed(context, key, r.message, r.digest));
         case SigningRequest::Kind::Digest:
             return signature_reply(signer.sign_digest(context, key, r.digest));
         case SigningRequest::Kind::TypedData:

@@ -13,8 +13,10 @@ namespace keybridge::daemon::net {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-Listener::Listener(asio::io_context& ioc, ServerContext& ctx)
+Listener::Listener(asio::io_context& ioc, ServerContext& ctx,
+                   std::vector<asio::io_context*> sessions)
     : ioc_(ioc),
+      sessions_(std::move(sessions)),
       acceptor_(asio::make_strand(ioc)),
       retry_timer_(acceptor_.get_executor()),
       ctx_(ctx) {}
@@ -56,9 +58,18 @@ void Listener::stop() {
     });
 }
 
+asio::io_context& Listener::next_session_context() {
+    if (sessions_.empty()) return ioc_;
+    asio::io_context& next = *sessions_[next_session_];
+    next_session_ = (next_session_ + 1) % sessions_.size();
+    return next;
+}
+
 void Listener::do_accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_), boost::beast::bind_front_handler(
-                                                        &Listener::on_accept, shared_from_this()));
+    // The socket belongs to the io_context (network thread) its session will run on.
+    acceptor_.async_accept(
+        asio::make_strand(next_session_context()),
+        boost::beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
 }
 
 void Listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {

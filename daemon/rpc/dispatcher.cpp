@@ -78,6 +78,35 @@ void Dispatcher::run_call(const std::shared_ptr<const Client>& client, const Cal
 
 void Dispatcher::dispatch(const std::shared_ptr<const Client>& client, Payload payload,
                           std::function<void(std::optional<std::string>)> done) const {
+    if (!payload.is_batch && payload.entries.size() == 1) {
+        // One call, as nearly every request is: its answer is the response itself, with no
+        // batch to assemble (no lock, no list of responses, no copy of the answer's text).
+        auto& entry = payload.entries.front();
+        if (entry.error) return done(error_text(entry.id_text, *entry.error));
+        struct Single {
+            std::atomic<bool> replied{false};
+            bool notification = false;
+            std::string id;
+            std::function<void(std::optional<std::string>)> done;
+        };
+        auto single = std::make_shared<Single>();
+        const Call call = std::move(*entry.call);
+        single->notification = call.is_notification();
+        single->id = call.id_text;
+        single->done = std::move(done);
+        // Replies may come from any thread, once; a second call is a bug and is ignored.
+        run_call(client, call, [single](Outcome outcome) {
+            if (single->replied.exchange(true)) return;
+            if (single->notification) {
+                single->done(std::nullopt);
+            } else if (outcome) {
+                single->done(result_text(single->id, *outcome));
+            } else {
+                single->done(error_text(single->id, outcome.error()));
+            }
+        });
+        return;
+    }
     struct Batch {
         std::mutex mutex;
         std::vector<std::optional<std::string>> responses;

@@ -133,6 +133,12 @@ core::Result<core::RecoverableSignature> SoftwareSigner::sign_personal_message(
     return core::sign_personal_message(**held, message);
 }
 
+core::Result<core::RecoverableSignature> SoftwareSigner::sign_personal_message_hashed(
+    const core::SignContext& context, const core::KeyRef& key, core::ByteView /*message*/,
+    const core::Hash32& digest) {
+    return sign_digest(context, key, digest);  // one Keccak-256 of the message less
+}
+
 core::Result<core::RecoverableSignature> SoftwareSigner::sign_typed_data(
     const core::SignContext& /*context*/, const core::KeyRef& key,
     const core::eip712::HashedTypedData& typed) {

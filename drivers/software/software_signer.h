@@ -67,6 +67,11 @@ class SoftwareSigner final : public core::Signer {
     core::Result<core::RecoverableSignature> sign_personal_message(const core::SignContext& context,
                                                                    const core::KeyRef& key,
                                                                    core::ByteView message) override;
+    // Signs `digest` (the EIP-191 hash of `message`, computed by the caller) without hashing
+    // the message again.
+    core::Result<core::RecoverableSignature> sign_personal_message_hashed(
+        const core::SignContext& context, const core::KeyRef& key, core::ByteView message,
+        const core::Hash32& digest) override;
     core::Result<core::RecoverableSignature> sign_typed_data(
         const core::SignContext& context, const core::KeyRef& key,
         const core::eip712::HashedTypedData& typed) override;

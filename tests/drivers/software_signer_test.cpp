@@ -6,6 +6,8 @@
 
 #include "core/bip32.h"
 #include "core/bip39.h"
+#include "core/eip191.h"
+#include "core/secp256k1.h"
 
 namespace keybridge::drivers::software {
 namespace {
@@ -134,6 +136,44 @@ TEST(SoftwareSigner, LockForgetsKeysAndSeed) {
               ErrorCode::VaultLocked);
     // The list survives the lock (accounts are known while locked).
     EXPECT_EQ(signer.keys().size(), 1u);
+}
+
+}  // namespace
+}  // namespace keybridge::drivers::software
+
+namespace keybridge::drivers::software {
+namespace {
+
+// personal_sign with the digest the daemon already computed: the same signature as hashing the
+// message, and the given digest is what gets signed (the message is not hashed again).
+TEST(SoftwareSigner, HashedPersonalMessageSignsTheGivenDigest) {
+    SoftwareSigner signer;
+    auto first = derive(kMnemonic, "m/44'/60'/0'/0/0");
+    const core::KeyRef key{first.address, "m/44'/60'/0'/0/0"};
+    std::vector<SoftwareSigner::Key> keys;
+    keys.push_back({first.address, std::move(first.key)});
+    signer.set_keys(std::move(keys), seed_of(kMnemonic));
+    std::stop_source stop;
+    NoPrompts prompts;
+    const core::SignContext context{stop.get_token(), prompts};
+    const std::string text = "hello keybridge";
+    const core::ByteView message(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+
+    auto plain = signer.sign_personal_message(context, key, message);
+    auto hashed = signer.sign_personal_message_hashed(context, key, message,
+                                                      core::personal_message_hash(message));
+    ASSERT_TRUE(plain && hashed);
+    EXPECT_EQ(plain->to_rsv(), hashed->to_rsv());
+
+    // Another digest for the same message: that digest is signed, as the signer was told.
+    core::Hash32 other = core::personal_message_hash(message);
+    other[0] ^= 0x01;
+    auto signed_other = signer.sign_personal_message_hashed(context, key, message, other);
+    ASSERT_TRUE(signed_other);
+    EXPECT_NE(signed_other->to_rsv(), plain->to_rsv());
+    auto recovered = core::recover_public_key(other, *signed_other);
+    ASSERT_TRUE(recovered);
+    EXPECT_EQ(recovered->address(), key.address);
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <memory>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -131,6 +133,60 @@ TEST_F(Lifecycle, BadCommandLineExitsWithUsageError) {
     EXPECT_NE(output.find("--threads"), std::string::npos) << output;
     EXPECT_EQ(run_program({KEYBRIDGE_DAEMON_PATH, "--version"}, &output), 0);
     EXPECT_NE(output.find("keybridged "), std::string::npos) << output;
+}
+
+// --threads 3: each network thread runs its own event loop and serves the connections the
+// listener hands it in turn. Clients signing at once on six WebSockets (two per thread) and over
+// HTTP are all answered, every audit line (two per signature, written outside the log's lock by
+// whichever thread signed) is whole, and SIGTERM ends every loop: the daemon exits.
+TEST_F(Lifecycle, SeveralNetworkThreadsServeTheirConnectionsAndStopTogether) {
+    const std::string policy = tmp_.write("policy", "approve origin=local\n");
+    ASSERT_NO_FATAL_FAILURE(start({"--threads", "3", "--policy", policy}));
+    ASSERT_NO_FATAL_FAILURE(connect_account(local()));
+    constexpr int kSockets = 6;
+    constexpr int kEach = 15;
+    std::vector<std::unique_ptr<WsClient>> sockets;
+    for (int i = 0; i < kSockets; ++i) {
+        sockets.push_back(std::make_unique<WsClient>(port(), local().caller()));
+        ASSERT_TRUE(sockets.back()->open()) << sockets.back()->error();
+    }
+    std::atomic<int> signed_count{0};
+    std::vector<std::thread> callers;
+    for (auto& socket : sockets) {
+        callers.emplace_back([&, ws = socket.get()] {
+            for (int j = 0; j < kEach; ++j) {
+                const json::value r =
+                    ws->call("personal_sign", json::array{"0x6869", kFirstAccount});
+                if (r.is_object() && r.as_object().contains("result")) ++signed_count;
+            }
+        });
+    }
+    callers.emplace_back([&] {
+        for (int j = 0; j < kEach; ++j) {
+            const json::value r =
+                local().call("personal_sign", json::array{"0x6869", kFirstAccount});
+            if (r.is_object() && r.as_object().contains("result")) ++signed_count;
+        }
+    });
+    for (auto& t : callers)
+        t.join();
+    EXPECT_EQ(signed_count.load(), (kSockets + 1) * kEach);
+    for (auto& socket : sockets)
+        EXPECT_EQ(socket->call("eth_chainId").at("result"), json::value("0x1"));
+
+    std::ifstream audit(datadir_ + "/audit.log");
+    int signed_lines = 0;
+    for (std::string line; std::getline(audit, line);) {
+        json::error_code ec;
+        const json::value v = json::parse(line, ec);
+        ASSERT_FALSE(ec) << "torn audit line: " << line;
+        if (v.at("decision") == json::value("signed")) ++signed_lines;
+    }
+    EXPECT_EQ(signed_lines, (kSockets + 1) * kEach);
+
+    sockets.clear();
+    daemon_.signal(SIGTERM);
+    EXPECT_EQ(daemon_.wait_exit(), 0) << daemon_.log();
 }
 
 TEST_F(Lifecycle, PortInUseFailsStartUp) {
