@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <thread>
 
 #include <boost/asio/ip/address.hpp>
 
@@ -383,6 +384,10 @@ std::string default_config_path() {
     return "";
 }
 
+unsigned default_network_threads() {
+    return std::clamp(std::thread::hardware_concurrency(), 1U, 2U);
+}
+
 const std::vector<OptionDecl>& option_table() {
     static const std::vector<OptionDecl> table = {
         {"datadir", "DIR", "$XDG_DATA_HOME/keybridge",
@@ -393,7 +398,7 @@ const std::vector<OptionDecl>& option_table() {
          "loopback address to serve on; repeat for several", true},
         {"password-file", "FILE", "", "unlock the vault at start with the password in FILE"},
         {"policy", "FILE", "", "approval policy rules (see docs/POLICY.md)"},
-        {"threads", "N", "1", "network threads (each its own event loop)"},
+        {"threads", "N", "2 (1 on one core)", "network threads (each its own event loop)"},
         {"signing-worker", "auto|off", "off",
          "sign on a worker thread while a network thread is saturated"},
         {"chain-id", "ID", "1", "chain selected for new origins"},

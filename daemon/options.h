@@ -42,12 +42,17 @@ struct ChainConfig {
     std::string configured_url;
 };
 
+// min(cores, 2); more only with --threads N (not measured on larger machines).
+unsigned default_network_threads();
+
 struct Config {
     std::string datadir;
     std::vector<std::string> listen;  // "127.0.0.1:8645", "[::1]:8645"
     std::string password_file;
     std::string policy_file;
-    unsigned threads = 1;
+    // Two where there are two cores: measured side by side with anvil on 2 cores
+    // (docs/BENCHMARKS.md), one event loop per thread serves 1.3-2x what one thread does.
+    unsigned threads = default_network_threads();
     // Software signing moves to a worker thread while a network thread is saturated (auto);
     // off keeps it on the network threads.
     bool signing_worker = false;  // measured: the hand-over costs more than it gains on 2 cores

@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <thread>
 #include <utility>
 
 #include <gtest/gtest.h>
@@ -80,7 +82,7 @@ TEST_F(OptionsTest, Defaults) {
     Config c = parse({});
     EXPECT_EQ(c.datadir, dir_);
     EXPECT_EQ(c.listen, (std::vector<std::string>{"127.0.0.1:8645", "[::1]:8645"}));
-    EXPECT_EQ(c.threads, 1u);
+    EXPECT_EQ(c.threads, std::clamp(std::thread::hardware_concurrency(), 1U, 2U));
     EXPECT_EQ(c.max_request_bytes, 1024u * 1024u);
     EXPECT_EQ(c.approval_timeout_s, 300u);
     EXPECT_FALSE(c.enable_eth_sign);
