@@ -50,7 +50,11 @@ std::string_view to_string(Stage stage);  // "needs-input", "waiting", "approved
 // warnings. Never holds a secret.
 struct ApprovalRequest {
     std::uint64_t id = 0;
-    std::string origin;          // the page's origin, or kLocalClientOrigin
+    std::string origin;  // the page's origin, or kLocalClientOrigin
+    // The paired extension that relayed the request (rpc::Client::channel), empty for a direct
+    // caller: the per-origin limits count each apart, so a program claiming a site's Origin
+    // cannot fill the share of the real site behind the extension.
+    std::string channel;
     bool authenticated = false;  // the caller proved itself (cookie token): policy may decide
     std::uint64_t connection_id = 0;
     std::string method;  // eth_requestAccounts, personal_sign, eth_sendTransaction, ...

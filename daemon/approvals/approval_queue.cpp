@@ -211,7 +211,7 @@ core::Status ApprovalQueue::admit_locked(const ApprovalRequest& request) const {
     const bool connect = request.method == kConnectMethod;
     std::size_t of_origin = 0;
     for (const auto& [id, e] : entries_) {
-        if (e.request.origin != request.origin) continue;
+        if (e.request.origin != request.origin || e.request.channel != request.channel) continue;
         // One connect request per origin: a second one would only ask the same question again
         // (and a page could repeat it to fill the queue).
         if (connect && e.request.method == kConnectMethod) {

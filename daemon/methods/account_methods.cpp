@@ -119,6 +119,7 @@ void ask_to_connect(Services& s, const std::shared_ptr<const rpc::Client>& clien
     request.id = s.approvals.reserve_id();  // the key of the approver's choice
     request.origin =
         client->is_browser() ? client->origin : std::string(approvals::kLocalClientOrigin);
+    request.channel = client->channel;
     request.authenticated = client->token_authenticated;
     request.connection_id = client->connection_id;
     request.method = approvals::kConnectMethod;

@@ -233,6 +233,7 @@ void register_chain_methods(rpc::Dispatcher& d, Services& s) {
                approvals::ApprovalRequest request;
                request.origin = client->is_browser() ? client->origin
                                                      : std::string(approvals::kLocalClientOrigin);
+               request.channel = client->channel;
                request.authenticated = client->token_authenticated;
                request.connection_id = client->connection_id;
                request.method = "wallet_addEthereumChain";

@@ -202,6 +202,7 @@ void explain_transaction(const SigningRequest& r, Explanation& out) {
 approvals::ApprovalRequest approval_for(const SigningRequest& r, Explanation explanation) {
     approvals::ApprovalRequest a;
     a.origin = r.origin;
+    a.channel = r.channel;
     a.authenticated = r.authenticated;
     a.connection_id = r.connection_id;
     a.method = r.method;

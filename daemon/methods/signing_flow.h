@@ -26,7 +26,8 @@ struct SigningRequest {
     Kind kind = Kind::PersonalMessage;
     std::string method;  // the RPC method, as the approver and the audit log name it
     core::Address account;
-    std::string origin;  // the page's origin, or approvals::kLocalClientOrigin
+    std::string origin;   // the page's origin, or approvals::kLocalClientOrigin
+    std::string channel;  // rpc::Client::channel: the extension that relayed it, or empty
     bool authenticated = false;
     std::uint64_t connection_id = 0;
     std::uint64_t chain_id = 0;  // the origin's chain when the request arrived

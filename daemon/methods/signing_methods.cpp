@@ -27,6 +27,7 @@ SigningRequest from_client(const Services& s, const rpc::Client& client, std::st
     r.kind = kind;
     r.method = std::move(method);
     r.origin = client.is_browser() ? client.origin : std::string(approvals::kLocalClientOrigin);
+    r.channel = client.channel;
     r.authenticated = client.token_authenticated;
     r.connection_id = client.connection_id;
     r.chain_id = s.chain_for(client);

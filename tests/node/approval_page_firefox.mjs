@@ -191,7 +191,7 @@ const gone = (selector) => page.waitForSelector(selector, { hidden: true, timeou
 // Tests
 
 step("the launcher logged Firefox in: HttpOnly, SameSite=Strict cookie, never the secret in a URL", async () => {
-  const cookie = (await page.cookies(pageUrl)).find((c) => c.name === "keybridge_page");
+  const cookie = (await page.cookies(pageUrl)).find((c) => c.name === `keybridge_page_${port}`);
   assert.ok(cookie, "the page cookie is set");
   assert.equal(cookie.httpOnly, true);
   assert.equal(cookie.sameSite, "Strict");

@@ -357,7 +357,7 @@ test("the popup's button opens the approval page logged in, showing the queue; t
   const c = await card("eth_requestAccounts");
   assert.match(await c.locator(".origin").textContent(), new RegExp(dappOrigin.replace(/[.]/g, "\\.")));
   // The cookie is the page's (HttpOnly, SameSite=Strict); the code bought it once.
-  const cookie = (await context.cookies(`http://127.0.0.1:${daemonPort}/ui/`)).find((k) => k.name === "keybridge_page");
+  const cookie = (await context.cookies(`http://127.0.0.1:${daemonPort}/ui/`)).find((k) => k.name === `keybridge_page_${daemonPort}`);
   assert.ok(cookie, "the page cookie is set");
   assert.equal(cookie.httpOnly, true);
   assert.equal(cookie.sameSite, "Strict");

@@ -446,5 +446,47 @@ TEST_F(ExtensionPairing, EachRelayedOriginHasThePendingShareOfAPage) {
     }
 }
 
+// A local program claiming the site's Origin has a share of its own: it cannot fill the one of
+// the real site behind the extension (nor the site fill the program's).
+TEST_F(ExtensionPairing, AProgramClaimingTheSitesOriginCannotFillTheRelayedSitesShare) {
+    ASSERT_NO_FATAL_FAILURE(start({"--max-pending-per-origin", "2"}));
+    Extension ext(port());
+    ASSERT_TRUE(ext.pair_approved(control_path()).as_object().contains("result"));
+    WsClient claimant(port(), Caller{"", kSite, false});
+    ASSERT_TRUE(claimant.open());
+    auto add_chain_params = [](int chain) {
+        return json::array{json::object{{"chainId", "0x" + std::to_string(chain)},
+                                        {"rpcUrls", json::array{"http://127.0.0.1:1"}}}};
+    };
+    for (int id : {101, 102}) {
+        ASSERT_TRUE(claimant.send_text(
+            json::serialize(json::object{{"jsonrpc", "2.0"},
+                                         {"id", id},
+                                         {"method", "wallet_addEthereumChain"},
+                                         {"params", add_chain_params(1000 + id)}})));
+    }
+    ASSERT_EQ(wait_pending(control(), 2).size(), 2u);
+    // The claimant is over its share...
+    json::value over = claimant.call("wallet_addEthereumChain", add_chain_params(1103));
+    EXPECT_EQ(over.at("error").at("code"), json::value(-32005)) << over;
+    // ...and the site through the extension still has all of its own.
+    for (int id : {911, 912}) {
+        ASSERT_TRUE(ext.ws.send_text(json::serialize(json::object{
+            {"jsonrpc", "2.0"},
+            {"id", id},
+            {"method", "keybridge_relay"},
+            {"params",
+             json::array{relay_call(kSite, "wallet_addEthereumChain", add_chain_params(1200 + id),
+                                    "chain-" + std::to_string(id))}}})));
+    }
+    json::array pending = wait_pending(control(), 4);
+    ASSERT_EQ(pending.size(), 4u);
+    for (const auto& request : pending) {
+        EXPECT_EQ(request.at("origin"), json::value(kSite));
+        EXPECT_EQ(control().result("keybridge_decide", decision_for(request, "reject")),
+                  json::value(true));
+    }
+}
+
 }  // namespace
 }  // namespace keybridge::test::e2e

@@ -417,7 +417,7 @@ TEST_F(ConfigPlaceTest, XdgConfigHomeFirstThenTheDataFolderWithANotice) {
     EXPECT_TRUE(standard->notices.empty());
 
     // Another instance (--datadir) keeps its settings with its data.
-    EXPECT_EQ(parse({}).threads, 1u);
+    EXPECT_EQ(parse({}).threads, default_network_threads());
     write("keybridged.conf", "threads = 4\n");
     EXPECT_EQ(parse({}).threads, 4u);
 
