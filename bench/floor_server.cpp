@@ -1,23 +1,28 @@
 // keybridge_floor_server: the least a loopback JSON-RPC signer can do per request, as a yardstick
 // for keybridged's own cost (docs/BENCHMARKS.md, "The floor").
 //
-// It answers keybridge_loadgen on one Asio thread, as keybridged does by default, over HTTP/1.1
-// keep-alive and WebSocket, but does nothing a wallet must do: no JSON parsing (the id, method
-// and message are found by scanning), no origin, token, Host or size checks, no approval, no
-// audit log, one fixed key. personal_sign still really signs (EIP-191 over the request's message
-// with core), so the CPU it spends per request is transport + signature, and nothing else.
+// It answers keybridge_loadgen over HTTP/1.1 keep-alive and WebSocket on as many network threads
+// as keybridged uses by default (two, one on a one-core machine; --threads N), each with its own
+// event loop and its connections dealt in turn, as keybridged deals them, but does nothing a wallet
+// must do: no JSON parsing (the id, method and message are found by scanning), no origin, token,
+// Host or size checks, no approval, no audit log, one fixed key. personal_sign still really signs
+// (EIP-191 over the request's message with core), so the CPU it spends per request is transport +
+// signature, and nothing else.
 //
 // NOT a server to use: it signs for anyone. It binds 127.0.0.1 only and exists for benchmarks.
 //
-// Usage: keybridge_floor_server [--port N]   (0, the default, picks a free port; the chosen one
-//        is printed as "listening on 127.0.0.1:PORT")
+// Usage: keybridge_floor_server [--port N] [--threads N]   (port 0, the default, picks a free
+//        port; the chosen one is printed as "listening on 127.0.0.1:PORT")
 
+#include <algorithm>
 #include <cstdint>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -154,30 +159,61 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     std::string out_;
 };
 
-void accept(tcp::acceptor& acceptor) {
-    acceptor.async_accept([&acceptor](beast::error_code ec, tcp::socket socket) {
-        if (!ec) std::make_shared<HttpSession>(std::move(socket))->read();
-        accept(acceptor);
-    });
-}
+// Each new connection goes to the next event loop in turn and stays there.
+class Acceptor {
+  public:
+    Acceptor(std::vector<std::unique_ptr<asio::io_context>>& loops, std::uint16_t port)
+        : loops_(loops),
+          acceptor_(*loops.front(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), port)) {}
+
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+    void accept() {
+        asio::io_context& loop = *loops_[next_++ % loops_.size()];
+        acceptor_.async_accept(loop, [this](beast::error_code ec, tcp::socket socket) {
+            if (!ec) std::make_shared<HttpSession>(std::move(socket))->read();
+            accept();
+        });
+    }
+
+  private:
+    std::vector<std::unique_ptr<asio::io_context>>& loops_;
+    tcp::acceptor acceptor_;
+    std::size_t next_ = 0;
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
     std::uint16_t port = 0;
+    unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1U, 2U);
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "--port" && i + 1 < argc) {
             port = static_cast<std::uint16_t>(std::stoul(argv[++i]));
+        } else if (arg == "--threads" && i + 1 < argc) {
+            threads = static_cast<unsigned>(std::clamp(std::stoul(argv[++i]), 1UL, 64UL));
         } else {
-            std::cerr << "usage: keybridge_floor_server [--port N]\n";
+            std::cerr << "usage: keybridge_floor_server [--port N] [--threads N]\n";
             return 2;
         }
     }
-    asio::io_context ioc(1);
-    tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    std::cerr << "listening on 127.0.0.1:" << acceptor.local_endpoint().port() << std::endl;
-    accept(acceptor);
-    ioc.run();
+    std::vector<std::unique_ptr<asio::io_context>> loops;
+    for (unsigned i = 0; i < threads; ++i)
+        loops.push_back(std::make_unique<asio::io_context>(1));
+    Acceptor acceptor(loops, port);
+    std::cerr << "listening on 127.0.0.1:" << acceptor.port() << " (" << threads
+              << " network threads)" << std::endl;
+    acceptor.accept();
+    // The other loops have no work until a connection arrives: keep them running.
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep;
+    std::vector<std::thread> workers;
+    for (std::size_t i = 1; i < loops.size(); ++i) {
+        keep.push_back(asio::make_work_guard(*loops[i]));
+        workers.emplace_back([&loop = *loops[i]] { loop.run(); });
+    }
+    loops.front()->run();
+    for (auto& w : workers)
+        w.join();
     return 0;
 }

@@ -21,7 +21,7 @@
 # CONNECTIONS ("1 16 64"), INFLIGHT ("1 4"), TRANSPORTS ("ws http"),
 # METHODS ("eth_chainId personal_sign eth_signTypedData_v4"), PACED_RATE (1000; 0 skips),
 # PACED_CONNECTIONS (16), IDLE_CONNECTIONS (1000), STARTUP_RUNS (10), FLOOR_CELLS (connections x
-# in flight for the floor server's personal_sign cells, "1x1 16x1 64x4"),
+# in flight for the floor server's personal_sign cells after the matrix, "1x1 16x1 64x4"),
 # DAEMON_ARGS (extra keybridged options, e.g. "--threads 2"), DAEMON (another keybridged binary
 # to measure with the same tools, e.g. an older build for a before/after comparison).
 #
@@ -32,7 +32,11 @@
 # servers' signatures of the same message must be equal (the run stops otherwise).
 # ANVIL (its binary; "skip" leaves the peer out), PEER_CELLS (connections x in flight,
 # "1x1 16x1 64x4"), PEER_METHODS ("personal_sign eth_signTypedData_v4 eth_chainId"),
-# PEER_TRANSPORTS (default TRANSPORTS).
+# PEER_TRANSPORTS (default TRANSPORTS). In the same loop, right after anvil's cell, the floor
+# server (keybridge_floor_server, transport + signature and nothing else, on as many network
+# threads as keybridged's default) answers the personal_sign and eth_chainId cells: the least any
+# server built on libsecp256k1 and Beast spends per request at that moment, so the table shows how
+# far the goals are from what is physically possible on the machine (FLOOR_PEER=0 leaves it out).
 #
 # SHORT=1 runs every part briefly (a check that the whole script works, minutes instead of
 # tens of minutes; its figures are not for quoting). Variables set explicitly still win.
@@ -240,13 +244,34 @@ start_anvil() {
     exit 1
 }
 
-# One cell against one server: keybridged (with the token) or anvil (without).
+# The floor server on a free port: FLOOR_PID, FLOOR_PORT.
+start_floor() {
+    : >"$TMP/floor.log"
+    "$FLOOR" "$@" 2>"$TMP/floor.log" &
+    FLOOR_PID=$!
+    FLOOR_PORT=
+    for _ in $(seq 100); do
+        FLOOR_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/floor.log" | head -1)
+        [[ -n $FLOOR_PORT ]] && return 0
+        sleep 0.05
+    done
+    note "keybridge_floor_server did not start: $(cat "$TMP/floor.log")"
+    exit 1
+}
+stop_floor() {
+    kill "$FLOOR_PID"
+    wait "$FLOOR_PID" 2>/dev/null || true
+    FLOOR_PID=
+}
+
+# One cell against one server: keybridged (with the token), anvil or the floor (without).
 peer_cell() {
     local server=$1 method=$2 transport=$3 conns=$4 k=$5 line
     local label="$server $method $transport c=$conns k=$k"
     note "$label"
     local target=(--target "127.0.0.1:$PORT" --token-file "$DATA/.cookie" --pid "$DAEMON_PID")
     if [[ $server == anvil ]]; then target=(--target "127.0.0.1:$ANVIL_PORT" --pid "$ANVIL_PID"); fi
+    if [[ $server == floor ]]; then target=(--target "127.0.0.1:$FLOOR_PORT" --pid "$FLOOR_PID"); fi
     if ! line=$("$LOADGEN" "${target[@]}" --json --method "$method" --transport "$transport" \
         --connections "$conns" --inflight "$k" --duration "$CELL_SECONDS" \
         --warmup "$WARMUP_SECONDS" --label "$label"); then
@@ -260,6 +285,7 @@ if [[ $ANVIL != skip ]]; then
     start_anvil
     note "anvil $("$ANVIL" --version | head -1) pid $ANVIL_PID on port $ANVIL_PORT"
     record "$(jq -cn --arg version "$("$ANVIL" --version | head -1)" '{mode:"peer-info", server:"anvil", version:$version}')"
+    if [[ ${FLOOR_PEER:-1} == 1 ]]; then start_floor; fi
     for method in $PEER_METHODS; do
         for transport in $PEER_TRANSPORTS; do
             for cell in $PEER_CELLS; do
@@ -272,12 +298,16 @@ if [[ $ANVIL != skip ]]; then
                     note "signatures differ for $method: keybridged $ours, anvil $PEER_LAST_SIGNATURE"
                     exit 1
                 fi
+                if [[ -n $FLOOR_PID && ($method == personal_sign || $method == eth_chainId) ]]; then
+                    peer_cell floor "$method" "$transport" "$conns" "$k"
+                fi
             done
         done
     done
     kill "$ANVIL_PID"
     wait "$ANVIL_PID" 2>/dev/null || true
     ANVIL_PID=
+    if [[ -n $FLOOR_PID ]]; then stop_floor; fi
 fi
 stop_daemon
 
@@ -285,30 +315,19 @@ stop_daemon
 # The same personal_sign cells against keybridge_floor_server (transport + signature, nothing a
 # wallet must do): the least any loopback signer spends per request on this machine.
 note "the floor (keybridge_floor_server)"
-: >"$TMP/floor.log"
-"$FLOOR" 2>"$TMP/floor.log" &
-FLOOR_PID=$!
-PORT=
-for _ in $(seq 100); do
-    PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/floor.log" | head -1)
-    [[ -n $PORT ]] && break
-    sleep 0.05
-done
-[[ -n $PORT ]] || { note "keybridge_floor_server did not start"; exit 1; }
+start_floor
 for transport in $TRANSPORTS; do
     for cell in $FLOOR_CELLS; do
         conns=${cell%x*} k=${cell#*x}
         label="floor personal_sign $transport c=$conns k=$k"
         note "$label"
-        line=$("$LOADGEN" --target "127.0.0.1:$PORT" --token-file "$TMP/password" --pid "$FLOOR_PID" \
+        line=$("$LOADGEN" --target "127.0.0.1:$FLOOR_PORT" --pid "$FLOOR_PID" \
             --json --method personal_sign --transport "$transport" --connections "$conns" \
             --inflight "$k" --duration "$CELL_SECONDS" --warmup "$WARMUP_SECONDS" --label "$label")
         record "$(jq -c '. + {mode:"floor"}' <<<"$line")"
     done
 done
-kill "$FLOOR_PID"
-wait "$FLOOR_PID" 2>/dev/null || true
-FLOOR_PID=
+stop_floor
 
 # ------------------------------------------------------------------ start-up
 # Locked start (no password file), as at boot: the time until the first answer.
@@ -378,9 +397,10 @@ def peer_table(rows):
     """keybridged and anvil cell by cell (measured back to back), with keybridged/anvil ratios."""
     ours = {}
     theirs = {}
+    floor = {}
     for r in rows:
         key = (r["method"], r["transport"], r["connections"], r["inflight"])
-        (ours if r["server"] == "keybridged" else theirs)[key] = r
+        {"keybridged": ours, "anvil": theirs, "floor": floor}[r["server"]][key] = r
     keys = [k for k in ours if k in theirs]
     if not keys:
         return
@@ -405,6 +425,23 @@ def peer_table(rows):
               f"| {ratio(k['req_per_s'], a['req_per_s'])} | {k['p50_us']} | {a['p50_us']} "
               f"| {k['p99_us']} | {a['p99_us']} | {ratio(k['p99_us'], a['p99_us'])} "
               f"| {kc} | {ac} | {ratio(kc, ac)} | {errors} |")
+    floor_keys = [k for k in keys if k in floor]
+    if floor_keys:
+        print()
+        print("The floor in the same loop (keybridge_floor_server right after anvil's cell: "
+              "transport + signature, nothing a wallet must do): what any server on this machine "
+              "with libsecp256k1 and Beast can reach, against anvil and keybridged:")
+        print()
+        print("| Method | Transport | Conns | In flight | floor req/s | floor ÷ anvil req/s "
+              "| floor CPU µs/req | floor ÷ anvil CPU | keybridged ÷ floor CPU |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        for key in floor_keys:
+            f, k, a = floor[key], ours[key], theirs[key]
+            fc = f.get("daemon_cpu_us_per_req")
+            print(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | {f['req_per_s']} "
+                  f"| {ratio(f['req_per_s'], a['req_per_s'])} | {fc} "
+                  f"| {ratio(fc, a.get('daemon_cpu_us_per_req'))} "
+                  f"| {ratio(k.get('daemon_cpu_us_per_req'), fc)} |")
     same = sorted({key[0] for key in keys if ours[key].get("signature")
                    and ours[key].get("signature") == theirs[key].get("signature")})
     if same:
