@@ -457,7 +457,7 @@ void HttpSession::handle_rpc(Request req, std::shared_ptr<const rpc::Client> cli
     ctx_.dispatcher.dispatch(
         client, std::move(payload),
         [self = shared_from_this(), version, keep_alive, origin](std::optional<std::string> body) {
-            // Inline when the handler answered on this session's strand, queued otherwise.
+            // Inline when the handler answered on this session's thread, queued otherwise.
             boost::asio::dispatch(self->stream_.get_executor(), [self, version, keep_alive, origin,
                                                                  body = std::move(body)]() mutable {
                 self->answering_ = false;

@@ -15,12 +15,12 @@
 
 namespace keybridge::daemon::net {
 
-// One TCP connection speaking HTTP/1.1. Runs on its own strand. Every request passes the Host
-// check first, then the Origin check; then its capabilities (http_routes.h) are worked out from
-// the token and the page cookie, and the route table (routes()) picks the handler: GET /health,
-// CORS preflights, POST / with JSON-RPC, the upgrade to a WebSocket (handed to WsSession), and the
-// approval page (its files, /ui/login, its WebSocket /ui/ws). A route whose capability the request
-// lacks is refused before any JSON is read.
+// One TCP connection speaking HTTP/1.1. Runs on one network thread (see Listener). Every request
+// passes the Host check first, then the Origin check; then its capabilities (http_routes.h) are
+// worked out from the token and the page cookie, and the route table (routes()) picks the handler:
+// GET /health, CORS preflights, POST / with JSON-RPC, the upgrade to a WebSocket (handed to
+// WsSession), and the approval page (its files, /ui/login, its WebSocket /ui/ws). A route whose
+// capability the request lacks is refused before any JSON is read.
 //
 // While a JSON-RPC request is being answered (it may wait minutes for the user's approval) a
 // read stays pending, so a client that goes away is noticed at once: its queued approvals are
@@ -98,7 +98,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     ConnectionSlot slot_;
     bool first_request_ = true;
 
-    // State of the request being answered (see the class comment); all touched on the strand.
+    // State of the request being answered (see the class comment); all touched on the session's
+    // thread.
     bool answering_ = false;                     // dispatched, the reply not produced yet
     std::uint64_t answer_connection_ = 0;        // its rpc::Client::connection_id
     unsigned answer_version_ = 11;               // its HTTP version (10 or 11)

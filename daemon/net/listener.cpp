@@ -66,10 +66,12 @@ asio::io_context& Listener::next_session_context() {
 }
 
 void Listener::do_accept() {
-    // The socket belongs to the io_context (network thread) its session will run on.
-    acceptor_.async_accept(
-        asio::make_strand(next_session_context()),
-        boost::beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+    // The socket belongs to the io_context (network thread) its session will run on. No strand:
+    // exactly one thread runs each io_context, so a session's handlers never run at once, and a
+    // strand would only add a lock and a queue to every completion (eth_chainId over WebSocket
+    // at 64x4: 31.8k -> 25.9k instructions per request).
+    acceptor_.async_accept(next_session_context(), boost::beast::bind_front_handler(
+                                                       &Listener::on_accept, shared_from_this()));
 }
 
 void Listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {

@@ -16,7 +16,8 @@ namespace keybridge::daemon::net {
 // Accepts connections on one loopback endpoint and starts an HttpSession for each, refusing
 // (closing at once) connections beyond --max-connections. Each network thread runs its own
 // io_context (`sessions`, one per --threads): connections are handed to them in turn and stay on
-// that thread for their whole life, so the threads never wait for each other's event loop.
+// that thread for their whole life, so the threads never wait for each other's event loop. Only
+// one thread runs each io_context: a session's handlers are serialised by that, without a strand.
 class Listener : public std::enable_shared_from_this<Listener> {
   public:
     // Accepts on `ioc`; sessions run on `sessions` (in turn), or on `ioc` when it is empty.

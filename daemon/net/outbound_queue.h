@@ -24,7 +24,7 @@ struct OutboundLimits {
 
 // The messages waiting to be written to one connection, front first (the one being written).
 // Its unsent bytes are also counted in `total`, shared by every connection, and given back as
-// messages leave or when the queue is destroyed. Not thread-safe (one connection's strand);
+// messages leave or when the queue is destroyed. Not thread-safe (one connection's network thread);
 // `total` is atomic.
 class OutboundQueue {
   public:

@@ -108,9 +108,9 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     calls_in_flight_ += calls;
     ctx_.dispatcher.dispatch(client_, std::move(payload),
                              [self = shared_from_this(), calls](std::optional<std::string> body) {
-                                 // Answered inline (on this strand, most are) the reply is written
-                                 // at once, before the next read starts; from another thread it is
-                                 // queued to the strand.
+                                 // Answered inline (on this session's network thread, most are)
+                                 // the reply is written at once, before the next read starts; from
+                                 // another thread it is queued to that thread's event loop.
                                  boost::asio::dispatch(
                                      self->ws_.get_executor(),
                                      [self, calls, body = std::move(body)]() mutable {
@@ -157,8 +157,8 @@ void WsSession::on_reply(std::optional<std::string> body, std::size_t calls) {
 }
 
 void WsSession::push(std::string text) {
-    // A reply computed on this session's strand (most are: the handler ran inline from on_read)
-    // is sent at once; from any other thread it is queued to the strand as before.
+    // A reply computed on this session's network thread (most are: the handler ran inline from
+    // on_read) is sent at once; from any other thread it is queued to that thread's event loop.
     boost::asio::dispatch(ws_.get_executor(),
                           [self = shared_from_this(), text = std::move(text)]() mutable {
                               self->send(std::move(text));
@@ -224,7 +224,7 @@ void WsSession::close(int code, std::string reason, std::string last_message) {
                 websocket::close_reason(static_cast<websocket::close_code>(code), reason);
             self->last_message_ = std::move(last_message);
             // Requests still being answered (at shutdown: the 4900 answers of pending approvals,
-            // which reach this strand after this close) go out before the last message and the
+            // which reach this session after this close) go out before the last message and the
             // close frame: a client learns the fate of each request before it hears "goodbye".
             if (self->in_flight_ == 0) self->finish_close();
         });

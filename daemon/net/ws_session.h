@@ -20,8 +20,8 @@ namespace keybridge::daemon::net {
 // the queue is over its pause threshold, or max-calls-in-flight calls are being answered, the
 // session reads no more requests, and reads again once they have drained; a client that lets it
 // grow past a limit all the same (answers to earlier requests, events) is closed with 1008 and the
-// limit as the reason, its unsent messages dropped at once. Runs on the strand of the HTTP session
-// it came from.
+// limit as the reason, its unsent messages dropped at once. Runs on the network thread of the HTTP
+// session it came from.
 class WsSession : public EventSink, public std::enable_shared_from_this<WsSession> {
   public:
     WsSession(boost::beast::tcp_stream stream, ServerContext& ctx, ConnectionSlot slot,
@@ -43,7 +43,7 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     void read_more();
     bool reading_should_wait() const;
     void resume_reading();
-    // The dispatcher's answer to one payload (nothing for notifications), on the strand.
+    // The dispatcher's answer to one payload (nothing for notifications), on the session's thread.
     void on_reply(std::optional<std::string> body, std::size_t calls);
     // The read loop stopped for good: reports the connection as closed (once).
     void connection_ended();
