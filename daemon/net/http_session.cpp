@@ -358,19 +358,7 @@ void HttpSession::serve_page_login(Request req, const Caller&) {
                           "secret changes at every start of keybridged)",
                           true);
     }
-    Response res{http::status::ok, req.version()};
-    res.set(http::field::server, kServerName);
-    res.set(http::field::content_type, "text/html; charset=utf-8");
-    add_page_headers(res, req[http::field::host]);
-    res.set(http::field::set_cookie, ctx_.page->set_cookie_header(port_));
-    // A document of our own origin moves on to the page: the cookie is SameSite=Strict, and a
-    // navigation that started in the launcher file (another site) would not carry it.
-    res.body() =
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta http-equiv=\"refresh\" content=\"0;url=/ui/\"><title>keybridge</title></head>\n"
-        "<body><p><a href=\"/ui/\">Open the keybridge approval page</a></p></body></html>\n";
-    res.keep_alive(req.keep_alive());
-    send(std::move(res));
+    send_page_cookie_and_move_on(req);
 }
 
 void HttpSession::serve_page_code_login(Request req, const Caller&) {
@@ -390,13 +378,17 @@ void HttpSession::serve_page_code_login(Request req, const Caller&) {
                           "`keybridge ui`",
                           true);
     }
+    send_page_cookie_and_move_on(req);  // the used code also leaves the address bar
+}
+
+void HttpSession::send_page_cookie_and_move_on(const Request& req) {
     Response res{http::status::ok, req.version()};
     res.set(http::field::server, kServerName);
     res.set(http::field::content_type, "text/html; charset=utf-8");
     add_page_headers(res, req[http::field::host]);
     res.set(http::field::set_cookie, ctx_.page->set_cookie_header(port_));
-    // As after /ui/login: a document of our own origin moves on to the page (the cookie is
-    // SameSite=Strict), and the used code leaves the address bar.
+    // A document of our own origin moves on to the page: the cookie is SameSite=Strict, and a
+    // navigation that started elsewhere (the launcher file, the extension) would not carry it.
     res.body() =
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta http-equiv=\"refresh\" content=\"0;url=/ui/\"><title>keybridge</title></head>\n"

@@ -64,6 +64,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // (keybridge_pageLogin) buys the page cookie, as the launcher's secret does.
     void serve_page_code_login(Request request, const Caller& caller);
     void serve_page_socket(Request request, const Caller& caller);
+    // After a login: the page cookie, and a small document that moves on to /ui/.
+    void send_page_cookie_and_move_on(const Request& req);
     // A refusal for a request that lacks the route's capability.
     void refuse_capability(Capability required, const Caller& caller, bool presented_token);
     std::shared_ptr<rpc::Client> make_client(const Caller& caller) const;
