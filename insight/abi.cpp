@@ -321,52 +321,48 @@ std::string Function::signature() const {
     return std::string(name) + params_canonical;
 }
 
-const std::vector<Function>& table() {
-    static const std::vector<Function> functions = [] {
-        std::vector<Function> out;
-        out.reserve(std::size(kTable));
-        for (const RawEntry& e : kTable) {
-            auto type = parse_params(e.params);
-            KEYBRIDGE_ASSERT(type.has_value());  // the generator wrote it
-            out.push_back(Function{e.selector, e.family, e.name, e.params, std::move(*type)});
-        }
-        return out;  // sorted by selector (the generator sorts)
-    }();
-    return functions;
-}
-
-const Function* find(std::uint32_t selector) {
-    const auto& t = table();
-    auto it = std::lower_bound(t.begin(), t.end(), selector,
-                               [](const Function& f, std::uint32_t s) { return f.selector < s; });
-    return it != t.end() && it->selector == selector ? &*it : nullptr;
-}
-
 namespace {
 constexpr RawEntry kErrors[] = {
 #include "insight/generated/errors.inc"
 };
+
+// A generated table, its parameter types parsed once (the generator wrote them, sorted by
+// selector).
+template <std::size_t N>
+std::vector<Function> parse_table(const RawEntry (&raw)[N]) {
+    std::vector<Function> out;
+    out.reserve(N);
+    for (const RawEntry& e : raw) {
+        auto type = parse_params(e.params);
+        KEYBRIDGE_ASSERT(type.has_value());
+        out.push_back(Function{e.selector, e.family, e.name, e.params, std::move(*type)});
+    }
+    return out;
+}
+
+const Function* find_in(const std::vector<Function>& sorted, std::uint32_t selector) {
+    auto it = std::lower_bound(sorted.begin(), sorted.end(), selector,
+                               [](const Function& f, std::uint32_t s) { return f.selector < s; });
+    return it != sorted.end() && it->selector == selector ? &*it : nullptr;
+}
 }  // namespace
 
+const std::vector<Function>& table() {
+    static const std::vector<Function> functions = parse_table(kTable);
+    return functions;
+}
+
+const Function* find(std::uint32_t selector) {
+    return find_in(table(), selector);
+}
+
 const std::vector<Function>& error_table() {
-    static const std::vector<Function> errors = [] {
-        std::vector<Function> out;
-        out.reserve(std::size(kErrors));
-        for (const RawEntry& e : kErrors) {
-            auto type = parse_params(e.params);
-            KEYBRIDGE_ASSERT(type.has_value());  // the generator wrote it
-            out.push_back(Function{e.selector, e.family, e.name, e.params, std::move(*type)});
-        }
-        return out;  // sorted by selector (the generator sorts)
-    }();
+    static const std::vector<Function> errors = parse_table(kErrors);
     return errors;
 }
 
 const Function* find_error(std::uint32_t selector) {
-    const auto& t = error_table();
-    auto it = std::lower_bound(t.begin(), t.end(), selector,
-                               [](const Function& f, std::uint32_t s) { return f.selector < s; });
-    return it != t.end() && it->selector == selector ? &*it : nullptr;
+    return find_in(error_table(), selector);
 }
 
 std::string_view panic_meaning(const core::U256& code) {
