@@ -14,12 +14,12 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
 import http from "node:http";
-import { createRequire } from "node:module";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { ethers, FetchRequest, JsonRpcProvider, JsonRpcSigner, WebSocketProvider } from "ethers";
 import WebSocket from "ws";
+import { killAll, rawCall, secretFile, startAnvil, track } from "./lib/harness.mjs";
 
 const keybridged = process.argv[2] ?? process.env.KEYBRIDGED;
 const keybridge = process.argv[3] ?? process.env.KEYBRIDGE;
@@ -41,21 +41,6 @@ const kTestTimeout = 20_000;
 // ---------------------------------------------------------------------------------------------
 // Processes: every child is tracked and killed on any exit path.
 
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  return child;
-}
-function killAll(signal) {
-  for (const child of children) {
-    try {
-      child.kill(signal);
-    } catch {
-      // already gone
-    }
-  }
-}
 let keepTmp = false; // set when a test failed: the files are kept for a look
 process.on("exit", () => {
   killAll("SIGKILL");
@@ -78,11 +63,6 @@ async function waitExit(child, ms) {
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keybridge-e2e-"));
 const datadir = path.join(tmp, "data");
-function secretFile(name, text) {
-  const file = path.join(tmp, name);
-  fs.writeFileSync(file, text, { mode: 0o600 });
-  return file;
-}
 
 function runCli(args) {
   return new Promise((resolve, reject) => {
@@ -109,63 +89,12 @@ function runCli(args) {
   });
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-function anvilBinary() {
-  if (process.env.ANVIL) return process.env.ANVIL;
-  const require = createRequire(import.meta.url);
-  const pkg = require.resolve("@foundry-rs/anvil-linux-amd64/package.json");
-  return path.join(path.dirname(pkg), "bin", "anvil");
-}
 
 // Plain JSON-RPC over HTTP without ethers (for the nodes themselves and the token client).
-async function rawCall(url, method, params = [], headers = {}) {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  return await res.json();
-}
 
 // anvil on a free loopback port; the port may be taken between our probe and anvil's bind, so
 // a start that fails is tried again on another port.
-async function startAnvil(chainId) {
-  let lastError;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const args = ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(chainId), "--silent"];
-    const child = track(spawn(anvilBinary(), args, { stdio: ["ignore", "ignore", "pipe"] }));
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (child.exitCode !== null) {
-        lastError = new Error(`anvil exited with ${child.exitCode}: ${stderr}`);
-        break;
-      }
-      try {
-        const r = await rawCall(url, "eth_chainId");
-        if (r.result === ethers.toQuantity(chainId)) return { child, url, port, chainId };
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`anvil on ${url} did not answer: ${stderr}`);
-      await sleep(50);
-    }
-  }
-  throw lastError;
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -375,8 +304,8 @@ const providers = [];
 let failures = 0;
 
 before(async () => {
-  const mnemonicFile = secretFile("mnemonic.txt", `${kMnemonic}\n`);
-  const passwordFile = secretFile("password.txt", `${kPassword}\n`);
+  const mnemonicFile = secretFile(tmp, "mnemonic.txt", `${kMnemonic}\n`);
+  const passwordFile = secretFile(tmp, "password.txt", `${kPassword}\n`);
   const restored = await runCli([
     "restore", "--mnemonic-file", mnemonicFile, "--password-file", passwordFile, "--light-kdf",
   ]);

@@ -24,13 +24,13 @@ import { once } from "node:events";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
-import { createRequire } from "node:module";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ethers, JsonRpcProvider } from "ethers";
 import { chromium } from "playwright-core";
+import { children, freePort, startAnvil, track } from "./lib/harness.mjs";
 
 const [keybridged, keybridge, outputArg] = process.argv.slice(2);
 if (!keybridged || !keybridge) {
@@ -52,12 +52,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---------------------------------------------------------------------------------------------
 // Child processes, all ended on exit.
 
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  return child;
-}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keybridge-ext-"));
 process.on("exit", () => {
   for (const c of children) c.kill("SIGKILL");
@@ -81,16 +75,6 @@ function run(program, args) {
   });
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function rpc(url, method, params = [], headers = {}) {
   const res = await fetch(url, {
@@ -101,26 +85,6 @@ async function rpc(url, method, params = [], headers = {}) {
   return res.json();
 }
 
-async function startAnvil(chainId) {
-  const require = createRequire(import.meta.url);
-  const binary =
-    process.env.ANVIL ??
-    path.join(path.dirname(require.resolve("@foundry-rs/anvil-linux-amd64/package.json")), "bin", "anvil");
-  const port = await freePort();
-  track(spawn(binary, ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(chainId), "--silent"], {
-    stdio: "ignore",
-  }));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await rpc(url, "eth_chainId")).result === ethers.toQuantity(chainId)) return url;
-    } catch {
-      // not up yet
-    }
-    await sleep(50);
-  }
-  throw new Error(`anvil ${chainId} did not start`);
-}
 
 let daemon = null;
 let daemonLog = "";
@@ -310,7 +274,7 @@ before(async () => {
   const restored = await run(keybridge, ["--datadir", datadir, "restore", "--mnemonic-file", mnemonicFile,
     "--password-file", passwordFile, "--light-kdf", "--json"]);
   accounts = JSON.parse(restored).accounts.map((a) => ethers.getAddress(a.address));
-  [anvilMain, anvilSecond] = await Promise.all([startAnvil(kChainMain), startAnvil(kChainSecond)]);
+  [anvilMain, anvilSecond] = (await Promise.all([startAnvil(kChainMain), startAnvil(kChainSecond)])).map((a) => a.url);
   daemonPort = await freePort();
   await startDaemon();
   approver = new Approver();

@@ -15,12 +15,12 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
 import http from "node:http";
-import { createRequire } from "node:module";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ethers, JsonRpcProvider } from "ethers";
+import { children, secretFile, startAnvil, track } from "./lib/harness.mjs";
 
 const keybridged = process.argv[2] ?? process.env.KEYBRIDGED;
 const keybridge = process.argv[3] ?? process.env.KEYBRIDGE;
@@ -40,12 +40,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- processes: every child is tracked and killed on any exit path
 
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  return child;
-}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keybridge-insight-"));
 const datadir = path.join(tmp, "data");
 let keepTmp = false;
@@ -57,11 +51,6 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => process.exit(128 + os.constants.signals[signal]));
 }
 
-function anvilBinary() {
-  if (process.env.ANVIL) return process.env.ANVIL;
-  const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve("@foundry-rs/anvil-linux-amd64/package.json")), "bin", "anvil");
-}
 
 async function post(url, method, params = [], headers = {}) {
   const res = await fetch(url, {
@@ -72,38 +61,7 @@ async function post(url, method, params = [], headers = {}) {
   return res.json();
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-async function startAnvil() {
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const args = ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(kChain), "--silent"];
-    const child = track(spawn(anvilBinary(), args, { stdio: ["ignore", "ignore", "pipe"] }));
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 15_000;
-    while (child.exitCode === null) {
-      try {
-        if ((await post(url, "eth_chainId")).result === ethers.toQuantity(kChain)) return url;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`anvil did not answer: ${stderr}`);
-      await sleep(50);
-    }
-    if (attempt === 2) throw new Error(`anvil exited: ${stderr}`);
-  }
-}
 
 // The daemon's node: forwards to anvil and logs calls; with `dead` set it takes requests and
 // never answers (a hung node); methods in `hang` alone hang (a node stuck executing calls).
@@ -134,11 +92,6 @@ function startProxy(target) {
   );
 }
 
-function secretFile(name, text) {
-  const file = path.join(tmp, name);
-  fs.writeFileSync(file, text, { mode: 0o600 });
-  return file;
-}
 
 function runCli(args) {
   return new Promise((resolve, reject) => {
@@ -294,12 +247,12 @@ async function connectApprover() {
 }
 
 before(async () => {
-  const mnemonicFile = secretFile("mnemonic.txt", `${kMnemonic}\n`);
-  passwordFile = secretFile("password.txt", `${kPassword}\n`);
+  const mnemonicFile = secretFile(tmp, "mnemonic.txt", `${kMnemonic}\n`);
+  passwordFile = secretFile(tmp, "password.txt", `${kPassword}\n`);
   const restored = await runCli(["restore", "--mnemonic-file", mnemonicFile, "--password-file", passwordFile, "--light-kdf"]);
   const derived = await runCli(["account", "derive", "--count", "1", "--password-file", passwordFile]);
   accounts = [...restored.accounts, ...derived.accounts].map((a) => ethers.getAddress(a.address));
-  anvilUrl = await startAnvil();
+  anvilUrl = (await startAnvil(kChain)).url;
   proxy = await startProxy(anvilUrl);
   daemon = await startDaemon(proxy.url, passwordFile);
   await connectApprover();

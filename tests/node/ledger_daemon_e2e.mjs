@@ -21,13 +21,13 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { BrowserProvider, ethers, JsonRpcProvider } from "ethers";
 import WebSocket from "ws";
 import { startLedgerSim } from "./lib/ledger_sim.mjs";
+import { children, rawCall, secretFile, startAnvil, track } from "./lib/harness.mjs";
 
 const [keybridged, keybridge, ledgerSim] = process.argv.slice(2);
 if (!keybridged || !keybridge || !ledgerSim) {
@@ -62,12 +62,6 @@ const kPassword = "ledger e2e vault password";
 // ---------------------------------------------------------------------------------------------
 // Processes, all ended on exit.
 
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  return child;
-}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keybridge-ledger-e2e-"));
 const datadir = path.join(tmp, "data");
 let keepTmp = false;
@@ -77,11 +71,6 @@ process.on("exit", () => {
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function secretFile(name, text) {
-  const file = path.join(tmp, name);
-  fs.writeFileSync(file, text, { mode: 0o600 });
-  return file;
-}
 
 function runCli(args) {
   return new Promise((resolve, reject) => {
@@ -107,47 +96,8 @@ function runCli(args) {
   });
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-async function rawCall(url, method, params = [], headers = {}) {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  return await res.json();
-}
 
-async function startAnvil() {
-  const require = createRequire(import.meta.url);
-  const bin =
-    process.env.ANVIL ?? path.join(path.dirname(require.resolve("@foundry-rs/anvil-linux-amd64/package.json")), "bin", "anvil");
-  const port = await freePort();
-  const child = track(
-    spawn(bin, ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(kChain), "--silent"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    }),
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await rawCall(url, "eth_chainId")).result) return { child, url };
-    } catch {
-      // not yet listening
-    }
-    await sleep(50);
-  }
-  throw new Error("anvil did not answer");
-}
 
 let daemonLog = "";
 async function startDaemon(args) {
@@ -347,12 +297,12 @@ before(async () => {
     simEndpoint = speculos;
     console.log(`# KEYBRIDGE_SPECULOS=${speculos}: the device is that Speculos, not the simulator`);
   }
-  const passwordFile = secretFile("password.txt", `${kPassword}\n`);
+  const passwordFile = secretFile(tmp, "password.txt", `${kPassword}\n`);
   const restored = await runCli([
-    "restore", "--mnemonic-file", secretFile("mnemonic.txt", `${kOtherPhrase}\n`), "--password-file", passwordFile, "--light-kdf",
+    "restore", "--mnemonic-file", secretFile(tmp, "mnemonic.txt", `${kOtherPhrase}\n`), "--password-file", passwordFile, "--light-kdf",
   ]);
   softwareAccount = ethers.getAddress(restored.accounts[0].address);
-  anvil = await startAnvil();
+  anvil = await startAnvil(kChain);
   chain = new JsonRpcProvider(anvil.url, kChain, { staticNetwork: true, cacheTimeout: -1 });
   daemon = await startDaemon([
     "--datadir", datadir, "--listen", "127.0.0.1:0", "--chain-id", String(kChain), "--chain", `${kChain}=${anvil.url}`,
@@ -622,7 +572,7 @@ e2e("unplugged while a prompt is held: a clear error within 2 s, and the daemon 
 
 e2e("a Ledger holding another seed: a refusal naming the account, nothing signed", simOnly, async () => {
   // The same port keybridged polls, now served by a device with another seed.
-  const phraseFile = secretFile("other-phrase.txt", `${kOtherPhrase}\n`);
+  const phraseFile = secretFile(tmp, "other-phrase.txt", `${kOtherPhrase}\n`);
   sim = await startLedgerSim(ledgerSim, { port: Number(simEndpoint.split(":")[1]), args: ["--seed-phrase-file", phraseFile] });
   track(sim.child);
   await eventually("the other device attached", () => theDevice(kOtherIdentity));

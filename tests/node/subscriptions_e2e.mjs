@@ -11,11 +11,11 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
 import http from "node:http";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { ethers, JsonRpcProvider, WebSocketProvider } from "ethers";
 import WebSocket from "ws";
+import { children, startAnvil, track } from "./lib/harness.mjs";
 
 const keybridged = process.argv[2] ?? process.env.KEYBRIDGED;
 if (!keybridged) {
@@ -34,12 +34,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  return child;
-}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keybridge-subs-"));
 let keepTmp = false;
 process.on("exit", () => {
@@ -50,11 +44,6 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => process.exit(128 + os.constants.signals[signal]));
 }
 
-function anvilBinary() {
-  if (process.env.ANVIL) return process.env.ANVIL;
-  const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve("@foundry-rs/anvil-linux-amd64/package.json")), "bin", "anvil");
-}
 
 async function rawCall(url, method, params = []) {
   const res = await fetch(url, {
@@ -68,27 +57,6 @@ async function rawCall(url, method, params = []) {
 }
 
 // anvil on a port it picks itself (--port 0); it prints "Listening on 127.0.0.1:PORT".
-async function startAnvil() {
-  const args = ["--host", "127.0.0.1", "--port", "0", "--chain-id", String(kChain)];
-  const child = track(spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] }));
-  let out = "";
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`anvil did not start: ${out}`)), 15_000);
-    const onData = (d) => {
-      out += d;
-      const m = /Listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("exit", (code) => reject(new Error(`anvil exited with ${code}: ${out}`)));
-  });
-  child.stdout.resume();
-  return `http://127.0.0.1:${port}`;
-}
 
 // The daemon's view of the node: forwards to anvil, counts the methods called, and can play dead
 // (connections reset) while `down` is set.
@@ -269,7 +237,7 @@ let miner; // anvil's unlocked account 0
 let failures = 0;
 
 before(async () => {
-  anvilUrl = await startAnvil();
+  anvilUrl = (await startAnvil(kChain)).url;
   proxy = await startProxy(anvilUrl);
   daemon = await startDaemon(proxy.url);
   wsUrl = `ws://127.0.0.1:${daemon.port}/`;

@@ -24,7 +24,6 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -32,6 +31,7 @@ import { BrowserProvider, ethers, JsonRpcProvider } from "ethers";
 import WebSocket from "ws";
 import { startLedgerSim } from "./lib/ledger_sim.mjs";
 import { DebugLinkThumb, startTrezorSim } from "./lib/trezor_sim.mjs";
+import { children, rawCall, secretFile, startAnvil, track } from "./lib/harness.mjs";
 
 const [keybridged, keybridge, trezorSimPath, ledgerSimPath] = process.argv.slice(2);
 if (!keybridged || !keybridge || !trezorSimPath || !ledgerSimPath) {
@@ -71,12 +71,6 @@ const kPassword = "trezor e2e vault password";
 // ---------------------------------------------------------------------------------------------
 // Processes, all ended on exit.
 
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  return child;
-}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keybridge-trezor-e2e-"));
 const datadir = path.join(tmp, "data");
 let keepTmp = false;
@@ -86,11 +80,6 @@ process.on("exit", () => {
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function secretFile(name, text) {
-  const file = path.join(tmp, name);
-  fs.writeFileSync(file, text, { mode: 0o600 });
-  return file;
-}
 
 // Runs the CLI (stdin not a terminal: a PIN or passphrase goes through the approver).
 function runCli(args) {
@@ -117,47 +106,8 @@ function runCli(args) {
   });
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-async function rawCall(url, method, params = [], headers = {}) {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  return await res.json();
-}
 
-async function startAnvil() {
-  const require = createRequire(import.meta.url);
-  const bin =
-    process.env.ANVIL ?? path.join(path.dirname(require.resolve("@foundry-rs/anvil-linux-amd64/package.json")), "bin", "anvil");
-  const port = await freePort();
-  const child = track(
-    spawn(bin, ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(kChain), "--silent"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    }),
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await rawCall(url, "eth_chainId")).result) return { child, url };
-    } catch {
-      // not yet listening
-    }
-    await sleep(50);
-  }
-  throw new Error("anvil did not answer");
-}
 
 let daemonLog = "";
 async function startDaemon(args) {
@@ -413,12 +363,12 @@ before(async () => {
   }
   ledgerSim = await startLedgerSim(ledgerSimPath);
   track(ledgerSim.child);
-  const passwordFile = secretFile("password.txt", `${kPassword}\n`);
+  const passwordFile = secretFile(tmp, "password.txt", `${kPassword}\n`);
   const restored = await runCli([
-    "restore", "--mnemonic-file", secretFile("mnemonic.txt", `${kOtherPhrase}\n`), "--password-file", passwordFile, "--light-kdf",
+    "restore", "--mnemonic-file", secretFile(tmp, "mnemonic.txt", `${kOtherPhrase}\n`), "--password-file", passwordFile, "--light-kdf",
   ]);
   softwareAccount = ethers.getAddress(restored.accounts[0].address);
-  anvil = await startAnvil();
+  anvil = await startAnvil(kChain);
   chain = new JsonRpcProvider(anvil.url, kChain, { staticNetwork: true, cacheTimeout: -1 });
   const trezorArgs = ["--trezor-emulator", mainEndpoint];
   if (simulated) trezorArgs.push("--trezor-emulator", `127.0.0.1:${pinSim.port}`, "--trezor-emulator", `127.0.0.1:${passSim.port}`);
