@@ -25,9 +25,17 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { BrowserProvider, ethers, JsonRpcProvider } from "ethers";
-import WebSocket from "ws";
 import { startLedgerSim } from "./lib/ledger_sim.mjs";
-import { children, rawCall, secretFile, startAnvil, track } from "./lib/harness.mjs";
+import {
+  children,
+  Eip1193OverWebSocket,
+  rawCall,
+  rejection,
+  rpcError,
+  secretFile,
+  startAnvil,
+  track,
+} from "./lib/harness.mjs";
 
 const [keybridged, keybridge, ledgerSim] = process.argv.slice(2);
 if (!keybridged || !keybridge || !ledgerSim) {
@@ -183,55 +191,8 @@ class Approver {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The dApp side: an EIP-1193 provider (what a page gets as window.ethereum) over the daemon's
-// WebSocket with the page's Origin, wrapped in ethers' BrowserProvider.
 
-class Eip1193OverWebSocket {
-  constructor(url, origin) {
-    this.socket = new WebSocket(url, { headers: { Origin: origin } });
-    this.nextId = 1;
-    this.calls = new Map();
-    this.opened = once(this.socket, "open");
-    this.socket.on("message", (data) => {
-      const msg = JSON.parse(String(data));
-      const call = this.calls.get(msg.id);
-      if (!call) return;
-      this.calls.delete(msg.id);
-      if (msg.error) call.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code, data: msg.error.data }));
-      else call.resolve(msg.result);
-    });
-    this.socket.on("close", () => {
-      for (const call of this.calls.values()) call.reject(Object.assign(new Error("disconnected"), { code: 4900 }));
-      this.calls.clear();
-    });
-  }
-  async request({ method, params = [] }) {
-    await this.opened;
-    const id = this.nextId++;
-    this.socket.send(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
-    return await new Promise((resolve, reject) => this.calls.set(id, { resolve, reject }));
-  }
-  on() {}
-  removeListener() {}
-  close() {
-    this.socket.close();
-  }
-}
 
-// The JSON-RPC error behind an ethers error (BrowserProvider keeps it in info.error).
-function rpcError(e) {
-  return e?.info?.error ?? e?.error ?? e;
-}
-
-async function rejection(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  assert.fail("expected an error, but it succeeded");
-}
 
 // ---------------------------------------------------------------------------------------------
 // Set-up

@@ -4,12 +4,15 @@
 // Every test file used to carry its own copy of these; a fix to one (the port race of anvil's
 // start, below) now reaches them all.
 
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { createRequire } from "node:module";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import WebSocket from "ws";
 
 // Child processes still running; killAll() ends them (tests call it when they finish or fail).
 export const children = new Set();
@@ -97,4 +100,54 @@ export async function startAnvil(chainId) {
     }
   }
   throw lastError;
+}
+
+// The dApp side: an EIP-1193 provider (what a page gets as window.ethereum) over the daemon's
+// WebSocket with the page's Origin, wrapped in ethers' BrowserProvider.
+
+export class Eip1193OverWebSocket {
+  constructor(url, origin) {
+    this.socket = new WebSocket(url, { headers: { Origin: origin } });
+    this.nextId = 1;
+    this.calls = new Map();
+    this.opened = once(this.socket, "open");
+    this.socket.on("message", (data) => {
+      const msg = JSON.parse(String(data));
+      const call = this.calls.get(msg.id);
+      if (!call) return;
+      this.calls.delete(msg.id);
+      if (msg.error) call.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code, data: msg.error.data }));
+      else call.resolve(msg.result);
+    });
+    this.socket.on("close", () => {
+      for (const call of this.calls.values()) call.reject(Object.assign(new Error("disconnected"), { code: 4900 }));
+      this.calls.clear();
+    });
+  }
+  async request({ method, params = [] }) {
+    await this.opened;
+    const id = this.nextId++;
+    this.socket.send(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
+    return await new Promise((resolve, reject) => this.calls.set(id, { resolve, reject }));
+  }
+  on() {}
+  removeListener() {}
+  close() {
+    this.socket.close();
+  }
+}
+
+// The JSON-RPC error behind an ethers error (BrowserProvider keeps it in info.error).
+export function rpcError(e) {
+  return e?.info?.error ?? e?.error ?? e;
+}
+
+// The error a promise is rejected with; fails the test when it resolves.
+export async function rejection(promise) {
+  try {
+    await promise;
+  } catch (e) {
+    return e;
+  }
+  assert.fail("expected an error, but it succeeded");
 }
