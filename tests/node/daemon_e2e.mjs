@@ -14,12 +14,11 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { ethers, FetchRequest, JsonRpcProvider, JsonRpcSigner, WebSocketProvider } from "ethers";
 import WebSocket from "ws";
-import { killAll, rawCall, secretFile, startAnvil, track } from "./lib/harness.mjs";
+import { ControlSocketClient, killAll, rawCall, secretFile, startAnvil, track } from "./lib/harness.mjs";
 
 const keybridged = process.argv[2] ?? process.env.KEYBRIDGED;
 const keybridge = process.argv[3] ?? process.env.KEYBRIDGE;
@@ -125,11 +124,9 @@ async function startDaemon(anvils, passwordFile) {
 // beforehand. A request nobody expected is rejected and counted: each test checks that it caused
 // exactly the approvals it meant to.
 
-class Approver {
+class Approver extends ControlSocketClient {
   constructor(socketPath) {
-    this.socketPath = socketPath;
-    this.nextId = 1;
-    this.calls = new Map();
+    super(socketPath);
     this.expected = [];
     this.unexpected = [];
     this.removed = new Set();
@@ -137,35 +134,12 @@ class Approver {
   }
 
   async connect() {
-    this.socket = net.createConnection(this.socketPath);
-    await once(this.socket, "connect");
-    let pending = "";
-    this.socket.on("data", (chunk) => {
-      pending += chunk.toString("utf8");
-      let newline;
-      while ((newline = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        if (line) this.onMessage(JSON.parse(line));
-      }
-    });
+    await super.connect();
     this.subscription = await this.call("eth_subscribe", ["keybridge_approvals"]);
   }
 
-  call(method, params = []) {
-    const id = this.nextId++;
-    this.socket.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");
-    return new Promise((resolve, reject) => this.calls.set(id, { resolve, reject }));
-  }
 
-  onMessage(msg) {
-    if (msg.id !== undefined && this.calls.has(msg.id)) {
-      const { resolve, reject } = this.calls.get(msg.id);
-      this.calls.delete(msg.id);
-      if (msg.error) reject(Object.assign(new Error(msg.error.message), { code: msg.error.code }));
-      else resolve(msg.result);
-      return;
-    }
+  onNotification(msg) {
     if (msg.method === "keybridge_disconnect") this.onDisconnect?.(msg.params);
     if (msg.method === "eth_subscription" && msg.params?.result?.type === "added") {
       this.onRequest(msg.params.result.request);
@@ -217,10 +191,6 @@ class Approver {
   assertSettled() {
     assert.deepEqual(this.unexpected.map((r) => `${r.method} from ${r.origin}`), [], "unexpected approval requests");
     assert.deepEqual(this.expected.map((e) => e.method), [], "approval requests that never came");
-  }
-
-  close() {
-    this.socket?.end();
   }
 }
 

@@ -24,13 +24,12 @@ import { once } from "node:events";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ethers, JsonRpcProvider } from "ethers";
 import { chromium } from "playwright-core";
-import { children, freePort, startAnvil, track } from "./lib/harness.mjs";
+import { children, ControlSocketClient, freePort, startAnvil, track } from "./lib/harness.mjs";
 
 const [keybridged, keybridge, outputArg] = process.argv.slice(2);
 if (!keybridged || !keybridge) {
@@ -129,39 +128,17 @@ async function stopDaemon() {
 // The approver: keybridged's control socket, subscribed to keybridge_approvals. Each request is
 // matched with what the test expects next; anything else is rejected and reported.
 
-class Approver {
+class Approver extends ControlSocketClient {
   constructor() {
-    this.nextId = 1;
-    this.calls = new Map();
+    super(path.join(datadir, "keybridged.sock"));
     this.expected = [];
     this.unexpected = [];
   }
   async connect() {
-    this.socket = net.createConnection(path.join(datadir, "keybridged.sock"));
-    await once(this.socket, "connect");
-    let buffered = "";
-    this.socket.on("data", (chunk) => {
-      buffered += chunk;
-      for (let nl; (nl = buffered.indexOf("\n")) >= 0; ) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line) this.onMessage(JSON.parse(line));
-      }
-    });
-    this.socket.on("error", () => {});
+    await super.connect();
     await this.call("eth_subscribe", ["keybridge_approvals"]);
   }
-  call(method, params = []) {
-    const id = this.nextId++;
-    this.socket.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");
-    return new Promise((resolve, reject) => this.calls.set(id, { resolve, reject }));
-  }
-  onMessage(m) {
-    if (m.id !== undefined && this.calls.has(m.id)) {
-      const c = this.calls.get(m.id);
-      this.calls.delete(m.id);
-      return m.error ? c.reject(Object.assign(new Error(m.error.message), m.error)) : c.resolve(m.result);
-    }
+  onNotification(m) {
     if (m.method === "eth_subscription" && m.params?.result?.type === "added") this.onRequest(m.params.result.request);
   }
   // The next request must be `method`; "approve", "reject" or "hold" (decide() later).

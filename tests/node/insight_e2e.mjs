@@ -15,12 +15,11 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ethers, JsonRpcProvider } from "ethers";
-import { children, secretFile, startAnvil, track } from "./lib/harness.mjs";
+import { children, ControlSocketClient, secretFile, startAnvil, track } from "./lib/harness.mjs";
 
 const keybridged = process.argv[2] ?? process.env.KEYBRIDGED;
 const keybridge = process.argv[3] ?? process.env.KEYBRIDGE;
@@ -154,41 +153,16 @@ async function stopDaemon(d) {
 }
 
 // An approver on the control socket that approves every signing request it is shown.
-class Approver {
+class Approver extends ControlSocketClient {
   constructor(socketPath) {
-    this.socketPath = socketPath;
-    this.nextId = 1;
-    this.calls = new Map();
+    super(socketPath);
     this.seen = [];
   }
   async connect() {
-    this.socket = net.createConnection(this.socketPath);
-    await once(this.socket, "connect");
-    let pending = "";
-    this.socket.on("data", (chunk) => {
-      pending += chunk.toString("utf8");
-      let newline;
-      while ((newline = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        if (line) this.onMessage(JSON.parse(line));
-      }
-    });
+    await super.connect();
     await this.call("eth_subscribe", ["keybridge_approvals"]);
   }
-  call(method, params = []) {
-    const id = this.nextId++;
-    this.socket.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");
-    return new Promise((resolve, reject) => this.calls.set(id, { resolve, reject }));
-  }
-  onMessage(msg) {
-    if (msg.id !== undefined && this.calls.has(msg.id)) {
-      const { resolve, reject } = this.calls.get(msg.id);
-      this.calls.delete(msg.id);
-      if (msg.error) reject(new Error(msg.error.message));
-      else resolve(msg.result);
-      return;
-    }
+  onNotification(msg) {
     if (msg.method === "eth_subscription" && msg.params?.result?.type === "added") {
       const request = msg.params.result.request;
       if (request.stage !== "waiting") return;
@@ -197,9 +171,6 @@ class Approver {
       const choice = request.method === "eth_requestAccounts" ? { accounts } : {};
       this.call("keybridge_decide", [request.id, "approve", { digest: request.digest, ...choice }]).catch(() => {});
     }
-  }
-  close() {
-    this.socket?.end();
   }
 }
 

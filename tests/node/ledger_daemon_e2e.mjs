@@ -21,13 +21,13 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { BrowserProvider, ethers, JsonRpcProvider } from "ethers";
 import { startLedgerSim } from "./lib/ledger_sim.mjs";
 import {
   children,
+  ControlSocketClient,
   Eip1193OverWebSocket,
   rawCall,
   rejection,
@@ -129,42 +129,17 @@ async function startDaemon(args) {
 // The approver on the control socket: approves the requests a test announced, in order; anything
 // else is rejected and counted.
 
-class Approver {
+class Approver extends ControlSocketClient {
   constructor(socketPath) {
-    this.socketPath = socketPath;
-    this.nextId = 1;
-    this.calls = new Map();
+    super(socketPath);
     this.expected = [];
     this.unexpected = [];
   }
   async connect() {
-    this.socket = net.createConnection(this.socketPath);
-    await once(this.socket, "connect");
-    let pending = "";
-    this.socket.on("data", (chunk) => {
-      pending += chunk.toString("utf8");
-      let newline;
-      while ((newline = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        if (line) this.onMessage(JSON.parse(line));
-      }
-    });
+    await super.connect();
     await this.call("eth_subscribe", ["keybridge_approvals"]);
   }
-  call(method, params = []) {
-    const id = this.nextId++;
-    this.socket.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");
-    return new Promise((resolve, reject) => this.calls.set(id, { resolve, reject }));
-  }
-  onMessage(msg) {
-    if (msg.id !== undefined && this.calls.has(msg.id)) {
-      const { resolve, reject } = this.calls.get(msg.id);
-      this.calls.delete(msg.id);
-      if (msg.error) reject(Object.assign(new Error(msg.error.message), { code: msg.error.code }));
-      else resolve(msg.result);
-      return;
-    }
+  onNotification(msg) {
     if (msg.method === "eth_subscription" && msg.params?.result?.type === "added") this.onRequest(msg.params.result.request);
   }
   // The next request must be `method` (any order among those expected); approved with `choice`.
@@ -185,9 +160,6 @@ class Approver {
   assertSettled() {
     assert.deepEqual(this.unexpected.map((r) => r.method), [], "unexpected approval requests");
     assert.deepEqual(this.expected.map((e) => e.method), [], "approval requests that never came");
-  }
-  close() {
-    this.socket?.end();
   }
 }
 

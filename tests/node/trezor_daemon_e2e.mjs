@@ -24,7 +24,6 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { BrowserProvider, ethers, JsonRpcProvider } from "ethers";
@@ -32,6 +31,7 @@ import { startLedgerSim } from "./lib/ledger_sim.mjs";
 import { DebugLinkThumb, startTrezorSim } from "./lib/trezor_sim.mjs";
 import {
   children,
+  ControlSocketClient,
   Eip1193OverWebSocket,
   rawCall,
   rejection,
@@ -141,11 +141,9 @@ async function startDaemon(args) {
 // computed when the stage is seen: the device scrambles its grid for each request), and, with an
 // outside emulator, presses its buttons while a request is on the device.
 
-class Approver {
+class Approver extends ControlSocketClient {
   constructor(socketPath) {
-    this.socketPath = socketPath;
-    this.nextId = 1;
-    this.calls = new Map();
+    super(socketPath);
     this.expected = [];
     this.unexpected = [];
     this.inputs = [];
@@ -173,33 +171,10 @@ class Approver {
     }, 500);
   }
   async connect() {
-    this.socket = net.createConnection(this.socketPath);
-    await once(this.socket, "connect");
-    let pending = "";
-    this.socket.on("data", (chunk) => {
-      pending += chunk.toString("utf8");
-      let newline;
-      while ((newline = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        if (line) this.onMessage(JSON.parse(line));
-      }
-    });
+    await super.connect();
     await this.call("eth_subscribe", ["keybridge_approvals"]);
   }
-  call(method, params = []) {
-    const id = this.nextId++;
-    this.socket.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");
-    return new Promise((resolve, reject) => this.calls.set(id, { resolve, reject }));
-  }
-  onMessage(msg) {
-    if (msg.id !== undefined && this.calls.has(msg.id)) {
-      const { resolve, reject } = this.calls.get(msg.id);
-      this.calls.delete(msg.id);
-      if (msg.error) reject(Object.assign(new Error(msg.error.message), { code: msg.error.code }));
-      else resolve(msg.result);
-      return;
-    }
+  onNotification(msg) {
     if (msg.method !== "eth_subscription") return;
     const { type, request } = msg.params?.result ?? {};
     if (!request || (type !== "added" && type !== "updated")) return;
@@ -249,7 +224,7 @@ class Approver {
   close() {
     clearInterval(this.thumbTimer);
     this.thumb?.close();
-    this.socket?.end();
+    super.close();
   }
 }
 

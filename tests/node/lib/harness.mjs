@@ -151,3 +151,45 @@ export async function rejection(promise) {
   }
   assert.fail("expected an error, but it succeeded");
 }
+
+// A JSON-RPC client on keybridged's control socket (<datadir>/keybridged.sock, one JSON object a
+// line): the approver's side. call() answers with the result or throws an Error carrying the
+// JSON-RPC error's code and data; anything that is not an answer to a call (approval events,
+// keybridge_disconnect) goes to onNotification(msg), which subclasses override.
+export class ControlSocketClient {
+  constructor(socketPath) {
+    this.socketPath = socketPath;
+    this.nextId = 1;
+    this.calls = new Map();
+  }
+  async connect() {
+    this.socket = net.createConnection(this.socketPath);
+    this.socket.on("error", () => {}); // a daemon that went away: the calls stay unanswered
+    await once(this.socket, "connect");
+    let pending = "";
+    this.socket.on("data", (chunk) => {
+      pending += chunk.toString("utf8");
+      for (let newline; (newline = pending.indexOf("\n")) >= 0; ) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        if (line) this.onMessage(JSON.parse(line));
+      }
+    });
+  }
+  call(method, params = []) {
+    const id = this.nextId++;
+    this.socket.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");
+    return new Promise((resolve, reject) => this.calls.set(id, { resolve, reject }));
+  }
+  onMessage(msg) {
+    const call = msg.id !== undefined ? this.calls.get(msg.id) : undefined;
+    if (!call) return this.onNotification(msg);
+    this.calls.delete(msg.id);
+    if (msg.error) call.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code, data: msg.error.data }));
+    else call.resolve(msg.result);
+  }
+  onNotification() {}
+  close() {
+    this.socket?.end();
+  }
+}
