@@ -88,8 +88,6 @@ function runCli(args) {
   });
 }
 
-
-
 // Plain JSON-RPC over HTTP without ethers (for the nodes themselves and the token client).
 
 // anvil on a free loopback port; the port may be taken between our probe and anvil's bind, so
@@ -137,7 +135,6 @@ class Approver extends ControlSocketClient {
     await super.connect();
     this.subscription = await this.call("eth_subscribe", ["keybridge_approvals"]);
   }
-
 
   onNotification(msg) {
     if (msg.method === "keybridge_disconnect") this.onDisconnect?.(msg.params);

@@ -74,7 +74,6 @@ function run(program, args) {
   });
 }
 
-
 async function rpc(url, method, params = [], headers = {}) {
   const res = await fetch(url, {
     method: "POST",
@@ -83,7 +82,6 @@ async function rpc(url, method, params = [], headers = {}) {
   });
   return res.json();
 }
-
 
 let daemon = null;
 let daemonLog = "";

@@ -50,7 +50,6 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => process.exit(128 + os.constants.signals[signal]));
 }
 
-
 async function post(url, method, params = [], headers = {}) {
   const res = await fetch(url, {
     method: "POST",
@@ -59,8 +58,6 @@ async function post(url, method, params = [], headers = {}) {
   });
   return res.json();
 }
-
-
 
 // The daemon's node: forwards to anvil and logs calls; with `dead` set it takes requests and
 // never answers (a hung node); methods in `hang` alone hang (a node stuck executing calls).
@@ -90,7 +87,6 @@ function startProxy(target) {
     }),
   );
 }
-
 
 function runCli(args) {
   return new Promise((resolve, reject) => {

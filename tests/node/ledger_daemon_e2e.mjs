@@ -79,7 +79,6 @@ process.on("exit", () => {
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-
 function runCli(args) {
   return new Promise((resolve, reject) => {
     const child = track(
@@ -103,9 +102,6 @@ function runCli(args) {
     });
   });
 }
-
-
-
 
 let daemonLog = "";
 async function startDaemon(args) {
@@ -162,9 +158,6 @@ class Approver extends ControlSocketClient {
     assert.deepEqual(this.expected.map((e) => e.method), [], "approval requests that never came");
   }
 }
-
-
-
 
 // ---------------------------------------------------------------------------------------------
 // Set-up

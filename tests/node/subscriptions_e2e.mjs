@@ -44,7 +44,6 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => process.exit(128 + os.constants.signals[signal]));
 }
 
-
 async function rawCall(url, method, params = []) {
   const res = await fetch(url, {
     method: "POST",

@@ -88,7 +88,6 @@ process.on("exit", () => {
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-
 // Runs the CLI (stdin not a terminal: a PIN or passphrase goes through the approver).
 function runCli(args) {
   return new Promise((resolve, reject) => {
@@ -113,9 +112,6 @@ function runCli(args) {
     });
   });
 }
-
-
-
 
 let daemonLog = "";
 async function startDaemon(args) {
@@ -227,9 +223,6 @@ class Approver extends ControlSocketClient {
     super.close();
   }
 }
-
-
-
 
 // ---------------------------------------------------------------------------------------------
 // Set-up: the main Trezor (simulator or emulator), a PIN-protected one, a passphrase-protected
