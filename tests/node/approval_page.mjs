@@ -21,6 +21,7 @@ import path from "node:path";
 import { ethers } from "ethers";
 import WebSocket from "ws";
 import { chromium } from "playwright-core";
+import { children, secretFile, track } from "./lib/harness.mjs";
 
 const keybridged = process.argv[2] ?? process.env.KEYBRIDGED;
 const keybridge = process.argv[3] ?? process.env.KEYBRIDGE;
@@ -44,24 +45,12 @@ const kStep = 15_000;
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  return child;
-}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keybridge-page-"));
 const datadir = path.join(tmp, "data");
 process.on("exit", () => {
   for (const child of children) child.kill("SIGKILL");
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-function secretFile(name, text) {
-  const file = path.join(tmp, name);
-  fs.writeFileSync(file, text, { mode: 0o600 });
-  return file;
-}
 
 function runCli(args, env = {}) {
   return new Promise((resolve, reject) => {
@@ -183,8 +172,8 @@ const seen = []; // every URL the page's browser asked for (requests and WebSock
 const pageResponses = []; // every response to the page: its headers are checked
 
 before(async () => {
-  const mnemonicFile = secretFile("mnemonic.txt", `${kMnemonic}\n`);
-  const passwordFile = secretFile("password.txt", `${kPassword}\n`);
+  const mnemonicFile = secretFile(tmp, "mnemonic.txt", `${kMnemonic}\n`);
+  const passwordFile = secretFile(tmp, "password.txt", `${kPassword}\n`);
   const restored = await runCli(["restore", "--mnemonic-file", mnemonicFile, "--password-file", passwordFile, "--light-kdf"]);
   const derived = await runCli(["account", "derive", "--count", "1", "--password-file", passwordFile]);
   accounts = [...restored.accounts, ...derived.accounts].map((a) => ethers.getAddress(a.address));

@@ -18,6 +18,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { children, track } from "./lib/harness.mjs";
 
 const keybridged = process.argv[2] ?? process.env.KEYBRIDGED;
 const keybridge = process.argv[3] ?? process.env.KEYBRIDGE;
@@ -31,12 +32,6 @@ const kDapp = "https://chains.example";
 const kStep = 15_000;
 const kKey = "KEY0123456789abcdef"; // an API key in a node URL's path: never shown, never logged
 
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  return child;
-}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keybridge-page-chains-"));
 process.on("exit", () => {
   for (const child of children) child.kill("SIGKILL");

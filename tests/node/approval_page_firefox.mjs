@@ -22,6 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import { ethers } from "ethers";
 import puppeteer from "puppeteer-core";
+import { children, secretFile, track } from "./lib/harness.mjs";
 
 const [keybridged, keybridge, outputArg] = process.argv.slice(2);
 if (!keybridged || !keybridge) {
@@ -41,12 +42,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---------------------------------------------------------------------------------------------
 // Processes and files, all gone on exit.
 
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  return child;
-}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keybridge-fx-page-"));
 const datadir = path.join(tmp, "data");
 process.on("exit", () => {
@@ -56,12 +51,6 @@ process.on("exit", () => {
 // No desktop notifications from this test's keybridged (approval_page.mjs tests them).
 const env = { ...process.env, HOME: tmp, XDG_DATA_HOME: path.join(tmp, "xdg") };
 delete env.DBUS_SESSION_BUS_ADDRESS;
-
-function secretFile(name, text) {
-  const file = path.join(tmp, name);
-  fs.writeFileSync(file, text, { mode: 0o600 });
-  return file;
-}
 
 function runCli(args) {
   return new Promise((resolve, reject) => {
@@ -120,8 +109,8 @@ const seen = []; // every URL Firefox asked for on behalf of the pages
 const pageResponses = []; // every response to the page: its headers are checked
 
 before(async () => {
-  const mnemonicFile = secretFile("mnemonic.txt", `${kMnemonic}\n`);
-  const passwordFile = secretFile("password.txt", `${kPassword}\n`);
+  const mnemonicFile = secretFile(tmp, "mnemonic.txt", `${kMnemonic}\n`);
+  const passwordFile = secretFile(tmp, "password.txt", `${kPassword}\n`);
   const restored = await runCli(["restore", "--mnemonic-file", mnemonicFile, "--password-file", passwordFile, "--light-kdf"]);
   const derived = await runCli(["account", "derive", "--count", "1", "--password-file", passwordFile]);
   accounts = [...restored.accounts, ...derived.accounts].map((a) => ethers.getAddress(a.address));

@@ -29,7 +29,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ethers, JsonRpcProvider } from "ethers";
 import { chromium } from "playwright-core";
-import { children, ControlSocketClient, freePort, startAnvil, track } from "./lib/harness.mjs";
+import { children, ControlSocketClient, freePort, secretFile, startAnvil, track } from "./lib/harness.mjs";
 
 const [keybridged, keybridge, outputArg] = process.argv.slice(2);
 if (!keybridged || !keybridge) {
@@ -57,11 +57,7 @@ process.on("exit", () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 const datadir = path.join(tmp, "data");
-function privateFile(name, text) {
-  const file = path.join(tmp, name);
-  fs.writeFileSync(file, text, { mode: 0o600 });
-  return file;
-}
+const privateFile = (name, text) => secretFile(tmp, name, text);
 
 function run(program, args) {
   return new Promise((resolve, reject) => {

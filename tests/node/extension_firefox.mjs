@@ -35,6 +35,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ethers } from "ethers";
 import puppeteer from "puppeteer-core";
+import { children, secretFile, track } from "./lib/harness.mjs";
 
 const [keybridged, keybridge, outputArg] = process.argv.slice(2);
 if (!keybridged || !keybridge) {
@@ -55,23 +56,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---------------------------------------------------------------------------------------------
 // Processes and files, all gone on exit.
 
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  return child;
-}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keybridge-fx-ext-"));
 process.on("exit", () => {
   for (const c of children) c.kill("SIGKILL");
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 const datadir = path.join(tmp, "data");
-function privateFile(name, text) {
-  const file = path.join(tmp, name);
-  fs.writeFileSync(file, text, { mode: 0o600 });
-  return file;
-}
+const privateFile = (name, text) => secretFile(tmp, name, text);
 
 function run(program, args) {
   return new Promise((resolve, reject) => {

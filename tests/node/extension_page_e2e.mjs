@@ -30,6 +30,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ethers } from "ethers";
 import { chromium } from "playwright-core";
+import { children, freePort, secretFile, track } from "./lib/harness.mjs";
 
 const [keybridged, keybridge, outputArg] = process.argv.slice(2);
 if (!keybridged || !keybridge) {
@@ -49,23 +50,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---------------------------------------------------------------------------------------------
 // keybridged and the keybridge tool
 
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  return child;
-}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keybridge-extpage-"));
 process.on("exit", () => {
   for (const c of children) c.kill("SIGKILL");
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 const datadir = path.join(tmp, "data");
-function privateFile(name, text) {
-  const file = path.join(tmp, name);
-  fs.writeFileSync(file, text, { mode: 0o600 });
-  return file;
-}
+const privateFile = (name, text) => secretFile(tmp, name, text);
 
 function run(program, args) {
   return new Promise((resolve, reject) => {
@@ -75,17 +66,6 @@ function run(program, args) {
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
     child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${program} ${args.join(" ")}: ${err}`))));
-  });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
   });
 }
 
