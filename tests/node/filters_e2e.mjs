@@ -104,8 +104,13 @@ function startProxy(target) {
   const proxy = { log: [], refusePending: false, url: "" };
   proxy.calls = (method) => proxy.log.filter((c) => c.method === method);
   proxy.count = (method) => proxy.calls(method).length;
-  // The node's ids that keybridged uninstalled.
+  // The node's ids that keybridged asked to uninstall (recorded as the call arrives, before the
+  // node has it)...
   proxy.uninstalled = () => proxy.calls("eth_uninstallFilter").map((c) => c.params[0]);
+  // ... and those the node has uninstalled: its answer came back. Checks of the node's own state
+  // wait for these (on a loaded machine the node may not have the call yet when it arrived here).
+  proxy.uninstalledOnNode = () =>
+    proxy.calls("eth_uninstallFilter").filter((c) => c.answer !== null).map((c) => c.params[0]);
   const server = http.createServer(async (req, res) => {
     let body = "";
     for await (const chunk of req) body += chunk;
@@ -465,7 +470,7 @@ e2e("eth_newBlockFilter over HTTP: mined blocks show in eth_getFilterChanges, fo
 
   // Uninstalled on the node too.
   assert.equal(await page.call("eth_uninstallFilter", [id]), true);
-  await waitUntil("eth_uninstallFilter on the node", () => proxy.uninstalled().includes(nodeId));
+  await waitUntil("eth_uninstallFilter on the node", () => proxy.uninstalledOnNode().includes(nodeId));
   assert.ok((await post(anvilUrl, "eth_getFilterChanges", [nodeId])).error, "anvil no longer has it");
   assert.equal(await page.call("eth_uninstallFilter", [id]), false);
   await rejectsWithCode(page.call("eth_getFilterChanges", [id]), kFilterNotFound, /filter not found/, "after uninstall");
@@ -489,7 +494,7 @@ e2e("eth_newFilter over WebSocket: the connection's own; closing it uninstalls i
 
   assert.ok(!proxy.uninstalled().includes(nodeId));
   await a.close();
-  await waitUntil("eth_uninstallFilter of the closed connection's filter", () => proxy.uninstalled().includes(nodeId));
+  await waitUntil("eth_uninstallFilter of the closed connection's filter", () => proxy.uninstalledOnNode().includes(nodeId));
   assert.ok((await post(anvilUrl, "eth_getFilterChanges", [nodeId])).error, "anvil no longer has it");
   await b.close();
 });
@@ -509,7 +514,7 @@ e2e("ethers JsonRpcProvider contract events (eth_newFilter + eth_getFilterChange
   assert.equal(log.data, "0xfeed");
   assert.equal(log.address, contract);
   await provider.off(filter);
-  await waitUntil("ethers' eth_uninstallFilter", () => proxy.uninstalled().includes(nodeId));
+  await waitUntil("ethers' eth_uninstallFilter", () => proxy.uninstalledOnNode().includes(nodeId));
 });
 
 e2e("newPendingTransactions is refused with 4200 and the node's reason where the node has no pending filters", async () => {
@@ -547,7 +552,7 @@ e2e("ethers WebSocketProvider on('pending') receives the hash of a transaction w
     await waitUntil("the pending hash", () => hashes.includes(sent.hash));
     await mine(1);
     await provider.off("pending");
-    await waitUntil("the pending filter uninstalled once nobody listens", () => proxy.uninstalled().includes(nodeId));
+    await waitUntil("the pending filter uninstalled once nobody listens", () => proxy.uninstalledOnNode().includes(nodeId));
   } finally {
     await rawCall(anvilUrl, "evm_setAutomine", [true]);
   }
@@ -568,7 +573,7 @@ e2e("ethers JsonRpcProvider on('pending') (eth_newPendingTransactionFilter) thro
     await waitMining("the pending hash", () => hashes.includes(sent.hash));
     assert.equal(hashes.filter((h) => h === sent.hash).length, 1, "the hash once");
     await provider.off("pending");
-    await waitUntil("ethers' eth_uninstallFilter", () => proxy.uninstalled().includes(nodeId));
+    await waitUntil("ethers' eth_uninstallFilter", () => proxy.uninstalledOnNode().includes(nodeId));
   } finally {
     await rawCall(anvilUrl, "evm_setAutomine", [true]);
   }
@@ -597,7 +602,7 @@ e2e("switching the origin's chain uninstalls its filters on the chain it left", 
   const wsId = await ws.call("eth_newBlockFilter");
   const wsNodeId = await lastNodeFilterId("eth_newBlockFilter");
   await page.call("wallet_switchEthereumChain", [{ chainId: ethers.toQuantity(kChainWithoutNode) }]);
-  await waitUntil("both filters uninstalled", () => proxy.uninstalled().includes(nodeId) && proxy.uninstalled().includes(wsNodeId));
+  await waitUntil("both filters uninstalled", () => proxy.uninstalledOnNode().includes(nodeId) && proxy.uninstalledOnNode().includes(wsNodeId));
   await rejectsWithCode(page.call("eth_getFilterChanges", [id]), kFilterNotFound, /filter not found/, "after the switch");
   await rejectsWithCode(ws.call("eth_getFilterChanges", [wsId]), kFilterNotFound, /filter not found/, "after the switch (ws)");
   // The chain without a node: no filters, not listening, nothing forwarded.
