@@ -60,6 +60,7 @@ void Server::stop_network() {
 }
 
 Server::~Server() {
+    if (history_loader_.joinable()) history_loader_.join();
     if (!cookie_path_.empty()) ::unlink(cookie_path_.c_str());
     if (!launcher_path_.empty()) ::unlink(launcher_path_.c_str());
     if (!control_path_.empty()) ::unlink(control_path_.c_str());
@@ -144,10 +145,12 @@ core::Status Server::open_stores() {
     if (!saved_chains) return core::fail(saved_chains.error());
     saved_chains_.emplace(std::move(*saved_chains));
     // Rotation renames files and flushes the retired one: on the blocking thread, not the
-    // network thread that wrote the line crossing the size limit.
+    // network thread that wrote the line crossing the size limit. The counterparty history is
+    // read once we serve (load_audit_history): up to 80 MiB of lines would delay the start.
     auto audit = approvals::AuditLog::open(
         config_.datadir, {config_.audit_max_bytes, config_.audit_keep},
-        [this](std::function<void()> job) { asio::post(blocking_, std::move(job)); });
+        [this](std::function<void()> job) { asio::post(blocking_, std::move(job)); },
+        approvals::AuditLog::HistoryLoad::Deferred);
     if (!audit) return core::fail(audit.error());
     audit_.emplace(std::move(*audit));
     approvals::Policy policy;
@@ -223,6 +226,7 @@ core::Status Server::make_services() {
         feed_settings);
     services_.emplace(config_, ioc_.get_executor(), blocking_, *permissions_, *approvals_, signers_,
                       events_, *upstream_, *chains_, *feeds_);
+    if (history_wait_) services_->history_wait = *history_wait_;
     // The account list is known from the vault's metadata without a password.
     if (vault::Vault::exists(config_.datadir)) {
         auto vault = vault::Vault::open(config_.datadir);
@@ -459,6 +463,21 @@ void Server::start_serving() {
     for (auto& l : listeners_)
         l->start();
     control_->start();
+    load_audit_history();
+}
+
+// On a thread of its own, not the blocking thread: a start-up unlock's key derivation or an
+// audit rotation queued there would wait for the read, and the read for them. Explanations
+// computed meanwhile wait for it (signing_flow.cpp, after_history).
+void Server::load_audit_history() {
+    history_loader_ = std::thread([this] {
+        if (history_gate_) history_gate_();
+        const auto started = std::chrono::steady_clock::now();
+        audit_->load_history();
+        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - started);
+        log::info("approvals", "audit history loaded in " + std::to_string(took.count()) + " ms");
+    });
 }
 
 core::Status Server::unlock_at_start() {
@@ -494,6 +513,7 @@ void Server::run() {
     for (auto& t : threads)
         t.join();
     blocking_.join();
+    if (history_loader_.joinable()) history_loader_.join();
     if (audit_) audit_->sync();
     if (permissions_) {
         if (auto saved = permissions_->flush(); !saved)

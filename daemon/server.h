@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -60,6 +61,11 @@ class Server {
     void set_device_factory(std::unique_ptr<devices::DeviceFactory> factory,
                             devices::DeviceManager::Settings settings = {});
     devices::DeviceManager* devices() { return devices_.get(); }
+    // Before start(): `gate` runs on the audit history's loader thread before it reads the
+    // files (tests hold the load with it), and a signing request's explanation waits at most
+    // `wait` for the history (default Services::history_wait).
+    void set_history_gate(std::function<void()> gate) { history_gate_ = std::move(gate); }
+    void set_history_wait(std::chrono::milliseconds wait) { history_wait_ = wait; }
 
   private:
     // The steps of start(), in order.
@@ -77,6 +83,7 @@ class Server {
     [[nodiscard]] core::Status write_page_launcher();
     void start_serving();
     [[nodiscard]] core::Status unlock_at_start();
+    void load_audit_history();
 
     void announce_pending(const approvals::ApprovalRequest& request);
     void shutdown();
@@ -137,6 +144,11 @@ class Server {
     std::string launcher_path_;  // its launcher file, once written
     std::unique_ptr<DesktopNotifier> notifier_;  // new approval requests on the desktop
     int instance_lock_ = -1;                     // flock on <datadir>/keybridged.lock while we run
+    // Reads the audit history (AuditLog::load_history) once the listeners serve; joined before
+    // the audit log goes.
+    std::thread history_loader_;
+    std::function<void()> history_gate_;
+    std::optional<std::chrono::milliseconds> history_wait_;
     bool stopped_ = false;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -23,6 +24,7 @@
 #include "daemon/signers/signer_registry.h"
 #include "daemon/subscriptions/chain_feeds.h"
 #include "daemon/upstream/upstream_client.h"
+#include "insight/insight.h"
 #include "store/chains/chain_store.h"
 #include "store/permissions/permission_store.h"
 #include "store/vault/vault.h"
@@ -34,8 +36,9 @@ namespace keybridge::daemon {
 // Thread-safe. Every caller looks the node up per call, so a change applies at once.
 class ChainRegistry {
   public:
-    explicit ChainRegistry(std::vector<ChainConfig> chains, std::uint64_t default_chain)
-        : chains_(std::move(chains)), default_chain_(default_chain) {}
+    using Names = std::map<std::uint64_t, std::string>;
+
+    explicit ChainRegistry(std::vector<ChainConfig> chains, std::uint64_t default_chain);
     std::optional<ChainConfig> find(std::uint64_t chain_id) const;
     // Adds the chain or replaces the known one with that id (a dApp's replacement keeps the
     // known chain's source and configured node).
@@ -45,11 +48,19 @@ class ChainRegistry {
     // Every known chain, by chain id.
     std::vector<ChainConfig> all() const;
     std::uint64_t default_chain() const { return default_chain_; }
+    // The names the user gave the chains they added (Source::User: keybridge_addChain,
+    // chains.json, a dApp's chain the user kept by choosing its node), by chain id, for
+    // insight's chain names. A dApp's own names are not among them (a page could call its chain
+    // "Ethereum"). A new map after every add() or remove(): a different pointer means a change.
+    std::shared_ptr<const Names> user_names() const;
 
   private:
+    void update_user_names();  // under mutex_
+
     mutable std::mutex mutex_;
     std::vector<ChainConfig> chains_;
     std::uint64_t default_chain_;
+    std::shared_ptr<const Names> user_names_;
 };
 
 // The configured chains with the user's saved ones applied (store/chains/chain_store.h): a
@@ -110,9 +121,18 @@ struct Services {
     devices::DeviceManager* devices = nullptr;
 
     ConnectionStops stops;
+
+    // insight_settings(): the last settings made, and the user names they were made from.
+    mutable std::mutex insight_mutex;
+    mutable std::shared_ptr<const ChainRegistry::Names> insight_names_from;
+    mutable std::shared_ptr<const insight::Settings> insight_settings_made;
     // Set while the --password-file unlock at start runs: requests wait for it instead of
     // asking the person to unlock.
     std::atomic<bool> startup_unlock_pending{false};
+    // How long a signing request's explanation waits for the audit history while keybridged
+    // reads it after the start (signing_flow.cpp, after_history); past it, the explanation
+    // carries the audit-history-loading warning and no approve rule matches it.
+    std::chrono::milliseconds history_wait{std::chrono::seconds(10)};
 
     drivers::software::SoftwareSigner& software() { return signers.software(); }
 
@@ -125,6 +145,12 @@ struct Services {
     // eth_sendTransaction: from approval to broadcast, one transaction at a time per chain and
     // account (see SerialQueue).
     SerialQueue send_queue;
+
+    // The config's insight settings (Config::insight) with the names of the user's chains
+    // (ChainRegistry::user_names) over them: what explanations are judged with, so that a
+    // chain added with keybridge_addChain is named as the user named it, and a removed one no
+    // longer. Rebuilt on the first call after a chain change. Thread-safe.
+    std::shared_ptr<const insight::Settings> insight_settings() const;
 
     std::uint64_t chain_for(const rpc::Client& client) const;
     // Accounts the client may see: the granted ones that still exist.

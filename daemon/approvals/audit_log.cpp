@@ -4,12 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <thread>
 #include <ctime>
-#include <fstream>
-#include <algorithm>
+#include <thread>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -39,8 +38,8 @@ AuditLog::File::~File() {
     if (fd >= 0) ::close(fd);
 }
 
-core::Result<AuditLog> AuditLog::open(const std::string& datadir, Rotation rotation,
-                                      Runner runner) {
+core::Result<AuditLog> AuditLog::open(const std::string& datadir, Rotation rotation, Runner runner,
+                                      HistoryLoad load) {
     AuditLog log;
     log.datadir_ = datadir;
     log.path_ = datadir + "/audit.log";
@@ -57,44 +56,146 @@ core::Result<AuditLog> AuditLog::open(const std::string& datadir, Rotation rotat
     }
     struct stat st {};
     if (::fstat(log.file_->fd, &st) == 0) log.size_ = static_cast<std::uint64_t>(st.st_size);
-    log.load_history();
+    log.history_->loaded = false;
+    log.open_history_sources();
+    if (load == HistoryLoad::AtOpen) log.load_history();
     return log;
+}
+
+namespace {
+
+void add_counterparty(std::map<std::uint64_t, std::vector<core::Address>>& map,
+                      std::uint64_t chain_id, const core::Address& address) {
+    auto& list = map[chain_id];
+    if (list.size() >= AuditLog::kMaxCounterparties) return;
+    if (std::find(list.begin(), list.end(), address) == list.end()) list.push_back(address);
+}
+
+// One line of the log: a "signed" line's counterparties go into `map`. The other lines are
+// skipped without parsing.
+void read_history_line(std::string_view line,
+                       std::map<std::uint64_t, std::vector<core::Address>>& map) {
+    if (line.find("\"counterparties\"") == std::string_view::npos) return;
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(line, ec);
+    if (ec || !v.is_object()) return;
+    const boost::json::object& o = v.as_object();
+    const boost::json::value* chain = o.if_contains("chainId");
+    const boost::json::value* list = o.if_contains("counterparties");
+    if (chain == nullptr || !chain->is_number() || list == nullptr || !list->is_array()) return;
+    boost::system::error_code number_ec;
+    const auto chain_id = chain->to_number<std::uint64_t>(number_ec);
+    if (number_ec) return;
+    for (const boost::json::value& item : list->as_array()) {
+        if (!item.is_string()) continue;
+        if (auto a = core::Address::parse(std::string_view(item.as_string())))
+            add_counterparty(map, chain_id, *a);
+    }
+}
+
+// The first `limit` bytes of the file behind `fd`, line by line (a last line without its
+// newline included).
+void read_history_file(int fd, std::uint64_t limit,
+                       std::map<std::uint64_t, std::vector<core::Address>>& map) {
+    constexpr std::size_t kChunk = 1 << 20;
+    std::string buffer;
+    std::vector<char> chunk(kChunk);
+    std::uint64_t offset = 0;
+    while (offset < limit) {
+        const std::size_t want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, limit - offset));
+        const ssize_t n = ::pread(fd, chunk.data(), want, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        offset += static_cast<std::uint64_t>(n);
+        buffer.append(chunk.data(), static_cast<std::size_t>(n));
+        std::size_t from = 0;
+        for (std::size_t nl = buffer.find('\n'); nl != std::string::npos;
+             nl = buffer.find('\n', from)) {
+            read_history_line(std::string_view(buffer).substr(from, nl - from), map);
+            from = nl + 1;
+        }
+        buffer.erase(0, from);
+    }
+    if (!buffer.empty()) read_history_line(buffer, map);
+}
+
+}  // namespace
+
+AuditLog::History::~History() {
+    for (const HistorySource& source : sources)
+        if (source.fd >= 0) ::close(source.fd);
 }
 
 void AuditLog::History::add(std::uint64_t chain_id, const core::Address& address) {
     std::lock_guard lock(mutex);
-    auto& list = by_chain[chain_id];
-    if (list.size() >= kMaxCounterparties) return;
-    if (std::find(list.begin(), list.end(), address) == list.end()) list.push_back(address);
+    add_counterparty(by_chain, chain_id, address);
+}
+
+void AuditLog::open_history_sources() {
+    // Oldest file first; audit.log last, read only as far as it reached now: the lines written
+    // after this come to the history through record().
+    for (unsigned n = rotation_.keep + 1; n-- > 0;) {
+        const std::string path = n == 0 ? path_ : rotated_path(n);
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) continue;
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            ::close(fd);
+            continue;
+        }
+        const std::uint64_t limit = n == 0 ? size_ : static_cast<std::uint64_t>(st.st_size);
+        history_->sources.push_back(HistorySource{fd, limit});
+    }
 }
 
 void AuditLog::load_history() {
-    // Oldest file first. Only "signed" lines carry counterparties; the others are skipped
-    // without parsing.
-    for (unsigned n = rotation_.keep + 1; n-- > 0;) {
-        std::ifstream in(n == 0 ? path_ : rotated_path(n));
-        if (!in) continue;
-        std::string line;
-        while (std::getline(in, line)) {
-            if (line.find("\"counterparties\"") == std::string::npos) continue;
-            boost::system::error_code ec;
-            const boost::json::value v = boost::json::parse(line, ec);
-            if (ec || !v.is_object()) continue;
-            const boost::json::object& o = v.as_object();
-            const boost::json::value* chain = o.if_contains("chainId");
-            const boost::json::value* list = o.if_contains("counterparties");
-            if (chain == nullptr || !chain->is_number() || list == nullptr || !list->is_array())
-                continue;
-            boost::system::error_code number_ec;
-            const auto chain_id = chain->to_number<std::uint64_t>(number_ec);
-            if (number_ec) continue;
-            for (const boost::json::value& item : list->as_array()) {
-                if (!item.is_string()) continue;
-                if (auto a = core::Address::parse(std::string_view(item.as_string())))
-                    history_->add(chain_id, *a);
-            }
+    std::vector<HistorySource> sources;
+    {
+        std::lock_guard lock(history_->mutex);
+        if (history_->loaded || history_->loading) return;
+        history_->loading = true;
+        sources = std::move(history_->sources);
+        history_->sources.clear();
+    }
+    // Read without the lock: record() and counterparties() go on meanwhile.
+    CounterpartyMap from_files;
+    for (const HistorySource& source : sources) {
+        read_history_file(source.fd, source.limit, from_files);
+        ::close(source.fd);
+    }
+    std::vector<std::function<void()>> waiters;
+    {
+        std::lock_guard lock(history_->mutex);
+        // What record() added while the files were read is younger than all of them: after
+        // them, each address once, within the limit.
+        for (const auto& [chain_id, list] : history_->by_chain)
+            for (const core::Address& address : list)
+                add_counterparty(from_files, chain_id, address);
+        history_->by_chain = std::move(from_files);
+        history_->loaded = true;
+        history_->loading = false;
+        waiters = std::move(history_->waiters);
+        history_->waiters.clear();
+    }
+    for (auto& ready : waiters)
+        ready();
+}
+
+bool AuditLog::history_loaded() const {
+    std::lock_guard lock(history_->mutex);
+    return history_->loaded;
+}
+
+void AuditLog::when_history_loaded(std::function<void()> ready) const {
+    {
+        std::lock_guard lock(history_->mutex);
+        if (!history_->loaded) {
+            history_->waiters.push_back(std::move(ready));
+            return;
         }
     }
+    ready();
 }
 
 std::vector<core::Address> AuditLog::counterparties(std::uint64_t chain_id) const {

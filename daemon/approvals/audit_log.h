@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -50,9 +51,14 @@ class AuditLog {
     using Rotation = AuditRotation;
     // Runs a job off the calling thread; an empty runner rotates inline in record().
     using Runner = std::function<void(std::function<void()>)>;
+    // When open() reads the counterparty history (counterparties()): at once, or later, when
+    // the caller runs load_history() (keybridged does so on a thread of its own once it serves:
+    // a large log takes a while to read, docs/ARCHITECTURE.md "Audit history").
+    enum class HistoryLoad { AtOpen, Deferred };
 
     [[nodiscard]] static core::Result<AuditLog> open(const std::string& datadir,
-                                                     Rotation rotation = {}, Runner runner = {});
+                                                     Rotation rotation = {}, Runner runner = {},
+                                                     HistoryLoad load = HistoryLoad::AtOpen);
     AuditLog(AuditLog&& other) noexcept;
     AuditLog& operator=(AuditLog&&) = delete;
     AuditLog(const AuditLog&) = delete;
@@ -71,11 +77,27 @@ class AuditLog {
 
     // The addresses the user's signed transactions on `chain_id` dealt with (their recipients,
     // spenders and operators: ApprovalRequest::counterparties, written to each "signed" line as
-    // "counterparties"), read from audit.log and its rotated files at open and kept up to date
-    // by record(). Insight counts them as addresses the user has interacted with. At most
-    // kMaxCounterparties per chain (the oldest kept). Thread-safe.
+    // "counterparties"), read from audit.log and its rotated files (at open, or by
+    // load_history()) and kept up to date by record(). Insight counts them as addresses the
+    // user has interacted with. At most kMaxCounterparties per chain (the oldest kept).
+    // While the history loads, only what record() added since open: check history_loaded()
+    // first, and treat the list as incomplete when it says false. Thread-safe.
     static constexpr std::size_t kMaxCounterparties = 4096;
     std::vector<core::Address> counterparties(std::uint64_t chain_id) const;
+
+    // Reads the history of a log opened with HistoryLoad::Deferred: the files as they were at
+    // open() (their descriptors were taken then, so a rotation meanwhile changes nothing, and
+    // the lines recorded since are not read again), then the counterparties record() added
+    // meanwhile are merged after them, each address once. Runs once; later calls, and calls on
+    // a log opened with HistoryLoad::AtOpen, return at once. Call it on a thread that may block
+    // for a while (it reads up to (keep + 1) × max_bytes). Thread-safe.
+    void load_history();
+    // Whether counterparties() is complete (always true for HistoryLoad::AtOpen).
+    bool history_loaded() const;
+    // Calls `ready` once the history is loaded: at once on this thread when it is, otherwise on
+    // the thread that finishes load_history(), which must not be blocked by it (post the work
+    // on). Thread-safe.
+    void when_history_loaded(std::function<void()> ready) const;
     // "<path>.N": the Nth most recent rotated file.
     std::string rotated_path(unsigned n) const { return path_ + "." + std::to_string(n); }
 
@@ -89,14 +111,27 @@ class AuditLog {
         ~File();
     };
 
+    // The files a deferred load reads: descriptors taken at open(), and how many of their bytes
+    // it reads (audit.log's size then; rotated files whole).
+    struct HistorySource {
+        int fd = -1;
+        std::uint64_t limit = 0;
+    };
+    using CounterpartyMap = std::map<std::uint64_t, std::vector<core::Address>>;
+
     struct History {
         mutable std::mutex mutex;
-        std::map<std::uint64_t, std::vector<core::Address>> by_chain;
+        CounterpartyMap by_chain;
+        bool loaded = true;
+        bool loading = false;  // load_history() runs
+        std::vector<HistorySource> sources;
+        mutable std::vector<std::function<void()>> waiters;
+        ~History();
         void add(std::uint64_t chain_id, const core::Address& address);
     };
 
     AuditLog() = default;
-    void load_history();
+    void open_history_sources();
     void rotate();
     void shift_rotated_files() const;
 

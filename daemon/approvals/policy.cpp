@@ -121,8 +121,14 @@ bool matches_any(const std::vector<std::string>& patterns, const std::string& va
 namespace {
 
 // The warning conditions of a rule, and the rule that an approve rule never matches a danger
-// warning it does not name.
+// warning it does not name, nor an explanation made on a partial history (a warning the whole
+// history would have raised may be missing: a person decides).
 bool warnings_match(const Policy::Rule& rule, const std::vector<Warning>& request_warnings) {
+    if (rule.action == PolicyAction::Approve &&
+        std::any_of(request_warnings.begin(), request_warnings.end(),
+                    [](const Warning& w) { return w.id == warnings::kAuditHistoryLoading; })) {
+        return false;
+    }
     auto named = [](const std::vector<std::string>& ids, const Warning& w) {
         return std::find(ids.begin(), ids.end(), w.id) != ids.end();
     };

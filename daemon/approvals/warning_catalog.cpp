@@ -8,16 +8,11 @@
 namespace keybridge::daemon::approvals::warnings {
 namespace {
 
-constexpr std::array<std::string_view, 10> kIds = {"connect-exposes-addresses",
-                                                   "binary-32-byte-message",
-                                                   "eth-sign-opaque-hash",
-                                                   "typed-data-chain-mismatch",
-                                                   "contract-creation",
-                                                   "rpc-url-unencrypted",
-                                                   "rpc-url-replaced",
-                                                   "nonce-changed",
-                                                   "fee-large",
-                                                   "fee-above-value"};
+constexpr std::array<std::string_view, 11> kIds = {
+    "connect-exposes-addresses", "binary-32-byte-message", "eth-sign-opaque-hash",
+    "typed-data-chain-mismatch", "contract-creation",      "rpc-url-unencrypted",
+    "rpc-url-replaced",          "nonce-changed",          "fee-large",
+    "fee-above-value",           "audit-history-loading"};
 
 Warning make(std::string_view id, Severity severity, std::string title, std::string detail) {
     return Warning{std::string(id), severity, std::move(title), std::move(detail)};
@@ -85,6 +80,14 @@ Warning fee_above_value(std::string_view max_fee, std::string_view value) {
                     " ETH (or the chain's own coin) "
                     "and may pay up to " +
                     std::string(max_fee) + " in fees.");
+}
+
+Warning audit_history_loading() {
+    return make(kIds[10], Severity::Warning, "Your signing history is still loading",
+                "keybridged is still reading the audit log after its start, so this "
+                "explanation cannot say whether you used these addresses before: a look-alike "
+                "of an address you used (address poisoning) or a first-time recipient may go "
+                "unnoticed. Ask again in a moment, or check the addresses yourself.");
 }
 
 std::span<const std::string_view> known_ids() {

@@ -34,6 +34,11 @@ Warning nonce_changed(std::uint64_t approved, std::uint64_t now);
 Warning fee_large(std::string_view max_fee);
 // A transaction whose maximum fee is above the ether it moves (danger).
 Warning fee_above_value(std::string_view max_fee, std::string_view value);
+// The explanation was made while the audit history (the addresses used before) was still
+// loading after the start, so history-based warnings may be missing (warning). No approve rule
+// of a policy matches a request carrying it, even one that names it.
+inline constexpr std::string_view kAuditHistoryLoading = "audit-history-loading";
+Warning audit_history_loading();
 
 // The ids above and insight's (insight::warning_ids), for validating policy files.
 std::span<const std::string_view> known_ids();

@@ -98,6 +98,23 @@ RpcError no_upstream_error(std::uint64_t chain) {
                     std::nullopt};
 }
 
+ChainRegistry::ChainRegistry(std::vector<ChainConfig> chains, std::uint64_t default_chain)
+    : chains_(std::move(chains)), default_chain_(default_chain) {
+    update_user_names();
+}
+
+void ChainRegistry::update_user_names() {
+    auto names = std::make_shared<Names>();
+    for (const auto& c : chains_)
+        if (c.source == ChainConfig::Source::User && !c.name.empty()) (*names)[c.chain_id] = c.name;
+    user_names_ = std::move(names);
+}
+
+std::shared_ptr<const ChainRegistry::Names> ChainRegistry::user_names() const {
+    std::lock_guard lock(mutex_);
+    return user_names_;
+}
+
 std::optional<ChainConfig> ChainRegistry::find(std::uint64_t chain_id) const {
     std::lock_guard lock(mutex_);
     for (const auto& c : chains_) {
@@ -123,10 +140,12 @@ void ChainRegistry::add(ChainConfig chain) {
                 chain.configured_url = c.configured_url;
             }
             c = std::move(chain);
+            update_user_names();
             return;
         }
     }
     chains_.push_back(std::move(chain));
+    update_user_names();
 }
 
 bool ChainRegistry::remove(std::uint64_t chain_id) {
@@ -135,6 +154,7 @@ bool ChainRegistry::remove(std::uint64_t chain_id) {
                            [&](const ChainConfig& c) { return c.chain_id == chain_id; });
     if (it == chains_.end()) return false;
     chains_.erase(it);
+    update_user_names();
     return true;
 }
 
@@ -153,6 +173,18 @@ std::vector<ChainConfig> apply_saved_chains(std::vector<ChainConfig> configured,
         }
     }
     return configured;
+}
+
+std::shared_ptr<const insight::Settings> Services::insight_settings() const {
+    std::shared_ptr<const ChainRegistry::Names> names = chains.user_names();
+    std::lock_guard lock(insight_mutex);
+    if (insight_settings_made && insight_names_from == names) return insight_settings_made;
+    auto made = std::make_shared<insight::Settings>(config.insight);
+    for (const auto& [chain_id, name] : *names)
+        made->chain_names[chain_id] = name;
+    insight_names_from = std::move(names);
+    insight_settings_made = made;
+    return made;
 }
 
 std::uint64_t Services::chain_for(const rpc::Client& client) const {

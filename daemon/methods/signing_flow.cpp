@@ -4,10 +4,13 @@
 #include "daemon/methods/signing_flow.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <ctime>
+#include <utility>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <unicode/utf8.h>
 
 #include "daemon/approvals/transaction_cost.h"
@@ -492,12 +495,14 @@ approvals::Severity to_severity(insight::Severity severity) {
 // Insight's explanation of the request, judged with `chain` as its chain lookup (null: none).
 insight::Explanation insight_explanation(Services& s, const SigningRequest& r,
                                          const insight::ChainLookup* chain) {
+    // Held for the whole explanation: a chain change meanwhile makes new settings.
+    const std::shared_ptr<const insight::Settings> settings = s.insight_settings();
     insight::Context context;
     context.chain_id = r.chain_id;
     context.origin = r.origin;
     context.account = r.account;
     context.now = static_cast<std::int64_t>(std::time(nullptr));
-    context.settings = &s.config.insight;
+    context.settings = settings.get();
     context.known_addresses = s.config.known_addresses;
     for (const core::Address& own : s.all_accounts())
         context.known_addresses.push_back(own);
@@ -551,6 +556,10 @@ void add_insight(Services& s, const SigningRequest& r, Explanation& out) {
 
 Explanation explain(Services& s, const SigningRequest& r) {
     Explanation out;
+    // Read before the history itself (insight_explanation): a load finishing in between costs
+    // a needless warning, never a missing one.
+    const approvals::AuditLog* audit = s.approvals.audit_log();
+    const bool history_partial = audit != nullptr && !audit->history_loaded();
     switch (r.kind) {
         case SigningRequest::Kind::PersonalMessage:
             explain_message(r, out);
@@ -570,7 +579,36 @@ Explanation explain(Services& s, const SigningRequest& r) {
             break;
     }
     add_insight(s, r, out);
+    if (history_partial) out.warnings.push_back(approvals::warnings::audit_history_loading());
     return out;
+}
+
+void after_history(Services& s, std::function<void()> next) {
+    const approvals::AuditLog* audit = s.approvals.audit_log();
+    if (audit == nullptr || audit->history_loaded()) return next();
+    // Whichever comes first, the load or the deadline, continues the request on the executor;
+    // the other finds `done` set.
+    struct Wait {
+        explicit Wait(const boost::asio::any_io_executor& executor) : timer(executor) {}
+        std::atomic<bool> done{false};
+        boost::asio::steady_timer timer;
+        std::function<void()> next;
+    };
+    auto wait = std::make_shared<Wait>(s.executor);
+    wait->next = std::move(next);
+    wait->timer.expires_after(s.history_wait);
+    wait->timer.async_wait([wait](boost::system::error_code) {
+        if (wait->done.exchange(true)) return;
+        log::warn("approvals", "the audit history is still loading: explaining without it");
+        std::exchange(wait->next, nullptr)();
+    });
+    audit->when_history_loaded([&s, wait] {
+        boost::asio::post(s.executor, [wait] {
+            if (wait->done.exchange(true)) return;
+            wait->timer.cancel();
+            std::exchange(wait->next, nullptr)();
+        });
+    });
 }
 
 void run_signing_flow(Services& s, const std::shared_ptr<const rpc::Client>& client,
@@ -586,18 +624,21 @@ void run_signing_flow(Services& s, const std::shared_ptr<const rpc::Client>& cli
     prepare(s, client, std::move(request), /*announce=*/true,
             [&s, ticket, reply](tl::expected<std::pair<Shared, Readiness>, RpcError> prepared) {
                 if (!prepared) return reply(tl::unexpected(prepared.error()));
-                // Switched while the node filled the transaction: never shown, never judged.
-                if (ticket->cancelled()) return reply(tl::unexpected(chain_changed_error(*ticket)));
                 auto [shared, readiness] = *prepared;
-                auto entry = approval_for(*shared, explain(s, *shared));
-                entry.id = s.approvals.reserve_id();
-                Approval approval =
-                    std::make_shared<const approvals::ApprovalRequest>(std::move(entry));
-                if (!s.pending_signings.attach_approval(ticket, approval->id))
-                    return reply(tl::unexpected(chain_changed_error(*ticket)));
-                if (readiness == Readiness::NeedsUnlock)
-                    return unlock_then_approve(s, shared, std::move(approval), ticket, reply);
-                approve(s, shared, std::move(approval), ticket, reply);
+                after_history(s, [&s, ticket, reply, shared = shared, readiness = readiness] {
+                    // Switched while the node filled the transaction: never shown, never judged.
+                    if (ticket->cancelled())
+                        return reply(tl::unexpected(chain_changed_error(*ticket)));
+                    auto entry = approval_for(*shared, explain(s, *shared));
+                    entry.id = s.approvals.reserve_id();
+                    Approval approval =
+                        std::make_shared<const approvals::ApprovalRequest>(std::move(entry));
+                    if (!s.pending_signings.attach_approval(ticket, approval->id))
+                        return reply(tl::unexpected(chain_changed_error(*ticket)));
+                    if (readiness == Readiness::NeedsUnlock)
+                        return unlock_then_approve(s, shared, std::move(approval), ticket, reply);
+                    approve(s, shared, std::move(approval), ticket, reply);
+                });
             });
 }
 
@@ -611,14 +652,16 @@ void explain_signing_request(Services& s, const std::shared_ptr<const rpc::Clien
     prepare(s, client, std::move(request), /*announce=*/false,
             [&s, reply](tl::expected<std::pair<Shared, Readiness>, RpcError> prepared) {
                 if (!prepared) return reply(tl::unexpected(prepared.error()));
-                const auto& [shared, readiness] = *prepared;
-                auto approval = approval_for(*shared, explain(s, *shared));
-                json::object out = approval.to_json();
-                out.erase("id");
-                out.erase("created");
-                out.erase("stage");
-                out["vaultLocked"] = readiness == Readiness::NeedsUnlock;
-                reply(json::value(std::move(out)));
+                auto [shared, readiness] = *prepared;
+                after_history(s, [&s, reply, shared = shared, readiness = readiness] {
+                    auto approval = approval_for(*shared, explain(s, *shared));
+                    json::object out = approval.to_json();
+                    out.erase("id");
+                    out.erase("created");
+                    out.erase("stage");
+                    out["vaultLocked"] = readiness == Readiness::NeedsUnlock;
+                    reply(json::value(std::move(out)));
+                });
             });
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,7 +83,14 @@ void explain_signing_request(Services& s, const std::shared_ptr<const rpc::Clien
 
 // The request decoded by the daemon (message text, typed-data tree, transaction fields) and by
 // insight (summary, decoded call, permits, site and request warnings), judged against the
-// config's insight settings and known addresses plus the vault's accounts.
+// config's insight settings and known addresses plus the vault's accounts and the audit
+// history's counterparties. Made while the audit history still loads, it carries the
+// audit-history-loading warning (and no policy approve rule matches it).
 Explanation explain(Services& s, const SigningRequest& request);
+
+// Runs `next` once the audit history is loaded (at once, on this thread, when it is), or on
+// s.executor once it is, or after s.history_wait at the latest: the explanation then says the
+// history is still loading. Never blocks the calling thread.
+void after_history(Services& s, std::function<void()> next);
 
 }  // namespace keybridge::daemon

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -171,6 +173,137 @@ TEST_F(AuditLogTest, CounterpartiesOfSignedTransactionsAreTheHistory) {
     ASSERT_TRUE(reopened);
     EXPECT_EQ(reopened->counterparties(31337),
               (std::vector<core::Address>{token, friend_, spender}));
+}
+
+// HistoryLoad::Deferred: open() reads nothing; counterparties() has what record() adds until
+// load_history() reads the files as they were at open() (a rotation meanwhile changes nothing)
+// and puts their addresses first, each address once.
+TEST_F(AuditLogTest, DeferredHistoryIsLoadingUntilLoadedThenMergesTheLinesRecordedMeanwhile) {
+    const auto account = *core::Address::parse("0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266");
+    const auto a = *core::Address::parse("0x5fbdb2315678afecb367f032d93f642f64180aa3");
+    const auto b = *core::Address::parse("0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
+    const auto c = *core::Address::parse("0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc");
+    const auto d = *core::Address::parse("0x90f79bf6eb2c4f870365e785982e1f101e93b906");
+    const core::Hash32 digest = core::keccak256(core::as_bytes("tx"));
+    ApprovalRequest tx = request("https://app.example", account);
+    const AuditRotation rotation{700, 10};
+    {
+        auto log = AuditLog::open(dir_, rotation);
+        ASSERT_TRUE(log);
+        EXPECT_TRUE(log->history_loaded());
+        tx.counterparties = {a};
+        for (int i = 0; i < 4; ++i)  // rotates: the history spans audit.log.N and audit.log
+            log->record(tx, "signed", "approved", digest);
+        tx.counterparties = {b};
+        log->record(tx, "signed", "approved", digest);
+    }
+    ASSERT_TRUE(exists("audit.log.1"));
+
+    auto log = AuditLog::open(dir_, rotation, {}, AuditLog::HistoryLoad::Deferred);
+    ASSERT_TRUE(log);
+    EXPECT_FALSE(log->history_loaded());
+    int ready = 0;
+    log->when_history_loaded([&] { ++ready; });
+    EXPECT_TRUE(log->counterparties(31337).empty());
+    // Recorded while loading: c (new) and b (in the files too); then rotations rename every
+    // file the load is about to read.
+    tx.counterparties = {c, b};
+    log->record(tx, "signed", "approved", digest);
+    EXPECT_EQ(log->counterparties(31337), (std::vector<core::Address>{c, b}));
+    tx.counterparties = {d};
+    for (int i = 0; i < 6; ++i)
+        log->record(tx, "signed", "approved", digest);
+    EXPECT_EQ(ready, 0);
+    EXPECT_FALSE(log->history_loaded());
+
+    log->load_history();
+    EXPECT_TRUE(log->history_loaded());
+    EXPECT_EQ(ready, 1);
+    EXPECT_EQ(log->counterparties(31337), (std::vector<core::Address>{a, b, c, d}));
+    log->load_history();  // once only
+    EXPECT_EQ(log->counterparties(31337), (std::vector<core::Address>{a, b, c, d}));
+    log->when_history_loaded([&] { ++ready; });  // loaded: at once
+    EXPECT_EQ(ready, 2);
+    // A fresh start reads the same history from the files.
+    auto reopened = AuditLog::open(dir_, rotation);
+    ASSERT_TRUE(reopened);
+    EXPECT_EQ(reopened->counterparties(31337), (std::vector<core::Address>{a, b, c, d}));
+}
+
+// Writers record new counterparties while another thread loads a large history: every address
+// ends up in the history exactly once, the files' before the ones recorded meanwhile.
+TEST_F(AuditLogTest, RecordsDuringALoadEndUpInTheHistoryExactlyOnce) {
+    auto address_of = [](unsigned n) {
+        core::Address::Raw raw{};
+        raw[0] = 0xab;
+        raw[16] = static_cast<std::uint8_t>(n >> 24);
+        raw[17] = static_cast<std::uint8_t>(n >> 16);
+        raw[18] = static_cast<std::uint8_t>(n >> 8);
+        raw[19] = static_cast<std::uint8_t>(n);
+        return core::Address(raw);
+    };
+    const auto account = *core::Address::parse("0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266");
+    const core::Hash32 digest = core::keccak256(core::as_bytes("tx"));
+    constexpr unsigned kInFiles = 1500;  // distinct addresses in the files, within the limit
+    constexpr unsigned kFiller = 20000;  // lines without counterparties: the load takes a while
+    {
+        // Before each address, filler lines: the addresses come in their order.
+        std::ofstream out(dir_ + "/audit.log");
+        std::uint64_t id = 0;
+        for (unsigned n = 0; n < kInFiles; ++n) {
+            json::object o{{"time", "2026-01-01T00:00:00Z"},
+                           {"origin", "local"},
+                           {"method", "eth_sendTransaction"},
+                           {"chainId", 7},
+                           {"decision", "signed"},
+                           {"decidedBy", "approved"}};
+            for (unsigned f = 0; f < kFiller / kInFiles; ++f) {
+                o["id"] = ++id;
+                out << json::serialize(o) << "\n";
+            }
+            o["id"] = ++id;
+            o["counterparties"] = json::array{json::string(address_of(n).to_checksum_string())};
+            out << json::serialize(o) << "\n";
+        }
+    }
+    auto log = AuditLog::open(dir_, AuditRotation{1 << 20, 3}, {}, AuditLog::HistoryLoad::Deferred);
+    ASSERT_TRUE(log);
+    constexpr unsigned kWriters = 3;
+    constexpr unsigned kEach = 300;
+    std::atomic<bool> go{false};
+    std::vector<std::thread> writers;
+    for (unsigned w = 0; w < kWriters; ++w) {
+        writers.emplace_back([&, w] {
+            while (!go.load())
+                std::this_thread::yield();
+            ApprovalRequest r = request("local", account);
+            r.chain_id = 7;
+            for (unsigned i = 0; i < kEach; ++i) {
+                // Half new addresses, half already in the files.
+                const unsigned n =
+                    i % 2 == 0 ? kInFiles + w * kEach + i : (w * kEach + i) % kInFiles;
+                r.counterparties = {address_of(n)};
+                log->record(r, "signed", "approved", digest);
+            }
+        });
+    }
+    std::thread loader([&] {
+        go.store(true);
+        log->load_history();
+    });
+    for (auto& t : writers)
+        t.join();
+    loader.join();
+    ASSERT_TRUE(log->history_loaded());
+    const std::vector<core::Address> history = log->counterparties(7);
+    std::set<core::Address> unique(history.begin(), history.end());
+    EXPECT_EQ(unique.size(), history.size()) << "an address is in the history twice";
+    EXPECT_EQ(history.size(), kInFiles + kWriters * kEach / 2);
+    for (unsigned n = 0; n < kInFiles; ++n)
+        ASSERT_EQ(history[n], address_of(n)) << "the files' addresses come first, in order";
+    for (unsigned w = 0; w < kWriters; ++w)
+        for (unsigned i = 0; i < kEach; i += 2)
+            EXPECT_TRUE(unique.count(address_of(kInFiles + w * kEach + i))) << w << " " << i;
 }
 
 TEST_F(AuditLogTest, SyncWithoutNewLinesIsHarmless) {

@@ -428,6 +428,28 @@ TEST(PolicyEvaluate, ApproveNeverMatchesADangerWarningItDoesNotName) {
               PolicyAction::Approve);
 }
 
+// An explanation made while the audit history was still loading may lack a warning the whole
+// history raises (address poisoning): no approve rule matches it, not even one naming it; deny
+// rules and `warning=` conditions of other actions still apply.
+TEST(PolicyEvaluate, ApproveNeverMatchesAnExplanationOnAPartialHistory) {
+    const ApprovalRequest partial =
+        with_warnings("personal_sign", {warnings::audit_history_loading()});
+    EXPECT_EQ(partial.warnings.at(0).id, warnings::kAuditHistoryLoading);
+    EXPECT_TRUE(warnings::is_known_id(warnings::kAuditHistoryLoading));
+    EXPECT_EQ(parsed("approve\n").evaluate(partial),
+              std::make_pair(PolicyAction::Ask, std::size_t{0}));
+    EXPECT_EQ(parsed("approve allow-warning=audit-history-loading\n").evaluate(partial).first,
+              PolicyAction::Ask);
+    EXPECT_EQ(parsed("approve max-severity=warning\n").evaluate(partial).first, PolicyAction::Ask);
+    EXPECT_EQ(parsed("approve\ndeny method=personal_sign\n").evaluate(partial),
+              std::make_pair(PolicyAction::Deny, std::size_t{2}));
+    EXPECT_EQ(parsed("ask warning=audit-history-loading\n").evaluate(partial),
+              std::make_pair(PolicyAction::Ask, std::size_t{1}));
+    // The same request once the history is loaded: the rule approves it.
+    EXPECT_EQ(parsed("approve\n").evaluate(local_request("personal_sign")).first,
+              PolicyAction::Approve);
+}
+
 TEST(PolicyEvaluate, WarningsNoneAndMaxSeverity) {
     const ApprovalRequest plain = local_request("eth_sendTransaction");
     const ApprovalRequest info =

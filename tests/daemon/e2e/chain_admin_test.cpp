@@ -151,6 +151,39 @@ TEST_F(ChainAdmin, AddedChainAndNewUpstreamServeAtOnceAndSurviveARestart) {
     EXPECT_EQ(again.log().find("Sanitizer"), std::string::npos) << again.log();
 }
 
+// Insight names chains in its explanations: a chain the user added is named as the user named
+// it from the moment it is added, and no longer once it is removed.
+TEST_F(ChainAdmin, ExplanationsNameTheUsersChains) {
+    ScriptedNode devnet(31338);
+    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_NO_FATAL_FAILURE(connect_account(local()));
+    // Typed data for chain 31338 (the caller is on chain 1): its summary names that chain.
+    const json::object typed{
+        {"types",
+         json::object{
+             {"EIP712Domain", json::array{json::object{{"name", "name"}, {"type", "string"}},
+                                          json::object{{"name", "chainId"}, {"type", "uint256"}}}},
+             {"Mail", json::array{json::object{{"name", "contents"}, {"type", "string"}}}}}},
+        {"primaryType", "Mail"},
+        {"domain", json::object{{"name", "Post"}, {"chainId", 31338}}},
+        {"message", json::object{{"contents", "hello"}}}};
+    auto summary = [&] {
+        const json::value explained = local().result(
+            "keybridge_explainRequest",
+            json::array{json::object{{"method", "eth_signTypedData_v4"},
+                                     {"params", json::array{kFirstAccount, typed}}}});
+        return std::string(explained.at("summary").as_string());
+    };
+    EXPECT_EQ(summary(), "Sign Mail data for Post on chain 31338");
+    control().result("keybridge_addChain",
+                     json::array{add_params("0x7a6a", "Devnet Seven", devnet.url())});
+    EXPECT_EQ(summary(), "Sign Mail data for Post on Devnet Seven");
+    EXPECT_EQ(
+        control().result("keybridge_removeChain", json::array{json::object{{"chainId", "0x7a6a"}}}),
+        json::value(true));
+    EXPECT_EQ(summary(), "Sign Mail data for Post on chain 31338");
+}
+
 // Waits until `node` had at least `count` calls of `method`.
 bool wait_calls(const ScriptedNode& node, const std::string& method, std::size_t count,
                 std::chrono::milliseconds timeout = 10s) {
