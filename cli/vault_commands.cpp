@@ -822,7 +822,9 @@ Result<Report> run_account_export(Context& ctx) {
     if (!export_password) return fail(export_password.error());
     auto keystore = [&] {
         Progress progress(!ctx.json, kDerivingKey);
-        return vault->export_keystore(*address, *password, *export_password);
+        return vault->export_keystore(
+            *address, *password, *export_password,
+            ctx.args.flag("light-kdf") ? KdfStrength::Light : KdfStrength::Standard);
     }();
     if (!keystore) return fail(keystore.error());
     KEYBRIDGE_TRY_STATUS(vault::write_file_atomic(*out, *keystore + "\n"));
@@ -1062,6 +1064,7 @@ std::vector<Command> vault_commands() {
           {"out", "FILE", "where to write the keystore (0600)"},
           {"export-password-file", "FILE", "read the export password from FILE"},
           kPasswordFile,
+          kLightKdf,
           kAllowWeak},
          run_account_export,
          "ADDRESS"},

@@ -22,9 +22,10 @@ packages=(
 # page and extension tests (ctest approval_page, extension_e2e; playwright-core from npm downloads
 # no browser); dbus-daemon and dbus-bin (dbus-monitor) watch its desktop
 # notifications. firefox-esr: the browser puppeteer-core (npm, over WebDriver BiDi; no download)
-# drives in the Firefox tests (ctest approval_page_firefox, extension_firefox).
+# drives in the Firefox tests (ctest approval_page_firefox, extension_firefox). lld links the
+# sanitizer and libFuzzer builds (a third of GNU ld's time for their large test programs).
 test_packages=(
-  libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev
+  libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev libfuzzer-14-dev lld
   nodejs npm clang-format systemd python3 lintian man-db groff-base python3-websockets curl
   python3-trezor chromium dbus-daemon dbus-bin firefox-esr
 )

@@ -794,7 +794,8 @@ Result<Account> Vault::import_keystore(std::string_view keystore_json,
 
 Result<std::string> Vault::export_keystore_locked(const core::Address& address,
                                                   const SecretBuffer& password,
-                                                  const SecretBuffer& export_password) const {
+                                                  const SecretBuffer& export_password,
+                                                  KdfStrength strength) const {
     const Account* account = find(address);
     if (account == nullptr) {
         return fail(ErrorCode::NotFound, address.to_checksum_string() + " is not in the vault");
@@ -813,7 +814,7 @@ Result<std::string> Vault::export_keystore_locked(const core::Address& address,
         key = key_of_imported(datadir_, generation_, *account, password);
     }
     if (!key) return fail(key.error());
-    return core::encrypt_keystore(key->view(), export_password.view(), core::kScryptStandard);
+    return core::encrypt_keystore(key->view(), export_password.view(), scrypt_for(strength));
 }
 
 Status Vault::rename(core::Address address, std::string name) {
@@ -1058,12 +1059,13 @@ Status Vault::check_password(const SecretBuffer& password) const {
 
 Result<std::string> Vault::export_keystore(const core::Address& address,
                                            const SecretBuffer& password,
-                                           const SecretBuffer& export_password) const {
+                                           const SecretBuffer& export_password,
+                                           KdfStrength strength) const {
     auto lock = VaultLock::acquire(datadir_, /*exclusive=*/false);
     if (!lock) return fail(lock.error());
     auto live = live_view();
     if (!live) return fail(live.error());
-    return live->export_keystore_locked(address, password, export_password);
+    return live->export_keystore_locked(address, password, export_password, strength);
 }
 
 Result<std::string> Vault::backup(const SecretBuffer& password) const {

@@ -139,10 +139,12 @@ class Vault {
                                                              std::string device, std::string path,
                                                              std::string name = {});
 
-    // A geth-compatible v3 keystore (standard scrypt) of one account under export_password.
+    // A geth-compatible v3 keystore of one account under export_password: geth's standard
+    // scrypt, or its light parameters when asked (`keybridge account export --light-kdf`).
     [[nodiscard]] core::Result<std::string> export_keystore(
         const core::Address& address, const core::SecretBuffer& password,
-        const core::SecretBuffer& export_password) const;
+        const core::SecretBuffer& export_password,
+        KdfStrength strength = KdfStrength::Standard) const;
 
     // NotFound for an address not in the vault. The address is taken by value: these calls
     // replace accounts(), so a reference into it (`v.remove(v.accounts()[0].address)`) would
@@ -192,7 +194,7 @@ class Vault {
     [[nodiscard]] core::Status check_password_locked(const core::SecretBuffer& password) const;
     [[nodiscard]] core::Result<std::string> export_keystore_locked(
         const core::Address& address, const core::SecretBuffer& password,
-        const core::SecretBuffer& export_password) const;
+        const core::SecretBuffer& export_password, KdfStrength strength) const;
     [[nodiscard]] core::Result<std::string> backup_locked(const core::SecretBuffer& password) const;
     [[nodiscard]] core::Result<std::vector<UnlockedAccount>> unlock_locked(
         const core::SecretBuffer& password, core::SecretBuffer* seed_out = nullptr) const;

@@ -1003,7 +1003,7 @@ class PasswordRuleTest(CliTestCase):
         self.assertFalse(os.path.exists(out))
         self.run_cli("account", "export", FIRST_ALL_ADDRESS, "--out", out, "--password-file",
                      self.vault_pw, "--export-password-file", weak, "--allow-weak-password",
-                     datadir=d, check=EXIT_OK)
+                     "--light-kdf", datadir=d, check=EXIT_OK)
         self.run_cli("passwd", "--password-file", self.vault_pw, "--new-password-file", weak,
                      "--allow-weak-password", datadir=d, check=EXIT_OK)
 
@@ -1109,7 +1109,8 @@ class QuestionsTest(CliTestCase):
         self.assertNotIn(b"password", s.screen.lower())
         with open(out) as f:
             self.assertEqual(f.read(), "keep\n")
-        s = self.pty("account", "export", FIRST_ALL_ADDRESS, "--out", out, datadir=self.d)
+        s = self.pty("account", "export", FIRST_ALL_ADDRESS, "--out", out, "--light-kdf",
+                     datadir=self.d)
         s.expect(rb"Overwrite it\? \[y/N\] ")
         s.send("y\n")
         s.expect(rb"Vault password: ")
@@ -1346,6 +1347,8 @@ class AccountTest(CliTestCase):
         self.assertEqual(keystore["version"], 3)
         self.assertEqual(keystore["address"], FIRST_ALL_ADDRESS[2:].lower())
         self.assertEqual(keystore["crypto"]["kdf"], "scrypt")
+        # geth's standard parameters unless --light-kdf (test_export_of_an_imported_account).
+        self.assertEqual(keystore["crypto"]["kdfparams"]["n"], 262144)
         # A second vault (different phrase, different password) imports it.
         d2, p2 = self.path("d2"), self.path("d2.phrase")
         self.run_cli("init", "--yes", "--mnemonic-out", p2, "--password-file", self.other_pw,
@@ -1361,8 +1364,10 @@ class AccountTest(CliTestCase):
         self.import_key(KEY_WEB3 + "\n")
         out = self.path("web3.json")
         self.run_cli("account", "export", KEY_WEB3_ADDRESS, "--out", out, "--password-file",
-                     self.vault_pw, "--export-password-file", self.export_pw, datadir=self.d,
-                     check=EXIT_OK)
+                     self.vault_pw, "--export-password-file", self.export_pw, "--light-kdf",
+                     datadir=self.d, check=EXIT_OK)
+        with open(out, encoding="utf-8") as f:
+            self.assertEqual(json.load(f)["crypto"]["kdfparams"]["n"], 4096)  # geth's light
         d2 = self.path("d2")
         self.run_cli("init", "--yes", "--mnemonic-out", self.path("d2.phrase"), "--password-file",
                      self.other_pw, "--light-kdf", datadir=d2, check=EXIT_OK)
@@ -1713,7 +1718,7 @@ class UsageTest(CliTestCase):
         "account import": ["--private-key-file", "--keystore", "--keystore-password-file",
                            "--name", "--password-file"],
         "account export": ["--address", "--out", "--export-password-file", "--password-file",
-                           "--allow-weak-password"],
+                           "--light-kdf", "--allow-weak-password"],
         "account rename": ["--address", "--name"],
         "account remove": ["--address"],
         "backup": ["--out", "--password-file"],

@@ -1,6 +1,7 @@
 // Keystore interoperability between the keybridge CLI and ethers v6, in both directions:
-//   keybridge exports (account export) -> ethers decrypts (Wallet.fromEncryptedJson), and the key
-//   matches the one ethers derives from the same phrase and path (HDNodeWallet.fromPhrase);
+//   keybridge exports (account export, standard and --light-kdf) -> ethers decrypts
+//   (Wallet.fromEncryptedJson), and the key matches the one ethers derives from the same phrase
+//   and path (HDNodeWallet.fromPhrase);
 //   ethers encrypts (light and default scrypt) -> keybridge imports (account import --keystore),
 //   lists the address, exports it again, and ethers decrypts the same private key.
 // Usage: node keystore_interop.mjs PATH_TO_keybridge
@@ -77,16 +78,24 @@ const passwords = {
 };
 const exportPassword = "exp\u00f6rt-\u65e5\u672c-pw";
 
-async function exportAccount(datadir, address, name) {
+// Exports at geth's standard scrypt (N=2^18), or its light one (N=2^12) when light is set:
+// ethers needs about three seconds for each standard file, so one standard export (section 2)
+// proves ethers reads keybridge's default and the others are light.
+async function exportAccount(datadir, address, name, light = false) {
   const out = path.join(tmp, name);
-  const data = await runJson(`export ${address}`, [
+  const data = await runJson(`export ${address}${light ? " --light-kdf" : ""}`, [
     "--datadir", datadir, "account", "export", "--address", address, "--out", out,
     "--password-file", passwords.vault, "--export-password-file", passwords.export,
+    ...(light ? ["--light-kdf"] : []),
   ]);
   check(data.address === address, "export reports the address");
   const mode = fs.statSync(out).mode & 0o777;
   check(mode === 0o600, `exported file is 0600`, mode.toString(8));
-  return fs.readFileSync(out, "utf8");
+  const json = fs.readFileSync(out, "utf8");
+  const n = JSON.parse(json).crypto.kdfparams.n;
+  check(n === (light ? 4096 : 262144), `the export's scrypt N is ${light ? "light" : "standard"}`,
+        `N=${n}`);
+  return json;
 }
 
 async function accountsOf(datadir) {
@@ -127,8 +136,8 @@ async function main() {
   }
 
   // 2. keybridge exports, ethers decrypts: same address, and the key ethers derives itself.
-  for (const a of [derived.accounts[1], ledger.accounts[0]]) {
-    const json = await exportAccount(datadir, a.address, `export-${a.address}.json`);
+  for (const [a, light] of [[derived.accounts[1], false], [ledger.accounts[0], true]]) {
+    const json = await exportAccount(datadir, a.address, `export-${a.address}.json`, light);
     check(ethers.isKeystoreJson(json), "ethers recognises the export as a keystore");
     const wallet = await ethers.Wallet.fromEncryptedJson(json, exportPassword);
     check(wallet.address === a.address, `ethers decrypts ${a.path} to the same address`);
@@ -164,7 +173,8 @@ async function main() {
     check(account.source === "imported", "the import is listed as imported");
     const listed = (await accountsOf(datadir)).map((a) => a.address);
     check(listed.includes(c.wallet.address), `${c.what}: the address appears in account list`);
-    const again = await exportAccount(datadir, c.wallet.address, `re-export-${c.wallet.address}`);
+    const again = await exportAccount(datadir, c.wallet.address,
+                                      `re-export-${c.wallet.address}`, true);
     const back = await ethers.Wallet.fromEncryptedJson(again, exportPassword);
     check(back.privateKey === c.wallet.privateKey,
           `${c.what}: re-export decrypts to the same private key`);

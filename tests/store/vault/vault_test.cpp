@@ -703,13 +703,27 @@ TEST_F(VaultTest, ExportKeystoreDecryptsToTheSameKeyUnderTheExportPassword) {
     ASSERT_TRUE(vault->import_private_key(key.bytes, password_));
     const SecretBuffer export_password = secret("export me");
 
-    for (const core::Address& address : {address_of(all_key_at("m/44'/60'/0'/0/1")), key.address}) {
+    // A seed account at geth's standard scrypt (the default), an imported key at the light
+    // parameters (`account export --light-kdf`; a quarter of a second instead of four under the
+    // sanitizers).
+    struct Case {
+        core::Address address;
+        KdfStrength strength;
+        std::uint64_t n;
+    };
+    for (const Case& c :
+         {Case{address_of(all_key_at("m/44'/60'/0'/0/1")), KdfStrength::Standard, 262144u},
+          Case{key.address, KdfStrength::Light, 4096u}}) {
+        const core::Address& address = c.address;
         SCOPED_TRACE(address.to_checksum_string());
-        auto exported = vault->export_keystore(address, password_, export_password);
+        auto exported =
+            c.strength == KdfStrength::Standard
+                ? vault->export_keystore(address, password_, export_password)
+                : vault->export_keystore(address, password_, export_password, KdfStrength::Light);
         ASSERT_TRUE(exported) << describe(exported);
         const auto file = parse_object(*exported);
-        EXPECT_EQ(file.at("crypto").at("kdfparams").at("n").to_number<std::uint64_t>(), 262144u)
-            << "exports use geth's standard scrypt";
+        EXPECT_EQ(file.at("crypto").at("kdfparams").at("n").to_number<std::uint64_t>(), c.n)
+            << "exports use geth's standard scrypt unless asked for the light one";
         EXPECT_EQ(file.at("address").as_string(), address.to_lower_string().substr(2));
         auto decrypted = core::decrypt_keystore(*exported, export_password.view());
         ASSERT_TRUE(decrypted) << describe(decrypted);
@@ -987,7 +1001,8 @@ TEST_F(VaultTest, ChangePasswordReencryptsEverySecret) {
         EXPECT_EQ((*after_keys)[i].address, (*before_keys)[i].address);
         EXPECT_EQ(bytes_of((*after_keys)[i].key), bytes_of((*before_keys)[i].key));
     }
-    auto exported = opened->export_keystore(key.address, new_password, secret("e"));
+    auto exported =
+        opened->export_keystore(key.address, new_password, secret("e"), KdfStrength::Light);
     ASSERT_TRUE(exported) << describe(exported);
     auto decrypted = core::decrypt_keystore(*exported, secret("e").view());
     ASSERT_TRUE(decrypted) << describe(decrypted);
@@ -1417,7 +1432,8 @@ TEST(VaultLiveView, ReadOnlyCallsOfAnOlderObjectSeeTheLiveSnapshot) {
     EXPECT_EQ(keys->size(), 2u);  // the live snapshot's accounts, not the old view's one
     EXPECT_TRUE(older->backup(password));
     EXPECT_TRUE(older->reveal_phrase(password));
-    EXPECT_TRUE(older->export_keystore(keys->front().address, password, secret("export")));
+    EXPECT_TRUE(older->export_keystore(keys->front().address, password, secret("export"),
+                                       KdfStrength::Light));
 }
 
 // ------------------------------------------------------------------ unlock for the daemon
