@@ -238,14 +238,17 @@ void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
     text.append("{\"time\":\"").append(stamp).append("\",\"id\":").append(std::to_string(r.id));
     text.append(",\"origin\":").append(boost::json::serialize(boost::json::string_view(r.origin)));
     text.append(",\"method\":").append(boost::json::serialize(boost::json::string_view(r.method)));
-    std::unique_lock lock(mutex_);
     if (r.account) {
-        // Checksumming hashes the address; a client signing again uses the same account.
-        if (checksum_of_ != r.account) {
-            checksum_of_ = r.account;
-            checksum_ = r.account->to_checksum_string();
+        // Checksumming hashes the address; a client signing again uses the same account. Kept
+        // per thread: the lock below covers only the file's bookkeeping, so that network
+        // threads signing at once rarely wait for each other.
+        thread_local std::optional<core::Address> checksum_of;
+        thread_local std::string checksum;
+        if (checksum_of != r.account) {
+            checksum_of = r.account;
+            checksum = r.account->to_checksum_string();
         }
-        text.append(",\"account\":\"").append(checksum_).append("\"");
+        text.append(",\"account\":\"").append(checksum).append("\"");
     }
     text.append(",\"chainId\":").append(std::to_string(r.chain_id));
     text.append(",\"decision\":")
@@ -263,9 +266,11 @@ void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
         text.append("]");
     }
     text.append("}\n");
+    // The history has its own lock; lines written after open reach it only through here.
     if (signed_line)
         for (const core::Address& a : r.counterparties)
             history_->add(r.chain_id, a);
+    std::unique_lock lock(mutex_);
     if (!file_ || file_->fd < 0) return;
     // The write itself runs outside the lock. The file stays open until it is done: a rotation
     // swapping file_ meanwhile waits for `writers` to reach zero before it flushes and closes it.

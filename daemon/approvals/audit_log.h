@@ -140,11 +140,9 @@ class AuditLog {
     Rotation rotation_;
     Runner runner_;
     std::shared_ptr<File> file_;
-    std::uint64_t size_ = 0;                    // bytes in the current audit.log
-    bool rotation_pending_ = false;             // a rotation is queued or running
-    std::atomic<bool> dirty_{false};            // written since the last sync()
-    std::optional<core::Address> checksum_of_;  // the account checksum_ spells
-    std::string checksum_;
+    std::uint64_t size_ = 0;          // bytes in the current audit.log
+    bool rotation_pending_ = false;   // a rotation is queued or running
+    std::atomic<bool> dirty_{false};  // written since the last sync()
     std::shared_ptr<History> history_ = std::make_shared<History>();
     std::mutex mutex_;
 };
