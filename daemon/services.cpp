@@ -3,36 +3,41 @@
 namespace keybridge::daemon {
 
 std::stop_token ConnectionStops::token_for(std::uint64_t connection_id) {
-    std::lock_guard lock(mutex_);
-    if (stopping_) {
+    Shard& shard = shard_of(connection_id);
+    std::lock_guard lock(shard.mutex);
+    // Read under the shard's lock: stop_all() sets it before it takes any.
+    if (stopping_.load()) {
         std::stop_source stopped;
         stopped.request_stop();
         return stopped.get_token();
     }
-    return sources_[connection_id].get_token();
+    return shard.sources[connection_id].get_token();
 }
 
 void ConnectionStops::closed(std::uint64_t connection_id) {
     std::stop_source source;
     {
-        std::lock_guard lock(mutex_);
-        auto it = sources_.find(connection_id);
-        if (it == sources_.end()) return;
+        Shard& shard = shard_of(connection_id);
+        std::lock_guard lock(shard.mutex);
+        auto it = shard.sources.find(connection_id);
+        if (it == shard.sources.end()) return;
         source = std::move(it->second);
-        sources_.erase(it);
+        shard.sources.erase(it);
     }
     source.request_stop();  // outside the lock: stop callbacks may run jobs' wake-ups
 }
 
 void ConnectionStops::stop_all() {
-    std::map<std::uint64_t, std::stop_source> sources;
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-        sources.swap(sources_);
+    stopping_.store(true);
+    for (Shard& shard : shards_) {
+        std::map<std::uint64_t, std::stop_source> sources;
+        {
+            std::lock_guard lock(shard.mutex);
+            sources.swap(shard.sources);
+        }
+        for (auto& [id, source] : sources)
+            source.request_stop();
     }
-    for (auto& [id, source] : sources)
-        source.request_stop();
 }
 
 std::vector<signers::AccountRoute> account_routes(const std::vector<vault::Account>& accounts) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -40,6 +41,7 @@ class ChainRegistry {
 
     explicit ChainRegistry(std::vector<ChainConfig> chains, std::uint64_t default_chain);
     std::optional<ChainConfig> find(std::uint64_t chain_id) const;
+    bool known(std::uint64_t chain_id) const;  // as find(), without copying the chain
     // Adds the chain or replaces the known one with that id (a dApp's replacement keeps the
     // known chain's source and configured node).
     void add(ChainConfig chain);
@@ -80,9 +82,17 @@ class ConnectionStops {
     void stop_all();
 
   private:
-    std::mutex mutex_;
-    std::map<std::uint64_t, std::stop_source> sources_;
-    bool stopping_ = false;
+    // Sharded by connection: every signature asks for its connection's token, and the network
+    // threads serve different connections, so they rarely take the same lock.
+    static constexpr std::size_t kShards = 16;
+    struct alignas(64) Shard {
+        std::mutex mutex;
+        std::map<std::uint64_t, std::stop_source> sources;
+    };
+    Shard& shard_of(std::uint64_t connection_id) { return shards_[connection_id % kShards]; }
+
+    std::array<Shard, kShards> shards_;
+    std::atomic<bool> stopping_{false};  // set before stop_all() empties the shards
 };
 
 // The registry's routes for the vault's accounts: seed and imported ones to the software signer,

@@ -7,11 +7,12 @@ packages=(
   build-essential cmake make pkg-config
   libssl-dev libcrypto++-dev libsecp256k1-dev libboost1.81-dev libexpected-dev libfmt-dev
   libicu-dev protobuf-compiler libprotobuf-dev libhidapi-dev libusb-1.0-0-dev libsystemd-dev
-  python3 dpkg-dev file
+  python3 dpkg-dev file libjemalloc-dev
 )
 # libhidapi-dev: Ledger and Trezor One devices over USB HID (hidraw backend); libusb: Trezor
 # WebUSB; protobuf: the Trezor messages (proto/); libsystemd-dev: sd-bus, for desktop
 # notifications of new approval requests.
+# libjemalloc-dev: keybridged's allocator (daemon/CMakeLists.txt).
 # python3 generates the man pages at build time (packaging/man/gen_man.py); dpkg-dev
 # (dpkg-shlibdeps) and file let `make deb` compute the package's dependencies.
 # systemd: systemd-analyze verifies packaging/systemd/keybridged.service (ctest systemd_unit).

@@ -146,7 +146,15 @@ void ApprovalQueue::enqueue(ApprovalRequest request, Callback callback, bool tra
         const bool approve = action == PolicyAction::Approve;
         const std::string by = "policy line " + std::to_string(line);
         if (request.id == 0) request.id = reserve_id();
-        if (audit_ != nullptr) audit_->record(request, approve ? "approved" : "denied", by);
+        // A signing request's approval line waits (within this call at most) for the line of
+        // the signature made inline right after it, so that both take one write(); anything
+        // else is written now.
+        std::optional<AuditLog::HeldLine> approved_line;
+        if (audit_ != nullptr && approve && tracked) {
+            approved_line.emplace(*audit_, request, "approved", by);
+        } else if (audit_ != nullptr) {
+            audit_->record(request, approve ? "approved" : "denied", by);
+        }
         // A request held for input before (unlock) is in the queue: it moves on or leaves.
         bool held = false;
         ApprovalRequest shown;
@@ -356,6 +364,7 @@ void ApprovalQueue::set_stage(const ApprovalRequest& request, Stage stage, std::
 }
 
 void ApprovalQueue::complete(std::uint64_t id) {
+    release_held_audit();  // a request that ends unsigned: its approval's line before the reply
     ApprovalRequest copy;
     {
         std::lock_guard lock(mutex_);
@@ -481,6 +490,10 @@ void ApprovalQueue::cancel_all() {
         finish(id, fail(ErrorCode::Disconnected, "keybridged is shutting down"), "dropped",
                "shutdown");
     }
+}
+
+void ApprovalQueue::release_held_audit() {
+    if (audit_ != nullptr) audit_->release_held();
 }
 
 void ApprovalQueue::record_signed(const ApprovalRequest& request, const core::Hash32& digest) {

@@ -116,6 +116,10 @@ class ApprovalQueue {
 
     // Records the digest of what an approved request signed (audit).
     void record_signed(const ApprovalRequest& request, const core::Hash32& digest);
+    // A policy's approval of a tracked request (a signature) is held back on the deciding thread
+    // until the signature's line (AuditLog::HeldLine): work handed to another thread releases it
+    // first, so that the approval stays before the signature in the log.
+    void release_held_audit();
 
   private:
     struct Entry {

@@ -183,8 +183,7 @@ void AuditLog::load_history() {
 }
 
 bool AuditLog::history_loaded() const {
-    std::lock_guard lock(history_->mutex);
-    return history_->loaded;
+    return history_->loaded.load(std::memory_order_acquire);
 }
 
 void AuditLog::when_history_loaded(std::function<void()> ready) const {
@@ -217,8 +216,14 @@ AuditLog::AuditLog(AuditLog&& other) noexcept
 
 AuditLog::~AuditLog() = default;
 
-void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
-                      std::string_view decided_by, const std::optional<core::Hash32>& digest) {
+namespace {
+// The line a HeldLine keeps back on this thread (at most one at a time, see audit_log.h).
+thread_local AuditLog::HeldLine* t_held = nullptr;
+}  // namespace
+
+std::string AuditLog::format_line(const ApprovalRequest& r, std::string_view decision,
+                                  std::string_view decided_by,
+                                  const std::optional<core::Hash32>& digest) {
     // Formatted once a second per thread: every signature writes two lines.
     thread_local std::time_t stamped = -1;
     thread_local char stamp[32];
@@ -240,7 +245,7 @@ void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
     text.append(",\"method\":").append(boost::json::serialize(boost::json::string_view(r.method)));
     if (r.account) {
         // Checksumming hashes the address; a client signing again uses the same account. Kept
-        // per thread: the lock below covers only the file's bookkeeping, so that network
+        // per thread: the lock in append() covers only the file's bookkeeping, so that network
         // threads signing at once rarely wait for each other.
         thread_local std::optional<core::Address> checksum_of;
         thread_local std::string checksum;
@@ -256,8 +261,7 @@ void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
     text.append(",\"decidedBy\":")
         .append(boost::json::serialize(boost::json::string_view(decided_by)));
     if (digest) text.append(",\"digest\":\"").append(core::hex_encode(*digest)).append("\"");
-    const bool signed_line = decision == "signed" && !r.counterparties.empty();
-    if (signed_line) {
+    if (decision == "signed" && !r.counterparties.empty()) {
         text.append(",\"counterparties\":[");
         for (std::size_t i = 0; i < r.counterparties.size(); ++i)
             text.append(i ? ",\"" : "\"")
@@ -266,10 +270,44 @@ void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
         text.append("]");
     }
     text.append("}\n");
+    return text;
+}
+
+void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
+                      std::string_view decided_by, const std::optional<core::Hash32>& digest) {
+    std::string text = format_line(r, decision, decided_by, digest);
     // The history has its own lock; lines written after open reach it only through here.
-    if (signed_line)
+    if (decision == "signed")
         for (const core::Address& a : r.counterparties)
             history_->add(r.chain_id, a);
+    // A line this thread holds back for this log goes first, in the same write().
+    if (t_held != nullptr && t_held->log_ == this && !t_held->text_.empty())
+        text.insert(0, std::exchange(t_held->text_, std::string()));
+    append(text);
+}
+
+AuditLog::HeldLine::HeldLine(AuditLog& log, const ApprovalRequest& request,
+                             std::string_view decision, std::string_view decided_by)
+    : log_(&log), text_(format_line(request, decision, decided_by, std::nullopt)), outer_(t_held) {
+    // One held line per thread: one held before (a nested scope) is written now, in order.
+    if (outer_ != nullptr) outer_->release();
+    t_held = this;
+}
+
+AuditLog::HeldLine::~HeldLine() {
+    release();
+    t_held = outer_;
+}
+
+void AuditLog::HeldLine::release() {
+    if (!text_.empty()) log_->append(std::exchange(text_, std::string()));
+}
+
+void AuditLog::release_held() {
+    if (t_held != nullptr && t_held->log_ == this) t_held->release();
+}
+
+void AuditLog::append(std::string_view text) {
     std::unique_lock lock(mutex_);
     if (!file_ || file_->fd < 0) return;
     // The write itself runs outside the lock. The file stays open until it is done: a rotation

@@ -28,8 +28,9 @@ struct AuditRotation {
 
 // Append-only JSON lines in <datadir>/audit.log (0600): time, origin, method, account, chain,
 // decision, who decided (user, policy rule, timeout) and the keccak digest of what was signed.
-// Never a secret, never a whole payload. Each line is one write() on an O_APPEND descriptor, so
-// lines never interleave and a daemon crash loses none (the kernel holds them). The write() runs
+// Never a secret, never a whole payload. Each line is written whole by one write() on an O_APPEND
+// descriptor (sometimes with the line before it: HeldLine), so lines never interleave and a
+// daemon crash loses none that were written (the kernel holds them). The write() runs
 // outside the lock (network threads writing at once do not wait for each other's system call);
 // the lock covers the bookkeeping only: which file, its size, the rotation. fdatasync runs
 // from sync(), which the server calls every second (on its blocking-work thread, never a network
@@ -67,6 +68,33 @@ class AuditLog {
     void record(const ApprovalRequest& request, std::string_view decision,
                 std::string_view decided_by,
                 const std::optional<core::Hash32>& signed_digest = std::nullopt);
+
+    // A line kept back on the constructing thread for as long as the object lives, so that it
+    // and the next line this thread records for the same log share one write(): a policy's
+    // approval and the signature made inline right after it cost one system call, not two
+    // (docs/BENCHMARKS.md). Written by the next record() of this thread for this log (in front
+    // of that line), by release() / AuditLog::release_held(), or when it is destroyed, whichever
+    // comes first; so a line is never held past the scope that made it, and a reply sent after
+    // the signature's line follows both. Never hold a line across a hand-over to another thread
+    // that records for the same request (release it first): its line would come first. One per
+    // thread: making one writes the thread's earlier held line. Lives on the stack only.
+    class HeldLine {
+      public:
+        HeldLine(AuditLog& log, const ApprovalRequest& request, std::string_view decision,
+                 std::string_view decided_by);
+        ~HeldLine();
+        HeldLine(const HeldLine&) = delete;
+        HeldLine& operator=(const HeldLine&) = delete;
+        void release();
+
+      private:
+        friend class AuditLog;
+        AuditLog* log_;
+        std::string text_;  // empty once written
+        HeldLine* outer_;   // the thread's held line before this one
+    };
+    // Writes the line this thread holds back for this log, if any.
+    void release_held();
 
     void sync();
     // The last `limit` decisions recorded in audit.log (those before its last rotation are not
@@ -122,7 +150,8 @@ class AuditLog {
     struct History {
         mutable std::mutex mutex;
         CounterpartyMap by_chain;
-        bool loaded = true;
+        // Set under the mutex; read without it on every signature (history_loaded()).
+        std::atomic<bool> loaded{true};
         bool loading = false;  // load_history() runs
         std::vector<HistorySource> sources;
         mutable std::vector<std::function<void()>> waiters;
@@ -131,6 +160,10 @@ class AuditLog {
     };
 
     AuditLog() = default;
+    static std::string format_line(const ApprovalRequest& r, std::string_view decision,
+                                   std::string_view decided_by,
+                                   const std::optional<core::Hash32>& digest);
+    void append(std::string_view text);  // one write(); rotates when the file is full
     void open_history_sources();
     void rotate();
     void shift_rotated_files() const;

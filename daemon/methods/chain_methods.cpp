@@ -123,6 +123,12 @@ std::optional<ChainConfig> ChainRegistry::find(std::uint64_t chain_id) const {
     return std::nullopt;
 }
 
+bool ChainRegistry::known(std::uint64_t chain_id) const {
+    std::lock_guard lock(mutex_);
+    return std::any_of(chains_.begin(), chains_.end(),
+                       [&](const ChainConfig& c) { return c.chain_id == chain_id; });
+}
+
 std::vector<ChainConfig> ChainRegistry::all() const {
     std::lock_guard lock(mutex_);
     std::vector<ChainConfig> out = chains_;
@@ -189,7 +195,7 @@ std::shared_ptr<const insight::Settings> Services::insight_settings() const {
 
 std::uint64_t Services::chain_for(const rpc::Client& client) const {
     auto selected = permissions.selected_chain(client.principal());
-    if (selected && chains.find(*selected)) return *selected;
+    if (selected && chains.known(*selected)) return *selected;
     return chains.default_chain();
 }
 

@@ -4,20 +4,29 @@
 
 namespace keybridge::daemon {
 
+std::size_t PendingSignings::this_threads_shard() {
+    static std::atomic<std::size_t> next{0};
+    thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed) % kShards;
+    return mine;
+}
+
 PendingSignings::TicketPtr PendingSignings::open(std::string origin, std::uint64_t chain_id) {
     auto ticket = std::make_shared<Ticket>(std::move(origin), chain_id);
-    std::lock_guard lock(mutex_);
-    open_.push_back(ticket);
+    ticket->shard_ = this_threads_shard();
+    Shard& shard = shards_[ticket->shard_];
+    std::lock_guard lock(shard.mutex);
+    shard.open.push_back(ticket);
     return ticket;
 }
 
 void PendingSignings::close(const TicketPtr& ticket) {
-    std::lock_guard lock(mutex_);
-    std::erase(open_, ticket);
+    Shard& shard = shards_[ticket->shard_];
+    std::lock_guard lock(shard.mutex);
+    std::erase(shard.open, ticket);
 }
 
 bool PendingSignings::attach_approval(const TicketPtr& ticket, std::uint64_t approval_id) {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(shards_[ticket->shard_].mutex);
     if (ticket->cancelled_.load()) return false;
     ticket->approval_id_ = approval_id;
     return true;
@@ -27,9 +36,9 @@ std::vector<std::uint64_t> PendingSignings::chain_selected(const std::string& or
                                                            std::uint64_t chain_id) {
     std::vector<TicketPtr> cancelled;
     std::vector<std::uint64_t> approvals;
-    {
-        std::lock_guard lock(mutex_);
-        for (const auto& t : open_) {
+    for (Shard& shard : shards_) {
+        std::lock_guard lock(shard.mutex);
+        for (const auto& t : shard.open) {
             if (t->origin_ != origin || t->chain_id_ == chain_id || t->cancelled_.load()) continue;
             t->switched_to_.store(chain_id);
             t->cancelled_.store(true);
@@ -37,15 +46,19 @@ std::vector<std::uint64_t> PendingSignings::chain_selected(const std::string& or
             if (t->approval_id_ != 0) approvals.push_back(t->approval_id_);
         }
     }
-    // Outside the lock: stop callbacks wake signer jobs.
+    // Outside the locks: stop callbacks wake signer jobs.
     for (const auto& t : cancelled)
         t->stop_.request_stop();
     return approvals;
 }
 
 std::size_t PendingSignings::size() const {
-    std::lock_guard lock(mutex_);
-    return open_.size();
+    std::size_t total = 0;
+    for (const Shard& shard : shards_) {
+        std::lock_guard lock(shard.mutex);
+        total += shard.open.size();
+    }
+    return total;
 }
 
 }  // namespace keybridge::daemon

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -34,7 +35,8 @@ class PendingSignings {
         friend class PendingSignings;
         std::string origin_;
         std::uint64_t chain_id_;
-        std::uint64_t approval_id_ = 0;  // guarded by PendingSignings::mutex_
+        std::size_t shard_ = 0;          // where PendingSignings keeps it
+        std::uint64_t approval_id_ = 0;  // guarded by its shard's mutex
         std::atomic<bool> cancelled_{false};
         std::atomic<std::uint64_t> switched_to_{0};
         std::stop_source stop_;
@@ -57,8 +59,17 @@ class PendingSignings {
     std::size_t size() const;
 
   private:
-    mutable std::mutex mutex_;
-    std::vector<TicketPtr> open_;
+    // A ticket lives in the shard of the thread that opened it: the network threads open and
+    // close every request's ticket, and with one lock and one list they passed its cache lines
+    // back and forth on every signature. chain_selected (a chain switch, rare) visits them all.
+    static constexpr std::size_t kShards = 8;
+    struct alignas(64) Shard {
+        mutable std::mutex mutex;
+        std::vector<TicketPtr> open;
+    };
+    static std::size_t this_threads_shard();
+
+    std::array<Shard, kShards> shards_;
 };
 
 }  // namespace keybridge::daemon

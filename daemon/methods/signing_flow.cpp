@@ -82,15 +82,18 @@ void announce_unavailable(Services& s, const SigningRequest& r, const core::Erro
 tl::expected<Readiness, RpcError> check_account(Services& s, const rpc::Client& client,
                                                 const SigningRequest& request, bool announce) {
     const core::Address& account = request.account;
-    auto visible = s.visible_accounts(client);
-    if (std::find(visible.begin(), visible.end(), account) == visible.end()) {
+    // Visible to this caller: granted to it, and still an account of the vault (a route).
+    auto not_connected = [&] {
         return tl::unexpected(
             RpcError{rpc::kUnauthorized,
                      "the account " + account.to_checksum_string() +
                          " is not connected to this origin (call eth_requestAccounts)",
                      std::nullopt});
-    }
-    auto ready = s.signers.check(account);
+    };
+    if (!s.permissions.granted(client.principal(), account)) return not_connected();
+    auto route = s.signers.route(account);
+    if (!route && route.error().code == core::ErrorCode::NotFound) return not_connected();
+    core::Status ready = route ? route->signer->ready(route->key) : core::fail(route.error());
     if (ready) return Readiness::Ready;
     if (ready.error().code == core::ErrorCode::VaultLocked) return Readiness::NeedsUnlock;
     if (ready.error().code == core::ErrorCode::DeviceNotFound && s.devices != nullptr &&
@@ -287,6 +290,8 @@ void sign_on_lane(Services& s, Shared request, Approval approval, Ticket ticket,
     auto route = s.signers.check(request->account);
     if (!route) return done(tl::unexpected(rpc::to_rpc_error(route.error())));
     const bool hop = route->signer->info().blocking;
+    // The approval's audit line may wait for the signature's only while both are written here.
+    if (!route->lane->always_inline()) s.approvals.release_held_audit();
     auto stop = std::make_shared<EitherStop>(s.stops.token_for(request->connection_id),
                                              ticket->stop_token());
     // The job holds the signer, not the lane: a lane must never own itself through its jobs.
@@ -353,6 +358,7 @@ void ask_again_with_nonce(Services& s, const Shared& approved, std::uint64_t non
 // reached it, and a nonce that moved forward is asked about again (ask_again_with_nonce).
 void sign_and_send(Services& s, Shared request, Approval approval, Ticket ticket,
                    rpc::Reply reply) {
+    s.approvals.release_held_audit();  // the signature comes after a call to the node
     const std::string key =
         std::to_string(request->chain_id) + ":" + request->account.to_lower_string();
     s.send_queue.run(key, [&s, request, approval, ticket, reply](std::function<void()> done) {

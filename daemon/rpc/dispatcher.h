@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -47,7 +48,36 @@ struct Client {
 };
 
 using Outcome = tl::expected<boost::json::value, RpcError>;
-using Reply = std::function<void(Outcome)>;
+
+// How a method answers: called once with the outcome, from any thread. A handle: its copies
+// share one callable. A reply travels through every step of a request (the signing flow keeps a
+// copy in each continuation), and a std::function holding a capturing lambda allocates and copies
+// the captures on every copy: 15 allocations of a personal_sign were copies of its reply.
+class Reply {
+  public:
+    Reply() = default;
+    Reply(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): as std::function
+    template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, Reply> &&
+                                                std::is_invocable_v<F&, Outcome>>>
+    Reply(F callable)  // NOLINT(google-explicit-constructor): any callable, as std::function
+        : shared_(std::make_shared<Holder<F>>(std::move(callable))) {}
+
+    void operator()(Outcome outcome) const { shared_->call(std::move(outcome)); }
+    explicit operator bool() const { return shared_ != nullptr; }
+
+  private:
+    struct Callable {
+        virtual ~Callable() = default;
+        virtual void call(Outcome outcome) = 0;
+    };
+    template <class F>
+    struct Holder final : Callable {
+        explicit Holder(F f) : callable(std::move(f)) {}
+        void call(Outcome outcome) override { callable(std::move(outcome)); }
+        F callable;
+    };
+    std::shared_ptr<Callable> shared_;
+};
 
 // A method handler: validates params, does its work (possibly asynchronously), then calls reply
 // exactly once, from any thread.

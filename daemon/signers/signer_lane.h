@@ -31,6 +31,8 @@ class SignerLane {
     virtual void stop() = 0;
     // Jobs waiting behind the running one (for status and tests).
     virtual std::size_t queued() const = 0;
+    // Whether every job runs on the calling thread before run() returns.
+    virtual bool always_inline() const { return false; }
 };
 
 // Runs the job on the caller's thread.
@@ -39,6 +41,7 @@ class InlineLane final : public SignerLane {
     void run(std::stop_token caller, Job job) override;
     void stop() override;
     std::size_t queued() const override { return 0; }
+    bool always_inline() const override { return true; }
 
   private:
     std::stop_source stopping_;

@@ -190,6 +190,14 @@ std::vector<core::Address> PermissionStore::accounts(const std::string& origin) 
     return g ? g->accounts : std::vector<core::Address>{};
 }
 
+bool PermissionStore::granted(const std::string& origin, const core::Address& account) const {
+    std::lock_guard lock(state_->mutex);
+    auto it = state_->grants.find(origin);
+    if (it == state_->grants.end()) return false;
+    const auto& accounts = it->second.accounts;
+    return std::find(accounts.begin(), accounts.end(), account) != accounts.end();
+}
+
 std::map<std::string, Grant> PermissionStore::all() const {
     std::lock_guard lock(state_->mutex);
     return state_->grants;

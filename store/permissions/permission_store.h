@@ -66,6 +66,9 @@ class PermissionStore {
 
     std::optional<Grant> grant(const std::string& origin) const;
     std::vector<core::Address> accounts(const std::string& origin) const;
+    // Whether `account` is among the origin's granted accounts (what every signature asks:
+    // without copying the grant).
+    bool granted(const std::string& origin, const core::Address& account) const;
     std::map<std::string, Grant> all() const;
 
     [[nodiscard]] core::Status set_accounts(const std::string& origin,

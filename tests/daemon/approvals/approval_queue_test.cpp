@@ -606,6 +606,44 @@ TEST_F(ApprovalQueueTest, AuditLinesRecordEveryOutcome) {
         EXPECT_FALSE(l.contains("details"));
 }
 
+// A policy's approval line waits for the signature made inside the callback (one write() for
+// both, in order); a request that ends unsigned (complete) has its line written before the
+// caller replies; and nothing is held past the callback.
+TEST_F(ApprovalQueueTest, PolicyApprovalLineWaitsForTheSignatureMadeInItsCallback) {
+    auto& q = make_queue(8, 60s, "approve method=personal_sign\n");
+    core::Hash32 digest{};
+    digest.fill(0xcd);
+    ApprovalRequest signs = request("personal_sign", 1, true);
+    signs.id = q.reserve_id();
+    std::size_t lines_in_callback = 99;
+    q.submit_tracked(signs, [&](core::Status status) {
+        ASSERT_TRUE(status);
+        lines_in_callback = audit_lines().size();
+        q.record_signed(signs, digest);
+        q.complete(signs.id);
+    });
+    EXPECT_EQ(lines_in_callback, 0u) << "the approval line was held for the signature";
+    auto lines = audit_lines();
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[0].at("decision").as_string(), "approved");
+    EXPECT_EQ(lines[1].at("decision").as_string(), "signed");
+
+    ApprovalRequest fails = request("personal_sign", 1, true);
+    fails.id = q.reserve_id();
+    std::size_t lines_after_complete = 0;
+    q.submit_tracked(fails, [&](core::Status status) {
+        ASSERT_TRUE(status);
+        q.complete(fails.id);  // the signer failed: the caller replies right after this
+        lines_after_complete = audit_lines().size();
+    });
+    EXPECT_EQ(lines_after_complete, 3u) << "complete() writes the held approval line";
+
+    ApprovalRequest left = request("personal_sign", 1, true);
+    left.id = q.reserve_id();
+    q.submit(left, [](core::Status) {});
+    EXPECT_EQ(audit_lines().size(), 4u) << "nothing is held past the callback";
+}
+
 TEST_F(ApprovalQueueTest, AuditLogIsPrivate) {
     std::filesystem::perms mode = std::filesystem::status(audit_->path()).permissions();
     EXPECT_EQ(mode & std::filesystem::perms::all,

@@ -99,6 +99,8 @@ std::string object_text(const ApprovalRequest& r, std::string_view decision,
     return json::serialize(o);
 }
 
+std::uint64_t id_of(const std::string& line);
+
 TEST_F(AuditLogTest, LinesAreTheJsonObjectTextWithClientTextEscaped) {
     auto log = AuditLog::open(dir_);
     ASSERT_TRUE(log) << log.error().detail;
@@ -131,6 +133,82 @@ TEST_F(AuditLogTest, LinesAreTheJsonObjectTextWithClientTextEscaped) {
                               signed_line ? std::optional(digest) : std::nullopt, time));
         EXPECT_EQ(parsed.as_object().at("origin").as_string(), r.origin);
     }
+}
+
+// A policy's approval is held back until the signature made inline right after it, and both
+// go out in one write(). A rotation after every write() shows how many there were: lines of one
+// write() end up in the same file.
+TEST_F(AuditLogTest, AHeldLineSharesOneWriteWithTheThreadsNextLine) {
+    auto log = AuditLog::open(dir_, AuditRotation{1, 4});
+    ASSERT_TRUE(log) << log.error().detail;
+    const auto a = *core::Address::parse("0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266");
+    const core::Hash32 digest = core::keccak256(core::as_bytes("signed"));
+    ApprovalRequest r = request("local", a);
+    {
+        AuditLog::HeldLine held(*log, r, "approved", "policy line 1");
+        EXPECT_TRUE(lines(log->path()).empty()) << "held, not written";
+        log->record(r, "signed", "approved", digest);
+    }
+    EXPECT_TRUE(lines(log->path()).empty());
+    const auto together = lines(dir_ + "/audit.log.1");
+    ASSERT_EQ(together.size(), 2u) << "the two lines were two write()s";
+    EXPECT_NE(together[0].find("\"decision\":\"approved\""), std::string::npos);
+    EXPECT_NE(together[1].find("\"decision\":\"signed\""), std::string::npos);
+    EXPECT_FALSE(exists("audit.log.2"));
+    // Without a hold, each line is its own write().
+    log->record(r, "approved", "policy line 1");
+    log->record(r, "signed", "approved", digest);
+    EXPECT_EQ(lines(dir_ + "/audit.log.1").size(), 1u);
+    EXPECT_EQ(lines(dir_ + "/audit.log.2").size(), 1u);
+}
+
+TEST_F(AuditLogTest, AHeldLineIsWrittenWhenItsScopeEndsOrItIsReleased) {
+    auto log = AuditLog::open(dir_);
+    ASSERT_TRUE(log) << log.error().detail;
+    ApprovalRequest first = request("local", std::nullopt);
+    ApprovalRequest second = first;
+    second.id = 43;
+    { AuditLog::HeldLine held(*log, first, "approved", "policy line 1"); }
+    ASSERT_EQ(lines(log->path()).size(), 1u) << "a held line never outlives its scope";
+    {
+        AuditLog::HeldLine held(*log, second, "approved", "policy line 2");
+        log->release_held();
+        EXPECT_EQ(lines(log->path()).size(), 2u);
+        log->release_held();  // nothing left to write
+    }
+    EXPECT_EQ(lines(log->path()).size(), 2u) << "a released line is written once";
+    {
+        // A second hold on the thread writes the first: the order of lines stays the order of
+        // the decisions.
+        AuditLog::HeldLine outer(*log, first, "approved", "outer");
+        AuditLog::HeldLine inner(*log, second, "approved", "inner");
+        const auto now = lines(log->path());
+        ASSERT_EQ(now.size(), 3u);
+        EXPECT_NE(now[2].find("outer"), std::string::npos);
+    }
+    const auto all = lines(log->path());
+    ASSERT_EQ(all.size(), 4u);
+    EXPECT_NE(all[3].find("inner"), std::string::npos);
+}
+
+// Another thread's line neither takes nor waits for this thread's held line.
+TEST_F(AuditLogTest, AHeldLineBelongsToItsThread) {
+    auto log = AuditLog::open(dir_);
+    ASSERT_TRUE(log) << log.error().detail;
+    ApprovalRequest mine = request("local", std::nullopt);
+    ApprovalRequest theirs = mine;
+    theirs.id = 7;
+    {
+        AuditLog::HeldLine held(*log, mine, "approved", "policy line 1");
+        std::thread([&] { log->record(theirs, "denied", "policy line 2"); }).join();
+        std::thread([&] { log->release_held(); }).join();
+        const auto now = lines(log->path());
+        ASSERT_EQ(now.size(), 1u);
+        EXPECT_EQ(id_of(now[0]), 7u);
+    }
+    const auto all = lines(log->path());
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(id_of(all[1]), 42u);
 }
 
 // A transaction's "signed" line carries its counterparties; they are the history insight judges
