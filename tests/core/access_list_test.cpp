@@ -5,13 +5,13 @@
 namespace keybridge::core {
 namespace {
 
-Bytes unhex(std::string_view text) {
+Bytes bytes_from_hex(std::string_view text) {
     auto bytes = hex_decode(text);
     EXPECT_TRUE(bytes) << text;
     return bytes ? *bytes : Bytes{};
 }
 
-Address address_of(std::uint8_t fill) {
+Address address_filled_with(std::uint8_t fill) {
     Address::Raw raw{};
     raw.fill(fill);
     return Address(raw);
@@ -25,7 +25,7 @@ Hash32 key_of(std::uint8_t last) {
 
 // Decodes hand-written RLP and returns decode_access_list's error detail ("" on success).
 std::string error_of(std::string_view hex) {
-    auto item = rlp::decode(unhex(hex));
+    auto item = rlp::decode(bytes_from_hex(hex));
     EXPECT_TRUE(item) << hex;
     if (!item) return "bad test input";
     auto list = decode_access_list(*item);
@@ -36,7 +36,7 @@ std::string error_of(std::string_view hex) {
 
 TEST(AccessList, EmptyListIsAnEmptyRlpList) {
     EXPECT_EQ(hex_encode(encode_access_list({})), "0xc0");
-    auto item = rlp::decode(unhex("c0"));
+    auto item = rlp::decode(bytes_from_hex("c0"));
     ASSERT_TRUE(item);
     auto list = decode_access_list(*item);
     ASSERT_TRUE(list);
@@ -44,7 +44,8 @@ TEST(AccessList, EmptyListIsAnEmptyRlpList) {
 }
 
 TEST(AccessList, RoundTripsEntriesAndKeys) {
-    const AccessList list = {{address_of(0x11), {key_of(3), key_of(7)}}, {address_of(0x22), {}}};
+    const AccessList list = {{address_filled_with(0x11), {key_of(3), key_of(7)}},
+                             {address_filled_with(0x22), {}}};
     const Bytes encoded = encode_access_list(list);
     // [[0x11.., [key3, key7]], [0x22.., []]]
     EXPECT_EQ(hex_encode(encoded), "0xf872f85994" + std::string(40, '1') + "f842a0" +

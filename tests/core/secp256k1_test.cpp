@@ -8,7 +8,7 @@
 namespace keybridge::core {
 namespace {
 
-PrivateKey key_from_hex(std::string_view hex) {
+PrivateKey key_of_hex(std::string_view hex) {
     return test::private_key_from_hex(hex);
 }
 
@@ -24,7 +24,7 @@ TEST(PrivateKey, RejectsZeroOrderAndWrongLength) {
 TEST(Secp256k1, SignsEip155ExampleDeterministically) {
     // The EIP-155 example's signing hash and key give r and s printed in the EIP (RFC 6979).
     auto doc = test::load_json("eip155-example.json");
-    auto key = key_from_hex(doc.at("privateKey").as_string());
+    auto key = key_of_hex(doc.at("privateKey").as_string());
     auto digest = hex_decode_fixed<32>(doc.at("signingHash").as_string());
     ASSERT_TRUE(digest);
     RecoverableSignature sig = sign_digest(key, *digest);
@@ -54,7 +54,7 @@ TEST(Secp256k1, SignaturesAreLowSAndRecoverForManyDigests) {
 }
 
 TEST(Secp256k1, RecoveryRejectsHighSWhenAskedAndBadRecoveryIds) {
-    auto key = key_from_hex("0x4646464646464646464646464646464646464646464646464646464646464646");
+    auto key = key_of_hex("0x4646464646464646464646464646464646464646464646464646464646464646");
     const Hash32 digest = keccak256(as_bytes("x"));
     RecoverableSignature sig = sign_digest(key, digest);
     // s' = n - s flips the parity: the same signer with recovery id ^ 1, but high-s.
@@ -97,7 +97,7 @@ TEST(RecoverableSignature, RsvRoundTripAndVRules) {
 }
 
 TEST(PublicKey, ParsesCompressedAndUncompressed) {
-    auto key = key_from_hex("0x0000000000000000000000000000000000000000000000000000000000000001");
+    auto key = key_of_hex("0x0000000000000000000000000000000000000000000000000000000000000001");
     PublicKey pub = PublicKey::from_private(key);
     auto c = pub.compressed();
     EXPECT_EQ(hex_encode(c),

@@ -11,7 +11,7 @@ const core::Address kA = *core::Address::parse("0x73d0385F4d8E00C5e6504C6030F47B
 const core::Address kB = *core::Address::parse("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed");
 const core::Address kOutsider = *core::Address::parse("0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359");
 
-std::string parse_error(const json::value& arg) {
+std::string choice_parse_error(const json::value& arg) {
     auto r = parse_account_choice(arg, {kA, kB});
     EXPECT_FALSE(r) << arg;
     if (r) return "";
@@ -29,26 +29,26 @@ TEST(ParseAccountChoice, AcceptsVaultAccountsInTheOrderGivenInAnyCase) {
 }
 
 TEST(ParseAccountChoice, RefusesWithTheFieldNamed) {
-    EXPECT_EQ(parse_error(json::array{}),
+    EXPECT_EQ(choice_parse_error(json::array{}),
               "params[2] must be an object like {\"accounts\": [\"0x…\"]}");
-    EXPECT_EQ(parse_error(json::object{}),
+    EXPECT_EQ(choice_parse_error(json::object{}),
               "params[2].accounts must be a non-empty array of the vault's addresses");
-    EXPECT_EQ(parse_error(json::object{{"accounts", json::array{}}}),
+    EXPECT_EQ(choice_parse_error(json::object{{"accounts", json::array{}}}),
               "params[2].accounts must be a non-empty array of the vault's addresses");
-    EXPECT_EQ(parse_error(json::object{
+    EXPECT_EQ(choice_parse_error(json::object{
                   {"accounts", json::array{json::string(kA.to_checksum_string())}}, {"extra", 1}}),
               "params[2]: unknown field 'extra' (only accounts)");
-    EXPECT_EQ(parse_error(json::object{
+    EXPECT_EQ(choice_parse_error(json::object{
                   {"accounts", json::array{json::string(kA.to_checksum_string()), 7}}}),
               "params[2].accounts[1] must be a 20-byte hex address (0x + 40 hex digits)");
-    EXPECT_EQ(parse_error(json::object{
+    EXPECT_EQ(choice_parse_error(json::object{
                   {"accounts", json::array{json::string(kOutsider.to_checksum_string())}}}),
               "params[2].accounts[0]: " + kOutsider.to_checksum_string() +
                   " is not an account of the vault");
-    EXPECT_EQ(
-        parse_error(json::object{{"accounts", json::array{json::string(kA.to_checksum_string()),
-                                                          json::string(kA.to_lower_string())}}}),
-        "params[2].accounts[1]: " + kA.to_checksum_string() + " is listed twice");
+    EXPECT_EQ(choice_parse_error(
+                  json::object{{"accounts", json::array{json::string(kA.to_checksum_string()),
+                                                        json::string(kA.to_lower_string())}}}),
+              "params[2].accounts[1]: " + kA.to_checksum_string() + " is listed twice");
 }
 
 TEST(ConnectChoices, TheCallbackFindsTheChoiceOfTheDecisionThatSucceeded) {

@@ -27,6 +27,13 @@ namespace json = boost::json;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
+std::string lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
 namespace {
 
 // Runs the io_context until the operation started by `start` completes; the tcp_stream's
@@ -38,13 +45,6 @@ error_code run_one(asio::io_context& ioc, Start&& start) {
     ioc.restart();
     ioc.run();
     return result;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
 }
 
 tcp::endpoint loopback(std::uint16_t port) {

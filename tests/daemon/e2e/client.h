@@ -29,6 +29,9 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 inline constexpr std::chrono::milliseconds kDefaultTimeout = 10s;
 
+// ASCII lower case: header names, addresses compared without their EIP-55 checksum case.
+std::string lower(std::string_view text);
+
 struct HttpRequest {
     std::string method = "POST";
     std::string target = "/";

@@ -27,12 +27,6 @@ std::string derived_address(unsigned index) {
     return address ? address->to_checksum_string() : "";
 }
 
-std::string lower(std::string s) {
-    for (auto& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
 json::array lower_list(std::initializer_list<std::string> addresses) {
     json::array out;
     for (const auto& a : addresses)

@@ -25,19 +25,13 @@ using ExtensionPairing = DaemonTest;
 
 constexpr const char* kExtensionOrigin = "chrome-extension://abcdefghijklmnopabcdefghijklmnop";
 constexpr const char* kExtensionId = "abcdefghijklmnopabcdefghijklmnop";
-constexpr const char* kSite = "https://dapp.example";
+constexpr const char* kPairedSite = "https://dapp.example";
 
-std::string file_text(const std::string& path) {
+std::string read_file_text(const std::string& path) {
     std::ifstream in(path);
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
-}
-
-std::string lower(std::string text) {
-    for (auto& c : text)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return text;
 }
 
 json::object relay_call(std::string_view origin, std::string_view method, json::array params = {},
@@ -89,7 +83,7 @@ TEST_F(ExtensionPairing, FirstPairingIsAnApprovalThenTheSecretPairsAlone) {
     struct stat st {};
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
-    const std::string text = file_text(path);
+    const std::string text = read_file_text(path);
     EXPECT_NE(text.find(kExtensionId), std::string::npos);
     EXPECT_EQ(text.find(secret), std::string::npos);
 
@@ -133,27 +127,28 @@ TEST_F(ExtensionPairing, FirstPairingIsAnApprovalThenTheSecretPairsAlone) {
 TEST_F(ExtensionPairing, OnlyAPairedExtensionConnectionMayRelay) {
     ASSERT_NO_FATAL_FAILURE(start());
     // A page cannot pair, over WebSocket or HTTP; an extension cannot pair over HTTP.
-    WsClient site(port(), Caller{"", kSite, false});
+    WsClient site(port(), Caller{"", kPairedSite, false});
     ASSERT_TRUE(site.open());
     EXPECT_EQ(site.call("keybridge_pair").at("error").at("code"), json::value(4100));
     EXPECT_EQ(page(kExtensionOrigin).error_code("keybridge_pair"), 4100);
     // Unpaired extension, page, token client: no relay.
     Extension ext(port());
-    EXPECT_EQ(ext.relay(kSite, "eth_chainId").at("error").at("code"), json::value(4100));
-    EXPECT_EQ(site.call("keybridge_relay", json::array{relay_call(kSite, "eth_chainId")})
+    EXPECT_EQ(ext.relay(kPairedSite, "eth_chainId").at("error").at("code"), json::value(4100));
+    EXPECT_EQ(site.call("keybridge_relay", json::array{relay_call(kPairedSite, "eth_chainId")})
                   .at("error")
                   .at("code"),
               json::value(4100));
-    EXPECT_EQ(local().error_code("keybridge_relay", json::array{relay_call(kSite, "eth_chainId")}),
-              4100);
+    EXPECT_EQ(
+        local().error_code("keybridge_relay", json::array{relay_call(kPairedSite, "eth_chainId")}),
+        4100);
     ASSERT_TRUE(ext.pair_approved(control_path()).as_object().contains("result"));
-    EXPECT_EQ(ext.relay(kSite, "eth_chainId").at("result"), json::value("0x1"));
+    EXPECT_EQ(ext.relay(kPairedSite, "eth_chainId").at("result"), json::value("0x1"));
     // The tag must be a page's origin; relayed calls get no rights beyond a page's.
     EXPECT_EQ(ext.relay(kExtensionOrigin, "eth_chainId").at("error").at("code"),
               json::value(-32602));
     EXPECT_EQ(ext.relay("null", "eth_chainId").at("error").at("code"), json::value(-32602));
-    EXPECT_EQ(ext.relay(kSite, "keybridge_status").at("error").at("code"), json::value(4100));
-    EXPECT_EQ(ext.relay(kSite, "keybridge_pendingApprovals").at("error").at("code"),
+    EXPECT_EQ(ext.relay(kPairedSite, "keybridge_status").at("error").at("code"), json::value(4100));
+    EXPECT_EQ(ext.relay(kPairedSite, "keybridge_pendingApprovals").at("error").at("code"),
               json::value(4100));
 }
 
@@ -164,12 +159,12 @@ TEST_F(ExtensionPairing, EachRelayedOriginHasItsOwnClientState) {
     const std::string account = lower(kFirstAccount);
     {
         Approver approver(control_path(), approve_sharing_all());
-        json::value accounts = ext.relay(kSite, "eth_requestAccounts");
+        json::value accounts = ext.relay(kPairedSite, "eth_requestAccounts");
         approver.stop();
         EXPECT_EQ(accounts.at("result"), (json::array{json::string(account)})) << accounts;
         ASSERT_EQ(approver.seen().size(), 1u);
         // The approver sees the page's origin, not the extension's.
-        EXPECT_EQ(approver.seen()[0].at("origin"), json::value(kSite));
+        EXPECT_EQ(approver.seen()[0].at("origin"), json::value(kPairedSite));
     }
     // The page's accountsChanged, relayed to the extension with its origin.
     // (A "no-approver" status may come first when the approver's subscription was not yet in.)
@@ -180,35 +175,36 @@ TEST_F(ExtensionPairing, EachRelayedOriginHasItsOwnClientState) {
         granted = ext.ws.next_notification(5s);
     ASSERT_TRUE(granted.is_object()) << "no accountsChanged";
     EXPECT_EQ(granted.at("method"), json::value("keybridge_relayEvent"));
-    EXPECT_EQ(granted.at("params").at("origin"), json::value(kSite));
+    EXPECT_EQ(granted.at("params").at("origin"), json::value(kPairedSite));
     EXPECT_EQ(granted.at("params").at("event"), json::value("accountsChanged"));
     EXPECT_EQ(granted.at("params").at("data"), (json::array{json::string(account)}));
-    EXPECT_EQ(ext.relay(kSite, "eth_accounts").at("result"), (json::array{json::string(account)}));
+    EXPECT_EQ(ext.relay(kPairedSite, "eth_accounts").at("result"),
+              (json::array{json::string(account)}));
     // Another origin through the same extension, and the same origin straight to keybridged
     // (any program can claim it), see nothing.
     EXPECT_EQ(ext.relay("https://other.example", "eth_accounts").at("result"), json::array{});
-    EXPECT_EQ(page(kSite).result("eth_accounts"), json::array{});
+    EXPECT_EQ(page(kPairedSite).result("eth_accounts"), json::array{});
     // The grant is kept under "ORIGIN via chrome-extension://ID".
     json::object grants = local().result("keybridge_permissions").as_object();
-    EXPECT_TRUE(grants.contains(std::string(kSite) + " via " + kExtensionOrigin)) << grants;
+    EXPECT_TRUE(grants.contains(std::string(kPairedSite) + " via " + kExtensionOrigin)) << grants;
 
     // Chain per relayed origin, with chainChanged relayed to the extension for that origin.
-    EXPECT_EQ(ext.relay(kSite, "wallet_switchEthereumChain",
+    EXPECT_EQ(ext.relay(kPairedSite, "wallet_switchEthereumChain",
                         json::array{json::object{{"chainId", "0x7a69"}}})
                   .at("result"),
               json::value(nullptr));
     json::value event = ext.ws.next_notification(5s);
     ASSERT_TRUE(event.is_object()) << "no chainChanged";
     EXPECT_EQ(event.at("method"), json::value("keybridge_relayEvent"));
-    EXPECT_EQ(event.at("params").at("origin"), json::value(kSite));
+    EXPECT_EQ(event.at("params").at("origin"), json::value(kPairedSite));
     EXPECT_EQ(event.at("params").at("event"), json::value("chainChanged"));
     EXPECT_EQ(event.at("params").at("data"), json::value("0x7a69"));
-    EXPECT_EQ(ext.relay(kSite, "eth_chainId").at("result"), json::value("0x7a69"));
+    EXPECT_EQ(ext.relay(kPairedSite, "eth_chainId").at("result"), json::value("0x7a69"));
     EXPECT_EQ(ext.relay("https://other.example", "eth_chainId").at("result"), json::value("0x1"));
-    EXPECT_EQ(page(kSite).result("eth_chainId"), json::value("0x1"));
+    EXPECT_EQ(page(kPairedSite).result("eth_chainId"), json::value("0x1"));
 
     // Revoking the grant through the relay: accountsChanged [] for that origin.
-    EXPECT_EQ(ext.relay(kSite, "wallet_revokePermissions",
+    EXPECT_EQ(ext.relay(kPairedSite, "wallet_revokePermissions",
                         json::array{json::object{{"eth_accounts", json::object{}}}})
                   .at("result"),
               json::value(nullptr));
@@ -226,7 +222,7 @@ TEST_F(ExtensionPairing, ARelayedRequestOutlivesTheExtensionConnection) {
         json::value paired = ext.pair_approved(control_path());
         secret = std::string(paired.at("result").at("secret").as_string());
         Approver approver(control_path(), approve_sharing_all());
-        ASSERT_TRUE(ext.relay(kSite, "eth_requestAccounts").as_object().contains("result"));
+        ASSERT_TRUE(ext.relay(kPairedSite, "eth_requestAccounts").as_object().contains("result"));
         approver.stop();
         // The signing request is sent, then the worker is stopped (the socket closes).
         ASSERT_TRUE(ext.ws.send_text(json::serialize(json::object{
@@ -235,7 +231,7 @@ TEST_F(ExtensionPairing, ARelayedRequestOutlivesTheExtensionConnection) {
             {"method", "keybridge_relay"},
             {"params",
              json::array{relay_call(
-                 kSite, "personal_sign",
+                 kPairedSite, "personal_sign",
                  json::array{core::hex_encode(core::as_bytes("still here?")), kFirstAccount},
                  "req-1")}}})));
         ASSERT_EQ(wait_pending(control(), 1).size(), 1u);
@@ -244,7 +240,7 @@ TEST_F(ExtensionPairing, ARelayedRequestOutlivesTheExtensionConnection) {
     std::this_thread::sleep_for(300ms);
     json::array pending = wait_pending(control(), 1);
     ASSERT_EQ(pending.size(), 1u) << "dropped with the extension's connection";
-    EXPECT_EQ(pending[0].at("origin"), json::value(kSite));
+    EXPECT_EQ(pending[0].at("origin"), json::value(kPairedSite));
     ASSERT_EQ(control().result("keybridge_decide", decision_for(pending[0], "approve")),
               json::value(true));
     std::this_thread::sleep_for(300ms);
@@ -253,12 +249,13 @@ TEST_F(ExtensionPairing, ARelayedRequestOutlivesTheExtensionConnection) {
     json::value resumed =
         back.ws.call("keybridge_pair", json::array{json::object{{"secret", secret}}});
     EXPECT_EQ(resumed.at("result").at("resumed"), json::value(true));
-    json::value signature = back.relay(kSite, "personal_sign", json::array{}, "req-1");
+    json::value signature = back.relay(kPairedSite, "personal_sign", json::array{}, "req-1");
     ASSERT_TRUE(signature.as_object().contains("result")) << signature;
     EXPECT_EQ(signature.at("result").as_string().size(), 132u);
     // Fetched once: the same key now starts a new request (which fails on its empty params).
-    EXPECT_EQ(back.relay(kSite, "personal_sign", json::array{}, "req-1").at("error").at("code"),
-              json::value(-32602));
+    EXPECT_EQ(
+        back.relay(kPairedSite, "personal_sign", json::array{}, "req-1").at("error").at("code"),
+        json::value(-32602));
 }
 
 TEST_F(ExtensionPairing, RevokingClosesTheExtensionAndForgetsItsSecret) {
@@ -266,16 +263,16 @@ TEST_F(ExtensionPairing, RevokingClosesTheExtensionAndForgetsItsSecret) {
     Extension ext(port());
     json::value paired = ext.pair_approved(control_path());
     const std::string secret(paired.at("result").at("secret").as_string());
-    ASSERT_EQ(ext.relay(kSite, "eth_chainId").at("result"), json::value("0x1"));
+    ASSERT_EQ(ext.relay(kPairedSite, "eth_chainId").at("result"), json::value("0x1"));
     const std::string listed = tool({"pairing", "list"});
     EXPECT_NE(listed.find(kExtensionId), std::string::npos) << listed;
-    EXPECT_NE(listed.find(kSite), std::string::npos) << listed;
+    EXPECT_NE(listed.find(kPairedSite), std::string::npos) << listed;
     const std::string revoked = tool({"pairing", "revoke", kExtensionId});
     EXPECT_NE(revoked.find("Unpaired"), std::string::npos) << revoked;
     EXPECT_TRUE(ext.ws.wait_closed(5s));
     EXPECT_EQ(ext.ws.close_code(), 4100);
     EXPECT_EQ(local().result("keybridge_pairings"), json::array{});
-    EXPECT_EQ(file_text(datadir_ + "/pairings.json").find(kExtensionId), std::string::npos);
+    EXPECT_EQ(read_file_text(datadir_ + "/pairings.json").find(kExtensionId), std::string::npos);
     // The old secret no longer pairs: it is a new request for the user.
     Extension later(port());
     auto asked = std::async(std::launch::async, [&] {
@@ -307,16 +304,17 @@ TEST_F(ExtensionPairing, APairedExtensionGetsAOneTimeLoggedInPageAddress) {
     ASSERT_NO_FATAL_FAILURE(start());
     // Nobody but a paired extension's own connection: not a page, not the token's holder, not
     // an extension before pairing, not a page through the relay.
-    EXPECT_EQ(page(kSite).error_code("keybridge_pageLogin"), 4100);
+    EXPECT_EQ(page(kPairedSite).error_code("keybridge_pageLogin"), 4100);
     EXPECT_EQ(local().error_code("keybridge_pageLogin"), 4100);
-    WsClient site(port(), Caller{"", kSite, false});
+    WsClient site(port(), Caller{"", kPairedSite, false});
     ASSERT_TRUE(site.open());
     EXPECT_EQ(site.call("keybridge_pageLogin").at("error").at("code"), json::value(4100));
     Extension ext(port());
     ASSERT_TRUE(ext.ws.open());
     EXPECT_EQ(ext.ws.call("keybridge_pageLogin").at("error").at("code"), json::value(4100));
     ASSERT_TRUE(ext.pair_approved(control_path()).as_object().contains("result"));
-    EXPECT_EQ(ext.relay(kSite, "keybridge_pageLogin").at("error").at("code"), json::value(4100));
+    EXPECT_EQ(ext.relay(kPairedSite, "keybridge_pageLogin").at("error").at("code"),
+              json::value(4100));
 
     json::value answer = ext.ws.call("keybridge_pageLogin");
     ASSERT_TRUE(answer.as_object().contains("result")) << answer;
@@ -365,7 +363,7 @@ TEST_F(ExtensionPairing, NoApproverReachesTheExtensionForItsPage) {
         {"jsonrpc", "2.0"},
         {"id", 900},
         {"method", "keybridge_relay"},
-        {"params", json::array{relay_call(kSite, "eth_requestAccounts", {}, "k1")}}})));
+        {"params", json::array{relay_call(kPairedSite, "eth_requestAccounts", {}, "k1")}}})));
     json::value status = ext.ws.next_notification(5s);
     // The extension's own pairing request said so too, on its own connection, unwrapped.
     while (status.is_object() && status.at("method") == "keybridge_requestStatus") {
@@ -374,7 +372,7 @@ TEST_F(ExtensionPairing, NoApproverReachesTheExtensionForItsPage) {
     }
     ASSERT_TRUE(status.is_object()) << "no requestStatus";
     EXPECT_EQ(status.at("method"), json::value("keybridge_relayEvent"));
-    EXPECT_EQ(status.at("params").at("origin"), json::value(kSite));
+    EXPECT_EQ(status.at("params").at("origin"), json::value(kPairedSite));
     EXPECT_EQ(status.at("params").at("event"), json::value("requestStatus"));
     EXPECT_EQ(status.at("params").at("data").at("status"), json::value("no-approver"));
     EXPECT_EQ(status.at("params").at("data").at("method"), json::value("eth_requestAccounts"));
@@ -392,10 +390,10 @@ TEST_F(ExtensionPairing, EachRelayedOriginHasTheRateLimitOfAPage) {
     // One noisy site uses up its own bucket...
     int refused_at = 0;
     for (int i = 1; i <= 10 && refused_at == 0; ++i) {
-        json::value answer = ext.relay(kSite, "eth_chainId");
+        json::value answer = ext.relay(kPairedSite, "eth_chainId");
         if (answer.as_object().contains("error")) {
             EXPECT_EQ(answer.at("error").at("code"), json::value(-32005)) << answer;
-            EXPECT_NE(std::string(answer.at("error").at("message").as_string()).find(kSite),
+            EXPECT_NE(std::string(answer.at("error").at("message").as_string()).find(kPairedSite),
                       std::string::npos)
                 << answer;
             refused_at = i;
@@ -427,12 +425,12 @@ TEST_F(ExtensionPairing, EachRelayedOriginHasThePendingShareOfAPage) {
                                                   {"rpcUrls", json::array{"http://127.0.0.1:1"}}}},
                                               "chain-" + std::to_string(id))}}}));
     };
-    ASSERT_TRUE(add_chain(kSite, 1001, 901));
-    ASSERT_TRUE(add_chain(kSite, 1002, 902));
+    ASSERT_TRUE(add_chain(kPairedSite, 1001, 901));
+    ASSERT_TRUE(add_chain(kPairedSite, 1002, 902));
     ASSERT_EQ(wait_pending(control(), 2).size(), 2u);
     // A third from the same site: over its share.
     json::value third =
-        ext.relay(kSite, "wallet_addEthereumChain",
+        ext.relay(kPairedSite, "wallet_addEthereumChain",
                   json::array{json::object{{"chainId", "0x1003"},
                                            {"rpcUrls", json::array{"http://127.0.0.1:1"}}}});
     EXPECT_EQ(third.at("error").at("code"), json::value(-32005)) << third;
@@ -452,7 +450,7 @@ TEST_F(ExtensionPairing, AProgramClaimingTheSitesOriginCannotFillTheRelayedSites
     ASSERT_NO_FATAL_FAILURE(start({"--max-pending-per-origin", "2"}));
     Extension ext(port());
     ASSERT_TRUE(ext.pair_approved(control_path()).as_object().contains("result"));
-    WsClient claimant(port(), Caller{"", kSite, false});
+    WsClient claimant(port(), Caller{"", kPairedSite, false});
     ASSERT_TRUE(claimant.open());
     auto add_chain_params = [](int chain) {
         return json::array{json::object{{"chainId", "0x" + std::to_string(chain)},
@@ -471,18 +469,18 @@ TEST_F(ExtensionPairing, AProgramClaimingTheSitesOriginCannotFillTheRelayedSites
     EXPECT_EQ(over.at("error").at("code"), json::value(-32005)) << over;
     // ...and the site through the extension still has all of its own.
     for (int id : {911, 912}) {
-        ASSERT_TRUE(ext.ws.send_text(json::serialize(json::object{
-            {"jsonrpc", "2.0"},
-            {"id", id},
-            {"method", "keybridge_relay"},
-            {"params",
-             json::array{relay_call(kSite, "wallet_addEthereumChain", add_chain_params(1200 + id),
-                                    "chain-" + std::to_string(id))}}})));
+        ASSERT_TRUE(ext.ws.send_text(json::serialize(
+            json::object{{"jsonrpc", "2.0"},
+                         {"id", id},
+                         {"method", "keybridge_relay"},
+                         {"params", json::array{relay_call(kPairedSite, "wallet_addEthereumChain",
+                                                           add_chain_params(1200 + id),
+                                                           "chain-" + std::to_string(id))}}})));
     }
     json::array pending = wait_pending(control(), 4);
     ASSERT_EQ(pending.size(), 4u);
     for (const auto& request : pending) {
-        EXPECT_EQ(request.at("origin"), json::value(kSite));
+        EXPECT_EQ(request.at("origin"), json::value(kPairedSite));
         EXPECT_EQ(control().result("keybridge_decide", decision_for(request, "reject")),
                   json::value(true));
     }

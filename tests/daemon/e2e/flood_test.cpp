@@ -29,12 +29,6 @@ using tcp = asio::ip::tcp;
 
 using Floods = DaemonTest;
 
-std::string lower(std::string s) {
-    for (auto& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
 // ---- the approval queue
 
 TEST_F(Floods, OnePageWithSixtyFourConnectRequestsDoesNotLockOtherPagesOut) {

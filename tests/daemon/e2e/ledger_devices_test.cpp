@@ -29,7 +29,7 @@ namespace sim = keybridge::tests::ledger_sim;
 using namespace std::chrono_literals;
 
 template <typename F>
-bool eventually(F condition, std::chrono::milliseconds timeout = 15s) {
+bool ledger_eventually(F condition, std::chrono::milliseconds timeout = 15s) {
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
         if (condition()) return true;
@@ -72,7 +72,7 @@ class LedgerDevices : public DaemonTest {
         token_ = read_cookie();
         address_ = address_of(sim::kSpeculosDefaultPhrase, "m/44'/60'/0'/0/0");
         identity_ = "ledger:" + address_.to_lower_string().substr(2, 8);
-        ASSERT_TRUE(eventually([&] { return server_->signers().attached(identity_); }))
+        ASSERT_TRUE(ledger_eventually([&] { return server_->signers().attached(identity_); }))
             << json::serialize(devices());
     }
     void TearDown() override {
@@ -106,7 +106,7 @@ class LedgerDevices : public DaemonTest {
     void add_and_connect() {
         const std::string added = run_tool({"account", "add", "--ledger", "--index", "0"});
         ASSERT_NE(added.find(address_.to_checksum_string()), std::string::npos) << added;
-        ASSERT_TRUE(eventually([&] {
+        ASSERT_TRUE(ledger_eventually([&] {
             return rpc(local_caller()).result("keybridge_status").at("accounts") == json::value(2);
         }));
         Approver approver(control_path(), approve_sharing_all());
@@ -165,7 +165,7 @@ TEST_F(LedgerDevices, AnAccountAddedFromTheDeviceSignsThereAndARejectionOnTheDev
     user_.set_mode(sim::UserMode::Hold);
     auto held = std::async(std::launch::async, [&] { return page_sign("held on the device"); });
     json::array now;
-    ASSERT_TRUE(eventually([&] {
+    ASSERT_TRUE(ledger_eventually([&] {
         now = control().result("keybridge_pendingApprovals").as_array();
         return now.size() == 1 && now[0].at("stage") == json::value("on-device");
     })) << now;
@@ -182,9 +182,9 @@ TEST_F(LedgerDevices, AnAccountAddedFromTheDeviceSignsThereAndARejectionOnTheDev
 TEST_F(LedgerDevices, WhenTheEmulatorGoesAwayTheDeviceIsDetachedAndRequestsNameIt) {
     add_and_connect();
     sim_.reset();  // the emulator stops
-    ASSERT_TRUE(eventually([&] { return !server_->signers().attached(identity_); }))
+    ASSERT_TRUE(ledger_eventually([&] { return !server_->signers().attached(identity_); }))
         << json::serialize(devices());
-    EXPECT_TRUE(eventually([&] {
+    EXPECT_TRUE(ledger_eventually([&] {
         const json::array list = devices();
         return list.size() == 1 && list[0].at("state") == json::value("unreachable");
     })) << json::serialize(devices());

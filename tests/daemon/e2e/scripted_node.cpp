@@ -18,7 +18,7 @@ using boost::asio::ip::tcp;
 
 namespace {
 
-std::string quantity(std::uint64_t value) {
+std::string hex_quantity(std::uint64_t value) {
     char text[24];
     std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
     return text;
@@ -41,7 +41,7 @@ ScriptedNode::ScriptedNode(std::uint64_t chain_id)
     : chain_id_(chain_id),
       acceptor_(io_, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)) {
     port_ = acceptor_.local_endpoint().port();
-    answer("eth_chainId", json::string(quantity(chain_id_)));
+    answer("eth_chainId", json::string(hex_quantity(chain_id_)));
     acceptor_thread_ = std::thread([this] { accept_loop(); });
 }
 

@@ -22,20 +22,20 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-constexpr std::string_view kDevicePhrase =
+constexpr std::string_view kLanePhrase =
     "test test test test test test test test test test test junk";
-constexpr const char* kDevicePath = "m/44'/60'/0'/0/0";
-constexpr const char* kDeviceId = "ledger:lane-test";
+constexpr const char* kLanePath = "m/44'/60'/0'/0/0";
+constexpr const char* kLaneDeviceId = "ledger:lane-test";
 
 class SignerLanes : public DaemonTest {
   protected:
     void SetUp() override {
         DaemonTest::SetUp();
-        device_ = std::make_shared<TestDeviceSigner>(kDeviceId, kDevicePhrase, kDevicePath,
+        device_ = std::make_shared<TestDeviceSigner>(kLaneDeviceId, kLanePhrase, kLanePath,
                                                      /*auto_release=*/false);
         auto vault = vault::Vault::open(datadir_);
         ASSERT_TRUE(vault);
-        auto added = vault->add_hardware_account(device_->address(), kDeviceId, kDevicePath);
+        auto added = vault->add_hardware_account(device_->address(), kLaneDeviceId, kLanePath);
         ASSERT_TRUE(added) << added.error().detail;
 
         auto parsed = daemon::parse_command_line(base_args());
@@ -185,7 +185,7 @@ TEST_F(SignerLanes, DetachedDeviceAnswersAndSaysWhatToConnect) {
     auto waiting =
         std::async(std::launch::async, [&] { return page_sign("unplugged", device_->address()); });
     ASSERT_TRUE(wait_started(1));
-    server_->signers().detach(kDeviceId);  // unplugged mid-request
+    server_->signers().detach(kLaneDeviceId);  // unplugged mid-request
     const json::value answer = waiting.get();
     ASSERT_TRUE(answer.as_object().contains("error")) << answer;
     EXPECT_EQ(answer.at("error").at("code"), json::value(4900)) << answer;

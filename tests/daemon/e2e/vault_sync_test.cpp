@@ -23,19 +23,13 @@ namespace json = boost::json;
 constexpr const char* kImportedKey =
     "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
 
-std::string lower(std::string s) {
-    for (auto& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
 constexpr const char* kOtherPhrase =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon "
     "about";
 
 // The address at m/44'/60'/0'/0/index of the test vault's phrase (or another).
-std::string derived_address(
-    unsigned index, const char* phrase = "all all all all all all all all all all all all") {
+std::string vault_address(unsigned index,
+                          const char* phrase = "all all all all all all all all all all all all") {
     auto seed = core::bip39::seed_from_mnemonic(phrase, "");
     if (!seed) return "";
     auto address =
@@ -91,7 +85,7 @@ class VaultSync : public DaemonTest {
 
 TEST_F(VaultSync, AccountDerivedWithTheToolIsListedAndSigns) {
     ASSERT_NO_FATAL_FAILURE(start());
-    const std::string second = derived_address(1);
+    const std::string second = vault_address(1);
     ASSERT_FALSE(second.empty());
     const std::string output = tool({"account", "derive", "--password-file", password_file_});
     ASSERT_NE(output.find(second), std::string::npos) << output;
@@ -108,7 +102,7 @@ TEST_F(VaultSync, AccountDerivedWithTheToolIsListedAndSigns) {
 
 TEST_F(VaultSync, RemovedAccountDisappearsAndSubscribersHearIt) {
     ASSERT_NO_FATAL_FAILURE(start());
-    const std::string second = derived_address(1);
+    const std::string second = vault_address(1);
     tool({"account", "derive", "--password-file", password_file_});
     ASSERT_TRUE(wait_accounts(2));
     {
@@ -142,7 +136,7 @@ TEST_F(VaultSync, RemovedAccountDisappearsAndSubscribersHearIt) {
 
 TEST_F(VaultSync, RemovingAnAccountAnswersTheRequestsWaitingToSignWithIt) {
     ASSERT_NO_FATAL_FAILURE(start());
-    const std::string second = derived_address(1);
+    const std::string second = vault_address(1);
     tool({"account", "derive", "--password-file", password_file_});
     ASSERT_TRUE(wait_accounts(2));
     {
@@ -204,7 +198,7 @@ TEST_F(VaultSync, KeyImportedWhileUnlockedNeedsAnUnlockToSign) {
 
 TEST_F(VaultSync, LockedDaemonFollowsTheListAndUnlockLoadsTheKeys) {
     ASSERT_NO_FATAL_FAILURE(start({}, /*unlock=*/false));
-    const std::string second = derived_address(1);
+    const std::string second = vault_address(1);
     tool({"account", "derive", "--password-file", password_file_});
     ASSERT_TRUE(wait_accounts(2));
     Approver approver(control_path(), approve_all());
@@ -246,7 +240,7 @@ TEST_F(VaultSync, VaultReplacedByABackupOfAnotherPhrase) {
     ASSERT_TRUE(event.is_object()) << "no accountsChanged\n" << daemon_.log();
     EXPECT_EQ(event.at("params").at("result"), json::array{});
     ASSERT_TRUE(wait_accounts(1));
-    const std::string other = derived_address(0, kOtherPhrase);
+    const std::string other = vault_address(0, kOtherPhrase);
     {
         Approver approver(control_path(), approve_all());
         EXPECT_EQ(page().result("wallet_revokePermissions",

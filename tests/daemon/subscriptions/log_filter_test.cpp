@@ -171,7 +171,7 @@ TEST(LogFilter, EqualFiltersShareAKey) {
     EXPECT_NE(c->key(), d->key());  // one more required topic is another filter
 }
 
-json::value log_of(const std::string& address, std::vector<std::string> topics) {
+json::value log_at(const std::string& address, std::vector<std::string> topics) {
     json::array t;
     for (auto& topic : topics)
         t.emplace_back(topic);
@@ -180,9 +180,9 @@ json::value log_of(const std::string& address, std::vector<std::string> topics) 
 
 TEST(LogFilter, MatchesLikeGeth) {
     const std::string other = "0x0000000000000000000000000000000000000001";
-    const auto one = log_of("0x5FbDB2315678afecb367f032d93F642f64180aa3", {kTopicA});
-    const auto two = log_of(kAddress, {kTopicA, kTopicB});
-    const auto none = log_of(kAddress, {});
+    const auto one = log_at("0x5FbDB2315678afecb367f032d93F642f64180aa3", {kTopicA});
+    const auto two = log_at(kAddress, {kTopicA, kTopicB});
+    const auto none = log_at(kAddress, {});
     const std::string a = kTopicA, b = kTopicB;
     const std::vector<std::pair<std::string, std::array<bool, 3>>> cases = {
         {"{}", {true, true, true}},

@@ -18,12 +18,12 @@ namespace {
 
 using test::ledger::kPath;
 
-struct Exchange {
+struct FixtureExchange {
     core::Bytes command;
     ApduReply reply;
 };
 
-std::string read_text(const std::string& path) {
+std::string fixture_text(const std::string& path) {
     std::ifstream in(path);
     std::stringstream out;
     out << in.rdbuf();
@@ -31,9 +31,9 @@ std::string read_text(const std::string& path) {
 }
 
 // "=> hex" / "<= hex" lines; the reply's last two bytes are the status word.
-std::vector<Exchange> read_apdus(const std::string& path) {
-    std::vector<Exchange> out;
-    std::istringstream in(read_text(path));
+std::vector<FixtureExchange> read_apdus(const std::string& path) {
+    std::vector<FixtureExchange> out;
+    std::istringstream in(fixture_text(path));
     std::string line;
     while (std::getline(in, line)) {
         if (line.starts_with("=> ")) {
@@ -48,7 +48,7 @@ std::vector<Exchange> read_apdus(const std::string& path) {
     return out;
 }
 
-class NullPrompter final : public core::Prompter {
+class FixturePrompter final : public core::Prompter {
   public:
     void on_device(std::string_view) override { ++shown; }
     void device_done() override {}
@@ -89,7 +89,7 @@ TEST(LedgerHwAppEthFixtures, FullModeSendsExactlyWhatLedgersLibrarySent) {
         SCOPED_TRACE(message_name);
         const auto recorded = read_apdus(dir + apdus_name + ".apdus");
         ASSERT_GT(recorded.size(), 2u);
-        auto typed = core::eip712::parse(read_text(dir + "message-" + message_name + ".json"));
+        auto typed = core::eip712::parse(fixture_text(dir + "message-" + message_name + ".json"));
         if (!typed) {
             refused_by_core.push_back(message_name + ": " + typed.error().detail);
             continue;
@@ -127,7 +127,7 @@ TEST(LedgerHwAppEthFixtures, FullModeSendsExactlyWhatLedgersLibrarySent) {
         LedgerSigner signer(std::move(channel), "ledger:fixture", Model::NanoX);
         const core::KeyRef key{pub->address(), kPath};
         signer.set_keys({key});
-        NullPrompter prompter;
+        FixturePrompter prompter;
         std::stop_source stop;
         auto result = signer.sign_typed_data({stop.get_token(), prompter}, key, *hashed);
         ASSERT_TRUE(result) << result.error().detail;
@@ -156,7 +156,7 @@ TEST(LedgerHwAppEthFixtures, TransactionChunksMatchTheRecordedOnes) {
         std::string(KEYBRIDGE_TEST_DATA_DIR) + "/ledger/hw-app-eth/sign-transaction.apdus";
     std::vector<std::vector<core::Bytes>> groups;
     {
-        std::istringstream in(read_text(path));
+        std::istringstream in(fixture_text(path));
         std::string line;
         bool fresh = true;
         while (std::getline(in, line)) {

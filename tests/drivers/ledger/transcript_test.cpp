@@ -62,7 +62,7 @@ core::U256 u256(const json::value& v) {
     return *core::parse_u256_decimal(v.as_string());
 }
 
-core::Transaction make_tx(const json::object& t) {
+core::Transaction tx_from_json(const json::object& t) {
     core::Transaction tx;
     tx.type = static_cast<core::TxType>(t.at("type").as_int64());
     tx.chain_id = u256(t.at("chainId"));
@@ -199,7 +199,7 @@ TEST(LedgerTranscripts, OurDriverSendsExactlyWhatHwAppEthSent) {
             ASSERT_TRUE(who);
             EXPECT_EQ(*who, account.address);
         } else if (method == "signTransaction") {
-            const core::Transaction tx = make_tx(r.at("tx").as_object());
+            const core::Transaction tx = tx_from_json(r.at("tx").as_object());
             auto signed_tx = signer.sign_transaction(context, account, tx);
             ASSERT_TRUE(signed_tx) << signed_tx.error().detail;
             EXPECT_EQ(signed_tx->sender, account.address);

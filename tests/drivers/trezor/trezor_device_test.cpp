@@ -20,8 +20,8 @@ namespace pb = keybridge::trezor;
 using core::ErrorCode;
 
 constexpr const char* kPhrase = "all all all all all all all all all all all all";
-constexpr const char* kPath = "m/44'/60'/0'/0/0";
-constexpr const char* kAllAddress = "0x73d0385F4d8E00C5e6504C6030F47BF6212736A8";
+constexpr const char* kDevicePath = "m/44'/60'/0'/0/0";
+constexpr const char* kDeviceAllAddress = "0x73d0385F4d8E00C5e6504C6030F47BF6212736A8";
 
 // Sits between the driver and the device like a person's thumb: after the driver answers a
 // ButtonRequest with ButtonAck, it sends DebugLinkDecision(yes) on the DebugLink port.
@@ -112,14 +112,14 @@ class TrezorDevice : public ::testing::Test {
         ASSERT_TRUE(signer) << signer.error().detail;
         signer_ = std::move(*signer);
         auto seed = core::bip39::seed_from_mnemonic(kPhrase, "");
-        auto key = core::bip32::ethereum_private_key(seed->view(), kPath);
+        auto key = core::bip32::ethereum_private_key(seed->view(), kDevicePath);
         key_.emplace(std::move(*key));
         address_ = core::PublicKey::from_private(*key_).address();
-        ASSERT_EQ(address_.to_checksum_string(), kAllAddress);
-        signer_->set_keys({{address_, kPath}});
+        ASSERT_EQ(address_.to_checksum_string(), kDeviceAllAddress);
+        signer_->set_keys({{address_, kDevicePath}});
     }
     core::SignContext context() { return {stop_.get_token(), prompter_}; }
-    core::KeyRef key() const { return {address_, kPath}; }
+    core::KeyRef key() const { return {address_, kDevicePath}; }
 
     std::unique_ptr<trezor_sim::SimServer> server_;
     DebugLinkPresser* presser_ = nullptr;
@@ -131,9 +131,9 @@ class TrezorDevice : public ::testing::Test {
 };
 
 TEST_F(TrezorDevice, AddressShownAndConfirmed) {
-    auto address = signer_->display_address(context(), kPath);
+    auto address = signer_->display_address(context(), kDevicePath);
     ASSERT_TRUE(address) << address.error().detail;
-    EXPECT_EQ(address->to_checksum_string(), kAllAddress);
+    EXPECT_EQ(address->to_checksum_string(), kDeviceAllAddress);
     EXPECT_GE(presser_->presses, 1);
 }
 

@@ -180,7 +180,7 @@ TEST(TrezorConnect, FailureAndGarbageFeatures) {
     EXPECT_EQ(c.error().code, ErrorCode::Timeout);
 }
 
-class NullPrompter final : public core::Prompter {
+class LinkPrompter final : public core::Prompter {
   public:
     void on_device(std::string_view) override {}
     void device_done() override {}
@@ -197,7 +197,7 @@ struct Keys {
     core::Address address;
 };
 
-Keys all_key() {
+Keys link_all_key() {
     auto seed =
         core::bip39::seed_from_mnemonic("all all all all all all all all all all all all", "");
     auto key = core::bip32::ethereum_private_key(seed->view(), "m/44'/60'/0'/0/0");
@@ -224,9 +224,9 @@ std::unique_ptr<drivers::trezor::TrezorSigner> signer_with(const core::Address& 
 }
 
 TEST(TrezorFailures, MappedToCoreErrors) {
-    const Keys k = all_key();
+    const Keys k = link_all_key();
     const core::KeyRef key{k.address, "m/44'/60'/0'/0/0"};
-    NullPrompter prompter;
+    LinkPrompter prompter;
     std::stop_source stop;
     const core::SignContext context{stop.get_token(), prompter};
     const std::vector<std::pair<pb::Failure::FailureType, ErrorCode>> cases = {
@@ -251,9 +251,9 @@ TEST(TrezorFailures, MappedToCoreErrors) {
 }
 
 TEST(TrezorFailures, ALyingDeviceIsCaught) {
-    const Keys k = all_key();
+    const Keys k = link_all_key();
     const core::KeyRef key{k.address, "m/44'/60'/0'/0/0"};
-    NullPrompter prompter;
+    LinkPrompter prompter;
     std::stop_source stop;
     const core::SignContext context{stop.get_token(), prompter};
 
@@ -303,9 +303,9 @@ TEST(TrezorFailures, ALyingDeviceIsCaught) {
 }
 
 TEST(TrezorFailures, AnInterruptedFlowReinitialisesTheSessionFirst) {
-    const Keys k = all_key();
+    const Keys k = link_all_key();
     const core::KeyRef key{k.address, "m/44'/60'/0'/0/0"};
-    NullPrompter prompter;
+    LinkPrompter prompter;
     std::stop_source stop;
     const core::SignContext context{stop.get_token(), prompter};
     int initializes = 0;
@@ -341,9 +341,9 @@ TEST(TrezorFailures, AnInterruptedFlowReinitialisesTheSessionFirst) {
 // Whatever convention a firmware uses for v (bare parity, 27/28, EIP-155, EIP-155 cut to 32
 // bits), the driver finds the recovery id and rebuilds v at full width for the chain id.
 TEST(TrezorFailures, EveryVConventionGivesTheSameTransaction) {
-    const Keys k = all_key();
+    const Keys k = link_all_key();
     const core::KeyRef key{k.address, "m/44'/60'/0'/0/0"};
-    NullPrompter prompter;
+    LinkPrompter prompter;
     std::stop_source stop;
     const core::SignContext context{stop.get_token(), prompter};
     for (const std::uint64_t chain : {std::uint64_t{1}, std::uint64_t{5'000'000'000}}) {
@@ -376,9 +376,9 @@ TEST(TrezorFailures, EveryVConventionGivesTheSameTransaction) {
 }
 
 TEST(TrezorFailures, AnotherDevicesAddressIsRefusedBeforeSigning) {
-    const Keys k = all_key();
+    const Keys k = link_all_key();
     const core::KeyRef key{k.address, "m/44'/60'/0'/0/0"};
-    NullPrompter prompter;
+    LinkPrompter prompter;
     std::stop_source stop;
     auto stranger = *core::Address::parse("0x0000000000000000000000000000000000000bad");
     auto signer = signer_with(stranger, {wire(failure(pb::Failure::Failure_FirmwareError, "x"))});

@@ -16,7 +16,7 @@ namespace {
 
 using core::ErrorCode;
 
-constexpr const char* kPath = "m/44'/60'/0'/0/0";
+constexpr const char* kSignerPath = "m/44'/60'/0'/0/0";
 constexpr const char* kAllAddress = "0x73d0385F4d8E00C5e6504C6030F47BF6212736A8";
 constexpr const char* kTo = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
@@ -56,13 +56,13 @@ core::Address all_address() {
     return *core::Address::parse(kAllAddress);
 }
 core::KeyRef all_key() {
-    return {all_address(), kPath};
+    return {all_address(), kSignerPath};
 }
 
 core::Address hidden_address(const std::string& passphrase) {
     auto seed = core::bip39::seed_from_mnemonic("all all all all all all all all all all all all",
                                                 passphrase);
-    return *core::bip32::ethereum_address(seed->view(), kPath);
+    return *core::bip32::ethereum_address(seed->view(), kSignerPath);
 }
 
 class TrezorSignerTest : public ::testing::Test {
@@ -102,11 +102,11 @@ TEST_F(TrezorSignerTest, FeaturesNameTheModelAndFirmware) {
 
 TEST_F(TrezorSignerTest, AddressOfTheAllAllPhraseWithAndWithoutDisplay) {
     start();
-    auto address = t_.signer->address_at(context(), kPath);
+    auto address = t_.signer->address_at(context(), kSignerPath);
     ASSERT_TRUE(address) << address.error().detail;
     EXPECT_EQ(address->to_checksum_string(), kAllAddress);
     EXPECT_EQ(sim().button_requests(), 0);
-    auto shown = t_.signer->display_address(context(), kPath);
+    auto shown = t_.signer->display_address(context(), kSignerPath);
     ASSERT_TRUE(shown) << shown.error().detail;
     EXPECT_EQ(*shown, *address);
     EXPECT_EQ(sim().button_requests(), 1);
@@ -136,9 +136,9 @@ TEST_F(TrezorSignerTest, PinAndPassphraseOnATouchScreenModelAreAnnounced) {
     config.passphrase_protection = true;
     config.device_passphrase = "on the screen";
     start(config);
-    t_.signer->set_keys({{hidden_address("on the screen"), kPath}});
-    auto sig = t_.signer->sign_personal_message(context(), {hidden_address("on the screen"), kPath},
-                                                core::as_bytes("touch"));
+    t_.signer->set_keys({{hidden_address("on the screen"), kSignerPath}});
+    auto sig = t_.signer->sign_personal_message(
+        context(), {hidden_address("on the screen"), kSignerPath}, core::as_bytes("touch"));
     ASSERT_TRUE(sig) << sig.error().detail;
     EXPECT_EQ(prompter_.pin_prompts, 0);
     EXPECT_EQ(prompter_.passphrase_prompts, 0);
@@ -155,13 +155,13 @@ TEST_F(TrezorSignerTest, WrongPinIsAClearErrorAndTheRightOneStillWorks) {
     config.pin = "1397";
     start(config);
     prompter_.pin = "2222";
-    auto address = t_.signer->address_at(context(), kPath);
+    auto address = t_.signer->address_at(context(), kSignerPath);
     ASSERT_FALSE(address);
     EXPECT_EQ(address.error().code, ErrorCode::WrongPassword);
     EXPECT_NE(address.error().detail.find("wrong PIN"), std::string::npos);
     EXPECT_EQ(sim().wrong_pins(), 1);
     prompter_.pin = "1397";
-    auto again = t_.signer->address_at(context(), kPath);
+    auto again = t_.signer->address_at(context(), kSignerPath);
     ASSERT_TRUE(again) << again.error().detail;
     EXPECT_EQ(again->to_checksum_string(), kAllAddress);
 }
@@ -180,11 +180,11 @@ TEST_F(TrezorSignerTest, PinBackOffLongerThanTheDeviceTimeoutIsWaitedOut) {
     t_ = std::move(*started);
     prompter_.sim = &t_.server->device();
     prompter_.pin = "1111";
-    auto wrong = t_.signer->address_at(context(), kPath);
+    auto wrong = t_.signer->address_at(context(), kSignerPath);
     ASSERT_FALSE(wrong);
     EXPECT_EQ(wrong.error().code, ErrorCode::WrongPassword);
     prompter_.pin = "1397";
-    auto right = t_.signer->address_at(context(), kPath);
+    auto right = t_.signer->address_at(context(), kSignerPath);
     ASSERT_TRUE(right) << right.error().detail;
     EXPECT_EQ(right->to_checksum_string(), kAllAddress);
 }
@@ -194,7 +194,7 @@ TEST_F(TrezorSignerTest, PinPromptCancelledCancelsOnTheDevice) {
     config.pin = "1397";
     start(config);
     prompter_.sim = nullptr;  // the person closes the PIN prompt
-    auto address = t_.signer->address_at(context(), kPath);
+    auto address = t_.signer->address_at(context(), kSignerPath);
     ASSERT_FALSE(address);
     EXPECT_EQ(address.error().code, ErrorCode::UserCancelled);
     const auto received = sim().received();
@@ -207,7 +207,7 @@ TEST_F(TrezorSignerTest, HostPassphraseSelectsTheHiddenWalletAndTheAccountIsChec
     config.passphrase_protection = true;
     start(config);
     prompter_.passphrase_text = "keybridge hidden";
-    auto address = t_.signer->address_at(context(), kPath);
+    auto address = t_.signer->address_at(context(), kSignerPath);
     ASSERT_TRUE(address) << address.error().detail;
     EXPECT_EQ(*address, hidden_address("keybridge hidden"));
     EXPECT_EQ(prompter_.passphrase_prompts, 1);
@@ -219,7 +219,7 @@ TEST_F(TrezorSignerTest, HostPassphraseSelectsTheHiddenWalletAndTheAccountIsChec
     EXPECT_NE(sig.error().detail.find("passphrase"), std::string::npos);
     EXPECT_EQ(sim().button_requests(), 0);  // nothing reached the signing screen
     // The hidden wallet's own account signs.
-    const core::KeyRef hidden{hidden_address("keybridge hidden"), kPath};
+    const core::KeyRef hidden{hidden_address("keybridge hidden"), kSignerPath};
     t_.signer->set_keys({hidden});
     auto ok = t_.signer->sign_personal_message(context(), hidden, core::as_bytes("x"));
     ASSERT_TRUE(ok) << ok.error().detail;
@@ -234,7 +234,7 @@ TEST_F(TrezorSignerTest, PassphraseOnTheDeviceWhereSupported) {
     config.passphrase_protection = true;
     config.device_passphrase = "typed on the device";
     start(config);
-    auto address = t_.signer->address_at(context(), kPath);
+    auto address = t_.signer->address_at(context(), kSignerPath);
     ASSERT_TRUE(address) << address.error().detail;
     EXPECT_EQ(*address, hidden_address("typed on the device"));
     EXPECT_EQ(prompter_.passphrase_prompts, 0);
@@ -454,7 +454,7 @@ TEST_F(TrezorSignerTest, MissingTypedDataMemberIsRefusedAndTheDeviceCancelled) {
     ASSERT_FALSE(sig);
     EXPECT_EQ(sig.error().code, ErrorCode::NotSupported);
     EXPECT_EQ(sim().received().back(), "Cancel");
-    EXPECT_TRUE(t_.signer->address_at(context(), kPath));
+    EXPECT_TRUE(t_.signer->address_at(context(), kSignerPath));
 }
 
 TEST_F(TrezorSignerTest, BootloaderModeIsListedButRefusesToSign) {
