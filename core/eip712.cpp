@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "core/assert.h"
@@ -547,18 +548,54 @@ void append(Bytes& out, const Hash32& word) {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
+// Type hashes and domain separators recur: a dApp signs with the same few struct types under one
+// domain again and again, and each costs Keccak-f permutations (a type hash one or two, a domain
+// separator four with its two strings: some 7 of the ~16 of a typical request). Each thread
+// keeps the latest ones, keyed by everything they are a function of, so a hit gives exactly
+// what hashing would. No lock, and nothing secret: both are hashes of what the dApp sent.
+// Bounded: the table is emptied when full, and long keys are not kept.
+class HashMemo {
+  public:
+    static constexpr std::size_t kMaxEntries = 64;
+    static constexpr std::size_t kMaxKeyBytes = 1024;
+
+    const Hash32* find(const std::string& key) const {
+        const auto it = entries_.find(key);
+        return it == entries_.end() ? nullptr : &it->second;
+    }
+    void keep(std::string key, const Hash32& hash) {
+        if (key.size() > kMaxKeyBytes) return;
+        if (entries_.size() >= kMaxEntries) entries_.clear();
+        entries_.emplace(std::move(key), hash);
+    }
+
+  private:
+    std::unordered_map<std::string, Hash32> entries_;
+};
+
+// keccak256(encodeType(T)), keyed by the encodeType text itself.
+Hash32 memoised_type_hash(std::string text) {
+    thread_local HashMemo memo;
+    if (const Hash32* hit = memo.find(text)) return *hit;
+    const Hash32 hash = keccak256(as_bytes(text));
+    memo.keep(std::move(text), hash);
+    return hash;
+}
+
 // What encoding a struct type needs besides the data, worked out once per Encoder.
 struct StructLayout {
     Hash32 type_hash;
     const std::vector<Field>* fields;
     std::vector<TypeSpec> specs;  // specs[i] = parse_type(fields[i].type)
+    std::string type_text;        // encodeType
 };
 
 // One hashing run over a TypedData (one digest, or one of the public hash functions): holds the
 // version and memoises each struct type's layout, i.e. its encodeType/typeHash and its parsed
 // member types, so that a struct type used a thousand times (an array of structs, or the same
-// struct in the domain and the message) is described and hashed once. The memo lives only as
-// long as the Encoder: nothing is cached across calls.
+// struct in the domain and the message) is described and hashed once. The layouts live only as
+// long as the Encoder; across calls, only type hashes and domain separators are remembered
+// (HashMemo).
 class Encoder {
   public:
     Encoder(const TypedData& typed, Version version) : typed_(typed), version_(version) {}
@@ -572,7 +609,8 @@ class Encoder {
         }
         auto text = encode_type(typed_, name);
         if (!text) return fail(text.error());
-        StructLayout entry{keccak256(as_bytes(*text)), fields, {}};
+        StructLayout entry{{}, fields, {}, *text};
+        entry.type_hash = memoised_type_hash(std::move(*text));
         entry.specs.reserve(fields->size());
         for (const Field& field : *fields) {
             auto spec = parse_type(field.type);
@@ -619,6 +657,22 @@ class Encoder {
         Bytes encoded;
         KEYBRIDGE_TRY_STATUS(encode_struct(type, data, path, depth, encoded));
         return keccak256(encoded);
+    }
+
+    // hashStruct(EIP712Domain, domain). It is a function of the domain type's encodeType (which
+    // spells out every type the domain uses), the version's rules and the domain's JSON, so
+    // those are the memo's key; only a successful hash is kept.
+    Result<Hash32> domain_separator(const json::value& domain, std::string& path) {
+        thread_local HashMemo memo;
+        auto found = layout(kDomainTypeName);
+        if (!found) return hash_struct(kDomainTypeName, domain, path, 1);  // says why
+        std::string key = (*found)->type_text;
+        key += version_ == Version::V3 ? "\nv3\n" : "\nv4\n";
+        key += json::serialize(domain);
+        if (const Hash32* hit = memo.find(key)) return *hit;
+        auto separator = hash_struct(kDomainTypeName, domain, path, 1);
+        if (separator) memo.keep(std::move(key), *separator);
+        return separator;
     }
 
   private:
@@ -747,10 +801,14 @@ const std::vector<Field>* TypedData::find_type(std::string_view name) const {
 Result<TypedData> parse(std::string_view json_text) {
     auto value = parse_json_text(json_text);
     if (!value) return fail(value.error());
-    return parse(*value);
+    return TypedData::from_json(*value, &*value);
 }
 
 Result<TypedData> parse(const json::value& json) {
+    return TypedData::from_json(json, nullptr);
+}
+
+Result<TypedData> TypedData::from_json(const json::value& json, json::value* owned) {
     KEYBRIDGE_TRY_STATUS(check_json_limits(json));
     if (!json.is_object()) {
         return fail(ErrorCode::InvalidFormat,
@@ -902,8 +960,15 @@ Result<TypedData> parse(const json::value& json) {
                        "primaryType \"EIP712Domain\" signs only the domain, so the message must "
                        "be empty: its content would be shown but not signed");
     }
-    out.domain_ = *domain;
-    out.message_ = *message;
+    if (owned != nullptr) {
+        // `domain` and `message` point into *owned: the checks above are done with them.
+        json::object& document = owned->get_object();
+        out.domain_ = std::move(document["domain"]);
+        out.message_ = std::move(document["message"]);
+    } else {
+        out.domain_ = *domain;
+        out.message_ = *message;
+    }
     return out;
 }
 
@@ -982,7 +1047,7 @@ Result<Hashes> compute_hashes(const TypedData& typed, const json::value& domain,
                               const json::value& message, Version version) {
     Encoder encoder(typed, version);
     std::string path = "domain";
-    auto separator = encoder.hash_struct(kDomainTypeName, domain, path, 1);
+    auto separator = encoder.domain_separator(domain, path);
     if (!separator) return fail(separator.error());
     Hashes out{*separator, std::nullopt, {}};
     Keccak256 hasher;

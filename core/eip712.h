@@ -134,7 +134,11 @@ class TypedData {
     const std::vector<Field>* find_type(std::string_view name) const;
 
   private:
+    friend Result<TypedData> parse(std::string_view json_text);
     friend Result<TypedData> parse(const boost::json::value& json);
+    // Both parse()s: validates `json`; the domain and message are moved out of `owned` (the same
+    // document, parsed from text and no longer needed) when given, copied otherwise.
+    static Result<TypedData> from_json(const boost::json::value& json, boost::json::value* owned);
     friend Result<Hash32> domain_separator(const TypedData& typed, Version version);
     friend Result<Hash32> signing_hash(const TypedData& typed, Version version);
     friend Result<HashedTypedData> hash_typed_data(TypedData typed, Version version);

@@ -24,12 +24,14 @@ void run_linked(std::stop_source& own, const std::stop_token& caller, const std:
 }  // namespace
 
 void InlineLane::run(std::stop_token caller, Job job) {
-    std::stop_source own;
-    run_linked(own, caller, stopping_.get_token(), job);
+    if (!stopped_.load(std::memory_order_acquire)) return job(std::move(caller));
+    std::stop_source stopped;
+    stopped.request_stop();
+    job(stopped.get_token());
 }
 
 void InlineLane::stop() {
-    stopping_.request_stop();
+    stopped_.store(true, std::memory_order_release);
 }
 
 ThreadLane::ThreadLane(std::string name) : name_(std::move(name)) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -17,7 +18,8 @@ namespace keybridge::daemon::signers {
 // come first served, so a Ledger waiting for its button holds that thread and nothing else.
 //
 // A job receives a stop token that fires when the caller's token fires (client gone, request
-// timed out) or when the lane stops (device detached, daemon stopping). A job whose token fired
+// timed out) or when the lane stops (device detached, daemon stopping; an inline lane's stop
+// reaches only the jobs that start after it: see InlineLane). A job whose token fired
 // before it started is still called, with the token already stopped, so that it can answer its
 // caller (Disconnected) exactly once; jobs are never dropped silently.
 class SignerLane {
@@ -35,7 +37,11 @@ class SignerLane {
     virtual bool always_inline() const { return false; }
 };
 
-// Runs the job on the caller's thread.
+// Runs the job on the caller's thread, with the caller's own token: an inline job is a
+// non-blocking signer's call that ends within microseconds, so stop() reaches the jobs that
+// start after it (they get a stopped token), not one already running on another thread. No stop
+// state is shared between the calling threads: registering a callback on one per job made both
+// network threads write the same cache line for every signature (docs/BENCHMARKS.md).
 class InlineLane final : public SignerLane {
   public:
     void run(std::stop_token caller, Job job) override;
@@ -44,7 +50,7 @@ class InlineLane final : public SignerLane {
     bool always_inline() const override { return true; }
 
   private:
-    std::stop_source stopping_;
+    std::atomic<bool> stopped_{false};
 };
 
 // A worker thread and a FIFO queue.

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -255,6 +256,80 @@ TEST(Eip712, HashedTypedDataEqualsFromScratchHashes) {
         ++run;
     }
     EXPECT_EQ(run, 8u);
+}
+
+// The digest of `text` computed on a thread of its own: nothing remembered from earlier calls.
+Hash32 digest_on_a_new_thread(const std::string& text, Version version) {
+    Hash32 out{};
+    std::thread([&] {
+        auto digest = signing_hash(must_parse(text), version);
+        EXPECT_TRUE(digest) << text;
+        if (digest) out = *digest;
+    }).join();
+    return out;
+}
+
+Hash32 digest_here(const std::string& text, Version version) {
+    auto digest = signing_hash(must_parse(text), version);
+    EXPECT_TRUE(digest) << text;
+    return digest ? *digest : Hash32{};
+}
+
+// Type hashes and domain separators are remembered per thread (HashMemo): whatever a thread
+// hashed before, each document must digest exactly as it does on a thread that hashed nothing.
+TEST(Eip712, RememberedTypeHashesAndDomainSeparatorsFollowEveryChange) {
+    const auto mail = test::load_json("eip712-mail-example.json");
+    const json::value base = mail.at("typedData");
+    const auto variant = [&](const auto& edit) {
+        json::value copy = base;
+        edit(copy.as_object());
+        return json::serialize(copy);
+    };
+    const std::vector<std::string> docs = {
+        json::serialize(base),
+        variant([](json::object& d) { d["domain"].as_object()["chainId"] = 2; }),
+        variant([](json::object& d) { d["domain"].as_object()["name"] = "Ether Mail 2"; }),
+        // The same domain values under the domain's members in another order.
+        variant([](json::object& d) {
+            auto& fields = d["types"].as_object()["EIP712Domain"].as_array();
+            std::swap(fields[1], fields[2]);
+        }),
+        // A member renamed in a type the message uses (and in the message).
+        variant([](json::object& d) {
+            d["types"].as_object()["Person"].as_array()[1].as_object()["name"] = "account";
+            for (const char* who : {"from", "to"}) {
+                auto& person = d["message"].as_object()[who].as_object();
+                person["account"] = person["wallet"];
+                person.erase("wallet");
+            }
+        }),
+    };
+    for (Version version : {Version::V3, Version::V4}) {
+        std::vector<Hash32> fresh;
+        for (const auto& text : docs)
+            fresh.push_back(digest_on_a_new_thread(text, version));
+        for (std::size_t i = 0; i < fresh.size(); ++i) {
+            for (std::size_t j = i + 1; j < fresh.size(); ++j)
+                EXPECT_NE(fresh[i], fresh[j]) << i << " and " << j;
+        }
+        EXPECT_EQ(hex_encode(fresh[0]), std::string(mail.at("signingHash").as_string()));
+        // Interleaved, each one twice, on one thread.
+        for (int round = 0; round < 2; ++round) {
+            for (std::size_t i = 0; i < docs.size(); ++i)
+                EXPECT_EQ(digest_here(docs[i], version), fresh[i]) << "document " << i;
+        }
+        // More distinct domains than a thread keeps (64), then the first document again.
+        for (std::size_t i = 0; i < 200; ++i) {
+            const std::string text = variant([i](json::object& d) {
+                d["domain"].as_object()["name"] = "app " + std::to_string(i);
+            });
+            if (i % 37 == 0)
+                EXPECT_EQ(digest_here(text, version), digest_on_a_new_thread(text, version));
+            else
+                digest_here(text, version);
+        }
+        EXPECT_EQ(digest_here(docs[0], version), fresh[0]);
+    }
 }
 
 TEST(Eip712, HashedTypedDataFailsWhereSigningHashFails) {

@@ -26,6 +26,27 @@ TEST(InlineLane, RunsOnTheCallersThread) {
     EXPECT_EQ(ran_on, std::this_thread::get_id());
 }
 
+TEST(InlineLane, TheJobSeesItsCallersStopAndJobsAfterStopStartStopped) {
+    InlineLane lane;
+    std::stop_source client;
+    bool saw_client_stop = false;
+    lane.run(client.get_token(), [&](std::stop_token stop) {
+        EXPECT_FALSE(stop.stop_requested());
+        client.request_stop();  // the client leaves while its job runs
+        saw_client_stop = stop.stop_requested();
+    });
+    EXPECT_TRUE(saw_client_stop);
+
+    lane.stop();
+    bool started_stopped = false;
+    lane.run({}, [&](std::stop_token stop) { started_stopped = stop.stop_requested(); });
+    EXPECT_TRUE(started_stopped);
+    lane.stop();  // idempotent
+    int calls = 0;
+    lane.run({}, [&](std::stop_token stop) { calls += stop.stop_requested() ? 1 : 100; });
+    EXPECT_EQ(calls, 1);
+}
+
 TEST(ThreadLane, RunsJobsOneAtATimeInOrderOffTheCallersThread) {
     ThreadLane lane("test");
     std::mutex mutex;
