@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.h"
+
 namespace keybridge::cli {
 
 namespace json = boost::json;
@@ -10,13 +12,6 @@ using core::ErrorCode;
 using core::fail;
 
 namespace {
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 bool flag(const json::object& o, std::string_view key) {
     const json::value* v = o.if_contains(key);
@@ -48,7 +43,7 @@ std::size_t candidate_index(const std::string& word,
         return n >= 1 && n <= candidates.size() ? n - 1 : std::string::npos;
     }
     for (std::size_t i = 0; i < candidates.size(); ++i) {
-        if (lower(candidates[i].address) == lower(word)) return i;
+        if (core::ascii_lower(candidates[i].address) == core::ascii_lower(word)) return i;
     }
     return std::string::npos;
 }
@@ -96,7 +91,7 @@ core::Result<std::vector<std::string>> select_accounts(
         }
         return chosen;
     }
-    if (given.size() == 1 && lower(given[0]) == "all") {
+    if (given.size() == 1 && core::ascii_lower(given[0]) == "all") {
         for (const auto& c : candidates)
             chosen.push_back(c.address);
         return chosen;

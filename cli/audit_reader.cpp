@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/text.h"
 #include "cli/terminal_text.h"
 
 namespace keybridge::cli {
@@ -20,13 +21,6 @@ using core::ErrorCode;
 using core::fail;
 
 constexpr std::string_view kLogName = "audit.log";
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 std::string_view string_field(const json::object& o, std::string_view key) {
     const json::value* v = o.if_contains(key);
@@ -65,7 +59,9 @@ bool AuditFilter::matches(const AuditEntry& entry) const {
     }
     if (!method.empty() && string_field(f, "method") != method) return false;
     if (!decision.empty() && string_field(f, "decision") != decision) return false;
-    if (!account.empty() && lower(string_field(f, "account")) != lower(account)) return false;
+    if (!account.empty() &&
+        core::ascii_lower(string_field(f, "account")) != core::ascii_lower(account))
+        return false;
     // The log's time format sorts as text.
     if (!since.empty() && string_field(f, "time") < since) return false;
     return true;

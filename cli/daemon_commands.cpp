@@ -45,7 +45,6 @@ using core::fail;
 using core::Result;
 
 constexpr std::chrono::seconds kUnlockTimeout{600};  // a standard-strength KDF can take a while
-constexpr std::chrono::seconds kSocketCallTimeout{30};
 constexpr int kRpcUnauthorized = 4100;
 
 // The tool finds keybridged through the control socket of its data folder (--datadir).
@@ -385,11 +384,11 @@ class Approver {
     // Subscribes, lists what waits and asks about each request in turn. Ok when the input ended
     // (or --once is done); an error otherwise, with lost_ set when the connection failed.
     core::Status serve() {
-        auto subscribed =
-            socket_->call("eth_subscribe", json::array{"keybridge_approvals"}, kSocketCallTimeout);
+        auto subscribed = socket_->call("eth_subscribe", json::array{"keybridge_approvals"},
+                                        DaemonClient::kDefaultTimeout);
         if (!subscribed) return fail(lost(subscribed.error()));
-        auto pending =
-            socket_->call("keybridge_pendingApprovals", json::array{}, kSocketCallTimeout);
+        auto pending = socket_->call("keybridge_pendingApprovals", json::array{},
+                                     DaemonClient::kDefaultTimeout);
         if (!pending) return fail(lost(pending.error()));
         // Events that came with (or before) the list are applied after it, in order.
         if (pending->is_array()) {
@@ -656,11 +655,11 @@ class Approver {
         auto sent = line.empty()
                         ? socket_->call_raw("keybridge_respond",
                                             json::array{id, json::object{{"cancel", true}}},
-                                            kSocketCallTimeout)
+                                            DaemonClient::kDefaultTimeout)
                         : socket_->call_with_secret("keybridge_respond",
                                                     "[" + std::to_string(id) + ",{" +
                                                         json::serialize(json::string(field)) + ":",
-                                                    line, "}]", kSocketCallTimeout);
+                                                    line, "}]", DaemonClient::kDefaultTimeout);
         if (!sent) return fail(lost(sent.error()));
         if (sent->error) {
             if (json_) {
@@ -833,7 +832,7 @@ class Approver {
         }
         json::array params{id, word, std::move(terms)};
         queue_.erase(id);
-        auto answer = socket_->call_raw("keybridge_decide", params, kSocketCallTimeout);
+        auto answer = socket_->call_raw("keybridge_decide", params, DaemonClient::kDefaultTimeout);
         if (!answer) return fail(lost(answer.error()));
         if (answer->error) {
             // Already decided elsewhere or timed out just now (the request is simply gone), or

@@ -29,7 +29,6 @@ using core::Status;
 // Asking a device for an address may wait for it (a busy lane, a slow emulator) and for the
 // person (a Trezor's PIN or passphrase, the device's back-off after a wrong PIN).
 constexpr std::chrono::seconds kDeviceCallTimeout{300};
-constexpr std::chrono::seconds kSocketCallTimeout{30};
 
 std::string field(const json::object& o, std::string_view key) {
     const json::value* v = o.if_contains(key);
@@ -129,12 +128,12 @@ Status answer_input(DaemonSocket& socket, std::uint64_t id, const std::string& i
     Result<RpcAnswer> sent =
         secret->size() == 0
             ? socket.call_raw("keybridge_respond", json::array{id, json::object{{"cancel", true}}},
-                              kSocketCallTimeout)
+                              DaemonClient::kDefaultTimeout)
             : socket.call_with_secret(
                   "keybridge_respond",
                   "[" + std::to_string(id) + ",{" + json::serialize(json::string(input)) + ":",
                   std::string_view(reinterpret_cast<const char*>(secret->data()), secret->size()),
-                  "}]", kSocketCallTimeout);
+                  "}]", DaemonClient::kDefaultTimeout);
     if (!sent) return fail(sent.error());
     if (sent->error) return fail(error_from_rpc(*sent->error));
     return {};
@@ -149,8 +148,8 @@ Result<json::value> device_address(DaemonClient& client, const std::string& path
                                    const std::optional<std::string>& device) {
     auto socket = client.open_socket();
     if (!socket) return fail(socket.error());
-    auto subscribed =
-        (*socket)->call("eth_subscribe", json::array{"keybridge_approvals"}, kSocketCallTimeout);
+    auto subscribed = (*socket)->call("eth_subscribe", json::array{"keybridge_approvals"},
+                                      DaemonClient::kDefaultTimeout);
     if (!subscribed) return fail(subscribed.error());
     const json::array params{json::string(path),
                              device ? json::value(*device) : json::value(nullptr)};

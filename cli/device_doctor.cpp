@@ -11,6 +11,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/text.h"
 #include "drivers/usb/device_ids.h"
 
 namespace keybridge::cli {
@@ -24,12 +25,6 @@ constexpr const char* kReload = " && sudo udevadm control --reload-rules && sudo
 
 bool exists(const std::string& path) {
     return ::access(path.c_str(), F_OK) == 0;
-}
-
-std::string lower(std::string s) {
-    for (auto& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
 }
 
 // A rules file in udev's folders that names the Ledger vendor id; empty when none does.
@@ -50,7 +45,8 @@ std::string installed_rule(const DoctorEnvironment& env) {
             std::string line;
             while (std::getline(in, line)) {
                 if (!line.empty() && line[0] == '#') continue;
-                if (lower(line).find(vendor) != std::string::npos) return dir + "/" + name;
+                if (core::ascii_lower(line).find(vendor) != std::string::npos)
+                    return dir + "/" + name;
             }
         }
     }

@@ -15,6 +15,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "core/text.h"
 #include "store/vault/vault.h"
 
 namespace keybridge::daemon {
@@ -48,13 +49,6 @@ bool valid_host(const std::string& host) {
            std::all_of(host.begin(), host.end(), [](unsigned char ch) {
                return std::isalnum(ch) || ch == '.' || ch == '-' || ch == '_';
            });
-}
-
-std::string trim(std::string s) {
-    auto not_space = [](unsigned char c) { return !std::isspace(c); };
-    s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-    s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-    return s;
 }
 
 core::Result<std::uint64_t> parse_uint(const std::string& name, const std::string& text,
@@ -104,9 +98,11 @@ core::Result<ChainConfig> parse_chain(const std::string& text) {
     if (eq == std::string::npos) {
         return fail(ErrorCode::InvalidArgument, "--chain must look like ID=URL[,NAME]");
     }
-    auto id = parse_uint("chain", trim(text.substr(0, eq)), 1, (std::uint64_t{1} << 53) - 1);
+    auto id =
+        parse_uint("chain", std::string(core::trim_space(std::string_view(text).substr(0, eq))), 1,
+                   (std::uint64_t{1} << 53) - 1);
     if (!id) return fail(id.error());
-    std::string rest = trim(text.substr(eq + 1));
+    std::string rest(core::trim_space(std::string_view(text).substr(eq + 1)));
     ChainConfig chain;
     chain.chain_id = *id;
     auto split = rest.find(' ');
@@ -122,7 +118,9 @@ core::Result<ChainConfig> parse_chain(const std::string& text) {
         }
     }
     chain.rpc_url = rest.substr(0, split);
-    chain.name = split == std::string::npos ? "" : trim(rest.substr(split + 1));
+    chain.name = split == std::string::npos
+                     ? ""
+                     : std::string(core::trim_space(std::string_view(rest).substr(split + 1)));
     if (!chain.rpc_url.empty() && chain.rpc_url.rfind("http://", 0) != 0 &&
         chain.rpc_url.rfind("https://", 0) != 0) {
         return fail(ErrorCode::InvalidArgument, "--chain URL must start with http:// or https://");
@@ -348,14 +346,14 @@ core::Status load_config_file(const std::string& path, Config& c, std::vector<Fi
     for (int number = 1; std::getline(in, line); ++number) {
         const std::string where = path + ":" + std::to_string(number);
         if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
-        line = trim(line);
+        line = std::string(core::trim_space(line));
         if (line.empty()) continue;
         const auto eq = line.find('=');
         if (eq == std::string::npos) {
             return fail(ErrorCode::InvalidArgument, where + ": expected 'key = value'");
         }
-        std::string key = trim(line.substr(0, eq));
-        std::string value = trim(line.substr(eq + 1));
+        std::string key(core::trim_space(std::string_view(line).substr(0, eq)));
+        std::string value(core::trim_space(std::string_view(line).substr(eq + 1)));
         const OptionDecl* decl = find_decl(key);
         if (decl == nullptr || key == "config" || key == "help" || key == "version") {
             return fail(ErrorCode::InvalidArgument, where + ": unknown setting '" + key + "'");

@@ -11,6 +11,8 @@
 #include <unicode/uspoof.h>
 #include <unicode/utf8.h>
 
+#include "core/text.h"
+
 namespace keybridge::insight::site {
 namespace {
 
@@ -23,13 +25,6 @@ constexpr std::string_view kWellKnown[] = {
     "app.aave.com",    "aave.com",          "curve.fi",   "lido.fi",      "app.safe.global",
     "safe.global",     "blur.io",           "1inch.io",   "app.1inch.io", "ens.domains",
     "app.ens.domains", "myetherwallet.com", "rabby.io",   "zapper.xyz",   "debank.com"};
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 std::vector<std::string_view> lines(std::string_view text) {
     std::vector<std::string_view> out;
@@ -86,7 +81,7 @@ std::optional<std::string> covered(std::string_view host, const Set& set) {
 
 std::optional<std::string> covered_by(std::string_view host, const std::vector<std::string>& own) {
     for (const std::string& entry : own) {
-        const std::string e = lower(entry);
+        const std::string e = core::ascii_lower(entry);
         if (host == e || (host.size() > e.size() && host.ends_with(e) &&
                           host[host.size() - e.size() - 1] == '.'))
             return e;
@@ -99,7 +94,7 @@ std::optional<std::string> covered_by(std::string_view host, const std::vector<s
 std::optional<Origin> parse_origin(std::string_view origin) {
     const auto sep = origin.find("://");
     if (sep == std::string_view::npos || sep == 0) return std::nullopt;
-    Origin out{lower(origin.substr(0, sep)), ""};
+    Origin out{core::ascii_lower(origin.substr(0, sep)), ""};
     std::string_view rest = origin.substr(sep + 3);
     if (const auto slash = rest.find('/'); slash != std::string_view::npos)
         rest = rest.substr(0, slash);
@@ -107,9 +102,9 @@ std::optional<Origin> parse_origin(std::string_view origin) {
     if (rest.starts_with('[')) {
         const auto close = rest.find(']');
         if (close == std::string_view::npos) return std::nullopt;
-        out.host = lower(rest.substr(1, close - 1));
+        out.host = core::ascii_lower(rest.substr(1, close - 1));
     } else {
-        out.host = lower(rest.substr(0, rest.find(':')));
+        out.host = core::ascii_lower(rest.substr(0, rest.find(':')));
     }
     while (out.host.ends_with('.'))
         out.host.pop_back();
@@ -135,7 +130,7 @@ std::size_t levenshtein(std::string_view a, std::string_view b) {
 }
 
 PhishingVerdict check_phishing(std::string_view host_in, const Settings& settings) {
-    const std::string host = lower(host_in);
+    const std::string host = core::ascii_lower(host_in);
     const Lists& l = lists();
     if (auto m = covered_by(host, settings.phishing_allow))
         return {PhishingVerdict::Kind::Allowed, *m};

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cctype>
 
+#include "core/text.h"
 #include "daemon/rpc/params.h"
 #include "insight/abi.h"
 
@@ -41,18 +42,12 @@ std::optional<core::U256> quantity_result(const rpc::Outcome& out) {
     return *n;
 }
 
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-}
-
 // A node's error that means "this transaction fails" rather than "I cannot tell": geth and
 // anvil answer code 3 with the revert data; others only say so in words.
 bool is_failure(const rpc::RpcError& e) {
     if (e.code == 3) return true;
     if (e.code == rpc::kChainDisconnected) return false;
-    const std::string m = lower(e.message);
+    const std::string m = core::ascii_lower(e.message);
     for (std::string_view word : {"revert", "out of gas", "insufficient funds", "invalid opcode",
                                   "gas required exceeds", "intrinsic gas", "gas too low"})
         if (m.find(word) != std::string::npos) return true;

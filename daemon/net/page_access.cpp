@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "core/text.h"
 #include "core/bytes.h"
 #include "core/hash.h"
 
@@ -23,20 +24,12 @@ core::Result<core::SecretBuffer> random_hex() {
     return out;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
 // The value of `name` in a list of name=value pairs separated by `separator`.
 std::optional<std::string_view> pair_value(std::string_view list, char separator,
                                            std::string_view name) {
     while (!list.empty()) {
         const auto end = list.find(separator);
-        std::string_view pair = trim(list.substr(0, end));
+        std::string_view pair = core::trim_blanks(list.substr(0, end));
         const auto eq = pair.find('=');
         if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
             return pair.substr(eq + 1);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.h"
 #include "core/secret_buffer.h"
 
 namespace keybridge::daemon::net {
@@ -16,14 +17,6 @@ bool iequals(std::string_view a, std::string_view b) {
     };
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
                                               [&](char x, char y) { return lower(x) == lower(y); });
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
 }
 
 }  // namespace
@@ -56,9 +49,9 @@ bool origin_valid(std::string_view origin) {
 
 std::optional<std::string_view> presented_token(std::string_view authorization,
                                                 std::string_view target) {
-    authorization = trim(authorization);
+    authorization = core::trim_blanks(authorization);
     if (authorization.size() > 7 && iequals(authorization.substr(0, 7), "Bearer ")) {
-        return trim(authorization.substr(7));
+        return core::trim_blanks(authorization.substr(7));
     }
     const auto q = target.find('?');
     if (q == std::string_view::npos) return std::nullopt;
@@ -79,7 +72,7 @@ bool token_matches(std::string_view presented, std::string_view expected) {
 }
 
 bool content_type_is_json(std::string_view content_type) {
-    std::string_view media = trim(content_type.substr(0, content_type.find(';')));
+    std::string_view media = core::trim_blanks(content_type.substr(0, content_type.find(';')));
     return iequals(media, "application/json");
 }
 

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/text.h"
 #include "core/bytes.h"
 #include "core/hash.h"
 #include "daemon/log.h"
@@ -16,13 +17,6 @@ namespace keybridge::daemon::subscriptions {
 namespace json = boost::json;
 
 namespace {
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 std::string notification(const std::string& id, const json::value& result) {
     json::object params;
@@ -293,7 +287,7 @@ void ChainFeeds::deliver(std::uint64_t chain_id, std::uint64_t generation, const
             const json::value* hash =
                 log.is_object() ? log.as_object().if_contains("blockHash") : nullptr;
             if (hash == nullptr || !hash->is_string()) continue;
-            buckets[lower(hash->as_string())].push_back(&log);
+            buckets[core::ascii_lower(hash->as_string())].push_back(&log);
         }
     }
     // Pending hashes first: the node reported them before the blocks read after them.

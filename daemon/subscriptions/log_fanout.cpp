@@ -5,6 +5,8 @@
 #include <optional>
 #include <set>
 
+#include "core/text.h"
+
 namespace keybridge::daemon::subscriptions {
 
 namespace json = boost::json;
@@ -50,13 +52,6 @@ std::vector<std::optional<std::vector<std::string>>> merged_topics(
     return out;
 }
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
 }  // namespace
 
 LogFanout::LogFanout(std::vector<LogFilter> filters) : filters_(std::move(filters)) {
@@ -84,7 +79,8 @@ std::vector<std::pair<std::string, json::array>> LogFanout::split(const json::ar
         const json::value* address = o != nullptr ? o->if_contains("address") : nullptr;
         if (address == nullptr || !address->is_string()) continue;  // matches no filter
         candidates = any_address_;
-        if (auto it = by_address_.find(lower(address->as_string())); it != by_address_.end())
+        if (auto it = by_address_.find(core::ascii_lower(address->as_string()));
+            it != by_address_.end())
             candidates.insert(candidates.end(), it->second.begin(), it->second.end());
         for (const std::size_t i : candidates) {
             if (filters_[i].matches(log)) out[i].second.push_back(log);

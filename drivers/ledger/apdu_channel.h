@@ -17,6 +17,10 @@ struct ApduReply {
     std::uint16_t status = 0;
 };
 
+// How long a channel waits for the device at a time before it looks at the stop token again:
+// the longest a stopped exchange keeps running.
+inline constexpr std::chrono::milliseconds kStopPollInterval{50};
+
 // One APDU exchange at a time with a Ledger, over whichever transport reaches it: USB HID
 // (64-byte reports, hidapi) or TCP to the Speculos emulator's APDU port. The Ethereum app
 // protocol runs on this interface and cannot tell which transport is below it.

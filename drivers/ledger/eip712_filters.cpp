@@ -12,7 +12,7 @@ namespace {
 namespace json = boost::json;
 
 // The table: key -> the filters object, as published.
-const json::object& table() {
+const json::object& filter_table() {
     static const json::object parsed = [] {
         json::error_code ec;
         json::value v = json::parse(detail::kEip712FiltersJson, ec);
@@ -70,7 +70,7 @@ std::optional<Eip712Filters> find_eip712_filters(const core::eip712::TypedData& 
     }
     const std::string key =
         domain_chain_id(typed.domain()) + ":" + contract + ":" + eip712_schema_hash(typed);
-    const json::value* entry = table().if_contains(key);
+    const json::value* entry = filter_table().if_contains(key);
     if (entry == nullptr || !entry->is_object()) return std::nullopt;
     const json::object& o = entry->get_object();
     Eip712Filters out;

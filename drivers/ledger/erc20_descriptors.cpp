@@ -16,7 +16,7 @@ std::uint32_t get_u32(core::ByteView bytes, std::size_t at) {
 
 using Key = std::pair<std::uint64_t, core::Address>;
 
-const std::map<Key, Erc20Descriptor>& table() {
+const std::map<Key, Erc20Descriptor>& known_descriptors() {
     static const std::map<Key, Erc20Descriptor> descriptors = [] {
         std::map<Key, Erc20Descriptor> out;
         for (std::size_t i = 0; i < detail::kErc20BlobCount; ++i) {
@@ -114,7 +114,7 @@ core::Result<std::vector<Erc20Descriptor>> parse_erc20_descriptors(core::ByteVie
 
 std::optional<Erc20Descriptor> find_erc20_descriptor(std::uint64_t chain_id,
                                                      const core::Address& contract) {
-    const auto& descriptors = table();
+    const auto& descriptors = known_descriptors();
     auto it = descriptors.find({chain_id, contract});
     if (it == descriptors.end()) return std::nullopt;
     return it->second;

@@ -19,8 +19,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// How long one wait lasts before the stop token is looked at again.
-constexpr milliseconds kStopPollInterval{50};
 // A flush after a framing error drops reports until the device has been quiet this long.
 constexpr milliseconds kFlushQuiet{20};
 

@@ -19,8 +19,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr milliseconds kStopPollInterval{50};
-
 class SpeculosChannel final : public ApduChannel {
   public:
     SpeculosChannel(int fd, std::string where) : fd_(fd), where_(std::move(where)) {}
