@@ -380,12 +380,12 @@ TEST(KeystoreDecrypt, HugeScryptNIsRefusedBeforeAnyWork) {
 }
 
 TEST(KeystoreDecrypt, BadScryptParametersAreOutOfRangeNamingTheParameter) {
-    struct Case {
+    struct ScryptCase {
         const char* key;
         json::value value;
         const char* fragment;
     };
-    const std::vector<Case> cases = {
+    const std::vector<ScryptCase> cases = {
         {"n", 1000, "kdfparams.n must be a power of two"},
         {"n", 1, "kdfparams.n must be a power of two"},
         {"n", 0, "kdfparams.n must be a power of two"},
@@ -450,11 +450,11 @@ TEST(KeystoreDecrypt, UnsupportedAlgorithmsAreNotSupported) {
 }
 
 TEST(KeystoreDecrypt, BadHexLengthsAreInvalidFormatNamingTheField) {
-    struct Case {
+    struct HexCase {
         std::function<void(json::object&)> edit;
         const char* fragment;
     };
-    const std::vector<Case> cases = {
+    const std::vector<HexCase> cases = {
         {[](json::object& c) { c["cipherparams"].as_object()["iv"] = std::string(30, 'a'); },
          "\"Crypto.cipherparams.iv\" must be 16 bytes, got 15"},
         {[](json::object& c) { c["cipherparams"].as_object()["iv"] = std::string(34, 'a'); },

@@ -16,13 +16,14 @@
 #include "core/transaction.h"
 #include "drivers/ledger/ledger_signer.h"
 #include "drivers/ledger/speculos_channel.h"
+#include "tests/drivers/ledger/ledger_test_util.h"
 
 namespace keybridge::drivers::ledger {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kPath = "m/44'/60'/0'/0/0";
+using test::ledger::kPath;
 
 class NoPrompter final : public core::Prompter {
   public:
