@@ -5,10 +5,30 @@
 
 #include <gtest/gtest.h>
 
+#include "core/unicode.h"
+#include "test_data.h"
+
 namespace keybridge::cli {
 namespace {
 
 using core::bip39::Language;
+
+// The vector's text (composed kana, U+3000 between words) in NFC or in NFKD.
+std::string mnemonic_text_in(std::string_view mnemonic, bool decomposed) {
+    if (!decomposed) return std::string(mnemonic);
+    auto nfkd = core::normalize_nfkd(mnemonic);
+    EXPECT_TRUE(nfkd);
+    if (!nfkd) return {};
+    // NFKD also turns U+3000 into an ASCII space; the file's separator is put back.
+    std::string out;
+    for (char c : nfkd->text()) {
+        if (c == ' ')
+            out += "\xE3\x80\x80";
+        else
+            out += c;
+    }
+    return out;
+}
 
 std::vector<std::string> words_of(std::string_view text) {
     auto words = typed_words(text);
@@ -74,6 +94,56 @@ TEST(PhraseEntry, EveryJapaneseWordTypedComposedIsKnown) {
         EXPECT_EQ(words[0], word);
         EXPECT_TRUE(check_word(words[0], Language::Japanese).known) << word;
     }
+}
+
+// The forms a user may type a Japanese phrase in: composed (NFC) or decomposed (NFKD) kana,
+// separated by ideographic or ASCII spaces, with stray blanks of both widths around words.
+std::string typed_form(std::string_view mnemonic, bool decomposed, std::string_view space) {
+    constexpr std::string_view kIdeographicSpace = "\xE3\x80\x80";
+    std::string text = mnemonic_text_in(mnemonic, decomposed);
+    std::string out = " ";
+    std::size_t word = 0;
+    for (std::size_t pos = 0; pos <= text.size();) {
+        const std::size_t at = text.find(kIdeographicSpace, pos);
+        const std::size_t end = at == std::string::npos ? text.size() : at;
+        if (word % 5 == 2) out += space;  // a doubled blank now and then
+        out += text.substr(pos, end - pos);
+        out += space;
+        ++word;
+        if (at == std::string::npos) break;
+        pos = at + kIdeographicSpace.size();
+    }
+    return out + "\n";
+}
+
+TEST(PhraseEntry, EveryJapaneseVectorTypedInEveryFormGivesTheListsPhrase) {
+    // What `keybridge restore` does with a phrase (file or terminal) before validating it: the
+    // tidied words, joined by the list's separator, are the vector's phrase in list form.
+    const boost::json::value doc = test::load_json("bip32jp-test_JP_BIP39.json");
+    std::size_t checked = 0;
+    for (const auto& v : doc.as_array()) {
+        const std::string mnemonic(v.as_object().at("mnemonic").as_string());
+        const std::string list_form = mnemonic_text_in(mnemonic, /*decomposed=*/true);
+        for (bool decomposed : {false, true}) {
+            for (std::string_view space : {std::string_view("\xE3\x80\x80"), std::string_view(" ")}) {
+                SCOPED_TRACE(mnemonic + (decomposed ? " NFKD" : " NFC") +
+                             (space == " " ? " ASCII spaces" : " U+3000"));
+                const auto words = words_of(typed_form(mnemonic, decomposed, space));
+                ASSERT_FALSE(words.empty());
+                std::string joined;
+                for (const auto& w : words) {
+                    EXPECT_TRUE(check_word(w, Language::Japanese).known) << w;
+                    if (!joined.empty()) joined += word_separator(Language::Japanese);
+                    joined += w;
+                }
+                auto canonical = core::bip39::canonical_mnemonic(joined);
+                ASSERT_TRUE(canonical) << canonical.error().detail;
+                EXPECT_EQ(canonical->text(), list_form);
+                ++checked;
+            }
+        }
+    }
+    EXPECT_EQ(checked, 24u * 4u);
 }
 
 TEST(PhraseEntry, TyposGetSuggestions) {
