@@ -125,7 +125,8 @@ TEST(PhraseEntry, EveryJapaneseVectorTypedInEveryFormGivesTheListsPhrase) {
         const std::string mnemonic(v.as_object().at("mnemonic").as_string());
         const std::string list_form = mnemonic_text_in(mnemonic, /*decomposed=*/true);
         for (bool decomposed : {false, true}) {
-            for (std::string_view space : {std::string_view("\xE3\x80\x80"), std::string_view(" ")}) {
+            for (std::string_view space :
+                 {std::string_view("\xE3\x80\x80"), std::string_view(" ")}) {
                 SCOPED_TRACE(mnemonic + (decomposed ? " NFKD" : " NFC") +
                              (space == " " ? " ASCII spaces" : " U+3000"));
                 const auto words = words_of(typed_form(mnemonic, decomposed, space));
