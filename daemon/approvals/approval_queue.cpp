@@ -290,12 +290,15 @@ void ApprovalQueue::await_input(ApprovalRequest request, std::string input, std:
     notify(copy, held ? Event::Updated : Event::Added);
 }
 
-void ApprovalQueue::input_done(std::uint64_t id) {
+void ApprovalQueue::input_done(std::uint64_t id, std::string_view input) {
     Callback callback;
     {
         std::lock_guard lock(mutex_);
         auto it = entries_.find(id);
-        if (it == entries_.end() || it->second.request.stage != Stage::NeedsInput) return;
+        if (it == entries_.end() || it->second.request.stage != Stage::NeedsInput ||
+            it->second.request.input != input) {
+            return;
+        }
         // The entry stays (the next stage replaces it); only the continuation runs.
         callback = std::move(it->second.callback);
         it->second.callback = nullptr;
@@ -314,7 +317,7 @@ void ApprovalQueue::input_done_all(std::string_view input) {
         }
     }
     for (auto id : ids)
-        input_done(id);
+        input_done(id, input);
 }
 
 void ApprovalQueue::respond(std::uint64_t id, const json::object& answer,

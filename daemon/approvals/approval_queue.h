@@ -64,13 +64,15 @@ class ApprovalQueue {
     std::uint64_t reserve_id();
 
     // Holds the request at a needs-input stage (`input` = "unlock", "pin", "passphrase") until
-    // input_done(id) (callback gets ok), a cancel, the timeout or the client leaving. Adds the
-    // entry if it is not there yet.
+    // input_done(id, input) (callback gets ok), a cancel, the timeout or the client leaving. Adds
+    // the entry if it is not there yet.
     void await_input(ApprovalRequest request, std::string input, std::string note,
                      InputHandler handler, Callback callback);
+    // The entry's wait for this input ends. Only that input's: once a device's PIN is answered,
+    // its lane may already wait for the passphrase under the same id, which must stay.
+    void input_done(std::uint64_t id, std::string_view input);
     // Every entry waiting for input of this kind (e.g. "unlock" after the vault was unlocked)
     // moves on.
-    void input_done(std::uint64_t id);
     void input_done_all(std::string_view input);
     // keybridge_respond: NotFound (no such entry), InvalidArgument (not waiting for input);
     // {"cancel": true} rejects the request.

@@ -61,8 +61,10 @@ class ApprovalPrompter final : public core::Prompter {
                     return done(core::fail(core::ErrorCode::InvalidArgument,
                                            "the answer must be {\"" + kind + "\": \"…\"}"));
                 }
+                // This wait ends before the lane sees the answer: the lane may ask for the next
+                // input (the passphrase after the PIN) under the same id at once.
+                queue.input_done(id, kind);
                 answer->set(core::SecretBuffer::copy_of(std::string_view(v->as_string())));
-                queue.input_done(id);
                 done({});
             },
             [answer](core::Status status) {

@@ -392,7 +392,7 @@ TEST_F(ApprovalQueueTest, RequestsHeldForInputCountInTheShare) {
     EXPECT_EQ(third.error().code, core::ErrorCode::LimitExceeded);
     // A held request moving on to its decision keeps its place (it is not counted twice).
     ApprovalRequest held = q.pending().front();
-    q.input_done(held.id);
+    q.input_done(held.id, "unlock");
     outcomes_.wait("held0");
     q.submit(held, outcomes_.callback("decision"));
     EXPECT_EQ(q.pending().size(), 2u);
@@ -476,7 +476,7 @@ TEST_F(ApprovalQueueTest, NeedsInputStageIsAnsweredThenMovesToWaiting) {
         [&](const json::object& answer, std::function<void(core::Status)> done) {
             heard = std::string(answer.at("password").as_string());
             if (heard != "right") return done(core::fail(core::ErrorCode::WrongPassword, "no"));
-            q.input_done(r.id);
+            q.input_done(r.id, "unlock");
             done({});
         },
         outcomes_.callback("unlocked"));
@@ -502,6 +502,39 @@ TEST_F(ApprovalQueueTest, NeedsInputStageIsAnsweredThenMovesToWaiting) {
     ASSERT_TRUE(q.decide(r.id, Decision::Reject, shown(r.id), "test approver"));
     EXPECT_FALSE(outcomes_.wait("decided"));
     EXPECT_TRUE(q.pending().empty());
+}
+
+TEST_F(ApprovalQueueTest, ThePinsEndDoesNotEndThePassphraseWaitThatFollowsIt) {
+    // A device lane asks for the PIN, gets it and at once asks for the passphrase under the same
+    // id, possibly before the PIN's handler has retired the PIN wait (a race seen under load:
+    // the passphrase answer was refused as "not waiting for input" and the device hung).
+    auto& q = make_queue();
+    auto r = request("personal_sign");
+    r.id = q.reserve_id();
+    q.await_input(
+        r, "pin", "Enter the PIN",
+        [](const json::object&, std::function<void(core::Status)> done) { done({}); },
+        outcomes_.callback("pin"));
+    std::string passphrase;
+    q.await_input(
+        r, "passphrase", "Enter the passphrase",
+        [&](const json::object& answer, std::function<void(core::Status)> done) {
+            passphrase = std::string(answer.at("passphrase").as_string());
+            q.input_done(r.id, "passphrase");
+            done({});
+        },
+        outcomes_.callback("passphrase"));
+    q.input_done(r.id, "pin");  // the PIN handler, late
+    ASSERT_EQ(q.pending().size(), 1u);
+    EXPECT_EQ(q.pending()[0].to_json().at("input").as_string(), "passphrase");
+    std::optional<core::Status> answered;
+    q.respond(r.id, json::object{{"passphrase", "tool words"}},
+              [&](core::Status s) { answered = s; });
+    ASSERT_TRUE(answered.has_value());
+    EXPECT_TRUE(*answered) << answered->error().detail;
+    EXPECT_EQ(passphrase, "tool words");
+    EXPECT_TRUE(outcomes_.wait("passphrase"));
+    q.cancel_all();
 }
 
 TEST_F(ApprovalQueueTest, InputCanBeCancelledAndRespondRefusesOtherStages) {
