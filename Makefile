@@ -7,6 +7,9 @@ RELEASE_DIR := build/release
 TEST_DIR := build/asan
 FUZZ_DIR := build/fuzz
 NODE_DIR := tests/node
+# Inside `make -jN` (as make test builds its three trees) they share make's jobserver; a tree
+# built alone (make run, make install) takes $(JOBS) slots of its own.
+TREE_JOBS = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j $(JOBS))
 
 # make install: PREFIX (default ~/.local; PREFIX=/usr/local system-wide), DESTDIR for packagers.
 PREFIX ?= $(HOME)/.local
@@ -22,8 +25,12 @@ run: deps build-release
 	  "\`make install\` puts them in ~/.local/bin (see README.md)"
 	exec $(RELEASE_DIR)/daemon/keybridged $(ARGS)
 
-# build-release: the packaging tests (make_install, deb_package) install and package it.
-test: test-deps build-release build-test build-fuzz node-deps
+# build-release: the packaging tests (make_install, deb_package) install and package it. The
+# three trees (and npm ci) build at once, sharing $(JOBS) compile slots through make's
+# jobserver: each tree alone leaves a core idle for part of its time (chains of dependent
+# targets, links), which the others fill.
+test: test-deps
+	+$(MAKE) --no-print-directory -j $(JOBS) build-release build-test build-fuzz node-deps
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 deps:
@@ -34,20 +41,19 @@ test-deps:
 
 build-release:
 	cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DKEYBRIDGE_TESTS=OFF -DKEYBRIDGE_BENCH=OFF $(CMAKE_FLAGS)
-	cmake --build $(RELEASE_DIR) -j $(JOBS) --target keybridged keybridge
+	+cmake --build $(RELEASE_DIR) $(TREE_JOBS) --target keybridged keybridge
 
-# g++ with AddressSanitizer + UndefinedBehaviorSanitizer; the whole suite runs from here. Unity
-# batches of 16 sources: the sanitizers make header code the dearest part of each translation unit.
+# g++ with AddressSanitizer + UndefinedBehaviorSanitizer; the whole suite runs from here.
 build-test:
 	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc \
-	  -DKEYBRIDGE_UNITY_BATCH=16 -DKEYBRIDGE_TESTS=ON -DKEYBRIDGE_SANITIZE=ON -DKEYBRIDGE_BENCH=OFF -DKEYBRIDGE_LIBFUZZER_DIR=$(CURDIR)/$(FUZZ_DIR)/tests/fuzz $(CMAKE_FLAGS)
-	cmake --build $(TEST_DIR) -j $(JOBS)
+	  -DKEYBRIDGE_TESTS=ON -DKEYBRIDGE_SANITIZE=ON -DKEYBRIDGE_BENCH=OFF -DKEYBRIDGE_LIBFUZZER_DIR=$(CURDIR)/$(FUZZ_DIR)/tests/fuzz $(CMAKE_FLAGS)
+	+cmake --build $(TEST_DIR) $(TREE_JOBS)
 
 # clang + libFuzzer; ctest in the test build runs each target for a few seconds.
 build-fuzz:
 	cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
 	  -DCMAKE_C_COMPILER=clang-14 -DKEYBRIDGE_FUZZ=ON -DKEYBRIDGE_TESTS=OFF $(CMAKE_FLAGS)
-	cmake --build $(FUZZ_DIR) -j $(JOBS) --target keybridge_fuzzers
+	+cmake --build $(FUZZ_DIR) $(TREE_JOBS) --target keybridge_fuzzers
 
 node-deps:
 	@if [ ! -d $(NODE_DIR)/node_modules ] || [ $(NODE_DIR)/package-lock.json -nt $(NODE_DIR)/node_modules/.package-lock.json ]; then \
