@@ -18,7 +18,8 @@ namespace {
 // the 1st costs an attacker one guess, the 200th about 200). Lower case; capitals, reversal and
 // l33t spellings are priced separately. Chosen for this project from what leaked-password
 // studies keep reporting at the top; BIP39's English list adds 2048 everyday words after these.
-constexpr std::array kCommonPasswords = {
+// A plain array: deducing std::array's size from ~300 elements exceeds clang's fold limit.
+constexpr const char* kCommonPasswords[] = {
     "password",   "123456",    "12345678",   "qwerty",    "123456789", "12345",      "1234",
     "111111",     "1234567",   "dragon",     "123123",    "baseball",  "abc123",     "football",
     "monkey",     "letmein",   "696969",     "shadow",    "master",    "666666",     "qwertyuiop",
@@ -92,10 +93,10 @@ const char* reason_for(Kind kind) {
 const std::unordered_map<std::string, double>& dictionary() {
     static const auto* table = [] {
         auto* map = new std::unordered_map<std::string, double>();
-        for (std::size_t i = 0; i < kCommonPasswords.size(); ++i) {
+        for (std::size_t i = 0; i < std::size(kCommonPasswords); ++i) {
             map->emplace(kCommonPasswords[i], log2_of(static_cast<double>(i + 2)));
         }
-        const double bip39_bits = log2_of(static_cast<double>(kCommonPasswords.size() + 2048));
+        const double bip39_bits = log2_of(static_cast<double>(std::size(kCommonPasswords) + 2048));
         for (std::string_view w : core::bip39::wordlist(core::bip39::Language::English)) {
             map->emplace(std::string(w), bip39_bits);
         }

@@ -74,8 +74,10 @@ core::Status ConnectChoices::decide(std::uint64_t request_id, ConnectChoice choi
 
 // GCC 12 at -O2 reports a false "may be used uninitialized" for a moved std::optional<vector>
 // member (GCC bug 105562); the value is always initialised here.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 std::optional<ConnectChoice> ConnectChoices::take(std::uint64_t request_id) {
     std::lock_guard lock(mutex_);
     auto it = choices_.find(request_id);
@@ -84,6 +86,8 @@ std::optional<ConnectChoice> ConnectChoices::take(std::uint64_t request_id) {
     choices_.erase(it);
     return choice;
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 }  // namespace keybridge::daemon::approvals

@@ -152,7 +152,9 @@ TEST(LogFilter, RefusesOversizedLists) {
     EXPECT_EQ(at_limit->addresses.size(), kMaxFilterAddresses);
 
     json::array alternatives(kMaxTopicAlternatives + 1, json::value(kTopicA));
-    v = json::object{{"topics", json::array{alternatives}}};
+    json::array topics;  // [alternatives]: json::array{alternatives} is a copy under clang
+    topics.emplace_back(alternatives);
+    v = json::object{{"topics", topics}};
     auto too_wide = parse_log_filter(&v, "params[1]");
     ASSERT_FALSE(too_wide);
     EXPECT_EQ(too_wide.error().message, "params[1].topics[0]: more than 256 alternatives");
