@@ -44,8 +44,8 @@ build-release:
 	+cmake --build $(RELEASE_DIR) $(TREE_JOBS) --target keybridged keybridge
 
 # clang with AddressSanitizer + UndefinedBehaviorSanitizer; the whole suite runs from here. clang
-# builds this tree in about two thirds of g++'s time (docs/ARCHITECTURE.md, "The test suite's time"); g++
-# builds the release tree (-Werror as well), which the packaging tests install and run.
+# builds this tree in about 60 % of g++'s time (docs/ARCHITECTURE.md, "The test suite's time");
+# g++ builds the release tree (-Werror as well), which the packaging tests install and run.
 build-test:
 	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
 	  -DKEYBRIDGE_TESTS=ON -DKEYBRIDGE_SANITIZE=ON -DKEYBRIDGE_BENCH=OFF -DKEYBRIDGE_LIBFUZZER_DIR=$(CURDIR)/$(FUZZ_DIR)/tests/fuzz $(CMAKE_FLAGS)
