@@ -9,7 +9,8 @@
 # Starts keybridged (BUILD_DIR's, or DAEMON) on a throw-away vault with the policy
 # `approve origin=local`, as run_daemon_bench.sh does, warms each cell up, then counts N (default
 # 20000) requests. Prints one line per cell: LABEL METHOD TRANSPORT CONNSxINFLIGHT, then per
-# request: syscalls, recvmsg, sendmsg, write, epoll_wait, futex, context switches, daemon CPU µs,
+# request: syscalls, recvmsg, sendmsg, pwritev2 (the audit line), setsockopt (TCP_CORK), epoll_wait,
+# futex, context switches, daemon CPU µs,
 # and the requests per second of the cell (only comparable within one quiet run).
 # Environment: N, METHODS, TRANSPORTS, CELLS (default "16x1 64x4"), DAEMON_ARGS (e.g.
 # "--threads 2"), DAEMON.
@@ -49,7 +50,8 @@ loadgen() { "$LOADGEN" --target "127.0.0.1:$PORT" --token-file "$TMP/data/.cooki
 loadgen --method personal_sign --requests 1 --warmup 0 >/dev/null  # grants the account, unlocks
 
 events=raw_syscalls:sys_enter,syscalls:sys_enter_recvmsg,syscalls:sys_enter_sendmsg
-events+=,syscalls:sys_enter_write,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex
+events+=,syscalls:sys_enter_pwritev2,syscalls:sys_enter_setsockopt,syscalls:sys_enter_epoll_wait
+events+=,syscalls:sys_enter_futex
 events+=,context-switches
 for method in ${METHODS:-eth_chainId personal_sign eth_signTypedData_v4}; do
     for transport in ${TRANSPORTS:-ws http}; do
@@ -81,7 +83,8 @@ def per(name):
     return counts.get(name, float("nan")) / n
 print(sys.argv[4], " ".join("%s=%.2f" % (k, per(v)) for k, v in [
     ("syscalls", "raw_syscalls:sys_enter"), ("recvmsg", "syscalls:sys_enter_recvmsg"),
-    ("sendmsg", "syscalls:sys_enter_sendmsg"), ("write", "syscalls:sys_enter_write"),
+    ("sendmsg", "syscalls:sys_enter_sendmsg"), ("pwritev2", "syscalls:sys_enter_pwritev2"),
+    ("setsockopt", "syscalls:sys_enter_setsockopt"),
     ("epoll_wait", "syscalls:sys_enter_epoll_wait"), ("futex", "syscalls:sys_enter_futex"),
     ("cs", "context-switches")]), "cpu_us=%s" % cpu, "req_s=%s" % report.get("req_per_s"))
 EOF

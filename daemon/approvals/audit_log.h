@@ -28,9 +28,10 @@ struct AuditRotation {
 
 // Append-only JSON lines in <datadir>/audit.log (0600): time, origin, method, account, chain,
 // decision, who decided (user, policy rule, timeout) and the keccak digest of what was signed.
-// Never a secret, never a whole payload. Each line is written whole by one write() on an O_APPEND
+// Never a secret, never a whole payload. Each line is written whole by one append (pwritev2 with
+// RWF_APPEND, which unlike write() takes no file-position lock) on an O_APPEND
 // descriptor (sometimes with the line before it: HeldLine), so lines never interleave and a
-// daemon crash loses none that were written (the kernel holds them). The write() runs
+// daemon crash loses none that were written (the kernel holds them). The append runs
 // outside the lock (network threads writing at once do not wait for each other's system call);
 // the lock covers the bookkeeping only: which file, its size, the rotation. fdatasync runs
 // from sync(), which the server calls every second (on its blocking-work thread, never a network

@@ -110,11 +110,32 @@ void HttpSession::do_read() {
     // The first request must arrive quickly (slowloris); later ones may idle longer.
     stream_.expires_after(std::chrono::seconds(first_request_ ? ctx_.config.handshake_timeout_s
                                                               : ctx_.config.idle_timeout_s));
+    reading_ = true;
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+    if (cork_.on()) uncork_when_reading_waits();
+}
+
+// Pipelined requests (a client that sends the next request before the answer to the last one,
+// as HTTP/1.1 allows) are answered one after the other, each answer in a write of its own. While
+// the next request is already in buffer_, the answer is written under TCP_CORK, so that the
+// answers to requests read together go out together, in one segment. The cork comes off as soon
+// as a read has to wait for the client: Beast completes a read from a buffer that holds a whole
+// request by posting it, so a check posted right after starting the read runs after that
+// completion, and finds the read still outstanding only when the request was not all there.
+void HttpSession::cork_if_more_buffered(bool close) {
+    if (!close && buffer_.size() > 0) cork_.set(stream_.socket().native_handle(), true);
+}
+
+void HttpSession::uncork_when_reading_waits() {
+    boost::asio::post(stream_.get_executor(), [self = shared_from_this(), read = ++reads_started_] {
+        if (read != self->reads_started_ || !self->reading_ || self->gone_) return;
+        self->cork_.set(self->stream_.socket().native_handle(), false);
+    });
 }
 
 void HttpSession::on_read(beast::error_code ec, std::size_t) {
+    reading_ = false;
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == boost::asio::error::connection_reset || ec == boost::asio::error::operation_aborted) {
         return do_close();
@@ -291,6 +312,7 @@ void HttpSession::serve_websocket(Request req, const Caller& caller) {
                           "too many WebSocket connections from pages; try again later", true);
     }
     parser_.reset();
+    cork_.set(stream_.socket().native_handle(), false);  // the WebSocket session keeps its own
     auto ws =
         std::make_shared<WsSession>(std::move(stream_), ctx_, std::move(slot_), std::move(*client));
     ws->run(std::move(req));
@@ -412,6 +434,7 @@ void HttpSession::serve_page_socket(Request req, const Caller& caller) {
     client->approver = true;
     client->session = "page#" + std::to_string(client->connection_id);
     parser_.reset();
+    cork_.set(stream_.socket().native_handle(), false);  // the WebSocket session keeps its own
     auto ws =
         std::make_shared<WsSession>(std::move(stream_), ctx_, std::move(slot_), std::move(*client));
     ws->run(std::move(req));
@@ -464,8 +487,11 @@ void HttpSession::handle_rpc(Request req, std::shared_ptr<const rpc::Client> cli
             });
         });
     // Answered inline (most methods): the reply is already being written. Otherwise watch the
-    // connection until the answer comes.
-    if (answering_) start_watch();
+    // connection until the answer comes (the answers before it go out now).
+    if (answering_) {
+        cork_.set(stream_.socket().native_handle(), false);
+        start_watch();
+    }
 }
 
 void HttpSession::send(Response res) {
@@ -493,6 +519,7 @@ void HttpSession::send_text(std::shared_ptr<std::string> text, bool close) {
         return;
     }
     writing_ = true;
+    cork_if_more_buffered(close);
     stream_.expires_after(std::chrono::seconds(ctx_.config.idle_timeout_s));
     boost::asio::async_write(
         stream_, boost::asio::buffer(*text),

@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 
 #include "daemon/net/http_routes.h"
+#include "daemon/net/net_stream.h"
 #include "daemon/net/request_buffers.h"
 #include "daemon/net/server_context.h"
 
@@ -75,6 +76,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // Writes a response already serialised; closes afterwards when `close`.
     void send_text(std::shared_ptr<std::string> text, bool close);
     void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
+    // Pipelined requests: the cork stays on while the next request is already in buffer_, and
+    // comes off once a read has to wait for the client (see the .cpp).
+    void cork_if_more_buffered(bool close);
+    void uncork_when_reading_waits();
     // Logs a refused request with its HTTP status and reason (rate-limited, see ServerContext).
     void refused(int status, const std::string& reason);
     void send_error(boost::beast::http::status status, std::string_view message, bool close,
@@ -92,13 +97,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // The client reset or closed the connection while its request was being answered.
     void client_gone();
 
-    boost::beast::tcp_stream stream_;
+    NetStream stream_;
     ReadBuffer buffer_;  // wiped as released and after each request (request_buffers.h)
     std::optional<RequestParser> parser_;
     ServerContext& ctx_;
     std::uint16_t port_;
     ConnectionSlot slot_;
     bool first_request_ = true;
+    bool reading_ = false;  // a read of the next request is outstanding
+    Cork cork_;
+    std::uint64_t reads_started_ = 0;  // the uncork check of the latest read acts, no other
 
     // State of the request being answered (see the class comment); all touched on the session's
     // thread.

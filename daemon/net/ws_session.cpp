@@ -11,8 +11,7 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace json = boost::json;
 
-WsSession::WsSession(beast::tcp_stream stream, ServerContext& ctx, ConnectionSlot slot,
-                     rpc::Client client)
+WsSession::WsSession(NetStream stream, ServerContext& ctx, ConnectionSlot slot, rpc::Client client)
     : ws_(std::move(stream)),
       ctx_(ctx),
       slot_(std::move(slot)),
@@ -45,6 +44,8 @@ void WsSession::on_accept(beast::error_code ec) {
         return;
     }
     open_ = true;
+    // What the HTTP session read (the upgrade request) is not a WebSocket message.
+    bytes_handled_ = beast::get_lowest_layer(ws_).rate_policy().bytes_read();
     {
         std::lock_guard lock(ctx_.sinks_mutex);
         ctx_.sinks[client_->connection_id] = weak_from_this();
@@ -84,6 +85,8 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
         return do_close(websocket::close_reason(websocket::close_code::bad_payload,
                                                 "JSON-RPC needs text frames"));
     }
+    ++messages_read_;
+    const bool more_buffered = more_requests_buffered(buffer_.size());
     // Parsed in place (a flat buffer is contiguous), then wiped: the message may carry a
     // password (request_buffers.h).
     auto parsed = rpc::parse_payload(
@@ -104,6 +107,7 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
         return read_more();
     }
     ++in_flight_;
+    hold_writes_ = more_buffered;
     const std::size_t calls = payload.entries.size();
     calls_in_flight_ += calls;
     ctx_.dispatcher.dispatch(client_, std::move(payload),
@@ -118,6 +122,55 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
                                      });
                              });
     read_more();  // requests are answered as they complete, possibly out of order (ids match)
+    if (hold_writes_) {
+        hold_writes_ = false;
+        if (!outbox_.empty()) schedule_flush();
+    }
+}
+
+// Write coalescing. A client with several requests in flight on one connection (a dApp
+// loading a page, a pipelining client) often has more than one in the read buffer at once;
+// answered inline, each answer went out in a segment of its own, with a loopback delivery
+// and a wake-up of the client apiece. While more requests are buffered, on_read holds the
+// answers back; the flush it posts runs after Beast has handed over the buffered requests
+// (their read completions are posted before it) and writes everything queued under TCP_CORK,
+// which the kernel sends as one segment when the cork comes off after the last write. A
+// request alone in the buffer (one in flight: every 1x1 exchange) is answered at once as
+// before, with no extra hop. Only the moment of the write depends on the estimate below;
+// every answer is written in either case.
+bool WsSession::more_requests_buffered(std::size_t payload_bytes) {
+    // A client's frame is masked: 2 header bytes, 4 of mask, 2 or 8 more for a payload over
+    // 125 or 65535 bytes. A message in several frames, or a ping, makes the estimate short of
+    // what was read, so answers are held for a request that is not there: that costs one
+    // posted flush, and the first flush that finds no request behind it resets the count.
+    const std::uint64_t header = payload_bytes <= 125 ? 6 : payload_bytes <= 65535 ? 8 : 14;
+    bytes_handled_ += header + payload_bytes;
+    const std::uint64_t read = beast::get_lowest_layer(ws_).rate_policy().bytes_read();
+    if (bytes_handled_ >= read) {
+        bytes_handled_ = read;
+        return false;
+    }
+    return true;
+}
+
+void WsSession::schedule_flush() {
+    if (flush_posted_) return;
+    flush_posted_ = true;
+    boost::asio::post(ws_.get_executor(), [self = shared_from_this(), seen = messages_read_] {
+        self->flush_posted_ = false;
+        if (self->messages_read_ == seen) {  // no whole request was behind (see above)
+            self->bytes_handled_ = beast::get_lowest_layer(self->ws_).rate_policy().bytes_read();
+        }
+        if (self->writing_ || self->outbox_.empty()) return;
+        if (self->outbox_.size() >= 2) self->set_cork(true);
+        self->do_write();
+    });
+}
+
+void WsSession::set_cork(bool on) {
+    if (cork_.on() == on) return;
+    corked_writes_ = 0;
+    cork_.set(beast::get_lowest_layer(ws_).socket().native_handle(), on);
 }
 
 bool WsSession::reading_should_wait() const {
@@ -169,7 +222,7 @@ void WsSession::send(std::string text) {
     if (!open_ || closing_) return;  // nothing new once a close was decided
     if (auto queued = outbox_.push(std::move(text)); !queued)
         return overflow(queued.error().detail);
-    if (!writing_) do_write();
+    if (!writing_ && !hold_writes_ && !flush_posted_) do_write();
 }
 
 void WsSession::overflow(const std::string& why) {
@@ -212,6 +265,8 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
     }
     outbox_.pop_front();
     resume_reading();
+    // A long run of answers is not held back whole: at most kMaxCorkedWrites per segment run.
+    if (cork_.on() && (outbox_.empty() || ++corked_writes_ >= kMaxCorkedWrites)) set_cork(false);
     if (!outbox_.empty()) return do_write();
     if (pending_close_) start_close();
 }
@@ -244,7 +299,9 @@ void WsSession::do_close(websocket::close_reason reason) {
     // The close frame follows the replies already queued (e.g. the 4900 answers at shutdown):
     // if a write is in flight, on_write sends it once the queue is empty.
     pending_close_ = reason;
-    if (!writing_) start_close();
+    if (writing_) return;
+    if (outbox_.empty()) return start_close();
+    do_write();  // answers held for a flush go first
 }
 
 void WsSession::start_close() {

@@ -10,6 +10,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "daemon/events/event_sink.h"
+#include "daemon/net/net_stream.h"
 #include "daemon/net/request_buffers.h"
 #include "daemon/net/server_context.h"
 
@@ -24,8 +25,7 @@ namespace keybridge::daemon::net {
 // session it came from.
 class WsSession : public EventSink, public std::enable_shared_from_this<WsSession> {
   public:
-    WsSession(boost::beast::tcp_stream stream, ServerContext& ctx, ConnectionSlot slot,
-              rpc::Client client);
+    WsSession(NetStream stream, ServerContext& ctx, ConnectionSlot slot, rpc::Client client);
     ~WsSession() override;
 
     void run(Request upgrade);
@@ -48,7 +48,14 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     // The read loop stopped for good: reports the connection as closed (once).
     void connection_ended();
     void send(std::string text);
+    // Whether bytes read from the socket hold another request after the message of
+    // `payload_bytes` just read (counted with the ReadMeter; see the .cpp).
+    bool more_requests_buffered(std::size_t payload_bytes);
+    // Writes the answers held back by on_read, after the buffered requests were read.
+    void schedule_flush();
     void do_write();
+    // TCP_CORK on or off: answers written back to back leave in one segment.
+    void set_cork(bool on);
     void on_write(boost::beast::error_code ec, std::size_t bytes);
     // The client let its unsent replies pass a limit: drop them and close (1008, `why`).
     void overflow(const std::string& why);
@@ -57,7 +64,7 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     void finish_close();
     void start_close();
 
-    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    boost::beast::websocket::stream<NetStream> ws_;
     ReadBuffer buffer_;  // wiped after each message and as released (request_buffers.h)
     ServerContext& ctx_;
     ConnectionSlot slot_;
@@ -67,6 +74,16 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     // After an overflow: the socket is closed when the close frame cannot go out in time.
     std::optional<boost::asio::steady_timer> close_deadline_;
     bool writing_ = false;
+    // Write coalescing: while on_read knows that more requests wait in the read buffer, the
+    // answers it produces are held (hold_writes_) until a posted flush (flush_posted_), which
+    // runs after those requests were read and writes the answers corked, as one segment.
+    bool hold_writes_ = false;
+    bool flush_posted_ = false;
+    Cork cork_;
+    std::size_t corked_writes_ = 0;
+    std::uint64_t bytes_handled_ = 0;  // socket bytes of the messages read so far (estimated)
+    std::uint64_t messages_read_ = 0;
+    static constexpr std::size_t kMaxCorkedWrites = 16;
     bool closing_ = false;
     bool open_ = false;
     std::optional<boost::beast::websocket::close_reason> pending_close_;

@@ -1,4 +1,5 @@
 #include "tests/daemon/e2e/client.h"
+#include "tests/daemon/e2e/tcp_segments.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -593,6 +594,29 @@ std::string RawConnection::read_until(std::string_view delimiter,
         out += byte;
     }
     return out;
+}
+
+std::string RawConnection::read_some(std::chrono::milliseconds timeout) {
+    if (!connected_) return {};
+    stream_.expires_after(timeout);
+    char chunk[65536];
+    std::size_t got = 0;
+    error_code ec = run_one(ioc_, [&](auto handler) {
+        stream_.async_read_some(asio::buffer(chunk),
+                                [&got, handler](error_code e, std::size_t n) mutable {
+                                    got = n;
+                                    handler(e);
+                                });
+    });
+    if (ec) {
+        if (ec == asio::error::eof || ec == asio::error::connection_reset) peer_closed_ = true;
+        connected_ = false;
+    }
+    return std::string(chunk, got);
+}
+
+std::uint32_t RawConnection::data_segments_received() {
+    return tcp_data_segments_received(stream_.socket().native_handle());
 }
 
 void RawConnection::shutdown_send() {

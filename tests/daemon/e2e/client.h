@@ -253,6 +253,11 @@ class RawConnection {
     // Reads until `delimiter` has arrived (or the connection ends, or the deadline passes).
     std::string read_until(std::string_view delimiter,
                            std::chrono::milliseconds timeout = kDefaultTimeout);
+    // One read: what has arrived, waiting up to `timeout` for it ("" when the connection ended
+    // or nothing came).
+    std::string read_some(std::chrono::milliseconds timeout = kDefaultTimeout);
+    // Segments carrying data that this end has received so far (TCP_INFO tcpi_data_segs_in).
+    std::uint32_t data_segments_received();
     bool peer_closed() const { return peer_closed_; }
     // Half-closes (shutdown of our sending side), then nothing more is written.
     void shutdown_send();
