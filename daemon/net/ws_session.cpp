@@ -108,6 +108,7 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     }
     ++in_flight_;
     hold_writes_ = more_buffered;
+    if (more_buffered) ++holds_;
     const std::size_t calls = payload.entries.size();
     calls_in_flight_ += calls;
     ctx_.dispatcher.dispatch(client_, std::move(payload),
@@ -130,9 +131,10 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
 
 // Write coalescing. A client with several requests in flight on one connection (a dApp
 // loading a page, a pipelining client) often has more than one in the read buffer at once;
-// answered inline, each answer went out in a segment of its own, with a loopback delivery
-// and a wake-up of the client apiece. While more requests are buffered, on_read holds the
-// answers back; the flush it posts runs after Beast has handed over the buffered requests
+// written as they were made, the first answer left in a segment of its own and Nagle's
+// algorithm sent the others when the client acknowledged it: two deliveries and wake-ups of
+// the client, and answers waiting for an acknowledgement. While more requests are buffered, on_read
+// holds the answers back; the flush it posts runs after Beast has handed over the buffered requests
 // (their read completions are posted before it) and writes everything queued under TCP_CORK,
 // which the kernel sends as one segment when the cork comes off after the last write. A
 // request alone in the buffer (one in flight: every 1x1 exchange) is answered at once as
@@ -144,32 +146,46 @@ bool WsSession::more_requests_buffered(std::size_t payload_bytes) {
     // what was read, so answers are held for a request that is not there: that costs one
     // posted flush, and the first flush that finds no request behind it resets the count.
     const std::uint64_t header = payload_bytes <= 125 ? 6 : payload_bytes <= 65535 ? 8 : 14;
-    bytes_handled_ += header + payload_bytes;
+    const std::uint64_t frame = header + payload_bytes;
+    bytes_handled_ += frame;
     const std::uint64_t read = beast::get_lowest_layer(ws_).rate_policy().bytes_read();
     if (bytes_handled_ >= read) {
         bytes_handled_ = read;
         return false;
     }
-    return true;
+    // Fewer bytes than this request took are most likely the start of the next one, cut by the
+    // end of a read (Beast reads 1.5 KiB at a time: large requests arrive in pieces). Holding
+    // answers for it would keep them corked across the reads of the rest.
+    return read - bytes_handled_ >= frame;
 }
 
 void WsSession::schedule_flush() {
     if (flush_posted_) return;
     flush_posted_ = true;
-    boost::asio::post(ws_.get_executor(), [self = shared_from_this(), seen = messages_read_] {
-        self->flush_posted_ = false;
-        if (self->messages_read_ == seen) {  // no whole request was behind (see above)
+    post_flush(0);
+}
+
+void WsSession::post_flush(unsigned delays) {
+    boost::asio::post(ws_.get_executor(), [self = shared_from_this(), delays, read = messages_read_,
+                                           held = holds_] {
+        if (self->messages_read_ == read) {  // no whole request was behind (see above)
             self->bytes_handled_ = beast::get_lowest_layer(self->ws_).rate_policy().bytes_read();
         }
+        // The request read meanwhile held its answer too: more were buffered behind it. The
+        // flush waits for them (a few turns at most: a read of Beast's takes 1.5 KiB).
+        if (self->holds_ != held && delays < kMaxFlushDelays) return self->post_flush(delays + 1);
+        self->flush_posted_ = false;
         if (self->writing_ || self->outbox_.empty()) return;
-        if (self->outbox_.size() >= 2) self->set_cork(true);
+        if (self->outbox_.size() >= 2) {
+            self->set_cork(true);
+            self->corked_left_ = self->outbox_.size();
+        }
         self->do_write();
     });
 }
 
 void WsSession::set_cork(bool on) {
     if (cork_.on() == on) return;
-    corked_writes_ = 0;
     cork_.set(beast::get_lowest_layer(ws_).socket().native_handle(), on);
 }
 
@@ -265,8 +281,10 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
     }
     outbox_.pop_front();
     resume_reading();
-    // A long run of answers is not held back whole: at most kMaxCorkedWrites per segment run.
-    if (cork_.on() && (outbox_.empty() || ++corked_writes_ >= kMaxCorkedWrites)) set_cork(false);
+    // The cork holds the answers the flush found, not those queued since: each write waits a
+    // turn of the event loop, and an answer held for more turns would wait for other
+    // connections' requests too.
+    if (cork_.on() && (outbox_.empty() || --corked_left_ == 0)) set_cork(false);
     if (!outbox_.empty()) return do_write();
     if (pending_close_) start_close();
 }

@@ -53,6 +53,7 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     bool more_requests_buffered(std::size_t payload_bytes);
     // Writes the answers held back by on_read, after the buffered requests were read.
     void schedule_flush();
+    void post_flush(unsigned delays);
     void do_write();
     // TCP_CORK on or off: answers written back to back leave in one segment.
     void set_cork(bool on);
@@ -80,10 +81,11 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     bool hold_writes_ = false;
     bool flush_posted_ = false;
     Cork cork_;
-    std::size_t corked_writes_ = 0;
+    std::size_t corked_left_ = 0;  // answers still to write under the cork
+    std::uint64_t holds_ = 0;      // answers held by on_read so far
+    static constexpr unsigned kMaxFlushDelays = 16;
     std::uint64_t bytes_handled_ = 0;  // socket bytes of the messages read so far (estimated)
     std::uint64_t messages_read_ = 0;
-    static constexpr std::size_t kMaxCorkedWrites = 16;
     bool closing_ = false;
     bool open_ = false;
     std::optional<boost::beast::websocket::close_reason> pending_close_;

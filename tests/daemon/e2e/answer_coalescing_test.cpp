@@ -182,8 +182,8 @@ TEST_F(AnswerCoalescing, WebSocketAnswersToRequestsThatArriveTogetherLeaveInOneS
 TEST_F(AnswerCoalescing, WebSocketEveryRequestIsAnsweredWithPingsAndFragmentsAmongThem) {
     ASSERT_NO_FATAL_FAILURE(start());
     auto raw = open_raw();
-    // 60 requests in one write: more than a read of the daemon takes, more than one corked run
-    // (16 writes), with a ping and a message in two fragments among them, which make the
+    // 60 requests in one write: more than a read of the daemon takes (so some arrive cut in
+    // two), with a ping and a message in two fragments among them, which make the
     // daemon's count of buffered bytes run short (it then holds answers for nothing: harmless).
     std::string wire;
     std::set<std::int64_t> expected;

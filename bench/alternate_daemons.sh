@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Two (or more) keybridged binaries, or the floor, measured in turn on the same machine state:
+# all are started at once on throw-away vaults (the policy `approve origin=local`, as
+# run_daemon_bench.sh does), then each round measures one cell against each of them back to
+# back, so a slow minute of the VM hits every binary alike (docs/BENCHMARKS.md, "The machine").
+#
+#   bench/alternate_daemons.sh BUILD_DIR NAME=BINARY [NAME=BINARY ...]
+#
+# BINARY is a keybridged, or `floor` for BUILD_DIR's keybridge_floor_server. Per round and
+# binary it prints the daemon's CPU per request (perf stat task-clock over the measured
+# requests, not /proc ticks: those come in 10 ms steps), requests per second, p50 and p99 in
+# µs and the load generator's CPU per request. Environment: METHOD (personal_sign),
+# TRANSPORT (ws), CONNECTIONS (16), INFLIGHT (1), N (requests per measurement, 20000),
+# ROUNDS (3).
+set -euo pipefail
+BUILD=${1:?usage: alternate_daemons.sh BUILD_DIR NAME=BINARY [NAME=BINARY ...]}
+shift
+METHOD=${METHOD:-personal_sign}
+TRANSPORT=${TRANSPORT:-ws}
+CONNECTIONS=${CONNECTIONS:-16}
+INFLIGHT=${INFLIGHT:-1}
+N=${N:-20000}
+ROUNDS=${ROUNDS:-3}
+LOADGEN=$BUILD/bench/keybridge_loadgen
+TMP=$(mktemp -d)
+declare -A PIDS PORTS TOKENS
+NAMES=()
+cleanup() {
+    for name in "${NAMES[@]}"; do kill "${PIDS[$name]}" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+port_from() {  # the port in "listening on 127.0.0.1:PORT" of a log
+    local port=
+    for _ in $(seq 300); do
+        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1" | head -1)
+        [[ -n $port ]] && break
+        sleep 0.1
+    done
+    [[ -n $port ]] || { cat "$1" >&2; exit 1; }
+    echo "$port"
+}
+
+for spec in "$@"; do
+    name=${spec%%=*}
+    binary=${spec#*=}
+    NAMES+=("$name")
+    dir=$TMP/$name
+    mkdir -p "$dir"
+    if [[ $binary == floor ]]; then
+        "$BUILD/bench/keybridge_floor_server" >"$dir/log" 2>&1 &
+        PIDS[$name]=$!
+        PORTS[$name]=$(port_from "$dir/log")
+        TOKENS[$name]=
+        continue
+    fi
+    printf 'test test test test test test test test test test test junk\n' >"$dir/mnemonic"
+    printf 'benchmark password\n' >"$dir/password"
+    printf 'approve origin=local\n' >"$dir/policy"
+    "$BUILD/cli/keybridge" --datadir "$dir/data" restore --mnemonic-file "$dir/mnemonic" \
+        --password-file "$dir/password" --light-kdf >/dev/null
+    "$binary" --datadir "$dir/data" --listen 127.0.0.1:0 --password-file "$dir/password" \
+        --policy "$dir/policy" --rate-limit 1000000 --rate-burst 1000000 2>"$dir/log" &
+    PIDS[$name]=$!
+    PORTS[$name]=$(port_from "$dir/log")
+    TOKENS[$name]=$dir/data/.cookie
+    # grants the account, waits for the unlock
+    "$LOADGEN" --target "127.0.0.1:${PORTS[$name]}" --token-file "${TOKENS[$name]}" \
+        --method personal_sign --requests 1 --warmup 0 >/dev/null
+done
+
+cell=(--method "$METHOD" --transport "$TRANSPORT" --connections "$CONNECTIONS"
+    --inflight "$INFLIGHT" --warmup 0)
+echo "# $METHOD $TRANSPORT ${CONNECTIONS}x$INFLIGHT, $N requests per measurement"
+for round in $(seq "$ROUNDS"); do
+    for name in "${NAMES[@]}"; do
+        target=(--target "127.0.0.1:${PORTS[$name]}" --pid "${PIDS[$name]}")
+        [[ -n ${TOKENS[$name]} ]] && target+=(--token-file "${TOKENS[$name]}")
+        "$LOADGEN" "${target[@]}" "${cell[@]}" --requests 3000 >/dev/null  # warm-up
+        perf stat -x, -e task-clock -p "${PIDS[$name]}" -o "$TMP/perf.csv" &
+        perf_pid=$!
+        sleep 0.2
+        "$LOADGEN" "${target[@]}" "${cell[@]}" --requests "$N" --json >"$TMP/report.json"
+        kill -INT "$perf_pid"
+        wait "$perf_pid" || true
+        /usr/bin/python3 - "$TMP/perf.csv" "$TMP/report.json" "$N" "$round $name" <<'EOF'
+import json, sys
+ms = [float(l.split(",")[0]) for l in open(sys.argv[1]) if "task-clock" in l][0]
+report = json.load(open(sys.argv[2]))
+print("round %s cpu_us=%.1f req_s=%s p50_us=%s p99_us=%s loadgen_cpu_us=%s" % (
+    sys.argv[4], ms * 1000 / float(sys.argv[3]), report["req_per_s"], report.get("p50_us"),
+    report.get("p99_us"), report.get("loadgen_cpu_us_per_req")))
+EOF
+    done
+done
