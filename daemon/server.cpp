@@ -17,6 +17,7 @@
 #include "daemon/devices/trezor_device.h"
 #include "daemon/log.h"
 #include "daemon/service_notify.h"
+#include "daemon/turn_end.h"
 #include "store/datadir/daemon_files.h"
 #include "store/vault/secure_file.h"
 #include "store/vault/vault.h"
@@ -507,9 +508,16 @@ void Server::schedule_audit_sync() {
 void Server::run() {
     if (!services_->startup_unlock_pending.load()) notify_service_manager("READY=1");
     std::vector<std::thread> threads;
+    // Each network thread ends its turns with the work its requests deferred (turn_end.h).
     for (auto& ioc : more_network_)
-        threads.emplace_back([&ioc] { ioc->run(); });
-    ioc_.run();
+        threads.emplace_back([&ioc] {
+            turn_end::Scope turns(*ioc);
+            ioc->run();
+        });
+    {
+        turn_end::Scope turns(ioc_);
+        ioc_.run();
+    }
     for (auto& t : threads)
         t.join();
     blocking_.join();

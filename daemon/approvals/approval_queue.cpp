@@ -503,4 +503,10 @@ void ApprovalQueue::record_signed(const ApprovalRequest& request, const core::Ha
     if (audit_ != nullptr) audit_->record(request, "signed", "approved", digest);
 }
 
+void ApprovalQueue::record_signed_then(const ApprovalRequest& request, const core::Hash32& digest,
+                                       std::function<void()> then) {
+    if (audit_ == nullptr) return then();
+    audit_->record_then(request, "signed", "approved", digest, std::move(then));
+}
+
 }  // namespace keybridge::daemon::approvals

@@ -118,6 +118,11 @@ class ApprovalQueue {
 
     // Records the digest of what an approved request signed (audit).
     void record_signed(const ApprovalRequest& request, const core::Hash32& digest);
+    // The same, then `then` (the reply with the signature) once the line is written: on a
+    // network thread both wait for the end of the turn, whose signatures share one write
+    // (AuditLog::record_then).
+    void record_signed_then(const ApprovalRequest& request, const core::Hash32& digest,
+                            std::function<void()> then);
     // A policy's approval of a tracked request (a signature) is held back on the deciding thread
     // until the signature's line (AuditLog::HeldLine): work handed to another thread releases it
     // first, so that the approval stays before the signature in the log.

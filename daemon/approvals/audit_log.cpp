@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "daemon/log.h"
+#include "daemon/turn_end.h"
 
 namespace keybridge::daemon::approvals {
 
@@ -215,12 +216,22 @@ AuditLog::AuditLog(AuditLog&& other) noexcept
       dirty_(other.dirty_.load()),
       history_(std::move(other.history_)) {}
 
-AuditLog::~AuditLog() = default;
-
 namespace {
 // The line a HeldLine keeps back on this thread (at most one at a time, see audit_log.h).
 thread_local AuditLog::HeldLine* t_held = nullptr;
+
+// The lines record_then() gathered on this thread in this turn of its event loop, for one log.
+struct TurnLines {
+    AuditLog* log = nullptr;
+    std::string text;
+};
+thread_local TurnLines t_turn;
 }  // namespace
+
+AuditLog::~AuditLog() {
+    // The end of the turn that would write them must not find a log that is gone.
+    if (t_turn.log == this) write_now({});
+}
 
 std::string AuditLog::format_line(const ApprovalRequest& r, std::string_view decision,
                                   std::string_view decided_by,
@@ -274,17 +285,57 @@ std::string AuditLog::format_line(const ApprovalRequest& r, std::string_view dec
     return text;
 }
 
-void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
-                      std::string_view decided_by, const std::optional<core::Hash32>& digest) {
+std::string AuditLog::line_for(const ApprovalRequest& r, std::string_view decision,
+                               std::string_view decided_by,
+                               const std::optional<core::Hash32>& digest) {
     std::string text = format_line(r, decision, decided_by, digest);
     // The history has its own lock; lines written after open reach it only through here.
     if (decision == "signed")
         for (const core::Address& a : r.counterparties)
             history_->add(r.chain_id, a);
-    // A line this thread holds back for this log goes first, in the same write().
+    // A line this thread holds back for this log goes first.
     if (t_held != nullptr && t_held->log_ == this && !t_held->text_.empty())
         text.insert(0, std::exchange(t_held->text_, std::string()));
-    append(text);
+    return text;
+}
+
+void AuditLog::record(const ApprovalRequest& r, std::string_view decision,
+                      std::string_view decided_by, const std::optional<core::Hash32>& digest) {
+    write_now(line_for(r, decision, decided_by, digest));
+}
+
+void AuditLog::record_then(const ApprovalRequest& r, std::string_view decision,
+                           std::string_view decided_by, const std::optional<core::Hash32>& digest,
+                           std::function<void()> then) {
+    std::string text = line_for(r, decision, decided_by, digest);
+    if (!turn_end::active()) {
+        write_now(std::move(text));
+        return then();
+    }
+    TurnLines& turn = t_turn;
+    if (turn.log != this && turn.log != nullptr) turn.log->write_now({});
+    turn.log = this;
+    if (turn.text.empty()) {
+        // The first line of the turn: the write goes before every `then` deferred after it.
+        turn_end::defer([this] {
+            if (t_turn.log == this) write_now({});
+        });
+    }
+    turn.text.append(text);
+    turn_end::defer(std::move(then));
+}
+
+void AuditLog::write_now(std::string text) {
+    // Lines this thread gathered for the end of the turn go first: the file keeps the order in
+    // which the thread recorded them.
+    if (t_turn.log == this) {
+        t_turn.log = nullptr;
+        if (!t_turn.text.empty()) {
+            text.insert(0, t_turn.text);
+            t_turn.text.clear();  // keeps its storage for the next turn
+        }
+    }
+    if (!text.empty()) append(text);
 }
 
 AuditLog::HeldLine::HeldLine(AuditLog& log, const ApprovalRequest& request,
@@ -301,7 +352,7 @@ AuditLog::HeldLine::~HeldLine() {
 }
 
 void AuditLog::HeldLine::release() {
-    if (!text_.empty()) log_->append(std::exchange(text_, std::string()));
+    if (!text_.empty()) log_->write_now(std::exchange(text_, std::string()));
 }
 
 void AuditLog::release_held() {

@@ -30,8 +30,10 @@ struct AuditRotation {
 // decision, who decided (user, policy rule, timeout) and the keccak digest of what was signed.
 // Never a secret, never a whole payload. Each line is written whole by one append (pwritev2 with
 // RWF_APPEND, which unlike write() takes no file-position lock) on an O_APPEND
-// descriptor (sometimes with the line before it: HeldLine), so lines never interleave and a
-// daemon crash loses none that were written (the kernel holds them). The append runs
+// descriptor (sometimes with the lines before it: HeldLine, and on a network thread the other
+// signatures of the event loop's turn, record_then), so lines never interleave and a daemon
+// crash loses none that were written (the kernel holds them). A signature's reply is sent only
+// after its line was written. The append runs
 // outside the lock (network threads writing at once do not wait for each other's system call);
 // the lock covers the bookkeeping only: which file, its size, the rotation. fdatasync runs
 // from sync(), which the server calls every second (on its blocking-work thread, never a network
@@ -69,6 +71,15 @@ class AuditLog {
     void record(const ApprovalRequest& request, std::string_view decision,
                 std::string_view decided_by,
                 const std::optional<core::Hash32>& signed_digest = std::nullopt);
+
+    // record(), then `then` once the line is written. On a network thread (turn_end::active())
+    // the line waits for the end of the event loop's turn: the lines of all the signatures made
+    // in that turn go out in one write, and each `then` (the reply that carries the signature)
+    // runs after it. Elsewhere the line is written at once and `then` runs right after. Any
+    // other record() on this thread writes the waiting lines first, in order.
+    void record_then(const ApprovalRequest& request, std::string_view decision,
+                     std::string_view decided_by, const std::optional<core::Hash32>& signed_digest,
+                     std::function<void()> then);
 
     // A line kept back on the constructing thread for as long as the object lives, so that it
     // and the next line this thread records for the same log share one write(): a policy's
@@ -164,6 +175,11 @@ class AuditLog {
     static std::string format_line(const ApprovalRequest& r, std::string_view decision,
                                    std::string_view decided_by,
                                    const std::optional<core::Hash32>& digest);
+    // The line as record() writes it: the thread's held line for this log in front.
+    std::string line_for(const ApprovalRequest& r, std::string_view decision,
+                         std::string_view decided_by, const std::optional<core::Hash32>& digest);
+    // Appends `text` after the lines this thread gathered for the end of the turn (if any).
+    void write_now(std::string text);
     void append(std::string_view text);  // one write(); rotates when the file is full
     void open_history_sources();
     void rotate();

@@ -419,8 +419,14 @@ void sign_approved(Services& s, Shared request, Approval approval, Ticket ticket
             s.approvals.complete(approval->id);
             return reply(tl::unexpected(out.error()));
         }
-        finish_signed(s, *approval, *out);
-        reply(std::move(out->result));
+        // The reply waits for the signature's audit line, which on a network thread is written
+        // at the end of the turn with the lines of the other signatures made in it.
+        s.approvals.record_signed_then(
+            *approval, out->audited,
+            [&s, approval, reply, result = std::move(out->result)]() mutable {
+                s.approvals.complete(approval->id);
+                reply(std::move(result));
+            });
     });
 }
 

@@ -10,6 +10,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "daemon/log.h"
+#include "daemon/turn_end.h"
 #include "daemon/net/http_reply.h"
 #include "daemon/net/page_access.h"
 #include "daemon/net/request_guard.h"
@@ -486,12 +487,22 @@ void HttpSession::handle_rpc(Request req, std::shared_ptr<const rpc::Client> cli
                                 !keep_alive || stopping);
             });
         });
-    // Answered inline (most methods): the reply is already being written. Otherwise watch the
-    // connection until the answer comes (the answers before it go out now).
-    if (answering_) {
-        cork_.set(stream_.socket().native_handle(), false);
-        start_watch();
+    // Answered inline (most methods): the reply is already being written. A signature's reply
+    // comes at the end of this turn, after its audit line (turn_end.h): nothing to watch for
+    // that long. Otherwise watch the connection until the answer comes (the answers before it
+    // go out now).
+    if (!answering_) return;
+    if (turn_end::pending()) {
+        turn_end::defer([self = shared_from_this()] { self->watch_while_answering(); });
+        return;
     }
+    watch_while_answering();
+}
+
+void HttpSession::watch_while_answering() {
+    if (!answering_ || gone_) return;
+    cork_.set(stream_.socket().native_handle(), false);
+    start_watch();
 }
 
 void HttpSession::send(Response res) {

@@ -88,6 +88,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
     // What follows a reply that was written while the watch read was pending.
     enum class AfterReply { None, Read, Close };
+    // The answer is still being made: the socket is uncorked and watched for the client leaving.
+    void watch_while_answering();
     void start_watch();
     void on_watch(boost::beast::error_code ec, std::size_t bytes);
     void on_write_done(bool close);

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "daemon/log.h"
+#include "daemon/turn_end.h"
 
 namespace keybridge::daemon::net {
 
@@ -125,7 +126,8 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     read_more();  // requests are answered as they complete, possibly out of order (ids match)
     if (hold_writes_) {
         hold_writes_ = false;
-        if (!outbox_.empty()) schedule_flush();
+        // A signature's answer comes at the end of the turn (turn_end.h), after its audit line.
+        if (!outbox_.empty() || turn_end::pending()) schedule_flush();
     }
 }
 
@@ -172,8 +174,10 @@ void WsSession::post_flush(unsigned delays) {
             self->bytes_handled_ = beast::get_lowest_layer(self->ws_).rate_policy().bytes_read();
         }
         // The request read meanwhile held its answer too: more were buffered behind it. The
-        // flush waits for them (a few turns at most: a read of Beast's takes 1.5 KiB).
-        if (self->holds_ != held && delays < kMaxFlushDelays) return self->post_flush(delays + 1);
+        // flush waits for them (a few turns at most: a read of Beast's takes 1.5 KiB), and for
+        // the answers the end of this turn delivers (queued before the flush posted now).
+        if ((self->holds_ != held || turn_end::pending()) && delays < kMaxFlushDelays)
+            return self->post_flush(delays + 1);
         self->flush_posted_ = false;
         if (self->writing_ || self->outbox_.empty()) return;
         if (self->outbox_.size() >= 2) {

@@ -17,10 +17,13 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "core/hash.h"
+#include "daemon/turn_end.h"
 
 namespace keybridge::daemon::approvals {
 namespace {
@@ -189,6 +192,98 @@ TEST_F(AuditLogTest, AHeldLineIsWrittenWhenItsScopeEndsOrItIsReleased) {
     const auto all = lines(log->path());
     ASSERT_EQ(all.size(), 4u);
     EXPECT_NE(all[3].find("inner"), std::string::npos);
+}
+
+// On a network thread (a turn_end::Scope), the lines of the signatures made in one turn of the
+// event loop go out in one write at its end, and each reply (`then`) runs after that write. A
+// rotation after every write shows how many there were.
+TEST_F(AuditLogTest, TheSignaturesOfOneTurnShareOneWriteAndTheirRepliesFollowIt) {
+    auto log = AuditLog::open(dir_, AuditRotation{1, 8});
+    ASSERT_TRUE(log) << log.error().detail;
+    const auto a = *core::Address::parse("0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266");
+    const core::Hash32 digest = core::keccak256(core::as_bytes("signed"));
+    boost::asio::io_context ioc;
+    turn_end::Scope scope(ioc);
+    std::vector<std::size_t> written_at_reply;
+    for (std::uint64_t id = 1; id <= 3; ++id) {
+        boost::asio::post(ioc, [&, id] {
+            ApprovalRequest r = request("local", a);
+            r.id = id;
+            // A policy's approval held for the signature joins the turn's write too.
+            AuditLog::HeldLine held(*log, r, "approved", "policy line 1");
+            log->record_then(r, "signed", "approved", digest, [&] {
+                written_at_reply.push_back(lines(dir_ + "/audit.log.1").size());
+            });
+            EXPECT_FALSE(exists("audit.log.1")) << "written before the end of the turn";
+        });
+    }
+    ioc.run();
+    const auto together = lines(dir_ + "/audit.log.1");
+    ASSERT_EQ(together.size(), 6u) << "the turn's lines were more than one write";
+    EXPECT_FALSE(exists("audit.log.2"));
+    for (std::size_t i = 0; i < together.size(); ++i) {
+        EXPECT_EQ(id_of(together[i]), i / 2 + 1);
+        EXPECT_NE(together[i].find(i % 2 ? "\"signed\"" : "\"approved\""), std::string::npos);
+    }
+    EXPECT_EQ(written_at_reply, (std::vector<std::size_t>{6, 6, 6}))
+        << "every reply runs after the write";
+}
+
+// Off a network thread (no scope), the line is written at once and the reply runs right after.
+TEST_F(AuditLogTest, WithoutATurnTheLineIsWrittenBeforeTheReplyRuns) {
+    auto log = AuditLog::open(dir_);
+    ASSERT_TRUE(log) << log.error().detail;
+    const core::Hash32 digest = core::keccak256(core::as_bytes("signed"));
+    std::size_t written = 0;
+    log->record_then(request("local", std::nullopt), "signed", "approved", digest,
+                     [&] { written = lines(log->path()).size(); });
+    EXPECT_EQ(written, 1u);
+}
+
+// Any other line recorded in the turn writes the waiting lines first, in the order recorded;
+// the replies still wait for the end of the turn.
+TEST_F(AuditLogTest, AnotherLineOfTheTurnWritesTheWaitingOnesFirst) {
+    auto log = AuditLog::open(dir_);
+    ASSERT_TRUE(log) << log.error().detail;
+    const core::Hash32 digest = core::keccak256(core::as_bytes("signed"));
+    boost::asio::io_context ioc;
+    turn_end::Scope scope(ioc);
+    bool replied = false;
+    boost::asio::post(ioc, [&] {
+        ApprovalRequest signed_one = request("local", std::nullopt);
+        ApprovalRequest denied = signed_one;
+        denied.id = 7;
+        log->record_then(signed_one, "signed", "approved", digest, [&] { replied = true; });
+        log->record(denied, "denied", "policy line 2");
+        const auto now = lines(log->path());
+        ASSERT_EQ(now.size(), 2u);
+        EXPECT_EQ(id_of(now[0]), 42u);
+        EXPECT_EQ(id_of(now[1]), 7u);
+        EXPECT_FALSE(replied);
+    });
+    ioc.run();
+    EXPECT_TRUE(replied);
+    EXPECT_EQ(lines(log->path()).size(), 2u) << "a line is written once";
+}
+
+// A loop stopped before the end of its turn: the scope's end writes the lines, then replies.
+TEST_F(AuditLogTest, LinesOfATurnCutShortAreWrittenWhenTheScopeEnds) {
+    auto log = AuditLog::open(dir_);
+    ASSERT_TRUE(log) << log.error().detail;
+    const core::Hash32 digest = core::keccak256(core::as_bytes("signed"));
+    boost::asio::io_context ioc;
+    std::size_t written = 0;
+    {
+        turn_end::Scope scope(ioc);
+        boost::asio::post(ioc, [&] {
+            log->record_then(request("local", std::nullopt), "signed", "approved", digest,
+                             [&] { written = lines(log->path()).size(); });
+            ioc.stop();
+        });
+        ioc.run();
+        EXPECT_TRUE(lines(log->path()).empty());
+    }
+    EXPECT_EQ(written, 1u);
 }
 
 // Another thread's line neither takes nor waits for this thread's held line.
