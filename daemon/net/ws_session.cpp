@@ -13,7 +13,7 @@ namespace websocket = beast::websocket;
 namespace json = boost::json;
 
 WsSession::WsSession(NetStream stream, ServerContext& ctx, ConnectionSlot slot, rpc::Client client)
-    : ws_(std::move(stream)),
+    : ws_(WsTransport(std::move(stream))),
       ctx_(ctx),
       slot_(std::move(slot)),
       client_(std::make_shared<rpc::Client>(std::move(client))),
@@ -46,7 +46,7 @@ void WsSession::on_accept(beast::error_code ec) {
     }
     open_ = true;
     // What the HTTP session read (the upgrade request) is not a WebSocket message.
-    bytes_handled_ = beast::get_lowest_layer(ws_).rate_policy().bytes_read();
+    bytes_handled_ = ws_.next_layer().bytes_read();
     {
         std::lock_guard lock(ctx_.sinks_mutex);
         ctx_.sinks[client_->connection_id] = weak_from_this();
@@ -137,8 +137,8 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
 // algorithm sent the others when the client acknowledged it: two deliveries and wake-ups of
 // the client, and answers waiting for an acknowledgement. While more requests are buffered, on_read
 // holds the answers back; the flush it posts runs after Beast has handed over the buffered requests
-// (their read completions are posted before it) and writes everything queued under TCP_CORK,
-// which the kernel sends as one segment when the cork comes off after the last write. A
+// (their read completions are posted before it) and writes everything queued, all but the
+// last with MSG_MORE, which the kernel sends as one segment with the last write. A
 // request alone in the buffer (one in flight: every 1x1 exchange) is answered at once as
 // before, with no extra hop. Only the moment of the write depends on the estimate below;
 // every answer is written in either case.
@@ -150,14 +150,14 @@ bool WsSession::more_requests_buffered(std::size_t payload_bytes) {
     const std::uint64_t header = payload_bytes <= 125 ? 6 : payload_bytes <= 65535 ? 8 : 14;
     const std::uint64_t frame = header + payload_bytes;
     bytes_handled_ += frame;
-    const std::uint64_t read = beast::get_lowest_layer(ws_).rate_policy().bytes_read();
+    const std::uint64_t read = ws_.next_layer().bytes_read();
     if (bytes_handled_ >= read) {
         bytes_handled_ = read;
         return false;
     }
     // Fewer bytes than this request took are most likely the start of the next one, cut by the
     // end of a read (Beast reads 1.5 KiB at a time: large requests arrive in pieces). Holding
-    // answers for it would keep them corked across the reads of the rest.
+    // answers for it would keep them back across the reads of the rest.
     return read - bytes_handled_ >= frame;
 }
 
@@ -171,7 +171,7 @@ void WsSession::post_flush(unsigned delays) {
     boost::asio::post(ws_.get_executor(), [self = shared_from_this(), delays, read = messages_read_,
                                            held = holds_] {
         if (self->messages_read_ == read) {  // no whole request was behind (see above)
-            self->bytes_handled_ = beast::get_lowest_layer(self->ws_).rate_policy().bytes_read();
+            self->bytes_handled_ = self->ws_.next_layer().bytes_read();
         }
         // The request read meanwhile held its answer too: more were buffered behind it. The
         // flush waits for them (a few turns at most: a read of Beast's takes 1.5 KiB), and for
@@ -180,17 +180,9 @@ void WsSession::post_flush(unsigned delays) {
             return self->post_flush(delays + 1);
         self->flush_posted_ = false;
         if (self->writing_ || self->outbox_.empty()) return;
-        if (self->outbox_.size() >= 2) {
-            self->set_cork(true);
-            self->corked_left_ = self->outbox_.size();
-        }
+        if (self->outbox_.size() >= 2) self->batch_left_ = self->outbox_.size();
         self->do_write();
     });
-}
-
-void WsSession::set_cork(bool on) {
-    if (cork_.on() == on) return;
-    cork_.set(beast::get_lowest_layer(ws_).socket().native_handle(), on);
 }
 
 bool WsSession::reading_should_wait() const {
@@ -269,6 +261,8 @@ void WsSession::overflow(const std::string& why) {
 
 void WsSession::do_write() {
     writing_ = true;
+    // All but the last answer of a batch leave with MSG_MORE: one segment for the batch.
+    ws_.next_layer().set_more(batch_left_ > 1 && outbox_.size() > 1);
     ws_.text(true);
     ws_.async_write(boost::asio::buffer(outbox_.front()),
                     beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
@@ -285,10 +279,10 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
     }
     outbox_.pop_front();
     resume_reading();
-    // The cork holds the answers the flush found, not those queued since: each write waits a
+    // The batch is the answers the flush found, not those queued since: each write waits a
     // turn of the event loop, and an answer held for more turns would wait for other
     // connections' requests too.
-    if (cork_.on() && (outbox_.empty() || --corked_left_ == 0)) set_cork(false);
+    if (batch_left_ > 0) --batch_left_;
     if (!outbox_.empty()) return do_write();
     if (pending_close_) start_close();
 }

@@ -11,6 +11,7 @@
 
 #include "daemon/events/event_sink.h"
 #include "daemon/net/net_stream.h"
+#include "daemon/net/ws_transport.h"
 #include "daemon/net/request_buffers.h"
 #include "daemon/net/server_context.h"
 
@@ -49,14 +50,12 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     void connection_ended();
     void send(std::string text);
     // Whether bytes read from the socket hold another request after the message of
-    // `payload_bytes` just read (counted with the ReadMeter; see the .cpp).
+    // `payload_bytes` just read (counted by WsTransport; see the .cpp).
     bool more_requests_buffered(std::size_t payload_bytes);
     // Writes the answers held back by on_read, after the buffered requests were read.
     void schedule_flush();
     void post_flush(unsigned delays);
     void do_write();
-    // TCP_CORK on or off: answers written back to back leave in one segment.
-    void set_cork(bool on);
     void on_write(boost::beast::error_code ec, std::size_t bytes);
     // The client let its unsent replies pass a limit: drop them and close (1008, `why`).
     void overflow(const std::string& why);
@@ -65,7 +64,7 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     void finish_close();
     void start_close();
 
-    boost::beast::websocket::stream<NetStream> ws_;
+    boost::beast::websocket::stream<WsTransport> ws_;
     ReadBuffer buffer_;  // wiped after each message and as released (request_buffers.h)
     ServerContext& ctx_;
     ConnectionSlot slot_;
@@ -77,12 +76,12 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     bool writing_ = false;
     // Write coalescing: while on_read knows that more requests wait in the read buffer, the
     // answers it produces are held (hold_writes_) until a posted flush (flush_posted_), which
-    // runs after those requests were read and writes the answers corked, as one segment.
+    // runs after those requests were read and writes the answers with MSG_MORE but the last
+    // (WsTransport::set_more), so that they leave as one segment.
     bool hold_writes_ = false;
     bool flush_posted_ = false;
-    Cork cork_;
-    std::size_t corked_left_ = 0;  // answers still to write under the cork
-    std::uint64_t holds_ = 0;      // answers held by on_read so far
+    std::size_t batch_left_ = 0;  // answers of the flushed batch still to write
+    std::uint64_t holds_ = 0;     // answers held by on_read so far
     static constexpr unsigned kMaxFlushDelays = 16;
     std::uint64_t bytes_handled_ = 0;  // socket bytes of the messages read so far (estimated)
     std::uint64_t messages_read_ = 0;
