@@ -114,24 +114,42 @@ void HttpSession::do_read() {
     reading_ = true;
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
-    if (cork_.on()) uncork_when_reading_waits();
+    if (held_) push_when_reading_waits();
 }
 
 // Pipelined requests (a client that sends the next request before the answer to the last one,
 // as HTTP/1.1 allows) are answered one after the other, each answer in a write of its own. While
-// the next request is already in buffer_, the answer is written under TCP_CORK, so that the
-// answers to requests read together go out together, in one segment. The cork comes off as soon
-// as a read has to wait for the client: Beast completes a read from a buffer that holds a whole
-// request by posting it, so a check posted right after starting the read runs after that
-// completion, and finds the read still outstanding only when the request was not all there.
-void HttpSession::cork_if_more_buffered(bool close) {
-    if (!close && buffer_.size() > 0) cork_.set(stream_.socket().native_handle(), true);
+// the next request is already in buffer_, the answer is sent with MSG_MORE: the kernel holds it
+// until the next answer's write, so that the answers to requests read together go out together,
+// in one segment. What is held is pushed out as soon as a read has to wait for the client:
+// Beast completes a read from a buffer that holds a whole request by posting it, so a check
+// posted right after starting the read runs after that completion, and finds the read still
+// outstanding only when the request was not all there.
+bool HttpSession::send_held(std::string& text, bool close) {
+    if (close || buffer_.size() == 0) return false;
+    // An answer nearly always fits the socket's buffer at once; what does not goes out by the
+    // asynchronous write (without MSG_MORE, which pushes what was held).
+    const ssize_t sent = ::send(stream_.socket().native_handle(), text.data(), text.size(),
+                                MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent <= 0) return false;  // EAGAIN, or an error the asynchronous write will report
+    held_ = true;
+    if (static_cast<std::size_t>(sent) < text.size()) {
+        text.erase(0, static_cast<std::size_t>(sent));
+        return false;
+    }
+    return true;
 }
 
-void HttpSession::uncork_when_reading_waits() {
+void HttpSession::push_held() {
+    if (!held_) return;
+    held_ = false;
+    push_pending(stream_.socket().native_handle());
+}
+
+void HttpSession::push_when_reading_waits() {
     boost::asio::post(stream_.get_executor(), [self = shared_from_this(), read = ++reads_started_] {
         if (read != self->reads_started_ || !self->reading_ || self->gone_) return;
-        self->cork_.set(self->stream_.socket().native_handle(), false);
+        self->push_held();
     });
 }
 
@@ -313,7 +331,7 @@ void HttpSession::serve_websocket(Request req, const Caller& caller) {
                           "too many WebSocket connections from pages; try again later", true);
     }
     parser_.reset();
-    cork_.set(stream_.socket().native_handle(), false);  // the WebSocket session keeps its own
+    push_held();  // the 101 goes out now, whatever follows
     auto ws =
         std::make_shared<WsSession>(std::move(stream_), ctx_, std::move(slot_), std::move(*client));
     ws->run(std::move(req));
@@ -435,7 +453,7 @@ void HttpSession::serve_page_socket(Request req, const Caller& caller) {
     client->approver = true;
     client->session = "page#" + std::to_string(client->connection_id);
     parser_.reset();
-    cork_.set(stream_.socket().native_handle(), false);  // the WebSocket session keeps its own
+    push_held();  // the 101 goes out now, whatever follows
     auto ws =
         std::make_shared<WsSession>(std::move(stream_), ctx_, std::move(slot_), std::move(*client));
     ws->run(std::move(req));
@@ -501,7 +519,7 @@ void HttpSession::handle_rpc(Request req, std::shared_ptr<const rpc::Client> cli
 
 void HttpSession::watch_while_answering() {
     if (!answering_ || gone_) return;
-    cork_.set(stream_.socket().native_handle(), false);
+    push_held();
     start_watch();
 }
 
@@ -530,7 +548,14 @@ void HttpSession::send_text(std::shared_ptr<std::string> text, bool close) {
         return;
     }
     writing_ = true;
-    cork_if_more_buffered(close);
+    if (send_held(*text, close)) {
+        const std::size_t bytes = text->size();
+        boost::asio::post(stream_.get_executor(), [self = shared_from_this(), close, bytes] {
+            self->on_write(close, {}, bytes);
+        });
+        return;
+    }
+    held_ = false;  // a write without MSG_MORE sends what was held with it
     stream_.expires_after(std::chrono::seconds(ctx_.config.idle_timeout_s));
     boost::asio::async_write(
         stream_, boost::asio::buffer(*text),

@@ -76,10 +76,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // Writes a response already serialised; closes afterwards when `close`.
     void send_text(std::shared_ptr<std::string> text, bool close);
     void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
-    // Pipelined requests: the cork stays on while the next request is already in buffer_, and
-    // comes off once a read has to wait for the client (see the .cpp).
-    void cork_if_more_buffered(bool close);
-    void uncork_when_reading_waits();
+    // Pipelined requests: while the next request is already in buffer_, an answer is sent at
+    // once with MSG_MORE (true when all of it went); what is held goes out with the next answer
+    // or once a read has to wait for the client (see the .cpp).
+    bool send_held(std::string& text, bool close);
+    void push_held();
+    void push_when_reading_waits();
     // Logs a refused request with its HTTP status and reason (rate-limited, see ServerContext).
     void refused(int status, const std::string& reason);
     void send_error(boost::beast::http::status status, std::string_view message, bool close,
@@ -88,7 +90,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
     // What follows a reply that was written while the watch read was pending.
     enum class AfterReply { None, Read, Close };
-    // The answer is still being made: the socket is uncorked and watched for the client leaving.
+    // The answer is still being made: what is held goes out, the socket is watched for the
+    // client leaving.
     void watch_while_answering();
     void start_watch();
     void on_watch(boost::beast::error_code ec, std::size_t bytes);
@@ -107,8 +110,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     ConnectionSlot slot_;
     bool first_request_ = true;
     bool reading_ = false;  // a read of the next request is outstanding
-    Cork cork_;
-    std::uint64_t reads_started_ = 0;  // the uncork check of the latest read acts, no other
+    bool held_ = false;     // an answer went with MSG_MORE and nothing has pushed it out yet
+    std::uint64_t reads_started_ = 0;  // the push check of the latest read acts, no other
 
     // State of the request being answered (see the class comment); all touched on the session's
     // thread.

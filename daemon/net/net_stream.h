@@ -15,22 +15,11 @@ namespace keybridge::daemon::net {
 // it may become takes over (WsTransport).
 using NetStream = boost::beast::tcp_stream;
 
-// TCP_CORK on a session's socket: while it is on, the kernel holds what is written and sends
-// it as one segment when it comes off (or a segment fills, or after 200 ms), so answers written
-// back to back reach the client in one delivery and one wake-up. Only a change costs a system
-// call; a failure costs the coalescing, nothing else.
-class Cork {
-  public:
-    void set(int fd, bool on) {
-        if (on_ == on) return;
-        on_ = on;
-        const int value = on ? 1 : 0;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &value, sizeof value);
-    }
-    bool on() const { return on_; }
-
-  private:
-    bool on_ = false;
-};
+// Sends what writes with MSG_MORE left in the kernel: a TCP_CORK that comes off pushes the
+// pending data, whether or not it was on.
+inline void push_pending(int fd) {
+    const int off = 0;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+}
 
 }  // namespace keybridge::daemon::net
