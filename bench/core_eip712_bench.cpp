@@ -23,6 +23,37 @@ constexpr std::string_view kMail = R"({
               "contents":"Hello, Bob!"}
 })";
 
+// The document keybridge_loadgen signs (nested structs, a string, an array of uint256), as the
+// daemon receives it: text, parsed, then hashed once into a HashedTypedData.
+constexpr std::string_view kTransfer =
+    R"({"types":{"EIP712Domain":[{"name":"name","type":"string"},)"
+    R"({"name":"version","type":"string"},{"name":"chainId","type":"uint256"},)"
+    R"({"name":"verifyingContract","type":"address"}],"Party":[{"name":"label","type":"string"},)"
+    R"({"name":"account","type":"address"}],"Transfer":[{"name":"payer","type":"Party"},)"
+    R"({"name":"payee","type":"Party"},{"name":"memo","type":"string"},)"
+    R"({"name":"amounts","type":"uint256[]"},{"name":"deadline","type":"uint64"}]},)"
+    R"("primaryType":"Transfer","domain":{"name":"keybridge load test","version":"1",)"
+    R"("chainId":1,"verifyingContract":"0x1111111111111111111111111111111111111111"},)"
+    R"("message":{"payer":{"label":"treasury","account":"0x2222222222222222222222222222222222222222"},)"
+    R"("payee":{"label":"supplier","account":"0x3333333333333333333333333333333333333333"},)"
+    R"("memo":"invoice 2024-117, second instalment",)"
+    R"("amounts":["1000000000000000000","250000000000000000","42"],"deadline":1893456000}})";
+
+void BM_Eip712ParseAndHashTransfer(benchmark::State& state) {
+    for (auto _ : state) {
+        auto typed = eip712::parse(kTransfer);
+        auto hashed = eip712::hash_typed_data(std::move(*typed), eip712::Version::V4);
+        benchmark::DoNotOptimize(hashed->digest());
+    }
+}
+BENCHMARK(BM_Eip712ParseAndHashTransfer);
+
+void BM_Eip712ParseTransfer(benchmark::State& state) {
+    for (auto _ : state)
+        benchmark::DoNotOptimize(eip712::parse(kTransfer));
+}
+BENCHMARK(BM_Eip712ParseTransfer);
+
 void BM_Eip712ParseAndDigestMail(benchmark::State& state) {
     for (auto _ : state) {
         auto typed = eip712::parse(kMail);

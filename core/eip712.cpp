@@ -1,6 +1,7 @@
 #include "core/eip712.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <optional>
 #include <set>
@@ -77,6 +78,15 @@ class PathGuard {
     PathGuard(std::string& path, std::string_view first, std::string_view second)
         : PathGuard(path, first) {
         path_ += second;
+    }
+    // Appends "[index]" without building a temporary string (arrays are walked element by
+    // element on the hot path).
+    PathGuard(std::string& path, std::size_t index) : path_(path), size_(path.size()) {
+        char digits[24];
+        const auto end = std::to_chars(digits, digits + sizeof digits, index).ptr;
+        path_ += '[';
+        path_.append(digits, end);
+        path_ += ']';
     }
     ~PathGuard() { path_.resize(size_); }
     PathGuard(const PathGuard&) = delete;
@@ -170,10 +180,13 @@ Result<json::value> parse_json_text(std::string_view text) {
 
 enum class Kind { Address, Bool, String, Bytes, FixedBytes, Int, Uint, Struct };
 
+// A parsed member type. It views the text it was parsed from, which must outlive it (a Field's
+// type inside the TypedData being encoded, or the JSON string being validated); parsing one
+// allocates only for an array type.
 struct TypeSpec {
     Kind kind = Kind::Struct;
     unsigned size = 0;              // bytes for FixedBytes, bits for Int and Uint
-    std::string base;               // the type without array suffixes
+    std::string_view base;          // the type without array suffixes
     std::vector<std::size_t> dims;  // array dimensions as written, outermost last; 0 = T[]
 };
 
@@ -281,7 +294,7 @@ Result<TypeSpec> parse_type(std::string_view text) {
     if (rest.empty() || rest.find_first_of("[]") != std::string_view::npos) {
         return fail(ErrorCode::InvalidFormat, "malformed type " + quote(text));
     }
-    spec.base = std::string(rest);
+    spec.base = rest;
     if (auto atomic = atomic_kind(rest)) {
         spec.kind = atomic->first;
         spec.size = atomic->second;
@@ -762,7 +775,7 @@ class Encoder {
         Keccak256 hasher;
         Bytes word;
         for (std::size_t i = 0; i < elements.size(); ++i) {
-            PathGuard guard(path, index_segment(i));
+            PathGuard guard(path, i);
             word.clear();
             KEYBRIDGE_TRY_STATUS(encode_value(spec, dims - 1, &elements[i], path, depth + 1, word));
             hasher.update(word);
@@ -805,11 +818,12 @@ Result<TypedData> parse(std::string_view json_text) {
 }
 
 Result<TypedData> parse(const json::value& json) {
+    // Text went through parse_json_text, which enforces the same limits while parsing.
+    KEYBRIDGE_TRY_STATUS(check_json_limits(json));
     return TypedData::from_json(json, nullptr);
 }
 
 Result<TypedData> TypedData::from_json(const json::value& json, json::value* owned) {
-    KEYBRIDGE_TRY_STATUS(check_json_limits(json));
     if (!json.is_object()) {
         return fail(ErrorCode::InvalidFormat,
                     std::string("typed data must be a JSON object, got ") + kind_name(json));
@@ -828,6 +842,13 @@ Result<TypedData> TypedData::from_json(const json::value& json, json::value* own
                        "more than " + std::to_string(kMaxStructTypes) + " struct types");
     }
     std::size_t total_fields = 0;
+    // Members of struct type, checked once every name is known. The views point into `json`.
+    struct StructMember {
+        std::string_view owner;
+        std::size_t index;
+        std::string_view type;
+    };
+    std::vector<StructMember> struct_members;
     for (const auto& definition : types->get_object()) {
         const std::string_view name = definition.key();
         if (name.size() > kMaxNameLength) {
@@ -851,10 +872,18 @@ Result<TypedData> TypedData::from_json(const json::value& json, json::value* own
                                kind_name(definition.value()));
         }
         std::vector<Field>& fields = out.types_[std::string(name)];
-        std::set<std::string_view> seen;
         const json::array& members = definition.value().get_array();
+        // Duplicate names: a struct's few members are compared in place; a long list (hostile
+        // input) is indexed so that the check stays O(n log n).
+        constexpr std::size_t kCompareInPlace = 16;
+        std::set<std::string_view> seen;
+        const auto is_duplicate = [&](std::string_view field_name) {
+            if (members.size() > kCompareInPlace) return !seen.insert(field_name).second;
+            return std::any_of(fields.begin(), fields.end(),
+                               [&](const Field& f) { return f.name == field_name; });
+        };
         for (std::size_t i = 0; i < members.size(); ++i) {
-            PathGuard guard(path, index_segment(i));
+            PathGuard guard(path, i);
             if (++total_fields > kMaxFields) {
                 return fail_at(ErrorCode::InvalidArgument, "types",
                                "more than " + std::to_string(kMaxFields) + " members in all");
@@ -885,13 +914,14 @@ Result<TypedData> TypedData::from_json(const json::value& json, json::value* own
                 return fail_at(ErrorCode::InvalidFormat, path,
                                "member name " + quote(field_name) + " is not an identifier");
             }
-            if (!seen.insert(field_name).second) {
+            if (is_duplicate(field_name)) {
                 return fail_at(
                     ErrorCode::InvalidArgument, path,
                     "duplicate member " + quote(field_name) + " in struct " + quote(name));
             }
             auto spec = parse_type(member_type->get_string());
             if (!spec) return fail_at(spec.error(), path + ".type");
+            if (spec->kind == Kind::Struct) struct_members.push_back({name, i, spec->base});
             fields.push_back(
                 Field{std::string(field_name), std::string(member_type->get_string())});
         }
@@ -899,22 +929,21 @@ Result<TypedData> TypedData::from_json(const json::value& json, json::value* own
     // eth-sig-util supplies an empty domain type when the document has none.
     out.types_.try_emplace(std::string(kDomainTypeName));
 
-    // Second pass, now that every name is known.
-    for (const auto& [name, fields] : out.types_) {
-        for (std::size_t i = 0; i < fields.size(); ++i) {
-            auto spec = parse_type(fields[i].type);
-            if (!spec) return fail(spec.error());  // checked in the first pass
-            if (spec->kind != Kind::Struct) continue;
-            const std::string path = "types." + name + index_segment(i) + ".type";
-            if (!out.types_.contains(spec->base)) {
-                return fail_at(ErrorCode::InvalidArgument, path,
-                               "unknown type " + quote(spec->base) + " (not defined in types)");
-            }
-            if (name == kDomainTypeName) {
-                return fail_at(ErrorCode::NotSupported, path,
-                               "EIP712Domain members may not be structs");
-            }
+    // Second pass, now that every name is known; in name order, as the types are kept, so that
+    // the first error reported does not depend on the order of the document's keys.
+    std::sort(struct_members.begin(), struct_members.end(), [](const auto& a, const auto& b) {
+        return std::pair(a.owner, a.index) < std::pair(b.owner, b.index);
+    });
+    for (const StructMember& member : struct_members) {
+        const bool defined = out.types_.contains(member.type);
+        if (defined && member.owner != kDomainTypeName) continue;
+        const std::string path =
+            "types." + std::string(member.owner) + index_segment(member.index) + ".type";
+        if (!defined) {
+            return fail_at(ErrorCode::InvalidArgument, path,
+                           "unknown type " + quote(member.type) + " (not defined in types)");
         }
+        return fail_at(ErrorCode::NotSupported, path, "EIP712Domain members may not be structs");
     }
 
     const json::value* primary = root.if_contains("primaryType");
@@ -981,7 +1010,7 @@ Result<std::string> encode_type(const TypedData& typed, std::string_view type_na
         return fail(ErrorCode::InvalidArgument, quote(type_name) + " is not a defined struct type");
     }
     // Depth-first walk with a visited set: cycles (Mail.replyTo: Mail) end here.
-    std::set<std::string, std::less<>> deps;
+    std::set<std::string_view> deps;  // views into typed's own type strings
     std::vector<const std::vector<Field>*> pending{fields};
     while (!pending.empty()) {
         const std::vector<Field>* current = pending.back();
@@ -1000,7 +1029,7 @@ Result<std::string> encode_type(const TypedData& typed, std::string_view type_na
     }
     std::string out;
     append_definition(out, type_name, *fields);
-    for (const std::string& dep : deps)
+    for (const std::string_view dep : deps)
         append_definition(out, dep, *typed.find_type(dep));
     return out;
 }

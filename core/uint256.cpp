@@ -1,7 +1,9 @@
 #include "core/uint256.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <cstdint>
 
 namespace keybridge::core {
 namespace {
@@ -25,18 +27,17 @@ Result<U256> u256_from_be(ByteView bytes) {
         return fail(ErrorCode::OutOfRange, "integer longer than 32 bytes");
     }
     U256 value = 0;
-    for (std::uint8_t b : bytes)
-        value = (value << 8) | b;
+    if (!bytes.empty()) boost::multiprecision::import_bits(value, bytes.begin(), bytes.end(), 8);
     return value;
 }
 
 Hash32 u256_to_be32(const U256& value) {
+    // export_bits writes the significant bytes only (at least one), most significant first.
+    Hash32 significant{};
+    const auto end = boost::multiprecision::export_bits(value, significant.begin(), 8);
+    const auto count = static_cast<std::size_t>(end - significant.begin());
     Hash32 out{};
-    U256 v = value;
-    for (int i = 31; i >= 0; --i) {
-        out[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v & 0xff);
-        v >>= 8;
-    }
+    std::copy_n(significant.begin(), count, out.end() - static_cast<std::ptrdiff_t>(count));
     return out;
 }
 
@@ -59,9 +60,23 @@ Result<U256> parse_u256_decimal(std::string_view text) {
         (digits.size() == kMaxDecimal.size() && digits > kMaxDecimal)) {
         return fail(ErrorCode::OutOfRange, "decimal number exceeds 2^256-1");
     }
+    // Up to 19 digits at a time in 64 bits, then one 256-bit multiply-add per chunk.
+    constexpr std::size_t kChunk = 19;
+    static constexpr auto kPowersOfTen = [] {
+        std::array<std::uint64_t, kChunk + 1> powers{};
+        powers[0] = 1;
+        for (std::size_t i = 1; i < powers.size(); ++i)
+            powers[i] = powers[i - 1] * 10;
+        return powers;
+    }();
     U256 value = 0;
-    for (char c : digits)
-        value = value * 10 + static_cast<unsigned>(c - '0');
+    for (std::size_t at = 0; at < digits.size(); at += kChunk) {
+        const std::string_view chunk = digits.substr(at, kChunk);
+        std::uint64_t part = 0;
+        for (const char c : chunk)
+            part = part * 10 + static_cast<std::uint64_t>(c - '0');
+        value = value * kPowersOfTen[chunk.size()] + part;
+    }
     return value;
 }
 
