@@ -17,6 +17,7 @@
 #include "daemon/devices/trezor_device.h"
 #include "daemon/log.h"
 #include "daemon/service_notify.h"
+#include "daemon/read_mostly.h"
 #include "daemon/turn_end.h"
 #include "store/datadir/daemon_files.h"
 #include "store/vault/secure_file.h"
@@ -508,13 +509,17 @@ void Server::schedule_audit_sync() {
 void Server::run() {
     if (!services_->startup_unlock_pending.load()) notify_service_manager("READY=1");
     std::vector<std::thread> threads;
-    // Each network thread ends its turns with the work its requests deferred (turn_end.h).
+    // Each network thread ends its turns with the work its requests deferred (turn_end.h), and
+    // has a number for its own copies of read-mostly state (read_mostly.h).
+    int number = 0;
     for (auto& ioc : more_network_)
-        threads.emplace_back([&ioc] {
+        threads.emplace_back([&ioc, index = ++number] {
+            network_thread::Scope numbered(index);
             turn_end::Scope turns(*ioc);
             ioc->run();
         });
     {
+        network_thread::Scope numbered(0);
         turn_end::Scope turns(ioc_);
         ioc_.run();
     }

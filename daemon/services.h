@@ -20,6 +20,7 @@
 #include "daemon/events/event_hub.h"
 #include "daemon/methods/pending_signings.h"
 #include "daemon/options.h"
+#include "daemon/read_mostly.h"
 #include "daemon/rpc/dispatcher.h"
 #include "daemon/serial_queue.h"
 #include "daemon/signers/signer_registry.h"
@@ -57,12 +58,17 @@ class ChainRegistry {
     std::shared_ptr<const Names> user_names() const;
 
   private:
-    void update_user_names();  // under mutex_
+    // Every request reads it (eth_chainId, a signature's chain) and it changes when the user or a
+    // dApp adds or removes a chain: read-mostly (read_mostly.h).
+    struct State {
+        std::vector<ChainConfig> chains;
+        std::shared_ptr<const Names> user_names;
+    };
+    static std::shared_ptr<const State> make_state(std::vector<ChainConfig> chains);
 
-    mutable std::mutex mutex_;
-    std::vector<ChainConfig> chains_;
+    std::mutex write_mutex_;  // one writer at a time: copy, change, publish
+    ReadMostly<State> state_;
     std::uint64_t default_chain_;
-    std::shared_ptr<const Names> user_names_;
 };
 
 // The configured chains with the user's saved ones applied (store/chains/chain_store.h): a
@@ -133,9 +139,12 @@ struct Services {
     ConnectionStops stops;
 
     // insight_settings(): the last settings made, and the user names they were made from.
+    struct InsightMade {
+        std::shared_ptr<const ChainRegistry::Names> from;  // kept, so its address stays unique
+        std::shared_ptr<const insight::Settings> settings;
+    };
     mutable std::mutex insight_mutex;
-    mutable std::shared_ptr<const ChainRegistry::Names> insight_names_from;
-    mutable std::shared_ptr<const insight::Settings> insight_settings_made;
+    mutable ReadMostly<InsightMade> insight_made{std::make_shared<const InsightMade>()};
     // Set while the --password-file unlock at start runs: requests wait for it instead of
     // asking the person to unlock.
     std::atomic<bool> startup_unlock_pending{false};

@@ -98,69 +98,69 @@ RpcError no_upstream_error(std::uint64_t chain) {
                     std::nullopt};
 }
 
-ChainRegistry::ChainRegistry(std::vector<ChainConfig> chains, std::uint64_t default_chain)
-    : chains_(std::move(chains)), default_chain_(default_chain) {
-    update_user_names();
+std::shared_ptr<const ChainRegistry::State> ChainRegistry::make_state(
+    std::vector<ChainConfig> chains) {
+    auto names = std::make_shared<Names>();
+    for (const auto& c : chains)
+        if (c.source == ChainConfig::Source::User && !c.name.empty()) (*names)[c.chain_id] = c.name;
+    return std::make_shared<const State>(State{std::move(chains), std::move(names)});
 }
 
-void ChainRegistry::update_user_names() {
-    auto names = std::make_shared<Names>();
-    for (const auto& c : chains_)
-        if (c.source == ChainConfig::Source::User && !c.name.empty()) (*names)[c.chain_id] = c.name;
-    user_names_ = std::move(names);
-}
+ChainRegistry::ChainRegistry(std::vector<ChainConfig> chains, std::uint64_t default_chain)
+    : state_(make_state(std::move(chains))), default_chain_(default_chain) {}
 
 std::shared_ptr<const ChainRegistry::Names> ChainRegistry::user_names() const {
-    std::lock_guard lock(mutex_);
-    return user_names_;
+    auto state = state_.get();
+    const Names* names = state->user_names.get();
+    return std::shared_ptr<const Names>(std::move(state), names);
 }
 
 std::optional<ChainConfig> ChainRegistry::find(std::uint64_t chain_id) const {
-    std::lock_guard lock(mutex_);
-    for (const auto& c : chains_) {
+    const auto state = state_.get();
+    for (const auto& c : state->chains) {
         if (c.chain_id == chain_id) return c;
     }
     return std::nullopt;
 }
 
 bool ChainRegistry::known(std::uint64_t chain_id) const {
-    std::lock_guard lock(mutex_);
-    return std::any_of(chains_.begin(), chains_.end(),
+    const auto state = state_.get();
+    return std::any_of(state->chains.begin(), state->chains.end(),
                        [&](const ChainConfig& c) { return c.chain_id == chain_id; });
 }
 
 std::vector<ChainConfig> ChainRegistry::all() const {
-    std::lock_guard lock(mutex_);
-    std::vector<ChainConfig> out = chains_;
+    std::vector<ChainConfig> out = state_.get()->chains;
     std::sort(out.begin(), out.end(),
               [](const ChainConfig& a, const ChainConfig& b) { return a.chain_id < b.chain_id; });
     return out;
 }
 
 void ChainRegistry::add(ChainConfig chain) {
-    std::lock_guard lock(mutex_);
-    for (auto& c : chains_) {
-        if (c.chain_id == chain.chain_id) {
-            if (chain.source == ChainConfig::Source::Dapp) {
-                chain.source = c.source;
-                chain.configured_url = c.configured_url;
-            }
-            c = std::move(chain);
-            update_user_names();
-            return;
+    std::lock_guard lock(write_mutex_);
+    std::vector<ChainConfig> chains = state_.get()->chains;
+    auto it = std::find_if(chains.begin(), chains.end(),
+                           [&](const ChainConfig& c) { return c.chain_id == chain.chain_id; });
+    if (it == chains.end()) {
+        chains.push_back(std::move(chain));
+    } else {
+        if (chain.source == ChainConfig::Source::Dapp) {
+            chain.source = it->source;
+            chain.configured_url = it->configured_url;
         }
+        *it = std::move(chain);
     }
-    chains_.push_back(std::move(chain));
-    update_user_names();
+    state_.publish(make_state(std::move(chains)));
 }
 
 bool ChainRegistry::remove(std::uint64_t chain_id) {
-    std::lock_guard lock(mutex_);
-    auto it = std::find_if(chains_.begin(), chains_.end(),
+    std::lock_guard lock(write_mutex_);
+    std::vector<ChainConfig> chains = state_.get()->chains;
+    auto it = std::find_if(chains.begin(), chains.end(),
                            [&](const ChainConfig& c) { return c.chain_id == chain_id; });
-    if (it == chains_.end()) return false;
-    chains_.erase(it);
-    update_user_names();
+    if (it == chains.end()) return false;
+    chains.erase(it);
+    state_.publish(make_state(std::move(chains)));
     return true;
 }
 
@@ -183,14 +183,21 @@ std::vector<ChainConfig> apply_saved_chains(std::vector<ChainConfig> configured,
 
 std::shared_ptr<const insight::Settings> Services::insight_settings() const {
     std::shared_ptr<const ChainRegistry::Names> names = chains.user_names();
-    std::lock_guard lock(insight_mutex);
-    if (insight_settings_made && insight_names_from == names) return insight_settings_made;
-    auto made = std::make_shared<insight::Settings>(config.insight);
-    for (const auto& [chain_id, name] : *names)
-        made->chain_names[chain_id] = name;
-    insight_names_from = std::move(names);
-    insight_settings_made = made;
-    return made;
+    auto made = insight_made.get();
+    if (made->from.get() != names.get()) {
+        std::lock_guard lock(insight_mutex);  // one rebuild at a time
+        made = insight_made.get();
+        if (made->from.get() != names.get()) {
+            auto settings = std::make_shared<insight::Settings>(config.insight);
+            for (const auto& [chain_id, name] : *names)
+                settings->chain_names[chain_id] = name;
+            insight_made.publish(std::make_shared<const InsightMade>(
+                InsightMade{std::move(names), std::move(settings)}));
+            made = insight_made.get();
+        }
+    }
+    const insight::Settings* settings = made->settings.get();
+    return std::shared_ptr<const insight::Settings>(std::move(made), settings);
 }
 
 std::uint64_t Services::chain_for(const rpc::Client& client) const {

@@ -20,19 +20,34 @@ std::string connect_hint(const AccountRoute& route) {
 
 }  // namespace
 
-SignerRegistry::SignerRegistry(std::shared_ptr<drivers::software::SoftwareSigner> software,
-                               bool spillover)
-    : software_(std::move(software)) {
+// The software signer's routing, before the vault's accounts are known.
+std::shared_ptr<const SignerRegistry::Routing> SignerRegistry::initial_routing(
+    const std::shared_ptr<drivers::software::SoftwareSigner>& software, bool spillover) {
     std::shared_ptr<SignerLane> lane;
     if (spillover)
         lane = std::make_shared<SpilloverLane>("signing");
     else
         lane = std::make_shared<InlineLane>();
-    attached_.emplace(software_->id(), Attached{software_, std::move(lane)});
+    auto routing = std::make_shared<Routing>();
+    routing->attached.emplace(software->id(), Attached{software, std::move(lane)});
+    return routing;
 }
+
+SignerRegistry::SignerRegistry(std::shared_ptr<drivers::software::SoftwareSigner> software,
+                               bool spillover)
+    : software_(std::move(software)), routing_(initial_routing(software_, spillover)) {}
 
 SignerRegistry::~SignerRegistry() {
     stop_all();
+}
+
+template <class Change>
+auto SignerRegistry::republish(Change&& change) {
+    std::lock_guard lock(write_mutex_);
+    auto next = std::make_shared<Routing>(*routing_.get());
+    auto result = change(*next);
+    routing_.publish(std::move(next));
+    return result;
 }
 
 void SignerRegistry::attach(std::shared_ptr<core::Signer> signer) {
@@ -42,84 +57,88 @@ void SignerRegistry::attach(std::shared_ptr<core::Signer> signer) {
         lane = std::make_shared<ThreadLane>(id);
     else
         lane = std::make_shared<InlineLane>();
-    std::shared_ptr<SignerLane> replaced;
-    {
-        std::lock_guard lock(mutex_);
-        auto& slot = attached_[id];
-        replaced = std::move(slot.lane);
+    std::shared_ptr<SignerLane> replaced = republish([&](Routing& routing) {
+        auto& slot = routing.attached[id];
+        auto old_lane = std::move(slot.lane);
         slot = Attached{std::move(signer), std::move(lane)};
-    }
+        return old_lane;
+    });
     if (replaced) replaced->stop();
 }
 
 void SignerRegistry::detach(const std::string& signer_id) {
-    std::shared_ptr<SignerLane> lane;
-    {
-        std::lock_guard lock(mutex_);
-        if (signer_id == software_->id()) return;  // the keystore is always there
-        auto it = attached_.find(signer_id);
-        if (it == attached_.end()) return;
-        lane = std::move(it->second.lane);
-        attached_.erase(it);
-    }
-    lane->stop();  // outside the lock: jobs answering their callers may call back in
+    if (signer_id == software_->id()) return;  // the keystore is always there
+    std::shared_ptr<SignerLane> lane = republish([&](Routing& routing) {
+        std::shared_ptr<SignerLane> gone;
+        auto it = routing.attached.find(signer_id);
+        if (it == routing.attached.end()) return gone;
+        gone = std::move(it->second.lane);
+        routing.attached.erase(it);
+        return gone;
+    });
+    // Outside the lock: jobs answering their callers may call back in.
+    if (lane) lane->stop();
 }
 
 bool SignerRegistry::attached(const std::string& signer_id) const {
-    std::lock_guard lock(mutex_);
-    return attached_.count(signer_id) != 0;
+    return routing_.get()->attached.count(signer_id) != 0;
 }
 
 std::shared_ptr<SignerLane> SignerRegistry::lane(const std::string& signer_id) const {
-    std::lock_guard lock(mutex_);
-    auto it = attached_.find(signer_id);
-    return it == attached_.end() ? nullptr : it->second.lane;
+    const auto routing = routing_.get();
+    auto it = routing->attached.find(signer_id);
+    return it == routing->attached.end() ? nullptr : it->second.lane;
 }
 
 std::shared_ptr<core::Signer> SignerRegistry::signer(const std::string& signer_id) const {
-    std::lock_guard lock(mutex_);
-    auto it = attached_.find(signer_id);
-    return it == attached_.end() ? nullptr : it->second.signer;
+    const auto routing = routing_.get();
+    auto it = routing->attached.find(signer_id);
+    return it == routing->attached.end() ? nullptr : it->second.signer;
 }
 
 std::vector<std::shared_ptr<core::Signer>> SignerRegistry::signers() const {
-    std::lock_guard lock(mutex_);
+    const auto routing = routing_.get();
     std::vector<std::shared_ptr<core::Signer>> out;
-    for (const auto& [id, a] : attached_)
+    for (const auto& [id, a] : routing->attached)
         out.push_back(a.signer);
     return out;
 }
 
 void SignerRegistry::set_accounts(std::vector<AccountRoute> accounts) {
-    std::lock_guard lock(mutex_);
-    accounts_ = std::move(accounts);
+    republish([&](Routing& routing) {
+        routing.accounts = std::move(accounts);
+        return true;
+    });
 }
 
 std::vector<core::Address> SignerRegistry::accounts() const {
-    std::lock_guard lock(mutex_);
+    const auto routing = routing_.get();
     std::vector<core::Address> out;
-    out.reserve(accounts_.size());
-    for (const auto& a : accounts_)
+    out.reserve(routing->accounts.size());
+    for (const auto& a : routing->accounts)
         out.push_back(a.key.address);
     return out;
 }
 
 std::vector<AccountRoute> SignerRegistry::routes() const {
-    std::lock_guard lock(mutex_);
-    return accounts_;
+    return routing_.get()->accounts;
 }
 
 core::Result<Route> SignerRegistry::route(const core::Address& account) const {
-    std::lock_guard lock(mutex_);
-    auto it = std::find_if(accounts_.begin(), accounts_.end(),
+    const auto routing = routing_.get();
+    const auto& accounts = routing->accounts;
+    auto it = std::find_if(accounts.begin(), accounts.end(),
                            [&](const AccountRoute& a) { return a.key.address == account; });
-    if (it == accounts_.end()) {
+    if (it == accounts.end()) {
         return fail(ErrorCode::NotFound,
                     account.to_checksum_string() + " is not an account of this vault");
     }
-    auto signer = attached_.find(it->signer_id);
-    if (signer == attached_.end()) return fail(ErrorCode::DeviceNotFound, connect_hint(*it));
-    return Route{signer->second.signer, signer->second.lane, it->key};
+    auto found = routing->attached.find(it->signer_id);
+    if (found == routing->attached.end()) return fail(ErrorCode::DeviceNotFound, connect_hint(*it));
+    // Handles that share the routing's reference count (this thread's own, see ReadMostly)
+    // rather than the signer's and the lane's, which every thread would bump.
+    return Route{std::shared_ptr<core::Signer>(routing, found->second.signer.get()),
+                 std::shared_ptr<SignerLane>(routing, found->second.lane.get()), it->key};
 }
 
 core::Result<Route> SignerRegistry::check(const core::Address& account) const {
@@ -130,14 +149,9 @@ core::Result<Route> SignerRegistry::check(const core::Address& account) const {
 }
 
 void SignerRegistry::stop_all() {
-    std::vector<std::shared_ptr<SignerLane>> lanes;
-    {
-        std::lock_guard lock(mutex_);
-        for (auto& [id, a] : attached_)
-            lanes.push_back(a.lane);
-    }
-    for (auto& lane : lanes)
-        lane->stop();
+    const auto routing = routing_.get();
+    for (const auto& [id, a] : routing->attached)
+        a.lane->stop();
 }
 
 }  // namespace keybridge::daemon::signers

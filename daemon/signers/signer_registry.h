@@ -8,6 +8,7 @@
 
 #include "core/result.h"
 #include "core/signer.h"
+#include "daemon/read_mostly.h"
 #include "daemon/signers/signer_lane.h"
 #include "drivers/software/software_signer.h"
 
@@ -79,11 +80,21 @@ class SignerRegistry {
         std::shared_ptr<core::Signer> signer;
         std::shared_ptr<SignerLane> lane;
     };
+    // Every signature reads it twice and it changes on unlock, vault edits and device plugs:
+    // read-mostly, so the network threads share no lock or reference count for it.
+    struct Routing {
+        std::map<std::string, Attached> attached;  // by signer id; "software" always present
+        std::vector<AccountRoute> accounts;
+    };
+    static std::shared_ptr<const Routing> initial_routing(
+        const std::shared_ptr<drivers::software::SoftwareSigner>& software, bool spillover);
+    // Applies `change` to a copy of the routing and publishes it; returns what change returns.
+    template <class Change>
+    auto republish(Change&& change);
 
     std::shared_ptr<drivers::software::SoftwareSigner> software_;
-    mutable std::mutex mutex_;
-    std::map<std::string, Attached> attached_;  // by signer id; "software" always present
-    std::vector<AccountRoute> accounts_;
+    std::mutex write_mutex_;  // one writer at a time: copy, change, publish
+    ReadMostly<Routing> routing_;
 };
 
 }  // namespace keybridge::daemon::signers
