@@ -178,6 +178,11 @@ Result<json::value> parse_json_text(std::string_view text) {
 // ---------------------------------------------------------------------------------------------
 // Type grammar
 
+}  // namespace
+
+// The parsed forms a Schema keeps (named, not anonymous: detail::Schema holds them).
+namespace detail {
+
 enum class Kind { Address, Bool, String, Bytes, FixedBytes, Int, Uint, Struct };
 
 // A parsed member type. It views the text it was parsed from, which must outlive it (a Field's
@@ -189,6 +194,31 @@ struct TypeSpec {
     std::string_view base;          // the type without array suffixes
     std::vector<std::size_t> dims;  // array dimensions as written, outermost last; 0 = T[]
 };
+
+// What encoding a struct type needs besides the data.
+struct StructLayout {
+    Hash32 type_hash;
+    const std::vector<Field>* fields;
+    std::vector<TypeSpec> specs;  // specs[i] = parse_type(fields[i].type)
+    std::string type_text;        // encodeType
+};
+
+// A document's "types", validated, and, for a schema small enough to be remembered, the layout
+// of every struct type. A function of the types object alone, so documents with equal "types"
+// share one (see schema_for). Immutable once built; the layouts' views point into `types`.
+struct Schema {
+    TypedData::TypeMap types;  // every definition, sorted by name; always has EIP712Domain
+    std::map<std::string, StructLayout, std::less<>> layouts;  // empty, or one per struct type
+};
+
+}  // namespace detail
+
+namespace {
+
+using detail::Kind;
+using detail::Schema;
+using detail::StructLayout;
+using detail::TypeSpec;
 
 // Decimal digits without sign or leading zeros, at most max.
 std::optional<std::size_t> parse_canonical_count(std::string_view digits, std::size_t max) {
@@ -595,13 +625,73 @@ Hash32 memoised_type_hash(std::string text) {
     return hash;
 }
 
-// What encoding a struct type needs besides the data, worked out once per Encoder.
-struct StructLayout {
-    Hash32 type_hash;
-    const std::vector<Field>* fields;
-    std::vector<TypeSpec> specs;  // specs[i] = parse_type(fields[i].type)
-    std::string type_text;        // encodeType
-};
+void append_definition(std::string& out, std::string_view name, const std::vector<Field>& fields) {
+    out += name;
+    out += '(';
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (i > 0) out += ',';
+        out += fields[i].type;
+        out += ' ';
+        out += fields[i].name;
+    }
+    out += ')';
+}
+
+// encodeType over a set of definitions (encode_type below, and a Schema being built).
+Result<std::string> encode_type_in(const TypedData::TypeMap& types, std::string_view type_name) {
+    const auto find = [&](std::string_view name) -> const std::vector<Field>* {
+        auto it = types.find(name);
+        return it == types.end() ? nullptr : &it->second;
+    };
+    const std::vector<Field>* fields = find(type_name);
+    if (fields == nullptr) {
+        return fail(ErrorCode::InvalidArgument, quote(type_name) + " is not a defined struct type");
+    }
+    // Depth-first walk with a visited set: cycles (Mail.replyTo: Mail) end here.
+    std::set<std::string_view> deps;  // views into the types' own strings
+    std::vector<const std::vector<Field>*> pending{fields};
+    while (!pending.empty()) {
+        const std::vector<Field>* current = pending.back();
+        pending.pop_back();
+        for (const Field& field : *current) {
+            auto spec = parse_type(field.type);
+            if (!spec) return fail(spec.error());
+            if (spec->kind != Kind::Struct || spec->base == type_name) continue;
+            if (!deps.insert(spec->base).second) continue;
+            const std::vector<Field>* dep = find(spec->base);
+            if (dep == nullptr) {
+                return fail(ErrorCode::Internal, "undefined type survived parsing");
+            }
+            pending.push_back(dep);
+        }
+    }
+    std::string out;
+    append_definition(out, type_name, *fields);
+    for (const std::string_view dep : deps)
+        append_definition(out, dep, *find(dep));
+    return out;
+}
+
+// The layout of struct `name` among `types`; InvalidArgument when it is not defined. Its views
+// point into `types`.
+Result<StructLayout> make_layout(const TypedData::TypeMap& types, std::string_view name) {
+    const auto it = types.find(name);
+    if (it == types.end()) {
+        return fail(ErrorCode::InvalidArgument, quote(name) + " is not a defined struct type");
+    }
+    const std::vector<Field>* fields = &it->second;
+    auto text = encode_type_in(types, name);
+    if (!text) return fail(text.error());
+    StructLayout layout{{}, fields, {}, *text};
+    layout.type_hash = memoised_type_hash(std::move(*text));
+    layout.specs.reserve(fields->size());
+    for (const Field& field : *fields) {
+        auto spec = parse_type(field.type);
+        if (!spec) return fail(spec.error());  // parse() accepted every member type
+        layout.specs.push_back(std::move(*spec));
+    }
+    return layout;
+}
 
 // One hashing run over a TypedData (one digest, or one of the public hash functions): holds the
 // version and memoises each struct type's layout, i.e. its encodeType/typeHash and its parsed
@@ -613,25 +703,16 @@ class Encoder {
   public:
     Encoder(const TypedData& typed, Version version) : typed_(typed), version_(version) {}
 
-    // The layout of struct `name`; InvalidArgument when it is not defined.
+    // The layout of struct `name`: the schema's, or worked out here once for a schema too large
+    // to have them. InvalidArgument when it is not defined.
     Result<const StructLayout*> layout(std::string_view name) {
+        const auto& known = typed_.schema().layouts;
+        if (auto it = known.find(name); it != known.end()) return &it->second;
         if (auto it = layouts_.find(name); it != layouts_.end()) return &it->second;
-        const std::vector<Field>* fields = typed_.find_type(name);
-        if (fields == nullptr) {
-            return fail(ErrorCode::InvalidArgument, quote(name) + " is not a defined struct type");
-        }
-        auto text = encode_type(typed_, name);
-        if (!text) return fail(text.error());
-        StructLayout entry{{}, fields, {}, *text};
-        entry.type_hash = memoised_type_hash(std::move(*text));
-        entry.specs.reserve(fields->size());
-        for (const Field& field : *fields) {
-            auto spec = parse_type(field.type);
-            if (!spec) return fail(spec.error());  // parse() accepted every member type
-            entry.specs.push_back(std::move(*spec));
-        }
+        auto made = make_layout(typed_.types(), name);
+        if (!made) return fail(made.error());
         // std::map nodes do not move: the pointer stays valid while more layouts are added.
-        return &layouts_.emplace(std::string(name), std::move(entry)).first->second;
+        return &layouts_.emplace(std::string(name), std::move(*made)).first->second;
     }
 
     // Appends encodeData(type, data). depth counts the structs and arrays around data.
@@ -789,55 +870,11 @@ class Encoder {
     std::map<std::string, StructLayout, std::less<>> layouts_;
 };
 
-void append_definition(std::string& out, std::string_view name, const std::vector<Field>& fields) {
-    out += name;
-    out += '(';
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-        if (i > 0) out += ',';
-        out += fields[i].type;
-        out += ' ';
-        out += fields[i].name;
-    }
-    out += ')';
-}
-
-}  // namespace
-
-// ---------------------------------------------------------------------------------------------
-// TypedData
-
-const std::vector<Field>* TypedData::find_type(std::string_view name) const {
-    auto it = types_.find(name);
-    return it == types_.end() ? nullptr : &it->second;
-}
-
-Result<TypedData> parse(std::string_view json_text) {
-    auto value = parse_json_text(json_text);
-    if (!value) return fail(value.error());
-    return TypedData::from_json(*value, &*value);
-}
-
-Result<TypedData> parse(const json::value& json) {
-    // Text went through parse_json_text, which enforces the same limits while parsing.
-    KEYBRIDGE_TRY_STATUS(check_json_limits(json));
-    return TypedData::from_json(json, nullptr);
-}
-
-Result<TypedData> TypedData::from_json(const json::value& json, json::value* owned) {
-    if (!json.is_object()) {
-        return fail(ErrorCode::InvalidFormat,
-                    std::string("typed data must be a JSON object, got ") + kind_name(json));
-    }
-    const json::object& root = json.get_object();
-    TypedData out;
-
-    const json::value* types = root.if_contains("types");
-    if (types == nullptr) return fail(ErrorCode::InvalidFormat, "missing \"types\"");
-    if (!types->is_object()) {
-        return fail_at(ErrorCode::InvalidFormat, "types",
-                       std::string("expected an object, got ") + kind_name(*types));
-    }
-    if (types->get_object().size() > kMaxStructTypes) {
+// Validates a document's "types" (the rules in eip712.h) into a Schema; the layouts are left to
+// the caller.
+Result<std::shared_ptr<Schema>> build_schema(const json::object& types) {
+    auto schema = std::make_shared<Schema>();
+    if (types.size() > kMaxStructTypes) {
         return fail_at(ErrorCode::InvalidArgument, "types",
                        "more than " + std::to_string(kMaxStructTypes) + " struct types");
     }
@@ -849,7 +886,7 @@ Result<TypedData> TypedData::from_json(const json::value& json, json::value* own
         std::string_view type;
     };
     std::vector<StructMember> struct_members;
-    for (const auto& definition : types->get_object()) {
+    for (const auto& definition : types) {
         const std::string_view name = definition.key();
         if (name.size() > kMaxNameLength) {
             return fail_at(ErrorCode::InvalidArgument, "types",
@@ -871,7 +908,7 @@ Result<TypedData> TypedData::from_json(const json::value& json, json::value* own
                            std::string("expected an array of {name, type}, got ") +
                                kind_name(definition.value()));
         }
-        std::vector<Field>& fields = out.types_[std::string(name)];
+        std::vector<Field>& fields = schema->types[std::string(name)];
         const json::array& members = definition.value().get_array();
         // Duplicate names: a struct's few members are compared in place; a long list (hostile
         // input) is indexed so that the check stays O(n log n).
@@ -927,7 +964,7 @@ Result<TypedData> TypedData::from_json(const json::value& json, json::value* own
         }
     }
     // eth-sig-util supplies an empty domain type when the document has none.
-    out.types_.try_emplace(std::string(kDomainTypeName));
+    schema->types.try_emplace(std::string(kDomainTypeName));
 
     // Second pass, now that every name is known; in name order, as the types are kept, so that
     // the first error reported does not depend on the order of the document's keys.
@@ -935,7 +972,7 @@ Result<TypedData> TypedData::from_json(const json::value& json, json::value* own
         return std::pair(a.owner, a.index) < std::pair(b.owner, b.index);
     });
     for (const StructMember& member : struct_members) {
-        const bool defined = out.types_.contains(member.type);
+        const bool defined = schema->types.contains(member.type);
         if (defined && member.owner != kDomainTypeName) continue;
         const std::string path =
             "types." + std::string(member.owner) + index_segment(member.index) + ".type";
@@ -945,6 +982,90 @@ Result<TypedData> TypedData::from_json(const json::value& json, json::value* own
         }
         return fail_at(ErrorCode::NotSupported, path, "EIP712Domain members may not be structs");
     }
+    return schema;
+}
+
+// The largest schema remembered per thread (members of all types together): larger ones are
+// validated per document and their layouts worked out per hashing run.
+constexpr std::size_t kRememberedSchemaFields = 64;
+constexpr std::size_t kRememberedSchemas = 8;
+
+std::size_t field_count(const TypedData::TypeMap& types) {
+    std::size_t count = 0;
+    for (const auto& [name, fields] : types)
+        count += fields.size();
+    return count;
+}
+
+// The Schema of a "types" object. A dApp signs under the same few types again and again, so each
+// thread remembers the last kRememberedSchemas small ones with their layouts worked out, keyed by
+// the types object itself (compared as JSON: equal objects validate and lay out alike). Only
+// valid schemas are remembered; nothing in them is secret.
+Result<std::shared_ptr<const Schema>> schema_for(const json::object& types) {
+    struct Remembered {
+        json::object types;
+        std::shared_ptr<const Schema> schema;
+    };
+    thread_local std::vector<Remembered> remembered;
+    for (const Remembered& entry : remembered) {
+        if (entry.types == types) return entry.schema;
+    }
+    auto schema = build_schema(types);
+    if (!schema) return fail(schema.error());
+    if (field_count((*schema)->types) > kRememberedSchemaFields) return std::move(*schema);
+    for (const auto& [name, fields] : (*schema)->types) {
+        auto layout = make_layout((*schema)->types, name);
+        if (!layout) return fail(layout.error());  // cannot happen: every reference is defined
+        (*schema)->layouts.emplace(name, std::move(*layout));
+    }
+    if (remembered.size() >= kRememberedSchemas) remembered.erase(remembered.begin());
+    remembered.push_back({types, *schema});
+    return std::move(*schema);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// TypedData
+
+const TypedData::TypeMap& TypedData::types() const {
+    return schema_->types;
+}
+
+const std::vector<Field>* TypedData::find_type(std::string_view name) const {
+    auto it = schema_->types.find(name);
+    return it == schema_->types.end() ? nullptr : &it->second;
+}
+
+Result<TypedData> parse(std::string_view json_text) {
+    auto value = parse_json_text(json_text);
+    if (!value) return fail(value.error());
+    return TypedData::from_json(*value, &*value);
+}
+
+Result<TypedData> parse(const json::value& json) {
+    // Text went through parse_json_text, which enforces the same limits while parsing.
+    KEYBRIDGE_TRY_STATUS(check_json_limits(json));
+    return TypedData::from_json(json, nullptr);
+}
+
+Result<TypedData> TypedData::from_json(const json::value& json, json::value* owned) {
+    if (!json.is_object()) {
+        return fail(ErrorCode::InvalidFormat,
+                    std::string("typed data must be a JSON object, got ") + kind_name(json));
+    }
+    const json::object& root = json.get_object();
+    TypedData out;
+
+    const json::value* types = root.if_contains("types");
+    if (types == nullptr) return fail(ErrorCode::InvalidFormat, "missing \"types\"");
+    if (!types->is_object()) {
+        return fail_at(ErrorCode::InvalidFormat, "types",
+                       std::string("expected an object, got ") + kind_name(*types));
+    }
+    auto schema = schema_for(types->get_object());
+    if (!schema) return fail(schema.error());
+    out.schema_ = std::move(*schema);
 
     const json::value* primary = root.if_contains("primaryType");
     if (primary == nullptr) return fail(ErrorCode::InvalidFormat, "missing \"primaryType\"");
@@ -1005,33 +1126,7 @@ Result<TypedData> TypedData::from_json(const json::value& json, json::value* own
 // Hashing
 
 Result<std::string> encode_type(const TypedData& typed, std::string_view type_name) {
-    const std::vector<Field>* fields = typed.find_type(type_name);
-    if (fields == nullptr) {
-        return fail(ErrorCode::InvalidArgument, quote(type_name) + " is not a defined struct type");
-    }
-    // Depth-first walk with a visited set: cycles (Mail.replyTo: Mail) end here.
-    std::set<std::string_view> deps;  // views into typed's own type strings
-    std::vector<const std::vector<Field>*> pending{fields};
-    while (!pending.empty()) {
-        const std::vector<Field>* current = pending.back();
-        pending.pop_back();
-        for (const Field& field : *current) {
-            auto spec = parse_type(field.type);
-            if (!spec) return fail(spec.error());
-            if (spec->kind != Kind::Struct || spec->base == type_name) continue;
-            if (!deps.insert(spec->base).second) continue;
-            const std::vector<Field>* dep = typed.find_type(spec->base);
-            if (dep == nullptr) {
-                return fail(ErrorCode::Internal, "undefined type survived parsing");
-            }
-            pending.push_back(dep);
-        }
-    }
-    std::string out;
-    append_definition(out, type_name, *fields);
-    for (const std::string_view dep : deps)
-        append_definition(out, dep, *typed.find_type(dep));
-    return out;
+    return encode_type_in(typed.types(), type_name);
 }
 
 Result<Hash32> type_hash(const TypedData& typed, std::string_view type_name) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -119,19 +120,27 @@ struct Field {
 
 class HashedTypedData;
 
+namespace detail {
+struct Schema;  // a document's validated "types" and their encoding layouts (eip712.cpp)
+}  // namespace detail
+
 // A validated typed-data document. Only parse() creates one.
 class TypedData {
   public:
     using TypeMap = std::map<std::string, std::vector<Field>, std::less<>>;
 
     // Every struct definition, sorted by name; always contains EIP712Domain.
-    const TypeMap& types() const { return types_; }
+    const TypeMap& types() const;
     const std::string& primary_type() const { return primary_type_; }
     const boost::json::object& domain() const { return domain_.get_object(); }
     const boost::json::object& message() const { return message_.get_object(); }
 
     // The members of struct `name`, or nullptr when it is not defined.
     const std::vector<Field>* find_type(std::string_view name) const;
+
+    // For eip712.cpp's encoder: the types with their layouts. Shared by documents whose "types"
+    // are equal (immutable).
+    const detail::Schema& schema() const { return *schema_; }
 
   private:
     friend Result<TypedData> parse(std::string_view json_text);
@@ -144,7 +153,7 @@ class TypedData {
     friend Result<HashedTypedData> hash_typed_data(TypedData typed, Version version);
     TypedData() = default;
 
-    TypeMap types_;
+    std::shared_ptr<const detail::Schema> schema_;  // never null once parsed
     std::string primary_type_;
     boost::json::value domain_ = boost::json::object();   // always an object
     boost::json::value message_ = boost::json::object();  // always an object

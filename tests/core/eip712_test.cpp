@@ -332,6 +332,40 @@ TEST(Eip712, RememberedTypeHashesAndDomainSeparatorsFollowEveryChange) {
     }
 }
 
+// Documents with equal "types" share one validated schema per thread (with the layouts worked
+// out once); any difference in the types gives another one, and the digests stay those of a
+// thread that remembered nothing.
+TEST(Eip712, EqualTypesShareOneSchema) {
+    const auto mail = test::load_json("eip712-mail-example.json");
+    const std::string text = json::serialize(mail.at("typedData"));
+    const TypedData first = must_parse(text);
+    const TypedData second = must_parse(text);
+    EXPECT_EQ(&first.schema(), &second.schema());
+
+    json::value renamed = mail.at("typedData");
+    renamed.as_object()["types"].as_object()["Mail"].as_array()[2].as_object()["name"] = "body";
+    auto& message = renamed.as_object()["message"].as_object();
+    message["body"] = message["contents"];
+    message.erase("contents");
+    const std::string renamed_text = json::serialize(renamed);
+    const TypedData other = must_parse(renamed_text);
+    EXPECT_NE(&other.schema(), &first.schema());
+    EXPECT_EQ(digest_here(renamed_text, Version::V4),
+              digest_on_a_new_thread(renamed_text, Version::V4));
+
+    // A schema with more members than a thread remembers is validated per document.
+    json::value large = mail.at("typedData");
+    json::array members;
+    for (int i = 0; i < 70; ++i)
+        members.push_back(json::object{{"name", "f" + std::to_string(i)}, {"type", "uint8"}});
+    large.as_object()["types"].as_object()["Unused"] = std::move(members);
+    const std::string large_text = json::serialize(large);
+    EXPECT_NE(&must_parse(large_text).schema(), &must_parse(large_text).schema());
+    // An unused definition changes no encodeType: the Mail example's digest.
+    EXPECT_EQ(hex_encode(digest_here(large_text, Version::V4)),
+              std::string(mail.at("signingHash").as_string()));
+}
+
 TEST(Eip712, HashedTypedDataFailsWhereSigningHashFails) {
     const TypedData typed = must_parse(one_field("uint8[]", "[1, 2]"));
     auto v3 = hash_typed_data(typed, Version::V3);
