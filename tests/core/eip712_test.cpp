@@ -353,6 +353,21 @@ TEST(Eip712, EqualTypesShareOneSchema) {
     EXPECT_EQ(digest_here(renamed_text, Version::V4),
               digest_on_a_new_thread(renamed_text, Version::V4));
 
+    // The same definitions with the keys of "types" in another order: equal as JSON, and it
+    // must digest the same whether or not it shares the schema.
+    json::value reordered = mail.at("typedData");
+    json::object types_reversed;
+    const auto& types = reordered.as_object()["types"].as_object();
+    for (auto it = types.end(); it != types.begin();) {
+        --it;
+        types_reversed[it->key()] = it->value();
+    }
+    reordered.as_object()["types"] = std::move(types_reversed);
+    const std::string reordered_text = json::serialize(reordered);
+    EXPECT_NE(reordered_text, text);
+    EXPECT_EQ(hex_encode(digest_here(reordered_text, Version::V4)),
+              std::string(mail.at("signingHash").as_string()));
+
     // A schema with more members than a thread remembers is validated per document.
     json::value large = mail.at("typedData");
     json::array members;
