@@ -1048,7 +1048,8 @@ Result<std::shared_ptr<const Schema>> schema_for(const json::object& types) {
         (*schema)->layouts.emplace(name, std::move(*layout));
     }
     if (remembered.size() >= kRememberedSchemas) remembered.erase(remembered.begin());
-    remembered.push_back({types, *schema});
+    // A copy in the default storage: the document's may be the request's (a wiping arena).
+    remembered.push_back({json::object(types, json::storage_ptr()), *schema});
     return std::move(*schema);
 }
 
