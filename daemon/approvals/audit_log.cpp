@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -14,6 +15,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
 #include "daemon/log.h"
 #include "daemon/turn_end.h"
 
@@ -220,6 +222,12 @@ namespace {
 // The line a HeldLine keeps back on this thread (at most one at a time, see audit_log.h).
 thread_local AuditLog::HeldLine* t_held = nullptr;
 
+void append_number(std::string& out, std::uint64_t value) {
+    char digits[24];
+    const char* end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    out.append(digits, static_cast<std::size_t>(end - digits));
+}
+
 // The lines record_then() gathered on this thread in this turn of its event loop, for one log.
 struct TurnLines {
     AuditLog* log = nullptr;
@@ -252,9 +260,12 @@ std::string AuditLog::format_line(const ApprovalRequest& r, std::string_view dec
     // string serialiser, which escapes it.
     std::string text;
     text.reserve(256);
-    text.append("{\"time\":\"").append(stamp).append("\",\"id\":").append(std::to_string(r.id));
-    text.append(",\"origin\":").append(boost::json::serialize(boost::json::string_view(r.origin)));
-    text.append(",\"method\":").append(boost::json::serialize(boost::json::string_view(r.method)));
+    text.append("{\"time\":\"").append(stamp).append("\",\"id\":");
+    append_number(text, r.id);
+    text.append(",\"origin\":");
+    core::append_json_string(text, r.origin);
+    text.append(",\"method\":");
+    core::append_json_string(text, r.method);
     if (r.account) {
         // Checksumming hashes the address; a client signing again uses the same account. Kept
         // per thread: the lock in append() covers only the file's bookkeeping, so that network
@@ -267,11 +278,12 @@ std::string AuditLog::format_line(const ApprovalRequest& r, std::string_view dec
         }
         text.append(",\"account\":\"").append(checksum).append("\"");
     }
-    text.append(",\"chainId\":").append(std::to_string(r.chain_id));
-    text.append(",\"decision\":")
-        .append(boost::json::serialize(boost::json::string_view(decision)));
-    text.append(",\"decidedBy\":")
-        .append(boost::json::serialize(boost::json::string_view(decided_by)));
+    text.append(",\"chainId\":");
+    append_number(text, r.chain_id);
+    text.append(",\"decision\":");
+    core::append_json_string(text, decision);
+    text.append(",\"decidedBy\":");
+    core::append_json_string(text, decided_by);
     if (digest) text.append(",\"digest\":\"").append(core::hex_encode(*digest)).append("\"");
     if (decision == "signed" && !r.counterparties.empty()) {
         text.append(",\"counterparties\":[");

@@ -1,5 +1,6 @@
 #include "daemon/rpc/jsonrpc.h"
 
+#include "core/json_text.h"
 #include "daemon/rpc/json_reader.h"
 
 namespace keybridge::daemon::rpc {
@@ -177,7 +178,15 @@ json::object make_error(const json::value& id, const RpcError& error) {
 
 std::string result_text(std::string_view id_text, const json::value& result) {
     std::string text = R"({"jsonrpc":"2.0","id":)";
-    text.append(id_text).append(R"(,"result":)").append(json::serialize(result)).append("}");
+    text.reserve(text.size() + id_text.size() + 16 +
+                 (result.is_string() ? result.get_string().size() + 2 : 0));
+    text.append(id_text).append(R"(,"result":)");
+    // Most results are one string (a signature, a hash, a quantity): written in place.
+    if (result.is_string())
+        core::append_json_string(text, result.get_string());
+    else
+        text.append(json::serialize(result));
+    text.append("}");
     return text;
 }
 
