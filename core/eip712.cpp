@@ -879,7 +879,7 @@ Result<std::shared_ptr<Schema>> build_schema(const json::object& types) {
                        "more than " + std::to_string(kMaxStructTypes) + " struct types");
     }
     std::size_t total_fields = 0;
-    // Members of struct type, checked once every name is known. The views point into `json`.
+    // Members of struct type, checked once every name is known. The views point into `types`.
     struct StructMember {
         std::string_view owner;
         std::size_t index;
