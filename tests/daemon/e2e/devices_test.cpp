@@ -161,6 +161,14 @@ class Devices : public DaemonTest {
         });
     }
     bool attached() { return server_->signers().attached(kDeviceId); }
+    // Attached, and the device list says so: the manager attaches the signer first and updates
+    // the entry it lists when that poll step ends, so a test that reads the list (or the
+    // doctor's report of it) waits for both.
+    bool attached_and_listed() {
+        if (!attached()) return false;
+        const json::array listed = devices();
+        return listed.size() == 1 && listed[0].at("attached") == json::value(true);
+    }
 
     std::shared_ptr<FakeBus> bus_ = std::make_shared<FakeBus>();
     std::shared_ptr<TestDeviceSigner> device_;
@@ -180,7 +188,7 @@ TEST_F(Devices, ListedOverRpcAndByTheToolWithModelAppVersionAndState) {
         << text;
 
     state->set(DeviceState::Ready);
-    ASSERT_TRUE(eventually([&] { return attached(); }));
+    ASSERT_TRUE(eventually([&] { return attached_and_listed(); }));
     const json::object d = devices()[0].as_object();
     EXPECT_EQ(d.at("id"), json::value(kDeviceId));
     EXPECT_EQ(d.at("model"), json::value("Nano S Plus"));
@@ -342,7 +350,7 @@ TEST_F(Devices, DoctorReportsWhatKeybridgedSeesOnTheDevices) {
         << text;
     EXPECT_NE(text.find("fix: unlock the Ledger with its PIN"), std::string::npos) << text;
     state->set(DeviceState::Ready);
-    ASSERT_TRUE(eventually([&] { return attached(); }));
+    ASSERT_TRUE(eventually([&] { return attached_and_listed(); }));
     const json::value report = json::parse(run_tool({"doctor", "--json"}));
     EXPECT_EQ(report.at("daemonRunning"), json::value(true));
     bool hint = false;
