@@ -7,6 +7,7 @@
 
 #include "core/assert.h"
 #include "core/hash.h"
+#include "core/rfc6979.h"
 
 namespace keybridge::core {
 namespace {
@@ -138,11 +139,12 @@ Result<RecoverableSignature> RecoverableSignature::from_rsv(ByteView rsv) {
 
 RecoverableSignature sign_digest(const PrivateKey& key, const Hash32& digest) {
     secp256k1_ecdsa_recoverable_signature lib_sig;
-    // Default nonce function is RFC 6979; the key is valid, so signing cannot fail.
+    // RFC 6979 nonces, the library's own computed faster (core/rfc6979.h); the key is valid, so
+    // signing cannot fail.
     KEYBRIDGE_ASSERT(secp256k1_ecdsa_sign_recoverable(secp256k1_ctx(), &lib_sig, digest.data(),
-                                                      key.data(), nullptr, nullptr) == 1);
-    // libsecp256k1 0.2's RFC 6979 nonce function copies the key into a local it does not
-    // reliably wipe.
+                                                      key.data(), rfc6979_nonce, nullptr) == 1);
+    // libsecp256k1 0.2 clears its scalar copies of the key and the nonce with plain stores an
+    // optimiser may drop.
     wipe_stack();
     std::array<std::uint8_t, 64> compact{};
     int recid = 0;
