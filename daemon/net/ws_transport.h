@@ -2,14 +2,18 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <utility>
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
@@ -18,10 +22,17 @@
 namespace keybridge::daemon::net {
 
 // The stream under a WebSocket session: the session's TCP stream, read and written on its
-// socket directly. Reads count the bytes they bring (the session compares them with the frames
-// it handled: WsSession::more_requests_buffered). While `more` is set, writes leave with
-// MSG_MORE: the kernel holds what they wrote until a write without it, so a batch of answers
-// leaves in one segment, as under TCP_CORK but without two setsockopt calls per batch.
+// socket directly. Reads count the bytes they take from the socket (the session compares them
+// with the frames it handled: WsSession::more_requests_buffered). While `more` is set, writes
+// leave with MSG_MORE: the kernel holds what they wrote until a write without it, so a batch of
+// answers leaves in one segment, as under TCP_CORK but without two setsockopt calls per batch.
+//
+// Read-ahead: Beast reads a frame header into a 1.5 KiB buffer, so while a client keeps several
+// kilobyte requests queued every request cost a read of its own. After a read fills the buffer
+// it was given (more was probably waiting), reads scatter into the caller's buffer and then into
+// a held area of kHeldBytes owned by the transport; later reads are served from it without a
+// system call. A connection that never filled a read (an idle or lightly used one) never
+// allocates it. Served bytes are wiped: a request may carry a secret (request_buffers.h).
 //
 // (Waiting for readability before reading, to save the read that finds nothing after each
 // request of a client with one in flight, saves nothing: Asio re-arms the socket with
@@ -31,14 +42,22 @@ class WsTransport {
     using executor_type = NetStream::executor_type;
     using next_layer_type = NetStream;
 
+    static constexpr std::size_t kHeldBytes = 16 * 1024;
+
     explicit WsTransport(NetStream stream) : stream_(std::move(stream)) {}
+    WsTransport(WsTransport&&) noexcept = default;
+    WsTransport& operator=(WsTransport&&) = delete;
+    ~WsTransport();
 
     executor_type get_executor() noexcept { return stream_.get_executor(); }
     NetStream& next_layer() noexcept { return stream_; }
     const NetStream& next_layer() const noexcept { return stream_; }
 
-    // The bytes read so far (the session compares them with the frames it handled).
+    // The bytes taken from the socket so far, served or held (the session compares them with
+    // the frames it handled).
     std::uint64_t bytes_read() const { return bytes_read_; }
+    // Bytes read ahead and not yet served.
+    std::size_t held_bytes() const { return held_end_ - held_begin_; }
     // Whether the writes that follow leave with MSG_MORE (the last of a batch must not).
     void set_more(bool more) { more_ = more; }
 
@@ -55,26 +74,105 @@ class WsTransport {
     }
 
   private:
+    // At most this many of the caller's buffers in a scattered read (Beast passes one or two);
+    // a longer sequence is read without read-ahead.
+    static constexpr std::size_t kMaxScatter = 7;
+    using Scatter = std::array<boost::asio::mutable_buffer, kMaxScatter + 1>;
+
     template <class MutableBuffers>
     struct ReadOp {
+        enum class Stage { Start, FromSocket, FromHeld };
         WsTransport& t;
         MutableBuffers buffers;
-        bool started = false;
+        Stage stage = Stage::Start;
+        std::size_t wanted = 0;  // the caller's size, when the read scattered into the held area
 
         template <class Self>
         void operator()(Self& self, boost::system::error_code ec = {}, std::size_t n = 0) {
-            if (!started) {
-                started = true;
-                return t.stream_.socket().async_receive(buffers, std::move(self));
+            switch (stage) {
+                case Stage::Start: {
+                    if (t.held_bytes() > 0) {
+                        stage = Stage::FromHeld;
+                        const std::size_t served = t.serve_held(buffers);
+                        // Never complete inside the initiating call (Beast's ops rely on it).
+                        auto executor = t.get_executor();
+                        return boost::asio::post(executor,
+                                                 [self = std::move(self), served]() mutable {
+                                                     self(boost::system::error_code{}, served);
+                                                 });
+                    }
+                    stage = Stage::FromSocket;
+                    if (t.held_ && t.scatter_into(buffers, wanted)) {
+                        return t.stream_.socket().async_receive(
+                            std::span<const boost::asio::mutable_buffer>(t.scatter_.data(),
+                                                                         t.scatter_count_),
+                            std::move(self));
+                    }
+                    return t.stream_.socket().async_receive(buffers, std::move(self));
+                }
+                case Stage::FromSocket:
+                    t.bytes_read_ += n;
+                    if (wanted > 0) {
+                        n = t.keep_overflow(n, wanted);
+                    } else if (n > 0 && n == boost::asio::buffer_size(buffers)) {
+                        t.start_reading_ahead();
+                    }
+                    return self.complete(ec, n);
+                case Stage::FromHeld:
+                    return self.complete(ec, n);
             }
-            t.bytes_read_ += n;
-            self.complete(ec, n);
         }
     };
+
+    template <class MutableBuffers>
+    std::size_t serve_held(const MutableBuffers& buffers) {
+        const std::size_t served = boost::asio::buffer_copy(
+            buffers, boost::asio::const_buffer(held_.get() + held_begin_, held_bytes()));
+        release_held(served);
+        return served;
+    }
+
+    // The caller's buffers, then the held area (empty now), into scatter_ (the socket reads
+    // from it after this returns; one read at a time); false when the caller asked for nothing
+    // or passed more buffers than kMaxScatter.
+    template <class MutableBuffers>
+    bool scatter_into(const MutableBuffers& buffers, std::size_t& wanted) {
+        auto it = boost::asio::buffer_sequence_begin(buffers);
+        const auto end = boost::asio::buffer_sequence_end(buffers);
+        std::size_t count = 0;
+        std::size_t size = 0;
+        for (; it != end; ++it) {
+            if (count == kMaxScatter) return false;
+            const boost::asio::mutable_buffer buffer(*it);
+            scatter_[count++] = buffer;
+            size += buffer.size();
+        }
+        if (size == 0) return false;
+        scatter_[count++] = boost::asio::mutable_buffer(held_.get(), kHeldBytes);
+        scatter_count_ = count;
+        wanted = size;
+        return true;
+    }
+
+    // After a scattered read of n bytes: what went past the caller's `wanted` bytes stays held.
+    std::size_t keep_overflow(std::size_t n, std::size_t wanted) {
+        if (n <= wanted) return n;
+        held_begin_ = 0;
+        held_end_ = n - wanted;
+        return wanted;
+    }
+
+    void start_reading_ahead();
+    void release_held(std::size_t served);
 
     NetStream stream_;
     std::uint64_t bytes_read_ = 0;
     bool more_ = false;
+    std::unique_ptr<char[]> held_;  // kHeldBytes once reading ahead, else null
+    Scatter scatter_{};
+    std::size_t scatter_count_ = 0;
+    std::size_t held_begin_ = 0;
+    std::size_t held_end_ = 0;
 };
 
 // Beast closes a WebSocket through these (found by argument-dependent lookup): the TCP stream's.

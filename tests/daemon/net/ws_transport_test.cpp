@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -99,24 +100,86 @@ TEST(WsTransport, AFullSocketLosesAndReordersNothing) {
     EXPECT_TRUE(got == expected) << "bytes lost or out of order";
 }
 
-// Reads count what they bring (the session's estimate of buffered requests rests on it).
-TEST(WsTransport, ReadsCountTheirBytes) {
-    Pair pair;
-    asio::write(pair.client, asio::buffer(std::string(1000, 'x')));
-    std::size_t total = 0;
-    std::vector<char> buffer(300);
-    while (total < 1000) {
-        std::size_t got = 0;
+// Reads everything `expected` holds through the transport, `chunk` bytes asked at a time (as
+// Beast asks), checking after each read that the bytes taken from the socket are those served
+// (`served_before` by earlier calls) plus those held.
+std::string read_all(Pair& pair, std::size_t expected, std::size_t chunk,
+                     std::size_t* most_held = nullptr, std::size_t served_before = 0) {
+    std::string got;
+    std::vector<char> buffer(chunk);
+    while (got.size() < expected) {
+        std::size_t n = 0;
+        boost::system::error_code error;
         pair.transport->async_read_some(asio::buffer(buffer),
-                                        [&](boost::system::error_code ec, std::size_t n) {
-                                            ASSERT_FALSE(ec);
-                                            got = n;
+                                        [&](boost::system::error_code ec, std::size_t count) {
+                                            error = ec;
+                                            n = count;
                                         });
         pair.ioc.restart();
         pair.ioc.run();
-        ASSERT_GT(got, 0u);
-        total += got;
-        EXPECT_EQ(pair.transport->bytes_read(), total);
+        EXPECT_FALSE(error) << error.message();
+        if (error || n == 0) break;
+        got.append(buffer.data(), n);
+        EXPECT_EQ(pair.transport->bytes_read(),
+                  served_before + got.size() + pair.transport->held_bytes());
+        if (most_held != nullptr) *most_held = std::max(*most_held, pair.transport->held_bytes());
+    }
+    return got;
+}
+
+std::string numbered_text(std::size_t size) {
+    std::string text;
+    for (std::size_t i = 0; text.size() < size; ++i)
+        text += std::to_string(i) + ',';
+    text.resize(size);
+    return text;
+}
+
+// Reads count what they take from the socket (the session's estimate of buffered requests rests
+// on it), whether served at once or held.
+TEST(WsTransport, ReadsCountTheirBytes) {
+    Pair pair;
+    const std::string sent = numbered_text(1000);
+    asio::write(pair.client, asio::buffer(sent));
+    EXPECT_EQ(read_all(pair, sent.size(), 300), sent);
+    EXPECT_EQ(pair.transport->bytes_read(), sent.size());
+}
+
+// A read that fills the buffer it was given switches the transport to reading ahead: what is
+// waiting comes in one read, then is served from the held area, every byte once and in order.
+TEST(WsTransport, AfterAFullReadWhatIsWaitingIsReadAheadAndServedInOrder) {
+    Pair pair;
+    const std::string sent = numbered_text(12 * 1024);
+    asio::write(pair.client, asio::buffer(sent));
+    std::size_t most_held = 0;
+    EXPECT_EQ(read_all(pair, sent.size(), 1536, &most_held), sent);
+    // The first read filled its 1.5 KiB; the second took the rest of the 12 KiB at once.
+    EXPECT_GE(most_held, sent.size() - 2 * 1536);
+    EXPECT_EQ(pair.transport->held_bytes(), 0u);
+}
+
+// Bytes that arrive while some are held are read after the held ones: nothing reorders across
+// the two, however the reads split them.
+TEST(WsTransport, HeldBytesComeBeforeLaterArrivals) {
+    Pair pair;
+    const std::string sent = numbered_text(40 * 1024);
+    const std::size_t first = 20000;
+    asio::write(pair.client, asio::buffer(sent.data(), first));
+    std::string got = read_all(pair, 4000, 1536);  // reads ahead, holds the rest of the first part
+    asio::write(pair.client, asio::buffer(sent.data() + first, sent.size() - first));
+    got += read_all(pair, sent.size() - got.size(), 1000, nullptr, got.size());
+    EXPECT_TRUE(got == sent) << "bytes lost or out of order";
+}
+
+// A connection whose reads never fill their buffer never reads ahead (no held area).
+TEST(WsTransport, ReadsThatNeverFillTheirBufferHoldNothing) {
+    Pair pair;
+    for (std::size_t i = 0; i < 5; ++i) {
+        const std::string sent = numbered_text(200);
+        asio::write(pair.client, asio::buffer(sent));
+        std::size_t most_held = 0;
+        EXPECT_EQ(read_all(pair, sent.size(), 1536, &most_held, i * sent.size()), sent);
+        EXPECT_EQ(most_held, 0u);
     }
 }
 
