@@ -28,10 +28,13 @@ void WsSession::run(Request upgrade) {
     client_->sink = weak_from_this();
     // The tcp_stream's own timer would fight the WebSocket timeouts; hand timing to the latter.
     beast::get_lowest_layer(ws_).expires_never();
+    // Beast times the opening and closing handshakes; idleness is watch_idle()'s: Beast's idle
+    // timeout re-arms a timer for every read, two timer operations and a cancelled wait's
+    // handler per request (8 % of an eth_chainId's instructions).
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = std::chrono::seconds(ctx_.config.handshake_timeout_s);
-    timeouts.idle_timeout = std::chrono::seconds(ctx_.config.idle_timeout_s);
-    timeouts.keep_alive_pings = true;
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
     ws_.set_option(timeouts);
     ws_.read_message_max(ctx_.config.max_request_bytes);
     ws_.set_option(websocket::stream_base::decorator(
@@ -55,7 +58,47 @@ void WsSession::on_accept(beast::error_code ec) {
         return do_close(
             websocket::close_reason(websocket::close_code::going_away, "shutting down"));
     }
+    idle_seen_bytes_ = ws_.next_layer().bytes_read();
+    idle_timer_.emplace(ws_.get_executor());
+    watch_idle();
     do_read();
+}
+
+void WsSession::watch_idle() {
+    // Half the timeout per check: silent for one half, pinged; silent for the other, closed.
+    idle_timer_->expires_after(std::chrono::milliseconds(ctx_.config.idle_timeout_s * 500));
+    // Weak: an idle timer must not keep a finished session alive for minutes.
+    idle_timer_->async_wait([weak = weak_from_this()](beast::error_code ec) {
+        if (ec) return;
+        if (auto self = weak.lock()) self->on_idle_check();
+    });
+}
+
+void WsSession::on_idle_check() {
+    if (!open_ || closing_) return;  // the closing handshake has Beast's timeout
+    // Any byte from the client counts (a request, a pong, part of a frame), as in Beast's own
+    // idle timeout.
+    const std::uint64_t read = ws_.next_layer().bytes_read();
+    if (read != idle_seen_bytes_) {
+        idle_seen_bytes_ = read;
+        idle_pinged_ = false;
+        return watch_idle();
+    }
+    if (!idle_pinged_) {
+        idle_pinged_ = true;
+        if (!writing_) {  // a write in flight waits for the client anyway: no ping beside it
+            writing_ = true;
+            ws_.async_ping({}, [self = shared_from_this()](beast::error_code ec) {
+                self->on_write(ec, 0, /*was_ping=*/true);
+            });
+        }
+        return watch_idle();
+    }
+    log::debug("net", "closing a WebSocket connection idle for " +
+                          std::to_string(ctx_.config.idle_timeout_s) + " s");
+    // As Beast's idle timeout does: the socket closes; the pending read ends the session.
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
 }
 
 void WsSession::do_read() {
@@ -265,10 +308,12 @@ void WsSession::do_write() {
     ws_.next_layer().set_more(batch_left_ > 1 && outbox_.size() > 1);
     ws_.text(true);
     ws_.async_write(boost::asio::buffer(outbox_.front()),
-                    beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
+                    [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                        self->on_write(ec, bytes, false);
+                    });
 }
 
-void WsSession::on_write(beast::error_code ec, std::size_t) {
+void WsSession::on_write(beast::error_code ec, std::size_t, bool was_ping) {
     writing_ = false;
     if (ec) {
         open_ = false;
@@ -277,12 +322,14 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
         connection_ended();
         return;
     }
-    outbox_.pop_front();
-    resume_reading();
-    // The batch is the answers the flush found, not those queued since: each write waits a
-    // turn of the event loop, and an answer held for more turns would wait for other
-    // connections' requests too.
-    if (batch_left_ > 0) --batch_left_;
+    if (!was_ping) {
+        outbox_.pop_front();
+        resume_reading();
+        // The batch is the answers the flush found, not those queued since: each write waits a
+        // turn of the event loop, and an answer held for more turns would wait for other
+        // connections' requests too.
+        if (batch_left_ > 0) --batch_left_;
+    }
     if (!outbox_.empty()) return do_write();
     if (pending_close_) start_close();
 }

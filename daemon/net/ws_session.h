@@ -56,7 +56,12 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     void schedule_flush();
     void post_flush(unsigned delays);
     void do_write();
-    void on_write(boost::beast::error_code ec, std::size_t bytes);
+    // A message (or, was_ping, watch_idle's ping) was written.
+    void on_write(boost::beast::error_code ec, std::size_t bytes, bool was_ping);
+    // Idle connections: every half idle-timeout, a client that sent nothing since the last
+    // check is pinged, one that sent nothing after the ping either is closed.
+    void watch_idle();
+    void on_idle_check();
     // The client let its unsent replies pass a limit: drop them and close (1008, `why`).
     void overflow(const std::string& why);
     void do_close(boost::beast::websocket::close_reason reason);
@@ -73,7 +78,10 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     bool read_paused_ = false;  // back-pressure: no read pending until the queue drains
     // After an overflow: the socket is closed when the close frame cannot go out in time.
     std::optional<boost::asio::steady_timer> close_deadline_;
-    bool writing_ = false;
+    bool writing_ = false;  // a message or a ping in flight (one write at a time)
+    std::optional<boost::asio::steady_timer> idle_timer_;
+    std::uint64_t idle_seen_bytes_ = 0;  // bytes read at the last idle check
+    bool idle_pinged_ = false;
     // Write coalescing: while on_read knows that more requests wait in the read buffer, the
     // answers it produces are held (hold_writes_) until a posted flush (flush_posted_), which
     // runs after those requests were read and writes the answers with MSG_MORE but the last

@@ -430,6 +430,34 @@ std::optional<std::string> WsClient::read(std::chrono::milliseconds timeout) {
     return text;
 }
 
+std::optional<std::string> WsClient::send_after_silence(std::chrono::milliseconds silence,
+                                                        std::string_view text) {
+    if (!open_) return std::nullopt;
+    ws_.next_layer().expires_after(silence + timeout_);
+    std::optional<error_code> read_result;
+    ws_.async_read(buffer_, [&](error_code ec, std::size_t) { read_result = ec; });
+    ioc_.restart();
+    ioc_.run_for(silence);
+    if (read_result) {  // the connection ended, or a message came, while silent
+        open_ = false;
+        if (*read_result) note_close(*read_result);
+        return std::nullopt;
+    }
+    ws_.text(true);
+    ws_.async_write(asio::buffer(text.data(), text.size()), [](error_code, std::size_t) {});
+    ioc_.restart();
+    while (!read_result && ioc_.run_one() > 0) {
+    }
+    if (!read_result || *read_result) {
+        open_ = false;
+        if (read_result) note_close(*read_result);
+        return std::nullopt;
+    }
+    std::string message = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    return message;
+}
+
 std::optional<json::value> WsClient::read_json(std::chrono::milliseconds timeout) {
     auto text = read(timeout);
     if (!text) return std::nullopt;

@@ -211,6 +211,12 @@ class WsClient {
     // The next server notification (method "eth_subscription" or other), or null.
     boost::json::value next_notification(std::chrono::milliseconds timeout = kDefaultTimeout);
 
+    // Keeps a read pending for `silence` (answering the server's pings, as browsers do) with
+    // nothing sent, then sends `text` and returns the next message; nullopt when the connection
+    // ended, or a message came, during the silence.
+    std::optional<std::string> send_after_silence(std::chrono::milliseconds silence,
+                                                  std::string_view text);
+
     // After the server closed: its close code (0 when the connection ended without a close frame).
     int close_code() const { return close_code_; }
     const std::string& close_reason() const { return close_reason_; }
