@@ -84,7 +84,52 @@ HttpSession::HttpSession(boost::asio::ip::tcp::socket socket, ServerContext& ctx
       ctx_(ctx),
       port_(port),
       slot_(std::move(slot)),
-      probe_timer_(stream_.get_executor()) {}
+      probe_timer_(stream_.get_executor()),
+      deadline_timer_(stream_.get_executor()) {}
+
+void HttpSession::start_deadline(unsigned timeout_s) {
+    ++deadline_op_;
+    deadline_timeout_ms_ = std::uint64_t{timeout_s} * 1000;
+    const std::uint64_t period = std::max<std::uint64_t>(deadline_timeout_ms_ / 4, 1);
+    // Already checking often enough: nothing to do (the common case, no timer operation).
+    if (deadline_armed_ && deadline_period_ms_ <= period) return;
+    arm_deadline_check(period);
+}
+
+void HttpSession::arm_deadline_check(std::uint64_t period_ms) {
+    deadline_armed_ = true;
+    deadline_period_ms_ = period_ms;
+    deadline_timer_.expires_after(std::chrono::milliseconds(period_ms));
+    // Weak: the timer must not keep a finished session (or one handed to a WebSocket) alive.
+    deadline_timer_.async_wait(
+        [weak = weak_from_this(), generation = ++deadline_generation_](beast::error_code ec) {
+            auto self = weak.lock();
+            if (!self || ec || generation != self->deadline_generation_) return;
+            self->check_deadline();
+        });
+}
+
+void HttpSession::check_deadline() {
+    deadline_armed_ = false;
+    if (gone_ || (!reading_ && !writing_)) return;  // the next timed operation re-arms
+    if (deadline_op_ != deadline_seen_op_) {
+        deadline_seen_op_ = deadline_op_;
+        deadline_waited_ms_ = 0;
+    }
+    deadline_waited_ms_ += deadline_period_ms_;
+    // The operation started within a period before its first check: past timeout + period, it
+    // has waited at least the timeout.
+    if (deadline_waited_ms_ >= deadline_timeout_ms_ + deadline_period_ms_) {
+        log::debug("net", std::string("closing an HTTP connection: ") +
+                              (reading_ ? "no complete request" : "the client reads no answer") +
+                              " within " + std::to_string(deadline_timeout_ms_ / 1000) + " s");
+        // As Beast's timeout did: the pending read or write ends with an error, which closes.
+        beast::error_code ignored;
+        stream_.socket().close(ignored);
+        return;
+    }
+    arm_deadline_check(deadline_period_ms_);
+}
 
 void HttpSession::run() {
     boost::asio::dispatch(stream_.get_executor(),
@@ -109,8 +154,7 @@ void HttpSession::do_read() {
     // whole capacity afterwards: 2 KiB, not more.)
     if (buffer_.capacity() < kReadChunk) buffer_.reserve(kReadChunk);
     // The first request must arrive quickly (slowloris); later ones may idle longer.
-    stream_.expires_after(std::chrono::seconds(first_request_ ? ctx_.config.handshake_timeout_s
-                                                              : ctx_.config.idle_timeout_s));
+    start_deadline(first_request_ ? ctx_.config.handshake_timeout_s : ctx_.config.idle_timeout_s);
     reading_ = true;
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
@@ -556,7 +600,7 @@ void HttpSession::send_text(std::shared_ptr<std::string> text, bool close) {
         return;
     }
     held_ = false;  // a write without MSG_MORE sends what was held with it
-    stream_.expires_after(std::chrono::seconds(ctx_.config.idle_timeout_s));
+    start_deadline(ctx_.config.idle_timeout_s);
     boost::asio::async_write(
         stream_, boost::asio::buffer(*text),
         [self = shared_from_this(), text, close](beast::error_code ec, std::size_t n) {
@@ -623,7 +667,7 @@ void HttpSession::on_watch(beast::error_code ec, std::size_t bytes) {
 void HttpSession::send_probe() {
     if (writing_) return;  // a write is already on its way: its outcome tells as much
     writing_ = true;
-    stream_.expires_after(std::chrono::seconds(ctx_.config.idle_timeout_s));
+    start_deadline(ctx_.config.idle_timeout_s);
     boost::asio::async_write(stream_, boost::asio::buffer(kProbe.data(), kProbe.size()),
                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                  self->on_probe_written(ec);
@@ -641,7 +685,7 @@ void HttpSession::on_probe_written(beast::error_code ec) {
         auto [text, close] = std::move(*queued_reply_);
         queued_reply_.reset();
         writing_ = true;
-        stream_.expires_after(std::chrono::seconds(ctx_.config.idle_timeout_s));
+        start_deadline(ctx_.config.idle_timeout_s);
         boost::asio::async_write(
             stream_, boost::asio::buffer(*text),
             [self = shared_from_this(), text = text, close = close](

@@ -101,6 +101,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void on_probe_timer(boost::beast::error_code ec);
     // The client reset or closed the connection while its request was being answered.
     void client_gone();
+    // Deadlines of the request being read (the first within handshake-timeout, against
+    // slowloris; later ones within idle-timeout) and of the answer being written (idle-timeout):
+    // one timer per session checks every quarter of the timeout and closes the connection once
+    // an operation has waited between 1 and 1.5 times it. (Beast's tcp_stream timeouts cost a
+    // timer operation per read and write: 3.2k of an HTTP eth_chainId's 27.8k instructions.)
+    void start_deadline(unsigned timeout_s);
+    void arm_deadline_check(std::uint64_t period_ms);
+    void check_deadline();
 
     NetStream stream_;
     ReadBuffer buffer_;  // wiped as released and after each request (request_buffers.h)
@@ -127,6 +135,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     bool peer_eof_ = false;    // the watch read the client's end of stream
     bool probe_sent_ = false;  // the timer checks a probe (else it sends the next)
     boost::asio::steady_timer probe_timer_;
+    boost::asio::steady_timer deadline_timer_;
+    std::uint64_t deadline_op_ = 0;       // ++ per timed read or write
+    std::uint64_t deadline_seen_op_ = 0;  // the operation the last check saw
+    std::uint64_t deadline_timeout_ms_ = 0;
+    std::uint64_t deadline_period_ms_ = 0;
+    std::uint64_t deadline_waited_ms_ = 0;   // checks of deadline_seen_op_ so far, in ms
+    std::uint64_t deadline_generation_ = 0;  // a re-armed timer's older wait is stale
+    bool deadline_armed_ = false;
 };
 
 }  // namespace keybridge::daemon::net
