@@ -80,7 +80,7 @@ std::string rpc_error_body(int code, std::string_view message) {
 
 HttpSession::HttpSession(boost::asio::ip::tcp::socket socket, ServerContext& ctx,
                          std::uint16_t port, ConnectionSlot slot)
-    : stream_(std::move(socket)),
+    : stream_(NetStream(std::move(socket))),
       ctx_(ctx),
       port_(port),
       slot_(std::move(slot)),
@@ -631,11 +631,10 @@ void HttpSession::on_write_done(bool close) {
 void HttpSession::start_watch() {
     if (gone_ || buffer_.size() >= kWatchBufferLimit) return;
     watching_ = true;
-    // On the socket itself, not the tcp_stream: the wait for an approval has no read deadline.
+    // No deadline: the wait for an approval may be long (start_deadline is not armed for it).
     const std::size_t room = std::min(kWatchChunk, kWatchBufferLimit - buffer_.size());
-    stream_.socket().async_read_some(
-        buffer_.prepare(room),
-        beast::bind_front_handler(&HttpSession::on_watch, shared_from_this()));
+    stream_.async_read_some(buffer_.prepare(room),
+                            beast::bind_front_handler(&HttpSession::on_watch, shared_from_this()));
 }
 
 void HttpSession::on_watch(beast::error_code ec, std::size_t bytes) {

@@ -10,7 +10,7 @@
 #include <boost/beast/http.hpp>
 
 #include "daemon/net/http_routes.h"
-#include "daemon/net/net_stream.h"
+#include "daemon/net/socket_transport.h"
 #include "daemon/net/request_buffers.h"
 #include "daemon/net/server_context.h"
 
@@ -110,7 +110,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void arm_deadline_check(std::uint64_t period_ms);
     void check_deadline();
 
-    NetStream stream_;
+    SocketTransport stream_;
     ReadBuffer buffer_;  // wiped as released and after each request (request_buffers.h)
     std::optional<RequestParser> parser_;
     ServerContext& ctx_;

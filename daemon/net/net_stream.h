@@ -11,8 +11,8 @@
 
 namespace keybridge::daemon::net {
 
-// The TCP stream of an HTTP session (Beast's tcp_stream: timeouts), which the WebSocket session
-// it may become takes over (WsTransport).
+// The TCP stream under a connection's SocketTransport (the socket is read and written directly;
+// Beast's tcp_stream timeouts are not used: HttpSession and WsSession keep their own timers).
 using NetStream = boost::beast::tcp_stream;
 
 // Sends what writes with MSG_MORE left in the kernel: a TCP_CORK that comes off pushes the

@@ -12,8 +12,9 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace json = boost::json;
 
-WsSession::WsSession(NetStream stream, ServerContext& ctx, ConnectionSlot slot, rpc::Client client)
-    : ws_(WsTransport(std::move(stream))),
+WsSession::WsSession(SocketTransport transport, ServerContext& ctx, ConnectionSlot slot,
+                     rpc::Client client)
+    : ws_(std::move(transport)),
       ctx_(ctx),
       slot_(std::move(slot)),
       client_(std::make_shared<rpc::Client>(std::move(client))),

@@ -11,7 +11,7 @@
 
 #include "daemon/events/event_sink.h"
 #include "daemon/net/net_stream.h"
-#include "daemon/net/ws_transport.h"
+#include "daemon/net/socket_transport.h"
 #include "daemon/net/request_buffers.h"
 #include "daemon/net/server_context.h"
 
@@ -26,7 +26,8 @@ namespace keybridge::daemon::net {
 // session it came from.
 class WsSession : public EventSink, public std::enable_shared_from_this<WsSession> {
   public:
-    WsSession(NetStream stream, ServerContext& ctx, ConnectionSlot slot, rpc::Client client);
+    WsSession(SocketTransport transport, ServerContext& ctx, ConnectionSlot slot,
+              rpc::Client client);
     ~WsSession() override;
 
     void run(Request upgrade);
@@ -50,7 +51,7 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     void connection_ended();
     void send(std::string text);
     // Whether bytes read from the socket hold another request after the message of
-    // `payload_bytes` just read (counted by WsTransport; see the .cpp).
+    // `payload_bytes` just read (counted by SocketTransport; see the .cpp).
     bool more_requests_buffered(std::size_t payload_bytes);
     // Writes the answers held back by on_read, after the buffered requests were read.
     void schedule_flush();
@@ -69,7 +70,7 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     void finish_close();
     void start_close();
 
-    boost::beast::websocket::stream<WsTransport> ws_;
+    boost::beast::websocket::stream<SocketTransport> ws_;
     ReadBuffer buffer_;  // wiped after each message and as released (request_buffers.h)
     ServerContext& ctx_;
     ConnectionSlot slot_;
@@ -85,7 +86,7 @@ class WsSession : public EventSink, public std::enable_shared_from_this<WsSessio
     // Write coalescing: while on_read knows that more requests wait in the read buffer, the
     // answers it produces are held (hold_writes_) until a posted flush (flush_posted_), which
     // runs after those requests were read and writes the answers with MSG_MORE but the last
-    // (WsTransport::set_more), so that they leave as one segment.
+    // (SocketTransport::set_more), so that they leave as one segment.
     bool hold_writes_ = false;
     bool flush_posted_ = false;
     std::size_t batch_left_ = 0;  // answers of the flushed batch still to write

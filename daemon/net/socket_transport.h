@@ -14,16 +14,19 @@
 #include <boost/asio/compose.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/system/system_error.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
+#include "daemon/net/inq_receive.h"
 #include "daemon/net/net_stream.h"
 
 namespace keybridge::daemon::net {
 
-// The stream under a WebSocket session: the session's TCP stream, read and written on its
-// socket directly. Reads count the bytes they take from the socket (the session compares them
-// with the frames it handled: WsSession::more_requests_buffered). While `more` is set, writes
+// The stream of a connection, HTTP first and WebSocket after an upgrade (HttpSession hands it
+// to WsSession): the TCP stream, read and written on its socket directly. Reads count the bytes
+// they take from the socket (a WebSocket session compares them with the frames it handled:
+// WsSession::more_requests_buffered). While `more` is set, writes
 // leave with MSG_MORE: the kernel holds what they wrote until a write without it, so a batch of
 // answers leaves in one segment, as under TCP_CORK but without two setsockopt calls per batch.
 //
@@ -34,28 +37,33 @@ namespace keybridge::daemon::net {
 // system call. A connection that never filled a read (an idle or lightly used one) never
 // allocates it. Served bytes are wiped: a request may carry a secret (request_buffers.h).
 //
-// (Waiting for readability before reading, to save the read that finds nothing after each
-// request of a client with one in flight, saves nothing: Asio re-arms the socket with
-// epoll_ctl for every wait it queues, one system call for another; docs/BENCHMARKS.md.)
-class WsTransport {
+// Socket reads tell the reactor when they emptied the socket (inq_receive.h), so the read after
+// an answer waits for the next request instead of finding nothing first. (Waiting for
+// readability explicitly saves nothing: Asio re-arms the socket with epoll_ctl for every wait
+// it queues, one system call for another.)
+class SocketTransport {
   public:
     using executor_type = NetStream::executor_type;
     using next_layer_type = NetStream;
 
     static constexpr std::size_t kHeldBytes = 16 * 1024;
 
-    explicit WsTransport(NetStream stream) : stream_(std::move(stream)) {}
-    WsTransport(WsTransport&&) noexcept = default;
-    WsTransport& operator=(WsTransport&&) = delete;
-    ~WsTransport();
+    explicit SocketTransport(NetStream stream)
+        : stream_(std::move(stream)), receiver_(stream_.socket()) {}
+    SocketTransport(SocketTransport&&) noexcept = default;
+    SocketTransport& operator=(SocketTransport&&) = delete;
+    ~SocketTransport();
 
     executor_type get_executor() noexcept { return stream_.get_executor(); }
     NetStream& next_layer() noexcept { return stream_; }
     const NetStream& next_layer() const noexcept { return stream_; }
+    boost::asio::ip::tcp::socket& socket() noexcept { return stream_.socket(); }
 
     // The bytes taken from the socket so far, served or held (the session compares them with
     // the frames it handled).
     std::uint64_t bytes_read() const { return bytes_read_; }
+    // Socket reads that found nothing (QueueReportingReceiver::empty_reads).
+    std::uint64_t empty_reads() const { return receiver_.empty_reads(); }
     // Bytes read ahead and not yet served.
     std::size_t held_bytes() const { return held_end_ - held_begin_; }
     // Whether the writes that follow leave with MSG_MORE (the last of a batch must not).
@@ -65,6 +73,24 @@ class WsTransport {
     auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
         return boost::asio::async_compose<Handler, void(boost::system::error_code, std::size_t)>(
             ReadOp<MutableBuffers>{*this, buffers}, handler, stream_.socket());
+    }
+
+    // A read that must not wait (HttpSession's, after the client's end of stream): what is held
+    // first, else the socket's.
+    template <class MutableBuffers>
+    std::size_t read_some(const MutableBuffers& buffers, boost::system::error_code& ec) {
+        ec = {};
+        if (held_bytes() > 0) return serve_held(buffers);
+        const std::size_t n = stream_.socket().read_some(buffers, ec);
+        bytes_read_ += n;
+        return n;
+    }
+    template <class MutableBuffers>
+    std::size_t read_some(const MutableBuffers& buffers) {
+        boost::system::error_code ec;
+        const std::size_t n = read_some(buffers, ec);
+        if (ec) throw boost::system::system_error(ec);
+        return n;
     }
 
     template <class ConstBuffers, class Handler>
@@ -82,7 +108,7 @@ class WsTransport {
     template <class MutableBuffers>
     struct ReadOp {
         enum class Stage { Start, FromSocket, FromHeld };
-        WsTransport& t;
+        SocketTransport& t;
         MutableBuffers buffers;
         Stage stage = Stage::Start;
         std::size_t wanted = 0;  // the caller's size, when the read scattered into the held area
@@ -103,12 +129,13 @@ class WsTransport {
                     }
                     stage = Stage::FromSocket;
                     if (t.held_ && t.scatter_into(buffers, wanted)) {
-                        return t.stream_.socket().async_receive(
+                        return t.receiver_.async_receive(
+                            t.stream_.socket(),
                             std::span<const boost::asio::mutable_buffer>(t.scatter_.data(),
                                                                          t.scatter_count_),
                             std::move(self));
                     }
-                    return t.stream_.socket().async_receive(buffers, std::move(self));
+                    return t.receiver_.async_receive(t.stream_.socket(), buffers, std::move(self));
                 }
                 case Stage::FromSocket:
                     t.bytes_read_ += n;
@@ -166,6 +193,7 @@ class WsTransport {
     void release_held(std::size_t served);
 
     NetStream stream_;
+    QueueReportingReceiver receiver_;
     std::uint64_t bytes_read_ = 0;
     bool more_ = false;
     std::unique_ptr<char[]> held_;  // kHeldBytes once reading ahead, else null
@@ -176,14 +204,14 @@ class WsTransport {
 };
 
 // Beast closes a WebSocket through these (found by argument-dependent lookup): the TCP stream's.
-inline void teardown(boost::beast::role_type role, WsTransport& transport,
+inline void teardown(boost::beast::role_type role, SocketTransport& transport,
                      boost::system::error_code& ec) {
     using boost::beast::websocket::teardown;
     teardown(role, transport.next_layer().socket(), ec);
 }
 
 template <class Handler>
-void async_teardown(boost::beast::role_type role, WsTransport& transport, Handler&& handler) {
+void async_teardown(boost::beast::role_type role, SocketTransport& transport, Handler&& handler) {
     using boost::beast::websocket::async_teardown;
     async_teardown(role, transport.next_layer().socket(), std::forward<Handler>(handler));
 }
