@@ -374,6 +374,9 @@ void Server::make_server_context(std::string token) {
         feeds_->drop_connection(connection_id);  // its chain's poller stops if nobody is left
         extension_relay_->connection_closed(connection_id);  // a paired extension's socket
     };
+    context_->request_answered = [this](std::uint64_t connection_id) {
+        services_->stops.release(connection_id);
+    };
 }
 
 // Before the listeners: a SIGTERM that arrives once we announce the port must shut down cleanly.
@@ -557,7 +560,9 @@ void Server::shutdown() {
     // (WsSession::close): docs/RPC.md promises the 4900 answers first.
     approvals_->cancel_all();
     // Signer jobs, queued or running (a device waiting for its button), end now and answer.
-    services_->stops.stop_all();
+    const std::size_t stopped = services_->stops.stop_all();
+    log::info("server", "stopping the signer jobs of " + std::to_string(stopped) +
+                            " connection(s) with a stop token");
     // Device polling ends and the devices leave the registry (their lanes stop).
     if (devices_) devices_->stop();
     signers_.stop_all();

@@ -27,17 +27,39 @@ void ConnectionStops::closed(std::uint64_t connection_id) {
     source.request_stop();  // outside the lock: stop callbacks may run jobs' wake-ups
 }
 
-void ConnectionStops::stop_all() {
+void ConnectionStops::release(std::uint64_t connection_id) {
+    std::stop_source source;  // destroyed outside the lock
+    Shard& shard = shard_of(connection_id);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.sources.find(connection_id);
+    if (it == shard.sources.end()) return;
+    source = std::move(it->second);
+    shard.sources.erase(it);
+}
+
+std::size_t ConnectionStops::stop_all() {
     stopping_.store(true);
+    std::size_t count = 0;
     for (Shard& shard : shards_) {
         std::map<std::uint64_t, std::stop_source> sources;
         {
             std::lock_guard lock(shard.mutex);
             sources.swap(shard.sources);
         }
+        count += sources.size();
         for (auto& [id, source] : sources)
             source.request_stop();
     }
+    return count;
+}
+
+std::size_t ConnectionStops::tracked() {
+    std::size_t count = 0;
+    for (Shard& shard : shards_) {
+        std::lock_guard lock(shard.mutex);
+        count += shard.sources.size();
+    }
+    return count;
 }
 
 std::vector<signers::AccountRoute> account_routes(const std::vector<vault::Account>& accounts) {

@@ -534,7 +534,9 @@ void HttpSession::handle_rpc(Request req, std::shared_ptr<const rpc::Client> cli
     answer_version_ = version;
     ctx_.dispatcher.dispatch(
         client, std::move(payload),
-        [self = shared_from_this(), version, keep_alive, origin](std::optional<std::string> body) {
+        [self = shared_from_this(), version, keep_alive, origin,
+         connection = client->connection_id](std::optional<std::string> body) {
+            if (self->ctx_.request_answered) self->ctx_.request_answered(connection);
             // Inline when the handler answered on this session's thread, queued otherwise.
             boost::asio::dispatch(self->stream_.get_executor(), [self, version, keep_alive, origin,
                                                                  body = std::move(body)]() mutable {

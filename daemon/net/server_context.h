@@ -51,6 +51,9 @@ struct ServerContext {
     // carry: a WebSocket that ended, or an HTTP client that went away while its request was
     // being answered. Its requests still waiting for approval are dropped.
     std::function<void(std::uint64_t)> connection_closed;
+    // Called when an HTTP request's answer is made: its connection id (each HTTP request has
+    // its own) is never used again, and what was kept for it goes.
+    std::function<void(std::uint64_t)> request_answered;
 
     // Live WebSocket sessions, closed with 1001 at shutdown.
     std::mutex sinks_mutex;

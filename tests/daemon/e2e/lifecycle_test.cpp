@@ -189,6 +189,27 @@ TEST_F(Lifecycle, SeveralNetworkThreadsServeTheirConnectionsAndStopTogether) {
     EXPECT_EQ(daemon_.wait_exit(), 0) << daemon_.log();
 }
 
+// Each HTTP request has a connection id of its own; what a signature keeps for its connection
+// (the stop token that cancels its job if the client leaves) goes once it is answered. At
+// shutdown the daemon says how many connections still had one: only the open WebSocket.
+TEST_F(Lifecycle, AnsweredHttpSignaturesLeaveNothingBehind) {
+    const std::string policy = tmp_.write("policy", "approve origin=local\n");
+    ASSERT_NO_FATAL_FAILURE(start({"--policy", policy}));
+    ASSERT_NO_FATAL_FAILURE(connect_account(local()));
+    for (int i = 0; i < 40; ++i) {
+        const json::value r = local().call("personal_sign", json::array{"0x6869", kFirstAccount});
+        ASSERT_TRUE(r.is_object() && r.as_object().contains("result")) << json::serialize(r);
+    }
+    WsClient ws(port(), local().caller());
+    ASSERT_TRUE(ws.open()) << ws.error();
+    const json::value r = ws.call("personal_sign", json::array{"0x6869", kFirstAccount});
+    ASSERT_TRUE(r.is_object() && r.as_object().contains("result")) << json::serialize(r);
+    daemon_.signal(SIGTERM);
+    EXPECT_EQ(daemon_.wait_exit(), 0) << daemon_.log();
+    EXPECT_NE(daemon_.log().find("stopping the signer jobs of 1 connection(s)"), std::string::npos)
+        << daemon_.log();
+}
+
 TEST_F(Lifecycle, PortInUseFailsStartUp) {
     ASSERT_NO_FATAL_FAILURE(start());
     const std::string other_data = tmp_.path() + "/other";
