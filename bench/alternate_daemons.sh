@@ -6,7 +6,8 @@
 #
 #   bench/alternate_daemons.sh BUILD_DIR NAME=BINARY [NAME=BINARY ...]
 #
-# BINARY is a keybridged, or `floor` for BUILD_DIR's keybridge_floor_server. Per round and
+# BINARY is a keybridged, `floor` for BUILD_DIR's keybridge_floor_server, or `anvil` for the
+# peer (ANVIL, default tests/node's npm anvil; chain id 1, the vault's phrase). Per round and
 # binary it prints the daemon's CPU per request (perf stat task-clock over the measured
 # requests, not /proc ticks: those come in 10 ms steps), requests per second, p50 and p99 in
 # µs and the load generator's CPU per request. Environment: METHOD (personal_sign),
@@ -22,6 +23,7 @@ INFLIGHT=${INFLIGHT:-1}
 N=${N:-20000}
 ROUNDS=${ROUNDS:-3}
 LOADGEN=$BUILD/bench/keybridge_loadgen
+ANVIL=${ANVIL:-$(cd "$(dirname "$0")/.." && pwd)/tests/node/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil}
 TMP=$(mktemp -d)
 declare -A PIDS PORTS TOKENS
 NAMES=()
@@ -54,6 +56,21 @@ for spec in "$@"; do
         PIDS[$name]=$!
         PORTS[$name]=$(port_from "$dir/log")
         TOKENS[$name]=
+        continue
+    fi
+    if [[ $binary == anvil ]]; then
+        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        "$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 1 --silent \
+            --mnemonic 'test test test test test test test test test test test junk' \
+            >"$dir/log" 2>&1 &
+        PIDS[$name]=$!
+        PORTS[$name]=$port
+        TOKENS[$name]=
+        for _ in $(seq 100); do
+            "$LOADGEN" --target "127.0.0.1:$port" --method eth_chainId --requests 1 --warmup 0 \
+                >/dev/null 2>&1 && break
+            sleep 0.1
+        done
         continue
     fi
     printf 'test test test test test test test test test test test junk\n' >"$dir/mnemonic"

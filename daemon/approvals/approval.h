@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +65,12 @@ struct ApprovalRequest {
     core::U256 max_fee = 0;  // the most a transaction can pay in fees, wei (max-fee, max-value)
     std::string summary;     // signing requests: the request in one sentence (insight)
     boost::json::object details;
+    // Signing requests leave `details` empty and set this instead: the decoded request is made
+    // when something shows the entry (an approver, keybridge_explainRequest, a device's stage),
+    // not for every request. Most signatures are approved by policy and never shown, and
+    // copying a typed-data document into `details` cost ~6 % of such a signature's CPU. It must
+    // give the same object every time: the content digest is computed from it.
+    std::function<boost::json::object()> details_maker;
     std::vector<Warning> warnings;
     std::int64_t created = 0;  // unix seconds
     Stage stage = Stage::Waiting;
@@ -83,6 +90,9 @@ struct ApprovalRequest {
     // id, the time or the stage, which change nothing of what is decided). keybridge_decide must
     // name it: a decision whose digest differs is refused (docs/RPC.md, "Approval objects").
     core::Hash32 content_digest() const;
+
+    // The decoded request as shown: details_maker() when it is set, else details.
+    boost::json::object shown_details() const;
 
     boost::json::object to_json() const;  // with "digest": content_digest()
 };

@@ -64,7 +64,7 @@ core::Hash32 ApprovalRequest::content_digest() const {
     shown["account"] = account ? json::value(account->to_checksum_string()) : json::value(nullptr);
     shown["chainId"] = chain_id;
     shown["value"] = core::u256_to_decimal(value);
-    shown["details"] = details;
+    shown["details"] = shown_details();
     json::array w;
     for (const auto& warning : warnings)
         w.push_back(warning.to_json());
@@ -72,6 +72,10 @@ core::Hash32 ApprovalRequest::content_digest() const {
     shown["signingHash"] =
         signing_hash ? json::value(core::hex_encode(*signing_hash)) : json::value(nullptr);
     return core::keccak256(core::as_bytes(json::serialize(shown)));
+}
+
+json::object ApprovalRequest::shown_details() const {
+    return details_maker ? details_maker() : details;
 }
 
 json::object ApprovalRequest::to_json() const {
@@ -84,7 +88,7 @@ json::object ApprovalRequest::to_json() const {
     o["chainId"] = chain_id;
     if (value != 0) o["value"] = core::u256_to_decimal(value);
     if (!summary.empty()) o["summary"] = summary;
-    o["details"] = details;
+    o["details"] = shown_details();
     json::array w;
     for (const auto& warning : warnings)
         w.push_back(warning.to_json());

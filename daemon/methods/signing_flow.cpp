@@ -170,21 +170,13 @@ bool is_utf8_text(core::ByteView bytes) {
 }
 
 void explain_message(const SigningRequest& r, Explanation& out) {
-    const bool utf8 = is_utf8_text(r.message);
-    out.details["length"] = r.message.size();
-    out.details["messageHex"] = core::hex_encode(r.message);
-    out.details["message"] =
-        utf8 ? json::value(std::string(r.message.begin(), r.message.end())) : json::value(nullptr);
-    if (!utf8 && r.message.size() == 32) {
+    if (r.message.size() == 32 && !is_utf8_text(r.message)) {
         out.warnings.push_back(approvals::warnings::binary_32_byte_message());
     }
 }
 
 void explain_typed(const SigningRequest& r, Explanation& out) {
     const auto& typed = r.typed->typed();
-    out.details["primaryType"] = typed.primary_type();
-    out.details["domain"] = typed.domain();
-    out.details["message"] = typed.message();
     if (const json::value* chain = typed.domain().if_contains("chainId")) {
         auto id = core::parse_u256(chain->is_string() ? std::string(chain->as_string())
                                                       : json::serialize(*chain));
@@ -196,16 +188,52 @@ void explain_typed(const SigningRequest& r, Explanation& out) {
 }
 
 void explain_transaction(const SigningRequest& r, Explanation& out) {
-    out.details = rpc::transaction_json(r.tx, r.account);
     out.value = r.tx.value;
     if (!r.tx.to) out.warnings.push_back(approvals::warnings::contract_creation());
     out.max_fee = approvals::max_fee_of(r.tx);
-    out.details["maxFeeWei"] = core::u256_to_decimal(out.max_fee);
     for (auto& w : approvals::fee_warnings(out.value, out.max_fee))
         out.warnings.push_back(std::move(w));
 }
 
-approvals::ApprovalRequest approval_for(const SigningRequest& r, Explanation explanation) {
+// The request decoded for the approver: the daemon's fields (message text and hex, the
+// typed-data tree, the transaction's fields), then insight's beside them (the daemon's keys win).
+// A function of the immutable request only: equal every time it is made.
+json::object decoded_details(const SigningRequest& r, const json::object& insight_details) {
+    json::object details;
+    switch (r.kind) {
+        case SigningRequest::Kind::PersonalMessage: {
+            const bool utf8 = is_utf8_text(r.message);
+            details["length"] = r.message.size();
+            details["messageHex"] = core::hex_encode(r.message);
+            details["message"] = utf8 ? json::value(std::string(r.message.begin(), r.message.end()))
+                                      : json::value(nullptr);
+            break;
+        }
+        case SigningRequest::Kind::Digest:
+            details["hash"] = core::hex_encode(r.digest);
+            break;
+        case SigningRequest::Kind::TypedData: {
+            const auto& typed = r.typed->typed();
+            details["primaryType"] = typed.primary_type();
+            details["domain"] = typed.domain();
+            details["message"] = typed.message();
+            break;
+        }
+        case SigningRequest::Kind::TypedDataV1:
+            details["fields"] = r.typed_v1;
+            break;
+        case SigningRequest::Kind::Transaction:
+            details = rpc::transaction_json(r.tx, r.account);
+            details["maxFeeWei"] = core::u256_to_decimal(approvals::max_fee_of(r.tx));
+            break;
+    }
+    for (const auto& [key, value] : insight_details)
+        if (!details.contains(key)) details[key] = value;
+    return details;
+}
+
+approvals::ApprovalRequest approval_for(const Shared& request, Explanation explanation) {
+    const SigningRequest& r = *request;
     approvals::ApprovalRequest a;
     a.origin = r.origin;
     a.channel = r.channel;
@@ -220,7 +248,9 @@ approvals::ApprovalRequest approval_for(const SigningRequest& r, Explanation exp
     if (r.kind == SigningRequest::Kind::Transaction)
         a.counterparties = insight::counterparties(r.tx);
     a.summary = std::move(explanation.summary);
-    a.details = std::move(explanation.details);
+    a.details_maker = [request, extra = std::move(explanation.insight_details)] {
+        return decoded_details(*request, extra);
+    };
     a.warnings = std::move(explanation.warnings);
     return a;
 }
@@ -344,7 +374,7 @@ void ask_again_with_nonce(Services& s, const Shared& approved, std::uint64_t non
                          " was taken meanwhile; asking again with " + std::to_string(nonce));
     Explanation explanation = explain(s, *renewed);
     explanation.warnings.push_back(approvals::warnings::nonce_changed(approved->tx.nonce, nonce));
-    auto entry = approval_for(*renewed, std::move(explanation));
+    auto entry = approval_for(renewed, std::move(explanation));
     entry.id = s.approvals.reserve_id();
     Approval approval = std::make_shared<const approvals::ApprovalRequest>(std::move(entry));
     if (!s.pending_signings.attach_approval(ticket, approval->id))
@@ -553,8 +583,7 @@ insight::Explanation insight_explanation(Services& s, const SigningRequest& r,
 void add_insight(Services& s, const SigningRequest& r, Explanation& out) {
     insight::Explanation seen = insight_explanation(s, r, r.chain_facts.get());
     out.summary = std::move(seen.summary);
-    for (auto& [key, value] : seen.details)
-        if (!out.details.contains(key)) out.details[key] = std::move(value);
+    out.insight_details = std::move(seen.details);
     for (insight::Warning& w : seen.warnings) {
         if (std::any_of(out.warnings.begin(), out.warnings.end(),
                         [&](const approvals::Warning& have) { return have.id == w.id; }))
@@ -577,14 +606,12 @@ Explanation explain(Services& s, const SigningRequest& r) {
             explain_message(r, out);
             break;
         case SigningRequest::Kind::Digest:
-            out.details["hash"] = core::hex_encode(r.digest);
             out.warnings.push_back(approvals::warnings::eth_sign_opaque_hash());
             break;
         case SigningRequest::Kind::TypedData:
             explain_typed(r, out);
             break;
         case SigningRequest::Kind::TypedDataV1:
-            out.details["fields"] = r.typed_v1;
             break;
         case SigningRequest::Kind::Transaction:
             explain_transaction(r, out);
@@ -641,7 +668,7 @@ void run_signing_flow(Services& s, const std::shared_ptr<const rpc::Client>& cli
                     // Switched while the node filled the transaction: never shown, never judged.
                     if (ticket->cancelled())
                         return reply(tl::unexpected(chain_changed_error(*ticket)));
-                    auto entry = approval_for(*shared, explain(s, *shared));
+                    auto entry = approval_for(shared, explain(s, *shared));
                     entry.id = s.approvals.reserve_id();
                     Approval approval =
                         std::make_shared<const approvals::ApprovalRequest>(std::move(entry));
@@ -666,7 +693,7 @@ void explain_signing_request(Services& s, const std::shared_ptr<const rpc::Clien
                 if (!prepared) return reply(tl::unexpected(prepared.error()));
                 auto [shared, readiness] = *prepared;
                 after_history(s, [&s, reply, shared = shared, readiness = readiness] {
-                    auto approval = approval_for(*shared, explain(s, *shared));
+                    auto approval = approval_for(shared, explain(s, *shared));
                     json::object out = approval.to_json();
                     out.erase("id");
                     out.erase("created");

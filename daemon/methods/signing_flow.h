@@ -53,10 +53,12 @@ struct SigningRequest {
 
 using SigningResult = tl::expected<std::shared_ptr<const SigningRequest>, rpc::RpcError>;
 
-// What the approver is shown: the request decoded, with warnings.
+// What the policy judges and the approver is shown besides the decoded request itself, which
+// the approval entry makes only when something shows it (ApprovalRequest::details_maker).
 struct Explanation {
     std::string summary;  // the request in one sentence (insight)
-    boost::json::object details;
+    // Insight's decoded fields (a decoded call, a permit), shown beside the daemon's own.
+    boost::json::object insight_details;
     std::vector<approvals::Warning> warnings;
     core::U256 value = 0;    // wei moved (policy value limits)
     core::U256 max_fee = 0;  // the most a transaction can pay in fees (policy cost limits)
@@ -81,8 +83,8 @@ void cancel_signings_for_chain(Services& s, const std::string& origin, std::uint
 void explain_signing_request(Services& s, const std::shared_ptr<const rpc::Client>& client,
                              SigningRequest request, rpc::Reply reply);
 
-// The request decoded by the daemon (message text, typed-data tree, transaction fields) and by
-// insight (summary, decoded call, permits, site and request warnings), judged against the
+// The request judged by the daemon (warnings of its own) and by insight (summary, decoded
+// call, permits, site and request warnings), against the
 // config's insight settings and known addresses plus the vault's accounts and the audit
 // history's counterparties. Made while the audit history still loads, it carries the
 // audit-history-loading warning (and no policy approve rule matches it).
