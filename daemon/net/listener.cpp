@@ -94,6 +94,13 @@ void Listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {
         boost::system::error_code ignored;
         socket.close(ignored);
     } else {
+        // The sessions decide when answers leave (MSG_MORE for the answers of one batch, pushed
+        // with the last). Nagle's algorithm would also hold an answer back while an earlier one
+        // is unacknowledged, and a client that has nothing to send acknowledges it only when its
+        // delayed-ACK timer fires: an answer that came a few milliseconds after another one (a
+        // node's answer after a local one) then waited ~40 ms more.
+        boost::system::error_code nodelay_ec;
+        socket.set_option(tcp::no_delay(true), nodelay_ec);
         std::make_shared<HttpSession>(std::move(socket), ctx_, port_, ConnectionSlot(ctx_))->run();
     }
     do_accept();
