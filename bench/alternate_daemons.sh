@@ -17,6 +17,8 @@
 # TRANSPORT (ws), CONNECTIONS (16), INFLIGHT (1), N (requests per measurement, 20000),
 # ROUNDS (3).
 set -euo pipefail
+# shellcheck source=bench/bench_daemon.sh
+source "$(dirname "$0")/bench_daemon.sh"
 BUILD=${1:?usage: alternate_daemons.sh BUILD_DIR NAME=BINARY [NAME=BINARY ...]}
 shift
 METHOD=${METHOD:-personal_sign}
@@ -37,17 +39,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_from() {  # the port in "listening on 127.0.0.1:PORT" of a log
-    local port=
-    for _ in $(seq 300); do
-        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1" | head -1)
-        [[ -n $port ]] && break
-        sleep 0.1
-    done
-    [[ -n $port ]] || { cat "$1" >&2; exit 1; }
-    echo "$port"
-}
-
 for spec in "$@"; do
     name=${spec%%=*}
     binary=${spec#*=}
@@ -55,16 +46,17 @@ for spec in "$@"; do
     dir=$TMP/$name
     mkdir -p "$dir"
     if [[ $binary == floor ]]; then
+        : >"$dir/log"
         "$BUILD/bench/keybridge_floor_server" >"$dir/log" 2>&1 &
         PIDS[$name]=$!
-        PORTS[$name]=$(port_from "$dir/log")
+        PORTS[$name]=$(listening_port "$dir/log" "${PIDS[$name]}")
         TOKENS[$name]=
         continue
     fi
     if [[ $binary == anvil ]]; then
         port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
         "$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 1 --silent \
-            --mnemonic 'test test test test test test test test test test test junk' \
+            --mnemonic "$BENCH_MNEMONIC" \
             >"$dir/log" 2>&1 &
         PIDS[$name]=$!
         PORTS[$name]=$port
@@ -76,15 +68,12 @@ for spec in "$@"; do
         done
         continue
     fi
-    printf 'test test test test test test test test test test test junk\n' >"$dir/mnemonic"
-    printf 'benchmark password\n' >"$dir/password"
-    printf 'approve origin=local\n' >"$dir/policy"
-    "$BUILD/cli/keybridge" --datadir "$dir/data" restore --mnemonic-file "$dir/mnemonic" \
-        --password-file "$dir/password" --light-kdf >/dev/null
-    "$binary" --datadir "$dir/data" --listen 127.0.0.1:0 --password-file "$dir/password" \
-        --policy "$dir/policy" --rate-limit 1000000 --rate-burst 1000000 2>"$dir/log" &
+    bench_vault "$BUILD/cli/keybridge" "$dir"
+    bench_daemon_flags "$dir"
+    : >"$dir/log"
+    "$binary" "${BENCH_DAEMON_FLAGS[@]}" 2>"$dir/log" &
     PIDS[$name]=$!
-    PORTS[$name]=$(port_from "$dir/log")
+    PORTS[$name]=$(listening_port "$dir/log" "${PIDS[$name]}")
     TOKENS[$name]=$dir/data/.cookie
     # grants the account, waits for the unlock
     "$LOADGEN" --target "127.0.0.1:${PORTS[$name]}" --token-file "${TOKENS[$name]}" \

@@ -12,6 +12,8 @@
 # OUT/LABEL.METHOD.TRANSPORT.cg for callgrind_annotate. Environment: N, METHODS, TRANSPORTS,
 # CONNECTIONS (16), INFLIGHT (1, requests in flight per connection), DAEMON_ARGS (e.g. "--signing-worker off"), DAEMON, OUT (default BUILD_DIR/callgrind).
 set -euo pipefail
+# shellcheck source=bench/bench_daemon.sh
+source "$(dirname "$0")/bench_daemon.sh"
 BUILD=${1:?usage: callgrind_daemon.sh BUILD_DIR [LABEL]}
 LABEL=${2:-run}
 N=${N:-1000}
@@ -29,25 +31,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-printf 'test test test test test test test test test test test junk\n' >"$TMP/mnemonic"
-printf 'benchmark password\n' >"$TMP/password"
-printf 'approve origin=local\n' >"$TMP/policy"
-"$BUILD/cli/keybridge" --datadir "$TMP/data" restore --mnemonic-file "$TMP/mnemonic" \
-    --password-file "$TMP/password" --light-kdf >/dev/null
+bench_vault "$BUILD/cli/keybridge" "$TMP"
+bench_daemon_flags "$TMP"
 : >"$TMP/daemon.log"
 # shellcheck disable=SC2086
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/cg.%p.out" \
-    "$DAEMON" --datadir "$TMP/data" --listen 127.0.0.1:0 --password-file "$TMP/password" \
-    --policy "$TMP/policy" --rate-limit 1000000 --rate-burst 1000000 ${DAEMON_ARGS:-} \
-    2>"$TMP/daemon.log" &
+    "$DAEMON" "${BENCH_DAEMON_FLAGS[@]}" ${DAEMON_ARGS:-} 2>"$TMP/daemon.log" &
 PID=$!
-PORT=
-for _ in $(seq 600); do
-    PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/daemon.log" | head -1)
-    [[ -n $PORT ]] && break
-    sleep 0.1
-done
-[[ -n $PORT ]] || { cat "$TMP/daemon.log" >&2; exit 1; }
+PORT=$(listening_port "$TMP/daemon.log" "$PID" 600)  # valgrind starts slowly
 loadgen() { "$LOADGEN" --target "127.0.0.1:$PORT" --token-file "$TMP/data/.cookie" --pid "$PID" "$@"; }
 loadgen --method personal_sign --requests 1 --warmup 0 >/dev/null  # grants the account, unlocks
 

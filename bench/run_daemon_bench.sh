@@ -50,6 +50,8 @@
 # SHORT=1 runs every part briefly (a check that the whole script works, minutes instead of
 # tens of minutes; its figures are not for quoting). Variables set explicitly still win.
 set -euo pipefail
+# shellcheck source=bench/bench_daemon.sh
+source "$(dirname "$0")/bench_daemon.sh"
 
 if [[ ${SHORT:-0} == 1 ]]; then
     : "${CELL_SECONDS:=0.5}" "${WARMUP_SECONDS:=0.2}" "${CONNECTIONS:=16}" "${INFLIGHT:=1}"
@@ -135,31 +137,15 @@ record "$(jq -cn --arg uptime "$(uptime)" --arg cpu "$(grep -m1 'model name' /pr
 note "machine: $(nproc) cores; $(uptime)"
 
 DATA=$TMP/data
-# The public development phrase of Hardhat and Foundry: never holds anything of value.
-printf 'test test test test test test test test test test test junk\n' >"$TMP/mnemonic"
-printf 'benchmark password\n' >"$TMP/password"
-printf '# benchmark: approve everything the token client asks\napprove origin=local\n' >"$TMP/policy"
-"$CLI" --datadir "$DATA" restore --mnemonic-file "$TMP/mnemonic" --password-file "$TMP/password" \
-    --light-kdf >/dev/null
+bench_vault "$CLI" "$TMP"
+bench_daemon_flags "$TMP"
 
 start_daemon() {
-    # The default rate limit (200 requests/s per client) would be the only thing measured.
-    # The log exists before the daemon starts: the redirection happens in the child, so a look
-    # right after the launch could otherwise find no file.
     : >"$TMP/daemon.log"
     # shellcheck disable=SC2086
-    "$DAEMON" --datadir "$DATA" --listen 127.0.0.1:0 --password-file "$TMP/password" \
-        --policy "$TMP/policy" --rate-limit 1000000 --rate-burst 1000000 $DAEMON_ARGS \
-        2>"$TMP/daemon.log" &
+    "$DAEMON" "${BENCH_DAEMON_FLAGS[@]}" $DAEMON_ARGS 2>"$TMP/daemon.log" &
     DAEMON_PID=$!
-    PORT=
-    for _ in $(seq 200); do
-        PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/daemon.log" | head -1)
-        [[ -n $PORT ]] && break
-        kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$TMP/daemon.log" >&2; exit 1; }
-        sleep 0.05
-    done
-    [[ -n $PORT ]] || { note "keybridged did not start listening"; cat "$TMP/daemon.log" >&2; exit 1; }
+    PORT=$(listening_port "$TMP/daemon.log" "$DAEMON_PID")
 }
 
 stop_daemon() {
@@ -237,7 +223,7 @@ start_anvil() {
     for attempt in 1 2 3; do
         port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
         "$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 1 --silent \
-            --mnemonic "$(cat "$TMP/mnemonic")" >"$TMP/anvil.log" 2>&1 &
+            --mnemonic "$BENCH_MNEMONIC" >"$TMP/anvil.log" 2>&1 &
         ANVIL_PID=$!
         for _ in $(seq 100); do
             if ! kill -0 "$ANVIL_PID" 2>/dev/null; then break; fi
@@ -261,14 +247,7 @@ start_floor() {
     : >"$TMP/floor.log"
     "$FLOOR" "$@" 2>"$TMP/floor.log" &
     FLOOR_PID=$!
-    FLOOR_PORT=
-    for _ in $(seq 100); do
-        FLOOR_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/floor.log" | head -1)
-        [[ -n $FLOOR_PORT ]] && return 0
-        sleep 0.05
-    done
-    note "keybridge_floor_server did not start: $(cat "$TMP/floor.log")"
-    exit 1
+    FLOOR_PORT=$(listening_port "$TMP/floor.log" "$FLOOR_PID")
 }
 stop_floor() {
     kill "$FLOOR_PID"
