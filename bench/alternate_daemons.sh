@@ -6,16 +6,17 @@
 #
 #   bench/alternate_daemons.sh BUILD_DIR NAME=BINARY [NAME=BINARY ...]
 #
-# BINARY is a keybridged, `floor` for BUILD_DIR's keybridge_floor_server, or `anvil` for the
-# peer (ANVIL, default tests/node's npm anvil; chain id 1, the vault's phrase). Per round and
-# binary it prints the daemon's CPU per request twice: perf stat's task-clock over the measured
-# requests (`cpu_us`, fine-grained, but counting costs the process some CPU at every context
-# switch: on this VM it read 6-16 % above the /proc figure, more for anvil's many threads, so
-# compare it only with itself) and the /proc figure the load generator reads (`proc_cpu_us`, 10 ms ticks, the one
-# run_daemon_bench.sh reports); then requests per second, p50 and p99 in µs and the load
-# generator's CPU per request. Environment: METHOD (personal_sign),
-# TRANSPORT (ws), CONNECTIONS (16), INFLIGHT (1), N (requests per measurement, 20000),
-# ROUNDS (3).
+# BINARY is a keybridged, with its own options after it if any (one quoted argument:
+# "normal=build/bench/daemon/keybridged --network-scheduling normal"), `floor` for BUILD_DIR's
+# keybridge_floor_server, or `anvil` for the peer (ANVIL, default tests/node's npm anvil; chain
+# id 1, the vault's phrase). Per round and binary it prints the daemon's CPU per request twice:
+# perf stat's task-clock over the measured requests (`cpu_us`, fine-grained, but counting costs
+# the process some CPU at every context switch: on this VM it read 6-16 % above the /proc
+# figure, more for anvil's many threads, so compare it only with itself) and the /proc figure
+# the load generator reads (`proc_cpu_us`, 10 ms ticks, the one run_daemon_bench.sh reports);
+# then requests per second, p50 and p99 in µs and the load generator's CPU per request.
+# Environment: METHOD (personal_sign), TRANSPORT (ws), CONNECTIONS (16), INFLIGHT (1), N
+# (requests per measurement, 20000), ROUNDS (3).
 set -euo pipefail
 # shellcheck source=bench/bench_daemon.sh
 source "$(dirname "$0")/bench_daemon.sh"
@@ -41,7 +42,9 @@ trap cleanup EXIT
 
 for spec in "$@"; do
     name=${spec%%=*}
-    binary=${spec#*=}
+    read -ra words <<<"${spec#*=}"
+    binary=${words[0]}
+    options=("${words[@]:1}")
     NAMES+=("$name")
     dir=$TMP/$name
     mkdir -p "$dir"
@@ -71,7 +74,7 @@ for spec in "$@"; do
     bench_vault "$BUILD/cli/keybridge" "$dir"
     bench_daemon_flags "$dir"
     : >"$dir/log"
-    "$binary" "${BENCH_DAEMON_FLAGS[@]}" 2>"$dir/log" &
+    "$binary" "${BENCH_DAEMON_FLAGS[@]}" "${options[@]}" 2>"$dir/log" &
     PIDS[$name]=$!
     PORTS[$name]=$(listening_port "$dir/log" "${PIDS[$name]}")
     TOKENS[$name]=$dir/data/.cookie

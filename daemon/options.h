@@ -8,6 +8,7 @@
 
 #include "core/address.h"
 #include "core/result.h"
+#include "daemon/thread_scheduling.h"
 #include "insight/insight.h"
 
 namespace keybridge::daemon {
@@ -56,6 +57,8 @@ struct Config {
     // Software signing moves to a worker thread while a network thread is saturated (auto);
     // off keeps it on the network threads.
     bool signing_worker = false;  // measured: the hand-over costs more than it gains on 2 cores
+    // SCHED_BATCH: fewer, fuller reads and writes under load (thread_scheduling.h).
+    NetworkScheduling network_scheduling = NetworkScheduling::Batch;
 
     std::size_t max_request_bytes = 1024 * 1024;
     std::size_t max_batch = 100;

@@ -1,6 +1,7 @@
 #include "daemon/server.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -431,6 +432,9 @@ core::Status Server::open_listeners() {
 // node. Node URLs often carry API keys in their path or query, so only scheme://host[:port].
 void Server::log_configuration() {
     log::info("server", "data folder " + config_.datadir);
+    log::info("server", std::to_string(config_.threads) + " network thread" +
+                            (config_.threads == 1 ? "" : "s") + ", " +
+                            to_string(config_.network_scheduling) + " scheduling");
     const std::size_t accounts = signers_.accounts().size();
     if (accounts == 0 && !vault::Vault::exists(config_.datadir)) {
         log::info("vault", "absent (create one with 'keybridge init' or 'keybridge restore')");
@@ -509,6 +513,18 @@ void Server::schedule_audit_sync() {
     });
 }
 
+// "kb-net-N" in top -H, ps -L and /proc/PID/task/*/comm (the first loop is the main thread).
+void Server::name_network_thread(int index) {
+    const std::string name = "kb-net-" + std::to_string(index);
+    ::pthread_setname_np(::pthread_self(), name.c_str());
+}
+
+void Server::schedule_network_thread() {
+    if (auto applied = schedule_this_thread(config_.network_scheduling); !applied) {
+        log::warn("server", applied.error().detail + "; the network thread keeps its policy");
+    }
+}
+
 void Server::run() {
     if (!services_->startup_unlock_pending.load()) notify_service_manager("READY=1");
     std::vector<std::thread> threads;
@@ -516,12 +532,17 @@ void Server::run() {
     // has a number for its own copies of read-mostly state (read_mostly.h).
     int number = 0;
     for (auto& ioc : more_network_)
-        threads.emplace_back([&ioc, index = ++number] {
+        threads.emplace_back([this, &ioc, index = ++number] {
+            name_network_thread(index);
+            schedule_network_thread();
             network_thread::Scope numbered(index);
             turn_end::Scope turns(*ioc);
             ioc->run();
         });
     {
+        // The first loop runs on the main thread, which starts no thread after this point: the
+        // blocking-work and device threads, started before, keep the normal policy.
+        schedule_network_thread();
         network_thread::Scope numbered(0);
         turn_end::Scope turns(ioc_);
         ioc_.run();

@@ -93,6 +93,9 @@ class Server {
     // Every network thread's io_context: ioc_ first.
     std::vector<boost::asio::io_context*> network_contexts();
     void stop_network();
+    static void name_network_thread(int index);
+    // --network-scheduling for the calling network thread; a refusal is logged, not fatal.
+    void schedule_network_thread();
 
     Config config_;
     // Declared before ioc_ so it outlives it: destroying ioc_ destroys the handlers still

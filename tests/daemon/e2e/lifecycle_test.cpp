@@ -1,14 +1,18 @@
 // keybridged end to end: start-up, the cookie, upstream nodes, graceful shutdown.
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <iterator>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -187,6 +191,71 @@ TEST_F(Lifecycle, SeveralNetworkThreadsServeTheirConnectionsAndStopTogether) {
     sockets.clear();
     daemon_.signal(SIGTERM);
     EXPECT_EQ(daemon_.wait_exit(), 0) << daemon_.log();
+}
+
+struct DaemonThread {
+    pid_t tid = 0;
+    std::string name;
+    int policy = -1;  // sched_getscheduler's answer
+};
+
+std::vector<DaemonThread> threads_of(pid_t pid) {
+    std::vector<DaemonThread> out;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+        DaemonThread t;
+        t.tid = static_cast<pid_t>(std::stol(entry.path().filename().string()));
+        std::ifstream(entry.path() / "comm") >> t.name;
+        t.policy = ::sched_getscheduler(t.tid);
+        out.push_back(t);
+    }
+    return out;
+}
+
+// The threads running the network loops: the main thread (the first loop) and kb-net-1.. (the
+// others, named once they run). Empty until all `count` are there with their policy applied.
+std::vector<DaemonThread> network_threads(pid_t pid, int count, int expected_policy) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::vector<DaemonThread> network;
+        for (const auto& t : threads_of(pid)) {
+            if (t.tid == pid || t.name.rfind("kb-net-", 0) == 0) network.push_back(t);
+        }
+        bool settled = static_cast<int>(network.size()) == count;
+        for (const auto& t : network)
+            settled = settled && t.policy == expected_policy;
+        if (settled) return network;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return {};
+}
+
+// Network threads under SCHED_BATCH do not preempt the client that woke them (a fuller read
+// and write later, docs/BENCHMARKS.md); the blocking-work thread keeps the normal policy, and
+// --network-scheduling normal leaves every thread as it was.
+TEST_F(Lifecycle, NetworkThreadsAreNamedAndRunUnderBatchScheduling) {
+    ASSERT_NO_FATAL_FAILURE(start({"--threads", "3"}));
+    EXPECT_TRUE(daemon_.wait_for_log("3 network threads, batch scheduling")) << daemon_.log();
+    auto network = network_threads(daemon_.pid(), 3, SCHED_BATCH);
+    ASSERT_EQ(network.size(), 3U) << daemon_.log();
+    std::vector<std::string> names;
+    for (const auto& t : network)
+        if (t.tid != daemon_.pid()) names.push_back(t.name);
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"kb-net-1", "kb-net-2"}));
+    int normal = 0;
+    for (const auto& t : threads_of(daemon_.pid()))
+        if (t.policy == SCHED_OTHER) ++normal;
+    EXPECT_GE(normal, 1) << "the blocking-work thread should keep SCHED_OTHER";
+    EXPECT_EQ(local().call("eth_chainId").at("result"), json::value("0x1"));
+}
+
+TEST_F(Lifecycle, NormalNetworkSchedulingLeavesEveryThreadAsItWas) {
+    ASSERT_NO_FATAL_FAILURE(start({"--threads", "2", "--network-scheduling", "normal"}));
+    EXPECT_TRUE(daemon_.wait_for_log("2 network threads, normal scheduling")) << daemon_.log();
+    EXPECT_EQ(network_threads(daemon_.pid(), 2, SCHED_OTHER).size(), 2U) << daemon_.log();
+    for (const auto& t : threads_of(daemon_.pid()))
+        EXPECT_EQ(t.policy, SCHED_OTHER) << t.name;
 }
 
 // Each HTTP request has a connection id of its own; what a signature keeps for its connection

@@ -427,6 +427,18 @@ TEST_F(ConfigPlaceTest, XdgConfigHomeFirstThenTheDataFolderWithANotice) {
     EXPECT_EQ(default_config_path(), "/home/someone/.config/keybridge/keybridged.conf");
 }
 
+TEST_F(OptionsTest, NetworkSchedulingIsBatchUnlessNormalIsAsked) {
+    EXPECT_EQ(parse({}).network_scheduling, NetworkScheduling::Batch);
+    EXPECT_EQ(parse({"--network-scheduling", "normal"}).network_scheduling,
+              NetworkScheduling::Normal);
+    EXPECT_EQ(parse({"--network-scheduling=batch"}).network_scheduling, NetworkScheduling::Batch);
+    EXPECT_NE(error({"--network-scheduling", "fifo"}).find("must be batch or normal"),
+              std::string::npos);
+    write("keybridged.conf", "network-scheduling = normal\n");
+    EXPECT_EQ(parse({"--config", dir_ + "/keybridged.conf"}).network_scheduling,
+              NetworkScheduling::Normal);
+}
+
 TEST_F(OptionsTest, HelpAndVersion) {
     auto help = parse_command_line({"--help"});
     ASSERT_TRUE(help);
