@@ -160,10 +160,15 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
             return fail(ErrorCode::InvalidArgument, "--signing-worker must be auto or off");
         c.signing_worker = value == "auto";
     } else if (name == "network-scheduling") {
-        if (value != "batch" && value != "normal")
-            return fail(ErrorCode::InvalidArgument, "--network-scheduling must be batch or normal");
-        c.network_scheduling =
-            value == "batch" ? NetworkScheduling::Batch : NetworkScheduling::Normal;
+        if (value == "adaptive")
+            c.network_scheduling = NetworkScheduling::Adaptive;
+        else if (value == "batch")
+            c.network_scheduling = NetworkScheduling::Batch;
+        else if (value == "normal")
+            c.network_scheduling = NetworkScheduling::Normal;
+        else
+            return fail(ErrorCode::InvalidArgument,
+                        "--network-scheduling must be adaptive, batch or normal");
     } else if (name == "max-request-bytes")
         return set_size(c.max_request_bytes, 1024, 64 << 20);
     else if (name == "max-batch")
@@ -404,9 +409,9 @@ const std::vector<OptionDecl>& option_table() {
         {"threads", "N", "2 (1 on one core)", "network threads (each its own event loop)"},
         {"signing-worker", "auto|off", "off",
          "sign on a worker thread while a network thread is saturated"},
-        {"network-scheduling", "batch|normal", "batch",
-         "kernel scheduling of the network threads: batch (SCHED_BATCH, fuller reads and "
-         "writes under load) or normal"},
+        {"network-scheduling", "adaptive|batch|normal", "adaptive",
+         "kernel scheduling of the network threads: batch (SCHED_BATCH: fuller reads and writes "
+         "under load), normal, or adaptive (batch while a thread's clients pipeline)"},
         {"chain-id", "ID", "1", "chain selected for new origins"},
         {"chain", "ID=URL[,NAME]", "",
          "a chain and its upstream RPC URL (http or https), e.g. 1=https://node.example/,Ethereum; "

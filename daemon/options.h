@@ -57,8 +57,9 @@ struct Config {
     // Software signing moves to a worker thread while a network thread is saturated (auto);
     // off keeps it on the network threads.
     bool signing_worker = false;  // measured: the hand-over costs more than it gains on 2 cores
-    // SCHED_BATCH: fewer, fuller reads and writes under load (thread_scheduling.h).
-    NetworkScheduling network_scheduling = NetworkScheduling::Batch;
+    // SCHED_BATCH while a thread's clients pipeline: fewer, fuller reads and writes under load
+    // (thread_scheduling.h).
+    NetworkScheduling network_scheduling = NetworkScheduling::Adaptive;
 
     std::size_t max_request_bytes = 1024 * 1024;
     std::size_t max_batch = 100;

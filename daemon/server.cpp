@@ -519,10 +519,17 @@ void Server::name_network_thread(int index) {
     ::pthread_setname_np(::pthread_self(), name.c_str());
 }
 
-void Server::schedule_network_thread() {
-    if (auto applied = schedule_this_thread(config_.network_scheduling); !applied) {
+void Server::run_network_loop(asio::io_context& ioc, int index) {
+    SchedulingGovernor governor;  // used under Adaptive only
+    std::optional<network_scheduling::Scope> adapting;
+    if (config_.network_scheduling == NetworkScheduling::Adaptive) {
+        adapting.emplace(governor);
+    } else if (auto applied = schedule_this_thread(config_.network_scheduling); !applied) {
         log::warn("server", applied.error().detail + "; the network thread keeps its policy");
     }
+    network_thread::Scope numbered(index);
+    turn_end::Scope turns(ioc);
+    ioc.run();
 }
 
 void Server::run() {
@@ -534,19 +541,11 @@ void Server::run() {
     for (auto& ioc : more_network_)
         threads.emplace_back([this, &ioc, index = ++number] {
             name_network_thread(index);
-            schedule_network_thread();
-            network_thread::Scope numbered(index);
-            turn_end::Scope turns(*ioc);
-            ioc->run();
+            run_network_loop(*ioc, index);
         });
-    {
-        // The first loop runs on the main thread, which starts no thread after this point: the
-        // blocking-work and device threads, started before, keep the normal policy.
-        schedule_network_thread();
-        network_thread::Scope numbered(0);
-        turn_end::Scope turns(ioc_);
-        ioc_.run();
-    }
+    // The first loop runs on the main thread, which starts no thread after this point: the
+    // blocking-work and device threads, started before, keep the normal policy.
+    run_network_loop(ioc_, 0);
     for (auto& t : threads)
         t.join();
     blocking_.join();

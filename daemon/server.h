@@ -94,8 +94,9 @@ class Server {
     std::vector<boost::asio::io_context*> network_contexts();
     void stop_network();
     static void name_network_thread(int index);
-    // --network-scheduling for the calling network thread; a refusal is logged, not fatal.
-    void schedule_network_thread();
+    // Runs network loop `index` on the calling thread under --network-scheduling (a refused
+    // policy is logged, not fatal), numbered, with its end-of-turn work.
+    void run_network_loop(boost::asio::io_context& ioc, int index);
 
     Config config_;
     // Declared before ioc_ so it outlives it: destroying ioc_ destroys the handlers still

@@ -10,6 +10,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "daemon/log.h"
+#include "daemon/thread_scheduling.h"
 #include "daemon/turn_end.h"
 #include "daemon/net/http_reply.h"
 #include "daemon/net/page_access.h"
@@ -220,6 +221,8 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     }
     first_request_ = false;
     wipe_consumed(buffer_);  // the request's raw bytes; the parser copied what it needs
+    // Bytes left in the buffer: the client sent its next request before this answer.
+    network_scheduling::note_request(buffer_.size() != 0);
     handle(parser_->release());
 }
 

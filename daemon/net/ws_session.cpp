@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "daemon/log.h"
+#include "daemon/thread_scheduling.h"
 #include "daemon/turn_end.h"
 
 namespace keybridge::daemon::net {
@@ -132,6 +133,7 @@ void WsSession::on_read(beast::error_code ec, std::size_t) {
     }
     ++messages_read_;
     const bool more_buffered = more_requests_buffered(buffer_.size());
+    network_scheduling::note_request(more_buffered);
     // Parsed in place (a flat buffer is contiguous), then wiped: the message may carry a
     // password (request_buffers.h).
     auto parsed = rpc::parse_payload(

@@ -2,6 +2,8 @@
 // (TCP_CORK in WsSession and HttpSession), and holding them back loses or reorders nothing.
 // Requests are written by hand on a raw connection, so that several of them (and pings and
 // fragments between WebSocket messages) reach the daemon in one TCP segment.
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -180,6 +182,34 @@ TEST_F(AnswerCoalescing, WebSocketAnswersToRequestsThatArriveTogetherLeaveInOneS
     ASSERT_TRUE(raw->write(client_frame(kText, chain_id_call(5))));
     EXPECT_EQ(answered_ids(read_frames(*raw, 1)), (std::vector<std::int64_t>{5}));
     EXPECT_EQ(raw->data_segments_received() - before_single, 1u);
+}
+
+// Adaptive scheduling (the default): the network thread of a client that pipelines (several
+// requests in one read) turns SCHED_BATCH; once requests come one at a time again, it is back
+// to SCHED_OTHER. With one network thread, the main thread runs the loop.
+TEST_F(AnswerCoalescing, AThreadWhoseClientPipelinesIsScheduledAsBatchUntilItStops) {
+    ASSERT_NO_FATAL_FAILURE(start({"--threads", "1"}));
+    EXPECT_TRUE(daemon_.wait_for_log("1 network thread, adaptive scheduling")) << daemon_.log();
+    const pid_t loop = daemon_.pid();
+    EXPECT_EQ(::sched_getscheduler(loop), SCHED_OTHER);
+    auto raw = open_raw();
+    int id = 0;
+    for (int write = 0; write < 64; ++write) {  // 512 requests, 8 to a segment
+        std::string wire;
+        for (int i = 0; i < 8; ++i)
+            wire += client_frame(kText, chain_id_call(++id));
+        ASSERT_TRUE(raw->write(wire));
+        ASSERT_EQ(answered_ids(read_frames(*raw, 8)).size(), 8U);
+    }
+    EXPECT_EQ(::sched_getscheduler(loop), SCHED_BATCH);
+
+    // One at a time: four quiet windows of 256 requests in a row (after the rest of the window
+    // under way) bring the thread back.
+    for (int i = 0; i < 1300; ++i) {
+        ASSERT_TRUE(raw->write(client_frame(kText, chain_id_call(++id))));
+        ASSERT_EQ(answered_ids(read_frames(*raw, 1)).size(), 1U);
+    }
+    EXPECT_EQ(::sched_getscheduler(loop), SCHED_OTHER);
 }
 
 TEST_F(AnswerCoalescing, WebSocketEveryRequestIsAnsweredWithPingsAndFragmentsAmongThem) {

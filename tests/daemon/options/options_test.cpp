@@ -427,12 +427,14 @@ TEST_F(ConfigPlaceTest, XdgConfigHomeFirstThenTheDataFolderWithANotice) {
     EXPECT_EQ(default_config_path(), "/home/someone/.config/keybridge/keybridged.conf");
 }
 
-TEST_F(OptionsTest, NetworkSchedulingIsBatchUnlessNormalIsAsked) {
-    EXPECT_EQ(parse({}).network_scheduling, NetworkScheduling::Batch);
+TEST_F(OptionsTest, NetworkSchedulingIsAdaptiveUnlessAsked) {
+    EXPECT_EQ(parse({}).network_scheduling, NetworkScheduling::Adaptive);
     EXPECT_EQ(parse({"--network-scheduling", "normal"}).network_scheduling,
               NetworkScheduling::Normal);
     EXPECT_EQ(parse({"--network-scheduling=batch"}).network_scheduling, NetworkScheduling::Batch);
-    EXPECT_NE(error({"--network-scheduling", "fifo"}).find("must be batch or normal"),
+    EXPECT_EQ(parse({"--network-scheduling", "adaptive"}).network_scheduling,
+              NetworkScheduling::Adaptive);
+    EXPECT_NE(error({"--network-scheduling", "fifo"}).find("must be adaptive, batch or normal"),
               std::string::npos);
     write("keybridged.conf", "network-scheduling = normal\n");
     EXPECT_EQ(parse({"--config", dir_ + "/keybridged.conf"}).network_scheduling,
