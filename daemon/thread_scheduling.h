@@ -1,6 +1,5 @@
 #pragma once
 
-#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -65,8 +64,8 @@ class SchedulingGovernor {
     NetworkScheduling current_ = NetworkScheduling::Normal;
     unsigned requests_ = 0;
     unsigned pipelined_ = 0;
-    unsigned quiet_windows_ =
-        0;                    // in a row: without pipelining under normal, with little under batch
+    // Windows in a row without pipelining (under normal) or with little of it (under batch).
+    unsigned quiet_windows_ = 0;
     bool exploring_ = false;  // batch for a window to see whether the reads fill up
     bool adapting_ = true;
 };
