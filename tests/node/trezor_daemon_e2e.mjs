@@ -270,6 +270,16 @@ async function eventually(what, condition, ms = 15_000) {
   }
 }
 
+// `keybridge account add ARGS...`, then waits until the daemon lists the new account: the tool
+// writes the vault, and the daemon re-reads it when it sees the change, a moment later (a dApp
+// asking for the account before that would be told it does not exist).
+async function addAccount(args) {
+  const before = (await tokenCall("keybridge_status")).accounts;
+  const added = await runCli(["account", "add", ...args]);
+  await eventually("the daemon sees the added account", async () => (await tokenCall("keybridge_status")).accounts === before + 1);
+  return added;
+}
+
 async function listedAt(endpoint) {
   const list = await tokenCall("keybridge_devices");
   return list.find((d) => d.location === `trezor-emulator:${endpoint}`);
@@ -522,7 +532,7 @@ e2e("a PIN-protected Trezor: listed locked; account add asks its PIN through the
   assert.equal(listed.state, "locked");
   assert.equal(listed.id, kPinDevice);
   const asked = approver.expectInput("pin", () => pinSim.control.command(`positions ${kPin}`));
-  const added = await runCli(["account", "add", "--trezor", "--index", "1", "--device", kPinDevice]);
+  const added = await addAccount(["--trezor", "--index", "1", "--device", kPinDevice]);
   const request = await asked;
   assert.equal(request.method, "keybridge_deviceAddress");
   assert.equal(added.account.address, kPinAddress);
@@ -583,7 +593,7 @@ e2e("a wrong PIN: a clear error naming it, not retried; the next request waits o
 let hiddenSigner;
 e2e("a passphrase-protected Trezor One: account add asks the passphrase through the approver; the hidden wallet's account is recorded", simOnly, async () => {
   const asked = approver.expectInput("passphrase", () => kHiddenPassphrase);
-  const added = await runCli(["account", "add", "--trezor", "--index", "0", "--device", kPassDevice]);
+  const added = await addAccount(["--trezor", "--index", "0", "--device", kPassDevice]);
   await asked;
   assert.equal(added.account.address, kHiddenAddress);
   assert.equal(added.account.device, kPassDevice);
@@ -623,7 +633,7 @@ e2e("another passphrase is checked against the account record: refused naming th
 
 e2e("a Ledger simulator and a Trezor attached at once: each signs for its own account", async () => {
   await eventually("the Ledger attached", async () => (await tokenCall("keybridge_devices")).some((d) => d.family === "ledger" && d.attached));
-  const added = await runCli(["account", "add", "--ledger", "--index", "0"]);
+  const added = await addAccount(["--ledger", "--index", "0"]);
   assert.equal(added.account.address, kLedgerAddress);
   shared.push(kLedgerAddress);
   const seenConnect = approver.expect("eth_requestAccounts", { accounts: [...shared] });
